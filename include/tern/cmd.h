@@ -1,0 +1,31 @@
+/* The command-line front ends: one function per subcommand, dispatched by main.c. */
+#ifndef TERN_CMD_H
+#define TERN_CMD_H
+
+#include "tern/config.h"
+
+/* A bad option or an unknown command: usage on stderr and this exit status. */
+#define TERN_EX_USAGE 2
+
+/* Options that may stand before or after the subcommand. */
+struct globals {
+    const char *config_path;     /* -c FILE, or NULL */
+    int verbose;                 /* count of -v */
+    const char *progname;
+};
+
+/*
+ * Every command gets argv with the global options removed (argv[0] is the command name) and
+ * returns a sysexits.h code.
+ */
+typedef int (*cmd_fn)(int argc, char **argv, const struct globals *g);
+
+/* Load the configuration, print its warnings to stderr; on error print it and return
+ * EX_CONFIG (else 0). */
+int cmd_load_config(const struct globals *g, struct config **cfg);
+/* The exit code for an error class (sysexits.h). */
+int cmd_exit_code(enum err_class cls);
+
+int cmd_check_config(int argc, char **argv, const struct globals *g);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * A connection to a mail server: TCP with timeouts, optional TLS (implicit or upgraded by
+ * STARTTLS/STLS), a bounded line reader and whole writes. Shared by POP3 and SMTP.
+ */
+#ifndef TERN_CONN_H
+#define TERN_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tern/buf.h"
+#include "tern/err.h"
+
+struct conn;
+
+struct conn_opts {
+    const char *host;
+    int port;
+    int timeout;                 /* seconds, for connect and every read and write */
+    bool implicit_tls;           /* handshake right after connect (POP3S, SMTPS) */
+    const char *ca_file;         /* extra trusted certificate(s), PEM; NULL for none */
+    const char *fingerprint;     /* SHA-256 pin, hex with optional colons; NULL for none */
+    const char *trace_tag;       /* "pop3" / "smtp" for the -v trace */
+};
+
+/* Connect (and handshake when implicit_tls). Errors: ERR_NET (DNS, refused, timeout, reset),
+ * ERR_TLS (handshake, verification: the message says why). */
+int conn_open(const struct conn_opts *o, struct conn **out, struct err *e);
+void conn_close(struct conn *c);
+/*
+ * Upgrade a plain connection after the server's STARTTLS/STLS go-ahead. Fails with ERR_TLS
+ * "unexpected data after STARTTLS reply" if any byte is already buffered (injection).
+ */
+int conn_starttls(struct conn *c, struct err *e);
+bool conn_is_tls(const struct conn *c);
+/*
+ * Read one line, without its CRLF/LF, into line (reset first). A line longer than max bytes
+ * is ERR_PROTO; a closed connection or a timeout is ERR_NET.
+ */
+int conn_read_line(struct conn *c, struct buf *line, size_t max, struct err *e);
+/* Queue bytes for sending; conn_flush sends everything queued in as few writes as possible. */
+void conn_write(struct conn *c, const void *p, size_t n);
+int conn_flush(struct conn *c, struct err *e);
+/* Trace a line we sent (secret: redact all of it) — conn_write itself does not trace. */
+void conn_trace_sent(struct conn *c, const char *line, size_t n, bool secret);
+
+#endif

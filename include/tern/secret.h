@@ -1,0 +1,19 @@
+/* Passwords for an account: from the file or from password_command, never logged. */
+#ifndef TERN_SECRET_H
+#define TERN_SECRET_H
+
+#include "tern/config.h"
+#include "tern/err.h"
+
+enum secret_use { SECRET_POP3, SECRET_SMTP };
+
+/*
+ * The password the account uses for a protocol: for SMTP, smtp_password(_command) first, then
+ * password(_command). A command runs through /bin/sh and its first output line is the answer.
+ * Returns a new string (free it with secret_free) or NULL with ERR_AUTH naming the account.
+ */
+char *secret_get(const struct account *a, enum secret_use use, struct err *e);
+/* Wipe and free. */
+void secret_free(char *s);
+
+#endif

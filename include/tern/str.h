@@ -1,0 +1,32 @@
+/* Small string helpers shared by every layer. */
+#ifndef TERN_STR_H
+#define TERN_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Trim ASCII white space in place; returns s advanced past leading space. */
+char *str_trim(char *s);
+bool str_startswith(const char *s, const char *prefix);
+bool str_casestartswith(const char *s, const char *prefix);
+/* ASCII-only case-insensitive comparisons, independent of the locale. */
+int str_casecmp(const char *a, const char *b);
+int str_ncasecmp(const char *a, const char *b, size_t n);
+/* Case-insensitive search of needle in the n bytes at hay; NULL if absent. */
+const char *str_casemem(const char *hay, size_t n, const char *needle);
+/* Parse a whole decimal number in [min, max]; 0 on success, -1 otherwise. */
+int str_tolong(const char *s, long min, long max, long *out);
+/* Parse yes/no/true/false/on/off/1/0 (any case); 0 on success, -1 otherwise. */
+int str_tobool(const char *s, bool *out);
+/* Levenshtein distance, for "did you mean" suggestions. */
+size_t str_distance(const char *a, const char *b);
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid or cut by n. */
+size_t utf8_seqlen(const unsigned char *s, size_t n);
+/* Decode one UTF-8 sequence of length len (from utf8_seqlen). */
+unsigned utf8_decode(const unsigned char *s, size_t len);
+/* Append the UTF-8 encoding of code point cp to out (at most 4 bytes); returns the length. */
+size_t utf8_encode(unsigned cp, char *out);
+/* Terminal columns of a valid UTF-8 string (wcwidth rules; controls count 0). */
+size_t utf8_width(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,17 @@
+/* Allocation that cannot fail: out of memory is reported and ends the process. */
+#ifndef TERN_XALLOC_H
+#define TERN_XALLOC_H
+
+#include <stddef.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+/* realloc for arrays, with the multiplication checked for overflow. */
+void *xreallocarray(void *p, size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Copy n bytes and add a NUL. */
+char *xmemdup0(const void *p, size_t n);
+
+#endif

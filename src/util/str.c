@@ -1,0 +1,229 @@
+/* String helpers: ASCII case folding, number and boolean parsing, UTF-8 decoding and width. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "tern/str.h"
+#include "tern/xalloc.h"
+
+static int ascii_lower(int c)
+{
+    return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+static bool is_space(int c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+char *str_trim(char *s)
+{
+    size_t n;
+
+    while (is_space((unsigned char)*s))
+        s++;
+    n = strlen(s);
+    while (n > 0 && is_space((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+bool str_startswith(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool str_casestartswith(const char *s, const char *prefix)
+{
+    return str_ncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int str_ncasecmp(const char *a, const char *b, size_t n)
+{
+    for (; n > 0; a++, b++, n--) {
+        int ca = ascii_lower((unsigned char)*a), cb = ascii_lower((unsigned char)*b);
+
+        if (ca != cb)
+            return ca - cb;
+        if (ca == '\0')
+            break;
+    }
+    return 0;
+}
+
+int str_casecmp(const char *a, const char *b)
+{
+    return str_ncasecmp(a, b, (size_t)-1);
+}
+
+const char *str_casemem(const char *hay, size_t n, const char *needle)
+{
+    size_t m = strlen(needle);
+
+    if (m == 0)
+        return hay;
+    for (size_t i = 0; i + m <= n; i++) {
+        if (ascii_lower((unsigned char)hay[i]) != ascii_lower((unsigned char)needle[0]))
+            continue;
+        size_t j = 1;
+        while (j < m && ascii_lower((unsigned char)hay[i + j]) ==
+                            ascii_lower((unsigned char)needle[j]))
+            j++;
+        if (j == m)
+            return hay + i;
+    }
+    return NULL;
+}
+
+int str_tolong(const char *s, long min, long max, long *out)
+{
+    char *end;
+    long v;
+
+    if (s == NULL || *s == '\0' || is_space((unsigned char)*s))
+        return -1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int str_tobool(const char *s, bool *out)
+{
+    static const char *const yes[] = { "yes", "true", "on", "1" };
+    static const char *const no[] = { "no", "false", "off", "0" };
+
+    for (size_t i = 0; i < 4; i++) {
+        if (str_casecmp(s, yes[i]) == 0)
+            return *out = true, 0;
+        if (str_casecmp(s, no[i]) == 0)
+            return *out = false, 0;
+    }
+    return -1;
+}
+
+size_t str_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    size_t *row = xcalloc(lb + 1, sizeof *row);
+    size_t result;
+
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = diag + (a[i - 1] != b[j - 1]);
+
+            if (row[j] + 1 < cost)
+                cost = row[j] + 1;
+            if (row[j - 1] + 1 < cost)
+                cost = row[j - 1] + 1;
+            row[j] = cost;
+            diag = up;
+        }
+    }
+    result = row[lb];
+    free(row);
+    return result;
+}
+
+size_t utf8_seqlen(const unsigned char *s, size_t n)
+{
+    size_t len;
+    unsigned cp;
+
+    if (n == 0)
+        return 0;
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        len = 2;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        len = 3;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        len = 4;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    cp = utf8_decode(s, len);
+    /* Reject overlong forms, surrogates and values past U+10FFFF. */
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+unsigned utf8_decode(const unsigned char *s, size_t len)
+{
+    switch (len) {
+    case 1:
+        return s[0];
+    case 2:
+        return ((s[0] & 0x1fu) << 6) | (s[1] & 0x3fu);
+    case 3:
+        return ((s[0] & 0x0fu) << 12) | ((s[1] & 0x3fu) << 6) | (s[2] & 0x3fu);
+    default:
+        return ((s[0] & 0x07u) << 18) | ((s[1] & 0x3fu) << 12) | ((s[2] & 0x3fu) << 6) |
+               (s[3] & 0x3fu);
+    }
+}
+
+size_t utf8_encode(unsigned cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (char)(0xf0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    out[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+size_t utf8_width(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t cols = 0;
+
+    while (n > 0) {
+        size_t len = utf8_seqlen(p, n);
+        int w;
+
+        if (len == 0) {         /* invalid byte: shown as one replacement character */
+            cols++;
+            p++, n--;
+            continue;
+        }
+        w = wcwidth((wchar_t)utf8_decode(p, len));
+        if (w > 0)
+            cols += (size_t)w;
+        p += len, n -= len;
+    }
+    return cols;
+}

@@ -1,0 +1,43 @@
+#!/bin/sh
+# The command line itself: help, version, usage errors, global options anywhere, check-config.
+. "$(dirname "$0")/lib.sh"
+
+expect_status 0 "--help exits 0" -- "$TERN" --help
+expect_in "$T/out" "check-config" "--help lists check-config"
+expect_status 0 "--version exits 0" -- "$TERN" --version
+expect_in "$T/out" "tern " "--version prints the version"
+expect_status 2 "unknown command exits 2" -- "$TERN" frobnicate
+expect_in "$T/err" "unknown command or option 'frobnicate'" "unknown command is named"
+expect_in "$T/err" "usage:" "usage goes to stderr"
+expect_status 2 "-c without a file exits 2" -- "$TERN" check-config -c
+
+cat >"$T/rc" <<'RC'
+set ask
+alias team a@example.org b@example.org
+[general]
+mail_root = ~/M
+[account home]
+from = Ann <ann@example.org>
+pop3_host = 127.0.0.1
+password = hunter2
+smtp_prot = 25
+RC
+chmod 644 "$T/rc"
+expect_status 0 "check-config with -c before the command" -- "$TERN" -c "$T/rc" check-config
+expect_in "$T/out" "[account home]   # default" "check-config shows the account"
+expect_in "$T/out" "mail_root              = $HOME/M" "check-config expands ~"
+expect_not_in "$T/out" "hunter2" "check-config masks the password"
+expect_in "$T/err" "did you mean smtp_port?" "unknown key gets a suggestion"
+expect_in "$T/err" "chmod 600" "a readable file with a password gets a warning"
+expect_status 0 "check-config with -c after the command" -- "$TERN" check-config -c "$T/rc"
+expect_in "$T/out" "[account home]" "-c after the command is honoured"
+MAILRC="$T/rc" expect_status 0 "\$MAILRC is read" -- env MAILRC="$T/rc" "$TERN" check-config
+expect_in "$T/out" "pop3_host              = 127.0.0.1" "\$MAILRC's settings are shown"
+expect_status 0 "a missing ~/.mailrc gives defaults" -- "$TERN" check-config
+expect_in "$T/out" "not found: defaults" "check-config says the file is absent"
+
+printf '[account a]\nsmtp_port = many\n' >"$T/bad"
+expect_status 78 "a wrong value exits EX_CONFIG" -- "$TERN" -c "$T/bad" check-config
+expect_in "$T/err" "$T/bad:2: smtp_port: 'many' is not valid" "the error names file, line, key"
+
+finish

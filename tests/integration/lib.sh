@@ -1,0 +1,48 @@
+# Shared by the integration scripts: a scratch directory, assertions, skip handling.
+# Scripts source it and use $TERN (the binary under test) and $T (their scratch directory).
+set -eu
+
+TERN=${TERN_BIN:-$(pwd)/tern}
+T=$(mktemp -d "${TMPDIR:-/tmp}/tern-it.XXXXXX")
+chmod 755 "$T"
+trap 'rc=$?; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
+export HOME="$T/home"
+mkdir -p "$HOME"
+unset MAILRC VISUAL EDITOR
+fails=0
+passes=0
+
+skip() { echo "SKIP: $*"; exit 77; }
+pass() { passes=$((passes + 1)); echo "ok - $*"; }
+fail() { fails=$((fails + 1)); echo "not ok - $*"; }
+
+# expect_status WANT DESCRIPTION -- COMMAND...: run COMMAND with its stdout in $T/out and its
+# stderr in $T/err, and check the exit status.
+expect_status() {
+    want=$1; what=$2; shift 3
+    set +e
+    "$@" >"$T/out" 2>"$T/err"
+    got=$?
+    set -e
+    if [ "$got" = "$want" ]; then
+        pass "$what"
+    else
+        fail "$what (exit $got, wanted $want)"
+        sed 's/^/    stderr: /' "$T/err" | head -n 5
+    fi
+}
+
+# expect_in FILE TEXT DESCRIPTION: FILE contains TEXT as a fixed string.
+expect_in() {
+    if grep -qF -- "$2" "$1"; then pass "$3"; else fail "$3 (no '$2' in $(basename "$1"))";
+        sed 's/^/    /' "$1" | head -n 10; fi
+}
+
+expect_not_in() {
+    if grep -qF -- "$2" "$1"; then fail "$3 ('$2' found)"; else pass "$3"; fi
+}
+
+finish() {
+    echo "$passes passed, $fails failed"
+    [ "$fails" -eq 0 ]
+}

@@ -1,0 +1,363 @@
+/* Unit tests for ~/.mailrc: keys, defaults, expansion, mailx lines, aliases, errors, secrets. */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include "testutil.h"
+#include "tern/config.h"
+#include "tern/secret.h"
+
+static struct config *parse_ok(const char *text)
+{
+    struct config *cfg = NULL;
+    struct err e;
+
+    if (config_parse("rc", text, strlen(text), &cfg, &e) < 0)
+        ck_abort_msg("unexpected error: %s", e.msg);
+    return cfg;
+}
+
+static void parse_fails(const char *text, const char *expect)
+{
+    struct config *cfg = NULL;
+    struct err e;
+
+    ck_assert_int_eq(config_parse("rc", text, strlen(text), &cfg, &e), -1);
+    ck_assert_ptr_null(cfg);
+    ck_assert_int_eq(e.cls, ERR_CONFIG);
+    if (strcmp(e.msg, expect) != 0)
+        ck_abort_msg("got '%s', expected '%s'", e.msg, expect);
+}
+
+START_TEST(defaults_without_accounts)
+{
+    struct config *cfg;
+
+    setenv("HOME", "/home/ann", 1);
+    cfg = parse_ok("");
+    ck_assert_str_eq(cfg->mail_root, "/home/ann/Mail");
+    ck_assert_ptr_null(cfg->editor);
+    ck_assert_uint_eq(cfg->naccounts, 0);
+    ck_assert_ptr_null(config_account(cfg, NULL));
+    ck_assert_int_eq(cfg->queue_retry_min, 60);
+    ck_assert_int_eq(cfg->queue_retry_max, 3600);
+    ck_assert_int_eq(cfg->queue_lifetime, 5 * 86400);
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(every_account_key)
+{
+    struct config *cfg = parse_ok(
+        "[general]\n"
+        "mail_root = /var/mail/ann\n"
+        "editor = vim -c 'set tw=72'\n"
+        "default_account = Work\n"
+        "queue_retry_min = 30s\n"
+        "queue_retry_max = 2h\n"
+        "queue_lifetime = 3d\n"
+        "\n"
+        "[account home]\n"
+        "from = Ann <ann@home.example>\n"
+        "pop3_host = pop.home.example\n"
+        "pop3_user = ann\n"
+        "password = \"se;cret\"\n"
+        "\n"
+        "[account Work]\n"
+        "from = Ann Smith <ann@work.example>\n"
+        "inbox = Work/INBOX\n"
+        "sent = Work/Sent\n"
+        "pop3_host = pop.work.example\n"
+        "pop3_port = 1110\n"
+        "pop3_tls = starttls\n"
+        "pop3_user = asmith\n"
+        "pop3_auth = apop\n"
+        "pop3_keep = 14\n"
+        "pop3_max_size = 20M\n"
+        "smtp_host = smtp.work.example\n"
+        "smtp_tls = tls\n"
+        "smtp_user = asmith@work.example\n"
+        "smtp_auth = login\n"
+        "password_command = pass show work\n"
+        "smtp_password = other\n"
+        "tls_ca_file = /etc/work-ca.pem\n"
+        "tls_fingerprint = AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
+        "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89\n"
+        "timeout = 2m\n");
+    const struct account *w = config_account(cfg, NULL), *h = config_account(cfg, "HOME");
+
+    ck_assert_str_eq(cfg->mail_root, "/var/mail/ann");
+    ck_assert_str_eq(cfg->editor, "vim -c 'set tw=72'");
+    ck_assert_int_eq(cfg->queue_retry_min, 30);
+    ck_assert_int_eq(cfg->queue_retry_max, 7200);
+    ck_assert_int_eq(cfg->queue_lifetime, 3 * 86400);
+    ck_assert_uint_eq(cfg->naccounts, 2);
+    ck_assert_str_eq(w->name, "Work");
+    ck_assert_str_eq(w->from, "Ann Smith <ann@work.example>");
+    ck_assert_str_eq(w->inbox, "Work/INBOX");
+    ck_assert_str_eq(w->sent, "Work/Sent");
+    ck_assert_int_eq(w->pop3_port, 1110);
+    ck_assert_int_eq(w->pop3_tls, TLS_MODE_STARTTLS);
+    ck_assert_int_eq(w->pop3_auth, AUTH_APOP);
+    ck_assert_int_eq(w->pop3_keep, 14);
+    ck_assert_int_eq(w->pop3_max_size, 20L * 1024 * 1024);
+    ck_assert_int_eq(w->smtp_port, 465);
+    ck_assert_int_eq(w->smtp_tls, TLS_MODE_TLS);
+    ck_assert_int_eq(w->smtp_auth, AUTH_LOGIN);
+    ck_assert_str_eq(w->smtp_user, "asmith@work.example");
+    ck_assert_str_eq(w->password_command, "pass show work");
+    ck_assert_str_eq(w->smtp_password, "other");
+    ck_assert_str_eq(w->tls_ca_file, "/etc/work-ca.pem");
+    ck_assert_int_eq(w->timeout, 120);
+    /* home: defaults everywhere it said nothing */
+    ck_assert_ptr_nonnull(h);
+    ck_assert_str_eq(h->password, "se;cret");
+    ck_assert_str_eq(h->inbox, "INBOX");
+    ck_assert_str_eq(h->sent, "Sent");
+    ck_assert_int_eq(h->pop3_tls, TLS_MODE_TLS);
+    ck_assert_int_eq(h->pop3_port, 995);
+    ck_assert_int_eq(h->smtp_tls, TLS_MODE_STARTTLS);
+    ck_assert_int_eq(h->smtp_port, 587);
+    ck_assert_int_eq(h->pop3_keep, POP3_KEEP_NO);
+    ck_assert_int_eq(h->pop3_auth, AUTH_AUTO);
+    ck_assert_str_eq(h->smtp_user, "ann");       /* falls back to pop3_user */
+    ck_assert_int_eq(h->timeout, 60);
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(first_account_is_default_and_ports_follow_tls)
+{
+    struct config *cfg = parse_ok("[account a]\npop3_tls = none\nsmtp_tls = none\n"
+                                  "pop3_keep = yes\n[account b]\n");
+    const struct account *a = config_account(cfg, NULL);
+
+    ck_assert_str_eq(a->name, "a");
+    ck_assert_int_eq(a->pop3_port, 110);
+    ck_assert_int_eq(a->smtp_port, 587);
+    ck_assert_int_eq(a->pop3_keep, POP3_KEEP_FOREVER);
+    ck_assert_ptr_null(config_account(cfg, "c"));
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(expansion_of_home_and_vars)
+{
+    struct config *cfg;
+
+    setenv("HOME", "/home/ann", 1);
+    setenv("TERN_TEST_HOST", "mail.example.net", 1);
+    cfg = parse_ok("[general]\nmail_root = ~/Maildirs/$TERN_TEST_HOST\n"
+                   "[account x]\npop3_host = ${TERN_TEST_HOST}\npassword = pa$$word\n"
+                   "tls_ca_file = ~/ca.pem\n");
+    ck_assert_str_eq(cfg->mail_root, "/home/ann/Maildirs/mail.example.net");
+    ck_assert_str_eq(cfg->accounts[0].pop3_host, "mail.example.net");
+    ck_assert_str_eq(cfg->accounts[0].tls_ca_file, "/home/ann/ca.pem");
+    ck_assert_str_eq(cfg->accounts[0].password, "pa$$word");   /* secrets are literal */
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(mailx_lines_and_aliases)
+{
+    struct config *cfg = parse_ok(
+        "# a mailx file that tern shares\n"
+        "set ask askcc append dot save crt\n"
+        "set EDITOR=vi\n"
+        "ignore Received Message-Id Resent-Message-Id \\\n"
+        "   Status Mail-From Return-Path Via\n"
+        "alias team alice@example.org \"Bob Jones <bob@example.org>\", carol@example.org\n"
+        "alias boss Jane Q. Public <jane@example.org>\n"
+        "unset autoprint\n"
+        "\n"
+        "[account home]\n"
+        "pop3_host = pop.example.org\n"
+        "retain From To Cc Subject Date\n"
+        "smtp_host = smtp.example.org\n"
+        "alias ann ann@example.net\n");
+    const struct alias *a;
+
+    ck_assert_uint_eq(cfg->naccounts, 1);
+    ck_assert_str_eq(cfg->accounts[0].smtp_host, "smtp.example.org");
+    ck_assert_uint_eq(cfg->naliases, 3);
+    a = config_alias(cfg, "team");
+    ck_assert_ptr_nonnull(a);
+    ck_assert_uint_eq(a->naddrs, 3);
+    ck_assert_str_eq(a->addrs[0], "alice@example.org");
+    ck_assert_str_eq(a->addrs[1], "Bob Jones <bob@example.org>");
+    ck_assert_str_eq(a->addrs[2], "carol@example.org");
+    a = config_alias(cfg, "boss");
+    ck_assert_uint_eq(a->naddrs, 4);
+    ck_assert_str_eq(a->addrs[3], "<jane@example.org>");
+    ck_assert_ptr_nonnull(config_alias(cfg, "ann"));
+    ck_assert_uint_eq(cfg->nwarnings, 0);
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(wrong_values_name_line_and_key)
+{
+    parse_fails("[account a]\n\nsmtp_port = abc\n",
+                "rc:3: smtp_port: 'abc' is not valid: use a whole number from 1 to 65535");
+    parse_fails("[account a]\npop3_tls = ssl\n",
+                "rc:2: pop3_tls: 'ssl' is not valid: use tls, starttls or none");
+    parse_fails("[account a]\nsmtp_auth = apop\n",
+                "rc:2: smtp_auth: 'apop' is not valid: use auto, plain or login");
+    parse_fails("[account a]\npop3_keep = sometimes\n",
+                "rc:2: pop3_keep: 'sometimes' is not valid: use no, yes or a number of days "
+                "from 1 to 36500");
+    parse_fails("[general]\nqueue_retry_min = 5x\n",
+                "rc:2: queue_retry_min: '5x' is not valid: use a duration from 1s to 86400s "
+                "(suffix s, m, h or d)");
+    parse_fails("[account a]\ntls_fingerprint = abcd\n",
+                "rc:2: tls_fingerprint: 'abcd' is not valid: use a SHA-256 fingerprint: "
+                "64 hex digits, colons allowed");
+    parse_fails("pop3_host = x\n", "rc:1: 'pop3_host' stands before any [section]");
+    parse_fails("[account a]\nthis is not ini\n",
+                "rc:2: expected 'key = value', a [section] or a mailx command, "
+                "not 'this is not ini'");
+    parse_fails("[account a\n", "rc:1: section header without ']'");
+    parse_fails("[general]\ndefault_account = nope\n[account a]\n",
+                "rc: default_account 'nope' names no [account nope] section");
+}
+END_TEST
+
+START_TEST(unknown_keys_warn_with_suggestion)
+{
+    struct config *cfg = parse_ok("[account a]\nsmtp_prot = 25\nfrobnicate = 1\n[extras]\n");
+
+    ck_assert_uint_eq(cfg->nwarnings, 3);
+    ck_assert_str_eq(cfg->warnings[0], "rc:4: unknown section [extras] ignored");
+    ck_assert_str_eq(cfg->warnings[1],
+                     "rc:2: unknown key 'smtp_prot' in [account a] (did you mean smtp_port?)");
+    ck_assert_str_eq(cfg->warnings[2], "rc:3: unknown key 'frobnicate' in [account a]");
+    ck_assert_int_eq(cfg->accounts[0].smtp_port, 587);
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(keys_and_colors_sections_are_kept_in_order)
+{
+    struct config *cfg = parse_ok("[keys]\nj = next\nk = previous\n[colors]\nquoted = green\n");
+
+    ck_assert_uint_eq(cfg->nkeys, 2);
+    ck_assert_str_eq(cfg->keys[0].name, "j");
+    ck_assert_str_eq(cfg->keys[1].value, "previous");
+    ck_assert_int_eq(cfg->keys[1].line, 3);
+    ck_assert_uint_eq(cfg->ncolors, 1);
+    ck_assert_str_eq(cfg->colors[0].value, "green");
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(file_permissions_warning)
+{
+    char *dir = test_tmpdir();
+    char path[4200];
+    struct config *cfg;
+    struct err e;
+
+    snprintf(path, sizeof path, "%s/mailrc", dir);
+    test_write(path, "[account a]\npassword = x\n");
+    chmod(path, 0644);
+    ck_assert_int_eq(config_load(path, &cfg, &e), 0);
+    ck_assert_uint_eq(cfg->nwarnings, 1);
+    ck_assert(strstr(cfg->warnings[0], "holds a password and is readable by others") != NULL);
+    ck_assert(strstr(cfg->warnings[0], "chmod 600") != NULL);
+    config_free(cfg);
+    chmod(path, 0600);
+    ck_assert_int_eq(config_load(path, &cfg, &e), 0);
+    ck_assert_uint_eq(cfg->nwarnings, 0);
+    config_free(cfg);
+    /* a command instead of a password: no warning even when readable */
+    test_write(path, "[account a]\npassword_command = echo x\n");
+    chmod(path, 0644);
+    ck_assert_int_eq(config_load(path, &cfg, &e), 0);
+    ck_assert_uint_eq(cfg->nwarnings, 0);
+    config_free(cfg);
+    /* a missing file gives the defaults */
+    snprintf(path, sizeof path, "%s/absent", dir);
+    ck_assert_int_eq(config_load(path, &cfg, &e), 0);
+    ck_assert(!cfg->exists);
+    ck_assert_uint_eq(cfg->naccounts, 0);
+    config_free(cfg);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(password_command_success_and_failure)
+{
+    struct config *cfg = parse_ok(
+        "[account ok]\npassword_command = printf 'hunter2\\nsecond line\\n'\n"
+        "smtp_password_command = echo smtp-secret\n"
+        "[account fails]\npassword_command = exit 3\n"
+        "[account empty]\npassword_command = printf ''\n"
+        "[account none]\n");
+    struct err e;
+    char *pw;
+
+    pw = secret_get(config_account(cfg, "ok"), SECRET_POP3, &e);
+    ck_assert_str_eq(pw, "hunter2");
+    secret_free(pw);
+    pw = secret_get(config_account(cfg, "ok"), SECRET_SMTP, &e);
+    ck_assert_str_eq(pw, "smtp-secret");
+    secret_free(pw);
+    ck_assert_ptr_null(secret_get(config_account(cfg, "fails"), SECRET_POP3, &e));
+    ck_assert_int_eq(e.cls, ERR_AUTH);
+    ck_assert_str_eq(e.msg, "account fails: password_command failed (exit status 3)");
+    ck_assert_ptr_null(secret_get(config_account(cfg, "empty"), SECRET_POP3, &e));
+    ck_assert_str_eq(e.msg, "account empty: password_command gave an empty password");
+    ck_assert_ptr_null(secret_get(config_account(cfg, "none"), SECRET_SMTP, &e));
+    ck_assert_str_eq(e.msg, "account none: no password: set password or password_command");
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(describe_masks_passwords)
+{
+    struct config *cfg = parse_ok("[account a]\npassword = hunter2\nsmtp_host = s.example\n");
+    char *text = config_describe(cfg);
+
+    ck_assert(strstr(text, "hunter2") == NULL);
+    ck_assert(strstr(text, "password               = ******** (set)") != NULL);
+    ck_assert(strstr(text, "smtp_host              = s.example") != NULL);
+    ck_assert(strstr(text, "[account a]   # default") != NULL);
+    free(text);
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(crlf_and_continuations)
+{
+    struct config *cfg = parse_ok("[account a]\r\nfrom = Ann <a@x>\r\n"
+                                  "set foo=bar \\\r\n  more=stuff\r\nsmtp_host = s\r\n");
+
+    ck_assert_str_eq(cfg->accounts[0].from, "Ann <a@x>");
+    ck_assert_str_eq(cfg->accounts[0].smtp_host, "s");
+    config_free(cfg);
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_test(tc, defaults_without_accounts);
+    tcase_add_test(tc, every_account_key);
+    tcase_add_test(tc, first_account_is_default_and_ports_follow_tls);
+    tcase_add_test(tc, expansion_of_home_and_vars);
+    tcase_add_test(tc, mailx_lines_and_aliases);
+    tcase_add_test(tc, wrong_values_name_line_and_key);
+    tcase_add_test(tc, unknown_keys_warn_with_suggestion);
+    tcase_add_test(tc, keys_and_colors_sections_are_kept_in_order);
+    tcase_add_test(tc, file_permissions_warning);
+    tcase_add_test(tc, password_command_success_and_failure);
+    tcase_add_test(tc, describe_masks_passwords);
+    tcase_add_test(tc, crlf_and_continuations);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TEST_MAIN(config_suite)

@@ -1,0 +1,192 @@
+/* Unit tests for src/util: buffers, strings, UTF-8, file helpers and log redaction. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <sys/stat.h>
+
+#include "testutil.h"
+#include "tern/buf.h"
+#include "tern/err.h"
+#include "tern/fsutil.h"
+#include "tern/log.h"
+#include "tern/str.h"
+
+START_TEST(buf_grows_and_terminates)
+{
+    struct buf b = BUF_INIT;
+
+    ck_assert_str_eq(buf_cstr(&b), "");
+    for (int i = 0; i < 1000; i++)
+        buf_printf(&b, "%d,", i);
+    ck_assert_uint_eq(b.len, strlen(b.ptr));
+    ck_assert(str_startswith(b.ptr, "0,1,2,"));
+    buf_consume(&b, 4);
+    ck_assert(str_startswith(b.ptr, "2,3,"));
+    buf_truncate(&b, 2);
+    ck_assert_str_eq(b.ptr, "2,");
+    buf_add(&b, "a\0b", 3);
+    ck_assert_uint_eq(b.len, 5);
+    char *s = buf_detach(&b);
+    ck_assert_ptr_null(b.ptr);
+    free(s);
+}
+END_TEST
+
+START_TEST(str_helpers)
+{
+    char s[] = "  \t hello world \r\n";
+    bool v;
+    long n;
+
+    ck_assert_str_eq(str_trim(s), "hello world");
+    ck_assert_int_eq(str_casecmp("Subject", "SUBJECT"), 0);
+    ck_assert_int_ne(str_casecmp("Subject", "Subjec"), 0);
+    ck_assert(str_casestartswith("Content-Type: x", "content-type:"));
+    ck_assert_ptr_nonnull(str_casemem("abcDEFg", 7, "defG"));
+    ck_assert_ptr_null(str_casemem("abcDEF", 6, "efg"));
+    ck_assert_int_eq(str_tobool("Yes", &v), 0);
+    ck_assert(v);
+    ck_assert_int_eq(str_tobool("off", &v), 0);
+    ck_assert(!v);
+    ck_assert_int_eq(str_tobool("maybe", &v), -1);
+    ck_assert_int_eq(str_tolong("587", 1, 65535, &n), 0);
+    ck_assert_int_eq(n, 587);
+    ck_assert_int_eq(str_tolong("70000", 1, 65535, &n), -1);
+    ck_assert_int_eq(str_tolong("12x", 1, 65535, &n), -1);
+    ck_assert_int_eq(str_tolong("", 1, 65535, &n), -1);
+    ck_assert_uint_eq(str_distance("smtp_prot", "smtp_port"), 2);
+    ck_assert_uint_eq(str_distance("", "abc"), 3);
+}
+END_TEST
+
+START_TEST(utf8_decoding_and_width)
+{
+    const unsigned char bad[] = { 0xc0, 0xaf };     /* overlong '/' */
+    const unsigned char sur[] = { 0xed, 0xa0, 0x80 }; /* a surrogate */
+    char out[4];
+
+    ck_assert_uint_eq(utf8_seqlen((const unsigned char *)"\xd0\x96", 2), 2);
+    ck_assert_uint_eq(utf8_seqlen((const unsigned char *)"\xd0\x96", 1), 0);
+    ck_assert_uint_eq(utf8_seqlen(bad, 2), 0);
+    ck_assert_uint_eq(utf8_seqlen(sur, 3), 0);
+    ck_assert_uint_eq(utf8_decode((const unsigned char *)"\xe6\x97\xa5", 3), 0x65e5);
+    ck_assert_uint_eq(utf8_encode(0x1f600, out), 4);
+    ck_assert_uint_eq(utf8_seqlen((unsigned char *)out, 4), 4);
+    /* CJK is two columns, a combining acute accent none. */
+    ck_assert_uint_eq(utf8_width("\xe6\x97\xa5\xe6\x9c\xac", 6), 4);
+    ck_assert_uint_eq(utf8_width("e\xcc\x81", 3), 1);
+    ck_assert_uint_eq(utf8_width("abc", 3), 3);
+}
+END_TEST
+
+START_TEST(err_formats)
+{
+    struct err e;
+
+    ck_assert_int_eq(err_set(&e, ERR_PROTO, "bad reply '%s'", "-ERR x"), -1);
+    ck_assert_int_eq(e.cls, ERR_PROTO);
+    ck_assert_str_eq(e.msg, "bad reply '-ERR x'");
+    err_prefix(&e, "pop.example.org");
+    ck_assert_str_eq(e.msg, "pop.example.org: bad reply '-ERR x'");
+    errno = ENOENT;
+    err_sys(&e, "open %s", "/x");
+    ck_assert_str_eq(e.msg, "open /x: No such file or directory");
+    ck_assert_str_eq(err_class_name(ERR_TLS), "tls");
+    ck_assert_int_eq(err_set(NULL, ERR_SYS, "ignored"), -1);
+}
+END_TEST
+
+START_TEST(fs_atomic_and_lock)
+{
+    char *dir = test_tmpdir();
+    char *path = fs_join(dir, "state");
+    char *deep = fs_join(dir, "a/b/c");
+    struct buf b = BUF_INIT;
+    struct stat st;
+    struct err e;
+    int fd, fd2;
+
+    ck_assert_int_eq(fs_write_atomic(path, "one\n", 4, 0600, &e), 0);
+    ck_assert_int_eq(fs_write_atomic(path, "two\n", 4, 0600, &e), 0);
+    ck_assert_int_eq(fs_read_file(path, &b, &e), 0);
+    ck_assert_str_eq(b.ptr, "two\n");
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    ck_assert_int_eq(fs_mkdir_p(deep, 0700, &e), 0);
+    ck_assert_int_eq(stat(deep, &st), 0);
+    ck_assert(S_ISDIR(st.st_mode));
+    fd = fs_lock(path, &e);
+    ck_assert_int_ge(fd, 0);
+    fd2 = fs_lock(path, &e);
+    ck_assert_int_eq(fd2, -1);
+    ck_assert_int_eq(e.cls, ERR_LOCKED);
+    fs_unlock(fd);
+    fd2 = fs_lock(path, &e);
+    ck_assert_int_ge(fd2, 0);
+    fs_unlock(fd2);
+    ck_assert_int_eq(fs_read_file("/nonexistent/x", &b, &e), -1);
+    ck_assert(strstr(e.msg, "/nonexistent/x") != NULL);
+    buf_free(&b);
+    rm_rf(dir);
+    free(path), free(deep), free(dir);
+}
+END_TEST
+
+START_TEST(fs_expand_home_and_vars)
+{
+    char *s;
+
+    setenv("HOME", "/home/ann", 1);
+    setenv("TERN_T", "xyz", 1);
+    unsetenv("TERN_UNSET");
+    s = fs_expand("~/Mail/$TERN_T/${TERN_T}.d");
+    ck_assert_str_eq(s, "/home/ann/Mail/xyz/xyz.d");
+    free(s);
+    s = fs_expand("a$TERN_UNSET-b$ 5$");
+    ck_assert_str_eq(s, "a-b$ 5$");
+    free(s);
+    s = fs_expand("~ann/x");
+    ck_assert_str_eq(s, "~ann/x");
+    free(s);
+}
+END_TEST
+
+START_TEST(log_redacts_credentials)
+{
+    char out[128];
+
+    log_redact("PASS hunter2\r\n", 14, false, out, sizeof out);
+    ck_assert_str_eq(out, "PASS <redacted>");
+    log_redact("AUTH PLAIN AGFubgBodW50ZXIy", 27, false, out, sizeof out);
+    ck_assert_str_eq(out, "AUTH PLAIN <redacted>");
+    log_redact("APOP ann c4c9334bac560ecc979e58001b3e22fb", 41, false, out, sizeof out);
+    ck_assert_str_eq(out, "APOP <redacted>");
+    log_redact("aHVudGVyMg==", 12, true, out, sizeof out);
+    ck_assert_str_eq(out, "<redacted>");
+    log_redact("USER ann", 8, false, out, sizeof out);
+    ck_assert_str_eq(out, "USER ann");
+    log_redact("+OK \x1b[2Jhi", 10, false, out, sizeof out);
+    ck_assert_str_eq(out, "+OK ?[2Jhi");
+}
+END_TEST
+
+static Suite *util_suite(void)
+{
+    Suite *s = suite_create("util");
+    TCase *tc = tcase_create("core");
+
+    setlocale(LC_ALL, "C.UTF-8");
+    tcase_add_test(tc, buf_grows_and_terminates);
+    tcase_add_test(tc, str_helpers);
+    tcase_add_test(tc, utf8_decoding_and_width);
+    tcase_add_test(tc, err_formats);
+    tcase_add_test(tc, fs_atomic_and_lock);
+    tcase_add_test(tc, fs_expand_home_and_vars);
+    tcase_add_test(tc, log_redacts_credentials);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TEST_MAIN(util_suite)
