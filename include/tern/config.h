@@ -1,0 +1,102 @@
+/* ~/.mailrc: INI sections read with iniparser, mailx command lines tolerated, aliases kept. */
+#ifndef TERN_CONFIG_H
+#define TERN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tern/err.h"
+
+enum tls_mode { TLS_MODE_TLS, TLS_MODE_STARTTLS, TLS_MODE_NONE };
+enum auth_mech { AUTH_AUTO, AUTH_USER, AUTH_APOP, AUTH_PLAIN, AUTH_LOGIN };
+
+/* pop3_keep: "no" deletes after a safe fetch, "yes" never deletes, N deletes after N days. */
+#define POP3_KEEP_NO 0
+#define POP3_KEEP_FOREVER (-1)
+
+struct account {
+    char *name;
+    char *from;
+    char *inbox;
+    char *sent;
+    char *drafts;
+    char *pop3_host;
+    long pop3_port;              /* 0 until defaulted from pop3_tls */
+    enum tls_mode pop3_tls;
+    char *pop3_user;
+    enum auth_mech pop3_auth;
+    long pop3_keep;              /* POP3_KEEP_NO, POP3_KEEP_FOREVER or days */
+    long pop3_max_size;          /* bytes; a larger message fails the fetch */
+    char *smtp_host;
+    long smtp_port;
+    enum tls_mode smtp_tls;
+    char *smtp_user;
+    enum auth_mech smtp_auth;
+    char *password;
+    char *password_command;
+    char *smtp_password;
+    char *smtp_password_command;
+    char *tls_ca_file;
+    char *tls_fingerprint;
+    long timeout;                /* seconds for connect, read and write */
+    int line;                    /* where its section starts, for messages */
+};
+
+struct alias {
+    char *name;
+    char **addrs;
+    size_t naddrs;
+};
+
+/* An extra section ([keys], [colors]) handed to the UI as ordered name/value pairs. */
+struct config_pair {
+    char *name;
+    char *value;
+    int line;
+};
+
+struct config {
+    char *path;                  /* the file read, or expected when it does not exist */
+    bool exists;
+    char *mail_root;
+    char *editor;                /* NULL: $VISUAL, then $EDITOR, then vi */
+    char *default_account;
+    long queue_retry_min;        /* seconds before the first retry */
+    long queue_retry_max;        /* cap of the doubling backoff */
+    long queue_lifetime;         /* seconds after which a message gives up */
+    long fetch_interval;         /* minutes between background fetches; 0 = off */
+    struct account *accounts;
+    size_t naccounts;
+    struct alias *aliases;
+    size_t naliases;
+    struct config_pair *keys;
+    size_t nkeys;
+    struct config_pair *colors;
+    size_t ncolors;
+    char **warnings;
+    size_t nwarnings;
+};
+
+/* The file to read: explicit path, else $MAILRC, else ~/.mailrc. Returns a new string. */
+char *config_default_path(const char *explicit_path);
+/*
+ * Read path. A file that does not exist gives the defaults (exists = false). Any wrong value
+ * is an error naming file, line and key; unknown keys and loose permissions are warnings.
+ */
+int config_load(const char *path, struct config **out, struct err *e);
+/* The same over a buffer; name is used in messages and for the permission check only when
+ * mode_known is true. */
+int config_parse(const char *name, const char *text, size_t len, struct config **out,
+                 struct err *e);
+void config_free(struct config *cfg);
+/* The account called name (case-insensitive), or the default one when name is NULL. */
+const struct account *config_account(const struct config *cfg, const char *name);
+/* The alias called name, or NULL. */
+const struct alias *config_alias(const struct config *cfg, const char *name);
+/* Explain the effective settings, passwords masked, for `tern check-config`. */
+char *config_describe(const struct config *cfg);
+/* Names used in messages: "tls", "starttls", "none" / "auto", "user", ... */
+const char *config_tls_name(enum tls_mode m);
+const char *config_auth_name(enum auth_mech m);
+
+#endif
