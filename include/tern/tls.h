@@ -1,0 +1,49 @@
+/*
+ * TLS over a connected, non-blocking socket (OpenSSL 3): handshake with verification that says
+ * why it failed, then whole reads and writes with poll-based timeouts. Used only by conn.c.
+ */
+#ifndef TERN_TLS_H
+#define TERN_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "tern/err.h"
+
+struct tls;
+
+struct tls_opts {
+    const char *host;            /* SNI (unless an IP literal) and the name checked */
+    const char *ca_file;         /* extra trusted certificate(s), PEM; NULL for none */
+    /*
+     * SHA-256 of the server certificate, hex with optional colons. When set, the certificate
+     * is accepted if and only if it matches: chain, dates and name are not checked (like
+     * mpop's tls_fingerprint), which is how a self-signed server is pinned.
+     */
+    const char *fingerprint;
+    int timeout;                 /* seconds for the handshake and every later read or write */
+};
+
+/*
+ * Handshake on fd (a non-blocking connected socket; the TLS layer reads the socket itself,
+ * never a buffered stream) and verify the peer. On failure nothing has been sent but the
+ * handshake. Errors: ERR_TLS "certificate expired", "certificate is for X, not HOST",
+ * "untrusted certificate (...)", "fingerprint mismatch (got ...)", ERR_NET for timeouts/resets.
+ */
+int tls_start(int fd, const struct tls_opts *o, struct tls **out, struct err *e);
+void tls_free(struct tls *t);
+/* Read up to n bytes (at least one); 0 means the peer closed. -1 with e on error/timeout. */
+ssize_t tls_read(struct tls *t, void *p, size_t n, struct err *e);
+/* Write all n bytes. */
+int tls_write_all(struct tls *t, const void *p, size_t n, struct err *e);
+/* Bytes OpenSSL has decrypted but not yet handed out. */
+size_t tls_pending(const struct tls *t);
+/* "TLSv1.3 TLS_AES_256_GCM_SHA384", for the trace. Borrowed. */
+const char *tls_describe(const struct tls *t);
+/* The server certificate's SHA-256 fingerprint as colon-separated hex (out >= 96 bytes). */
+int tls_peer_fingerprint(const struct tls *t, char *out, size_t outsz);
+/* Parse a fingerprint written as hex with optional colons into 32 bytes; 0 or -1. */
+int tls_parse_fingerprint(const char *s, unsigned char out[32]);
+
+#endif

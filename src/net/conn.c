@@ -1,0 +1,346 @@
+/*
+ * TCP connections with timeouts, an optional TLS layer on the socket itself, a bounded line
+ * reader and buffered writes sent together on flush.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tern/conn.h"
+#include "tern/log.h"
+#include "tern/tls.h"
+#include "tern/xalloc.h"
+
+#define CONN_RBUF 65536
+
+struct conn {
+    int fd;
+    int timeout;
+    struct tls *tls;
+    char *host;
+    char *ca_file;
+    char *fingerprint;
+    char *tag;
+    bool trace_reads;
+    char *rbuf;
+    size_t rpos, rlen;
+    struct buf wbuf;
+    unsigned long long nread;
+};
+
+/* Wait for fd to become ready; ERR_NET naming what timed out. */
+static int conn_poll(int fd, short events, int timeout, const char *what, struct err *e)
+{
+    struct pollfd p = { .fd = fd, .events = events };
+
+    for (;;) {
+        int r = poll(&p, 1, timeout * 1000);
+
+        if (r > 0)
+            return 0;
+        if (r == 0)
+            return err_set(e, ERR_NET, "timed out after %d s %s", timeout, what);
+        if (errno != EINTR)
+            return err_sys(e, "poll");
+    }
+}
+
+/* One address: non-blocking connect bounded by the timeout. Returns fd or -1 (errno set). */
+static int conn_try(const struct addrinfo *ai, int timeout, bool *timed_out)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    ai->ai_protocol);
+    int soerr = 0, one = 1;
+    socklen_t sl = sizeof soerr;
+    struct pollfd p;
+
+    if (fd < 0)
+        return -1;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+        goto ok;
+    if (errno != EINPROGRESS && errno != EINTR)
+        goto fail;
+    p.fd = fd;
+    p.events = POLLOUT;
+    for (;;) {
+        int r = poll(&p, 1, timeout * 1000);
+
+        if (r > 0)
+            break;
+        if (r == 0) {
+            *timed_out = true;
+            errno = ETIMEDOUT;
+            goto fail;
+        }
+        if (errno != EINTR)
+            goto fail;
+    }
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+        goto fail;
+    if (soerr != 0) {
+        errno = soerr;
+        goto fail;
+    }
+ok:
+    /* Commands are small and sent in groups: Nagle would only add a delayed-ACK stall. */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+fail: {
+        int saved = errno;
+
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+}
+
+int conn_open(const struct conn_opts *o, struct conn **out, struct err *e)
+{
+    struct addrinfo hints, *res = NULL;
+    char port[16];
+    int gai, fd = -1, last_errno = 0;
+    bool timed_out = false;
+    struct conn *c;
+
+    *out = NULL;
+    if (o->host == NULL || *o->host == '\0')
+        return err_set(e, ERR_CONFIG, "no host name given");
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_ADDRCONFIG;
+    snprintf(port, sizeof port, "%d", o->port);
+    gai = getaddrinfo(o->host, port, &hints, &res);
+    if (gai == EAI_BADFLAGS || (gai != 0 && gai != EAI_SYSTEM && res == NULL)) {
+        /* AI_ADDRCONFIG hides loopback-only hosts on a machine without other addresses. */
+        hints.ai_flags = 0;
+        gai = getaddrinfo(o->host, port, &hints, &res);
+    }
+    if (gai != 0)
+        return err_set(e, ERR_NET, "cannot resolve %s: %s", o->host,
+                       gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+    for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+        fd = conn_try(ai, o->timeout > 0 ? o->timeout : 60, &timed_out);
+        if (fd < 0)
+            last_errno = errno;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        if (last_errno == ETIMEDOUT)
+            return err_set(e, ERR_NET, "connect to %s port %d: timed out after %d s", o->host,
+                           o->port, o->timeout);
+        return err_set(e, ERR_NET, "connect to %s port %d: %s", o->host, o->port,
+                       strerror(last_errno));
+    }
+    c = xcalloc(1, sizeof *c);
+    c->fd = fd;
+    c->timeout = o->timeout > 0 ? o->timeout : 60;
+    c->host = xstrdup(o->host);
+    c->ca_file = o->ca_file ? xstrdup(o->ca_file) : NULL;
+    c->fingerprint = o->fingerprint ? xstrdup(o->fingerprint) : NULL;
+    c->tag = xstrdup(o->trace_tag ? o->trace_tag : "net");
+    c->trace_reads = true;
+    c->rbuf = xmalloc(CONN_RBUF);
+    buf_init(&c->wbuf);
+    if (o->implicit_tls && conn_starttls(c, e) < 0) {
+        conn_close(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+void conn_close(struct conn *c)
+{
+    if (c == NULL)
+        return;
+    tls_free(c->tls);
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->host);
+    free(c->ca_file);
+    free(c->fingerprint);
+    free(c->tag);
+    free(c->rbuf);
+    buf_free(&c->wbuf);
+    free(c);
+}
+
+int conn_starttls(struct conn *c, struct err *e)
+{
+    struct tls_opts to = { c->host, c->ca_file, c->fingerprint, c->timeout };
+    char peek;
+    ssize_t r;
+
+    if (c->tls != NULL)
+        return err_set(e, ERR_PROTO, "TLS is already active");
+    /*
+     * Anything received before our ClientHello was sent in plain text by whoever sits on the
+     * path; acting on it after the upgrade is the CVE-2020-14954 class of attack. That covers
+     * our buffer and whatever the kernel already holds.
+     */
+    r = recv(c->fd, &peek, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (c->rpos < c->rlen || r > 0)
+        return err_set(e, ERR_TLS, "unexpected data after STARTTLS reply from %s "
+                       "(possible injection attack): connection aborted", c->host);
+    buf_reset(&c->wbuf);
+    if (tls_start(c->fd, &to, &c->tls, e) < 0)
+        return err_prefix(e, "%s", c->host);
+    if (log_get_level() >= LOG_TRACE) {
+        char line[160];
+        int n = snprintf(line, sizeof line, "[TLS established: %s]", tls_describe(c->tls));
+
+        log_proto(c->tag, '-', line, n > 0 ? (size_t)n : 0, false);
+    }
+    return 0;
+}
+
+bool conn_is_tls(const struct conn *c)
+{
+    return c->tls != NULL;
+}
+
+/* Refill the read buffer (it is empty). 0 on data; -1 on EOF, error or timeout. */
+static int conn_fill(struct conn *c, struct err *e)
+{
+    ssize_t r;
+
+    c->rpos = c->rlen = 0;
+    if (c->tls != NULL) {
+        if (tls_pending(c->tls) == 0 &&
+            conn_poll(c->fd, POLLIN, c->timeout, "waiting for the server", e) < 0)
+            return -1;
+        r = tls_read(c->tls, c->rbuf, CONN_RBUF, e);
+        if (r < 0)
+            return err_prefix(e, "%s", c->host);
+    } else {
+        for (;;) {
+            if (conn_poll(c->fd, POLLIN, c->timeout, "waiting for the server", e) < 0)
+                return -1;
+            r = read(c->fd, c->rbuf, CONN_RBUF);
+            if (r >= 0)
+                break;
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            return err_set(e, ERR_NET, "%s: read: %s", c->host, strerror(errno));
+        }
+    }
+    if (r == 0)
+        return err_set(e, ERR_NET, "%s closed the connection", c->host);
+    c->rlen = (size_t)r;
+    c->nread += (unsigned long long)r;
+    return 0;
+}
+
+int conn_read_line(struct conn *c, struct buf *line, size_t max, struct err *e)
+{
+    buf_reset(line);
+    buf_reserve(line, 0);
+    line->ptr[0] = '\0';
+    for (;;) {
+        char *start = c->rbuf + c->rpos;
+        size_t avail = c->rlen - c->rpos;
+        char *nl = memchr(start, '\n', avail);
+        size_t take = nl ? (size_t)(nl - start) : avail;
+
+        /* +1: the CR of a CRLF may sit at the end of a maximal line */
+        if (line->len + take > max + 1)
+            return err_set(e, ERR_PROTO, "%s sent a line longer than %zu bytes", c->host, max);
+        buf_add(line, start, take);
+        if (nl != NULL) {
+            c->rpos += take + 1;
+            if (line->len > 0 && line->ptr[line->len - 1] == '\r')
+                buf_truncate(line, line->len - 1);
+            if (line->len > max)
+                return err_set(e, ERR_PROTO, "%s sent a line longer than %zu bytes", c->host,
+                               max);
+            if (c->trace_reads)
+                log_proto(c->tag, '<', line->ptr, line->len, false);
+            return 0;
+        }
+        c->rpos = c->rlen;
+        if (conn_fill(c, e) < 0)
+            return -1;
+    }
+}
+
+void conn_write(struct conn *c, const void *p, size_t n)
+{
+    buf_add(&c->wbuf, p, n);
+}
+
+int conn_flush(struct conn *c, struct err *e)
+{
+    const char *s = c->wbuf.ptr;
+    size_t n = c->wbuf.len;
+    int rc = 0;
+
+    if (n == 0)
+        return 0;
+    if (c->tls != NULL) {
+        if (tls_write_all(c->tls, s, n, e) < 0)
+            rc = err_prefix(e, "%s", c->host);
+    } else {
+        while (n > 0) {
+            ssize_t w = send(c->fd, s, n, MSG_NOSIGNAL);
+
+            if (w < 0) {
+                if (errno == EINTR)
+                    continue;
+                if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    if (conn_poll(c->fd, POLLOUT, c->timeout, "sending to the server", e) < 0) {
+                        rc = -1;
+                        break;
+                    }
+                    continue;
+                }
+                rc = err_set(e, ERR_NET, "%s: write: %s", c->host, strerror(errno));
+                break;
+            }
+            s += w;
+            n -= (size_t)w;
+        }
+    }
+    buf_reset(&c->wbuf);
+    return rc;
+}
+
+void conn_trace_sent(struct conn *c, const char *line, size_t n, bool secret)
+{
+    log_proto(c->tag, '>', line, n, secret);
+}
+
+void conn_trace_reads(struct conn *c, bool on)
+{
+    c->trace_reads = on;
+}
+
+size_t conn_buffered(const struct conn *c)
+{
+    return c->rlen - c->rpos + (c->tls ? tls_pending(c->tls) : 0);
+}
+
+const char *conn_describe(const struct conn *c)
+{
+    return c->tls ? tls_describe(c->tls) : "plain";
+}
+
+int conn_fd(const struct conn *c)
+{
+    return c->fd;
+}
+
+unsigned long long conn_bytes_read(const struct conn *c)
+{
+    return c->nread;
+}
