@@ -1,0 +1,67 @@
+/*
+ * RFC 5322 header blocks: fields as borrowed pointers into the caller's buffer (no copies),
+ * unfolding and decoding on demand, address lists, dates and message ids. Every function
+ * accepts arbitrary bytes (malformed, 8-bit, NUL) and degrades instead of failing.
+ */
+#ifndef TERN_HEADER_H
+#define TERN_HEADER_H
+
+#include <stddef.h>
+#include <time.h>
+
+/* Length of the header block including the blank line that ends it (or the whole buffer).
+ * Both LF and CRLF line ends are accepted. */
+size_t hdr_block_len(const char *msg, size_t len);
+
+/* Borrowed pointers into the buffer; value is raw (still folded), leading white space after
+ * the colon skipped, the final line end excluded. */
+struct hdr_field {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+};
+
+/* Iterate fields: *pos starts at 0; returns 1 and fills f, or 0 at the end of the block.
+ * hdrs may be the whole message: iteration stops at the blank line. Lines that are not
+ * fields (no colon, a space in the name, a continuation with no field) are skipped. */
+int hdr_next(const char *hdrs, size_t len, size_t *pos, struct hdr_field *f);
+/* First field called name (case-insensitive); 1 found, 0 not. */
+int hdr_find(const char *hdrs, size_t len, const char *name, struct hdr_field *f);
+
+/* Unfolded, RFC 2047-decoded, UTF-8, control-free value as a new string (free it).
+ * Tabs become spaces, other controls are shown as ^X, invalid UTF-8 is read as
+ * Windows-1252, leading and trailing white space is trimmed. Never NULL. */
+char *hdr_decode(const char *value, size_t len);
+/* Unfold only: line breaks inside the value removed (the folding white space kept). New
+ * string, raw bytes otherwise untouched. */
+char *hdr_unfold(const char *value, size_t len);
+
+/* Date header → time_t (UTC); 0 on success, -1 when unparsable. Accepts RFC 5322, obsolete
+ * forms (two-digit years, zone names, no seconds, no zone = UTC), ctime and ISO 8601. */
+int hdr_parse_date(const char *value, size_t len, time_t *out);
+
+/* name: decoded UTF-8 display name or NULL; mailbox: "local@domain" (or what there was). */
+struct addr {
+    char *name;
+    char *mailbox;
+};
+/* Parse an address list (groups flattened, comments used as names when there is no
+ * phrase). Never fails on garbage: best effort, returns 0 and possibly *n == 0. Free the
+ * result with addr_list_free. */
+int addr_parse_list(const char *value, size_t len, struct addr **out, size_t *n);
+void addr_list_free(struct addr *a, size_t n);
+/* For list columns: display name of the first address if any, else its mailbox; for an
+ * empty group ("undisclosed-recipients:;") the decoded value. New string, never NULL. */
+char *addr_display(const char *value, size_t len);
+
+/* The first "<id>" in a Message-ID value, without the brackets (a bare id@host is accepted
+ * too). New string, or NULL when there is none. */
+char *hdr_msgid(const char *value, size_t len);
+/* Every id in a References or In-Reply-To value, in order, without brackets; phrases and
+ * comments are skipped. *ids is a new array of new strings (free with hdr_msgids_free).
+ * Returns the count. */
+size_t hdr_msgids(const char *value, size_t len, char ***ids);
+void hdr_msgids_free(char **ids, size_t n);
+
+#endif

@@ -1,0 +1,272 @@
+/* Header block iteration, decoding, dates, addresses and message ids. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "tern/header.h"
+
+static const char block[] =
+    "Return-Path: <a@b>\r\n"
+    "Subject: hello\r\n"
+    "  world\r\n"
+    "X-Empty:\r\n"
+    "not a header line\r\n"
+    "Subject : second\r\n"
+    "From: \"Doe, John\" <john@example.org>\r\n"
+    "\r\n"
+    "Body: not a header\r\n";
+
+START_TEST(test_block_len)
+{
+    ck_assert_uint_eq(hdr_block_len(block, strlen(block)),
+                      (size_t)(strstr(block, "\r\n\r\n") + 4 - block));
+    ck_assert_uint_eq(hdr_block_len("A: b\nC: d\n\nbody", 15), 11);
+    ck_assert_uint_eq(hdr_block_len("A: b", 4), 4);
+    ck_assert_uint_eq(hdr_block_len("\nbody", 5), 1);
+    ck_assert_uint_eq(hdr_block_len("", 0), 0);
+}
+END_TEST
+
+START_TEST(test_iterate)
+{
+    size_t pos = 0;
+    struct hdr_field f;
+    const char *names[] = { "Return-Path", "Subject", "X-Empty", "Subject", "From" };
+    const char *values[] = { "<a@b>", "hello\r\n  world", "", "second",
+                             "\"Doe, John\" <john@example.org>" };
+    size_t i = 0;
+
+    while (hdr_next(block, strlen(block), &pos, &f)) {
+        ck_assert_uint_lt(i, 5);
+        ck_assert_uint_eq(f.name_len, strlen(names[i]));
+        ck_assert(memcmp(f.name, names[i], f.name_len) == 0);
+        ck_assert_uint_eq(f.value_len, strlen(values[i]));
+        ck_assert(memcmp(f.value, values[i], f.value_len) == 0);
+        i++;
+    }
+    ck_assert_uint_eq(i, 5);
+}
+END_TEST
+
+START_TEST(test_find)
+{
+    struct hdr_field f;
+    char *s;
+
+    ck_assert_int_eq(hdr_find(block, strlen(block), "subject", &f), 1);
+    s = hdr_decode(f.value, f.value_len);
+    ck_assert_str_eq(s, "hello  world");
+    free(s);
+    ck_assert_int_eq(hdr_find(block, strlen(block), "Body", &f), 0);
+    ck_assert_int_eq(hdr_find(block, strlen(block), "Subj", &f), 0);
+    ck_assert_int_eq(hdr_find("", 0, "Subject", &f), 0);
+    /* A leading continuation line and no final newline. */
+    ck_assert_int_eq(hdr_find(" junk\nTo: x", 11, "to", &f), 1);
+    ck_assert_uint_eq(f.value_len, 1);
+}
+END_TEST
+
+static const struct {
+    const char *in, *out;
+} decode_cases[] = {
+    { "plain", "plain" },
+    { "  padded  ", "padded" },
+    { "=?UTF-8?B?w6l0w6k=?=", "\xc3\xa9t\xc3\xa9" },
+    { "=?iso-8859-1?q?caf=E9?= au lait", "caf\xc3\xa9 au lait" },
+    { "a\r\n b", "a b" },
+    { "tab\there", "tab here" },
+    { "esc\x1b[31mred", "esc^[[31mred" },
+    { "bell\x07", "bell^G" },
+    { "latin1 caf\xe9", "latin1 caf\xc3\xa9" },
+    { "=?utf-8?q?=1B=5B2J?=", "^[[2J" },
+    { "=?utf-8?q?=C2=9B31m?=", "<U+009B>31m" },
+};
+
+START_TEST(test_decode)
+{
+    char *s = hdr_decode(decode_cases[_i].in, strlen(decode_cases[_i].in));
+    ck_assert_str_eq(s, decode_cases[_i].out);
+    free(s);
+}
+END_TEST
+
+static const struct {
+    const char *in;
+    long long t;   /* -1: unparsable */
+} date_cases[] = {
+    { "Tue, 1 Jul 2003 10:52:37 +0200", 1057049557 },
+    { "1 Jul 2003 10:52:37 +0200", 1057049557 },
+    { "Tue, 01 Jul 2003 08:52:37 GMT", 1057049557 },
+    { "Tue, 1 Jul 03 10:52:37 +0200", 1057049557 },
+    { "Tue, 1 Jul 2003 10:52 +0200", 1057049520 },
+    { "Tue, 1 Jul 2003 04:52:37 EDT", 1057049557 },
+    { "Tue, 1 Jul 2003 08:52:37", 1057049557 },
+    { "Tue, 1 Jul 2003 10:52:37 +0200 (CEST)", 1057049557 },
+    { "Tue Jul  1 08:52:37 2003", 1057049557 },
+    { "2003-07-01T10:52:37+02:00", 1057049557 },
+    { "2003-07-01 08:52:37", 1057049557 },
+    { "Tue, 1 Jul 103 08:52:37 +0000", 1057049557 },
+    { "Thu, 1 Jan 1970 00:00:00 -0000", 0 },
+    { "Wed, 31 Dec 1969 23:00:00 -0100", 0 },
+    { "Mon, 29 Feb 2016 12:00:00 Z", 1456747200 },
+    { "1 Jan 99 00:00 +0000", 915148800 },
+    { "Tue,1 Jul 2003 08:52:37 +0000", 1057049557 },
+    { "", -1 },
+    { "yesterday", -1 },
+    { "Tue, 32 Jul 2003", -1 },
+    { "Tue, 1 Jul 2003 25:00:00 +0000", -1 },
+};
+
+START_TEST(test_date)
+{
+    time_t t = 12345;
+    int rc = hdr_parse_date(date_cases[_i].in, strlen(date_cases[_i].in), &t);
+
+    if (date_cases[_i].t == -1) {
+        ck_assert_int_eq(rc, -1);
+    } else {
+        ck_assert_msg(rc == 0, "unparsed: %s", date_cases[_i].in);
+        ck_assert_msg((long long)t == date_cases[_i].t, "%s: got %lld", date_cases[_i].in,
+                      (long long)t);
+    }
+}
+END_TEST
+
+static const struct {
+    const char *in;
+    size_t n;
+    const char *name0, *mbox0, *name1, *mbox1;
+} addr_cases[] = {
+    { "john@example.org", 1, NULL, "john@example.org", NULL, NULL },
+    { "John Doe <john@example.org>", 1, "John Doe", "john@example.org", NULL, NULL },
+    { "\"Doe, John\" <john@example.org>, jane@example.org (Jane R.)", 2, "Doe, John",
+      "john@example.org", "Jane R.", "jane@example.org" },
+    { "undisclosed-recipients:;", 0, NULL, NULL, NULL, NULL },
+    { "friends: a@x.org, B <b@y.org>;, c@z.org", 3, NULL, "a@x.org", "B", "b@y.org" },
+    { "=?UTF-8?Q?Ren=C3=A9?= <rene@example.fr>", 1, "Ren\xc3\xa9", "rene@example.fr", NULL,
+      NULL },
+    { "\"=?utf-8?b?w6k=?=\" <e@x>", 1, "\xc3\xa9", "e@x", NULL, NULL },
+    { "<@route1,@route2:user@host>", 1, NULL, "user@host", NULL, NULL },
+    { "Broken <no-close@x, Next <n@y>", 2, "Broken", "no-close@x", "Next", "n@y" },
+    { "\"quoted\\\"q\" <q@q>", 1, "quoted\"q", "q@q", NULL, NULL },
+    { "john . doe @ example . org", 1, NULL, "john.doe@example.org", NULL, NULL },
+    { ",,, ,", 0, NULL, NULL, NULL, NULL },
+    { "Evil\x1b[2J <e@x>", 1, "Evil^[[2J", "e@x", NULL, NULL },
+    { "<a@b> (Comment Name)", 1, "Comment Name", "a@b", NULL, NULL },
+    { "Nested (a (b) c) <n@n>", 1, "Nested", "n@n", NULL, NULL },
+    { "M\xfcller <m@x>", 1, "M\xc3\xbcller", "m@x", NULL, NULL },
+};
+
+START_TEST(test_addr)
+{
+    struct addr *a;
+    size_t n;
+
+    ck_assert_int_eq(addr_parse_list(addr_cases[_i].in, strlen(addr_cases[_i].in), &a, &n), 0);
+    ck_assert_msg(n == addr_cases[_i].n, "%s: %zu addresses", addr_cases[_i].in, n);
+    if (n >= 1) {
+        if (addr_cases[_i].name0)
+            ck_assert_str_eq(a[0].name ? a[0].name : "(null)", addr_cases[_i].name0);
+        else
+            ck_assert_ptr_null(a[0].name);
+        ck_assert_str_eq(a[0].mailbox, addr_cases[_i].mbox0);
+    }
+    if (n >= 2 && addr_cases[_i].mbox1) {
+        if (addr_cases[_i].name1)
+            ck_assert_str_eq(a[1].name ? a[1].name : "(null)", addr_cases[_i].name1);
+        else
+            ck_assert_ptr_null(a[1].name);
+        ck_assert_str_eq(a[1].mailbox, addr_cases[_i].mbox1);
+    }
+    addr_list_free(a, n);
+}
+END_TEST
+
+START_TEST(test_addr_display)
+{
+    char *s;
+
+    s = addr_display("John <j@x>", 10);
+    ck_assert_str_eq(s, "John");
+    free(s);
+    s = addr_display("j@x", 3);
+    ck_assert_str_eq(s, "j@x");
+    free(s);
+    s = addr_display("undisclosed-recipients:;", 24);
+    ck_assert_str_eq(s, "undisclosed-recipients:;");
+    free(s);
+    s = addr_display("", 0);
+    ck_assert_str_eq(s, "");
+    free(s);
+}
+END_TEST
+
+START_TEST(test_msgids)
+{
+    char **ids;
+    size_t n;
+    char *s;
+
+    s = hdr_msgid(" <abc@host> ", 12);
+    ck_assert_str_eq(s, "abc@host");
+    free(s);
+    s = hdr_msgid("bare@host", 9);
+    ck_assert_str_eq(s, "bare@host");
+    free(s);
+    ck_assert_ptr_null(hdr_msgid("nothing here", 12));
+    n = hdr_msgids("<a@x>\r\n <b@y> (comment <c@z>) <d@w", 34, &ids);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_str_eq(ids[0], "a@x");
+    ck_assert_str_eq(ids[1], "b@y");
+    ck_assert_str_eq(ids[2], "d@w");
+    hdr_msgids_free(ids, n);
+    /* In-Reply-To with a phrase, as old mailers wrote it. */
+    n = hdr_msgids("Your message of Mon <m1@h> \"q\"", 30, &ids);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(ids[0], "m1@h");
+    hdr_msgids_free(ids, n);
+}
+END_TEST
+
+/* Every prefix of a message must iterate without reading past it (ASan checks). */
+START_TEST(test_truncations)
+{
+    size_t len = strlen(block);
+
+    for (size_t k = 0; k <= len; k++) {
+        char *copy = malloc(k ? k : 1);
+        size_t pos = 0;
+        struct hdr_field f;
+
+        memcpy(copy, block, k);
+        while (hdr_next(copy, k, &pos, &f)) {
+            char *d = hdr_decode(f.value, f.value_len);
+            free(d);
+        }
+        ck_assert_uint_le(hdr_block_len(copy, k), k);
+        free(copy);
+    }
+}
+END_TEST
+
+static Suite *header_suite(void)
+{
+    Suite *s = suite_create("header");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_test(tc, test_block_len);
+    tcase_add_test(tc, test_iterate);
+    tcase_add_test(tc, test_find);
+    tcase_add_loop_test(tc, test_decode, 0, sizeof decode_cases / sizeof decode_cases[0]);
+    tcase_add_loop_test(tc, test_date, 0, sizeof date_cases / sizeof date_cases[0]);
+    tcase_add_loop_test(tc, test_addr, 0, sizeof addr_cases / sizeof addr_cases[0]);
+    tcase_add_test(tc, test_addr_display);
+    tcase_add_test(tc, test_msgids);
+    tcase_add_test(tc, test_truncations);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TEST_MAIN(header_suite)
