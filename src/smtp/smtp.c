@@ -1,0 +1,756 @@
+/*
+ * SMTP session over the connection layer: reply parsing, capabilities, STARTTLS, AUTH, pipelined
+ * envelopes and dot-stuffed DATA with line ends normalised to CRLF.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tern/conn.h"
+#include "tern/smtp.h"
+#include "tern/str.h"
+#include "tern/xalloc.h"
+
+struct smtp {
+    struct conn *conn;
+    char host[256];
+    unsigned caps;
+    long size_max;
+    bool alive;
+    const struct smtp_opts *o;
+    struct smtp_reply r;         /* the last reply read */
+    struct buf line;
+    struct buf out;              /* scratch for commands and DATA */
+};
+
+/* ---- replies ---- */
+
+void smtp_reply_init(struct smtp_reply *r)
+{
+    memset(r, 0, sizeof *r);
+    buf_init(&r->text);
+}
+
+void smtp_reply_reset(struct smtp_reply *r)
+{
+    r->code = 0;
+    r->enh[0] = '\0';
+    r->nlines = 0;
+    buf_reset(&r->text);
+}
+
+void smtp_reply_free(struct smtp_reply *r)
+{
+    buf_free(&r->text);
+}
+
+/* "c.s.d" with c in 2,4,5 matching the reply's class, s and d of 1-3 digits. */
+static void reply_enh(struct smtp_reply *r, const char *p, size_t n)
+{
+    size_t i = 0, parts = 0;
+
+    if (n < 5 || p[0] != '0' + r->code / 100 || p[1] != '.')
+        return;
+    i = 2;
+    for (parts = 0; parts < 2; parts++) {
+        size_t start = i;
+
+        while (i < n && i - start < 4 && isdigit((unsigned char)p[i]))
+            i++;
+        if (i == start || i - start > 3)
+            return;
+        if (parts == 0) {
+            if (i >= n || p[i] != '.')
+                return;
+            i++;
+        }
+    }
+    if (i < n && p[i] != ' ')
+        return;
+    if (i >= sizeof r->enh)
+        return;
+    memcpy(r->enh, p, i);
+    r->enh[i] = '\0';
+}
+
+int smtp_reply_feed(struct smtp_reply *r, const char *line, size_t n, struct err *e)
+{
+    int code;
+    char sep;
+
+    if (n < 3 || !isdigit((unsigned char)line[0]) || !isdigit((unsigned char)line[1]) ||
+        !isdigit((unsigned char)line[2]))
+        return err_set(e, ERR_PROTO, "malformed SMTP reply line (no 3-digit code)");
+    code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+    if (code < 200 || code > 599)
+        return err_set(e, ERR_PROTO, "SMTP reply code %d out of range", code);
+    sep = n > 3 ? line[3] : ' ';
+    if (sep != ' ' && sep != '-')
+        return err_set(e, ERR_PROTO, "malformed SMTP reply line (bad separator after %d)", code);
+    if (r->nlines > 0 && code != r->code)
+        return err_set(e, ERR_PROTO, "SMTP reply code changed from %d to %d in a multi-line reply",
+                       r->code, code);
+    if (r->nlines >= SMTP_REPLY_MAX_LINES)
+        return err_set(e, ERR_PROTO, "SMTP reply longer than %d lines", SMTP_REPLY_MAX_LINES);
+    if (r->nlines > 0)
+        buf_addc(&r->text, '\n');
+    if (n > 4)
+        buf_add(&r->text, line + 4, n - 4);
+    else
+        buf_cstr(&r->text);
+    if (r->nlines == 0) {
+        r->code = code;
+        if (n > 4)
+            reply_enh(r, line + 4, n - 4);
+    }
+    r->nlines++;
+    return sep == ' ' ? 1 : 0;
+}
+
+void smtp_reply_format(const struct smtp_reply *r, char *out, size_t size)
+{
+    size_t o = 0;
+    int k;
+
+    if (size == 0)
+        return;
+    k = snprintf(out, size, "%03d", r->code);
+    if (k < 0 || (size_t)k >= size) {
+        out[size - 1] = '\0';
+        return;
+    }
+    o = (size_t)k;
+    if (r->text.len > 0 && o + 1 < size)
+        out[o++] = ' ';
+    for (size_t i = 0; i < r->text.len && o + 1 < size; i++) {
+        unsigned char c = (unsigned char)r->text.ptr[i];
+
+        if (c == '\n') {
+            if (o + 4 >= size)
+                break;
+            memcpy(out + o, " / ", 3);
+            o += 3;
+        } else {
+            out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+        }
+    }
+    out[o] = '\0';
+}
+
+void smtp_parse_ehlo(const struct smtp_reply *r, unsigned *caps, long *size)
+{
+    const char *p = r->text.ptr, *end = r->text.ptr + r->text.len;
+    bool first = true;
+
+    *caps = 0;
+    *size = 0;
+    if (p == NULL)
+        return;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        char kw[64];
+        size_t k = 0;
+
+        if (!first) {
+            while (k < n && k + 1 < sizeof kw && p[k] != ' ' && p[k] != '=') {
+                kw[k] = (char)toupper((unsigned char)p[k]);
+                k++;
+            }
+            kw[k] = '\0';
+            if (strcmp(kw, "STARTTLS") == 0) {
+                *caps |= SMTP_CAP_STARTTLS;
+            } else if (strcmp(kw, "PIPELINING") == 0) {
+                *caps |= SMTP_CAP_PIPELINING;
+            } else if (strcmp(kw, "8BITMIME") == 0) {
+                *caps |= SMTP_CAP_8BITMIME;
+            } else if (strcmp(kw, "SMTPUTF8") == 0) {
+                *caps |= SMTP_CAP_SMTPUTF8;
+            } else if (strcmp(kw, "DSN") == 0) {
+                *caps |= SMTP_CAP_DSN;
+            } else if (strcmp(kw, "ENHANCEDSTATUSCODES") == 0) {
+                *caps |= SMTP_CAP_ENHANCED;
+            } else if (strcmp(kw, "SIZE") == 0) {
+                char num[24];
+                size_t j = k, m = 0;
+                long v;
+
+                *caps |= SMTP_CAP_SIZE;
+                while (j < n && p[j] == ' ')
+                    j++;
+                while (j < n && m + 1 < sizeof num && isdigit((unsigned char)p[j]))
+                    num[m++] = p[j++];
+                num[m] = '\0';
+                if (m > 0 && str_tolong(num, 0, 1L << 62, &v) == 0)
+                    *size = v;
+            } else if (strcmp(kw, "AUTH") == 0) {
+                /* "AUTH PLAIN LOGIN" (and the old "AUTH=PLAIN LOGIN") */
+                size_t j = k;
+
+                while (j < n) {
+                    size_t s;
+
+                    while (j < n && (p[j] == ' ' || p[j] == '='))
+                        j++;
+                    s = j;
+                    while (j < n && p[j] != ' ')
+                        j++;
+                    if (j - s == 5 && str_ncasecmp(p + s, "PLAIN", 5) == 0)
+                        *caps |= SMTP_CAP_AUTH_PLAIN;
+                    else if (j - s == 5 && str_ncasecmp(p + s, "LOGIN", 5) == 0)
+                        *caps |= SMTP_CAP_AUTH_LOGIN;
+                }
+            }
+        }
+        first = false;
+        p += n + (nl ? 1 : 0);
+        if (nl == NULL)
+            break;
+    }
+}
+
+/* ---- message content ---- */
+
+void smtp_data_encode(const char *p, size_t n, struct buf *out)
+{
+    bool bol = true;
+
+    buf_reserve(out, n + n / 32 + 8);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+
+        if (bol && p[i] == '.')
+            buf_addc(out, '.');
+        /* copy the run up to the next line end in one go */
+        while (j < n && p[j] != '\r' && p[j] != '\n')
+            j++;
+        buf_add(out, p + i, j - i);
+        if (j >= n) {
+            buf_add(out, "\r\n", 2);
+            bol = true;
+            i = j;
+            break;
+        }
+        buf_add(out, "\r\n", 2);
+        if (p[j] == '\r' && j + 1 < n && p[j + 1] == '\n')
+            j++;
+        i = j + 1;
+        bol = true;
+    }
+    (void)bol;
+    buf_add(out, ".\r\n", 3);
+}
+
+bool smtp_needs_8bit(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)p[i] >= 0x80)
+            return true;
+    return false;
+}
+
+bool smtp_addr_bad(const char *addr)
+{
+    bool quoted = false;
+
+    for (const unsigned char *p = (const unsigned char *)addr; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>')
+            return true;
+        if (*p == '"')
+            quoted = !quoted;
+        else if (*p == ' ' && !quoted)
+            return true;
+    }
+    return strlen(addr) > 512;
+}
+
+static bool addr_utf8(const char *a)
+{
+    return smtp_needs_8bit(a, strlen(a));
+}
+
+/* ---- session ---- */
+
+/* Read one complete reply into s->r; a lost connection marks the session dead. */
+static int smtp_read_reply(struct smtp *s, struct err *e)
+{
+    smtp_reply_reset(&s->r);
+    for (;;) {
+        int rc;
+
+        if (conn_read_line(s->conn, &s->line, SMTP_LINE_MAX, e) < 0) {
+            s->alive = false;
+            return err_prefix(e, "%s", s->host);
+        }
+        rc = smtp_reply_feed(&s->r, s->line.ptr ? s->line.ptr : "", s->line.len, e);
+        if (rc < 0) {
+            s->alive = false;
+            return err_prefix(e, "%s", s->host);
+        }
+        if (rc == 1)
+            return 0;
+    }
+}
+
+/* Queue one command line (adding CRLF) and trace it. */
+static void smtp_cmd(struct smtp *s, bool secret, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void smtp_cmd(struct smtp *s, bool secret, const char *fmt, ...)
+{
+    va_list ap;
+    char line[2048];
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof line - 2, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n > sizeof line - 3)
+        n = (int)sizeof line - 3;
+    conn_trace_sent(s->conn, line, (size_t)n, secret);
+    line[n++] = '\r';
+    line[n++] = '\n';
+    conn_write(s->conn, line, (size_t)n);
+}
+
+static int smtp_flush(struct smtp *s, struct err *e)
+{
+    if (conn_flush(s->conn, e) < 0) {
+        s->alive = false;
+        return err_prefix(e, "%s", s->host);
+    }
+    return 0;
+}
+
+/* An error from a reply that is not the expected one: 4xx → TEMP, 5xx → PERM, else PROTO. */
+static int smtp_reply_err(struct smtp *s, const char *what, struct err *e)
+{
+    char txt[400];
+    enum err_class cls = s->r.code >= 500 ? ERR_PERM : s->r.code >= 400 ? ERR_TEMP : ERR_PROTO;
+
+    smtp_reply_format(&s->r, txt, sizeof txt);
+    if (s->r.code == 421)
+        s->alive = false;    /* the server is closing the channel */
+    return err_set(e, cls, "%s: %s: %s", s->host, what, txt);
+}
+
+/* Send one command and read its reply; returns the reply code or -1. */
+static int smtp_cmd_reply(struct smtp *s, bool secret, const char *cmd, struct err *e)
+{
+    smtp_cmd(s, secret, "%s", cmd);
+    if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
+        return -1;
+    return s->r.code;
+}
+
+static int smtp_ehlo(struct smtp *s, struct err *e)
+{
+    char cmd[300];
+    int code;
+
+    snprintf(cmd, sizeof cmd, "EHLO %s", s->o->helo);
+    code = smtp_cmd_reply(s, false, cmd, e);
+    if (code < 0)
+        return -1;
+    if (code == 250) {
+        smtp_parse_ehlo(&s->r, &s->caps, &s->size_max);
+        return 0;
+    }
+    if (code == 421 || code < 500)
+        return smtp_reply_err(s, "EHLO", e);
+    /* An old server: HELO, with no extension at all. */
+    snprintf(cmd, sizeof cmd, "HELO %s", s->o->helo);
+    code = smtp_cmd_reply(s, false, cmd, e);
+    if (code < 0)
+        return -1;
+    if (code != 250)
+        return smtp_reply_err(s, "HELO", e);
+    s->caps = 0;
+    s->size_max = 0;
+    return 0;
+}
+
+static void b64(struct buf *out, const unsigned char *p, size_t n)
+{
+    static const char tab[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)p[i] << 16;
+
+        if (i + 1 < n)
+            v |= (unsigned)p[i + 1] << 8;
+        if (i + 2 < n)
+            v |= p[i + 2];
+        buf_addc(out, tab[(v >> 18) & 63]);
+        buf_addc(out, tab[(v >> 12) & 63]);
+        buf_addc(out, i + 1 < n ? tab[(v >> 6) & 63] : '=');
+        buf_addc(out, i + 2 < n ? tab[v & 63] : '=');
+    }
+}
+
+static void wipe(struct buf *b)
+{
+    for (volatile char *p = b->ptr; p && p < b->ptr + b->cap; p++)
+        *p = '\0';
+    buf_reset(b);
+}
+
+static int smtp_auth_done(struct smtp *s, const char *mech, struct err *e)
+{
+    char txt[400];
+
+    if (s->r.code == 235)
+        return 0;
+    smtp_reply_format(&s->r, txt, sizeof txt);
+    if (s->r.code >= 400 && s->r.code < 500 && s->r.code != 454)
+        return err_set(e, ERR_TEMP, "%s: AUTH %s: %s", s->host, mech, txt);
+    return err_set(e, ERR_AUTH, "%s: authentication (%s) as %s failed: %s", s->host, mech,
+                   s->o->user, txt);
+}
+
+static int smtp_auth(struct smtp *s, struct err *e)
+{
+    const struct smtp_opts *o = s->o;
+    const char *pw = o->password ? o->password : "";
+    struct buf b = BUF_INIT;
+    int rc = -1;
+    bool plain;
+
+    if (!(s->caps & (SMTP_CAP_AUTH_PLAIN | SMTP_CAP_AUTH_LOGIN)))
+        return err_set(e, ERR_AUTH, "%s: the server offers no AUTH PLAIN or LOGIN%s", s->host,
+                       conn_is_tls(s->conn) ? "" : " (without TLS)");
+    if (o->auth == AUTH_PLAIN)
+        plain = true;
+    else if (o->auth == AUTH_LOGIN)
+        plain = false;
+    else
+        plain = (s->caps & SMTP_CAP_AUTH_PLAIN) != 0;
+    if (plain && !(s->caps & SMTP_CAP_AUTH_PLAIN))
+        return err_set(e, ERR_AUTH, "%s: the server does not offer AUTH PLAIN", s->host);
+    if (!plain && !(s->caps & SMTP_CAP_AUTH_LOGIN))
+        return err_set(e, ERR_AUTH, "%s: the server does not offer AUTH LOGIN", s->host);
+
+    if (plain) {
+        struct buf raw = BUF_INIT;
+
+        buf_addc(&raw, '\0');
+        buf_adds(&raw, o->user);
+        buf_addc(&raw, '\0');
+        buf_adds(&raw, pw);
+        buf_adds(&b, "AUTH PLAIN ");
+        b64(&b, (const unsigned char *)raw.ptr, raw.len);
+        wipe(&raw);
+        buf_free(&raw);
+        conn_trace_sent(s->conn, "AUTH PLAIN", 10, false);
+        conn_trace_sent(s->conn, b.ptr, b.len, true);
+        buf_add(&b, "\r\n", 2);
+        conn_write(s->conn, b.ptr, b.len);
+        if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
+            goto out;
+        rc = smtp_auth_done(s, "PLAIN", e);
+        goto out;
+    }
+    if (smtp_cmd_reply(s, false, "AUTH LOGIN", e) < 0)
+        goto out;
+    if (s->r.code != 334) {
+        rc = smtp_auth_done(s, "LOGIN", e);
+        goto out;
+    }
+    b64(&b, (const unsigned char *)o->user, strlen(o->user));
+    conn_trace_sent(s->conn, b.ptr, b.len, true);
+    buf_add(&b, "\r\n", 2);
+    conn_write(s->conn, b.ptr, b.len);
+    wipe(&b);
+    if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
+        goto out;
+    if (s->r.code != 334) {
+        rc = smtp_auth_done(s, "LOGIN", e);
+        goto out;
+    }
+    b64(&b, (const unsigned char *)pw, strlen(pw));
+    conn_trace_sent(s->conn, b.ptr, b.len, true);
+    buf_add(&b, "\r\n", 2);
+    conn_write(s->conn, b.ptr, b.len);
+    wipe(&b);
+    if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
+        goto out;
+    rc = smtp_auth_done(s, "LOGIN", e);
+out:
+    wipe(&b);
+    buf_free(&b);
+    return rc;
+}
+
+static const char *default_helo(char *buf, size_t n)
+{
+    if (gethostname(buf, n) == 0 && buf[0] != '\0' && memchr(buf, '\0', n) &&
+        strchr(buf, '.') && !smtp_addr_bad(buf))
+        return buf;
+    return "localhost";
+}
+
+int smtp_open(const struct smtp_opts *o, struct smtp **out, struct err *e)
+{
+    struct conn_opts co = { 0 };
+    struct smtp *s = xcalloc(1, sizeof *s);
+    struct smtp_opts *own = xmalloc(sizeof *own);
+    static char hostname[256];
+    int code;
+
+    *out = NULL;
+    *own = *o;
+    if (own->helo == NULL)
+        own->helo = default_helo(hostname, sizeof hostname);
+    s->o = own;
+    snprintf(s->host, sizeof s->host, "%s", o->host ? o->host : "?");
+    smtp_reply_init(&s->r);
+    co.host = o->host;
+    co.port = o->port;
+    co.timeout = o->timeout > 0 ? o->timeout : 60;
+    co.implicit_tls = o->tls == TLS_MODE_TLS;
+    co.ca_file = o->ca_file;
+    co.fingerprint = o->fingerprint;
+    co.trace_tag = "smtp";
+    if (conn_open(&co, &s->conn, e) < 0)
+        goto fail;
+    s->alive = true;
+    if (smtp_read_reply(s, e) < 0)
+        goto fail;
+    if (s->r.code != 220) {
+        smtp_reply_err(s, "greeting", e);
+        goto fail;
+    }
+    if (smtp_ehlo(s, e) < 0)
+        goto fail;
+    if (o->tls == TLS_MODE_STARTTLS) {
+        if (!(s->caps & SMTP_CAP_STARTTLS)) {
+            err_set(e, ERR_TLS, "%s: the server does not offer STARTTLS (smtp_tls = starttls "
+                    "refuses to continue without encryption)", s->host);
+            goto fail;
+        }
+        code = smtp_cmd_reply(s, false, "STARTTLS", e);
+        if (code < 0)
+            goto fail;
+        if (code != 220) {
+            char txt[300];
+
+            smtp_reply_format(&s->r, txt, sizeof txt);
+            err_set(e, ERR_TLS, "%s: STARTTLS refused: %s", s->host, txt);
+            goto fail;
+        }
+        if (conn_starttls(s->conn, e) < 0) {
+            err_prefix(e, "%s", s->host);
+            goto fail;
+        }
+        /* Forget everything learnt in plain text (RFC 3207 section 4.2). */
+        s->caps = 0;
+        if (smtp_ehlo(s, e) < 0)
+            goto fail;
+    }
+    if (o->user != NULL && o->user[0] != '\0' && smtp_auth(s, e) < 0)
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    s->alive = false;
+    smtp_close(s);
+    return -1;
+}
+
+void smtp_close(struct smtp *s)
+{
+    if (s == NULL)
+        return;
+    if (s->conn != NULL && s->alive) {
+        struct err ignored;
+
+        smtp_cmd(s, false, "QUIT");
+        if (conn_flush(s->conn, &ignored) == 0)
+            (void)smtp_read_reply(s, &ignored);
+    }
+    conn_close(s->conn);
+    smtp_reply_free(&s->r);
+    buf_free(&s->line);
+    buf_free(&s->out);
+    free((void *)s->o);
+    free(s);
+}
+
+unsigned smtp_caps(const struct smtp *s)
+{
+    return s->caps;
+}
+
+bool smtp_alive(const struct smtp *s)
+{
+    return s != NULL && s->alive;
+}
+
+/* After a refused transaction: RSET so that the next one starts clean. */
+static void smtp_rset(struct smtp *s)
+{
+    struct err ignored;
+
+    if (!s->alive)
+        return;
+    if (smtp_cmd_reply(s, false, "RSET", &ignored) < 0)
+        return;
+    if (s->r.code != 250)
+        s->alive = false;
+}
+
+int smtp_send(struct smtp *s, struct smtp_msg *m, char *final, size_t finalsz, struct err *e)
+{
+    bool pipe = (s->caps & SMTP_CAP_PIPELINING) != 0;
+    bool utf8 = addr_utf8(m->from), eight = smtp_needs_8bit(m->data, m->len);
+    bool dsn = (s->caps & SMTP_CAP_DSN) && (s->o->dsn_notify || s->o->dsn_ret);
+    struct buf params = BUF_INIT;
+    size_t accepted = 0, temp = 0, sent_rcpt;
+    char first_refusal[400] = "";
+    int rc = -1;
+
+    if (final && finalsz)
+        final[0] = '\0';
+    if (!s->alive)
+        return err_set(e, ERR_NET, "%s: connection lost", s->host);
+    for (size_t i = 0; i < m->nrcpts; i++) {
+        m->rcpts[i].code = 0;
+        m->rcpts[i].reply[0] = '\0';
+        utf8 = utf8 || addr_utf8(m->rcpts[i].addr);
+    }
+    if (utf8 && !(s->caps & SMTP_CAP_SMTPUTF8))
+        return err_set(e, ERR_PERM, "%s: the addresses need SMTPUTF8, which the server does not "
+                       "offer", s->host);
+    buf_reset(&s->out);
+    smtp_data_encode(m->data, m->len, &s->out);
+    /* SIZE: refuse before sending anything. */
+    if ((s->caps & SMTP_CAP_SIZE) && s->size_max > 0 && s->out.len > (size_t)s->size_max)
+        return err_set(e, ERR_PERM, "%s: message of %zu bytes exceeds the server's limit of %ld "
+                       "(SIZE)", s->host, s->out.len, s->size_max);
+    if (s->caps & SMTP_CAP_SIZE)
+        buf_printf(&params, " SIZE=%zu", s->out.len);
+    if (eight && (s->caps & SMTP_CAP_8BITMIME))
+        buf_adds(&params, " BODY=8BITMIME");
+    if (utf8)
+        buf_adds(&params, " SMTPUTF8");
+    if (dsn && s->o->dsn_ret)
+        buf_printf(&params, " RET=%s", s->o->dsn_ret);
+    if (dsn && m->envid)
+        buf_printf(&params, " ENVID=%s", m->envid);
+
+    /* The envelope: in one write when pipelining, else command by command. */
+    smtp_cmd(s, false, "MAIL FROM:<%s>%s", m->from, params.len ? params.ptr : "");
+    if (!pipe) {
+        if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
+            goto out;
+        if (s->r.code != 250) {
+            smtp_reply_err(s, "MAIL FROM", e);
+            goto refused;
+        }
+    }
+    for (size_t i = 0; i < m->nrcpts; i++) {
+        if (dsn && s->o->dsn_notify)
+            smtp_cmd(s, false, "RCPT TO:<%s> NOTIFY=%s", m->rcpts[i].addr, s->o->dsn_notify);
+        else
+            smtp_cmd(s, false, "RCPT TO:<%s>", m->rcpts[i].addr);
+        if (!pipe) {
+            if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
+                goto out;
+            m->rcpts[i].code = s->r.code;
+            smtp_reply_format(&s->r, m->rcpts[i].reply, sizeof m->rcpts[i].reply);
+        }
+    }
+    sent_rcpt = m->nrcpts;
+    if (pipe) {
+        smtp_cmd(s, false, "DATA");
+        if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
+            goto out;
+        if (s->r.code != 250) {
+            /* MAIL refused: the RCPT and DATA replies still come (all refused). */
+            smtp_reply_err(s, "MAIL FROM", e);
+            for (size_t i = 0; i <= m->nrcpts; i++) {
+                struct err ignored;
+
+                if (smtp_read_reply(s, &ignored) < 0)
+                    goto out;
+            }
+            if (s->r.code == 354) {   /* a broken server: end the empty content */
+                conn_write(s->conn, ".\r\n", 3);
+                if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
+                    goto out;
+            }
+            goto refused;
+        }
+        for (size_t i = 0; i < m->nrcpts; i++) {
+            if (smtp_read_reply(s, e) < 0)
+                goto out;
+            m->rcpts[i].code = s->r.code;
+            smtp_reply_format(&s->r, m->rcpts[i].reply, sizeof m->rcpts[i].reply);
+        }
+    }
+    for (size_t i = 0; i < sent_rcpt; i++) {
+        if (m->rcpts[i].code == 250 || m->rcpts[i].code == 251) {
+            accepted++;
+        } else {
+            if (m->rcpts[i].code < 500)
+                temp++;
+            if (first_refusal[0] == '\0')
+                snprintf(first_refusal, sizeof first_refusal, "RCPT TO:<%s>: %s",
+                         m->rcpts[i].addr, m->rcpts[i].reply);
+        }
+    }
+    if (!pipe) {
+        if (accepted == 0)
+            goto all_refused;
+        smtp_cmd(s, false, "DATA");
+        if (smtp_flush(s, e) < 0)
+            goto out;
+    }
+    if (smtp_read_reply(s, e) < 0)      /* the reply to DATA */
+        goto out;
+    if (s->r.code != 354) {
+        if (accepted == 0)
+            goto all_refused;
+        smtp_reply_err(s, "DATA", e);
+        goto refused;
+    }
+    if (accepted == 0) {
+        /* 354 with no recipient (RFC 2920 says it must not happen): send no content. */
+        conn_write(s->conn, ".\r\n", 3);
+        if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
+            goto out;
+        goto all_refused;
+    }
+    {
+        char note[64];
+        int k = snprintf(note, sizeof note, "(message content, %zu bytes)", s->out.len);
+
+        conn_trace_sent(s->conn, note, k > 0 ? (size_t)k : 0, false);
+    }
+    conn_write(s->conn, s->out.ptr, s->out.len);
+    if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
+        goto out;
+    if (final && finalsz)
+        smtp_reply_format(&s->r, final, finalsz);
+    if (s->r.code != 250) {
+        smtp_reply_err(s, "end of data", e);
+        goto refused;
+    }
+    rc = 0;
+    goto out;
+all_refused:
+    err_set(e, temp ? ERR_TEMP : ERR_PERM, "%s: no recipient accepted: %s", s->host,
+            first_refusal);
+refused:
+    smtp_rset(s);
+out:
+    buf_free(&params);
+    return rc;
+}

@@ -1,0 +1,682 @@
+/* Unit tests for the SMTP client: reply parser, EHLO keywords, DATA encoding, and sessions
+ * against a scripted in-process peer (one forked child per protocol case). */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "testutil.h"
+#include "tern/smtp.h"
+
+/* ---- replies ---- */
+
+struct reply_case {
+    const char *lines[4];
+    int want;          /* result of the last feed */
+    int code;
+    const char *enh;
+    const char *fmt;
+};
+
+static const struct reply_case reply_cases[] = {
+    { { "250 OK" }, 1, 250, "", "250 OK" },
+    { { "250" }, 1, 250, "", "250" },
+    { { "550 5.1.1 <x@y>: user unknown" }, 1, 550, "5.1.1", "550 5.1.1 <x@y>: user unknown" },
+    { { "451 4.3.0 try later" }, 1, 451, "4.3.0", "451 4.3.0 try later" },
+    { { "451 5.3.0 class mismatch" }, 1, 451, "", "451 5.3.0 class mismatch" },
+    { { "250 2.1.0" }, 1, 250, "2.1.0", "250 2.1.0" },
+    { { "250 2.1000.0 no" }, 1, 250, "", "250 2.1000.0 no" },
+    { { "250-first", "250-second", "250 third" }, 1, 250, "", "250 first / second / third" },
+    { { "250-first" }, 0, 250, "", "250 first" },
+    { { "250-a", "251 b" }, -1, 0, NULL, NULL },
+    { { "25" }, -1, 0, NULL, NULL },
+    { { "abc def" }, -1, 0, NULL, NULL },
+    { { "199 too low" }, -1, 0, NULL, NULL },
+    { { "600 too high" }, -1, 0, NULL, NULL },
+    { { "250_bad separator" }, -1, 0, NULL, NULL },
+    { { "220 evil\033[2Jterm" }, 1, 220, "", "220 evil?[2Jterm" },
+};
+
+START_TEST(reply_table)
+{
+    const struct reply_case *c = &reply_cases[_i];
+    struct smtp_reply r;
+    struct err e;
+    int rc = 0;
+    char out[256];
+
+    smtp_reply_init(&r);
+    for (int i = 0; i < 4 && c->lines[i]; i++) {
+        rc = smtp_reply_feed(&r, c->lines[i], strlen(c->lines[i]), &e);
+        if (rc < 0)
+            break;
+    }
+    ck_assert_int_eq(rc, c->want);
+    if (rc >= 0) {
+        ck_assert_int_eq(r.code, c->code);
+        ck_assert_str_eq(r.enh, c->enh);
+        smtp_reply_format(&r, out, sizeof out);
+        ck_assert_str_eq(out, c->fmt);
+    } else {
+        ck_assert_int_eq(e.cls, ERR_PROTO);
+    }
+    smtp_reply_free(&r);
+}
+END_TEST
+
+START_TEST(reply_line_limit)
+{
+    struct smtp_reply r;
+    struct err e;
+    int rc = 0, i;
+
+    smtp_reply_init(&r);
+    for (i = 0; i < SMTP_REPLY_MAX_LINES + 5; i++) {
+        rc = smtp_reply_feed(&r, "250-x", 5, &e);
+        if (rc != 0)
+            break;
+    }
+    ck_assert_int_eq(rc, -1);
+    ck_assert_int_eq(i, SMTP_REPLY_MAX_LINES);
+    smtp_reply_free(&r);
+}
+END_TEST
+
+START_TEST(format_truncates)
+{
+    struct smtp_reply r;
+    struct err e;
+    char out[12];
+
+    smtp_reply_init(&r);
+    ck_assert_int_eq(smtp_reply_feed(&r, "550 a very long text", 20, &e), 1);
+    smtp_reply_format(&r, out, sizeof out);
+    ck_assert_str_eq(out, "550 a very ");
+    smtp_reply_free(&r);
+}
+END_TEST
+
+START_TEST(ehlo_keywords)
+{
+    static const char *lines[] = {
+        "250-mx.example greets you", "250-PIPELINING", "250-SIZE 10240000", "250-8BITMIME",
+        "250-auth=LOGIN", "250-AUTH PLAIN CRAM-MD5", "250-ENHANCEDSTATUSCODES", "250-DSN",
+        "250-STARTTLS", "250 SMTPUTF8",
+    };
+    struct smtp_reply r;
+    struct err e;
+    unsigned caps;
+    long size;
+
+    smtp_reply_init(&r);
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        smtp_reply_feed(&r, lines[i], strlen(lines[i]), &e);
+    smtp_parse_ehlo(&r, &caps, &size);
+    ck_assert_uint_eq(caps, SMTP_CAP_PIPELINING | SMTP_CAP_SIZE | SMTP_CAP_8BITMIME |
+                      SMTP_CAP_AUTH_LOGIN | SMTP_CAP_AUTH_PLAIN | SMTP_CAP_ENHANCED |
+                      SMTP_CAP_DSN | SMTP_CAP_STARTTLS | SMTP_CAP_SMTPUTF8);
+    ck_assert_int_eq(size, 10240000);
+    /* the greeting line is not a keyword */
+    smtp_reply_reset(&r);
+    smtp_reply_feed(&r, "250 STARTTLS", 12, &e);
+    smtp_parse_ehlo(&r, &caps, &size);
+    ck_assert_uint_eq(caps, 0);
+    smtp_reply_free(&r);
+}
+END_TEST
+
+/* ---- DATA encoding ---- */
+
+struct enc_case {
+    const char *in;
+    size_t len;        /* 0: strlen */
+    const char *out;
+};
+
+static const struct enc_case enc_cases[] = {
+    { "a\nb\n", 0, "a\r\nb\r\n.\r\n" },
+    { "a\r\nb\r\n", 0, "a\r\nb\r\n.\r\n" },
+    { "no end", 0, "no end\r\n.\r\n" },
+    { "", 0, ".\r\n" },
+    { ".\n", 0, "..\r\n.\r\n" },
+    { "x\n.\ny\n", 0, "x\r\n..\r\ny\r\n.\r\n" },
+    { "x\r\n.\r\ny", 0, "x\r\n..\r\ny\r\n.\r\n" },
+    /* bare CR and bare LF never survive as such: the smuggling sequences */
+    { "x\n.\r\ny", 0, "x\r\n..\r\ny\r\n.\r\n" },
+    { "x\r.\ry", 0, "x\r\n..\r\ny\r\n.\r\n" },
+    { "x\r.\r\nMAIL FROM:<a>\r\n", 0, "x\r\n..\r\nMAIL FROM:<a>\r\n.\r\n" },
+    { "a\r\rb", 0, "a\r\n\r\nb\r\n.\r\n" },
+    { "a\n\r\nb", 0, "a\r\n\r\nb\r\n.\r\n" },
+    { "..two\n", 0, "...two\r\n.\r\n" },
+    { "mid.dle\n", 0, "mid.dle\r\n.\r\n" },
+    { "nul\0byte\n", 9, "nul\0byte\r\n.\r\n" },
+};
+
+START_TEST(encode_table)
+{
+    const struct enc_case *c = &enc_cases[_i];
+    size_t n = c->len ? c->len : strlen(c->in);
+    size_t outlen = strlen(c->out) + (c->len ? strlen(c->out + strlen(c->out) + 1) + 1 : 0);
+    struct buf b = BUF_INIT;
+
+    smtp_data_encode(c->in, n, &b);
+    if (b.len != outlen || memcmp(b.ptr, c->out, outlen) != 0)
+        ck_abort_msg("case %d: got '%.*s'", _i, (int)b.len, b.ptr);
+    buf_free(&b);
+}
+END_TEST
+
+/* No lone CR or LF, and no "\r\n.\r\n" before the end, whatever the input. */
+START_TEST(encode_random)
+{
+    unsigned seed = 12345;
+    static const char alphabet[] = "\r\n.a";
+
+    for (int round = 0; round < 2000; round++) {
+        char in[64];
+        size_t n = (size_t)(round % 64);
+        struct buf b = BUF_INIT;
+
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245 + 12345;
+            in[i] = alphabet[(seed >> 16) % 4];
+        }
+        smtp_data_encode(in, n, &b);
+        for (size_t i = 0; i < b.len; i++) {
+            if (b.ptr[i] == '\r')
+                ck_assert(i + 1 < b.len && b.ptr[i + 1] == '\n');
+            if (b.ptr[i] == '\n')
+                ck_assert(i > 0 && b.ptr[i - 1] == '\r');
+        }
+        ck_assert(b.len >= 3 && memcmp(b.ptr + b.len - 3, ".\r\n", 3) == 0);
+        /* the only end-of-data marker is the last one */
+        {
+            const char *p = b.ptr, *end = b.ptr + b.len;
+            size_t hits = 0;
+
+            if (b.len >= 3 && memcmp(b.ptr, ".\r\n", 3) == 0)
+                hits++;
+            for (; p + 5 <= end; p++)
+                if (memcmp(p, "\r\n.\r\n", 5) == 0)
+                    hits++;
+            ck_assert_uint_eq(hits, 1);
+        }
+        buf_free(&b);
+    }
+}
+END_TEST
+
+START_TEST(addr_checks)
+{
+    ck_assert(!smtp_addr_bad("ann@example.org"));
+    ck_assert(!smtp_addr_bad("\"a b\"@example.org"));
+    ck_assert(!smtp_addr_bad("ünï@exämple.org"));
+    ck_assert(smtp_addr_bad("a b@example.org"));
+    ck_assert(smtp_addr_bad("a@b>\r\nRCPT TO:<c@d"));
+    ck_assert(smtp_addr_bad("a@b> SIZE=1"));
+    ck_assert(smtp_needs_8bit("caf\xc3\xa9", 5));
+    ck_assert(!smtp_needs_8bit("cafe", 4));
+}
+END_TEST
+
+/* ---- scripted peer ---- */
+
+/*
+ * A step is "S:text" (send text, "\n" in it becomes CRLF unless the step starts with "R:"
+ * which sends raw bytes) or "C:line" (read one line, which must equal line; "C:prefix*"
+ * matches a prefix), or "W" (read until EOF). Any mismatch makes the peer exit 1.
+ */
+static int peer_read_line(int fd, char *out, size_t max)
+{
+    size_t n = 0;
+
+    for (;;) {
+        char c;
+        ssize_t r = read(fd, &c, 1);
+
+        if (r <= 0)
+            return -1;
+        if (c == '\n')
+            break;
+        if (n + 1 < max)
+            out[n++] = c;
+    }
+    if (n > 0 && out[n - 1] == '\r')
+        n--;
+    out[n] = '\0';
+    return 0;
+}
+
+static void peer_run(int lfd, const char *const *steps)
+{
+    int fd = accept(lfd, NULL, NULL);
+    char line[8192];
+
+    if (fd < 0)
+        _exit(3);
+    for (size_t i = 0; steps[i]; i++) {
+        const char *s = steps[i];
+
+        if (s[0] == 'S' || s[0] == 'R') {
+            char out[4096];
+            size_t n = 0;
+
+            for (const char *p = s + 2; *p && n + 2 < sizeof out; p++) {
+                if (*p == '\n' && s[0] == 'S')
+                    out[n++] = '\r';
+                out[n++] = *p;
+            }
+            if (write(fd, out, n) != (ssize_t)n)
+                _exit(4);
+        } else if (s[0] == 'C') {
+            size_t l = strlen(s + 2);
+            bool prefix = l > 0 && s[2 + l - 1] == '*';
+
+            if (peer_read_line(fd, line, sizeof line) < 0) {
+                fprintf(stderr, "peer: EOF, wanted '%s'\n", s + 2);
+                _exit(1);
+            }
+            if (prefix ? strncmp(line, s + 2, l - 1) != 0 : strcmp(line, s + 2) != 0) {
+                fprintf(stderr, "peer: got '%s', wanted '%s'\n", line, s + 2);
+                _exit(1);
+            }
+        } else if (s[0] == 'W') {
+            while (peer_read_line(fd, line, sizeof line) == 0) {
+                fprintf(stderr, "peer: unexpected '%s'\n", line);
+                _exit(1);
+            }
+        }
+    }
+    close(fd);
+    _exit(0);
+}
+
+static pid_t peer_start(const char *const *steps, int *port)
+{
+    struct sockaddr_in sa = { 0 };
+    socklen_t sl = sizeof sa;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    pid_t pid;
+
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(lfd, 1), 0);
+    ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+    *port = ntohs(sa.sin_port);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        peer_run(lfd, steps);
+    close(lfd);
+    return pid;
+}
+
+static int peer_wait(pid_t pid)
+{
+    int st;
+
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 100;
+}
+
+static void opts_for(struct smtp_opts *o, int port, enum tls_mode tls)
+{
+    memset(o, 0, sizeof *o);
+    o->host = "127.0.0.1";
+    o->port = port;
+    o->tls = tls;
+    o->timeout = 5;
+    o->helo = "client.test";
+}
+
+#define EHLO_PIPE "S:250-peer\n250-PIPELINING\n250-SIZE 1000\n250-8BITMIME\n250 ENHANCEDSTATUSCODES\n"
+
+START_TEST(session_pipelined_partial)
+{
+    static const char *const steps[] = {
+        "S:220 peer ESMTP\n", "C:EHLO client.test", EHLO_PIPE,
+        "C:MAIL FROM:<a@x> SIZE=*", "C:RCPT TO:<b@x>", "C:RCPT TO:<c@x>", "C:DATA",
+        "S:250 2.1.0 ok\n250 2.1.5 ok\n550 5.1.1 no such user\n354 go\n",
+        "C:Subject: t", "C:", "C:..dot", "C:x", "C:.", "S:250 2.0.0 queued as X\n",
+        "C:QUIT", "S:221 bye\n", "W", NULL,
+    };
+    struct smtp_rcpt r[2] = { { "b@x", 0, "" }, { "c@x", 0, "" } };
+    struct smtp_msg m = { "a@x", r, 2, "Subject: t\n\n.dot\nx", 19, NULL };
+    struct smtp_opts o;
+    struct smtp *s;
+    struct err e;
+    char final[128];
+    int port;
+    pid_t pid = peer_start(steps, &port);
+
+    opts_for(&o, port, TLS_MODE_NONE);
+    if (smtp_open(&o, &s, &e) < 0)
+        ck_abort_msg("open: %s", e.msg);
+    ck_assert(smtp_caps(s) & SMTP_CAP_PIPELINING);
+    if (smtp_send(s, &m, final, sizeof final, &e) < 0)
+        ck_abort_msg("send: %s", e.msg);
+    ck_assert_int_eq(r[0].code, 250);
+    ck_assert_int_eq(r[1].code, 550);
+    ck_assert_str_eq(r[1].reply, "550 5.1.1 no such user");
+    ck_assert_str_eq(final, "250 2.0.0 queued as X");
+    smtp_close(s);
+    ck_assert_int_eq(peer_wait(pid), 0);
+}
+END_TEST
+
+START_TEST(session_all_refused_then_next)
+{
+    static const char *const steps[] = {
+        "S:220 peer\n", "C:EHLO client.test", EHLO_PIPE,
+        "C:MAIL FROM:<a@x> SIZE=*", "C:RCPT TO:<b@x>", "C:DATA",
+        "S:250 ok\n450 4.2.0 mailbox busy\n554 5.5.1 no valid recipients\n",
+        "C:RSET", "S:250 reset\n",
+        "C:MAIL FROM:<a@x> SIZE=*", "C:RCPT TO:<b@x>", "C:DATA",
+        "S:250 ok\n250 ok\n354 go\n", "C:hi", "C:.", "S:250 done\n",
+        "C:QUIT", "S:221 bye\n", NULL,
+    };
+    struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
+    struct smtp_msg m = { "a@x", r, 1, "hi\n", 3, NULL };
+    struct smtp_opts o;
+    struct smtp *s;
+    struct err e;
+    int port;
+    pid_t pid = peer_start(steps, &port);
+
+    opts_for(&o, port, TLS_MODE_NONE);
+    ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
+    ck_assert_int_eq(smtp_send(s, &m, NULL, 0, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_TEMP);
+    ck_assert_ptr_nonnull(strstr(e.msg, "450 4.2.0 mailbox busy"));
+    ck_assert(smtp_alive(s));
+    ck_assert_int_eq(smtp_send(s, &m, NULL, 0, &e), 0);
+    smtp_close(s);
+    ck_assert_int_eq(peer_wait(pid), 0);
+}
+END_TEST
+
+START_TEST(session_no_pipelining_helo_fallback)
+{
+    static const char *const steps[] = {
+        "S:220 old\n", "C:EHLO client.test", "S:502 what\n", "C:HELO client.test",
+        "S:250 hi\n", "C:MAIL FROM:<>", "S:250 ok\n", "C:RCPT TO:<b@x>",
+        "S:550 5.1.1 unknown\n", "C:RSET", "S:250 ok\n", "C:QUIT", "S:221 bye\n", NULL,
+    };
+    struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
+    struct smtp_msg m = { "", r, 1, "caf\xc3\xa9\n", 6, NULL };
+    struct smtp_opts o;
+    struct smtp *s;
+    struct err e;
+    int port;
+    pid_t pid = peer_start(steps, &port);
+
+    opts_for(&o, port, TLS_MODE_NONE);
+    ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
+    ck_assert_uint_eq(smtp_caps(s), 0);
+    ck_assert_int_eq(smtp_send(s, &m, NULL, 0, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_PERM);
+    ck_assert_int_eq(r[0].code, 550);
+    smtp_close(s);
+    ck_assert_int_eq(peer_wait(pid), 0);
+}
+END_TEST
+
+START_TEST(session_size_refused_early)
+{
+    static const char *const steps[] = {
+        "S:220 peer\n", "C:EHLO client.test", EHLO_PIPE, "C:QUIT", "S:221 bye\n", "W", NULL,
+    };
+    static char big[2000];
+    struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
+    struct smtp_msg m = { "a@x", r, 1, big, sizeof big, NULL };
+    struct smtp_opts o;
+    struct smtp *s;
+    struct err e;
+    int port;
+    pid_t pid;
+
+    memset(big, 'a', sizeof big);
+    pid = peer_start(steps, &port);
+    opts_for(&o, port, TLS_MODE_NONE);
+    ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
+    ck_assert_int_eq(smtp_send(s, &m, NULL, 0, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_PERM);
+    ck_assert_ptr_nonnull(strstr(e.msg, "SIZE"));
+    smtp_close(s);
+    ck_assert_int_eq(peer_wait(pid), 0);
+}
+END_TEST
+
+START_TEST(session_8bit_and_utf8)
+{
+    static const char *const steps[] = {
+        "S:220 peer\n", "C:EHLO client.test",
+        "S:250-peer\n250-8BITMIME\n250-PIPELINING\n250 DSN\n",
+        "C:MAIL FROM:<a@x> BODY=8BITMIME", "C:RCPT TO:<b@x>", "C:DATA",
+        "S:250 ok\n250 ok\n354 go\n", "C:caf\xc3\xa9", "C:.", "S:250 ok\n",
+        "C:QUIT", "S:221 bye\n", NULL,
+    };
+    struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
+    struct smtp_rcpt ru[1] = { { "j\xc3\xb6rg@x", 0, "" } };
+    struct smtp_msg m = { "a@x", r, 1, "caf\xc3\xa9\n", 6, NULL };
+    struct smtp_msg mu = { "a@x", ru, 1, "x\n", 2, NULL };
+    struct smtp_opts o;
+    struct smtp *s;
+    struct err e;
+    int port;
+    pid_t pid = peer_start(steps, &port);
+
+    opts_for(&o, port, TLS_MODE_NONE);
+    ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
+    ck_assert_int_eq(smtp_send(s, &m, NULL, 0, &e), 0);
+    /* no SMTPUTF8 on this server: refused before anything is sent */
+    ck_assert_int_eq(smtp_send(s, &mu, NULL, 0, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_PERM);
+    ck_assert_ptr_nonnull(strstr(e.msg, "SMTPUTF8"));
+    smtp_close(s);
+    ck_assert_int_eq(peer_wait(pid), 0);
+}
+END_TEST
+
+START_TEST(session_dsn_params)
+{
+    static const char *const steps[] = {
+        "S:220 peer\n", "C:EHLO client.test", "S:250-peer\n250-DSN\n250 SMTPUTF8\n",
+        "C:MAIL FROM:<a@x> SMTPUTF8 RET=HDRS ENVID=id1", "S:250 ok\n",
+        "C:RCPT TO:<j\xc3\xb6rg@x> NOTIFY=FAILURE,DELAY", "S:250 ok\n", "C:DATA",
+        "S:354 go\n", "C:x", "C:.", "S:250 ok\n", "C:QUIT", "S:221 bye\n", NULL,
+    };
+    struct smtp_rcpt r[1] = { { "j\xc3\xb6rg@x", 0, "" } };
+    struct smtp_msg m = { "a@x", r, 1, "x", 1, "id1" };
+    struct smtp_opts o;
+    struct smtp *s;
+    struct err e;
+    int port;
+    pid_t pid = peer_start(steps, &port);
+
+    opts_for(&o, port, TLS_MODE_NONE);
+    o.dsn_notify = "FAILURE,DELAY";
+    o.dsn_ret = "HDRS";
+    ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
+    if (smtp_send(s, &m, NULL, 0, &e) < 0)
+        ck_abort_msg("%s", e.msg);
+    smtp_close(s);
+    ck_assert_int_eq(peer_wait(pid), 0);
+}
+END_TEST
+
+START_TEST(session_auth_plain_and_login)
+{
+    static const char *const steps[] = {
+        "S:220 peer\n", "C:EHLO client.test", "S:250-peer\n250 AUTH LOGIN PLAIN\n",
+        /* base64("\0ann\0s3cret") */
+        "C:AUTH PLAIN AGFubgBzM2NyZXQ=", "S:235 2.7.0 ok\n", "C:QUIT", "S:221 bye\n", NULL,
+    };
+    static const char *const steps2[] = {
+        "S:220 peer\n", "C:EHLO client.test", "S:250-peer\n250 AUTH LOGIN\n",
+        "C:AUTH LOGIN", "S:334 VXNlcm5hbWU6\n", "C:YW5u", "S:334 UGFzc3dvcmQ6\n",
+        "C:d3Jvbmc=", "S:535 5.7.8 bad credentials\n", "W", NULL,
+    };
+    struct smtp_opts o;
+    struct smtp *s;
+    struct err e;
+    int port;
+    pid_t pid = peer_start(steps, &port);
+
+    opts_for(&o, port, TLS_MODE_NONE);
+    o.user = "ann";
+    o.password = "s3cret";
+    if (smtp_open(&o, &s, &e) < 0)
+        ck_abort_msg("%s", e.msg);
+    smtp_close(s);
+    ck_assert_int_eq(peer_wait(pid), 0);
+
+    pid = peer_start(steps2, &port);
+    opts_for(&o, port, TLS_MODE_NONE);
+    o.user = "ann";
+    o.password = "wrong";
+    ck_assert_int_eq(smtp_open(&o, &s, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_AUTH);
+    ck_assert_ptr_nonnull(strstr(e.msg, "535 5.7.8 bad credentials"));
+    ck_assert_int_eq(peer_wait(pid), 0);
+}
+END_TEST
+
+START_TEST(session_starttls_injection)
+{
+    /* The go-ahead and a forged EHLO reply in one packet: must abort before any handshake. */
+    static const char *const steps[] = {
+        "S:220 peer\n", "C:EHLO client.test", "S:250-peer\n250 STARTTLS\n", "C:STARTTLS",
+        "S:220 go ahead\n250-evil\n250 AUTH PLAIN\n", "W", NULL,
+    };
+    struct smtp_opts o;
+    struct smtp *s;
+    struct err e;
+    int port;
+    pid_t pid = peer_start(steps, &port);
+
+    opts_for(&o, port, TLS_MODE_STARTTLS);
+    ck_assert_int_eq(smtp_open(&o, &s, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_TLS);
+    ck_assert_ptr_nonnull(strstr(e.msg, "unexpected"));
+    ck_assert_int_eq(peer_wait(pid), 0);
+}
+END_TEST
+
+START_TEST(session_no_starttls_no_downgrade)
+{
+    static const char *const steps[] = {
+        "S:220 peer\n", "C:EHLO client.test", "S:250-peer\n250 AUTH PLAIN\n", "W", NULL,
+    };
+    struct smtp_opts o;
+    struct smtp *s;
+    struct err e;
+    int port;
+    pid_t pid = peer_start(steps, &port);
+
+    opts_for(&o, port, TLS_MODE_STARTTLS);
+    o.user = "ann";
+    o.password = "pw";
+    ck_assert_int_eq(smtp_open(&o, &s, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_TLS);
+    ck_assert_ptr_nonnull(strstr(e.msg, "STARTTLS"));
+    ck_assert_int_eq(peer_wait(pid), 0);
+}
+END_TEST
+
+START_TEST(session_broken_replies)
+{
+    static const char *const steps[] = {
+        "S:220 peer\n", "C:EHLO client.test", "S:250-peer\n251 oops\n", "W", NULL,
+    };
+    static const char *const steps2[] = {
+        "S:421 4.3.2 shutting down\n", "W", NULL,
+    };
+    static const char *const steps3[] = {
+        "S:220 peer\n", "C:EHLO client.test", EHLO_PIPE,
+        "C:MAIL FROM:<a@x> SIZE=*", "C:RCPT TO:<b@x>", "C:DATA",
+        "S:250 ok\n250 ok\n354 go\n", "C:x", "C:.", NULL,    /* drops after the dot */
+    };
+    struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
+    struct smtp_msg m = { "a@x", r, 1, "x\n", 2, NULL };
+    struct smtp_opts o;
+    struct smtp *s;
+    struct err e;
+    int port;
+    pid_t pid = peer_start(steps, &port);
+
+    opts_for(&o, port, TLS_MODE_NONE);
+    ck_assert_int_eq(smtp_open(&o, &s, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_PROTO);
+    ck_assert_int_eq(peer_wait(pid), 0);
+
+    pid = peer_start(steps2, &port);
+    opts_for(&o, port, TLS_MODE_NONE);
+    ck_assert_int_eq(smtp_open(&o, &s, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_TEMP);
+    ck_assert_ptr_nonnull(strstr(e.msg, "421 4.3.2 shutting down"));
+    ck_assert_int_eq(peer_wait(pid), 0);
+
+    pid = peer_start(steps3, &port);
+    opts_for(&o, port, TLS_MODE_NONE);
+    ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
+    ck_assert_int_eq(smtp_send(s, &m, NULL, 0, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_NET);
+    ck_assert(!smtp_alive(s));
+    smtp_close(s);
+    ck_assert_int_eq(peer_wait(pid), 0);
+}
+END_TEST
+
+START_TEST(session_silent_greeting_times_out)
+{
+    static const char *const steps[] = { "W", NULL };
+    struct smtp_opts o;
+    struct smtp *s;
+    struct err e;
+    int port;
+    pid_t pid = peer_start(steps, &port);
+
+    opts_for(&o, port, TLS_MODE_NONE);
+    o.timeout = 1;
+    ck_assert_int_eq(smtp_open(&o, &s, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_NET);
+    ck_assert_int_eq(peer_wait(pid), 0);
+}
+END_TEST
+
+static Suite *smtp_suite(void)
+{
+    Suite *s = suite_create("smtp");
+    TCase *t = tcase_create("parse");
+    TCase *p = tcase_create("peer");
+
+    tcase_add_loop_test(t, reply_table, 0, sizeof reply_cases / sizeof reply_cases[0]);
+    tcase_add_test(t, reply_line_limit);
+    tcase_add_test(t, format_truncates);
+    tcase_add_test(t, ehlo_keywords);
+    tcase_add_loop_test(t, encode_table, 0, sizeof enc_cases / sizeof enc_cases[0]);
+    tcase_add_test(t, encode_random);
+    tcase_add_test(t, addr_checks);
+    suite_add_tcase(s, t);
+    tcase_set_timeout(p, 20);
+    tcase_add_test(p, session_pipelined_partial);
+    tcase_add_test(p, session_all_refused_then_next);
+    tcase_add_test(p, session_no_pipelining_helo_fallback);
+    tcase_add_test(p, session_size_refused_early);
+    tcase_add_test(p, session_8bit_and_utf8);
+    tcase_add_test(p, session_dsn_params);
+    tcase_add_test(p, session_auth_plain_and_login);
+    tcase_add_test(p, session_starttls_injection);
+    tcase_add_test(p, session_no_starttls_no_downgrade);
+    tcase_add_test(p, session_broken_replies);
+    tcase_add_test(p, session_silent_greeting_times_out);
+    suite_add_tcase(s, p);
+    return s;
+}
+
+TEST_MAIN(smtp_suite)
