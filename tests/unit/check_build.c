@@ -1,0 +1,348 @@
+/* Unit tests for the message builder: encoded words, addresses, folding, bodies, attachments,
+ * and the editable draft text. Each output is read back with the message engine's parsers. */
+#include "config.h"
+
+#include <locale.h>
+
+#include "testutil.h"
+#include "tern/build.h"
+#include "tern/codec.h"
+#include "tern/header.h"
+#include "tern/str.h"
+#include "tern/xalloc.h"
+
+/* Every line of s is at most max octets. */
+static void assert_lines_within(const char *s, size_t max)
+{
+    size_t line = 0;
+
+    for (; *s; s++) {
+        if (*s == '\n') {
+            line = 0;
+            continue;
+        }
+        if (++line > max)
+            ck_abort_msg("line longer than %zu: ...%.40s", max, s - 40);
+    }
+}
+
+static char *header_value(const char *msg, const char *name)
+{
+    struct hdr_field f;
+    size_t len = hdr_block_len(msg, strlen(msg));
+
+    if (!hdr_find(msg, len, name, &f))
+        return NULL;
+    return hdr_decode(f.value, f.value_len);
+}
+
+static const char *const subjects[] = {
+    "plain ASCII subject",
+    "Re: Расписание тренировок на декабрь",
+    "来週の会議について、資料は前日に送ります。よろしくお願いします。長い件名のテストです。",
+    "Fotos de la regata: ¡qué día! Hace frío en el río",
+    "mixed ASCII words then ünïcödé then ASCII again at the end of a long subject line",
+    "looks like =?utf-8?q?an_encoded_word?= but is not",
+    "emoji 🚣‍♀️ 🏆 and  two  spaces",
+};
+
+START_TEST(subject_round_trips_and_folds)
+{
+    struct buf out = BUF_INIT;
+    const char *s = subjects[_i];
+    char *back;
+    char msg[4096];
+
+    build_header_text(&out, "Subject", s);
+    assert_lines_within(out.ptr, 78);
+    for (const char *p = out.ptr; *p; p++)
+        ck_assert_msg((unsigned char)*p < 0x80, "raw 8-bit byte in %s", out.ptr);
+    snprintf(msg, sizeof msg, "%s\nbody\n", out.ptr);
+    back = header_value(msg, "Subject");
+    ck_assert_ptr_nonnull(back);
+    if (_i == 6) {
+        /* runs of spaces between ASCII words fold to one; inside encoded words they stay */
+        ck_assert_str_eq(back, "emoji 🚣‍♀️ 🏆 and two spaces");
+    } else {
+        ck_assert_str_eq(back, s);
+    }
+    free(back);
+    buf_free(&out);
+}
+END_TEST
+
+START_TEST(addresses_quoted_and_encoded)
+{
+    struct buf out = BUF_INIT;
+    struct addr *a;
+    size_t n;
+    struct err e;
+    const char *in = "Ann Example <ann@example.org>, \"Smith, John\" <js@example.org>, "
+                     "Дмитрий Волков <dmitri@volkov.example>, bare@example.net, "
+                     "田中 由紀 <yuki@tanaka.example>";
+
+    ck_assert_int_eq(build_header_addresses(&out, "To", in, &e), 0);
+    assert_lines_within(out.ptr, 78);
+    ck_assert(strstr(out.ptr, "\"Smith, John\" <js@example.org>") != NULL);
+    ck_assert(strstr(out.ptr, "Ann Example <ann@example.org>") != NULL);
+    ck_assert(strstr(out.ptr, "=?UTF-8?") != NULL);
+    ck_assert_int_eq(addr_parse_list(out.ptr + 3, out.len - 3, &a, &n), 0);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_str_eq(a[1].name, "Smith, John");
+    ck_assert_str_eq(a[2].name, "Дмитрий Волков");
+    ck_assert_str_eq(a[2].mailbox, "dmitri@volkov.example");
+    ck_assert_str_eq(a[3].mailbox, "bare@example.net");
+    ck_assert_str_eq(a[4].name, "田中 由紀");
+    addr_list_free(a, n);
+    buf_reset(&out);
+    ck_assert_int_eq(build_header_addresses(&out, "To", "not an address", &e), -1);
+    ck_assert_int_eq(e.cls, ERR_PARSE);
+    ck_assert(strstr(e.msg, "To:") != NULL);
+    buf_free(&out);
+}
+END_TEST
+
+static void fill_draft(struct draft *d, const char *body)
+{
+    draft_init(d);
+    d->from = xstrdup("Ann Example <ann@example.org>");
+    d->to = xstrdup("Дмитрий <dmitri@volkov.example>");
+    d->bcc = xstrdup("secret@example.org");
+    d->subject = xstrdup("Привет");
+    d->in_reply_to = xstrdup("<ru1@demo.example.org>");
+    d->references = xstrdup("<a@x> <ru1@demo.example.org>");
+    buf_adds(&d->body, body);
+}
+
+START_TEST(plain_message_headers_and_7bit)
+{
+    struct draft d;
+    struct buf out = BUF_INIT;
+    struct build_opts o = { .date = 1795000000 };
+    struct err e;
+    char *v;
+
+    fill_draft(&d, "Hello,\r\nplain text.\n");
+    ck_assert_int_eq(build_message(&d, &o, &out, &e), 0);
+    ck_assert(strstr(out.ptr, "Bcc") == NULL);
+    ck_assert(strstr(out.ptr, "secret@example.org") == NULL);
+    ck_assert(strstr(out.ptr, "Content-Transfer-Encoding: 7bit\n") != NULL);
+    ck_assert(strstr(out.ptr, "charset=us-ascii") != NULL);
+    ck_assert(strstr(out.ptr, "\n\nHello,\nplain text.\n") != NULL);
+    ck_assert(strstr(out.ptr, "MIME-Version: 1.0\n") != NULL);
+    ck_assert(strstr(out.ptr, "In-Reply-To: <ru1@demo.example.org>\n") != NULL);
+    ck_assert(strstr(out.ptr, "References: <a@x> <ru1@demo.example.org>\n") != NULL);
+    v = header_value(out.ptr, "Message-ID");
+    ck_assert(strstr(v, "@example.org>") != NULL);
+    free(v);
+    v = header_value(out.ptr, "Subject");
+    ck_assert_str_eq(v, "Привет");
+    free(v);
+    buf_reset(&out);
+    o.keep_bcc = true;
+    ck_assert_int_eq(build_message(&d, &o, &out, &e), 0);
+    ck_assert(strstr(out.ptr, "Bcc: secret@example.org\n") != NULL);
+    draft_free(&d);
+    buf_free(&out);
+}
+END_TEST
+
+static char *body_of(const char *msg)
+{
+    const char *b = strstr(msg, "\n\n");
+    return b ? (char *)b + 2 : NULL;
+}
+
+START_TEST(utf8_body_8bit_or_qp)
+{
+    struct draft d;
+    struct buf out = BUF_INIT, dec = BUF_INIT;
+    struct build_opts o = { .date = 1795000000, .allow_8bit = true };
+    struct err e;
+    const char *text = "Привет!\nЛиния с пробелом в конце \n.\nFrom here\n";
+
+    fill_draft(&d, text);
+    ck_assert_int_eq(build_message(&d, &o, &out, &e), 0);
+    ck_assert(strstr(out.ptr, "Content-Transfer-Encoding: 8bit\n") != NULL);
+    ck_assert_str_eq(body_of(out.ptr), text);
+    buf_reset(&out);
+    o.allow_8bit = false;
+    ck_assert_int_eq(build_message(&d, &o, &out, &e), 0);
+    ck_assert(strstr(out.ptr, "Content-Transfer-Encoding: quoted-printable\n") != NULL);
+    ck_assert(strstr(out.ptr, "charset=utf-8") != NULL);
+    assert_lines_within(out.ptr, 78);
+    codec_qp_decode(body_of(out.ptr), strlen(body_of(out.ptr)), false, &dec);
+    ck_assert_str_eq(dec.ptr, text);
+    draft_free(&d);
+    buf_free(&out);
+    buf_free(&dec);
+}
+END_TEST
+
+START_TEST(long_lines_become_qp)
+{
+    struct draft d;
+    struct buf out = BUF_INIT, dec = BUF_INIT, text = BUF_INIT;
+    struct build_opts o = { .date = 1795000000, .allow_8bit = true };
+    struct err e;
+
+    for (int i = 0; i < 300; i++)
+        buf_adds(&text, "word ");
+    buf_addc(&text, '\n');
+    fill_draft(&d, text.ptr);
+    ck_assert_int_eq(build_message(&d, &o, &out, &e), 0);
+    ck_assert(strstr(out.ptr, "quoted-printable") != NULL);
+    assert_lines_within(out.ptr, 78);
+    codec_qp_decode(body_of(out.ptr), strlen(body_of(out.ptr)), false, &dec);
+    ck_assert_str_eq(dec.ptr, text.ptr);
+    draft_free(&d);
+    buf_free(&out);
+    buf_free(&dec);
+    buf_free(&text);
+}
+END_TEST
+
+START_TEST(flowed_wraps_with_soft_breaks)
+{
+    struct draft d;
+    struct buf out = BUF_INIT, text = BUF_INIT, un = BUF_INIT;
+    struct build_opts o = { .date = 1795000000, .allow_8bit = true, .flowed = true };
+    struct err e;
+
+    for (int i = 0; i < 40; i++)
+        buf_adds(&text, "flowing ");
+    buf_adds(&text, "end\n> quoted line stays\n-- \nAnn\n");
+    fill_draft(&d, text.ptr);
+    ck_assert_int_eq(build_message(&d, &o, &out, &e), 0);
+    ck_assert(strstr(out.ptr, "format=flowed") != NULL);
+    assert_lines_within(body_of(out.ptr), 78);
+    ck_assert(strstr(out.ptr, "\n-- \nAnn\n") != NULL);
+    codec_unflow(body_of(out.ptr), strlen(body_of(out.ptr)), false, &un);
+    ck_assert(strstr(un.ptr, text.ptr) == un.ptr || strcmp(un.ptr, text.ptr) == 0);
+    draft_free(&d);
+    buf_free(&out);
+    buf_free(&text);
+    buf_free(&un);
+}
+END_TEST
+
+START_TEST(attachments_multipart_base64_rfc2231)
+{
+    struct draft d;
+    struct buf out = BUF_INIT, dec = BUF_INIT;
+    struct build_opts o = { .date = 1795000000 };
+    struct err e;
+    char *dir = test_tmpdir(), path[4200];
+    unsigned char bin[3000];
+    const char *p;
+
+    for (size_t i = 0; i < sizeof bin; i++)
+        bin[i] = (unsigned char)(i * 7);
+    snprintf(path, sizeof path, "%s/report.pdf", dir);
+    FILE *f = fopen(path, "wb");
+    fwrite(bin, 1, sizeof bin, f);
+    fclose(f);
+    fill_draft(&d, "See attached.\n");
+    draft_attach_file(&d, path, NULL);
+    draft_attach_data(&d, "отчёт за третий квартал с очень длинным именем файла.txt", NULL,
+                      "данные\n", strlen("данные\n"));
+    ck_assert_int_eq(build_message(&d, &o, &out, &e), 0);
+    assert_lines_within(out.ptr, 78);
+    ck_assert(strstr(out.ptr, "Content-Type: multipart/mixed;") != NULL);
+    ck_assert(strstr(out.ptr, "Content-Type: application/pdf;\n name=\"report.pdf\"") != NULL);
+    ck_assert(strstr(out.ptr, "filename=\"report.pdf\"") != NULL);
+    ck_assert(strstr(out.ptr, "filename*0*=utf-8''%D0%BE") != NULL);
+    ck_assert(strstr(out.ptr, "Content-Type: text/plain;\n name*0*=utf-8''%D0%BE") != NULL);
+    /* the PDF's base64 decodes to the bytes */
+    p = strstr(out.ptr, "filename=\"report.pdf\"\nContent-Transfer-Encoding: base64\n\n");
+    ck_assert_ptr_nonnull(p);
+    p = strstr(p, "\n\n") + 2;
+    codec_b64_decode(p, (size_t)(strstr(p, "\n\n") - p), &dec);
+    ck_assert_uint_eq(dec.len, sizeof bin);
+    ck_assert_int_eq(memcmp(dec.ptr, bin, sizeof bin), 0);
+    /* a missing file is a clear error and no output */
+    draft_attach_file(&d, "/nonexistent/file.bin", NULL);
+    buf_reset(&out);
+    ck_assert_int_eq(build_message(&d, &o, &out, &e), -1);
+    ck_assert(strstr(e.msg, "/nonexistent/file.bin") != NULL);
+    ck_assert_uint_eq(out.len, 0);
+    draft_detach(&d, 2);
+    ck_assert_uint_eq(d.natt, 2);
+    draft_free(&d);
+    buf_free(&out);
+    buf_free(&dec);
+    rm_rf(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(draft_text_round_trip)
+{
+    struct draft d, back;
+    struct buf text = BUF_INIT;
+    struct err e;
+
+    fill_draft(&d, "Body line one\n\nBody line three\n");
+    draft_to_text(&d, &text);
+    ck_assert(str_startswith(text.ptr, "From: Ann Example <ann@example.org>\n"
+                                       "To: Дмитрий <dmitri@volkov.example>\nCc: \n"
+                                       "Bcc: secret@example.org\nSubject: Привет\n\n"));
+    draft_init(&back);
+    ck_assert_int_eq(draft_from_text(&back, text.ptr, text.len, &e), 0);
+    ck_assert_str_eq(back.to, d.to);
+    ck_assert_ptr_null(back.cc);
+    ck_assert_str_eq(back.subject, "Привет");
+    ck_assert_str_eq(back.body.ptr, "Body line one\n\nBody line three\n");
+    /* continuation lines join, names are case-insensitive */
+    const char *edited = "from: A <a@x>\nTO: b@x,\n  c@x\nSubject: hi\n\nbody";
+    ck_assert_int_eq(draft_from_text(&back, edited, strlen(edited), &e), 0);
+    ck_assert_str_eq(back.to, "b@x, c@x");
+    ck_assert_str_eq(back.body.ptr, "body\n");
+    const char *bad = "To: x@y\nX-Frob: 1\n\nbody\n";
+    ck_assert_int_eq(draft_from_text(&back, bad, strlen(bad), &e), -1);
+    ck_assert(str_startswith(e.msg, "line 2: 'X-Frob: 1' is not one of the headers"));
+    draft_free(&d);
+    draft_free(&back);
+    buf_free(&text);
+}
+END_TEST
+
+START_TEST(mime_types_and_dates)
+{
+    struct buf b = BUF_INIT;
+
+    ck_assert_str_eq(build_mime_type("a.PDF"), "application/pdf");
+    ck_assert_str_eq(build_mime_type("photo.jpeg"), "image/jpeg");
+    ck_assert_str_eq(build_mime_type("noext"), "application/octet-stream");
+    ck_assert_str_eq(build_mime_type("dir.d/file"), "application/octet-stream");
+    setenv("TZ", "Europe/Moscow", 1);
+    tzset();
+    build_date(&b, 1795000000);
+    ck_assert_str_eq(b.ptr, "Wed, 18 Nov 2026 14:06:40 +0300");
+    setenv("TZ", "UTC", 1);
+    tzset();
+    buf_free(&b);
+}
+END_TEST
+
+static Suite *build_suite(void)
+{
+    Suite *s = suite_create("build");
+    TCase *tc = tcase_create("core");
+
+    setlocale(LC_ALL, "C.UTF-8");
+    tcase_add_loop_test(tc, subject_round_trips_and_folds, 0,
+                        (int)(sizeof subjects / sizeof subjects[0]));
+    tcase_add_test(tc, addresses_quoted_and_encoded);
+    tcase_add_test(tc, plain_message_headers_and_7bit);
+    tcase_add_test(tc, utf8_body_8bit_or_qp);
+    tcase_add_test(tc, long_lines_become_qp);
+    tcase_add_test(tc, flowed_wraps_with_soft_breaks);
+    tcase_add_test(tc, attachments_multipart_base64_rfc2231);
+    tcase_add_test(tc, draft_text_round_trip);
+    tcase_add_test(tc, mime_types_and_dates);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TEST_MAIN(build_suite)
