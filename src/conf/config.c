@@ -243,6 +243,37 @@ static void alias_words(const char *s, char ***out, size_t *n)
     buf_free(&w);
 }
 
+/*
+ * mailx splits an alias into words, so "Jane Q. Public <jane@example.org>" without quotes
+ * would be four addresses. Words without '@' that lead up to an <angle address> are taken as
+ * its display name instead; other such words stay separate (they name other aliases).
+ */
+static void merge_display_names(char **words, size_t *n)
+{
+    size_t out = 1, pending = 1;   /* words[0] is the alias name */
+
+    for (size_t i = 1; i < *n; i++) {
+        if (words[i][0] == '<' && strchr(words[i], '@') && i > pending) {
+            struct buf b = BUF_INIT;
+
+            for (size_t k = pending; k < i; k++) {
+                buf_printf(&b, "%s ", words[k]);
+                free(words[k]);
+            }
+            buf_adds(&b, words[i]);
+            free(words[i]);
+            out -= i - pending;
+            words[out++] = buf_detach(&b);
+            pending = i + 1;
+            continue;
+        }
+        words[out++] = words[i];
+        if (strchr(words[i], '@'))
+            pending = i + 1;
+    }
+    *n = out;
+}
+
 static void add_alias(struct config *cfg, const char *line, int lineno)
 {
     char **words;
@@ -256,6 +287,7 @@ static void add_alias(struct config *cfg, const char *line, int lineno)
         free(words);
         return;
     }
+    merge_display_names(words, &n);
     cfg->aliases = xreallocarray(cfg->aliases, cfg->naliases + 1, sizeof *cfg->aliases);
     struct alias *a = &cfg->aliases[cfg->naliases++];
     a->name = words[0];
