@@ -19,6 +19,7 @@ struct command {
 
 static const struct command commands[] = {
     { "check-config", cmd_check_config, "show the effective settings and every warning" },
+    { "scan", cmd_scan, "list the messages of a folder (one line each)" },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

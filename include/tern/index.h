@@ -1,0 +1,163 @@
+/*
+ * The per-folder index: a cache (DIR/.tern-index; deleting it loses nothing) of what the
+ * message list needs for every message, validated against the directory mtimes and names,
+ * updated incrementally, written atomically. Plus the views over it: sort, limit, threads
+ * (threads in thread.h).
+ *
+ * Typical use (the list pane):
+ *     struct idx *x;  if (idx_open(dir, 0, &x, &e) < 0) ...
+ *     struct idx_view v;  idx_view_init(&v);
+ *     idx_view_build(x, &v, IDX_SORT_DATE, false, limit_or_NULL);
+ *     for (i = 0; i < v.n; i++) draw(idx_msg(x, v.v[i]));
+ *     ... on a timer or when the folder is shown again:
+ *     if (idx_refresh(x, &e) == 1) { rebuild the view; re-find the cursor by id }
+ *     idx_close(x);
+ */
+#ifndef TERN_INDEX_H
+#define TERN_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "tern/err.h"
+
+/* One message. All strings are borrowed from the index, valid until idx_refresh/idx_close
+ * (or, for name, until an operation on this message), never NULL ("" when absent), valid
+ * UTF-8 without control characters. */
+struct idx_msg {
+    const char *name;       /* file name in new/ or cur/ (unique part + ":2,FLAGS") */
+    const char *from;       /* display name of the first From address, else its mailbox */
+    const char *to;         /* the same for the first To address */
+    const char *subject;    /* decoded */
+    const char *msgid;      /* Message-ID without <>, "" if none */
+    const char *in_reply_to;/* first id of In-Reply-To without <> */
+    const char *references; /* ids of References without <>, separated by one space */
+    int64_t date;           /* Date: header (UTC seconds); the file mtime when missing/bad */
+    int64_t mtime;          /* file mtime: arrival order */
+    uint64_t size;          /* file size in bytes */
+    uint32_t id;            /* stable while the idx is open, across refreshes */
+    uint32_t flags;         /* MDF_* bits of maildir.h from the name */
+    uint16_t uniq_len;      /* length of the unique part of name */
+    bool in_new;            /* in new/ (not yet seen by any client) */
+    bool gone;              /* moved/deleted by us since the last refresh: skip it */
+};
+
+struct idx;   /* opaque */
+
+/* idx_open flags */
+#define IDX_NO_CACHE  0x1   /* ignore any cache file (rebuild from the messages) */
+#define IDX_NO_SAVE   0x2   /* never write the cache file */
+
+/*
+ * Open the folder at dir (a Maildir path, see maildir_folder_path): load the cache if it is
+ * valid, bring it up to date with the directory (reading only the header block of new
+ * messages; renamed files keep their data), and save the cache when anything changed.
+ * A corrupt, truncated or foreign cache file is ignored and rebuilt; an unwritable one is
+ * not an error. Messages are in directory order after open (use a view for any order).
+ */
+int idx_open(const char *dir, int flags, struct idx **out, struct err *e);
+void idx_close(struct idx *x);
+
+/* Number of messages (including entries marked gone until the next refresh). */
+size_t idx_count(const struct idx *x);
+/* Message at position i < idx_count. Positions are stable until the next idx_refresh. */
+const struct idx_msg *idx_msg(const struct idx *x, size_t i);
+/* Position of the message with this stable id, or -1 when it no longer exists. */
+long idx_find_id(const struct idx *x, uint32_t id);
+/* The folder directory (borrowed) and the full path of message i (new string). */
+const char *idx_dir(const struct idx *x);
+char *idx_path(const struct idx *x, size_t i);
+
+/*
+ * Pick up changes made by others (new, removed, renamed/re-flagged messages). Cheap (two
+ * stat calls) when nothing changed. Returns 1 when the list changed (positions changed:
+ * rebuild views, re-find selections by id), 0 when not, -1 on error. Saves the cache.
+ */
+int idx_refresh(struct idx *x, struct err *e);
+/* Write the cache now if it differs from the file (atomic replace). */
+int idx_save(struct idx *x, struct err *e);
+/* Statistics of the last open/refresh, for benchmarks and -v. */
+struct idx_stats {
+    size_t cached;     /* entries taken from the cache file */
+    size_t parsed;     /* header blocks read from message files */
+    size_t renamed;    /* entries whose file name changed (flags, new/ -> cur/) */
+    size_t removed;
+    size_t vanished;   /* files that disappeared between readdir and open */
+    bool listed;       /* the directories were read (false: the mtimes matched) */
+    bool cache_bad;    /* a cache file existed but was rejected */
+};
+const struct idx_stats *idx_stats(const struct idx *x);
+
+/*
+ * Operations on message i. They return 0 on success, 1 when the message turned out to be
+ * gone already (another client moved or deleted it: the entry is marked gone; not an error),
+ * -1 with e filled. Flag changes rename the file once and update the entry in place;
+ * move/delete mark the entry gone.
+ */
+int idx_set_flags(struct idx *x, size_t i, const char *add, const char *del, struct err *e);
+/* new/ -> cur/ without changing flags (the client has shown the message). */
+int idx_mark_cur(struct idx *x, size_t i, struct err *e);
+int idx_move(struct idx *x, size_t i, const char *dst_dir, struct err *e);
+int idx_copy(struct idx *x, size_t i, const char *dst_dir, struct err *e);
+/* Move to trash_dir; remove for real when trash_dir is NULL or this folder is the trash. */
+int idx_delete(struct idx *x, size_t i, const char *trash_dir, struct err *e);
+
+/* ---- views: sort and limit ---- */
+
+enum idx_sort {
+    IDX_SORT_DATE = 0,   /* Date header, then arrival */
+    IDX_SORT_ARRIVAL,    /* file mtime, then name */
+    IDX_SORT_FROM,       /* case-insensitive, then date */
+    IDX_SORT_SUBJECT,    /* without Re:/Fwd: prefixes, case-insensitive, then date */
+    IDX_SORT_SIZE,       /* then date */
+};
+/* "date", "arrival", "from", "subject", "size" (a leading '-' reverses); 0 or -1. */
+int idx_sort_parse(const char *s, enum idx_sort *key, bool *reverse);
+
+/* Positions into the index, in display order. */
+struct idx_view {
+    uint32_t *v;
+    size_t n;
+    size_t cap;
+};
+void idx_view_init(struct idx_view *v);
+void idx_view_free(struct idx_view *v);
+struct idx_limit;
+/* Fill v with the messages that are not gone and match lim (NULL: all), sorted by key. */
+void idx_view_build(const struct idx *x, struct idx_view *v, enum idx_sort key, bool reverse,
+                    const struct idx_limit *lim);
+/* Sort positions in place. */
+void idx_sort(const struct idx *x, uint32_t *v, size_t n, enum idx_sort key, bool reverse);
+/* The subject without leading "Re:", "Fwd:", "Fw:", "Aw:", "[list]" tags...; borrowed
+ * pointer into s. */
+const char *idx_subject_base(const char *s);
+
+/*
+ * A limit pattern: space-separated terms, all of which must match; a term starting with
+ * '-' (or "!") is negated.
+ *   WORD              in from, to or subject (case-insensitive substring)
+ *   from:W to:W subject:W (also f: t: s:)   in that field only
+ *   is:new  is:unread  is:seen  is:flagged  is:replied  is:passed  is:draft  is:trashed
+ *   date:FROM..TO     dates as YYYY, YYYY-MM or YYYY-MM-DD (either side may be empty),
+ *                     or Nd / Nw / Nm / Ny meaning that long ago ("date:7d.." = last week)
+ *   body:W            in the message file (reads it: slow, only when asked)
+ * Quoting: "two words" is one term.
+ */
+int idx_limit_compile(const char *pattern, struct idx_limit **out, struct err *e);
+void idx_limit_free(struct idx_limit *l);
+bool idx_limit_match(const struct idx *x, const struct idx_limit *l, size_t i);
+
+/* ---- the cache file (exposed for tests and the fuzz target) ---- */
+
+/* Parse a cache image into x's entries; checks structure (and the checksum when asked).
+ * Returns 0, or -1 (ERR_PARSE) when the image is unusable. Never crashes on any input. */
+int idx_load_image(struct idx *x, const void *p, size_t n, bool verify_checksum,
+                   struct err *e);
+/* An empty index for dir (no file system access); for the fuzz target and tests. */
+struct idx *idx_new_empty(const char *dir);
+/* The cache file's path for dir (new string). */
+char *idx_cache_path(const char *dir);
+
+#endif

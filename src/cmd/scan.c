@@ -1,0 +1,246 @@
+/* `tern scan`: one line per message of a folder, in the list pane's order, from the index. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include "tern/buf.h"
+#include "tern/cmd.h"
+#include "tern/index.h"
+#include "tern/maildir.h"
+#include "tern/str.h"
+#include "tern/thread.h"
+#include "tern/xalloc.h"
+
+#define FROM_COLS 20
+
+static void scan_usage(FILE *f)
+{
+    fprintf(f, "usage: tern scan [--sort KEY] [--threads] [--limit PATTERN] [--no-index] "
+               "[--stats] FOLDER|PATH\n"
+               "  KEY: date (default), arrival, from, subject, size; -KEY reverses\n");
+}
+
+/* Append s cut or padded to exactly cols terminal columns (wide characters respected). */
+static void add_cols(struct buf *out, const char *s, size_t cols)
+{
+    size_t used = 0, n = strlen(s);
+    const unsigned char *p = (const unsigned char *)s;
+
+    while (n > 0) {
+        size_t l = utf8_seqlen(p, n), w;
+
+        if (l == 0) {       /* the index holds valid UTF-8; be safe anyway */
+            p++;
+            n--;
+            continue;
+        }
+        w = *p < 0x80 ? (*p >= 0x20 && *p != 0x7f) : utf8_width((const char *)p, l);
+        if (used + w > cols)
+            break;
+        buf_add(out, p, l);
+        used += w;
+        p += l;
+        n -= l;
+    }
+    while (used++ < cols)
+        buf_addc(out, ' ');
+}
+
+/* Dates of consecutive lines are often on one day: keep the last day's bounds. */
+struct day_cache {
+    time_t start, end;
+    char text[16];
+};
+
+static const char *fmt_day(struct day_cache *dc, int64_t t64)
+{
+    time_t t = (time_t)t64;
+    struct tm tm;
+
+    if (t >= dc->start && t < dc->end && dc->end != 0)
+        return dc->text;
+    if (localtime_r(&t, &tm) == NULL) {
+        snprintf(dc->text, sizeof dc->text, "----------");
+        dc->start = dc->end = 0;
+        return dc->text;
+    }
+    if (strftime(dc->text, sizeof dc->text, "%Y-%m-%d", &tm) == 0)
+        snprintf(dc->text, sizeof dc->text, "----------");
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    dc->start = mktime(&tm);
+    tm.tm_mday++;
+    tm.tm_isdst = -1;
+    dc->end = mktime(&tm);
+    if (dc->start == (time_t)-1 || dc->end == (time_t)-1 || t < dc->start || t >= dc->end)
+        dc->start = dc->end = 0;
+    return dc->text;
+}
+
+/* N unread in new/, O unread in cur/; F flagged; T/D/R/P trashed, draft, replied, passed. */
+static void add_flags(struct buf *out, const struct idx_msg *m)
+{
+    char f[4];
+
+    f[0] = (m->flags & MDF_SEEN) ? ' ' : m->in_new ? 'N' : 'O';
+    f[1] = (m->flags & MDF_FLAGGED) ? 'F' : ' ';
+    f[2] = (m->flags & MDF_TRASHED) ? 'T' : (m->flags & MDF_DRAFT) ? 'D'
+         : (m->flags & MDF_REPLIED) ? 'R' : (m->flags & MDF_PASSED) ? 'P' : ' ';
+    f[3] = ' ';
+    buf_add(out, f, 4);
+}
+
+static void scan_line(struct buf *out, size_t num, const struct idx_msg *m,
+                      struct day_cache *dc, const char *tree)
+{
+    buf_printf(out, "%6zu ", num);
+    add_flags(out, m);
+    buf_adds(out, fmt_day(dc, m->date));
+    buf_addc(out, ' ');
+    add_cols(out, m->from[0] ? m->from : "(nobody)", FROM_COLS);
+    buf_addc(out, ' ');
+    if (tree && tree[0])
+        buf_adds(out, tree);
+    buf_adds(out, m->subject[0] ? m->subject : "(no subject)");
+    buf_addc(out, '\n');
+}
+
+int cmd_scan(int argc, char **argv, const struct globals *g)
+{
+    static const struct option opts[] = {
+        { "sort", required_argument, NULL, 's' },
+        { "threads", no_argument, NULL, 't' },
+        { "limit", required_argument, NULL, 'l' },
+        { "no-index", no_argument, NULL, 'N' },
+        { "stats", no_argument, NULL, 'S' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    enum idx_sort key = IDX_SORT_DATE;
+    bool reverse = false, threads = false, stats = false;
+    int oflags = 0, c, rc;
+    const char *limit = NULL;
+    struct config *cfg = NULL;
+    struct idx_limit *lim = NULL;
+    struct idx *x = NULL;
+    struct idx_view v;
+    struct err e;
+    char *dir;
+    struct buf out = BUF_INIT;
+    struct day_cache dc = { 0, 0, "" };
+    bool is_path;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+s:tl:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            if (idx_sort_parse(optarg, &key, &reverse) < 0) {
+                fprintf(stderr, "%s: scan: unknown sort key '%s'\n", g->progname, optarg);
+                scan_usage(stderr);
+                return TERN_EX_USAGE;
+            }
+            break;
+        case 't':
+            threads = true;
+            break;
+        case 'l':
+            limit = optarg;
+            break;
+        case 'N':
+            oflags |= IDX_NO_CACHE | IDX_NO_SAVE;
+            break;
+        case 'S':
+            stats = true;
+            break;
+        case 'h':
+            scan_usage(stdout);
+            return EX_OK;
+        default:
+            fprintf(stderr, "%s: scan: bad option '%s'\n", g->progname, argv[optind - 1]);
+            scan_usage(stderr);
+            return TERN_EX_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        scan_usage(stderr);
+        return TERN_EX_USAGE;
+    }
+    if (limit && idx_limit_compile(limit, &lim, &e) < 0) {
+        fprintf(stderr, "%s: scan: %s\n", g->progname, e.msg);
+        return TERN_EX_USAGE;
+    }
+    if ((rc = cmd_load_config(g, &cfg)) != 0) {
+        idx_limit_free(lim);
+        return rc;
+    }
+    {
+        const char *f = argv[optind];
+
+        is_path = f[0] == '/' || str_startswith(f, "./") || str_startswith(f, "../") ||
+                  str_startswith(f, "~/") || strcmp(f, ".") == 0 || strcmp(f, "..") == 0;
+        /* INBOX, Sent, Drafts and Trash exist from the first run */
+        if (!is_path)
+            maildir_ensure_defaults(cfg->mail_root, &e);
+        dir = maildir_folder_path(cfg->mail_root, f);
+    }
+    if (idx_open(dir, oflags, &x, &e) < 0) {
+        fprintf(stderr, "%s: scan: %s\n", g->progname, e.msg);
+        free(dir);
+        config_free(cfg);
+        idx_limit_free(lim);
+        return cmd_exit_code(e.cls);
+    }
+    idx_view_init(&v);
+    idx_view_build(x, &v, key, reverse, lim);
+    if (threads) {
+        struct thread_view tv;
+        char tree[512];
+
+        thread_build(x, v.v, v.n, key, reverse, &tv);
+        for (size_t r = 0; r < tv.n; r++) {
+            thread_prefix(&tv, r, tree, sizeof tree);
+            scan_line(&out, r + 1, idx_msg(x, tv.rows[r].msg), &dc, tree);
+            if (out.len >= 65536) {
+                fwrite(out.ptr, 1, out.len, stdout);
+                buf_reset(&out);
+            }
+        }
+        thread_view_free(&tv);
+    } else {
+        for (size_t r = 0; r < v.n; r++) {
+            scan_line(&out, r + 1, idx_msg(x, v.v[r]), &dc, NULL);
+            if (out.len >= 65536) {
+                fwrite(out.ptr, 1, out.len, stdout);
+                buf_reset(&out);
+            }
+        }
+    }
+    if (out.len)
+        fwrite(out.ptr, 1, out.len, stdout);
+    rc = EX_OK;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "%s: scan: write error\n", g->progname);
+        rc = EX_IOERR;
+    }
+    if (stats) {
+        const struct idx_stats *s = idx_stats(x);
+
+        fprintf(stderr, "scan: %zu messages, %zu shown; cached %zu, parsed %zu, renamed %zu, "
+                        "removed %zu, vanished %zu; directories %s; cache %s\n",
+                idx_count(x), v.n, s->cached, s->parsed, s->renamed, s->removed, s->vanished,
+                s->listed ? "read" : "unchanged", s->cache_bad ? "rejected" : "ok");
+    }
+    buf_free(&out);
+    idx_view_free(&v);
+    idx_close(x);
+    idx_limit_free(lim);
+    free(dir);
+    config_free(cfg);
+    return rc;
+}
