@@ -410,8 +410,8 @@ enum codec_how codec_to_utf8(const char *charset, const char *in, size_t n, stru
             return CODEC_AS_DECLARED;
         }
         if (k == CS_UTF8) {
-            /* UTF-8 text with a stray Latin-1 byte is more common than mislabelled
-             * cp1252 when the text holds real multibyte characters: keep those. */
+            /* One valid multibyte sequence is strong evidence of UTF-8 (Latin-1 text
+             * rarely forms one by chance): keep the good characters, replace the bad. */
             size_t bad = 0, good = 0;
             const unsigned char *p = (const unsigned char *)in;
 
@@ -425,7 +425,7 @@ enum codec_how codec_to_utf8(const char *charset, const char *in, size_t n, stru
                 }
                 i += l;
             }
-            if (good > bad) {
+            if (good > 0) {
                 codec_utf8_repair(in, n, out);
                 return CODEC_WITH_ERRORS;
             }

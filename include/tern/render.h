@@ -1,0 +1,76 @@
+/*
+ * Rendering for the pager and `tern show`: a header block and the body as sanitised UTF-8
+ * text, the attachment list, part extraction, HTML to text, and terminal width helpers.
+ * Everything rendering emits is safe to write to a terminal: no C0/C1 controls except tab
+ * and newline, no escape sequences, no invalid UTF-8.
+ */
+#ifndef TERN_RENDER_H
+#define TERN_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tern/buf.h"
+#include "tern/err.h"
+
+struct render_opts {
+    bool all_headers;     /* every header field, decoded, in message order */
+    bool no_headers;      /* body only (e.g. for quoting in a reply) */
+    bool prefer_html;     /* in multipart/alternative show the HTML part (converted) */
+    bool no_attachments;  /* leave out the attachment list */
+    int width;            /* wrap converted HTML at this many columns; 0 means 78 */
+};
+
+/*
+ * Render msg[0..len) into out (appended): the header block (From, To, Cc, Date in local
+ * time, Subject; or all fields), a blank line, the body text (text/plain preferred in
+ * multipart/alternative, HTML converted when it is the only text, message/rfc822 parts
+ * inline), then "[-- Attachments --]" with one line per other part:
+ *   "  [N] type/subtype, name, SIZE" (name "(no name)" when absent).
+ * o may be NULL for defaults. Returns 0; -1 only for impossible input (never so far),
+ * with e filled. out is always sanitised.
+ */
+int render_message(const char *msg, size_t len, const struct render_opts *o, struct buf *out,
+                   struct err *e);
+
+struct render_attachment {
+    int number;           /* for render_part / `tern show --part N` */
+    char *type;           /* lower case type/subtype */
+    char *name;           /* sanitised file name, path stripped; NULL if none */
+    size_t size;          /* decoded size in bytes */
+    bool inline_shown;    /* its text is part of the rendered body */
+};
+
+/* Every non-multipart part of the message (including the ones shown inline), in order.
+ * Free with render_attachments_free. Returns the count. */
+size_t render_attachments(const char *msg, size_t len, struct render_attachment **out);
+void render_attachments_free(struct render_attachment *a, size_t n);
+
+/*
+ * The decoded bytes of part number num (as in render_attachments) appended to out, and, in
+ * *name (if not NULL), its file name made safe for saving: directory parts, leading dots
+ * and control characters removed; NULL if the message gave none. 0, or -1 (ERR_PARSE) when
+ * there is no such part.
+ */
+int render_part(const char *msg, size_t len, int num, struct buf *out, char **name,
+                struct err *e);
+
+/* Make any bytes safe for the terminal (see codec_sanitize), keeping tab and newline. */
+void render_sanitize(const char *s, size_t n, struct buf *out);
+/* HTML to plain text (paragraphs, breaks, lists, blockquotes, links as [n] footnotes,
+ * entities; scripts, styles and comments dropped), wrapped at width (0: 78). Appends
+ * UTF-8 (not yet sanitised) to out. */
+void render_html(const char *html, size_t n, int width, struct buf *out);
+
+/* Terminal columns of UTF-8 text (wide characters 2, combining 0, invalid bytes 1). */
+size_t render_width(const char *s, size_t n);
+/* How many bytes of s fit in cols columns without splitting a character (combining marks
+ * stay with their base). */
+size_t render_fit(const char *s, size_t n, size_t cols);
+/* Append s cut to cols columns and padded with spaces to exactly cols columns. */
+void render_pad(const char *s, size_t n, size_t cols, struct buf *out);
+/* A file name from a message made safe: no directories, no leading dots, no controls;
+ * NULL if nothing is left. New string. */
+char *render_safe_filename(const char *name);
+
+#endif
