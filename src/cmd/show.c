@@ -1,0 +1,302 @@
+/* tern show: print messages as the pager renders them, their source, or one decoded part. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "tern/buf.h"
+#include "tern/cmd.h"
+#include "tern/codec.h"
+#include "tern/fsutil.h"
+#include "tern/mime.h"
+#include "tern/render.h"
+#include "tern/str.h"
+#include "tern/xalloc.h"
+
+/* A message file mapped read-only (or read, for empty files and special files). */
+struct msgfile {
+    const char *ptr;
+    size_t len;
+    void *map;
+    struct buf copy;
+};
+
+static int msg_open(const char *path, struct msgfile *m, struct err *e)
+{
+    struct stat st;
+    int fd;
+
+    memset(m, 0, sizeof *m);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_sys(e, "%s", path);
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return err_sys(e, "%s", path);
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        errno = EISDIR;
+        return err_set(e, ERR_SYS, "%s: is a directory", path);
+    }
+    if (S_ISREG(st.st_mode) && st.st_size > 0) {
+        m->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m->map != MAP_FAILED) {
+            close(fd);
+            m->ptr = m->map;
+            m->len = (size_t)st.st_size;
+            return 0;
+        }
+        m->map = NULL;
+    }
+    if (fs_read_fd(fd, &m->copy) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return err_sys(e, "%s", path);
+    }
+    close(fd);
+    m->ptr = m->copy.ptr ? m->copy.ptr : "";
+    m->len = m->copy.len;
+    return 0;
+}
+
+static void msg_close(struct msgfile *m)
+{
+    if (m->map)
+        munmap(m->map, m->len);
+    buf_free(&m->copy);
+}
+
+static int write_out(const void *p, size_t n)
+{
+    if (n && fwrite(p, 1, n, stdout) != n)
+        return -1;
+    return 0;
+}
+
+static void show_usage(FILE *f)
+{
+    fprintf(f, "usage: tern show [-c FILE] [--raw] [--headers=all] [--html] "
+               "[--part N [-o FILE|DIR]] PATH...\n");
+}
+
+/* Save part num of m to `to` (a new file, or a directory to put the message's file name
+ * in). Never overwrites. */
+static int save_part(const struct msgfile *m, int num, const char *to, const char *prog)
+{
+    struct buf data = BUF_INIT;
+    struct err e;
+    struct stat st;
+    char *name = NULL, *path;
+    int fd, rc = EX_OK;
+
+    if (render_part(m->ptr, m->len, num, &data, &name, &e) != 0) {
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        return EX_DATAERR;
+    }
+    if (stat(to, &st) == 0 && S_ISDIR(st.st_mode)) {
+        char fallback[32];
+
+        if (name == NULL) {
+            snprintf(fallback, sizeof fallback, "part-%d", num);
+            path = fs_join(to, fallback);
+        } else {
+            path = fs_join(to, name);
+        }
+    } else {
+        path = xstrdup(to);
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            fprintf(stderr, "%s: %s: already exists, not overwritten\n", prog, path);
+        else
+            fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+        rc = errno == EEXIST ? EX_CANTCREAT : EX_IOERR;
+    } else {
+        if (fs_write_all(fd, data.ptr ? data.ptr : "", data.len) != 0 || fsync(fd) != 0) {
+            fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+            rc = EX_IOERR;
+        }
+        if (close(fd) != 0 && rc == EX_OK) {
+            fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+            rc = EX_IOERR;
+        }
+        if (rc == EX_OK)
+            fprintf(stderr, "%s: saved part %d (%zu bytes) to %s\n", prog, num, data.len,
+                    path);
+        else
+            unlink(path);
+    }
+    free(path);
+    free(name);
+    buf_free(&data);
+    return rc;
+}
+
+/* --part N to stdout: raw bytes into a pipe or file, but on a terminal only text, and that
+ * sanitised. */
+static int print_part(const struct msgfile *m, int num, const char *prog)
+{
+    struct mime_tree t;
+    struct buf out = BUF_INIT;
+    int i, rc = EX_OK;
+
+    mime_parse(m->ptr, m->len, &t);
+    i = mime_find_number(&t, num);
+    if (i < 0) {
+        fprintf(stderr, "%s: no part %d\n", prog, num);
+        mime_free(&t);
+        return EX_DATAERR;
+    }
+    if (!isatty(STDOUT_FILENO)) {
+        mime_decode(&t.parts[i], &out);
+        if (write_out(out.ptr, out.len) != 0)
+            rc = EX_IOERR;
+    } else if (strncmp(t.parts[i].type, "text/", 5) == 0 ||
+               strncmp(t.parts[i].type, "message/", 8) == 0) {
+        struct buf text = BUF_INIT;
+
+        if (strcmp(t.parts[i].type, "text/html") == 0) {
+            struct buf html = BUF_INIT;
+            mime_text(&t.parts[i], &html);
+            render_html(html.ptr ? html.ptr : "", html.len, 0, &text);
+            buf_free(&html);
+        } else {
+            mime_text(&t.parts[i], &text);
+        }
+        render_sanitize(text.ptr ? text.ptr : "", text.len, &out);
+        buf_free(&text);
+        if (write_out(out.ptr, out.len) != 0)
+            rc = EX_IOERR;
+    } else {
+        fprintf(stderr, "%s: part %d is %s: not printed on a terminal; use -o FILE or a pipe\n",
+                prog, num, t.parts[i].type);
+        rc = TERN_EX_USAGE;
+    }
+    buf_free(&out);
+    mime_free(&t);
+    return rc;
+}
+
+int cmd_show(int argc, char **argv, const struct globals *g)
+{
+    struct render_opts o = { 0 };
+    bool raw = false;
+    long part = 0;
+    const char *outpath = NULL;
+    int i, rc = EX_OK, npaths = 0;
+    char prog[64];
+
+    snprintf(prog, sizeof prog, "%s show", g->progname);
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (a[0] != '-' || a[1] == '\0')
+            break;
+        if (strcmp(a, "--raw") == 0) {
+            raw = true;
+        } else if (strcmp(a, "--headers=all") == 0 || strcmp(a, "--all-headers") == 0) {
+            o.all_headers = true;
+        } else if (strcmp(a, "--headers=default") == 0) {
+            o.all_headers = false;
+        } else if (strcmp(a, "--headers=none") == 0) {
+            o.no_headers = true;
+        } else if (strcmp(a, "--html") == 0) {
+            o.prefer_html = true;
+        } else if (strcmp(a, "--part") == 0 || strncmp(a, "--part=", 7) == 0) {
+            const char *v = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
+
+            if (v == NULL || str_tolong(v, 1, 1000000, &part) != 0) {
+                fprintf(stderr, "%s: --part needs a part number (see the attachment list)\n",
+                        prog);
+                return TERN_EX_USAGE;
+            }
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "%s: -o needs a file name\n", prog);
+                return TERN_EX_USAGE;
+            }
+            outpath = argv[++i];
+        } else if (strncmp(a, "--output=", 9) == 0) {
+            outpath = a + 9;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            show_usage(stdout);
+            return EX_OK;
+        } else {
+            fprintf(stderr, "%s: unknown option '%s'\n", prog, a);
+            show_usage(stderr);
+            return TERN_EX_USAGE;
+        }
+    }
+    npaths = argc - i;
+    if (npaths <= 0) {
+        show_usage(stderr);
+        return TERN_EX_USAGE;
+    }
+    if (outpath && part == 0) {
+        fprintf(stderr, "%s: -o needs --part N\n", prog);
+        return TERN_EX_USAGE;
+    }
+    if (part && npaths > 1) {
+        fprintf(stderr, "%s: --part takes one message\n", prog);
+        return TERN_EX_USAGE;
+    }
+    if (g->config_path) {
+        struct config *cfg;
+        int crc = cmd_load_config(g, &cfg);
+
+        if (crc != 0)
+            return crc;
+        config_free(cfg);
+    }
+    for (int k = 0; i < argc; i++, k++) {
+        struct msgfile m;
+        struct err e;
+        int r = EX_OK;
+
+        if (msg_open(argv[i], &m, &e) != 0) {
+            int saved = errno;
+
+            fprintf(stderr, "%s: %s\n", prog, e.msg);
+            rc = saved == ENOENT || saved == EACCES || saved == ENOTDIR ? EX_NOINPUT
+                                                                        : cmd_exit_code(e.cls);
+            continue;
+        }
+        if (part) {
+            r = outpath ? save_part(&m, (int)part, outpath, prog) : print_part(&m, (int)part, prog);
+        } else if (raw) {
+            if (write_out(m.ptr, m.len) != 0)
+                r = EX_IOERR;
+        } else {
+            struct buf out = BUF_INIT;
+
+            if (k > 0 && write_out("\n", 1) != 0)
+                r = EX_IOERR;
+            render_message(m.ptr, m.len, &o, &out, &e);
+            if (write_out(out.ptr, out.len) != 0)
+                r = EX_IOERR;
+            buf_free(&out);
+        }
+        msg_close(&m);
+        if (r != EX_OK)
+            rc = r;
+    }
+    if (fflush(stdout) != 0 && rc == EX_OK) {
+        fprintf(stderr, "%s: standard output: %s\n", prog, strerror(errno));
+        rc = EX_IOERR;
+    }
+    return rc;
+}

@@ -1,0 +1,67 @@
+#!/bin/sh
+# tern show end to end: renderings, --raw, --headers=all, --part N [-o FILE|DIR], errors.
+. "$(dirname "$0")/lib.sh"
+D=${TERN_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/data/mail
+export TZ=UTC LC_ALL=C.UTF-8
+
+for m in simple alternative html-only attachments rfc822 controls koi8 broken-headers; do
+    expect_status 0 "show $m" -- "$TERN" show "$D/$m.eml"
+    if cmp -s "$T/out" "$D/$m.out"; then pass "$m renders as expected"; else
+        fail "$m renders differently"; diff "$D/$m.out" "$T/out" | head -n 10; fi
+done
+
+expect_status 0 "show two messages" -- "$TERN" show "$D/simple.eml" "$D/alternative.eml"
+expect_in "$T/out" "The plain version." "second message shown"
+expect_in "$T/out" "Hello Bob," "first message shown"
+
+expect_status 0 "--raw" -- "$TERN" show --raw "$D/controls.eml"
+if cmp -s "$T/out" "$D/controls.eml"; then pass "--raw is the source bytes"; else fail "--raw differs"; fi
+
+expect_status 0 "--headers=all" -- "$TERN" show --headers=all "$D/simple.eml"
+expect_in "$T/out" "Return-Path: <alice@example.org>" "all headers shown"
+expect_in "$T/out" "Message-ID: <simple-1@example.org>" "message id shown"
+
+# Nothing that could drive a terminal gets through.
+"$TERN" show "$D/controls.eml" >"$T/ctl"
+if LC_ALL=C grep -q "$(printf '\033')" "$T/ctl"; then fail "ESC in output"; else pass "no ESC in output"; fi
+if LC_ALL=C grep -q "$(printf '\007')" "$T/ctl"; then fail "BEL in output"; else pass "no BEL in output"; fi
+expect_in "$T/ctl" "^[[2J" "escape shown visibly"
+
+# Saving parts.
+expect_status 0 "--part 2 -o FILE" -- "$TERN" show --part 2 -o "$T/report.pdf" "$D/attachments.eml"
+size=$(wc -c <"$T/report.pdf" | tr -d ' ')
+[ "$size" = 1024 ] && pass "decoded size 1024" || fail "decoded size $size"
+python3 - "$T/report.pdf" <<'PY' && pass "decoded bytes exact" || fail "decoded bytes differ"
+import sys
+sys.exit(0 if open(sys.argv[1], 'rb').read() == bytes(range(256)) * 4 else 1)
+PY
+echo keep >"$T/exists"
+expect_status 73 "refuses to overwrite" -- "$TERN" show --part 2 -o "$T/exists" "$D/attachments.eml"
+expect_in "$T/err" "already exists" "says why"
+expect_in "$T/exists" "keep" "existing file untouched"
+
+mkdir -p "$T/dir/sub"
+expect_status 0 "--part 3 -o DIR" -- "$TERN" show --part 3 -o "$T/dir/sub" "$D/attachments.eml"
+[ -f "$T/dir/sub/passwd" ] && pass "path stripped from ../../etc/passwd" || fail "no $T/dir/sub/passwd"
+[ ! -e "$T/dir/etc" ] && [ ! -e "$T/etc" ] && pass "nothing written outside DIR" || fail "escaped DIR"
+expect_status 0 "--part 2 -o DIR (RFC 2231 name)" -- "$TERN" show --part 2 -o "$T/dir" "$D/attachments.eml"
+[ -f "$T/dir/€ rates.pdf" ] && pass "RFC 2231 file name used" || { fail "RFC 2231 name"; ls "$T/dir"; }
+
+expect_status 0 "--part 4 to a pipe" -- "$TERN" show --part 4 "$D/attachments.eml"
+expect_in "$T/out" "attached text, not inline" "part text printed"
+expect_status 65 "--part out of range" -- "$TERN" show --part 9 "$D/attachments.eml"
+expect_in "$T/err" "no part 9" "names the part"
+
+# Errors.
+expect_status 66 "missing file" -- "$TERN" show "$T/nope.eml"
+expect_in "$T/err" "nope.eml: No such file or directory" "clear message for a missing file"
+expect_status 66 "directory" -- "$TERN" show "$T/dir"
+expect_in "$T/err" "is a directory" "clear message for a directory"
+expect_status 2 "unknown option" -- "$TERN" show --bogus "$D/simple.eml"
+expect_status 2 "no path" -- "$TERN" show
+expect_status 2 "-o without --part" -- "$TERN" show -o "$T/x" "$D/simple.eml"
+expect_status 2 "bad part number" -- "$TERN" show --part x "$D/simple.eml"
+: >"$T/empty.eml"
+expect_status 0 "empty file" -- "$TERN" show "$T/empty.eml"
+
+finish
