@@ -8,6 +8,7 @@
 #include "tern/build.h"
 #include "tern/codec.h"
 #include "tern/header.h"
+#include "tern/mime.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
 
@@ -325,6 +326,96 @@ START_TEST(mime_types_and_dates)
 }
 END_TEST
 
+
+/* Round trip through the message engine: what is composed parses back to the same headers,
+ * text and attachments. */
+static const struct {
+    const char *subject, *to, *body;
+    bool allow_8bit, flowed;
+} round_trips[] = {
+    { "Plain ASCII", "Bob <bob@example.org>", "Hello Bob,\n\nsee you at 9.\n", false, false },
+    { "Привет из Москвы", "Дмитрий Волков <dmitri@volkov.example>",
+      "Привет!\nКак дела? Тренировка в 7:00.\n", false, false },
+    { "Привет из Москвы", "Дмитрий Волков <dmitri@volkov.example>",
+      "Привет!\nКак дела? Тренировка в 7:00.\n", true, false },
+    { "来週の会議について", "田中 由紀 <yuki@tanaka.example>",
+      "アンさん\n来週の会議は火曜日の午後三時からです。\n", false, false },
+    { "long lines", "x@example.org", NULL, true, false },
+    { "flowed Cyrillic", "x@example.org", NULL, true, true },
+};
+
+START_TEST(round_trip_through_the_engine)
+{
+    struct draft d;
+    struct buf out = BUF_INIT, body = BUF_INIT, text = BUF_INIT, att = BUF_INIT;
+    struct build_opts o = { .date = 1795000000, .allow_8bit = round_trips[_i].allow_8bit,
+                            .flowed = round_trips[_i].flowed };
+    struct mime_tree t;
+    struct err e;
+    struct addr *a;
+    size_t n;
+    char *v;
+    size_t natt = 0;
+
+    if (round_trips[_i].body) {
+        buf_adds(&body, round_trips[_i].body);
+    } else {
+        for (int i = 0; i < 200; i++)
+            buf_adds(&body, _i == 5 ? "длинная строка " : "a-long-line ");
+        buf_adds(&body, "end\nshort\n");   /* flowed cannot keep a hard line's trailing space */
+    }
+    draft_init(&d);
+    d.from = xstrdup("Ann Example <ann@example.org>");
+    d.to = xstrdup(round_trips[_i].to);
+    d.subject = xstrdup(round_trips[_i].subject);
+    buf_add(&d.body, body.ptr, body.len);
+    for (int i = 0; i < 256; i++)
+        buf_addc(&att, (char)i);
+    draft_attach_data(&d, "данные.bin", NULL, att.ptr, att.len);
+    ck_assert_int_eq(build_message(&d, &o, &out, &e), 0);
+    assert_lines_within(out.ptr, 998);
+    v = header_value(out.ptr, "Subject");
+    ck_assert_str_eq(v, round_trips[_i].subject);
+    free(v);
+    v = header_value(out.ptr, "To");
+    ck_assert_int_eq(addr_parse_list(v, strlen(v), &a, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(strrchr(round_trips[_i].to, '<') ? round_trips[_i].to : a[0].mailbox,
+                     round_trips[_i].to);
+    addr_list_free(a, n);
+    free(v);
+    mime_parse(out.ptr, out.len, &t);
+    for (size_t i = 0; i < t.n; i++) {
+        if (strcmp(t.parts[i].type, "text/plain") == 0) {
+            mime_text(&t.parts[i], &text);
+            if (strcmp(text.ptr, body.ptr) != 0) {
+                size_t k = 0;
+                while (text.ptr[k] == body.ptr[k])
+                    k++;
+                ck_abort_msg("text differs at byte %zu of %zu: got '%.30s', want '%.30s'", k,
+                             body.len, text.ptr + k, body.ptr + k);
+            }
+        } else if (t.parts[i].number > 0) {
+            struct buf dec = BUF_INIT;
+            mime_decode(&t.parts[i], &dec);
+            ck_assert_uint_eq(dec.len, att.len);
+            ck_assert_int_eq(memcmp(dec.ptr, att.ptr, att.len), 0);
+            ck_assert_str_eq(t.parts[i].filename, "данные.bin");
+            buf_free(&dec);
+            natt++;
+        }
+    }
+    ck_assert_uint_eq(natt, 1);
+    ck_assert_uint_gt(text.len, 0);
+    mime_free(&t);
+    draft_free(&d);
+    buf_free(&out);
+    buf_free(&body);
+    buf_free(&text);
+    buf_free(&att);
+}
+END_TEST
+
 static Suite *build_suite(void)
 {
     Suite *s = suite_create("build");
@@ -341,6 +432,8 @@ static Suite *build_suite(void)
     tcase_add_test(tc, attachments_multipart_base64_rfc2231);
     tcase_add_test(tc, draft_text_round_trip);
     tcase_add_test(tc, mime_types_and_dates);
+    tcase_add_loop_test(tc, round_trip_through_the_engine, 0,
+                        (int)(sizeof round_trips / sizeof round_trips[0]));
     suite_add_tcase(s, tc);
     return s;
 }

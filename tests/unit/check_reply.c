@@ -1,0 +1,217 @@
+/* Unit tests for reply and forward drafts. */
+#include "config.h"
+
+#include <locale.h>
+
+#include "testutil.h"
+#include "tern/build.h"
+#include "tern/mime.h"
+#include "tern/render.h"
+#include "tern/reply.h"
+#include "tern/str.h"
+#include "tern/xalloc.h"
+
+static const char *const own[] = { "ann@example.org", "ann.work@example.com" };
+static const struct identity me = { "Ann Example <ann@example.org>", own, 2 };
+
+static const char original[] =
+    "From: Ben Ortiz <ben@rowing.example>\n"
+    "Reply-To: Crew <crew@rowing.example>\n"
+    "To: Ann Example <ANN@example.org>, Chloé <chloe@rowing.example>\n"
+    "Cc: ann.work@example.com, Dmitri <dmitri@volkov.example>, ben@rowing.example\n"
+    "Subject: =?utf-8?q?Regatta_=E2=80=94_who_is_racing=3F?=\n"
+    "Date: Wed, 18 Nov 2026 11:06:40 +0000\n"
+    "Message-ID: <regatta4@demo.example.org>\n"
+    "References: <regatta1@demo.example.org> <regatta3@demo.example.org>\n"
+    "List-Post: <mailto:crew@lists.rowing.example>\n"
+    "\n"
+    "Ann: stroke is yours.\n"
+    "> earlier quote\n"
+    "\n"
+    "Ben\n"
+    "\n"
+    "-- \n"
+    "Ben Ortiz, club captain\n";
+
+#define LEN(s) (sizeof(s) - 1)
+
+START_TEST(reply_to_sender_uses_reply_to)
+{
+    struct draft d;
+    struct err e;
+
+    draft_init(&d);
+    ck_assert_int_eq(reply_draft(original, LEN(original), REPLY_SENDER, &me, &d, &e), 0);
+    ck_assert_str_eq(d.from, "Ann Example <ann@example.org>");
+    ck_assert_str_eq(d.to, "Crew <crew@rowing.example>");
+    ck_assert_ptr_null(d.cc);
+    ck_assert_str_eq(d.subject, "Re: Regatta — who is racing?");
+    ck_assert_str_eq(d.in_reply_to, "<regatta4@demo.example.org>");
+    ck_assert_str_eq(d.references, "<regatta1@demo.example.org> <regatta3@demo.example.org> "
+                                   "<regatta4@demo.example.org>");
+    ck_assert_str_eq(d.body.ptr, "On Wed, 18 Nov 2026 11:06, Ben Ortiz wrote:\n"
+                                 "> Ann: stroke is yours.\n"
+                                 ">> earlier quote\n"
+                                 ">\n"
+                                 "> Ben\n"
+                                 "\n");
+    draft_free(&d);
+}
+END_TEST
+
+START_TEST(reply_all_drops_own_and_duplicates)
+{
+    struct draft d;
+    struct err e;
+
+    draft_init(&d);
+    ck_assert_int_eq(reply_draft(original, LEN(original), REPLY_ALL, &me, &d, &e), 0);
+    ck_assert_str_eq(d.to, "Crew <crew@rowing.example>, Chloé <chloe@rowing.example>");
+    ck_assert_str_eq(d.cc, "Dmitri <dmitri@volkov.example>, ben@rowing.example");
+    draft_free(&d);
+}
+END_TEST
+
+START_TEST(reply_to_list_and_missing_list)
+{
+    const char plain[] = "From: x@y.example\nSubject: Re: hi\n\ntext\n";
+    struct draft d;
+    struct err e;
+
+    draft_init(&d);
+    ck_assert_int_eq(reply_draft(original, LEN(original), REPLY_LIST, &me, &d, &e), 0);
+    ck_assert_str_eq(d.to, "crew@lists.rowing.example");
+    draft_free(&d);
+    draft_init(&d);
+    ck_assert_int_eq(reply_draft(plain, LEN(plain), REPLY_LIST, &me, &d, &e), -1);
+    ck_assert_str_eq(e.msg, "this message has no List-Post address to reply to");
+    draft_free(&d);
+    draft_init(&d);
+    ck_assert_int_eq(reply_draft(plain, LEN(plain), REPLY_SENDER, &me, &d, &e), 0);
+    ck_assert_str_eq(d.subject, "Re: hi");          /* no "Re: Re:" */
+    ck_assert_ptr_null(d.in_reply_to);              /* nothing to thread on */
+    ck_assert_str_eq(d.body.ptr, "x@y.example wrote:\n> text\n\n");
+    draft_free(&d);
+}
+END_TEST
+
+START_TEST(reply_to_own_message_goes_to_its_recipients)
+{
+    const char sent[] = "From: Ann Example <ann@example.org>\nTo: Mum <mum@family.example>\n"
+                        "Subject: Sunday\nMessage-ID: <s1@x>\n\nYes!\n";
+    struct draft d;
+    struct err e;
+
+    draft_init(&d);
+    ck_assert_int_eq(reply_draft(sent, LEN(sent), REPLY_SENDER, &me, &d, &e), 0);
+    ck_assert_str_eq(d.to, "Mum <mum@family.example>");
+    draft_free(&d);
+}
+END_TEST
+
+START_TEST(references_are_capped_keeping_the_root)
+{
+    struct buf msg = BUF_INIT;
+    struct draft d;
+    struct err e;
+
+    buf_adds(&msg, "From: a@b.example\nMessage-ID: <last@x>\nReferences:");
+    for (int i = 0; i < 40; i++)
+        buf_printf(&msg, " <r%d@x>", i);
+    buf_adds(&msg, "\n\nbody\n");
+    draft_init(&d);
+    ck_assert_int_eq(reply_draft(msg.ptr, msg.len, REPLY_SENDER, &me, &d, &e), 0);
+    ck_assert(str_startswith(d.references, "<r0@x> <r22@x> "));
+    ck_assert(strstr(d.references, "<r39@x> <last@x>") != NULL);
+    size_t n = 0;
+    for (const char *p = d.references; (p = strchr(p, '<')); p++)
+        n++;
+    ck_assert_uint_eq(n, 20);
+    draft_free(&d);
+    buf_free(&msg);
+}
+END_TEST
+
+static const char with_attachment[] =
+    "From: Yuki Tanaka <yuki@tanaka.example>\nTo: ann@example.org\nSubject: Logo\n"
+    "Date: Wed, 18 Nov 2026 11:06:40 +0000\nMIME-Version: 1.0\n"
+    "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+    "--b\nContent-Type: text/plain; charset=utf-8\n\nHere is the logo.\n"
+    "--b\nContent-Type: image/png\nContent-Disposition: attachment; filename=\"logo.png\"\n"
+    "Content-Transfer-Encoding: base64\n\naGVsbG8gcG5n\n--b--\n";
+
+START_TEST(forward_inline_keeps_attachments)
+{
+    struct draft d;
+    struct err e;
+
+    draft_init(&d);
+    ck_assert_int_eq(forward_draft(with_attachment, LEN(with_attachment), false, &me, &d, &e),
+                     0);
+    ck_assert_str_eq(d.subject, "Fwd: Logo");
+    ck_assert_ptr_null(d.to);
+    ck_assert(strstr(d.body.ptr, "---------- Forwarded message ----------\n"
+                                 "From: Yuki Tanaka <yuki@tanaka.example>\n") != NULL);
+    ck_assert(strstr(d.body.ptr, "Subject: Logo\n") != NULL);
+    ck_assert(strstr(d.body.ptr, "Here is the logo.") != NULL);
+    ck_assert_uint_eq(d.natt, 1);
+    ck_assert_str_eq(d.att[0].name, "logo.png");
+    ck_assert_str_eq(d.att[0].type, "image/png");
+    ck_assert_uint_eq(d.att[0].data.len, 9);
+    ck_assert_int_eq(memcmp(d.att[0].data.ptr, "hello png", 9), 0);
+    draft_free(&d);
+}
+END_TEST
+
+START_TEST(forward_as_attachment_round_trips)
+{
+    struct draft d;
+    struct err e;
+    struct buf out = BUF_INIT;
+    struct build_opts o = { .date = 1795000000 };
+    struct mime_tree t;
+    int found = 0;
+
+    draft_init(&d);
+    ck_assert_int_eq(forward_draft(with_attachment, LEN(with_attachment), true, &me, &d, &e), 0);
+    ck_assert_uint_eq(d.natt, 1);
+    ck_assert_str_eq(d.att[0].type, "message/rfc822");
+    ck_assert_str_eq(d.att[0].name, "Logo.eml");
+    d.to = xstrdup("friend@example.net");
+    ck_assert_int_eq(build_message(&d, &o, &out, &e), 0);
+    mime_parse(out.ptr, out.len, &t);
+    for (size_t i = 0; i < t.n; i++)
+        if (strcmp(t.parts[i].type, "message/rfc822") == 0) {
+            struct buf dec = BUF_INIT;
+            mime_decode(&t.parts[i], &dec);
+            ck_assert_uint_eq(dec.len, LEN(with_attachment));
+            ck_assert_int_eq(memcmp(dec.ptr, with_attachment, dec.len), 0);
+            buf_free(&dec);
+            found = 1;
+        }
+    ck_assert(found);
+    mime_free(&t);
+    buf_free(&out);
+    draft_free(&d);
+}
+END_TEST
+
+static Suite *reply_suite(void)
+{
+    Suite *s = suite_create("reply");
+    TCase *tc = tcase_create("core");
+
+    setlocale(LC_ALL, "C.UTF-8");
+    setenv("TZ", "UTC", 1);
+    tcase_add_test(tc, reply_to_sender_uses_reply_to);
+    tcase_add_test(tc, reply_all_drops_own_and_duplicates);
+    tcase_add_test(tc, reply_to_list_and_missing_list);
+    tcase_add_test(tc, reply_to_own_message_goes_to_its_recipients);
+    tcase_add_test(tc, references_are_capped_keeping_the_root);
+    tcase_add_test(tc, forward_inline_keeps_attachments);
+    tcase_add_test(tc, forward_as_attachment_round_trips);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TEST_MAIN(reply_suite)
