@@ -1,0 +1,47 @@
+/* libFuzzer target: header iteration, decoding, addresses, dates, message ids. */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tern/header.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *s = (const char *)data;
+    size_t len = hdr_block_len(s, size), pos = 0;
+    struct hdr_field f;
+
+    if (len > size)
+        abort();
+    while (hdr_next(s, len, &pos, &f)) {
+        struct addr *a;
+        size_t n;
+        char **ids;
+        time_t t;
+        char *d;
+
+        if (f.value < s || f.value + f.value_len > s + size || f.name_len == 0)
+            abort();
+        d = hdr_decode(f.value, f.value_len);
+        /* Decoded values hold no control bytes. */
+        for (char *p = d; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                abort();
+        free(d);
+        addr_parse_list(f.value, f.value_len, &a, &n);
+        for (size_t i = 0; i < n; i++)
+            if (a[i].mailbox == NULL)
+                abort();
+        addr_list_free(a, n);
+        free(addr_display(f.value, f.value_len));
+        hdr_parse_date(f.value, f.value_len, &t);
+        n = hdr_msgids(f.value, f.value_len, &ids);
+        hdr_msgids_free(ids, n);
+        free(hdr_msgid(f.value, f.value_len));
+    }
+    hdr_find(s, size, "subject", &f);
+    return 0;
+}
