@@ -39,6 +39,7 @@ struct account {
     char *tls_ca_file;
     char *tls_fingerprint;
     long timeout;                /* seconds for connect, read and write */
+    char *signature;             /* file appended to new messages, or NULL */
     int line;                    /* where its section starts, for messages */
 };
 
@@ -65,6 +66,7 @@ struct config {
     long queue_retry_max;        /* cap of the doubling backoff */
     long queue_lifetime;         /* seconds after which a message gives up */
     long fetch_interval;         /* minutes between background fetches; 0 = off */
+    bool forward_as_attachment;  /* forward as message/rfc822 instead of inline */
     struct account *accounts;
     size_t naccounts;
     struct alias *aliases;

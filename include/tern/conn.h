@@ -55,5 +55,12 @@ const char *conn_describe(const struct conn *c);
 int conn_fd(const struct conn *c);
 /* Total bytes read from the network so far (progress). */
 unsigned long long conn_bytes_read(const struct conn *c);
+/*
+ * Raw access for protocol bodies that are decoded as a stream (no line bound needed): point
+ * *p at the buffered bytes, reading from the network first when none are buffered (ERR_NET on
+ * EOF or timeout), then conn_consume what was used. Leftover bytes stay for the next read.
+ */
+int conn_peek(struct conn *c, const char **p, size_t *n, struct err *e);
+void conn_consume(struct conn *c, size_t n);
 
 #endif

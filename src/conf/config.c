@@ -41,6 +41,7 @@ enum key_type {
     K_SMTP_AUTH, /* auto, plain, login */
     K_KEEP,
     K_FINGERPRINT,
+    K_BOOL,      /* yes/no/true/false/on/off/1/0 into a bool */
 };
 
 enum section_kind { SEC_GENERAL, SEC_ACCOUNT, SEC_KEYS, SEC_COLORS, SEC_UNKNOWN };
@@ -64,6 +65,7 @@ static const struct key_def general_keys[] = {
     { "queue_retry_max", K_DURATION, G(queue_retry_max), 1, 7 * 86400, "1h" },
     { "queue_lifetime", K_DURATION, G(queue_lifetime), 60, 365L * 86400, "5d" },
     { "fetch_interval", K_NUM, G(fetch_interval), 0, 10080, "0" },
+    { "forward_as_attachment", K_BOOL, G(forward_as_attachment), 0, 0, "no" },
     { NULL, K_STR, 0, 0, 0, NULL },
 };
 
@@ -91,6 +93,7 @@ static const struct key_def account_keys[] = {
     { "tls_ca_file", K_STR, A(tls_ca_file), 0, 0, NULL },
     { "tls_fingerprint", K_FINGERPRINT, A(tls_fingerprint), 0, 0, NULL },
     { "timeout", K_DURATION, A(timeout), 1, 3600, "60" },
+    { "signature", K_STR, A(signature), 0, 0, NULL },
     { NULL, K_STR, 0, 0, 0, NULL },
 };
 
@@ -634,6 +637,13 @@ static int set_value(void *base, const struct key_def *k, const char *v, int lin
     case K_SMTP_AUTH:
         rc = parse_enum(v, smtp_auth_names, &n);
         break;
+    case K_BOOL: {
+        bool b;
+        if (str_tobool(v, &b) < 0)
+            return cfg_error(e, line, "%s: '%s' is not valid: use yes or no", k->name, v);
+        *(bool *)((char *)base + k->off) = b;
+        return 0;
+    }
     case K_KEEP: {
         bool b;
         if (str_tobool(v, &b) == 0)
@@ -1012,6 +1022,9 @@ static void describe_keys(struct buf *b, const void *base, const struct key_def 
             break;
         case K_NUM:
             buf_printf(b, "%ld", *(const long *)field);
+            break;
+        case K_BOOL:
+            buf_adds(b, *(const bool *)field ? "yes" : "no");
             break;
         }
         buf_addc(b, '\n');

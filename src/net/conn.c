@@ -344,3 +344,17 @@ unsigned long long conn_bytes_read(const struct conn *c)
 {
     return c->nread;
 }
+
+int conn_peek(struct conn *c, const char **p, size_t *n, struct err *e)
+{
+    if (c->rpos >= c->rlen && conn_fill(c, e) < 0)
+        return -1;
+    *p = c->rbuf + c->rpos;
+    *n = c->rlen - c->rpos;
+    return 0;
+}
+
+void conn_consume(struct conn *c, size_t n)
+{
+    c->rpos += n < c->rlen - c->rpos ? n : c->rlen - c->rpos;
+}

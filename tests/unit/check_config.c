@@ -328,6 +328,24 @@ START_TEST(describe_masks_passwords)
 }
 END_TEST
 
+START_TEST(compose_keys)
+{
+    struct config *cfg;
+
+    setenv("HOME", "/home/ann", 1);
+    cfg = parse_ok("[general]\nforward_as_attachment = on\n[account a]\nsignature = ~/.sig\n");
+    ck_assert(cfg->forward_as_attachment);
+    ck_assert_str_eq(cfg->accounts[0].signature, "/home/ann/.sig");
+    config_free(cfg);
+    cfg = parse_ok("[account a]\n");
+    ck_assert(!cfg->forward_as_attachment);
+    ck_assert_ptr_null(cfg->accounts[0].signature);
+    config_free(cfg);
+    parse_fails("[general]\nforward_as_attachment = sometimes\n",
+                "rc:2: forward_as_attachment: 'sometimes' is not valid: use yes or no");
+}
+END_TEST
+
 START_TEST(crlf_and_continuations)
 {
     struct config *cfg = parse_ok("[account a]\r\nfrom = Ann <a@x>\r\n"
@@ -356,6 +374,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, password_command_success_and_failure);
     tcase_add_test(tc, describe_masks_passwords);
     tcase_add_test(tc, crlf_and_continuations);
+    tcase_add_test(tc, compose_keys);
     suite_add_tcase(s, tc);
     return s;
 }

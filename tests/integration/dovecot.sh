@@ -1,0 +1,96 @@
+# A private dovecot POP3 server for the integration tests and the benchmark (sourced).
+# dovecot_setup DIR: certificate, passwd-file user "alice" (password "secret"), config with
+# free ports on 127.0.0.1: $POP3_PORT (plain + STLS) and $POP3S_PORT (implicit TLS).
+# dovecot_start / dovecot_stop; the mailbox is $DOVECOT_MAILDIR (fill it, then dovecot_own).
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# make_cert DIR NAME CN SAN: DIR/NAME.pem and DIR/NAME.key, self-signed.
+make_cert() {
+    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=$3" -addext "subjectAltName=$4" \
+        -keyout "$1/$2.key" -out "$1/$2.pem" 2>/dev/null
+}
+
+dovecot_setup() {
+    D=$1
+    command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || skip "dovecot not installed"
+    DOVECOT=$(command -v dovecot 2>/dev/null || echo /usr/sbin/dovecot)
+    mkdir -p "$D/run" "$D/state" "$D/mail/alice"
+    chmod 755 "$D" "$D/mail"
+    make_cert "$D" cert localhost "DNS:localhost,IP:127.0.0.1"
+    make_cert "$D" other other.example "DNS:other.example"
+    chmod 644 "$D/cert.key" "$D/other.key"
+    echo "alice:{PLAIN}secret::::::" >"$D/passwd"
+    chmod 644 "$D/passwd"
+    DOVECOT_MAILDIR=$D/mail/alice/Maildir
+    mkdir -p "$DOVECOT_MAILDIR/cur" "$DOVECOT_MAILDIR/new" "$DOVECOT_MAILDIR/tmp"
+    POP3_PORT=$(free_port)
+    POP3S_PORT=$(free_port)
+    dovecot_conf "$D" cert "${DOVECOT_EXTRA:-}"
+}
+
+# dovecot_conf DIR CERTNAME EXTRA: (re)write DIR/dovecot.conf
+dovecot_conf() {
+    cat >"$1/dovecot.conf" <<CONF
+base_dir = $1/run
+state_dir = $1/state
+log_path = $1/dovecot.log
+info_log_path = $1/dovecot.log
+listen = 127.0.0.1
+protocols = pop3
+ssl = yes
+ssl_cert = <$1/$2.pem
+ssl_key = <$1/$2.key
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = 8
+mail_location = maildir:$1/mail/%u/Maildir
+pop3_uidl_format = %08Xu%08Xv
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $1/passwd
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%u $1/passwd
+  default_fields = uid=mail gid=mail home=$1/mail/%u
+}
+service pop3-login {
+  inet_listener pop3 {
+    address = 127.0.0.1
+    port = $POP3_PORT
+  }
+  inet_listener pop3s {
+    address = 127.0.0.1
+    port = $POP3S_PORT
+    ssl = yes
+  }
+}
+service anvil {
+  chroot =
+}
+service imap-login {
+  chroot =
+}
+service pop3-login {
+  chroot =
+}
+$3
+CONF
+}
+
+dovecot_own() { chown -R mail:mail "$D/mail"; }
+
+dovecot_start() {
+    "$DOVECOT" -c "$D/dovecot.conf" || { cat "$D/dovecot.log" 2>/dev/null; return 1; }
+    for _ in $(seq 50); do
+        if python3 -c "import socket; socket.create_connection(('127.0.0.1', $POP3_PORT), 1)" \
+            2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "dovecot did not start"; cat "$D/dovecot.log"; return 1
+}
+
+dovecot_stop() { "$DOVECOT" -c "$D/dovecot.conf" stop 2>/dev/null || true; sleep 0.3; }

@@ -1,0 +1,228 @@
+#!/bin/sh
+# tern fetch against a private dovecot (plain+STLS and POP3S) and a scripted peer: integrity
+# of 1,000 messages, reruns, keep policies, failures by reason, a kill -9 loop, STARTTLS
+# injection and stripping, hostile replies.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/dovecot.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+command -v python3 >/dev/null 2>&1 || skip "python3 not installed"
+command -v openssl >/dev/null 2>&1 || skip "openssl not installed"
+
+dovecot_setup "$T/dv"
+trap 'rc=$?; dovecot_stop; [ -n "${PEER_PID:-}" ] && kill $PEER_PID 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
+N=${POP3_TEST_MESSAGES:-1000}
+python3 "$HERE/genmail.py" "$DOVECOT_MAILDIR" "$N" 300 6000 7
+mkdir -p "$T/orig" && cp "$DOVECOT_MAILDIR"/new/* "$T/orig/"
+dovecot_own
+dovecot_start
+
+# rc FILE NAME [key = value...]: an account section pointing at the dovecot.
+rc() {
+    f=$1; root=$2; shift 2
+    {
+        echo "[general]"; echo "mail_root = $root"
+        echo "[account a]"; echo "pop3_host = 127.0.0.1"; echo "pop3_user = alice"
+        echo "password = secret"; echo "tls_ca_file = $T/dv/cert.pem"; echo "timeout = 5"
+        for kv in "$@"; do echo "$kv"; done
+    } >"$f"
+    chmod 600 "$f"
+}
+
+# digests DIR...: one sha256 per file, CRLF normalised, sorted (duplicates stay visible).
+digests() {
+    for d in "$@"; do find "$d" -type f; done | sort | while read -r f; do
+        tr -d '\r' <"$f" | sha256sum | cut -d' ' -f1; done | sort
+}
+count_files() { find "$@" -type f 2>/dev/null | wc -l | tr -d ' '; }
+
+digests "$T/orig" >"$T/orig.sum"
+
+# --- 1. STLS on the plain port, keep = yes ---
+rc "$T/stls.rc" "$T/m1" "pop3_port = $POP3_PORT" "pop3_tls = starttls" "pop3_keep = yes"
+t0=$(date +%s)
+expect_status 0 "fetch $N messages over STLS" -- "$TERN" -c "$T/stls.rc" fetch
+echo "    ($(($(date +%s) - t0)) s) $(cat "$T/out")"
+expect_in "$T/out" "a: $N new messages" "summary names the count"
+digests "$T/m1/INBOX/new" >"$T/m1.sum"
+if cmp -s "$T/orig.sum" "$T/m1.sum"; then pass "every STLS message equals the server's";
+else fail "STLS messages differ from the server's"; diff "$T/orig.sum" "$T/m1.sum" | head -5; fi
+expect_in "$T/dv/dovecot.log" "TLS" "dovecot saw a TLS login"
+expect_status 0 "rerun over STLS" -- "$TERN" -c "$T/stls.rc" fetch
+expect_in "$T/out" "a: 0 new messages" "rerun fetches nothing"
+[ "$(count_files "$T/m1/INBOX")" = "$N" ] && pass "still $N files" || fail "file count changed"
+
+# --- 2. POP3S, keep = yes then no ---
+rc "$T/tls.rc" "$T/m2" "pop3_port = $POP3S_PORT" "pop3_tls = tls" "pop3_keep = yes"
+expect_status 0 "fetch $N messages over POP3S" -- "$TERN" -c "$T/tls.rc" fetch
+digests "$T/m2/INBOX/new" >"$T/m2.sum"
+if cmp -s "$T/orig.sum" "$T/m2.sum"; then pass "every POP3S message equals the server's";
+else fail "POP3S messages differ"; fi
+[ "$(count_files "$DOVECOT_MAILDIR/cur" "$DOVECOT_MAILDIR/new")" = "$N" ] &&
+    pass "keep = yes deleted nothing" || fail "keep = yes deleted messages"
+rc "$T/tls.rc" "$T/m2" "pop3_port = $POP3S_PORT" "pop3_tls = tls" "pop3_keep = no"
+expect_status 0 "keep = no" -- "$TERN" -c "$T/tls.rc" fetch
+expect_in "$T/out" "0 new messages" "keep = no downloads nothing again"
+expect_in "$T/out" "$N deleted" "keep = no deletes what is safely stored"
+[ "$(count_files "$DOVECOT_MAILDIR/cur" "$DOVECOT_MAILDIR/new")" = 0 ] &&
+    pass "server mailbox empty" || fail "server still has messages"
+[ "$(count_files "$T/m2/INBOX")" = "$N" ] && pass "local copy intact" || fail "local copy changed"
+
+# --- 3. keep = N days, judged by the first-fetched time in the state file ---
+python3 "$HERE/genmail.py" "$DOVECOT_MAILDIR" 5 300 900 11; dovecot_own
+rc "$T/keep.rc" "$T/m3" "pop3_port = $POP3S_PORT" "pop3_keep = 2"
+expect_status 0 "keep = 2 first run" -- "$TERN" -c "$T/keep.rc" fetch
+expect_in "$T/out" "5 new messages" "keep = 2 fetches 5"
+expect_in "$T/out" "0 deleted" "keep = 2 deletes nothing young"
+state=$(ls "$T/m3/.tern/pop3/"a@* | grep -v '\.lock$')
+old=$(($(date +%s) - 3 * 86400))
+sed -i "s/^[0-9][0-9]* /$old /" "$state"
+expect_status 0 "keep = 2 after three days" -- "$TERN" -c "$T/keep.rc" fetch
+expect_in "$T/out" "5 deleted" "keep = 2 deletes messages first fetched 3 days ago"
+expect_in "$T/out" "0 new messages" "and fetches nothing again"
+
+# --- 4. failures by reason: nothing lost, the right words ---
+python3 "$HERE/genmail.py" "$DOVECOT_MAILDIR" 3 300 900 12; dovecot_own
+rc "$T/bad.rc" "$T/m4" "pop3_port = $POP3S_PORT" "password = wrong"
+expect_status 77 "wrong password exits EX_NOPERM" -- "$TERN" -c "$T/bad.rc" fetch
+expect_in "$T/err" "login as alice failed" "wrong password: says the login failed"
+expect_in "$T/err" "[AUTH]" "wrong password: quotes the server"
+rc "$T/bad.rc" "$T/m4" "pop3_port = $POP3S_PORT" "tls_ca_file = $T/dv/other.pem"
+expect_status 69 "wrong CA" -- "$TERN" -c "$T/bad.rc" fetch
+expect_in "$T/err" "untrusted certificate" "wrong CA: untrusted"
+rc "$T/bad.rc" "$T/m4" "pop3_port = $POP3_PORT" "pop3_tls = starttls" \
+    "tls_fingerprint = 00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff"
+expect_status 69 "wrong fingerprint" -- "$TERN" -c "$T/bad.rc" fetch
+expect_in "$T/err" "fingerprint mismatch" "pin mismatch named"
+fp=$(openssl x509 -in "$T/dv/cert.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+rc "$T/pin.rc" "$T/m4" "pop3_port = $POP3S_PORT" "tls_ca_file =" "tls_fingerprint = $fp" \
+    "pop3_keep = yes"
+expect_status 0 "right fingerprint, no CA" -- "$TERN" -c "$T/pin.rc" fetch
+dovecot_stop
+dovecot_conf "$T/dv" other ""
+dovecot_start
+rc "$T/bad.rc" "$T/m4" "pop3_port = $POP3S_PORT" "tls_ca_file = $T/dv/other.pem"
+expect_status 69 "wrong host name" -- "$TERN" -c "$T/bad.rc" fetch
+expect_in "$T/err" "wrong host" "wrong host: named"
+dovecot_stop
+dovecot_conf "$T/dv" cert "ssl = no
+service pop3-login {
+  inet_listener pop3s {
+    port = 0
+  }
+}"
+sed -i 's/^ssl = yes$//' "$T/dv/dovecot.conf"
+dovecot_start
+rc "$T/bad.rc" "$T/m4" "pop3_port = $POP3_PORT" "pop3_tls = starttls"
+expect_status 69 "STLS not offered" -- "$TERN" -c "$T/bad.rc" fetch
+expect_in "$T/err" "does not offer STLS" "no downgrade without STLS"
+[ "$(count_files "$T/m4/INBOX")" = 3 ] && pass "failures lost nothing" || fail "files changed"
+dovecot_stop
+dovecot_conf "$T/dv" cert ""
+dovecot_start
+
+# --- 5. lock: a second fetcher says so ---
+rc "$T/lock.rc" "$T/m5" "pop3_port = $POP3S_PORT" "pop3_keep = yes"
+mkdir -p "$T/m5/.tern/pop3"
+if command -v flock >/dev/null 2>&1; then
+    flock "$T/m5/.tern/pop3/a@127.0.0.1.lock" sleep 3 &
+    sleep 0.3
+    expect_status 75 "second fetcher" -- "$TERN" -c "$T/lock.rc" fetch
+    expect_in "$T/err" "another tern fetch is running" "second fetcher says so"
+    wait
+fi
+
+# --- 6. kill -9 at random moments, 50 times: every message exactly once ---
+K=${POP3_KILL_MESSAGES:-300}
+rm -rf "$DOVECOT_MAILDIR/cur"/* "$DOVECOT_MAILDIR/new"/* "$T/orig"
+python3 "$HERE/genmail.py" "$T/orig" "$K" 300 20000 13
+mv "$T/orig/new" "$T/orig/msgs"
+cp "$T/orig/msgs"/* "$DOVECOT_MAILDIR/new/"; dovecot_own
+rc "$T/kill.rc" "$T/m6" "pop3_port = $POP3S_PORT" "pop3_keep = no"
+for i in $(seq 50); do
+    "$TERN" -c "$T/kill.rc" fetch >/dev/null 2>&1 &
+    pid=$!
+    sleep "0.$(awk -v s="$i" 'BEGIN { srand(s); printf "%03d", int(rand() * 400) }')"
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+done
+expect_status 0 "final fetch after 50 kills" -- "$TERN" -c "$T/kill.rc" fetch
+digests "$T/orig/msgs" >"$T/k.want"
+digests "$T/m6/INBOX/new" "$T/m6/INBOX/cur" >"$T/k.got"
+if cmp -s "$T/k.want" "$T/k.got"; then pass "kill -9 x50: all $K messages exactly once";
+else fail "kill -9 x50: $(wc -l <"$T/k.got") files for $K messages";
+    diff "$T/k.want" "$T/k.got" | head -5; fi
+[ "$(count_files "$T/m6/INBOX/tmp")" = 0 ] && pass "no stray tmp files" || fail "tmp files left"
+[ "$(count_files "$DOVECOT_MAILDIR/cur" "$DOVECOT_MAILDIR/new")" = 0 ] &&
+    pass "server emptied" || fail "server still has messages"
+
+# --- 7. the scripted peer ---
+peer() {
+    [ -n "${PEER_PID:-}" ] && { kill "$PEER_PID" 2>/dev/null; wait "$PEER_PID" 2>/dev/null || true; }
+    rm -f "$T/peer.port" "$T/peer.port.cut" "$T/peer.log"
+    python3 "$HERE/pop3peer.py" "$1" "$T/peer.port" "$T/peer.log" "$T/dv/cert.pem" \
+        "$T/dv/cert.key" &
+    PEER_PID=$!
+    for _ in $(seq 50); do [ -s "$T/peer.port" ] && break; sleep 0.1; done
+    PEER_PORT=$(cat "$T/peer.port")
+}
+no_credentials() {
+    if grep -qE '^C: (USER|PASS|AUTH|APOP)' "$T/peer.log" 2>/dev/null; then
+        fail "$1: a credential was sent"; else pass "$1: no credential sent"; fi
+}
+for m in inject-same inject-later inject-capa; do
+    peer $m
+    rc "$T/p.rc" "$T/mp" "pop3_port = $PEER_PORT" "pop3_tls = starttls" "pop3_host = localhost"
+    expect_status 69 "$m aborts" -- "$TERN" -c "$T/p.rc" fetch
+    no_credentials "$m"
+done
+expect_in "$T/err" "unexpected data after STARTTLS reply" "injection named"
+peer fake-capa
+rc "$T/p.rc" "$T/mp" "pop3_port = $PEER_PORT" "pop3_tls = starttls" "pop3_host = localhost"
+expect_status 0 "capabilities asked again after STLS" -- "$TERN" -c "$T/p.rc" fetch
+expect_in "$T/peer.log" "C: AUTH PLAIN" "post-TLS capabilities used (AUTH PLAIN)"
+for m in no-stls stls-refused; do
+    peer $m
+    rc "$T/p.rc" "$T/mp" "pop3_port = $PEER_PORT" "pop3_tls = starttls" "pop3_host = localhost"
+    expect_status 69 "$m aborts" -- "$TERN" -c "$T/p.rc" fetch
+    no_credentials "$m"
+done
+rm -rf "$T/mp"
+peer cut
+rc "$T/p.rc" "$T/mp" "pop3_port = $PEER_PORT" "pop3_tls = none" "pop3_keep = yes"
+expect_status 75 "server cut mid-RETR" -- "$TERN" -c "$T/p.rc" fetch
+expect_in "$T/err" "cut after" "cut named"
+expect_in "$T/err" "2 new messages kept" "what came before the cut is kept"
+expect_status 0 "rerun after the cut" -- "$TERN" -c "$T/p.rc" fetch
+expect_in "$T/out" "3 new messages" "rerun fetches only the rest"
+[ "$(count_files "$T/mp/INBOX")" = 5 ] && pass "cut: 5 messages exactly" || fail "cut: wrong count"
+peer longline
+rc "$T/p.rc" "$T/mh" "pop3_port = $PEER_PORT" "pop3_tls = none"
+expect_status 76 "over-long line" -- "$TERN" -c "$T/p.rc" fetch
+expect_in "$T/err" "line longer than" "over-long line named"
+peer uidl-path
+rc "$T/p.rc" "$T/mh/root" "pop3_port = $PEER_PORT" "pop3_tls = none" "pop3_keep = yes"
+expect_status 0 "UIDLs with / and .." -- "$TERN" -c "$T/p.rc" fetch
+[ "$(count_files "$T/mh/root/INBOX/new")" = 5 ] && pass "hostile UIDLs: 5 messages in new/" ||
+    fail "hostile UIDLs: wrong count"
+[ ! -e "$T/mh/escape" ] && [ ! -e "$T/mh/root/escape" ] && [ ! -e /abs ] &&
+    [ "$(find "$T/mh" -type f | grep -v -e '/INBOX/new/' -e '/\.tern/pop3/' | wc -l)" = 0 ] &&
+    pass "no file outside the Maildir" || fail "a file escaped the Maildir"
+for m in uidl-empty uidl-dup; do
+    peer $m
+    rc "$T/p.rc" "$T/mh2" "pop3_port = $PEER_PORT" "pop3_tls = none"
+    expect_status 76 "$m is a protocol error" -- "$TERN" -c "$T/p.rc" fetch
+done
+peer endless
+rc "$T/p.rc" "$T/mh3" "pop3_port = $PEER_PORT" "pop3_tls = none" "pop3_max_size = 200K"
+expect_status 76 "never-ending reply" -- "$TERN" -c "$T/p.rc" fetch
+expect_in "$T/err" "larger than" "never-ending reply stopped by pop3_max_size"
+[ "$(count_files "$T/mh3/INBOX")" = 0 ] && pass "nothing half-written kept" || fail "partial file"
+peer stall
+rc "$T/p.rc" "$T/mh4" "pop3_port = $PEER_PORT" "pop3_tls = none" "timeout = 2"
+t0=$(date +%s)
+expect_status 75 "stall" -- "$TERN" -c "$T/p.rc" fetch
+[ $(($(date +%s) - t0)) -le 6 ] && pass "stall ends at the timeout" || fail "stall took too long"
+expect_in "$T/err" "timed out" "stall named"
+kill "$PEER_PID" 2>/dev/null; wait "$PEER_PID" 2>/dev/null || true; PEER_PID=
+
+finish
