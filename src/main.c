@@ -19,6 +19,7 @@ struct command {
 
 static const struct command commands[] = {
     { "check-config", cmd_check_config, "show the effective settings and every warning" },
+    { "scan", cmd_scan, "list the messages of a folder (one line each)" },
     { "show", cmd_show, "print messages as the pager shows them, or save a part" },
     { "fetch", cmd_fetch, "download new mail from POP3 accounts into their inbox" },
     { "scan", cmd_scan, "list the messages of a folder (one line each)" },

@@ -1,6 +1,7 @@
 /* `tern scan`: one line per message of a folder, in the list pane's order, from the index. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,17 @@ static void add_cols(struct buf *out, const char *s, size_t cols)
     const unsigned char *p = (const unsigned char *)s;
 
     while (n > 0) {
-        size_t l = utf8_seqlen(p, n), w;
+        size_t l, w;
+
+        if (*p >= 0x20 && *p < 0x7f) {     /* the common case: printable ASCII */
+            if (used == cols)
+                break;
+            buf_addc(out, (char)*p++);
+            used++;
+            n--;
+            continue;
+        }
+        l = utf8_seqlen(p, n);
 
         if (l == 0) {       /* the index holds valid UTF-8; be safe anyway */
             p++;
@@ -98,7 +109,17 @@ static void add_flags(struct buf *out, const struct idx_msg *m)
 static void scan_line(struct buf *out, size_t num, const struct idx_msg *m,
                       struct day_cache *dc, const char *tree)
 {
-    buf_printf(out, "%6zu ", num);
+    char nb[24];
+    size_t k = sizeof nb;
+
+    nb[--k] = ' ';
+    do {
+        nb[--k] = (char)('0' + num % 10);
+        num /= 10;
+    } while (num > 0 && k > 0);
+    while (k > sizeof nb - 7)
+        nb[--k] = ' ';
+    buf_add(out, nb + k, sizeof nb - k);
     add_flags(out, m);
     buf_adds(out, fmt_day(dc, m->date));
     buf_addc(out, ' ');
@@ -189,6 +210,14 @@ int cmd_scan(int argc, char **argv, const struct globals *g)
             maildir_ensure_defaults(cfg->mail_root, &e);
         dir = maildir_folder_path(cfg->mail_root, f);
     }
+    if (!maildir_is_maildir(dir)) {
+        fprintf(stderr, "%s: scan: %s: not a Maildir (no folder '%s')\n", g->progname, dir,
+                argv[optind]);
+        free(dir);
+        config_free(cfg);
+        idx_limit_free(lim);
+        return EX_NOINPUT;
+    }
     if (idx_open(dir, oflags, &x, &e) < 0) {
         fprintf(stderr, "%s: scan: %s\n", g->progname, e.msg);
         free(dir);
@@ -225,7 +254,8 @@ int cmd_scan(int argc, char **argv, const struct globals *g)
         fwrite(out.ptr, 1, out.len, stdout);
     rc = EX_OK;
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "%s: scan: write error\n", g->progname);
+        if (errno != EPIPE)     /* `tern scan | head` is not an error worth a message */
+            fprintf(stderr, "%s: scan: write error: %s\n", g->progname, strerror(errno));
         rc = EX_IOERR;
     }
     if (stats) {

@@ -108,10 +108,17 @@ static int cmp_pos(const void *pa, const void *pb)
 
 void idx_sort(const struct idx *x, uint32_t *v, size_t n, enum idx_sort key, bool reverse)
 {
+    size_t i;
+
     sort_x = x;
     sort_key = key;
     sort_rev = reverse;
-    qsort(v, n, sizeof *v, cmp_pos);
+    /* the cache is stored in date order, so the default view is often sorted already */
+    for (i = 1; i < n; i++)
+        if (cmp_pos(&v[i - 1], &v[i]) > 0)
+            break;
+    if (i < n)
+        qsort(v, n, sizeof *v, cmp_pos);
 }
 
 int idx_sort_parse(const char *s, enum idx_sort *key, bool *reverse)

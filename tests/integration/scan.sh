@@ -1,0 +1,91 @@
+#!/bin/sh
+# `tern scan` end to end: folder names and paths, default folders, the index cache (cold,
+# warm, damaged, after changes by another client), sorting, threads, limits, usage errors.
+. "$(dirname "$0")/lib.sh"
+
+M="$HOME/Mail"
+mkdir -p "$M/INBOX/cur" "$M/INBOX/new" "$M/INBOX/tmp"
+msg() {  # msg SUBDIR NAME DATE FROM SUBJECT MSGID [REFS]
+    {
+        printf 'From: %s\nTo: me@example.org\nSubject: %s\nDate: %s\nMessage-ID: <%s>\n' \
+            "$4" "$5" "$3" "$6"
+        [ -z "${7:-}" ] || printf 'References: <%s>\nIn-Reply-To: <%s>\n' "$7" "$7"
+        printf '\nbody of %s\n' "$6"
+    } >"$M/INBOX/$1/$2"
+}
+msg cur '1700000001.A.host:2,S' 'Mon, 06 Jan 2025 10:00:00 +0000' 'Alice <alice@example.org>' \
+    'Lunch on Friday' a1@x
+msg cur '1700000002.B.host:2,RS' 'Tue, 07 Jan 2025 10:00:00 +0000' '=?UTF-8?Q?Bj=C3=B6rn?= <b@x.org>' \
+    'Re: Lunch on Friday' b1@x a1@x
+msg new '1700000003.C.host' 'Sun, 05 Jan 2025 10:00:00 +0000' 'carol@example.net' \
+    '=?UTF-8?B?0J/RgNC40LLQtdGC?= budget' c1@x
+msg cur '1700000004.D.host:2,FS' 'Wed, 08 Jan 2025 10:00:00 +0000' 'Dave <d@x.org>' \
+    'Re: Lunch on Friday' d1@x b1@x
+cat >"$T/rc" <<RC
+[general]
+mail_root = $M
+RC
+chmod 600 "$T/rc"
+S() { "$TERN" -c "$T/rc" scan "$@"; }
+
+expect_status 0 "scan INBOX (cold)" -- S --stats INBOX
+expect_in "$T/out" "Привет budget" "encoded subject decoded"
+expect_in "$T/out" "Björn" "encoded name decoded"
+expect_in "$T/err" "parsed 4" "cold scan reads the four messages"
+[ "$(wc -l <"$T/out")" -eq 4 ] && pass "four lines" || fail "four lines"
+head -n 1 "$T/out" >"$T/first"
+expect_in "$T/first" "carol@example.net" "date order: oldest first"
+expect_in "$T/first" "     1 N   2025-01-05" "number, new flag, date columns"
+cp "$T/out" "$T/cold"
+for d in Sent Drafts Trash; do
+    [ -d "$M/$d/cur" ] && pass "$d created on first run" || fail "$d created on first run"
+done
+[ -f "$M/INBOX/.tern-index" ] && pass "index written" || fail "index written"
+
+expect_status 0 "scan INBOX (warm)" -- S --stats INBOX
+expect_in "$T/err" "cached 4, parsed 0" "warm scan reads no message"
+cmp -s "$T/out" "$T/cold" && pass "warm output equals cold" || fail "warm output equals cold"
+
+expect_status 0 "scan by path" -- S "$M/INBOX"
+cmp -s "$T/out" "$T/cold" && pass "path equals name" || fail "path equals name"
+
+# another client: marks carol's message seen, deletes Alice's, delivers one
+mv "$M/INBOX/new/1700000003.C.host" "$M/INBOX/cur/1700000003.C.host:2,S"
+rm "$M/INBOX/cur/1700000001.A.host:2,S"
+msg new '1700000005.E.host' 'Thu, 09 Jan 2025 10:00:00 +0000' 'eve@example.org' 'New one' e1@x
+expect_status 0 "scan after changes" -- S --stats INBOX
+expect_in "$T/err" "parsed 1, renamed 1, removed 1" "only the change is read"
+expect_not_in "$T/out" "Alice" "deleted message gone"
+expect_in "$T/out" "New one" "new message shown"
+expect_not_in "$T/out" "N   2025-01-05" "carol's message no longer new"
+
+# damaged index: detected, rebuilt, same output
+cp "$T/out" "$T/before"
+printf 'garbage' | dd of="$M/INBOX/.tern-index" bs=1 seek=100 conv=notrunc 2>/dev/null
+expect_status 0 "scan with a corrupt index" -- S --stats INBOX
+expect_in "$T/err" "cache rejected" "corruption detected"
+cmp -s "$T/out" "$T/before" && pass "rebuilt output equals" || fail "rebuilt output equals"
+head -c 50 "$M/INBOX/.tern-index" >"$T/trunc" && cp "$T/trunc" "$M/INBOX/.tern-index"
+expect_status 0 "scan with a truncated index" -- S INBOX
+cmp -s "$T/out" "$T/before" && pass "truncated index rebuilt" || fail "truncated index rebuilt"
+
+expect_status 0 "sort by from" -- S --sort from INBOX
+head -n 1 "$T/out" >"$T/first"
+expect_in "$T/first" "Björn" "from order"
+expect_status 0 "reverse date" -- S --sort -date INBOX
+head -n 1 "$T/out" >"$T/first"
+expect_in "$T/first" "New one" "newest first"
+expect_status 0 "threads" -- S --threads INBOX
+expect_in "$T/out" "└─>Re: Lunch on Friday" "thread tree drawn"
+expect_status 0 "limit" -- S --limit 'lunch is:flagged' INBOX
+[ "$(wc -l <"$T/out")" -eq 1 ] && pass "limit selects one" || fail "limit selects one"
+expect_in "$T/out" "Dave" "limit picks the flagged reply"
+expect_status 0 "limit by date" -- S --limit 'date:2025-01-09..' INBOX
+[ "$(wc -l <"$T/out")" -eq 1 ] && pass "date range" || fail "date range"
+
+expect_status 2 "bad sort key" -- S --sort sideways INBOX
+expect_status 2 "bad limit" -- S --limit 'is:sleepy' INBOX
+expect_status 2 "no folder" -- S
+expect_status 66 "not a Maildir" -- S "$T/nowhere"
+expect_in "$T/err" "not a Maildir" "error names the problem"
+finish
