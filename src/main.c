@@ -22,7 +22,6 @@ static const struct command commands[] = {
     { "scan", cmd_scan, "list the messages of a folder (one line each)" },
     { "show", cmd_show, "print messages as the pager shows them, or save a part" },
     { "fetch", cmd_fetch, "download new mail from POP3 accounts into their inbox" },
-    { "scan", cmd_scan, "list the messages of a folder (one line each)" },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

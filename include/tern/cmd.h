@@ -30,6 +30,5 @@ int cmd_check_config(int argc, char **argv, const struct globals *g);
 int cmd_scan(int argc, char **argv, const struct globals *g);
 int cmd_show(int argc, char **argv, const struct globals *g);
 int cmd_fetch(int argc, char **argv, const struct globals *g);
-int cmd_scan(int argc, char **argv, const struct globals *g);
 
 #endif
