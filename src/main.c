@@ -10,6 +10,7 @@
 
 #include "tern/cmd.h"
 #include "tern/log.h"
+#include "tern/ui.h"
 
 struct command {
     const char *name;
@@ -19,16 +20,17 @@ struct command {
 
 static const struct command commands[] = {
     { "check-config", cmd_check_config, "show the effective settings and every warning" },
-    { "scan", cmd_scan, "list the messages of a folder (one line each)" },
     { "show", cmd_show, "print messages as the pager shows them, or save a part" },
     { "fetch", cmd_fetch, "download new mail from POP3 accounts into their inbox" },
+    { "scan", cmd_scan, "list the messages of a folder (one line each)" },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *f, const char *prog)
 {
-    fprintf(f, "usage: %s [-c FILE] [-v] COMMAND [ARGS...]\n", prog);
+    fprintf(f, "usage: %s [-c FILE] [-f FOLDER]      (the full-screen client)\n", prog);
+    fprintf(f, "       %s [-c FILE] [-v] COMMAND [ARGS...]\n", prog);
     fprintf(f, "       %s --help | --version\n\ncommands:\n", prog);
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
@@ -96,10 +98,9 @@ int main(int argc, char **argv)
         printf("tern %s\n", PACKAGE_VERSION);
         return EX_OK;
     }
-    if (argc < 2) {
-        usage(stderr, g.progname);
-        return TERN_EX_USAGE;
-    }
+    /* No command (or only -f FOLDER): the full-screen client. */
+    if (argc < 2 || strncmp(argv[1], "-f", 2) == 0)
+        return ui_main(argc, argv, &g);
     for (size_t i = 0; i < NCOMMANDS; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].fn(argc - 1, argv + 1, &g);

@@ -139,20 +139,32 @@ struct scan {
 /* The file name used in messages. */
 static const char *cfg_name;
 
+/* "file:line: what" (or "file: what" without a line) into out. */
+static void cfg_vformat(char *out, size_t n, int line, const char *fmt, va_list ap)
+{
+    char what[400];
+
+    vsnprintf(what, sizeof what, fmt, ap);
+    if (line > 0)
+        snprintf(out, n, "%s:%d: %s", cfg_name, line, what);
+    else
+        snprintf(out, n, "%s: %s", cfg_name, what);
+}
+
 static int cfg_error(struct err *e, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int cfg_error(struct err *e, int line, const char *fmt, ...)
 {
-    char what[400];
     va_list ap;
 
+    if (e == NULL)
+        return -1;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    cfg_vformat(e->msg, sizeof e->msg, line, fmt, ap);
     va_end(ap);
-    if (line > 0)
-        return err_set(e, ERR_CONFIG, "%s:%d: %s", cfg_name, line, what);
-    return err_set(e, ERR_CONFIG, "%s: %s", cfg_name, what);
+    e->cls = ERR_CONFIG;
+    return -1;
 }
 
 static void cfg_warn(struct config *cfg, int line, const char *fmt, ...)
@@ -160,19 +172,14 @@ static void cfg_warn(struct config *cfg, int line, const char *fmt, ...)
 
 static void cfg_warn(struct config *cfg, int line, const char *fmt, ...)
 {
-    struct buf b = BUF_INIT;
-    char what[400];
+    char msg[512];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    cfg_vformat(msg, sizeof msg, line, fmt, ap);
     va_end(ap);
-    if (line > 0)
-        buf_printf(&b, "%s:%d: %s", cfg_name, line, what);
-    else
-        buf_printf(&b, "%s: %s", cfg_name, what);
     cfg->warnings = xreallocarray(cfg->warnings, cfg->nwarnings + 1, sizeof *cfg->warnings);
-    cfg->warnings[cfg->nwarnings++] = buf_detach(&b);
+    cfg->warnings[cfg->nwarnings++] = xstrdup(msg);
 }
 
 char *config_default_path(const char *explicit_path)

@@ -1,0 +1,682 @@
+/* The full-screen client's event loop: one poll over the terminal, a self-pipe for signals and
+ * the pipes of background children, with timers; keys mark state dirty and the screen is drawn
+ * once per turn. Nothing here waits for the network: fetch and flush are child processes. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tern/log.h"
+#include "tern/str.h"
+#include "tern/ui.h"
+#include "tern/xalloc.h"
+#include "tcurses.h"
+#include "ui.h"
+
+static int sig_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t curses_on;
+static volatile sig_atomic_t int_pending;
+static char self_path[4096];
+
+/* Put the terminal back the way we found it; safe to call twice. */
+static void restore_terminal(void)
+{
+    if (curses_on) {
+        curses_on = 0;
+        mousemask(0, NULL);
+        curs_set(1);
+        endwin();
+    }
+}
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char c = (unsigned char)sig;
+
+    if (sig == SIGINT && int_pending) {
+        /* The loop did not get to the first ^C: leave anyway, terminal first. */
+        restore_terminal();
+        _exit(130);
+    }
+    if (sig == SIGINT)
+        int_pending = 1;
+    if (sig_pipe[1] >= 0)
+        (void)!write(sig_pipe[1], &c, 1);
+    errno = saved;
+}
+
+/* A crash must not leave the terminal in raw mode: restore it, then die the same way. */
+static void on_fatal(int sig)
+{
+    restore_terminal();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+const char *app_self(void)
+{
+    return self_path;
+}
+
+static void app_vmsg(struct app *a, bool error, const char *fmt, va_list ap)
+{
+    vsnprintf(a->msg, sizeof a->msg, fmt, ap);
+    for (char *p = a->msg; *p; p++)
+        if ((unsigned char)*p < 32)
+            *p = ' ';
+    a->msg_error = error;
+    a->msg_time = time(NULL);
+    a->dirty = true;
+}
+
+void app_msg(struct app *a, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    app_vmsg(a, false, fmt, ap);
+    va_end(ap);
+}
+
+void app_err(struct app *a, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    app_vmsg(a, true, fmt, ap);
+    va_end(ap);
+}
+
+void app_prompt(struct app *a, enum prompt_kind k, const char *label, const char *init,
+                prompt_done_fn done)
+{
+    a->pr.kind = k;
+    snprintf(a->pr.label, sizeof a->pr.label, "%s", label);
+    buf_reset(&a->pr.text);
+    buf_adds(&a->pr.text, init ? init : "");
+    a->pr.cur = a->pr.text.len;
+    a->pr.onekey = (k == PR_SORT || k == PR_CONFIRM_QUIT);
+    a->pr.done = done;
+    a->msg[0] = '\0';
+    a->dirty = true;
+}
+
+void app_relayout(struct app *a)
+{
+    int fw = 22;
+
+    getmaxyx(stdscr, a->rows, a->cols);
+    layout_compute(a->rows, a->cols, fw, a->pager_open, a->zoom, &a->lay);
+    /* Keep the focus on something visible. */
+    if (a->lay.pane[a->focus].h == 0) {
+        if (a->pager_open && a->lay.pane[PANE_PAGER].h > 0)
+            a->focus = PANE_PAGER;
+        else
+            a->focus = PANE_LIST;
+    }
+    a->dirty = true;
+}
+
+static void init_colors(struct app *a)
+{
+    bool color = has_colors() && getenv("NO_COLOR") == NULL;
+    short pair = 1;
+
+    a->mono = !color;
+    if (color) {
+        start_color();
+        use_default_colors();
+    }
+    for (int o = 0; o < NCOLOBJ; o++) {
+        const struct color_spec *s = &a->colors[o];
+        unsigned at = A_NORMAL;
+
+        if (s->attrs & COLA_BOLD)
+            at |= A_BOLD;
+        if (s->attrs & COLA_UNDERLINE)
+            at |= A_UNDERLINE;
+        if (s->attrs & COLA_DIM)
+            at |= A_DIM;
+        if (s->attrs & COLA_STANDOUT)
+            at |= A_STANDOUT;
+        if (color && (s->fg >= 0 || s->bg >= 0) && s->fg < COLORS && s->bg < COLORS &&
+            pair < COLOR_PAIRS) {
+            init_pair(pair, s->fg, s->bg);
+            at |= (unsigned)COLOR_PAIR(pair);
+            pair++;
+            /* With a background colour, reverse would swap it away. */
+            if ((s->attrs & COLA_REVERSE) && s->bg < 0)
+                at |= A_REVERSE;
+        } else if (s->attrs & COLA_REVERSE) {
+            at |= A_REVERSE;
+        }
+        a->attr[o] = at;
+    }
+}
+
+static void start_curses(struct app *a)
+{
+    initscr();
+    curses_on = 1;
+    cbreak();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    nodelay(stdscr, TRUE);
+    set_escdelay(25);
+    curs_set(0);
+    mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_DOUBLE_CLICKED | BUTTON4_PRESSED |
+                  BUTTON5_PRESSED, NULL);
+    mouseinterval(0);
+    init_colors(a);
+    app_relayout(a);
+}
+
+void app_suspend(struct app *a)
+{
+    (void)a;
+    def_prog_mode();
+    endwin();
+}
+
+void app_resume(struct app *a)
+{
+    reset_prog_mode();
+    clearok(stdscr, TRUE);
+    app_relayout(a);
+}
+
+static void draw_vsep(struct app *a)
+{
+    int x = a->lay.vsep_x;
+
+    if (x < 0)
+        return;
+    attrset(a->attr[COL_BORDER]);
+    for (int y = 0; y < a->lay.pane[PANE_FOLDERS].h; y++)
+        mvaddch(y, x, ACS_VLINE);
+    attrset(A_NORMAL);
+}
+
+static void redraw(struct app *a)
+{
+    erase();
+    if (a->help_open) {
+        help_draw(a);
+    } else {
+        if (a->lay.pane[PANE_FOLDERS].h > 0)
+            folders_draw(a, &a->lay.pane[PANE_FOLDERS]);
+        draw_vsep(a);
+        if (a->lay.pane[PANE_LIST].h > 0)
+            list_draw(a, &a->lay.pane[PANE_LIST]);
+        if (a->lay.pane[PANE_PAGER].h > 0)
+            pager_draw(a, &a->lay.pane[PANE_PAGER]);
+    }
+    status_draw(a);
+    prompt_draw(a);     /* last: it places the cursor when a prompt is open */
+    refresh();
+    a->dirty = false;
+}
+
+static void on_resize(struct app *a)
+{
+    struct winsize ws;
+
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+        resizeterm(ws.ws_row, ws.ws_col);
+    clearok(stdscr, TRUE);
+    app_relayout(a);
+}
+
+static void on_mouse(struct app *a)
+{
+    MEVENT ev;
+    int p;
+
+    if (getmouse(&ev) != OK || a->pr.kind != PR_NONE || a->help_open)
+        return;
+    p = layout_hit(&a->lay, ev.y, ev.x);
+    if (p < 0)
+        return;
+    if (ev.bstate & (BUTTON4_PRESSED | BUTTON5_PRESSED)) {
+        enum cmd c = (ev.bstate & BUTTON4_PRESSED) ? CMD_UP : CMD_DOWN;
+
+        for (int i = 0; i < 3; i++) {
+            if (p == PANE_FOLDERS)
+                folders_key(a, c);
+            else if (p == PANE_LIST)
+                list_key(a, c);
+            else
+                pager_key(a, c);
+        }
+        return;
+    }
+    a->focus = p;
+    if (p == PANE_FOLDERS)
+        folders_click(a, ev.y - a->lay.pane[p].y);
+    else if (p == PANE_LIST)
+        list_click(a, ev.y - a->lay.pane[p].y);
+    a->dirty = true;
+}
+
+static void cycle_focus(struct app *a)
+{
+    for (int i = 1; i <= NPANES; i++) {
+        int p = (a->focus + i) % NPANES;
+
+        if (a->lay.pane[p].h > 0 && a->lay.pane[p].w > 0) {
+            a->focus = p;
+            break;
+        }
+    }
+    a->dirty = true;
+}
+
+void app_fetch(struct app *a)
+{
+    char *argv[8];
+    int n = 0;
+
+    if (jobs_running(a, "fetch")) {
+        app_msg(a, "A fetch is already running.");
+        return;
+    }
+    argv[n++] = "tern";
+    if (a->g->config_path) {
+        argv[n++] = "-c";
+        argv[n++] = (char *)a->g->config_path;
+    }
+    argv[n++] = "fetch";
+    argv[n++] = "--progress";
+    argv[n] = NULL;
+    if (job_start(a, "fetch", argv) == 0)
+        app_msg(a, "Fetching in the background...");
+}
+
+void app_flush(struct app *a)
+{
+    char *argv[8];
+    int n = 0;
+
+    if (jobs_running(a, "flush")) {
+        app_msg(a, "A flush is already running.");
+        return;
+    }
+    argv[n++] = "tern";
+    if (a->g->config_path) {
+        argv[n++] = "-c";
+        argv[n++] = (char *)a->g->config_path;
+    }
+    argv[n++] = "flush";
+    argv[n++] = "--progress";
+    argv[n] = NULL;
+    if (job_start(a, "flush", argv) == 0)
+        app_msg(a, "Sending the queue in the background...");
+}
+
+void app_job_done(struct app *a, const char *name, int status, const char *last_line)
+{
+    if (status == 0)
+        app_msg(a, "%s: done%s%s", name, last_line && *last_line ? ": " : "",
+                last_line ? last_line : "");
+    else
+        app_err(a, "%s", last_line);
+    list_refresh(a);
+    folders_scan(a);
+    folders_update_counts(a);
+}
+
+static void dispatch(struct app *a, int key)
+{
+    enum cmd c;
+
+    if (key == KEYF(KEY_MOUSE)) {
+        on_mouse(a);
+        return;
+    }
+    if (key == KEYF(KEY_RESIZE)) {
+        /* resizeterm() queues this after our own SIGWINCH handling: the size is known. */
+        app_relayout(a);
+        return;
+    }
+    if (a->pr.kind != PR_NONE) {
+        prompt_key(a, key);
+        return;
+    }
+    a->msg[0] = '\0';
+    a->dirty = true;
+    c = keymap_lookup(&a->km, key);
+    if (a->help_open) {
+        help_key(a, c, key);
+        return;
+    }
+    if (c == CMD_NONE) {
+        char nm[32];
+
+        ui_key_name(key, nm, sizeof nm);
+        app_msg(a, "Key %s is not bound. Press ? for help.", nm);
+        return;
+    }
+    app_run(a, c);
+}
+
+void app_run(struct app *a, enum cmd c)
+{
+    a->dirty = true;
+    switch (c) {
+    case CMD_HELP:
+        a->help_open = true;
+        a->help_top = 0;
+        return;
+    case CMD_COMMAND:
+        app_prompt(a, PR_COMMAND, ":", "", NULL);
+        return;
+    case CMD_EXIT:
+        a->running = false;
+        return;
+    case CMD_FETCH:
+        app_fetch(a);
+        return;
+    case CMD_FLUSH:
+        app_flush(a);
+        return;
+    case CMD_CANCEL:
+        jobs_cancel_all(a);
+        return;
+    case CMD_REDRAW:
+        clearok(stdscr, TRUE);
+        return;
+    case CMD_ZOOM:
+        a->zoom = a->zoom >= 0 ? -1 : a->focus;
+        app_relayout(a);
+        return;
+    case CMD_NEXT_PANE:
+        cycle_focus(a);
+        return;
+    case CMD_FOLDERS:
+        if (a->zoom >= 0) {
+            a->zoom = -1;
+            app_relayout(a);
+        }
+        if (a->lay.pane[PANE_FOLDERS].h > 0)
+            a->focus = PANE_FOLDERS;
+        return;
+    case CMD_CHANGE_FOLDER:
+        app_prompt(a, PR_CHANGE, "Open folder: ", "", list_prompt_done);
+        return;
+    default:
+        break;
+    }
+    if (a->focus == PANE_FOLDERS)
+        folders_key(a, c);
+    else if (a->focus == PANE_PAGER && a->pager_open)
+        pager_key(a, c);
+    else
+        list_key(a, c);
+}
+
+static void read_keys(struct app *a)
+{
+    wint_t ch;
+    int r;
+
+    while ((r = get_wch(&ch)) != ERR) {
+        int key;
+
+        if (r == KEY_CODE_YES) {
+            if (ch == KEY_ENTER)
+                key = '\r';
+            else if (ch == KEY_BACKSPACE)
+                key = KEYF(KEY_BACKSPACE);
+            else
+                key = KEYF((int)ch);
+        } else if (ch == '\n' || ch == '\r') {
+            key = '\r';
+        } else if (ch == 127 || ch == 8) {
+            key = KEYF(KEY_BACKSPACE);
+        } else {
+            key = (int)ch;
+        }
+        dispatch(a, key);
+        if (!a->running)
+            return;
+    }
+}
+
+static void read_signals(struct app *a)
+{
+    unsigned char sigs[64];
+    ssize_t n = read(sig_pipe[0], sigs, sizeof sigs);
+
+    for (ssize_t i = 0; i < n; i++) {
+        switch (sigs[i]) {
+        case SIGWINCH:
+            on_resize(a);
+            break;
+        case SIGCHLD:
+            jobs_reap(a);
+            break;
+        case SIGINT:
+            int_pending = 0;
+            if (a->pr.kind != PR_NONE) {
+                a->pr.kind = PR_NONE;       /* ^C cancels a prompt first */
+                a->dirty = true;
+                break;
+            }
+            a->exit_code = 130;
+            a->running = false;
+            break;
+        default:                            /* SIGTERM, SIGHUP */
+            a->exit_code = 128 + sigs[i];
+            a->running = false;
+            break;
+        }
+    }
+}
+
+static void on_timers(struct app *a, time_t now)
+{
+    if (a->cfg->fetch_interval > 0 && now >= a->next_fetch) {
+        a->next_fetch = now + a->cfg->fetch_interval * 60;
+        if (!jobs_running(a, "fetch"))
+            app_fetch(a);
+    }
+    if (now >= a->next_check) {
+        /* New mail delivered by anyone (our fetch child, another tern, an MDA) shows up
+         * without a keypress; the index refresh is a directory stat when nothing changed. */
+        a->next_check = now + (a->jobs ? 1 : 3);
+        list_refresh(a);
+        folders_update_counts(a);
+    }
+    if (a->msg[0] && !a->msg_error && now - a->msg_time >= 8 && a->pr.kind == PR_NONE) {
+        a->msg[0] = '\0';
+        a->dirty = true;
+    }
+}
+
+static int next_timeout(const struct app *a, time_t now)
+{
+    time_t t = a->next_check;
+
+    if (a->cfg->fetch_interval > 0 && a->next_fetch < t)
+        t = a->next_fetch;
+    if (t <= now)
+        return 0;
+    if (t - now > 60)
+        return 60000;
+    return (int)(t - now) * 1000;
+}
+
+static void loop(struct app *a)
+{
+    struct pollfd fds[40];
+
+    while (a->running) {
+        int n = 0, r;
+        time_t now;
+
+        if (a->dirty)
+            redraw(a);
+        fds[n].fd = STDIN_FILENO, fds[n].events = POLLIN, n++;
+        fds[n].fd = sig_pipe[0], fds[n].events = POLLIN, n++;
+        n += jobs_pollfds(a, fds + n, (int)(sizeof fds / sizeof fds[0]) - n);
+        r = poll(fds, (nfds_t)n, next_timeout(a, time(NULL)));
+        if (r < 0 && errno != EINTR) {
+            app_err(a, "poll: %s", strerror(errno));
+            a->exit_code = EX_OSERR;
+            break;
+        }
+        if (r > 0) {
+            if (fds[1].revents & POLLIN)
+                read_signals(a);
+            for (int i = 2; i < n; i++)
+                if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
+                    jobs_input(a, fds[i].fd);
+            if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+                a->running = false;         /* the terminal went away */
+                break;
+            }
+            if (fds[0].revents & POLLIN)
+                read_keys(a);
+        }
+        now = time(NULL);
+        on_timers(a, now);
+    }
+}
+
+static int setup_signals(void)
+{
+    struct sigaction sa;
+    static const int fatal[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+
+    if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+        return -1;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGWINCH, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGCHLD, &sa, NULL);
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) {
+        struct sigaction old;
+
+        /* Leave a sanitizer's handler alone; it prints the report we want. */
+        if (sigaction(fatal[i], NULL, &old) == 0 && old.sa_handler != SIG_DFL)
+            continue;
+        signal(fatal[i], on_fatal);
+    }
+    return 0;
+}
+
+static void usage(const char *prog)
+{
+    fprintf(stderr, "usage: %s [-c FILE] [-f FOLDER]\n", prog);
+}
+
+int ui_main(int argc, char **argv, const struct globals *g)
+{
+    struct app app;
+    struct app *a = &app;
+    struct buf warn = BUF_INIT;
+    const char *folder = NULL;
+    ssize_t sl;
+    int rc;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
+            folder = argv[++i];
+        else if (strncmp(argv[i], "-f", 2) == 0 && argv[i][2])
+            folder = argv[i] + 2;
+        else {
+            usage(g->progname);
+            return TERN_EX_USAGE;
+        }
+    }
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "%s: the full-screen client needs a terminal; see %s --help\n",
+                g->progname, g->progname);
+        return TERN_EX_USAGE;
+    }
+    memset(a, 0, sizeof *a);
+    a->g = g;
+    rc = cmd_load_config(g, &a->cfg);
+    if (rc != 0)
+        return rc;
+    a->root = xstrdup(a->cfg->mail_root ? a->cfg->mail_root : ".");
+    sl = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+    if (sl > 0)
+        self_path[sl] = '\0';
+    else
+        snprintf(self_path, sizeof self_path, "%s", argv[0]);
+
+    keymap_defaults(&a->km);
+    keymap_apply(&a->km, a->cfg->keys, a->cfg->nkeys, &warn);
+    colors_defaults(a->colors);
+    colors_apply(a->colors, a->cfg->colors, a->cfg->ncolors, &warn);
+    buf_init(&a->pr.text);
+    buf_init(&a->ptext);
+    a->zoom = -1;
+    a->focus = PANE_LIST;
+    a->running = true;
+    a->dirty = true;
+    if (setup_signals() < 0) {
+        fprintf(stderr, "%s: pipe: %s\n", g->progname, strerror(errno));
+        return EX_OSERR;
+    }
+    log_set_fd(-1);             /* nothing may write over the screen */
+    atexit(restore_terminal);
+    start_curses(a);
+
+    folders_scan(a);
+    if (folders_open(a, folder ? folder : "INBOX") < 0 && folder == NULL && a->nfolders > 0)
+        (void)folders_open(a, a->folders[0]);
+    if (warn.len > 0) {
+        char *nl = strchr(warn.ptr, '\n');
+
+        if (nl)
+            *nl = '\0';
+        app_err(a, "%s: %s", a->cfg->path, warn.ptr);
+    }
+    buf_free(&warn);
+    {
+        time_t now = time(NULL);
+
+        a->next_check = now;     /* counts and refresh right after the first screen */
+        a->next_fetch = now + a->cfg->fetch_interval * 60;
+    }
+    loop(a);
+
+    jobs_cancel_all(a);
+    restore_terminal();
+    jobs_free(a);
+    pager_free(a);
+    folders_open(a, NULL);
+    for (size_t i = 0; i < a->nfolders; i++)
+        free(a->folders[i]);
+    free(a->folders);
+    free(a->folder_unread);
+    free(a->folder_total);
+    buf_free(&a->pr.text);
+    keymap_free(&a->km);
+    free(a->root);
+    config_free(a->cfg);
+    if (a->msg_error && a->msg[0])
+        fprintf(stderr, "%s: %s\n", g->progname, a->msg);
+    return a->exit_code;
+}

@@ -1,0 +1,171 @@
+#!/bin/sh
+# Screen tests of the full-screen client in tmux: the demo mail (open, navigate, pager,
+# search, limit, flag, delete+expunge, move, new mail, resize, help, threads, quit) and a
+# generated folder (wide characters, SIGTERM, ^C). Disk effects are checked on the Maildir.
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/lib.sh"
+
+M="$T/Mail"
+demo_mail "$M"
+write_rc "$T/rc" "$M"
+
+start_tern -c "$T/rc"
+expect_screen "Autumn regatta: who is racing?" "first screen lists INBOX"
+expect_screen "[32 msgs, 15 unread, 4 new, 2 flagged]" "status line counts"
+expect_screen " Trash" "folder pane lists the folders"
+expect_screen "4/32" "cursor starts on the first unread message"
+
+keys j j
+expect_screen "6/32" "j moves down"
+keys k
+expect_screen "5/32" "k moves up"
+keys G
+expect_screen "32/32" "G goes to the last message"
+keys g
+expect_screen "1/32" "g goes to the first message"
+keys Down
+expect_screen "2/32" "arrow down"
+
+# Search, then open the match: the pager shows the decoded (quoted-printable) body.
+keys /
+typetext "Stollen"
+keys Enter
+keys Enter
+expect_screen "Stollen pre-orders are open until 15 December." "Enter opens the found message"
+expect_screen "From: Harbour Lane Bakery" "pager shows the header block"
+keys h
+expect_screen "Message-ID:" "h shows every header"
+keys h
+expect_no_screen "Message-ID:" "h again weeds them"
+keys q
+expect_no_screen "Stollen pre-orders are open until" "q closes the pager"
+
+# Limit and back.
+keys l
+typetext "regatta"
+keys Enter
+expect_screen "[3 msgs of 32" "limit keeps the matching messages"
+expect_screen "limit: regatta" "status shows the limit"
+keys l C-u Enter
+expect_screen "[32 msgs" "an empty limit shows everything"
+
+# Flag the first message: one rename on disk.
+keys g F
+sleep 0.3
+if ls "$M/INBOX/cur" | grep -q 'Q0\.demo:2,FS$'; then pass "F sets the F flag on disk";
+else fail "F sets the F flag on disk"; ls "$M/INBOX/cur" | head -n 3; fi
+expect_screen "3 flagged" "flag count follows"
+
+# Delete (a mark), then expunge (to Trash).
+keys d
+sleep 0.3
+if ls "$M/INBOX/cur" | grep -q 'Q0\.demo:2,FST$'; then pass "d marks the message (T flag)";
+else fail "d marks the message (T flag)"; fi
+expect_screen "1 deleted" "deleted count follows"
+keys '$'
+expect_screen "[31 msgs" "expunge removes it from the list"
+if [ "$(count_files "$M/INBOX/cur")" = 27 ] && ls "$M/Trash/cur" | grep -q 'Q0\.demo'; then
+    pass "expunge moved the file to Trash"
+else
+    fail "expunge moved the file to Trash"; ls "$M/INBOX/cur" "$M/Trash/cur"
+fi
+
+# Move the message under the cursor to Sent.
+keys g s
+typetext "Sent"
+keys Enter
+expect_screen "Moved to Sent." "s moves a message"
+sleep 0.2
+[ "$(count_files "$M/Sent/cur")" = 6 ] && pass "the file is in Sent" || fail "the file is in Sent"
+expect_screen "[30 msgs" "the list lost it"
+
+# New mail appears without a keypress, and the cursor keeps its message.
+keys g j
+expect_screen "2/30" "cursor on the second message"
+printf 'From: Zed <zed@example.org>\nSubject: Fresh arrival 42\nDate: Mon, 1 Jan 2024 10:00:00 +0000\n\nhello\n' \
+    >"$M/INBOX/tmp/new1" && mv "$M/INBOX/tmp/new1" "$M/INBOX/new/1700000000.new1.test"
+expect_screen "Fresh arrival 42" "new mail shows up by itself" 8
+expect_screen "+1 arrived" "the status counts the arrival"
+expect_screen "3/31" "the cursor kept its message (it moved down one row)"
+
+# Resize at any moment: narrow drops the folder pane, wide brings it back.
+tm resize-window -t t -x 60 -y 20
+expect_no_screen " Drafts" "narrow screen hides the folder pane"
+expect_screen "3/31" "status line survives the resize"
+tm resize-window -t t -x 120 -y 40
+expect_screen " Drafts" "wide screen shows the folder pane again"
+
+# Help from the live key table.
+keys '?'
+expect_screen "sort-reverse" "? lists the commands"
+expect_screen "expunge" "help names expunge"
+keys q
+expect_no_screen "sort-reverse" "q closes the help"
+
+# Named commands and threads.
+keys :
+typetext "sort subject"
+keys Enter
+expect_screen "(subject)" ":sort subject"
+keys t
+expect_screen "threads)" "t threads the list"
+expect_screen "─>" "thread tree is drawn"
+
+keys q
+expect_screen "EXITED:0" "q quits with status 0"
+expect_restored "terminal restored after q"
+[ ! -s "$T/tern.err" ] && pass "nothing on stderr" || { fail "nothing on stderr"; cat "$T/tern.err"; }
+
+# ---- a generated folder with wide characters ----
+G="$T/Gen"
+python3 - "$G" <<'PY'
+import os, sys
+root = sys.argv[1]
+for f in ("INBOX",):
+    for d in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(root, f, d), exist_ok=True)
+names = ["山田太郎", "Émile Zola", "e\u0301cole Dupont", "\U0001F642 Smiley", "plain ascii",
+         "한국어 이름입니다 정말 긴 이름", "Ελληνικά", "混合 mixed 名前"]
+for i, n in enumerate(names):
+    body = ("From: %s <u%d@example.org>\nSubject: SUBJ-%d 日本語の件名 \U0001F642\n"
+            "Date: Mon, %d Jan 2024 10:00:00 +0000\nContent-Type: text/plain; charset=utf-8\n"
+            "MIME-Version: 1.0\n\nbody %d\n" % (n, i, i, i + 1, i))
+    p = os.path.join(root, "INBOX", "cur", "17000000%02d.gen%d.test:2,S" % (i, i))
+    open(p, "wb").write(body.encode("utf-8"))
+PY
+write_rc "$T/rc2" "$G"
+start_tern -c "$T/rc2"
+expect_screen "SUBJ-7" "generated folder opens"
+screen >"$T/screen.txt"
+if python3 - "$T/screen.txt" <<'PY'
+import sys, unicodedata
+def width(s):
+    w = 0
+    for c in s:
+        if unicodedata.combining(c) or c in "\u200d\ufe0f":
+            continue
+        w += 2 if unicodedata.east_asian_width(c) in "WF" else 1
+    return w
+cols = set()
+for line in open(sys.argv[1], encoding="utf-8"):
+    if "SUBJ-" in line:
+        cols.add(width(line[:line.index("SUBJ-")]))
+print("subject columns:", sorted(cols))
+sys.exit(0 if len(cols) == 1 else 1)
+PY
+then pass "wide names never shift the subject column"; else fail "wide names shift the subject column"; cat "$T/screen.txt"; fi
+
+# SIGTERM restores the terminal.
+pid=$(pgrep -P "$(cat "$T/tern.pid")" | head -n 1 || true)
+[ -n "$pid" ] && kill -TERM "$pid"
+expect_screen "EXITED:143" "SIGTERM ends tern"
+expect_restored "terminal restored after SIGTERM"
+
+# ^C too.
+start_tern -c "$T/rc2"
+expect_screen "SUBJ-7" "started again"
+keys C-c
+expect_screen "EXITED:130" "^C ends tern"
+expect_restored "terminal restored after ^C"
+
+finish

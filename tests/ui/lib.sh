@@ -1,0 +1,98 @@
+# Screen tests: drive the real tern in a private tmux server (its own socket under $T, so
+# parallel runs never meet), read the screen with capture-pane. Sourced after
+# tests/integration/lib.sh, which gives $T, $TERN and the assertions.
+command -v tmux >/dev/null 2>&1 || skip "tmux is not installed"
+command -v python3 >/dev/null 2>&1 || skip "python3 is not installed"
+
+SOCK="$T/tmux.sock"
+tm() { tmux -S "$SOCK" "$@"; }
+trap 'rc=$?; tmux -S "$SOCK" kill-server 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
+
+# demo_mail DIR: a scratch copy of the demo Maildirs (git keeps no empty new/ and tmp/).
+demo_mail() {
+    mkdir -p "$1"
+    cp -R "$TERN_SRCDIR/doc/demo/Mail/." "$1/"
+    find "$1" -name cur -type d | while read -r cur; do
+        mkdir -p "${cur%/cur}/new" "${cur%/cur}/tmp"
+    done
+    find "$1" -name .keep -delete
+}
+
+# write_rc FILE MAILROOT [extra lines...]
+write_rc() {
+    rc=$1 root=$2; shift 2
+    { printf '[general]\nmail_root = %s\n' "$root"; for l in "$@"; do printf '%s\n' "$l"; done; } >"$rc"
+    chmod 600 "$rc"
+}
+
+# start_tern ARGS...: a 120x40 session running tern; when tern ends the pane prints its exit
+# status and whether the terminal is back in cooked mode, then waits.
+start_tern() {
+    tm kill-server 2>/dev/null || true
+    cat >"$T/run.sh" <<EOS
+#!/bin/sh
+trap '' INT     # ^C is for tern; this shell must live to report
+export TERM=screen-256color LC_ALL=C.UTF-8
+echo \$\$ >"$T/tern.pid"
+"$TERN" "\$@" 2>"$T/tern.err"
+rc=\$?
+printf '\nEXITED:%s ' "\$rc"
+stty -a | tr ' ' '\n' | grep -E '^-?(icanon|echo)$' | tr '\n' ' '
+printf 'END\n'
+exec sleep 600
+EOS
+    chmod +x "$T/run.sh"
+    rm -f "$T/tern.pid"
+    tm -f /dev/null new-session -d -s t -x 120 -y 40 "exec sh $T/run.sh $*"
+    tm set-option -t t status off >/dev/null
+    for _ in $(seq 100); do [ -s "$T/tern.pid" ] && break; sleep 0.05; done
+}
+
+screen() { tm capture-pane -p -t t; }
+keys() { tm send-keys -t t "$@"; }
+# Type literal text (no key-name lookup).
+typetext() { tm send-keys -t t -l -- "$1"; }
+
+# wait_for TEXT [SECONDS]: until the screen shows TEXT; 0 or 1.
+wait_for() {
+    n=$(( ${2:-5} * 20 ))
+    while [ "$n" -gt 0 ]; do
+        if screen | grep -qF -- "$1"; then return 0; fi
+        sleep 0.05
+        n=$((n - 1))
+    done
+    return 1
+}
+
+# wait_gone TEXT [SECONDS]
+wait_gone() {
+    n=$(( ${2:-5} * 20 ))
+    while [ "$n" -gt 0 ]; do
+        if ! screen | grep -qF -- "$1"; then return 0; fi
+        sleep 0.05
+        n=$((n - 1))
+    done
+    return 1
+}
+
+# expect_screen TEXT DESCRIPTION [SECONDS]
+expect_screen() {
+    if wait_for "$1" "${3:-5}"; then pass "$2"; else
+        fail "$2 (no '$1' on screen)"; screen | sed 's/^/    | /' | head -n 45; fi
+}
+
+expect_no_screen() {
+    if wait_gone "$1" "${3:-3}"; then pass "$2"; else fail "$2 ('$1' still on screen)"; fi
+}
+
+# The status bar (second line from the bottom).
+status_line() { screen | tail -n 2 | head -n 1; }
+
+# expect_restored DESCRIPTION: tern has exited and the tty is back in cooked mode with echo.
+expect_restored() {
+    l=$(screen | grep -F "EXITED:" || true)
+    if [ -n "$l" ] && ! printf '%s' "$l" | grep -qE -- '-icanon|-echo ' &&
+        printf '%s' "$l" | grep -q icanon; then pass "$1"; else fail "$1 ($l)"; fi
+}
+
+count_files() { find "$1" -type f | wc -l | tr -d ' '; }

@@ -1,0 +1,258 @@
+/* The pure parts of the full-screen client: layout geometry, key names and bindings,
+ * colour specs, width-correct clipping, the prompt's line editor. */
+#include "config.h"
+
+#include <locale.h>
+
+#include "testutil.h"
+#include "tern/buf.h"
+#include "../../src/ui/tcurses.h"
+#include "../../src/ui/ui.h"
+
+static bool inside(const struct rect *r, int rows, int cols)
+{
+    return r->h == 0 || (r->y >= 0 && r->x >= 0 && r->y + r->h <= rows && r->x + r->w <= cols);
+}
+
+START_TEST(layout_sizes)
+{
+    static const int sizes[][2] = { { 1, 1 }, { 2, 10 }, { 3, 30 }, { 10, 40 }, { 24, 80 },
+                                    { 40, 120 }, { 60, 250 }, { 5, 300 } };
+
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        int rows = sizes[i][0], cols = sizes[i][1];
+
+        for (int open = 0; open < 2; open++)
+            for (int zoom = -1; zoom < NPANES; zoom++) {
+                struct layout l;
+
+                layout_compute(rows, cols, 22, open, zoom, &l);
+                for (int p = 0; p < NPANES; p++)
+                    ck_assert_msg(inside(&l.pane[p], rows, cols), "%dx%d pane %d", rows, cols,
+                                  p);
+                ck_assert(inside(&l.status, rows, cols));
+                ck_assert_int_eq(l.prompt.y, rows - 1);
+                if (rows >= 3 && zoom < 0) {
+                    /* The list never overlaps the pager and both stay above the status. */
+                    ck_assert_int_gt(l.pane[PANE_LIST].h, 0);
+                    if (open && rows >= 4)
+                        ck_assert_int_eq(l.pane[PANE_PAGER].y,
+                                         l.pane[PANE_LIST].y + l.pane[PANE_LIST].h);
+                    ck_assert_int_le(l.pane[PANE_LIST].y + l.pane[PANE_LIST].h, rows - 2);
+                }
+                if (rows >= 3 && zoom >= 0) {
+                    ck_assert_int_eq(l.pane[zoom].w, cols);
+                    ck_assert_int_eq(l.pane[zoom].h, rows - 2);
+                }
+            }
+    }
+}
+END_TEST
+
+START_TEST(layout_folders_and_hit)
+{
+    struct layout l;
+
+    layout_compute(40, 120, 22, true, -1, &l);
+    ck_assert_int_eq(l.pane[PANE_FOLDERS].w, 22);
+    ck_assert_int_eq(l.vsep_x, 22);
+    ck_assert_int_eq(l.pane[PANE_LIST].x, 23);
+    ck_assert_int_eq(l.pane[PANE_LIST].w, 97);
+    ck_assert_int_eq(layout_hit(&l, 0, 0), PANE_FOLDERS);
+    ck_assert_int_eq(layout_hit(&l, 0, 30), PANE_LIST);
+    ck_assert_int_eq(layout_hit(&l, 30, 30), PANE_PAGER);
+    ck_assert_int_eq(layout_hit(&l, 39, 30), -1);
+    /* Too narrow for a folder pane: the list takes the width. */
+    layout_compute(24, 50, 22, false, -1, &l);
+    ck_assert_int_eq(l.pane[PANE_FOLDERS].w, 0);
+    ck_assert_int_eq(l.pane[PANE_LIST].w, 50);
+    ck_assert_int_eq(l.vsep_x, -1);
+}
+END_TEST
+
+START_TEST(key_names)
+{
+    static const struct { const char *name; int key; } t[] = {
+        { "j", 'j' }, { "J", 'J' }, { "^D", 4 }, { "C-d", 4 }, { "<Down>", KEYF(KEY_DOWN) },
+        { "down", KEYF(KEY_DOWN) }, { "<PageDown>", KEYF(KEY_NPAGE) },
+        { "<pgup>", KEYF(KEY_PPAGE) }, { "<Tab>", '\t' }, { "<Enter>", '\r' },
+        { "<Space>", ' ' }, { "<F5>", KEYF(KEY_F(5)) }, { "$", '$' }, { "é", 0xe9 },
+        { "^?", 127 },
+    };
+    static const char *const bad[] = { "", "<>", "<Nope>", "ab", "^1", "F99", "C-" };
+    int key;
+
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        ck_assert_msg(ui_key_parse(t[i].name, &key) == 0, "%s", t[i].name);
+        ck_assert_int_eq(key, t[i].key);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(ui_key_parse(bad[i], &key) < 0, "'%s' parsed", bad[i]);
+    /* Names round-trip. */
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        char nm[32];
+        int back;
+
+        ui_key_name(t[i].key, nm, sizeof nm);
+        ck_assert_msg(ui_key_parse(nm, &back) == 0 && back == t[i].key, "%s -> %s", t[i].name, nm);
+    }
+}
+END_TEST
+
+START_TEST(keymap_defaults_and_rebind)
+{
+    struct keymap km;
+    struct buf warn = BUF_INIT;
+    struct config_pair p[] = {
+        { "fetch", "G", 1 },            /* takes G away from last */
+        { "last", "<End> L", 2 },
+        { "nosuch", "x", 3 },
+        { "flag", "<Bogus>", 4 },
+        { "zoom", "none", 5 },
+    };
+    struct buf keys = BUF_INIT;
+
+    keymap_defaults(&km);
+    ck_assert_int_eq(keymap_lookup(&km, 'j'), CMD_DOWN);
+    ck_assert_int_eq(keymap_lookup(&km, KEYF(KEY_DOWN)), CMD_DOWN);
+    ck_assert_int_eq(keymap_lookup(&km, 'G'), CMD_LAST);
+    ck_assert_int_eq(keymap_lookup(&km, '$'), CMD_EXPUNGE);
+    ck_assert_int_eq(keymap_lookup(&km, '?'), CMD_HELP);
+    ck_assert_int_eq(keymap_lookup(&km, 'z'), CMD_ZOOM);
+    ck_assert_int_eq(keymap_lookup(&km, 'F'), CMD_FLAG);
+    keymap_apply(&km, p, sizeof p / sizeof p[0], &warn);
+    ck_assert_int_eq(keymap_lookup(&km, 'G'), CMD_FETCH);
+    ck_assert_int_eq(keymap_lookup(&km, 'i'), CMD_NONE);     /* the user's list replaces */
+    ck_assert_int_eq(keymap_lookup(&km, 'L'), CMD_LAST);
+    ck_assert_int_eq(keymap_lookup(&km, KEYF(KEY_END)), CMD_LAST);
+    ck_assert_int_eq(keymap_lookup(&km, 'z'), CMD_NONE);
+    ck_assert_ptr_nonnull(strstr(buf_cstr(&warn), "line 3"));
+    ck_assert_ptr_nonnull(strstr(buf_cstr(&warn), "line 4"));
+    ck_assert_ptr_null(strstr(buf_cstr(&warn), "line 1"));
+    keymap_keys_of(&km, CMD_LAST, &keys);
+    ck_assert_str_eq(buf_cstr(&keys), "<End> L");
+    ck_assert_int_eq(cmd_lookup("page-down"), CMD_PAGE_DOWN);
+    ck_assert_int_eq(cmd_lookup("PAGE-DOWN"), CMD_PAGE_DOWN);
+    ck_assert_int_eq(cmd_lookup("nope"), CMD_NONE);
+    for (int c = 1; c < NCMDS; c++)
+        ck_assert_int_eq(cmd_lookup(cmd_name((enum cmd)c)), c);
+    buf_free(&keys);
+    buf_free(&warn);
+    keymap_free(&km);
+}
+END_TEST
+
+START_TEST(colors)
+{
+    struct color_spec s, spec[NCOLOBJ];
+    struct buf warn = BUF_INIT;
+    struct config_pair p[] = { { "status", "white blue bold", 7 }, { "quote9", "red", 8 },
+                               { "new", "purple", 9 } };
+
+    ck_assert_int_eq(color_parse("red", &s), 0);
+    ck_assert_int_eq(s.fg, 1);
+    ck_assert_int_eq(s.bg, -1);
+    ck_assert_int_eq(color_parse("brightgreen default underline reverse", &s), 0);
+    ck_assert_int_eq(s.fg, 10);
+    ck_assert_int_eq(s.bg, -1);
+    ck_assert_uint_eq(s.attrs, COLA_UNDERLINE | COLA_REVERSE);
+    ck_assert_int_eq(color_parse("color200 colour17", &s), 0);
+    ck_assert_int_eq(s.fg, 200);
+    ck_assert_int_eq(s.bg, 17);
+    ck_assert_int_eq(color_parse("bold", &s), 0);
+    ck_assert_int_eq(s.fg, -1);
+    ck_assert_int_lt(color_parse("red green blue", &s), 0);
+    ck_assert_int_lt(color_parse("color256", &s), 0);
+    ck_assert_int_lt(color_parse("mauve", &s), 0);
+    colors_defaults(spec);
+    colors_apply(spec, p, 3, &warn);
+    ck_assert_int_eq(spec[COL_STATUS].fg, 7);
+    ck_assert_int_eq(spec[COL_STATUS].bg, 4);
+    ck_assert_uint_eq(spec[COL_STATUS].attrs, COLA_BOLD);
+    ck_assert_ptr_nonnull(strstr(buf_cstr(&warn), "line 8"));
+    ck_assert_ptr_nonnull(strstr(buf_cstr(&warn), "line 9"));
+    /* Every default keeps a meaning on a monochrome terminal where it needs one. */
+    ck_assert(spec[COL_CURSOR].attrs & COLA_REVERSE);
+    buf_free(&warn);
+}
+END_TEST
+
+START_TEST(clip_by_width)
+{
+    static const struct { const char *s; int cols; size_t bytes; int used; } t[] = {
+        { "hello", 3, 3, 3 },
+        { "hello", 10, 5, 5 },
+        { "日本語", 4, 6, 4 },             /* 2 columns each */
+        { "日本語", 5, 6, 4 },             /* never half a wide character */
+        { "e\xcc\x81t\xc3\xa9", 1, 3, 1 }, /* e + combining acute stays whole */
+        { "e\xcc\x81t\xc3\xa9", 3, 6, 3 },
+        { "\xf0\x9f\x98\x80x", 1, 0, 0 },  /* emoji: 2 columns */
+        { "\xf0\x9f\x98\x80x", 3, 5, 3 },
+        { "a\tb", 3, 3, 3 },               /* a control shows as one '?' */
+        { "\xff\xfe", 1, 1, 1 },           /* invalid bytes: one column each */
+        { "abc", 0, 0, 0 },
+    };
+
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        int used = -1;
+        size_t b = ui_clip(t[i].s, strlen(t[i].s), t[i].cols, &used);
+
+        ck_assert_msg(b == t[i].bytes && used == t[i].used, "case %zu: %zu bytes %d cols", i,
+                      b, used);
+    }
+}
+END_TEST
+
+static void type(struct buf *b, size_t *cur, const char *keys)
+{
+    for (const char *p = keys; *p; p++)
+        ck_assert_int_eq(prompt_edit(b, cur, (unsigned char)*p), 0);
+}
+
+START_TEST(line_editor)
+{
+    struct buf b = BUF_INIT;
+    size_t cur = 0;
+
+    type(&b, &cur, "hello");
+    ck_assert_str_eq(buf_cstr(&b), "hello");
+    ck_assert_int_eq(prompt_edit(&b, &cur, KEYF(KEY_LEFT)), 0);
+    ck_assert_int_eq(prompt_edit(&b, &cur, KEYF(KEY_LEFT)), 0);
+    ck_assert_int_eq(prompt_edit(&b, &cur, 0x65e5), 0);     /* 日 in the middle */
+    ck_assert_str_eq(buf_cstr(&b), "hel日lo");
+    ck_assert_int_eq(prompt_edit(&b, &cur, KEYF(KEY_BACKSPACE)), 0);
+    ck_assert_str_eq(buf_cstr(&b), "hello");
+    ck_assert_int_eq(prompt_edit(&b, &cur, 1), 0);          /* ^A */
+    ck_assert_int_eq(prompt_edit(&b, &cur, KEYF(KEY_DC)), 0);
+    ck_assert_str_eq(buf_cstr(&b), "ello");
+    ck_assert_int_eq(prompt_edit(&b, &cur, 5), 0);          /* ^E */
+    type(&b, &cur, " world");
+    ck_assert_int_eq(prompt_edit(&b, &cur, 23), 0);         /* ^W */
+    ck_assert_str_eq(buf_cstr(&b), "ello ");
+    ck_assert_int_eq(prompt_edit(&b, &cur, 21), 0);         /* ^U */
+    ck_assert_str_eq(buf_cstr(&b), "");
+    ck_assert_int_eq(prompt_edit(&b, &cur, KEYF(KEY_BACKSPACE)), -1);
+    ck_assert_int_eq(prompt_edit(&b, &cur, '\r'), 1);
+    ck_assert_int_eq(prompt_edit(&b, &cur, 27), -1);
+    buf_free(&b);
+}
+END_TEST
+
+static Suite *ui_suite(void)
+{
+    Suite *s = suite_create("ui");
+    TCase *tc = tcase_create("pure");
+
+    setlocale(LC_ALL, "C.UTF-8");
+    tcase_add_test(tc, layout_sizes);
+    tcase_add_test(tc, layout_folders_and_hit);
+    tcase_add_test(tc, key_names);
+    tcase_add_test(tc, keymap_defaults_and_rebind);
+    tcase_add_test(tc, colors);
+    tcase_add_test(tc, clip_by_width);
+    tcase_add_test(tc, line_editor);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TEST_MAIN(ui_suite)
