@@ -43,8 +43,9 @@ static int msg_open(const char *path, struct msgfile *m, struct err *e)
     }
     if (S_ISDIR(st.st_mode)) {
         close(fd);
+        err_set(e, ERR_SYS, "%s: is a directory", path);
         errno = EISDIR;
-        return err_set(e, ERR_SYS, "%s: is a directory", path);
+        return -1;
     }
     if (S_ISREG(st.st_mode) && st.st_size > 0) {
         m->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -271,8 +272,10 @@ int cmd_show(int argc, char **argv, const struct globals *g)
             int saved = errno;
 
             fprintf(stderr, "%s: %s\n", prog, e.msg);
-            rc = saved == ENOENT || saved == EACCES || saved == ENOTDIR ? EX_NOINPUT
-                                                                        : cmd_exit_code(e.cls);
+            if (saved == ENOENT || saved == EACCES || saved == ENOTDIR || saved == EISDIR)
+                rc = EX_NOINPUT;
+            else
+                rc = cmd_exit_code(e.cls);
             continue;
         }
         if (part) {

@@ -37,40 +37,37 @@ size_t hdr_block_len(const char *msg, size_t len)
 
 int hdr_next(const char *hdrs, size_t len, size_t *pos, struct hdr_field *f)
 {
-    const char *end = hdrs + len;
+    const char *end = hdrs + len, *line = hdrs + *pos;
 
-    while (*pos < len) {
-        const char *line = hdrs + *pos, *p, *colon, *nl, *vend;
+    while (line < end) {
+        const char *start = line, *p = line, *name_end, *nl, *vend;
+        int ok;
 
         /* The blank line ends the block. */
         if (*line == '\n' || (*line == '\r' && line + 1 < end && line[1] == '\n')) {
             *pos = len;
             return 0;
         }
-        nl = memchr(line, '\n', (size_t)(end - line));
-        /* Take in every continuation line (starting with white space). */
-        for (;;) {
-            if (nl == NULL || nl + 1 >= end || (nl[1] != ' ' && nl[1] != '\t'))
-                break;
+        /* One pass over the name: it ends at the colon, white space or a control. */
+        while (p < end && (unsigned char)*p > ' ' && *p != ':')
+            p++;
+        name_end = p;
+        while (p < end && (*p == ' ' || *p == '\t'))   /* obsolete "Subject :" */
+            p++;
+        ok = p < end && *p == ':' && name_end > line;
+        /* The field goes on over every continuation line (starting with white space). */
+        nl = memchr(p, '\n', (size_t)(end - p));
+        while (nl && nl + 1 < end && (nl[1] == ' ' || nl[1] == '\t'))
             nl = memchr(nl + 1, '\n', (size_t)(end - nl - 1));
-        }
         vend = nl ? nl : end;
-        *pos = nl ? (size_t)(nl + 1 - hdrs) : len;
-        if (*line == ' ' || *line == '\t')
-            continue;      /* a continuation with no field before it */
-        colon = memchr(line, ':', (size_t)(vend - line));
-        if (colon == NULL || colon == line)
-            continue;      /* not a field: skipped (mbox "From " lines, garbage) */
-        /* The name ends before any white space ahead of the colon (obsolete "Subject :"). */
-        p = colon;
-        while (p > line && (p[-1] == ' ' || p[-1] == '\t'))
-            p--;
-        if (p == line || memchr(line, ' ', (size_t)(p - line)) ||
-            memchr(line, '\t', (size_t)(p - line)))
+        line = nl ? nl + 1 : end;
+        /* Not a field (mbox "From " line, garbage, a continuation with no field): skip. */
+        if (!ok)
             continue;
-        f->name = line;
-        f->name_len = (size_t)(p - line);
-        p = colon + 1;
+        f->name = start;
+        f->name_len = (size_t)(name_end - start);
+        *pos = (size_t)(line - hdrs);
+        p++;
         while (p < vend && (*p == ' ' || *p == '\t'))
             p++;
         if (vend > p && vend[-1] == '\r')
@@ -79,6 +76,7 @@ int hdr_next(const char *hdrs, size_t len, size_t *pos, struct hdr_field *f)
         f->value_len = (size_t)(vend - p);
         return 1;
     }
+    *pos = len;
     return 0;
 }
 
@@ -423,10 +421,20 @@ static void acc_reset(struct acc *a)
     a->words = 0;
 }
 
+static bool all_plain(const char *v, size_t len);
+
 static char *clean_name(const char *s, size_t n)
 {
     struct buf out = BUF_INIT;
     char *r;
+
+    if (all_plain(s, n)) {
+        while (n > 0 && s[n - 1] == ' ')
+            n--;
+        while (n > 0 && *s == ' ')
+            s++, n--;
+        return n ? xmemdup0(s, n) : NULL;
+    }
 
     decode_into(s, n, &out);
     if (out.len == 0) {
@@ -449,6 +457,8 @@ static char *clean_mailbox(const char *s, size_t n)
             i = (size_t)(c + 1 - s);
         }
     }
+    if (all_plain(s + i, n - i) && !memchr(s + i, ' ', n - i))
+        return xmemdup0(s + i, n - i);
     codec_sanitize(s + i, n - i, CODEC_SAN_LINE, &out);
     /* Mailboxes hold no spaces; drop any the sanitiser produced. */
     {
@@ -507,6 +517,12 @@ static void acc_word(struct acc *a, const char *s, size_t n, int quoted)
 
 #define MAX_ADDRS 10000
 
+/* Bytes that end an atom in an address list (a table: this is the hot loop). */
+static const unsigned char addr_special[256] = {
+    [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1, ['('] = 1, [')'] = 1, ['"'] = 1,
+    ['<'] = 1, ['>'] = 1, [','] = 1, [';'] = 1, [':'] = 1, ['\0'] = 1,
+};
+
 int addr_parse_list(const char *v, size_t len, struct addr **out, size_t *n)
 {
     struct acc a;
@@ -545,10 +561,18 @@ int addr_parse_list(const char *v, size_t len, struct addr **out, size_t *n)
             }
         } else if (c == '"') {
             buf_reset(&word);
-            for (i++; i < len && v[i] != '"'; i++) {
-                if (v[i] == '\\' && i + 1 < len)
-                    i++;
-                buf_addc(&word, v[i]);
+            for (i++; i < len && v[i] != '"';) {
+                size_t j = i;
+
+                if (v[i] == '\\' && i + 1 < len) {
+                    buf_addc(&word, v[i + 1]);
+                    i += 2;
+                    continue;
+                }
+                while (j < len && v[j] != '"' && v[j] != '\\')
+                    j++;
+                buf_add(&word, v + i, j - i);
+                i = j;
             }
             if (i < len)
                 i++;
@@ -591,8 +615,18 @@ int addr_parse_list(const char *v, size_t len, struct addr **out, size_t *n)
                     if (k >= len || v[k] == '<')
                         break;
                 }
-                if (v[j] != ' ' && v[j] != '\t' && v[j] != '\r' && v[j] != '\n')
-                    buf_addc(&a.angle, v[j]);
+                if (v[j] != ' ' && v[j] != '\t' && v[j] != '\r' && v[j] != '\n') {
+                    size_t k = j;
+
+                    while (k < len && (!addr_special[(unsigned char)v[k]] || v[k] == '<' ||
+                                       v[k] == ')' || v[k] == ';' || v[k] == ':'))
+                        k++;
+                    if (k == j)
+                        k++;
+                    buf_add(&a.angle, v + j, k - j);
+                    j = k;
+                    continue;
+                }
                 j++;
             }
             a.have_angle = 1;
@@ -615,7 +649,7 @@ int addr_parse_list(const char *v, size_t len, struct addr **out, size_t *n)
         } else {
             size_t j = i;
 
-            while (j < len && !strchr(" \t\r\n()\"<>,;:", v[j]))
+            while (j < len && !addr_special[(unsigned char)v[j]])
                 j++;
             /* "@" and "." join tokens without spaces in a bare address. */
             if (j == i)
@@ -707,6 +741,20 @@ size_t hdr_msgids(const char *v, size_t len, char ***ids)
             if (e == NULL)
                 e = v + len;
             l = (size_t)(e - s);
+            for (k = 0; k < l; k++)
+                if ((unsigned char)s[k] <= 0x20 || s[k] == 0x7f || s[k] == '<')
+                    break;
+            if (k == l) {           /* the usual case: a clean id */
+                if (l) {
+                    if (n == cap) {
+                        cap = cap ? cap * 2 : 4;
+                        *ids = xreallocarray(*ids, cap, sizeof **ids);
+                    }
+                    (*ids)[n++] = xmemdup0(s, l);
+                }
+                i = (size_t)(e - v) + 1;
+                continue;
+            }
             for (k = 0; k < l; k++) {
                 unsigned char c = (unsigned char)s[k];
                 if (c > 0x20 && c != 0x7f && c != '<')

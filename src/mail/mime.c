@@ -217,6 +217,16 @@ static void parse_entity(struct parser *ps, const char *p, size_t len, int depth
     size_t hl = hdr_block_len(p, len);
     char *boundary = NULL;
 
+    if (parent >= 0 && len > 0 && (p[0] == ' ' || p[0] == '\t') &&
+        strncmp(ps->t->parts[parent].type, "multipart/", 10) == 0) {
+        /* The rest of a delimiter line that was folded: skip it if headers follow. */
+        const char *nl = memchr(p, '\n', len);
+        if (nl && looks_like_header(nl + 1, len - (size_t)(nl + 1 - p))) {
+            len -= (size_t)(nl + 1 - p);
+            p = nl + 1;
+            hl = hdr_block_len(p, len);
+        }
+    }
     mp->hdr = p;
     mp->hdr_len = hl;
     mp->body = p + hl;
@@ -280,9 +290,28 @@ static void parse_entity(struct parser *ps, const char *p, size_t len, int depth
         } else {
             int kind;
 
-            if (boundary == NULL || boundary[0] == '\0' ||
+            if (boundary && boundary[0] &&
                 next_delim(mp->body, mp->body_len, 0, boundary, strlen(boundary), &kind) ==
                     mp->body_len) {
+                /* A boundary folded inside its quotes: the delimiter lines carry only the
+                 * part before the fold. */
+                char *cut = strstr(boundary, "  ");
+                if (cut == NULL)
+                    cut = strchr(boundary, '\t');
+                if (cut) {
+                    while (cut > boundary && cut[-1] == ' ')
+                        cut--;
+                    *cut = '\0';
+                    if (boundary[0] && next_delim(mp->body, mp->body_len, 0, boundary,
+                                                  strlen(boundary), &kind) < mp->body_len)
+                        ps->t->flags |= MIME_F_GUESSED;
+                    else
+                        boundary[0] = '\0';
+                } else {
+                    boundary[0] = '\0';
+                }
+            }
+            if (boundary == NULL || boundary[0] == '\0') {
                 free(boundary);
                 boundary = guess_boundary(mp->body, mp->body_len);
                 if (boundary)

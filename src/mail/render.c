@@ -387,7 +387,7 @@ int render_message(const char *msg, size_t len, const struct render_opts *o, str
     walk_init(&w, &t, o);
     w.body = &text;
     header_block(t.parts[0].hdr, t.parts[0].hdr_len, o, &text);
-    if (!o->no_headers)
+    if (text.len > 0)
         buf_addc(&text, '\n');
     {
         size_t body_start = text.len;

@@ -262,7 +262,7 @@ START_TEST(test_width)
 
     ck_assert_uint_eq(render_width("abc", 3), 3);
     ck_assert_uint_eq(render_width("\xe6\x97\xa5\xe6\x9c\xac", 6), 4);      /* 日本 */
-    ck_assert_uint_eq(render_width("e\xcc\x81", 3), 1);                     /* e + combining acute */
+    ck_assert_uint_eq(render_width("e\xcc\x81", 3), 1);                     /* e + acute */
     ck_assert_uint_eq(render_fit("\xe6\x97\xa5\xe6\x9c\xac", 6, 3), 3);     /* no half character */
     ck_assert_uint_eq(render_fit("e\xcc\x81x", 4, 1), 3);                   /* mark stays */
     ck_assert_uint_eq(render_fit("abc", 3, 10), 3);
