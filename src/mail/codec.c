@@ -438,9 +438,20 @@ enum codec_how codec_to_utf8(const char *charset, const char *in, size_t n, stru
     case CS_ICONV:
         cd = strlen(name) < 47 ? cd_get(name) : (iconv_t)-1;
         if (cd != (iconv_t)-1) {
-            size_t mark = out->len;
+            size_t mark = out->len, errs = iconv_convert(cd, in, n, out);
 
-            if (iconv_convert(cd, in, n, out) == 0)
+            /* glibc's iconv lets some invalid sequences through (code points past
+             * U+10FFFF from a "UTF-8" alias): check what it produced. */
+            if (!codec_utf8_valid(out->ptr + mark, out->len - mark)) {
+                struct buf fix = BUF_INIT;
+
+                codec_utf8_repair(out->ptr + mark, out->len - mark, &fix);
+                buf_truncate(out, mark);
+                buf_add(out, fix.ptr, fix.len);
+                buf_free(&fix);
+                errs++;
+            }
+            if (errs == 0)
                 return CODEC_AS_DECLARED;
             /* The label lied: prefer UTF-8 when the bytes are valid UTF-8. */
             if (codec_utf8_valid(in, n)) {

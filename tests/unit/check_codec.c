@@ -79,6 +79,9 @@ static const struct {
     { "utf-8", "latin-1 in disguise: caf\xe9", "latin-1 in disguise: caf\xc3\xa9",
       CODEC_AS_CP1252 },
     { "\"UTF-8\"", "x", "x", CODEC_AS_DECLARED },
+    /* found by fuzz_encword: iconv passed a code point past U+10FFFF through */
+    { "utf-8\xb1", "\xf4\x9a\x96\xab", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+      CODEC_WITH_ERRORS },
 };
 
 START_TEST(test_conv)
