@@ -411,6 +411,19 @@ static void handle_tag(struct hout *h, const char *name, int closing, const char
         close_link(h);
         if (!closing) {
             h->href = tag_attr(attrs, alen, "href");
+            if (h->href) {
+                /* Browsers drop line breaks and tabs inside URLs, and surrounding spaces. */
+                char *r = h->href, *w = h->href;
+
+                while (*r == ' ')
+                    r++;
+                for (; *r; r++)
+                    if (*r != '\r' && *r != '\n' && *r != '\t')
+                        *w++ = *r;
+                while (w > h->href && w[-1] == ' ')
+                    w--;
+                *w = '\0';
+            }
             if (h->space && h->col > 0) {
                 buf_addc(h->out, ' ');
                 h->col++;

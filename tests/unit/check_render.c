@@ -221,6 +221,8 @@ START_TEST(test_html)
         { "<ol><li>one</li><li>two</li></ol>", "1. one\n2. two\n" },
         { "<a href='http://e/'>link</a>", "link[1]\n\n[1] http://e/\n" },
         { "<a href=\"javascript:x()\">js</a>", "js\n" },
+        { "<a href=\"http://e/\nx\">link</a>", "link[1]\n\n[1] http://e/x\n" },
+        { "<a href=\"http://e/x\">http://e/x</a>", "http://e/x\n" },
         { "&lt;&gt;&amp;&quot;&#65;&#x42;&bogus;&#0;", "<>&\"AB&bogus;\xef\xbf\xbd\n" },
         { "&#150;", "\xe2\x80\x93\n" },
         { "<script>document.write('x')</script>ok", "ok\n" },
