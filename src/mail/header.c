@@ -718,6 +718,8 @@ char *addr_display(const char *value, size_t len)
 size_t hdr_msgids(const char *v, size_t len, char ***ids)
 {
     size_t n = 0, cap = 0, i = 0;
+    int no_close = 0;      /* no '>' left: do not search again for each '<' */
+    const char *next_gt = NULL;
 
     *ids = NULL;
     while (i < len && n < MAX_IDS) {
@@ -733,13 +735,24 @@ size_t hdr_msgids(const char *v, size_t len, char ***ids)
             continue;
         }
         if (v[i] == '<') {
-            const char *e = memchr(v + i + 1, '>', len - i - 1);
+            const char *e;
+
+            /* The next '>' is found once and reused while we are before it, so that
+             * "<<<<...>" stays linear. */
+            if (no_close)
+                e = NULL;
+            else if (next_gt && next_gt > v + i)
+                e = next_gt;
+            else
+                e = next_gt = memchr(v + i + 1, '>', len - i - 1);
             struct buf b = BUF_INIT;
             const char *s = v + i + 1;
             size_t k, l;
 
-            if (e == NULL)
+            if (e == NULL) {
+                no_close = 1;
                 e = v + len;
+            }
             l = (size_t)(e - s);
             for (k = 0; k < l; k++)
                 if ((unsigned char)s[k] <= 0x20 || s[k] == 0x7f || s[k] == '<')

@@ -16,6 +16,7 @@ struct parser {
     struct mime_tree *t;
     size_t cap;
     int number;
+    int guesses;      /* boundary guesses left for the whole message (each scans a body) */
 };
 
 bool mime_is_multipart(const struct mime_part *p)
@@ -128,12 +129,11 @@ static size_t trim_eol(const char *body, size_t start, size_t end)
 }
 
 /* Guess a boundary from the body: the first line "--token" that occurs at least twice. */
-static char *guess_boundary(const char *body, size_t len)
+static char *guess_boundary(const char *body, size_t len, int *budget)
 {
     size_t i = 0;
-    int tries = 0;
 
-    while (i < len && tries < 16) {
+    while (i < len && *budget > 0) {
         size_t e = line_end(body, len, i), l = e - i;
 
         while (l > 0 && (body[i + l - 1] == '\n' || body[i + l - 1] == '\r' ||
@@ -145,7 +145,7 @@ static char *guess_boundary(const char *body, size_t len)
             int kind;
             char *b = xmemdup0(body + i + 2, bl);
 
-            tries++;
+            (*budget)--;
             if (next_delim(body, len, e, b, bl, &kind) < len)
                 return b;
             free(b);
@@ -313,7 +313,7 @@ static void parse_entity(struct parser *ps, const char *p, size_t len, int depth
             }
             if (boundary == NULL || boundary[0] == '\0') {
                 free(boundary);
-                boundary = guess_boundary(mp->body, mp->body_len);
+                boundary = guess_boundary(mp->body, mp->body_len, &ps->guesses);
                 if (boundary)
                     ps->t->flags |= MIME_F_GUESSED;
             }
@@ -348,7 +348,7 @@ static void parse_entity(struct parser *ps, const char *p, size_t len, int depth
 
 void mime_parse(const char *msg, size_t len, struct mime_tree *t)
 {
-    struct parser ps = { t, 0, 0 };
+    struct parser ps = { t, 0, 0, 32 };
 
     t->parts = NULL;
     t->n = 0;
