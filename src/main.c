@@ -20,6 +20,9 @@ struct command {
 
 static const struct command commands[] = {
     { "check-config", cmd_check_config, "show the effective settings and every warning" },
+    { "send", cmd_send, "queue a message (sendmail-compatible) and deliver it" },
+    { "flush", cmd_flush, "deliver the queued messages that are due" },
+    { "queue", cmd_queue, "list the outgoing queue; --retry ID, --delete ID" },
     { "show", cmd_show, "print messages as the pager shows them, or save a part" },
     { "fetch", cmd_fetch, "download new mail from POP3 accounts into their inbox" },
     { "scan", cmd_scan, "list the messages of a folder (one line each)" },

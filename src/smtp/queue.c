@@ -580,7 +580,16 @@ struct flusher {
     struct queue_flush_stats *st;
     size_t done, total;
     time_t now;
+    /* Accepted messages whose Sent copies are written but not yet made durable by a
+     * directory fsync: removed from the queue together, after that fsync. */
+    char *sent_dir;
+    struct queue_entry **pending;
+    size_t npending;
+    struct timespec pending_since;
 };
+
+#define FLUSH_BATCH 64
+#define FLUSH_BATCH_MS 200
 
 static void emit(struct flusher *f, enum queue_event_kind k, const struct queue_entry *ent,
                  const char *addr, const char *text)
@@ -625,15 +634,70 @@ static void fail_perm(struct flusher *f, struct queue_entry *ent, const char *wh
 
 /* Copy into the account's sent folder with flag S (the stored form, Bcc included). */
 static int copy_to_sent(struct flusher *f, const struct account *a, const char *msg, size_t n,
-                        struct err *e)
+                        bool batched, struct err *e)
 {
     char *dir = maildir_folder_path(f->cfg->mail_root, a->sent ? a->sent : "Sent");
+    struct maildir_tmp *t;
     int rc = maildir_create(dir, e);
 
-    if (rc == 0)
+    if (rc == 0 && !batched) {
         rc = maildir_deliver(dir, msg, n, "S", NULL, e);
+    } else if (rc == 0) {
+        /* file fsynced and renamed now; the directory fsync comes with the batch */
+        rc = maildir_tmp_open(dir, &t, e);
+        if (rc == 0 && maildir_tmp_write(t, msg, n, e) < 0) {
+            maildir_tmp_abort(t);
+            rc = -1;
+        } else if (rc == 0) {
+            rc = maildir_tmp_commit(t, "S", NULL, e);
+        }
+        if (rc == 0 && f->sent_dir == NULL) {
+            f->sent_dir = dir;
+            dir = NULL;
+        }
+    }
     free(dir);
     return rc;
+}
+
+/*
+ * Make the batch's Sent copies durable, then remove those messages from the queue with one
+ * fsync per directory. A crash before the end resends them (twice at worst), never loses.
+ */
+static void flush_pending(struct flusher *f)
+{
+    struct err e;
+    bool synced = true;
+
+    if (f->npending == 0)
+        goto out;
+    if (f->sent_dir && maildir_sync(f->sent_dir, &e) < 0)
+        synced = false;
+    for (size_t i = 0; i < f->npending; i++) {
+        struct queue_entry *ent = f->pending[i];
+        char *sp;
+
+        if (!synced) {
+            emit(f, QEV_DEFERRED, ent, NULL, e.msg);
+            continue;
+        }
+        if (ent->path && unlink(ent->path) < 0 && errno != ENOENT) {
+            err_sys(&e, "%s", ent->path);
+            emit(f, QEV_DEFERRED, ent, NULL, e.msg);
+            continue;
+        }
+        sp = state_path(f->q, ent->id);
+        unlink(sp);
+        free(sp);
+    }
+    if (synced) {
+        if (maildir_sync(f->q->outbox, &e) < 0 || fs_fsync_dir(f->q->statedir, &e) < 0)
+            emit(f, QEV_DEFERRED, NULL, NULL, e.msg);
+    }
+out:
+    f->npending = 0;
+    free(f->sent_dir);
+    f->sent_dir = NULL;
 }
 
 /* The server accepted the message for some recipients: record who, copy, remove or keep. */
@@ -644,6 +708,7 @@ static void delivered(struct flusher *f, const struct account *a, struct queue_e
     size_t nleft = 0, nrefused_before = ent->nrefused;
     char why[REPLY_MAX];
     struct err e;
+    bool batched;
 
     why[0] = '\0';
     for (size_t i = 0; i < ent->nrcpts; i++) {
@@ -659,7 +724,8 @@ static void delivered(struct flusher *f, const struct account *a, struct queue_e
                 snprintf(why, sizeof why, "<%s>: %s", ent->rcpts[i], r[i].reply);
         }
     }
-    if (!ent->sent_copied && copy_to_sent(f, a, msg, n, &e) < 0) {
+    batched = nleft == 0 && ent->nrefused == nrefused_before;
+    if (!ent->sent_copied && copy_to_sent(f, a, msg, n, batched, &e) < 0) {
         /* Delivered but not recorded: keep it visible, never send it again. */
         for (size_t i = 0; i < nleft; i++)
             free(left[i]);
@@ -700,13 +766,23 @@ static void delivered(struct flusher *f, const struct account *a, struct queue_e
         buf_free(&b);
         return;
     }
-    if (queue_remove(f->q, ent, &e) < 0) {
-        f->done++;
-        emit(f, QEV_DEFERRED, ent, NULL, e.msg);
-        return;
-    }
+    f->pending = xreallocarray(f->pending, f->npending + 1, sizeof *f->pending);
+    f->pending[f->npending++] = ent;
     f->done++;
     emit(f, QEV_SENT, ent, NULL, final);
+    /* bounded in count and in time, so that a crash resends little */
+    {
+        struct timespec now;
+        long ms;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (f->npending == 1)
+            f->pending_since = now;
+        ms = (long)(now.tv_sec - f->pending_since.tv_sec) * 1000 +
+             (now.tv_nsec - f->pending_since.tv_nsec) / 1000000;
+        if (f->npending >= FLUSH_BATCH || ms >= FLUSH_BATCH_MS)
+            flush_pending(f);
+    }
 }
 
 static void send_one(struct flusher *f, const struct account *a, struct smtp *s,
@@ -859,6 +935,7 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
             }
         }
     }
+    flush_pending(f);
     smtp_close(s);
     secret_free(pw);
 }
@@ -916,6 +993,8 @@ int queue_flush(struct queue *q, const struct config *cfg, const struct queue_fl
         flush_account(&f, names[k], mine, nm);
         free(mine);
     }
+    flush_pending(&f);
+    free(f.pending);
     free(names);
     free(due);
     queue_list_free(ents, n);

@@ -144,13 +144,14 @@ void smtp_reply_format(const struct smtp_reply *r, char *out, size_t size)
 
 void smtp_parse_ehlo(const struct smtp_reply *r, unsigned *caps, long *size)
 {
-    const char *p = r->text.ptr, *end = r->text.ptr + r->text.len;
+    const char *p = r->text.ptr, *end;
     bool first = true;
 
     *caps = 0;
     *size = 0;
     if (p == NULL)
         return;
+    end = p + r->text.len;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -448,8 +449,7 @@ static int smtp_auth(struct smtp *s, struct err *e)
         b64(&b, (const unsigned char *)raw.ptr, raw.len);
         wipe(&raw);
         buf_free(&raw);
-        conn_trace_sent(s->conn, "AUTH PLAIN", 10, false);
-        conn_trace_sent(s->conn, b.ptr, b.len, true);
+        conn_trace_sent(s->conn, b.ptr, b.len, false);   /* log.c redacts after "AUTH PLAIN" */
         buf_add(&b, "\r\n", 2);
         conn_write(s->conn, b.ptr, b.len);
         if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)

@@ -1,0 +1,183 @@
+/*
+ * tern flush: deliver the queued messages that are due, with progress on a terminal, a
+ * summary, and a line protocol on a descriptor for the full-screen client (--progress-fd).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "tern/cmd.h"
+#include "tern/queue.h"
+#include "tern/str.h"
+
+struct flush_ui {
+    const char *progname;
+    bool tty;            /* a progress line on stderr */
+    bool quiet;
+    FILE *machine;       /* --progress-fd */
+    bool line_open;
+};
+
+static void clear_line(struct flush_ui *u)
+{
+    if (u->line_open) {
+        fputs("\r\033[K", stderr);
+        u->line_open = false;
+    }
+}
+
+/* One word per event, then fields separated by one space; the free text comes last. */
+static void machine_event(FILE *m, const struct queue_event *ev)
+{
+    const char *id = ev->ent ? ev->ent->id : "-";
+
+    switch (ev->kind) {
+    case QEV_START:
+        fprintf(m, "start %zu\n", ev->total);
+        break;
+    case QEV_CONNECT:
+        fprintf(m, "connect %s\n", ev->text);
+        break;
+    case QEV_SENT:
+        fprintf(m, "sent %zu %zu %s %s\n", ev->done, ev->total, id, ev->text ? ev->text : "");
+        break;
+    case QEV_DEFERRED:
+        fprintf(m, "deferred %zu %zu %s %s\n", ev->done, ev->total, id, ev->text);
+        break;
+    case QEV_FAILED:
+        fprintf(m, "failed %zu %zu %s %s\n", ev->done, ev->total, id, ev->text);
+        break;
+    case QEV_REFUSED:
+        fprintf(m, "refused %s %s %s\n", id, ev->addr, ev->text);
+        break;
+    }
+    fflush(m);
+}
+
+static void flush_event(const struct queue_event *ev, void *arg)
+{
+    struct flush_ui *u = arg;
+
+    if (u->machine)
+        machine_event(u->machine, ev);
+    if (u->quiet)
+        return;
+    switch (ev->kind) {
+    case QEV_START:
+    case QEV_SENT:
+        break;
+    case QEV_CONNECT:
+        if (u->tty) {
+            clear_line(u);
+            fprintf(stderr, "connecting for account %s...", ev->text);
+            u->line_open = true;
+        }
+        break;
+    case QEV_DEFERRED:
+        clear_line(u);
+        fprintf(stderr, "%s: deferred %s: %s\n", u->progname, ev->ent ? ev->ent->id : "-",
+                ev->text);
+        break;
+    case QEV_FAILED:
+        clear_line(u);
+        fprintf(stderr, "%s: failed %s: %s\n", u->progname, ev->ent ? ev->ent->id : "-",
+                ev->text);
+        break;
+    case QEV_REFUSED:
+        clear_line(u);
+        fprintf(stderr, "%s: %s: recipient <%s> refused: %s\n", u->progname,
+                ev->ent ? ev->ent->id : "-", ev->addr, ev->text);
+        break;
+    }
+    if (u->tty && ev->kind != QEV_START && ev->kind != QEV_CONNECT && ev->total > 0) {
+        clear_line(u);
+        fprintf(stderr, "sending: %zu/%zu", ev->done, ev->total);
+        u->line_open = true;
+    }
+}
+
+static void flush_usage(const char *prog)
+{
+    fprintf(stderr, "usage: %s flush [-c FILE] [--all] [-q] [--progress-fd N] [ACCOUNT...]\n",
+            prog);
+}
+
+int cmd_flush(int argc, char **argv, const struct globals *g)
+{
+    struct flush_ui u = { g->progname, false, false, NULL, false };
+    struct queue_flush_opts fo = { 0 };
+    struct queue_flush_stats st;
+    struct config *cfg;
+    struct queue *q = NULL;
+    struct err e;
+    int i, rc;
+
+    for (i = 1; i < argc; i++) {
+        const char *s = argv[i];
+
+        if (strcmp(s, "--all") == 0 || strcmp(s, "-a") == 0) {
+            fo.all = true;
+        } else if (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0) {
+            u.quiet = true;
+        } else if (strcmp(s, "--progress-fd") == 0 || strncmp(s, "--progress-fd=", 14) == 0) {
+            const char *v = s[13] == '=' ? s + 14 : (i + 1 < argc ? argv[++i] : NULL);
+            long fd;
+
+            if (v == NULL || str_tolong(v, 0, 1 << 20, &fd) < 0 ||
+                (u.machine = fdopen((int)fd, "w")) == NULL) {
+                fprintf(stderr, "%s: flush: --progress-fd needs an open descriptor\n",
+                        g->progname);
+                return TERN_EX_USAGE;
+            }
+        } else if (strcmp(s, "--") == 0) {
+            i++;
+            break;
+        } else if (s[0] == '-') {
+            fprintf(stderr, "%s: flush: unknown option %s\n", g->progname, s);
+            flush_usage(g->progname);
+            return TERN_EX_USAGE;
+        } else {
+            break;
+        }
+    }
+    rc = cmd_load_config(g, &cfg);
+    if (rc != 0)
+        goto done;
+    for (int k = i; k < argc; k++) {
+        if (config_account(cfg, argv[k]) == NULL) {
+            fprintf(stderr, "%s: flush: no account called '%s'\n", g->progname, argv[k]);
+            rc = EX_CONFIG;
+            goto out;
+        }
+    }
+    fo.accounts = (const char *const *)(argv + i);
+    fo.naccounts = (size_t)(argc - i);
+    u.tty = !u.quiet && isatty(STDERR_FILENO);
+    if (queue_open(cfg->mail_root, &q, &e) < 0 ||
+        queue_flush(q, cfg, &fo, flush_event, &u, &st, &e) < 0) {
+        clear_line(&u);
+        fprintf(stderr, "%s: flush: %s\n", g->progname, e.msg);
+        if (u.machine)
+            fprintf(u.machine, "error %s\n", e.msg);
+        rc = cmd_exit_code(e.cls);
+        goto out;
+    }
+    clear_line(&u);
+    if (u.machine)
+        fprintf(u.machine, "done %zu %zu %zu\n", st.sent, st.deferred + st.skipped, st.failed);
+    if (!u.quiet)
+        printf("%zu sent, %zu deferred, %zu failed\n", st.sent, st.deferred + st.skipped,
+               st.failed);
+    rc = st.failed ? EX_UNAVAILABLE : (st.deferred + st.skipped) ? EX_TEMPFAIL : EX_OK;
+out:
+    queue_close(q);
+    config_free(cfg);
+done:
+    if (u.machine)
+        fclose(u.machine);
+    return rc;
+}

@@ -1,0 +1,142 @@
+/* tern queue: list the outgoing queue, or retry / delete one message. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include "tern/buf.h"
+#include "tern/cmd.h"
+#include "tern/fsutil.h"
+#include "tern/header.h"
+#include "tern/queue.h"
+
+static void when(time_t t, char *out, size_t n)
+{
+    struct tm tm;
+
+    if (t == 0) {
+        snprintf(out, n, "now");
+        return;
+    }
+    localtime_r(&t, &tm);
+    strftime(out, n, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void show(const struct queue_entry *q)
+{
+    struct buf msg = BUF_INIT;
+    struct err e;
+    char next[32];
+    char *subject = NULL;
+
+    if (q->path && fs_read_file(q->path, &msg, &e) == 0) {
+        struct hdr_field f;
+        size_t hlen = hdr_block_len(msg.ptr, msg.len);
+
+        if (hdr_find(msg.ptr, hlen, "Subject", &f) == 1)
+            subject = hdr_decode(f.value, f.value_len);
+    }
+    when(q->state == QUEUE_QUEUED ? q->next : 0, next, sizeof next);
+    printf("%s  %s  attempts %d  next %s  account %s\n", q->id,
+           q->state == QUEUE_FAILED ? "failed" : "queued", q->attempts,
+           q->state == QUEUE_FAILED ? "-" : next, q->account);
+    printf("    from: <%s>\n    to:", q->from);
+    for (size_t i = 0; i < q->nrcpts; i++)
+        printf(" <%s>%s", q->rcpts[i], i + 1 < q->nrcpts ? "," : "");
+    printf("\n    subject: %s\n", subject ? subject : "");
+    for (size_t i = 0; i < q->nrefused; i++)
+        printf("    refused: <%s> %s\n", q->refused[i].addr, q->refused[i].reply);
+    if (q->reply)
+        printf("    last reply: %s\n", q->reply);
+    free(subject);
+    buf_free(&msg);
+}
+
+static void queue_usage(const char *prog)
+{
+    fprintf(stderr, "usage: %s queue [-c FILE] [--retry ID | --delete ID]\n", prog);
+}
+
+int cmd_queue(int argc, char **argv, const struct globals *g)
+{
+    const char *retry = NULL, *del = NULL;
+    struct config *cfg;
+    struct queue *q = NULL;
+    struct queue_entry *ents = NULL;
+    size_t n = 0, orphans = 0, failed = 0;
+    struct err e;
+    int rc;
+
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "--retry") == 0 || strcmp(argv[i], "--delete") == 0) &&
+            i + 1 < argc) {
+            if (argv[i][2] == 'r')
+                retry = argv[++i];
+            else
+                del = argv[++i];
+        } else {
+            queue_usage(g->progname);
+            return TERN_EX_USAGE;
+        }
+    }
+    if (retry && del) {
+        queue_usage(g->progname);
+        return TERN_EX_USAGE;
+    }
+    rc = cmd_load_config(g, &cfg);
+    if (rc != 0)
+        return rc;
+    if (queue_open(cfg->mail_root, &q, &e) < 0 || queue_list(q, &ents, &n, &orphans, &e) < 0) {
+        fprintf(stderr, "%s: queue: %s\n", g->progname, e.msg);
+        rc = cmd_exit_code(e.cls);
+        goto out;
+    }
+    if (retry || del) {
+        long k = queue_find(ents, n, retry ? retry : del);
+
+        if (k < 0) {
+            fprintf(stderr, "%s: queue: %s '%s'\n", g->progname,
+                    k == -2 ? "more than one message matches" : "no queued message", 
+                    retry ? retry : del);
+            rc = EX_DATAERR;
+            goto out;
+        }
+        if (del) {
+            rc = queue_remove(q, &ents[k], &e);
+            if (rc == 0)
+                printf("deleted %s\n", ents[k].id);
+        } else {
+            /* back to the queue, due now, with a fresh lifetime */
+            ents[k].state = QUEUE_QUEUED;
+            ents[k].next = 0;
+            ents[k].created = time(NULL);
+            rc = queue_save(q, &ents[k], &e);
+            if (rc == 0)
+                printf("%s will be sent at the next flush\n", ents[k].id);
+        }
+        if (rc < 0) {
+            fprintf(stderr, "%s: queue: %s\n", g->progname, e.msg);
+            rc = cmd_exit_code(e.cls);
+        }
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        show(&ents[i]);
+        failed += ents[i].state == QUEUE_FAILED;
+    }
+    if (n == 0)
+        printf("the queue is empty\n");
+    else
+        printf("%zu message%s, %zu failed\n", n, n == 1 ? "" : "s", failed);
+    if (orphans)
+        printf("%zu message%s in %s without an envelope (an interrupted tern send): "
+               "not sent\n", orphans, orphans == 1 ? "" : "s", queue_outbox(q));
+out:
+    queue_list_free(ents, n);
+    queue_close(q);
+    config_free(cfg);
+    return rc;
+}

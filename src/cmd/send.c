@@ -1,0 +1,414 @@
+/*
+ * tern send: a sendmail-compatible front end. Reads a message, completes its header, queues it
+ * durably in Outbox and (unless -q) tries to deliver it at once.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tern/buf.h"
+#include "tern/cmd.h"
+#include "tern/fsutil.h"
+#include "tern/header.h"
+#include "tern/log.h"
+#include "tern/queue.h"
+#include "tern/smtp.h"
+#include "tern/str.h"
+#include "tern/xalloc.h"
+
+struct addrs {
+    char **v;
+    size_t n;
+};
+
+static void addrs_free(struct addrs *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->v[i]);
+    free(a->v);
+    a->v = NULL;
+    a->n = 0;
+}
+
+static void addrs_push(struct addrs *a, const char *s)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (str_casecmp(a->v[i], s) == 0)
+            return;
+    a->v = xreallocarray(a->v, a->n + 1, sizeof *a->v);
+    a->v[a->n++] = xstrdup(s);
+}
+
+/* Add the addresses of a list, expanding aliases (which may nest, up to a depth). */
+static void add_list(const struct config *cfg, struct addrs *out, const char *v, size_t len,
+                     int depth)
+{
+    struct addr *list;
+    size_t n;
+
+    addr_parse_list(v, len, &list, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *mb = list[i].mailbox;
+        const struct alias *al;
+
+        if (mb == NULL || *mb == '\0')
+            continue;
+        al = strchr(mb, '@') == NULL && depth < 8 ? config_alias(cfg, mb) : NULL;
+        if (al != NULL) {
+            for (size_t j = 0; j < al->naddrs; j++)
+                add_list(cfg, out, al->addrs[j], strlen(al->addrs[j]), depth + 1);
+        } else {
+            addrs_push(out, mb);
+        }
+    }
+    addr_list_free(list, n);
+}
+
+/* The mailbox of the first address in a value (new string) or NULL. */
+static char *first_mailbox(const char *v, size_t len)
+{
+    struct addr *list;
+    size_t n;
+    char *res = NULL;
+
+    addr_parse_list(v, len, &list, &n);
+    if (n > 0 && list[0].mailbox && list[0].mailbox[0])
+        res = xstrdup(list[0].mailbox);
+    addr_list_free(list, n);
+    return res;
+}
+
+static const struct account *account_by_addr(const struct config *cfg, const char *addr)
+{
+    for (size_t i = 0; addr && i < cfg->naccounts; i++) {
+        const struct account *a = &cfg->accounts[i];
+        char *mb;
+        bool same;
+
+        if (a->from == NULL)
+            continue;
+        mb = first_mailbox(a->from, strlen(a->from));
+        same = mb && str_casecmp(mb, addr) == 0;
+        free(mb);
+        if (same)
+            return a;
+    }
+    return NULL;
+}
+
+/* RFC 5322 date in English whatever the locale. */
+static void add_date(struct buf *b, const char *nl)
+{
+    static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+    static const char *const mons[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
+                                        "Sep", "Oct", "Nov", "Dec" };
+    time_t now = time(NULL);
+    struct tm tm;
+    long off;
+
+    localtime_r(&now, &tm);
+    off = tm.tm_gmtoff / 60;
+    buf_printf(b, "Date: %s, %d %s %d %02d:%02d:%02d %c%02ld%02ld%s", days[tm.tm_wday],
+               tm.tm_mday, mons[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+               off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60, nl);
+}
+
+static void add_msgid(struct buf *b, const char *sender, const char *nl)
+{
+    unsigned char rnd[8] = { 0 };
+    const char *at = sender ? strrchr(sender, '@') : NULL;
+    const char *dom = at && at[1] && !smtp_addr_bad(at + 1) ? at + 1 : "localhost";
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+    if (fd >= 0) {
+        if (read(fd, rnd, sizeof rnd) < 0)
+            memset(rnd, 0, sizeof rnd);
+        close(fd);
+    }
+    buf_printf(b, "Message-ID: <%lld.%ld.", (long long)time(NULL), (long)getpid());
+    for (size_t i = 0; i < sizeof rnd; i++)
+        buf_printf(b, "%02x", rnd[i]);
+    buf_printf(b, "@%s>%s", dom, nl);
+}
+
+/* Read the message: everything, or (sendmail without -i) up to a line with a single dot. */
+static int read_message(int fd, bool dot_ends, struct buf *out)
+{
+    if (fs_read_fd(fd, out) < 0)
+        return -1;
+    if (dot_ends) {
+        const char *p = out->ptr;
+        size_t n = out->len;
+
+        for (size_t i = 0; i < n;) {
+            const char *nl = memchr(p + i, '\n', n - i);
+            size_t end = nl ? (size_t)(nl - p) : n;
+            size_t l = end - i;
+
+            if ((l == 1 && p[i] == '.') || (l == 2 && p[i] == '.' && p[i + 1] == '\r')) {
+                buf_truncate(out, i);
+                break;
+            }
+            i = end + 1;
+        }
+    }
+    buf_cstr(out);
+    return 0;
+}
+
+struct send_report {
+    const char *progname;
+    int status;        /* 0 sent, 1 deferred, 2 failed, -1 untried */
+};
+
+static void send_event(const struct queue_event *ev, void *arg)
+{
+    struct send_report *r = arg;
+
+    switch (ev->kind) {
+    case QEV_SENT:
+        if (r->status < 0)
+            r->status = 0;
+        if (log_get_level() >= LOG_TRACE)
+            log_info("sent: %s", ev->text ? ev->text : "");
+        break;
+    case QEV_DEFERRED:
+        r->status = 1;
+        fprintf(stderr, "%s: queued; delivery deferred: %s\n", r->progname, ev->text);
+        if (ev->ent && ev->ent->next > 0) {
+            char when[32];
+            struct tm tm;
+
+            localtime_r(&ev->ent->next, &tm);
+            strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+            fprintf(stderr, "%s: next attempt at %s (tern flush)\n", r->progname, when);
+        }
+        break;
+    case QEV_FAILED:
+        r->status = 2;
+        fprintf(stderr, "%s: delivery failed, kept in the queue (tern queue): %s\n",
+                r->progname, ev->text);
+        break;
+    case QEV_REFUSED:
+        fprintf(stderr, "%s: recipient <%s> refused: %s\n", r->progname, ev->addr, ev->text);
+        break;
+    default:
+        break;
+    }
+}
+
+static void send_usage(const char *prog)
+{
+    fprintf(stderr, "usage: %s send [-c FILE] [-t] [-i|-oi] [-f ADDR] [-a ACCOUNT] [-q] "
+            "[RCPT...] < message\n", prog);
+}
+
+int cmd_send(int argc, char **argv, const struct globals *g)
+{
+    const char *from_opt = NULL, *acct_opt = NULL;
+    bool extract = false, dot_ends = true, queue_only = false;
+    struct addrs rcpts = { 0 };
+    struct buf msg = BUF_INIT, full = BUF_INIT;
+    struct config *cfg = NULL;
+    const struct account *a = NULL;
+    struct queue *q = NULL;
+    struct queue_entry ent;
+    char *hdr_from = NULL, *sender = NULL;
+    const char *nl;
+    size_t hlen;
+    struct err e;
+    int i, rc;
+
+    memset(&ent, 0, sizeof ent);
+    for (i = 1; i < argc; i++) {
+        const char *s = argv[i];
+
+        if (strcmp(s, "--") == 0) {
+            i++;
+            break;
+        }
+        if (s[0] != '-' || s[1] == '\0')
+            break;
+        if (strcmp(s, "-t") == 0) {
+            extract = true;
+        } else if (strcmp(s, "-i") == 0 || strcmp(s, "-oi") == 0) {
+            dot_ends = false;
+        } else if (strcmp(s, "-q") == 0) {
+            queue_only = true;
+        } else if (strcmp(s, "-f") == 0 || strcmp(s, "-r") == 0 || strcmp(s, "-a") == 0 ||
+                   strcmp(s, "-F") == 0 || strcmp(s, "-B") == 0) {
+            if (i + 1 >= argc) {
+                send_usage(g->progname);
+                return TERN_EX_USAGE;
+            }
+            if (s[1] == 'a')
+                acct_opt = argv[++i];
+            else if (s[1] == 'f' || s[1] == 'r')
+                from_opt = argv[++i];
+            else
+                i++;   /* -F full name, -B body type: accepted and ignored */
+        } else if ((s[1] == 'f' || s[1] == 'r') && s[2] != '\0') {
+            from_opt = s + 2;
+        } else if (s[1] == 'o' || strcmp(s, "-bm") == 0 || strcmp(s, "-em") == 0 ||
+                   strcmp(s, "-odi") == 0 || strcmp(s, "-odb") == 0) {
+            /* other sendmail options (-oem, -odb, -oXXX): accepted, no effect */
+        } else {
+            fprintf(stderr, "%s: send: unknown option %s\n", g->progname, s);
+            send_usage(g->progname);
+            return TERN_EX_USAGE;
+        }
+    }
+    if (!extract && i >= argc) {
+        fprintf(stderr, "%s: send: no recipients (give them or use -t)\n", g->progname);
+        send_usage(g->progname);
+        return TERN_EX_USAGE;
+    }
+    rc = cmd_load_config(g, &cfg);
+    if (rc != 0)
+        return rc;
+
+    if (read_message(STDIN_FILENO, dot_ends, &msg) < 0) {
+        fprintf(stderr, "%s: send: reading the message: %s\n", g->progname, strerror(errno));
+        rc = EX_IOERR;
+        goto out;
+    }
+    hlen = hdr_block_len(msg.ptr, msg.len);
+    nl = (hlen > 0 && memchr(msg.ptr, '\n', hlen) && ((const char *)memchr(msg.ptr, '\n', hlen) >
+          msg.ptr) && ((const char *)memchr(msg.ptr, '\n', hlen))[-1] == '\r') ? "\r\n" : "\n";
+    {
+        struct hdr_field f;
+
+        if (hdr_find(msg.ptr, hlen, "From", &f) == 1)
+            hdr_from = first_mailbox(f.value, f.value_len);
+    }
+
+    /* the account: -a, then the From address, then -f, then the default */
+    if (acct_opt) {
+        a = config_account(cfg, acct_opt);
+        if (a == NULL) {
+            fprintf(stderr, "%s: send: no account called '%s' in %s\n", g->progname, acct_opt,
+                    cfg->path);
+            rc = EX_CONFIG;
+            goto out;
+        }
+    }
+    if (a == NULL)
+        a = account_by_addr(cfg, hdr_from);
+    if (a == NULL)
+        a = account_by_addr(cfg, from_opt);
+    if (a == NULL)
+        a = config_account(cfg, NULL);
+    if (a == NULL) {
+        fprintf(stderr, "%s: send: no account configured in %s (see mailrc(5))\n", g->progname,
+                cfg->path);
+        rc = EX_CONFIG;
+        goto out;
+    }
+
+    /* the envelope sender: -f, then From, then the account's address */
+    if (from_opt)
+        sender = xstrdup(from_opt);
+    else if (hdr_from)
+        sender = xstrdup(hdr_from);
+    else if (a->from)
+        sender = first_mailbox(a->from, strlen(a->from));
+    if (sender == NULL) {
+        fprintf(stderr, "%s: send: no sender: give -f, a From field or 'from' for account %s\n",
+                g->progname, a->name);
+        rc = EX_USAGE;
+        goto out;
+    }
+    if (smtp_addr_bad(sender)) {
+        fprintf(stderr, "%s: send: bad sender address '%s'\n", g->progname, sender);
+        rc = EX_DATAERR;
+        goto out;
+    }
+
+    /* the recipients: arguments, plus To/Cc/Bcc with -t, aliases expanded */
+    for (; i < argc; i++)
+        add_list(cfg, &rcpts, argv[i], strlen(argv[i]), 0);
+    if (extract) {
+        size_t pos = 0;
+        struct hdr_field f;
+
+        while (hdr_next(msg.ptr, hlen, &pos, &f) == 1) {
+            if ((f.name_len == 2 && str_ncasecmp(f.name, "To", 2) == 0) ||
+                (f.name_len == 2 && str_ncasecmp(f.name, "Cc", 2) == 0) ||
+                (f.name_len == 3 && str_ncasecmp(f.name, "Bcc", 3) == 0))
+                add_list(cfg, &rcpts, f.value, f.value_len, 0);
+        }
+    }
+    if (rcpts.n == 0) {
+        fprintf(stderr, "%s: send: no recipient addresses found\n", g->progname);
+        rc = EX_DATAERR;
+        goto out;
+    }
+    for (size_t k = 0; k < rcpts.n; k++) {
+        if (smtp_addr_bad(rcpts.v[k])) {
+            fprintf(stderr, "%s: send: bad recipient address '%s'\n", g->progname, rcpts.v[k]);
+            rc = EX_DATAERR;
+            goto out;
+        }
+    }
+
+    /* complete the header: From, Date, Message-ID, MIME-Version when missing */
+    {
+        struct hdr_field f;
+
+        if (hdr_find(msg.ptr, hlen, "From", &f) != 1)
+            buf_printf(&full, "From: %s%s", a->from ? a->from : sender, nl);
+        if (hdr_find(msg.ptr, hlen, "Date", &f) != 1)
+            add_date(&full, nl);
+        if (hdr_find(msg.ptr, hlen, "Message-ID", &f) != 1)
+            add_msgid(&full, sender, nl);
+        if (hdr_find(msg.ptr, hlen, "MIME-Version", &f) != 1)
+            buf_printf(&full, "MIME-Version: 1.0%s", nl);
+        /* a message with no header block at all keeps its bytes as the body */
+        if (hlen == 0)
+            buf_adds(&full, nl);
+        buf_add(&full, msg.ptr, msg.len);
+    }
+
+    ent.account = xstrdup(a->name);
+    ent.from = xstrdup(sender);
+    for (size_t k = 0; k < rcpts.n; k++)
+        queue_entry_add_rcpt(&ent, rcpts.v[k]);
+    if (queue_open(cfg->mail_root, &q, &e) < 0 || queue_add(q, full.ptr, full.len, &ent, &e) < 0) {
+        fprintf(stderr, "%s: send: the message was NOT queued: %s\n", g->progname, e.msg);
+        rc = cmd_exit_code(e.cls);
+        goto out;
+    }
+    if (log_get_level() >= LOG_TRACE)   /* sendmail is silent on success */
+        log_info("queued %s for %zu recipient%s", ent.id, rcpts.n, rcpts.n == 1 ? "" : "s");
+    rc = EX_OK;
+    if (!queue_only) {
+        struct queue_flush_opts fo = { 0 };
+        struct queue_flush_stats st;
+        struct send_report rep = { g->progname, -1 };
+
+        fo.only_id = ent.id;
+        if (queue_flush(q, cfg, &fo, send_event, &rep, &st, &e) < 0) {
+            if (e.cls == ERR_LOCKED)
+                log_info("queued; another flush is running (tern flush sends it later)");
+            else
+                fprintf(stderr, "%s: queued; delivery not tried: %s\n", g->progname, e.msg);
+        }
+    }
+out:
+    queue_close(q);
+    queue_entry_free(&ent);
+    addrs_free(&rcpts);
+    buf_free(&msg);
+    buf_free(&full);
+    free(hdr_from);
+    free(sender);
+    config_free(cfg);
+    return rc;
+}

@@ -1,0 +1,325 @@
+#!/bin/bash
+# tern send / flush / queue against a real SMTP server (aiosmtpd, tests/integration/smtpd.py)
+# over STARTTLS with AUTH: 1,000 messages byte for byte, every fault, kill -9 during a flush,
+# bad credentials and certificates, STARTTLS injection and SMTP smuggling bodies.
+. "$(dirname "$0")/lib.sh"
+
+PY=/usr/bin/python3
+SRC=${TERN_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+SMTPD="$SRC/tests/integration/smtpd.py"
+[ -x "$PY" ] && "$PY" -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd not installed"
+command -v openssl >/dev/null || skip "openssl not installed"
+[ -x "$TERN" ] || skip "no tern binary at $TERN"
+
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -days 2 \
+    -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
+
+SERVER_PID=
+stop_server() {
+    if [ -n "$SERVER_PID" ]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=
+    fi
+}
+trap 'rc=$?; stop_server; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
+
+# start_server NAME [smtpd.py args...]: a server storing into $T/NAME/store, port in $PORT.
+start_server() {
+    local name=$1; shift
+    stop_server
+    mkdir -p "$T/$name"
+    rm -f "$T/$name/port"
+    "$PY" "$SMTPD" --port-file "$T/$name/port" --store "$T/$name/store" \
+        --cert "$T/cert.pem" --key "$T/key.pem" --user ann --password s3cret "$@" \
+        >"$T/$name/server.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 100); do [ -s "$T/$name/port" ] && break; sleep 0.05; done
+    PORT=$(cat "$T/$name/port")
+}
+
+# config NAME [extra account lines...]: $T/NAME/rc with mail_root $T/NAME/Mail.
+config() {
+    local name=$1; shift
+    mkdir -p "$T/$name"
+    {
+        printf '[general]\nmail_root = %s\nqueue_retry_min = 1s\nqueue_retry_max = 2s\n' \
+            "$T/$name/Mail"
+        printf '[account work]\nfrom = Ann Example <ann@example.org>\nsmtp_host = 127.0.0.1\n'
+        printf 'smtp_port = %s\nsmtp_tls = starttls\nsmtp_user = ann\nsmtp_password = s3cret\n' \
+            "$PORT"
+        printf 'tls_ca_file = %s\ntimeout = 5\n' "$T/cert.pem"
+        for l in "$@"; do printf '%s\n' "$l"; done
+    } >"$T/$name/rc"
+    chmod 600 "$T/$name/rc"
+    RC="$T/$name/rc"
+}
+
+stored() { find "$T/$1/store" -name '*.eml' 2>/dev/null | wc -l; }
+queued() { find "$T/$1/Mail/.tern/queue" -name '*.state' 2>/dev/null | wc -l; }
+
+cat >"$T/gen.py" <<'PY'
+# gen.py DIR N: N varied messages DIR/N.msg (LF lines, Bcc, dots, 8-bit, long lines).
+import os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+os.makedirs(d, exist_ok=True)
+for i in range(n):
+    body = "Line one of %d\n.starts with a dot\n..two dots\n.\n" % i
+    body += "caf\u00e9 8-bit \u2713\n" if i % 3 == 0 else "plain ascii\n"
+    body += ("x" * 900 + "\n") if i % 7 == 0 else ""
+    body += "\n" * (i % 3) + "last line" + ("\n" if i % 5 else "")
+    hdr = ("From: Ann Example <ann@example.org>\nTo: Bob <bob%d@example.org>\n"
+           "Cc: carol@example.org\nBcc: hidden%d@example.org,\n secret@example.org\n"
+           "Subject: message %d\nX-Seq: %d\n\n") % (i, i, i, i)
+    with open(os.path.join(d, "%05d.msg" % i), "wb") as f:
+        f.write((hdr + body).encode())
+PY
+
+cat >"$T/verify.py" <<'PY'
+# verify.py STORE SENTDIR MSGDIR [dups-ok]: every message of MSGDIR arrived exactly as queued.
+import glob, json, os, re, sys
+store, sent, msgs = sys.argv[1], sys.argv[2], sys.argv[3]
+dups_ok = len(sys.argv) > 4
+def crlf(b):
+    b = b.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+    return b if b.endswith(b"\r\n") else b + b"\r\n"
+def seq(b):
+    m = re.search(rb"^X-Seq: (\d+)", b, re.M)
+    return int(m.group(1)) if m else None
+def strip_bcc(b):
+    head, sep, body = b.partition(b"\n\n")
+    out, skip = [], False
+    for line in head.split(b"\n"):
+        if line[:1] in (b" ", b"\t") and skip:
+            continue
+        skip = line.lower().startswith(b"bcc:")
+        if not skip:
+            out.append(line)
+    return b"\n".join(out) + sep + body
+orig = {}
+for p in glob.glob(os.path.join(msgs, "*.msg")):
+    b = open(p, "rb").read()
+    orig[seq(b)] = b
+queued = {}
+for p in glob.glob(os.path.join(sent, "cur", "*")) + glob.glob(os.path.join(sent, "new", "*")):
+    b = open(p, "rb").read()
+    s = seq(b)
+    if s in orig:
+        if not b.endswith(orig[s]):
+            sys.exit("sent copy %d differs from the input" % s)
+        if not p.endswith(":2,S"):
+            sys.exit("sent copy %s lacks flag S" % p)
+        queued[s] = b
+got = {}
+errors = []
+for p in sorted(glob.glob(os.path.join(store, "*.eml"))):
+    b = open(p, "rb").read()
+    env = json.load(open(p[:-4] + ".json"))
+    s = seq(b)
+    if s not in orig:
+        errors.append("unexpected message %s" % p); continue
+    if s in got and not dups_ok:
+        errors.append("message %d arrived twice" % s)
+    got[s] = got.get(s, 0) + 1
+    if b"Bcc:" in b or b"hidden" in b.split(b"\r\n\r\n")[0]:
+        errors.append("Bcc leaked in %d" % s)
+    if s in queued and b != crlf(strip_bcc(queued[s])):
+        errors.append("message %d differs from the queued bytes" % s)
+    want = ["bob%d@example.org" % s, "carol@example.org", "hidden%d@example.org" % s,
+            "secret@example.org"]
+    if env["rcpt_tos"] != want or env["mail_from"] != "ann@example.org" or not env["tls"]:
+        errors.append("envelope of %d: %r" % (s, env))
+missing = sorted(set(orig) - set(got))
+if missing:
+    errors.append("%d messages missing, e.g. %r" % (len(missing), missing[:5]))
+if len(queued) != len(orig):
+    errors.append("%d sent copies for %d messages" % (len(queued), len(orig)))
+if errors:
+    print("\n".join(errors[:10])); sys.exit(1)
+print("verified %d messages, %d deliveries" % (len(got), sum(got.values())))
+PY
+
+t0=$(date +%s)
+# ---- 1,000 messages: queued by two concurrent senders, one flush, byte for byte ----
+start_server bulk
+config bulk
+"$PY" "$T/gen.py" "$T/bulk/msgs" 1000
+ls "$T/bulk/msgs"/*.msg | xargs -P 2 -n 1 sh -c '"$0" -c "$1" send -q -t -i < "$2"' "$TERN" "$RC"
+expect_status 0 "1000 messages queued (two senders at once)" -- test "$(queued bulk)" = 1000
+start=$(date +%s)
+echo "    (queueing 1000 took $(( start - t0 )) s)"
+expect_status 0 "flush delivers 1000 messages" -- "$TERN" -c "$RC" flush
+expect_in "$T/out" "1000 sent, 0 deferred, 0 failed" "flush summary"
+echo "    (flush of 1000 took $(( $(date +%s) - start )) s)"
+expect_status 0 "1000 arrived exactly as queued, Bcc only in the envelope" -- \
+    "$PY" "$T/verify.py" "$T/bulk/store" "$T/bulk/Mail/Sent" "$T/bulk/msgs"
+[ "$fails" = 0 ] || cat "$T/out"
+expect_status 0 "queue empty after the flush" -- test "$(queued bulk)" = 0
+expect_status 0 "Outbox empty after the flush" -- \
+    test "$(find "$T/bulk/Mail/Outbox" -type f | wc -l)" = 0
+
+# ---- sendmail front end: recipients from arguments, aliases, headers added ----
+stop_server
+start_server cli
+config cli 'alias team dave@example.org "Eve <eve@example.org>"'
+printf 'Subject: plain\n\nhello\n.\nnot read without -i\n' >"$T/m1"
+expect_status 0 "send with recipients as arguments and an alias" -- \
+    sh -c '"$0" -c "$1" send team frank@example.org < "$2"' "$TERN" "$RC" "$T/m1"
+expect_status 0 "one message arrived" -- test "$(stored cli)" = 1
+expect_in "$T/cli/store/000001.json" '"dave@example.org", "eve@example.org", "frank@example.org"' \
+    "alias expanded into the envelope"
+expect_in "$T/cli/store/000001.eml" "Message-ID: <" "Message-ID added"
+expect_in "$T/cli/store/000001.eml" "Date: " "Date added"
+expect_in "$T/cli/store/000001.eml" "MIME-Version: 1.0" "MIME-Version added"
+expect_in "$T/cli/store/000001.eml" "From: Ann Example <ann@example.org>" "From added"
+expect_not_in "$T/cli/store/000001.eml" "not read without -i" "a lone dot ends input without -i"
+expect_status 2 "send without recipients is a usage error" -- "$TERN" -c "$RC" send
+expect_status 78 "send -a with an unknown account" -- sh -c \
+    'echo x | "$0" -c "$1" send -a nope a@example.org' "$TERN" "$RC"
+
+# ---- smuggling: bare CR, bare LF, dots: one message each, bytes as documented ----
+start_server smug
+config smug
+i=0
+for body in 'a\n.\nb' 'a\r\n.\r\nMAIL FROM:<x@y>\r\nRCPT TO:<z@y>\r\nDATA\r\nsmuggled\r\n.\r\n' \
+    'a\n.\r\nb' 'a\r.\rb' 'a\r\n.\nb' 'bare\rcr and bare\nlf' '.\n..\n...\n' 'end with dot\n.'; do
+    i=$((i + 1))
+    printf "To: bob@example.org\nSubject: smuggle $i\nX-Seq: $i\n\n$body" >"$T/smug$i"
+    "$TERN" -c "$RC" send -t -i <"$T/smug$i"
+done
+expect_status 0 "smuggling bodies: exactly $i messages arrived" -- test "$(stored smug)" = "$i"
+cat >"$T/smug.py" <<'PY'
+import glob, re, sys
+t, n = sys.argv[1], int(sys.argv[2])
+for i in range(1, n + 1):
+    src = open("%s/smug%d" % (t, i), "rb").read()
+    want = src.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+    want = want if want.endswith(b"\r\n") else want + b"\r\n"
+    got = [open(p, "rb").read() for p in glob.glob(t + "/smug/store/*.eml")
+           if re.search(rb"^X-Seq: %d\r$" % i, open(p, "rb").read(), re.M)]
+    if len(got) != 1 or not got[0].endswith(want[want.index(b"Subject:"):]):
+        sys.exit("body %d: %r" % (i, got))
+PY
+expect_status 0 "smuggling bodies arrive byte-identical after CRLF normalisation" -- \
+    "$PY" "$T/smug.py" "$T" "$i"
+
+# ---- faults ----
+msg() { printf 'From: ann@example.org\nTo: %s\nSubject: %s\n\nbody\n' "$1" "$2" >"$T/fault.msg"; }
+
+start_server t451 --temp-fail 2
+config t451
+msg bob@example.org "temp"
+expect_status 0 "451: send exits 0 once queued" -- sh -c '"$0" -c "$1" send -t < "$2"' \
+    "$TERN" "$RC" "$T/fault.msg"
+expect_in "$T/err" "451 4.3.0" "451: the deferral shows the server's reply"
+"$TERN" -c "$RC" queue >"$T/q1"
+expect_in "$T/q1" "queued  attempts 1" "451: queued after 1 attempt"
+expect_in "$T/q1" "last reply: 127.0.0.1: end of data: 451 4.3.0" "451: last reply kept"
+expect_status 75 "451: second attempt deferred (exit 75)" -- "$TERN" -c "$RC" flush --all
+expect_status 0 "451: third attempt delivers" -- "$TERN" -c "$RC" flush --all
+expect_status 0 "451: stored once, queue empty" -- test "$(stored t451):$(queued t451)" = 1:0
+
+start_server t421 --temp-fail 1 --temp-code 421
+config t421
+msg bob@example.org "temp 421"
+"$TERN" -c "$RC" send -t -q <"$T/fault.msg"
+expect_status 75 "421: deferred" -- "$TERN" -c "$RC" flush
+expect_in "$T/err" "421 4.3.2" "421: reply shown"
+sleep 1.1
+expect_status 0 "421: backoff over, next flush delivers" -- "$TERN" -c "$RC" flush
+expect_status 0 "421: stored once, queue empty" -- test "$(stored t421):$(queued t421)" = 1:0
+
+start_server t550 --reject-rcpt nobody@example.org
+config t550
+msg "bob@example.org, nobody@example.org" "partial"
+expect_status 0 "550 for one recipient: send exits 0" -- sh -c \
+    '"$0" -c "$1" send -t < "$2"' "$TERN" "$RC" "$T/fault.msg"
+expect_in "$T/err" "recipient <nobody@example.org> refused: 550 5.1.1" "550: refusal reported"
+expect_in "$T/t550/store/000001.json" '"rcpt_tos": ["bob@example.org"]' \
+    "550: delivered to the accepted recipient"
+"$TERN" -c "$RC" queue >"$T/q2"
+expect_in "$T/q2" "failed" "550: kept in the queue as failed"
+expect_in "$T/q2" "refused: <nobody@example.org> 550 5.1.1" "550: refused recipient listed"
+expect_status 0 "550: copied to Sent once" -- test "$(find "$T/t550/Mail/Sent" -type f | wc -l)" = 1
+id=$(sed -n 's/^\([^ ]*\)  failed.*/\1/p' "$T/q2")
+expect_status 0 "queue --retry puts it back" -- "$TERN" -c "$RC" queue --retry "$id"
+expect_status 69 "retry: refused again, failed (exit 69)" -- "$TERN" -c "$RC" flush
+expect_status 0 "retry: no second Sent copy, bob not sent twice" -- \
+    test "$(find "$T/t550/Mail/Sent" -type f | wc -l):$(stored t550)" = 1:1
+expect_status 0 "queue --delete removes it" -- "$TERN" -c "$RC" queue --delete "${id:0:12}"
+expect_status 0 "deleted: queue and Outbox empty" -- \
+    test "$(queued t550):$(find "$T/t550/Mail/Outbox" -type f | wc -l)" = 0:0
+
+start_server t552 --size 600
+config t552
+{ printf 'To: bob@example.org\nSubject: big\n\n'; head -c 3000 /dev/zero | tr '\0' 'a'; echo; } \
+    >"$T/big.msg"
+"$TERN" -c "$RC" send -t <"$T/big.msg" 2>"$T/e552" || true
+expect_in "$T/e552" "exceeds the server's limit of 600 (SIZE)" "552/SIZE: refused before sending"
+"$TERN" -c "$RC" queue >"$T/q3"
+expect_in "$T/q3" "failed" "SIZE: marked failed"
+expect_status 0 "SIZE: nothing stored" -- test "$(stored t552)" = 0
+
+start_server tdrop --drop-after-data 1
+config tdrop
+msg bob@example.org "drop"
+"$TERN" -c "$RC" send -t <"$T/fault.msg" 2>"$T/edrop" || true
+expect_in "$T/edrop" "deferred" "dropped after DATA: deferred"
+expect_status 0 "dropped: next flush delivers" -- "$TERN" -c "$RC" flush --all
+expect_status 0 "dropped: stored once, queue empty" -- test "$(stored tdrop):$(queued tdrop)" = 1:0
+
+start_server tsilent --mode silent
+config tsilent
+sed -i 's/^timeout = 5/timeout = 2/' "$RC"
+msg bob@example.org "silent"
+"$TERN" -c "$RC" send -t <"$T/fault.msg" 2>"$T/esilent" || true
+expect_in "$T/esilent" "timed out" "unanswered greeting: timeout reported"
+expect_status 0 "unanswered greeting: still queued" -- test "$(queued tsilent)" = 1
+
+start_server tauth
+config tauth
+sed -i 's/^smtp_password = .*/smtp_password = wrong/' "$RC"
+msg bob@example.org "auth"
+"$TERN" -c "$RC" send -t -q <"$T/fault.msg"
+expect_status 75 "wrong password: flush defers" -- "$TERN" -c "$RC" flush
+expect_in "$T/err" "authentication (PLAIN) as ann failed: 535" "wrong password: clear error"
+expect_status 0 "wrong password: message kept" -- test "$(queued tauth)" = 1
+
+config tcert
+sed -i '/^tls_ca_file/d' "$RC"
+msg bob@example.org "cert"
+"$TERN" -c "$RC" send -t -q <"$T/fault.msg"
+expect_status 75 "untrusted certificate: flush defers" -- "$TERN" -c "$RC" flush
+expect_in "$T/err" "certificate" "untrusted certificate: clear error"
+
+start_server tinject --mode inject --log "$T/inject.log"
+config tinject
+msg bob@example.org "inject"
+"$TERN" -c "$RC" send -t <"$T/fault.msg" 2>"$T/einject" || true
+expect_in "$T/einject" "unexpected data after STARTTLS" "STARTTLS injection aborts the session"
+sleep 0.3
+for _ in $(seq 60); do [ -s "$T/inject.log" ] && break; sleep 0.1; done
+expect_in "$T/inject.log" "after-starttls: b''" "nothing sent after the injected reply"
+stop_server
+
+# ---- kill -9 during a flush loses nothing (at worst a message goes twice) ----
+start_server kill
+config kill
+"$PY" "$T/gen.py" "$T/kill/msgs" 200
+ls "$T/kill/msgs"/*.msg | xargs -P 2 -n 1 sh -c '"$0" -c "$1" send -q -t -i < "$2"' "$TERN" "$RC"
+"$TERN" -c "$RC" flush >/dev/null 2>&1 &
+fpid=$!
+for _ in $(seq 200); do [ "$(stored kill)" -ge 50 ] && break; sleep 0.02; done
+kill -9 "$fpid" 2>/dev/null || true
+wait "$fpid" 2>/dev/null || true
+echo "    (killed after $(stored kill) deliveries, $(queued kill) still queued)"
+expect_status 0 "after kill -9: the next flush finishes" -- "$TERN" -c "$RC" flush --all
+expect_status 0 "after kill -9: every message arrived, none lost" -- \
+    "$PY" "$T/verify.py" "$T/kill/store" "$T/kill/Mail/Sent" "$T/kill/msgs" dups-ok
+cat "$T/out"
+expect_status 0 "after kill -9: queue empty" -- test "$(queued kill)" = 0
+stop_server
+echo "    (whole script: $(( $(date +%s) - t0 )) s)"
+
+finish
