@@ -34,7 +34,8 @@ struct hout {
 
 static void h_prefix(struct hout *h)
 {
-    size_t indent = h->list_depth > 0 ? (size_t)h->list_depth * 3 - 3 : 0;
+    int depth = h->list_depth < MAX_LIST_DEPTH ? h->list_depth : MAX_LIST_DEPTH;
+    size_t indent = depth > 0 ? (size_t)depth * 3 - 3 : 0;
 
     for (int q = 0; q < h->quote; q++) {
         buf_add(h->out, "> ", 2);
@@ -447,7 +448,8 @@ static void handle_tag(struct hout *h, const char *name, int closing, const char
         if (h->list_depth == 0) {
             snprintf(h->bullet, sizeof h->bullet, "* ");
         } else {
-            int d = h->list_depth - 1;
+            /* Lists nest without bound in hostile HTML; the layout stops at MAX_LIST_DEPTH. */
+            int d = (h->list_depth < MAX_LIST_DEPTH ? h->list_depth : MAX_LIST_DEPTH) - 1;
             if (h->list_ordered[d])
                 snprintf(h->bullet, sizeof h->bullet, "%d. ", ++h->list_count[d]);
             else

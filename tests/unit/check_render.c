@@ -247,6 +247,21 @@ START_TEST(test_html)
 }
 END_TEST
 
+/* Found by fuzz_html: list items nested deeper than the layout's table. */
+START_TEST(test_deep_lists)
+{
+    struct buf in = BUF_INIT, out = BUF_INIT;
+
+    for (int i = 0; i < 40; i++)
+        buf_adds(&in, "<ol><li>x");
+    render_html(in.ptr, in.len, 0, &out);
+    ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "1. x"));
+    ck_assert_uint_lt(out.len, 40 * 60);
+    buf_free(&in);
+    buf_free(&out);
+}
+END_TEST
+
 START_TEST(test_wrap)
 {
     struct buf out = BUF_INIT;
@@ -376,6 +391,7 @@ static Suite *render_suite(void)
     tcase_add_test(tc, test_deep_nesting);
     tcase_add_test(tc, test_many_parts);
     tcase_add_test(tc, test_html);
+    tcase_add_test(tc, test_deep_lists);
     tcase_add_test(tc, test_wrap);
     tcase_add_test(tc, test_width);
     tcase_add_test(tc, test_safe_filename);
