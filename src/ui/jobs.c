@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@ struct job {
     struct buf in;               /* a partial line */
     char last[300];              /* the last complete line */
     char progress[160];          /* the last progress line, shown in the status bar */
+    char summary[200];           /* what a successful run did ("demo: 3 new") */
+    bool had_error;
     bool exited;
     int status;
 };
@@ -60,6 +63,11 @@ int job_start(struct app *a, const char *name, char *const argv[])
         signal(SIGINT, SIG_IGN);  /* ^C on the terminal is for the client, not for us */
         if (null >= 0)
             dup2(null, 0);
+        /* stdout, stderr and the --progress-fd 3 protocol share the one pipe. */
+        if (p[1] == 3)
+            fcntl(3, F_SETFD, 0);
+        else
+            dup2(p[1], 3);
         dup2(p[1], 1);
         dup2(p[1], 2);
         execv(app_self(), argv);
@@ -98,14 +106,31 @@ int jobs_pollfds(struct app *a, struct pollfd *fds, int max)
     return n;
 }
 
+/* snprintf that may cut: status texts are bounded on purpose. */
+static void setf(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void setf(char *dst, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(dst, n, fmt, ap);
+    va_end(ap);
+}
+
 /*
- * One line from a child. The progress protocol is line based: "progress ..." lines are shown
- * as they come; "new N" / "delivered ..." lines mean mail arrived (refresh the list now); any
- * other line is kept as the last words, shown when the job fails.
+ * One line from a child: its --progress-fd protocol (fetch: "start ACCT", "progress ACCT PHASE
+ * DONE TOTAL BYTES BYTES_TOTAL", "done ACCT N ...", "error ACCT CLASS N MESSAGE"; flush:
+ * "start N", "connect ACCT", "sent D T ID REPLY", "deferred|failed D T ID TEXT", "refused ID
+ * ADDR TEXT", "done SENT DEFERRED FAILED", "error MESSAGE") mixed with its ordinary output.
+ * Progress goes to the status bar; errors are kept as the job's last words; delivered mail
+ * refreshes the list at once.
  */
 static void job_line(struct app *a, struct job *j, char *line)
 {
     size_t n = strlen(line);
+    char w[5][64];
+    int nw, off = 0;
+    const char *rest;
 
     while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' '))
         line[--n] = '\0';
@@ -114,16 +139,76 @@ static void job_line(struct app *a, struct job *j, char *line)
     for (char *p = line; *p; p++)
         if ((unsigned char)*p < 32)
             *p = ' ';
-    if (strncmp(line, "progress ", 9) == 0 || strncmp(line, "progress:", 9) == 0) {
-        snprintf(j->progress, sizeof j->progress, "%s: %s", j->name, line + 9);
-    } else {
-        snprintf(j->last, sizeof j->last, "%s", line);
-        snprintf(j->progress, sizeof j->progress, "%s: %s", j->name, line);
-    }
-    if (strncmp(line, "new ", 4) == 0 || strncmp(line, "delivered", 9) == 0 ||
-        strstr(line, "deliver") != NULL)
-        list_refresh(a);
     a->dirty = true;
+    nw = sscanf(line, "%63s %63s %63s %63s %63s%n", w[0], w[1], w[2], w[3], w[4], &off);
+    rest = off > 0 && off <= (int)n ? line + off : "";
+    while (*rest == ' ')
+        rest++;
+    if (nw >= 1 && strcmp(w[0], "progress") == 0 && nw >= 5) {
+        if (strcmp(w[2], "retr") == 0) {
+            setf(j->progress, sizeof j->progress, "%s %s: %s/%s", j->name, w[1], w[3], w[4]);
+            /* The list catches up on the loop's one-second timer while a job runs: new
+             * messages show while the rest arrive, without a refresh per line. */
+        } else {
+            setf(j->progress, sizeof j->progress, "%s %s: %s", j->name, w[1], w[2]);
+        }
+        return;
+    }
+    if (nw >= 2 && strcmp(w[0], "start") == 0) {
+        setf(j->progress, sizeof j->progress, "%s: %s%s", j->name,
+                 strcmp(j->name, "flush") == 0 ? "messages due: " : "", w[1]);
+        return;
+    }
+    if (nw >= 2 && strcmp(w[0], "connect") == 0) {
+        setf(j->progress, sizeof j->progress, "%s: connecting (%s)", j->name, w[1]);
+        return;
+    }
+    if (nw >= 3 && (strcmp(w[0], "sent") == 0 || strcmp(w[0], "deferred") == 0 ||
+                    strcmp(w[0], "failed") == 0)) {
+        setf(j->progress, sizeof j->progress, "%s: %s %s/%s", j->name, w[0], w[1], w[2]);
+        if (strcmp(w[0], "sent") != 0)
+            setf(j->last, sizeof j->last, "%s: %s", w[0], rest);
+        list_refresh(a);
+        return;
+    }
+    if (nw >= 2 && strcmp(w[0], "refused") == 0) {
+        setf(j->last, sizeof j->last, "refused %s: %s", nw >= 3 ? w[2] : "", rest);
+        return;
+    }
+    if (nw >= 2 && strcmp(w[0], "done") == 0) {
+        if (strcmp(j->name, "fetch") == 0 && nw >= 3) {
+            char prev[sizeof j->summary];
+
+            memcpy(prev, j->summary, sizeof prev);
+            setf(j->summary, sizeof j->summary, "%s%s%s: %s new", prev, prev[0] ? ", " : "",
+                 w[1], w[2]);
+        } else if (nw >= 4) {
+            setf(j->summary, sizeof j->summary, "%s sent, %s deferred, %s failed", w[1], w[2],
+                 w[3]);
+        }
+        list_refresh(a);
+        return;
+    }
+    if (nw >= 1 && strcmp(w[0], "error") == 0) {
+        /* fetch: "error ACCT CLASS N MESSAGE"; flush: "error MESSAGE". */
+        if (strcmp(j->name, "fetch") == 0 && nw >= 4) {
+            const char *msg = line + 6;
+
+            for (int k = 0; k < 3 && msg; k++) {
+                msg = strchr(msg, ' ');
+                if (msg)
+                    msg++;
+            }
+            setf(j->last, sizeof j->last, "%s: %s", w[1], msg ? msg : "");
+        } else {
+            setf(j->last, sizeof j->last, "%s", line + 6);
+        }
+        j->had_error = true;
+        return;
+    }
+    /* Ordinary output: keep it as the last words unless the protocol said more. */
+    if (!j->had_error)
+        setf(j->last, sizeof j->last, "%s", line);
 }
 
 static void job_finish(struct app *a, struct job *j)
@@ -131,8 +216,8 @@ static void job_finish(struct app *a, struct job *j)
     int st = j->status;
     char why[400];
 
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-        app_job_done(a, j->name, 0, j->last);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && !j->had_error) {
+        app_job_done(a, j->name, 0, j->summary[0] ? j->summary : j->last);
         return;
     }
     if (WIFSIGNALED(st))

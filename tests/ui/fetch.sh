@@ -1,0 +1,63 @@
+#!/bin/sh
+# The full-screen client fetching in the background from a private dovecot: progress in the
+# status bar while keys keep working, new mail in the list without a keypress, and the
+# server's reason shown when the login fails.
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/dovecot.sh"
+HERE=$(cd "$(dirname "$0")/../integration" && pwd)
+command -v openssl >/dev/null 2>&1 || skip "openssl not installed"
+
+dovecot_setup "$T/dv"
+trap 'rc=$?; dovecot_stop; tmux -S "$SOCK" kill-server 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
+N=${UI_FETCH_MESSAGES:-600}
+python3 "$HERE/genmail.py" "$DOVECOT_MAILDIR" "$N" 300 3000 5
+dovecot_own
+dovecot_start
+
+M="$T/Mail"
+demo_mail "$M"
+acct() {
+    printf '[account a]\npop3_host = 127.0.0.1\npop3_port = %s\npop3_user = alice\n' "$POP3S_PORT"
+    printf 'password = %s\ntls_ca_file = %s\ntimeout = 5\npop3_keep = yes\n' "$1" "$T/dv/cert.pem"
+}
+write_rc "$T/bad.rc" "$M" "$(acct wrong)"
+write_rc "$T/rc" "$M" "$(acct secret)"
+
+# A refused login: the server's words reach the message line; the screen stays.
+start_tern -c "$T/bad.rc"
+expect_screen "[32 msgs" "client is up"
+keys i
+expect_screen "fetch failed" "a failed fetch is reported" 15
+expect_screen "uthentication failed" "with the server's reason" 1
+keys j
+expect_screen "5/32" "keys work after the failure"
+keys q
+expect_screen "EXITED:0" "quit"
+
+start_tern -c "$T/rc"
+expect_screen "[32 msgs" "client is up again"
+keys i
+if wait_for "[fetch a: " 15; then
+    pass "progress shows in the status bar"
+    # keys are served while the child works
+    keys G
+    sleep 0.3
+    screen >"$T/during"
+    # one screen with the fetch still running and the cursor moved to the last message
+    if grep -qF "[fetch a: " "$T/during" && grep -qE ' ([0-9]+)/\1  \[' "$T/during"; then
+        pass "keys work during the fetch"
+    else
+        fail "keys work during the fetch"; tail -n 2 "$T/during"
+    fi
+else
+    fail "progress shows in the status bar"; screen | tail -n 3
+fi
+expect_screen "[$((N + 32)) msgs" "all the new mail is in the list, no keypress" 90
+expect_screen "fetch: done" "the status says the fetch is done" 10
+[ "$(find "$M/INBOX/new" "$M/INBOX/cur" -type f | wc -l)" = $((N + 32)) ] &&
+    pass "$N messages delivered to INBOX" || fail "$N messages delivered to INBOX"
+keys q
+expect_screen "EXITED:0" "quit after the fetch"
+expect_restored "terminal restored"
+finish
