@@ -52,19 +52,23 @@ mkdir -p "$W/home/.mblaze"
 : >"$W/home/.mblaze/seq"
 export HOME="$W/home" MBLAZE="$W/home/.mblaze"
 
-# median of RUNS runs of "$@" (wall clock, seconds); the command's output goes to /dev/null
+# median of RUNS runs of the shell command: "WALL CPU" in seconds (CPU = user + sys of the
+# command and its children; on a busy machine CPU is the steadier figure). Output discarded.
 median() {
     i=0
     : >"$W/times"
     while [ $i -lt "$RUNS" ]; do
         [ -z "${BEFORE:-}" ] || eval "$BEFORE"
-        s=$(date +%s.%N)
-        sh -c "$1" >/dev/null 2>&1
-        e=$(date +%s.%N)
-        echo "$e - $s" | bc -l >>"$W/times"
+        /usr/bin/time -f "%e %U %S" -o "$W/t1" sh -c "$1" >/dev/null 2>&1 || true
+        awk '{ printf "%s %.2f\n", $1, $2 + $3 }' "$W/t1" >>"$W/times"
         i=$((i + 1))
     done
-    sort -n "$W/times" | awk '{ a[NR] = $1 } END { printf "%.3f", a[int((NR + 1) / 2)] }'
+    med "$W/times"
+}
+med() {  # median wall and median CPU of a file of "WALL CPU" lines
+    w=$(sort -n "$1" | awk '{ a[NR] = $1 } END { printf "%.3f", a[int((NR + 1) / 2)] }')
+    c=$(sort -k2 -n "$1" | awk '{ a[NR] = $2 } END { printf "%.2f", a[int((NR + 1) / 2)] }')
+    echo "$w $c"
 }
 # peak RSS in MB of one run of the shell command
 rss() {
@@ -99,13 +103,14 @@ flip() {
         esac
     done
 }
-i=0; : >"$W/times"
+i=0; : >"$W/times2"
 while [ $i -lt "$RUNS" ]; do
     flip
-    s=$(date +%s.%N); $T_SCAN >/dev/null; e=$(date +%s.%N)
-    echo "$e - $s" | bc -l >>"$W/times"; i=$((i + 1))
+    /usr/bin/time -f "%e %U %S" -o "$W/t1" $T_SCAN >/dev/null
+    awk '{ printf "%s %.2f\n", $1, $2 + $3 }' "$W/t1" >>"$W/times2"
+    i=$((i + 1))
 done
-t_changed=$(sort -n "$W/times" | awk '{ a[NR] = $1 } END { printf "%.3f", a[int((NR + 1) / 2)] }')
+t_changed=$(med "$W/times2")
 
 # 1,000 new messages delivered (their header blocks must be read): measured once
 mkdir -p "$W/extra"
@@ -113,8 +118,8 @@ mkdir -p "$W/extra"
 for f in "$W/extra/cur/"* "$W/extra/new/"*; do
     b=$(basename "$f"); mv "$f" "$DIR/new/x$b"
 done
-s=$(date +%s.%N); $T_SCAN >/dev/null; e=$(date +%s.%N)
-t_new=$(echo "$e - $s" | bc -l | awk '{ printf "%.3f", $1 }')
+/usr/bin/time -f "%e %U %S" -o "$W/t1" $T_SCAN >/dev/null
+t_new=$(awk '{ printf "%.3f %.2f", $1, $2 + $3 }' "$W/t1")
 rm -f "$DIR"/new/x*
 $T_SCAN >/dev/null; sleep 1.1; $T_SCAN >/dev/null
 
@@ -125,6 +130,8 @@ r_mb=$(rss "$M_SCAN")
 t_nm_warm=n/a; t_nm_cold=n/a; r_nm=n/a
 if [ -z "${NO_NEOMUTT:-}" ] && command -v neomutt >/dev/null; then
     cat >"$W/muttrc" <<RC
+set folder = "$DIR"
+set spoolfile = "$DIR"
 set header_cache = "$W/hcache"
 set quit = yes
 set sort = date
@@ -136,9 +143,10 @@ set use_envelope_from = no
 RC
     mkdir -p "$W/hcache"
     # open the folder, draw the index, quit: run under script(1) for a terminal
-    NM="TERM=xterm-256color COLUMNS=160 LINES=50 script -qec \"neomutt -n -F $W/muttrc -f $DIR -e 'push q'\" /dev/null"
+    NM="TERM=xterm-256color COLUMNS=160 LINES=50 timeout 600 script -qec \"neomutt -R -n -F $W/muttrc -f $DIR -e 'push q'\" /dev/null </dev/null"
     BEFORE="rm -rf $W/hcache; mkdir -p $W/hcache"
     t_nm_cold=$(RUNS=1 median "$NM")
+    t_nm_cold=${t_nm_cold:-n/a}
     BEFORE=
     sh -c "$NM" >/dev/null 2>&1 || true
     t_nm_warm=$(median "$NM")
@@ -146,17 +154,28 @@ RC
 fi
 
 ratio() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.1f", $1 / $2; else print "n/a" }'; }
+w() { echo "${1%% *}"; }           # wall part of "WALL CPU"
+c() { echo "${1#* }"; }            # CPU part
+row() {  # row LABEL "WALL CPU" RSS
+    if [ "$2" = n/a ]; then
+        echo "| $1 | n/a | n/a | $3 | n/a | n/a |"
+    else
+        echo "| $1 | $(w "$2") | $(c "$2") | $3 | $(ratio "$(w "$t_mb")" "$(w "$2")")× |" \
+            "$(ratio "$(c "$t_mb")" "$(c "$2")")× |"
+    fi
+}
 cat <<EOF
-Maildir: $DIR, $msgs messages ($(du -sh "$DIR" | cut -f1)), $(nproc) CPUs, $(uname -sr)
-tern: $TERN; runs: median of $RUNS; page cache warm
+Maildir: $DIR, $msgs messages ($(du -sh "$DIR" | cut -f1)), $(nproc) CPUs, $(uname -sr),
+load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)
+tern: $TERN; median of $RUNS runs; page cache warm; output to /dev/null
 
-| what                                  | seconds | peak RSS MB | mlist\|mscan ÷ this |
-|---------------------------------------|--------:|------------:|--------------------:|
-| \`tern scan\` warm index                | $t_warm | $r_warm | $(ratio "$t_mb" "$t_warm")× |
-| \`tern scan\` after 1,000 flag changes  | $t_changed |  | $(ratio "$t_mb" "$t_changed")× |
-| \`tern scan\` after 1,000 new messages  | $t_new |  | $(ratio "$t_mb" "$t_new")× |
-| \`tern scan\` cold (no index)           | $t_cold | $r_cold | $(ratio "$t_mb" "$t_cold")× |
-| \`mlist DIR \| mscan\`                  | $t_mb | $r_mb | 1.0× |
-| neomutt open+quit, header cache warm  | $t_nm_warm | $r_nm | $(ratio "$t_mb" "$t_nm_warm")× |
-| neomutt open+quit, header cache cold  | $t_nm_cold |  | $(ratio "$t_mb" "$t_nm_cold")× |
+| what | wall s | CPU s | peak RSS MB | mlist\|mscan ÷ this (wall) | (CPU) |
+|------|-------:|------:|------------:|-----------------:|------:|
 EOF
+row "\`tern scan\` warm index" "$t_warm" "$r_warm"
+row "\`tern scan\` after 1,000 flag changes" "$t_changed" ""
+row "\`tern scan\` after 1,000 new messages" "$t_new" ""
+row "\`tern scan\` cold (no index)" "$t_cold" "$r_cold"
+row "\`mlist DIR \| mscan\`" "$t_mb" "$r_mb"
+row "neomutt -R open+quit, header cache warm" "$t_nm_warm" "$r_nm"
+row "neomutt -R open+quit, header cache cold" "$t_nm_cold" ""

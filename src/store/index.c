@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,13 @@ struct chunk {
     char data[];
 };
 
+/* What parsing needs of its own: string storage and a read buffer (one per thread). */
+struct pctx {
+    struct chunk *chunks;
+    char *rbuf;
+    size_t rbuf_cap;
+};
+
 struct idx {
     char *dir;
     char *cache_path;
@@ -143,7 +151,7 @@ struct idx {
     struct idx_msg *m;
     size_t n, cap;
     uint32_t next_id;
-    struct chunk *chunks;
+    struct pctx p;
     void *map;
     size_t map_len;
     struct maildir_stamp stamp;
@@ -151,11 +159,9 @@ struct idx {
     bool have_stamp;
     bool dirty;
     struct idx_stats stats;
-    char *rbuf;              /* header read buffer */
-    size_t rbuf_cap;
 };
 
-static const char *arena_strn(struct idx *x, const char *s, size_t n)
+static const char *arena_strn(struct pctx *x, const char *s, size_t n)
 {
     struct chunk *c = x->chunks;
     char *p;
@@ -184,13 +190,13 @@ static const char *arena_strn(struct idx *x, const char *s, size_t n)
     return p;
 }
 
-static const char *arena_str(struct idx *x, const char *s)
+static const char *arena_str(struct pctx *x, const char *s)
 {
     return arena_strn(x, s, strlen(s));
 }
 
 /* Take ownership of a malloc'd string: copy into the arena, free it. */
-static const char *arena_take(struct idx *x, char *s)
+static const char *arena_take(struct pctx *x, char *s)
 {
     const char *r = s ? arena_str(x, s) : "";
 
@@ -198,7 +204,7 @@ static const char *arena_take(struct idx *x, char *s)
     return r;
 }
 
-static void arena_free(struct idx *x)
+static void arena_free(struct pctx *x)
 {
     while (x->chunks) {
         struct chunk *next = x->chunks->next;
@@ -262,9 +268,9 @@ void idx_close(struct idx *x)
     if (x == NULL)
         return;
     free(x->m);
-    arena_free(x);
+    arena_free(&x->p);
     idx_unmap(x);
-    free(x->rbuf);
+    free(x->p.rbuf);
     free(x->dir);
     free(x->cache_path);
     free(x);
@@ -481,7 +487,9 @@ static char *id_clean(char *s)
  * Fill m from the file at path (reading only as much as the header block needs).
  * Returns 0, 1 when the file is gone (renamed or removed since readdir), -1 on error.
  */
-static int parse_message(struct idx *x, int dirfd, const char *name, struct idx_msg *m)
+static pthread_mutex_t decode_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx_msg *m)
 {
     /* openat: no path walk per message (a measurable share of a cold scan) */
     int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -560,19 +568,22 @@ static int parse_message(struct idx *x, int dirfd, const char *name, struct idx_
         if (slot && slot->name == NULL)
             *slot = f;
     }
+    /* the decoders keep a cache of iconv descriptors that is not thread-safe: reading
+     * and finding the fields run in parallel, decoding one thread at a time */
+    pthread_mutex_lock(&decode_lock);
     m->from = ff.name ? arena_take(x, addr_display(ff.value, ff.value_len)) : "";
     m->to = ft.name ? arena_take(x, addr_display(ft.value, ft.value_len)) : "";
     m->subject = fs.name ? arena_take(x, hdr_decode(fs.value, fs.value_len)) : "";
     m->msgid = fm.name ? arena_take(x, id_clean(hdr_msgid(fm.value, fm.value_len))) : "";
     m->in_reply_to = fi.name ? arena_take(x, id_clean(first_id(fi.value, fi.value_len))) : "";
     m->references = fr.name ? arena_take(x, refs_join(fr.value, fr.value_len)) : "";
+    pthread_mutex_unlock(&decode_lock);
     m->mtime = (int64_t)st.st_mtime;
     m->size = (uint64_t)st.st_size;
     if (fd_.name && hdr_parse_date(fd_.value, fd_.value_len, &t) == 0)
         m->date = (int64_t)t;
     else
         m->date = m->mtime;
-    /* the References list of a reply without References: its In-Reply-To */
     return 0;
 }
 
@@ -635,6 +646,108 @@ static long ht_find(const uint32_t *ht, size_t mask, const struct idx_msg *all, 
         h = (h + 1) & mask;
     }
     return -1;
+}
+
+struct worker {
+    struct pctx p;
+    const struct pending *pend;
+    size_t lo, hi;
+    struct idx_msg *out;       /* slots for pend[lo..hi) */
+    signed char *rc;
+    const int *dfd;
+};
+
+static void *worker_run(void *arg)
+{
+    struct worker *w = arg;
+
+    for (size_t i = w->lo; i < w->hi; i++) {
+        int fd = w->dfd[w->pend[i].in_new ? 0 : 1];
+
+        w->rc[i] = (signed char)(fd < 0 ? -1 : parse_message(&w->p, fd, w->pend[i].name,
+                                                               &w->out[i]));
+        if (w->rc[i] == 0)
+            msg_set_name(&w->out[i], arena_str(&w->p, w->pend[i].name), w->pend[i].in_new);
+    }
+    return NULL;
+}
+
+#define IDX_MAX_THREADS 4
+
+/*
+ * Read the header blocks of the new files, in parallel when there are many (a cold open of
+ * a large folder is mostly open/read system calls), and append them in listing order.
+ */
+static void parse_pending(struct idx *x, struct pending *pend, size_t npend, const int *dfd,
+                          bool *changed)
+{
+    struct worker w[IDX_MAX_THREADS];
+    pthread_t tid[IDX_MAX_THREADS];
+    bool started[IDX_MAX_THREADS] = { false };
+    struct idx_msg *out;
+    signed char *rc;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nw = npend >= 1000 && ncpu > 1 ? (size_t)(ncpu < IDX_MAX_THREADS ? ncpu
+                                                                           : IDX_MAX_THREADS)
+                                          : 1;
+
+    if (npend == 0)
+        return;
+    out = xcalloc(npend, sizeof *out);
+    rc = xcalloc(npend, 1);
+    for (size_t k = 0; k < nw; k++) {
+        memset(&w[k], 0, sizeof w[k]);
+        w[k].pend = pend;
+        w[k].lo = npend * k / nw;
+        w[k].hi = npend * (k + 1) / nw;
+        w[k].out = out;
+        w[k].rc = rc;
+        w[k].dfd = dfd;
+    }
+    for (size_t k = 1; k < nw; k++)
+        started[k] = pthread_create(&tid[k], NULL, worker_run, &w[k]) == 0;
+    worker_run(&w[0]);
+    for (size_t k = 1; k < nw; k++) {
+        if (started[k])
+            pthread_join(tid[k], NULL);
+        else
+            worker_run(&w[k]);      /* no thread: do its share here */
+    }
+    /* keep every worker's strings: splice their chunks behind the current one */
+    for (size_t k = 0; k < nw; k++) {
+        struct chunk *h = w[k].p.chunks, *t = h;
+
+        free(w[k].p.rbuf);
+        if (h == NULL)
+            continue;
+        while (t->next)
+            t = t->next;
+        if (x->p.chunks == NULL) {
+            x->p.chunks = h;
+        } else {
+            t->next = x->p.chunks->next;
+            x->p.chunks->next = h;
+        }
+    }
+    for (size_t i = 0; i < npend; i++) {
+        if (rc[i] == 0) {
+            struct idx_msg *m = idx_append(x);
+            uint32_t id = m->id;
+
+            *m = out[i];
+            m->id = id;
+            x->stats.parsed++;
+        } else {
+            /* gone between readdir and open (renamed or removed by someone else), or
+             * unreadable: leave it out and make the next refresh read the directory */
+            x->stats.vanished++;
+            x->have_stamp = false;
+        }
+        free(pend[i].name);
+        *changed = true;
+    }
+    free(out);
+    free(rc);
 }
 
 /*
@@ -703,7 +816,7 @@ static int idx_sync(struct idx *x, struct err *e)
 
                 seen[pos] = 1;
                 if (m->in_new != (s == 0) || strcmp(m->name, nm) != 0) {
-                    msg_set_name(m, arena_str(x, nm), s == 0);
+                    msg_set_name(m, arena_str(&x->p, nm), s == 0);
                     x->stats.renamed++;
                     changed = true;
                 }
@@ -736,26 +849,7 @@ static int idx_sync(struct idx *x, struct err *e)
         buf_printf(&path, "%s/%s", x->dir, subs[s]);
         dfd[s] = open(path.ptr, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     }
-    for (size_t i = 0; i < npend; i++) {
-        struct idx_msg *m = idx_append(x);
-        int rc, fd = dfd[pend[i].in_new ? 0 : 1];
-
-        rc = fd < 0 ? -1 : parse_message(x, fd, pend[i].name, m);
-        if (rc != 0) {
-            /* gone between readdir and open (renamed or removed by someone else), or
-             * unreadable: leave it out and make the next refresh read the directory */
-            x->n--;
-            x->next_id--;
-            x->stats.vanished++;
-            x->have_stamp = false;
-            changed = true;
-        } else {
-            msg_set_name(m, arena_str(x, pend[i].name), pend[i].in_new);
-            x->stats.parsed++;
-            changed = true;
-        }
-        free(pend[i].name);
-    }
+    parse_pending(x, pend, npend, dfd, &changed);
     for (int s = 0; s < 2; s++)
         if (dfd[s] >= 0)
             close(dfd[s]);
@@ -1002,7 +1096,7 @@ static int idx_rename_op(struct idx *x, size_t i, const char *add, const char *d
         bool in_new = str_startswith(nrel, "new/");
 
         if (strcmp(nrel + 4, m->name) != 0 || in_new != m->in_new) {
-            msg_set_name(m, arena_str(x, nrel + 4), in_new);
+            msg_set_name(m, arena_str(&x->p, nrel + 4), in_new);
             x->dirty = true;
         }
     }

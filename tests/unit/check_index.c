@@ -422,10 +422,53 @@ START_TEST(not_a_maildir)
 }
 END_TEST
 
+/* Enough messages for the parallel header reading: every one read exactly once, in place. */
+START_TEST(many_messages_parallel)
+{
+    char *d = test_tmpdir();
+    struct idx *x;
+    struct err e;
+    enum { N = 1200 };
+    char name[64], text[256];
+    unsigned char *hit = calloc(N, 1);
+
+    ck_assert_int_eq(maildir_create(d, &e), 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "%d.M%dP1.host%s", 1000 + i, i, i % 3 ? ":2,S" : "");
+        snprintf(text, sizeof text, "From: u%d@example.org\nSubject: =?UTF-8?Q?n=C2=B0?= %d\n"
+                 "Message-ID: <%d@x>\n\nbody\n", i, i, i);
+        put(d, i % 3 ? "cur" : "new", name, text);
+    }
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert_uint_eq(idx_count(x), N);
+    ck_assert_uint_eq(idx_stats(x)->parsed, N);
+    for (size_t k = 0; k < idx_count(x); k++) {
+        const struct idx_msg *m = idx_msg(x, k);
+        int i = atoi(m->subject + strlen("n° "));
+
+        ck_assert(str_startswith(m->subject, "n° "));
+        ck_assert_int_lt(i, N);
+        ck_assert_int_eq(hit[i], 0);
+        hit[i] = 1;
+        snprintf(text, sizeof text, "u%d@example.org", i);
+        ck_assert_str_eq(m->from, text);
+        ck_assert_int_eq(atoi(m->name) - 1000, i);
+        ck_assert(m->in_new == (i % 3 == 0));
+        ck_assert_int_eq(idx_find_id(x, m->id), (long)k);
+    }
+    idx_close(x);
+    free(hit);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
 static Suite *index_suite(void)
 {
     Suite *s = suite_create("index");
     TCase *tc = tcase_create("core");
+
+    tcase_set_timeout(tc, 120);     /* a busy CI machine creating a few thousand files */
 
     tcase_add_test(tc, build_and_fields);
     tcase_add_test(tc, warm_open_uses_cache);
@@ -437,6 +480,7 @@ static Suite *index_suite(void)
     tcase_add_test(tc, sorting);
     tcase_add_test(tc, limits);
     tcase_add_test(tc, not_a_maildir);
+    tcase_add_test(tc, many_messages_parallel);
     suite_add_tcase(s, tc);
     return s;
 }
