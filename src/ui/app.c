@@ -110,7 +110,6 @@ void app_prompt(struct app *a, enum prompt_kind k, const char *label, const char
     a->pr.cur = a->pr.text.len;
     a->pr.onekey = (k == PR_SORT || k == PR_CONFIRM_QUIT);
     a->pr.done = done;
-    a->pr.complete = NULL;
     a->msg[0] = '\0';
     a->dirty = true;
 }
@@ -215,9 +214,7 @@ static void draw_vsep(struct app *a)
 static void redraw(struct app *a)
 {
     erase();
-    if (a->compose) {
-        compose_screen_draw(a);
-    } else if (a->help_open) {
+    if (a->help_open) {
         help_draw(a);
     } else {
         if (a->lay.pane[PANE_FOLDERS].h > 0)
@@ -364,10 +361,6 @@ static void dispatch(struct app *a, int key)
     a->msg[0] = '\0';
     a->dirty = true;
     c = keymap_lookup(&a->km, key);
-    if (a->compose) {
-        compose_screen_key(a, c, key);
-        return;
-    }
     if (a->help_open) {
         help_key(a, c, key);
         return;
@@ -398,15 +391,6 @@ void app_run(struct app *a, enum cmd c)
         return;
     case CMD_FETCH:
         app_fetch(a);
-        return;
-    case CMD_COMPOSE:
-    case CMD_REPLY:
-    case CMD_GROUP_REPLY:
-    case CMD_LIST_REPLY:
-    case CMD_FORWARD:
-    case CMD_EDIT_DRAFT:
-        ui_compose(a, c == CMD_COMPOSE ? 0 : c == CMD_REPLY ? 1 : c == CMD_GROUP_REPLY ? 2 :
-                      c == CMD_LIST_REPLY ? 3 : c == CMD_FORWARD ? 4 : 5);
         return;
     case CMD_FLUSH:
         app_flush(a);
@@ -672,7 +656,6 @@ int ui_main(int argc, char **argv, const struct globals *g)
         app_err(a, "%s: %s", a->cfg->path, warn.ptr);
     }
     buf_free(&warn);
-    ui_compose_offer_recovery(a);
     {
         time_t now = time(NULL);
 
