@@ -26,7 +26,6 @@ static const struct command commands[] = {
     { "queue", cmd_queue, "list the outgoing queue; --retry ID, --delete ID" },
     { "show", cmd_show, "print messages as the pager shows them, or save a part" },
     { "fetch", cmd_fetch, "download new mail from POP3 accounts into their inbox" },
-    { "scan", cmd_scan, "list the messages of a folder (one line each)" },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

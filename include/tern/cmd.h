@@ -32,7 +32,6 @@ int cmd_scan(int argc, char **argv, const struct globals *g);
 int cmd_send(int argc, char **argv, const struct globals *g);
 int cmd_flush(int argc, char **argv, const struct globals *g);
 int cmd_queue(int argc, char **argv, const struct globals *g);
-int cmd_scan(int argc, char **argv, const struct globals *g);
 int cmd_show(int argc, char **argv, const struct globals *g);
 int cmd_fetch(int argc, char **argv, const struct globals *g);
 
