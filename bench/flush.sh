@@ -68,17 +68,16 @@ password s3cret
 RC
 chmod 600 "$T/msmtprc"
 
-now() { date +%s.%N; }
-t0=$(now)
-"$TERN" -c "$T/rc" flush -q
-t1=$(now)
+TIMEFORMAT='%R %U %S'
+tern_t=$( { time "$TERN" -c "$T/rc" flush -q >/dev/null; } 2>&1 )
 tern_n=$(ls "$T/store"/*.eml | wc -l)
-for i in $(seq 1 "$N"); do msmtp -C "$T/msmtprc" -a bench bob@example.org <"$T/msgs/$i.eml"; done
-t2=$(now)
+msmtp_t=$( { time (for i in $(seq 1 "$N"); do
+    msmtp -C "$T/msmtprc" -a bench bob@example.org <"$T/msgs/$i.eml"; done); } 2>&1 )
 all_n=$(ls "$T/store"/*.eml | wc -l)
-awk -v n="$N" -v tn="$tern_n" -v an="$all_n" -v t0="$t0" -v t1="$t1" -v t2="$t2" 'BEGIN {
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$tern_t $msmtp_t" | awk -v n="$N" -v tn="$tern_n" -v an="$all_n" '{
     printf "messages: %d (tern delivered %d, msmtp %d)\n", n, tn, an - tn
-    printf "tern flush (one connection): %.2f s\n", t1 - t0
-    printf "msmtp once per message:      %.2f s\n", t2 - t1
-    printf "ratio: %.1fx\n", (t2 - t1) / (t1 - t0)
+    printf "tern flush (one connection):  %6.2f s wall, %5.2f s CPU\n", $1, $2 + $3
+    printf "msmtp once per message:       %6.2f s wall, %5.2f s CPU\n", $4, $5 + $6
+    printf "ratio (wall): %.1fx\n", $4 / $1
 }'

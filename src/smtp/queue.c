@@ -337,9 +337,15 @@ int queue_add(struct queue *q, const char *msg, size_t n, struct queue_entry *en
     }
     if (maildir_tmp_commit(t, NULL, &path, e) < 0)
         return -1;
-    if (maildir_sync(q->outbox, e) < 0) {
-        free(path);
-        return -1;
+    {
+        char *newdir = fs_join(q->outbox, "new");   /* the file went to new/ only */
+        int rc = fs_fsync_dir(newdir, e);
+
+        free(newdir);
+        if (rc < 0) {
+            free(path);
+            return -1;
+        }
     }
     free(ent->path);
     ent->path = path;
@@ -661,6 +667,40 @@ static int copy_to_sent(struct flusher *f, const struct account *a, const char *
 }
 
 /*
+ * Move the queued file itself into the sent folder (cur/, flag S): one rename instead of a
+ * copy, an fsync and an unlink; the directory fsyncs come with the batch. -1 when it cannot
+ * (another file system, ...): the caller copies instead.
+ */
+static int move_to_sent(struct flusher *f, const struct account *a, struct queue_entry *ent)
+{
+    char *dir = maildir_folder_path(f->cfg->mail_root, a->sent ? a->sent : "Sent");
+    struct buf dst = BUF_INIT;
+    struct err e;
+    int rc = -1;
+
+    if (ent->path == NULL)
+        goto out;
+    if ((f->sent_dir == NULL || strcmp(f->sent_dir, dir) != 0) && maildir_create(dir, &e) < 0)
+        goto out;
+    if (f->sent_dir != NULL && strcmp(f->sent_dir, dir) != 0)
+        goto out;   /* one sent folder per batch */
+    buf_printf(&dst, "%s/cur/%s:2,S", dir, ent->id);
+    if (rename(ent->path, dst.ptr) < 0)
+        goto out;
+    free(ent->path);
+    ent->path = NULL;
+    if (f->sent_dir == NULL) {
+        f->sent_dir = dir;
+        dir = NULL;
+    }
+    rc = 0;
+out:
+    buf_free(&dst);
+    free(dir);
+    return rc;
+}
+
+/*
  * Make the batch's Sent copies durable, then remove those messages from the queue with one
  * fsync per directory. A crash before the end resends them (twice at worst), never loses.
  */
@@ -725,7 +765,9 @@ static void delivered(struct flusher *f, const struct account *a, struct queue_e
         }
     }
     batched = nleft == 0 && ent->nrefused == nrefused_before;
-    if (!ent->sent_copied && copy_to_sent(f, a, msg, n, batched, &e) < 0) {
+    if (!ent->sent_copied && batched && move_to_sent(f, a, ent) == 0) {
+        /* the queued file itself is now the Sent copy */
+    } else if (!ent->sent_copied && copy_to_sent(f, a, msg, n, batched, &e) < 0) {
         /* Delivered but not recorded: keep it visible, never send it again. */
         for (size_t i = 0; i < nleft; i++)
             free(left[i]);
