@@ -1,0 +1,315 @@
+/* fetch_account against an in-process POP3 peer: delivery, the state file, reconciliation of
+ * an interrupted run's journal (file in new/, in cur/, only in tmp/, a cut intent line),
+ * deletion policy and order, and the per-account lock. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "testutil.h"
+#include "tern/config.h"
+#include "tern/fetch.h"
+#include "tern/fsutil.h"
+
+static const char *const bodies[] = {
+    "Subject: one\r\n\r\nfirst\r\n",
+    "Subject: two\r\n\r\n..stuffed\r\n",
+    "Subject: three\r\n\r\nthird\r\n",
+};
+
+static char *dir;
+static char logpath[4200];
+
+/* Serve one session; every command line goes to logpath. */
+static void peer_serve(int fd)
+{
+    FILE *in = fdopen(fd, "r"), *log = fopen(logpath, "a");
+    char line[512];
+
+    dprintf(fd, "+OK test peer\r\n");
+    while (fgets(line, sizeof line, in) != NULL) {
+        unsigned n = 0;
+
+        line[strcspn(line, "\r\n")] = '\0';
+        fprintf(log, "%s\n", line);
+        fflush(log);
+        if (strcmp(line, "CAPA") == 0) {
+            dprintf(fd, "+OK\r\nUSER\r\nUIDL\r\nPIPELINING\r\n.\r\n");
+        } else if (strncmp(line, "USER ", 5) == 0 || strncmp(line, "PASS ", 5) == 0) {
+            dprintf(fd, "+OK\r\n");
+        } else if (strcmp(line, "STAT") == 0) {
+            dprintf(fd, "+OK 3 100\r\n");
+        } else if (strcmp(line, "LIST") == 0) {
+            dprintf(fd, "+OK\r\n");
+            for (int i = 0; i < 3; i++)
+                dprintf(fd, "%d %zu\r\n", i + 1, strlen(bodies[i]));
+            dprintf(fd, ".\r\n");
+        } else if (strcmp(line, "UIDL") == 0) {
+            dprintf(fd, "+OK\r\n1 u1\r\n2 u2\r\n3 u3\r\n.\r\n");
+        } else if (sscanf(line, "RETR %u", &n) == 1 && n >= 1 && n <= 3) {
+            dprintf(fd, "+OK\r\n%s.\r\n", bodies[n - 1]);
+        } else if (strncmp(line, "DELE ", 5) == 0) {
+            dprintf(fd, "+OK\r\n");
+        } else if (strcmp(line, "QUIT") == 0) {
+            dprintf(fd, "+OK\r\n");
+            break;
+        } else {
+            dprintf(fd, "-ERR what\r\n");
+        }
+    }
+    fclose(log);
+    fclose(in);
+}
+
+static pid_t peer_pid;
+
+static int peer_start(void)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    socklen_t sl = sizeof sa;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(lfd, 4), 0);
+    getsockname(lfd, (struct sockaddr *)&sa, &sl);
+    peer_pid = fork();
+    if (peer_pid == 0) {
+        int fd;
+
+        alarm(10);
+        while ((fd = accept(lfd, NULL, NULL)) >= 0)
+            peer_serve(fd);
+        _exit(0);
+    }
+    close(lfd);
+    return ntohs(sa.sin_port);
+}
+
+static void peer_stop(void)
+{
+    kill(peer_pid, SIGKILL);
+    waitpid(peer_pid, NULL, 0);
+}
+
+static struct config *make_config(int port, const char *keep)
+{
+    char text[2048];
+    struct config *cfg;
+    struct err e;
+
+    snprintf(text, sizeof text,
+             "[general]\nmail_root = %s/Mail\n[account a]\npop3_host = 127.0.0.1\n"
+             "pop3_port = %d\npop3_tls = none\npop3_user = u\npassword = p\n"
+             "pop3_keep = %s\ntimeout = 5\n", dir, port, keep);
+    ck_assert_msg(config_parse("test", text, strlen(text), &cfg, &e) == 0, "%s", e.msg);
+    return cfg;
+}
+
+static size_t count_dir(const char *sub)
+{
+    char p[4300];
+    DIR *d;
+    struct dirent *de;
+    size_t n = 0;
+
+    snprintf(p, sizeof p, "%s/Mail/INBOX/%s", dir, sub);
+    d = opendir(p);
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL)
+        if (de->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void read_file(const char *path, struct buf *b)
+{
+    struct err e;
+
+    buf_reset(b);
+    ck_assert_msg(fs_read_file(path, b, &e) == 0, "%s", e.msg);
+    buf_cstr(b);
+}
+
+static void setup(void)
+{
+    dir = test_tmpdir();
+    snprintf(logpath, sizeof logpath, "%s/peer.log", dir);
+}
+
+static void teardown(void)
+{
+    rm_rf(dir);
+    free(dir);
+}
+
+START_TEST(test_fetch_basic)
+{
+    struct config *cfg = make_config(peer_start(), "yes");
+    struct fetch_result r;
+    struct err e;
+    struct buf b = BUF_INIT;
+    char *state = fetch_state_path(cfg, &cfg->accounts[0]);
+    char path[4400];
+
+    ck_assert_msg(fetch_account(cfg, &cfg->accounts[0], NULL, &r, &e) == 0, "%s", e.msg);
+    ck_assert_uint_eq(r.fetched, 3);
+    ck_assert_uint_eq(r.deleted, 0);
+    ck_assert_uint_eq(count_dir("new"), 3);
+    ck_assert_uint_eq(count_dir("tmp"), 0);
+    read_file(state, &b);
+    ck_assert_ptr_nonnull(strstr(b.ptr, " u1\n"));
+    ck_assert_ptr_nonnull(strstr(b.ptr, " u3\n"));
+    snprintf(path, sizeof path, "%s.journal", state);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    read_file(logpath, &b);
+    ck_assert_ptr_null(strstr(b.ptr, "DELE"));
+    /* a second run fetches nothing */
+    ck_assert_msg(fetch_account(cfg, &cfg->accounts[0], NULL, &r, &e) == 0, "%s", e.msg);
+    ck_assert_uint_eq(r.fetched, 0);
+    ck_assert_uint_eq(count_dir("new"), 3);
+    /* bodies: CRLF -> LF, dot-unstuffed */
+    {
+        DIR *d;
+        struct dirent *de;
+        bool seen = false;
+
+        snprintf(path, sizeof path, "%s/Mail/INBOX/new", dir);
+        d = opendir(path);
+        while ((de = readdir(d)) != NULL) {
+            char f[4700];
+
+            if (de->d_name[0] == '.')
+                continue;
+            snprintf(f, sizeof f, "%s/%s", path, de->d_name);
+            read_file(f, &b);
+            ck_assert_ptr_null(strchr(b.ptr, '\r'));
+            if (strstr(b.ptr, "Subject: two\n\n.stuffed\n"))
+                seen = true;
+        }
+        closedir(d);
+        ck_assert(seen);
+    }
+    buf_free(&b);
+    free(state);
+    config_free(cfg);
+    peer_stop();
+}
+END_TEST
+
+/* The state an interrupted run leaves: u1 reached new/, u2 reached cur/ (a reader moved it),
+ * u3's intent is there but its file only in tmp/, and a cut intent line at the end. */
+START_TEST(test_fetch_reconcile)
+{
+    struct config *cfg = make_config(peer_start(), "no");
+    struct fetch_result r;
+    struct err e;
+    struct buf b = BUF_INIT;
+    char *state = fetch_state_path(cfg, &cfg->accounts[0]);
+    char path[4400], *sdir = fs_dirname(state);
+
+    ck_assert_int_eq(fs_mkdir_p(sdir, 0700, &e), 0);
+    snprintf(path, sizeof path, "%s/Mail/INBOX", dir);
+    ck_assert_int_eq(fs_mkdir_p(path, 0700, &e), 0);
+    snprintf(path, sizeof path, "mkdir -p %s/Mail/INBOX/new %s/Mail/INBOX/cur %s/Mail/INBOX/tmp",
+             dir, dir, dir);
+    ck_assert_int_eq(system(path), 0);
+    snprintf(path, sizeof path, "%s/Mail/INBOX/new/100.M1P1Q1.host", dir);
+    test_write(path, "Subject: one\n\nfirst\n");
+    snprintf(path, sizeof path, "%s/Mail/INBOX/cur/100.M2P1Q2.host:2,S", dir);
+    test_write(path, "Subject: two\n\n.stuffed\n");
+    snprintf(path, sizeof path, "%s/Mail/INBOX/tmp/100.M3P1Q3.host", dir);
+    test_write(path, "Subject: thr");
+    snprintf(path, sizeof path, "%s.journal", state);
+    test_write(path, "100 u1 100.M1P1Q1.host\n100 u2 100.M2P1Q2.host\n"
+                     "100 u3 100.M3P1Q3.host\n100 u9 100.M9");
+    ck_assert_msg(fetch_account(cfg, &cfg->accounts[0], NULL, &r, &e) == 0, "%s", e.msg);
+    ck_assert_uint_eq(r.fetched, 1);               /* only u3 again */
+    ck_assert_uint_eq(count_dir("new"), 2);
+    ck_assert_uint_eq(count_dir("cur"), 1);
+    ck_assert_uint_eq(count_dir("tmp"), 0);        /* u3's partial file removed */
+    ck_assert_uint_eq(r.deleted, 3);
+    read_file(logpath, &b);
+    ck_assert_ptr_null(strstr(b.ptr, "RETR 1"));
+    ck_assert_ptr_null(strstr(b.ptr, "RETR 2"));
+    ck_assert_ptr_nonnull(strstr(b.ptr, "RETR 3"));
+    /* deletions come after the retrieval and before QUIT */
+    ck_assert_ptr_nonnull(strstr(b.ptr, "RETR 3\nDELE 1\nDELE 2\nDELE 3\nQUIT"));
+    /* deleted and acknowledged by QUIT: forgotten */
+    read_file(state, &b);
+    ck_assert_ptr_null(strstr(b.ptr, " u1\n"));
+    ck_assert_ptr_null(strstr(b.ptr, " u3\n"));
+    buf_free(&b);
+    free(sdir);
+    free(state);
+    config_free(cfg);
+    peer_stop();
+}
+END_TEST
+
+START_TEST(test_fetch_locked)
+{
+    struct config *cfg = make_config(1, "yes");
+    struct fetch_result r;
+    struct err e;
+    char *state = fetch_state_path(cfg, &cfg->accounts[0]);
+    char *sdir = fs_dirname(state), lock[4400];
+    int fd;
+
+    ck_assert_int_eq(fs_mkdir_p(sdir, 0700, &e), 0);
+    snprintf(lock, sizeof lock, "%s.lock", state);
+    fd = fs_lock(lock, &e);
+    ck_assert_int_ge(fd, 0);
+    /* flock locks belong to the open file: a second open in this process conflicts too */
+    ck_assert_int_eq(fetch_account(cfg, &cfg->accounts[0], NULL, &r, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_LOCKED);
+    ck_assert_ptr_nonnull(strstr(e.msg, "another tern fetch is running"));
+    fs_unlock(fd);
+    free(sdir);
+    free(state);
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_fetch_bad_state)
+{
+    struct config *cfg = make_config(1, "yes");
+    struct fetch_result r;
+    struct err e;
+    char *state = fetch_state_path(cfg, &cfg->accounts[0]);
+    char *sdir = fs_dirname(state);
+
+    ck_assert_int_eq(fs_mkdir_p(sdir, 0700, &e), 0);
+    test_write(state, "garbage line\n");
+    ck_assert_int_eq(fetch_account(cfg, &cfg->accounts[0], NULL, &r, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_PARSE);
+    ck_assert_ptr_nonnull(strstr(e.msg, ":1: malformed line"));
+    free(sdir);
+    free(state);
+    config_free(cfg);
+}
+END_TEST
+
+static Suite *fetch_suite(void)
+{
+    Suite *s = suite_create("fetch");
+    TCase *tc = tcase_create("fetch");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_fetch_basic);
+    tcase_add_test(tc, test_fetch_reconcile);
+    tcase_add_test(tc, test_fetch_locked);
+    tcase_add_test(tc, test_fetch_bad_state);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TEST_MAIN(fetch_suite)
