@@ -571,6 +571,8 @@ int addr_parse_list(const char *v, size_t len, struct addr **out, size_t *n)
                 }
                 while (j < len && v[j] != '"' && v[j] != '\\')
                     j++;
+                if (j == i)
+                    j++;        /* a backslash that ends the value */
                 buf_add(&word, v + i, j - i);
                 i = j;
             }

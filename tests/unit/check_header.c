@@ -157,6 +157,8 @@ static const struct {
     { "<a@b> (Comment Name)", 1, "Comment Name", "a@b", NULL, NULL },
     { "Nested (a (b) c) <n@n>", 1, "Nested", "n@n", NULL, NULL },
     { "M\xfcller <m@x>", 1, "M\xc3\xbcller", "m@x", NULL, NULL },
+    /* found by fuzz_header: a backslash ending an unterminated quoted string hung */
+    { "\"abc\\", 1, NULL, "abc\\", NULL, NULL },
 };
 
 START_TEST(test_addr)
