@@ -307,7 +307,8 @@ void app_fetch(struct app *a)
         app_msg(a, "Fetching in the background...");
 }
 
-void app_flush(struct app *a)
+/* all: ignore the retry backoff (the user asked for it now). */
+static void start_flush(struct app *a, bool all)
 {
     char *argv[10];
     int n = 0;
@@ -322,11 +323,18 @@ void app_flush(struct app *a)
         argv[n++] = (char *)a->g->config_path;
     }
     argv[n++] = "flush";
+    if (all)
+        argv[n++] = "--all";
     argv[n++] = "--progress-fd";
     argv[n++] = "3";
     argv[n] = NULL;
     if (job_start(a, "flush", argv) == 0)
         app_msg(a, "Sending the queue in the background...");
+}
+
+void app_flush(struct app *a)
+{
+    start_flush(a, false);
 }
 
 void app_job_done(struct app *a, const char *name, int status, const char *last_line)
@@ -393,7 +401,7 @@ void app_run(struct app *a, enum cmd c)
         app_fetch(a);
         return;
     case CMD_FLUSH:
-        app_flush(a);
+        start_flush(a, true);
         return;
     case CMD_CANCEL:
         jobs_cancel_all(a);

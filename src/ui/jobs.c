@@ -220,6 +220,14 @@ static void job_finish(struct app *a, struct job *j)
         app_job_done(a, j->name, 0, j->summary[0] ? j->summary : j->last);
         return;
     }
+    if (WIFEXITED(st) && j->summary[0]) {
+        /* It ran to its end but not everything went through (deferred, a refused login):
+         * the summary with the server's reason. */
+        setf(why, sizeof why, "%s: %s%s%s", j->name, j->summary, j->last[0] ? "; " : "",
+             j->last);
+        app_job_done(a, j->name, WEXITSTATUS(st) ? WEXITSTATUS(st) : 1, why);
+        return;
+    }
     if (WIFSIGNALED(st))
         snprintf(why, sizeof why, "%s stopped by signal %d%s%s", j->name, WTERMSIG(st),
                  j->last[0] ? ": " : "", j->last);

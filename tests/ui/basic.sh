@@ -168,4 +168,21 @@ keys C-c
 expect_screen "EXITED:130" "^C ends tern"
 expect_restored "terminal restored after ^C"
 
+# ---- the Outbox shows the queue's state; S flushes in the background ----
+if "$TERN" --help 2>&1 | grep -q '^  send '; then
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    write_rc "$T/rc3" "$M" "[account demo]" "from = Ann <ann@example.org>" \
+        "smtp_host = 127.0.0.1" "smtp_port = $port" "smtp_tls = none" "timeout = 2"
+    printf 'To: bob@example.org\nSubject: queued test\n\nhello\n' |
+        "$TERN" -c "$T/rc3" send bob@example.org >/dev/null 2>&1 || true
+    start_tern -c "$T/rc3" -f Outbox
+    expect_screen "To bob@example.org" "Outbox lists the recipient"
+    expect_screen "[queued, 1 tries: connect" "Outbox shows the state and the last reply"
+    keys S
+    expect_screen "0 sent, 1 deferred" "S flushes in the background and reports" 15
+    expect_screen "[queued, 2 tries: connect" "the Outbox row follows the new attempt" 5
+    keys q
+    expect_screen "EXITED:0" "quit from Outbox"
+fi
+
 finish
