@@ -216,6 +216,10 @@ static void job_finish(struct app *a, struct job *j)
     int st = j->status;
     char why[400];
 
+    if (strcmp(j->name, "index") == 0) {
+        list_index_done(a, WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        return;
+    }
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && !j->had_error) {
         app_job_done(a, j->name, 0, j->summary[0] ? j->summary : j->last);
         return;

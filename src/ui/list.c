@@ -3,9 +3,11 @@
  * Flag, delete, move and copy go through the index, which renames the files. */
 #include "config.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "tern/index.h"
@@ -168,6 +170,8 @@ static bool is_recipient_folder(const char *name)
            str_casecmp(b, QUEUE_FOLDER) == 0 || str_casecmp(b, "Sent Messages") == 0;
 }
 
+static int open_folder(struct app *a, const char *name, bool may_defer);
+
 static void model_free(struct model *m)
 {
     if (m == NULL)
@@ -183,7 +187,100 @@ static void model_free(struct model *m)
     free(m);
 }
 
+/* From how many messages a folder without an index is indexed in the background
+ * ($TERN_BG_INDEX_MIN, for the tests; 5000 by default: below that it takes well under a
+ * second). */
+static size_t bg_index_min(void)
+{
+    const char *s = getenv("TERN_BG_INDEX_MIN");
+    long n;
+
+    if (s && str_tolong(s, 1, 100000000, &n) == 0)
+        return (size_t)n;
+    return 5000;
+}
+
+/* The folder has no index yet and at least `threshold` messages (counted by name only). */
+static bool needs_background_index(const char *dir, size_t threshold)
+{
+    char *cache = idx_cache_path(dir);
+    struct stat st;
+    size_t n = 0;
+    bool missing = stat(cache, &st) != 0;
+
+    free(cache);
+    if (!missing)
+        return false;
+    for (int k = 0; k < 2 && n < threshold; k++) {
+        char path[4096];
+        DIR *d;
+        struct dirent *de;
+
+        snprintf(path, sizeof path, "%s/%s", dir, k ? "new" : "cur");
+        if ((d = opendir(path)) == NULL)
+            continue;
+        while (n < threshold && (de = readdir(d)) != NULL)
+            if (de->d_name[0] != '.')
+                n++;
+        closedir(d);
+    }
+    return n >= threshold;
+}
+
+/*
+ * A large folder without an index would take seconds to read: a child (`tern scan`, which
+ * builds and saves the index) does it while the screen stays live; the folder opens from
+ * the fresh index when the child is done (list_index_done).
+ */
+static int index_in_background(struct app *a, const char *name, const char *dir)
+{
+    char *argv[12];
+    int n = 0;
+
+    argv[n++] = "tern";
+    if (a->g->config_path) {
+        argv[n++] = "-c";
+        argv[n++] = (char *)a->g->config_path;
+    }
+    argv[n++] = "scan";
+    argv[n++] = "--limit";
+    argv[n++] = "date:..1971";      /* print nothing: only the index is wanted */
+    argv[n++] = (char *)dir;
+    argv[n] = NULL;
+    if (jobs_running(a, "index") || job_start(a, "index", argv) < 0)
+        return -1;
+    pager_close(a);
+    model_free(a->m);
+    a->m = NULL;
+    free(a->folder);
+    a->folder = xstrdup(name);
+    free(a->pending_folder);
+    a->pending_folder = xstrdup(name);
+    app_msg(a, "Indexing %s in the background (first open); keys work meanwhile.", name);
+    return 0;
+}
+
+void list_index_done(struct app *a, bool ok)
+{
+    char *name = a->pending_folder;
+
+    a->pending_folder = NULL;
+    if (name == NULL)
+        return;
+    if (a->folder && strcmp(a->folder, name) == 0 && a->m == NULL) {
+        if (!ok)
+            app_err(a, "Indexing %s failed; reading it directly.", name);
+        (void)open_folder(a, name, false);
+    }
+    free(name);
+}
+
 int folders_open(struct app *a, const char *name)
+{
+    return open_folder(a, name, true);
+}
+
+static int open_folder(struct app *a, const char *name, bool may_defer)
 {
     struct model *m;
     struct err e;
@@ -191,6 +288,8 @@ int folders_open(struct app *a, const char *name)
     const char *b;
 
     if (name == NULL) {             /* close */
+        free(a->pending_folder);
+        a->pending_folder = NULL;
         pager_close(a);
         model_free(a->m);
         a->m = NULL;
@@ -203,6 +302,11 @@ int folders_open(struct app *a, const char *name)
         app_err(a, "%s: no such folder", name);
         free(dir);
         return -1;
+    }
+    if (may_defer && needs_background_index(dir, bg_index_min()) &&
+        index_in_background(a, name, dir) == 0) {
+        free(dir);
+        return 0;
     }
     m = xcalloc(1, sizeof *m);
     m->dir = dir;
@@ -277,7 +381,10 @@ void list_status(struct app *a, struct buf *out)
     struct model *m = a->m;
 
     if (m == NULL) {
-        buf_printf(out, " tern: no folder open");
+        if (a->pending_folder)
+            buf_printf(out, " %s  [indexing]", a->pending_folder);
+        else
+            buf_adds(out, " tern: no folder open");
         return;
     }
     buf_printf(out, " %s", a->folder);
@@ -424,6 +531,14 @@ void list_draw(struct app *a, const struct rect *r)
 
     if (m == NULL) {
         static const char none[] = "No folder open: c opens one, ? shows the keys.";
+        char busy[300];
+
+        if (a->pending_folder) {
+            snprintf(busy, sizeof busy, "Indexing %s... (only the first open of a large "
+                     "folder takes this; c, ? and q work meanwhile)", a->pending_folder);
+            ui_put(r->y, r->x, busy, strlen(busy), r->w, a->attr[COL_NORMAL], false);
+            return;
+        }
         ui_put(r->y, r->x, none, sizeof none - 1, r->w, a->attr[COL_NORMAL], false);
         return;
     }

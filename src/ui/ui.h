@@ -188,6 +188,7 @@ struct app {
     char *folder;                /* name of the open folder */
     size_t cur, top;             /* cursor and first visible row in the view */
     long new_count;              /* arrived since the folder was opened */
+    char *pending_folder;        /* being indexed in the background, opened when done */
 
     /* pager */
     struct buf ptext;            /* rendered message, lines separated by \n */
@@ -246,6 +247,8 @@ void list_status(struct app *a, struct buf *out);
 void list_prompt_done(struct app *a, enum prompt_kind k, const char *text);
 /* Re-read the folder (new mail, a finished fetch); keeps the cursor on its message. */
 void list_refresh(struct app *a);
+/* The background indexing of a large folder finished (ok: it succeeded): open it. */
+void list_index_done(struct app *a, bool ok);
 
 /* For the pager: the message under the cursor (full path, new string; NULL when none). */
 char *list_current_path(struct app *a, uint32_t *id);
