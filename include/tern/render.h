@@ -35,7 +35,7 @@ int render_message(const char *msg, size_t len, const struct render_opts *o, str
 
 struct render_attachment {
     int number;           /* for render_part / `tern show --part N` */
-    char *type;           /* lower case type/subtype */
+    char *type;           /* lower case type/subtype, sanitised */
     char *name;           /* sanitised file name, path stripped; NULL if none */
     size_t size;          /* decoded size in bytes */
     bool inline_shown;    /* its text is part of the rendered body */

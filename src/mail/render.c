@@ -72,11 +72,10 @@ char *render_safe_filename(const char *name)
     for (const char *p = name; *p; p++)
         if (*p == '/' || *p == '\\')
             base = p + 1;
+    /* Controls become visible notation (^[): harmless in a file name, and the user sees
+     * that the sender tried something. */
     codec_sanitize(base, strlen(base), CODEC_SAN_LINE, &b);
-    /* Visible control notation is fine on screen but not in a file name: drop '^' pairs
-     * only when they came from controls is not knowable here, so remove controls before. */
-    for (size_t i = 0; i < b.len; i++)
-        buf_addc(&clean, b.ptr[i]);
+    buf_add(&clean, b.ptr ? b.ptr : "", b.len);
     buf_free(&b);
     while (s < clean.len && (clean.ptr[s] == '.' || clean.ptr[s] == ' ' || clean.ptr[s] == '-'))
         s++;
@@ -447,7 +446,12 @@ size_t render_attachments(const char *msg, size_t len, struct render_attachment 
         }
         a = &(*out)[n++];
         a->number = p->number;
-        a->type = xstrdup(p->type);
+        {
+            struct buf ty = BUF_INIT;
+
+            codec_sanitize(p->type, strlen(p->type), CODEC_SAN_LINE, &ty);
+            a->type = buf_detach(&ty);
+        }
         a->name = render_safe_filename(p->filename);
         a->size = mime_decoded_size(p);
         a->inline_shown = w.shown[i] == 1;

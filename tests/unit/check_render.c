@@ -110,6 +110,14 @@ START_TEST(test_attachments)
     ck_assert_str_eq(a[2].name, "passwd");
     ck_assert_uint_eq(a[2].size, 10);
     render_attachments_free(a, n);
+    {
+        const char *evil = "Content-Type: x\x1b[2J\x07/y; name=\"a\x1b[2J\"\n\nz";
+        n = render_attachments(evil, strlen(evil), &a);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_str_eq(a[0].type, "x^[[2j^G/y");
+        ck_assert_str_eq(a[0].name, "a^[[2J");
+        render_attachments_free(a, n);
+    }
 
     ck_assert_int_eq(render_part(msg, len, 2, &out, &name, &e), 0);
     ck_assert_uint_eq(out.len, 1024);
