@@ -38,6 +38,8 @@ struct account {
     char *smtp_password_command;
     char *tls_ca_file;
     char *tls_fingerprint;
+    char *dsn_notify;            /* NOTIFY= for each RCPT ("FAILURE,DELAY", "NEVER"); NULL: none */
+    char *dsn_return;            /* RET= on MAIL ("FULL" or "HDRS"); NULL: none */
     long timeout;                /* seconds for connect, read and write */
     char *signature;             /* file appended to new messages, or NULL */
     int line;                    /* where its section starts, for messages */

@@ -394,6 +394,9 @@ int cmd_send(int argc, char **argv, const struct globals *g)
         struct send_report rep = { g->progname, -1 };
 
         fo.only_id = ent.id;
+        /* another send may be delivering its own message: wait a little for the lock */
+        for (int tries = 0; tries < 50 && queue_lock(q, &e) < 0 && e.cls == ERR_LOCKED; tries++)
+            nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
         if (queue_flush(q, cfg, &fo, send_event, &rep, &st, &e) < 0) {
             if (e.cls == ERR_LOCKED)
                 log_info("queued; another flush is running (tern flush sends it later)");

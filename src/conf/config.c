@@ -42,6 +42,8 @@ enum key_type {
     K_KEEP,
     K_FINGERPRINT,
     K_BOOL,      /* yes/no/true/false/on/off/1/0 into a bool */
+    K_DSN_NOTIFY,    /* never, or a list of success, failure, delay */
+    K_DSN_RET,       /* full or headers */
 };
 
 enum section_kind { SEC_GENERAL, SEC_ACCOUNT, SEC_KEYS, SEC_COLORS, SEC_UNKNOWN };
@@ -92,6 +94,8 @@ static const struct key_def account_keys[] = {
     { "smtp_password_command", K_RAW, A(smtp_password_command), 0, 0, NULL },
     { "tls_ca_file", K_STR, A(tls_ca_file), 0, 0, NULL },
     { "tls_fingerprint", K_FINGERPRINT, A(tls_fingerprint), 0, 0, NULL },
+    { "dsn_notify", K_DSN_NOTIFY, A(dsn_notify), 0, 0, NULL },
+    { "dsn_return", K_DSN_RET, A(dsn_return), 0, 0, NULL },
     { "timeout", K_DURATION, A(timeout), 1, 3600, "60" },
     { "signature", K_STR, A(signature), 0, 0, NULL },
     { NULL, K_STR, 0, 0, 0, NULL },
@@ -593,10 +597,62 @@ static const char *allowed_text(const struct key_def *k, char *tmp, size_t n)
         return tmp;
     case K_FINGERPRINT:
         return "a SHA-256 fingerprint: 64 hex digits, colons allowed";
+    case K_DSN_NOTIFY:
+        return "never, or success, failure and delay separated by commas";
+    case K_DSN_RET:
+        return "full or headers";
     default:
         snprintf(tmp, n, "a whole number from %ld to %ld", k->min, k->max);
         return tmp;
     }
+}
+
+/*
+ * dsn_notify / dsn_return as SMTP parameters: "failure, delay" -> "FAILURE,DELAY", "headers"
+ * -> "HDRS". NULL when the value is not valid.
+ */
+static char *dsn_value(enum key_type type, const char *v)
+{
+    static const char *const notify[] = { "success", "failure", "delay", NULL };
+    struct buf out = BUF_INIT;
+    char *copy, *save = NULL;
+    bool never = false, ok = true;
+
+    if (type == K_DSN_RET) {
+        if (str_casecmp(v, "full") == 0)
+            return xstrdup("FULL");
+        if (str_casecmp(v, "headers") == 0 || str_casecmp(v, "hdrs") == 0)
+            return xstrdup("HDRS");
+        return NULL;
+    }
+    copy = xstrdup(v);
+    for (char *w = strtok_r(copy, ", ", &save); w && ok; w = strtok_r(NULL, ", ", &save)) {
+        long i;
+
+        if (str_casecmp(w, "never") == 0) {
+            never = true;
+            continue;
+        }
+        if (parse_enum(w, notify, &i) < 0 ||
+            str_casemem(out.ptr ? out.ptr : "", out.len, notify[i]) != NULL) {
+            ok = false;
+            break;
+        }
+        if (out.len)
+            buf_addc(&out, ',');
+        for (const char *c = notify[i]; *c; c++)
+            buf_addc(&out, (char)(*c - 'a' + 'A'));
+    }
+    free(copy);
+    if (ok && never && out.len == 0)
+        buf_adds(&out, "NEVER");
+    else if (never || out.len == 0)
+        ok = false;
+    if (!ok) {
+        buf_free(&out);
+        return NULL;
+    }
+    return buf_detach(&out);
 }
 
 /* Parse value v for key k into the struct at base; line is for the message. */
@@ -626,6 +682,17 @@ static int set_value(void *base, const struct key_def *k, const char *v, int lin
         free(*sp);
         *sp = *v ? xstrdup(v) : NULL;
         return 0;
+    case K_DSN_NOTIFY:
+    case K_DSN_RET: {
+        /* kept in the form SMTP wants (RFC 3461): upper case, no spaces */
+        char *up = *v ? dsn_value(k->type, v) : NULL;
+
+        if (*v && up == NULL)
+            break;
+        free(*sp);
+        *sp = up;
+        return 0;
+    }
     case K_NUM:
         rc = str_tolong(v, k->min, k->max, &n);
         break;
@@ -660,7 +727,7 @@ static int set_value(void *base, const struct key_def *k, const char *v, int lin
         break;
     }
     }
-    if (k->type == K_FINGERPRINT ||
+    if (k->type == K_FINGERPRINT || k->type == K_DSN_NOTIFY || k->type == K_DSN_RET ||
         (rc == 0 && (k->type == K_DURATION || k->type == K_SIZE) && (n < k->min || n > k->max)))
         rc = -1;
     if (rc < 0)
@@ -928,7 +995,8 @@ void config_free(struct config *cfg)
     for (size_t i = 0; i < cfg->naccounts; i++) {
         struct account *a = &cfg->accounts[i];
         for (const struct key_def *k = account_keys; k->name; k++)
-            if (k->type == K_STR || k->type == K_RAW || k->type == K_FINGERPRINT)
+            if (k->type == K_STR || k->type == K_RAW || k->type == K_FINGERPRINT ||
+                k->type == K_DSN_NOTIFY || k->type == K_DSN_RET)
                 free(*(char **)((char *)a + k->off));
         free(a->name);
     }
@@ -997,7 +1065,7 @@ static void describe_keys(struct buf *b, const void *base, const struct key_def 
 
         buf_printf(b, "  %-22s = ", k->name);
         switch (k->type) {
-        case K_STR: case K_RAW: case K_FINGERPRINT:
+        case K_STR: case K_RAW: case K_FINGERPRINT: case K_DSN_NOTIFY: case K_DSN_RET:
             sp = *(char *const *)field;
             if (sp == NULL)
                 buf_adds(b, "(unset)");

@@ -955,6 +955,8 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
     so.user = a->smtp_user;
     so.password = pw;
     so.auth = a->smtp_auth;
+    so.dsn_notify = a->dsn_notify;
+    so.dsn_ret = a->dsn_return;
     while (i < n) {
         if (s == NULL) {
             emit(f, QEV_CONNECT, ents[i], NULL, name);

@@ -145,8 +145,8 @@ t0=$(date +%s)
 start_server bulk
 config bulk
 "$PY" "$T/gen.py" "$T/bulk/msgs" 1000
-ls "$T/bulk/msgs"/*.msg | xargs -P 2 -n 1 sh -c '"$0" -c "$1" send -q -t -i < "$2"' "$TERN" "$RC"
-expect_status 0 "1000 messages queued (two senders at once)" -- test "$(queued bulk)" = 1000
+ls "$T/bulk/msgs"/*.msg | xargs -P 4 -n 1 sh -c '"$0" -c "$1" send -q -t -i < "$2"' "$TERN" "$RC"
+expect_status 0 "1000 messages queued (four senders at once)" -- test "$(queued bulk)" = 1000
 start=$(date +%s)
 echo "    (queueing 1000 took $(( start - t0 )) s)"
 expect_status 0 "flush delivers 1000 messages" -- "$TERN" -c "$RC" flush
@@ -203,6 +203,14 @@ for i in range(1, n + 1):
 PY
 expect_status 0 "smuggling bodies arrive byte-identical after CRLF normalisation" -- \
     "$PY" "$T/smug.py" "$T" "$i"
+
+# ---- concurrent immediate sends: each waits for the other's delivery, none left behind ----
+start_server conc
+config conc
+"$PY" "$T/gen.py" "$T/conc/msgs" 20
+ls "$T/conc/msgs"/*.msg | xargs -P 4 -n 1 sh -c '"$0" -c "$1" send -t -i < "$2"' "$TERN" "$RC"
+expect_status 0 "20 concurrent sends: all delivered at once, queue empty" -- \
+    test "$(stored conc):$(queued conc)" = 20:0
 
 # ---- faults ----
 msg() { printf 'From: ann@example.org\nTo: %s\nSubject: %s\n\nbody\n' "$1" "$2" >"$T/fault.msg"; }

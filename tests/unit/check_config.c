@@ -357,6 +357,33 @@ START_TEST(crlf_and_continuations)
 }
 END_TEST
 
+START_TEST(dsn_keys)
+{
+    struct config *cfg = parse_ok("[account a]\ndsn_notify = failure, Delay\ndsn_return = headers\n"
+                                  "[account b]\ndsn_notify = never\ndsn_return = FULL\n"
+                                  "[account c]\n");
+
+    ck_assert_str_eq(cfg->accounts[0].dsn_notify, "FAILURE,DELAY");
+    ck_assert_str_eq(cfg->accounts[0].dsn_return, "HDRS");
+    ck_assert_str_eq(cfg->accounts[1].dsn_notify, "NEVER");
+    ck_assert_str_eq(cfg->accounts[1].dsn_return, "FULL");
+    ck_assert_ptr_null(cfg->accounts[2].dsn_notify);
+    ck_assert_ptr_null(cfg->accounts[2].dsn_return);
+    config_free(cfg);
+    parse_fails("[account a]\ndsn_notify = never,failure\n",
+                "rc:2: dsn_notify: 'never,failure' is not valid: use never, or success, failure "
+                "and delay separated by commas");
+    parse_fails("[account a]\ndsn_notify = failure,failure\n",
+                "rc:2: dsn_notify: 'failure,failure' is not valid: use never, or success, failure "
+                "and delay separated by commas");
+    parse_fails("[account a]\ndsn_notify = sometimes\n",
+                "rc:2: dsn_notify: 'sometimes' is not valid: use never, or success, failure "
+                "and delay separated by commas");
+    parse_fails("[account a]\ndsn_return = body\n",
+                "rc:2: dsn_return: 'body' is not valid: use full or headers");
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -375,6 +402,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, describe_masks_passwords);
     tcase_add_test(tc, crlf_and_continuations);
     tcase_add_test(tc, compose_keys);
+    tcase_add_test(tc, dsn_keys);
     suite_add_tcase(s, tc);
     return s;
 }
