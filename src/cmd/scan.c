@@ -93,15 +93,16 @@ static const char *fmt_day(struct day_cache *dc, int64_t t64)
     return dc->text;
 }
 
-/* N unread in new/, O unread in cur/; F flagged; T/D/R/P trashed, draft, replied, passed. */
+/* The list pane's flag columns: D trashed, else N unread in new/, O unread in cur/;
+ * ! flagged; r replied, f passed (forwarded). */
 static void add_flags(struct buf *out, const struct idx_msg *m)
 {
     char f[4];
 
-    f[0] = (m->flags & MDF_SEEN) ? ' ' : m->in_new ? 'N' : 'O';
-    f[1] = (m->flags & MDF_FLAGGED) ? 'F' : ' ';
-    f[2] = (m->flags & MDF_TRASHED) ? 'T' : (m->flags & MDF_DRAFT) ? 'D'
-         : (m->flags & MDF_REPLIED) ? 'R' : (m->flags & MDF_PASSED) ? 'P' : ' ';
+    f[0] = (m->flags & MDF_TRASHED) ? 'D' : !(m->flags & MDF_SEEN) ? (m->in_new ? 'N' : 'O')
+                                                                   : ' ';
+    f[1] = (m->flags & MDF_FLAGGED) ? '!' : ' ';
+    f[2] = (m->flags & MDF_REPLIED) ? 'r' : (m->flags & MDF_PASSED) ? 'f' : ' ';
     f[3] = ' ';
     buf_add(out, f, 4);
 }

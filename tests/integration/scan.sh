@@ -72,6 +72,7 @@ cmp -s "$T/out" "$T/before" && pass "truncated index rebuilt" || fail "truncated
 expect_status 0 "sort by from" -- S --sort from INBOX
 head -n 1 "$T/out" >"$T/first"
 expect_in "$T/first" "Björn" "from order"
+expect_in "$T/first" "  r 2025-01-07" "replied flag column"
 expect_status 0 "reverse date" -- S --sort -date INBOX
 head -n 1 "$T/out" >"$T/first"
 expect_in "$T/first" "New one" "newest first"
@@ -80,6 +81,7 @@ expect_in "$T/out" "└─>Re: Lunch on Friday" "thread tree drawn"
 expect_status 0 "limit" -- S --limit 'lunch is:flagged' INBOX
 [ "$(wc -l <"$T/out")" -eq 1 ] && pass "limit selects one" || fail "limit selects one"
 expect_in "$T/out" "Dave" "limit picks the flagged reply"
+expect_in "$T/out" "     1  !  2025-01-08 Dave" "flag columns as in the list pane"
 expect_status 0 "limit by date" -- S --limit 'date:2025-01-09..' INBOX
 [ "$(wc -l <"$T/out")" -eq 1 ] && pass "date range" || fail "date range"
 
