@@ -485,14 +485,15 @@ static char *id_clean(char *s)
 
 /*
  * Fill m from the file at path (reading only as much as the header block needs).
- * Returns 0, 1 when the file is gone (renamed or removed since readdir), -1 on error.
+ * Returns 0, 1 when the file is gone (renamed or removed since readdir), 2 when it is not a
+ * regular file (not a message), -1 when it cannot be read.
  */
 static pthread_mutex_t decode_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx_msg *m)
 {
     /* openat: no path walk per message (a measurable share of a cold scan) */
-    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     struct stat st;
     size_t got = 0, hl;
     bool eof = false;
@@ -501,13 +502,17 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
     size_t pos = 0;
     time_t t;
 
-    if (fd < 0 && errno == ELOOP)
-        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ELOOP)   /* a symlinked message is fine; O_NONBLOCK: no FIFO hang */
+        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return errno == ENOENT ? 1 : -1;
     if (fstat(fd, &st) < 0) {
         close(fd);
         return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return 2;
     }
     if (x->rbuf == NULL) {
         x->rbuf_cap = HDR_FIRST_READ;
@@ -664,8 +669,19 @@ static void *worker_run(void *arg)
     for (size_t i = w->lo; i < w->hi; i++) {
         int fd = w->dfd[w->pend[i].in_new ? 0 : 1];
 
-        w->rc[i] = (signed char)(fd < 0 ? -1 : parse_message(&w->p, fd, w->pend[i].name,
+        w->rc[i] = (signed char)(fd < 0 ? 1 : parse_message(&w->p, fd, w->pend[i].name,
                                                                &w->out[i]));
+        if (w->rc[i] == -1) {
+            /* unreadable (permissions, I/O error): listed with what its name tells, so that
+             * mail is never hidden; the date is the delivery time in the name */
+            struct idx_msg *m = &w->out[i];
+
+            memset(m, 0, sizeof *m);
+            m->from = m->to = m->msgid = m->in_reply_to = m->references = "";
+            m->subject = "(unreadable message file)";
+            m->date = m->mtime = strtoll(w->pend[i].name, NULL, 10);
+            w->rc[i] = 0;
+        }
         if (w->rc[i] == 0)
             msg_set_name(&w->out[i], arena_str(&w->p, w->pend[i].name), w->pend[i].in_new);
     }
@@ -737,9 +753,9 @@ static void parse_pending(struct idx *x, struct pending *pend, size_t npend, con
             *m = out[i];
             m->id = id;
             x->stats.parsed++;
-        } else {
-            /* gone between readdir and open (renamed or removed by someone else), or
-             * unreadable: leave it out and make the next refresh read the directory */
+        } else if (rc[i] == 1) {
+            /* gone between readdir and open (renamed or removed by someone else): leave it
+             * out and make the next refresh read the directory */
             x->stats.vanished++;
             x->have_stamp = false;
         }

@@ -463,6 +463,28 @@ START_TEST(many_messages_parallel)
 }
 END_TEST
 
+/* Things in cur/ and new/ that are not message files: a FIFO must not hang the scan, a
+ * directory is not a message; neither makes the next open re-read the directory. */
+START_TEST(non_files_skipped)
+{
+    char *d = mkfolder();
+    char path[4096];
+    struct idx *x;
+    struct err e;
+
+    snprintf(path, sizeof path, "%s/cur/3000.FIFO.host:2,S", d);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    snprintf(path, sizeof path, "%s/new/3001.DIR.host", d);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert_uint_eq(idx_count(x), 3);
+    ck_assert_uint_eq(idx_stats(x)->vanished, 0);
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
 static Suite *index_suite(void)
 {
     Suite *s = suite_create("index");
@@ -481,6 +503,7 @@ static Suite *index_suite(void)
     tcase_add_test(tc, limits);
     tcase_add_test(tc, not_a_maildir);
     tcase_add_test(tc, many_messages_parallel);
+    tcase_add_test(tc, non_files_skipped);
     suite_add_tcase(s, tc);
     return s;
 }
