@@ -26,6 +26,16 @@ expect_screen "1/32" "g goes to the first message"
 keys Down
 expect_screen "2/32" "arrow down"
 
+# The mouse: a click selects, the wheel scrolls, a click in the folder pane opens the folder.
+click 40 5
+expect_screen "INBOX 6/32" "a click selects a message"
+wheel_down 40 5
+expect_screen "INBOX 9/32" "the wheel moves down"
+click 3 2
+expect_screen " Sent 5/5" "a click on a folder opens it (cursor on the newest)"
+click 3 0
+expect_screen "INBOX 4/32" "and back to INBOX"
+
 # Search, then open the match: the pager shows the decoded (quoted-printable) body.
 keys /
 typetext "Stollen"

@@ -53,6 +53,12 @@ keys() { tm send-keys -t t "$@"; }
 # Type literal text (no key-name lookup).
 typetext() { tm send-keys -t t -l -- "$1"; }
 
+# click X Y / wheel_down X Y: xterm (X10) mouse reports, 0-based cell coordinates.
+mouse() { tm send-keys -t t -H 1b 5b 4d "$(printf '%x' "$1")" "$(printf '%x' $((33 + $2)))" \
+    "$(printf '%x' $((33 + $3)))"; }
+click() { mouse 32 "$1" "$2"; sleep 0.05; mouse 35 "$1" "$2"; }
+wheel_down() { mouse 97 "$1" "$2"; }
+
 # wait_for TEXT [SECONDS]: until the screen shows TEXT; 0 or 1.
 wait_for() {
     n=$(( ${2:-5} * 20 ))
