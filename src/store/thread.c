@@ -60,6 +60,7 @@ const char *idx_subject_base(const char *s)
 static const struct idx *sort_x;
 static enum idx_sort sort_key;
 static int sort_rev;
+static const char **sort_base;   /* subject bases by position, computed once per sort */
 
 static int cmp_i64(int64_t a, int64_t b)
 {
@@ -101,7 +102,15 @@ static int cmp_msgs(const struct idx_msg *a, const struct idx_msg *b, enum idx_s
 static int cmp_pos(const void *pa, const void *pb)
 {
     uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
-    int c = cmp_msgs(idx_msg(sort_x, a), idx_msg(sort_x, b), sort_key);
+    int c;
+
+    if (sort_base) {
+        c = str_casecmp(sort_base[a], sort_base[b]);
+        if (c == 0)
+            c = cmp_msgs(idx_msg(sort_x, a), idx_msg(sort_x, b), IDX_SORT_DATE);
+    } else {
+        c = cmp_msgs(idx_msg(sort_x, a), idx_msg(sort_x, b), sort_key);
+    }
 
     return sort_rev ? -c : c;
 }
@@ -117,8 +126,17 @@ void idx_sort(const struct idx *x, uint32_t *v, size_t n, enum idx_sort key, boo
     for (i = 1; i < n; i++)
         if (cmp_pos(&v[i - 1], &v[i]) > 0)
             break;
-    if (i < n)
+    if (i < n) {
+        if (key == IDX_SORT_SUBJECT && n > 64) {
+            /* stripping Re:/Fwd:/[list] once per message, not twice per comparison */
+            sort_base = xcalloc(idx_count(x) + 1, sizeof *sort_base);
+            for (size_t k = 0; k < n; k++)
+                sort_base[v[k]] = idx_subject_base(idx_msg(x, v[k])->subject);
+        }
         qsort(v, n, sizeof *v, cmp_pos);
+        free(sort_base);
+        sort_base = NULL;
+    }
 }
 
 int idx_sort_parse(const char *s, enum idx_sort *key, bool *reverse)
