@@ -50,6 +50,26 @@ expect_no_screen "Message-ID:" "h again weeds them"
 keys q
 expect_no_screen "Stollen pre-orders are open until" "q closes the pager"
 
+# Attachments: v lists the parts, "s N PATH" saves one.
+keys /
+typetext "Crew list"
+keys Enter Enter
+expect_screen "crew.csv" "the pager lists the attachment"
+keys v
+expect_screen "Parts: [1] text/plain" "v lists the parts"
+typetext "s 2 $T/saved.csv"
+keys Enter
+expect_screen "Saved part 2" "a part is saved"
+[ -s "$T/saved.csv" ] && pass "the saved file has the part" || fail "the saved file has the part"
+# Links: ^B lists them.
+keys q /
+typetext "Reminder: 2 books"
+keys Enter Enter C-b
+expect_screen "https://library.example/renew" "^B lists the links"
+keys Escape
+keys q q
+expect_no_screen "-- message --" "pager closed"
+
 # Limit and back.
 keys l
 typetext "regatta"
