@@ -163,7 +163,7 @@ for i, n in enumerate(names):
     p = os.path.join(root, "INBOX", "cur", "17000000%02d.gen%d.test:2,S" % (i, i))
     open(p, "wb").write(body.encode("utf-8"))
 PY
-write_rc "$T/rc2" "$G"
+write_rc "$T/rc2" "$G" "[keys]" "last = L" "first = <Home> H" "[colors]" "status = white blue"
 export TERN_BG_INDEX_MIN=1      # no index yet: it is built by a child while the screen lives
 start_tern -c "$T/rc2"
 unset TERN_BG_INDEX_MIN
@@ -189,15 +189,29 @@ sys.exit(0 if len(cols) == 1 else 1)
 PY
 then pass "wide names never shift the subject column"; else fail "wide names shift the subject column"; cat "$T/screen.txt"; fi
 
+# [keys] and [colors] from the configuration.
+keys L
+expect_screen "INBOX 8/8" "[keys] last = L"
+keys H
+expect_screen "INBOX 1/8" "[keys] first = <Home> H"
+keys G
+expect_screen "Key G is not bound" "a rebound key loses its old command"
+if tm capture-pane -e -p -t t | grep "INBOX 1/8" | grep -q '44m'; then pass "[colors] status background";
+else fail "[colors] status background"; fi
+
 # SIGTERM restores the terminal.
 pid=$(pgrep -P "$(cat "$T/tern.pid")" | head -n 1 || true)
 [ -n "$pid" ] && kill -TERM "$pid"
 expect_screen "EXITED:143" "SIGTERM ends tern"
 expect_restored "terminal restored after SIGTERM"
 
-# ^C too.
+# ^C too; and NO_COLOR: attributes only.
+export NO_COLOR=1
 start_tern -c "$T/rc2"
+unset NO_COLOR
 expect_screen "SUBJ-7" "started again"
+if tm capture-pane -e -p -t t | grep "INBOX" | grep -qE '\[(3|4)[0-7]m'; then
+    fail "NO_COLOR: no colours"; else pass "NO_COLOR: no colours"; fi
 keys C-c
 expect_screen "EXITED:130" "^C ends tern"
 expect_restored "terminal restored after ^C"
