@@ -1,0 +1,67 @@
+/*
+ * Composing, apart from the screen: the private editor file, the editor hand-off, reading
+ * the result back, the forgotten-attachment check, postponing to Drafts, resuming a draft or
+ * a queued message, putting the message in the queue, and recovering after a crash.
+ */
+#ifndef TERN_UI_COMPOSE_H
+#define TERN_UI_COMPOSE_H
+
+#include <stdbool.h>
+
+#include "tern/build.h"
+#include "tern/config.h"
+#include "tern/err.h"
+#include "tern/reply.h"
+
+enum compose_kind { COMPOSE_NEW, COMPOSE_REPLY, COMPOSE_REPLY_ALL, COMPOSE_REPLY_LIST,
+                    COMPOSE_FORWARD, COMPOSE_RESUME };
+
+struct compose {
+    struct draft d;
+    const struct account *acct;  /* the sending account (from the configuration) */
+    char *file;                  /* the editor file, in the private compose directory */
+    char *saved;                 /* the built message kept beside it for crash recovery */
+    char *origin;                /* a Drafts file or Outbox entry this replaces, or NULL */
+    char *origin_queue_id;       /* when origin is a queued message: its queue id */
+    bool edited;                 /* the user changed something since it was made */
+    struct buf written;          /* what compose_write put in the editor file */
+};
+
+/* mail_root/.tern/compose, created 0700. New string. */
+char *compose_dir(const struct config *cfg, struct err *e);
+/*
+ * Start a message: new, reply/forward to the message at msg_path, or resume the draft or
+ * queued message at msg_path (queue_id set for a queued one). The account is acct, or the
+ * one whose from matches the original's recipients, or the default.
+ */
+int compose_start(struct compose *c, const struct config *cfg, enum compose_kind kind,
+                  const char *msg_path, const char *queue_id, const struct account *acct,
+                  struct err *e);
+void compose_free(struct compose *c);
+/* Write the editor file (and the recovery copy). */
+int compose_write(struct compose *c, const struct config *cfg, struct err *e);
+/* The editor command: editor, else $VISUAL, else $EDITOR, else vi. */
+const char *compose_editor(const struct config *cfg);
+/* Run the editor on the file with the terminal (the caller has left curses mode); blocks.
+ * Returns the editor's exit status, or -1 with e filled when it could not be started. */
+int compose_run_editor(const struct config *cfg, const char *file, struct err *e);
+/* Read the edited file back; *changed tells whether the file differs from what was
+ * written. ERR_PARSE names the line of a broken header. */
+int compose_read(struct compose *c, const struct config *cfg, bool *changed, struct err *e);
+/* The body mentions an attachment ("attached", "вложение"...) outside quoted lines, and
+ * there is none. */
+bool compose_forgot_attachment(const struct draft *d);
+/* Aliases expanded in To, Cc and Bcc, their addresses noted in the address book. */
+void compose_expand(struct compose *c, const struct config *cfg);
+/* Postpone: the message goes to the account's Drafts folder (flags D and S). */
+int compose_postpone(struct compose *c, const struct config *cfg, struct err *e);
+/* Queue the message for sending (durable when this returns 0); the caller starts a flush.
+ * *id receives the queue id (new string) when not NULL. */
+int compose_send(struct compose *c, const struct config *cfg, char **id, struct err *e);
+/* Give up: remove the editor file and the recovery copy. */
+void compose_discard(struct compose *c);
+/* Recovery copies left by a crash, newest first (full paths; free with compose_list_free). */
+size_t compose_leftovers(const struct config *cfg, char ***paths);
+void compose_list_free(char **paths, size_t n);
+
+#endif

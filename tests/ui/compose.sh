@@ -1,0 +1,158 @@
+#!/bin/sh
+# Composing in the full-screen client, driven in tmux with a scripted $EDITOR: write a new
+# message, attach a file, postpone it to Drafts, resume it, send it, and check that it arrives
+# intact at a real SMTP server (aiosmtpd over STARTTLS with AUTH); reply with threading
+# headers; abort an unchanged message; recover a message after tern is killed mid-edit.
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/lib.sh"
+
+PY=/usr/bin/python3
+[ -x "$PY" ] && "$PY" -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd not installed"
+command -v openssl >/dev/null || skip "openssl not installed"
+
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -days 2 \
+    -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
+"$PY" "$TERN_SRCDIR/tests/integration/smtpd.py" --port-file "$T/port" --store "$T/store" \
+    --cert "$T/cert.pem" --key "$T/key.pem" --user ann --password s3cret >"$T/smtpd.log" 2>&1 &
+SMTPD=$!
+trap 'rc=$?; kill $SMTPD 2>/dev/null; tmux -S "$SOCK" kill-server 2>/dev/null || true;
+      [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
+for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+[ -s "$T/port" ] || skip "the SMTP server did not start"
+
+demo_mail "$T/Mail"
+# The editor: what it does next is read from $T/edit (a shell snippet run with the file as $1).
+cat >"$T/editor.sh" <<'ED'
+#!/bin/sh
+. "$(dirname "$0")/edit"
+ED
+chmod +x "$T/editor.sh"
+write_rc "$T/rc" "$T/Mail" "editor = $T/editor.sh" \
+    '[account demo]' 'from = Ann Example <ann@example.org>' 'smtp_host = 127.0.0.1' \
+    "smtp_port = $(cat "$T/port")" 'smtp_tls = starttls' 'smtp_user = ann' \
+    'smtp_password = s3cret' "tls_ca_file = $T/cert.pem" 'timeout = 10'
+printf 'crew.csv contents\nseat,name\n' >"$T/crew.csv"
+
+# A new message: headers and body written by the editor, a file attached, postponed.
+cat >"$T/edit" <<'ED'
+sed -i -e 's/^To: $/To: Ben Ortiz <ben@rowing.example>/' -e 's/^Bcc: $/Bcc: boss@example.org/' \
+    -e 's/^Subject: $/Subject: Crew list — regatta/' "$1"
+awk '{print} /^$/ && !d {print "Hi Ben,"; print ""; print "the crew list is attached."; d=1}' \
+    "$1" >"$1.new" && mv "$1.new" "$1"
+ED
+start_tern -c "$T/rc"
+expect_screen "Crew photo" "started" 1 >/dev/null 2>&1 || true
+expect_screen "INBOX" "the client is up"
+keys m
+expect_screen "Compose (account demo)" "m opens the compose screen after the editor"
+expect_screen "Subject: Crew list — regatta" "the edited subject is shown"
+keys a
+expect_screen "Attach file:" "a asks for a file"
+typetext "$T/crew"
+keys Tab
+expect_screen "$T/crew.csv" "Tab completes the path"
+keys Enter
+expect_screen "crew.csv  [text/csv" "the attachment is listed"
+keys P
+expect_screen "Postponed to Drafts." "P postpones"
+drafts=$(find "$T/Mail/Drafts/cur" -name '*:2,DS' -newer "$T/rc" | head -n 1)
+[ -n "$drafts" ] && pass "the draft is in Drafts with flags D and S" || fail "no new draft"
+grep -q "^Bcc: boss@example.org" "$drafts" && pass "the draft keeps Bcc" || fail "draft Bcc"
+
+# Resume it from Drafts, add a line, send.
+keys c
+typetext "Drafts"
+keys Enter
+expect_screen "Crew list" "Drafts lists the postponed message"
+cat >"$T/edit" <<'ED'
+printf 'See you on Saturday.\n' >>"$1"
+ED
+keys /
+typetext "Crew list"
+keys Enter
+keys e
+expect_screen "Compose (account demo)" "e resumes the draft"
+expect_screen "crew.csv" "the attachment came back with the draft"
+keys y
+expect_screen "flush: done" "y queues the message and a background flush sends it" 20
+n=0
+while [ "$n" -lt 200 ] && [ "$(find "$T/store" -name '*.eml' 2>/dev/null | wc -l)" -lt 1 ]; do
+    sleep 0.1; n=$((n + 1)); done
+got=$(find "$T/store" -name '*.eml' | head -n 1)
+if [ -n "$got" ]; then pass "the background flush delivered it"; else fail "nothing arrived"; fi
+if [ -n "$got" ]; then
+    "$PY" - "$got" "${got%.eml}.json" <<'PY' >"$T/check.out" 2>&1 && pass "it arrived intact" ||
+import email, email.policy, json, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+env = json.load(open(sys.argv[2]))
+assert str(m["Subject"]) == "Crew list — regatta", m["Subject"]
+assert m["To"].addresses[0].addr_spec == "ben@rowing.example"
+assert m["Bcc"] is None, "Bcc must not be transmitted"
+assert sorted(env["rcpt_tos"]) == ["ben@rowing.example", "boss@example.org"], env
+assert env["mail_from"] == "ann@example.org", env
+body = m.get_body(("plain",)).get_content()
+assert "the crew list is attached." in body and "See you on Saturday." in body, body
+atts = list(m.iter_attachments())
+assert len(atts) == 1 and atts[0].get_filename() == "crew.csv", atts
+assert atts[0].get_content() == "crew.csv contents\nseat,name\n", atts[0].get_content()
+PY
+        { fail "it arrived intact"; sed 's/^/    /' "$T/check.out"; }
+fi
+[ -z "$(find "$T/Mail/Drafts/cur" -name '*:2,DS' -newer "$T/rc")" ] &&
+    pass "the draft left Drafts when it was sent" || fail "the draft is still in Drafts"
+[ "$(find "$T/Mail/Sent" -type f -newer "$T/rc" | wc -l)" -ge 1 ] &&
+    pass "a copy went to Sent" || fail "no copy in Sent"
+
+# A reply: threading headers and the quoted text.
+keys c
+typetext "INBOX"
+keys Enter
+expect_screen "Minutes of the annual general meeting" "back in INBOX"
+keys /
+typetext "Sunday lunch"
+keys Enter
+cat >"$T/edit" <<'ED'
+awk '{print} /^$/ && !d {print "Yes, I will come."; d=1}' "$1" >"$1.new" && mv "$1.new" "$1"
+ED
+keys r
+expect_screen "Subject: Re: Sunday lunch?" "r makes a reply"
+expect_screen "To: Mum <mum@family.example>" "the reply goes to the sender"
+keys y
+n=0
+while [ "$n" -lt 200 ] && [ "$(find "$T/store" -name '*.eml' | wc -l)" -lt 2 ]; do
+    sleep 0.1; n=$((n + 1)); done
+reply=$(grep -l "^Subject: Re: Sunday lunch?" "$T"/store/*.eml 2>/dev/null | head -n 1)
+if [ -n "$reply" ] && grep -q "^In-Reply-To: <mum1@demo.example.org>" "$reply" &&
+    grep -q "^> Are you coming on Sunday?" "$reply"; then pass "the reply arrived threaded and quoted"
+else fail "the reply arrived threaded and quoted"; fi
+
+# An unchanged new message is aborted; the screen stays usable.
+wait_for "flush: done" 20
+printf ':\n' >"$T/edit"
+keys m
+expect_screen "Message not changed: aborted." "an unchanged new message is aborted"
+
+# Killed while editing: the next start offers the message back.
+cat >"$T/edit" <<ED
+sed -i 's/^Subject: \$/Subject: Unfinished thoughts/' "\$1"
+kill -9 \$(cat "$T/tern.pid.real")
+sleep 30
+ED
+tm send-keys -t t "" 2>/dev/null
+pgrep -f "$TERN -c $T/rc" | head -n 1 >"$T/tern.pid.real"
+keys m
+sleep 1
+start_tern -c "$T/rc"
+expect_screen "Resume the message saved when tern stopped? (y/n)" "the next start offers the unsent message"
+printf ':\n' >"$T/edit"
+keys y
+expect_screen "Subject: Unfinished thoughts" "the recovered message has what was typed"
+keys q
+keys y
+expect_screen "Message aborted." "q asks and aborts"
+keys Q
+sleep 0.5
+expect_restored "the terminal is restored after quitting"
+
+finish
