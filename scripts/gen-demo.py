@@ -8,7 +8,7 @@ from email.header import Header
 from email.utils import format_datetime
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "doc", "demo", "Mail")
-BASE = 1795000000            # 2026-11-18, the demo's "today" is a week later
+BASE = 1794300000            # 2026-11-10: the newest demo message is a few days old
 ME = "Ann Example <ann@example.org>"
 
 def enc(text, charset="utf-8"):
