@@ -263,6 +263,40 @@ char *idx_cache_path(const char *dir)
     return fs_join(dir, IDX_FILE);
 }
 
+/*
+ * Where the cache of a folder we cannot write to lives (a read-only archive):
+ * $XDG_CACHE_HOME/tern/index/ (default ~/.cache) with the folder's real path as the name,
+ * '/' written as '%'. NULL when there is no such place.
+ */
+static char *idx_fallback_path(const char *dir)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    char *real = realpath(dir, NULL), *base, *sub;
+    struct buf name = BUF_INIT;
+    struct err e;
+
+    if (xdg && *xdg == '/')
+        base = fs_join(xdg, "tern/index");
+    else if (home && *home == '/')
+        base = fs_join(home, ".cache/tern/index");
+    else {
+        free(real);
+        return NULL;
+    }
+    for (const char *p = real ? real : dir; *p; p++)
+        buf_addc(&name, *p == '/' ? '%' : *p);
+    sub = fs_join(base, buf_cstr(&name));
+    buf_free(&name);
+    free(real);
+    if (fs_mkdir_p(base, 0700, &e) < 0) {
+        free(base);
+        free(sub);
+        return NULL;
+    }
+    free(base);
+    return sub;
+}
+
 void idx_close(struct idx *x)
 {
     if (x == NULL)
@@ -1060,6 +1094,14 @@ int idx_open(const char *dir, int flags, struct idx **out, struct err *e)
         return err_set(e, ERR_SYS, "%s: not a Maildir (no cur/ and new/)", dir);
     x = idx_new_empty(dir);
     x->oflags = flags;
+    if (access(dir, W_OK) != 0 && !(flags & IDX_NO_SAVE)) {
+        char *alt = idx_fallback_path(dir);
+
+        if (alt) {
+            free(x->cache_path);
+            x->cache_path = alt;
+        }
+    }
     if (!(flags & IDX_NO_CACHE))
         idx_load_cache(x);
     if (idx_sync(x, e) < 0) {
