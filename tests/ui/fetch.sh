@@ -60,4 +60,27 @@ expect_screen "fetch: done" "the status says the fetch is done" 10
 keys q
 expect_screen "EXITED:0" "quit after the fetch"
 expect_restored "terminal restored"
+
+# :cancel stops a running fetch (a fresh mail root: everything is new again); the screen
+# stays and says so; what was delivered stays delivered.
+M2="$T/Mail2"
+demo_mail "$M2"
+write_rc "$T/rc2" "$M2" "$(acct secret)"
+start_tern -c "$T/rc2"
+expect_screen "[32 msgs" "client is up a third time"
+keys i
+if wait_for "[fetch a: " 15; then
+    keys :
+    typetext "cancel"
+    keys Enter
+    expect_screen "Cancelling 1 background job" ":cancel signals the job"
+    if wait_for "fetch stopped by signal" 10 || wait_for "fetch failed" 1; then
+        pass "the cancelled fetch is reported"; else fail "the cancelled fetch is reported"; fi
+    keys j
+    expect_screen "5/" "keys still work"
+else
+    fail "the fetch started"
+fi
+keys q
+expect_screen "EXITED:0" "quit after cancel"
 finish

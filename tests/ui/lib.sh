@@ -96,6 +96,7 @@ status_line() { screen | tail -n 2 | head -n 1; }
 
 # expect_restored DESCRIPTION: tern has exited and the tty is back in cooked mode with echo.
 expect_restored() {
+    wait_for " END" 5 || true
     l=$(screen | grep -F "EXITED:" || true)
     if [ -n "$l" ] && ! printf '%s' "$l" | grep -qE -- '-icanon|-echo ' &&
         printf '%s' "$l" | grep -q icanon; then pass "$1"; else fail "$1 ($l)"; fi
