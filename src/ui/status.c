@@ -2,6 +2,7 @@
  * key table, and the ":" named commands. */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,54 @@ void prompt_draw(struct app *a)
     }
 }
 
+/* Tab in a folder prompt: complete the name from the folder list (the longest common
+ * prefix; again with nothing more in common: the next candidate). */
+static void complete_folder(struct app *a)
+{
+    const char *t = buf_cstr(&a->pr.text);
+    size_t tl = a->pr.text.len, common = 0, nmatch = 0, first = 0, next = SIZE_MAX;
+
+    for (size_t i = 0; i < a->nfolders; i++) {
+        const char *f = a->folders[i];
+        size_t k = 0;
+
+        if (strncmp(f, t, tl) == 0) {
+            if (nmatch == 0) {
+                first = i;
+                common = strlen(f);
+            } else {
+                while (k < common && a->folders[first][k] == f[k])
+                    k++;
+                common = k;
+            }
+            nmatch++;
+            if (strcmp(f, t) == 0 && i + 1 < a->nfolders && next == SIZE_MAX)
+                next = i + 1;
+        }
+    }
+    if (nmatch == 0)
+        return;
+    if (nmatch == 1 && strcmp(a->folders[first], t) == 0) {    /* complete: cycle on */
+        buf_reset(&a->pr.text);
+        buf_adds(&a->pr.text, a->folders[(first + 1) % a->nfolders]);
+        a->pr.cur = a->pr.text.len;
+        return;
+    }
+    if (common > tl) {
+        char *s = xstrndup(a->folders[first], common);
+
+        buf_reset(&a->pr.text);
+        buf_adds(&a->pr.text, s);
+        free(s);
+    } else if (nmatch > 1) {
+        size_t i = next != SIZE_MAX ? next : first;
+
+        buf_reset(&a->pr.text);
+        buf_adds(&a->pr.text, a->folders[i]);
+    }
+    a->pr.cur = a->pr.text.len;
+}
+
 void prompt_key(struct app *a, int key)
 {
     int r;
@@ -88,6 +137,11 @@ void prompt_key(struct app *a, int key)
         a->pr.kind = PR_NONE;
         if (a->pr.done)
             a->pr.done(a, k, s);
+        return;
+    }
+    if (key == '\t' && (a->pr.kind == PR_CHANGE || a->pr.kind == PR_MOVE ||
+                         a->pr.kind == PR_COPY)) {
+        complete_folder(a);
         return;
     }
     r = prompt_edit(&a->pr.text, &a->pr.cur, key);

@@ -102,7 +102,9 @@ fi
 
 # Move the message under the cursor to Sent.
 keys g s
-typetext "Sent"
+typetext "Se"
+keys Tab
+expect_screen "Move to folder: Sent" "Tab completes a folder name"
 keys Enter
 expect_screen "Moved to Sent." "s moves a message"
 sleep 0.2
