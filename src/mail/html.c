@@ -76,9 +76,18 @@ static void h_break(struct hout *h, int n)
         h_newline(h);
 }
 
+/* Columns of a word; most words are ASCII, which needs no wcwidth. */
+static size_t word_width(const char *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)w[i] >= 0x80 || (unsigned char)w[i] < 0x20)
+            return utf8_width(w, n);
+    return n;
+}
+
 static void h_word(struct hout *h, const char *w, size_t n)
 {
-    size_t wc = utf8_width(w, n);
+    size_t wc = word_width(w, n);
 
     if (h->col == 0) {
         h_prefix(h);
@@ -232,6 +241,8 @@ static void decode_entities(const char *s, size_t n, struct buf *out)
                                            (s[k] >= '0' && s[k] <= '9')))
                 k++;
             for (size_t e = 0; e < sizeof entities / sizeof entities[0] && k > j; e++) {
+                if (entities[e].name[0] != s[j])
+                    continue;
                 if (strlen(entities[e].name) == k - j &&
                     memcmp(entities[e].name, s + j, k - j) == 0) {
                     cp = entities[e].cp;
@@ -270,14 +281,6 @@ static void decode_entities(const char *s, size_t n, struct buf *out)
         start = j;
     }
     buf_add(out, s + start, n - start);
-}
-
-static int tag_is(const char *name, const char *const *set)
-{
-    for (; *set; set++)
-        if (strcmp(name, *set) == 0)
-            return 1;
-    return 0;
 }
 
 /* Value of attribute attr in the tag's attribute text, entity-decoded; NULL if absent. */
@@ -340,6 +343,36 @@ static const char *const line_tags[] = { "div", "tr", "dt", "dd", "section", "ar
                                          "caption", "tbody", "thead", "tfoot", "body", "html",
                                          "figcaption", "details", "summary", NULL };
 
+enum tag_kind { T_OTHER, T_BR, T_HR, T_IMG, T_A, T_CELL, T_LI, T_LIST, T_QUOTE, T_PRE,
+                T_PARA, T_LINE, T_SKIP };
+
+/* One lookup per tag instead of a chain of comparisons: this is the converter's hot path. */
+static enum tag_kind tag_kind(const char *name)
+{
+    static const struct {
+        const char *name;
+        enum tag_kind kind;
+    } kinds[] = {
+        { "br", T_BR }, { "hr", T_HR }, { "img", T_IMG }, { "a", T_A }, { "td", T_CELL },
+        { "th", T_CELL }, { "li", T_LI }, { "ul", T_LIST }, { "ol", T_LIST },
+        { "menu", T_LIST }, { "blockquote", T_QUOTE }, { "pre", T_PRE },
+    };
+    static const char *const *const sets[] = { para_tags, line_tags, skip_tags };
+    static const enum tag_kind set_kind[] = { T_PARA, T_LINE, T_SKIP };
+
+    /* Common inline tags first: nothing to do for them. */
+    if (name[0] == 's' && (strcmp(name, "span") == 0 || strcmp(name, "strong") == 0))
+        return T_OTHER;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (kinds[i].name[0] == name[0] && strcmp(kinds[i].name, name) == 0)
+            return kinds[i].kind;
+    for (size_t k = 0; k < 3; k++)
+        for (const char *const *t = sets[k]; *t; t++)
+            if ((*t)[0] == name[0] && strcmp(*t, name) == 0)
+                return set_kind[k];
+    return T_OTHER;
+}
+
 static void close_link(struct hout *h)
 {
     const char *href = h->href;
@@ -357,7 +390,7 @@ static void close_link(struct hout *h)
         char note[24];
         int k = -1;
 
-        for (int i = 0; i < h->nlinks; i++)
+        for (int i = 0; i < h->nlinks && k < 0; i++)
             if (strcmp(h->links[i], href) == 0)
                 k = i;
         if (k < 0) {
@@ -378,10 +411,12 @@ static void close_link(struct hout *h)
     h->href = NULL;
 }
 
-static void handle_tag(struct hout *h, const char *name, int closing, const char *attrs,
-                       size_t alen)
+static void handle_tag(struct hout *h, enum tag_kind kind, const char *name, int closing,
+                       const char *attrs, size_t alen)
 {
-    if (strcmp(name, "br") == 0) {
+    if (kind == T_OTHER)
+        return;
+    if (kind == T_BR) {
         if (h->col == 0 && h->nl_run >= 2)
             return;
         if (h->out->len == h->start)
@@ -389,13 +424,13 @@ static void handle_tag(struct hout *h, const char *name, int closing, const char
         h_newline(h);
         return;
     }
-    if (strcmp(name, "hr") == 0) {
+    if (kind == T_HR) {
         h_break(h, 1);
         h_word(h, "----------", 10);
         h_break(h, 1);
         return;
     }
-    if (strcmp(name, "img") == 0) {
+    if (kind == T_IMG) {
         char *alt = tag_attr(attrs, alen, "alt");
         if (alt && alt[0]) {
             struct buf b = BUF_INIT;
@@ -408,7 +443,7 @@ static void handle_tag(struct hout *h, const char *name, int closing, const char
         free(alt);
         return;
     }
-    if (strcmp(name, "a") == 0) {
+    if (kind == T_A) {
         close_link(h);
         if (!closing) {
             h->href = tag_attr(attrs, alen, "href");
@@ -434,12 +469,12 @@ static void handle_tag(struct hout *h, const char *name, int closing, const char
         }
         return;
     }
-    if (strcmp(name, "td") == 0 || strcmp(name, "th") == 0) {
+    if (kind == T_CELL) {
         if (h->col > 0)
             h->space = 1;
         return;
     }
-    if (strcmp(name, "li") == 0) {
+    if (kind == T_LI) {
         if (closing) {
             h_break(h, 1);
             return;
@@ -457,7 +492,7 @@ static void handle_tag(struct hout *h, const char *name, int closing, const char
         }
         return;
     }
-    if (strcmp(name, "ul") == 0 || strcmp(name, "ol") == 0 || strcmp(name, "menu") == 0) {
+    if (kind == T_LIST) {
         h_break(h, h->list_depth == 0 ? 2 : 1);
         if (!closing) {
             if (h->list_depth < MAX_LIST_DEPTH) {
@@ -470,7 +505,7 @@ static void handle_tag(struct hout *h, const char *name, int closing, const char
         }
         return;
     }
-    if (strcmp(name, "blockquote") == 0) {
+    if (kind == T_QUOTE) {
         h_break(h, 2);
         if (!closing && h->quote < 8)
             h->quote++;
@@ -478,7 +513,7 @@ static void handle_tag(struct hout *h, const char *name, int closing, const char
             h->quote--;
         return;
     }
-    if (strcmp(name, "pre") == 0) {
+    if (kind == T_PRE) {
         h_break(h, 2);
         if (!closing)
             h->pre++;
@@ -486,11 +521,11 @@ static void handle_tag(struct hout *h, const char *name, int closing, const char
             h->pre--;
         return;
     }
-    if (tag_is(name, para_tags)) {
+    if (kind == T_PARA) {
         h_break(h, 2);
         return;
     }
-    if (tag_is(name, line_tags)) {
+    if (kind == T_LINE) {
         h_break(h, 1);
         return;
     }
@@ -510,6 +545,7 @@ void render_html(const char *s, size_t n, int width, struct buf *out)
         if (s[i] == '<') {
             size_t j = i + 1, ns, ne, as, ae;
             int closing = 0;
+            enum tag_kind kind;
             char name[16];
             size_t nl;
 
@@ -561,7 +597,8 @@ void render_html(const char *s, size_t n, int width, struct buf *out)
                 name[k] = (char)((s[ns + k] >= 'A' && s[ns + k] <= 'Z') ? s[ns + k] + 32
                                                                           : s[ns + k]);
             name[nl] = '\0';
-            if (!closing && tag_is(name, skip_tags) &&
+            kind = tag_kind(name);
+            if (!closing && kind == T_SKIP &&
                 !(ae > as && s[ae - 1] == '/')) {
                 /* Raw content up to the matching close tag. */
                 char close[20];
@@ -577,7 +614,7 @@ void render_html(const char *s, size_t n, int width, struct buf *out)
                 }
                 continue;
             }
-            handle_tag(&h, name, closing, s + as, ae - as);
+            handle_tag(&h, kind, name, closing, s + as, ae - as);
             continue;
         }
         {
