@@ -319,6 +319,13 @@ static int open_folder(struct app *a, const char *name, bool may_defer)
     b = strrchr(name, '/');
     b = b ? b + 1 : name;
     m->show_to = is_recipient_folder(name);
+    for (size_t i = 0; i < a->cfg->naccounts; i++) {
+        const struct account *ac = &a->cfg->accounts[i];
+
+        if ((ac->sent && strcmp(ac->sent, name) == 0) ||
+            (ac->drafts && strcmp(ac->drafts, name) == 0))
+            m->show_to = true;
+    }
     m->outbox = str_casecmp(b, QUEUE_FOLDER) == 0;
     pager_close(a);
     model_free(a->m);
