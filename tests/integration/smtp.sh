@@ -284,6 +284,12 @@ msg bob@example.org "silent"
 "$TERN" -c "$RC" send -t <"$T/fault.msg" 2>"$T/esilent" || true
 expect_in "$T/esilent" "timed out" "unanswered greeting: timeout reported"
 expect_status 0 "unanswered greeting: still queued" -- test "$(queued tsilent)" = 1
+# five days later (queue_lifetime): the next temporary failure gives up, kept as failed
+sed -i 's/^created .*/created 1000/' "$T"/tsilent/Mail/.tern/queue/*.state
+expect_status 69 "lifetime over: flush marks it failed" -- "$TERN" -c "$RC" flush --all
+"$TERN" -c "$RC" queue >"$T/q4"
+expect_in "$T/q4" "failed" "lifetime over: failed in the queue"
+expect_in "$T/q4" "last reply: gave up after" "lifetime over: the reason is kept"
 
 start_server tauth
 config tauth

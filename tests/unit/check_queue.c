@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 
+#include "smtp_peer.h"
 #include "testutil.h"
 #include "tern/fsutil.h"
 #include "tern/queue.h"
@@ -228,6 +229,128 @@ START_TEST(on_disk)
 }
 END_TEST
 
+static void add_msg(struct queue *q, const char *msg, time_t created, const char *r1,
+                    const char *r2)
+{
+    struct queue_entry ent;
+    struct err e;
+
+    memset(&ent, 0, sizeof ent);
+    ent.account = strdup("a");
+    ent.from = strdup("a@x");
+    queue_entry_add_rcpt(&ent, r1);
+    if (r2)
+        queue_entry_add_rcpt(&ent, r2);
+    ent.created = created;
+    if (queue_add(q, msg, strlen(msg), &ent, &e) < 0)
+        ck_abort_msg("%s", e.msg);
+    queue_entry_free(&ent);
+}
+
+struct seen {
+    int sent, deferred, failed, refused;
+};
+
+static void count_event(const struct queue_event *ev, void *arg)
+{
+    struct seen *s = arg;
+
+    s->sent += ev->kind == QEV_SENT;
+    s->deferred += ev->kind == QEV_DEFERRED;
+    s->failed += ev->kind == QEV_FAILED;
+    s->refused += ev->kind == QEV_REFUSED;
+}
+
+static size_t count_files(const char *dir)
+{
+    char cmd[4200];
+    FILE *f;
+    size_t n = 0;
+
+    snprintf(cmd, sizeof cmd, "find '%s' -type f | wc -l", dir);
+    f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fscanf(f, "%zu", &n), 1);
+    pclose(f);
+    return n;
+}
+
+/* One session: accepted, partly refused (550 for one recipient), refused for now (451). */
+START_TEST(flush_outcomes)
+{
+    static const char *const steps[] = {
+        "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",
+        "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
+        "C:Subject: one", "C:", "C:body", "C:.", "S:250 2.0.0 first\n",
+        "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:RCPT TO:<c@x>", "C:DATA",
+        "S:250 ok\n250 ok\n550 5.1.1 c unknown\n354 go\n",
+        "C:To: b@x", "C:Subject: two", "C:", "C:..dot", "C:.", "S:250 2.0.0 second\n",
+        "C:MAIL FROM:<a@x>", "C:RCPT TO:<d@x>", "C:DATA",
+        "S:250 ok\n451 4.2.0 d busy\n554 5.5.1 no valid recipients\n", "C:RSET", "S:250 ok\n",
+        "C:QUIT", "S:221 bye\n", NULL,
+    };
+    char *root = test_tmpdir(), rc[1024], *sent;
+    struct config *cfg;
+    struct queue *q;
+    struct queue_entry *ents;
+    struct queue_flush_opts fo = { 0 };
+    struct queue_flush_stats st;
+    struct seen seen = { 0 };
+    size_t n;
+    struct err e;
+    int port;
+    pid_t pid = peer_start(steps, &port);
+    time_t now = time(NULL);
+
+    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\nqueue_retry_min = 10s\n"
+             "[account a]\nfrom = a@x\nsmtp_host = 127.0.0.1\nsmtp_port = %d\n"
+             "smtp_tls = none\ntimeout = 5\n", root, port);
+    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
+        ck_abort_msg("%s", e.msg);
+    ck_assert_int_eq(queue_open(root, &q, &e), 0);
+    add_msg(q, "Subject: one\n\nbody\n", now - 3, "b@x", NULL);
+    add_msg(q, "To: b@x\nBcc: c@x\nSubject: two\n\n.dot\n", now - 2, "b@x", "c@x");
+    add_msg(q, "Subject: three\n\n", now - 1, "d@x", NULL);
+    fo.now = now;
+    if (queue_flush(q, cfg, &fo, count_event, &seen, &st, &e) < 0)
+        ck_abort_msg("%s", e.msg);
+    ck_assert_int_eq(peer_wait(pid), 0);
+    ck_assert_uint_eq(st.sent, 2);
+    ck_assert_uint_eq(st.deferred, 1);
+    ck_assert_uint_eq(st.failed, 1);
+    ck_assert_int_eq(seen.sent, 2);
+    ck_assert_int_eq(seen.refused, 1);
+
+    ck_assert_int_eq(queue_list(q, &ents, &n, NULL, &e), 0);
+    ck_assert_uint_eq(n, 2);
+    /* two: delivered to b, kept as failed with c refused, never copied twice */
+    ck_assert_int_eq(ents[0].state, QUEUE_FAILED);
+    ck_assert(ents[0].sent_copied);
+    ck_assert_uint_eq(ents[0].nrcpts, 1);
+    ck_assert_str_eq(ents[0].rcpts[0], "c@x");
+    ck_assert_uint_eq(ents[0].nrefused, 1);
+    ck_assert_str_eq(ents[0].refused[0].reply, "550 5.1.1 c unknown");
+    /* three: 4xx for its only recipient: queued, retried after queue_retry_min */
+    ck_assert_int_eq(ents[1].state, QUEUE_QUEUED);
+    ck_assert_int_eq(ents[1].attempts, 1);
+    ck_assert_int_eq((long)ents[1].next, (long)now + 10);
+    ck_assert_ptr_nonnull(strstr(ents[1].reply, "451 4.2.0 d busy"));
+    queue_list_free(ents, n);
+    sent = fs_join(root, "Sent");
+    ck_assert_uint_eq(count_files(sent), 2);
+    free(sent);
+
+    /* nothing is due now: a flush without --all sends nothing and opens no connection */
+    memset(&seen, 0, sizeof seen);
+    ck_assert_int_eq(queue_flush(q, cfg, &fo, count_event, &seen, &st, &e), 0);
+    ck_assert_uint_eq(st.sent + st.deferred + st.failed, 0);
+    queue_close(q);
+    config_free(cfg);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
 static Suite *queue_suite(void)
 {
     Suite *s = suite_create("queue");
@@ -239,6 +362,8 @@ static Suite *queue_suite(void)
     tcase_add_test(t, transitions);
     tcase_add_test(t, wire_form_drops_bcc);
     tcase_add_test(t, on_disk);
+    tcase_set_timeout(t, 20);
+    tcase_add_test(t, flush_outcomes);
     suite_add_tcase(s, t);
     return s;
 }
