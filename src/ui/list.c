@@ -691,6 +691,14 @@ void list_prompt_done(struct app *a, enum prompt_kind k, const char *text)
     if (a->m == NULL)
         return;
     switch (k) {
+    case PR_CONFIRM_QUIT:
+        if (text[0] == 'y' || text[0] == 'Y') {
+            expunge(a);
+            a->running = false;
+        } else if (text[0] == 'n' || text[0] == 'N') {
+            a->running = false;         /* the marks stay on the files (flag T) */
+        }
+        return;
     case PR_LIMIT: {
         struct idx_limit *l = NULL;
 
@@ -798,6 +806,14 @@ void list_key(struct app *a, enum cmd c)
     case CMD_QUIT:
         if (a->pager_open) {
             pager_close(a);
+            return;
+        }
+        if (m && m->trashed > 0) {
+            char q[128];
+
+            snprintf(q, sizeof q, "Expunge %zu message%s marked for deletion? (y/n, Esc: stay) ",
+                     m->trashed, m->trashed == 1 ? "" : "s");
+            app_prompt(a, PR_CONFIRM_QUIT, q, "", list_prompt_done);
             return;
         }
         a->running = false;

@@ -143,8 +143,16 @@ keys t
 expect_screen "threads)" "t threads the list"
 expect_screen "─>" "thread tree is drawn"
 
+keys d q
+expect_screen "Expunge 1 message marked for deletion?" "q asks about messages marked for deletion"
+keys Escape
+expect_no_screen "Expunge 1 message" "Esc stays"
 keys q
-expect_screen "EXITED:0" "q quits with status 0"
+expect_screen "Expunge 1 message marked for deletion?" "q asks again"
+keys n
+expect_screen "EXITED:0" "n quits with status 0"
+ls "$M/INBOX/cur" | grep -q ':2,[A-Z]*T[A-Z]*$' && pass "the mark stays on the file" ||
+    fail "the mark stays on the file"
 expect_restored "terminal restored after q"
 [ ! -s "$T/tern.err" ] && pass "nothing on stderr" || { fail "nothing on stderr"; cat "$T/tern.err"; }
 
