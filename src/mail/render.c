@@ -370,6 +370,14 @@ static void human_size(size_t n, struct buf *out)
 
 /* ---- public entry points ---- */
 
+static bool has_text(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+            return true;
+    return false;
+}
+
 int render_message(const char *msg, size_t len, const struct render_opts *o, struct buf *out,
                    struct err *e)
 {
@@ -390,9 +398,19 @@ int render_message(const char *msg, size_t len, const struct render_opts *o, str
         buf_addc(&text, '\n');
     {
         size_t body_start = text.len;
+        bool any_attachment = false;
 
         walk(&w, 0, 0);
-        (void)body_start;
+        for (size_t i = 0; i < t.n; i++)
+            if (w.attach[i] && t.parts[i].number > 0)
+                any_attachment = true;
+        if (text.len == body_start && !any_attachment && t.n > 1 &&
+            has_text(t.parts[0].body, t.parts[0].body_len)) {
+            /* The structure yielded nothing to show (empty or ambiguous parts): show the
+             * source of the body rather than silently nothing. */
+            buf_adds(&text, "[-- The MIME structure has nothing to show; the body as sent: --]\n");
+            codec_to_utf8(NULL, t.parts[0].body, t.parts[0].body_len, &text);
+        }
     }
     if (text.len > 0 && text.ptr[text.len - 1] != '\n')
         buf_addc(&text, '\n');

@@ -33,7 +33,7 @@ static char *slurp(const char *path, size_t *len)
 static const char *const messages[] = {
     "simple", "alternative", "html-only", "attachments", "rfc822", "qp-latin1", "flowed",
     "8bit-nocharset", "wrong-boundary", "no-close", "controls", "digest", "koi8",
-    "broken-headers", "signed", "related", "ja-iso2022",
+    "broken-headers", "signed", "related", "ja-iso2022", "ambiguous-boundary",
 };
 
 static void setup(void)
