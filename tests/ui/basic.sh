@@ -243,4 +243,5 @@ if "$TERN" --help 2>&1 | grep -q '^  send '; then
     expect_screen "EXITED:0" "quit from Outbox"
 fi
 
+expect_clean_stderr
 finish

@@ -83,4 +83,5 @@ else
 fi
 keys q
 expect_screen "EXITED:0" "quit after cancel"
+expect_clean_stderr
 finish

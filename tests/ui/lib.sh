@@ -34,7 +34,7 @@ start_tern() {
 trap '' INT     # ^C is for tern; this shell must live to report
 export TERM=screen-256color LC_ALL=C.UTF-8
 echo \$\$ >"$T/tern.pid"
-"$TERN" "\$@" 2>"$T/tern.err"
+"$TERN" "\$@" 2>>"$T/tern.err"
 rc=\$?
 printf '\nEXITED:%s ' "\$rc"
 stty -a | tr ' ' '\n' | grep -E '^-?(icanon|echo)$' | tr '\n' ' '
@@ -100,6 +100,15 @@ expect_restored() {
     l=$(screen | grep -F "EXITED:" || true)
     if [ -n "$l" ] && ! printf '%s' "$l" | grep -qE -- '-icanon|-echo ' &&
         printf '%s' "$l" | grep -q icanon; then pass "$1"; else fail "$1 ($l)"; fi
+}
+
+# expect_clean_stderr: no sanitizer report from any tern started by start_tern.
+expect_clean_stderr() {
+    if [ -f "$T/tern.err" ] && grep -qE 'Sanitizer|runtime error' "$T/tern.err"; then
+        fail "no sanitizer report"; head -n 30 "$T/tern.err"
+    else
+        pass "no sanitizer report"
+    fi
 }
 
 count_files() { find "$1" -type f | wc -l | tr -d ' '; }
