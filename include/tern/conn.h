@@ -62,5 +62,8 @@ unsigned long long conn_bytes_read(const struct conn *c);
  */
 int conn_peek(struct conn *c, const char **p, size_t *n, struct err *e);
 void conn_consume(struct conn *c, size_t n);
+/* Change the timeout (seconds) for the following reads and writes. */
+void conn_set_timeout(struct conn *c, int seconds);
+int conn_get_timeout(const struct conn *c);
 
 #endif

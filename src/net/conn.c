@@ -358,3 +358,13 @@ void conn_consume(struct conn *c, size_t n)
 {
     c->rpos += n < c->rlen - c->rpos ? n : c->rlen - c->rpos;
 }
+
+void conn_set_timeout(struct conn *c, int seconds)
+{
+    c->timeout = seconds > 0 ? seconds : 60;
+}
+
+int conn_get_timeout(const struct conn *c)
+{
+    return c->timeout;
+}

@@ -519,13 +519,13 @@ static void *commit_worker(void *arg)
 }
 
 /*
- * Make a window's intents durable, then move its messages into new/ and record them.
- * Each fsync costs a device cache flush (~4 ms on ext4 even for data already written), so
- * the commits run in parallel: the block layer merges flushes that are in flight together.
- * Order does not matter for exactly-once: every intent of the window is already on disk.
+ * Make a window's intents durable, then move its messages into new/ (no bookkeeping: this
+ * may run on the committer thread). Each fsync costs a device cache flush (~4 ms on ext4
+ * even for data already written), so the commits run in parallel: the block layer merges
+ * flushes that are in flight together. Order does not matter for exactly-once: every intent
+ * of the window is already on disk.
  */
-static int fetch_commit(struct fetch *f, struct slot *win, size_t k,
-                        const struct pop3_entry *ents, struct fetch_result *r, struct err *e)
+static int fetch_commit_io(struct fetch *f, struct slot *win, size_t k, struct err *e)
 {
     struct commit_job job = { win, k, 0, PTHREAD_MUTEX_INITIALIZER, false, { ERR_NONE, "" } };
     pthread_t th[FETCH_COMMIT_THREADS];
@@ -542,19 +542,14 @@ static int fetch_commit(struct fetch *f, struct slot *win, size_t k,
     /* Write the window's data back in one go before the per-file fsyncs. */
     if (rc == 0 && ndone > 1 && f->inbox_fd >= 0)
         (void)syncfs(f->inbox_fd);
-    if (rc < 0) {
-        for (size_t i = 0; i < k; i++) {
+    for (size_t i = 0; i < k; i++)
+        if (!win[i].received || rc < 0) {
             maildir_tmp_abort(win[i].tmp);
             win[i].tmp = NULL;
             win[i].received = false;
         }
+    if (rc < 0)
         return -1;
-    }
-    for (size_t i = 0; i < k; i++)
-        if (!win[i].received) {
-            maildir_tmp_abort(win[i].tmp);
-            win[i].tmp = NULL;
-        }
     while (nth < FETCH_COMMIT_THREADS && nth + 1 < ndone &&
            pthread_create(&th[nth], NULL, commit_worker, &job) == 0)
         nth++;
@@ -566,27 +561,73 @@ static int fetch_commit(struct fetch *f, struct slot *win, size_t k,
         *e = job.e;
         rc = -1;
     }
+    /* The renames are durable only after the directory fsync: until then they are not
+     * "safely on disk" and must not be recorded (DELE is sent only for recorded ids). */
+    if (ndone > 0 && maildir_sync(f->inbox, rc < 0 ? NULL : e) < 0) {
+        for (size_t i = 0; i < k; i++)
+            win[i].committed = false;
+        rc = -1;
+    }
+    return rc;
+}
+
+/* Record what fetch_commit_io moved into new/ (main thread). */
+static void fetch_commit_record(struct fetch *f, struct slot *win, size_t k,
+                                const struct pop3_entry *ents, struct fetch_result *r)
+{
+    bool any = false;
+
     for (size_t i = 0; i < k; i++) {
         struct uent *u;
 
         if (!win[i].committed)
             continue;
-        win[i].received = false;
+        win[i].committed = false;
         u = uset_add(&f->set, ents[win[i].idx].uidl, (long long)time(NULL));
         u->on_server = true;
         r->fetched++;
         r->bytes += win[i].bytes;
         f->prog.done++;
         f->prog.bytes += ents[win[i].idx].size;
+        any = true;
     }
-    /* The renames are durable only after the directory fsync: until then they are not
-     * "safely on disk" and are not deleted on the server (deletion needs a uset entry, which
-     * the DELE pass reads only after this returns). */
-    if (ndone > 0 && maildir_sync(f->inbox, rc < 0 ? NULL : e) < 0)
-        rc = -1;
-    if (ndone > 0)
+    if (any)
         fetch_report(f, FETCH_RETR);
-    return rc;
+}
+
+/* The window being committed on its own thread while the next one downloads. */
+struct committer {
+    struct fetch *f;
+    struct slot win[FETCH_WINDOW];
+    size_t k;
+    bool running;
+    pthread_t th;
+    int rc;
+    struct err e;
+};
+
+static void *committer_main(void *arg)
+{
+    struct committer *c = arg;
+
+    c->rc = fetch_commit_io(c->f, c->win, c->k, &c->e);
+    return NULL;
+}
+
+/* Wait for the committer and record its window; -1 (with e) if that commit failed. */
+static int committer_join(struct committer *c, const struct pop3_entry *ents,
+                          struct fetch_result *r, struct err *e)
+{
+    if (!c->running)
+        return 0;
+    pthread_join(c->th, NULL);
+    c->running = false;
+    fetch_commit_record(c->f, c->win, c->k, ents, r);
+    if (c->rc < 0) {
+        *e = c->e;
+        return -1;
+    }
+    return 0;
 }
 
 static int fetch_download(struct fetch *f, struct pop3_entry *ents, const unsigned long *todo,
@@ -597,12 +638,18 @@ static int fetch_download(struct fetch *f, struct pop3_entry *ents, const unsign
     struct sinkctx sc;
     size_t next = 0, k, knext;
     unsigned long long max = (unsigned long long)f->a->pop3_max_size;
+    struct committer *cm = xcalloc(1, sizeof *cm);
+    struct err ce;
     int rc = 0;
 
+    cm->f = f;
     buf_init(&sc.pending);
     k = fetch_queue(f, todo, ntodo, &next, ents, cur, maxwin);
-    if (k > 0 && pop3_flush(f->pop, e) < 0)
+    if (k > 0 && pop3_flush(f->pop, e) < 0) {
+        free(cm);
+        buf_free(&sc.pending);
         return -1;
+    }
     while (k > 0) {
         for (size_t i = 0; i < k; i++) {
             struct pop3_entry *en = &ents[cur[i].idx];
@@ -634,17 +681,28 @@ static int fetch_download(struct fetch *f, struct pop3_entry *ents, const unsign
             if (knext > 0 && pop3_flush(f->pop, e) < 0)
                 rc = -1;
         }
-        {
-            struct err ce;
-
-            if (fetch_commit(f, cur, k, ents, r, rc < 0 ? &ce : e) < 0 && rc == 0)
+        /* The previous window must be on disk before this one is handed over. */
+        if (committer_join(cm, ents, r, rc < 0 ? &ce : e) < 0 && rc == 0)
+            rc = -1;
+        memcpy(cm->win, cur, k * sizeof *cur);
+        cm->k = k;
+        cm->rc = 0;
+        if (rc == 0 && pthread_create(&cm->th, NULL, committer_main, cm) == 0) {
+            cm->running = true;
+        } else {
+            /* After an error (or without a thread): commit what arrived whole, here. */
+            if (fetch_commit_io(f, cm->win, cm->k, rc < 0 ? &ce : e) < 0 && rc == 0)
                 rc = -1;
+            fetch_commit_record(f, cm->win, cm->k, ents, r);
         }
         if (rc < 0)
             break;
         memcpy(cur, nxt, knext * sizeof *nxt);
         k = knext;
     }
+    if (committer_join(cm, ents, r, rc < 0 ? &ce : e) < 0 && rc == 0)
+        rc = -1;
+    free(cm);
     buf_free(&sc.pending);
     return rc;
 }

@@ -24,6 +24,7 @@ struct pop3 {
     unsigned caps;
     char *apop_stamp;            /* "<...>" from the greeting, NULL when absent */
     struct buf line;
+    unsigned long ndele;         /* acknowledged DELEs: QUIT has that much work to do */
     bool tls_asked;              /* starttls or implicit TLS: credentials need TLS */
 };
 
@@ -356,9 +357,10 @@ static int pop3_capa(struct pop3 *p, struct err *e)
     p->caps &= POP3_CAP_APOP;
     if (pop3_send(p, false, e, "CAPA") < 0)
         return -1;
-    r = pop3_status(p, "CAPA", ERR_PROTO, e);
+    r = pop3_status(p, "CAPA", ERR_PERM, e);
     if (r < 0) {
-        if (e->cls == ERR_PROTO)
+        /* Only a real "-ERR" means "no CAPA here"; a cut or garbage is an error. */
+        if (e->cls == ERR_NET || e->cls == ERR_PROTO || e->cls == ERR_TLS)
             return -1;
         p->caps |= POP3_CAP_USER;
         return 0;
@@ -863,6 +865,7 @@ int pop3_dele(struct pop3 *p, const unsigned long *nums, size_t n, struct err *e
             if (r <= 0)
                 return r == 0 ? err_set(e, ERR_PROTO, "%s: unexpected continuation", p->host)
                               : -1;
+            p->ndele++;
         }
     }
     return 0;
@@ -880,5 +883,11 @@ int pop3_noop(struct pop3 *p, struct err *e)
 
 int pop3_quit(struct pop3 *p, struct err *e)
 {
+    /* The server removes the deleted messages before it answers: give it time per message
+     * (dovecot needs about 3 ms per file on a busy disk). */
+    int t = conn_get_timeout(p->conn);
+    unsigned long extra = p->ndele / 50;
+
+    conn_set_timeout(p->conn, t + (int)(extra > 3600 ? 3600 : extra));
     return pop3_simple(p, "QUIT", ERR_TEMP, e);
 }

@@ -22,7 +22,7 @@ rc() {
     {
         echo "[general]"; echo "mail_root = $root"
         echo "[account a]"; echo "pop3_host = 127.0.0.1"; echo "pop3_user = alice"
-        echo "password = secret"; echo "tls_ca_file = $T/dv/cert.pem"; echo "timeout = 5"
+        echo "password = secret"; echo "tls_ca_file = $T/dv/cert.pem"; echo "timeout = 30"
         for kv in "$@"; do echo "$kv"; done
     } >"$f"
     chmod 600 "$f"
@@ -132,7 +132,7 @@ if command -v flock >/dev/null 2>&1; then
 fi
 
 # --- 6. kill -9 at random moments, 50 times: every message exactly once ---
-K=${POP3_KILL_MESSAGES:-300}
+K=${POP3_KILL_MESSAGES:-200}
 rm -rf "$DOVECOT_MAILDIR/cur"/* "$DOVECOT_MAILDIR/new"/* "$T/orig"
 python3 "$HERE/genmail.py" "$T/orig" "$K" 300 20000 13
 mv "$T/orig/new" "$T/orig/msgs"
@@ -141,7 +141,7 @@ rc "$T/kill.rc" "$T/m6" "pop3_port = $POP3S_PORT" "pop3_keep = no"
 for i in $(seq 50); do
     "$TERN" -c "$T/kill.rc" fetch >/dev/null 2>&1 &
     pid=$!
-    sleep "0.$(awk -v s="$i" 'BEGIN { srand(s); printf "%03d", int(rand() * 400) }')"
+    sleep "0.$(awk -v s="$i" 'BEGIN { srand(s); printf "%03d", int(rand() * 300) }')"
     kill -9 "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
 done
@@ -186,6 +186,13 @@ for m in no-stls stls-refused; do
     expect_status 69 "$m aborts" -- "$TERN" -c "$T/p.rc" fetch
     no_credentials "$m"
 done
+peer no-capa
+rc "$T/p.rc" "$T/mc" "pop3_port = $PEER_PORT" "pop3_tls = starttls" "pop3_host = localhost"
+expect_status 69 "no CAPA with starttls aborts" -- "$TERN" -c "$T/p.rc" fetch
+no_credentials "no-capa"
+rc "$T/p.rc" "$T/mc" "pop3_port = $PEER_PORT" "pop3_tls = none"
+expect_status 0 "an RFC 1939 server without CAPA (pop3_tls = none)" -- "$TERN" -c "$T/p.rc" fetch
+expect_in "$T/out" "5 new messages" "no CAPA: USER/PASS and plain RETR"
 rm -rf "$T/mp"
 peer cut
 rc "$T/p.rc" "$T/mp" "pop3_port = $PEER_PORT" "pop3_tls = none" "pop3_keep = yes"

@@ -48,7 +48,9 @@ def serve(c):
         cmd = c.line()
         word = cmd.split(" ")[0].upper()
         if word == "CAPA":
-            if mode == "no-stls":
+            if mode == "no-capa":
+                c.send("-ERR unknown command\r\n")
+            elif mode == "no-stls":
                 capa(c, ["USER", "UIDL", "PIPELINING"])
             elif mode == "fake-capa" and not tls_on:
                 capa(c, ["STLS", "USER"])          # before TLS: USER only
