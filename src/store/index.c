@@ -660,7 +660,8 @@ static bool stamp_current(const struct idx *x, const struct maildir_stamp *now)
     /* The listing must have happened a full second after the last change: a file system
      * with coarse timestamps could otherwise hide a change made in the same tick. */
     return x->have_stamp && now->new_mtime == x->stamp.new_mtime &&
-           now->cur_mtime == x->stamp.cur_mtime && x->listed_at - newest >= 1000000000LL;
+           now->cur_mtime == x->stamp.cur_mtime &&
+           x->listed_at / 2 - newest / 2 >= 500000000LL;   /* halves: no overflow */
 }
 
 static void ht_insert(uint32_t *ht, size_t mask, const struct idx_msg *all, uint32_t pos)
