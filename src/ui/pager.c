@@ -331,6 +331,7 @@ static void find_in_text(struct app *a, bool back)
 }
 
 static void pager_done(struct app *a, enum prompt_kind k, const char *text);
+static int run_foreground(struct app *a, const char *in_path, char *const argv[], bool pause);
 
 static void collect_urls(struct app *a)
 {
@@ -440,6 +441,7 @@ static void attach_action(struct app *a, const char *text)
     char numbuf[16], path[4096];
     const char *dest;
     char *name = NULL;
+    char type[128] = "application/octet-stream";
     bool save = false;
     long num;
     struct err e;
@@ -475,6 +477,15 @@ static void attach_action(struct app *a, const char *text)
         app_err(a, "%s", e.msg);
         goto out;
     }
+    {
+        struct render_attachment *at = NULL;
+        size_t n = render_attachments(raw.ptr ? raw.ptr : "", raw.len, &at);
+
+        for (size_t i = 0; i < n; i++)
+            if (at[i].number == num)
+                snprintf(type, sizeof type, "%s", at[i].type);
+        render_attachments_free(at, n);
+    }
     if (save) {
         snprintf(path, sizeof path, "%s", *dest ? dest : name ? name : "part");
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -495,6 +506,19 @@ static void attach_action(struct app *a, const char *text)
     close(fd);
     if (save) {
         app_msg(a, "Saved part %ld to %s (%zu bytes).", num, path, data.len);
+    } else if (access("/usr/bin/run-mailcap", X_OK) == 0) {
+        /* mailcap decides: a terminal viewer (or copiousoutput through a pager) gets the
+         * terminal, a graphical one its window. */
+        char spec[4200];
+        char *argv[] = { "run-mailcap", "--action=view", spec, NULL };
+        int st;
+
+        snprintf(spec, sizeof spec, "%s:%s", type, path);
+        st = run_foreground(a, NULL, argv, false);
+        if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0)
+            app_err(a, "No viewer for %s in mailcap (run-mailcap exited %d); "
+                    "'s %ld' saves the part.", type, WEXITSTATUS(st), num);
+        unlink(path);
     } else {
         char *argv[] = { "xdg-open", path, NULL };
         spawn_detached(a, argv);
@@ -534,20 +558,33 @@ static void pager_done(struct app *a, enum prompt_kind k, const char *text)
     a->dirty = true;
 }
 
-void pager_pipe(struct app *a, const char *path, const char *cmd)
+/*
+ * Run argv on the terminal (curses suspended) with stdin from in_path (or the terminal) and
+ * wait for it; with pause, wait for Enter before the screen comes back. ^C belongs to the
+ * child meanwhile. Returns its wait status, or -1 when it could not start.
+ */
+static int run_foreground(struct app *a, const char *in_path, char *const argv[], bool pause)
 {
+    struct sigaction ign, old;
     pid_t pid;
-    int st = 0;
+    int st = -1;
 
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGINT, &ign, &old);
     app_suspend(a);
     pid = fork();
     if (pid == 0) {
-        int fd = open(path, O_RDONLY);
+        if (in_path) {
+            int fd = open(in_path, O_RDONLY);
 
-        if (fd >= 0)
-            dup2(fd, 0);
+            if (fd >= 0)
+                dup2(fd, 0);
+        }
         signal(SIGINT, SIG_DFL);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        signal(SIGPIPE, SIG_DFL);
+        execvp(argv[0], argv);
         _exit(127);
     }
     if (pid > 0) {
@@ -555,7 +592,7 @@ void pager_pipe(struct app *a, const char *path, const char *cmd)
         while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
             ;
     }
-    {
+    if (pause) {
         static const char msg[] = "\n[press Enter to return to tern]";
         char c;
 
@@ -564,9 +601,20 @@ void pager_pipe(struct app *a, const char *path, const char *cmd)
             ;
     }
     app_resume(a);
-    if (pid < 0)
+    sigaction(SIGINT, &old, NULL);
+    if (pid < 0) {
         app_err(a, "fork: %s", strerror(errno));
-    else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+        return -1;
+    }
+    return st;
+}
+
+void pager_pipe(struct app *a, const char *path, const char *cmd)
+{
+    char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
+    int st = run_foreground(a, path, argv, true);
+
+    if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0)
         app_err(a, "'%s' exited with %d.", cmd, WEXITSTATUS(st));
 }
 

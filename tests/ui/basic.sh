@@ -61,6 +61,15 @@ typetext "s 2 $T/saved.csv"
 keys Enter
 expect_screen "Saved part 2" "a part is saved"
 [ -s "$T/saved.csv" ] && pass "the saved file has the part" || fail "the saved file has the part"
+# | pipes the raw message to a shell command on the terminal, then Enter comes back.
+keys '|'
+typetext "grep -c crew.csv > $T/piped.txt"
+keys Enter
+expect_screen "[press Enter to return to tern]" "the pipe runs on the terminal"
+keys Enter
+expect_screen "crew.csv" "Enter returns to the pager"
+[ "$(cat "$T/piped.txt" 2>/dev/null)" -ge 1 ] 2>/dev/null && pass "the command got the message" ||
+    fail "the command got the message"
 # Links: ^B lists them.
 keys q /
 typetext "Reminder: 2 books"
