@@ -50,6 +50,15 @@ expect_no_screen "Message-ID:" "h again weeds them"
 keys q
 expect_no_screen "Stollen pre-orders are open until" "q closes the pager"
 
+# Quoted lines are coloured by level (quote1 is green by default).
+keys /
+typetext "from:Chlo re:"
+keys Enter Enter
+expect_screen "> Please reply by Friday" "a reply shows its quote"
+if tm capture-pane -e -p -t t | grep -F "Please reply by Friday" | grep -q '32m'; then
+    pass "the quote is coloured"; else fail "the quote is coloured"; fi
+keys q
+
 # Attachments: v lists the parts, "s N PATH" saves one.
 keys /
 typetext "Crew list"
