@@ -85,7 +85,8 @@ int job_start(struct app *a, const char *name, char *const argv[])
     j->pid = pid;
     j->fd = p[0];
     buf_init(&j->in);
-    snprintf(j->progress, sizeof j->progress, "%s: starting", name);
+    snprintf(j->progress, sizeof j->progress, "%s: %s", name,
+             strcmp(name, "index") == 0 ? "reading headers" : "starting");
     j->next = a->jobs;
     a->jobs = j;
     a->dirty = true;
