@@ -33,7 +33,8 @@ struct idx_msg {
     const char *subject;    /* decoded */
     const char *msgid;      /* Message-ID without <>, "" if none */
     const char *in_reply_to;/* first id of In-Reply-To without <> */
-    const char *references; /* ids of References without <>, separated by one space */
+    const char *references; /* ids of References without <>, separated by one space (the
+                               first and the last four of a longer chain) */
     int64_t date;           /* Date: header (UTC seconds); the file mtime when missing/bad */
     int64_t mtime;          /* file mtime: arrival order */
     uint64_t size;          /* file size in bytes */

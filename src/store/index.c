@@ -37,7 +37,7 @@
  * A warm open is: stat two directories, mmap, check sizes and checksum, and turn offsets
  * into pointers; no per-message parsing.
  */
-#define IDX_MAGIC "TERNIDX2"
+#define IDX_MAGIC "TERNIDX3"
 #define IDX_ENDIAN 0x01020304u
 
 struct idx_fhdr {
@@ -477,7 +477,14 @@ static bool field_is(const struct hdr_field *f, const char *name, size_t len)
     return f->name_len == len && str_ncasecmp(f->name, name, len) == 0;
 }
 
-/* Join the ids of a References value with single spaces. */
+/* Ids kept from a References value: the thread's root and the nearest ancestors. */
+#define REFS_KEEP_LAST 4
+
+/*
+ * Join the ids of a References value with single spaces, keeping the first and the last
+ * REFS_KEEP_LAST: threading needs the parent (the last id) and the root to group a thread
+ * whose middle is missing; long reference chains would otherwise dominate the index size.
+ */
 static char *refs_join(const char *v, size_t len)
 {
     char **ids;
@@ -485,7 +492,9 @@ static char *refs_join(const char *v, size_t len)
     struct buf b = BUF_INIT;
 
     for (size_t i = 0; i < n; i++) {
-        if (i)
+        if (i > 0 && i + REFS_KEEP_LAST < n)
+            continue;
+        if (b.len)
             buf_addc(&b, ' ');
         buf_adds(&b, ids[i]);
     }
@@ -738,13 +747,23 @@ static void parse_pending(struct idx *x, struct pending *pend, size_t npend, con
     struct idx_msg *out;
     signed char *rc;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *env = getenv("TERN_INDEX_THREADS");   /* for benchmarks: 1 = serial */
+
+    if (env && *env >= '1' && *env <= '9')
+        ncpu = *env - '0';
     size_t nw = npend >= 1000 && ncpu > 1 ? (size_t)(ncpu < IDX_MAX_THREADS ? ncpu
                                                                            : IDX_MAX_THREADS)
                                           : 1;
 
     if (npend == 0)
         return;
-    out = xcalloc(npend, sizeof *out);
+    /* the workers fill the entries' final slots; failures are squeezed out afterwards */
+    if (x->cap < x->n + npend) {
+        x->cap = x->n + npend;
+        x->m = xreallocarray(x->m, x->cap, sizeof *x->m);
+    }
+    out = x->m + x->n;
+    memset(out, 0, npend * sizeof *out);
     rc = xcalloc(npend, 1);
     for (size_t k = 0; k < nw; k++) {
         memset(&w[k], 0, sizeof w[k]);
@@ -782,11 +801,11 @@ static void parse_pending(struct idx *x, struct pending *pend, size_t npend, con
     }
     for (size_t i = 0; i < npend; i++) {
         if (rc[i] == 0) {
-            struct idx_msg *m = idx_append(x);
-            uint32_t id = m->id;
+            struct idx_msg *m = &x->m[x->n++];     /* never ahead of out[i]: in place */
 
-            *m = out[i];
-            m->id = id;
+            if (m != &out[i])
+                *m = out[i];
+            m->id = x->next_id++;
             x->stats.parsed++;
         } else if (rc[i] == 1) {
             /* gone between readdir and open (renamed or removed by someone else): leave it
@@ -797,7 +816,6 @@ static void parse_pending(struct idx *x, struct pending *pend, size_t npend, con
         free(pend[i].name);
         *changed = true;
     }
-    free(out);
     free(rc);
 }
 

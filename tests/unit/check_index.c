@@ -485,6 +485,27 @@ START_TEST(non_files_skipped)
 }
 END_TEST
 
+/* A long References chain keeps its root and the four nearest ancestors. */
+START_TEST(long_references_trimmed)
+{
+    char *d = test_tmpdir();
+    struct idx *x;
+    struct err e;
+
+    ck_assert_int_eq(maildir_create(d, &e), 0);
+    put(d, "cur", "1.R.host:2,S", "Subject: deep\nReferences: <r1@x> <r2@x> <r3@x>\n"
+        " <r4@x> <r5@x>\n\t<r6@x> <r7@x>\nIn-Reply-To: <r7@x>\n\n.\n");
+    put(d, "cur", "2.S.host:2,S", "Subject: short\nReferences: <r1@x> <r2@x>\n\n.\n");
+    ck_assert_int_eq(idx_open(d, IDX_NO_SAVE, &x, &e), 0);
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "deep"))->references,
+                     "r1@x r4@x r5@x r6@x r7@x");
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "short"))->references, "r1@x r2@x");
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
 static Suite *index_suite(void)
 {
     Suite *s = suite_create("index");
@@ -504,6 +525,7 @@ static Suite *index_suite(void)
     tcase_add_test(tc, not_a_maildir);
     tcase_add_test(tc, many_messages_parallel);
     tcase_add_test(tc, non_files_skipped);
+    tcase_add_test(tc, long_references_trimmed);
     suite_add_tcase(s, tc);
     return s;
 }
