@@ -83,6 +83,17 @@ void folders_update_counts(struct app *a)
 
         if (dir == NULL)
             continue;
+        /* The open folder: its index already knows (no directory read while mail pours in). */
+        if (a->folder && strcmp(a->folder, a->folders[i]) == 0 &&
+            list_counts(a, &total, &unread)) {
+            if (total != a->folder_total[i] || unread != a->folder_unread[i])
+                a->dirty = true;
+            a->folder_total[i] = total;
+            a->folder_unread[i] = unread;
+            counted[i] = false;         /* count it from the names again once closed */
+            free(dir);
+            continue;
+        }
         if (counted[i] && !maildir_changed(dir, &stamps[i])) {
             free(dir);
             continue;

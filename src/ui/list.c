@@ -34,7 +34,7 @@ struct model {
     bool outbox;
     struct queue_entry *q;       /* Outbox: the queue's entries */
     size_t nq;
-    size_t unread, flagged, trashed, in_new;
+    size_t unread, flagged, trashed, in_new, gone;
     size_t seen_count;           /* messages when the folder was opened */
 };
 
@@ -77,12 +77,14 @@ static void count(struct model *m)
 {
     size_t n = idx_count(m->x);
 
-    m->unread = m->flagged = m->trashed = m->in_new = 0;
+    m->unread = m->flagged = m->trashed = m->in_new = m->gone = 0;
     for (size_t i = 0; i < n; i++) {
         const struct idx_msg *g = idx_msg(m->x, i);
 
-        if (g->gone)
+        if (g->gone) {
+            m->gone++;
             continue;
+        }
         if (!(g->flags & MDF_SEEN))
             m->unread++;
         if (g->flags & MDF_FLAGGED)
@@ -342,6 +344,15 @@ static int open_folder(struct app *a, const char *name, bool may_defer)
     a->new_count = 0;
     a->dirty = true;
     return 0;
+}
+
+bool list_counts(struct app *a, long *total, long *unread)
+{
+    if (a->m == NULL)
+        return false;
+    *total = (long)(idx_count(a->m->x) - a->m->gone);
+    *unread = (long)a->m->unread;
+    return true;
 }
 
 void list_refresh(struct app *a)

@@ -249,6 +249,8 @@ void list_prompt_done(struct app *a, enum prompt_kind k, const char *text);
 void list_refresh(struct app *a);
 /* The background indexing of a large folder finished (ok: it succeeded): open it. */
 void list_index_done(struct app *a, bool ok);
+/* Messages and unread ones of the open folder, from its index; false when none is open. */
+bool list_counts(struct app *a, long *total, long *unread);
 
 /* For the pager: the message under the cursor (full path, new string; NULL when none). */
 char *list_current_path(struct app *a, uint32_t *id);
