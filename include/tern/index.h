@@ -57,7 +57,8 @@ struct idx;   /* opaque */
  * messages; renamed files keep their data), and save the cache when anything changed.
  * A corrupt, truncated or foreign cache file is ignored and rebuilt; an unwritable one is
  * not an error. A folder we may not write to keeps its cache under
- * $XDG_CACHE_HOME/tern/index/ (default ~/.cache/tern/index/) instead. Positions are in no promised order (use a view for an order).
+ * $XDG_CACHE_HOME/tern/index/ (default ~/.cache/tern/index/) instead.
+ * Positions are in no promised order (use a view for an order).
  */
 int idx_open(const char *dir, int flags, struct idx **out, struct err *e);
 void idx_close(struct idx *x);

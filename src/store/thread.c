@@ -726,7 +726,8 @@ void thread_build(const struct idx *x, const uint32_t *v, size_t n, enum idx_sor
     /* 5. children lists sorted by date; threads ordered by their newest message */
     {
         uint32_t *nkids = xcalloc(n + 1, sizeof *nkids), *start = xmalloc((n + 1) * sizeof *start);
-        uint32_t *kids = xmalloc((n + 1) * sizeof *kids), *roots = xmalloc((n + 1) * sizeof *roots);
+        uint32_t *kids = xmalloc((n + 1) * sizeof *kids);
+        uint32_t *roots = xmalloc((n + 1) * sizeof *roots);
         uint32_t *best = xmalloc((n + 1) * sizeof *best), *top = xmalloc((n + 1) * sizeof *top);
         uint32_t *stack = xmalloc((n + 1) * sizeof *stack);
         uint32_t *rowof = xmalloc((n + 1) * sizeof *rowof);
