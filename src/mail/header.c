@@ -12,25 +12,39 @@
 #include "tern/str.h"
 #include "tern/xalloc.h"
 
+/*
+ * If the line at p is blank (only white space before its LF), return the length of the
+ * line including the LF, else 0. A line of spaces counts as blank: spam and some broken
+ * mailers end the header block that way, and reading it as a continuation swallows the body.
+ */
+static size_t blank_line(const char *p, const char *end)
+{
+    const char *q = p;
+
+    while (q < end && (*q == ' ' || *q == '\t' || *q == '\r'))
+        q++;
+    if (q < end && *q == '\n')
+        return (size_t)(q + 1 - p);
+    return 0;
+}
+
 size_t hdr_block_len(const char *msg, size_t len)
 {
     const char *p = msg, *end = msg + len;
+    size_t b;
 
     /* A message that starts with its blank line has no headers. */
-    if (len >= 1 && msg[0] == '\n')
-        return 1;
-    if (len >= 2 && msg[0] == '\r' && msg[1] == '\n')
-        return 2;
+    if ((b = blank_line(p, end)) > 0)
+        return b;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
 
         if (nl == NULL)
             return len;
         p = nl + 1;
-        if (p < end && *p == '\n')
-            return (size_t)(p + 1 - msg);
-        if (p + 1 < end && p[0] == '\r' && p[1] == '\n')
-            return (size_t)(p + 2 - msg);
+        if (p < end && (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t') &&
+            (b = blank_line(p, end)) > 0)
+            return (size_t)(p + b - msg);
     }
     return len;
 }
@@ -43,8 +57,9 @@ int hdr_next(const char *hdrs, size_t len, size_t *pos, struct hdr_field *f)
         const char *start = line, *p = line, *name_end, *nl, *vend;
         int ok;
 
-        /* The blank line ends the block. */
-        if (*line == '\n' || (*line == '\r' && line + 1 < end && line[1] == '\n')) {
+        /* The blank line (possibly of spaces) ends the block. */
+        if ((*line == '\n' || *line == '\r' || *line == ' ' || *line == '\t') &&
+            blank_line(line, end)) {
             *pos = len;
             return 0;
         }
@@ -57,7 +72,7 @@ int hdr_next(const char *hdrs, size_t len, size_t *pos, struct hdr_field *f)
         ok = p < end && *p == ':' && name_end > line;
         /* The field goes on over every continuation line (starting with white space). */
         nl = memchr(p, '\n', (size_t)(end - p));
-        while (nl && nl + 1 < end && (nl[1] == ' ' || nl[1] == '\t'))
+        while (nl && nl + 1 < end && (nl[1] == ' ' || nl[1] == '\t') && !blank_line(nl + 1, end))
             nl = memchr(nl + 1, '\n', (size_t)(end - nl - 1));
         vend = nl ? nl : end;
         line = nl ? nl + 1 : end;

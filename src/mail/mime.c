@@ -291,6 +291,19 @@ static void parse_entity(struct parser *ps, const char *p, size_t len, int depth
             int kind;
 
             if (boundary && boundary[0] &&
+                (next_delim(mp->body, mp->body_len, 0, boundary, strlen(boundary), &kind) ==
+                     mp->body_len || kind == 2)) {
+                /* No blank line before the first delimiter: it sits in the header block.
+                 * The headers end there. */
+                size_t d = next_delim(mp->hdr, mp->hdr_len, 0, boundary, strlen(boundary),
+                                      &kind);
+                if (d > 0 && d < mp->hdr_len) {
+                    mp->hdr_len = d;
+                    mp->body = mp->hdr + d;
+                    mp->body_len = len - d;
+                }
+            }
+            if (boundary && boundary[0] &&
                 next_delim(mp->body, mp->body_len, 0, boundary, strlen(boundary), &kind) ==
                     mp->body_len) {
                 /* A boundary folded inside its quotes: the delimiter lines carry only the

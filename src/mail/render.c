@@ -404,7 +404,8 @@ int render_message(const char *msg, size_t len, const struct render_opts *o, str
         for (size_t i = 0; i < t.n; i++)
             if (w.attach[i] && t.parts[i].number > 0)
                 any_attachment = true;
-        if (text.len == body_start && !any_attachment && t.n > 1 &&
+        if (text.len == body_start && !any_attachment &&
+            (t.n > 1 || mime_is_multipart(&t.parts[0])) &&
             has_text(t.parts[0].body, t.parts[0].body_len)) {
             /* The structure yielded nothing to show (empty or ambiguous parts): show the
              * source of the body rather than silently nothing. */

@@ -26,6 +26,9 @@ START_TEST(test_block_len)
     ck_assert_uint_eq(hdr_block_len("A: b", 4), 4);
     ck_assert_uint_eq(hdr_block_len("\nbody", 5), 1);
     ck_assert_uint_eq(hdr_block_len("", 0), 0);
+    /* a line of white space ends the block too (spam, broken mailers) */
+    ck_assert_uint_eq(hdr_block_len("A: b\n \t\r\nbody", 13), 9);
+    ck_assert_uint_eq(hdr_block_len("A: b\n  c\n\nbody", 15), 10);
 }
 END_TEST
 
@@ -64,6 +67,10 @@ START_TEST(test_find)
     ck_assert_int_eq(hdr_find("", 0, "Subject", &f), 0);
     /* A leading continuation line and no final newline. */
     ck_assert_int_eq(hdr_find(" junk\nTo: x", 11, "to", &f), 1);
+    ck_assert_uint_eq(f.value_len, 1);
+    /* a white-space line ends the block: the body is not a continuation */
+    ck_assert_int_eq(hdr_find("To: x\n \nBody: y", 16, "body", &f), 0);
+    ck_assert_int_eq(hdr_find("To: x\n \nBody: y", 16, "to", &f), 1);
     ck_assert_uint_eq(f.value_len, 1);
 }
 END_TEST

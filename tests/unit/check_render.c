@@ -34,6 +34,7 @@ static const char *const messages[] = {
     "simple", "alternative", "html-only", "attachments", "rfc822", "qp-latin1", "flowed",
     "8bit-nocharset", "wrong-boundary", "no-close", "controls", "digest", "koi8",
     "broken-headers", "signed", "related", "ja-iso2022", "ambiguous-boundary",
+    "space-blank-line", "no-blank-before-delimiter",
 };
 
 static void setup(void)
