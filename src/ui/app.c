@@ -110,6 +110,7 @@ void app_prompt(struct app *a, enum prompt_kind k, const char *label, const char
     a->pr.cur = a->pr.text.len;
     a->pr.onekey = (k == PR_SORT || k == PR_CONFIRM_QUIT);
     a->pr.done = done;
+    a->pr.complete = NULL;
     a->msg[0] = '\0';
     a->dirty = true;
 }
@@ -214,7 +215,9 @@ static void draw_vsep(struct app *a)
 static void redraw(struct app *a)
 {
     erase();
-    if (a->help_open) {
+    if (a->compose) {
+        compose_screen_draw(a);
+    } else if (a->help_open) {
         help_draw(a);
     } else {
         if (a->lay.pane[PANE_FOLDERS].h > 0)
@@ -369,6 +372,10 @@ static void dispatch(struct app *a, int key)
     a->msg[0] = '\0';
     a->dirty = true;
     c = keymap_lookup(&a->km, key);
+    if (a->compose) {
+        compose_screen_key(a, c, key);
+        return;
+    }
     if (a->help_open) {
         help_key(a, c, key);
         return;
@@ -399,6 +406,17 @@ void app_run(struct app *a, enum cmd c)
         return;
     case CMD_FETCH:
         app_fetch(a);
+        return;
+    case CMD_COMPOSE:
+    case CMD_REPLY:
+    case CMD_GROUP_REPLY:
+    case CMD_LIST_REPLY:
+    case CMD_FORWARD:
+    case CMD_EDIT_DRAFT:
+        ui_compose(a, c == CMD_COMPOSE ? COMPOSE_NEW : c == CMD_REPLY ? COMPOSE_REPLY :
+                      c == CMD_GROUP_REPLY ? COMPOSE_REPLY_ALL :
+                      c == CMD_LIST_REPLY ? COMPOSE_REPLY_LIST :
+                      c == CMD_FORWARD ? COMPOSE_FORWARD : COMPOSE_RESUME);
         return;
     case CMD_FLUSH:
         start_flush(a, true);
@@ -664,6 +682,7 @@ int ui_main(int argc, char **argv, const struct globals *g)
         app_err(a, "%s: %s", a->cfg->path, warn.ptr);
     }
     buf_free(&warn);
+    ui_compose_offer_recovery(a);
     {
         time_t now = time(NULL);
 

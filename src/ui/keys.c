@@ -61,6 +61,12 @@ static const struct cmd_def cmds[NCMDS] = {
     [CMD_URLS] = { "urls", "list the links of the message; open one" },
     [CMD_NEXT_UNREAD] = { "next-unread", "next unread message" },
     [CMD_FOLDERS] = { "folders", "focus the folder list" },
+    [CMD_COMPOSE] = { "compose", "write a new message" },
+    [CMD_REPLY] = { "reply", "reply to the sender" },
+    [CMD_GROUP_REPLY] = { "group-reply", "reply to all recipients" },
+    [CMD_LIST_REPLY] = { "list-reply", "reply to the mailing list" },
+    [CMD_FORWARD] = { "forward", "forward the message" },
+    [CMD_EDIT_DRAFT] = { "edit", "edit a draft or a queued message again" },
 };
 
 const char *cmd_name(enum cmd c)
@@ -191,7 +197,7 @@ static const struct {
     { CMD_UP, "k <Up>" }, { CMD_DOWN, "j <Down>" },
     { CMD_PAGE_UP, "<PageUp> -" }, { CMD_PAGE_DOWN, "<PageDown> ^F" },
     { CMD_HALF_UP, "^U" }, { CMD_HALF_DOWN, "^D" },
-    { CMD_FIRST, "g <Home>" }, { CMD_LAST, "G <End>" },
+    { CMD_FIRST, "<Home> =" }, { CMD_LAST, "G <End>" },
     { CMD_NEXT_PANE, "<Tab>" }, { CMD_OPEN, "<Enter> <Right>" }, { CMD_PAGE, "<Space>" },
     { CMD_QUIT, "q <Left>" }, { CMD_EXIT, "Q" },
     { CMD_SEARCH, "/" }, { CMD_SEARCH_NEXT, "n" }, { CMD_SEARCH_PREV, "N" },
@@ -202,6 +208,9 @@ static const struct {
     { CMD_PIPE, "|" }, { CMD_HELP, "?" }, { CMD_COMMAND, ":" }, { CMD_FETCH, "i" },
     { CMD_FLUSH, "S" }, { CMD_ZOOM, "z" }, { CMD_REDRAW, "^L" }, { CMD_URLS, "^B" },
     { CMD_FOLDERS, "y" },
+    { CMD_COMPOSE, "m" }, { CMD_REPLY, "r" }, { CMD_GROUP_REPLY, "g" }, { CMD_LIST_REPLY, "L" },
+    { CMD_FORWARD, "f" },
+    { CMD_EDIT_DRAFT, "e" },
 };
 
 void keymap_bind(struct keymap *km, int key, enum cmd cmd)

@@ -139,6 +139,10 @@ void prompt_key(struct app *a, int key)
             a->pr.done(a, k, s);
         return;
     }
+    if (key == '\t' && a->pr.complete) {
+        a->pr.complete(a);
+        return;
+    }
     if (key == '\t' && (a->pr.kind == PR_CHANGE || a->pr.kind == PR_MOVE ||
                          a->pr.kind == PR_COPY)) {
         complete_folder(a);

@@ -14,6 +14,7 @@
 #include "tern/buf.h"
 #include "tern/cmd.h"
 #include "tern/config.h"
+#include "compose.h"
 
 /* ---- geometry (layout.c) ---- */
 
@@ -56,6 +57,7 @@ enum cmd {
     CMD_DELETE, CMD_UNDELETE, CMD_MOVE, CMD_COPY, CMD_EXPUNGE, CMD_ATTACHMENTS, CMD_HEADERS,
     CMD_PIPE, CMD_HELP, CMD_COMMAND, CMD_FETCH, CMD_FLUSH, CMD_CANCEL, CMD_ZOOM, CMD_REDRAW,
     CMD_URLS, CMD_NEXT_UNREAD, CMD_FOLDERS,
+    CMD_COMPOSE, CMD_REPLY, CMD_GROUP_REPLY, CMD_LIST_REPLY, CMD_FORWARD, CMD_EDIT_DRAFT,
     NCMDS
 };
 
@@ -129,7 +131,8 @@ struct model;
 
 enum prompt_kind {
     PR_NONE, PR_SEARCH, PR_SEARCH_BACK, PR_LIMIT, PR_COMMAND, PR_MOVE, PR_COPY, PR_CHANGE,
-    PR_PIPE, PR_SORT, PR_CONFIRM_QUIT, PR_PAGER_SEARCH, PR_SAVE, PR_ATTACH, PR_URL
+    PR_PIPE, PR_SORT, PR_CONFIRM_QUIT, PR_PAGER_SEARCH, PR_SAVE, PR_ATTACH, PR_URL,
+    PR_COMPOSE_CONFIRM, PR_COMPOSE_FIELD
 };
 
 typedef void (*prompt_done_fn)(struct app *a, enum prompt_kind k, const char *text);
@@ -141,6 +144,7 @@ struct prompt {
     size_t cur;                 /* byte offset of the cursor in text */
     bool onekey;                /* answered by a single key (y/n, sort letter) */
     prompt_done_fn done;
+    void (*complete)(struct app *a);   /* Tab: complete the text (paths, addresses), or NULL */
 };
 
 /* Line editing, pure: apply key to the edit state. Returns 1 when Enter was pressed, -1 for
@@ -203,6 +207,9 @@ struct app {
     char **urls;
     size_t nurls;
     char pager_search[256];
+
+    /* the compose screen, when open (compose_screen.c) */
+    struct compose_ui *compose;
 
     /* background work */
     struct job *jobs;
@@ -277,6 +284,13 @@ void help_draw(struct app *a);
 void help_key(struct app *a, enum cmd c, int key);
 /* ":" commands: "fetch", "flush", "quit", "sort date", "set threads"... */
 void app_command(struct app *a, const char *line);
+
+/* compose_screen.c: m, r, g, L, f, e and the compose screen. */
+void ui_compose(struct app *a, enum compose_kind kind);
+/* At start: offer a message that a crash left unsent. */
+void ui_compose_offer_recovery(struct app *a);
+void compose_screen_draw(struct app *a);
+void compose_screen_key(struct app *a, enum cmd c, int key);
 
 /* jobs.c: background children. */
 /* Start `tern ARGS...` in the background, its output read line by line. name labels it. */

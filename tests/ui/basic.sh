@@ -21,7 +21,7 @@ keys k
 expect_screen "5/32" "k moves up"
 keys G
 expect_screen "32/32" "G goes to the last message"
-keys g
+keys Home
 expect_screen "1/32" "g goes to the first message"
 keys Down
 expect_screen "2/32" "arrow down"
@@ -98,7 +98,7 @@ keys l C-u Enter
 expect_screen "[32 msgs" "an empty limit shows everything"
 
 # Flag the first message: one rename on disk.
-keys g F
+keys Home F
 sleep 0.3
 if ls "$M/INBOX/cur" | grep -q 'Q0\.demo:2,FS$'; then pass "F sets the F flag on disk";
 else fail "F sets the F flag on disk"; ls "$M/INBOX/cur" | head -n 3; fi
@@ -119,7 +119,7 @@ else
 fi
 
 # Move the message under the cursor to Sent.
-keys g s
+keys Home s
 typetext "Se"
 keys Tab
 expect_screen "Move to folder: Sent" "Tab completes a folder name"
@@ -130,7 +130,7 @@ sleep 0.2
 expect_screen "[30 msgs" "the list lost it"
 
 # New mail appears without a keypress, and the cursor keeps its message.
-keys g j
+keys Home j
 expect_screen "2/30" "cursor on the second message"
 printf 'From: Zed <zed@example.org>\nSubject: Fresh arrival 42\nDate: Mon, 1 Jan 2024 10:00:00 +0000\n\nhello\n' \
     >"$M/INBOX/tmp/new1" && mv "$M/INBOX/tmp/new1" "$M/INBOX/new/1700000000.new1.test"
@@ -226,6 +226,16 @@ keys G
 expect_screen "Key G is not bound" "a rebound key loses its old command"
 if tm capture-pane -e -p -t t | grep "INBOX 1/8" | grep -q '44m'; then pass "[colors] status background";
 else fail "[colors] status background"; fi
+
+# This session counts the folder as large (TERN_BG_INDEX_MIN=1): new mail is indexed by a
+# child and the index swapped in; the cursor stays on its message.
+keys j
+expect_screen "INBOX 2/8" "cursor on the second message"
+printf 'From: New <n@example.org>\nSubject: SUBJ-NEW arrival\nDate: Sun, 1 Jan 2023 10:00:00 +0000\n\nx\n' \
+    >"$G/INBOX/tmp/n1" && mv "$G/INBOX/tmp/n1" "$G/INBOX/new/1600000000.n1.test"
+expect_screen "SUBJ-NEW arrival" "new mail in a large folder shows up by itself" 10
+expect_screen "INBOX 3/9" "the cursor kept its message across the index swap"
+expect_screen "+1 arrived" "the arrival is counted"
 
 # SIGTERM restores the terminal.
 pid=$(pgrep -P "$(cat "$T/tern.pid")" | head -n 1 || true)
