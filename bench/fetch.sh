@@ -60,13 +60,16 @@ pop3_keep = no
 RC
 chmod 600 "$T/tern.rc"
 s=$(now)
-"$TERN" -c "$T/tern.rc" fetch
+"$TERN" -c "$T/tern.rc" fetch --progress-fd 3 3>"$T/progress"
 e=$(now)
+retr_s=$(awk '$1 == "progress" && $3 == "delete" { print $8; exit }' "$T/progress")
 tern_s=$(echo "$e - $s" | bc -l)
 tern_n=$(count "$T/tern-mail/INBOX")
 left=$(find "$DOVECOT_MAILDIR" -type f -path '*/cur/*' -o -type f -path '*/new/*' | wc -l)
 printf 'tern: %d messages (%.1f MB) in %.2f s, %.0f msg/s, %d left on the server\n' \
     "$tern_n" "$(echo "$total / 1000000" | bc -l)" "$tern_s" "$(echo "$tern_n / $tern_s" | bc -l)" "$left"
+printf 'tern: login + download + delivery %.2f s, DELE + QUIT (server expunge) %.2f s\n' \
+    "$retr_s" "$(echo "$tern_s - $retr_s" | bc -l)"
 
 # mpop
 if command -v mpop >/dev/null 2>&1; then

@@ -65,8 +65,8 @@ static void show_progress(void *ctx, const struct fetch_progress *p)
 
         buf_adds(&b, "progress ");
         safe_name(&b, p->account);
-        buf_printf(&b, " %s %lu %lu %llu %llu", phase_name(p->phase), p->done, p->total,
-                   p->bytes, p->bytes_total);
+        buf_printf(&b, " %s %lu %lu %llu %llu %.3f", phase_name(p->phase), p->done, p->total,
+                   p->bytes, p->bytes_total, p->elapsed);
         pfd_line(u, &b);
         buf_free(&b);
     }

@@ -15,6 +15,7 @@
 #include "tern/config.h"
 #include "tern/fetch.h"
 #include "tern/fsutil.h"
+#include "tern/pop3.h"
 
 static const char *const bodies[] = {
     "Subject: one\r\n\r\nfirst\r\n",
@@ -53,6 +54,11 @@ static void peer_serve(int fd)
             dprintf(fd, "+OK\r\n1 u1\r\n2 u2\r\n3 u3\r\n.\r\n");
         } else if (sscanf(line, "RETR %u", &n) == 1 && n >= 1 && n <= 3) {
             dprintf(fd, "+OK\r\n%s.\r\n", bodies[n - 1]);
+        } else if (sscanf(line, "TOP %u 0", &n) == 1 && n >= 1 && n <= 3) {
+            dprintf(fd, "+OK\r\n%.*s\r\n.\r\n", (int)(strstr(bodies[n - 1], "\r\n\r\n") -
+                                                       bodies[n - 1]), bodies[n - 1]);
+        } else if (strcmp(line, "NOOP") == 0 || strcmp(line, "RSET") == 0) {
+            dprintf(fd, "+OK\r\n");
         } else if (strncmp(line, "DELE ", 5) == 0) {
             dprintf(fd, "+OK\r\n");
         } else if (strcmp(line, "QUIT") == 0) {
@@ -297,6 +303,59 @@ START_TEST(test_fetch_bad_state)
 }
 END_TEST
 
+static int collect(void *ctx, const char *p, size_t n, struct err *e)
+{
+    (void)e;
+    buf_add(ctx, p, n);
+    return 0;
+}
+
+/* The session calls the fetcher does not use: TOP, NOOP, RSET, STAT, plain login refusal. */
+START_TEST(test_pop3_session)
+{
+    struct pop3_opts o = { "127.0.0.1", peer_start(), TLS_MODE_NONE, NULL, NULL, 5 };
+    struct pop3 *p;
+    struct err e;
+    struct buf b = BUF_INIT;
+    unsigned long count;
+    unsigned long long octets, got;
+
+    ck_assert_msg(pop3_open(&o, &p, &e) == 0, "%s", e.msg);
+    ck_assert(pop3_caps(p) & POP3_CAP_PIPELINING);
+    ck_assert(!pop3_is_tls(p));
+    /* without allow_plain nothing is sent */
+    ck_assert_int_eq(pop3_login(p, "u", "p", AUTH_AUTO, false, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_TLS);
+    ck_assert_int_eq(pop3_login(p, "u", "p", AUTH_AUTO, true, &e), 0);
+    ck_assert_int_eq(pop3_stat(p, &count, &octets, &e), 0);
+    ck_assert_uint_eq(count, 3);
+    ck_assert_int_eq(pop3_noop(p, &e), 0);
+    ck_assert_int_eq(pop3_top(p, 2, 0, collect, &b, &e), 0);
+    ck_assert_str_eq(buf_cstr(&b), "Subject: two\n");
+    buf_reset(&b);
+    ck_assert_int_eq(pop3_retr(p, 2, 1000, collect, &b, &got, &e), 0);
+    ck_assert_str_eq(buf_cstr(&b), "Subject: two\n\n.stuffed\n");
+    ck_assert_uint_eq(got, b.len);
+    buf_reset(&b);
+    ck_assert_int_eq(pop3_retr(p, 3, 5, collect, &b, &got, &e), -1);   /* over max */
+    ck_assert_int_eq(e.cls, ERR_PROTO);
+    pop3_close(p);
+    ck_assert_msg(pop3_open(&o, &p, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(pop3_login(p, "u", "p", AUTH_USER, true, &e), 0);
+    ck_assert_int_eq(pop3_rset(p, &e), 0);
+    ck_assert_int_eq(pop3_retr(p, 9, 1000, collect, &b, &got, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "RETR 9 refused: \"-ERR what\""));
+    ck_assert_int_eq(pop3_quit(p, &e), 0);
+    pop3_close(p);
+    buf_free(&b);
+    read_file(logpath, &b);
+    ck_assert_ptr_null(strstr(b.ptr, "PASS p\nUSER"));
+    ck_assert_ptr_nonnull(strstr(b.ptr, "TOP 2 0\n"));
+    buf_free(&b);
+    peer_stop();
+}
+END_TEST
+
 static Suite *fetch_suite(void)
 {
     Suite *s = suite_create("fetch");
@@ -308,6 +367,7 @@ static Suite *fetch_suite(void)
     tcase_add_test(tc, test_fetch_reconcile);
     tcase_add_test(tc, test_fetch_locked);
     tcase_add_test(tc, test_fetch_bad_state);
+    tcase_add_test(tc, test_pop3_session);
     suite_add_tcase(s, tc);
     return s;
 }
