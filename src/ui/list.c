@@ -36,6 +36,7 @@ struct model {
     size_t nq;
     size_t unread, flagged, trashed, in_new, gone;
     size_t seen_count;           /* messages when the folder was opened */
+    struct maildir_stamp stamp;  /* large folders: what the directories looked like */
 };
 
 static size_t nrows(const struct model *m)
@@ -173,6 +174,7 @@ static bool is_recipient_folder(const char *name)
 }
 
 static int open_folder(struct app *a, const char *name, bool may_defer);
+static void reopen_in_place(struct app *a);
 
 static void model_free(struct model *m)
 {
@@ -234,7 +236,8 @@ static bool needs_background_index(const char *dir, size_t threshold)
  * builds and saves the index) does it while the screen stays live; the folder opens from
  * the fresh index when the child is done (list_index_done).
  */
-static int index_in_background(struct app *a, const char *name, const char *dir)
+static int index_in_background(struct app *a, const char *name, const char *dir,
+                               bool keep_open)
 {
     char *argv[12];
     int n = 0;
@@ -251,6 +254,12 @@ static int index_in_background(struct app *a, const char *name, const char *dir)
     argv[n] = NULL;
     if (jobs_running(a, "index") || job_start(a, "index", argv) < 0)
         return -1;
+    if (a->m != NULL && a->folder && strcmp(a->folder, name) == 0 && keep_open) {
+        /* a refresh of the open folder: it stays on the screen meanwhile */
+        free(a->pending_folder);
+        a->pending_folder = xstrdup(name);
+        return 0;
+    }
     pager_close(a);
     model_free(a->m);
     a->m = NULL;
@@ -273,6 +282,8 @@ void list_index_done(struct app *a, bool ok)
         if (!ok)
             app_err(a, "Indexing %s failed; reading it directly.", name);
         (void)open_folder(a, name, false);
+    } else if (a->folder && strcmp(a->folder, name) == 0 && a->m != NULL) {
+        reopen_in_place(a);
     }
     free(name);
 }
@@ -306,7 +317,7 @@ static int open_folder(struct app *a, const char *name, bool may_defer)
         return -1;
     }
     if (may_defer && needs_background_index(dir, bg_index_min()) &&
-        index_in_background(a, name, dir) == 0) {
+        index_in_background(a, name, dir, false) == 0) {
         free(dir);
         return 0;
     }
@@ -341,6 +352,7 @@ static int open_folder(struct app *a, const char *name, bool may_defer)
     rebuild(a);
     initial_cursor(a);
     m->seen_count = idx_count(m->x);
+    (void)maildir_stamp(dir, &m->stamp, &e);
     a->new_count = 0;
     a->dirty = true;
     return 0;
@@ -355,6 +367,51 @@ bool list_counts(struct app *a, long *total, long *unread)
     return true;
 }
 
+/*
+ * Swap in a fresh index of the open folder (a child has just brought the cache up to date):
+ * sort, threads and limit stay, the cursor stays on its message (by file name: ids belong to
+ * one index).
+ */
+static void reopen_in_place(struct app *a)
+{
+    struct model *m = a->m;
+    struct idx *x;
+    struct err e;
+    char *uniq = NULL;
+    size_t ulen = 0, before = m->v.n;
+
+    if (a->cur < nrows(m)) {
+        const struct idx_msg *g = row_msg(m, a->cur);
+
+        ulen = g->uniq_len;
+        uniq = xstrndup(g->name, ulen);
+    }
+    if (idx_open(m->dir, 0, &x, &e) < 0) {
+        app_err(a, "%s", e.msg);
+        free(uniq);
+        return;
+    }
+    idx_close(m->x);
+    m->x = x;
+    (void)maildir_stamp(m->dir, &m->stamp, &e);
+    rebuild_at(a, UINT32_MAX);
+    if (uniq) {
+        size_t n = nrows(m);
+
+        for (size_t r = 0; r < n; r++) {
+            const struct idx_msg *g = row_msg(m, r);
+
+            if (g->uniq_len == ulen && memcmp(g->name, uniq, ulen) == 0) {
+                a->cur = r;
+                break;
+            }
+        }
+        free(uniq);
+    }
+    if (m->v.n > before)
+        a->new_count += (long)(m->v.n - before);
+}
+
 void list_refresh(struct app *a)
 {
     struct err e;
@@ -362,8 +419,17 @@ void list_refresh(struct app *a)
     size_t before;
     uint32_t id;
 
-    if (a->m == NULL)
+    if (a->m == NULL || a->pending_folder)
         return;
+    /* A large folder's refresh reads every name and rewrites a big cache: seconds, not for
+     * the loop. A child does it (after a running fetch ends), then the index is swapped. */
+    if (idx_count(a->m->x) >= bg_index_min()) {
+        if (jobs_running(a, "fetch") || jobs_running(a, "index") ||
+            !maildir_changed(a->m->dir, &a->m->stamp))
+            return;
+        (void)index_in_background(a, a->folder, a->m->dir, true);
+        return;
+    }
     before = a->m->v.n;
     id = cursor_id(a);
     r = idx_refresh(a->m->x, &e);
@@ -599,6 +665,15 @@ static size_t cur_pos(struct app *a)
     return row_pos(a->m, a->cur);
 }
 
+/* Our own renames are already in the index: a large folder needs no background refresh for
+ * them. */
+static void note_own_change(struct model *m)
+{
+    struct err e;
+
+    (void)maildir_stamp(m->dir, &m->stamp, &e);
+}
+
 static void set_flags(struct app *a, const char *add, const char *del)
 {
     struct err e;
@@ -609,6 +684,7 @@ static void set_flags(struct app *a, const char *add, const char *del)
     else if (r == 1)
         app_msg(a, "That message was moved or deleted by another program.");
     count(a->m);
+    note_own_change(a->m);
     a->dirty = true;
 }
 
@@ -633,6 +709,7 @@ static void expunge(struct app *a)
         }
     }
     free(trash);
+    note_own_change(m);
     if (!failed)
         app_msg(a, done ? "%zu message%s deleted." : "Nothing marked for deletion (d marks).",
                 done, done == 1 ? "" : "s");
@@ -773,6 +850,7 @@ void list_prompt_done(struct app *a, enum prompt_kind k, const char *text)
             app_err(a, "%s", e.msg);
             return;
         }
+        note_own_change(a->m);
         app_msg(a, "%s to %s.", k == PR_MOVE ? "Moved" : "Copied", text);
         if (k == PR_MOVE) {
             pager_close(a);
