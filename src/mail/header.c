@@ -678,6 +678,10 @@ int addr_parse_list(const char *v, size_t len, struct addr **out, size_t *n)
             if (a.phrase.len && (v[i] == '@' || v[i] == '.' ||
                                  a.phrase.ptr[a.phrase.len - 1] == '@' ||
                                  a.phrase.ptr[a.phrase.len - 1] == '.')) {
+                /* The display name keeps the space the sender wrote ("Jane Q. Public");
+                 * the bare address never has one. */
+                if (v[i - 1] == ' ' || v[i - 1] == '\t' || v[i - 1] == '\n')
+                    buf_addc(&a.phrase, ' ');
                 buf_add(&a.phrase, v + i, j - i);
                 buf_add(&a.bare, v + i, j - i);
             } else if (c == ':' || c == ';') {

@@ -85,7 +85,7 @@ END_TEST
 START_TEST(expand_aliases_nested_and_deduplicated)
 {
     struct config *cfg = rc("alias crew ben@rowing.example, \"Chloé Dubois <chloe@rowing.example>\"\n"
-                            "alias boss Jane Q Public <jane@example.org>\n"
+                            "alias boss Jane Q. Public <jane@example.org>\n"
                             "alias club crew, secretary@rowing.example\n"
                             "alias loop loop\n");
     char *s;
@@ -95,7 +95,7 @@ START_TEST(expand_aliases_nested_and_deduplicated)
                         "secretary@rowing.example, ann@example.org");
     free(s);
     s = addrbook_expand(cfg, "boss");
-    ck_assert_str_eq(s, "Jane Q Public <jane@example.org>");
+    ck_assert_str_eq(s, "\"Jane Q. Public\" <jane@example.org>");
     free(s);
     s = addrbook_expand(cfg, "loop");   /* bounded, not endless */
     ck_assert_str_eq(s, "loop");

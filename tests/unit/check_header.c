@@ -148,6 +148,9 @@ static const struct {
 } addr_cases[] = {
     { "john@example.org", 1, NULL, "john@example.org", NULL, NULL },
     { "John Doe <john@example.org>", 1, "John Doe", "john@example.org", NULL, NULL },
+    /* obs-phrase: the '.' of an initial and the space after it stay as written */
+    { "Jane Q. Public <jane@example.org>, Dr.Who <who@tardis.example>", 2, "Jane Q. Public",
+      "jane@example.org", "Dr.Who", "who@tardis.example" },
     { "\"Doe, John\" <john@example.org>, jane@example.org (Jane R.)", 2, "Doe, John",
       "john@example.org", "Jane R.", "jane@example.org" },
     { "undisclosed-recipients:;", 0, NULL, NULL, NULL, NULL },
