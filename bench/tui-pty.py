@@ -67,7 +67,7 @@ def main():
     if first is not None:
         time.sleep(0.3)
         drain(fd, 0.2)
-        for k in os.environ.get("KEYS", "j j k G g j").split():
+        for k in os.environ.get("KEYS", "j j k G = j").split():
             key = {"PgDn": b"\x1b[6~", "PgUp": b"\x1b[5~"}.get(k, k.encode())
             s = time.monotonic()
             os.write(fd, key)

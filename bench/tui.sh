@@ -121,7 +121,7 @@ tw=$(median_of "$W/tern_warm.txt" first_ms)
 tc=$(median_of "$W/tern_cold.txt" first_ms)
 echo
 echo "Full-screen client, $msgs messages, first screen with subjects (median of $RUNS, ms);"
-echo "key latency = median over down down up last first down (tern: j j k G g j; neomutt:"
+echo "key latency = median over down down up last first down (tern: j j k G = j; neomutt:"
 echo "j j k * = j) of the time from the key to the end of the screen update."
 echo
 echo "| client | first screen (ms) | key latency (ms) | peak RSS (MB) |"
