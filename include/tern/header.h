@@ -10,7 +10,7 @@
 #include <time.h>
 
 /* Length of the header block including the blank line that ends it (or the whole buffer).
- * Both LF and CRLF line ends are accepted. */
+ * Both LF and CRLF line ends are accepted; a line of only spaces and tabs counts as blank. */
 size_t hdr_block_len(const char *msg, size_t len);
 
 /* Borrowed pointers into the buffer; value is raw (still folded), leading white space after
