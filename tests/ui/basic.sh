@@ -195,7 +195,7 @@ write_rc "$T/rc2" "$G" "[keys]" "last = L" "first = <Home> H" "[colors]" "status
 export TERN_BG_INDEX_MIN=1      # no index yet: it is built by a child while the screen lives
 start_tern -c "$T/rc2"
 unset TERN_BG_INDEX_MIN
-expect_screen "in the background (first open)" "a folder without an index is indexed in the background"
+expect_screen "Indexing INBOX in the background" "a folder without an index is indexed in the background"
 expect_screen "SUBJ-7" "generated folder opens"
 [ -f "$G/INBOX/.tern-index" ] && pass "the child saved the index" || fail "the child saved the index"
 screen >"$T/screen.txt"
