@@ -124,4 +124,20 @@ struct smtp_msg {
  */
 int smtp_send(struct smtp *s, struct smtp_msg *m, char *final, size_t finalsz, struct err *e);
 
+/* The outcome of one message of a batch. */
+struct smtp_outcome {
+    bool tried;                  /* false: the session was lost before it was sent */
+    int rc;                      /* as smtp_send: 0 accepted (for some recipient), -1 err */
+    struct err err;
+    char final[256];             /* the reply to the final dot, formatted */
+};
+
+/*
+ * Deliver n messages like smtp_send each, but when the server offers PIPELINING, pipelined
+ * across messages too: the content of one message, its final dot and the envelope of the next
+ * go in one write, so a message costs one round trip. Each message gets its outcome in out[i];
+ * after a lost session the rest have tried = false. Returns 0.
+ */
+int smtp_send_batch(struct smtp *s, struct smtp_msg *msgs, size_t n, struct smtp_outcome *out);
+
 #endif

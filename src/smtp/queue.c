@@ -827,40 +827,14 @@ static void delivered(struct flusher *f, const struct account *a, struct queue_e
     }
 }
 
-static void send_one(struct flusher *f, const struct account *a, struct smtp *s,
-                     struct queue_entry *ent)
+/* What the server's answer means for one message: delivered, kept for later, or failed. */
+static void finish_one(struct flusher *f, const struct account *a, struct queue_entry *ent,
+                       struct smtp_rcpt *r, const struct buf *msg, int rc, const struct err *e,
+                       const char *final)
 {
-    struct buf msg = BUF_INIT, wire = BUF_INIT;
-    struct smtp_rcpt *r;
-    struct smtp_msg m;
-    char final[400];
-    struct err e;
-
-    if (fs_read_file(ent->path, &msg, &e) < 0) {
-        f->done++;
-        f->st->skipped++;
-        emit(f, QEV_DEFERRED, ent, NULL, e.msg);
-        buf_free(&msg);
-        return;
-    }
-    if (ent->nrcpts == 0) {
-        fail_perm(f, ent, "no recipients left");
-        buf_free(&msg);
-        return;
-    }
-    queue_wire_form(msg.ptr, msg.len, &wire);
-    r = xcalloc(ent->nrcpts, sizeof *r);
-    for (size_t i = 0; i < ent->nrcpts; i++)
-        r[i].addr = ent->rcpts[i];
-    m.from = ent->from;
-    m.rcpts = r;
-    m.nrcpts = ent->nrcpts;
-    m.data = wire.ptr;
-    m.len = wire.len;
-    m.envid = ent->id;
-    if (smtp_send(s, &m, final, sizeof final, &e) == 0) {
-        delivered(f, a, ent, r, msg.ptr, msg.len, final);
-    } else if (e.cls == ERR_PERM) {
+    if (rc == 0) {
+        delivered(f, a, ent, r, msg->ptr, msg->len, final);
+    } else if (e->cls == ERR_PERM) {
         /* Some recipients may have been refused for good while others only for now. */
         size_t keep = 0;
         bool temp_left = false;
@@ -878,11 +852,11 @@ static void send_one(struct flusher *f, const struct account *a, struct smtp *s,
                 }
             }
             ent->nrcpts = keep;
-            fail_temp(f, ent, e.msg);
+            fail_temp(f, ent, e->msg);
         } else {
-            fail_perm(f, ent, e.msg);
+            fail_perm(f, ent, e->msg);
         }
-    } else if (e.cls == ERR_TEMP) {
+    } else if (e->cls == ERR_TEMP) {
         size_t keep = 0;
 
         for (size_t i = 0; i < ent->nrcpts; i++) {
@@ -895,13 +869,83 @@ static void send_one(struct flusher *f, const struct account *a, struct smtp *s,
             }
         }
         ent->nrcpts = keep;
-        fail_temp(f, ent, e.msg);
+        fail_temp(f, ent, e->msg);
     } else {
-        fail_temp(f, ent, e.msg);
+        fail_temp(f, ent, e->msg);
     }
-    free(r);
-    buf_free(&wire);
-    buf_free(&msg);
+}
+
+/* One message read and made ready for a batch. */
+struct prepared {
+    size_t idx;                  /* its place in the account's list */
+    struct queue_entry *ent;
+    struct buf msg, wire;
+    struct smtp_rcpt *r;
+};
+
+#define SEND_BATCH 32
+
+/*
+ * Send ents[*i...] (up to SEND_BATCH) over s in one pipelined batch and record each outcome.
+ * *i moves past what was handled; messages the lost session never sent are left for a new one.
+ */
+static void send_batch(struct flusher *f, const struct account *a, struct smtp *s,
+                       struct queue_entry **ents, size_t n, size_t *i)
+{
+    struct prepared pp[SEND_BATCH];
+    struct smtp_msg mm[SEND_BATCH];
+    struct smtp_outcome *oo = xcalloc(SEND_BATCH, sizeof *oo);
+    size_t k = 0, resume = n;
+
+    while (k < SEND_BATCH && *i < n) {
+        struct prepared *p = &pp[k];
+        struct queue_entry *ent = ents[*i];
+        struct err e;
+
+        memset(p, 0, sizeof *p);
+        p->idx = (*i)++;
+        p->ent = ent;
+        if (fs_read_file(ent->path, &p->msg, &e) < 0) {
+            f->done++;
+            f->st->skipped++;
+            emit(f, QEV_DEFERRED, ent, NULL, e.msg);
+            buf_free(&p->msg);
+            continue;
+        }
+        if (ent->nrcpts == 0) {
+            fail_perm(f, ent, "no recipients left");
+            buf_free(&p->msg);
+            continue;
+        }
+        queue_wire_form(p->msg.ptr, p->msg.len, &p->wire);
+        p->r = xcalloc(ent->nrcpts, sizeof *p->r);
+        for (size_t j = 0; j < ent->nrcpts; j++)
+            p->r[j].addr = ent->rcpts[j];
+        mm[k].from = ent->from;
+        mm[k].rcpts = p->r;
+        mm[k].nrcpts = ent->nrcpts;
+        mm[k].data = p->wire.ptr;
+        mm[k].len = p->wire.len;
+        mm[k].envid = ent->id;
+        k++;
+    }
+    if (k > 0)
+        smtp_send_batch(s, mm, k, oo);
+    for (size_t j = 0; j < k; j++) {
+        if (!oo[j].tried) {
+            if (resume == n)
+                resume = pp[j].idx;
+        } else {
+            finish_one(f, a, pp[j].ent, pp[j].r, &pp[j].msg, oo[j].rc, &oo[j].err,
+                       oo[j].final);
+        }
+        free(pp[j].r);
+        buf_free(&pp[j].msg);
+        buf_free(&pp[j].wire);
+    }
+    if (resume < n)
+        *i = resume;
+    free(oo);
 }
 
 static bool account_wanted(const struct queue_flush_opts *o, const char *name)
@@ -967,8 +1011,7 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
                 break;
             }
         }
-        send_one(f, a, s, ents[i]);
-        i++;
+        send_batch(f, a, s, ents, n, &i);
         if (!smtp_alive(s)) {
             smtp_close(s);
             s = NULL;

@@ -754,3 +754,198 @@ out:
     buf_free(&params);
     return rc;
 }
+
+/* ---- batches pipelined across messages ---- */
+
+/* Checks that need no round trip; -1 with the error when the message cannot be sent here. */
+static int smtp_precheck(struct smtp *s, struct smtp_msg *m, struct buf *enc, bool *utf8,
+                         struct err *e)
+{
+    *utf8 = addr_utf8(m->from);
+    for (size_t i = 0; i < m->nrcpts; i++) {
+        m->rcpts[i].code = 0;
+        m->rcpts[i].reply[0] = '\0';
+        *utf8 = *utf8 || addr_utf8(m->rcpts[i].addr);
+    }
+    if (*utf8 && !(s->caps & SMTP_CAP_SMTPUTF8))
+        return err_set(e, ERR_PERM, "%s: the addresses need SMTPUTF8, which the server does not "
+                       "offer", s->host);
+    buf_reset(enc);
+    smtp_data_encode(m->data, m->len, enc);
+    if ((s->caps & SMTP_CAP_SIZE) && s->size_max > 0 && enc->len > (size_t)s->size_max)
+        return err_set(e, ERR_PERM, "%s: message of %zu bytes exceeds the server's limit of %ld "
+                       "(SIZE)", s->host, enc->len, s->size_max);
+    return 0;
+}
+
+/* Queue MAIL, RCPT... and DATA for one message. */
+static void smtp_envelope(struct smtp *s, const struct smtp_msg *m, size_t enclen, bool utf8)
+{
+    bool dsn = (s->caps & SMTP_CAP_DSN) && (s->o->dsn_notify || s->o->dsn_ret);
+    struct buf params = BUF_INIT;
+
+    if (s->caps & SMTP_CAP_SIZE)
+        buf_printf(&params, " SIZE=%zu", enclen);
+    if (smtp_needs_8bit(m->data, m->len) && (s->caps & SMTP_CAP_8BITMIME))
+        buf_adds(&params, " BODY=8BITMIME");
+    if (utf8)
+        buf_adds(&params, " SMTPUTF8");
+    if (dsn && s->o->dsn_ret)
+        buf_printf(&params, " RET=%s", s->o->dsn_ret);
+    if (dsn && m->envid)
+        buf_printf(&params, " ENVID=%s", m->envid);
+    smtp_cmd(s, false, "MAIL FROM:<%s>%s", m->from, params.len ? params.ptr : "");
+    for (size_t i = 0; i < m->nrcpts; i++) {
+        if (dsn && s->o->dsn_notify)
+            smtp_cmd(s, false, "RCPT TO:<%s> NOTIFY=%s", m->rcpts[i].addr, s->o->dsn_notify);
+        else
+            smtp_cmd(s, false, "RCPT TO:<%s>", m->rcpts[i].addr);
+    }
+    smtp_cmd(s, false, "DATA");
+    buf_free(&params);
+}
+
+/*
+ * Read the replies to one pipelined envelope. Returns 1 when the server is waiting for the
+ * content (354) and at least one recipient was accepted, 2 when it is waiting although none
+ * was (send an empty content), 0 when the transaction failed (o filled; an RSET is due), -1
+ * when the session was lost.
+ */
+static int smtp_envelope_replies(struct smtp *s, struct smtp_msg *m, struct smtp_outcome *o)
+{
+    size_t accepted = 0, temp = 0;
+    char first_refusal[400] = "";
+    bool mail_ok;
+    struct err ignored;
+
+    if (smtp_read_reply(s, &o->err) < 0)
+        return -1;
+    mail_ok = s->r.code == 250;
+    if (!mail_ok)
+        smtp_reply_err(s, "MAIL FROM", &o->err);
+    for (size_t i = 0; i < m->nrcpts; i++) {
+        if (smtp_read_reply(s, mail_ok ? &o->err : &ignored) < 0)
+            return -1;
+        m->rcpts[i].code = s->r.code;
+        smtp_reply_format(&s->r, m->rcpts[i].reply, sizeof m->rcpts[i].reply);
+        if (s->r.code == 250 || s->r.code == 251) {
+            accepted++;
+        } else {
+            temp += s->r.code < 500;
+            if (first_refusal[0] == '\0')
+                snprintf(first_refusal, sizeof first_refusal, "RCPT TO:<%s>: %s",
+                         m->rcpts[i].addr, m->rcpts[i].reply);
+        }
+    }
+    if (smtp_read_reply(s, mail_ok ? &o->err : &ignored) < 0)
+        return -1;
+    o->rc = -1;
+    if (mail_ok && accepted == 0)
+        err_set(&o->err, temp ? ERR_TEMP : ERR_PERM, "%s: no recipient accepted: %s", s->host,
+                first_refusal);
+    if (s->r.code == 354)
+        return mail_ok && accepted > 0 ? 1 : 2;
+    if (mail_ok && accepted > 0)
+        smtp_reply_err(s, "DATA", &o->err);
+    return 0;
+}
+
+int smtp_send_batch(struct smtp *s, struct smtp_msg *msgs, size_t n, struct smtp_outcome *out)
+{
+    struct buf *enc = xcalloc(n + 1, sizeof *enc);
+    bool *utf8 = xcalloc(n + 1, sizeof *utf8), rset = false;
+    size_t i = 0, content = n;   /* content: the message whose content goes next (n: none) */
+    int empty = 0;               /* an empty content is due (354 with no recipient) */
+
+    for (size_t k = 0; k < n; k++) {
+        memset(&out[k], 0, sizeof out[k]);
+        out[k].rc = -1;
+    }
+    if (!(s->caps & SMTP_CAP_PIPELINING)) {
+        for (size_t k = 0; k < n && smtp_alive(s); k++) {
+            out[k].tried = true;
+            out[k].rc = smtp_send(s, &msgs[k], out[k].final, sizeof out[k].final, &out[k].err);
+        }
+        goto done;
+    }
+    for (;;) {
+        size_t env = n;
+        struct err e;
+
+        /* skip what cannot be sent at all */
+        while (i < n && smtp_precheck(s, &msgs[i], &enc[i], &utf8[i], &out[i].err) < 0) {
+            out[i].tried = true;
+            i++;
+        }
+        if (content < n) {
+            char note[64];
+            int k = snprintf(note, sizeof note, "(message content, %zu bytes)", enc[content].len);
+
+            conn_trace_sent(s->conn, note, k > 0 ? (size_t)k : 0, false);
+            conn_write(s->conn, enc[content].ptr, enc[content].len);
+        } else if (empty) {
+            conn_write(s->conn, ".\r\n", 3);
+        }
+        if (rset)
+            smtp_cmd(s, false, "RSET");
+        if (i < n) {
+            env = i;
+            out[i].tried = true;
+            smtp_envelope(s, &msgs[i], enc[i].len, utf8[i]);
+            i++;
+        }
+        if (content == n && !empty && !rset && env == n)
+            break;
+        if (!s->alive || smtp_flush(s, &e) < 0)
+            goto lost;
+        if (content < n) {
+            if (smtp_read_reply(s, &out[content].err) < 0)
+                goto lost;
+            smtp_reply_format(&s->r, out[content].final, sizeof out[content].final);
+            if (s->r.code == 250)
+                out[content].rc = 0;
+            else
+                smtp_reply_err(s, "end of data", &out[content].err);
+            content = n;
+        } else if (empty) {
+            if (smtp_read_reply(s, &e) < 0)
+                goto lost;
+            empty = 0;
+        }
+        if (rset) {
+            if (smtp_read_reply(s, &e) < 0)
+                goto lost;
+            rset = false;
+            if (s->r.code != 250) {
+                s->alive = false;
+                goto lost;
+            }
+        }
+        if (env < n) {
+            int r = smtp_envelope_replies(s, &msgs[env], &out[env]);
+
+            if (r < 0)
+                goto lost;
+            if (r == 1)
+                content = env;
+            else
+                rset = true;
+            empty = r == 2;
+        }
+    }
+    goto done;
+lost:
+    s->alive = false;
+    for (size_t k = 0; k < n; k++) {
+        if (out[k].tried && out[k].rc < 0 && out[k].err.cls == ERR_NONE)
+            err_set(&out[k].err, ERR_NET, "%s: connection lost", s->host);
+    }
+    if (content < n && out[content].rc < 0 && out[content].err.cls != ERR_NET)
+        err_set(&out[content].err, ERR_NET, "%s: connection lost after the content", s->host);
+done:
+    for (size_t k = 0; k <= n; k++)
+        buf_free(&enc[k]);
+    free(enc);
+    free(utf8);
+    return 0;
+}

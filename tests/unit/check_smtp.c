@@ -543,6 +543,89 @@ START_TEST(session_silent_greeting_times_out)
 }
 END_TEST
 
+START_TEST(session_batch_pipelined)
+{
+    static const char *const steps[] = {
+        "S:220 peer\n", "C:EHLO client.test", EHLO_PIPE,
+        "C:MAIL FROM:<a@x> SIZE=*", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
+        /* the content of one message and the envelope of the next arrive together */
+        "C:one", "C:.", "C:MAIL FROM:<a@x> SIZE=*", "C:RCPT TO:<c@x>", "C:DATA",
+        "S:250 first\n250 ok\n550 5.1.1 no c\n554 no valid recipients\n",
+        /* the third is over SIZE: never sent; the fourth follows the RSET */
+        "C:RSET", "C:MAIL FROM:<a@x> SIZE=*", "C:RCPT TO:<b@x>", "C:DATA",
+        "S:250 reset\n250 ok\n250 ok\n354 go\n", "C:..four", "C:.", "S:250 fourth\n",
+        "C:QUIT", "S:221 bye\n", NULL,
+    };
+    static char big[2000];
+    struct smtp_rcpt r1[1] = { { "b@x", 0, "" } }, r2[1] = { { "c@x", 0, "" } };
+    struct smtp_rcpt r3[1] = { { "b@x", 0, "" } }, r4[1] = { { "b@x", 0, "" } };
+    struct smtp_msg m[4] = {
+        { "a@x", r1, 1, "one\n", 4, NULL }, { "a@x", r2, 1, "two\n", 4, NULL },
+        { "a@x", r3, 1, big, sizeof big, NULL }, { "a@x", r4, 1, ".four", 5, NULL },
+    };
+    struct smtp_outcome out[4];
+    struct smtp_opts o;
+    struct smtp *s;
+    struct err e;
+    int port;
+    pid_t pid;
+
+    memset(big, 'a', sizeof big);
+    pid = peer_start(steps, &port);
+    opts_for(&o, port, TLS_MODE_NONE);
+    ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
+    ck_assert_int_eq(smtp_send_batch(s, m, 4, out), 0);
+    ck_assert(out[0].tried && out[1].tried && out[2].tried && out[3].tried);
+    ck_assert_int_eq(out[0].rc, 0);
+    ck_assert_str_eq(out[0].final, "250 first");
+    ck_assert_int_eq(out[1].rc, -1);
+    ck_assert_int_eq(out[1].err.cls, ERR_PERM);
+    ck_assert_int_eq(r2[0].code, 550);
+    ck_assert_int_eq(out[2].rc, -1);
+    ck_assert_ptr_nonnull(strstr(out[2].err.msg, "SIZE"));
+    ck_assert_int_eq(out[3].rc, 0);
+    ck_assert_str_eq(out[3].final, "250 fourth");
+    ck_assert(smtp_alive(s));
+    smtp_close(s);
+    ck_assert_int_eq(peer_wait(pid), 0);
+}
+END_TEST
+
+START_TEST(session_batch_lost)
+{
+    static const char *const steps[] = {
+        "S:220 peer\n", "C:EHLO client.test", EHLO_PIPE,
+        "C:MAIL FROM:<a@x> SIZE=*", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
+        "C:one", "C:.", NULL,    /* closes without a reply */
+    };
+    struct smtp_rcpt r[3][1] = { { { "b@x", 0, "" } }, { { "b@x", 0, "" } },
+                                 { { "b@x", 0, "" } } };
+    struct smtp_msg m[3] = {
+        { "a@x", r[0], 1, "one\n", 4, NULL }, { "a@x", r[1], 1, "two\n", 4, NULL },
+        { "a@x", r[2], 1, "three\n", 6, NULL },
+    };
+    struct smtp_outcome out[3];
+    struct smtp_opts o;
+    struct smtp *s;
+    struct err e;
+    int port;
+    pid_t pid = peer_start(steps, &port);
+
+    opts_for(&o, port, TLS_MODE_NONE);
+    ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
+    ck_assert_int_eq(smtp_send_batch(s, m, 3, out), 0);
+    ck_assert(out[0].tried);
+    ck_assert_int_eq(out[0].rc, -1);
+    ck_assert_int_eq(out[0].err.cls, ERR_NET);
+    ck_assert(out[1].tried);
+    ck_assert_int_eq(out[1].err.cls, ERR_NET);
+    ck_assert(!out[2].tried);
+    ck_assert(!smtp_alive(s));
+    smtp_close(s);
+    ck_assert_int_eq(peer_wait(pid), 0);
+}
+END_TEST
+
 static Suite *smtp_suite(void)
 {
     Suite *s = suite_create("smtp");
@@ -569,6 +652,8 @@ static Suite *smtp_suite(void)
     tcase_add_test(p, session_no_starttls_no_downgrade);
     tcase_add_test(p, session_broken_replies);
     tcase_add_test(p, session_silent_greeting_times_out);
+    tcase_add_test(p, session_batch_pipelined);
+    tcase_add_test(p, session_batch_lost);
     suite_add_tcase(s, p);
     return s;
 }
