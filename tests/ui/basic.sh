@@ -47,6 +47,15 @@ keys h
 expect_screen "Message-ID:" "h shows every header"
 keys h
 expect_no_screen "Message-ID:" "h again weeds them"
+# Zoom the pager to the whole screen, resize while zoomed, unzoom.
+keys z
+expect_no_screen " Drafts" "z zooms the pager (no folder pane)"
+expect_screen "Stollen pre-orders are open until 15 December." "the zoomed pager shows the text"
+tm resize-window -t t -x 50 -y 12
+expect_screen "-- message --" "the zoomed pager survives a resize"
+tm resize-window -t t -x 120 -y 40
+keys z
+expect_screen " Drafts" "z again restores the panes"
 keys q
 expect_no_screen "Stollen pre-orders are open until" "q closes the pager"
 
