@@ -168,9 +168,11 @@ static void init_colors(struct app *a)
     }
 }
 
-static void start_curses(struct app *a)
+static int start_curses(struct app *a)
 {
-    initscr();
+    /* newterm, not initscr: an unknown $TERM is an error to report, not an exit. */
+    if (newterm(NULL, stdout, stdin) == NULL)
+        return -1;
     curses_on = 1;
     cbreak();
     noecho();
@@ -184,6 +186,7 @@ static void start_curses(struct app *a)
     mouseinterval(0);
     init_colors(a);
     app_relayout(a);
+    return 0;
 }
 
 void app_suspend(struct app *a)
@@ -669,7 +672,17 @@ int ui_main(int argc, char **argv, const struct globals *g)
     }
     log_set_fd(-1);             /* nothing may write over the screen */
     atexit(restore_terminal);
-    start_curses(a);
+    if (start_curses(a) < 0) {
+        const char *t = getenv("TERM");
+
+        fprintf(stderr, "%s: cannot use the terminal type '%s' (see TERM)\n", g->progname,
+                t ? t : "");
+        keymap_free(&a->km);
+        buf_free(&a->pr.text);
+        free(a->root);
+        config_free(a->cfg);
+        return EX_UNAVAILABLE;
+    }
 
     folders_scan(a);
     if (folders_open(a, folder ? folder : "INBOX") < 0 && folder == NULL && a->nfolders > 0)
