@@ -7,6 +7,7 @@
 HERE=$(cd "$(dirname "$0")" && pwd)
 command -v python3 >/dev/null 2>&1 || skip "python3 not installed"
 command -v openssl >/dev/null 2>&1 || skip "openssl not installed"
+[ "$(id -u)" = 0 ] || skip "dovecot's private instance needs root (its mail user is 'mail')"
 
 dovecot_setup "$T/dv"
 trap 'rc=$?; dovecot_stop; [ -n "${PEER_PID:-}" ] && kill $PEER_PID 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
