@@ -578,6 +578,7 @@ static void loop(struct app *a)
                     jobs_input(a, fds[i].fd);
             if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
                 a->running = false;         /* the terminal went away */
+                a->exit_code = 128 + SIGHUP;
                 break;
             }
             if (fds[0].revents & POLLIN)
@@ -705,6 +706,11 @@ int ui_main(int argc, char **argv, const struct globals *g)
     loop(a);
 
     jobs_cancel_all(a);
+    if (a->exit_code == 128 + SIGHUP) {
+        /* The terminal is gone: nothing to restore or to report on it, and nothing worth a
+         * slow exit (a sanitizer's exit-time leak scan was seen to spin after a hangup). */
+        _exit(a->exit_code);
+    }
     restore_terminal();
     jobs_free(a);
     pager_free(a);
