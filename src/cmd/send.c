@@ -394,8 +394,10 @@ int cmd_send(int argc, char **argv, const struct globals *g)
         struct send_report rep = { g->progname, -1 };
 
         fo.only_id = ent.id;
-        /* another send may be delivering its own message: wait a little for the lock */
-        for (int tries = 0; tries < 50 && queue_lock(q, &e) < 0 && e.cls == ERR_LOCKED; tries++)
+        /* Another send may be delivering its own message: wait for the lock (each holder
+         * needs one SMTP session, so a few concurrent sends wait seconds on a busy machine;
+         * after a minute the message stays queued for the next flush). */
+        for (int tries = 0; tries < 300 && queue_lock(q, &e) < 0 && e.cls == ERR_LOCKED; tries++)
             nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
         if (queue_flush(q, cfg, &fo, send_event, &rep, &st, &e) < 0) {
             if (e.cls == ERR_LOCKED)
