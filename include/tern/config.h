@@ -69,6 +69,7 @@ struct config {
     long queue_lifetime;         /* seconds after which a message gives up */
     long fetch_interval;         /* minutes between background fetches; 0 = off */
     bool forward_as_attachment;  /* forward as message/rfc822 instead of inline */
+    bool text_flowed;            /* send text/plain; format=flowed (RFC 3676) */
     struct account *accounts;
     size_t naccounts;
     struct alias *aliases;

@@ -68,6 +68,7 @@ static const struct key_def general_keys[] = {
     { "queue_lifetime", K_DURATION, G(queue_lifetime), 60, 365L * 86400, "5d" },
     { "fetch_interval", K_NUM, G(fetch_interval), 0, 10080, "0" },
     { "forward_as_attachment", K_BOOL, G(forward_as_attachment), 0, 0, "no" },
+    { "text_flowed", K_BOOL, G(text_flowed), 0, 0, "no" },
     { NULL, K_STR, 0, 0, 0, NULL },
 };
 

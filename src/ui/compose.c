@@ -454,6 +454,36 @@ void compose_expand(struct compose *c, const struct config *cfg)
     free(path);
 }
 
+void compose_note_sender(const struct config *cfg, const char *msg_path)
+{
+    static const char *const fields[] = { "From", "Reply-To" };
+    char *path = fs_join(cfg->mail_root, ".tern/addresses");
+    struct addrbook *ab = NULL;
+    struct buf msg = BUF_INIT;
+    struct err e;
+    size_t hlen;
+
+    if (fs_read_file(msg_path, &msg, &e) < 0 || addrbook_open(path, &ab, &e) < 0)
+        goto out;
+    hlen = hdr_block_len(msg.ptr, msg.len);
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        char *v = decoded(msg.ptr, hlen, fields[i]);
+        time_t t = time(NULL);
+        struct hdr_field f;
+
+        if (hdr_find(msg.ptr, hlen, "Date", &f))
+            hdr_parse_date(f.value, f.value_len, &t);
+        if (v)
+            addrbook_note(ab, v, t);
+        free(v);
+    }
+    addrbook_save(ab, &e);
+out:
+    addrbook_free(ab);
+    buf_free(&msg);
+    free(path);
+}
+
 /* ---- leaving the compose screen ---- */
 
 void compose_discard(struct compose *c)
@@ -491,7 +521,7 @@ static void drop_origin(struct compose *c, const struct config *cfg)
 
 int compose_postpone(struct compose *c, const struct config *cfg, struct err *e)
 {
-    struct build_opts o = { .keep_bcc = true };
+    struct build_opts o = { .keep_bcc = true, .flowed = cfg->text_flowed };
     struct buf out = BUF_INIT;
     char *dir = maildir_folder_path(cfg->mail_root, c->acct ? c->acct->drafts : "Drafts");
     int rc = -1;
@@ -540,7 +570,7 @@ static int envelope(const struct draft *d, struct queue_entry *ent, struct err *
 
 int compose_send(struct compose *c, const struct config *cfg, char **id, struct err *e)
 {
-    struct build_opts o = { .keep_bcc = true };
+    struct build_opts o = { .keep_bcc = true, .flowed = cfg->text_flowed };
     struct queue_entry ent;
     struct buf out = BUF_INIT;
     struct queue *q = NULL;

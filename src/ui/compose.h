@@ -53,6 +53,8 @@ int compose_read(struct compose *c, const struct config *cfg, bool *changed, str
 bool compose_forgot_attachment(const struct draft *d);
 /* Aliases expanded in To, Cc and Bcc, their addresses noted in the address book. */
 void compose_expand(struct compose *c, const struct config *cfg);
+/* Remember the sender of a message the user reads (From, Reply-To) in the address book. */
+void compose_note_sender(const struct config *cfg, const char *msg_path);
 /* Postpone: the message goes to the account's Drafts folder (flags D and S). */
 int compose_postpone(struct compose *c, const struct config *cfg, struct err *e);
 /* Queue the message for sending (durable when this returns 0); the caller starts a flush.

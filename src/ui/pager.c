@@ -146,8 +146,10 @@ void pager_open_current(struct app *a)
 
     if (path == NULL)
         return;
-    if (!a->pager_open || id != a->pager_id)
+    if (!a->pager_open || id != a->pager_id) {
         a->ptop = 0;
+        compose_note_sender(a->cfg, path);     /* the address book learns who writes */
+    }
     a->pager_id = id;
     load(a, path);
     free(path);

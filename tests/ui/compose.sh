@@ -126,8 +126,27 @@ if [ -n "$reply" ] && grep -q "^In-Reply-To: <mum1@demo.example.org>" "$reply" &
     grep -q "^> Are you coming on Sunday?" "$reply"; then pass "the reply arrived threaded and quoted"
 else fail "the reply arrived threaded and quoted"; fi
 
+# Reading a message teaches the address book its sender: Tab completes it in a header.
+keys /
+typetext "Emoji test"
+keys Enter
+keys Enter
+expect_screen "The new club chat has emoji everywhere" "a message from Olga is open"
+keys q
+printf 'sed -i "s/^Subject: \$/Subject: completion/" "$1"\n' >"$T/edit"
+keys m
+expect_screen "Compose (account demo)" "a new message for the completion check"
+keys t
+typetext "olg"
+keys Tab
+expect_screen "To: Olga Petrova <olga@petrova.example>" "Tab completes a sender seen while reading"
+keys Enter
+keys q
+keys y
+expect_screen "Message aborted." "the completion message is aborted"
+
 # An unchanged new message is aborted; the screen stays usable.
-wait_for "flush: done" 20
+wait_for "flush: done" 20 || true
 printf ':\n' >"$T/edit"
 keys m
 expect_screen "Message not changed: aborted." "an unchanged new message is aborted"

@@ -8,6 +8,7 @@
 
 #include "testutil.h"
 #include "../../src/ui/compose.h"
+#include "tern/addrbook.h"
 #include "tern/fsutil.h"
 #include "tern/queue.h"
 #include "tern/str.h"
@@ -246,6 +247,53 @@ START_TEST(sending_needs_recipients)
 }
 END_TEST
 
+START_TEST(readers_learn_senders_and_flowed_text)
+{
+    char *msg = fs_join(root, "in.eml");
+    struct compose c;
+    struct err e;
+    struct addrbook *ab;
+    char **res, *book = fs_join(cfg->mail_root, ".tern/addresses");
+    size_t n;
+    struct buf out = BUF_INIT;
+
+    test_write(msg, "From: =?utf-8?q?Ol=C3=ADa?= Petrova <olga@petrova.example>\n"
+                    "Date: Tue, 10 Nov 2026 10:00:00 +0000\nSubject: hi\n\ntext\n");
+    compose_note_sender(cfg, msg);
+    ck_assert_int_eq(addrbook_open(book, &ab, &e), 0);
+    n = addrbook_complete(ab, cfg, "pet", &res, 5);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(res[0], "Olía Petrova <olga@petrova.example>");
+    ck_assert_int_eq(addrbook_get(ab, 0)->last, 1794304800);
+    addrbook_results_free(res, n);
+    addrbook_free(ab);
+    /* text_flowed: what is queued is format=flowed */
+    cfg->text_flowed = true;
+    ck_assert_int_eq(compose_start(&c, cfg, COMPOSE_NEW, NULL, NULL, NULL, &e), 0);
+    c.d.to = xstrdup("x@example.org");
+    ck_assert_int_eq(compose_write(&c, cfg, &e), 0);
+    ck_assert_int_eq(compose_postpone(&c, cfg, &e), 0);
+    compose_free(&c);
+    {
+        char *dir = fs_join(cfg->mail_root, "Drafts/cur"), *file;
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        while ((de = readdir(d)) && de->d_name[0] == '.')
+            ;
+        file = fs_join(dir, de->d_name);
+        closedir(d);
+        ck_assert_int_eq(fs_read_file(file, &out, &e), 0);
+        ck_assert(strstr(out.ptr, "; format=flowed") != NULL);
+        free(file);
+        free(dir);
+    }
+    buf_free(&out);
+    free(book);
+    free(msg);
+}
+END_TEST
+
 START_TEST(attachment_words)
 {
     struct draft d;
@@ -278,6 +326,7 @@ static Suite *compose_suite(void)
     tcase_add_test(tc, reply_comes_from_the_addressed_account);
     tcase_add_test(tc, sending_needs_recipients);
     tcase_add_test(tc, attachment_words);
+    tcase_add_test(tc, readers_learn_senders_and_flowed_text);
     suite_add_tcase(s, tc);
     return s;
 }

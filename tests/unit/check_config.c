@@ -333,8 +333,10 @@ START_TEST(compose_keys)
     struct config *cfg;
 
     setenv("HOME", "/home/ann", 1);
-    cfg = parse_ok("[general]\nforward_as_attachment = on\n[account a]\nsignature = ~/.sig\n");
+    cfg = parse_ok("[general]\nforward_as_attachment = on\ntext_flowed = yes\n"
+                   "[account a]\nsignature = ~/.sig\n");
     ck_assert(cfg->forward_as_attachment);
+    ck_assert(cfg->text_flowed);
     ck_assert_str_eq(cfg->accounts[0].signature, "/home/ann/.sig");
     config_free(cfg);
     cfg = parse_ok("[account a]\n");
