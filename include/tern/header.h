@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "tern/buf.h"
+
 /* Length of the header block including the blank line that ends it (or the whole buffer).
  * Both LF and CRLF line ends are accepted; a line of only spaces and tabs counts as blank. */
 size_t hdr_block_len(const char *msg, size_t len);
@@ -54,6 +56,11 @@ void addr_list_free(struct addr *a, size_t n);
 /* For list columns: display name of the first address if any, else its mailbox; for an
  * empty group ("undisclosed-recipients:;") the decoded value. New string, never NULL. */
 char *addr_display(const char *value, size_t len);
+/* The mailbox of the first address that has an '@', or NULL; new string. */
+char *addr_first_mailbox(const char *value, size_t len);
+/* Append "Name <mailbox>" to out, the name quoted when it holds specials (a comma, a dot...),
+ * or the bare mailbox when name is NULL or empty: a ready item of an address header. */
+void addr_format(struct buf *out, const char *name, const char *mailbox);
 
 /* The first "<id>" in a Message-ID value, without the brackets (a bare id@host is accepted
  * too). New string, or NULL when there is none. */

@@ -71,20 +71,6 @@ static void add_list(const struct config *cfg, struct addrs *out, const char *v,
     addr_list_free(list, n);
 }
 
-/* The mailbox of the first address in a value (new string) or NULL. */
-static char *first_mailbox(const char *v, size_t len)
-{
-    struct addr *list;
-    size_t n;
-    char *res = NULL;
-
-    addr_parse_list(v, len, &list, &n);
-    if (n > 0 && list[0].mailbox && list[0].mailbox[0])
-        res = xstrdup(list[0].mailbox);
-    addr_list_free(list, n);
-    return res;
-}
-
 static const struct account *account_by_addr(const struct config *cfg, const char *addr)
 {
     for (size_t i = 0; addr && i < cfg->naccounts; i++) {
@@ -94,7 +80,7 @@ static const struct account *account_by_addr(const struct config *cfg, const cha
 
         if (a->from == NULL)
             continue;
-        mb = first_mailbox(a->from, strlen(a->from));
+        mb = addr_first_mailbox(a->from, strlen(a->from));
         same = mb && str_casecmp(mb, addr) == 0;
         free(mb);
         if (same)
@@ -286,7 +272,7 @@ int cmd_send(int argc, char **argv, const struct globals *g)
         struct hdr_field f;
 
         if (hdr_find(msg.ptr, hlen, "From", &f) == 1)
-            hdr_from = first_mailbox(f.value, f.value_len);
+            hdr_from = addr_first_mailbox(f.value, f.value_len);
     }
 
     /* the account: -a, then the From address, then -f, then the default */
@@ -318,7 +304,7 @@ int cmd_send(int argc, char **argv, const struct globals *g)
     else if (hdr_from)
         sender = xstrdup(hdr_from);
     else if (a->from)
-        sender = first_mailbox(a->from, strlen(a->from));
+        sender = addr_first_mailbox(a->from, strlen(a->from));
     if (sender == NULL) {
         fprintf(stderr, "%s: send: no sender: give -f, a From field or 'from' for account %s\n",
                 g->progname, a->name);

@@ -346,16 +346,11 @@ int build_header_addresses(struct buf *out, const char *name, const char *utf8, 
 
 static char *domain_of(const char *from)
 {
-    struct addr *a;
-    size_t n;
-    char *dom = NULL;
+    char *m = from ? addr_first_mailbox(from, strlen(from)) : NULL;
+    char *at = m ? strrchr(m, '@') : NULL;
+    char *dom = at && at[1] ? xstrdup(at + 1) : NULL;
 
-    if (from && addr_parse_list(from, strlen(from), &a, &n) == 0) {
-        const char *at = n && a[0].mailbox ? strrchr(a[0].mailbox, '@') : NULL;
-        if (at && at[1])
-            dom = xstrdup(at + 1);
-        addr_list_free(a, n);
-    }
+    free(m);
     return dom;
 }
 

@@ -857,3 +857,36 @@ char *hdr_msgid(const char *value, size_t len)
     hdr_msgids_free(ids, n);
     return r;
 }
+
+char *addr_first_mailbox(const char *value, size_t len)
+{
+    struct addr *a;
+    size_t n;
+    char *m = NULL;
+
+    addr_parse_list(value, len, &a, &n);
+    for (size_t i = 0; i < n && m == NULL; i++)
+        if (a[i].mailbox && strchr(a[i].mailbox, '@'))
+            m = xstrdup(a[i].mailbox);
+    addr_list_free(a, n);
+    return m;
+}
+
+void addr_format(struct buf *out, const char *name, const char *mailbox)
+{
+    if (name == NULL || *name == '\0') {
+        buf_adds(out, mailbox);
+        return;
+    }
+    if (strpbrk(name, "()<>[]:;@\\,.\"") == NULL) {
+        buf_printf(out, "%s <%s>", name, mailbox);
+        return;
+    }
+    buf_addc(out, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            buf_addc(out, '\\');
+        buf_addc(out, *p);
+    }
+    buf_printf(out, "\" <%s>", mailbox);
+}

@@ -25,18 +25,16 @@ static char *header(const char *msg, size_t hlen, const char *name)
 
 static bool is_own(const struct identity *me, const char *mailbox)
 {
-    struct addr *a;
-    size_t n;
-    bool own = false;
+    char *from;
+    bool own;
 
     for (size_t i = 0; i < me->nown; i++)
         if (str_casecmp(me->own[i], mailbox) == 0)
             return true;
     /* The From of the identity counts too, even when own[] forgets it. */
-    if (me->from && addr_parse_list(me->from, strlen(me->from), &a, &n) == 0) {
-        own = n > 0 && a[0].mailbox && str_casecmp(a[0].mailbox, mailbox) == 0;
-        addr_list_free(a, n);
-    }
+    from = me->from ? addr_first_mailbox(me->from, strlen(me->from)) : NULL;
+    own = from && str_casecmp(from, mailbox) == 0;
+    free(from);
     return own;
 }
 
@@ -65,12 +63,7 @@ static void add_addresses(struct buf *list, struct buf *seen, const char *value,
         buf_free(&key);
         if (list->len)
             buf_adds(list, ", ");
-        if (a[i].name && *a[i].name) {
-            bool quote = strpbrk(a[i].name, "()<>[]:;@\\,.\"") != NULL;
-            buf_printf(list, quote ? "\"%s\" <%s>" : "%s <%s>", a[i].name, a[i].mailbox);
-        } else {
-            buf_adds(list, a[i].mailbox);
-        }
+        addr_format(list, a[i].name, a[i].mailbox);
     }
     addr_list_free(a, n);
 }
@@ -103,15 +96,11 @@ static int reply_recipients(const char *msg, size_t hlen, enum reply_mode mode,
     char *from = header(msg, hlen, "From"), *reply_to = header(msg, hlen, "Reply-To");
     char *to = header(msg, hlen, "To"), *cc = header(msg, hlen, "Cc");
     struct buf tol = BUF_INIT, ccl = BUF_INIT, seen = BUF_INIT;
-    struct addr *fa = NULL;
-    size_t nfa = 0;
-    bool from_me;
+    char *sender = from ? addr_first_mailbox(from, strlen(from)) : NULL;
+    bool from_me = sender && is_own(me, sender);
     int rc = 0;
 
-    if (from)
-        addr_parse_list(from, strlen(from), &fa, &nfa);
-    from_me = nfa > 0 && fa[0].mailbox && is_own(me, fa[0].mailbox);
-    addr_list_free(fa, nfa);
+    free(sender);
     if (mode == REPLY_LIST) {
         char *lp = header(msg, hlen, "List-Post");
         char *addr = list_post_address(lp);

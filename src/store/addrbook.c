@@ -257,10 +257,7 @@ size_t addrbook_complete(const struct addrbook *ab, const struct config *cfg,
     for (size_t i = 0; i < nhits && n < max; i++) {
         struct buf b = BUF_INIT;
 
-        if (hits[i].name)
-            buf_printf(&b, "%s <%s>", hits[i].name, hits[i].mailbox);
-        else
-            buf_adds(&b, hits[i].mailbox);
+        addr_format(&b, hits[i].name, hits[i].mailbox);
         add_result(results, &n, buf_detach(&b));
     }
     free(hits);
@@ -303,22 +300,7 @@ static void expand_into(const struct config *cfg, const char *value, int depth, 
             buf_add(seen, key.ptr, key.len);
             if (out->len)
                 buf_adds(out, ", ");
-            if (a[i].name && *a[i].name) {
-                bool plain = strpbrk(a[i].name, "()<>[]:;@\\,.\"") == NULL;
-                if (plain)
-                    buf_printf(out, "%s <%s>", a[i].name, a[i].mailbox);
-                else {
-                    buf_addc(out, '"');
-                    for (const char *p = a[i].name; *p; p++) {
-                        if (*p == '"' || *p == '\\')
-                            buf_addc(out, '\\');
-                        buf_addc(out, *p);
-                    }
-                    buf_printf(out, "\" <%s>", a[i].mailbox);
-                }
-            } else {
-                buf_adds(out, a[i].mailbox);
-            }
+            addr_format(out, a[i].name, a[i].mailbox);
         }
         buf_free(&key);
     }

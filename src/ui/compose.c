@@ -43,16 +43,7 @@ char *compose_dir(const struct config *cfg, struct err *e)
 
 static char *mailbox_of(const char *v)
 {
-    struct addr *a;
-    size_t n;
-    char *m = NULL;
-
-    if (v && addr_parse_list(v, strlen(v), &a, &n) == 0) {
-        if (n && a[0].mailbox && strchr(a[0].mailbox, '@'))
-            m = xstrdup(a[0].mailbox);
-        addr_list_free(a, n);
-    }
-    return m;
+    return v ? addr_first_mailbox(v, strlen(v)) : NULL;
 }
 
 /* Every account's address, for leaving the user out of reply-all. */

@@ -263,6 +263,29 @@ START_TEST(test_truncations)
 }
 END_TEST
 
+START_TEST(format_and_first_mailbox)
+{
+    struct buf b = BUF_INIT;
+    char *m;
+
+    addr_format(&b, "Ann Example", "ann@example.org");
+    buf_adds(&b, ", ");
+    addr_format(&b, "Smith, J. \"Jo\"", "js@example.org");
+    buf_adds(&b, ", ");
+    addr_format(&b, NULL, "bare@example.org");
+    ck_assert_str_eq(b.ptr, "Ann Example <ann@example.org>, \"Smith, J. \\\"Jo\\\"\" "
+                            "<js@example.org>, bare@example.org");
+    m = addr_first_mailbox(b.ptr, b.len);
+    ck_assert_str_eq(m, "ann@example.org");
+    free(m);
+    m = addr_first_mailbox("undisclosed-recipients:;, root, x@y", 35);
+    ck_assert_str_eq(m, "x@y");
+    free(m);
+    ck_assert_ptr_null(addr_first_mailbox("nobody", 6));
+    buf_free(&b);
+}
+END_TEST
+
 static Suite *header_suite(void)
 {
     Suite *s = suite_create("header");
@@ -277,6 +300,7 @@ static Suite *header_suite(void)
     tcase_add_test(tc, test_addr_display);
     tcase_add_test(tc, test_msgids);
     tcase_add_test(tc, test_truncations);
+    tcase_add_test(tc, format_and_first_mailbox);
     suite_add_tcase(s, tc);
     return s;
 }
