@@ -265,28 +265,33 @@ static void alias_words(const char *s, char ***out, size_t *n)
  */
 static void merge_display_names(char **words, size_t *n)
 {
-    size_t out = 1, pending = 1;   /* words[0] is the alias name */
+    char **out = xcalloc(*n, sizeof *out);
+    size_t nout = 1, start = 1;   /* words[start..] are not placed yet; words[0] is the name */
 
+    out[0] = words[0];
     for (size_t i = 1; i < *n; i++) {
-        if (words[i][0] == '<' && strchr(words[i], '@') && i > pending) {
+        if (words[i][0] == '<' && strchr(words[i], '@') && i > start) {
             struct buf b = BUF_INIT;
 
-            for (size_t k = pending; k < i; k++) {
+            for (size_t k = start; k < i; k++) {
                 buf_printf(&b, "%s ", words[k]);
                 free(words[k]);
             }
             buf_adds(&b, words[i]);
             free(words[i]);
-            out -= i - pending;
-            words[out++] = buf_detach(&b);
-            pending = i + 1;
-            continue;
+            out[nout++] = buf_detach(&b);
+            start = i + 1;
+        } else if (strchr(words[i], '@')) {
+            for (size_t k = start; k <= i; k++)
+                out[nout++] = words[k];
+            start = i + 1;
         }
-        words[out++] = words[i];
-        if (strchr(words[i], '@'))
-            pending = i + 1;
     }
-    *n = out;
+    for (size_t k = start; k < *n; k++)
+        out[nout++] = words[k];
+    memcpy(words, out, nout * sizeof *out);
+    *n = nout;
+    free(out);
 }
 
 static void add_alias(struct config *cfg, const char *line, int lineno)

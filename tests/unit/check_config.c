@@ -192,6 +192,19 @@ START_TEST(mailx_lines_and_aliases)
     ck_assert_ptr_nonnull(config_alias(cfg, "ann"));
     ck_assert_uint_eq(cfg->nwarnings, 0);
     config_free(cfg);
+    /* names before several angle addresses, alias names and bare addresses mixed (a
+     * use-after-free found by fuzz_config in an earlier version of the merge) */
+    cfg = parse_ok("alias x n1 n2 <a@b> m1 <c@d> team e@f g <h@i> tail\n");
+    a = config_alias(cfg, "x");
+    ck_assert_uint_eq(a->naddrs, 6);
+    ck_assert_str_eq(a->addrs[0], "n1 n2 <a@b>");
+    ck_assert_str_eq(a->addrs[1], "m1 <c@d>");
+    ck_assert_str_eq(a->addrs[2], "team");
+    ck_assert_str_eq(a->addrs[3], "e@f");
+    ck_assert_str_eq(a->addrs[4], "g <h@i>");
+    ck_assert_str_eq(a->addrs[5], "tail");
+    ck_assert_uint_eq(cfg->nwarnings, 0);
+    config_free(cfg);
 }
 END_TEST
 
