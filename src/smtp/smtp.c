@@ -606,10 +606,28 @@ static void smtp_rset(struct smtp *s)
         s->alive = false;
 }
 
+/* The parameters of MAIL FROM: SIZE, BODY=8BITMIME, SMTPUTF8 and the DSN ones. */
+static void mail_params(const struct smtp *s, const struct smtp_msg *m, size_t enclen, bool utf8,
+                        struct buf *params)
+{
+    bool dsn = (s->caps & SMTP_CAP_DSN) && (s->o->dsn_notify || s->o->dsn_ret);
+
+    if (s->caps & SMTP_CAP_SIZE)
+        buf_printf(params, " SIZE=%zu", enclen);
+    if ((s->caps & SMTP_CAP_8BITMIME) && smtp_needs_8bit(m->data, m->len))
+        buf_adds(params, " BODY=8BITMIME");
+    if (utf8)
+        buf_adds(params, " SMTPUTF8");
+    if (dsn && s->o->dsn_ret)
+        buf_printf(params, " RET=%s", s->o->dsn_ret);
+    if (dsn && m->envid)
+        buf_printf(params, " ENVID=%s", m->envid);
+}
+
 int smtp_send(struct smtp *s, struct smtp_msg *m, char *final, size_t finalsz, struct err *e)
 {
     bool pipe = (s->caps & SMTP_CAP_PIPELINING) != 0;
-    bool utf8 = addr_utf8(m->from), eight = smtp_needs_8bit(m->data, m->len);
+    bool utf8 = addr_utf8(m->from);
     bool dsn = (s->caps & SMTP_CAP_DSN) && (s->o->dsn_notify || s->o->dsn_ret);
     struct buf params = BUF_INIT;
     size_t accepted = 0, temp = 0, sent_rcpt;
@@ -634,16 +652,7 @@ int smtp_send(struct smtp *s, struct smtp_msg *m, char *final, size_t finalsz, s
     if ((s->caps & SMTP_CAP_SIZE) && s->size_max > 0 && s->out.len > (size_t)s->size_max)
         return err_set(e, ERR_PERM, "%s: message of %zu bytes exceeds the server's limit of %ld "
                        "(SIZE)", s->host, s->out.len, s->size_max);
-    if (s->caps & SMTP_CAP_SIZE)
-        buf_printf(&params, " SIZE=%zu", s->out.len);
-    if (eight && (s->caps & SMTP_CAP_8BITMIME))
-        buf_adds(&params, " BODY=8BITMIME");
-    if (utf8)
-        buf_adds(&params, " SMTPUTF8");
-    if (dsn && s->o->dsn_ret)
-        buf_printf(&params, " RET=%s", s->o->dsn_ret);
-    if (dsn && m->envid)
-        buf_printf(&params, " ENVID=%s", m->envid);
+    mail_params(s, m, s->out.len, utf8, &params);
 
     /* The envelope: in one write when pipelining, else command by command. */
     smtp_cmd(s, false, "MAIL FROM:<%s>%s", m->from, params.len ? params.ptr : "");
@@ -784,16 +793,7 @@ static void smtp_envelope(struct smtp *s, const struct smtp_msg *m, size_t encle
     bool dsn = (s->caps & SMTP_CAP_DSN) && (s->o->dsn_notify || s->o->dsn_ret);
     struct buf params = BUF_INIT;
 
-    if (s->caps & SMTP_CAP_SIZE)
-        buf_printf(&params, " SIZE=%zu", enclen);
-    if (smtp_needs_8bit(m->data, m->len) && (s->caps & SMTP_CAP_8BITMIME))
-        buf_adds(&params, " BODY=8BITMIME");
-    if (utf8)
-        buf_adds(&params, " SMTPUTF8");
-    if (dsn && s->o->dsn_ret)
-        buf_printf(&params, " RET=%s", s->o->dsn_ret);
-    if (dsn && m->envid)
-        buf_printf(&params, " ENVID=%s", m->envid);
+    mail_params(s, m, enclen, utf8, &params);
     smtp_cmd(s, false, "MAIL FROM:<%s>%s", m->from, params.len ? params.ptr : "");
     for (size_t i = 0; i < m->nrcpts; i++) {
         if (dsn && s->o->dsn_notify)
