@@ -35,6 +35,8 @@ int hdr_find(const char *hdrs, size_t len, const char *name, struct hdr_field *f
  * Tabs become spaces, other controls are shown as ^X, invalid UTF-8 is read as
  * Windows-1252, leading and trailing white space is trimmed. Never NULL. */
 char *hdr_decode(const char *value, size_t len);
+/* hdr_decode of the first field called name, or NULL when there is none. */
+char *hdr_get(const char *hdrs, size_t len, const char *name);
 /* Unfold only: line breaks inside the value removed (the folding white space kept). New
  * string, raw bytes otherwise untouched. */
 char *hdr_unfold(const char *value, size_t len);

@@ -32,13 +32,8 @@ static void show(const struct queue_entry *q)
     char next[32];
     char *subject = NULL;
 
-    if (q->path && fs_read_file(q->path, &msg, &e) == 0) {
-        struct hdr_field f;
-        size_t hlen = hdr_block_len(msg.ptr, msg.len);
-
-        if (hdr_find(msg.ptr, hlen, "Subject", &f) == 1)
-            subject = hdr_decode(f.value, f.value_len);
-    }
+    if (q->path && fs_read_file(q->path, &msg, &e) == 0)
+        subject = hdr_get(msg.ptr, hdr_block_len(msg.ptr, msg.len), "Subject");
     when(q->state == QUEUE_QUEUED ? q->next : 0, next, sizeof next);
     printf("%s  %s  attempts %d  next %s  account %s\n", q->id,
            q->state == QUEUE_FAILED ? "failed" : "queued", q->attempts,

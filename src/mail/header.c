@@ -890,3 +890,12 @@ void addr_format(struct buf *out, const char *name, const char *mailbox)
     }
     buf_printf(out, "\" <%s>", mailbox);
 }
+
+char *hdr_get(const char *hdrs, size_t len, const char *name)
+{
+    struct hdr_field f;
+
+    if (!hdr_find(hdrs, len, name, &f))
+        return NULL;
+    return hdr_decode(f.value, f.value_len);
+}

@@ -13,16 +13,6 @@
 
 #define MAX_REFERENCES 20        /* keep References from growing without end */
 
-/* The decoded value of header name, or NULL. */
-static char *header(const char *msg, size_t hlen, const char *name)
-{
-    struct hdr_field f;
-
-    if (!hdr_find(msg, hlen, name, &f))
-        return NULL;
-    return hdr_decode(f.value, f.value_len);
-}
-
 static bool is_own(const struct identity *me, const char *mailbox)
 {
     char *from;
@@ -93,8 +83,8 @@ static char *list_post_address(const char *v)
 static int reply_recipients(const char *msg, size_t hlen, enum reply_mode mode,
                             const struct identity *me, struct draft *d, struct err *e)
 {
-    char *from = header(msg, hlen, "From"), *reply_to = header(msg, hlen, "Reply-To");
-    char *to = header(msg, hlen, "To"), *cc = header(msg, hlen, "Cc");
+    char *from = hdr_get(msg, hlen, "From"), *reply_to = hdr_get(msg, hlen, "Reply-To");
+    char *to = hdr_get(msg, hlen, "To"), *cc = hdr_get(msg, hlen, "Cc");
     struct buf tol = BUF_INIT, ccl = BUF_INIT, seen = BUF_INIT;
     char *sender = from ? addr_first_mailbox(from, strlen(from)) : NULL;
     bool from_me = sender && is_own(me, sender);
@@ -102,7 +92,7 @@ static int reply_recipients(const char *msg, size_t hlen, enum reply_mode mode,
 
     free(sender);
     if (mode == REPLY_LIST) {
-        char *lp = header(msg, hlen, "List-Post");
+        char *lp = hdr_get(msg, hlen, "List-Post");
         char *addr = list_post_address(lp);
 
         if (addr == NULL)
@@ -240,7 +230,7 @@ int reply_draft(const char *msg, size_t len, enum reply_mode mode, const struct 
                 struct draft *d, struct err *e)
 {
     size_t hlen = hdr_block_len(msg, len);
-    char *subject = header(msg, hlen, "Subject");
+    char *subject = hdr_get(msg, hlen, "Subject");
     struct buf text = BUF_INIT;
 
     if (reply_recipients(msg, hlen, mode, me, d, e) < 0) {
@@ -265,7 +255,7 @@ static void forwarded_summary(const char *msg, size_t hlen, struct buf *out)
 
     buf_adds(out, "\n\n---------- Forwarded message ----------\n");
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        char *v = header(msg, hlen, names[i]);
+        char *v = hdr_get(msg, hlen, names[i]);
         if (v && *v)
             buf_printf(out, "%s: %s\n", names[i], v);
         free(v);
@@ -277,7 +267,7 @@ int forward_draft(const char *msg, size_t len, bool as_attachment, const struct 
                   struct draft *d, struct err *e)
 {
     size_t hlen = hdr_block_len(msg, len);
-    char *subject = header(msg, hlen, "Subject");
+    char *subject = hdr_get(msg, hlen, "Subject");
 
     d->from = me->from ? xstrdup(me->from) : NULL;
     d->subject = prefixed_subject(subject, "Fwd");

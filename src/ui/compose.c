@@ -93,14 +93,11 @@ static const struct account *account_for_reply(const struct config *cfg, const c
 
 /* ---- loading a stored message back into a draft ---- */
 
+/* An empty field counts as absent: the draft leaves it unset. */
 static char *decoded(const char *msg, size_t hlen, const char *name)
 {
-    struct hdr_field f;
-    char *v;
+    char *v = hdr_get(msg, hlen, name);
 
-    if (!hdr_find(msg, hlen, name, &f))
-        return NULL;
-    v = hdr_decode(f.value, f.value_len);
     if (v && *v == '\0') {
         free(v);
         v = NULL;
