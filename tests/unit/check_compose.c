@@ -54,19 +54,6 @@ static void use_editor(const char *script)
     cfg->editor = path;
 }
 
-static size_t count_files(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    size_t n = 0;
-
-    while (d && (de = readdir(d)))
-        n += de->d_name[0] != '.';
-    if (d)
-        closedir(d);
-    return n;
-}
-
 START_TEST(new_message_edit_and_queue)
 {
     struct compose c;
@@ -152,7 +139,7 @@ START_TEST(postpone_resume_and_send)
     draft_attach_data(&c.d, "план.txt", NULL, "пункт 1\n", strlen("пункт 1\n"));
     ck_assert_int_eq(compose_write(&c, cfg, &e), 0);
     ck_assert_int_eq(compose_postpone(&c, cfg, &e), 0);
-    ck_assert_uint_eq(count_files(drafts), 1);
+    ck_assert_uint_eq(test_count_entries(drafts, NULL), 1);
     ck_assert_uint_eq(compose_leftovers(cfg, &paths), 0);   /* nothing left to recover */
     compose_list_free(paths, 0);
     d = opendir(drafts);
@@ -171,7 +158,7 @@ START_TEST(postpone_resume_and_send)
     ck_assert_str_eq(r.d.att[0].data.ptr, "пункт 1\n");
     ck_assert_int_eq(compose_write(&r, cfg, &e), 0);
     ck_assert_int_eq(compose_send(&r, cfg, NULL, &e), 0);
-    ck_assert_uint_eq(count_files(drafts), 0);             /* the draft went to the queue */
+    ck_assert_uint_eq(test_count_entries(drafts, NULL), 0);             /* the draft went to the queue */
     compose_free(&c);
     compose_free(&r);
     free(path);

@@ -120,19 +120,9 @@ static struct config *make_config(int port, const char *keep)
 static size_t count_dir(const char *sub)
 {
     char p[4300];
-    DIR *d;
-    struct dirent *de;
-    size_t n = 0;
 
-    snprintf(p, sizeof p, "%s/Mail/INBOX/%s", dir, sub);
-    d = opendir(p);
-    if (d == NULL)
-        return 0;
-    while ((de = readdir(d)) != NULL)
-        if (de->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
+    snprintf(p, sizeof p, "%s/Mail/INBOX", dir);
+    return test_count_entries(p, sub);
 }
 
 static void read_file(const char *path, struct buf *b)

@@ -10,23 +10,6 @@
 #include "tern/str.h"
 #include "tern/xalloc.h"
 
-static size_t count_files(const char *dir, const char *sub)
-{
-    char *p = fs_join(dir, sub);
-    DIR *d = opendir(p);
-    struct dirent *de;
-    size_t n = 0;
-
-    free(p);
-    if (d == NULL)
-        return 0;
-    while ((de = readdir(d)) != NULL)
-        if (de->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
-
 static bool exists(const char *dir, const char *rel)
 {
     char *p = fs_join(dir, rel);
@@ -106,9 +89,9 @@ START_TEST(deliver_new_and_cur)
     ck_assert_ptr_nonnull(strstr(path, "/cur/"));
     ck_assert_str_eq(path + strlen(path) - 5, ":2,FS");
     free(path);
-    ck_assert_uint_eq(count_files(md, "new"), 1);
-    ck_assert_uint_eq(count_files(md, "cur"), 1);
-    ck_assert_uint_eq(count_files(md, "tmp"), 0);
+    ck_assert_uint_eq(test_count_entries(md, "new"), 1);
+    ck_assert_uint_eq(test_count_entries(md, "cur"), 1);
+    ck_assert_uint_eq(test_count_entries(md, "tmp"), 0);
     free(md);
     rm_rf(d);
     free(d);
@@ -131,14 +114,14 @@ START_TEST(two_phase_names_unique)
             ck_assert_str_ne(n, maildir_tmp_name(t[j]));
         ck_assert_int_eq(maildir_tmp_write(t[i], "abc", 3, &e), 0);
     }
-    ck_assert_uint_eq(count_files(d, "tmp"), 50);
+    ck_assert_uint_eq(test_count_entries(d, "tmp"), 50);
     for (int i = 0; i < 25; i++)
         maildir_tmp_abort(t[i]);
     for (int i = 25; i < 50; i++)
         ck_assert_int_eq(maildir_tmp_commit(t[i], NULL, NULL, &e), 0);
     ck_assert_int_eq(maildir_sync(d, &e), 0);
-    ck_assert_uint_eq(count_files(d, "tmp"), 0);
-    ck_assert_uint_eq(count_files(d, "new"), 25);
+    ck_assert_uint_eq(test_count_entries(d, "tmp"), 0);
+    ck_assert_uint_eq(test_count_entries(d, "new"), 25);
     rm_rf(d);
     free(d);
 }
@@ -165,7 +148,7 @@ START_TEST(set_flags_and_lost_race)
     ck_assert_int_eq(maildir_set_flags(d, newrel, "F", NULL, &rel2, &e), 0);
     ck_assert_str_eq(rel2 + strlen(rel2) - 5, ":2,FS");
     ck_assert(exists(d, rel2));
-    ck_assert_uint_eq(count_files(d, "cur"), 1);
+    ck_assert_uint_eq(test_count_entries(d, "cur"), 1);
     /* gone: deleted by someone else */
     char *p2 = fs_join(d, rel2);
     ck_assert_int_eq(unlink(p2), 0);
@@ -222,12 +205,12 @@ START_TEST(move_copy_delete)
     /* delete outside Trash moves to Trash, inside Trash removes */
     ck_assert_int_eq(maildir_delete(arch, rel, trash, &rel3, &e), 0);
     ck_assert(exists(trash, rel3));
-    ck_assert_uint_eq(count_files(trash, "cur"), 2);
-    ck_assert_uint_eq(count_files(arch, "cur"), 0);
+    ck_assert_uint_eq(test_count_entries(trash, "cur"), 2);
+    ck_assert_uint_eq(test_count_entries(arch, "cur"), 0);
     free(rel);
     ck_assert_int_eq(maildir_delete(trash, rel3, trash, &rel, &e), 0);
     ck_assert_ptr_null(rel);
-    ck_assert_uint_eq(count_files(trash, "cur"), 1);
+    ck_assert_uint_eq(test_count_entries(trash, "cur"), 1);
     /* moving something already gone is not an error */
     ck_assert_int_eq(maildir_move(inbox, crel, arch, NULL, &e), 1);
     free(rel2);

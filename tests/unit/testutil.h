@@ -3,6 +3,7 @@
 #define TERN_TESTUTIL_H
 
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,27 @@ static inline void rm_rf(const char *path)
 
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
     ck_assert_int_eq(system(cmd), 0);
+}
+
+/* How many entries not starting with '.' are in dir/sub (sub may be NULL); 0 when it is
+ * missing. */
+static inline size_t test_count_entries(const char *dir, const char *sub)
+{
+    size_t len = strlen(dir) + (sub ? strlen(sub) + 1 : 0) + 1;
+    char *path = malloc(len);
+    DIR *d;
+    struct dirent *de;
+    size_t n = 0;
+
+    snprintf(path, len, "%s%s%s", dir, sub ? "/" : "", sub ? sub : "");
+    d = opendir(path);
+    free(path);
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    closedir(d);
+    return n;
 }
 
 /* The srcdir of the tree (for tests/data), from make check's environment. */
