@@ -531,8 +531,6 @@ static char *id_clean(char *s)
  * Returns 0, 1 when the file is gone (renamed or removed since readdir), 2 when it is not a
  * regular file (not a message), -1 when it cannot be read.
  */
-static pthread_mutex_t decode_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx_msg *m)
 {
     /* openat: no path walk per message (a measurable share of a cold scan) */
@@ -616,16 +614,12 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
         if (slot && slot->name == NULL)
             *slot = f;
     }
-    /* the decoders keep a cache of iconv descriptors that is not thread-safe: reading
-     * and finding the fields run in parallel, decoding one thread at a time */
-    pthread_mutex_lock(&decode_lock);
     m->from = ff.name ? arena_take(x, addr_display(ff.value, ff.value_len)) : "";
     m->to = ft.name ? arena_take(x, addr_display(ft.value, ft.value_len)) : "";
     m->subject = fs.name ? arena_take(x, hdr_decode(fs.value, fs.value_len)) : "";
     m->msgid = fm.name ? arena_take(x, id_clean(hdr_msgid(fm.value, fm.value_len))) : "";
     m->in_reply_to = fi.name ? arena_take(x, id_clean(first_id(fi.value, fi.value_len))) : "";
     m->references = fr.name ? arena_take(x, refs_join(fr.value, fr.value_len)) : "";
-    pthread_mutex_unlock(&decode_lock);
     m->mtime = (int64_t)st.st_mtime;
     m->size = (uint64_t)st.st_size;
     if (fd_.name && hdr_parse_date(fd_.value, fd_.value_len, &t) == 0)
