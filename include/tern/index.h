@@ -1,8 +1,8 @@
 /*
  * The per-folder index: a cache (DIR/.tern-index; deleting it loses nothing) of what the
  * message list needs for every message, validated against the directory mtimes and names,
- * updated incrementally, written atomically. Plus the views over it: sort, limit, threads
- * (threads in thread.h).
+ * updated incrementally, written atomically. The views over it (sort, limit) are in view.h,
+ * threads in thread.h.
  *
  * Typical use (the list pane):
  *     struct idx *x;  if (idx_open(dir, 0, &x, &e) < 0) ...
@@ -106,51 +106,6 @@ int idx_move(struct idx *x, size_t i, const char *dst_dir, struct err *e);
 int idx_copy(struct idx *x, size_t i, const char *dst_dir, struct err *e);
 /* Move to trash_dir; remove for real when trash_dir is NULL or this folder is the trash. */
 int idx_delete(struct idx *x, size_t i, const char *trash_dir, struct err *e);
-
-/* ---- views: sort and limit ---- */
-
-enum idx_sort {
-    IDX_SORT_DATE = 0,   /* Date header, then arrival */
-    IDX_SORT_ARRIVAL,    /* file mtime, then name */
-    IDX_SORT_FROM,       /* case-insensitive, then date */
-    IDX_SORT_SUBJECT,    /* without Re:/Fwd: prefixes, case-insensitive, then date */
-    IDX_SORT_SIZE,       /* then date */
-};
-/* "date", "arrival", "from", "subject", "size" (a leading '-' reverses); 0 or -1. */
-int idx_sort_parse(const char *s, enum idx_sort *key, bool *reverse);
-
-/* Positions into the index, in display order. */
-struct idx_view {
-    uint32_t *v;
-    size_t n;
-    size_t cap;
-};
-void idx_view_init(struct idx_view *v);
-void idx_view_free(struct idx_view *v);
-struct idx_limit;
-/* Fill v with the messages that are not gone and match lim (NULL: all), sorted by key. */
-void idx_view_build(const struct idx *x, struct idx_view *v, enum idx_sort key, bool reverse,
-                    const struct idx_limit *lim);
-/* Sort positions in place. */
-void idx_sort(const struct idx *x, uint32_t *v, size_t n, enum idx_sort key, bool reverse);
-/* The subject without leading "Re:", "Fwd:", "Fw:", "Aw:", "[list]" tags...; borrowed
- * pointer into s. */
-const char *idx_subject_base(const char *s);
-
-/*
- * A limit pattern: space-separated terms, all of which must match; a term starting with
- * '-' (or "!") is negated.
- *   WORD              in from, to or subject (case-insensitive substring)
- *   from:W to:W subject:W (also f: t: s:)   in that field only
- *   is:new  is:unread  is:seen  is:flagged  is:replied  is:passed  is:draft  is:trashed
- *   date:FROM..TO     dates as YYYY, YYYY-MM or YYYY-MM-DD (either side may be empty),
- *                     or Nd / Nw / Nm / Ny meaning that long ago ("date:7d.." = last week)
- *   body:W            in the message file (reads it: slow, only when asked)
- * Quoting: "two words" is one term.
- */
-int idx_limit_compile(const char *pattern, struct idx_limit **out, struct err *e);
-void idx_limit_free(struct idx_limit *l);
-bool idx_limit_match(const struct idx *x, const struct idx_limit *l, size_t i);
 
 /* ---- the cache file (exposed for tests and the fuzz target) ---- */
 

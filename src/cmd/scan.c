@@ -15,6 +15,7 @@
 #include "tern/maildir.h"
 #include "tern/str.h"
 #include "tern/thread.h"
+#include "tern/view.h"
 #include "tern/xalloc.h"
 
 #define FROM_COLS 20

@@ -15,6 +15,7 @@
 #include "tern/queue.h"
 #include "tern/str.h"
 #include "tern/thread.h"
+#include "tern/view.h"
 #include "tern/xalloc.h"
 #include "tcurses.h"
 #include "ui.h"

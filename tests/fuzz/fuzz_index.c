@@ -10,6 +10,7 @@
 
 #include "tern/index.h"
 #include "tern/thread.h"
+#include "tern/view.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

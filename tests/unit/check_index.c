@@ -10,6 +10,7 @@
 #include "tern/index.h"
 #include "tern/maildir.h"
 #include "tern/str.h"
+#include "tern/view.h"
 #include "tern/xalloc.h"
 
 static bool str_endswith_test(const char *s, const char *suffix)

@@ -1,0 +1,464 @@
+/* Views over an index: sorting (qsort_r, no globals) and limit patterns. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tern/buf.h"
+#include "tern/fsutil.h"
+#include "tern/index.h"
+#include "tern/maildir.h"
+#include "tern/str.h"
+#include "tern/view.h"
+#include "tern/xalloc.h"
+
+/* ---- sorting ---- */
+
+const char *idx_subject_base(const char *s)
+{
+    for (;;) {
+        const char *p = s, *q;
+
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '[') {                     /* [list-name] tag */
+            q = strchr(p, ']');
+            if (q && q - p < 40) {
+                s = q + 1;
+                continue;
+            }
+        }
+        q = p;
+        while ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z'))
+            q++;
+        size_t wl = (size_t)(q - p);
+        if (wl >= 2 && wl <= 3 &&
+            (str_ncasecmp(p, "re", wl) == 0 || str_ncasecmp(p, "fwd", wl) == 0 ||
+             str_ncasecmp(p, "fw", wl) == 0 || str_ncasecmp(p, "aw", wl) == 0 ||
+             str_ncasecmp(p, "sv", wl) == 0 || str_ncasecmp(p, "wg", wl) == 0)) {
+            if (*q == '[' || *q == '(') {    /* Re[2]: */
+                const char *r = q + 1;
+
+                while (*r >= '0' && *r <= '9')
+                    r++;
+                if (*r == ']' || *r == ')')
+                    q = r + 1;
+            }
+            if (*q == ':') {
+                s = q + 1;
+                continue;
+            }
+        }
+        return p;
+    }
+}
+
+/* What a comparison needs besides the two positions (qsort_r's argument). */
+struct sort_ctx {
+    const struct idx *x;
+    enum idx_sort key;
+    bool rev;
+    const char **base;   /* subject bases by position, computed once per sort, or NULL */
+};
+
+static int cmp_i64(int64_t a, int64_t b)
+{
+    return a < b ? -1 : a > b;
+}
+
+int idx_msg_cmp(const struct idx_msg *a, const struct idx_msg *b, enum idx_sort key)
+{
+    int c = 0;
+
+    switch (key) {
+    case IDX_SORT_ARRIVAL:
+        c = cmp_i64(a->mtime, b->mtime);
+        if (c == 0)
+            c = strcmp(a->name, b->name);
+        return c;
+    case IDX_SORT_FROM:
+        c = str_casecmp(a->from, b->from);
+        break;
+    case IDX_SORT_SUBJECT:
+        c = str_casecmp(idx_subject_base(a->subject), idx_subject_base(b->subject));
+        break;
+    case IDX_SORT_SIZE:
+        c = a->size < b->size ? -1 : a->size > b->size;
+        break;
+    case IDX_SORT_DATE:
+    default:
+        break;
+    }
+    if (c == 0)
+        c = cmp_i64(a->date, b->date);
+    if (c == 0)
+        c = cmp_i64(a->mtime, b->mtime);
+    if (c == 0)
+        c = a->id < b->id ? -1 : a->id > b->id;
+    return c;
+}
+
+static int cmp_pos(const void *pa, const void *pb, void *arg)
+{
+    const struct sort_ctx *s = arg;
+    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+    int c;
+
+    if (s->base) {
+        c = str_casecmp(s->base[a], s->base[b]);
+        if (c == 0)
+            c = idx_msg_cmp(idx_msg(s->x, a), idx_msg(s->x, b), IDX_SORT_DATE);
+    } else {
+        c = idx_msg_cmp(idx_msg(s->x, a), idx_msg(s->x, b), s->key);
+    }
+    return s->rev ? -c : c;
+}
+
+void idx_sort(const struct idx *x, uint32_t *v, size_t n, enum idx_sort key, bool reverse)
+{
+    struct sort_ctx s = { x, key, reverse, NULL };
+    size_t i;
+
+    /* the cache is stored in date order, so the default view is often sorted already */
+    for (i = 1; i < n; i++)
+        if (cmp_pos(&v[i - 1], &v[i], &s) > 0)
+            break;
+    if (i < n) {
+        if (key == IDX_SORT_SUBJECT && n > 64) {
+            /* stripping Re:/Fwd:/[list] once per message, not twice per comparison */
+            s.base = xcalloc(idx_count(x) + 1, sizeof *s.base);
+            for (size_t k = 0; k < n; k++)
+                s.base[v[k]] = idx_subject_base(idx_msg(x, v[k])->subject);
+        }
+        qsort_r(v, n, sizeof *v, cmp_pos, &s);
+        free(s.base);
+    }
+}
+
+int idx_sort_parse(const char *s, enum idx_sort *key, bool *reverse)
+{
+    static const struct {
+        const char *name;
+        enum idx_sort key;
+    } keys[] = {
+        { "date", IDX_SORT_DATE }, { "arrival", IDX_SORT_ARRIVAL }, { "from", IDX_SORT_FROM },
+        { "subject", IDX_SORT_SUBJECT }, { "size", IDX_SORT_SIZE },
+    };
+
+    *reverse = false;
+    if (*s == '-') {
+        *reverse = true;
+        s++;
+    }
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (str_casecmp(s, keys[i].name) == 0) {
+            *key = keys[i].key;
+            return 0;
+        }
+    return -1;
+}
+
+void idx_view_init(struct idx_view *v)
+{
+    v->v = NULL;
+    v->n = v->cap = 0;
+}
+
+void idx_view_free(struct idx_view *v)
+{
+    free(v->v);
+    idx_view_init(v);
+}
+
+void idx_view_build(const struct idx *x, struct idx_view *v, enum idx_sort key, bool reverse,
+                    const struct idx_limit *lim)
+{
+    size_t n = idx_count(x);
+
+    if (v->cap < n + 1) {
+        v->cap = n + 1;
+        v->v = xreallocarray(v->v, v->cap, sizeof *v->v);
+    }
+    v->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (idx_msg(x, i)->gone)
+            continue;
+        if (lim && !idx_limit_match(x, lim, i))
+            continue;
+        v->v[v->n++] = (uint32_t)i;
+    }
+    idx_sort(x, v->v, v->n, key, reverse);
+}
+
+/* ---- limit patterns ---- */
+
+enum term_kind { T_ANY, T_FROM, T_TO, T_SUBJECT, T_FLAG_SET, T_NEW, T_DATE, T_BODY };
+
+struct term {
+    enum term_kind kind;
+    bool neg;
+    char *word;
+    unsigned flag;
+    int64_t lo, hi;      /* [lo, hi) */
+};
+
+struct idx_limit {
+    struct term *t;
+    size_t n;
+};
+
+void idx_limit_free(struct idx_limit *l)
+{
+    if (l == NULL)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        free(l->t[i].word);
+    free(l->t);
+    free(l);
+}
+
+/* One bound: YYYY, YYYY-MM, YYYY-MM-DD (local time) or Nd/Nw/Nm/Ny ago. *start and *end are
+ * the first second of the period and the first second after it. */
+static int date_bound(const char *s, size_t n, int64_t *start, int64_t *end)
+{
+    char tmp[32];
+    long y = 0, mo = 0, d = 0;
+    struct tm tm;
+    char unit;
+
+    if (n == 0 || n >= sizeof tmp)
+        return -1;
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    unit = tmp[n - 1];
+    if (n >= 2 && (unit == 'd' || unit == 'w' || unit == 'm' || unit == 'y')) {
+        long k;
+
+        tmp[n - 1] = '\0';
+        if (str_tolong(tmp, 0, 100000, &k) < 0)
+            return -1;
+        long days = unit == 'd' ? k : unit == 'w' ? 7 * k : unit == 'm' ? 30 * k : 365 * k;
+        *start = *end = (int64_t)time(NULL) - (int64_t)days * 86400;
+        return 0;
+    }
+    if (sscanf(tmp, "%4ld-%2ld-%2ld", &y, &mo, &d) < 1 || y < 1900 || y > 9999)
+        return -1;
+    for (const char *p = tmp; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || *p == '-'))
+            return -1;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year = (int)(y - 1900);
+    tm.tm_mon = mo ? (int)mo - 1 : 0;
+    tm.tm_mday = d ? (int)d : 1;
+    tm.tm_isdst = -1;
+    *start = (int64_t)mktime(&tm);
+    if (d)
+        tm.tm_mday++;
+    else if (mo)
+        tm.tm_mon++;
+    else
+        tm.tm_year++;
+    tm.tm_isdst = -1;
+    *end = (int64_t)mktime(&tm);
+    return 0;
+}
+
+static int parse_term(const char *w, struct term *t, struct err *e)
+{
+    static const struct {
+        const char *name;
+        unsigned flag;
+        bool neg;
+    } flags[] = {
+        { "seen", MDF_SEEN, false }, { "read", MDF_SEEN, false },
+        { "unread", MDF_SEEN, true }, { "flagged", MDF_FLAGGED, false },
+        { "replied", MDF_REPLIED, false }, { "passed", MDF_PASSED, false },
+        { "forwarded", MDF_PASSED, false }, { "draft", MDF_DRAFT, false },
+        { "trashed", MDF_TRASHED, false },
+    };
+    const char *colon = strchr(w, ':');
+
+    memset(t, 0, sizeof *t);
+    if (*w == '-' || *w == '!') {
+        t->neg = true;
+        w++;
+    }
+    colon = strchr(w, ':');
+    if (colon == NULL) {
+        t->kind = T_ANY;
+        t->word = xstrdup(w);
+        return 0;
+    }
+    size_t kl = (size_t)(colon - w);
+    const char *val = colon + 1;
+
+#define KEY(s) (kl == strlen(s) && str_ncasecmp(w, s, kl) == 0)
+    if (KEY("from") || KEY("f"))
+        t->kind = T_FROM;
+    else if (KEY("to") || KEY("t"))
+        t->kind = T_TO;
+    else if (KEY("subject") || KEY("s"))
+        t->kind = T_SUBJECT;
+    else if (KEY("body") || KEY("b"))
+        t->kind = T_BODY;
+    else if (KEY("is")) {
+        if (str_casecmp(val, "new") == 0) {
+            t->kind = T_NEW;
+            return 0;
+        }
+        for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+            if (str_casecmp(val, flags[i].name) == 0) {
+                t->kind = T_FLAG_SET;
+                t->flag = flags[i].flag;
+                if (flags[i].neg)
+                    t->neg = !t->neg;
+                return 0;
+            }
+        return err_set(e, ERR_PARSE, "unknown state is:%s (new, unread, seen, flagged, "
+                                     "replied, passed, draft, trashed)", val);
+    } else if (KEY("date") || KEY("d")) {
+        const char *dots = strstr(val, "..");
+        int64_t s1, e1, s2, e2;
+
+        t->kind = T_DATE;
+        t->lo = INT64_MIN;
+        t->hi = INT64_MAX;
+        if (dots == NULL) {
+            if (date_bound(val, strlen(val), &s1, &e1) < 0)
+                goto bad_date;
+            if (s1 == e1)    /* "7d": since then */
+                t->lo = s1;
+            else {
+                t->lo = s1;
+                t->hi = e1;
+            }
+            return 0;
+        }
+        if (dots > val) {
+            if (date_bound(val, (size_t)(dots - val), &s1, &e1) < 0)
+                goto bad_date;
+            t->lo = s1;
+        }
+        if (dots[2]) {
+            if (date_bound(dots + 2, strlen(dots + 2), &s2, &e2) < 0)
+                goto bad_date;
+            t->hi = e2 == s2 ? s2 : e2;
+        }
+        return 0;
+bad_date:
+        return err_set(e, ERR_PARSE, "bad date range '%s' (YYYY[-MM[-DD]] or Nd/Nw/Nm/Ny, "
+                                     "FROM..TO)", val);
+    } else {
+        t->kind = T_ANY;
+        t->word = xstrdup(w);
+        return 0;
+    }
+#undef KEY
+    if (*val == '\0')
+        return err_set(e, ERR_PARSE, "empty search term '%s'", w);
+    t->word = xstrdup(val);
+    return 0;
+}
+
+int idx_limit_compile(const char *pattern, struct idx_limit **out, struct err *e)
+{
+    struct idx_limit *l = xcalloc(1, sizeof *l);
+    const char *p = pattern;
+    size_t cap = 0;
+
+    *out = NULL;
+    for (;;) {
+        struct buf w = BUF_INIT;
+
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0')
+            break;
+        while (*p && *p != ' ' && *p != '\t') {
+            if (*p == '"') {
+                p++;
+                while (*p && *p != '"')
+                    buf_addc(&w, *p++);
+                if (*p == '"')
+                    p++;
+            } else {
+                buf_addc(&w, *p++);
+            }
+        }
+        if (l->n == cap) {
+            cap = cap ? cap * 2 : 8;
+            l->t = xreallocarray(l->t, cap, sizeof *l->t);
+        }
+        if (parse_term(buf_cstr(&w), &l->t[l->n], e) < 0) {
+            buf_free(&w);
+            idx_limit_free(l);
+            return -1;
+        }
+        l->n++;
+        buf_free(&w);
+    }
+    *out = l;
+    return 0;
+}
+
+static bool has(const char *hay, const char *needle)
+{
+    return str_casemem(hay, strlen(hay), needle) != NULL;
+}
+
+static bool body_has(const struct idx *x, size_t i, const char *word)
+{
+    char *path = idx_path(x, i);
+    struct buf b = BUF_INIT;
+    struct err e;
+    bool r = false;
+
+    if (fs_read_file(path, &b, &e) == 0)
+        r = str_casemem(b.ptr ? b.ptr : "", b.len, word) != NULL;
+    buf_free(&b);
+    free(path);
+    return r;
+}
+
+bool idx_limit_match(const struct idx *x, const struct idx_limit *l, size_t i)
+{
+    const struct idx_msg *m = idx_msg(x, i);
+
+    for (size_t k = 0; k < l->n; k++) {
+        const struct term *t = &l->t[k];
+        bool r;
+
+        switch (t->kind) {
+        case T_ANY:
+            r = has(m->from, t->word) || has(m->to, t->word) || has(m->subject, t->word);
+            break;
+        case T_FROM:
+            r = has(m->from, t->word);
+            break;
+        case T_TO:
+            r = has(m->to, t->word);
+            break;
+        case T_SUBJECT:
+            r = has(m->subject, t->word);
+            break;
+        case T_FLAG_SET:
+            r = (m->flags & t->flag) != 0;
+            break;
+        case T_NEW:
+            r = m->in_new || !(m->flags & MDF_SEEN);
+            break;
+        case T_DATE:
+            r = m->date >= t->lo && m->date < t->hi;
+            break;
+        case T_BODY:
+        default:
+            r = body_has(x, i, t->word);
+            break;
+        }
+        if (r == t->neg)
+            return false;
+    }
+    return true;
+}
