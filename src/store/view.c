@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "tern/buf.h"
+#include "tern/fold.h"
 #include "tern/fsutil.h"
 #include "tern/index.h"
 #include "tern/maildir.h"
@@ -200,6 +201,7 @@ struct term {
     enum term_kind kind;
     bool neg;
     char *word;
+    struct fold_word fw;     /* word, folded once */
     unsigned flag;
     int64_t lo, hi;      /* [lo, hi) */
 };
@@ -207,15 +209,19 @@ struct term {
 struct idx_limit {
     struct term *t;
     size_t n;
+    struct buf scratch;      /* folded text of a non-ASCII field */
 };
 
 void idx_limit_free(struct idx_limit *l)
 {
     if (l == NULL)
         return;
-    for (size_t i = 0; i < l->n; i++)
+    for (size_t i = 0; i < l->n; i++) {
         free(l->t[i].word);
+        fold_word_free(&l->t[i].fw);
+    }
     free(l->t);
+    buf_free(&l->scratch);
     free(l);
 }
 
@@ -396,6 +402,8 @@ int idx_limit_compile(const char *pattern, struct idx_limit **out, struct err *e
             idx_limit_free(l);
             return -1;
         }
+        if (l->t[l->n].word)
+            fold_word_init(&l->t[l->n].fw, l->t[l->n].word);
         l->n++;
         buf_free(&w);
     }
@@ -403,9 +411,10 @@ int idx_limit_compile(const char *pattern, struct idx_limit **out, struct err *e
     return 0;
 }
 
-static bool has(const char *hay, const char *needle)
+static bool has(const struct idx_limit *l, const char *hay, const struct term *t)
 {
-    return str_casemem(hay, strlen(hay), needle) != NULL;
+    /* the limit is const to its users; its scratch buffer is only a cache */
+    return fold_has(&t->fw, hay, strlen(hay), (struct buf *)&l->scratch);
 }
 
 static bool body_has(const struct idx *x, size_t i, const char *word)
@@ -432,16 +441,16 @@ bool idx_limit_match(const struct idx *x, const struct idx_limit *l, size_t i)
 
         switch (t->kind) {
         case T_ANY:
-            r = has(m->from, t->word) || has(m->to, t->word) || has(m->subject, t->word);
+            r = has(l, m->from, t) || has(l, m->to, t) || has(l, m->subject, t);
             break;
         case T_FROM:
-            r = has(m->from, t->word);
+            r = has(l, m->from, t);
             break;
         case T_TO:
-            r = has(m->to, t->word);
+            r = has(l, m->to, t);
             break;
         case T_SUBJECT:
-            r = has(m->subject, t->word);
+            r = has(l, m->subject, t);
             break;
         case T_FLAG_SET:
             r = (m->flags & t->flag) != 0;

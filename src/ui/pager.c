@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tern/buf.h"
+#include "tern/fold.h"
 #include "tern/render.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
@@ -211,20 +213,25 @@ static void draw_text_line(struct app *a, int y, int x, int w, const char *s, si
                            unsigned at)
 {
     const char *pat = a->pager_search;
-    size_t pl = strlen(pat);
+    struct fold_word fw;
+    size_t pl = 0;
     int used = 0;
 
+    fold_word_init(&fw, pat);
     while (n > 0 && used < w) {
-        const char *hit = pl ? str_casemem(s, n, pat) : NULL;
+        const char *hit = fw.n ? fold_find(&fw, s, n, &pl) : NULL;
         size_t before = hit ? (size_t)(hit - s) : n;
 
         used += ui_put(y, x + used, s, before, w - used, at, false);
         if (!hit)
             break;
         used += ui_put(y, x + used, hit, pl, w - used, a->attr[COL_SEARCH], false);
+        if (pl == 0)
+            break;
         s = hit + pl;
         n -= before + pl;
     }
+    fold_word_free(&fw);
 }
 
 void pager_draw(struct app *a, const struct rect *r)
@@ -313,22 +320,29 @@ static void find_in_text(struct app *a, bool back)
 {
     const char *pat = a->pager_search;
     size_t n = a->nplines;
+    struct fold_word fw;
+    struct buf scratch = BUF_INIT;
 
     if (!*pat) {
         app_msg(a, "No search yet: / starts one.");
         return;
     }
+    fold_word_init(&fw, pat);
     if (a->pager_width == 0)
         wrap(a, a->lay.pane[PANE_PAGER].w);
     for (size_t k = 1; k <= n; k++) {
         size_t i = back ? (a->ptop + n - k) % n : (a->ptop + k) % n;
         size_t len = line_end(a, i) - a->plines[i];
 
-        if (str_casemem(a->ptext.ptr + a->plines[i], len, pat)) {
+        if (fold_has(&fw, a->ptext.ptr + a->plines[i], len, &scratch)) {
             a->ptop = i;
+            fold_word_free(&fw);
+            buf_free(&scratch);
             return;
         }
     }
+    fold_word_free(&fw);
+    buf_free(&scratch);
     app_err(a, "Not found in this message: %s", pat);
 }
 

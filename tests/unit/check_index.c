@@ -365,6 +365,8 @@ START_TEST(limits)
     } cases[] = {
         { "", 3 },
         { "bern", 2 },
+        { "GRÜSSE", 2 },                /* Unicode case folding: ß is ss, Ü is ü */
+        { "s:grüße", 2 },
         { "BERN -re:", 1 },             /* "re:" is not a key: a plain word, negated */
         { "from:alice", 1 },
         { "to:alice", 1 },
