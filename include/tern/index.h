@@ -35,6 +35,8 @@ struct idx_msg {
     const char *in_reply_to;/* first id of In-Reply-To without <> */
     const char *references; /* ids of References without <>, separated by one space (the
                                first and the last four of a longer chain) */
+    const char *from_addr;  /* mailbox (local@domain) of the first From address, or "" */
+    const char *to_addrs;   /* mailboxes of To and Cc, space-separated (the first 8) */
     int64_t date;           /* Date: header (UTC seconds); the file mtime when missing/bad */
     int64_t mtime;          /* file mtime: arrival order */
     uint64_t size;          /* file size in bytes */
@@ -46,6 +48,15 @@ struct idx_msg {
 };
 
 struct idx;   /* opaque */
+
+/* Counts over the messages that are not gone. */
+struct idx_counts {
+    size_t total;
+    size_t unread;     /* without S */
+    size_t flagged;
+    size_t in_new;
+    size_t trashed;
+};
 
 /* idx_open flags */
 #define IDX_NO_CACHE  0x1   /* ignore any cache file (rebuild from the messages) */
@@ -65,6 +76,9 @@ void idx_close(struct idx *x);
 
 /* Number of messages (including entries marked gone until the next refresh). */
 size_t idx_count(const struct idx *x);
+/* The counts, kept in the cache file and up to date after every operation and refresh:
+ * no entry is read for them. */
+void idx_counts(const struct idx *x, struct idx_counts *out);
 /* Message at position i < idx_count. Positions are stable until the next idx_refresh. */
 const struct idx_msg *idx_msg(const struct idx *x, size_t i);
 /* Position of the message with this stable id, or -1 when it no longer exists. */
@@ -89,6 +103,9 @@ struct idx_stats {
     size_t removed;
     size_t vanished;   /* files that disappeared between readdir and open */
     bool listed;       /* the directories were read (false: the mtimes matched) */
+    bool new_only;     /* of them only new/ (cur/ had not changed) */
+    size_t filled;     /* entries filled from cache records so far (they are filled
+                          when first used, so a first screen fills only its rows) */
     bool cache_bad;    /* a cache file existed but was rejected */
 };
 const struct idx_stats *idx_stats(const struct idx *x);

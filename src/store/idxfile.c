@@ -1,6 +1,8 @@
 /*
- * The index's cache file: its format, the loader (also the fuzz target's entry point) and
- * the writer. A cache, so it is written without fsync: a torn file fails the checks.
+ * The index's cache file: its format, the loader (also the fuzz target's entry point) that
+ * maps it and turns a record into an entry only when that entry is first asked for, and the
+ * writer. A cache, so it is written without fsync: a torn file fails the checks and is
+ * rebuilt, which costs time, never mail.
  */
 #include "config.h"
 
@@ -19,34 +21,58 @@
 #include "tern/view.h"
 #include "tern/xalloc.h"
 
-/* ---- the cache file format (host byte order; a foreign machine's file is rebuilt) ----
+/* ---- the format (host byte order; a foreign machine's file is rebuilt) ----
  *
- *   struct idx_fhdr   64 bytes
- *   struct idx_frec   count x 64 bytes, in directory order
- *   string table      strtab_size bytes of NUL-terminated UTF-8; offset 0 is ""
+ *   struct idx_fhdr   128 bytes: sizes, directory stamp, counts, checksum of itself and of
+ *                     the block table
+ *   struct idx_fblk   nblocks x 16: per block of blk_recs records, the checksum of its
+ *                     records and their strings, and where its strings begin
+ *   struct idx_frec   count x 64 bytes, in date order (the default view needs no sort)
+ *   string table      strtab_size bytes of NUL-terminated UTF-8, in record order; offset 0
+ *                     is ""
  *
  * Every record field that names a string is an offset into the table; the table ends with
- * a NUL, so any in-range offset is a valid C string. The checksum covers records and table.
- * A warm open is: stat two directories, mmap, check sizes and checksum, and turn offsets
- * into pointers; no per-message parsing.
+ * a NUL, so any in-range offset is a valid C string. A warm open checks the header and the
+ * block table only; a block is checked when one of its entries is first used (all blocks at
+ * once for a small index), so opening a folder of a million messages touches the header,
+ * the rows on screen and their blocks, not every record.
+ *
+ * Version 3 (one checksum over everything, no counts, no addresses) is rebuilt: a new
+ * magic means "not ours", and a rebuild is the upgrade.
  */
-#define IDX_MAGIC "TERNIDX3"
+#define IDX_MAGIC "TERNIDX4"
 #define IDX_ENDIAN 0x01020304u
+#define IDXF_DATE_ORDER 0x1
+#define IDX_BLK_RECS 4096
+/* Up to this many records, every block is checked at open (a damaged small cache is then
+ * rejected at once, as the tests expect; it costs well under a millisecond). */
+#define IDX_EAGER_RECS 65536
 
 struct idx_fhdr {
     char magic[8];
     uint32_t endian;
     uint32_t rec_size;
     uint32_t count;
-    uint32_t reserved0;
+    uint32_t flags;          /* IDXF_* */
     uint64_t strtab_size;
     int64_t new_mtime;       /* the directory stamp the records reflect */
     int64_t cur_mtime;
     int64_t listed_at;       /* wall clock (ns) when the directories were read */
-    uint64_t checksum;
+    uint32_t blk_recs;
+    uint32_t nblocks;
+    uint32_t n_unread, n_flagged, n_new, n_trashed;
+    uint64_t file_size;
+    uint64_t hdr_sum;        /* over this header (with hdr_sum 0) and the block table */
+    uint64_t reserved[4];
 };
 
-enum { F_NAME, F_FROM, F_TO, F_SUBJECT, F_MSGID, F_IRT, F_REFS, F_NSTR };
+struct idx_fblk {
+    uint64_t sum;
+    uint64_t str_off;
+};
+
+enum { F_NAME, F_FROM, F_TO, F_SUBJECT, F_MSGID, F_IRT, F_REFS, F_FROM_ADDR, F_TO_ADDRS,
+       F_NSTR };
 
 struct idx_frec {
     uint32_t str[F_NSTR];
@@ -54,10 +80,10 @@ struct idx_frec {
     int64_t date;
     int64_t mtime;
     uint64_t size;
-    uint64_t reserved;
 };
 
-_Static_assert(sizeof(struct idx_fhdr) == 64, "header layout");
+_Static_assert(sizeof(struct idx_fhdr) == 128, "header layout");
+_Static_assert(sizeof(struct idx_fblk) == 16, "block layout");
 _Static_assert(sizeof(struct idx_frec) == 64, "record layout");
 
 /* ---- a streaming 64-bit hash over 8-byte words (fast enough to check 20 MB per open) ---- */
@@ -122,80 +148,201 @@ static uint64_t csum_final(struct csum *c)
     return csum_mix(csum_mix(c->h, w), c->total);
 }
 
-/* ---- loading the cache ---- */
+/* ---- loading ---- */
+
+/* Block b's entry of the table (copied: the image may be unaligned in the fuzz target). */
+static struct idx_fblk blk_get(const struct idx *x, uint32_t b)
+{
+    struct idx_fblk k;
+
+    memcpy(&k, x->blk + (size_t)b * sizeof k, sizeof k);
+    return k;
+}
+
+static uint64_t blk_str_end(const struct idx *x, uint32_t b)
+{
+    return b + 1 < x->nblocks ? blk_get(x, b + 1).str_off : x->strtab_size;
+}
+
+static bool blk_check(const struct idx *x, uint32_t b)
+{
+    size_t lo = (size_t)b * x->blk_recs, hi = lo + x->blk_recs;
+    uint64_t s0 = blk_get(x, b).str_off, s1 = blk_str_end(x, b);
+    struct csum c;
+
+    if (hi > x->nmapped)
+        hi = x->nmapped;
+    csum_init(&c);
+    csum_add(&c, x->recs + lo * sizeof(struct idx_frec), (hi - lo) * sizeof(struct idx_frec));
+    csum_add(&c, x->strtab + s0, (size_t)(s1 - s0));
+    return csum_final(&c) == blk_get(x, b).sum;
+}
+
+/* An entry whose record cannot be trusted: hidden (gone), and the next refresh rebuilds. */
+static void rec_damaged(struct idx *x, struct idx_msg *m, size_t i)
+{
+    memset(m, 0, sizeof *m);
+    m->name = m->from = m->to = m->subject = m->msgid = m->in_reply_to = m->references = "";
+    m->from_addr = m->to_addrs = "";
+    m->id = (uint32_t)i + 1;
+    m->gone = true;
+    x->ngone++;
+    x->damaged = true;
+}
+
+void idx_load_rec(struct idx *x, size_t i)
+{
+    struct idx_msg *m = &x->m[i];
+    uint32_t b = (uint32_t)(i / x->blk_recs);
+    struct idx_frec r;
+    const char *s[F_NSTR];
+
+    x->ready[i / 64] |= (uint64_t)1 << (i % 64);
+    x->stats.filled++;
+    if (x->blk_state[b] == BLK_UNCHECKED)
+        x->blk_state[b] = !x->verify || blk_check(x, b) ? BLK_GOOD : BLK_BAD;
+    if (x->blk_state[b] == BLK_BAD) {
+        rec_damaged(x, m, i);
+        return;
+    }
+    memcpy(&r, x->recs + i * sizeof r, sizeof r);
+    for (int f = 0; f < F_NSTR; f++) {
+        if (r.str[f] >= x->strtab_size) {
+            rec_damaged(x, m, i);
+            return;
+        }
+        s[f] = x->strtab + r.str[f];
+    }
+    if (s[F_NAME][0] == '\0' || strchr(s[F_NAME], '/') != NULL) {
+        rec_damaged(x, m, i);
+        return;
+    }
+    idx_msg_set_name(m, s[F_NAME], (r.bits & 1) != 0);
+    m->from = s[F_FROM];
+    m->to = s[F_TO];
+    m->subject = s[F_SUBJECT];
+    m->msgid = s[F_MSGID];
+    m->in_reply_to = s[F_IRT];
+    m->references = s[F_REFS];
+    m->from_addr = s[F_FROM_ADDR];
+    m->to_addrs = s[F_TO_ADDRS];
+    m->date = r.date;
+    m->mtime = r.mtime;
+    m->size = r.size;
+    m->id = (uint32_t)i + 1;
+}
+
+/* Up to how many records every block is checked at open ($TERN_INDEX_EAGER_MAX for tests). */
+static size_t eager_max(void)
+{
+    const char *s = getenv("TERN_INDEX_EAGER_MAX");
+
+    return s && *s >= '0' && *s <= '9' ? (size_t)strtoul(s, NULL, 10) : IDX_EAGER_RECS;
+}
 
 int idx_load_image(struct idx *x, const void *p, size_t n, bool verify_checksum,
                    struct err *e)
 {
     struct idx_fhdr h;
     const char *base = p;
-    const char *strtab;
-    size_t recs_len;
+    size_t blk_len, recs_len, nb;
 
+    if (x->n != 0)
+        return err_set(e, ERR_PARSE, "index: loaded twice");
     if (n < sizeof h)
         return err_set(e, ERR_PARSE, "index: truncated header");
     memcpy(&h, p, sizeof h);
     if (memcmp(h.magic, IDX_MAGIC, 8) != 0 || h.endian != IDX_ENDIAN ||
         h.rec_size != sizeof(struct idx_frec))
         return err_set(e, ERR_PARSE, "index: not a tern index of this version");
-    /* count < 2^32 and records are 64 bytes: no overflow on 64-bit size_t; n bounds it */
+    if (h.blk_recs == 0 || h.blk_recs > (1u << 20))
+        return err_set(e, ERR_PARSE, "index: bad block size");
+    nb = ((size_t)h.count + h.blk_recs - 1) / h.blk_recs;
+    if (h.nblocks != nb || h.file_size != n)
+        return err_set(e, ERR_PARSE, "index: size mismatch (truncated?)");
+    /* count < 2^32, records 64 bytes, blocks 16: no overflow on 64-bit size_t; n bounds it */
     if ((uint64_t)h.count > (uint64_t)(n / sizeof(struct idx_frec)))
         return err_set(e, ERR_PARSE, "index: size mismatch (truncated?)");
+    blk_len = nb * sizeof(struct idx_fblk);
     recs_len = (size_t)h.count * sizeof(struct idx_frec);
-    if (h.strtab_size > n || h.strtab_size == 0 || n - sizeof h < recs_len ||
-        n - sizeof h - recs_len != h.strtab_size)
+    if (n - sizeof h < blk_len || n - sizeof h - blk_len < recs_len ||
+        h.strtab_size == 0 || n - sizeof h - blk_len - recs_len != h.strtab_size)
         return err_set(e, ERR_PARSE, "index: size mismatch (truncated?)");
-    strtab = base + sizeof h + recs_len;
-    if (strtab[0] != '\0' || strtab[h.strtab_size - 1] != '\0')
+    x->strtab = base + sizeof h + blk_len + recs_len;
+    x->strtab_size = h.strtab_size;
+    if (x->strtab[0] != '\0' || x->strtab[h.strtab_size - 1] != '\0')
         return err_set(e, ERR_PARSE, "index: bad string table");
     if (verify_checksum) {
+        struct idx_fhdr z = h;
         struct csum c;
 
+        z.hdr_sum = 0;
         csum_init(&c);
-        csum_add(&c, base + sizeof h, n - sizeof h);
-        if (csum_final(&c) != h.checksum)
+        csum_add(&c, &z, sizeof z);
+        csum_add(&c, base + sizeof h, blk_len);
+        if (csum_final(&c) != h.hdr_sum)
             return err_set(e, ERR_PARSE, "index: checksum mismatch");
     }
-    if (x->cap < x->n + h.count) {
-        x->cap = x->n + h.count;
-        x->m = xreallocarray(x->m, x->cap, sizeof *x->m);
-    }
-    for (uint32_t i = 0; i < h.count; i++) {
-        struct idx_frec r;
-        struct idx_msg *m;
-        const char *s[F_NSTR];
+    x->blk = base + sizeof h;
+    x->nblocks = (uint32_t)nb;
+    for (uint32_t b = 0; b < nb; b++) {
+        uint64_t o = blk_get(x, b).str_off;
 
-        memcpy(&r, base + sizeof h + (size_t)i * sizeof r, sizeof r);
-        for (int f = 0; f < F_NSTR; f++) {
-            if (r.str[f] >= h.strtab_size)
-                goto bad;
-            s[f] = strtab + r.str[f];
-        }
-        if (s[F_NAME][0] == '\0' || strchr(s[F_NAME], '/') != NULL)
-            goto bad;
-        m = idx_append(x);
-        idx_msg_set_name(m, s[F_NAME], (r.bits & 1) != 0);
-        m->from = s[F_FROM];
-        m->to = s[F_TO];
-        m->subject = s[F_SUBJECT];
-        m->msgid = s[F_MSGID];
-        m->in_reply_to = s[F_IRT];
-        m->references = s[F_REFS];
-        m->date = r.date;
-        m->mtime = r.mtime;
-        m->size = r.size;
+        if (o == 0 || o > h.strtab_size || (b > 0 && o < blk_get(x, b - 1).str_off))
+            return err_set(e, ERR_PARSE, "index: bad block table");
     }
+    x->recs = base + sizeof h + blk_len;
+    x->blk_recs = h.blk_recs;
+    x->verify = verify_checksum;
+    x->blk_state = xcalloc(nb + 1, 1);
+    x->nmapped = h.count;
+    x->ready = xcalloc(h.count / 64 + 1, sizeof *x->ready);
+    if (h.count > 0) {
+        /* calloc of a large array maps zero pages: untouched entries cost no memory */
+        free(x->m);
+        x->cap = h.count;
+        x->m = xcalloc(x->cap, sizeof *x->m);
+    }
+    x->n = h.count;
+    x->next_id = h.count + 1;
+    x->date_sorted = (h.flags & IDXF_DATE_ORDER) != 0;
+    x->counts.total = h.count;
+    x->counts.unread = h.n_unread;
+    x->counts.flagged = h.n_flagged;
+    x->counts.in_new = h.n_new;
+    x->counts.trashed = h.n_trashed;
     x->stamp.new_mtime = h.new_mtime;
     x->stamp.cur_mtime = h.cur_mtime;
     x->listed_at = h.listed_at;
     x->have_stamp = true;
+    if (verify_checksum && h.count <= eager_max()) {
+        for (uint32_t b = 0; b < nb; b++)
+            if (!blk_check(x, b)) {
+                idx_forget_map(x);
+                return err_set(e, ERR_PARSE, "index: checksum mismatch");
+            }
+        memset(x->blk_state, BLK_GOOD, nb);
+    }
     return 0;
-bad:
-    x->n = 0;
-    return err_set(e, ERR_PARSE, "index: record out of range");
 }
 
-/* Map and load the cache file; on any problem leave x empty (the caller rebuilds). */
+void idx_forget_map(struct idx *x)
+{
+    free(x->ready);
+    free(x->blk_state);
+    x->ready = NULL;
+    x->blk_state = NULL;
+    x->blk = NULL;
+    x->recs = x->strtab = NULL;
+    x->nmapped = x->n = 0;
+    x->ngone = 0;
+    x->have_stamp = false;
+    x->date_sorted = false;
+    x->damaged = false;
+    memset(&x->counts, 0, sizeof x->counts);
+    x->next_id = 1;
+}
+
 void idx_load_cache(struct idx *x)
 {
     int fd = open(x->cache_path, O_RDONLY | O_CLOEXEC);
@@ -218,8 +365,7 @@ void idx_load_cache(struct idx *x)
         return;
     }
     if (idx_load_image(x, x->map, x->map_len, true, &e) < 0) {
-        x->n = 0;
-        x->have_stamp = false;
+        idx_forget_map(x);
         idx_unmap(x);
         x->stats.cache_bad = true;
         return;
@@ -233,7 +379,6 @@ struct writer {
     int fd;
     char buf[65536];
     size_t len;
-    struct csum cs;
     bool failed;
 };
 
@@ -244,11 +389,12 @@ static void w_flush(struct writer *w)
     w->len = 0;
 }
 
-static void w_add(struct writer *w, const void *p, size_t n)
+/* Write n bytes, adding them to the block checksum c. */
+static void w_add(struct writer *w, struct csum *c, const void *p, size_t n)
 {
     const char *s = p;
 
-    csum_add(&w->cs, p, n);
+    csum_add(c, p, n);
     while (n > 0) {
         size_t room = sizeof w->buf - w->len, k = n < room ? n : room;
 
@@ -270,74 +416,91 @@ static const char *msg_str(const struct idx_msg *m, int f)
     case F_SUBJECT: return m->subject;
     case F_MSGID: return m->msgid;
     case F_IRT: return m->in_reply_to;
-    default: return m->references;
+    case F_REFS: return m->references;
+    case F_FROM_ADDR: return m->from_addr;
+    default: return m->to_addrs;
     }
 }
 
-/*
- * The cache is written to a temporary name and renamed over the old one, without fsync:
- * it is only a cache, and a torn file after a crash fails the size or checksum test and is
- * rebuilt, which costs time, never mail.
- */
-int idx_save(struct idx *x, struct err *e)
+/* The header and block table, with their checksum, at the start of the file. */
+static int write_head(int fd, struct idx_fhdr *h, const struct idx_fblk *blk, size_t nb)
 {
-    struct idx_fhdr h;
-    struct writer *w;
-    struct buf tmp = BUF_INIT;
-    uint64_t off = 1;
-    size_t live = 0;
-    uint32_t *order = NULL;
-    int rc = -1;
+    struct csum c;
+    struct buf b = BUF_INIT;
+    int rc;
 
-    if (!x->dirty || (x->oflags & IDX_NO_SAVE))
-        return 0;
+    h->hdr_sum = 0;
+    csum_init(&c);
+    csum_add(&c, h, sizeof *h);
+    csum_add(&c, blk, nb * sizeof *blk);
+    h->hdr_sum = csum_final(&c);
+    buf_add(&b, h, sizeof *h);
+    buf_add(&b, blk, nb * sizeof *blk);
+    rc = pwrite(fd, b.ptr, b.len, 0) == (ssize_t)b.len ? 0 : -1;
+    buf_free(&b);
+    return rc;
+}
+
+/* Header fields that describe the live entries: count, string table size, counts. */
+static int head_for(const struct idx *x, struct idx_fhdr *h, size_t *live)
+{
+    uint64_t off = 1;
+
+    memset(h, 0, sizeof *h);
+    *live = 0;
     for (size_t i = 0; i < x->n; i++) {
-        if (x->m[i].gone)
+        const struct idx_msg *m = &x->m[i];
+
+        if (m->gone)
             continue;
-        live++;
+        (*live)++;
         for (int f = 0; f < F_NSTR; f++) {
-            const char *s = msg_str(&x->m[i], f);
+            const char *s = msg_str(m, f);
 
             if (s[0])
                 off += strlen(s) + 1;
         }
+        h->n_unread += !(m->flags & MDF_SEEN);
+        h->n_flagged += (m->flags & MDF_FLAGGED) != 0;
+        h->n_new += m->in_new;
+        h->n_trashed += (m->flags & MDF_TRASHED) != 0;
     }
     if (off > UINT32_MAX)
-        return err_set(e, ERR_SYS, "%s: index too large", x->cache_path);
-    memset(&h, 0, sizeof h);
-    memcpy(h.magic, IDX_MAGIC, 8);
-    h.endian = IDX_ENDIAN;
-    h.rec_size = sizeof(struct idx_frec);
-    h.count = (uint32_t)live;
-    h.strtab_size = off;
+        return -1;
+    memcpy(h->magic, IDX_MAGIC, 8);
+    h->endian = IDX_ENDIAN;
+    h->rec_size = sizeof(struct idx_frec);
+    h->count = (uint32_t)*live;
+    h->flags = IDXF_DATE_ORDER;
+    h->strtab_size = off;
+    h->blk_recs = IDX_BLK_RECS;
+    h->nblocks = (uint32_t)((*live + IDX_BLK_RECS - 1) / IDX_BLK_RECS);
+    h->file_size = sizeof *h + h->nblocks * sizeof(struct idx_fblk) +
+                   *live * sizeof(struct idx_frec) + off;
     if (x->have_stamp) {
-        h.new_mtime = x->stamp.new_mtime;
-        h.cur_mtime = x->stamp.cur_mtime;
-        h.listed_at = x->listed_at;
+        h->new_mtime = x->stamp.new_mtime;
+        h->cur_mtime = x->stamp.cur_mtime;
+        h->listed_at = x->listed_at;
     }
-    buf_printf(&tmp, "%s.tmp.%ld", x->cache_path, (long)getpid());
-    w = xmalloc(sizeof *w);
-    w->len = 0;
-    w->failed = false;
-    csum_init(&w->cs);
-    w->fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (w->fd < 0) {
-        err_sys(e, "%s", tmp.ptr);
-        goto out;
-    }
-    if (fs_write_all(w->fd, &h, sizeof h) < 0)
-        w->failed = true;
-    /* records in date order: the default view then finds its input already sorted */
-    order = xmalloc((live + 1) * sizeof *order);
-    for (size_t i = 0, k = 0; i < x->n; i++)
-        if (!x->m[i].gone)
-            order[k++] = (uint32_t)i;
-    idx_sort(x, order, live, IDX_SORT_DATE, false);
-    off = 1;
+    return 0;
+}
+
+/* Records then strings, in the order given; each block's checksum covers its records and
+ * then its strings. */
+static void write_body(struct writer *w, const struct idx *x, const uint32_t *order,
+                       size_t live, struct idx_fblk *blk, struct csum *bc)
+{
+    uint64_t off = 1;
+
     for (size_t k = 0; k < live; k++) {
         struct idx_frec r;
         const struct idx_msg *m = &x->m[order[k]];
+        size_t b = k / IDX_BLK_RECS;
 
+        if (k % IDX_BLK_RECS == 0) {
+            csum_init(&bc[b]);
+            blk[b].str_off = off;
+        }
         memset(&r, 0, sizeof r);
         for (int f = 0; f < F_NSTR; f++) {
             const char *s = msg_str(m, f);
@@ -350,20 +513,69 @@ int idx_save(struct idx *x, struct err *e)
         r.date = m->date;
         r.mtime = m->mtime;
         r.size = m->size;
-        w_add(w, &r, sizeof r);
+        w_add(w, &bc[b], &r, sizeof r);
     }
-    w_add(w, "", 1);
+    {
+        struct csum none;
+
+        csum_init(&none);
+        w_add(w, &none, "", 1);     /* offset 0: "" (before block 0's strings) */
+    }
     for (size_t k = 0; k < live; k++) {
         for (int f = 0; f < F_NSTR; f++) {
             const char *s = msg_str(&x->m[order[k]], f);
 
             if (s[0])
-                w_add(w, s, strlen(s) + 1);
+                w_add(w, &bc[k / IDX_BLK_RECS], s, strlen(s) + 1);
         }
     }
     w_flush(w);
-    h.checksum = csum_final(&w->cs);
-    if (w->failed || pwrite(w->fd, &h, sizeof h, 0) != (ssize_t)sizeof h) {
+    for (size_t b = 0; b * IDX_BLK_RECS < live; b++)
+        blk[b].sum = csum_final(&bc[b]);
+}
+
+/*
+ * The cache is written to a temporary name and renamed over the old one, without fsync:
+ * it is only a cache, and a torn file after a crash fails the size or checksum tests and is
+ * rebuilt. A kill during the write leaves only the temporary file, never a half cache.
+ */
+int idx_save(struct idx *x, struct err *e)
+{
+    struct idx_fhdr h;
+    struct idx_fblk *blk = NULL;
+    struct csum *bc = NULL;
+    struct writer *w = NULL;
+    struct buf tmp = BUF_INIT;
+    size_t live;
+    uint32_t *order = NULL;
+    int rc = -1;
+
+    if (!x->dirty || (x->oflags & IDX_NO_SAVE))
+        return 0;
+    idx_load_all(x);
+    if (head_for(x, &h, &live) < 0)
+        return err_set(e, ERR_SYS, "%s: index too large", x->cache_path);
+    blk = xcalloc(h.nblocks + 1, sizeof *blk);
+    bc = xcalloc(h.nblocks + 1, sizeof *bc);
+    buf_printf(&tmp, "%s.tmp.%ld", x->cache_path, (long)getpid());
+    w = xmalloc(sizeof *w);
+    w->len = 0;
+    w->failed = false;
+    w->fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (w->fd < 0) {
+        err_sys(e, "%s", tmp.ptr);
+        goto out;
+    }
+    /* the header and block table go in last, when the checksums are known */
+    if (lseek(w->fd, (off_t)(sizeof h + h.nblocks * sizeof *blk), SEEK_SET) < 0)
+        w->failed = true;
+    order = xmalloc((live + 1) * sizeof *order);
+    for (size_t i = 0, k = 0; i < x->n; i++)
+        if (!x->m[i].gone)
+            order[k++] = (uint32_t)i;
+    idx_sort(x, order, live, IDX_SORT_DATE, false);
+    write_body(w, x, order, live, blk, bc);
+    if (w->failed || write_head(w->fd, &h, blk, h.nblocks) < 0) {
         err_sys(e, "write %s", tmp.ptr);
         close(w->fd);
         unlink(tmp.ptr);
@@ -379,6 +591,8 @@ int idx_save(struct idx *x, struct err *e)
 out:
     free(order);
     free(w);
+    free(blk);
+    free(bc);
     buf_free(&tmp);
     return rc;
 }

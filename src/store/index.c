@@ -19,6 +19,7 @@
 
 #include "index_int.h"
 #include "tern/buf.h"
+#include "tern/codec.h"
 #include "tern/fsutil.h"
 #include "tern/header.h"
 #include "tern/index.h"
@@ -89,20 +90,6 @@ void idx_unmap(struct idx *x)
     x->map_len = 0;
 }
 
-struct idx_msg *idx_append(struct idx *x)
-{
-    struct idx_msg *m;
-
-    if (x->n == x->cap) {
-        x->cap = x->cap ? x->cap * 2 : 1024;
-        x->m = xreallocarray(x->m, x->cap, sizeof *x->m);
-    }
-    m = &x->m[x->n++];
-    memset(m, 0, sizeof *m);
-    m->id = x->next_id++;
-    return m;
-}
-
 void idx_msg_set_name(struct idx_msg *m, const char *name, bool in_new)
 {
     size_t ul;
@@ -168,6 +155,8 @@ void idx_close(struct idx *x)
     if (x == NULL)
         return;
     free(x->m);
+    free(x->ready);
+    free(x->blk_state);
     idx_arena_free(&x->p);
     idx_unmap(x);
     free(x->p.rbuf);
@@ -181,9 +170,58 @@ size_t idx_count(const struct idx *x)
     return x->n;
 }
 
+/* Entries are filled from the mapped cache when first asked for: the struct is logically
+ * const to callers, the fill is a cache. */
 const struct idx_msg *idx_msg(const struct idx *x, size_t i)
 {
-    return &x->m[i];
+    return idx_entry((struct idx *)x, i);
+}
+
+void idx_load_all(struct idx *x)
+{
+    for (size_t i = 0; i < x->nmapped; i++)
+        (void)idx_entry(x, i);
+    x->nmapped = 0;     /* every entry is ready: no more bit tests */
+}
+
+void idx_counts(const struct idx *x, struct idx_counts *out)
+{
+    *out = x->counts;
+}
+
+/* Add (d = 1) or remove (d = -1) m's share of the counts. */
+static void count_msg(struct idx *x, const struct idx_msg *m, int d)
+{
+    size_t u = (size_t)(ptrdiff_t)d;    /* modular: adding (size_t)-1 subtracts one */
+
+    x->counts.total += u;
+    if (!(m->flags & MDF_SEEN))
+        x->counts.unread += u;
+    if (m->flags & MDF_FLAGGED)
+        x->counts.flagged += u;
+    if (m->in_new)
+        x->counts.in_new += u;
+    if (m->flags & MDF_TRASHED)
+        x->counts.trashed += u;
+}
+
+static void recount(struct idx *x)
+{
+    memset(&x->counts, 0, sizeof x->counts);
+    for (size_t i = 0; i < x->n; i++)
+        if (!x->m[i].gone)
+            count_msg(x, &x->m[i], 1);
+}
+
+/* Mark entry m gone (moved or deleted by us, or found missing). */
+static void mark_gone(struct idx *x, struct idx_msg *m)
+{
+    if (m->gone)
+        return;
+    count_msg(x, m, -1);
+    m->gone = true;
+    x->ngone++;
+    x->dirty = true;
 }
 
 long idx_find_id(const struct idx *x, uint32_t id)
@@ -194,12 +232,12 @@ long idx_find_id(const struct idx *x, uint32_t id)
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
 
-        if (x->m[mid].id < id)
+        if (idx_msg(x, mid)->id < id)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo < x->n && x->m[lo].id == id && !x->m[lo].gone)
+    if (lo < x->n && idx_msg(x, lo)->id == id && !idx_msg(x, lo)->gone)
         return (long)lo;
     return -1;
 }
@@ -221,8 +259,9 @@ static char *msg_rel(const struct idx_msg *m)
 char *idx_path(const struct idx *x, size_t i)
 {
     struct buf b = BUF_INIT;
+    const struct idx_msg *m = idx_msg(x, i);
 
-    buf_printf(&b, "%s/%s/%s", x->dir, x->m[i].in_new ? "new" : "cur", x->m[i].name);
+    buf_printf(&b, "%s/%s/%s", x->dir, m->in_new ? "new" : "cur", m->name);
     return buf_detach(&b);
 }
 
@@ -284,7 +323,63 @@ static char *id_clean(char *s)
     return s;
 }
 
-#define HDR_FIRST_READ 8192
+#define ADDRS_KEEP 8
+
+/* Append a mailbox as one word of valid UTF-8 without controls (the index's promise). */
+static void add_mailbox(struct buf *b, const char *mb)
+{
+    size_t mark = b->len, n = strlen(mb);
+
+    if (!codec_utf8_valid(mb, n)) {
+        codec_utf8_repair(mb, n, b);
+    } else {
+        buf_add(b, mb, n);
+    }
+    for (size_t i = mark; i < b->len; i++)
+        if ((unsigned char)b->ptr[i] <= ' ' || b->ptr[i] == 0x7f)
+            b->ptr[i] = '_';
+}
+
+static char *first_mailbox(const struct hdr_field *f)
+{
+    char *mb = addr_first_mailbox(f->value, f->value_len);
+    struct buf b = BUF_INIT;
+
+    if (mb == NULL)
+        return NULL;
+    add_mailbox(&b, mb);
+    free(mb);
+    return buf_detach(&b);
+}
+
+/* The mailboxes of To and Cc (the first ADDRS_KEEP), space-separated, for to: searches;
+ * NULL when there are none. */
+static char *mailboxes(const struct hdr_field *to, const struct hdr_field *cc)
+{
+    const struct hdr_field *fs[2] = { to, cc };
+    struct buf b = BUF_INIT;
+    size_t kept = 0;
+
+    for (int k = 0; k < 2; k++) {
+        struct addr *a;
+        size_t n;
+
+        if (fs[k]->name == NULL || addr_parse_list(fs[k]->value, fs[k]->value_len, &a, &n) < 0)
+            continue;
+        for (size_t i = 0; i < n && kept < ADDRS_KEEP; i++) {
+            if (a[i].mailbox == NULL || a[i].mailbox[0] == '\0')
+                continue;
+            if (b.len)
+                buf_addc(&b, ' ');
+            add_mailbox(&b, a[i].mailbox);
+            kept++;
+        }
+        addr_list_free(a, n);
+    }
+    return b.len ? buf_detach(&b) : (buf_free(&b), NULL);
+}
+
+#define HDR_FIRST_READ 4096     /* most header blocks fit: read the body only when not */
 #define HDR_MAX_READ (1 << 20)
 
 /*
@@ -300,7 +395,7 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
     size_t got = 0, hl;
     bool eof = false;
     struct hdr_field f, ff = { 0 }, ft = { 0 }, fs = { 0 }, fd_ = { 0 }, fm = { 0 }, fi = { 0 },
-        fr = { 0 };
+        fr = { 0 }, fc = { 0 };
     size_t pos = 0;
     time_t t;
 
@@ -348,6 +443,8 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
         case 2:
             if (field_is(&f, "to", 2))
                 slot = &ft;
+            else if (field_is(&f, "cc", 2))
+                slot = &fc;
             break;
         case 4:
             if (field_is(&f, "from", 4))
@@ -381,6 +478,8 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
     m->msgid = fm.name ? idx_arena_take(x, id_clean(hdr_msgid(fm.value, fm.value_len))) : "";
     m->in_reply_to = fi.name ? idx_arena_take(x, id_clean(first_id(fi.value, fi.value_len))) : "";
     m->references = fr.name ? idx_arena_take(x, refs_join(fr.value, fr.value_len)) : "";
+    m->from_addr = ff.name ? idx_arena_take(x, first_mailbox(&ff)) : "";
+    m->to_addrs = idx_arena_take(x, mailboxes(&ft, &fc));
     m->mtime = (int64_t)st.st_mtime;
     m->size = (uint64_t)st.st_size;
     if (fd_.name && hdr_parse_date(fd_.value, fd_.value_len, &t) == 0)
@@ -477,6 +576,7 @@ static void *worker_run(void *arg)
 
             memset(m, 0, sizeof *m);
             m->from = m->to = m->msgid = m->in_reply_to = m->references = "";
+            m->from_addr = m->to_addrs = "";
             m->subject = "(unreadable message file)";
             m->date = m->mtime = strtoll(w->pend[i].name, NULL, 10);
             w->rc[i] = 0;
@@ -561,6 +661,8 @@ static void parse_pending(struct idx *x, struct pending *pend, size_t npend, con
             if (m != &out[i])
                 *m = out[i];
             m->id = x->next_id++;
+            count_msg(x, m, 1);
+            x->date_sorted = false;
             x->stats.parsed++;
         } else if (rc[i] == 1) {
             /* gone between readdir and open (renamed or removed by someone else): leave it
@@ -574,9 +676,102 @@ static void parse_pending(struct idx *x, struct pending *pend, size_t npend, con
     free(rc);
 }
 
+/* Only new/ changed since the last listing (a delivery, or another client that removed a
+ * message from new/): cur/ need not be read again. */
+static bool only_new_changed(const struct idx *x, const struct maildir_stamp *now)
+{
+    return x->have_stamp && now->cur_mtime == x->stamp.cur_mtime &&
+           x->listed_at / 2 - now->cur_mtime / 2 >= 500000000LL;
+}
+
+/* Start over from the messages (the cache turned out damaged after open). */
+static void idx_reset(struct idx *x)
+{
+    idx_load_all(x);
+    x->n = 0;
+    x->ngone = 0;
+    x->have_stamp = false;
+    x->damaged = false;
+    x->date_sorted = false;
+    memset(&x->counts, 0, sizeof x->counts);
+}
+
+/* Drop the entries marked gone (positions change). */
+static bool compact(struct idx *x)
+{
+    size_t o = 0;
+
+    if (x->ngone == 0)
+        return false;
+    idx_load_all(x);
+    for (size_t i = 0; i < x->n; i++) {
+        if (x->m[i].gone)
+            continue;
+        if (o != i)
+            x->m[o] = x->m[i];
+        o++;
+    }
+    x->n = o;
+    x->ngone = 0;
+    x->dirty = true;
+    return true;
+}
+
+/* Read the directory sub (0 new, 1 cur): known names are marked seen (renamed ones take
+ * their new name), unknown ones are added to pend. -1 when it cannot be read. */
+static int list_sub(struct idx *x, int s, const uint32_t *ht, size_t mask, unsigned char *seen,
+                    struct pending **pend, size_t *npend, size_t *pcap, bool *changed,
+                    struct err *e)
+{
+    static const char *const subs[] = { "new", "cur" };
+    char *sub = fs_join(x->dir, subs[s]);
+    DIR *d = opendir(sub);
+    struct dirent *de;
+
+    if (d == NULL) {
+        err_sys(e, "%s", sub);
+        free(sub);
+        return -1;
+    }
+    free(sub);
+    while ((de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        size_t ul;
+        long pos;
+
+        if (nm[0] == '.')
+            continue;
+        maildir_name_split(nm, &ul);
+        pos = ht_find(ht, mask, x->m, nm, ul);
+        if (pos >= 0 && !seen[pos]) {
+            struct idx_msg *m = &x->m[pos];
+
+            seen[pos] = 1;
+            if (m->in_new != (s == 0) || strcmp(m->name, nm) != 0) {
+                idx_msg_set_name(m, idx_arena_str(&x->p, nm), s == 0);
+                x->stats.renamed++;
+                *changed = true;
+            }
+            continue;
+        }
+        if (pos >= 0)
+            continue;   /* the same message twice (caught mid-rename): keep one */
+        if (*npend == *pcap) {
+            *pcap = *pcap ? *pcap * 2 : 256;
+            *pend = xreallocarray(*pend, *pcap, sizeof **pend);
+        }
+        (*pend)[*npend].name = xstrdup(nm);
+        (*pend)[*npend].in_new = (s == 0);
+        (*npend)++;
+    }
+    closedir(d);
+    return 0;
+}
+
 /*
- * Read new/ and cur/, keep entries whose file still exists (renamed ones keep their data),
- * drop the others, parse the newcomers. Returns 1 when anything changed, 0 or -1.
+ * Read new/ (and cur/ unless only new/ changed), keep entries whose file still exists
+ * (renamed ones keep their data), drop the others, parse the newcomers. Returns 1 when
+ * anything changed, 0 or -1.
  */
 static int idx_sync(struct idx *x, struct err *e)
 {
@@ -587,37 +782,36 @@ static int idx_sync(struct idx *x, struct err *e)
     unsigned char *seen;
     struct pending *pend = NULL;
     int64_t listed_at;
-    bool changed = false;
+    bool changed = false, partial;
     struct buf path = BUF_INIT;
     int dfd[2] = { -1, -1 };
 
-    x->stats.listed = false;
+    x->stats.listed = x->stats.new_only = false;
     x->stats.parsed = x->stats.renamed = x->stats.removed = x->stats.vanished = 0;
     if (maildir_stamp(x->dir, &now, e) < 0)
         return err_prefix(e, "not a Maildir");
-    if (stamp_current(x, &now)) {
-        /* drop what our own operations marked gone */
-        goto compact;
+    if (x->damaged) {
+        idx_reset(x);
+        changed = true;
     }
+    if (stamp_current(x, &now))
+        return compact(x) || changed ? 1 : 0;   /* only what our own operations did */
+    partial = only_new_changed(x, &now);
     x->stats.listed = true;
+    x->stats.new_only = partial;
     listed_at = now_ns();
+    idx_load_all(x);
     for (cap = 1024; cap < x->n * 2 + 2; cap *= 2)
         ;
     mask = cap - 1;
     ht = xmalloc(cap * sizeof *ht);
     memset(ht, 0xff, cap * sizeof *ht);
     for (size_t i = 0; i < x->n; i++)
-        if (!x->m[i].gone)
+        if (!x->m[i].gone && (!partial || x->m[i].in_new))
             ht_insert(ht, mask, x->m, (uint32_t)i);
     seen = xcalloc(x->n + 1, 1);
-    for (int s = 0; s < 2; s++) {
-        char *sub = fs_join(x->dir, subs[s]);
-        DIR *d = opendir(sub);
-        struct dirent *de;
-
-        if (d == NULL) {
-            err_sys(e, "%s", sub);
-            free(sub);
+    for (int s = 0; s < (partial ? 1 : 2); s++) {
+        if (list_sub(x, s, ht, mask, seen, &pend, &npend, &pcap, &changed, e) < 0) {
             free(ht);
             free(seen);
             for (size_t i = 0; i < npend; i++)
@@ -625,43 +819,11 @@ static int idx_sync(struct idx *x, struct err *e)
             free(pend);
             return -1;
         }
-        free(sub);
-        while ((de = readdir(d)) != NULL) {
-            const char *nm = de->d_name;
-            size_t ul;
-            long pos;
-
-            if (nm[0] == '.')
-                continue;
-            maildir_name_split(nm, &ul);
-            pos = ht_find(ht, mask, x->m, nm, ul);
-            if (pos >= 0 && !seen[pos]) {
-                struct idx_msg *m = &x->m[pos];
-
-                seen[pos] = 1;
-                if (m->in_new != (s == 0) || strcmp(m->name, nm) != 0) {
-                    idx_msg_set_name(m, idx_arena_str(&x->p, nm), s == 0);
-                    x->stats.renamed++;
-                    changed = true;
-                }
-                continue;
-            }
-            if (pos >= 0)
-                continue;   /* the same message twice (caught mid-rename): keep one */
-            if (npend == pcap) {
-                pcap = pcap ? pcap * 2 : 256;
-                pend = xreallocarray(pend, pcap, sizeof *pend);
-            }
-            pend[npend].name = xstrdup(nm);
-            pend[npend].in_new = (s == 0);
-            npend++;
-        }
-        closedir(d);
     }
     free(ht);
     for (size_t i = 0; i < x->n; i++)
-        if (!seen[i] && !x->m[i].gone) {
-            x->m[i].gone = true;
+        if (!seen[i] && !x->m[i].gone && (!partial || x->m[i].in_new)) {
+            mark_gone(x, &x->m[i]);
             x->stats.removed++;
         }
     free(seen);
@@ -680,23 +842,9 @@ static int idx_sync(struct idx *x, struct err *e)
     free(pend);
     buf_free(&path);
     x->dirty = true;    /* at least the stamp is new */
-compact:
-    {
-        size_t o = 0;
-
-        for (size_t i = 0; i < x->n; i++) {
-            if (x->m[i].gone) {
-                changed = true;
-                continue;
-            }
-            if (o != i)
-                x->m[o] = x->m[i];
-            o++;
-        }
-        if (o != x->n)
-            x->dirty = true;
-        x->n = o;
-    }
+    if (compact(x))
+        changed = true;
+    recount(x);
     return changed ? 1 : 0;
 }
 
@@ -747,24 +895,21 @@ int idx_refresh(struct idx *x, struct err *e)
 
 static int op_result(struct idx *x, size_t i, int rc)
 {
-    if (rc == 1) {
-        x->m[i].gone = true;
-        x->dirty = true;
-    }
+    if (rc == 1)
+        mark_gone(x, &x->m[i]);
     return rc;
 }
 
 static int idx_rename_op(struct idx *x, size_t i, const char *add, const char *del, bool cur_only,
                          struct err *e)
 {
-    struct idx_msg *m = &x->m[i];
-    char *rel = msg_rel(m), *nrel = NULL;
+    struct idx_msg *m = idx_entry(x, i);
+    char *rel, *nrel = NULL;
     int rc;
 
-    if (m->gone) {
-        free(rel);
+    if (m->gone)
         return 1;
-    }
+    rel = msg_rel(m);
     rc = cur_only ? maildir_mark_cur(x->dir, rel, &nrel, e)
                   : maildir_set_flags(x->dir, rel, add, del, &nrel, e);
     free(rel);
@@ -772,7 +917,9 @@ static int idx_rename_op(struct idx *x, size_t i, const char *add, const char *d
         bool in_new = str_startswith(nrel, "new/");
 
         if (strcmp(nrel + 4, m->name) != 0 || in_new != m->in_new) {
+            count_msg(x, m, -1);
             idx_msg_set_name(m, idx_arena_str(&x->p, nrel + 4), in_new);
+            count_msg(x, m, 1);
             x->dirty = true;
         }
     }
@@ -787,15 +934,18 @@ int idx_set_flags(struct idx *x, size_t i, const char *add, const char *del, str
 
 int idx_mark_cur(struct idx *x, size_t i, struct err *e)
 {
-    if (!x->m[i].in_new)
-        return x->m[i].gone ? 1 : 0;
+    const struct idx_msg *m = idx_entry(x, i);
+
+    if (!m->in_new)
+        return m->gone ? 1 : 0;
     return idx_rename_op(x, i, NULL, NULL, true, e);
 }
 
 int idx_move(struct idx *x, size_t i, const char *dst_dir, struct err *e)
 {
-    char *rel = msg_rel(&x->m[i]);
-    int rc = x->m[i].gone ? 1 : maildir_move(x->dir, rel, dst_dir, NULL, e);
+    struct idx_msg *m = idx_entry(x, i);
+    char *rel = msg_rel(m);
+    int rc = m->gone ? 1 : maildir_move(x->dir, rel, dst_dir, NULL, e);
 
     free(rel);
     if (rc == 0) {
@@ -803,18 +953,17 @@ int idx_move(struct idx *x, size_t i, const char *dst_dir, struct err *e)
 
         /* moving into the same folder is a no-op, not a removal */
         if (!(stat(x->dir, &a) == 0 && stat(dst_dir, &b) == 0 && a.st_dev == b.st_dev &&
-              a.st_ino == b.st_ino)) {
-            x->m[i].gone = true;
-            x->dirty = true;
-        }
+              a.st_ino == b.st_ino))
+            mark_gone(x, m);
     }
     return op_result(x, i, rc);
 }
 
 int idx_copy(struct idx *x, size_t i, const char *dst_dir, struct err *e)
 {
-    char *rel = msg_rel(&x->m[i]);
-    int rc = x->m[i].gone ? 1 : maildir_copy(x->dir, rel, dst_dir, NULL, e);
+    struct idx_msg *m = idx_entry(x, i);
+    char *rel = msg_rel(m);
+    int rc = m->gone ? 1 : maildir_copy(x->dir, rel, dst_dir, NULL, e);
 
     free(rel);
     return op_result(x, i, rc);
@@ -822,13 +971,12 @@ int idx_copy(struct idx *x, size_t i, const char *dst_dir, struct err *e)
 
 int idx_delete(struct idx *x, size_t i, const char *trash_dir, struct err *e)
 {
-    char *rel = msg_rel(&x->m[i]);
-    int rc = x->m[i].gone ? 1 : maildir_delete(x->dir, rel, trash_dir, NULL, e);
+    struct idx_msg *m = idx_entry(x, i);
+    char *rel = msg_rel(m);
+    int rc = m->gone ? 1 : maildir_delete(x->dir, rel, trash_dir, NULL, e);
 
     free(rel);
-    if (rc == 0) {
-        x->m[i].gone = true;
-        x->dirty = true;
-    }
+    if (rc == 0)
+        mark_gone(x, m);
     return op_result(x, i, rc);
 }

@@ -26,6 +26,8 @@ struct pctx {
     size_t rbuf_cap;
 };
 
+enum { BLK_UNCHECKED = 0, BLK_GOOD, BLK_BAD };
+
 struct idx {
     char *dir;
     char *cache_path;
@@ -41,6 +43,19 @@ struct idx {
     bool have_stamp;
     bool dirty;
     struct idx_stats stats;
+    /* Entries [0, nmapped) come from the mapped cache and are filled from their record when
+     * first used (idx_entry); ready has a bit per such entry. */
+    size_t nmapped;
+    uint64_t *ready;
+    const char *blk, *recs, *strtab;    /* into the map (blk: the block table) */
+    uint64_t strtab_size;
+    uint32_t blk_recs, nblocks;
+    unsigned char *blk_state;           /* BLK_* per block */
+    bool verify;                        /* check block checksums (not for the fuzz target) */
+    bool damaged;                       /* a block failed its check: rebuild on refresh */
+    bool date_sorted;                   /* positions are in date order (as stored) */
+    size_t ngone;                       /* entries marked gone, not yet compacted away */
+    struct idx_counts counts;
 };
 
 const char *idx_arena_strn(struct pctx *x, const char *s, size_t n);
@@ -48,8 +63,6 @@ const char *idx_arena_str(struct pctx *x, const char *s);
 /* Take ownership of a malloc'd string: copy into the arena, free it. */
 const char *idx_arena_take(struct pctx *x, char *s);
 void idx_arena_free(struct pctx *x);
-/* A new entry at the end, zeroed but for its fresh id. */
-struct idx_msg *idx_append(struct idx *x);
 /* Set name, uniq_len, flags and in_new from a file name (name already stable storage). */
 void idx_msg_set_name(struct idx_msg *m, const char *name, bool in_new);
 
@@ -57,5 +70,31 @@ void idx_msg_set_name(struct idx_msg *m, const char *name, bool in_new);
  * stats.cache_bad (the caller rebuilds). */
 void idx_load_cache(struct idx *x);
 void idx_unmap(struct idx *x);
+/* Fill entry i (< nmapped) from its record (checking its block first). */
+void idx_load_rec(struct idx *x, size_t i);
+/* Drop what idx_load_image set up (the map itself stays until idx_unmap). */
+void idx_forget_map(struct idx *x);
+
+static inline bool idx_ready(const struct idx *x, size_t i)
+{
+    return i >= x->nmapped || (x->ready[i / 64] >> (i % 64) & 1);
+}
+
+/* Entry i, filled. */
+static inline struct idx_msg *idx_entry(struct idx *x, size_t i)
+{
+    if (!idx_ready(x, i))
+        idx_load_rec(x, i);
+    return &x->m[i];
+}
+
+/* Entry i is gone, without filling it (an entry not yet used cannot be gone). */
+static inline bool idx_is_gone(const struct idx *x, size_t i)
+{
+    return idx_ready(x, i) && x->m[i].gone;
+}
+
+/* Fill every entry (before anything that walks or moves all of them). */
+void idx_load_all(struct idx *x);
 
 #endif

@@ -1,16 +1,25 @@
-/* Views over an index: sorting (qsort_r, no globals) and limit patterns. */
+/* Views over an index: sorting (qsort_r, no globals) and limit patterns, whose body: terms
+ * search the decoded text parts of the messages, on several threads. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "index_int.h"
 #include "tern/buf.h"
+#include "tern/codec.h"
 #include "tern/fold.h"
 #include "tern/fsutil.h"
 #include "tern/index.h"
 #include "tern/maildir.h"
+#include "tern/mime.h"
 #include "tern/str.h"
 #include "tern/view.h"
 #include "tern/xalloc.h"
@@ -173,6 +182,8 @@ void idx_view_free(struct idx_view *v)
     idx_view_init(v);
 }
 
+static void match_all(const struct idx *x, const struct idx_limit *l, unsigned char *hit);
+
 void idx_view_build(const struct idx *x, struct idx_view *v, enum idx_sort key, bool reverse,
                     const struct idx_limit *lim)
 {
@@ -183,17 +194,39 @@ void idx_view_build(const struct idx *x, struct idx_view *v, enum idx_sort key, 
         v->v = xreallocarray(v->v, v->cap, sizeof *v->v);
     }
     v->n = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (idx_msg(x, i)->gone)
-            continue;
-        if (lim && !idx_limit_match(x, lim, i))
-            continue;
-        v->v[v->n++] = (uint32_t)i;
+    if (lim == NULL && key == IDX_SORT_DATE && x->date_sorted) {
+        /* the stored order: no entry is read (a first screen costs the rows it shows) */
+        for (size_t i = 0; i < n; i++)
+            if (!idx_is_gone(x, i))
+                v->v[v->n++] = (uint32_t)i;
+        if (reverse)
+            for (size_t a = 0, b = v->n; a + 1 < b; a++, b--) {
+                uint32_t t = v->v[a];
+
+                v->v[a] = v->v[b - 1];
+                v->v[b - 1] = t;
+            }
+        return;
+    }
+    if (lim) {
+        unsigned char *hit = xmalloc(n + 1);
+
+        match_all(x, lim, hit);
+        for (size_t i = 0; i < n; i++)
+            if (hit[i])
+                v->v[v->n++] = (uint32_t)i;
+        free(hit);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (!idx_is_gone(x, i))
+                v->v[v->n++] = (uint32_t)i;
     }
     idx_sort(x, v->v, v->n, key, reverse);
 }
 
 /* ---- limit patterns ---- */
+
+#define BODY_MAX (64u << 20)     /* larger files are not searched (as the pager's limit) */
 
 enum term_kind { T_ANY, T_FROM, T_TO, T_SUBJECT, T_FLAG_SET, T_NEW, T_DATE, T_BODY };
 
@@ -209,7 +242,7 @@ struct term {
 struct idx_limit {
     struct term *t;
     size_t n;
-    struct buf scratch;      /* folded text of a non-ASCII field */
+    bool body;               /* a term reads message files */
 };
 
 void idx_limit_free(struct idx_limit *l)
@@ -221,7 +254,6 @@ void idx_limit_free(struct idx_limit *l)
         fold_word_free(&l->t[i].fw);
     }
     free(l->t);
-    buf_free(&l->scratch);
     free(l);
 }
 
@@ -404,34 +436,115 @@ int idx_limit_compile(const char *pattern, struct idx_limit **out, struct err *e
         }
         if (l->t[l->n].word)
             fold_word_init(&l->t[l->n].fw, l->t[l->n].word);
+        l->body |= l->t[l->n].kind == T_BODY;
         l->n++;
         buf_free(&w);
     }
+    /* terms that read files last: the others often decide without opening a message */
+    for (size_t i = 0, o = 0; i < l->n; i++)
+        if (l->t[i].kind != T_BODY) {
+            struct term t = l->t[i];
+
+            memmove(&l->t[o + 1], &l->t[o], (i - o) * sizeof t);
+            l->t[o++] = t;
+        }
     *out = l;
     return 0;
 }
 
-static bool has(const struct idx_limit *l, const char *hay, const struct term *t)
+/* What one matching thread needs of its own. */
+struct mctx {
+    struct buf fold;        /* folded text of a non-ASCII field or part */
+    struct buf text;        /* a decoded text part */
+    struct buf file;        /* the message file */
+};
+
+static void mctx_free(struct mctx *c)
 {
-    /* the limit is const to its users; its scratch buffer is only a cache */
-    return fold_has(&t->fw, hay, strlen(hay), (struct buf *)&l->scratch);
+    buf_free(&c->fold);
+    buf_free(&c->text);
+    buf_free(&c->file);
 }
 
-static bool body_has(const struct idx *x, size_t i, const char *word)
+static bool has(struct mctx *c, const char *hay, const struct term *t)
+{
+    return fold_has(&t->fw, hay, strlen(hay), &c->fold);
+}
+
+/* Read the file at x's position i into c->file; false when it cannot be read. */
+static bool read_msg(const struct idx *x, size_t i, struct mctx *c)
 {
     char *path = idx_path(x, i);
-    struct buf b = BUF_INIT;
-    struct err e;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    bool ok = false;
+
+    free(path);
+    buf_reset(&c->file);
+    if (fd < 0)
+        return false;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (off_t)BODY_MAX) {
+        size_t want = (size_t)st.st_size;
+
+        buf_reserve(&c->file, want + 1);
+        ok = true;
+        while (c->file.len < want) {
+            ssize_t r = read(fd, c->file.ptr + c->file.len, want - c->file.len);
+
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0) {
+                ok = r == 0;    /* shorter than it was: search what is there */
+                break;
+            }
+            c->file.len += (size_t)r;
+        }
+        c->file.ptr[c->file.len] = '\0';
+    }
+    close(fd);
+    return ok;
+}
+
+/* A part whose raw bytes are already the text (no transfer encoding, UTF-8 or ASCII). */
+static bool part_is_raw_text(const struct mime_part *p)
+{
+    return (p->enc == MIME_7BIT || p->enc == MIME_8BIT || p->enc == MIME_BINARY) &&
+           (p->charset == NULL || str_casecmp(p->charset, "utf-8") == 0 ||
+            str_casecmp(p->charset, "us-ascii") == 0) &&
+           (p->enc == MIME_7BIT ? true : codec_utf8_valid(p->body, p->body_len));
+}
+
+/*
+ * The decoded text parts of message i contain the word: quoted-printable and base64 are
+ * decoded and charsets converted (a Cyrillic message sent as base64 UTF-8 or KOI8-R is
+ * found); parts that are not text (images, archives: base64 data) are never searched.
+ */
+static bool body_has(const struct idx *x, size_t i, const struct term *t, struct mctx *c)
+{
+    struct mime_tree tree;
     bool r = false;
 
-    if (fs_read_file(path, &b, &e) == 0)
-        r = str_casemem(b.ptr ? b.ptr : "", b.len, word) != NULL;
-    buf_free(&b);
-    free(path);
+    if (!read_msg(x, i, c))
+        return false;
+    mime_parse(c->file.ptr, c->file.len, &tree);
+    for (size_t k = 0; k < tree.n && !r; k++) {
+        const struct mime_part *p = &tree.parts[k];
+
+        if (mime_is_multipart(p) || strncmp(p->type, "text/", 5) != 0)
+            continue;
+        if (part_is_raw_text(p)) {
+            r = fold_has(&t->fw, p->body, p->body_len, &c->fold);
+            continue;
+        }
+        buf_reset(&c->text);
+        mime_text(p, &c->text);
+        r = fold_has(&t->fw, c->text.ptr ? c->text.ptr : "", c->text.len, &c->fold);
+    }
+    mime_free(&tree);
     return r;
 }
 
-bool idx_limit_match(const struct idx *x, const struct idx_limit *l, size_t i)
+static bool match(const struct idx *x, const struct idx_limit *l, size_t i, struct mctx *c)
 {
     const struct idx_msg *m = idx_msg(x, i);
 
@@ -441,16 +554,17 @@ bool idx_limit_match(const struct idx *x, const struct idx_limit *l, size_t i)
 
         switch (t->kind) {
         case T_ANY:
-            r = has(l, m->from, t) || has(l, m->to, t) || has(l, m->subject, t);
+            r = has(c, m->from, t) || has(c, m->to, t) || has(c, m->subject, t) ||
+                has(c, m->from_addr, t) || has(c, m->to_addrs, t);
             break;
         case T_FROM:
-            r = has(l, m->from, t);
+            r = has(c, m->from, t) || has(c, m->from_addr, t);
             break;
         case T_TO:
-            r = has(l, m->to, t);
+            r = has(c, m->to, t) || has(c, m->to_addrs, t);
             break;
         case T_SUBJECT:
-            r = has(l, m->subject, t);
+            r = has(c, m->subject, t);
             break;
         case T_FLAG_SET:
             r = (m->flags & t->flag) != 0;
@@ -463,11 +577,73 @@ bool idx_limit_match(const struct idx *x, const struct idx_limit *l, size_t i)
             break;
         case T_BODY:
         default:
-            r = body_has(x, i, t->word);
+            r = body_has(x, i, t, c);
             break;
         }
         if (r == t->neg)
             return false;
     }
     return true;
+}
+
+bool idx_limit_match(const struct idx *x, const struct idx_limit *l, size_t i)
+{
+    struct mctx c = { BUF_INIT, BUF_INIT, BUF_INIT };
+    bool r = match(x, l, i, &c);
+
+    mctx_free(&c);
+    return r;
+}
+
+struct mjob {
+    const struct idx *x;
+    const struct idx_limit *l;
+    size_t lo, hi;
+    unsigned char *hit;
+};
+
+static void *match_run(void *arg)
+{
+    struct mjob *j = arg;
+    struct mctx c = { BUF_INIT, BUF_INIT, BUF_INIT };
+
+    for (size_t i = j->lo; i < j->hi; i++)
+        j->hit[i] = !idx_is_gone(j->x, i) && match(j->x, j->l, i, &c);
+    mctx_free(&c);
+    return NULL;
+}
+
+#define MATCH_MAX_THREADS 4
+
+/*
+ * Which positions match, in parallel when the limit reads message files (body:): that is
+ * open/read/decode per message, like the index's cold build. Entries are filled first, by
+ * this thread (filling is not thread-safe).
+ */
+static void match_all(const struct idx *x, const struct idx_limit *l, unsigned char *hit)
+{
+    size_t n = idx_count(x), nt = 1;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *env = getenv("TERN_INDEX_THREADS");
+    struct mjob j[MATCH_MAX_THREADS];
+    pthread_t tid[MATCH_MAX_THREADS];
+    bool started[MATCH_MAX_THREADS] = { false };
+
+    if (env && *env >= '1' && *env <= '9')
+        ncpu = *env - '0';
+    if (l->body && n >= 64 && ncpu > 1)
+        nt = (size_t)(ncpu < MATCH_MAX_THREADS ? ncpu : MATCH_MAX_THREADS);
+    if (nt > 1)
+        idx_load_all((struct idx *)x);
+    for (size_t k = 0; k < nt; k++)
+        j[k] = (struct mjob){ x, l, n * k / nt, n * (k + 1) / nt, hit };
+    for (size_t k = 1; k < nt; k++)
+        started[k] = pthread_create(&tid[k], NULL, match_run, &j[k]) == 0;
+    match_run(&j[0]);
+    for (size_t k = 1; k < nt; k++) {
+        if (started[k])
+            pthread_join(tid[k], NULL);
+        else
+            match_run(&j[k]);
+    }
 }

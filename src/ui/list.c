@@ -75,27 +75,18 @@ static size_t row_of_id(const struct model *m, uint32_t id)
     return SIZE_MAX;
 }
 
+/* From the index's counts: no entry is read (a large folder's first screen reads only the
+ * rows it shows). */
 static void count(struct model *m)
 {
-    size_t n = idx_count(m->x);
+    struct idx_counts c;
 
-    m->unread = m->flagged = m->trashed = m->in_new = m->gone = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct idx_msg *g = idx_msg(m->x, i);
-
-        if (g->gone) {
-            m->gone++;
-            continue;
-        }
-        if (!(g->flags & MDF_SEEN))
-            m->unread++;
-        if (g->flags & MDF_FLAGGED)
-            m->flagged++;
-        if (g->flags & MDF_TRASHED)
-            m->trashed++;
-        if (g->in_new)
-            m->in_new++;
-    }
+    idx_counts(m->x, &c);
+    m->unread = c.unread;
+    m->flagged = c.flagged;
+    m->trashed = c.trashed;
+    m->in_new = c.in_new;
+    m->gone = idx_count(m->x) - c.total;
 }
 
 static void load_queue(struct app *a, struct model *m)
@@ -148,6 +139,11 @@ static void initial_cursor(struct app *a)
     size_t n = nrows(m), best = 0;
     int64_t newest = INT64_MIN;
 
+    if (m->unread == 0 && !m->threads && m->sort == IDX_SORT_DATE && n > 0) {
+        /* nothing unread: the newest, which the date order puts at one end */
+        a->cur = m->reverse ? 0 : n - 1;
+        return;
+    }
     for (size_t r = 0; r < n; r++) {
         const struct idx_msg *g = row_msg(m, r);
 

@@ -4,8 +4,10 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "testutil.h"
+#include "tern/buf.h"
 #include "tern/fsutil.h"
 #include "tern/index.h"
 #include "tern/maildir.h"
@@ -179,7 +181,7 @@ START_TEST(damaged_cache_rebuilt)
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     idx_close(x);
     ck_assert_int_eq(fs_read_file(cache, &good, &e), 0);
-    ck_assert_uint_gt(good.len, 64 + 3 * 64);
+    ck_assert_uint_gt(good.len, 144 + 3 * 64);
     for (int kind = 0; kind < 6; kind++) {
         struct buf bad = BUF_INIT;
 
@@ -187,10 +189,10 @@ START_TEST(damaged_cache_rebuilt)
         switch (kind) {
         case 0: buf_truncate(&bad, bad.len / 2); break;            /* truncated */
         case 1: buf_truncate(&bad, 10); break;                      /* torn header */
-        case 2: bad.ptr[64 + 70] ^= 0x55; break;                    /* flipped record bit */
+        case 2: bad.ptr[144 + 70] ^= 0x55; break;                   /* flipped record bit */
         case 3: bad.ptr[bad.len - 2] ^= 0x20; break;                /* flipped string byte */
         case 4: buf_truncate(&bad, 0); break;                       /* empty */
-        case 5: memset(bad.ptr + 64, 0xff, 64); break;              /* wild offsets */
+        case 5: memset(bad.ptr + 144, 0xff, 64); break;             /* wild offsets */
         }
         ck_assert_int_eq(fs_write_atomic(cache, bad.ptr, bad.len, 0600, &e), 0);
         ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
@@ -222,6 +224,10 @@ START_TEST(image_loader_rejects_garbage)
     memset(junk, 'A', sizeof junk);
     ck_assert_int_eq(idx_load_image(x, junk, sizeof junk, false, &e), -1);
     ck_assert_int_eq(e.cls, ERR_PARSE);
+    /* an older version of the format is not read: it is rebuilt (the upgrade) */
+    memcpy(junk, "TERNIDX3", 8);
+    ck_assert_int_eq(idx_load_image(x, junk, sizeof junk, false, &e), -1);
+    ck_assert(strstr(e.msg, "version") != NULL);
     ck_assert_int_eq(idx_load_image(x, junk, 0, false, &e), -1);
     ck_assert_uint_eq(idx_count(x), 0);
     idx_close(x);
@@ -509,6 +515,275 @@ START_TEST(long_references_trimmed)
 }
 END_TEST
 
+
+static void age_dir(const char *d, const char *sub, int seconds)
+{
+    char path[4096];
+    struct timespec ts[2];
+
+    snprintf(path, sizeof path, "%s/%s", d, sub);
+    clock_gettime(CLOCK_REALTIME, &ts[0]);
+    ts[0].tv_sec -= seconds;
+    ts[1] = ts[0];
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/* The counts live in the cache header and follow every operation; a warm open and the
+ * default view read no entry at all (the stored date order needs no sort). */
+START_TEST(counts_and_lazy_view)
+{
+    char *d = mkfolder();
+    struct idx *x;
+    struct idx_counts c;
+    struct idx_view v;
+    struct err e;
+    long i;
+
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.total, 3);
+    ck_assert_uint_eq(c.unread, 1);
+    ck_assert_uint_eq(c.flagged, 1);
+    ck_assert_uint_eq(c.in_new, 1);
+    i = find_subject(x, "Budget 2024");
+    ck_assert_int_eq(idx_mark_cur(x, (size_t)i, &e), 0);
+    ck_assert_int_eq(idx_set_flags(x, (size_t)i, "S", NULL, &e), 0);
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.unread, 0);
+    ck_assert_uint_eq(c.in_new, 0);
+    i = find_subject(x, "Re: Grüße aus Bern");
+    ck_assert_int_eq(idx_delete(x, (size_t)i, NULL, &e), 0);
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.total, 2);
+    ck_assert_uint_eq(c.flagged, 0);
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    idx_close(x);
+    /* directories changed over a second before the listing: the next open is warm */
+    age_dir(d, "cur", 10);
+    age_dir(d, "new", 10);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert(!idx_stats(x)->listed);
+    ck_assert_uint_eq(idx_stats(x)->cached, 2);
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.total, 2);
+    ck_assert_uint_eq(c.unread, 0);
+    ck_assert_uint_eq(idx_stats(x)->filled, 0);
+    idx_view_init(&v);
+    idx_view_build(x, &v, IDX_SORT_DATE, false, NULL);
+    ck_assert_uint_eq(v.n, 2);
+    ck_assert_uint_eq(idx_stats(x)->filled, 0);
+    ck_assert_str_eq(idx_msg(x, v.v[0])->subject, "Budget 2024");      /* 2023-12-31 */
+    ck_assert_str_eq(idx_msg(x, v.v[1])->subject, "Grüße aus Bern");   /* 2024-01-01 */
+    ck_assert_uint_eq(idx_stats(x)->filled, 2);
+    idx_view_build(x, &v, IDX_SORT_DATE, true, NULL);
+    ck_assert_str_eq(idx_msg(x, v.v[0])->subject, "Grüße aus Bern");
+    idx_view_free(&v);
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* A large cache is checked block by block when first used: damage found then hides the
+ * block's entries and the next refresh rebuilds from the messages. */
+START_TEST(lazy_block_damage)
+{
+    char *d = mkfolder();
+    char *cache = idx_cache_path(d);
+    struct idx *x;
+    struct err e;
+    struct buf img = BUF_INIT;
+    size_t gone = 0;
+
+    setenv("TERN_INDEX_EAGER_MAX", "0", 1);
+    age_dir(d, "cur", 10);
+    age_dir(d, "new", 10);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
+    img.ptr[img.len - 3] ^= 0x20;                   /* a string byte of the last record */
+    ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert(!idx_stats(x)->cache_bad);            /* not seen yet: nothing was read */
+    ck_assert_uint_eq(idx_count(x), 3);
+    for (size_t i = 0; i < idx_count(x); i++)
+        gone += idx_msg(x, i)->gone;
+    ck_assert_uint_eq(gone, 3);                     /* one block: all of it hidden */
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    ck_assert_uint_eq(idx_count(x), 3);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 3);
+    ck_assert_int_ge(find_subject(x, "Grüße aus Bern"), 0);
+    idx_close(x);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    for (size_t i = 0; i < idx_count(x); i++)
+        ck_assert(!idx_msg(x, i)->gone);
+    idx_close(x);
+    unsetenv("TERN_INDEX_EAGER_MAX");
+    buf_free(&img);
+    free(cache);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* A delivery changes only new/: cur/ (most of a big folder) is not read again. */
+START_TEST(new_only_listing)
+{
+    char *d = mkfolder();
+    char a[4096], b[4096];
+    struct idx *x;
+    struct err e;
+
+    age_dir(d, "cur", 10);
+    age_dir(d, "new", 10);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    put(d, "new", "1004.E.host", "From: eve@example.com\nSubject: fresh\n\n.\n");
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    ck_assert(idx_stats(x)->listed);
+    ck_assert(idx_stats(x)->new_only);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 1);
+    ck_assert_uint_eq(idx_count(x), 4);
+    /* another client removed the unread message from new/ */
+    snprintf(a, sizeof a, "%s/new/1002.C.host", d);
+    ck_assert_int_eq(unlink(a), 0);
+    age_dir(d, "new", 5);
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    ck_assert(idx_stats(x)->new_only);
+    ck_assert_uint_eq(idx_stats(x)->removed, 1);
+    ck_assert_uint_eq(idx_count(x), 3);
+    /* a rename in cur/ needs cur/ read */
+    snprintf(a, sizeof a, "%s/cur/1000.A.host:2,S", d);
+    snprintf(b, sizeof b, "%s/cur/1000.A.host:2,RS", d);
+    ck_assert_int_eq(rename(a, b), 0);
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    ck_assert(!idx_stats(x)->new_only);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 1);
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* Addresses as well as names; bodies decoded (base64, QP, KOI8-R), attachments not. */
+static char *mkintl(size_t filler)
+{
+    char *d = test_tmpdir();
+    struct err e;
+
+    ck_assert_int_eq(maildir_create(d, &e), 0);
+    /* "Встреча в пятницу.\n" in base64 UTF-8 */
+    put(d, "cur", "2000.A.host:2,S",
+        "From: =?UTF-8?B?0JjQstCw0L0=?= <ivan@example.ru>\n"
+        "To: =?UTF-8?B?0J/RkdGC0YA=?= <petr@example.ru>, Anna <anna@example.org>\n"
+        "Subject: =?UTF-8?B?0L/RgNC40LLQtdGC?=\nDate: Mon, 01 Jan 2024 10:00:00 +0000\n"
+        "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+        "Content-Transfer-Encoding: base64\n\n0JLRgdGC0YDQtdGH0LAg0LIg0L/Rj9GC0L3QuNGG0YMuCg==\n");
+    put(d, "cur", "2001.B.host:2,S",
+        "From: Hans <hans@example.de>\nTo: grete@example.de\nSubject: Hallo\n"
+        "Date: Tue, 02 Jan 2024 10:00:00 +0000\nMIME-Version: 1.0\n"
+        "Content-Type: text/plain; charset=iso-8859-1\n"
+        "Content-Transfer-Encoding: quoted-printable\n\nGr=FC=DFe aus M=FC=\nnchen\n");
+    /* "товарищ" in KOI8-R, 8bit */
+    put(d, "cur", "2002.C.host:2,S",
+        "From: old@example.su\nSubject: koi\nDate: Wed, 03 Jan 2024 10:00:00 +0000\n"
+        "MIME-Version: 1.0\nContent-Type: text/plain; charset=koi8-r\n"
+        "Content-Transfer-Encoding: 8bit\n\n\xd4\xcf\xd7\xc1\xd2\xc9\xdd\n");
+    /* the attachment's base64 holds QUJDREVGR0g and decodes to "secretword" */
+    put(d, "cur", "2003.D.host:2,S",
+        "From: att@example.org\nSubject: =?UTF-8?B?zp/OlM6fzqM=?=\n"
+        "Date: Thu, 04 Jan 2024 10:00:00 +0000\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=XX\n\n--XX\n"
+        "Content-Type: text/plain\n\nsee attached\n--XX\n"
+        "Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n"
+        "Content-Disposition: attachment; filename=a.bin\n\n"
+        "c2VjcmV0d29yZA==\nQUJDREVGR0g=\n--XX--\n");
+    for (size_t i = 0; i < filler; i++) {
+        char name[64], text[256];
+
+        snprintf(name, sizeof name, "%zu.F.host:2,S", 3000 + i);
+        snprintf(text, sizeof text, "From: f%zu@example.com\nSubject: filler %zu\n"
+                 "Date: Fri, 05 Jan 2024 10:00:00 +0000\n\nnothing to see %s\n", i, i,
+                 i % 10 == 0 ? "needle" : "");
+        put(d, "cur", name, text);
+    }
+    return d;
+}
+
+static size_t limit_count(const struct idx *x, const char *pattern)
+{
+    struct idx_limit *l;
+    struct idx_view v;
+    struct err e;
+    size_t n;
+
+    ck_assert_msg(idx_limit_compile(pattern, &l, &e) == 0, "%s", pattern);
+    idx_view_init(&v);
+    idx_view_build(x, &v, IDX_SORT_DATE, false, l);
+    n = v.n;
+    idx_view_free(&v);
+    idx_limit_free(l);
+    return n;
+}
+
+START_TEST(addresses_and_bodies)
+{
+    static const struct {
+        const char *pattern;
+        size_t count;
+    } cases[] = {
+        { "from:ivan", 1 },            /* the address, not in the display name */
+        { "from:иван", 1 },
+        { "from:ИВАН", 1 },
+        { "f:example.ru", 1 },
+        { "to:petr", 1 },
+        { "to:anna@example.org", 1 },  /* a second recipient */
+        { "to:пётр", 1 },
+        { "ПРИВЕТ", 1 },
+        { "οδος", 1 },                  /* ΟΔΟΣ: final sigma */
+        { "body:пятницу", 1 },          /* base64 UTF-8 */
+        { "body:ПЯТНИЦУ", 1 },
+        { "body:münchen", 1 },          /* QP Latin-1, soft line break inside the word */
+        { "body:GRÜSSE", 1 },
+        { "body:товарищ", 1 },          /* KOI8-R */
+        { "body:attached", 1 },
+        { "body:QUJDREVGR0g", 0 },      /* base64 data of an attachment */
+        { "body:secretword", 0 },       /* decoded attachment that is not text */
+        { "body:needle", 10 },
+        { "body:needle -body:nothing", 0 },
+        { "from:ivan body:пятницу", 1 },
+    };
+    char *d = mkintl(100);
+    struct idx *x;
+    struct err e;
+
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    for (int pass = 0; pass < 2; pass++) {
+        /* once on several threads, once on one: the same answers */
+        if (pass == 1)
+            setenv("TERN_INDEX_THREADS", "1", 1);
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            size_t n = limit_count(x, cases[k].pattern);
+
+            ck_assert_msg(n == cases[k].count, "'%s': %zu, wanted %zu (pass %d)",
+                          cases[k].pattern, n, cases[k].count, pass);
+        }
+    }
+    unsetenv("TERN_INDEX_THREADS");
+    idx_close(x);
+    /* the addresses come back from the cache */
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    ck_assert_uint_eq(limit_count(x, "from:ivan to:anna"), 1);
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
 static Suite *index_suite(void)
 {
     Suite *s = suite_create("index");
@@ -529,6 +804,10 @@ static Suite *index_suite(void)
     tcase_add_test(tc, many_messages_parallel);
     tcase_add_test(tc, non_files_skipped);
     tcase_add_test(tc, long_references_trimmed);
+    tcase_add_test(tc, counts_and_lazy_view);
+    tcase_add_test(tc, lazy_block_damage);
+    tcase_add_test(tc, new_only_listing);
+    tcase_add_test(tc, addresses_and_bodies);
     suite_add_tcase(s, tc);
     return s;
 }
