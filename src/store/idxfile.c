@@ -305,7 +305,7 @@ int idx_load_image(struct idx *x, const void *p, size_t n, bool verify_checksum,
     }
     x->n = h.count;
     x->next_id = h.count + 1;
-    x->date_sorted = (h.flags & IDXF_DATE_ORDER) != 0;
+    x->sorted = (h.flags & IDXF_DATE_ORDER) ? h.count : 0;
     x->counts.total = h.count;
     x->counts.unread = h.n_unread;
     x->counts.flagged = h.n_flagged;
@@ -337,7 +337,7 @@ void idx_forget_map(struct idx *x)
     x->nmapped = x->n = 0;
     x->ngone = 0;
     x->have_stamp = false;
-    x->date_sorted = false;
+    x->sorted = 0;
     x->damaged = false;
     memset(&x->counts, 0, sizeof x->counts);
     x->next_id = 1;

@@ -662,7 +662,6 @@ static void parse_pending(struct idx *x, struct pending *pend, size_t npend, con
                 *m = out[i];
             m->id = x->next_id++;
             count_msg(x, m, 1);
-            x->date_sorted = false;
             x->stats.parsed++;
         } else if (rc[i] == 1) {
             /* gone between readdir and open (renamed or removed by someone else): leave it
@@ -692,7 +691,7 @@ static void idx_reset(struct idx *x)
     x->ngone = 0;
     x->have_stamp = false;
     x->damaged = false;
-    x->date_sorted = false;
+    x->sorted = 0;
     memset(&x->counts, 0, sizeof x->counts);
 }
 
@@ -705,12 +704,16 @@ static bool compact(struct idx *x)
         return false;
     idx_load_all(x);
     for (size_t i = 0; i < x->n; i++) {
+        if (i == x->sorted)
+            x->sorted = o;      /* the sorted prefix keeps its order, minus the gone */
         if (x->m[i].gone)
             continue;
         if (o != i)
             x->m[o] = x->m[i];
         o++;
     }
+    if (x->sorted >= x->n)
+        x->sorted = o;
     x->n = o;
     x->ngone = 0;
     x->dirty = true;

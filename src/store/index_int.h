@@ -53,7 +53,8 @@ struct idx {
     unsigned char *blk_state;           /* BLK_* per block */
     bool verify;                        /* check block checksums (not for the fuzz target) */
     bool damaged;                       /* a block failed its check: rebuild on refresh */
-    bool date_sorted;                   /* positions are in date order (as stored) */
+    size_t sorted;                      /* positions [0, sorted) are in date order (as
+                                           stored); later ones were appended since */
     size_t ngone;                       /* entries marked gone, not yet compacted away */
     struct idx_counts counts;
 };

@@ -184,6 +184,53 @@ void idx_view_free(struct idx_view *v)
 
 static void match_all(const struct idx *x, const struct idx_limit *l, unsigned char *hit);
 
+static int cmp_date(const struct idx *x, uint32_t a, uint32_t b)
+{
+    return idx_msg_cmp(idx_msg(x, a), idx_msg(x, b), IDX_SORT_DATE);
+}
+
+/* Append the not-gone positions [from, to) of the sorted prefix (no entry is read). */
+static void emit_prefix(const struct idx *x, struct idx_view *v, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        if (!idx_is_gone(x, i))
+            v->v[v->n++] = (uint32_t)i;
+}
+
+/*
+ * The date order from the stored order: positions [0, sorted) are already in date order
+ * (the cache file's order), the few appended since (new mail) are sorted and merged in by
+ * binary search. Reads the appended entries and a logarithmic number of others: a first
+ * screen costs the rows it shows, whatever the size of the folder.
+ */
+static void stored_order(const struct idx *x, struct idx_view *v)
+{
+    size_t n = idx_count(x), pre = x->sorted < n ? x->sorted : n, k = 0, at = 0;
+    uint32_t *tail = xmalloc((n - pre + 1) * sizeof *tail);
+
+    for (size_t i = pre; i < n; i++)
+        if (!idx_is_gone(x, i))
+            tail[k++] = (uint32_t)i;
+    idx_sort(x, tail, k, IDX_SORT_DATE, false);
+    for (size_t j = 0; j < k; j++) {
+        size_t lo = at, hi = pre;
+
+        while (lo < hi) {     /* the first prefix position that sorts after tail[j] */
+            size_t mid = lo + (hi - lo) / 2;
+
+            if (cmp_date(x, (uint32_t)mid, tail[j]) <= 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        emit_prefix(x, v, at, lo);
+        v->v[v->n++] = tail[j];
+        at = lo;
+    }
+    emit_prefix(x, v, at, pre);
+    free(tail);
+}
+
 void idx_view_build(const struct idx *x, struct idx_view *v, enum idx_sort key, bool reverse,
                     const struct idx_limit *lim)
 {
@@ -194,11 +241,8 @@ void idx_view_build(const struct idx *x, struct idx_view *v, enum idx_sort key, 
         v->v = xreallocarray(v->v, v->cap, sizeof *v->v);
     }
     v->n = 0;
-    if (lim == NULL && key == IDX_SORT_DATE && x->date_sorted) {
-        /* the stored order: no entry is read (a first screen costs the rows it shows) */
-        for (size_t i = 0; i < n; i++)
-            if (!idx_is_gone(x, i))
-                v->v[v->n++] = (uint32_t)i;
+    if (lim == NULL && key == IDX_SORT_DATE && x->sorted > 0) {
+        stored_order(x, v);
         if (reverse)
             for (size_t a = 0, b = v->n; a + 1 < b; a++, b--) {
                 uint32_t t = v->v[a];

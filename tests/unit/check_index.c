@@ -630,6 +630,51 @@ START_TEST(lazy_block_damage)
 }
 END_TEST
 
+
+/* New mail is merged into the stored date order; only it is sorted. */
+START_TEST(merge_appended)
+{
+    char *d = mkfolder();
+    struct idx *x;
+    struct idx_view v;
+    struct err e;
+    struct buf out = BUF_INIT;
+
+    age_dir(d, "cur", 10);
+    age_dir(d, "new", 10);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    put(d, "new", "1005.M.host", "From: mid@example.com\nSubject: middle\n"
+        "Date: Mon, 01 Jan 2024 12:00:00 +0000\n\n.\n");
+    put(d, "new", "1006.L.host", "From: late@example.com\nSubject: latest\n"
+        "Date: Mon, 01 Jan 2029 12:00:00 +0000\n\n.\n");
+    put(d, "new", "1007.E.host", "From: early@example.com\nSubject: earliest\n"
+        "Date: Mon, 01 Jan 2001 12:00:00 +0000\n\n.\n");
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    idx_view_init(&v);
+    idx_view_build(x, &v, IDX_SORT_DATE, false, NULL);
+    view_subjects(x, &v, &out);
+    ck_assert_str_eq(buf_cstr(&out), "earliest|Budget 2024|Grüße aus Bern|middle|"
+                                     "Re: Grüße aus Bern|latest|");
+    idx_view_build(x, &v, IDX_SORT_DATE, true, NULL);
+    view_subjects(x, &v, &out);
+    ck_assert_str_eq(buf_cstr(&out), "latest|Re: Grüße aus Bern|middle|Grüße aus Bern|"
+                                     "Budget 2024|earliest|");
+    /* and the same after a removal (the prefix shrinks) */
+    ck_assert_int_eq(idx_delete(x, (size_t)find_subject(x, "Grüße aus Bern"), NULL, &e), 0);
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    idx_view_build(x, &v, IDX_SORT_DATE, false, NULL);
+    view_subjects(x, &v, &out);
+    ck_assert_str_eq(buf_cstr(&out), "earliest|Budget 2024|middle|Re: Grüße aus Bern|latest|");
+    idx_view_free(&v);
+    buf_free(&out);
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
 /* A delivery changes only new/: cur/ (most of a big folder) is not read again. */
 START_TEST(new_only_listing)
 {
@@ -807,6 +852,7 @@ static Suite *index_suite(void)
     tcase_add_test(tc, counts_and_lazy_view);
     tcase_add_test(tc, lazy_block_damage);
     tcase_add_test(tc, new_only_listing);
+    tcase_add_test(tc, merge_appended);
     tcase_add_test(tc, addresses_and_bodies);
     suite_add_tcase(s, tc);
     return s;
