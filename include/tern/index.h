@@ -130,6 +130,9 @@ int idx_delete(struct idx *x, size_t i, const char *trash_dir, struct err *e);
  * Returns 0, or -1 (ERR_PARSE) when the image is unusable. Never crashes on any input. */
 int idx_load_image(struct idx *x, const void *p, size_t n, bool verify_checksum,
                    struct err *e);
+/* Replay a journal image (CACHE.log) onto an index loaded from the cache file it extends;
+ * 0, or -1 (ERR_PARSE) when it is foreign or has no complete change. j must outlive x. */
+int idx_replay_journal(struct idx *x, char *j, size_t len, struct err *e);
 /* An empty index for dir (no file system access); for the fuzz target and tests. */
 struct idx *idx_new_empty(const char *dir);
 /* The cache file's path for dir (new string). */

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,8 @@ static uint64_t csum_final(struct csum *c)
 }
 
 /* ---- loading ---- */
+
+static void idx_jnl_load(struct idx *x);
 
 /* Block b's entry of the table (copied: the image may be unaligned in the fuzz target). */
 static struct idx_fblk blk_get(const struct idx *x, uint32_t b)
@@ -297,12 +300,18 @@ int idx_load_image(struct idx *x, const void *p, size_t n, bool verify_checksum,
     x->blk_state = xcalloc(nb + 1, 1);
     x->nmapped = h.count;
     x->ready = xcalloc(h.count / 64 + 1, sizeof *x->ready);
-    if (h.count > 0) {
-        /* calloc of a large array maps zero pages: untouched entries cost no memory */
-        free(x->m);
-        x->cap = h.count;
-        x->m = xcalloc(x->cap, sizeof *x->m);
-    }
+    /* calloc of a large array maps zero pages: untouched entries cost no memory */
+    free(x->m);
+    free(x->fpos);
+    x->cap = (size_t)h.count + h.count / 8 + 1024;
+    x->m = xcalloc(x->cap, sizeof *x->m);
+    x->fpos = xmalloc(x->cap * sizeof *x->fpos);
+    for (uint32_t i = 0; i < h.count; i++)
+        x->fpos[i] = i;
+    x->nfile = h.count;
+    x->base_sum = h.hdr_sum;
+    x->base_size = n;
+    x->base_count = h.count;
     x->n = h.count;
     x->next_id = h.count + 1;
     x->sorted = (h.flags & IDXF_DATE_ORDER) ? h.count : 0;
@@ -341,6 +350,9 @@ void idx_forget_map(struct idx *x)
     x->damaged = false;
     memset(&x->counts, 0, sizeof x->counts);
     x->next_id = 1;
+    x->nfile = 0;
+    x->base_sum = 0;
+    x->jok = false;
 }
 
 void idx_load_cache(struct idx *x)
@@ -370,6 +382,7 @@ void idx_load_cache(struct idx *x)
         x->stats.cache_bad = true;
         return;
     }
+    idx_jnl_load(x);
     x->stats.cached = x->n;
 }
 
@@ -534,6 +547,354 @@ static void write_body(struct writer *w, const struct idx *x, const uint32_t *or
         blk[b].sum = csum_final(&bc[b]);
 }
 
+/* ---- the journal: CACHE.log ----
+ *
+ *   struct jhdr      the cache file it extends (its hdr_sum and count)
+ *   entries          struct jent + payload padded to 8 bytes, each with its checksum:
+ *     J_RENAME  file position, in new/, the new file name
+ *     J_REMOVE  file position
+ *     J_ADD     file position (the next one), a record's numbers and its strings
+ *     J_STAMP   the directory stamp and the counts after the entries before it
+ *
+ * A save appends the changes since the last save and a stamp in one write, without fsync.
+ * A load replays up to the last stamp of an unbroken chain; a torn or foreign journal is
+ * ignored (the directory stamp is then older than the directories and they are read again)
+ * and the next save rewrites the cache, which removes the journal. The journal is never
+ * truncated in place, so a process that still holds the old one appends to a file nobody
+ * reads.
+ */
+#define JNL_MAGIC "TERNJNL1"
+
+struct jhdr {
+    char magic[8];
+    uint64_t base_sum;
+    uint32_t base_count;
+    uint32_t reserved;
+};
+
+struct jent {
+    uint32_t len;            /* payload bytes (the payload is padded to 8) */
+    uint16_t kind;
+    uint16_t reserved;
+    uint64_t sum;            /* of the payload */
+};
+
+enum { J_STAMP = 1, J_RENAME, J_REMOVE, J_ADD };
+
+struct jstamp {
+    int64_t new_mtime, cur_mtime, listed_at;
+    uint32_t total, unread, flagged, in_new, trashed, reserved;
+};
+
+struct jadd {
+    uint32_t fpos, bits;
+    int64_t date, mtime;
+    uint64_t size;
+};
+
+_Static_assert(sizeof(struct jhdr) == 24, "journal header layout");
+_Static_assert(sizeof(struct jent) == 16, "journal entry layout");
+_Static_assert(sizeof(struct jstamp) == 48, "journal stamp layout");
+_Static_assert(sizeof(struct jadd) == 32, "journal add layout");
+
+static uint64_t sum_of(const void *p, size_t n)
+{
+    struct csum c;
+
+    csum_init(&c);
+    csum_add(&c, p, n);
+    return csum_final(&c);
+}
+
+static void jnl_entry(struct buf *b, int kind, const void *p, size_t n)
+{
+    struct jent e = { (uint32_t)n, (uint16_t)kind, 0, sum_of(p, n) };
+    static const char pad[8];
+
+    buf_add(b, &e, sizeof e);
+    buf_add(b, p, n);
+    buf_add(b, pad, (8 - n % 8) % 8);
+}
+
+static bool journaling(const struct idx *x)
+{
+    return x->jok && !x->replaying && !(x->oflags & IDX_NO_SAVE);
+}
+
+void idx_jnl_rename(struct idx *x, size_t i)
+{
+    const struct idx_msg *m = &x->m[i];
+    struct buf p = BUF_INIT;
+    uint32_t head[2] = { x->fpos[i], m->in_new };
+
+    if (!journaling(x))
+        return;
+    buf_add(&p, head, sizeof head);
+    buf_add(&p, m->name, strlen(m->name) + 1);
+    jnl_entry(&x->jbuf, J_RENAME, p.ptr, p.len);
+    buf_free(&p);
+}
+
+void idx_jnl_remove(struct idx *x, size_t i)
+{
+    if (journaling(x))
+        jnl_entry(&x->jbuf, J_REMOVE, &x->fpos[i], sizeof x->fpos[i]);
+}
+
+void idx_jnl_add(struct idx *x, size_t i)
+{
+    const struct idx_msg *m = &x->m[i];
+    struct jadd a = { x->fpos[i], m->in_new ? 1 : 0, m->date, m->mtime, m->size };
+    struct buf p = BUF_INIT;
+
+    if (!journaling(x))
+        return;
+    buf_add(&p, &a, sizeof a);
+    for (int f = 0; f < F_NSTR; f++) {
+        const char *s = msg_str(m, f);
+
+        buf_add(&p, s, strlen(s) + 1);
+    }
+    jnl_entry(&x->jbuf, J_ADD, p.ptr, p.len);
+    buf_free(&p);
+}
+
+static char *jnl_path(const struct idx *x)
+{
+    struct buf b = BUF_INIT;
+
+    buf_printf(&b, "%s.log", x->cache_path);
+    return buf_detach(&b);
+}
+
+/* The NUL-terminated strings of a payload tail: nstr of them, each ending inside it. */
+static bool split_strings(const char *p, size_t n, const char **out, int nstr)
+{
+    for (int k = 0; k < nstr; k++) {
+        const char *z = memchr(p, '\0', n);
+
+        if (z == NULL)
+            return false;
+        out[k] = p;
+        n -= (size_t)(z - p) + 1;
+        p = z + 1;
+    }
+    return true;
+}
+
+/* One pass over the entries up to end: check them (apply false) or apply them. Returns the
+ * offset after the last stamp of an unbroken, valid chain (0 when none). */
+static size_t jnl_walk(struct idx *x, const char *j, size_t end, bool apply)
+{
+    size_t off = sizeof(struct jhdr), good = 0, n = x->n;
+
+    while (end - off >= sizeof(struct jent)) {
+        struct jent e;
+        const char *p = j + off + sizeof e;
+        const char *s[F_NSTR];
+        uint32_t head[2];
+
+        memcpy(&e, j + off, sizeof e);
+        if (e.len > end - off - sizeof e || (e.len + 7) / 8 * 8 > end - off - sizeof e ||
+            sum_of(p, e.len) != e.sum)
+            break;
+        switch (e.kind) {
+        case J_STAMP: {
+            struct jstamp st;
+
+            if (e.len != sizeof st)
+                return good;
+            memcpy(&st, p, sizeof st);
+            if (apply) {
+                x->stamp.new_mtime = st.new_mtime;
+                x->stamp.cur_mtime = st.cur_mtime;
+                x->listed_at = st.listed_at;
+                x->counts = (struct idx_counts){ st.total, st.unread, st.flagged, st.in_new,
+                                                 st.trashed };
+                x->have_stamp = true;
+            }
+            break;
+        }
+        case J_RENAME:
+            if (e.len < sizeof head + 2)
+                return good;
+            memcpy(head, p, sizeof head);
+            if (head[0] >= n || p[e.len - 1] != '\0' || p[sizeof head] == '\0' ||
+                strchr(p + sizeof head, '/') != NULL)
+                return good;
+            if (apply) {
+                struct idx_msg *m = idx_entry(x, head[0]);
+
+                idx_msg_set_name(m, idx_arena_str(&x->p, p + sizeof head), head[1] != 0);
+            }
+            break;
+        case J_REMOVE:
+            if (e.len != sizeof head[0])
+                return good;
+            memcpy(head, p, sizeof head[0]);
+            if (head[0] >= n)
+                return good;
+            if (apply) {
+                struct idx_msg *m = idx_entry(x, head[0]);
+
+                if (!m->gone) {
+                    m->gone = true;
+                    x->ngone++;
+                    x->ngone_replayed++;
+                }
+            }
+            break;
+        case J_ADD: {
+            struct jadd a;
+
+            if (e.len < sizeof a)
+                return good;
+            memcpy(&a, p, sizeof a);
+            if (a.fpos != n || !split_strings(p + sizeof a, e.len - sizeof a, s, F_NSTR) ||
+                s[F_NAME][0] == '\0' || strchr(s[F_NAME], '/') != NULL)
+                return good;
+            if (apply) {
+                struct idx_msg *m;
+
+                idx_reserve(x, n + 1);
+                m = &x->m[n];
+                memset(m, 0, sizeof *m);
+                idx_msg_set_name(m, s[F_NAME], (a.bits & 1) != 0);
+                m->from = s[F_FROM];
+                m->to = s[F_TO];
+                m->subject = s[F_SUBJECT];
+                m->msgid = s[F_MSGID];
+                m->in_reply_to = s[F_IRT];
+                m->references = s[F_REFS];
+                m->from_addr = s[F_FROM_ADDR];
+                m->to_addrs = s[F_TO_ADDRS];
+                m->date = a.date;
+                m->mtime = a.mtime;
+                m->size = a.size;
+                m->id = x->next_id++;
+                x->fpos[n] = a.fpos;
+                x->n = n + 1;
+            }
+            n++;
+            break;
+        }
+        default:
+            return good;
+        }
+        off += sizeof e + (e.len + 7) / 8 * 8;
+        if (e.kind == J_STAMP)
+            good = off;
+    }
+    return good;
+}
+
+int idx_replay_journal(struct idx *x, char *j, size_t len, struct err *e)
+{
+    struct jhdr h;
+    size_t good;
+
+    if (len < sizeof h)
+        return err_set(e, ERR_PARSE, "index journal: truncated header");
+    memcpy(&h, j, sizeof h);
+    if (memcmp(h.magic, JNL_MAGIC, 8) != 0 || h.base_sum != x->base_sum ||
+        h.base_count != x->base_count || x->n != x->base_count)
+        return err_set(e, ERR_PARSE, "index journal: not for this index");
+    good = jnl_walk(x, j, len, false);      /* check everything before changing anything */
+    if (good == 0)
+        return err_set(e, ERR_PARSE, "index journal: no complete change");
+    x->replaying = true;
+    jnl_walk(x, j, good, true);
+    x->replaying = false;
+    x->nfile = (uint32_t)x->n;
+    /* a torn tail: appending after it would be lost, so the next save rewrites */
+    x->jok = good == len;
+    x->jsize = len;
+    return 0;
+}
+
+/* After loading the cache: replay its journal when there is one for it. */
+static void idx_jnl_load(struct idx *x)
+{
+    char *path = jnl_path(x);
+    struct buf b = BUF_INIT;
+    struct err e;
+
+    x->jok = true;
+    x->jsize = 0;
+    if (fs_read_file(path, &b, &e) < 0) {
+        x->jok = access(path, F_OK) != 0;    /* absent: nothing to replay; unreadable: rewrite */
+        free(path);
+        buf_free(&b);
+        return;
+    }
+    free(path);
+    if (b.len == 0 || idx_replay_journal(x, b.ptr, b.len, &e) < 0) {
+        x->jok = false;         /* the next save rewrites the cache and removes it */
+        buf_free(&b);
+        return;
+    }
+    x->jmem = buf_detach(&b);   /* added entries' strings point into it */
+}
+
+/* Append the pending changes and a stamp to the journal; -1 when the cache must be
+ * rewritten instead (no journal for this cache, or the journal grew large). */
+static int jnl_append(struct idx *x)
+{
+    struct jstamp st;
+    struct jhdr h;
+    struct stat sb;
+    char *path;
+    int fd, rc = -1;
+
+    if (!x->jok || x->jsize + x->jbuf.len > x->base_size / 8 + 65536)
+        return -1;
+    memset(&st, 0, sizeof st);
+    st.new_mtime = x->stamp.new_mtime;
+    st.cur_mtime = x->stamp.cur_mtime;
+    st.listed_at = x->listed_at;
+    st.total = (uint32_t)x->counts.total;
+    st.unread = (uint32_t)x->counts.unread;
+    st.flagged = (uint32_t)x->counts.flagged;
+    st.in_new = (uint32_t)x->counts.in_new;
+    st.trashed = (uint32_t)x->counts.trashed;
+    if (!x->have_stamp)
+        return -1;
+    jnl_entry(&x->jbuf, J_STAMP, &st, sizeof st);
+    path = jnl_path(x);
+    fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    free(path);
+    if (fd < 0 || fstat(fd, &sb) < 0)
+        goto out;
+    if (sb.st_size == 0) {
+        memset(&h, 0, sizeof h);
+        memcpy(h.magic, JNL_MAGIC, 8);
+        h.base_sum = x->base_sum;
+        h.base_count = x->base_count;
+        if (fs_write_all(fd, &h, sizeof h) < 0)
+            goto out;
+    } else if (pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
+               memcmp(h.magic, JNL_MAGIC, 8) != 0 || h.base_sum != x->base_sum) {
+        goto out;               /* someone rewrote the cache: ours is out of date */
+    }
+    if (getenv("TERN_INDEX_TEST_STOP")) {
+        /* tests: a torn append, then stop to be killed (tests/integration/index-kill.sh) */
+        if (fs_write_all(fd, x->jbuf.ptr, x->jbuf.len / 2) < 0)
+            goto out;
+        raise(SIGSTOP);
+    }
+    if (fs_write_all(fd, x->jbuf.ptr, x->jbuf.len) < 0)
+        goto out;
+    x->jsize = (uint64_t)sb.st_size + x->jbuf.len + (sb.st_size == 0 ? sizeof h : 0);
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    buf_reset(&x->jbuf);
+    if (rc < 0)
+        x->jok = false;
+    return rc;
+}
+
 /*
  * The cache is written to a temporary name and renamed over the old one, without fsync:
  * it is only a cache, and a torn file after a crash fails the size or checksum tests and is
@@ -552,6 +913,10 @@ int idx_save(struct idx *x, struct err *e)
 
     if (!x->dirty || (x->oflags & IDX_NO_SAVE))
         return 0;
+    if (jnl_append(x) == 0) {
+        x->dirty = false;
+        return 0;
+    }
     idx_load_all(x);
     if (head_for(x, &h, &live) < 0)
         return err_set(e, ERR_SYS, "%s: index too large", x->cache_path);
@@ -575,6 +940,8 @@ int idx_save(struct idx *x, struct err *e)
             order[k++] = (uint32_t)i;
     idx_sort(x, order, live, IDX_SORT_DATE, false);
     write_body(w, x, order, live, blk, bc);
+    if (getenv("TERN_INDEX_TEST_STOP"))
+        raise(SIGSTOP);         /* tests: killed here, mid-rewrite (index-kill.sh) */
     if (w->failed || write_head(w->fd, &h, blk, h.nblocks) < 0) {
         err_sys(e, "write %s", tmp.ptr);
         close(w->fd);
@@ -587,6 +954,22 @@ int idx_save(struct idx *x, struct err *e)
         goto out;
     }
     x->dirty = false;
+    /* the journal now extends this file, which names its records by their order */
+    x->base_sum = h.hdr_sum;
+    x->base_size = h.file_size;
+    x->base_count = h.count;
+    for (size_t k = 0; k < live; k++)
+        x->fpos[order[k]] = (uint32_t)k;
+    x->nfile = h.count;
+    x->jsize = 0;
+    buf_reset(&x->jbuf);
+    x->jok = true;
+    {
+        char *jp = jnl_path(x);
+
+        unlink(jp);     /* never truncated: a holder of the old one appends to nothing */
+        free(jp);
+    }
     rc = 0;
 out:
     free(order);

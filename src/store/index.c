@@ -155,6 +155,9 @@ void idx_close(struct idx *x)
     if (x == NULL)
         return;
     free(x->m);
+    free(x->fpos);
+    buf_free(&x->jbuf);
+    free(x->jmem);
     free(x->ready);
     free(x->blk_state);
     idx_arena_free(&x->p);
@@ -182,6 +185,19 @@ void idx_load_all(struct idx *x)
     for (size_t i = 0; i < x->nmapped; i++)
         (void)idx_entry(x, i);
     x->nmapped = 0;     /* every entry is ready: no more bit tests */
+}
+
+void idx_reserve(struct idx *x, size_t want)
+{
+    size_t cap;
+
+    if (x->cap >= want)
+        return;
+    cap = want + want / 8 + 1024;
+    /* a large block is remapped, not copied: entries never filled stay untouched */
+    x->m = xreallocarray(x->m, cap, sizeof *x->m);
+    x->fpos = xreallocarray(x->fpos, cap, sizeof *x->fpos);
+    x->cap = cap;
 }
 
 void idx_counts(const struct idx *x, struct idx_counts *out)
@@ -222,6 +238,7 @@ static void mark_gone(struct idx *x, struct idx_msg *m)
     m->gone = true;
     x->ngone++;
     x->dirty = true;
+    idx_jnl_remove(x, (size_t)(m - x->m));
 }
 
 long idx_find_id(const struct idx *x, uint32_t id)
@@ -613,10 +630,7 @@ static void parse_pending(struct idx *x, struct pending *pend, size_t npend, con
     if (npend == 0)
         return;
     /* the workers fill the entries' final slots; failures are squeezed out afterwards */
-    if (x->cap < x->n + npend) {
-        x->cap = x->n + npend;
-        x->m = xreallocarray(x->m, x->cap, sizeof *x->m);
-    }
+    idx_reserve(x, x->n + npend);
     out = x->m + x->n;
     memset(out, 0, npend * sizeof *out);
     rc = xcalloc(npend, 1);
@@ -661,6 +675,8 @@ static void parse_pending(struct idx *x, struct pending *pend, size_t npend, con
             if (m != &out[i])
                 *m = out[i];
             m->id = x->next_id++;
+            x->fpos[x->n - 1] = x->nfile++;
+            idx_jnl_add(x, x->n - 1);
             count_msg(x, m, 1);
             x->stats.parsed++;
         } else if (rc[i] == 1) {
@@ -692,6 +708,8 @@ static void idx_reset(struct idx *x)
     x->have_stamp = false;
     x->damaged = false;
     x->sorted = 0;
+    x->jok = false;             /* the next save rewrites the cache */
+    x->nfile = 0;
     memset(&x->counts, 0, sizeof x->counts);
 }
 
@@ -708,14 +726,16 @@ static bool compact(struct idx *x)
             x->sorted = o;      /* the sorted prefix keeps its order, minus the gone */
         if (x->m[i].gone)
             continue;
-        if (o != i)
+        if (o != i) {
             x->m[o] = x->m[i];
+            x->fpos[o] = x->fpos[i];
+        }
         o++;
     }
     if (x->sorted >= x->n)
         x->sorted = o;
     x->n = o;
-    x->ngone = 0;
+    x->ngone = x->ngone_replayed = 0;
     x->dirty = true;
     return true;
 }
@@ -752,6 +772,7 @@ static int list_sub(struct idx *x, int s, const uint32_t *ht, size_t mask, unsig
             seen[pos] = 1;
             if (m->in_new != (s == 0) || strcmp(m->name, nm) != 0) {
                 idx_msg_set_name(m, idx_arena_str(&x->p, nm), s == 0);
+                idx_jnl_rename(x, (size_t)pos);
                 x->stats.renamed++;
                 *changed = true;
             }
@@ -797,8 +818,13 @@ static int idx_sync(struct idx *x, struct err *e)
         idx_reset(x);
         changed = true;
     }
-    if (stamp_current(x, &now))
-        return compact(x) || changed ? 1 : 0;   /* only what our own operations did */
+    if (stamp_current(x, &now)) {
+        /* drop what our own operations marked gone; removals replayed from the journal
+         * stay hidden until the next listing (compacting reads every entry) */
+        if (x->ngone > x->ngone_replayed && compact(x))
+            changed = true;
+        return changed ? 1 : 0;
+    }
     partial = only_new_changed(x, &now);
     x->stats.listed = true;
     x->stats.new_only = partial;
@@ -923,6 +949,7 @@ static int idx_rename_op(struct idx *x, size_t i, const char *add, const char *d
             count_msg(x, m, -1);
             idx_msg_set_name(m, idx_arena_str(&x->p, nrel + 4), in_new);
             count_msg(x, m, 1);
+            idx_jnl_rename(x, i);
             x->dirty = true;
         }
     }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tern/buf.h"
 #include "tern/index.h"
 #include "tern/maildir.h"
 
@@ -56,7 +57,20 @@ struct idx {
     size_t sorted;                      /* positions [0, sorted) are in date order (as
                                            stored); later ones were appended since */
     size_t ngone;                       /* entries marked gone, not yet compacted away */
+    size_t ngone_replayed;              /* of them, removals replayed from the journal */
     struct idx_counts counts;
+    /* The journal (idxfile.c): changes since the cache file was written, appended to
+     * CACHE.log instead of rewriting the cache. Entries are named there by their file
+     * position: the record number in the cache file, then numbers for entries added since. */
+    uint32_t *fpos;                     /* per position, its file position */
+    uint32_t nfile;                     /* the next file position to give */
+    struct buf jbuf;                    /* journal entries not yet written */
+    char *jmem;                         /* the journal as read (added entries' strings) */
+    uint64_t base_sum;                  /* identity of the cache file the journal extends */
+    uint64_t base_size, jsize;
+    uint32_t base_count;
+    bool jok;                           /* appending to the journal is possible */
+    bool replaying;
 };
 
 const char *idx_arena_strn(struct pctx *x, const char *s, size_t n);
@@ -97,5 +111,12 @@ static inline bool idx_is_gone(const struct idx *x, size_t i)
 
 /* Fill every entry (before anything that walks or moves all of them). */
 void idx_load_all(struct idx *x);
+/* Room for want entries (and their file positions). */
+void idx_reserve(struct idx *x, size_t want);
+
+/* Journal entries for what just happened to entry i (nothing when not journaling). */
+void idx_jnl_rename(struct idx *x, size_t i);
+void idx_jnl_remove(struct idx *x, size_t i);
+void idx_jnl_add(struct idx *x, size_t i);
 
 #endif
