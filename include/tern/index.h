@@ -137,5 +137,8 @@ int idx_replay_journal(struct idx *x, char *j, size_t len, struct err *e);
 struct idx *idx_new_empty(const char *dir);
 /* The cache file's path for dir (new string). */
 char *idx_cache_path(const char *dir);
+/* The cache of dir (or its journal) was written after the last change of new/ and cur/:
+ * an open will not read the directories. Two or three stat calls. */
+bool idx_cache_current(const char *dir);
 
 #endif

@@ -116,6 +116,35 @@ char *idx_cache_path(const char *dir)
     return fs_join(dir, IDX_FILE);
 }
 
+static bool ts_after(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
+}
+
+bool idx_cache_current(const char *dir)
+{
+    char *cache = idx_cache_path(dir);
+    struct buf p = BUF_INIT;
+    struct stat st, lg;
+    struct timespec newest;
+    bool ok = stat(cache, &st) == 0;
+
+    buf_printf(&p, "%s.log", cache);
+    newest = st.st_mtim;
+    if (ok && stat(p.ptr, &lg) == 0 && ts_after(&lg.st_mtim, &newest))
+        newest = lg.st_mtim;     /* changes since go to the journal */
+    for (int k = 0; ok && k < 2; k++) {
+        struct stat d;
+
+        buf_reset(&p);
+        buf_printf(&p, "%s/%s", dir, k ? "cur" : "new");
+        ok = stat(p.ptr, &d) == 0 && !ts_after(&d.st_mtim, &newest);
+    }
+    buf_free(&p);
+    free(cache);
+    return ok;
+}
+
 /*
  * Where the cache of a folder we cannot write to lives (a read-only archive):
  * $XDG_CACHE_HOME/tern/index/ (default ~/.cache) with the folder's real path as the name,

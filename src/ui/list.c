@@ -202,31 +202,14 @@ static size_t bg_index_min(void)
 }
 
 /* Modified after the time t (seconds and nanoseconds)? */
-static bool newer_than(const char *dir, const char *sub, const struct timespec *t)
-{
-    char path[4096];
-    struct stat st;
-
-    snprintf(path, sizeof path, "%s/%s", dir, sub);
-    if (stat(path, &st) != 0)
-        return false;
-    return st.st_mtim.tv_sec > t->tv_sec ||
-           (st.st_mtim.tv_sec == t->tv_sec && st.st_mtim.tv_nsec > t->tv_nsec);
-}
-
 /* The folder's index is missing or older than its directories (mail came, flags changed
  * since it was written), and the folder has at least `threshold` messages (counted by name
  * only): bringing the index up to date would hold the screen. */
 static bool needs_background_index(const char *dir, size_t threshold)
 {
-    char *cache = idx_cache_path(dir);
-    struct stat st;
     size_t n = 0;
-    bool stale = stat(cache, &st) != 0 || newer_than(dir, "new", &st.st_mtim) ||
-                 newer_than(dir, "cur", &st.st_mtim);
 
-    free(cache);
-    if (!stale)
+    if (idx_cache_current(dir))
         return false;
     for (int k = 0; k < 2 && n < threshold; k++) {
         char path[4096];

@@ -465,6 +465,20 @@ START_TEST(many_messages_parallel)
         ck_assert(m->in_new == (i % 3 == 0));
         ck_assert_int_eq(idx_find_id(x, m->id), (long)k);
     }
+    /* the date order of a large view (sorted on copied keys) is the comparison's order */
+    for (int rev = 0; rev < 2; rev++) {
+        struct idx_view v;
+
+        idx_view_init(&v);
+        idx_view_build(x, &v, IDX_SORT_DATE, rev, NULL);
+        ck_assert_uint_eq(v.n, N);
+        for (size_t k = 1; k < v.n; k++) {
+            int c = idx_msg_cmp(idx_msg(x, v.v[k - 1]), idx_msg(x, v.v[k]), IDX_SORT_DATE);
+
+            ck_assert_int_lt(rev ? -c : c, 0);
+        }
+        idx_view_free(&v);
+    }
     idx_close(x);
     free(hit);
     rm_rf(d);
