@@ -36,10 +36,43 @@ bool fold_is_ascii(const char *s, size_t n)
     return true;
 }
 
+/*
+ * Could NFC change this text? Only when it holds combining marks (U+0300-U+036F and the
+ * other combining blocks), Hangul jamo, kana voicing marks or CJK compatibility
+ * ideographs; NFC leaves other text as it is. Normalising is most of the cost of folding,
+ * so text without them (nearly all names and subjects) is folded without it.
+ */
+static bool may_need_nfc(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+
+        if (c < 0xcc)
+            continue;
+        if (c == 0xcc || c == 0xcd)
+            return true;                                        /* U+0300-U+037F */
+        if (i + 2 < n && c == 0xe1 && (s[i + 1] >= 0x84 && s[i + 1] <= 0x87))
+            return true;                                        /* Hangul jamo */
+        if (i + 2 < n && c == 0xe1 && s[i + 1] >= 0xaa && s[i + 1] <= 0xb7)
+            return true;                            /* U+1AB0-U+1DFF combining marks */
+        if (i + 2 < n && c == 0xe2 && s[i + 1] == 0x83 && s[i + 2] >= 0x90)
+            return true;                                        /* U+20D0-U+20FF */
+        if (i + 2 < n && c == 0xe3 && s[i + 1] == 0x82 && (s[i + 2] == 0x99 || s[i + 2] == 0x9a))
+            return true;                                        /* kana voicing */
+        if (i + 2 < n && c == 0xef && ((s[i + 1] >= 0xa4 && s[i + 1] <= 0xab) ||
+                                       (s[i + 1] == 0xb8 && s[i + 2] >= 0xa0 && s[i + 2] <= 0xaf)))
+            return true;                    /* compatibility ideographs, U+FE20-U+FE2F */
+        if (c >= 0xf0)
+            return true;                    /* beyond the BMP: let NFC decide */
+    }
+    return false;
+}
+
 void fold_text(const char *s, size_t n, struct buf *out)
 {
     uint8_t *r;
     size_t len;
+    bool nfc = may_need_nfc((const unsigned char *)s, n);
 
     buf_reset(out);
     if (fold_is_ascii(s, n)) {
@@ -52,9 +85,18 @@ void fold_text(const char *s, size_t n, struct buf *out)
     }
     /* folding can grow the text (ß -> ss, ŉ -> ʼn): let libunistring use our buffer when
      * it is large enough, else take what it allocates */
+again:
     buf_reserve(out, n * 2 + 16);
     len = out->cap - 1;
-    r = u8_casefold((const uint8_t *)s, n, NULL, UNINORM_NFC, (uint8_t *)out->ptr, &len);
+    r = u8_casefold((const uint8_t *)s, n, NULL, nfc ? UNINORM_NFC : NULL, (uint8_t *)out->ptr,
+                    &len);
+    if (r != NULL && !nfc && may_need_nfc(r, len)) {
+        /* folding made marks (İ -> i + U+0307): normalise after all */
+        if ((char *)r != out->ptr)
+            free(r);
+        nfc = true;
+        goto again;
+    }
     if (r == NULL) {           /* invalid UTF-8: fold the ASCII letters only */
         for (size_t i = 0; i < n; i++)
             out->ptr[i] = (char)lower((unsigned char)s[i]);

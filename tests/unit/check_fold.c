@@ -34,6 +34,10 @@ static const struct {
     { "é", "plain ascii text", false },
     { "k", "\xe2\x84\xaa" "elvin", true },                      /* KELVIN SIGN folds to k */
     { "x", "caf\xff bad utf-8 x", true },                       /* invalid bytes tolerated */
+    { "\xc7\xb0", "x\xc7\xb0x", true },            /* U+01F0 folds to j + caron, then NFC */
+    { "\xe3\x81\x8c", "\xe3\x81\x8b\xe3\x82\x99", true },   /* が = か + voicing mark */
+    { "\xed\x95\x9c", "\xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab", true },  /* 한 as jamo */
+    { "\xe8\xb1\x88", "\xef\xa4\x80", true },    /* compatibility ideograph U+F900 */
 };
 
 START_TEST(test_has)
