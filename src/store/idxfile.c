@@ -6,12 +6,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -167,16 +167,24 @@ static uint64_t csum_final(struct csum *c)
     return csum_mix(r, c->total);
 }
 
-/* ---- loading ---- */
+/* ---- loading ----
+ *
+ * The file is read, not mapped: a block (its records and their strings) is read with pread
+ * when one of its entries is first used, into memory that lives as long as the index. A file
+ * that another program truncates in place while it is open then gives short reads (a bad
+ * block, rebuilt on the next refresh), never SIGBUS; a file replaced by rename keeps being
+ * read as the snapshot it was. The fuzz target and the tests hand in an image in memory
+ * instead, which blocks then point into.
+ */
 
 static void idx_jnl_load(struct idx *x);
 
-/* Block b's entry of the table (copied: the image may be unaligned in the fuzz target). */
+/* Block b's entry of the table. */
 static struct idx_fblk blk_get(const struct idx *x, uint32_t b)
 {
     struct idx_fblk k;
 
-    memcpy(&k, x->blk + (size_t)b * sizeof k, sizeof k);
+    memcpy(&k, x->blktab + (size_t)b * sizeof k, sizeof k);
     return k;
 }
 
@@ -185,18 +193,64 @@ static uint64_t blk_str_end(const struct idx *x, uint32_t b)
     return b + 1 < x->nblocks ? blk_get(x, b + 1).str_off : x->strtab_size;
 }
 
-static bool blk_check(const struct idx *x, uint32_t b)
+/* n bytes at offset off of the image or the file into dst (or, for an image, a pointer into
+ * it); false on a short read. */
+static bool img_read(struct idx *x, uint64_t off, size_t n, char *dst, const char **where)
 {
-    size_t lo = (size_t)b * x->blk_recs, hi = lo + x->blk_recs;
+    size_t got = 0;
+
+    if (x->img) {
+        if (off > x->img_len || n > x->img_len - off)
+            return false;
+        if (where)
+            *where = x->img + off;
+        else
+            memcpy(dst, x->img + off, n);
+        return true;
+    }
+    while (got < n) {
+        ssize_t r = pread(x->fd, dst + got, n - got, (off_t)(off + got));
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        got += (size_t)r;
+    }
+    if (where)
+        *where = dst;
+    return true;
+}
+
+/* Read block b (records, then its strings) and check it; its state becomes GOOD or BAD. */
+static void blk_load(struct idx *x, uint32_t b)
+{
+    size_t lo = (size_t)b * x->blk_recs, hi = lo + x->blk_recs, rlen;
     uint64_t s0 = blk_get(x, b).str_off, s1 = blk_str_end(x, b);
-    struct csum c;
+    struct blkmem *bm = &x->blk_mem[b];
+    char *buf = NULL;
+    bool ok;
 
     if (hi > x->nmapped)
         hi = x->nmapped;
-    csum_init(&c);
-    csum_add(&c, x->recs + lo * sizeof(struct idx_frec), (hi - lo) * sizeof(struct idx_frec));
-    csum_add(&c, x->strtab + s0, (size_t)(s1 - s0));
-    return csum_final(&c) == blk_get(x, b).sum;
+    rlen = (hi - lo) * sizeof(struct idx_frec);
+    if (x->img == NULL)
+        buf = bm->own = xmalloc(rlen + (size_t)(s1 - s0) + 1);
+    ok = img_read(x, x->recs_off + lo * sizeof(struct idx_frec), rlen, buf, &bm->rec) &&
+         img_read(x, x->strtab_off + s0, (size_t)(s1 - s0), buf ? buf + rlen : NULL, &bm->str);
+    /* the block's strings end with a NUL: any offset into them is a string inside them */
+    ok = ok && (s1 == s0 || bm->str[s1 - s0 - 1] == '\0');
+    if (ok && x->verify) {
+        struct csum c;
+
+        csum_init(&c);
+        csum_add(&c, bm->rec, rlen);
+        csum_add(&c, bm->str, (size_t)(s1 - s0));
+        ok = csum_final(&c) == blk_get(x, b).sum;
+    }
+    bm->str_lo = s0;
+    bm->str_hi = s1;
+    x->blk_state[b] = ok ? BLK_GOOD : BLK_BAD;
 }
 
 /* An entry whose record cannot be trusted: hidden (gone), and the next refresh rebuilds. */
@@ -215,24 +269,28 @@ void idx_load_rec(struct idx *x, size_t i)
 {
     struct idx_msg *m = &x->m[i];
     uint32_t b = (uint32_t)(i / x->blk_recs);
+    const struct blkmem *bm = &x->blk_mem[b];
     struct idx_frec r;
     const char *s[F_NSTR];
 
     x->ready[i / 64] |= (uint64_t)1 << (i % 64);
     x->stats.filled++;
     if (x->blk_state[b] == BLK_UNCHECKED)
-        x->blk_state[b] = !x->verify || blk_check(x, b) ? BLK_GOOD : BLK_BAD;
+        blk_load(x, b);
     if (x->blk_state[b] == BLK_BAD) {
         rec_damaged(x, m, i);
         return;
     }
-    memcpy(&r, x->recs + i * sizeof r, sizeof r);
+    memcpy(&r, bm->rec + (i - (size_t)b * x->blk_recs) * sizeof r, sizeof r);
     for (int f = 0; f < F_NSTR; f++) {
-        if (r.str[f] >= x->strtab_size) {
+        if (r.str[f] == 0) {
+            s[f] = "";
+        } else if (r.str[f] >= bm->str_lo && r.str[f] < bm->str_hi) {
+            s[f] = bm->str + (r.str[f] - bm->str_lo);
+        } else {
             rec_damaged(x, m, i);
             return;
         }
-        s[f] = x->strtab + r.str[f];
     }
     if (s[F_NAME][0] == '\0' || strchr(s[F_NAME], '/') != NULL) {
         rec_damaged(x, m, i);
@@ -261,18 +319,18 @@ static size_t eager_max(void)
     return s && *s >= '0' && *s <= '9' ? (size_t)strtoul(s, NULL, 10) : IDX_EAGER_RECS;
 }
 
-int idx_load_image(struct idx *x, const void *p, size_t n, bool verify_checksum,
-                   struct err *e)
+/* Check the header and block table of an image or file of n bytes, and set x up to read
+ * its entries when they are first used. */
+static int load_head(struct idx *x, size_t n, bool verify, struct err *e)
 {
     struct idx_fhdr h;
-    const char *base = p;
     size_t blk_len, recs_len, nb;
+    char first, last;
 
     if (x->n != 0)
         return err_set(e, ERR_PARSE, "index: loaded twice");
-    if (n < sizeof h)
+    if (n < sizeof h || !img_read(x, 0, sizeof h, (char *)&h, NULL))
         return err_set(e, ERR_PARSE, "index: truncated header");
-    memcpy(&h, p, sizeof h);
     if (memcmp(h.magic, IDX_MAGIC, 8) != 0 || h.endian != IDX_ENDIAN ||
         h.rec_size != sizeof(struct idx_frec))
         return err_set(e, ERR_PARSE, "index: not a tern index of this version");
@@ -289,22 +347,28 @@ int idx_load_image(struct idx *x, const void *p, size_t n, bool verify_checksum,
     if (n - sizeof h < blk_len || n - sizeof h - blk_len < recs_len ||
         h.strtab_size == 0 || n - sizeof h - blk_len - recs_len != h.strtab_size)
         return err_set(e, ERR_PARSE, "index: size mismatch (truncated?)");
-    x->strtab = base + sizeof h + blk_len + recs_len;
+    x->recs_off = sizeof h + blk_len;
+    x->strtab_off = x->recs_off + recs_len;
     x->strtab_size = h.strtab_size;
-    if (x->strtab[0] != '\0' || x->strtab[h.strtab_size - 1] != '\0')
+    if (!img_read(x, x->strtab_off, 1, &first, NULL) ||
+        !img_read(x, x->strtab_off + h.strtab_size - 1, 1, &last, NULL) ||
+        first != '\0' || last != '\0')
         return err_set(e, ERR_PARSE, "index: bad string table");
-    if (verify_checksum) {
+    free(x->blktab);
+    x->blktab = xmalloc(blk_len + 1);
+    if (!img_read(x, sizeof h, blk_len, x->blktab, NULL))
+        return err_set(e, ERR_PARSE, "index: size mismatch (truncated?)");
+    if (verify) {
         struct idx_fhdr z = h;
         struct csum c;
 
         z.hdr_sum = 0;
         csum_init(&c);
         csum_add(&c, &z, sizeof z);
-        csum_add(&c, base + sizeof h, blk_len);
+        csum_add(&c, x->blktab, blk_len);
         if (csum_final(&c) != h.hdr_sum)
             return err_set(e, ERR_PARSE, "index: checksum mismatch");
     }
-    x->blk = base + sizeof h;
     x->nblocks = (uint32_t)nb;
     for (uint32_t b = 0; b < nb; b++) {
         uint64_t o = blk_get(x, b).str_off;
@@ -312,10 +376,10 @@ int idx_load_image(struct idx *x, const void *p, size_t n, bool verify_checksum,
         if (o == 0 || o > h.strtab_size || (b > 0 && o < blk_get(x, b - 1).str_off))
             return err_set(e, ERR_PARSE, "index: bad block table");
     }
-    x->recs = base + sizeof h + blk_len;
     x->blk_recs = h.blk_recs;
-    x->verify = verify_checksum;
+    x->verify = verify;
     x->blk_state = xcalloc(nb + 1, 1);
+    x->blk_mem = xcalloc(nb + 1, sizeof *x->blk_mem);
     x->nmapped = h.count;
     x->ready = xcalloc(h.count / 64 + 1, sizeof *x->ready);
     /* calloc of a large array maps zero pages: untouched entries cost no memory */
@@ -342,25 +406,45 @@ int idx_load_image(struct idx *x, const void *p, size_t n, bool verify_checksum,
     x->stamp.cur_mtime = h.cur_mtime;
     x->listed_at = h.listed_at;
     x->have_stamp = true;
-    if (verify_checksum && h.count <= eager_max()) {
-        for (uint32_t b = 0; b < nb; b++)
-            if (!blk_check(x, b)) {
+    if (verify && h.count <= eager_max()) {
+        for (uint32_t b = 0; b < nb; b++) {
+            blk_load(x, b);
+            if (x->blk_state[b] != BLK_GOOD) {
                 idx_forget_map(x);
                 return err_set(e, ERR_PARSE, "index: checksum mismatch");
             }
-        memset(x->blk_state, BLK_GOOD, nb);
+        }
     }
     return 0;
 }
 
+int idx_load_image(struct idx *x, const void *p, size_t n, bool verify_checksum,
+                   struct err *e)
+{
+    int rc;
+
+    x->img = p;
+    x->img_len = n;
+    x->fd = -1;
+    rc = load_head(x, n, verify_checksum, e);
+    if (rc < 0)
+        idx_forget_map(x);
+    return rc;
+}
+
 void idx_forget_map(struct idx *x)
 {
+    for (uint32_t b = 0; x->blk_mem && b < x->nblocks; b++)
+        free(x->blk_mem[b].own);
+    free(x->blk_mem);
     free(x->ready);
     free(x->blk_state);
+    free(x->blktab);
+    x->blk_mem = NULL;
     x->ready = NULL;
     x->blk_state = NULL;
-    x->blk = NULL;
-    x->recs = x->strtab = NULL;
+    x->blktab = NULL;
+    x->nblocks = 0;
     x->nmapped = x->n = 0;
     x->ngone = 0;
     x->have_stamp = false;
@@ -371,6 +455,16 @@ void idx_forget_map(struct idx *x)
     x->nfile = 0;
     x->base_sum = 0;
     x->jok = false;
+}
+
+/* Entries read from blocks point into their memory: it is freed with the index only. */
+void idx_unmap(struct idx *x)
+{
+    idx_forget_map(x);
+    if (x->fd >= 0)
+        close(x->fd);
+    x->fd = -1;
+    x->img = NULL;
 }
 
 void idx_load_cache(struct idx *x)
@@ -386,17 +480,12 @@ void idx_load_cache(struct idx *x)
         x->stats.cache_bad = true;
         return;
     }
-    x->map_len = (size_t)st.st_size;
-    x->map = mmap(NULL, x->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (x->map == MAP_FAILED) {
-        x->map = NULL;
-        x->stats.cache_bad = true;
-        return;
-    }
-    if (idx_load_image(x, x->map, x->map_len, true, &e) < 0) {
+    x->fd = fd;
+    x->img = NULL;
+    if (load_head(x, (size_t)st.st_size, true, &e) < 0) {
         idx_forget_map(x);
-        idx_unmap(x);
+        close(fd);
+        x->fd = -1;
         x->stats.cache_bad = true;
         return;
     }

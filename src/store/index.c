@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,14 +81,6 @@ void idx_arena_free(struct pctx *x)
     }
 }
 
-void idx_unmap(struct idx *x)
-{
-    if (x->map)
-        munmap(x->map, x->map_len);
-    x->map = NULL;
-    x->map_len = 0;
-}
-
 void idx_msg_set_name(struct idx_msg *m, const char *name, bool in_new)
 {
     size_t ul;
@@ -107,6 +98,7 @@ struct idx *idx_new_empty(const char *dir)
 
     x->dir = xstrdup(dir);
     x->cache_path = idx_cache_path(dir);
+    x->fd = -1;
     x->next_id = 1;
     return x;
 }
@@ -187,8 +179,6 @@ void idx_close(struct idx *x)
     free(x->fpos);
     buf_free(&x->jbuf);
     free(x->jmem);
-    free(x->ready);
-    free(x->blk_state);
     idx_arena_free(&x->p);
     idx_unmap(x);
     free(x->p.rbuf);

@@ -29,6 +29,14 @@ struct pctx {
 
 enum { BLK_UNCHECKED = 0, BLK_GOOD, BLK_BAD };
 
+/* A block of the cache file as read: its records, and its strings (string table offsets
+ * [str_lo, str_hi) at str). */
+struct blkmem {
+    const char *rec, *str;
+    uint64_t str_lo, str_hi;
+    char *own;          /* the memory read into (NULL for an image) */
+};
+
 struct idx {
     char *dir;
     char *cache_path;
@@ -37,8 +45,9 @@ struct idx {
     size_t n, cap;
     uint32_t next_id;
     struct pctx p;
-    void *map;
-    size_t map_len;
+    int fd;                             /* the cache file, read block by block */
+    const char *img;                    /* or an image in memory (fuzz target, tests) */
+    size_t img_len;
     struct maildir_stamp stamp;
     int64_t listed_at;
     bool have_stamp;
@@ -48,8 +57,9 @@ struct idx {
      * first used (idx_entry); ready has a bit per such entry. */
     size_t nmapped;
     uint64_t *ready;
-    const char *blk, *recs, *strtab;    /* into the map (blk: the block table) */
-    uint64_t strtab_size;
+    char *blktab;                       /* the block table */
+    struct blkmem *blk_mem;             /* per block, once read */
+    uint64_t recs_off, strtab_off, strtab_size;
     uint32_t blk_recs, nblocks;
     unsigned char *blk_state;           /* BLK_* per block */
     bool verify;                        /* check block checksums (not for the fuzz target) */
@@ -81,9 +91,10 @@ void idx_arena_free(struct pctx *x);
 /* Set name, uniq_len, flags and in_new from a file name (name already stable storage). */
 void idx_msg_set_name(struct idx_msg *m, const char *name, bool in_new);
 
-/* idxfile.c: map and load x->cache_path; on any problem leave x empty and set
+/* idxfile.c: open and load x->cache_path; on any problem leave x empty and set
  * stats.cache_bad (the caller rebuilds). */
 void idx_load_cache(struct idx *x);
+/* Free the blocks read and close the cache file (at idx_close only: entries point there). */
 void idx_unmap(struct idx *x);
 /* Fill entry i (< nmapped) from its record (checking its block first). */
 void idx_load_rec(struct idx *x, size_t i);

@@ -876,6 +876,40 @@ START_TEST(journal_damaged)
 }
 END_TEST
 
+
+/* Another program truncates the cache in place while it is open: the entries not yet read
+ * come out as damaged (hidden until the refresh rebuilds them), never as a crash (a mapped
+ * file would end the process with SIGBUS here). */
+START_TEST(truncated_while_open)
+{
+    char *d = mkfolder();
+    char *cache = idx_cache_path(d);
+    struct idx *x;
+    struct err e;
+    size_t gone = 0;
+
+    setenv("TERN_INDEX_EAGER_MAX", "0", 1);
+    age_dir(d, "cur", 10);
+    age_dir(d, "new", 10);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert(!idx_stats(x)->listed);
+    ck_assert_int_eq(truncate(cache, 200), 0);
+    for (size_t i = 0; i < idx_count(x); i++)
+        gone += idx_msg(x, i)->gone;
+    ck_assert_uint_eq(gone, 3);
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    ck_assert_uint_eq(limit_count(x, ""), 3);
+    ck_assert_int_ge(find_subject(x, "Budget 2024"), 0);
+    idx_close(x);
+    unsetenv("TERN_INDEX_EAGER_MAX");
+    free(cache);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
 /* Addresses as well as names; bodies decoded (base64, QP, KOI8-R), attachments not. */
 static char *mkintl(size_t filler)
 {
@@ -1002,6 +1036,7 @@ static Suite *index_suite(void)
     tcase_add_test(tc, merge_appended);
     tcase_add_test(tc, journal_replayed);
     tcase_add_test(tc, journal_damaged);
+    tcase_add_test(tc, truncated_while_open);
     tcase_add_test(tc, addresses_and_bodies);
     suite_add_tcase(s, tc);
     return s;
