@@ -253,6 +253,49 @@ static void blk_load(struct idx *x, uint32_t b)
     x->blk_state[b] = ok ? BLK_GOOD : BLK_BAD;
 }
 
+static uint32_t jren_slot(const struct idx *x, uint32_t key)
+{
+    uint32_t h = (key * 2654435761u) & (uint32_t)(x->jren_cap - 1);
+
+    while (x->jren[h].key != 0 && x->jren[h].key != key)
+        h = (h + 1) & (uint32_t)(x->jren_cap - 1);
+    return h;
+}
+
+static void jren_put(struct idx *x, size_t pos, const char *name, uint32_t in_new)
+{
+    uint32_t h;
+
+    if (x->jren_n * 2 + 2 > x->jren_cap) {
+        struct jren *old = x->jren;
+        size_t oc = x->jren_cap;
+
+        x->jren_cap = oc ? oc * 2 : 1024;
+        x->jren = xcalloc(x->jren_cap, sizeof *x->jren);
+        for (size_t k = 0; k < oc; k++)
+            if (old[k].key)
+                x->jren[jren_slot(x, old[k].key)] = old[k];
+        free(old);
+    }
+    h = jren_slot(x, (uint32_t)pos + 1);
+    if (x->jren[h].key == 0)
+        x->jren_n++;
+    x->jren[h] = (struct jren){ (uint32_t)pos + 1, in_new, name };
+}
+
+/* What the journal said about entry i before it was read. */
+static void jren_apply(struct idx *x, struct idx_msg *m, size_t i)
+{
+    if (x->jren_n) {
+        const struct jren *r = &x->jren[jren_slot(x, (uint32_t)i + 1)];
+
+        if (r->key)
+            idx_msg_set_name(m, r->name, r->in_new != 0);
+    }
+    if (x->jgone && (x->jgone[i / 64] >> (i % 64) & 1))
+        m->gone = true;
+}
+
 /* An entry whose record cannot be trusted: hidden (gone), and the next refresh rebuilds. */
 static void rec_damaged(struct idx *x, struct idx_msg *m, size_t i)
 {
@@ -309,6 +352,7 @@ void idx_load_rec(struct idx *x, size_t i)
     m->mtime = r.mtime;
     m->size = r.size;
     m->id = (uint32_t)i + 1;
+    jren_apply(x, m, i);
 }
 
 /* Up to how many records every block is checked at open ($TERN_INDEX_EAGER_MAX for tests). */
@@ -440,6 +484,11 @@ void idx_forget_map(struct idx *x)
     free(x->ready);
     free(x->blk_state);
     free(x->blktab);
+    free(x->jren);
+    free(x->jgone);
+    x->jren = NULL;
+    x->jgone = NULL;
+    x->jren_n = x->jren_cap = 0;
     x->blk_mem = NULL;
     x->ready = NULL;
     x->blk_state = NULL;
@@ -830,9 +879,12 @@ static size_t jnl_walk(struct idx *x, const char *j, size_t end, bool apply)
                 strchr(p + sizeof head, '/') != NULL)
                 return good;
             if (apply) {
-                struct idx_msg *m = idx_entry(x, head[0]);
-
-                idx_msg_set_name(m, idx_arena_str(&x->p, p + sizeof head), head[1] != 0);
+                /* an entry not read yet gets the name when it is read: replaying reads
+                 * no block */
+                if (idx_ready(x, head[0]))
+                    idx_msg_set_name(&x->m[head[0]], p + sizeof head, head[1] != 0);
+                else
+                    jren_put(x, head[0], p + sizeof head, head[1]);
             }
             break;
         case J_REMOVE:
@@ -841,14 +893,16 @@ static size_t jnl_walk(struct idx *x, const char *j, size_t end, bool apply)
             memcpy(head, p, sizeof head[0]);
             if (head[0] >= n)
                 return good;
-            if (apply) {
-                struct idx_msg *m = idx_entry(x, head[0]);
-
-                if (!m->gone) {
-                    m->gone = true;
-                    x->ngone++;
-                    x->ngone_replayed++;
+            if (apply && !idx_is_gone(x, head[0])) {
+                if (idx_ready(x, head[0])) {
+                    x->m[head[0]].gone = true;
+                } else {
+                    if (x->jgone == NULL)
+                        x->jgone = xcalloc(x->nmapped / 64 + 1, sizeof *x->jgone);
+                    x->jgone[head[0] / 64] |= (uint64_t)1 << (head[0] % 64);
                 }
+                x->ngone++;
+                x->ngone_replayed++;
             }
             break;
         case J_ADD: {

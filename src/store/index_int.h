@@ -31,6 +31,13 @@ enum { BLK_UNCHECKED = 0, BLK_GOOD, BLK_BAD };
 
 /* A block of the cache file as read: its records, and its strings (string table offsets
  * [str_lo, str_hi) at str). */
+/* A rename replayed from the journal for an entry not read yet: applied when it is read. */
+struct jren {
+    uint32_t key;       /* position + 1; 0 for an empty slot */
+    uint32_t in_new;
+    const char *name;
+};
+
 struct blkmem {
     const char *rec, *str;
     uint64_t str_lo, str_hi;
@@ -80,6 +87,9 @@ struct idx {
     uint64_t base_size, jsize;
     uint32_t base_count;
     bool jok;                           /* appending to the journal is possible */
+    struct jren *jren;                  /* replayed renames of entries not read yet */
+    size_t jren_n, jren_cap;
+    uint64_t *jgone;                    /* replayed removals of entries not read yet */
     bool replaying;
 };
 
@@ -114,10 +124,13 @@ static inline struct idx_msg *idx_entry(struct idx *x, size_t i)
     return &x->m[i];
 }
 
-/* Entry i is gone, without filling it (an entry not yet used cannot be gone). */
+/* Entry i is gone, without filling it (an entry not yet used is gone only when the journal
+ * said so). */
 static inline bool idx_is_gone(const struct idx *x, size_t i)
 {
-    return idx_ready(x, i) && x->m[i].gone;
+    if (idx_ready(x, i))
+        return x->m[i].gone;
+    return x->jgone && (x->jgone[i / 64] >> (i % 64) & 1);
 }
 
 /* Fill every entry (before anything that walks or moves all of them). */
