@@ -137,8 +137,13 @@ int idx_replay_journal(struct idx *x, char *j, size_t len, struct err *e);
 struct idx *idx_new_empty(const char *dir);
 /* The cache file's path for dir (new string). */
 char *idx_cache_path(const char *dir);
-/* The cache of dir (or its journal) was written after the last change of new/ and cur/:
- * an open will not read the directories. Two or three stat calls. */
-bool idx_cache_current(const char *dir);
+/*
+ * The freshness rule, without loading anything: 1 when idx_open(dir) would trust the cache
+ * without reading the directories (the cache is of this version and the stamp it or its
+ * journal's last entry holds passes the rule of idx_refresh), else 0. *count (may be NULL)
+ * gets the number of messages, 0 without a usable cache. Reads 128 bytes of the cache and at
+ * most 88 of the journal.
+ */
+int idx_fresh(const char *dir, size_t *count);
 
 #endif

@@ -815,12 +815,17 @@ void idx_jnl_add(struct idx *x, size_t i)
     buf_free(&p);
 }
 
-static char *jnl_path(const struct idx *x)
+static char *jnl_path_of(const char *cache_path)
 {
     struct buf b = BUF_INIT;
 
-    buf_printf(&b, "%s.log", x->cache_path);
+    buf_printf(&b, "%s.log", cache_path);
     return buf_detach(&b);
+}
+
+static char *jnl_path(const struct idx *x)
+{
+    return jnl_path_of(x->cache_path);
 }
 
 /* The NUL-terminated strings of a payload tail: nstr of them, each ending inside it. */
@@ -971,6 +976,65 @@ int idx_replay_journal(struct idx *x, char *j, size_t len, struct err *e)
     x->jok = good == len;
     x->jsize = len;
     return 0;
+}
+
+int idx_fresh(const char *dir, size_t *count)
+{
+    char *path = idx_cache_for(dir, 0), *jp;
+    struct idx_fhdr h;
+    struct maildir_stamp was, now;
+    int64_t listed_at;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    bool ok;
+
+    if (count)
+        *count = 0;
+    ok = fd >= 0 && pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h &&
+         memcmp(h.magic, IDX_MAGIC, 8) == 0 && h.endian == IDX_ENDIAN &&
+         h.rec_size == sizeof(struct idx_frec);
+    if (fd >= 0)
+        close(fd);
+    if (!ok) {
+        free(path);
+        return 0;
+    }
+    was.new_mtime = h.new_mtime;
+    was.cur_mtime = h.cur_mtime;
+    listed_at = h.listed_at;
+    if (count)
+        *count = h.count;
+    /* the journal's last entry is the stamp of its last append when it is whole */
+    jp = jnl_path_of(path);
+    fd = open(jp, O_RDONLY | O_CLOEXEC);
+    free(jp);
+    free(path);
+    if (fd >= 0) {
+        struct jhdr jh;
+        struct jent e;
+        struct jstamp st;
+        struct stat sb;
+        off_t end;
+
+        ok = fstat(fd, &sb) == 0 && sb.st_size >= (off_t)(sizeof jh + sizeof e + sizeof st) &&
+             pread(fd, &jh, sizeof jh, 0) == (ssize_t)sizeof jh &&
+             memcmp(jh.magic, JNL_MAGIC, 8) == 0 && jh.base_sum == h.hdr_sum;
+        end = sb.st_size;
+        ok = ok && pread(fd, &e, sizeof e, end - (off_t)(sizeof e + sizeof st)) ==
+                       (ssize_t)sizeof e &&
+             pread(fd, &st, sizeof st, end - (off_t)sizeof st) == (ssize_t)sizeof st &&
+             e.kind == J_STAMP && e.len == sizeof st && e.sum == sum_of(&st, sizeof st);
+        close(fd);
+        if (!ok)
+            return 0;       /* a journal we would not trust: the directories get read */
+        was.new_mtime = st.new_mtime;
+        was.cur_mtime = st.cur_mtime;
+        listed_at = st.listed_at;
+        if (count)
+            *count = st.total;
+    }
+    if (maildir_stamp(dir, &now, NULL) < 0)
+        return 0;
+    return idx_stamp_trusted(&was, listed_at, &now) ? 1 : 0;
 }
 
 /* After loading the cache: replay its journal when there is one for it. */

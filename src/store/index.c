@@ -108,35 +108,6 @@ char *idx_cache_path(const char *dir)
     return fs_join(dir, IDX_FILE);
 }
 
-static bool ts_after(const struct timespec *a, const struct timespec *b)
-{
-    return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
-}
-
-bool idx_cache_current(const char *dir)
-{
-    char *cache = idx_cache_path(dir);
-    struct buf p = BUF_INIT;
-    struct stat st, lg;
-    struct timespec newest;
-    bool ok = stat(cache, &st) == 0;
-
-    buf_printf(&p, "%s.log", cache);
-    newest = st.st_mtim;
-    if (ok && stat(p.ptr, &lg) == 0 && ts_after(&lg.st_mtim, &newest))
-        newest = lg.st_mtim;     /* changes since go to the journal */
-    for (int k = 0; ok && k < 2; k++) {
-        struct stat d;
-
-        buf_reset(&p);
-        buf_printf(&p, "%s/%s", dir, k ? "cur" : "new");
-        ok = stat(p.ptr, &d) == 0 && !ts_after(&d.st_mtim, &newest);
-    }
-    buf_free(&p);
-    free(cache);
-    return ok;
-}
-
 /*
  * Where the cache of a folder we cannot write to lives (a read-only archive):
  * $XDG_CACHE_HOME/tern/index/ (default ~/.cache) with the folder's real path as the name,
@@ -562,15 +533,20 @@ static int64_t now_ns(void)
 }
 
 /* Can the entries be trusted for the directory as it is now without reading it? */
-static bool stamp_current(const struct idx *x, const struct maildir_stamp *now)
+bool idx_stamp_trusted(const struct maildir_stamp *was, int64_t listed_at,
+                       const struct maildir_stamp *now)
 {
     int64_t newest = now->new_mtime > now->cur_mtime ? now->new_mtime : now->cur_mtime;
 
     /* The listing must have happened a full second after the last change: a file system
      * with coarse timestamps could otherwise hide a change made in the same tick. */
-    return x->have_stamp && now->new_mtime == x->stamp.new_mtime &&
-           now->cur_mtime == x->stamp.cur_mtime &&
-           x->listed_at / 2 - newest / 2 >= 500000000LL;   /* halves: no overflow */
+    return now->new_mtime == was->new_mtime && now->cur_mtime == was->cur_mtime &&
+           listed_at / 2 - newest / 2 >= 500000000LL;   /* halves: no overflow */
+}
+
+static bool stamp_current(const struct idx *x, const struct maildir_stamp *now)
+{
+    return x->have_stamp && idx_stamp_trusted(&x->stamp, x->listed_at, now);
 }
 
 static void ht_insert(uint32_t *ht, size_t mask, const struct idx_msg *all, uint32_t pos)
@@ -908,6 +884,17 @@ static int idx_sync(struct idx *x, struct err *e)
 
 /* ---- open, refresh ---- */
 
+char *idx_cache_for(const char *dir, int flags)
+{
+    if (access(dir, W_OK) != 0 && !(flags & IDX_NO_SAVE)) {
+        char *alt = idx_fallback_path(dir);
+
+        if (alt)
+            return alt;
+    }
+    return idx_cache_path(dir);
+}
+
 int idx_open(const char *dir, int flags, struct idx **out, struct err *e)
 {
     struct idx *x;
@@ -918,14 +905,8 @@ int idx_open(const char *dir, int flags, struct idx **out, struct err *e)
         return err_set(e, ERR_SYS, "%s: not a Maildir (no cur/ and new/)", dir);
     x = idx_new_empty(dir);
     x->oflags = flags;
-    if (access(dir, W_OK) != 0 && !(flags & IDX_NO_SAVE)) {
-        char *alt = idx_fallback_path(dir);
-
-        if (alt) {
-            free(x->cache_path);
-            x->cache_path = alt;
-        }
-    }
+    free(x->cache_path);
+    x->cache_path = idx_cache_for(dir, flags);
     if (!(flags & IDX_NO_CACHE))
         idx_load_cache(x);
     if (idx_sync(x, e) < 0) {

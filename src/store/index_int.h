@@ -133,6 +133,12 @@ static inline bool idx_is_gone(const struct idx *x, size_t i)
     return x->jgone && (x->jgone[i / 64] >> (i % 64) & 1);
 }
 
+/* index.c: the stamp rule (was, listed at listed_at, still describes the directories now). */
+bool idx_stamp_trusted(const struct maildir_stamp *was, int64_t listed_at,
+                       const struct maildir_stamp *now);
+/* Where idx_open keeps dir's cache: in the folder, or the fallback for a read-only one. */
+char *idx_cache_for(const char *dir, int flags);
+
 /* Fill every entry (before anything that walks or moves all of them). */
 void idx_load_all(struct idx *x);
 /* Room for want entries (and their file positions). */

@@ -209,7 +209,7 @@ static bool needs_background_index(const char *dir, size_t threshold)
 {
     size_t n = 0;
 
-    if (idx_cache_current(dir))
+    if (idx_fresh(dir, NULL))
         return false;
     for (int k = 0; k < 2 && n < threshold; k++) {
         char path[4096];

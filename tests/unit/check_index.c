@@ -758,6 +758,7 @@ static time_t file_mtime_ns(const char *path, struct stat *st)
 START_TEST(journal_replayed)
 {
     char *d = mkfolder();
+    size_t n;
     char *cache = idx_cache_path(d), log[4096], a[4096], b[4096];
     struct idx *x;
     struct idx_counts c;
@@ -768,9 +769,12 @@ START_TEST(journal_replayed)
     snprintf(log, sizeof log, "%s.log", cache);
     age_dir(d, "cur", 10);
     age_dir(d, "new", 10);
+    ck_assert_int_eq(idx_fresh(d, NULL), 0);            /* no cache yet */
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     idx_close(x);
     file_mtime_ns(cache, &st0);
+    ck_assert_int_eq(idx_fresh(d, &n), 1);
+    ck_assert_uint_eq(n, 3);
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     /* another client: a flag change, a removal, a delivery */
     snprintf(a, sizeof a, "%s/cur/1000.A.host:2,S", d);
@@ -782,8 +786,11 @@ START_TEST(journal_replayed)
         "Date: Mon, 01 Jan 2024 11:00:00 +0000\n\n.\n");
     age_dir(d, "cur", 5);
     age_dir(d, "new", 5);
+    ck_assert_int_eq(idx_fresh(d, NULL), 0);            /* the directories changed */
     ck_assert_int_eq(idx_refresh(x, &e), 1);
     idx_close(x);
+    ck_assert_int_eq(idx_fresh(d, &n), 1);              /* by the journal's stamp */
+    ck_assert_uint_eq(n, 3);
     file_mtime_ns(cache, &st1);
     ck_assert_uint_eq(st0.st_ino, st1.st_ino);       /* not rewritten */
     ck_assert_int_eq(access(log, F_OK), 0);
@@ -856,6 +863,8 @@ START_TEST(journal_damaged)
         case 3: bad.ptr[8] ^= 0x01; break;                               /* other cache */
         }
         ck_assert_int_eq(fs_write_atomic(log, bad.ptr, bad.len, 0600, &e), 0);
+        if (kind != 1)      /* not ending in a whole stamp of this cache: not trusted */
+            ck_assert_msg(idx_fresh(d, NULL) == 0, "kind %d", kind);
         ck_assert_int_eq(idx_open(d, IDX_NO_SAVE, &x, &e), 0);
         ck_assert_uint_eq(idx_count(x) - (size_t)0, idx_count(x));
         i = find_subject(x, "Grüße aus Bern");
