@@ -188,6 +188,11 @@ static int print_part(const struct msgfile *m, int num, const char *prog)
     return rc;
 }
 
+static bool show_header_shown(const void *arg, const char *name, size_t len)
+{
+    return config_header_shown(arg, name, len);
+}
+
 int cmd_show(int argc, char **argv, const struct globals *g)
 {
     struct render_opts o = { 0 };
@@ -255,13 +260,15 @@ int cmd_show(int argc, char **argv, const struct globals *g)
         fprintf(stderr, "%s: --part takes one message\n", prog);
         return TERN_EX_USAGE;
     }
-    if (g->config_path) {
-        struct config *cfg;
-        int crc = cmd_load_config(g, &cfg);
+    /* ignore/retain lines of ~/.mailrc weed the header block, as in mailx */
+    struct config *cfg = NULL;
+    int crc = cmd_load_config(g, &cfg);
 
-        if (crc != 0)
-            return crc;
-        config_free(cfg);
+    if (crc != 0)
+        return crc;
+    if (cfg->nhdr_ignore + cfg->nhdr_retain > 0) {
+        o.header_shown = show_header_shown;
+        o.header_arg = cfg;
     }
     for (int k = 0; i < argc; i++, k++) {
         struct msgfile m;
@@ -301,5 +308,6 @@ int cmd_show(int argc, char **argv, const struct globals *g)
         fprintf(stderr, "%s: standard output: %s\n", prog, strerror(errno));
         rc = EX_IOERR;
     }
+    config_free(cfg);
     return rc;
 }

@@ -40,4 +40,36 @@ printf '[account a]\nsmtp_port = many\n' >"$T/bad"
 expect_status 78 "a wrong value exits EX_CONFIG" -- "$TERN" -c "$T/bad" check-config
 expect_in "$T/err" "$T/bad:2: smtp_port: 'many' is not valid" "the error names file, line, key"
 
+# mailx beside tern: '#:' lines, the warning with its fix, and --mailx-safe.
+cat >"$T/mx" <<'RC'
+set ask
+alias team a@example.org b@example.org
+[general]
+mail_root = ~/M
+wysh set indentprefix='> '
+[account home]
+from = Ann <ann@example.org>
+RC
+mkdir -p "$T/bin"
+printf '#!/bin/sh\nexit 0\n' >"$T/bin/s-nail"
+chmod 755 "$T/bin/s-nail"
+expect_status 0 "check-config with plain INI lines and a mailx" -- \
+    env PATH="$T/bin" "$TERN" -c "$T/mx" check-config
+expect_in "$T/err" "$T/mx:3: 4 lines of tern settings that s-nail ($T/bin/s-nail) reads" \
+    "the warning names the file, the first line and the mailx"
+expect_in "$T/err" "tern -c $T/mx check-config --mailx-safe >$T/mx.new && chmod 600 $T/mx.new && mv $T/mx.new $T/mx" \
+    "the warning gives the exact fix"
+expect_status 0 "check-config without a mailx" -- env PATH=/nonexistent "$TERN" -c "$T/mx" check-config
+expect_not_in "$T/err" "mailx-safe" "no warning when no mailx is installed"
+expect_status 0 "--mailx-safe" -- "$TERN" -c "$T/mx" check-config --mailx-safe
+printf 'set ask\nalias team a@example.org b@example.org\n#: [general]\n#: mail_root = ~/M\nwysh set indentprefix='"'"'> '"'"'\n#: [account home]\n#: from = Ann <ann@example.org>\n' >"$T/mx.want"
+if cmp -s "$T/out" "$T/mx.want"; then pass "--mailx-safe marks exactly the INI lines"; else
+    fail "--mailx-safe output differs"; diff "$T/mx.want" "$T/out" | head; fi
+cp "$T/out" "$T/mx2"
+expect_status 0 "the rewritten file is read" -- env PATH="$T/bin" "$TERN" -c "$T/mx2" check-config
+expect_in "$T/out" "mail_root              = $HOME/M" "the rewritten file keeps the settings"
+expect_in "$T/out" "team: a@example.org b@example.org" "the rewritten file keeps the aliases"
+expect_not_in "$T/err" "warning" "the rewritten file gets no warning"
+expect_status 2 "check-config refuses an unknown option" -- "$TERN" check-config --frob
+
 finish
