@@ -34,7 +34,9 @@ static void usage(FILE *f, const char *prog)
 {
     fprintf(f, "usage: %s [-c FILE] [-f FOLDER]      (the full-screen client)\n", prog);
     fprintf(f, "       %s [-c FILE] [-v] COMMAND [ARGS...]\n", prog);
-    fprintf(f, "       %s --help | --version\n\ncommands:\n", prog);
+    fprintf(f, "       %s --help | --version\n", prog);
+    fprintf(f, "       sendmail [OPTIONS] [--] [RCPT...]  (tern linked as sendmail: %s send)\n"
+               "\ncommands:\n", prog);
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nglobal options:\n"
@@ -57,6 +59,11 @@ static int take_globals(int argc, char **argv, struct globals *g)
 
         if (strcmp(a, "--") == 0)
             break;
+        if (strcmp(a, "send") == 0) {
+            /* sendmail's command line: its own parser takes -c and -v, and refuses any
+             * option after the recipients instead of letting them vanish here */
+            break;
+        }
         if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
             if (i + 1 >= argc)
                 return -1;
@@ -79,12 +86,24 @@ static int take_globals(int argc, char **argv, struct globals *g)
     return out;
 }
 
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash ? slash + 1 : path;
+}
+
 int main(int argc, char **argv)
 {
     struct globals g = { NULL, 0, "tern" };
 
     setlocale(LC_ALL, "");
     signal(SIGPIPE, SIG_IGN);   /* a dropped connection is an error value, not a death */
+    if (argc > 0 && strcmp(base_name(argv[0]), "sendmail") == 0) {
+        /* installed as (or linked to) sendmail: cron, mailx, git send-email */
+        g.progname = "sendmail";
+        return cmd_send(argc, argv, &g);
+    }
     argc = take_globals(argc, argv, &g);
     if (argc < 0) {
         fprintf(stderr, "tern: option -c needs a file name\n");

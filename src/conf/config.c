@@ -210,8 +210,8 @@ char *config_default_path(const char *explicit_path)
 
     if (explicit_path != NULL)
         return xstrdup(explicit_path);
-    if (env != NULL && *env != '\0')
-        return xstrdup(env);
+    if (env != NULL && *env != '\0')   /* s-nail exports MAILRC=~/.mailrc unexpanded */
+        return fs_expand(env);
     return fs_expand("~/.mailrc");
 }
 

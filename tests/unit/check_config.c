@@ -399,6 +399,23 @@ START_TEST(mailx_safe_marks_only_ini_lines)
 }
 END_TEST
 
+/* s-nail passes MAILRC=~/.mailrc on to its sendmail unexpanded. */
+START_TEST(mailrc_variable_is_expanded)
+{
+    char *p;
+
+    setenv("HOME", "/home/ann", 1);
+    setenv("MAILRC", "~/.mailrc", 1);
+    p = config_default_path(NULL);
+    ck_assert_str_eq(p, "/home/ann/.mailrc");
+    free(p);
+    p = config_default_path("explicit");
+    ck_assert_str_eq(p, "explicit");
+    free(p);
+    unsetenv("MAILRC");
+}
+END_TEST
+
 START_TEST(wrong_values_name_line_and_key)
 {
     parse_fails("[account a]\n\nsmtp_port = abc\n",
@@ -601,6 +618,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, expansion_of_home_and_vars);
     tcase_add_test(tc, mailx_lines_and_aliases);
     tcase_add_test(tc, marked_lines_are_terns);
+    tcase_add_test(tc, mailrc_variable_is_expanded);
     tcase_add_test(tc, snail_constructs_are_skipped);
     tcase_add_test(tc, unalias_and_whitespace_aliases);
     tcase_add_test(tc, ignore_and_retain_weed_headers);
