@@ -940,14 +940,15 @@ static int set_value(void *base, const struct key_def *k, const char *v, int lin
         *(bool *)((char *)base + k->off) = b;
         return 0;
     }
-    case K_KEEP: {
-        bool b;
-        if (str_tobool(v, &b) == 0)
-            n = b ? POP3_KEEP_FOREVER : POP3_KEEP_NO;
+    case K_KEEP:
+        /* only no, yes or days: "1" is one day, not a boolean (it used to mean "never") */
+        if (str_casecmp(v, "no") == 0)
+            n = POP3_KEEP_NO;
+        else if (str_casecmp(v, "yes") == 0)
+            n = POP3_KEEP_FOREVER;
         else
             rc = str_tolong(v, 1, k->max, &n);
         break;
-    }
     }
     if (k->type == K_FINGERPRINT || k->type == K_DSN_NOTIFY || k->type == K_DSN_RET ||
         (rc == 0 && (k->type == K_DURATION || k->type == K_SIZE) && (n < k->min || n > k->max)))

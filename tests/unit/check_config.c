@@ -416,6 +416,28 @@ START_TEST(mailrc_variable_is_expanded)
 }
 END_TEST
 
+START_TEST(pop3_keep_is_no_yes_or_days)
+{
+    struct config *cfg = parse_ok("[account a]\npop3_keep = 1\n[account b]\npop3_keep = YES\n"
+                                  "[account c]\npop3_keep = no\n[account d]\npop3_keep = 30\n");
+
+    ck_assert_int_eq(cfg->accounts[0].pop3_keep, 1);      /* one day, not "yes" */
+    ck_assert_int_eq(cfg->accounts[1].pop3_keep, POP3_KEEP_FOREVER);
+    ck_assert_int_eq(cfg->accounts[2].pop3_keep, POP3_KEEP_NO);
+    ck_assert_int_eq(cfg->accounts[3].pop3_keep, 30);
+    config_free(cfg);
+    parse_fails("[account a]\npop3_keep = true\n",
+                "rc:2: pop3_keep: 'true' is not valid: use no, yes or a number of days "
+                "from 1 to 36500");
+    parse_fails("[account a]\npop3_keep = on\n",
+                "rc:2: pop3_keep: 'on' is not valid: use no, yes or a number of days "
+                "from 1 to 36500");
+    parse_fails("[account a]\npop3_keep = 0\n",
+                "rc:2: pop3_keep: '0' is not valid: use no, yes or a number of days "
+                "from 1 to 36500");
+}
+END_TEST
+
 START_TEST(wrong_values_name_line_and_key)
 {
     parse_fails("[account a]\n\nsmtp_port = abc\n",
@@ -618,6 +640,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, expansion_of_home_and_vars);
     tcase_add_test(tc, mailx_lines_and_aliases);
     tcase_add_test(tc, marked_lines_are_terns);
+    tcase_add_test(tc, pop3_keep_is_no_yes_or_days);
     tcase_add_test(tc, mailrc_variable_is_expanded);
     tcase_add_test(tc, snail_constructs_are_skipped);
     tcase_add_test(tc, unalias_and_whitespace_aliases);
