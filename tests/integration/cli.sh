@@ -72,4 +72,28 @@ expect_in "$T/out" "team: a@example.org b@example.org" "the rewritten file keeps
 expect_not_in "$T/err" "warning" "the rewritten file gets no warning"
 expect_status 2 "check-config refuses an unknown option" -- "$TERN" check-config --frob
 
+printf '[account a]\npop3_host = nosuchhost.invalid\npop3_user = u\npassword = p\n' >"$T/nohost"
+chmod 600 "$T/nohost"
+# No network namespace, no DNS query leaves the machine: the name cannot resolve.
+if unshare -n true 2>/dev/null; then
+    expect_status 75 "a host that does not resolve gives 75 (EX_TEMPFAIL), as tern(1) says" -- \
+        unshare -n "$TERN" -c "$T/nohost" fetch
+    expect_in "$T/err" "cannot resolve nosuchhost.invalid" "and names the host"
+else
+    echo "# unshare -n not permitted: the unresolvable-host check is skipped"
+fi
+if grep -q "(EX_NOHOST)" "${TERN_SRCDIR:-.}/doc/tern.1"; then
+    fail "tern.1 documents exit code 68, which no path returns"
+else pass "tern.1 documents no exit code 68"; fi
+
+# The manual pages are clean for mandoc's linter (warnings included).
+if command -v mandoc >/dev/null; then
+    expect_status 0 "mandoc -Tlint -Wwarning on tern.1 and mailrc.5" -- \
+        mandoc -Tlint -Wwarning "${TERN_SRCDIR:-.}/doc/tern.1" "${TERN_SRCDIR:-.}/doc/mailrc.5"
+    [ -s "$T/out" ] || [ -s "$T/err" ] && { fail "mandoc printed warnings"; cat "$T/out" "$T/err"; } ||
+        pass "mandoc printed nothing"
+else
+    echo "# mandoc not installed: the manual pages are not linted"
+fi
+
 finish
