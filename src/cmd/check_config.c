@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +14,6 @@
 #include "tern/buf.h"
 #include "tern/cmd.h"
 #include "tern/fsutil.h"
-
-static void check_config_usage(FILE *f, const char *prog)
-{
-    fprintf(f, "usage: %s check-config [-c FILE] [--mailx-safe]\n", prog);
-}
 
 /* The first mailx found on $PATH (bsd-mailx, s-nail, mailutils' mail all answer to one of
  * these names), or NULL. */
@@ -53,16 +49,16 @@ static int print_mailx_safe(const struct globals *g)
     int rc = EX_OK;
 
     if (fs_read_file(path, &text, &e) < 0) {
-        fprintf(stderr, "%s check-config: %s\n", g->progname, e.msg);
+        fprintf(stderr, "%s: %s\n", g->progname, e.msg);
         rc = EX_NOINPUT;
     } else if ((out = config_mailx_safe(path, text.ptr ? text.ptr : "", text.len, &e)) == NULL) {
-        fprintf(stderr, "%s check-config: %s\n", g->progname, e.msg);
+        fprintf(stderr, "%s: %s\n", g->progname, e.msg);
         rc = EX_CONFIG;
     } else {
         fputs(out, stdout);
         free(out);
         if (fflush(stdout) != 0) {
-            perror("tern check-config: stdout");
+            fprintf(stderr, "%s: standard output: %s\n", g->progname, strerror(errno));
             rc = EX_IOERR;
         }
     }
@@ -81,13 +77,13 @@ int cmd_check_config(int argc, char **argv, const struct globals *g)
     int rc;
 
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            check_config_usage(stdout, g->progname);
+        if (strcmp(argv[i], "--help") == 0) {
+            cmd_usage(stdout, g, true);
             return EX_OK;
         }
         if (strcmp(argv[i], "--mailx-safe") != 0) {
-            fprintf(stderr, "%s check-config: unknown option '%s'\n", g->progname, argv[i]);
-            check_config_usage(stderr, g->progname);
+            fprintf(stderr, "%s: unknown option '%s'\n", g->progname, argv[i]);
+            cmd_usage(stderr, g, false);
             return TERN_EX_USAGE;
         }
         mailx_safe = true;
@@ -98,7 +94,7 @@ int cmd_check_config(int argc, char **argv, const struct globals *g)
     if (rc != 0)
         return rc;
     if (cfg->plain_ini_lines > 0 && (mailx = installed_mailx(found, sizeof found)) != NULL) {
-        fprintf(stderr, "%s check-config: warning: %s:%d: %zu line%s of tern settings that "
+        fprintf(stderr, "%s: warning: %s:%d: %zu line%s of tern settings that "
                 "%s (%s) reads as commands and reports; to make them comments to mailx "
                 "and keep them tern's, run:\n"
                 "  tern%s%s check-config --mailx-safe >%s.new && chmod 600 %s.new && "

@@ -214,11 +214,6 @@ static void send_event(const struct queue_event *ev, void *arg)
     }
 }
 
-static void send_usage(FILE *f, const char *prog)
-{
-    fprintf(f, "usage: %s [-c FILE] [-t] [-i|-oi] [-f ADDR] [-F NAME] [-a ACCOUNT] [-q] "
-            "[-v] [--] [RCPT...] < message\n", prog);
-}
 
 int cmd_send(int argc, char **argv, const struct globals *g)
 {
@@ -226,7 +221,7 @@ int cmd_send(int argc, char **argv, const struct globals *g)
     const char *from_opt, *acct_opt;
     bool extract, dot_ends, queue_only;
     struct globals gl = *g;
-    char usage_name[64], argerr[256];
+    char argerr[256];
     struct addrs rcpts = { 0 };
     struct buf msg = BUF_INIT, full = BUF_INIT;
     struct config *cfg = NULL;
@@ -240,19 +235,14 @@ int cmd_send(int argc, char **argv, const struct globals *g)
     int rc;
 
     memset(&ent, 0, sizeof ent);
-    /* called as sendmail, argv[0] is that name; as tern send, "send" */
-    if (strcmp(argv[0], "send") == 0) {
-        snprintf(usage_name, sizeof usage_name, "%s send", g->progname);
-        gl.progname = usage_name;
-    }
-    g = &gl;
+    g = &gl;     /* g->progname: "tern send", or "sendmail" when called so */
     if (sendmail_args_parse(argc, argv, &sa, argerr, sizeof argerr) < 0) {
         fprintf(stderr, "%s: %s\n", g->progname, argerr);
-        send_usage(stderr, g->progname);
+        cmd_usage(stderr, g, false);
         return TERN_EX_USAGE;
     }
     if (sa.help) {
-        send_usage(stdout, g->progname);
+        cmd_usage(stdout, g, true);
         return EX_OK;
     }
     if (sa.config)
@@ -268,7 +258,7 @@ int cmd_send(int argc, char **argv, const struct globals *g)
     queue_only = sa.queue_only;
     if (!extract && sa.nrcpts == 0) {
         fprintf(stderr, "%s: no recipients (give them or use -t)\n", g->progname);
-        send_usage(stderr, g->progname);
+        cmd_usage(stderr, g, false);
         return TERN_EX_USAGE;
     }
     rc = cmd_load_config(g, &cfg);

@@ -83,11 +83,6 @@ static int write_out(const void *p, size_t n)
     return 0;
 }
 
-static void show_usage(FILE *f)
-{
-    fprintf(f, "usage: tern show [-c FILE] [--raw] [--headers=all] [--html] "
-               "[--part N [-o FILE|DIR]] PATH...\n");
-}
 
 /* Save part num of m to `to` (a new file, or a directory to put the message's file name
  * in). Never overwrites. */
@@ -202,7 +197,7 @@ int cmd_show(int argc, char **argv, const struct globals *g)
     int i, rc = EX_OK, npaths = 0;
     char prog[64];
 
-    snprintf(prog, sizeof prog, "%s show", g->progname);
+    snprintf(prog, sizeof prog, "%s", g->progname);
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
 
@@ -239,17 +234,17 @@ int cmd_show(int argc, char **argv, const struct globals *g)
         } else if (strncmp(a, "--output=", 9) == 0) {
             outpath = a + 9;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            show_usage(stdout);
+            cmd_usage(stdout, g, true);
             return EX_OK;
         } else {
             fprintf(stderr, "%s: unknown option '%s'\n", prog, a);
-            show_usage(stderr);
+            cmd_usage(stderr, g, false);
             return TERN_EX_USAGE;
         }
     }
     npaths = argc - i;
     if (npaths <= 0) {
-        show_usage(stderr);
+        cmd_usage(stderr, g, false);
         return TERN_EX_USAGE;
     }
     if (outpath && part == 0) {

@@ -72,13 +72,34 @@ expect_in "$T/out" "team: a@example.org b@example.org" "the rewritten file keeps
 expect_not_in "$T/err" "warning" "the rewritten file gets no warning"
 expect_status 2 "check-config refuses an unknown option" -- "$TERN" check-config --frob
 
+# Every subcommand answers --help on stdout, exit 0, in one format.
+for c in check-config scan send flush queue show fetch; do
+    expect_status 0 "$c --help exits 0" -- "$TERN" "$c" --help
+    if [ "$(head -n 1 "$T/out" | cut -d' ' -f1-2)" = "usage: tern" ] &&
+        head -n 1 "$T/out" | grep -q "^usage: tern $c " && [ "$(tail -n 1 "$T/out")" = "See tern(1)." ] &&
+        [ ! -s "$T/err" ]; then pass "$c --help: usage line, summary, See tern(1)."
+    else fail "$c --help is not in the common format"; sed 's/^/    /' "$T/out"; fi
+done
+expect_status 0 "-V exits 0" -- "$TERN" -V
+expect_in "$T/out" "tern $(sed -n 's/^AC_INIT(\[tern\], \[\([^]]*\)\].*/\1/p' "${TERN_SRCDIR:-.}/configure.ac")" \
+    "-V prints the version of configure.ac"
+
+# Errors of a subcommand begin "tern SUBCOMMAND: ", the usage after them says the same.
+for c in check-config scan flush queue show fetch send; do
+    expect_status 2 "$c refuses an unknown option" -- "$TERN" "$c" --frobnicate
+    if [ "$(head -n 1 "$T/err")" = "tern $c: unknown option '--frobnicate'" ] &&
+        sed -n 2p "$T/err" | grep -q "^usage: tern $c "; then pass "$c: the error has the one prefix form"
+    else fail "$c: error not in the form 'tern $c: ...'"; sed 's/^/    /' "$T/err"; fi
+done
+expect_status 78 "a wrong value while fetching" -- "$TERN" -c "$T/bad" fetch
+expect_in "$T/err" "tern fetch: $T/bad:2: smtp_port" "configuration errors carry the subcommand prefix"
 printf '[account a]\npop3_host = nosuchhost.invalid\npop3_user = u\npassword = p\n' >"$T/nohost"
 chmod 600 "$T/nohost"
 # No network namespace, no DNS query leaves the machine: the name cannot resolve.
 if unshare -n true 2>/dev/null; then
     expect_status 75 "a host that does not resolve gives 75 (EX_TEMPFAIL), as tern(1) says" -- \
         unshare -n "$TERN" -c "$T/nohost" fetch
-    expect_in "$T/err" "cannot resolve nosuchhost.invalid" "and names the host"
+    expect_in "$T/err" "tern fetch: a: cannot resolve nosuchhost.invalid" "and names the host"
 else
     echo "# unshare -n not permitted: the unresolvable-host check is skipped"
 fi

@@ -272,7 +272,7 @@ if "$TERN" --help 2>&1 | grep -q '^  send '; then
         "$TERN" -c "$T/rc3" send bob@example.org >/dev/null 2>&1 || true
     start_tern -c "$T/rc3" -f Outbox
     expect_screen "To bob@example.org" "Outbox lists the recipient"
-    expect_screen "[queued, 1 tries: connect" "Outbox shows the state and the last reply"
+    expect_screen "[queued, 1 try: connect" "Outbox shows the state and the last reply"
     keys S
     expect_screen "0 sent, 1 deferred" "S flushes in the background and reports" 15
     expect_screen "[queued, 2 tries: connect" "the Outbox row follows the new attempt" 5
