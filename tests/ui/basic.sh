@@ -105,6 +105,12 @@ expect_screen "[3 msgs of 32" "limit keeps the matching messages"
 expect_screen "limit: regatta" "status shows the limit"
 keys l C-u Enter
 expect_screen "[32 msgs" "an empty limit shows everything"
+keys l
+typetext "Crew list"
+keys Enter
+expect_screen "[1 msg of 32," "one message is '1 msg', not '1 msgs'"
+keys l C-u Enter
+expect_screen "[32 msgs" "the limit is gone again"
 
 # Flag the first message: one rename on disk.
 keys Home F
