@@ -59,7 +59,7 @@ static int take_globals(int argc, char **argv, struct globals *g)
 
         if (strcmp(a, "--") == 0)
             break;
-        if (strcmp(a, "send") == 0) {
+        if (out == 1 && strcmp(a, "send") == 0) {
             /* sendmail's command line: its own parser takes -c and -v, and refuses any
              * option after the recipients instead of letting them vanish here */
             break;

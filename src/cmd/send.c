@@ -214,7 +214,6 @@ static void send_event(const struct queue_event *ev, void *arg)
     }
 }
 
-
 int cmd_send(int argc, char **argv, const struct globals *g)
 {
     struct sendmail_args sa;
