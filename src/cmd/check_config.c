@@ -19,7 +19,8 @@
  * these names), or NULL. */
 static const char *installed_mailx(char *found, size_t n)
 {
-    static const char *const names[] = { "mailx", "s-nail", "bsd-mailx", "mail", NULL };
+    static const char *const names[] = { "mailx", "s-nail", "bsd-mailx", "mail.mailutils",
+                                         "mail", NULL };
     const char *path = getenv("PATH");
 
     for (size_t i = 0; path && names[i]; i++) {
