@@ -355,6 +355,27 @@ void idx_load_rec(struct idx *x, size_t i)
     jren_apply(x, m, i);
 }
 
+void idx_peek(struct idx *x, size_t i, int64_t *date, int64_t *mtime, uint32_t *id)
+{
+    uint32_t b;
+    struct idx_frec r;
+
+    if (idx_ready(x, i)) {
+        *date = x->m[i].date;
+        *mtime = x->m[i].mtime;
+        *id = x->m[i].id;
+        return;
+    }
+    b = (uint32_t)(i / x->blk_recs);
+    if (x->blk_state[b] != BLK_UNCHECKED && x->blk_mem[b].rec)
+        memcpy(&r, x->blk_mem[b].rec + (i - (size_t)b * x->blk_recs) * sizeof r, sizeof r);
+    else if (!img_read(x, x->recs_off + i * sizeof r, sizeof r, (char *)&r, NULL))
+        memset(&r, 0, sizeof r);    /* unreadable: its block will say so when it is read */
+    *date = r.date;
+    *mtime = r.mtime;
+    *id = (uint32_t)i + 1;          /* what idx_load_rec will give it */
+}
+
 /* Up to how many records every block is checked at open ($TERN_INDEX_EAGER_MAX for tests). */
 static size_t eager_max(void)
 {

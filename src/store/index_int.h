@@ -139,6 +139,10 @@ bool idx_stamp_trusted(const struct maildir_stamp *was, int64_t listed_at,
 /* Where idx_open keeps dir's cache: in the folder, or the fallback for a read-only one. */
 char *idx_cache_for(const char *dir, int flags);
 
+/* The date order's numbers of entry i without filling it (a record's 64 bytes at most are
+ * read, not its block): for merging new mail into the stored order. */
+void idx_peek(struct idx *x, size_t i, int64_t *date, int64_t *mtime, uint32_t *id);
+
 /* Fill every entry (before anything that walks or moves all of them). */
 void idx_load_all(struct idx *x);
 /* Room for want entries (and their file positions). */

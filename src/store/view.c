@@ -229,9 +229,19 @@ void idx_view_free(struct idx_view *v)
 
 static void match_all(const struct idx *x, const struct idx_limit *l, unsigned char *hit);
 
+/* Date order of a stored entry (not read: its record is peeked) and an appended one. */
 static int cmp_date(const struct idx *x, uint32_t a, uint32_t b)
 {
-    return idx_msg_cmp(idx_msg(x, a), idx_msg(x, b), IDX_SORT_DATE);
+    const struct idx_msg *mb = idx_msg(x, b);
+    int64_t date, mtime;
+    uint32_t id;
+
+    idx_peek((struct idx *)x, a, &date, &mtime, &id);
+    if (date != mb->date)
+        return date < mb->date ? -1 : 1;
+    if (mtime != mb->mtime)
+        return mtime < mb->mtime ? -1 : 1;
+    return id < mb->id ? -1 : id > mb->id;
 }
 
 /* Append the not-gone positions [from, to) of the sorted prefix (no entry is read). */
