@@ -556,6 +556,7 @@ struct mctx {
     struct buf fold;        /* folded text of a non-ASCII field or part */
     struct buf text;        /* a decoded text part */
     struct buf file;        /* the message file */
+    const int *dfd;         /* new/ and cur/ opened (openat: no path walk), or NULL */
 };
 
 static void mctx_free(struct mctx *c)
@@ -573,12 +574,19 @@ static bool has(struct mctx *c, const char *hay, const struct term *t)
 /* Read the file at x's position i into c->file; false when it cannot be read. */
 static bool read_msg(const struct idx *x, size_t i, struct mctx *c)
 {
-    char *path = idx_path(x, i);
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    const struct idx_msg *m = idx_msg(x, i);
+    int fd, dfd = c->dfd ? c->dfd[m->in_new ? 0 : 1] : -1;
     struct stat st;
     bool ok = false;
 
-    free(path);
+    if (dfd >= 0) {
+        fd = openat(dfd, m->name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    } else {
+        char *path = idx_path(x, i);
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        free(path);
+    }
     buf_reset(&c->file);
     if (fd < 0)
         return false;
@@ -687,7 +695,7 @@ static bool match(const struct idx *x, const struct idx_limit *l, size_t i, stru
 
 bool idx_limit_match(const struct idx *x, const struct idx_limit *l, size_t i)
 {
-    struct mctx c = { BUF_INIT, BUF_INIT, BUF_INIT };
+    struct mctx c = { BUF_INIT, BUF_INIT, BUF_INIT, NULL };
     bool r = match(x, l, i, &c);
 
     mctx_free(&c);
@@ -699,12 +707,13 @@ struct mjob {
     const struct idx_limit *l;
     size_t lo, hi;
     unsigned char *hit;
+    const int *dfd;
 };
 
 static void *match_run(void *arg)
 {
     struct mjob *j = arg;
-    struct mctx c = { BUF_INIT, BUF_INIT, BUF_INIT };
+    struct mctx c = { BUF_INIT, BUF_INIT, BUF_INIT, j->dfd };
 
     for (size_t i = j->lo; i < j->hi; i++)
         j->hit[i] = !idx_is_gone(j->x, i) && match(j->x, j->l, i, &c);
@@ -732,10 +741,20 @@ static void match_all(const struct idx *x, const struct idx_limit *l, unsigned c
         ncpu = *env - '0';
     if (l->body && n >= 64 && ncpu > 1)
         nt = (size_t)(ncpu < MATCH_MAX_THREADS ? ncpu : MATCH_MAX_THREADS);
+    int dfd[2] = { -1, -1 };
+
     if (nt > 1)
         idx_load_all((struct idx *)x);
+    if (l->body) {
+        for (int s = 0; s < 2; s++) {
+            char *sub = fs_join(idx_dir(x), s ? "cur" : "new");
+
+            dfd[s] = open(sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            free(sub);
+        }
+    }
     for (size_t k = 0; k < nt; k++)
-        j[k] = (struct mjob){ x, l, n * k / nt, n * (k + 1) / nt, hit };
+        j[k] = (struct mjob){ x, l, n * k / nt, n * (k + 1) / nt, hit, dfd };
     for (size_t k = 1; k < nt; k++)
         started[k] = pthread_create(&tid[k], NULL, match_run, &j[k]) == 0;
     match_run(&j[0]);
@@ -745,4 +764,7 @@ static void match_all(const struct idx *x, const struct idx_limit *l, unsigned c
         else
             match_run(&j[k]);
     }
+    for (int s = 0; s < 2; s++)
+        if (dfd[s] >= 0)
+            close(dfd[s]);
 }
