@@ -1061,9 +1061,10 @@ int idx_fresh(const char *dir, size_t *count)
 /* After loading the cache: replay its journal when there is one for it. */
 static void idx_jnl_load(struct idx *x)
 {
-    char *path = jnl_path(x);
+    char *path = jnl_path(x), *j;
     struct buf b = BUF_INIT;
     struct err e;
+    size_t len;
 
     x->jok = true;
     x->jsize = 0;
@@ -1074,12 +1075,14 @@ static void idx_jnl_load(struct idx *x)
         return;
     }
     free(path);
-    if (b.len == 0 || idx_replay_journal(x, b.ptr, b.len, &e) < 0) {
+    len = b.len;
+    j = buf_detach(&b);         /* entries' names and strings will point into it */
+    if (len == 0 || idx_replay_journal(x, j, len, &e) < 0) {
         x->jok = false;         /* the next save rewrites the cache and removes it */
-        buf_free(&b);
+        free(j);
         return;
     }
-    x->jmem = buf_detach(&b);   /* added entries' strings point into it */
+    x->jmem = j;
 }
 
 /* Append the pending changes and a stamp to the journal; -1 when the cache must be
