@@ -26,6 +26,7 @@ static const struct command commands[] = {
     { "queue", cmd_queue, "list the outgoing queue; --retry ID, --delete ID" },
     { "show", cmd_show, "print messages as the pager shows them, or save a part" },
     { "fetch", cmd_fetch, "download new mail from POP3 accounts into their inbox" },
+    { "auth", cmd_auth, "authorize an OAuth2 account once (device code or browser)" },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

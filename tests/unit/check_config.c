@@ -215,7 +215,7 @@ START_TEST(wrong_values_name_line_and_key)
     parse_fails("[account a]\npop3_tls = ssl\n",
                 "rc:2: pop3_tls: 'ssl' is not valid: use tls, starttls or none");
     parse_fails("[account a]\nsmtp_auth = apop\n",
-                "rc:2: smtp_auth: 'apop' is not valid: use auto, plain or login");
+                "rc:2: smtp_auth: 'apop' is not valid: use auto, plain, login, xoauth2 or oauthbearer");
     parse_fails("[account a]\npop3_keep = sometimes\n",
                 "rc:2: pop3_keep: 'sometimes' is not valid: use no, yes or a number of days "
                 "from 1 to 36500");
@@ -320,7 +320,7 @@ START_TEST(password_command_success_and_failure)
     ck_assert_int_eq(e.cls, ERR_AUTH);
     ck_assert_str_eq(e.msg, "account fails: password_command failed (exit status 3)");
     ck_assert_ptr_null(secret_get(config_account(cfg, "empty"), SECRET_POP3, &e));
-    ck_assert_str_eq(e.msg, "account empty: password_command gave an empty password");
+    ck_assert_str_eq(e.msg, "account empty: password_command printed nothing");
     ck_assert_ptr_null(secret_get(config_account(cfg, "none"), SECRET_SMTP, &e));
     ck_assert_str_eq(e.msg, "account none: no password: set password or password_command");
     config_free(cfg);
