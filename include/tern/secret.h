@@ -23,6 +23,9 @@ char *secret_get(const struct account *a, enum secret_use use, struct err *e);
  * then killed).
  */
 char *secret_command(const char *account, const char *key, const char *cmd, struct err *e);
+/* The same with another time bound (tests). */
+char *secret_command_bounded(const char *account, const char *key, const char *cmd, int timeout,
+                             struct err *e);
 /* Wipe and free. */
 void secret_free(char *s);
 

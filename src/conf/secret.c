@@ -37,7 +37,7 @@ static void wipe_buf(struct buf *b)
  * seconds in all: a hung or chatty helper must not hang or bloat a background fetch.
  * Returns 0, 1 on timeout, 2 when the output is too long.
  */
-static int secret_collect(int fd, struct buf *out)
+static int secret_collect(int fd, int timeout, struct buf *out)
 {
     struct timespec t0, now;
 
@@ -50,7 +50,7 @@ static int secret_collect(int fd, struct buf *out)
         int r;
 
         clock_gettime(CLOCK_MONOTONIC, &now);
-        left = SECRET_TIMEOUT * 1000L - ((now.tv_sec - t0.tv_sec) * 1000L +
+        left = timeout * 1000L - ((now.tv_sec - t0.tv_sec) * 1000L +
                                          (now.tv_nsec - t0.tv_nsec) / 1000000L);
         if (left <= 0)
             return 1;
@@ -71,6 +71,12 @@ static int secret_collect(int fd, struct buf *out)
 }
 
 char *secret_command(const char *account, const char *key, const char *cmd, struct err *e)
+{
+    return secret_command_bounded(account, key, cmd, SECRET_TIMEOUT, e);
+}
+
+char *secret_command_bounded(const char *account, const char *key, const char *cmd, int timeout,
+                             struct err *e)
 {
     struct buf out = BUF_INIT;
     int pfd[2], status, how;
@@ -94,7 +100,7 @@ char *secret_command(const char *account, const char *key, const char *cmd, stru
     }
     setpgid(pid, pid);
     close(pfd[1]);
-    how = secret_collect(pfd[0], &out);
+    how = secret_collect(pfd[0], timeout, &out);
     close(pfd[0]);
     if (how != 0)
         kill(-pid, SIGKILL);
@@ -102,7 +108,7 @@ char *secret_command(const char *account, const char *key, const char *cmd, stru
         ;
     if (how == 1) {
         err_set(e, ERR_AUTH, "account %s: %s gave no answer within %d seconds", account, key,
-                SECRET_TIMEOUT);
+                timeout);
         goto out;
     }
     if (how == 2) {

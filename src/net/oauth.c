@@ -316,7 +316,7 @@ static bool token_ok(const char *s)
 
 /*
  * Take a successful token reply into t: the access token, its expiry (early by a tenth of
- * its lifetime, at most a minute, so that it is renewed before a server refuses it), and
+ * its lifetime, at least a second and at most a minute, so that it is renewed before a server refuses it), and
  * a new refresh token when the server rotates it.
  */
 static int tokens_take(const struct account *a, const struct json *j, struct tokens *t,
@@ -342,7 +342,7 @@ static int tokens_take(const struct account *a, const struct json *j, struct tok
                        a->name);
     secret_free(t->access);
     t->access = xstrdup(acc);
-    t->expires = (long long)time(NULL) + life - (life >= 600 ? 60 : life / 10);
+    t->expires = (long long)time(NULL) + life - (life >= 600 ? 60 : life >= 10 ? life / 10 : 1);
     if (ref) {
         secret_free(t->refresh);
         t->refresh = xstrdup(ref);
