@@ -439,6 +439,7 @@ struct slot {
     bool received;
     bool committed;
     unsigned long long bytes;
+    char *path;                  /* where the commit put it, for fetch_opts.delivered */
 };
 
 struct sinkctx {
@@ -473,6 +474,7 @@ static size_t fetch_queue(struct fetch *f, const unsigned long *todo, size_t nto
         win[k].tmp = NULL;
         win[k].received = false;
         win[k].bytes = 0;
+        win[k].path = NULL;
         bytes += ents[idx].size;
         pop3_send_retr(f->pop, ents[idx].num);
         k++;
@@ -504,7 +506,7 @@ static void *commit_worker(void *arg)
             return NULL;
         if (!j->win[i].received)
             continue;
-        if (maildir_tmp_commit(j->win[i].tmp, NULL, NULL, &le) < 0) {
+        if (maildir_tmp_commit(j->win[i].tmp, NULL, &j->win[i].path, &le) < 0) {
             j->win[i].received = false;
             pthread_mutex_lock(&j->mu);
             if (!j->failed) {
@@ -581,6 +583,10 @@ static void fetch_commit_record(struct fetch *f, struct slot *win, size_t k,
     for (size_t i = 0; i < k; i++) {
         struct uent *u;
 
+        if (win[i].committed && f->o && f->o->delivered && win[i].path)
+            f->o->delivered(f->o->ctx, win[i].path);
+        free(win[i].path);
+        win[i].path = NULL;
         if (!win[i].committed)
             continue;
         win[i].committed = false;
