@@ -90,6 +90,7 @@ void folders_update_counts(struct app *a)
                 a->dirty = true;
             a->folder_total[i] = total;
             a->folder_unread[i] = unread;
+            notify_count(a, a->folders[i], unread);
             counted[i] = false;         /* count it from the names again once closed */
             free(dir);
             continue;
@@ -106,8 +107,10 @@ void folders_update_counts(struct app *a)
             a->dirty = true;
         a->folder_total[i] = total;
         a->folder_unread[i] = unread;
+        notify_count(a, a->folders[i], unread);
         free(dir);
     }
+    notify_flush(a);
 }
 
 void folders_draw(struct app *a, const struct rect *r)
