@@ -89,9 +89,18 @@ void sasl_oauth_error(const char *b64, size_t n, char *out, size_t outsz)
         snprintf(out, outsz, "no readable error detail");
         goto done;
     }
-    /* EVP_DecodeBlock counts the padding as zero bytes */
-    for (size_t i = n; i > 0 && b64[i - 1] == '='; i--)
-        len--;
+    /* EVP_DecodeBlock counts the padding (at most two '=', only at the end) as zero bytes */
+    {
+        size_t pad = 0;
+
+        while (pad < n && b64[n - 1 - pad] == '=')
+            pad++;
+        if (pad > 2 || memchr(b64, '=', n - pad) != NULL || (size_t)len < pad) {
+            snprintf(out, outsz, "no readable error detail");
+            goto done;
+        }
+        len -= (int)pad;
+    }
     raw.len = (size_t)len;
     j = json_parse(raw.ptr, raw.len, &e);
     if (j == NULL || json_type(j) != JSON_OBJ) {

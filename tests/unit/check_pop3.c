@@ -84,6 +84,13 @@ START_TEST(test_sasl_oauth)
     /* {"status":"invalid_token","x":"\u001b[2J"}: no control character comes through */
     sasl_oauth_error("eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuXHUwMDFiWzJKIn0=", 48, out, sizeof out);
     ck_assert_str_eq(out, "status invalid_token?[2J");
+    /* padding only at the end, at most two: "====" once made a negative length */
+    sasl_oauth_error("====", 4, out, sizeof out);
+    ck_assert_str_eq(out, "no readable error detail");
+    sasl_oauth_error("e===", 4, out, sizeof out);
+    ck_assert_str_eq(out, "no readable error detail");
+    sasl_oauth_error("e30=e30=", 8, out, sizeof out);
+    ck_assert_str_eq(out, "no readable error detail");
     sasl_oauth_error("not base64!", 11, out, sizeof out);
     ck_assert_str_eq(out, "no readable error detail");
     sasl_oauth_error("bm90IGpzb24=", 12, out, sizeof out);
