@@ -8,6 +8,7 @@
 #define TERN_OAUTH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "tern/config.h"
 #include "tern/err.h"
@@ -40,5 +41,15 @@ struct oauth_ui {
 /* Run the authorization once and store the tokens. */
 int oauth_authorize(const struct config *cfg, const struct account *a, const struct oauth_ui *ui,
                     struct err *e);
+
+/* ---- parsers, exposed for tests and fuzzing ---- */
+
+/* The value of name in a query string ("a=1&b=2"), percent-decoded (new string), or NULL
+ * when absent or when an escape is malformed or decodes to NUL. */
+char *oauth_query_get(const char *q, size_t n, const char *name);
+/* The token file's lines; a token with spaces or control characters is ignored. New
+ * strings (free with secret_free) or NULL. */
+void oauth_tokens_parse(const char *text, size_t n, char **refresh, char **access,
+                        long long *expires);
 
 #endif

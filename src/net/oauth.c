@@ -256,30 +256,50 @@ static void tokens_free(struct tokens *t)
     t->expires = 0;
 }
 
+static bool token_ok(const char *s);
+
+void oauth_tokens_parse(const char *text, size_t n, char **refresh, char **access,
+                        long long *expires)
+{
+    *refresh = *access = NULL;
+    *expires = 0;
+    for (size_t i = 0; i < n;) {
+        const char *l = text + i, *nl = memchr(l, '\n', n - i), *sp;
+        size_t len = nl ? (size_t)(nl - l) : n - i;
+        char *v;
+
+        i += len + 1;
+        sp = memchr(l, ' ', len);
+        if (sp == NULL)
+            continue;
+        v = xstrndup(sp + 1, len - (size_t)(sp + 1 - l));
+        if ((size_t)(sp - l) == 13 && memcmp(l, "refresh_token", 13) == 0 && !*refresh &&
+            token_ok(v)) {
+            *refresh = v;
+        } else if ((size_t)(sp - l) == 12 && memcmp(l, "access_token", 12) == 0 && !*access &&
+                   token_ok(v)) {
+            *access = v;
+        } else {
+            if ((size_t)(sp - l) == 7 && memcmp(l, "expires", 7) == 0) {
+                long long x = strtoll(v, NULL, 10);
+
+                *expires = x > 0 ? x : 0;
+            }
+            secret_free(v);
+        }
+    }
+}
+
 static int tokens_load(const char *path, struct tokens *t, struct err *e)
 {
     struct buf b = BUF_INIT;
-    char *line, *save = NULL;
 
     memset(t, 0, sizeof *t);
     if (fs_read_file(path, &b, e) < 0) {
         wipe(&b);
         return errno == ENOENT ? 1 : -1;
     }
-    buf_cstr(&b);
-    for (line = strtok_r(b.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char *sp = strchr(line, ' ');
-
-        if (sp == NULL)
-            continue;
-        *sp++ = '\0';
-        if (strcmp(line, "refresh_token") == 0 && t->refresh == NULL)
-            t->refresh = xstrdup(sp);
-        else if (strcmp(line, "access_token") == 0 && t->access == NULL)
-            t->access = xstrdup(sp);
-        else if (strcmp(line, "expires") == 0)
-            t->expires = strtoll(sp, NULL, 10);
-    }
+    oauth_tokens_parse(b.ptr ? b.ptr : "", b.len, &t->refresh, &t->access, &t->expires);
     wipe(&b);
     return 0;
 }
@@ -641,8 +661,18 @@ static int run_browser(const char *browser, const char *url, struct err *e)
     return 0;   /* not waited for: a browser may stay; SIGCHLD is default, reaped at exit */
 }
 
-/* The value of name in a query string ("a=1&b=2"), percent-decoded, or NULL. */
-static char *query_get(const char *q, size_t n, const char *name)
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+char *oauth_query_get(const char *q, size_t n, const char *name)
 {
     size_t nl = strlen(name);
 
@@ -655,17 +685,19 @@ static char *query_get(const char *q, size_t n, const char *name)
             struct buf b = BUF_INIT;
 
             for (size_t k = i + nl + 1; k < j; k++) {
-                if (q[k] == '%' && k + 2 < j) {
-                    char hx[3] = { q[k + 1], q[k + 2], 0 };
-                    char *end;
-                    long v = strtol(hx, &end, 16);
+                if (q[k] == '%') {
+                    int hi = k + 2 < j ? hexval(q[k + 1]) : -1;
+                    int lo = k + 2 < j ? hexval(q[k + 2]) : -1;
 
-                    if (*end != '\0' || v <= 0) {
+                    if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                         buf_free(&b);
                         return NULL;
                     }
-                    buf_addc(&b, (char)v);
+                    buf_addc(&b, (char)(hi * 16 + lo));
                     k += 2;
+                } else if (q[k] == '\0') {
+                    buf_free(&b);
+                    return NULL;
                 } else {
                     buf_addc(&b, q[k] == '+' ? ' ' : q[k]);
                 }
@@ -717,9 +749,9 @@ static char *loopback_wait(int lfd, const char *state, long timeout, struct err 
         q = strncmp(req, "GET /", 5) == 0 ? strchr(req, '?') : NULL;
         sp = q ? strpbrk(q, " \r\n") : NULL;
         if (q && sp) {
-            code = query_get(q + 1, (size_t)(sp - q - 1), "code");
-            st = query_get(q + 1, (size_t)(sp - q - 1), "state");
-            err = query_get(q + 1, (size_t)(sp - q - 1), "error");
+            code = oauth_query_get(q + 1, (size_t)(sp - q - 1), "code");
+            st = oauth_query_get(q + 1, (size_t)(sp - q - 1), "state");
+            err = oauth_query_get(q + 1, (size_t)(sp - q - 1), "error");
         }
         page = code && st && strcmp(st, state) == 0
                    ? "tern has the authorization: you can close this page.\n"
