@@ -160,6 +160,16 @@ done
 [ "$(stored)" = 4 ] && pass "every message delivered across token lifetimes" ||
     fail "stored $(stored)"
 
+# --- 4b. a token too long for the AUTH line goes after the server's empty challenge ---
+curl -sf --cacert "$T/cert.pem" -d chars=2000 "$OURL/control/pad" >/dev/null
+ctl revoke-access
+: >"$T/peer.log"
+run long 0 "fetch with a 2 KB token" -- "$TERN" -c "$T/rc" -v fetch
+grep -qx "C: AUTH XOAUTH2" "$T/peer.log" && pass "AUTH without an initial response, then the token" ||
+    fail "no bare AUTH line"
+[ "$(access_token | wc -c)" -gt 2000 ] && pass "the long token was cached" || fail "short token"
+curl -sf --cacert "$T/cert.pem" -d chars=0 "$OURL/control/pad" >/dev/null
+
 # --- 5. a revoked refresh token: one clear line naming tern auth ---
 ctl revoke-refresh
 run revoked 77 "fetch with a revoked authorization fails" -- "$TERN" -c "$T/rc" fetch

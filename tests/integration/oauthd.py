@@ -8,6 +8,7 @@ tokens live LIFETIME seconds) and revokes tokens, and lets the test servers chec
   POST /token       grants: device_code, authorization_code (S256 verifier), refresh_token
   POST /introspect  token=T: {"active": true|false, "reason": ...} (RFC 7662-like)
   POST /control/lifetime        seconds=N: the lifetime of access tokens issued from now
+  POST /control/pad             chars=N: access tokens get N more characters
   POST /control/revoke-access   every access token issued so far stops working
   POST /control/revoke-refresh  every refresh token (and access token) stops working
   GET  /state       the log so far (tests read LOG directly, this is for debugging)
@@ -28,6 +29,7 @@ refresh = {}    # token -> {"revoked": bool}
 devices = {}    # device_code -> polls
 codes = {}      # code -> (challenge, redirect_uri)
 counter = [0]
+PAD = [0]       # extra characters in access tokens (real ones are 1-3 KB)
 
 
 def log(line):
@@ -38,7 +40,7 @@ def log(line):
 def issue(reply_refresh=True):
     counter[0] += 1
     n = counter[0]
-    at = "at-%d-%s" % (n, secrets.token_hex(6))
+    at = "at-%d-%s" % (n, secrets.token_hex(6)) + ("." + "p" * PAD[0] if PAD[0] else "")
     rt = "rt-%d-%s" % (n, secrets.token_hex(6))
     access[at] = {"expires": time.time() + LIFETIME, "revoked": False}
     refresh[rt] = {"revoked": False}
@@ -165,6 +167,10 @@ class H(http.server.BaseHTTPRequestHandler):
                 global LIFETIME
                 LIFETIME = float(f["seconds"])
                 log("control lifetime %s" % f["seconds"])
+                return self.reply(200, {})
+            if path == "/control/pad":
+                PAD[0] = int(f["chars"])
+                log("control pad %s" % f["chars"])
                 return self.reply(200, {})
             if path == "/control/revoke-access":
                 for a in access.values():
