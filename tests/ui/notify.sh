@@ -55,15 +55,34 @@ expect_screen "fetch: done" "the status line still says the fetch is done" 5
 tm kill-session -t t 2>/dev/null || true
 start_tern -c "$T/rc"
 expect_screen "[35 msgs" "client is up with the fetched mail"
+tm pipe-pane -t t -o "cat >>'$T/raw1'"
 printf 'From: x@example.org\nSubject: dropped in\n\nhi\n' >"$M/INBOX/new/1.drop.host"
 if wait_title "tern: 1 new in INBOX" 15; then pass "a delivery by another program is noticed"
 else fail "title is '$(fmt '#{pane_title}')'"; fi
 [ "$(fmt '#{window_bell_flag}')" = 1 ] && pass "the bell rang again" || fail "no bell"
+if grep -qa "$(printf '\033]9;')\|$(printf '\033]777;')" "$T/raw1"; then
+    fail "a desktop notification by default"; else pass "no desktop notification by default"; fi
+
+# new_mail_desktop = osc777 and a title of one's own (the raw output, through pipe-pane)
+tm kill-session -t t 2>/dev/null || true
+write_rc "$T/rc2" "$M" "new_mail_desktop = osc777" "new_mail_title = %n more, 100%%" \
+    "new_mail_bell = no"
+start_tern -c "$T/rc2"
+expect_screen "[36 msgs" "client is up with new_mail_desktop = osc777"
+tm pipe-pane -t t -o "cat >>'$T/raw2'"
+printf 'From: y@example.org\nSubject: two\n\nhi\n' >"$M/INBOX/new/2.drop.host"
+if wait_title "1 more, 100%" 15; then pass "new_mail_title is used"
+else fail "title is '$(fmt '#{pane_title}')'"; fi
+n=0
+while [ "$n" -lt 40 ] && ! grep -qaF "$(printf '\033]777;notify;tern;1 new message in INBOX\007')" \
+    "$T/raw2"; do sleep 0.05; n=$((n + 1)); done
+[ "$n" -lt 40 ] && pass "OSC 777 notification sent" || { fail "no OSC 777"; cat -v "$T/raw2" | tail -3; }
+[ "$(fmt '#{window_bell_flag}')" = 0 ] && pass "new_mail_bell = no keeps quiet" || fail "bell rang"
 
 # An empty fetch: no title change, no bell, no command.
 tm kill-session -t t 2>/dev/null || true
 start_tern -c "$T/rc"
-expect_screen "[36 msgs" "client is up once more"
+expect_screen "[37 msgs" "client is up once more"
 keys i
 expect_screen "fetch: done" "the empty fetch ends" 15
 sleep 0.5
