@@ -17,8 +17,7 @@ static void auth_say(void *ctx, const char *line)
 
 static int auth_usage(const struct globals *g)
 {
-    fprintf(stderr, "usage: %s auth [-c FILE] [-v] [--device | --browser] ACCOUNT\n",
-            g->progname);
+    cmd_usage(stderr, g, false);
     return TERN_EX_USAGE;
 }
 
