@@ -214,6 +214,16 @@ run cmd-bad 77 "a refused command token fails" -- "$TERN" -c "$T/rc3" fetch
 [ "$(grep -c '^C: AUTH' "$T/peer.log")" = 2 ] && pass "the command ran again and was tried once more" ||
     fail "$(grep -c '^C: AUTH' "$T/peer.log") AUTH attempts"
 expect_in "$T/err" "token refused (status invalid_request" "the JSON error reply is decoded"
+rm -rf "$T/Mail/.tern/queue" "$T/Mail/Outbox"
+run cmd-bad-send 0 "send with a refused command token keeps it queued" -- \
+    sh -c 'printf "Subject: c\n\nx\n" | "$0" -c "$1" send bob@example.org' "$TERN" "$T/rc3"
+expect_in "$T/err" "authentication (OAUTHBEARER) as ann failed: token refused (status invalid_request" \
+    "SMTP: the JSON error reply is decoded"
+run describe 0 "check-config" -- "$TERN" -c "$T/rc" check-config
+rc "$T/rc5" "oauth_provider = google" "oauth_client_id = x" "oauth_client_secret = hush-hush"
+run describe5 0 "check-config with a client secret" -- "$TERN" -c "$T/rc5" check-config
+expect_not_in "$T/out" "hush-hush" "the client secret is masked"
+expect_in "$T/out" "oauth_provider         = google" "the provider is shown"
 
 # --- 8. no token in any output or trace ---
 leaks=0
