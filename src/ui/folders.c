@@ -90,7 +90,7 @@ void folders_update_counts(struct app *a)
                 a->dirty = true;
             a->folder_total[i] = total;
             a->folder_unread[i] = unread;
-            notify_count(a, a->folders[i], unread);
+            notify_count(a, a->folders[i], total, unread);
             counted[i] = false;         /* count it from the names again once closed */
             free(dir);
             continue;
@@ -107,7 +107,7 @@ void folders_update_counts(struct app *a)
             a->dirty = true;
         a->folder_total[i] = total;
         a->folder_unread[i] = unread;
-        notify_count(a, a->folders[i], unread);
+        notify_count(a, a->folders[i], total, unread);
         free(dir);
     }
     notify_flush(a);

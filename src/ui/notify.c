@@ -1,6 +1,6 @@
 /*
- * New-mail notification in the client: when a folder's unread count grows (a background
- * fetch, or another program delivering), ring the bell, set the terminal title and, if
+ * New-mail notification in the client: when a folder's message and unread counts grow (a
+ * background fetch, or another program delivering), ring the bell, set the terminal title and, if
  * asked, send an OSC 9 / OSC 777 desktop notification. One notice per fetch, not per window.
  */
 #include "config.h"
@@ -17,7 +17,7 @@
 
 struct seen {
     char *folder;
-    long unread;
+    long total, unread;
 };
 
 static struct seen *seen;
@@ -25,12 +25,17 @@ static size_t nseen;
 static long pending;
 static char *pending_folder;
 
-void notify_count(struct app *a, const char *folder, long unread)
+/*
+ * New mail grows both counts: marking a message unread grows only one, so it is not news;
+ * what grew in both is.
+ */
+void notify_count(struct app *a, const char *folder, long total, long unread)
 {
     size_t i;
+    long grew;
 
     (void)a;
-    if (unread < 0)
+    if (unread < 0 || total < 0)
         return;
     for (i = 0; i < nseen; i++)
         if (strcmp(seen[i].folder, folder) == 0)
@@ -39,14 +44,19 @@ void notify_count(struct app *a, const char *folder, long unread)
         /* First sight (start-up, a new folder): what is there is not news. */
         seen = xreallocarray(seen, nseen + 1, sizeof *seen);
         seen[nseen].folder = xstrdup(folder);
+        seen[nseen].total = total;
         seen[nseen++].unread = unread;
         return;
     }
-    if (unread > seen[i].unread) {
-        pending += unread - seen[i].unread;
+    grew = unread - seen[i].unread;
+    if (total - seen[i].total < grew)
+        grew = total - seen[i].total;
+    if (grew > 0) {
+        pending += grew;
         free(pending_folder);
         pending_folder = xstrdup(folder);
     }
+    seen[i].total = total;
     seen[i].unread = unread;
 }
 

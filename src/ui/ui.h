@@ -244,9 +244,9 @@ void folders_click(struct app *a, int row);
 /* Open folder name (a path below the root, or absolute); 0 or -1 with a message shown. */
 int folders_open(struct app *a, const char *name);
 void folders_update_counts(struct app *a);
-/* notify.c: new mail (bell, title, OSC 9/777). notify_count takes a folder's unread count
- * each time it is known; notify_flush tells what grew, once no fetch job runs. */
-void notify_count(struct app *a, const char *folder, long unread);
+/* notify.c: new mail (bell, title, OSC 9/777). notify_count takes a folder's counts each
+ * time they are known; notify_flush tells what grew, once no fetch job runs. */
+void notify_count(struct app *a, const char *folder, long total, long unread);
 void notify_flush(struct app *a);
 void notify_free(void);
 

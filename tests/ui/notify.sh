@@ -79,10 +79,13 @@ while [ "$n" -lt 40 ] && ! grep -qaF "$(printf '\033]777;notify;tern;1 new messa
 [ "$n" -lt 40 ] && pass "OSC 777 notification sent" || { fail "no OSC 777"; cat -v "$T/raw2" | tail -3; }
 [ "$(fmt '#{window_bell_flag}')" = 0 ] && pass "new_mail_bell = no keeps quiet" || fail "bell rang"
 
-# An empty fetch: no title change, no bell, no command.
+# An empty fetch, after marking a message unread: no title change, no bell, no command.
 tm kill-session -t t 2>/dev/null || true
 start_tern -c "$T/rc"
 expect_screen "[37 msgs" "client is up once more"
+# Marking a read message unread grows the unread count but is no news.
+keys j j j U
+expect_screen "21 unread" "a read message marked unread"
 keys i
 expect_screen "fetch: done" "the empty fetch ends" 15
 sleep 0.5
