@@ -150,7 +150,8 @@ void app_notify(struct app *a, enum ui_event ev)
     for (int i = 0; i < NPANES; i++)
         if (a->panes[i]->ops->notify)
             a->panes[i]->ops->notify(a, a->panes[i], ev);
-    a->prompt->dirty = true;             /* the status bar shows the folder's counts */
+    if (ev != EV_TICK)
+        a->prompt->dirty = true;         /* the status bar shows the folder's counts */
 }
 
 void app_pane_key(struct app *a, int id, enum action act)

@@ -587,6 +587,16 @@ static void pager_notify(struct app *a, struct pane *p, enum ui_event ev)
     p->dirty = true;
 }
 
+/* A new width: the lines are wrapped again at the next draw (the text stays). */
+static void pager_resize(struct app *a, struct pane *p, const struct rect *r)
+{
+    struct pager *pg = p->data;
+
+    (void)a;
+    if (r->w != pg->width)
+        pg->width = 0;
+}
+
 static void pager_free(struct pane *p)
 {
     struct pager *pg = p->data;
@@ -602,6 +612,7 @@ const struct pane_ops pager_pane_ops = {
     .name = "pager",
     .draw = pager_draw,
     .key = pager_key,
+    .resize = pager_resize,
     .notify = pager_notify,
     .free = pager_free,
 };
