@@ -339,7 +339,16 @@ void app_refresh(struct app *a)
 
 /* ---- the address book learns from shown messages, written on a timer ---- */
 
-#define LEARN_EVERY 30                  /* seconds between writes of the address book */
+/* Seconds between writes of the address book: 30, or $TERN_LEARN_EVERY (for the tests). */
+static long learn_every(void)
+{
+    const char *s = getenv("TERN_LEARN_EVERY");
+    long n;
+
+    if (s && str_tolong(s, 1, 100000000, &n) == 0)
+        return n;
+    return 30;
+}
 
 void app_learn(struct app *a, const struct message *msg)
 {
@@ -358,7 +367,7 @@ void app_learn_flush(struct app *a)
 
     if (a->learn && learn_flush(a->learn, &e) < 0)
         app_err(a, "%s", e.msg);
-    a->next_learn = time(NULL) + LEARN_EVERY;
+    a->next_learn = time(NULL) + learn_every();
 }
 
 static void init_colors(struct app *a, const struct color_spec colors[NCOLOBJ])
@@ -1035,7 +1044,7 @@ int ui_main(int argc, char **argv, const struct globals *g)
 
         a->next_check = now;     /* counts and refresh right after the first screen */
         a->next_fetch = now + a->cfg->fetch_interval * 60;
-        a->next_learn = now + LEARN_EVERY;
+        a->next_learn = now + learn_every();
     }
     loop(a);
 

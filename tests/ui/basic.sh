@@ -8,6 +8,7 @@
 M="$T/Mail"
 demo_mail "$M"
 write_rc "$T/rc" "$M"
+export TERN_LEARN_EVERY=3600
 
 start_tern -c "$T/rc"
 expect_screen "Autumn regatta: who is racing?" "first screen lists INBOX"
@@ -181,6 +182,10 @@ expect_screen "EXITED:0" "n quits with status 0"
 ls "$M/INBOX/cur" | grep -q ':2,[A-Z]*T[A-Z]*$' && pass "the mark stays on the file" ||
     fail "the mark stays on the file"
 expect_restored "terminal restored after q"
+# The senders of the messages read are written to the address book once, at the exit (the
+# timer is an hour here).
+grep -qs "news@bakery.example" "$M/.tern/addresses" && pass "the address book is written at exit" ||
+    fail "the address book is written at exit"
 [ ! -s "$T/tern.err" ] && pass "nothing on stderr" || { fail "nothing on stderr"; cat "$T/tern.err"; }
 
 # ---- a generated folder with wide characters ----
