@@ -17,7 +17,13 @@
 
 struct list_pane {
     size_t top;                  /* first visible row */
+    char last_search[256];       /* for n and N, and an empty search prompt */
 };
+
+static struct list_pane *list_of(struct app *a)
+{
+    return a->panes[PANE_LIST]->data;
+}
 
 static const char *sort_name(enum idx_sort s)
 {
@@ -307,8 +313,6 @@ static void sort_by(struct app *a, const char *key)
         app_err(a, "Sort keys: d a f s z");
 }
 
-static char last_search[256];
-
 static void move_or_copy(struct app *a, enum prompt_kind k, const char *text)
 {
     uint32_t id = model_cursor_id(a->m);
@@ -336,6 +340,7 @@ static void move_or_copy(struct app *a, enum prompt_kind k, const char *text)
 
 void list_prompt_done(struct app *a, enum prompt_kind k, const char *text)
 {
+    char *last_search;
     struct err e;
 
     if (a->m == NULL)
@@ -358,6 +363,7 @@ void list_prompt_done(struct app *a, enum prompt_kind k, const char *text)
         break;
     case PR_SEARCH:
     case PR_SEARCH_BACK:
+        last_search = list_of(a)->last_search;
         if (*text == '\0')
             text = last_search;
         if (*text == '\0')
@@ -367,7 +373,7 @@ void list_prompt_done(struct app *a, enum prompt_kind k, const char *text)
             return;
         }
         if (text != last_search)
-            snprintf(last_search, sizeof last_search, "%s", text);
+            snprintf(last_search, sizeof list_of(a)->last_search, "%s", text);
         search(a, k == PR_SEARCH_BACK, last_search);
         break;
     case PR_SORT:
@@ -452,10 +458,10 @@ static void list_key(struct app *a, struct pane *p, enum action c, int key)
         app_prompt(a, PR_SEARCH_BACK, "Search backwards: ", "", list_prompt_done);
         return;
     case ACT_SEARCH_NEXT:
-        search(a, false, last_search);
+        search(a, false, list_of(a)->last_search);
         return;
     case ACT_SEARCH_PREV:
-        search(a, true, last_search);
+        search(a, true, list_of(a)->last_search);
         return;
     case ACT_LIMIT:
         app_prompt(a, PR_LIMIT, "Limit to (words, from: subject: is:unread date:7d..; "
