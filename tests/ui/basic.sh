@@ -171,6 +171,19 @@ keys t
 expect_screen "threads)" "t threads the list"
 expect_screen "─>" "thread tree is drawn"
 
+# Another program removes the message the pager shows: the text stays (it is in memory), the
+# title says so, and the list loses it.
+keys /
+typetext "Reminder: 2 books"
+keys Enter Enter
+expect_screen "-- message --" "the library reminder is open"
+f=$(grep -l "^Subject: Reminder: 2 books" "$M"/INBOX/cur/* | head -n 1)
+rm -f "$f"
+expect_screen "removed from the folder" "the pager notices the message was removed"
+expect_screen "https://library.example/renew" "and still shows its text"
+keys q
+expect_no_screen "Reminder: 2 books" "the list lost the removed message"
+
 keys d q
 expect_screen "Expunge 1 message marked for deletion?" "q asks about messages marked for deletion"
 keys Escape
