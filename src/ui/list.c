@@ -25,57 +25,6 @@ static struct list_pane *list_of(struct app *a)
     return a->panes[PANE_LIST]->data;
 }
 
-static const char *sort_name(enum idx_sort s)
-{
-    switch (s) {
-    case IDX_SORT_DATE: return "date";
-    case IDX_SORT_ARRIVAL: return "arrival";
-    case IDX_SORT_FROM: return "from";
-    case IDX_SORT_SUBJECT: return "subject";
-    case IDX_SORT_SIZE: return "size";
-    }
-    return "?";
-}
-
-void list_status(struct app *a, struct buf *out)
-{
-    struct model *m = a->m;
-    const struct model_counts *c;
-    enum idx_sort key;
-    bool rev;
-
-    if (m == NULL) {
-        if (a->pending_folder)
-            buf_printf(out, " %s  [indexing]", a->pending_folder);
-        else
-            buf_adds(out, " tern: no folder open");
-        return;
-    }
-    c = model_counts(m);
-    buf_printf(out, " %s", model_name(m));
-    if (model_rows(m) > 0)
-        buf_printf(out, " %zu/%zu", model_cursor(m) + 1, model_rows(m));
-    buf_printf(out, "  [%zu msgs", c->shown);
-    if (model_limit_text(m))
-        buf_printf(out, " of %zu", c->total);
-    if (c->unread)
-        buf_printf(out, ", %zu unread", c->unread);
-    if (c->in_new)
-        buf_printf(out, ", %zu new", c->in_new);
-    if (c->flagged)
-        buf_printf(out, ", %zu flagged", c->flagged);
-    if (c->trashed)
-        buf_printf(out, ", %zu deleted", c->trashed);
-    buf_printf(out, "]");
-    if (c->arrived > 0)
-        buf_printf(out, " +%ld arrived", c->arrived);
-    model_get_sort(m, &key, &rev);
-    buf_printf(out, "  (%s%s%s)", rev ? "-" : "", sort_name(key),
-               model_threads(m) ? ", threads" : "");
-    if (model_limit_text(m))
-        buf_printf(out, "  limit: %s", model_limit_text(m));
-}
-
 /* "Nov 25", "14:02" today, "2024-03-01" for other years. */
 static void fmt_date(int64_t t, char *out, size_t n)
 {

@@ -1,5 +1,5 @@
-/* The status bar, the prompt line with its line editor, the help screen built from the live
- * key table, and the ":" named commands. */
+/* The status bar (from the open folder's model and the jobs), the prompt pane with its line
+ * editor, the help pane built from the live key table, and the ":" named commands. */
 #include "config.h"
 
 #include <stdint.h>
@@ -7,10 +7,63 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tern/model.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
 #include "tcurses.h"
 #include "ui.h"
+
+static const char *sort_name(enum idx_sort s)
+{
+    switch (s) {
+    case IDX_SORT_DATE: return "date";
+    case IDX_SORT_ARRIVAL: return "arrival";
+    case IDX_SORT_FROM: return "from";
+    case IDX_SORT_SUBJECT: return "subject";
+    case IDX_SORT_SIZE: return "size";
+    }
+    return "?";
+}
+
+/* The left part of the status bar: the open folder from its model, counts, sort, limit. */
+static void folder_status(struct app *a, struct buf *out)
+{
+    struct model *m = a->m;
+    const struct model_counts *c;
+    enum idx_sort key;
+    bool rev;
+
+    if (m == NULL) {
+        if (a->pending_folder)
+            buf_printf(out, " %s  [indexing]", a->pending_folder);
+        else
+            buf_adds(out, " tern: no folder open");
+        return;
+    }
+    c = model_counts(m);
+    buf_printf(out, " %s", model_name(m));
+    if (model_rows(m) > 0)
+        buf_printf(out, " %zu/%zu", model_cursor(m) + 1, model_rows(m));
+    buf_printf(out, "  [%zu msgs", c->shown);
+    if (model_limit_text(m))
+        buf_printf(out, " of %zu", c->total);
+    if (c->unread)
+        buf_printf(out, ", %zu unread", c->unread);
+    if (c->in_new)
+        buf_printf(out, ", %zu new", c->in_new);
+    if (c->flagged)
+        buf_printf(out, ", %zu flagged", c->flagged);
+    if (c->trashed)
+        buf_printf(out, ", %zu deleted", c->trashed);
+    buf_printf(out, "]");
+    if (c->arrived > 0)
+        buf_printf(out, " +%ld arrived", c->arrived);
+    model_get_sort(m, &key, &rev);
+    buf_printf(out, "  (%s%s%s)", rev ? "-" : "", sort_name(key),
+               model_threads(m) ? ", threads" : "");
+    if (model_limit_text(m))
+        buf_printf(out, "  limit: %s", model_limit_text(m));
+}
 
 void status_draw(struct app *a)
 {
@@ -21,7 +74,7 @@ void status_draw(struct app *a)
 
     if (r->h == 0)
         return;
-    list_status(a, &left);
+    folder_status(a, &left);
     jobs_status(a, jobs, sizeof jobs);
     ui_fill(r->y, 0, r->w, a->attr[COL_STATUS]);
     used = ui_put(r->y, 0, left.ptr ? left.ptr : "", left.len, r->w, a->attr[COL_STATUS], false);

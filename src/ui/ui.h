@@ -299,8 +299,6 @@ void folders_complete(struct app *a, struct buf *text);
 
 /* list.c: the list pane. Its prompts (also for ":" commands with an argument). */
 void list_prompt_done(struct app *a, enum prompt_kind k, const char *text);
-/* The left part of the status bar: folder, counts, sort, limit. */
-void list_status(struct app *a, struct buf *out);
 
 
 /* status.c: the status bar, the prompt pane, the help pane, ":" commands. */
