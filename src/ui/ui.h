@@ -237,7 +237,8 @@ struct app {
     time_t next_learn;
 };
 
-/* app.c: the loop's services to the panes */
+/* app.c and session.c (the open folder, the address book timer): the loop's services to the
+ * panes */
 void app_msg(struct app *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void app_err(struct app *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void app_prompt(struct app *a, enum prompt_kind k, const char *label, const char *init,
