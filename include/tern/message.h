@@ -32,8 +32,8 @@ void message_set_path(struct message *msg, const char *path);
 /* The raw bytes (borrowed). */
 const char *message_raw(const struct message *msg, size_t *len);
 
-/* The text for the pager (see render_message), appended to out. */
-int message_render(const struct message *msg, bool all_headers, int width, struct buf *out,
+/* The text for the pager (see render_message; o may be NULL), appended to out. */
+int message_render(const struct message *msg, const struct render_opts *o, struct buf *out,
                    struct err *e);
 /* The parts, as render_attachments. */
 size_t message_attachments(const struct message *msg, struct render_attachment **out);

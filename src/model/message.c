@@ -97,15 +97,10 @@ const char *message_raw(const struct message *msg, size_t *len)
     return msg->raw.ptr ? msg->raw.ptr : "";
 }
 
-int message_render(const struct message *msg, bool all_headers, int width, struct buf *out,
+int message_render(const struct message *msg, const struct render_opts *o, struct buf *out,
                    struct err *e)
 {
-    struct render_opts o;
-
-    memset(&o, 0, sizeof o);
-    o.all_headers = all_headers;
-    o.width = width > 20 && width < 78 ? width : 0;
-    return render_message_tree(&msg->tree, &o, out, e);
+    return render_message_tree(&msg->tree, o, out, e);
 }
 
 size_t message_attachments(const struct message *msg, struct render_attachment **out)

@@ -113,8 +113,8 @@ static void draw_row(struct app *a, const struct rect *r, int y, size_t row)
         else if (q->state == QUEUE_FAILED)
             snprintf(st, sizeof st, "[FAILED: %s] ", q->reply ? q->reply : "?");
         else if (q->attempts > 0)
-            snprintf(st, sizeof st, "[queued, %d tries: %s] ", q->attempts,
-                     q->reply ? q->reply : "");
+            snprintf(st, sizeof st, "[queued, %d %s: %s] ", q->attempts,
+                     q->attempts == 1 ? "try" : "tries", q->reply ? q->reply : "");
         else
             snprintf(st, sizeof st, "[queued] ");
         x += ui_put(r->y + y, x, st, strlen(st), r->x + w - x,

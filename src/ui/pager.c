@@ -101,16 +101,29 @@ static size_t line_end(const struct pager *pg, size_t i)
     return end;
 }
 
+static bool pager_header_shown(const void *arg, const char *name, size_t len)
+{
+    return config_header_shown(arg, name, len);
+}
+
 /* Render the kept message again (all headers toggled, a new width): no file is read. */
 static void render(struct app *a, struct pager *pg, const struct err *open_err)
 {
+    int width = a->lay.pane[PANE_PAGER].w;
+    struct render_opts o;
     struct err e;
 
+    memset(&o, 0, sizeof o);
+    o.all_headers = pg->full_headers;
+    if (a->cfg->nhdr_ignore + a->cfg->nhdr_retain > 0) {      /* mailx ignore/retain */
+        o.header_shown = pager_header_shown;
+        o.header_arg = a->cfg;
+    }
+    o.width = width > 20 && width < 78 ? width : 0;
     buf_reset(&pg->text);
     if (pg->msg == NULL)
         buf_printf(&pg->text, "Cannot show this message: %s\n", open_err ? open_err->msg : "");
-    else if (message_render(pg->msg, pg->full_headers, a->lay.pane[PANE_PAGER].w, &pg->text,
-                            &e) < 0) {
+    else if (message_render(pg->msg, &o, &pg->text, &e) < 0) {
         buf_reset(&pg->text);
         buf_printf(&pg->text, "Cannot show this message: %s\n", e.msg);
     }

@@ -44,7 +44,7 @@ static void folder_status(struct app *a, struct buf *out)
     buf_printf(out, " %s", model_name(m));
     if (model_rows(m) > 0)
         buf_printf(out, " %zu/%zu", model_cursor(m) + 1, model_rows(m));
-    buf_printf(out, "  [%zu msgs", c->shown);
+    buf_printf(out, "  [%zu msg%s", c->shown, c->shown == 1 ? "" : "s");
     if (model_limit_text(m))
         buf_printf(out, " of %zu", c->total);
     if (c->unread)

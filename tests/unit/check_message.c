@@ -49,12 +49,16 @@ START_TEST(open_render_parts_from_memory)
     ck_assert_int_eq(unlink(path), 0);
     ck_assert_str_eq(message_raw(msg, &len), mixed);
     ck_assert_uint_eq(len, sizeof mixed - 1);
-    ck_assert_int_eq(message_render(msg, false, 80, &out, &e), 0);
+    ck_assert_int_eq(message_render(msg, NULL, &out, &e), 0);
     ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "Subject: Report"));
     ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "report.pdf"));
     ck_assert_ptr_null(strstr(buf_cstr(&out), "MIME-Version"));
     buf_reset(&out);
-    ck_assert_int_eq(message_render(msg, true, 80, &out, &e), 0);
+    {
+        struct render_opts o = { .all_headers = true };
+
+        ck_assert_int_eq(message_render(msg, &o, &out, &e), 0);
+    }
     ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "MIME-Version"));
     n = message_attachments(msg, &at);
     ck_assert_uint_eq(n, 2);
