@@ -304,5 +304,19 @@ if "$TERN" --help 2>&1 | grep -q '^  send '; then
     expect_screen "EXITED:0" "quit from Outbox"
 fi
 
+# ---- a mailx ~/.mailrc: its ignore lines weed the pager's headers ----
+printf '#: [general]\n#: mail_root = %s\nignore Date\n' "$M" >"$T/rc4"
+chmod 600 "$T/rc4"
+start_tern -c "$T/rc4"
+keys /
+typetext "Stollen"
+keys Enter Enter
+expect_screen "From: Harbour Lane Bakery" "the pager under a mailx file"
+expect_no_screen "Date:" "mailx ignore hides a header in the pager"
+keys h
+expect_screen "Date:" "h still shows every header"
+keys Q
+expect_screen "EXITED:0" "Q quits"
+
 expect_clean_stderr
 finish
