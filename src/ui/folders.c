@@ -103,11 +103,15 @@ static void set_counts(struct app *a, struct folders *f, size_t i, long total, l
     f->unread[i] = unread;
 }
 
-static void update_counts(struct app *a, struct folders *f)
+/* Recount the folders whose directories changed; only_open: just the open folder (the
+ * model changed, nothing else did). */
+static void update_counts(struct app *a, struct folders *f, bool only_open)
 {
     const char *open = a->m ? model_name(a->m) : NULL;
 
     for (size_t i = 0; i < f->n; i++) {
+        if (only_open && (open == NULL || strcmp(open, f->names[i]) != 0))
+            continue;
         char *dir;
         long total = 0, unread = 0;
         struct err e;
@@ -247,11 +251,13 @@ static void folders_notify(struct app *a, struct pane *p, enum ui_event ev)
         break;
     case EV_FOLDERS_CHANGED:
         folders_scan(a);
-        update_counts(a, f);
+        update_counts(a, f, false);
         break;
     case EV_FOLDER_CHANGED:
+        update_counts(a, f, true);
+        break;
     case EV_TICK:
-        update_counts(a, f);
+        update_counts(a, f, false);
         break;
     default:
         break;
