@@ -386,6 +386,8 @@ static void job_done(struct app *a, const char *name, int status, const char *la
     app_notify(a, EV_FOLDERS_CHANGED);
 }
 
+static const struct job_ops mail_job = { .changed = app_refresh, .done = job_done };
+
 void app_fetch(struct app *a)
 {
     char *argv[10];
@@ -404,7 +406,7 @@ void app_fetch(struct app *a)
     argv[n++] = "--progress-fd";
     argv[n++] = "3";
     argv[n] = NULL;
-    if (job_start(a, "fetch", argv, job_done) == 0)
+    if (job_start(a, "fetch", argv, &mail_job) == 0)
         app_msg(a, "Fetching in the background...");
 }
 
@@ -429,7 +431,7 @@ static void start_flush(struct app *a, bool all)
     argv[n++] = "--progress-fd";
     argv[n++] = "3";
     argv[n] = NULL;
-    if (job_start(a, "flush", argv, job_done) == 0)
+    if (job_start(a, "flush", argv, &mail_job) == 0)
         app_msg(a, "Sending the queue in the background...");
 }
 

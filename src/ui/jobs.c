@@ -30,10 +30,10 @@ struct job {
     bool had_error;
     bool exited;
     int status;
-    job_done_fn done;            /* told how it ended */
+    const struct job_ops *ops;   /* told of changes and of the end */
 };
 
-int job_start(struct app *a, const char *name, char *const argv[], job_done_fn done)
+int job_start(struct app *a, const char *name, char *const argv[], const struct job_ops *ops)
 {
     int p[2];
     pid_t pid;
@@ -85,7 +85,7 @@ int job_start(struct app *a, const char *name, char *const argv[], job_done_fn d
     snprintf(j->name, sizeof j->name, "%s", name);
     j->pid = pid;
     j->fd = p[0];
-    j->done = done;
+    j->ops = ops;
     buf_init(&j->in);
     snprintf(j->progress, sizeof j->progress, "%s: %s", name,
              strcmp(name, "index") == 0 ? "reading headers" : "starting");
@@ -171,7 +171,8 @@ static void job_line(struct app *a, struct job *j, char *line)
         setf(j->progress, sizeof j->progress, "%s: %s %s/%s", j->name, w[0], w[1], w[2]);
         if (strcmp(w[0], "sent") != 0)
             setf(j->last, sizeof j->last, "%s: %s", w[0], rest);
-        app_refresh(a);
+        if (j->ops->changed)
+            j->ops->changed(a);
         return;
     }
     if (nw >= 2 && strcmp(w[0], "refused") == 0) {
@@ -189,7 +190,8 @@ static void job_line(struct app *a, struct job *j, char *line)
             setf(j->summary, sizeof j->summary, "%s sent, %s deferred, %s failed", w[1], w[2],
                  w[3]);
         }
-        app_refresh(a);
+        if (j->ops->changed)
+            j->ops->changed(a);
         return;
     }
     if (nw >= 1 && strcmp(w[0], "error") == 0) {
@@ -220,7 +222,7 @@ static void job_finish(struct app *a, struct job *j)
     char why[400];
 
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && !j->had_error) {
-        j->done(a, j->name, 0, j->summary[0] ? j->summary : j->last);
+        j->ops->done(a, j->name, 0, j->summary[0] ? j->summary : j->last);
         return;
     }
     if (WIFEXITED(st) && j->summary[0]) {
@@ -228,7 +230,7 @@ static void job_finish(struct app *a, struct job *j)
          * the summary with the server's reason. */
         setf(why, sizeof why, "%s: %s%s%s", j->name, j->summary, j->last[0] ? "; " : "",
              j->last);
-        j->done(a, j->name, WEXITSTATUS(st) ? WEXITSTATUS(st) : 1, why);
+        j->ops->done(a, j->name, WEXITSTATUS(st) ? WEXITSTATUS(st) : 1, why);
         return;
     }
     if (WIFSIGNALED(st))
@@ -237,7 +239,7 @@ static void job_finish(struct app *a, struct job *j)
     else
         snprintf(why, sizeof why, "%s failed (exit %d)%s%s", j->name, WEXITSTATUS(st),
                  j->last[0] ? ": " : "", j->last);
-    j->done(a, j->name, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), why);
+    j->ops->done(a, j->name, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), why);
 }
 
 static void jobs_collect(struct app *a)

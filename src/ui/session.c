@@ -43,6 +43,7 @@ static int open_now(struct app *a, const char *name)
 }
 
 static void index_done(struct app *a, const char *name, int status, const char *text);
+static const struct job_ops index_job = { .done = index_done };
 
 /*
  * A large folder without a fresh index would take seconds to read: a child (`tern scan`,
@@ -66,7 +67,7 @@ static int index_in_background(struct app *a, const char *name, const char *dir,
     argv[n++] = "date:..1971";      /* print nothing: only the index is wanted */
     argv[n++] = (char *)dir;
     argv[n] = NULL;
-    if (jobs_running(a, "index") || job_start(a, "index", argv, index_done) < 0)
+    if (jobs_running(a, "index") || job_start(a, "index", argv, &index_job) < 0)
         return -1;
     free(a->pending_folder);
     a->pending_folder = xstrdup(name);

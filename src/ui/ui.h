@@ -312,11 +312,15 @@ void ui_compose(struct app *a, enum compose_kind kind);
 /* At start: offer a message that a crash left unsent. */
 void ui_compose_offer_recovery(struct app *a);
 
-/* jobs.c: background children. A job's callback when it ends: status 0 for success, text
- * its summary or last words. */
-typedef void (*job_done_fn)(struct app *a, const char *name, int status, const char *text);
+/* jobs.c: background children. What a job tells its starter: that it changed mail (a message
+ * delivered or sent, may be NULL), and how it ended (status 0 for success; text its summary
+ * or last words). */
+struct job_ops {
+    void (*changed)(struct app *a);
+    void (*done)(struct app *a, const char *name, int status, const char *text);
+};
 /* Start `tern ARGS...` in the background, its output read line by line. name labels it. */
-int job_start(struct app *a, const char *name, char *const argv[], job_done_fn done);
+int job_start(struct app *a, const char *name, char *const argv[], const struct job_ops *ops);
 /* Add the jobs' pipes to fds (at most max); returns how many were added. */
 int jobs_pollfds(struct app *a, struct pollfd *fds, int max);
 /* Read what is ready on fd. */
