@@ -135,6 +135,13 @@ int idx_load_image(struct idx *x, const void *p, size_t n, bool verify_checksum,
 int idx_replay_journal(struct idx *x, char *j, size_t len, struct err *e);
 /* An empty index for dir (no file system access); for the fuzz target and tests. */
 struct idx *idx_new_empty(const char *dir);
+/*
+ * True when dir's cache exists and reflects its directories as they are now (their mtimes
+ * match the stamp of the cache, or of its journal's last entry), so idx_open reads no message
+ * file (it may still list the directories: see idx_fresh). Reads the header and at most 88
+ * bytes of the journal.
+ */
+bool idx_cache_fresh(const char *dir);
 /* The cache file's path for dir (new string). */
 char *idx_cache_path(const char *dir);
 /*

@@ -999,17 +999,19 @@ int idx_replay_journal(struct idx *x, char *j, size_t len, struct err *e)
     return 0;
 }
 
-int idx_fresh(const char *dir, size_t *count)
+/*
+ * The stamp the cache of dir would be trusted with: its header's, or the journal's last
+ * entry's when the journal is whole and belongs to that cache. False without a usable cache
+ * (or with a journal that would not be trusted: the directories then get read).
+ */
+static bool last_stamp(const char *dir, struct maildir_stamp *was, int64_t *listed_at,
+                       size_t *count)
 {
     char *path = idx_cache_for(dir, 0), *jp;
     struct idx_fhdr h;
-    struct maildir_stamp was, now;
-    int64_t listed_at;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     bool ok;
 
-    if (count)
-        *count = 0;
     ok = fd >= 0 && pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h &&
          memcmp(h.magic, IDX_MAGIC, 8) == 0 && h.endian == IDX_ENDIAN &&
          h.rec_size == sizeof(struct idx_frec);
@@ -1017,14 +1019,12 @@ int idx_fresh(const char *dir, size_t *count)
         close(fd);
     if (!ok) {
         free(path);
-        return 0;
+        return false;
     }
-    was.new_mtime = h.new_mtime;
-    was.cur_mtime = h.cur_mtime;
-    listed_at = h.listed_at;
-    if (count)
-        *count = h.count;
-    /* the journal's last entry is the stamp of its last append when it is whole */
+    was->new_mtime = h.new_mtime;
+    was->cur_mtime = h.cur_mtime;
+    *listed_at = h.listed_at;
+    *count = h.count;
     jp = jnl_path_of(path);
     fd = open(jp, O_RDONLY | O_CLOEXEC);
     free(jp);
@@ -1039,23 +1039,42 @@ int idx_fresh(const char *dir, size_t *count)
         ok = fstat(fd, &sb) == 0 && sb.st_size >= (off_t)(sizeof jh + sizeof e + sizeof st) &&
              pread(fd, &jh, sizeof jh, 0) == (ssize_t)sizeof jh &&
              memcmp(jh.magic, JNL_MAGIC, 8) == 0 && jh.base_sum == h.hdr_sum;
-        end = sb.st_size;
+        end = ok ? sb.st_size : 0;
         ok = ok && pread(fd, &e, sizeof e, end - (off_t)(sizeof e + sizeof st)) ==
                        (ssize_t)sizeof e &&
              pread(fd, &st, sizeof st, end - (off_t)sizeof st) == (ssize_t)sizeof st &&
              e.kind == J_STAMP && e.len == sizeof st && e.sum == sum_of(&st, sizeof st);
         close(fd);
         if (!ok)
-            return 0;       /* a journal we would not trust: the directories get read */
-        was.new_mtime = st.new_mtime;
-        was.cur_mtime = st.cur_mtime;
-        listed_at = st.listed_at;
-        if (count)
-            *count = st.total;
+            return false;
+        was->new_mtime = st.new_mtime;
+        was->cur_mtime = st.cur_mtime;
+        *listed_at = st.listed_at;
+        *count = st.total;
     }
-    if (maildir_stamp(dir, &now, NULL) < 0)
-        return 0;
-    return idx_stamp_trusted(&was, listed_at, &now) ? 1 : 0;
+    return true;
+}
+
+int idx_fresh(const char *dir, size_t *count)
+{
+    struct maildir_stamp was, now;
+    int64_t listed_at;
+    size_t n = 0;
+    bool ok = last_stamp(dir, &was, &listed_at, &n) && maildir_stamp(dir, &now, NULL) == 0;
+
+    if (count)
+        *count = ok ? n : 0;
+    return ok && idx_stamp_trusted(&was, listed_at, &now) ? 1 : 0;
+}
+
+bool idx_cache_fresh(const char *dir)
+{
+    struct maildir_stamp was, now;
+    int64_t listed_at;
+    size_t n;
+
+    return last_stamp(dir, &was, &listed_at, &n) && maildir_stamp(dir, &now, NULL) == 0 &&
+           now.new_mtime == was.new_mtime && now.cur_mtime == was.cur_mtime;
 }
 
 /* After loading the cache: replay its journal when there is one for it. */

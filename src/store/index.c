@@ -532,6 +532,11 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static bool stamp_equal(const struct maildir_stamp *a, const struct maildir_stamp *b)
+{
+    return a->new_mtime == b->new_mtime && a->cur_mtime == b->cur_mtime;
+}
+
 /* Can the entries be trusted for the directory as it is now without reading it? */
 bool idx_stamp_trusted(const struct maildir_stamp *was, int64_t listed_at,
                        const struct maildir_stamp *now)
@@ -540,7 +545,7 @@ bool idx_stamp_trusted(const struct maildir_stamp *was, int64_t listed_at,
 
     /* The listing must have happened a full second after the last change: a file system
      * with coarse timestamps could otherwise hide a change made in the same tick. */
-    return now->new_mtime == was->new_mtime && now->cur_mtime == was->cur_mtime &&
+    return stamp_equal(now, was) &&
            listed_at / 2 - newest / 2 >= 500000000LL;   /* halves: no overflow */
 }
 
