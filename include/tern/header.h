@@ -37,6 +37,14 @@ int hdr_find(const char *hdrs, size_t len, const char *name, struct hdr_field *f
 char *hdr_decode(const char *value, size_t len);
 /* hdr_decode of the first field called name, or NULL when there is none. */
 char *hdr_get(const char *hdrs, size_t len, const char *name);
+/* An address field for display and editing: the RAW value is split into addresses first and
+ * only then each display name decoded, so that an encoded word never yields an address
+ * ("=?utf-8?b?...?= <bob@x>" whose text is "Eve <eve@y>,"). Items come back as
+ * "Name <mailbox>" joined by ", "; a value without encoded words is hdr_decode'd. New string. */
+char *addr_list_decode(const char *value, size_t len);
+/* addr_list_decode of the first field called name, or NULL when there is none. Use it, not
+ * hdr_get, for From, To, Cc, Bcc, Reply-To and Sender. */
+char *hdr_get_addrs(const char *hdrs, size_t len, const char *name);
 /* Unfold only: line breaks inside the value removed (the folding white space kept). New
  * string, raw bytes otherwise untouched. */
 char *hdr_unfold(const char *value, size_t len);

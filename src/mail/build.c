@@ -261,10 +261,17 @@ static void encode_text(struct folder *f, const char *s)
 void build_header_text(struct buf *out, const char *name, const char *utf8)
 {
     struct folder f;
+    char *flat = xstrdup(utf8);
 
+    /* A line break (or any control) in a value would end the field on the wire and start
+     * another ("Subject: hi\rBcc: x@y"): one field is one logical line, whatever the caller. */
+    for (char *p = flat; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
     fold_start(&f, out, name);
-    encode_text(&f, utf8);
+    encode_text(&f, flat);
     fold_end(&f);
+    free(flat);
 }
 
 /* ---- addresses ---- */
@@ -305,6 +312,25 @@ static void put_phrase(struct folder *f, const char *name)
     buf_free(&q);
 }
 
+/* Controls, brackets, and a space or comma outside a quoted local part ("a b"@x is fine). */
+static bool mailbox_bad(const char *m)
+{
+    bool quoted = false;
+
+    for (const char *p = m; *p; p++) {
+        if (*p == '\\' && quoted && p[1]) {
+            p++;
+            continue;
+        }
+        if (*p == '"')
+            quoted = !quoted;
+        else if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>' ||
+                 (!quoted && (*p == ' ' || *p == ',')))
+            return true;
+    }
+    return quoted;
+}
+
 int build_header_addresses(struct buf *out, const char *name, const char *utf8, struct err *e)
 {
     struct addr *a;
@@ -316,7 +342,7 @@ int build_header_addresses(struct buf *out, const char *name, const char *utf8, 
         return err_set(e, ERR_PARSE, "%s: no address in '%s'", name, utf8);
     for (size_t i = 0; i < n; i++) {
         if (a[i].mailbox == NULL || strchr(a[i].mailbox, '@') == NULL ||
-            strpbrk(a[i].mailbox, " \t\r\n<>,") != NULL) {
+            mailbox_bad(a[i].mailbox)) {
             err_set(e, ERR_PARSE, "%s: '%s' is not an address", name,
                     a[i].mailbox ? a[i].mailbox : utf8);
             addr_list_free(a, n);
@@ -809,6 +835,8 @@ void draft_to_text(const struct draft *d, struct buf *out)
 }
 
 /* Split off one logical header line (with its continuation lines joined by a space). */
+static int draft_parse_text(struct draft *d, const char *text, size_t n, struct err *e);
+
 static size_t next_logical_line(const char *s, size_t n, struct buf *line)
 {
     size_t i = 0;
@@ -835,7 +863,41 @@ static size_t next_logical_line(const char *s, size_t n, struct buf *line)
     }
 }
 
-int draft_from_text(struct draft *d, const char *text, size_t n, struct err *e)
+/*
+ * The edited file with CR LF, lone CR and LF all read as one line end in the header block (a
+ * CR pasted into a Subject must not hide a field that the wire would see) and CR LF read as
+ * LF in the body.
+ */
+static void unify_line_ends(const char *t, size_t n, struct buf *out)
+{
+    bool body = false;
+
+    buf_reserve(out, n);
+    for (size_t i = 0; i < n; i++) {
+        char c = t[i];
+
+        if (c == '\r' && i + 1 < n && t[i + 1] == '\n')
+            continue;
+        if (c == '\r' && !body)
+            c = '\n';
+        if (c == '\n' && !body && (out->len == 0 || out->ptr[out->len - 1] == '\n'))
+            body = true;
+        buf_addc(out, c);
+    }
+}
+
+int draft_from_text(struct draft *d, const char *raw, size_t rawlen, struct err *e)
+{
+    struct buf unified = BUF_INIT;
+    int rc;
+
+    unify_line_ends(raw, rawlen, &unified);
+    rc = draft_parse_text(d, unified.ptr ? unified.ptr : "", unified.len, e);
+    buf_free(&unified);
+    return rc;
+}
+
+static int draft_parse_text(struct draft *d, const char *text, size_t n, struct err *e)
 {
     struct buf line = BUF_INIT;
     char *fields[NEDITABLE] = { NULL };

@@ -83,8 +83,10 @@ static char *list_post_address(const char *v)
 static int reply_recipients(const char *msg, size_t hlen, enum reply_mode mode,
                             const struct identity *me, struct draft *d, struct err *e)
 {
-    char *from = hdr_get(msg, hlen, "From"), *reply_to = hdr_get(msg, hlen, "Reply-To");
-    char *to = hdr_get(msg, hlen, "To"), *cc = hdr_get(msg, hlen, "Cc");
+    /* Split before decoding: an encoded word must never become a recipient. */
+    char *from = hdr_get_addrs(msg, hlen, "From");
+    char *reply_to = hdr_get_addrs(msg, hlen, "Reply-To");
+    char *to = hdr_get_addrs(msg, hlen, "To"), *cc = hdr_get_addrs(msg, hlen, "Cc");
     struct buf tol = BUF_INIT, ccl = BUF_INIT, seen = BUF_INIT;
     char *sender = from ? addr_first_mailbox(from, strlen(from)) : NULL;
     bool from_me = sender && is_own(me, sender);

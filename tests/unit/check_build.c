@@ -308,6 +308,75 @@ START_TEST(draft_text_round_trip)
 }
 END_TEST
 
+/* A CR typed or pasted into a header of the edited file (issue 14, item 7): the wire never
+ * shows a field the draft did not read; CR, LF and CR LF are one line end in the header. */
+static const char *const cr_edits[] = {
+    "To: a@x.example\nSubject: hi\rBcc: evil@y.example\n\nbody\n",
+    "To: a@x.example\rBcc: evil@y.example\nSubject: s\n\nbody\n",
+    "To: a@x.example,\n b@x.example\rReply-To: evil@y.example\r\nSubject: s\r\n\r\nbody\n",
+    "Subject: hi\r\rX-Evil: 1\nTo: a@x.example\n\nbody\n",
+    "To: a@x.example\nSubject: a\r b\rCc: evil@y.example\n\nbody\rtext\n",
+};
+
+START_TEST(edited_cr_never_splits_a_header)
+{
+    static const char *const known[] = { "From", "To", "Cc", "Reply-To", "Subject", "Date",
+                                         "Message-ID", "MIME-Version", "Content-Type",
+                                         "Content-Transfer-Encoding", "User-Agent" };
+    struct draft d;
+    struct buf out = BUF_INIT;
+    struct build_opts o = { .date = 1795000000 };
+    struct err e;
+    size_t hlen, pos = 0;
+    struct hdr_field f;
+
+    draft_init(&d);
+    d.from = xstrdup("ann@example.org");
+    if (draft_from_text(&d, cr_edits[_i], strlen(cr_edits[_i]), &e) < 0) {
+        /* refusing the edit is fine; what the wire carries is the point */
+        draft_free(&d);
+        return;
+    }
+    if (d.from == NULL)
+        d.from = xstrdup("ann@example.org");
+    ck_assert_int_eq(build_message(&d, &o, &out, &e), 0);
+    hlen = hdr_block_len(out.ptr, out.len);
+    ck_assert_msg(memchr(out.ptr, '\r', hlen) == NULL, "%s", out.ptr);
+    while (hdr_next(out.ptr, hlen, &pos, &f)) {
+        bool ok = false;
+
+        for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+            ok = ok || (f.name_len == strlen(known[k]) &&
+                        str_ncasecmp(f.name, known[k], f.name_len) == 0);
+        ck_assert_msg(ok, "edit %d: field %.*s on the wire", _i, (int)f.name_len, f.name);
+        /* evil@ reaches the wire only in a field the draft itself holds it in */
+        if (memmem(f.value, f.value_len, "evil@", 5))
+            ck_assert_msg((d.cc && strstr(d.cc, "evil@")) ||
+                          (d.reply_to && strstr(d.reply_to, "evil@")),
+                          "edit %d: hidden %.*s", _i, (int)f.value_len, f.value);
+    }
+    buf_free(&out);
+    /* whatever a caller puts in a value, one field stays one field */
+    build_header_text(&out, "Subject", "a\rBcc: x@y\nX: 1\r\nY: 2");
+    ck_assert_str_eq(out.ptr, "Subject: a Bcc: x@y X: 1 Y: 2\n");
+    buf_free(&out);
+    draft_free(&d);
+}
+END_TEST
+
+/* "a b"@x is another mailbox than ab@x: a quoted local part goes out exactly (item 9). */
+START_TEST(quoted_local_part_kept)
+{
+    struct buf b = BUF_INIT;
+    struct err e;
+
+    ck_assert_int_eq(build_header_addresses(&b, "To", "A <\"a b\"@example.org>, "
+                                            "\"c\\\"d e\"@x.example", &e), 0);
+    ck_assert_str_eq(b.ptr, "To: A <\"a b\"@example.org>, \"c\\\"d e\"@x.example\n");
+    buf_free(&b);
+}
+END_TEST
+
 START_TEST(mime_types_and_dates)
 {
     struct buf b = BUF_INIT;
@@ -431,6 +500,9 @@ static Suite *build_suite(void)
     tcase_add_test(tc, flowed_wraps_with_soft_breaks);
     tcase_add_test(tc, attachments_multipart_base64_rfc2231);
     tcase_add_test(tc, draft_text_round_trip);
+    tcase_add_test(tc, quoted_local_part_kept);
+    tcase_add_loop_test(tc, edited_cr_never_splits_a_header, 0,
+                        sizeof cr_edits / sizeof cr_edits[0]);
     tcase_add_test(tc, mime_types_and_dates);
     tcase_add_loop_test(tc, round_trip_through_the_engine, 0,
                         (int)(sizeof round_trips / sizeof round_trips[0]));
