@@ -35,7 +35,7 @@
 #define FETCH_WINDOW_BYTES (8UL << 20)   /* ... unless their listed sizes exceed this */
 #define FETCH_COMMIT_THREADS 8            /* parallel fsync + rename per window */
 #define FETCH_BUFFER (256UL << 10)       /* message bytes held before a write(2) */
-#define STATE_HEADER "# tern pop3 state 1: first-fetched-time uidl\n"
+#define STATE_HEADER "# tern pop3 state 2: first-fetched-time uidl [adopted]\n"
 
 /* ---- the set of fetched UIDLs ---- */
 
@@ -44,6 +44,8 @@ struct uent {
     long long when;              /* first fetched, seconds since the epoch */
     bool on_server;              /* listed by UIDL this session */
     bool deleted;                /* DELE acknowledged and QUIT succeeded */
+    bool adopted;                /* taken over from an older state: never fetched again,
+                                    never deleted (this state did not store it) */
 };
 
 struct uset {
@@ -133,6 +135,8 @@ struct fetch {
     char *inbox;
     int lock_fd, journal_fd;
     int inbox_fd;                /* for syncfs: one flush per window instead of one per file */
+    bool keep_journal;           /* renames happened that the state did not record */
+    bool adopting;               /* reconciling an older state's journal (state_migrate) */
     struct uset set;
     struct pop3 *pop;
     struct fetch_progress prog;
@@ -165,7 +169,40 @@ static void fetch_safe(struct buf *b, const char *s)
     }
 }
 
+/*
+ * The state belongs to a mailbox, not to an account's name: user, host and port. The host
+ * is compared as DNS does (case-insensitive, a final dot ignored), so that respelling it in
+ * ~/.mailrc or renaming the account finds the same state, while another pop3_user or port
+ * gets its own (its UIDLs may coincide with the old mailbox's).
+ */
 char *fetch_state_path(const struct config *cfg, const struct account *a)
+{
+    char *root = fs_expand(cfg->mail_root ? cfg->mail_root : "~/Mail");
+    const char *user = a->pop3_user ? a->pop3_user : "";
+    char *host = xstrdup(a->pop3_host ? a->pop3_host : "");
+    size_t hl = strlen(host);
+    struct buf b = BUF_INIT;
+
+    while (hl > 1 && host[hl - 1] == '.')
+        host[--hl] = '\0';
+    for (char *p = host; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    buf_adds(&b, root);
+    buf_adds(&b, "/.tern/pop3/");
+    if (user[0] == '.' || user[0] == '\0')
+        buf_addc(&b, '_');
+    fetch_safe(&b, user);
+    buf_addc(&b, '@');
+    fetch_safe(&b, host);
+    buf_printf(&b, ":%ld", (long)a->pop3_port);
+    free(host);
+    free(root);
+    return buf_detach(&b);
+}
+
+/* Where tern up to state version 1 kept it: ACCOUNT@HOST, whatever the user and port. */
+static char *fetch_legacy_state_path(const struct config *cfg, const struct account *a)
 {
     char *root = fs_expand(cfg->mail_root ? cfg->mail_root : "~/Mail");
     struct buf b = BUF_INIT;
@@ -183,13 +220,13 @@ char *fetch_state_path(const struct config *cfg, const struct account *a)
 
 /* Read the state file: "TIME UIDL" lines. A damaged file stops the fetch (re-downloading
  * everything would be worse than asking the user). */
-static int state_load(struct fetch *f, struct err *e)
+static int state_load_file(struct fetch *f, const char *path, bool adopt, struct err *e)
 {
     struct buf text = BUF_INIT;
     char *p, *end;
     int lineno = 0;
 
-    if (fs_read_file(f->state_path, &text, e) < 0) {
+    if (fs_read_file(path, &text, e) < 0) {
         buf_free(&text);
         if (errno == ENOENT)
             return 0;
@@ -205,7 +242,7 @@ static int state_load(struct fetch *f, struct err *e)
         lineno++;
         if (nl == NULL) {
             buf_free(&text);
-            return err_set(e, ERR_PARSE, "%s:%d: truncated line", f->state_path, lineno);
+            return err_set(e, ERR_PARSE, "%s:%d: truncated line", path, lineno);
         }
         *nl = '\0';
         if (*p == '#' || *p == '\0') {
@@ -213,16 +250,32 @@ static int state_load(struct fetch *f, struct err *e)
             continue;
         }
         when = strtoll(p, &sp, 10);
-        if (sp == p || *sp != ' ' || !uidl_ok(sp + 1, strlen(sp + 1))) {
-            buf_free(&text);
-            return err_set(e, ERR_PARSE, "%s:%d: malformed line (move the file away to "
-                           "fetch everything again)", f->state_path, lineno);
+        {
+            char *flag = sp == p || *sp != ' ' ? NULL : strchr(sp + 1, ' ');
+            bool adopted = adopt;
+            struct uent *u;
+
+            if (flag != NULL && strcmp(flag, " adopted") == 0) {
+                *flag = '\0';
+                adopted = true;
+            }
+            if (sp == p || *sp != ' ' || !uidl_ok(sp + 1, strlen(sp + 1))) {
+                buf_free(&text);
+                return err_set(e, ERR_PARSE, "%s:%d: malformed line (move the file away to "
+                               "fetch everything again)", path, lineno);
+            }
+            u = uset_add(&f->set, sp + 1, when);
+            u->adopted = u->adopted || adopted;
         }
-        uset_add(&f->set, sp + 1, when);
         p = nl + 1;
     }
     buf_free(&text);
     return 0;
+}
+
+static int state_load(struct fetch *f, struct err *e)
+{
+    return state_load_file(f, f->state_path, false, e);
 }
 
 /* Rewrite the state atomically; entries deleted on the server, or no longer listed by a
@@ -233,12 +286,14 @@ static int state_save(struct fetch *f, bool prune, struct err *e)
     int rc;
 
     buf_adds(&out, STATE_HEADER);
+    buf_printf(&out, "# mailbox %s@%s port %ld\n", f->a->pop3_user ? f->a->pop3_user : "",
+               f->a->pop3_host, (long)f->a->pop3_port);
     for (size_t i = 0; i < f->set.cap; i++) {
         const struct uent *u = &f->set.tab[i];
 
         if (u->uidl == NULL || u->deleted || (prune && !u->on_server))
             continue;
-        buf_printf(&out, "%lld %s\n", u->when, u->uidl);
+        buf_printf(&out, "%lld %s%s\n", u->when, u->uidl, u->adopted ? " adopted" : "");
     }
     rc = fs_write_atomic(f->state_path, out.ptr, out.len, 0600, e);
     buf_free(&out);
@@ -330,7 +385,9 @@ static int journal_reconcile(struct fetch *f, struct err *e)
     }
     for (size_t i = 0; i < npend; i++) {
         if (pend[i].found) {
-            uset_add(&f->set, pend[i].uidl, pend[i].when);
+            struct uent *u = uset_add(&f->set, pend[i].uidl, pend[i].when);
+
+            u->adopted = u->adopted || f->adopting;
         } else {
             struct buf t = BUF_INIT;
 
@@ -564,8 +621,13 @@ static int fetch_commit_io(struct fetch *f, struct slot *win, size_t k, struct e
     /* The renames are durable only after the directory fsync: until then they are not
      * "safely on disk" and must not be recorded (DELE is sent only for recorded ids). */
     if (ndone > 0 && maildir_sync(f->inbox, rc < 0 ? NULL : e) < 0) {
-        for (size_t i = 0; i < k; i++)
+        for (size_t i = 0; i < k; i++) {
+            /* Renamed but not recorded: only the journal proves them now, so it must
+             * survive this run (the next start records them instead of fetching again). */
+            if (win[i].committed)
+                f->keep_journal = true;
             win[i].committed = false;
+        }
         rc = -1;
     }
     return rc;
@@ -713,6 +775,8 @@ static bool fetch_should_delete(const struct fetch *f, const struct uent *u, tim
 {
     long keep = f->a->pop3_keep;
 
+    if (u->adopted)
+        return false;   /* another state stored it: maybe another mailbox's id */
     if (keep == POP3_KEEP_FOREVER)
         return false;
     if (keep == POP3_KEEP_NO)
@@ -825,6 +889,51 @@ out:
     return rc;
 }
 
+/*
+ * First contact with this mailbox under its own state while an older tern kept one under the
+ * account's name and host: take its ids (and those its journal proves delivered) over as
+ * adopted, so that nothing is fetched again and nothing it names is ever deleted: the user or
+ * port may have changed since, and then they are another mailbox's ids. The old files are
+ * renamed, not removed, and only after the new state is durable.
+ */
+static int state_migrate(struct fetch *f, struct err *e)
+{
+    char *old = fetch_legacy_state_path(f->cfg, f->a);
+    struct buf oj = BUF_INIT, done = BUF_INIT;
+    struct stat st;
+    char *saved_journal = f->journal_path;
+    int rc = 0;
+
+    if (f->set.n > 0 || stat(f->state_path, &st) == 0 || lstat(old, &st) < 0 ||
+        !S_ISREG(st.st_mode)) {
+        free(old);
+        return 0;
+    }
+    buf_printf(&oj, "%s.journal", old);
+    if (state_load_file(f, old, true, e) < 0) {
+        rc = -1;
+        goto out;
+    }
+    /* The old journal's delivered intents are old-state ids too. */
+    f->journal_path = oj.ptr;
+    f->adopting = true;
+    rc = journal_reconcile(f, e);      /* saves the new state, then drops the old journal */
+    f->adopting = false;
+    f->journal_path = saved_journal;
+    if (rc == 0 && state_save(f, false, e) < 0)    /* also when there was no journal */
+        rc = -1;
+    if (rc == 0) {
+        buf_printf(&done, "%s.migrated", old);
+        if (rename(old, done.ptr) < 0)
+            rc = err_sys(e, "rename %s", old);
+    }
+out:
+    buf_free(&done);
+    buf_free(&oj);
+    free(old);
+    return rc;
+}
+
 int fetch_account(const struct config *cfg, const struct account *a, const struct fetch_opts *o,
                   struct fetch_result *r, struct err *e)
 {
@@ -868,7 +977,7 @@ int fetch_account(const struct config *cfg, const struct account *a, const struc
         goto out;
     }
     if (maildir_create(f.inbox, e) < 0 || state_load(&f, e) < 0 ||
-        journal_reconcile(&f, e) < 0 || journal_open(&f, e) < 0)
+        state_migrate(&f, e) < 0 || journal_reconcile(&f, e) < 0 || journal_open(&f, e) < 0)
         goto out;
     fetch_clean_tmp(f.inbox);
     f.inbox_fd = open(f.inbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -879,7 +988,7 @@ int fetch_account(const struct config *cfg, const struct account *a, const struc
         if (state_save(&f, listed, rc < 0 ? &se : e) < 0) {
             if (rc == 0)
                 rc = -1;
-        } else {
+        } else if (!f.keep_journal) {
             unlink(f.journal_path);
         }
     }
