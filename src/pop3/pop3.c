@@ -33,18 +33,11 @@ struct pop3 {
 /* The server's words, safe to print: control bytes replaced, length bounded. */
 static void pop3_quote(const char *line, size_t len, char *out, size_t outsz)
 {
-    size_t o = 0;
+    size_t room = outsz > 8 ? outsz - 3 : outsz;
+    size_t o = str_sanitize_to(line, len, out, room);
 
-    for (size_t i = 0; i < len && o + 4 < outsz; i++) {
-        unsigned char ch = (unsigned char)line[i];
-
-        out[o++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
-    }
-    if (len > 0 && o + 4 >= outsz) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
+    if (room < outsz && o + 8 >= room)
+        memcpy(out + o, "...", 4);
 }
 
 int pop3_parse_status(const char *host, const char *what, const char *line, size_t len,

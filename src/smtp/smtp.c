@@ -127,19 +127,19 @@ void smtp_reply_format(const struct smtp_reply *r, char *out, size_t size)
     o = (size_t)k;
     if (r->text.len > 0 && o + 1 < size)
         out[o++] = ' ';
-    for (size_t i = 0; i < r->text.len && o + 1 < size; i++) {
-        unsigned char c = (unsigned char)r->text.ptr[i];
+    {
+        struct buf joined = BUF_INIT;
 
-        if (c == '\n') {
-            if (o + 4 >= size)
-                break;
-            memcpy(out + o, " / ", 3);
-            o += 3;
-        } else {
-            out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+        /* The lines of a multi-line reply joined by " / ", then the one sanitiser. */
+        for (size_t i = 0; i < r->text.len; i++) {
+            if (r->text.ptr[i] == '\n')
+                buf_adds(&joined, " / ");
+            else
+                buf_addc(&joined, r->text.ptr[i]);
         }
+        str_sanitize_to(joined.ptr ? joined.ptr : "", joined.len, out + o, size - o);
+        buf_free(&joined);
     }
-    out[o] = '\0';
 }
 
 void smtp_parse_ehlo(const struct smtp_reply *r, unsigned *caps, long *size)

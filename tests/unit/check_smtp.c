@@ -32,7 +32,10 @@ static const struct reply_case reply_cases[] = {
     { { "199 too low" }, -1, 0, NULL, NULL },
     { { "600 too high" }, -1, 0, NULL, NULL },
     { { "250_bad separator" }, -1, 0, NULL, NULL },
-    { { "220 evil\033[2Jterm" }, 1, 220, "", "220 evil?[2Jterm" },
+    { { "220 evil\033[2Jterm" }, 1, 220, "", "220 evil^[[2Jterm" },
+    { { "550 a\x9b" "2Jb\xc2\x85" "c" }, 1, 550, "", "550 a\xef\xbf\xbd" "2Jb<U+0085>c" },
+    { { "550-x\xe2\x80\xae" "y", "550 \xe2\x81\xa7z" }, 1, 550, "",
+      "550 x<U+202E>y / <U+2067>z" },
 };
 
 START_TEST(reply_table)
