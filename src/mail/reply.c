@@ -94,7 +94,10 @@ static int reply_recipients(const char *msg, size_t hlen, enum reply_mode mode,
 
     free(sender);
     if (mode == REPLY_LIST) {
-        char *lp = hdr_get(msg, hlen, "List-Post");
+        struct hdr_field lf;
+        /* A URL field: never RFC 2047 decoded (an encoded word must not yield a mailto). */
+        char *lp = hdr_find(msg, hlen, "List-Post", &lf) ? hdr_unfold(lf.value, lf.value_len)
+                                                           : NULL;
         char *addr = list_post_address(lp);
 
         if (addr == NULL)

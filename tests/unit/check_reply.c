@@ -330,6 +330,18 @@ START_TEST(reply_never_takes_addresses_from_encoded_words)
             buf_free(&msg);
         }
     }
+    /* List-Post is a URL: an encoded word there is not a mailto either */
+    {
+        const char lp[] = "From: c@x.example\nList-Post: =?utf-8?q?=3Cmailto=3Aevil=40"
+                          "attacker=2Eexample=3E?=\nSubject: s\n\nb\n";
+        struct draft d;
+        struct err e;
+
+        draft_init(&d);
+        reply_draft(lp, sizeof lp - 1, REPLY_LIST, &me, &d, &e);
+        ck_assert_msg(d.to == NULL || strstr(d.to, "attacker") == NULL, "%s", d.to);
+        draft_free(&d);
+    }
 }
 END_TEST
 
