@@ -88,6 +88,9 @@ int pop3_flush(struct pop3 *p, struct err *e);
  * Read the reply to the oldest RETR/TOP in flight and stream its body to sink. More than max
  * decoded bytes is ERR_PROTO (the session is then unusable). *got receives the byte count.
  */
+/* The size LIST gave for the next pop3_recv_body: its deadline is the timeout plus the time
+ * at 4 KiB/s for that size (without it, for max). */
+void pop3_expect_size(struct pop3 *p, unsigned long long size);
 int pop3_recv_body(struct pop3 *p, unsigned long num, unsigned long long max, pop3_sink sink,
                    void *ctx, unsigned long long *got, struct err *e);
 int pop3_retr(struct pop3 *p, unsigned long num, unsigned long long max, pop3_sink sink,

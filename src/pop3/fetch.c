@@ -728,6 +728,7 @@ static int fetch_download(struct fetch *f, struct pop3_entry *ents, const unsign
             }
             sc.tmp = cur[i].tmp;
             buf_reset(&sc.pending);
+            pop3_expect_size(f->pop, en->size);
             if (pop3_recv_body(f->pop, en->num, max, fetch_sink, &sc, &cur[i].bytes, e) < 0 ||
                 (sc.pending.len > 0 &&
                  maildir_tmp_write(sc.tmp, sc.pending.ptr, sc.pending.len, e) < 0)) {

@@ -26,6 +26,8 @@ struct pop3 {
     struct buf line;
     unsigned long ndele;         /* acknowledged DELEs: QUIT has that much work to do */
     bool tls_asked;              /* starttls or implicit TLS: credentials need TLS */
+    unsigned long long expect;   /* pop3_expect_size for the next body; 0: unknown */
+    char deadline_what[40];
 };
 
 /* ---- parsers ---- */
@@ -760,8 +762,38 @@ int pop3_flush(struct pop3 *p, struct err *e)
     return conn_flush(p->conn, e);
 }
 
+static int pop3_recv_body_now(struct pop3 *p, unsigned long num, unsigned long long max,
+                              pop3_sink sink, void *ctx, unsigned long long *got, struct err *e);
+
+void pop3_expect_size(struct pop3 *p, unsigned long long size)
+{
+    p->expect = size;
+}
+
+/*
+ * The body within an overall deadline derived from the timeout and its expected size (the
+ * LIST size, bounded by max): a server that sends a byte now and then must not keep the
+ * fetch, and the account's lock, for hours.
+ */
 int pop3_recv_body(struct pop3 *p, unsigned long num, unsigned long long max, pop3_sink sink,
                    void *ctx, unsigned long long *got, struct err *e)
+{
+    unsigned long long size = p->expect ? p->expect : max;
+    int rc;
+
+    if (size > max)
+        size = max;
+    p->expect = 0;
+    snprintf(p->deadline_what, sizeof p->deadline_what, "message %lu", num);
+    conn_set_deadline(p->conn, conn_deadline_for(p->conn, size + size / 8 + 4096),
+                      p->deadline_what);
+    rc = pop3_recv_body_now(p, num, max, sink, ctx, got, e);
+    conn_set_deadline(p->conn, 0, NULL);
+    return rc;
+}
+
+static int pop3_recv_body_now(struct pop3 *p, unsigned long num, unsigned long long max,
+                              pop3_sink sink, void *ctx, unsigned long long *got, struct err *e)
 {
     struct pop3_body body;
     char *out = NULL;
@@ -829,6 +861,7 @@ int pop3_top(struct pop3 *p, unsigned long num, unsigned long lines, pop3_sink s
     pop3_send_top(p, num, lines);
     if (pop3_flush(p, e) < 0)
         return -1;
+    pop3_expect_size(p, 65536);
     return pop3_recv_body(p, num, 1ULL << 40, sink, ctx, &got, e);
 }
 

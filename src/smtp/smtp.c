@@ -744,7 +744,14 @@ int smtp_send(struct smtp *s, struct smtp_msg *m, char *final, size_t finalsz, s
         conn_trace_sent(s->conn, note, k > 0 ? (size_t)k : 0, false);
     }
     conn_write(s->conn, s->out.ptr, s->out.len);
-    if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
+    /* A server that reads a byte now and then must not hold the queue for hours. */
+    conn_set_deadline(s->conn, conn_deadline_for(s->conn, s->out.len), "the message content");
+    if (smtp_flush(s, e) < 0) {
+        conn_set_deadline(s->conn, 0, NULL);
+        goto out;
+    }
+    conn_set_deadline(s->conn, 0, NULL);
+    if (smtp_read_reply(s, e) < 0)
         goto out;
     if (final && finalsz)
         smtp_reply_format(&s->r, final, finalsz);
@@ -896,8 +903,14 @@ int smtp_send_batch(struct smtp *s, struct smtp_msg *msgs, size_t n, struct smtp
         }
         if (content == n && !empty && !rset && env == n)
             break;
-        if (!s->alive || smtp_flush(s, &e) < 0)
+        if (content < n)
+            conn_set_deadline(s->conn, conn_deadline_for(s->conn, enc[content].len),
+                              "the message content");
+        if (!s->alive || smtp_flush(s, &e) < 0) {
+            conn_set_deadline(s->conn, 0, NULL);
             goto lost;
+        }
+        conn_set_deadline(s->conn, 0, NULL);
         if (content < n) {
             if (smtp_read_reply(s, &out[content].err) < 0)
                 goto lost;

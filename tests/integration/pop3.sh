@@ -273,6 +273,18 @@ t0=$(date +%s)
 expect_status 75 "stall" -- "$TERN" -c "$T/p.rc" fetch
 [ $(($(date +%s) - t0)) -le 6 ] && pass "stall ends at the timeout" || fail "stall took too long"
 expect_in "$T/err" "timed out" "stall named"
+# A server that trickles a byte at a time, each in time for the timeout (issue 14, item 4):
+# a reply line, and a message, each have an overall deadline; one clear line says so.
+for m in trickle-line trickle-body; do
+    peer $m
+    rc "$T/p.rc" "$T/mh5" "pop3_port = $PEER_PORT" "pop3_tls = none" "timeout = 2"
+    t0=$(date +%s)
+    expect_status 75 "$m" -- "$TERN" -c "$T/p.rc" fetch
+    [ $(($(date +%s) - t0)) -le 12 ] && pass "$m ends at its deadline" ||
+        fail "$m took $(($(date +%s) - t0)) s"
+    expect_in "$T/err" "is too slow" "$m named"
+    [ "$(wc -l <"$T/err")" = 1 ] && pass "$m: one line" || fail "$m: $(cat "$T/err")"
+done
 kill "$PEER_PID" 2>/dev/null; wait "$PEER_PID" 2>/dev/null || true; PEER_PID=
 
 finish
