@@ -16,6 +16,7 @@
 
 #include "tern/build.h"
 #include "tern/codec.h"
+#include "tern/mime.h"
 #include "tern/fsutil.h"
 #include "tern/header.h"
 #include "tern/str.h"
@@ -947,3 +948,167 @@ out:
     buf_free(&line);
     return rc;
 }
+
+/* ---- making a finished message fit SMTP (tern send, the queue) ---- */
+
+/* Does this stretch break the wire: a line over 998 octets, a NUL, 8-bit data unallowed? */
+static bool wire_breaks(const char *p, size_t n, bool allow_8bit)
+{
+    size_t line = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+
+        if (c == '\n') {
+            line = 0;
+            continue;
+        }
+        if (c == '\0' || (c >= 0x80 && !allow_8bit))
+            return true;
+        if (c != '\r' && ++line > 998)
+            return true;
+    }
+    return false;
+}
+
+static bool field_named(const char *line, size_t n, const char *name)
+{
+    size_t l = strlen(name);
+
+    return n > l && line[l] == ':' && str_ncasecmp(line, name, l) == 0;
+}
+
+/*
+ * A part's header with its Content-Transfer-Encoding replaced by cte (and, for the message
+ * itself, MIME-Version and a Content-Type added when missing); header lines over 998 octets
+ * folded at their last white space before the limit.
+ */
+static void wire_header(const char *h, size_t n, bool root, const char *ctype, const char *cte,
+                        struct buf *out)
+{
+    bool have_mv = false, have_ct = false, skipping = false;
+    size_t i = 0;
+
+    while (i < n) {
+        const char *nl = memchr(h + i, '\n', n - i);
+        size_t len = nl ? (size_t)(nl - (h + i)) : n - i;
+        const char *line = h + i;
+        size_t l = len;
+
+        i += len + (nl ? 1 : 0);
+        if (l > 0 && line[l - 1] == '\r')
+            l--;
+        if (l == 0)
+            break;                          /* the blank line: written below */
+        if (line[0] == ' ' || line[0] == '\t') {
+            if (skipping)
+                continue;
+        } else {
+            skipping = field_named(line, l, "Content-Transfer-Encoding");
+            if (skipping)
+                continue;
+            have_mv = have_mv || field_named(line, l, "MIME-Version");
+            have_ct = have_ct || field_named(line, l, "Content-Type");
+        }
+        while (l > 998) {
+            size_t cut = 0;
+
+            for (size_t k = 1; k < 998; k++)
+                if (line[k] == ' ' || line[k] == '\t')
+                    cut = k;
+            if (cut == 0)
+                break;                      /* one long word: nothing to fold at */
+            buf_add(out, line, cut);
+            buf_addc(out, '\n');
+            line += cut;
+            l -= cut;
+        }
+        buf_add(out, line, l);
+        buf_addc(out, '\n');
+    }
+    if (root && !have_mv)
+        buf_adds(out, "MIME-Version: 1.0\n");
+    if (!have_ct)
+        buf_printf(out, "Content-Type: %s\n", ctype);
+    buf_printf(out, "Content-Transfer-Encoding: %s\n\n", cte);
+}
+
+/* One leaf part re-encoded: quoted-printable for text, base64 for anything else. */
+static void wire_leaf(const struct mime_part *p, bool root, struct buf *out)
+{
+    struct buf raw = BUF_INIT, text = BUF_INIT;
+    bool is_text = strncmp(p->type, "text/", 5) == 0;
+    const char *ctype;
+
+    mime_decode(p, &raw);
+    if (is_text && raw.len > 0 && memchr(raw.ptr, '\0', raw.len) != NULL)
+        is_text = false;
+    ctype = !is_text ? "application/octet-stream"
+            : codec_utf8_valid(raw.ptr ? raw.ptr : "", raw.len) ? "text/plain; charset=utf-8"
+                                                                : "text/plain; charset=unknown-8bit";
+    wire_header(p->hdr, p->hdr_len, root, ctype, is_text ? "quoted-printable" : "base64", out);
+    if (is_text) {
+        for (size_t i = 0; i < raw.len; i++)
+            if (!(raw.ptr[i] == '\r' && i + 1 < raw.len && raw.ptr[i + 1] == '\n'))
+                buf_addc(&text, raw.ptr[i]);
+        qp_encode(text.ptr ? text.ptr : "", text.len, out);
+    } else {
+        struct buf b = BUF_INIT;
+
+        /* The line end after the last line is the original's (before a delimiter). */
+        codec_b64_encode(raw.ptr ? raw.ptr : "", raw.len, &b);
+        for (size_t i = 0; i < b.len; i += 76) {
+            if (i > 0)
+                buf_addc(out, '\n');
+            buf_add(out, b.ptr + i, b.len - i < 76 ? b.len - i : 76);
+        }
+        buf_free(&b);
+    }
+    buf_free(&raw);
+    buf_free(&text);
+}
+
+int build_wire_safe(const char *msg, size_t n, bool allow_8bit, struct buf *out, struct err *e)
+{
+    struct mime_tree t;
+    size_t pos = 0;
+    bool changed = false;
+
+    if (!wire_breaks(msg, n, allow_8bit))
+        return 0;
+    mime_parse(msg, n, &t);
+    if (t.flags & (MIME_F_CAPPED | MIME_F_GUESSED | MIME_F_NO_BOUNDARY)) {
+        mime_free(&t);
+        return err_set(e, ERR_PERM, "the message has lines over 998 octets, NUL bytes or 8-bit "
+                       "data the server does not accept, and its MIME structure is too broken "
+                       "to re-encode");
+    }
+    buf_reset(out);
+    for (size_t i = 0; i < t.n; i++) {
+        const struct mime_part *p = &t.parts[i];
+        const char *start = p->hdr_len ? p->hdr : p->body;
+        const char *end = p->body + p->body_len;
+
+        if (p->nchildren > 0 || mime_is_multipart(p) || start < msg + pos ||
+            (!wire_breaks(p->body, p->body_len, allow_8bit) &&
+             !wire_breaks(p->hdr, p->hdr_len, true)))
+            continue;
+        buf_add(out, msg + pos, (size_t)(start - (msg + pos)));
+        wire_leaf(p, i == 0, out);
+        pos = (size_t)(end - msg);
+        changed = true;
+    }
+    buf_add(out, msg + pos, n - pos);
+    mime_free(&t);
+    /* 8-bit header fields are sent as before (most servers take them); what is left must
+     * at least not break the wire itself: no NUL, no line over 998 octets. */
+    if (wire_breaks(changed ? out->ptr : msg, changed ? out->len : n, true)) {
+        buf_reset(out);
+        return err_set(e, ERR_PERM, "the message has lines over 998 octets or NUL bytes outside "
+                       "its parts (in a header or a preamble): SMTP cannot carry it");
+    }
+    if (!changed)
+        buf_reset(out);
+    return changed ? 1 : 0;
+}
+

@@ -377,6 +377,83 @@ START_TEST(quoted_local_part_kept)
 }
 END_TEST
 
+/* build_wire_safe (item 8): every leaf that broke the wire is re-encoded, decodes to the same
+ * bytes, and nothing else changes. */
+static bool breaks(const char *p, size_t n, bool allow_8bit)
+{
+    size_t line = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\n') {
+            line = 0;
+            continue;
+        }
+        if (p[i] == '\0' || ((unsigned char)p[i] >= 0x80 && !allow_8bit) || ++line > 998)
+            return true;
+    }
+    return false;
+}
+
+START_TEST(wire_safe_reencodes_what_breaks)
+{
+    struct buf in = BUF_INIT, out = BUF_INIT, a = BUF_INIT, b = BUF_INIT;
+    struct mime_tree t1, t2;
+    struct err e;
+
+    /* a multipart: a long-line text part, an 8-bit part with a NUL, a clean part */
+    buf_adds(&in, "From: a@x\nSubject: ");
+    for (int i = 0; i < 150; i++)
+        buf_adds(&in, "word ");
+    buf_adds(&in, "\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=BB\n\n"
+                  "--BB\nContent-Type: text/plain; charset=utf-8\n"
+                  "Content-Transfer-Encoding: 8bit\n\n");
+    for (int i = 0; i < 1500; i++)
+        buf_addc(&in, (char)('a' + i % 26));
+    buf_adds(&in, "\nend\n--BB\nContent-Type: application/x-thing\n\n");
+    buf_add(&in, "\x00\x01\xff\xfe\ntail", 9);
+    buf_adds(&in, "\n--BB\nContent-Type: text/plain\n\nclean\n--BB--\n");
+    ck_assert_int_eq(build_wire_safe(in.ptr, in.len, true, &out, &e), 1);
+    ck_assert(!breaks(out.ptr, out.len, false));
+    ck_assert(strstr(out.ptr, "Content-Transfer-Encoding: quoted-printable\n") != NULL);
+    ck_assert(strstr(out.ptr, "Content-Transfer-Encoding: base64\n") != NULL);
+    ck_assert(strstr(out.ptr, "Content-Transfer-Encoding: 8bit") == NULL);
+    ck_assert(strstr(out.ptr, "\n--BB\nContent-Type: text/plain\n\nclean\n--BB--\n") != NULL);
+    mime_parse(in.ptr, in.len, &t1);
+    mime_parse(out.ptr, out.len, &t2);
+    ck_assert_uint_eq(t1.n, t2.n);
+    for (size_t i = 0; i < t1.n; i++) {
+        if (t1.parts[i].nchildren > 0)
+            continue;
+        buf_reset(&a);
+        buf_reset(&b);
+        mime_decode(&t1.parts[i], &a);
+        mime_decode(&t2.parts[i], &b);
+        ck_assert_uint_eq(a.len, b.len);
+        ck_assert(a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+        ck_assert_str_eq(t1.parts[i].type, t2.parts[i].type);
+    }
+    mime_free(&t1);
+    mime_free(&t2);
+    /* a plain message with 8-bit text: nothing to do with 8BITMIME, QP without */
+    buf_reset(&in);
+    buf_adds(&in, "Subject: s\n\ncaf\xc3\xa9 cr\r\nlf\n");
+    ck_assert_int_eq(build_wire_safe(in.ptr, in.len, true, &out, &e), 0);
+    ck_assert_int_eq(build_wire_safe(in.ptr, in.len, false, &out, &e), 1);
+    ck_assert_str_eq(out.ptr, "Subject: s\nMIME-Version: 1.0\n"
+                              "Content-Type: text/plain; charset=utf-8\n"
+                              "Content-Transfer-Encoding: quoted-printable\n\ncaf=C3=A9 cr\nlf\n");
+    /* what breaks the wire outside any part cannot be fixed: said so */
+    buf_reset(&in);
+    buf_adds(&in, "Subject: ");
+    for (int i = 0; i < 1100; i++)
+        buf_addc(&in, 'x');
+    buf_adds(&in, "\n\nbody\n");
+    ck_assert_int_eq(build_wire_safe(in.ptr, in.len, true, &out, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_PERM);
+    buf_free(&in), buf_free(&out), buf_free(&a), buf_free(&b);
+}
+END_TEST
+
 START_TEST(mime_types_and_dates)
 {
     struct buf b = BUF_INIT;
@@ -501,6 +578,7 @@ static Suite *build_suite(void)
     tcase_add_test(tc, attachments_multipart_base64_rfc2231);
     tcase_add_test(tc, draft_text_round_trip);
     tcase_add_test(tc, quoted_local_part_kept);
+    tcase_add_test(tc, wire_safe_reencodes_what_breaks);
     tcase_add_loop_test(tc, edited_cr_never_splits_a_header, 0,
                         sizeof cr_edits / sizeof cr_edits[0]);
     tcase_add_test(tc, mime_types_and_dates);
