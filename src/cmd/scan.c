@@ -290,7 +290,9 @@ int cmd_scan(int argc, char **argv, const struct globals *g)
         fprintf(stderr, "scan: %zu messages, %zu shown; cached %zu, parsed %zu, renamed %zu, "
                         "removed %zu, vanished %zu; directories %s; cache %s\n",
                 idx_count(x), v.n, s->cached, s->parsed, s->renamed, s->removed, s->vanished,
-                s->listed ? "read" : "unchanged", s->cache_bad ? "rejected" : "ok");
+                s->listed ? "read" : "unchanged",
+                s->cache_bad ? (s->unsaved ? "rejected, not written" : "rejected, rewritten")
+                             : s->unsaved ? "not written" : "ok");
     }
     buf_free(&out);
     idx_view_free(&v);
