@@ -24,6 +24,10 @@ struct hdr_field {
     size_t value_len;
 };
 
+/* The longest field value any reader sees (1 MiB): longer values are cut there (see
+ * doc/LENIENCY.md), so a huge header line costs memory in proportion to the cap only. */
+#define HDR_VALUE_MAX (1024 * 1024)
+
 /* Iterate fields: *pos starts at 0; returns 1 and fills f, or 0 at the end of the block.
  * hdrs may be the whole message: iteration stops at the blank line. Lines that are not
  * fields (no colon, a space in the name, a continuation with no field) are skipped. */

@@ -87,6 +87,10 @@ int hdr_next(const char *hdrs, size_t len, size_t *pos, struct hdr_field *f)
             p++;
         if (vend > p && vend[-1] == '\r')
             vend--;
+        /* A field is at most HDR_VALUE_MAX bytes for every reader (decoding copies it a few
+         * times: a 1 GB line would cost gigabytes); the rest is skipped, not kept. */
+        if ((size_t)(vend - p) > HDR_VALUE_MAX)
+            vend = p + HDR_VALUE_MAX;
         f->value = p;
         f->value_len = (size_t)(vend - p);
         return 1;

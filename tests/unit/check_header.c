@@ -229,6 +229,30 @@ START_TEST(test_addr_smuggling)
 }
 END_TEST
 
+/* A header line longer than HDR_VALUE_MAX is cut there for every reader; the fields after
+ * it are still found (issue 14, item 10). */
+START_TEST(test_long_field_capped)
+{
+    struct buf m = BUF_INIT;
+    struct hdr_field f;
+    char *v;
+
+    buf_adds(&m, "Subject: ");
+    for (size_t i = 0; i < 3 * HDR_VALUE_MAX; i++)
+        buf_addc(&m, (char)('a' + i % 26));
+    buf_adds(&m, "\nTo: x@y.example\n\nbody\n");
+    ck_assert_int_eq(hdr_find(m.ptr, m.len, "Subject", &f), 1);
+    ck_assert_uint_eq(f.value_len, HDR_VALUE_MAX);
+    v = hdr_get(m.ptr, m.len, "Subject");
+    ck_assert_uint_eq(strlen(v), HDR_VALUE_MAX);
+    free(v);
+    v = hdr_get(m.ptr, m.len, "To");
+    ck_assert_str_eq(v, "x@y.example");
+    free(v);
+    buf_free(&m);
+}
+END_TEST
+
 START_TEST(test_addr_display)
 {
     char *s;
@@ -331,6 +355,7 @@ static Suite *header_suite(void)
     tcase_add_loop_test(tc, test_date, 0, sizeof date_cases / sizeof date_cases[0]);
     tcase_add_loop_test(tc, test_addr, 0, sizeof addr_cases / sizeof addr_cases[0]);
     tcase_add_loop_test(tc, test_addr_smuggling, 0, sizeof smuggled / sizeof smuggled[0]);
+    tcase_add_test(tc, test_long_field_capped);
     tcase_add_test(tc, test_addr_display);
     tcase_add_test(tc, test_msgids);
     tcase_add_test(tc, test_truncations);
