@@ -909,6 +909,23 @@ void addr_format(struct buf *out, const char *name, const char *mailbox)
     buf_printf(out, "\" <%s>", mailbox);
 }
 
+static bool mailbox_junk(const char *m)
+{
+    bool quoted = false;
+
+    for (const char *p = m; *p; p++) {
+        if (*p == '\\' && quoted && p[1]) {
+            p++;
+            continue;
+        }
+        if (*p == '"')
+            quoted = !quoted;
+        else if (!quoted && strchr("<>,;:()[]\\ \t", *p) != NULL)
+            return true;
+    }
+    return quoted;
+}
+
 char *addr_list_decode(const char *value, size_t len)
 {
     struct addr *a;
@@ -920,7 +937,9 @@ char *addr_list_decode(const char *value, size_t len)
         return hdr_decode(value, len);
     addr_parse_list(value, len, &a, &n);
     for (size_t i = 0; i < n; i++) {
-        if (a[i].mailbox == NULL || a[i].mailbox[0] == '\0')
+        /* A mailbox the parser salvaged from garbage (with brackets, commas...) would not
+         * read back as one address: it is left out. */
+        if (a[i].mailbox == NULL || a[i].mailbox[0] == '\0' || mailbox_junk(a[i].mailbox))
             continue;
         if (out.len)
             buf_adds(&out, ", ");
