@@ -51,6 +51,8 @@ void conn_trace_reads(struct conn *c, bool on);
 size_t conn_buffered(const struct conn *c);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" or "plain". Borrowed. */
 const char *conn_describe(const struct conn *c);
+/* The server's numeric address ("127.0.0.1", "2001:db8::1"); -1 (and "") when unknown. */
+int conn_peer_addr(const struct conn *c, char *out, size_t outsz);
 /* The socket, for poll() by a caller that multiplexes; do not read or write it directly. */
 int conn_fd(const struct conn *c);
 /* Total bytes read from the network so far (progress). */

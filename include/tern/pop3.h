@@ -61,6 +61,8 @@ unsigned pop3_caps(const struct pop3 *p);
 bool pop3_is_tls(const struct pop3 *p);
 /* "TLSv1.3 ..." or "plain". Borrowed. */
 const char *pop3_describe(const struct pop3 *p);
+/* The server's numeric address (conn_peer_addr). */
+int pop3_peer_addr(const struct pop3 *p, char *out, size_t outsz);
 /*
  * Log in. AUTH_AUTO picks over TLS: SASL PLAIN, LOGIN, USER, APOP; without TLS (only when
  * the account says pop3_tls = none): APOP first. Refuses (ERR_AUTH, nothing sent) to send a

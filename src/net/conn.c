@@ -403,6 +403,21 @@ const char *conn_describe(const struct conn *c)
     return c->tls ? tls_describe(c->tls) : "plain";
 }
 
+int conn_peer_addr(const struct conn *c, char *out, size_t outsz)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) < 0 ||
+        getnameinfo((struct sockaddr *)&ss, sl, out, (socklen_t)outsz, NULL, 0,
+                    NI_NUMERICHOST) != 0) {
+        if (outsz > 0)
+            out[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 int conn_fd(const struct conn *c)
 {
     return c->fd;

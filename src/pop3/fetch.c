@@ -137,6 +137,8 @@ struct fetch {
     int inbox_fd;                /* for syncfs: one flush per window instead of one per file */
     bool keep_journal;           /* renames happened that the state did not record */
     bool adopting;               /* reconciling an older state's journal (state_migrate) */
+    bool fresh;                  /* first contact: no state of this mailbox existed */
+    char peer[64];               /* the server's numeric address, recorded in the state */
     struct uset set;
     struct pop3 *pop;
     struct fetch_progress prog;
@@ -288,6 +290,8 @@ static int state_save(struct fetch *f, bool prune, struct err *e)
     buf_adds(&out, STATE_HEADER);
     buf_printf(&out, "# mailbox %s@%s port %ld\n", f->a->pop3_user ? f->a->pop3_user : "",
                f->a->pop3_host, (long)f->a->pop3_port);
+    if (f->peer[0])
+        buf_printf(&out, "# peer %s\n", f->peer);
     for (size_t i = 0; i < f->set.cap; i++) {
         const struct uent *u = &f->set.tab[i];
 
@@ -785,6 +789,66 @@ static bool fetch_should_delete(const struct fetch *f, const struct uent *u, tim
     return (long long)now - u->when >= (long long)keep * 86400;
 }
 
+/* Does the state file at path record the server address peer? */
+static bool state_has_peer(const char *path, const char *peer)
+{
+    struct buf text = BUF_INIT;
+    struct err e;
+    bool yes = false;
+
+    if (fs_read_file(path, &text, &e) == 0) {
+        struct buf want = BUF_INIT;
+
+        buf_printf(&want, "\n# peer %s\n", peer);
+        yes = text.len > 0 && memmem(text.ptr, text.len, want.ptr, want.len) != NULL;
+        buf_free(&want);
+    }
+    buf_free(&text);
+    return yes;
+}
+
+/*
+ * First contact with this mailbox under its name: the same user and port on a server at the
+ * same address under another host name (an alias, the address itself) is the same mailbox.
+ * Its ids are taken over as adopted: not fetched again (a keep = yes mailbox is not fetched
+ * twice), never deleted (the address could be shared by two services).
+ */
+static int state_adopt_same_peer(struct fetch *f, struct err *e)
+{
+    char *dir = fs_dirname(f->state_path);
+    struct buf prefix = BUF_INIT, suffix = BUF_INIT;
+    const char *user = f->a->pop3_user ? f->a->pop3_user : "";
+    const char *mine = strrchr(f->state_path, '/') + 1;
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int rc = 0;
+
+    if (user[0] == '.' || user[0] == '\0')
+        buf_addc(&prefix, '_');
+    fetch_safe(&prefix, user);
+    buf_addc(&prefix, '@');
+    buf_printf(&suffix, ":%ld", (long)f->a->pop3_port);
+    while (rc == 0 && d != NULL && (de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        char *path;
+
+        if (strcmp(de->d_name, mine) == 0 || n <= prefix.len + suffix.len ||
+            strncmp(de->d_name, prefix.ptr, prefix.len) != 0 ||
+            strcmp(de->d_name + n - suffix.len, suffix.ptr) != 0)
+            continue;
+        path = fs_join(dir, de->d_name);
+        if (state_has_peer(path, f->peer))
+            rc = state_load_file(f, path, true, e);
+        free(path);
+    }
+    if (d != NULL)
+        closedir(d);
+    buf_free(&prefix);
+    buf_free(&suffix);
+    free(dir);
+    return rc;
+}
+
 static int fetch_session(struct fetch *f, struct fetch_result *r, bool *listed, struct err *e)
 {
     const struct account *a = f->a;
@@ -803,6 +867,9 @@ static int fetch_session(struct fetch *f, struct fetch_result *r, bool *listed, 
     if (pop3_open(&po, &f->pop, e) < 0)
         return -1;
     snprintf(r->tls, sizeof r->tls, "%s", pop3_describe(f->pop));
+    pop3_peer_addr(f->pop, f->peer, sizeof f->peer);
+    if (f->fresh && f->peer[0] && state_adopt_same_peer(f, e) < 0)
+        return -1;
     if ((pass = secret_get(a, SECRET_POP3, e)) == NULL)
         return -1;
     rc = pop3_login(f->pop, a->pop3_user, pass, a->pop3_auth, a->pop3_tls == TLS_MODE_NONE, e);
@@ -911,6 +978,7 @@ static int state_migrate(struct fetch *f, struct err *e)
         return 0;
     }
     buf_printf(&oj, "%s.journal", old);
+    f->fresh = false;
     if (state_load_file(f, old, true, e) < 0) {
         rc = -1;
         goto out;
@@ -977,6 +1045,7 @@ int fetch_account(const struct config *cfg, const struct account *a, const struc
                     a->name, f.lock_path);
         goto out;
     }
+    f.fresh = access(f.state_path, F_OK) != 0;
     if (maildir_create(f.inbox, e) < 0 || state_load(&f, e) < 0 ||
         state_migrate(&f, e) < 0 || journal_reconcile(&f, e) < 0 || journal_open(&f, e) < 0)
         goto out;

@@ -465,6 +465,11 @@ const char *pop3_describe(const struct pop3 *p)
     return conn_describe(p->conn);
 }
 
+int pop3_peer_addr(const struct pop3 *p, char *out, size_t outsz)
+{
+    return conn_peer_addr(p->conn, out, outsz);
+}
+
 static void pop3_b64(struct buf *out, const unsigned char *in, size_t n)
 {
     static const char tab[] =

@@ -87,7 +87,7 @@ rc "$T/keep1.rc" "$T/m3b" "pop3_port = $POP3S_PORT" "pop3_keep = 1"
 expect_status 0 "keep = 1 first run" -- "$TERN" -c "$T/keep1.rc" fetch
 expect_in "$T/out" "4 new messages" "keep = 1 fetches 4"
 expect_in "$T/out" "0 deleted" "keep = 1 deletes nothing fetched just now"
-state=$(ls "$T/m3b/.tern/pop3/"a@* | grep -v '\.lock$')
+state=$(ls "$T/m3b/.tern/pop3/"alice@127.0.0.1:* | grep -v -e "\.lock$" -e "\.journal$")
 sed -i "s/^[0-9][0-9]* /$(($(date +%s) - 23 * 3600)) /" "$state"
 expect_status 0 "keep = 1 after 23 hours" -- "$TERN" -c "$T/keep1.rc" fetch
 expect_in "$T/out" "0 deleted" "keep = 1 keeps messages fetched less than a day ago"
@@ -183,6 +183,11 @@ sed 's/\[account a\]/[account renamed]/; s/pop3_host = localhost/pop3_host = LOC
 chmod 600 "$T/ren.rc"
 expect_status 0 "account renamed, host respelled" -- "$TERN" -c "$T/ren.rc" fetch
 expect_in "$T/out" "0 new messages" "a renamed account fetches nothing again"
+[ "$(count_files "$T/m7/INBOX")" = 7 ] && pass "still 7 messages" || fail "fetched again"
+sed 's/pop3_host = localhost/pop3_host = 127.0.0.1/' "$T/u.rc" >"$T/ip.rc"
+chmod 600 "$T/ip.rc"
+expect_status 0 "the same server by its address" -- "$TERN" -c "$T/ip.rc" fetch
+expect_in "$T/out" "0 new messages" "the same mailbox under another host name is not fetched again"
 [ "$(count_files "$T/m7/INBOX")" = 7 ] && pass "still 7 messages" || fail "fetched again"
 dovecot_stop
 dovecot_conf "$T/dv" cert ""

@@ -364,6 +364,25 @@ START_TEST(test_fetch_state_per_mailbox)
     ck_assert_uint_eq(count_dir("new"), 6);
     read_file(s1, &b);
     ck_assert_ptr_nonnull(strstr(b.ptr, " u2\n"));
+    ck_assert_ptr_nonnull(strstr(b.ptr, "\n# peer 127.0.0.1\n"));
+    /* the same server under another name (its address): the same mailbox, nothing fetched
+     * again, and (keep = no) nothing deleted that this new state did not store itself */
+    {
+        struct config *byaddr = make_config_as(port, "no", "a", "127.0.0.1", "u");
+        char *s5 = fetch_state_path(byaddr, &byaddr->accounts[0]);
+
+        ck_assert_str_ne(s1, s5);
+        test_write(logpath, "");
+        ck_assert_msg(fetch_account(byaddr, &byaddr->accounts[0], NULL, &r, &e) == 0, "%s",
+                      e.msg);
+        ck_assert_uint_eq(r.fetched, 0);
+        ck_assert_uint_eq(r.deleted, 0);
+        ck_assert_uint_eq(count_dir("new"), 6);
+        read_file(s5, &b);
+        ck_assert_ptr_nonnull(strstr(b.ptr, " u1 adopted\n"));
+        free(s5);
+        config_free(byaddr);
+    }
     buf_free(&b);
     free(s1), free(s2), free(s3), free(s4);
     config_free(cfg), config_free(other), config_free(renamed), config_free(moved);
