@@ -247,6 +247,9 @@ static int state_load_file(struct fetch *f, const char *path, bool adopt, struct
             return err_set(e, ERR_PARSE, "%s:%d: truncated line", path, lineno);
         }
         *nl = '\0';
+        /* Our own recorded server address survives a run that never connected. */
+        if (!adopt && strncmp(p, "# peer ", 7) == 0)
+            snprintf(f->peer, sizeof f->peer, "%s", p + 7);
         if (*p == '#' || *p == '\0') {
             p = nl + 1;
             continue;
