@@ -107,6 +107,7 @@ struct idx_stats {
     size_t filled;     /* entries filled from cache records so far (they are filled
                           when first used, so a first screen fills only its rows) */
     bool cache_bad;    /* a cache file existed but was rejected */
+    bool unsaved;      /* the cache needed writing and could not be written */
 };
 const struct idx_stats *idx_stats(const struct idx *x);
 

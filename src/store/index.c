@@ -920,7 +920,8 @@ int idx_open(const char *dir, int flags, struct idx **out, struct err *e)
     }
     if (x->stats.cache_bad)
         x->dirty = true;
-    idx_save(x, &ignored);   /* a cache we cannot write is not an error */
+    /* a cache we cannot write is not an error, but --stats must not call it ok */
+    x->stats.unsaved = idx_save(x, &ignored) < 0;
     *out = x;
     return 0;
 }
@@ -931,7 +932,7 @@ int idx_refresh(struct idx *x, struct err *e)
     int rc = idx_sync(x, e);
 
     if (rc >= 0)
-        idx_save(x, &ignored);
+        x->stats.unsaved = idx_save(x, &ignored) < 0;
     return rc;
 }
 
