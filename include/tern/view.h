@@ -43,12 +43,16 @@ const char *idx_subject_base(const char *s);
 /*
  * A limit pattern: space-separated terms, all of which must match; a term starting with
  * '-' (or "!") is negated.
- *   WORD              in from, to or subject (case-insensitive substring)
- *   from:W to:W subject:W (also f: t: s:)   in that field only
+ *   WORD              in from, to or subject, names or addresses (a substring, compared
+ *                     with full Unicode case folding and NFC on both sides: tern/fold.h)
+ *   from:W to:W subject:W (also f: t: s:)   in that field only (from: and to: match the
+ *                     display names and the mailboxes, to: also those of Cc)
  *   is:new  is:unread  is:seen  is:flagged  is:replied  is:passed  is:draft  is:trashed
  *   date:FROM..TO     dates as YYYY, YYYY-MM or YYYY-MM-DD (either side may be empty),
  *                     or Nd / Nw / Nm / Ny meaning that long ago ("date:7d.." = last week)
- *   body:W            in the message file (reads it: slow, only when asked)
+ *   body:W            in the decoded text parts of the message (QP/base64 undone, charset
+ *                     converted; never in non-text parts); reads the files, on up to four
+ *                     threads in idx_view_build
  * Quoting: "two words" is one term.
  */
 int idx_limit_compile(const char *pattern, struct idx_limit **out, struct err *e);
