@@ -1,7 +1,7 @@
 /*
- * The outgoing queue: messages in the Maildir folder "Outbox" under mail_root, each with an
- * envelope/state file in mail_root/.tern/queue/ID.state (ID = the message's Maildir unique
- * name), retry with backoff, and the flusher that delivers them over SMTP.
+ * The outgoing queue's storage: messages in the Maildir folder "Outbox" under mail_root, each
+ * with an envelope/state file in mail_root/.tern/queue/ID.state (ID = the message's Maildir
+ * unique name), the retry policy, the flusher lock. The flusher itself is tern/flush.h.
  */
 #ifndef TERN_QUEUE_H
 #define TERN_QUEUE_H
@@ -44,15 +44,13 @@ struct queue_entry {
 void queue_entry_free(struct queue_entry *q);   /* frees the members, not q */
 void queue_entry_add_rcpt(struct queue_entry *q, const char *addr);
 void queue_entry_set_reply(struct queue_entry *q, const char *reply);
+/* Note a recipient refused for good (addr) with the server's words. */
+void queue_entry_add_refusal(struct queue_entry *q, const char *addr, const char *reply);
 
 /* The state file's text (one "key value" per line) and back. Parsing rejects unknown
  * versions, missing keys and control bytes: 0 or -1 with ERR_PARSE. */
 char *queue_state_format(const struct queue_entry *q);
 int queue_state_parse(const char *text, size_t n, struct queue_entry *q, struct err *e);
-
-/* The bytes to transmit for a stored message: without its Bcc and Resent-Bcc fields (the
- * envelope carries those recipients), everything else byte for byte. Appended to out. */
-void queue_wire_form(const char *msg, size_t n, struct buf *out);
 
 /* ---- retry policy ---- */
 
@@ -102,49 +100,11 @@ int queue_save(struct queue *q, const struct queue_entry *ent, struct err *e);
 int queue_remove(struct queue *q, const struct queue_entry *ent, struct err *e);
 /* Find an entry by id or unique id prefix in a list: index, -1 none, -2 ambiguous. */
 long queue_find(const struct queue_entry *ents, size_t n, const char *id);
+/* Remove an entry's state file (not synced: see queue_sync). */
+int queue_drop_state(struct queue *q, const char *id, struct err *e);
+/* Make removals and renames in Outbox and the state directory durable. */
+int queue_sync(struct queue *q, struct err *e);
 /* The flusher lock (only one at a time): a descriptor, or -1 with ERR_LOCKED. */
 int queue_lock(struct queue *q, struct err *e);
-
-/* ---- flushing ---- */
-
-enum queue_event_kind {
-    QEV_START,        /* total = messages due */
-    QEV_CONNECT,      /* text = account */
-    QEV_SENT,         /* a message accepted (text = final reply; partial refusals in ent) */
-    QEV_DEFERRED,     /* temporary failure, stays queued (text = reason) */
-    QEV_FAILED,       /* permanent failure or lifetime over (text = reason) */
-    QEV_REFUSED,      /* one recipient refused for good (addr, text = reply) */
-};
-
-struct queue_event {
-    enum queue_event_kind kind;
-    const struct queue_entry *ent;
-    const char *addr;
-    const char *text;
-    size_t done, total;
-};
-
-typedef void (*queue_event_fn)(const struct queue_event *ev, void *arg);
-
-struct queue_flush_opts {
-    bool all;                    /* ignore backoff */
-    const char *const *accounts; /* only these accounts (NULL: every account) */
-    size_t naccounts;
-    const char *only_id;         /* only this message (tern send's immediate try) */
-    time_t now;                  /* 0: time(NULL) */
-};
-
-struct queue_flush_stats {
-    size_t sent, deferred, failed, skipped;
-};
-
-/*
- * Deliver what is due: group by account, one SMTP session per account (reopened when the
- * connection is lost), pipelined; on acceptance copy into the account's sent folder with flag
- * S, then remove from the queue. Takes the flusher lock (ERR_LOCKED when another flush runs).
- * Returns 0 when the flush ran (whatever happened to each message), -1 on local errors.
- */
-int queue_flush(struct queue *q, const struct config *cfg, const struct queue_flush_opts *o,
-                queue_event_fn fn, void *arg, struct queue_flush_stats *st, struct err *e);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tern/cmd.h"
+#include "tern/flush.h"
 #include "tern/queue.h"
 #include "tern/str.h"
 

@@ -15,6 +15,7 @@
 
 #include "tern/buf.h"
 #include "tern/cmd.h"
+#include "tern/flush.h"
 #include "tern/fsutil.h"
 #include "tern/header.h"
 #include "tern/log.h"

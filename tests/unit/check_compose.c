@@ -10,6 +10,7 @@
 #include "../../src/ui/compose.h"
 #include "tern/addrbook.h"
 #include "tern/fsutil.h"
+#include "tern/flush.h"
 #include "tern/queue.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
@@ -111,7 +112,7 @@ START_TEST(new_message_edit_and_queue)
     ck_assert_str_eq(ents[0].rcpts[2], "boss@example.org");
     ck_assert_int_eq(fs_read_file(ents[0].path, &msg, &e), 0);
     ck_assert(strstr(msg.ptr, "Bcc: boss@example.org") != NULL);
-    queue_wire_form(msg.ptr, msg.len, &wire);
+    flush_wire_form(msg.ptr, msg.len, &wire);
     ck_assert(strstr(wire.ptr, "boss@example.org") == NULL);
     ck_assert(strstr(wire.ptr, "filename=\"photo.jpg\"") != NULL);
     queue_list_free(ents, n);

@@ -6,6 +6,7 @@
 #include "smtp_peer.h"
 #include "testutil.h"
 #include "tern/fsutil.h"
+#include "tern/flush.h"
 #include "tern/queue.h"
 
 static void entry_fill(struct queue_entry *q)
@@ -134,13 +135,13 @@ START_TEST(wire_form_drops_bcc)
     static const char crlf[] = "Bcc: h@x\r\nTo: b@x\r\n\r\nbody\r\n";
     struct buf b = BUF_INIT;
 
-    queue_wire_form(msg, strlen(msg), &b);
+    flush_wire_form(msg, strlen(msg), &b);
     ck_assert_str_eq(buf_cstr(&b), want);
     buf_reset(&b);
-    queue_wire_form(crlf, strlen(crlf), &b);
+    flush_wire_form(crlf, strlen(crlf), &b);
     ck_assert_str_eq(buf_cstr(&b), "To: b@x\r\n\r\nbody\r\n");
     buf_reset(&b);
-    queue_wire_form("To: b@x\n\nno bcc\n", 16, &b);
+    flush_wire_form("To: b@x\n\nno bcc\n", 16, &b);
     ck_assert_str_eq(buf_cstr(&b), "To: b@x\n\nno bcc\n");
     buf_free(&b);
 }

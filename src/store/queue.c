@@ -1,0 +1,561 @@
+/*
+ * The outgoing queue's storage: Outbox messages with durable envelope/state files, the retry
+ * policy's arithmetic, the flusher lock. Delivering is src/smtp/flush.c's job.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tern/buf.h"
+#include "tern/fsutil.h"
+#include "tern/header.h"
+#include "tern/maildir.h"
+#include "tern/queue.h"
+#include "tern/str.h"
+#include "tern/xalloc.h"
+
+#define STATE_SUFFIX ".state"
+#define REPLY_MAX 1000
+
+struct queue {
+    char *root;
+    char *outbox;
+    char *statedir;
+    int lockfd;
+};
+
+/* ---- entries ---- */
+
+void queue_entry_free(struct queue_entry *q)
+{
+    if (q == NULL)
+        return;
+    free(q->id);
+    free(q->account);
+    free(q->from);
+    for (size_t i = 0; i < q->nrcpts; i++)
+        free(q->rcpts[i]);
+    free(q->rcpts);
+    for (size_t i = 0; i < q->nrefused; i++) {
+        free(q->refused[i].addr);
+        free(q->refused[i].reply);
+    }
+    free(q->refused);
+    free(q->reply);
+    free(q->path);
+    memset(q, 0, sizeof *q);
+}
+
+void queue_entry_add_rcpt(struct queue_entry *q, const char *addr)
+{
+    q->rcpts = xreallocarray(q->rcpts, q->nrcpts + 1, sizeof *q->rcpts);
+    q->rcpts[q->nrcpts++] = xstrdup(addr);
+}
+
+/* One line, no control bytes, bounded: what a state file can hold. */
+static char *clean_line(const char *s)
+{
+    struct buf b = BUF_INIT;
+
+    for (; *s && b.len < REPLY_MAX; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '\n' || c == '\r' || c == '\t')
+            buf_addc(&b, ' ');
+        else if (c < 0x20 || c == 0x7f)
+            buf_addc(&b, '?');
+        else
+            buf_addc(&b, (char)c);
+    }
+    return buf_detach(&b);
+}
+
+void queue_entry_set_reply(struct queue_entry *q, const char *reply)
+{
+    free(q->reply);
+    q->reply = reply ? clean_line(reply) : NULL;
+}
+
+void queue_entry_add_refusal(struct queue_entry *q, const char *addr, const char *reply)
+{
+    q->refused = xreallocarray(q->refused, q->nrefused + 1, sizeof *q->refused);
+    q->refused[q->nrefused].addr = xstrdup(addr);
+    q->refused[q->nrefused].reply = clean_line(reply);
+    q->nrefused++;
+}
+
+/* ---- state files ---- */
+
+char *queue_state_format(const struct queue_entry *q)
+{
+    struct buf b = BUF_INIT;
+
+    buf_adds(&b, "tern-queue 1\n");
+    buf_printf(&b, "id %s\n", q->id ? q->id : "");
+    buf_printf(&b, "account %s\n", q->account ? q->account : "");
+    buf_printf(&b, "from %s\n", q->from ? q->from : "");
+    for (size_t i = 0; i < q->nrcpts; i++)
+        buf_printf(&b, "rcpt %s\n", q->rcpts[i]);
+    for (size_t i = 0; i < q->nrefused; i++)
+        buf_printf(&b, "refused %s %s\n", q->refused[i].addr, q->refused[i].reply);
+    buf_printf(&b, "state %s\n", q->state == QUEUE_FAILED ? "failed" : "queued");
+    buf_printf(&b, "attempts %d\n", q->attempts);
+    buf_printf(&b, "created %lld\n", (long long)q->created);
+    buf_printf(&b, "next %lld\n", (long long)q->next);
+    buf_printf(&b, "sent-copied %d\n", q->sent_copied ? 1 : 0);
+    if (q->reply)
+        buf_printf(&b, "reply %s\n", q->reply);
+    return buf_detach(&b);
+}
+
+static int parse_num(const char *v, long long min, long long max, long long *out)
+{
+    char *end;
+    long long x;
+
+    if (*v == '\0')
+        return -1;
+    errno = 0;
+    x = strtoll(v, &end, 10);
+    if (errno || *end != '\0' || x < min || x > max)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+int queue_state_parse(const char *text, size_t n, struct queue_entry *q, struct err *e)
+{
+    const char *p = text, *end = text + n;
+    unsigned seen = 0;
+    int lineno = 0;
+    long long num;
+
+    memset(q, 0, sizeof *q);
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        char *line = xmemdup0(p, len), *val;
+
+        p += len + (nl ? 1 : 0);
+        lineno++;
+        for (size_t i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)line[i];
+
+            if (c < 0x20 || c == 0x7f) {
+                free(line);
+                goto bad;
+            }
+        }
+        val = strchr(line, ' ');
+        if (val)
+            *val++ = '\0';
+        else
+            val = line + len;
+        if (lineno == 1) {
+            if (strcmp(line, "tern-queue") != 0 || strcmp(val, "1") != 0) {
+                free(line);
+                queue_entry_free(q);
+                return err_set(e, ERR_PARSE, "not a tern queue state (version 1)");
+            }
+        } else if (strcmp(line, "id") == 0 && !(seen & 1)) {
+            q->id = xstrdup(val), seen |= 1;
+        } else if (strcmp(line, "account") == 0 && !(seen & 2)) {
+            q->account = xstrdup(val), seen |= 2;
+        } else if (strcmp(line, "from") == 0 && !(seen & 4)) {
+            q->from = xstrdup(val), seen |= 4;
+        } else if (strcmp(line, "rcpt") == 0 && *val) {
+            queue_entry_add_rcpt(q, val);
+        } else if (strcmp(line, "refused") == 0 && *val) {
+            char *sp = strchr(val, ' ');
+
+            if (sp)
+                *sp++ = '\0';
+            queue_entry_add_refusal(q, val, sp ? sp : "");
+        } else if (strcmp(line, "state") == 0 && !(seen & 8)) {
+            if (strcmp(val, "queued") == 0)
+                q->state = QUEUE_QUEUED;
+            else if (strcmp(val, "failed") == 0)
+                q->state = QUEUE_FAILED;
+            else {
+                free(line);
+                goto bad;
+            }
+            seen |= 8;
+        } else if (strcmp(line, "attempts") == 0 && parse_num(val, 0, 1000000, &num) == 0) {
+            q->attempts = (int)num;
+        } else if (strcmp(line, "created") == 0 && parse_num(val, 0, 1LL << 40, &num) == 0) {
+            q->created = (time_t)num, seen |= 16;
+        } else if (strcmp(line, "next") == 0 && parse_num(val, 0, 1LL << 40, &num) == 0) {
+            q->next = (time_t)num;
+        } else if (strcmp(line, "sent-copied") == 0 && parse_num(val, 0, 1, &num) == 0) {
+            q->sent_copied = num == 1;
+        } else if (strcmp(line, "reply") == 0 && q->reply == NULL) {
+            q->reply = xstrdup(val);
+        } else if (line[0] != '\0') {
+            free(line);
+            goto bad;
+        }
+        free(line);
+    }
+    if (lineno == 0 || (seen & 31) != 31 || q->id[0] == '\0' || q->id[0] == '.' ||
+        strchr(q->id, '/') != NULL) {
+        queue_entry_free(q);
+        return err_set(e, ERR_PARSE, "queue state incomplete (needs id, account, from, state, "
+                       "created)");
+    }
+    return 0;
+bad:
+    queue_entry_free(q);
+    return err_set(e, ERR_PARSE, "queue state line %d is malformed", lineno);
+}
+
+/* ---- policy ---- */
+
+long queue_backoff(const struct queue_policy *p, int attempts)
+{
+    long d = p->retry_min > 0 ? p->retry_min : 1;
+
+    for (int i = 1; i < attempts && d < p->retry_max; i++)
+        d = d > p->retry_max / 2 ? p->retry_max : d * 2;
+    return d < p->retry_max ? d : p->retry_max;
+}
+
+void queue_note_temp(struct queue_entry *q, const struct queue_policy *p, time_t now,
+                     const char *reply)
+{
+    q->attempts++;
+    if (p->lifetime > 0 && now - q->created >= p->lifetime) {
+        char msg[REPLY_MAX + 80];
+        long days = (long)(now - q->created) / 86400, hours = (long)(now - q->created) / 3600;
+
+        if (days >= 1)
+            snprintf(msg, sizeof msg, "gave up after %ld day%s and %d attempts: %s", days,
+                     days == 1 ? "" : "s", q->attempts, reply ? reply : "");
+        else
+            snprintf(msg, sizeof msg, "gave up after %ld hour%s and %d attempts: %s", hours,
+                     hours == 1 ? "" : "s", q->attempts, reply ? reply : "");
+        q->state = QUEUE_FAILED;
+        q->next = 0;
+        queue_entry_set_reply(q, msg);
+        return;
+    }
+    q->state = QUEUE_QUEUED;
+    q->next = now + queue_backoff(p, q->attempts);
+    queue_entry_set_reply(q, reply);
+}
+
+void queue_note_perm(struct queue_entry *q, time_t now, const char *reply)
+{
+    (void)now;
+    q->attempts++;
+    q->state = QUEUE_FAILED;
+    q->next = 0;
+    queue_entry_set_reply(q, reply);
+}
+
+bool queue_due(const struct queue_entry *q, time_t now, bool all)
+{
+    return q->state == QUEUE_QUEUED && (all || q->next <= now);
+}
+
+/* ---- the queue on disk ---- */
+
+int queue_open(const char *mail_root, struct queue **out, struct err *e)
+{
+    struct queue *q = xcalloc(1, sizeof *q);
+    char *dot;
+
+    *out = NULL;
+    q->lockfd = -1;
+    q->root = xstrdup(mail_root);
+    q->outbox = maildir_folder_path(mail_root, QUEUE_FOLDER);
+    dot = fs_join(mail_root, ".tern");
+    q->statedir = fs_join(dot, "queue");
+    free(dot);
+    if (maildir_create(q->outbox, e) < 0 || fs_mkdir_p(q->statedir, 0700, e) < 0) {
+        queue_close(q);
+        return -1;
+    }
+    *out = q;
+    return 0;
+}
+
+void queue_close(struct queue *q)
+{
+    if (q == NULL)
+        return;
+    if (q->lockfd >= 0)
+        fs_unlock(q->lockfd);
+    free(q->root);
+    free(q->outbox);
+    free(q->statedir);
+    free(q);
+}
+
+const char *queue_outbox(const struct queue *q)
+{
+    return q->outbox;
+}
+
+static char *state_path(const struct queue *q, const char *id)
+{
+    struct buf b = BUF_INIT;
+
+    buf_printf(&b, "%s/%s%s", q->statedir, id, STATE_SUFFIX);
+    return buf_detach(&b);
+}
+
+int queue_save(struct queue *q, const struct queue_entry *ent, struct err *e)
+{
+    char *text = queue_state_format(ent), *path = state_path(q, ent->id);
+    int rc = fs_write_atomic(path, text, strlen(text), 0600, e);
+
+    free(text);
+    free(path);
+    return rc;
+}
+
+int queue_add(struct queue *q, const char *msg, size_t n, struct queue_entry *ent, struct err *e)
+{
+    struct maildir_tmp *t;
+    char *path = NULL;
+
+    if (maildir_tmp_open(q->outbox, &t, e) < 0)
+        return -1;
+    free(ent->id);
+    ent->id = xstrdup(maildir_tmp_name(t));
+    if (maildir_tmp_write(t, msg, n, e) < 0) {
+        maildir_tmp_abort(t);
+        return -1;
+    }
+    if (maildir_tmp_commit(t, NULL, &path, e) < 0)
+        return -1;
+    {
+        char *newdir = fs_join(q->outbox, "new");   /* the file went to new/ only */
+        int rc = fs_fsync_dir(newdir, e);
+
+        free(newdir);
+        if (rc < 0) {
+            free(path);
+            return -1;
+        }
+    }
+    free(ent->path);
+    ent->path = path;
+    if (ent->created == 0)
+        ent->created = time(NULL);
+    ent->state = QUEUE_QUEUED;
+    return queue_save(q, ent, e);
+}
+
+struct name_ent {
+    char *uniq;
+    char *path;
+};
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct name_ent *)a)->uniq, ((const struct name_ent *)b)->uniq);
+}
+
+static void scan_sub(const char *outbox, const char *sub, struct name_ent **v, size_t *n)
+{
+    char *dir = fs_join(outbox, sub);
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    if (d != NULL) {
+        while ((de = readdir(d)) != NULL) {
+            size_t ulen;
+
+            if (de->d_name[0] == '.')
+                continue;
+            maildir_name_split(de->d_name, &ulen);
+            *v = xreallocarray(*v, *n + 1, sizeof **v);
+            (*v)[*n].uniq = xstrndup(de->d_name, ulen);
+            (*v)[*n].path = fs_join(dir, de->d_name);
+            (*n)++;
+        }
+        closedir(d);
+    }
+    free(dir);
+}
+
+static int ent_cmp(const void *a, const void *b)
+{
+    const struct queue_entry *x = a, *y = b;
+
+    if (x->created != y->created)
+        return x->created < y->created ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+int queue_list(struct queue *q, struct queue_entry **out, size_t *n, size_t *orphans,
+               struct err *e)
+{
+    struct name_ent *names = NULL;
+    size_t nnames = 0, used = 0;
+    struct queue_entry *ents = NULL;
+    size_t nents = 0;
+    DIR *d;
+    struct dirent *de;
+    bool *has_state;
+
+    *out = NULL;
+    *n = 0;
+    scan_sub(q->outbox, "new", &names, &nnames);
+    scan_sub(q->outbox, "cur", &names, &nnames);
+    if (nnames > 0)
+        qsort(names, nnames, sizeof *names, name_cmp);
+    has_state = xcalloc(nnames + 1, sizeof *has_state);
+    d = opendir(q->statedir);
+    if (d == NULL) {
+        err_sys(e, "%s", q->statedir);
+        goto fail;
+    }
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name), sl = strlen(STATE_SUFFIX);
+        struct queue_entry ent;
+        struct buf text = BUF_INIT;
+        struct err pe;
+        char *path;
+
+        if (de->d_name[0] == '.' || len <= sl || strcmp(de->d_name + len - sl, STATE_SUFFIX))
+            continue;
+        path = fs_join(q->statedir, de->d_name);
+        if (fs_read_file(path, &text, &pe) < 0 ||
+            queue_state_parse(text.ptr, text.len, &ent, &pe) < 0) {
+            /* A damaged state is kept for a person to look at, never sent. */
+            buf_free(&text);
+            free(path);
+            continue;
+        }
+        buf_free(&text);
+        {
+            struct name_ent key = { ent.id, NULL }, *hit = NULL;
+
+            if (nnames > 0)
+                hit = bsearch(&key, names, nnames, sizeof *names, name_cmp);
+            if (hit == NULL) {
+                /* The message was deleted from Outbox: the entry goes with it. */
+                unlink(path);
+                free(path);
+                queue_entry_free(&ent);
+                continue;
+            }
+            ent.path = xstrdup(hit->path);
+            has_state[hit - names] = true;
+        }
+        free(path);
+        ents = xreallocarray(ents, nents + 1, sizeof *ents);
+        ents[nents++] = ent;
+    }
+    closedir(d);
+    for (size_t i = 0; i < nnames; i++)
+        used += has_state[i] ? 0 : 1;
+    if (orphans)
+        *orphans = used;
+    if (nents > 0)
+        qsort(ents, nents, sizeof *ents, ent_cmp);
+    *out = ents;
+    *n = nents;
+    for (size_t i = 0; i < nnames; i++) {
+        free(names[i].uniq);
+        free(names[i].path);
+    }
+    free(names);
+    free(has_state);
+    return 0;
+fail:
+    for (size_t i = 0; i < nnames; i++) {
+        free(names[i].uniq);
+        free(names[i].path);
+    }
+    free(names);
+    free(has_state);
+    queue_list_free(ents, nents);
+    return -1;
+}
+
+void queue_list_free(struct queue_entry *ents, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        queue_entry_free(&ents[i]);
+    free(ents);
+}
+
+int queue_remove(struct queue *q, const struct queue_entry *ent, struct err *e)
+{
+    char *sp = state_path(q, ent->id);
+    int rc = 0;
+
+    if (ent->path && unlink(ent->path) < 0 && errno != ENOENT) {
+        err_sys(e, "%s", ent->path);
+        free(sp);
+        return -1;
+    }
+    if (maildir_sync(q->outbox, e) < 0)
+        rc = -1;
+    if (rc == 0 && unlink(sp) < 0 && errno != ENOENT)
+        rc = err_sys(e, "%s", sp);
+    if (rc == 0)
+        rc = fs_fsync_dir(q->statedir, e);
+    free(sp);
+    return rc;
+}
+
+long queue_find(const struct queue_entry *ents, size_t n, const char *id)
+{
+    long hit = -1;
+    size_t len = strlen(id);
+
+    if (len == 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ents[i].id, id) == 0)
+            return (long)i;
+        if (strncmp(ents[i].id, id, len) == 0) {
+            if (hit >= 0)
+                return -2;
+            hit = (long)i;
+        }
+    }
+    return hit;
+}
+
+int queue_lock(struct queue *q, struct err *e)
+{
+    char *path;
+
+    if (q->lockfd >= 0)
+        return q->lockfd;
+    path = fs_join(q->statedir, "flush.lock");
+    q->lockfd = fs_lock(path, e);
+    free(path);
+    if (q->lockfd < 0 && e && e->cls == ERR_LOCKED)
+        err_set(e, ERR_LOCKED, "another flush is running");
+    return q->lockfd;
+}
+
+int queue_drop_state(struct queue *q, const char *id, struct err *e)
+{
+    char *sp = state_path(q, id);
+    int rc = 0;
+
+    if (unlink(sp) < 0 && errno != ENOENT)
+        rc = err_sys(e, "%s", sp);
+    free(sp);
+    return rc;
+}
+
+int queue_sync(struct queue *q, struct err *e)
+{
+    if (maildir_sync(q->outbox, e) < 0 || fs_fsync_dir(q->statedir, e) < 0)
+        return -1;
+    return 0;
+}
