@@ -12,9 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "compose.h"
 #include "tcurses.h"
 #include "tern/addrbook.h"
+#include "tern/compose.h"
 #include "tern/fsutil.h"
 #include "tern/queue.h"
 #include "tern/render.h"

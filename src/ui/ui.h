@@ -13,8 +13,8 @@
 
 #include "tern/buf.h"
 #include "tern/cmd.h"
+#include "tern/compose.h"
 #include "tern/config.h"
-#include "compose.h"
 
 /* ---- geometry (layout.c) ---- */
 

@@ -1,8 +1,7 @@
 /*
- * Composing without the screen: the editor file lives in a private directory under the mail
- * root, with the built message beside it after every edit, so that a crash while editing
- * loses nothing and the next start can offer it back. Sending hands the message to the
- * queue, which owns it durably from then on.
+ * The outgoing path below the UI, for the compose screen and `tern send` alike: envelope,
+ * aliases, account choice, Date and Message-ID; the editor file in a private directory with
+ * the built message beside it (a crash while editing loses nothing); drafts; the queue.
  */
 #include "config.h"
 
@@ -16,13 +15,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "compose.h"
+#include "tern/compose.h"
 #include "tern/addrbook.h"
 #include "tern/fsutil.h"
 #include "tern/header.h"
 #include "tern/maildir.h"
 #include "tern/mime.h"
 #include "tern/queue.h"
+#include "tern/smtp.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
 
@@ -60,6 +60,19 @@ static size_t own_addresses(const struct config *cfg, char ***out)
     return n;
 }
 
+const struct account *compose_account_by_addr(const struct config *cfg, const char *addr)
+{
+    for (size_t i = 0; addr && i < cfg->naccounts; i++) {
+        char *m = mailbox_of(cfg->accounts[i].from);
+        bool same = m && str_casecmp(m, addr) == 0;
+
+        free(m);
+        if (same)
+            return &cfg->accounts[i];
+    }
+    return NULL;
+}
+
 /* The account a reply should come from: the one the original was addressed to. */
 static const struct account *account_for_reply(const struct config *cfg, const char *msg,
                                                size_t len)
@@ -68,6 +81,7 @@ static const struct account *account_for_reply(const struct config *cfg, const c
     size_t hlen = hdr_block_len(msg, len);
 
     for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+        const struct account *hit = NULL;
         struct hdr_field hf;
         struct addr *a;
         size_t n;
@@ -75,18 +89,11 @@ static const struct account *account_for_reply(const struct config *cfg, const c
         if (!hdr_find(msg, hlen, fields[f], &hf) ||
             addr_parse_list(hf.value, hf.value_len, &a, &n) < 0)
             continue;
-        for (size_t i = 0; i < n; i++)
-            for (size_t k = 0; a[i].mailbox && k < cfg->naccounts; k++) {
-                char *m = mailbox_of(cfg->accounts[k].from);
-                bool same = m && str_casecmp(m, a[i].mailbox) == 0;
-
-                free(m);
-                if (same) {
-                    addr_list_free(a, n);
-                    return &cfg->accounts[k];
-                }
-            }
+        for (size_t i = 0; hit == NULL && i < n; i++)
+            hit = compose_account_by_addr(cfg, a[i].mailbox);
         addr_list_free(a, n);
+        if (hit)
+            return hit;
     }
     return NULL;
 }
@@ -525,35 +532,161 @@ int compose_postpone(struct compose *c, const struct config *cfg, struct err *e)
     return rc;
 }
 
-/* The envelope: the sender's mailbox and every recipient of To, Cc and Bcc, once each. */
-static int envelope(const struct draft *d, struct queue_entry *ent, struct err *e)
+/* ---- the envelope ---- */
+
+int compose_envelope_add(const struct config *cfg, struct queue_entry *ent, const char *value,
+                         size_t len, bool local_ok)
+{
+    char *v = xmemdup0(value, len), *x = addrbook_expand(cfg, v);
+    struct addr *a;
+    size_t n;
+    int added = 0;
+
+    free(v);
+    if (addr_parse_list(x, strlen(x), &a, &n) < 0) {
+        free(x);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        bool dup = false;
+
+        if (a[i].mailbox == NULL || *a[i].mailbox == '\0' ||
+            (!local_ok && strchr(a[i].mailbox, '@') == NULL))
+            continue;
+        for (size_t k = 0; k < ent->nrcpts; k++)
+            dup = dup || str_casecmp(ent->rcpts[k], a[i].mailbox) == 0;
+        if (!dup) {
+            queue_entry_add_rcpt(ent, a[i].mailbox);
+            added++;
+        }
+    }
+    addr_list_free(a, n);
+    free(x);
+    return added;
+}
+
+/* The envelope of a draft: the sender's mailbox and every recipient of To, Cc and Bcc. */
+static int envelope(const struct config *cfg, const struct draft *d, struct queue_entry *ent,
+                    struct err *e)
 {
     const char *lists[] = { d->to, d->cc, d->bcc };
 
     ent->from = mailbox_of(d->from);
     if (ent->from == NULL)
         return err_set(e, ERR_PARSE, "From: '%s' is not an address", d->from ? d->from : "");
-    for (size_t l = 0; l < 3; l++) {
-        struct addr *a;
-        size_t n;
-
-        if (lists[l] == NULL || addr_parse_list(lists[l], strlen(lists[l]), &a, &n) < 0)
-            continue;
-        for (size_t i = 0; i < n; i++) {
-            bool dup = false;
-
-            if (a[i].mailbox == NULL || strchr(a[i].mailbox, '@') == NULL)
-                continue;
-            for (size_t k = 0; k < ent->nrcpts; k++)
-                dup = dup || str_casecmp(ent->rcpts[k], a[i].mailbox) == 0;
-            if (!dup)
-                queue_entry_add_rcpt(ent, a[i].mailbox);
-        }
-        addr_list_free(a, n);
-    }
+    for (size_t l = 0; l < 3; l++)
+        if (lists[l])
+            compose_envelope_add(cfg, ent, lists[l], strlen(lists[l]), false);
     if (ent->nrcpts == 0)
         return err_set(e, ERR_PARSE, "no recipients: fill in To, Cc or Bcc");
     return 0;
+}
+
+/* ---- a message given whole (tern send) ---- */
+
+void compose_complete_header(const char *msg, size_t n, const char *from, const char *sender,
+                             struct buf *out)
+{
+    size_t hlen = hdr_block_len(msg, n);
+    const char *first = hlen ? memchr(msg, '\n', hlen) : NULL;
+    const char *nl = first && first > msg && first[-1] == '\r' ? "\r\n" : "\n";
+    const char *at = sender ? strrchr(sender, '@') : NULL;
+    struct hdr_field f;
+
+    if (hdr_find(msg, hlen, "From", &f) != 1)
+        buf_printf(out, "From: %s%s", from ? from : sender, nl);
+    if (hdr_find(msg, hlen, "Date", &f) != 1) {
+        buf_adds(out, "Date: ");
+        build_date(out, time(NULL));
+        buf_adds(out, nl);
+    }
+    if (hdr_find(msg, hlen, "Message-ID", &f) != 1) {
+        char *mid = build_message_id(at && at[1] && !smtp_addr_bad(at + 1) ? at + 1 : NULL);
+
+        buf_printf(out, "Message-ID: %s%s", mid, nl);
+        free(mid);
+    }
+    if (hdr_find(msg, hlen, "MIME-Version", &f) != 1)
+        buf_printf(out, "MIME-Version: 1.0%s", nl);
+    /* a message with no header block at all keeps its bytes as the body */
+    if (hlen == 0)
+        buf_adds(out, nl);
+    buf_add(out, msg, n);
+}
+
+/* The account: the one named, then the From address's, then -f's, then the default. */
+static const struct account *raw_account(const struct config *cfg, const struct compose_raw *r,
+                                         const char *hdr_from, struct err *e)
+{
+    const struct account *a = NULL;
+
+    if (r->account) {
+        a = config_account(cfg, r->account);
+        if (a == NULL)
+            err_set(e, ERR_CONFIG, "no account called '%s' in %s", r->account, cfg->path);
+        return a;
+    }
+    a = compose_account_by_addr(cfg, hdr_from);
+    if (a == NULL)
+        a = compose_account_by_addr(cfg, r->from);
+    if (a == NULL)
+        a = config_account(cfg, NULL);
+    if (a == NULL)
+        err_set(e, ERR_CONFIG, "no account configured in %s (see mailrc(5))", cfg->path);
+    return a;
+}
+
+int compose_raw(const struct config *cfg, const struct compose_raw *r, const char *msg,
+                size_t n, struct queue_entry *ent, struct buf *out, struct err *e)
+{
+    size_t hlen = hdr_block_len(msg, n), pos = 0;
+    const struct account *a;
+    char *hdr_from = NULL;
+    struct hdr_field f;
+    int rc = -1;
+
+    if (hdr_find(msg, hlen, "From", &f) == 1)
+        hdr_from = addr_first_mailbox(f.value, f.value_len);
+    a = raw_account(cfg, r, hdr_from, e);
+    if (a == NULL)
+        goto out;
+    /* the envelope sender: -f, then From, then the account's address */
+    free(ent->from);
+    ent->from = r->from ? xstrdup(r->from) : hdr_from ? xstrdup(hdr_from) : mailbox_of(a->from);
+    if (ent->from == NULL) {
+        err_set(e, ERR_CONFIG, "no sender: give -f, a From field or 'from' for account %s",
+                a->name);
+        goto out;
+    }
+    if (smtp_addr_bad(ent->from)) {
+        err_set(e, ERR_PARSE, "bad sender address '%s'", ent->from);
+        goto out;
+    }
+    free(ent->account);
+    ent->account = xstrdup(a->name);
+    for (size_t i = 0; i < r->nrcpts; i++)
+        compose_envelope_add(cfg, ent, r->rcpts[i], strlen(r->rcpts[i]), true);
+    while (r->extract && hdr_next(msg, hlen, &pos, &f) == 1) {
+        if ((f.name_len == 2 && str_ncasecmp(f.name, "To", 2) == 0) ||
+            (f.name_len == 2 && str_ncasecmp(f.name, "Cc", 2) == 0) ||
+            (f.name_len == 3 && str_ncasecmp(f.name, "Bcc", 3) == 0))
+            compose_envelope_add(cfg, ent, f.value, f.value_len, true);
+    }
+    if (ent->nrcpts == 0) {
+        err_set(e, ERR_PARSE, "no recipient addresses found");
+        goto out;
+    }
+    for (size_t k = 0; k < ent->nrcpts; k++) {
+        if (smtp_addr_bad(ent->rcpts[k])) {
+            err_set(e, ERR_PARSE, "bad recipient address '%s'", ent->rcpts[k]);
+            goto out;
+        }
+    }
+    compose_complete_header(msg, n, a->from, ent->from, out);
+    rc = 0;
+out:
+    free(hdr_from);
+    return rc;
 }
 
 int compose_send(struct compose *c, const struct config *cfg, char **id, struct err *e)
@@ -570,7 +703,7 @@ int compose_send(struct compose *c, const struct config *cfg, char **id, struct 
         goto out;
     }
     ent.account = xstrdup(c->acct->name);
-    if (envelope(&c->d, &ent, e) < 0 || build_message(&c->d, &o, &out, e) < 0 ||
+    if (envelope(cfg, &c->d, &ent, e) < 0 || build_message(&c->d, &o, &out, e) < 0 ||
         queue_open(cfg->mail_root, &q, e) < 0 || queue_add(q, out.ptr, out.len, &ent, e) < 0)
         goto out;
     if (id)

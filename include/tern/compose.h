@@ -1,16 +1,19 @@
 /*
- * Composing, apart from the screen: the private editor file, the editor hand-off, reading
- * the result back, the forgotten-attachment check, postponing to Drafts, resuming a draft or
- * a queued message, putting the message in the queue, and recovering after a crash.
+ * The outgoing path below the UI (no curses), used by the compose screen and `tern send`:
+ * account choice, envelope and alias expansion, Date and Message-ID; the private editor file,
+ * the editor hand-off, reading the result back, the forgotten-attachment check, postponing to
+ * Drafts, resuming a draft or a queued message, queueing, and recovering after a crash.
  */
-#ifndef TERN_UI_COMPOSE_H
-#define TERN_UI_COMPOSE_H
+#ifndef TERN_COMPOSE_H
+#define TERN_COMPOSE_H
 
 #include <stdbool.h>
 
 #include "tern/build.h"
 #include "tern/config.h"
+#include "tern/buf.h"
 #include "tern/err.h"
+#include "tern/queue.h"
 #include "tern/reply.h"
 
 enum compose_kind { COMPOSE_NEW, COMPOSE_REPLY, COMPOSE_REPLY_ALL, COMPOSE_REPLY_LIST,
@@ -65,5 +68,40 @@ void compose_discard(struct compose *c);
 /* Recovery copies left by a crash, newest first (full paths; free with compose_list_free). */
 size_t compose_leftovers(const struct config *cfg, char ***paths);
 void compose_list_free(char **paths, size_t n);
+
+/* ---- the rules both paths share ---- */
+
+/* The account whose from address is addr (case-insensitive), or NULL. */
+const struct account *compose_account_by_addr(const struct config *cfg, const char *addr);
+/*
+ * Add the recipients of an address header value (or a command-line argument) to ent, alias
+ * names expanded by the address book's rules (addrbook_expand), each mailbox once. A mailbox
+ * without '@' is kept only when local_ok (sendmail's local recipients). Returns how many
+ * were added.
+ */
+int compose_envelope_add(const struct config *cfg, struct queue_entry *ent, const char *value,
+                         size_t len, bool local_ok);
+/* Append msg to out with the fields it lacks put in front: From (from, else the sender),
+ * Date, Message-ID (build_message_id), MIME-Version; the message's line ends are kept. */
+void compose_complete_header(const char *msg, size_t n, const char *from, const char *sender,
+                             struct buf *out);
+
+/* A message given whole, as `tern send` gets it. */
+struct compose_raw {
+    const char *from;            /* -f: the envelope sender, or NULL */
+    const char *account;         /* -a: the account by name, or NULL */
+    bool extract;                /* -t: recipients from To, Cc and Bcc too */
+    char *const *rcpts;          /* recipient arguments */
+    size_t nrcpts;
+};
+
+/*
+ * Prepare a whole message for the queue: the account (named, else by the From address, else
+ * by -f, else the default), the envelope sender (-f, From, the account's), the recipients
+ * (arguments, plus To/Cc/Bcc with extract; aliases expanded) into ent, and the completed
+ * message into out. ERR_CONFIG (no account, no sender) or ERR_PARSE (bad or no addresses).
+ */
+int compose_raw(const struct config *cfg, const struct compose_raw *r, const char *msg,
+                size_t n, struct queue_entry *ent, struct buf *out, struct err *e);
 
 #endif
