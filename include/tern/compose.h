@@ -34,8 +34,9 @@ struct compose {
 char *compose_dir(const struct config *cfg, struct err *e);
 /*
  * Start a message: new, reply/forward to the message at msg_path, or resume the draft or
- * queued message at msg_path (queue_id set for a queued one). The account is acct, or the
- * one whose from matches the original's recipients, or the default.
+ * queued message at msg_path (queue_id NULL: found from the path when it is in Outbox).
+ * The account is acct, or the one whose from matches the original's recipients, or the
+ * default.
  */
 int compose_start(struct compose *c, const struct config *cfg, enum compose_kind kind,
                   const char *msg_path, const char *queue_id, const struct account *acct,

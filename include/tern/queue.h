@@ -98,6 +98,9 @@ int queue_save(struct queue *q, const struct queue_entry *ent, struct err *e);
 /* Delete the message, then its state (a crash between leaves a state that the next list
  * drops). */
 int queue_remove(struct queue *q, const struct queue_entry *ent, struct err *e);
+/* The queue id of the message file at path when it is in mail_root's Outbox, else NULL.
+ * New string. */
+char *queue_id_of_path(const char *mail_root, const char *path);
 /* Find an entry by id or unique id prefix in a list: index, -1 none, -2 ambiguous. */
 long queue_find(const struct queue_entry *ents, size_t n, const char *id);
 /* Remove an entry's state file (not synced: see queue_sync). */

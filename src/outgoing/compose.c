@@ -238,7 +238,8 @@ int compose_start(struct compose *c, const struct config *cfg, enum compose_kind
     if (kind == COMPOSE_RESUME) {
         load_message(&c->d, msg.ptr, msg.len);
         c->origin = xstrdup(msg_path);
-        c->origin_queue_id = queue_id ? xstrdup(queue_id) : NULL;
+        c->origin_queue_id = queue_id ? xstrdup(queue_id) :
+                             queue_id_of_path(cfg->mail_root, msg_path);
         adopt_recovery(c, msg_path);
         if (c->saved) {             /* a recovery copy is not an origin to delete later */
             free(c->origin);

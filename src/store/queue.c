@@ -559,3 +559,23 @@ int queue_sync(struct queue *q, struct err *e)
         return -1;
     return 0;
 }
+
+char *queue_id_of_path(const char *mail_root, const char *path)
+{
+    char *outbox = maildir_folder_path(mail_root, QUEUE_FOLDER);
+    size_t n = strlen(outbox), ulen;
+    const char *base;
+    char *id = NULL;
+
+    /* OUTBOX/new/NAME or OUTBOX/cur/NAME */
+    if (strncmp(path, outbox, n) == 0 && (strncmp(path + n, "/new/", 5) == 0 ||
+                                          strncmp(path + n, "/cur/", 5) == 0)) {
+        base = path + n + 5;
+        if (*base && *base != '.' && strchr(base, '/') == NULL) {
+            maildir_name_split(base, &ulen);
+            id = xstrndup(base, ulen);
+        }
+    }
+    free(outbox);
+    return id;
+}

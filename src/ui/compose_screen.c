@@ -72,7 +72,7 @@ static int edit(struct app *a, struct compose_ui *cu)
 void ui_compose(struct app *a, enum compose_kind kind)
 {
     struct compose_ui *cu;
-    char *path = NULL, *queue_id = NULL;
+    char *path = NULL;
     uint32_t id;
     struct err e;
     int changed;
@@ -86,21 +86,14 @@ void ui_compose(struct app *a, enum compose_kind kind)
             return;
         }
     }
-    if (kind == COMPOSE_RESUME && a->folder && strcmp(a->folder, QUEUE_FOLDER) == 0) {
-        /* A queued message is named by its Maildir unique name in Outbox. */
-        const char *base = strrchr(path, '/');
-        queue_id = xstrndup(base + 1, strcspn(base + 1, ":"));
-    }
     cu = xcalloc(1, sizeof *cu);
-    if (compose_start(&cu->c, a->cfg, kind, path, queue_id, NULL, &e) < 0) {
+    if (compose_start(&cu->c, a->cfg, kind, path, NULL, NULL, &e) < 0) {
         app_err(a, "%s", e.msg);
         free(cu);
         free(path);
-        free(queue_id);
         return;
     }
     free(path);
-    free(queue_id);
     a->compose = cu;
     changed = edit(a, cu);
     if (changed == 0 && kind == COMPOSE_NEW && !cu->file_broken) {

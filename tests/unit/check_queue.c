@@ -167,6 +167,22 @@ START_TEST(on_disk)
     ck_assert_int_eq(queue_add(q, "Subject: one\n\nbody\n", 19, &a, &e), 0);
     ck_assert_ptr_nonnull(a.id);
     ck_assert(a.created > 0);
+    {
+        /* the queue names its messages; nobody else parses file names for it */
+        char *id = queue_id_of_path(root, a.path), *flagged;
+        struct buf p = BUF_INIT;
+
+        ck_assert_str_eq(id, a.id);
+        free(id);
+        buf_printf(&p, "%s/cur/%s:2,S", outbox, a.id);
+        flagged = queue_id_of_path(root, p.ptr);
+        ck_assert_str_eq(flagged, a.id);
+        free(flagged);
+        buf_reset(&p);
+        buf_printf(&p, "%s/Sent/cur/%s:2,S", root, a.id);
+        ck_assert_ptr_null(queue_id_of_path(root, p.ptr));
+        buf_free(&p);
+    }
     entry_fill(&b);
     free(b.id);
     b.id = NULL;
