@@ -27,6 +27,8 @@ enum queue_event_kind {
     QEV_DEFERRED,     /* temporary failure, stays queued (text = reason) */
     QEV_FAILED,       /* permanent failure or lifetime over (text = reason) */
     QEV_REFUSED,      /* one recipient refused for good (addr, text = reply) */
+    QEV_HELD,         /* the account cannot deliver: held until its settings change or a
+                       * retry is asked for (text = reason, the server's reply) */
 };
 
 struct queue_event {
@@ -44,12 +46,19 @@ struct queue_flush_opts {
     const char *const *accounts; /* only these accounts (NULL: every account) */
     size_t naccounts;
     const char *only_id;         /* only this message (tern send's immediate try) */
+    bool retry_held;             /* try held messages too (tern flush --retry-held) */
     time_t now;                  /* 0: time(NULL) */
 };
 
 struct queue_flush_stats {
-    size_t sent, deferred, failed, skipped;
+    size_t sent, deferred, failed, skipped, held;
+    size_t waiting;              /* queued but not due yet (not tried) */
+    time_t next_due;             /* the earliest next attempt among those (0: none) */
 };
+
+/* Length of an account fingerprint in hex: what a held message remembers of its account. */
+#define FLUSH_FP_LEN 32
+void flush_account_fingerprint(const struct account *a, char out[FLUSH_FP_LEN + 1]);
 
 /*
  * Deliver what is due: group by account, one SMTP session per account (reopened when the

@@ -16,7 +16,10 @@
 
 #define QUEUE_FOLDER "Outbox"
 
-enum queue_state { QUEUE_QUEUED, QUEUE_FAILED };
+/* queued: waiting for its next attempt; failed: refused for good (5xx), kept until retried
+ * or deleted; held: the account cannot deliver (authentication, TLS, configuration), kept
+ * until the account's settings change or the user asks for a retry. */
+enum queue_state { QUEUE_QUEUED, QUEUE_FAILED, QUEUE_HELD };
 
 /* A refused recipient and the server's words about it. */
 struct queue_refusal {
@@ -38,6 +41,7 @@ struct queue_entry {
     time_t next;                 /* next attempt (0: now) */
     bool sent_copied;            /* already copied into the Sent folder (partial delivery) */
     char *reply;                 /* last server reply or error; NULL if none */
+    char *held_config;           /* held: fingerprint of the account's settings then */
     char *path;                  /* the message file (set by queue_list), or NULL when gone */
 };
 
@@ -68,6 +72,22 @@ void queue_note_temp(struct queue_entry *q, const struct queue_policy *p, time_t
                      const char *reply);
 /* A permanent failure: FAILED with the reply, kept until retried or deleted. */
 void queue_note_perm(struct queue_entry *q, time_t now, const char *reply);
+/* The account cannot deliver: HELD with the reason and the fingerprint of its settings. */
+void queue_note_held(struct queue_entry *q, const char *reply, const char *config_fp);
+/*
+ * The retry policy, one switch on the error class: temporary network trouble, 4xx and
+ * protocol breakage back off (queue_note_temp); authentication, TLS and configuration
+ * failures hold the message (queue_note_held); 5xx and bad data fail it (queue_note_perm).
+ * Returns the state the entry is in afterwards.
+ */
+enum queue_state queue_note_error(struct queue_entry *q, const struct queue_policy *p,
+                                  time_t now, enum err_class cls, const char *reply,
+                                  const char *config_fp);
+/* A held entry is tried again when its account's settings changed since, or on request. */
+bool queue_held_due(const struct queue_entry *q, const char *config_fp, bool retry_held);
+/* Back to the queue, due now, with a fresh lifetime (tern queue --retry, --retry-held). */
+void queue_release(struct queue_entry *q, time_t now);
+const char *queue_state_name(enum queue_state s);
 /* Due for a flush now (queued and next <= now, or any queued entry when all). */
 bool queue_due(const struct queue_entry *q, time_t now, bool all);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tern/cmd.h"
@@ -55,6 +56,9 @@ static void machine_event(FILE *m, const struct queue_event *ev)
     case QEV_REFUSED:
         fprintf(m, "refused %s %s %s\n", id, ev->addr, ev->text);
         break;
+    case QEV_HELD:
+        fprintf(m, "held %zu %zu %s %s\n", ev->done, ev->total, id, ev->text);
+        break;
     }
     fflush(m);
 }
@@ -93,6 +97,11 @@ static void flush_event(const struct queue_event *ev, void *arg)
         fprintf(stderr, "%s: %s: recipient <%s> refused: %s\n", u->progname,
                 ev->ent ? ev->ent->id : "-", ev->addr, ev->text);
         break;
+    case QEV_HELD:
+        clear_line(u);
+        fprintf(stderr, "%s: held %s: %s\n", u->progname, ev->ent ? ev->ent->id : "-",
+                ev->text);
+        break;
     }
     if (u->tty && ev->kind != QEV_START && ev->kind != QEV_CONNECT && ev->total > 0) {
         clear_line(u);
@@ -101,10 +110,35 @@ static void flush_event(const struct queue_event *ev, void *arg)
     }
 }
 
+/* What happened; when nothing was due, what is waiting and until when. */
+static void print_summary(const struct queue_flush_stats *st)
+{
+    size_t tried = st->sent + st->deferred + st->skipped + st->failed + st->held;
+
+    if (tried == 0 && st->waiting > 0) {
+        char when[32] = "later";
+        struct tm tm, today;
+        time_t now = time(NULL);
+
+        localtime_r(&st->next_due, &tm);
+        localtime_r(&now, &today);
+        strftime(when, sizeof when, tm.tm_yday == today.tm_yday && tm.tm_year == today.tm_year ?
+                 "%H:%M" : "%Y-%m-%d %H:%M", &tm);
+        printf("%zu queued, not due until %s (tern flush --all sends now)\n", st->waiting,
+               when);
+        return;
+    }
+    printf("%zu sent, %zu deferred, %zu failed", st->sent, st->deferred + st->skipped,
+           st->failed);
+    if (st->held)
+        printf(", %zu held (tern queue says why; tern flush --retry-held)", st->held);
+    printf("\n");
+}
+
 static void flush_usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s flush [-c FILE] [--all] [-q] [--progress-fd N] [ACCOUNT...]\n",
-            prog);
+    fprintf(stderr, "usage: %s flush [-c FILE] [--all] [--retry-held] [-q] [--progress-fd N] "
+            "[ACCOUNT...]\n", prog);
 }
 
 int cmd_flush(int argc, char **argv, const struct globals *g)
@@ -122,6 +156,8 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
 
         if (strcmp(s, "--all") == 0 || strcmp(s, "-a") == 0) {
             fo.all = true;
+        } else if (strcmp(s, "--retry-held") == 0) {
+            fo.retry_held = true;
         } else if (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0) {
             u.quiet = true;
         } else if (strcmp(s, "--progress-fd") == 0 || strncmp(s, "--progress-fd=", 14) == 0) {
@@ -171,9 +207,9 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
     if (u.machine)
         fprintf(u.machine, "done %zu %zu %zu\n", st.sent, st.deferred + st.skipped, st.failed);
     if (!u.quiet)
-        printf("%zu sent, %zu deferred, %zu failed\n", st.sent, st.deferred + st.skipped,
-               st.failed);
-    rc = st.failed ? EX_UNAVAILABLE : (st.deferred + st.skipped) ? EX_TEMPFAIL : EX_OK;
+        print_summary(&st);
+    rc = st.failed || st.held ? EX_UNAVAILABLE : (st.deferred + st.skipped) ? EX_TEMPFAIL :
+         EX_OK;
 out:
     queue_close(q);
     config_free(cfg);

@@ -82,6 +82,11 @@ static void send_event(const struct queue_event *ev, void *arg)
     case QEV_REFUSED:
         fprintf(stderr, "%s: recipient <%s> refused: %s\n", r->progname, ev->addr, ev->text);
         break;
+    case QEV_HELD:
+        r->status = 2;
+        fprintf(stderr, "%s: queued but held until the account's settings change (tern queue, "
+                "tern flush --retry-held): %s\n", r->progname, ev->text);
+        break;
     default:
         break;
     }

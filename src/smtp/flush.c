@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "tern/buf.h"
 #include "tern/flush.h"
 #include "tern/fsutil.h"
@@ -64,6 +66,7 @@ struct flusher {
     struct queue_flush_stats *st;
     size_t done, total;
     time_t now;
+    bool retry_held;
     /* Accepted messages whose Sent copies are written but not yet made durable by a
      * directory fsync: removed from the queue together, after that fsync. */
     char *sent_dir;
@@ -92,28 +95,73 @@ static void save_or_report(struct flusher *f, struct queue_entry *ent)
         emit(f, QEV_DEFERRED, ent, NULL, e.msg);
 }
 
+/*
+ * What identifies how an account delivers: a held message is tried again once this changes
+ * (the user fixed the password, the certificate pin, the port...). Hex of a SHA-256 over the
+ * settings, so the state file holds no secret.
+ */
+void flush_account_fingerprint(const struct account *a, char out[FLUSH_FP_LEN + 1])
+{
+    const char *v[] = {
+        a ? a->smtp_host : NULL, a ? a->smtp_user : NULL, a ? a->password : NULL,
+        a ? a->password_command : NULL, a ? a->smtp_password : NULL,
+        a ? a->smtp_password_command : NULL, a ? a->tls_ca_file : NULL,
+        a ? a->tls_fingerprint : NULL,
+    };
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    struct buf b = BUF_INIT;
+
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        buf_printf(&b, "%s%c", v[i] ? v[i] : "(none)", 0);
+    if (a)
+        buf_printf(&b, "%ld %d %d", a->smtp_port, (int)a->smtp_tls, (int)a->smtp_auth);
+    if (EVP_Digest(b.ptr, b.len, md, &mdlen, EVP_sha256(), NULL) != 1)
+        mdlen = 0;
+    buf_free(&b);
+    for (unsigned i = 0; i < mdlen && 2 * i + 2 <= FLUSH_FP_LEN; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    out[mdlen ? FLUSH_FP_LEN : 0] = '\0';
+}
+
+/* One message did not go: the retry policy (queue_note_error) decides what becomes of it. */
+static void fail_class(struct flusher *f, const struct account *a, struct queue_entry *ent,
+                       enum err_class cls, const char *why)
+{
+    char fp[FLUSH_FP_LEN + 1];
+
+    flush_account_fingerprint(a, fp);
+    switch (queue_note_error(ent, &f->pol, f->now, cls, why, fp)) {
+    case QUEUE_HELD:
+        save_or_report(f, ent);
+        f->done++;
+        f->st->held++;
+        emit(f, QEV_HELD, ent, NULL, ent->reply);
+        break;
+    case QUEUE_FAILED:
+        save_or_report(f, ent);
+        f->done++;
+        f->st->failed++;
+        emit(f, QEV_FAILED, ent, NULL, ent->reply);
+        break;
+    case QUEUE_QUEUED:
+        save_or_report(f, ent);
+        f->done++;
+        f->st->deferred++;
+        emit(f, QEV_DEFERRED, ent, NULL, why);
+        break;
+    }
+}
+
 /* A temporary failure of one message (the session may have gone with it). */
 static void fail_temp(struct flusher *f, struct queue_entry *ent, const char *why)
 {
-    queue_note_temp(ent, &f->pol, f->now, why);
-    save_or_report(f, ent);
-    f->done++;
-    if (ent->state == QUEUE_FAILED) {
-        f->st->failed++;
-        emit(f, QEV_FAILED, ent, NULL, ent->reply);
-    } else {
-        f->st->deferred++;
-        emit(f, QEV_DEFERRED, ent, NULL, why);
-    }
+    fail_class(f, NULL, ent, ERR_TEMP, why);
 }
 
 static void fail_perm(struct flusher *f, struct queue_entry *ent, const char *why)
 {
-    queue_note_perm(ent, f->now, why);
-    save_or_report(f, ent);
-    f->done++;
-    f->st->failed++;
-    emit(f, QEV_FAILED, ent, NULL, ent->reply);
+    fail_class(f, NULL, ent, ERR_PERM, why);
 }
 
 /* Copy into the account's sent folder with flag S (the stored form, Bcc included). */
@@ -301,51 +349,49 @@ static void delivered(struct flusher *f, const struct account *a, struct queue_e
     }
 }
 
+/* Recipients refused for good (5xx) leave the envelope for the report; true when some
+ * recipient was refused only for now (4xx). */
+static bool drop_refused(struct flusher *f, struct queue_entry *ent, struct smtp_rcpt *r)
+{
+    size_t keep = 0;
+    bool temp_left = false;
+
+    for (size_t i = 0; i < ent->nrcpts; i++) {
+        if (r[i].code >= 500) {
+            queue_entry_add_refusal(ent, ent->rcpts[i], r[i].reply);
+            emit(f, QEV_REFUSED, ent, ent->rcpts[i], r[i].reply);
+            free(ent->rcpts[i]);
+        } else {
+            temp_left = temp_left || (r[i].code >= 400 && r[i].code < 500);
+            ent->rcpts[keep++] = ent->rcpts[i];
+        }
+    }
+    ent->nrcpts = keep;
+    return temp_left;
+}
+
 /* What the server's answer means for one message: delivered, kept for later, or failed. */
 static void finish_one(struct flusher *f, const struct account *a, struct queue_entry *ent,
                        struct smtp_rcpt *r, const struct buf *msg, int rc, const struct err *e,
                        const char *final)
 {
+    bool temp_left = false;
+
     if (rc == 0) {
         delivered(f, a, ent, r, msg->ptr, msg->len, final);
-    } else if (e->cls == ERR_PERM) {
-        /* Some recipients may have been refused for good while others only for now. */
-        size_t keep = 0;
-        bool temp_left = false;
-
-        for (size_t i = 0; i < ent->nrcpts; i++)
-            if (r[i].code >= 400 && r[i].code < 500)
-                temp_left = true;
-        if (temp_left) {
-            for (size_t i = 0; i < ent->nrcpts; i++) {
-                if (r[i].code >= 500) {
-                    queue_entry_add_refusal(ent, ent->rcpts[i], r[i].reply);
-                    free(ent->rcpts[i]);
-                } else {
-                    ent->rcpts[keep++] = ent->rcpts[i];
-                }
-            }
-            ent->nrcpts = keep;
-            fail_temp(f, ent, e->msg);
-        } else {
-            fail_perm(f, ent, e->msg);
-        }
-    } else if (e->cls == ERR_TEMP) {
-        size_t keep = 0;
-
-        for (size_t i = 0; i < ent->nrcpts; i++) {
-            if (r[i].code >= 500) {
-                queue_entry_add_refusal(ent, ent->rcpts[i], r[i].reply);
-                emit(f, QEV_REFUSED, ent, ent->rcpts[i], r[i].reply);
-                free(ent->rcpts[i]);
-            } else {
-                ent->rcpts[keep++] = ent->rcpts[i];
-            }
-        }
-        ent->nrcpts = keep;
-        fail_temp(f, ent, e->msg);
+        return;
+    }
+    for (size_t i = 0; i < ent->nrcpts; i++)
+        temp_left = temp_left || (r[i].code >= 400 && r[i].code < 500);
+    if (e->cls == ERR_PERM && !temp_left) {
+        /* every recipient refused, or the message itself: all stay, for --retry */
+        fail_class(f, a, ent, ERR_PERM, e->msg);
+    } else if (e->cls == ERR_PERM || e->cls == ERR_TEMP) {
+        /* some refused for good, some only for now: the latter are tried again */
+        drop_refused(f, ent, r);
+        fail_class(f, a, ent, ERR_TEMP, e->msg);
     } else {
-        fail_temp(f, ent, e->msg);
+        fail_class(f, a, ent, e->cls, e->msg);
     }
 }
 
@@ -449,18 +495,15 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
 
         snprintf(why, sizeof why, a ? "account %s has no smtp_host" :
                  "no account called %s in the configuration", name);
-        for (; i < n; i++) {
-            f->done++;
-            f->st->skipped++;
-            emit(f, QEV_DEFERRED, ents[i], NULL, why);
-        }
+        for (; i < n; i++)
+            fail_class(f, a, ents[i], ERR_CONFIG, why);
         return;
     }
     if (a->smtp_user != NULL) {
         pw = secret_get(a, SECRET_SMTP, &e);
         if (pw == NULL) {
             for (; i < n; i++)
-                fail_temp(f, ents[i], e.msg);
+                fail_class(f, a, ents[i], e.cls == ERR_SYS ? ERR_CONFIG : e.cls, e.msg);
             return;
         }
     }
@@ -479,9 +522,10 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
         if (s == NULL) {
             emit(f, QEV_CONNECT, ents[i], NULL, name);
             if (smtp_open(&so, &s, &e) < 0) {
-                /* Whatever the reason, no message of this account can go now. */
+                /* No message of this account can go now. A server refusing the session
+                 * for good (5xx greeting, EHLO) is about the account, not a message. */
                 for (; i < n; i++)
-                    fail_temp(f, ents[i], e.msg);
+                    fail_class(f, a, ents[i], e.cls == ERR_PERM ? ERR_CONFIG : e.cls, e.msg);
                 break;
             }
         }
@@ -525,13 +569,26 @@ int queue_flush(struct queue *q, const struct config *cfg, const struct queue_fl
     f.arg = arg;
     f.st = st;
     f.now = o->now ? o->now : time(NULL);
+    f.retry_held = o->retry_held;
     due = xcalloc(n + 1, sizeof *due);
     for (size_t i = 0; i < n; i++) {
+        char fp[FLUSH_FP_LEN + 1];
+
         if (o->only_id && strcmp(ents[i].id, o->only_id) != 0)
             continue;
-        if (!queue_due(&ents[i], f.now, o->all || o->only_id) ||
-            !account_wanted(o, ents[i].account))
+        if (!account_wanted(o, ents[i].account))
             continue;
+        flush_account_fingerprint(config_account(cfg, ents[i].account), fp);
+        if (queue_held_due(&ents[i], fp, o->retry_held)) {
+            queue_release(&ents[i], f.now);   /* settings changed, or asked: try again */
+        } else if (!queue_due(&ents[i], f.now, o->all || o->only_id)) {
+            if (ents[i].state == QUEUE_QUEUED) {
+                st->waiting++;
+                if (st->next_due == 0 || ents[i].next < st->next_due)
+                    st->next_due = ents[i].next;
+            }
+            continue;
+        }
         due[ndue++] = &ents[i];
         bool known = false;
         for (size_t j = 0; j < nnames; j++)

@@ -47,6 +47,7 @@ void queue_entry_free(struct queue_entry *q)
     }
     free(q->refused);
     free(q->reply);
+    free(q->held_config);
     free(q->path);
     memset(q, 0, sizeof *q);
 }
@@ -103,13 +104,15 @@ char *queue_state_format(const struct queue_entry *q)
         buf_printf(&b, "rcpt %s\n", q->rcpts[i]);
     for (size_t i = 0; i < q->nrefused; i++)
         buf_printf(&b, "refused %s %s\n", q->refused[i].addr, q->refused[i].reply);
-    buf_printf(&b, "state %s\n", q->state == QUEUE_FAILED ? "failed" : "queued");
+    buf_printf(&b, "state %s\n", queue_state_name(q->state));
     buf_printf(&b, "attempts %d\n", q->attempts);
     buf_printf(&b, "created %lld\n", (long long)q->created);
     buf_printf(&b, "next %lld\n", (long long)q->next);
     buf_printf(&b, "sent-copied %d\n", q->sent_copied ? 1 : 0);
     if (q->reply)
         buf_printf(&b, "reply %s\n", q->reply);
+    if (q->state == QUEUE_HELD && q->held_config)
+        buf_printf(&b, "held-config %s\n", q->held_config);
     return buf_detach(&b);
 }
 
@@ -181,6 +184,8 @@ int queue_state_parse(const char *text, size_t n, struct queue_entry *q, struct 
                 q->state = QUEUE_QUEUED;
             else if (strcmp(val, "failed") == 0)
                 q->state = QUEUE_FAILED;
+            else if (strcmp(val, "held") == 0)
+                q->state = QUEUE_HELD;
             else {
                 free(line);
                 goto bad;
@@ -196,6 +201,8 @@ int queue_state_parse(const char *text, size_t n, struct queue_entry *q, struct 
             q->sent_copied = num == 1;
         } else if (strcmp(line, "reply") == 0 && q->reply == NULL) {
             q->reply = xstrdup(val);
+        } else if (strcmp(line, "held-config") == 0 && q->held_config == NULL && *val) {
+            q->held_config = xstrdup(val);
         } else if (line[0] != '\0') {
             free(line);
             goto bad;
@@ -256,6 +263,75 @@ void queue_note_perm(struct queue_entry *q, time_t now, const char *reply)
     q->state = QUEUE_FAILED;
     q->next = 0;
     queue_entry_set_reply(q, reply);
+}
+
+void queue_note_held(struct queue_entry *q, const char *reply, const char *config_fp)
+{
+    q->attempts++;
+    q->state = QUEUE_HELD;
+    q->next = 0;
+    queue_entry_set_reply(q, reply);
+    free(q->held_config);
+    q->held_config = config_fp ? xstrdup(config_fp) : NULL;
+}
+
+enum queue_state queue_note_error(struct queue_entry *q, const struct queue_policy *p,
+                                  time_t now, enum err_class cls, const char *reply,
+                                  const char *config_fp)
+{
+    switch (cls) {
+    case ERR_AUTH:
+    case ERR_TLS:
+    case ERR_CONFIG:
+        /* Retrying cannot help until someone changes something: say so, and wait. */
+        queue_note_held(q, reply, config_fp);
+        break;
+    case ERR_PERM:
+    case ERR_PARSE:
+        queue_note_perm(q, now, reply);
+        break;
+    case ERR_NONE:
+    case ERR_SYS:
+    case ERR_NET:
+    case ERR_PROTO:
+    case ERR_TEMP:
+    case ERR_CANCEL:
+    case ERR_LOCKED:
+    default:
+        queue_note_temp(q, p, now, reply);
+        break;
+    }
+    return q->state;
+}
+
+bool queue_held_due(const struct queue_entry *q, const char *config_fp, bool retry_held)
+{
+    if (q->state != QUEUE_HELD)
+        return false;
+    return retry_held || q->held_config == NULL || config_fp == NULL ||
+           strcmp(q->held_config, config_fp) != 0;
+}
+
+void queue_release(struct queue_entry *q, time_t now)
+{
+    q->state = QUEUE_QUEUED;
+    q->next = 0;
+    q->created = now;
+    free(q->held_config);
+    q->held_config = NULL;
+}
+
+const char *queue_state_name(enum queue_state s)
+{
+    switch (s) {
+    case QUEUE_FAILED:
+        return "failed";
+    case QUEUE_HELD:
+        return "held";
+    case QUEUE_QUEUED:
+    default:
+        return "queued";
+    }
 }
 
 bool queue_due(const struct queue_entry *q, time_t now, bool all)

@@ -125,6 +125,52 @@ START_TEST(transitions)
 }
 END_TEST
 
+/* The retry policy is one switch on the error class. */
+static const struct {
+    enum err_class cls;
+    enum queue_state state;
+} policy_cases[] = {
+    { ERR_NET, QUEUE_QUEUED }, { ERR_TEMP, QUEUE_QUEUED }, { ERR_PROTO, QUEUE_QUEUED },
+    { ERR_SYS, QUEUE_QUEUED }, { ERR_AUTH, QUEUE_HELD }, { ERR_TLS, QUEUE_HELD },
+    { ERR_CONFIG, QUEUE_HELD }, { ERR_PERM, QUEUE_FAILED }, { ERR_PARSE, QUEUE_FAILED },
+};
+
+START_TEST(policy_by_class)
+{
+    struct queue_policy p = { 60, 3600, 5 * 86400 };
+    struct queue_entry q, r;
+    time_t t0 = 1764036000;
+    struct err e;
+    char *text;
+
+    entry_fill(&q);
+    q.created = t0;
+    ck_assert_int_eq(queue_note_error(&q, &p, t0, policy_cases[_i].cls, "535 5.7.8 no",
+                                      "fp1"), policy_cases[_i].state);
+    ck_assert_int_eq(q.state, policy_cases[_i].state);
+    ck_assert_str_eq(q.reply, "535 5.7.8 no");
+    text = queue_state_format(&q);
+    ck_assert_int_eq(queue_state_parse(text, strlen(text), &r, &e), 0);
+    ck_assert_int_eq(r.state, q.state);
+    if (q.state == QUEUE_HELD) {
+        /* not due by time, ever; due when the settings changed or on request */
+        ck_assert(!queue_due(&r, t0 + 100 * 86400, true));
+        ck_assert_str_eq(r.held_config, "fp1");
+        ck_assert(!queue_held_due(&r, "fp1", false));
+        ck_assert(queue_held_due(&r, "fp2", false));
+        ck_assert(queue_held_due(&r, "fp1", true));
+        queue_release(&r, t0 + 10);
+        ck_assert(queue_due(&r, t0 + 10, false));
+        ck_assert_ptr_null(r.held_config);
+    } else {
+        ck_assert(!queue_held_due(&r, "fp2", true));
+    }
+    free(text);
+    queue_entry_free(&q);
+    queue_entry_free(&r);
+}
+END_TEST
+
 START_TEST(wire_form_drops_bcc)
 {
     static const char msg[] =
@@ -377,6 +423,7 @@ static Suite *queue_suite(void)
     tcase_add_loop_test(t, state_rejects, 0, sizeof bad_states / sizeof bad_states[0]);
     tcase_add_test(t, backoff_doubles_and_caps);
     tcase_add_test(t, transitions);
+    tcase_add_loop_test(t, policy_by_class, 0, sizeof policy_cases / sizeof policy_cases[0]);
     tcase_add_test(t, wire_form_drops_bcc);
     tcase_add_test(t, on_disk);
     tcase_set_timeout(t, 20);
