@@ -5,6 +5,7 @@
 #ifndef TERN_FLUSH_H
 #define TERN_FLUSH_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -47,6 +48,9 @@ struct queue_flush_opts {
     size_t naccounts;
     const char *only_id;         /* only this message (tern send's immediate try) */
     bool retry_held;             /* try held messages too (tern flush --retry-held) */
+    /* Set (by a signal handler) to stop after the message in flight; the flusher sets it
+     * itself when an acceptance cannot be recorded. NULL: a private flag. */
+    volatile sig_atomic_t *stop;
     time_t now;                  /* 0: time(NULL) */
 };
 

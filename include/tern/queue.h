@@ -130,4 +130,35 @@ int queue_sync(struct queue *q, struct err *e);
 /* The flusher lock (only one at a time): a descriptor, or -1 with ERR_LOCKED. */
 int queue_lock(struct queue *q, struct err *e);
 
+/* ---- the acceptance journal ---- */
+
+/*
+ * MAIL_ROOT/.tern/queue/accepted.journal: one line "ID<TAB>RCPT<TAB>RCPT..." per message the
+ * server accepted, written (and fdatasync'ed) the moment its 250 arrives, before the Sent
+ * copy or the state update. Space for it is reserved ahead (posix_fallocate), so a full disk
+ * does not stop the record. A flush applies what it finds before sending anything and
+ * empties the journal once every record is durable elsewhere: an accepted message is never
+ * sent again, whatever fails after.
+ */
+struct queue_accepted {
+    char *id;
+    char **rcpts;                /* the recipients the server accepted */
+    size_t nrcpts;
+};
+
+/* Open the journal (under the flusher lock) and reserve space. */
+int queue_journal_open(struct queue *q, struct err *e);
+/* Record an acceptance, durably, or fail (the caller then records it another way). */
+int queue_journal_note(struct queue *q, const char *id, const char *const *rcpts, size_t n,
+                       struct err *e);
+/* Every whole record, oldest first (a torn last line is ignored). */
+int queue_journal_read(struct queue *q, struct queue_accepted **out, size_t *n, struct err *e);
+void queue_accepted_free(struct queue_accepted *v, size_t n);
+/* The journal's text into records: whole lines only; never fails, skips what is bad. */
+void queue_journal_parse(const char *text, size_t len, struct queue_accepted **out, size_t *n);
+/* Empty the journal (when every record is durable elsewhere). */
+int queue_journal_reset(struct queue *q, struct err *e);
+/* Remove the recipients a record says were accepted; true when some were. */
+bool queue_entry_drop_rcpts(struct queue_entry *ent, const struct queue_accepted *a);
+
 #endif

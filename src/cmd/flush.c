@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,27 @@ static void print_summary(const struct queue_flush_stats *st)
     printf("\n");
 }
 
+/* SIGTERM (the client quitting or cancelling) and ^C: finish the message in flight, record
+ * it, and stop; dying mid-message could send it twice. */
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void catch_stop(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
 static void flush_usage(const char *prog)
 {
     fprintf(stderr, "usage: %s flush [-c FILE] [--all] [--retry-held] [-q] [--progress-fd N] "
@@ -194,6 +216,8 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
     fo.accounts = (const char *const *)(argv + i);
     fo.naccounts = (size_t)(argc - i);
     u.tty = !u.quiet && isatty(STDERR_FILENO);
+    catch_stop();
+    fo.stop = &stop_flag;
     if (queue_open(cfg->mail_root, &q, &e) < 0 ||
         queue_flush(q, cfg, &fo, flush_event, &u, &st, &e) < 0) {
         clear_line(&u);

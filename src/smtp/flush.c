@@ -67,6 +67,8 @@ struct flusher {
     size_t done, total;
     time_t now;
     bool retry_held;
+    volatile sig_atomic_t *stop; /* SIGTERM: finish the message in flight, then stop */
+    volatile sig_atomic_t own_stop;
     /* Accepted messages whose Sent copies are written but not yet made durable by a
      * directory fsync: removed from the queue together, after that fsync. */
     char *sent_dir;
@@ -401,7 +403,38 @@ struct prepared {
     struct queue_entry *ent;
     struct buf msg, wire;
     struct smtp_rcpt *r;
+    struct flusher *f;
 };
+
+/*
+ * The server just accepted p's message: write that down before anything else (the journal,
+ * else the state file without the accepted recipients). When neither can be written the
+ * message may go twice after a crash, so nothing more is sent in this run.
+ */
+static void on_accepted(const struct smtp_msg *m, void *arg)
+{
+    struct prepared *p = arg;
+    struct queue_entry tmp = *p->ent;
+    const char **ok = xcalloc(m->nrcpts + 1, sizeof *ok);
+    char **left = xcalloc(m->nrcpts + 1, sizeof *left);
+    size_t nok = 0, nleft = 0;
+    struct err e;
+
+    for (size_t i = 0; i < m->nrcpts; i++) {
+        if (m->rcpts[i].code == 250 || m->rcpts[i].code == 251)
+            ok[nok++] = p->ent->rcpts[i];
+        else
+            left[nleft++] = p->ent->rcpts[i];
+    }
+    if (queue_journal_note(p->f->q, p->ent->id, ok, nok, &e) < 0) {
+        tmp.rcpts = left;
+        tmp.nrcpts = nleft;
+        if (queue_save(p->f->q, &tmp, &e) < 0)
+            *p->f->stop = 1;
+    }
+    free(ok);
+    free(left);
+}
 
 #define SEND_BATCH 32
 
@@ -447,6 +480,9 @@ static void send_batch(struct flusher *f, const struct account *a, struct smtp *
         mm[k].data = p->wire.ptr;
         mm[k].len = p->wire.len;
         mm[k].envid = ent->id;
+        mm[k].accepted = on_accepted;
+        mm[k].arg = p;
+        p->f = f;
         k++;
     }
     if (k > 0)
@@ -518,7 +554,7 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
     so.auth = a->smtp_auth;
     so.dsn_notify = a->dsn_notify;
     so.dsn_ret = a->dsn_return;
-    while (i < n) {
+    while (i < n && !*f->stop) {
         if (s == NULL) {
             emit(f, QEV_CONNECT, ents[i], NULL, name);
             if (smtp_open(&so, &s, &e) < 0) {
@@ -528,9 +564,10 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
                     fail_class(f, a, ents[i], e.cls == ERR_PERM ? ERR_CONFIG : e.cls, e.msg);
                 break;
             }
+            smtp_set_stop(s, f->stop);
         }
         send_batch(f, a, s, ents, n, &i);
-        if (!smtp_alive(s)) {
+        if (!smtp_alive(s) && !*f->stop) {
             smtp_close(s);
             s = NULL;
             if (++reconnects > 3) {
@@ -545,22 +582,110 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
     secret_free(pw);
 }
 
+/*
+ * A message the journal says every recipient got, found still queued (a crash, a full disk):
+ * into the sent folder unless a copy is there, then out of the queue. Never sent again.
+ */
+static int settle_one(struct flusher *f, const struct queue_entry *ent, struct err *e)
+{
+    const struct account *a = config_account(f->cfg, ent->account);
+    char *dir = maildir_folder_path(f->cfg->mail_root, a && a->sent ? a->sent : "Sent");
+    struct buf dst = BUF_INIT, msg = BUF_INIT;
+    int rc = 0;
+
+    if (ent->path && !ent->sent_copied) {
+        buf_printf(&dst, "%s/cur/%s:2,S", dir, ent->id);
+        if (maildir_create(dir, e) < 0) {
+            rc = -1;
+        } else if (rename(ent->path, dst.ptr) == 0) {
+            rc = maildir_sync(dir, e);
+        } else if (fs_read_file(ent->path, &msg, e) < 0 ||
+                   maildir_deliver(dir, msg.ptr, msg.len, "S", NULL, e) < 0) {
+            rc = -1;
+        } else if (unlink(ent->path) < 0 && errno != ENOENT) {
+            rc = err_sys(e, "%s", ent->path);
+        }
+    } else if (ent->path && unlink(ent->path) < 0 && errno != ENOENT) {
+        rc = err_sys(e, "%s", ent->path);
+    }
+    if (rc == 0)
+        rc = queue_drop_state(f->q, ent->id, e);
+    buf_free(&dst);
+    buf_free(&msg);
+    free(dir);
+    return rc;
+}
+
+/* Apply the journal's records to the entries: true when ent was found in some record. */
+static bool apply_journal(struct queue_entry *ent, const struct queue_accepted *acc, size_t n)
+{
+    bool hit = false;
+
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(acc[k].id, ent->id) == 0 && queue_entry_drop_rcpts(ent, &acc[k]))
+            hit = true;
+    return hit;
+}
+
+/*
+ * Make every acceptance in the journal durable in the queue itself (states without those
+ * recipients, delivered messages out of Outbox), then empty the journal. Whatever cannot be
+ * done now stays in the journal, which keeps those recipients from being sent to again.
+ */
+static void journal_settle(struct flusher *f)
+{
+    struct queue_accepted *acc = NULL;
+    struct queue_entry *ents = NULL;
+    size_t nacc = 0, n = 0;
+    bool ok = true;
+    struct err e;
+
+    if (queue_journal_read(f->q, &acc, &nacc, &e) < 0 || nacc == 0)
+        goto out;
+    if (queue_list(f->q, &ents, &n, NULL, &e) < 0) {
+        ok = false;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!apply_journal(&ents[i], acc, nacc))
+            continue;
+        if (ents[i].nrcpts == 0 ? settle_one(f, &ents[i], &e) < 0 :
+            queue_save(f->q, &ents[i], &e) < 0)
+            ok = false;
+    }
+    if (queue_sync(f->q, &e) < 0)
+        ok = false;
+    if (ok)
+        queue_journal_reset(f->q, &e);
+out:
+    queue_list_free(ents, n);
+    queue_accepted_free(acc, nacc);
+}
+
 int queue_flush(struct queue *q, const struct config *cfg, const struct queue_flush_opts *o,
                 queue_event_fn fn, void *arg, struct queue_flush_stats *st, struct err *e)
 {
     struct flusher f = { 0 };
     struct queue_entry *ents;
     struct queue_entry **due;
-    size_t n, ndue = 0;
+    size_t n, ndue = 0, nacc = 0;
     char **names = NULL;
     size_t nnames = 0;
+    struct queue_accepted *acc = NULL;
 
     memset(st, 0, sizeof *st);
     if (queue_lock(q, e) < 0)
         return -1;
-    if (queue_list(q, &ents, &n, NULL, e) < 0)
-        return -1;
+    /* No record of acceptances, no sending: that is what keeps mail from going twice. */
+    if (queue_journal_open(q, e) < 0)
+        return err_prefix(e, "cannot record deliveries, nothing sent");
     f.q = q;
+    f.cfg = cfg;
+    journal_settle(&f);
+    if (queue_journal_read(q, &acc, &nacc, e) < 0 || queue_list(q, &ents, &n, NULL, e) < 0) {
+        queue_accepted_free(acc, nacc);
+        return -1;
+    }
     f.cfg = cfg;
     f.pol.retry_min = cfg->queue_retry_min;
     f.pol.retry_max = cfg->queue_retry_max;
@@ -570,11 +695,15 @@ int queue_flush(struct queue *q, const struct config *cfg, const struct queue_fl
     f.st = st;
     f.now = o->now ? o->now : time(NULL);
     f.retry_held = o->retry_held;
+    f.stop = o->stop ? o->stop : &f.own_stop;
     due = xcalloc(n + 1, sizeof *due);
     for (size_t i = 0; i < n; i++) {
         char fp[FLUSH_FP_LEN + 1];
 
         if (o->only_id && strcmp(ents[i].id, o->only_id) != 0)
+            continue;
+        /* what the journal could not yet settle: those recipients have it already */
+        if (apply_journal(&ents[i], acc, nacc) && ents[i].nrcpts == 0)
             continue;
         if (!account_wanted(o, ents[i].account))
             continue;
@@ -612,9 +741,11 @@ int queue_flush(struct queue *q, const struct config *cfg, const struct queue_fl
         free(mine);
     }
     flush_pending(&f);
+    journal_settle(&f);
     free(f.pending);
     free(names);
     free(due);
     queue_list_free(ents, n);
+    queue_accepted_free(acc, nacc);
     return 0;
 }

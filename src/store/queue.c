@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,11 +23,17 @@
 #define STATE_SUFFIX ".state"
 #define REPLY_MAX 1000
 
+#define JOURNAL_NAME "accepted.journal"
+#define JOURNAL_RESERVE (64 * 1024)
+
 struct queue {
     char *root;
     char *outbox;
     char *statedir;
     int lockfd;
+    int jfd;                     /* the acceptance journal, open while flushing */
+    off_t jlen;                  /* bytes of records in it */
+    off_t jcap;                  /* bytes reserved on disk */
 };
 
 /* ---- entries ---- */
@@ -348,6 +355,7 @@ int queue_open(const char *mail_root, struct queue **out, struct err *e)
 
     *out = NULL;
     q->lockfd = -1;
+    q->jfd = -1;
     q->root = xstrdup(mail_root);
     q->outbox = maildir_folder_path(mail_root, QUEUE_FOLDER);
     dot = fs_join(mail_root, ".tern");
@@ -365,6 +373,8 @@ void queue_close(struct queue *q)
 {
     if (q == NULL)
         return;
+    if (q->jfd >= 0)
+        close(q->jfd);
     if (q->lockfd >= 0)
         fs_unlock(q->lockfd);
     free(q->root);
@@ -654,4 +664,184 @@ char *queue_id_of_path(const char *mail_root, const char *path)
     }
     free(outbox);
     return id;
+}
+
+/* ---- the acceptance journal ---- */
+
+/* Make sure the next records have room on disk: a full disk must not keep the flusher from
+ * writing down that the server took a message. */
+static int journal_reserve(struct queue *q, size_t need, struct err *e)
+{
+    off_t want = q->jlen + (off_t)need + JOURNAL_RESERVE;
+    int rc;
+
+    if (q->jlen + (off_t)need <= q->jcap)
+        return 0;
+    rc = posix_fallocate(q->jfd, 0, want);
+    if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) {
+        errno = rc;
+        return err_sys(e, "reserving space for %s/%s", q->statedir, JOURNAL_NAME);
+    }
+    q->jcap = rc == 0 ? want : q->jlen + (off_t)need;
+    return 0;
+}
+
+int queue_journal_open(struct queue *q, struct err *e)
+{
+    char *path;
+    struct buf text = BUF_INIT;
+    char chunk[8192];
+    ssize_t r;
+
+    if (q->jfd >= 0)
+        return 0;
+    path = fs_join(q->statedir, JOURNAL_NAME);
+    q->jfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (q->jfd < 0) {
+        err_sys(e, "%s", path);
+        free(path);
+        return -1;
+    }
+    free(path);
+    /* the records end at the first NUL: the rest is reserved space */
+    while ((r = read(q->jfd, chunk, sizeof chunk)) > 0) {
+        const char *nul = memchr(chunk, '\0', (size_t)r);
+
+        buf_add(&text, chunk, nul ? (size_t)(nul - chunk) : (size_t)r);
+        if (nul)
+            break;
+    }
+    q->jlen = (off_t)text.len;
+    q->jcap = lseek(q->jfd, 0, SEEK_END);
+    buf_free(&text);
+    if (q->jcap < q->jlen)
+        q->jcap = q->jlen;
+    return journal_reserve(q, 0, e);
+}
+
+int queue_journal_note(struct queue *q, const char *id, const char *const *rcpts, size_t n,
+                       struct err *e)
+{
+    struct buf line = BUF_INIT;
+    int rc = -1;
+
+    if (q->jfd < 0 && queue_journal_open(q, e) < 0)
+        return -1;
+    buf_adds(&line, id);
+    for (size_t i = 0; i < n; i++)
+        buf_printf(&line, "\t%s", rcpts[i]);
+    buf_addc(&line, '\n');
+    if (journal_reserve(q, line.len, e) < 0)
+        goto out;
+    if (pwrite(q->jfd, line.ptr, line.len, q->jlen) != (ssize_t)line.len) {
+        err_sys(e, "%s/%s", q->statedir, JOURNAL_NAME);
+        goto out;
+    }
+    if (fdatasync(q->jfd) < 0) {
+        err_sys(e, "%s/%s", q->statedir, JOURNAL_NAME);
+        goto out;
+    }
+    q->jlen += (off_t)line.len;
+    rc = 0;
+out:
+    buf_free(&line);
+    return rc;
+}
+
+void queue_accepted_free(struct queue_accepted *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].id);
+        for (size_t k = 0; k < v[i].nrcpts; k++)
+            free(v[i].rcpts[k]);
+        free(v[i].rcpts);
+    }
+    free(v);
+}
+
+void queue_journal_parse(const char *text, size_t len, struct queue_accepted **out, size_t *n)
+{
+    const char *p = text, *end = text + len;
+
+    *out = NULL;
+    *n = 0;
+    /* a record counts only when whole (ends in a newline); a torn last one is ignored */
+    while (p && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        struct queue_accepted a = { 0 };
+        char *line, *save = NULL, *tok;
+
+        if (nl == NULL)
+            break;
+        line = xmemdup0(p, (size_t)(nl - p));
+        p = nl + 1;
+        tok = strtok_r(line, "\t", &save);
+        if (tok == NULL || *tok == '.' || strchr(tok, '/') != NULL) {
+            free(line);
+            continue;
+        }
+        a.id = xstrdup(tok);
+        while ((tok = strtok_r(NULL, "\t", &save)) != NULL) {
+            a.rcpts = xreallocarray(a.rcpts, a.nrcpts + 1, sizeof *a.rcpts);
+            a.rcpts[a.nrcpts++] = xstrdup(tok);
+        }
+        free(line);
+        *out = xreallocarray(*out, *n + 1, sizeof **out);
+        (*out)[(*n)++] = a;
+    }
+}
+
+int queue_journal_read(struct queue *q, struct queue_accepted **out, size_t *n, struct err *e)
+{
+    struct buf text = BUF_INIT;
+
+    *out = NULL;
+    *n = 0;
+    if (q->jfd < 0 && queue_journal_open(q, e) < 0)
+        return -1;
+    if (q->jlen > 0) {
+        buf_reserve(&text, (size_t)q->jlen);
+        if (pread(q->jfd, text.ptr, (size_t)q->jlen, 0) != (ssize_t)q->jlen) {
+            buf_free(&text);
+            return err_sys(e, "%s/%s", q->statedir, JOURNAL_NAME);
+        }
+        text.len = (size_t)q->jlen;
+    }
+    queue_journal_parse(text.ptr, text.len, out, n);
+    buf_free(&text);
+    return 0;
+}
+
+int queue_journal_reset(struct queue *q, struct err *e)
+{
+    if (q->jfd < 0 && queue_journal_open(q, e) < 0)
+        return -1;
+    if (q->jlen == 0)
+        return 0;
+    if (ftruncate(q->jfd, 0) < 0 || fdatasync(q->jfd) < 0)
+        return err_sys(e, "%s/%s", q->statedir, JOURNAL_NAME);
+    q->jlen = 0;
+    q->jcap = 0;
+    return journal_reserve(q, 0, e);
+}
+
+bool queue_entry_drop_rcpts(struct queue_entry *ent, const struct queue_accepted *a)
+{
+    size_t keep = 0;
+    bool changed = false;
+
+    for (size_t i = 0; i < ent->nrcpts; i++) {
+        bool done = false;
+
+        for (size_t k = 0; k < a->nrcpts && !done; k++)
+            done = str_casecmp(ent->rcpts[i], a->rcpts[k]) == 0;
+        if (done) {
+            free(ent->rcpts[i]);
+            changed = true;
+        } else {
+            ent->rcpts[keep++] = ent->rcpts[i];
+        }
+    }
+    ent->nrcpts = keep;
+    return changed;
 }

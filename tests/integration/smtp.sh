@@ -327,6 +327,25 @@ expect_status 0 "password fixed: the held message is sent" -- "$TERN" -c "$RC" f
 expect_status 0 "password fixed: arrived" -- test "$(stored tauth)" = 1
 expect_status 0 "password fixed: queue empty" -- test "$(queued tauth)" = 0
 
+# an acceptance in the journal (a crash right after the server's 250) is never sent again
+start_server tjournal
+config tjournal
+msg bob@example.org "journal"
+"$TERN" -c "$RC" send -t -q <"$T/fault.msg"
+msg carol@example.org "journal 2"
+"$TERN" -c "$RC" send -t -q <"$T/fault.msg"
+id=$(grep -l 'rcpt bob@example.org' "$T"/tjournal/Mail/.tern/queue/*.state)
+id=$(basename "$id" .state)
+printf '%s\tbob@example.org\n' "$id" >"$T/tjournal/Mail/.tern/queue/accepted.journal"
+expect_status 0 "journal: flush after a crash" -- "$TERN" -c "$RC" flush
+expect_status 0 "journal: only the unrecorded message is sent" -- test "$(stored tjournal)" = 1
+expect_in "$(ls "$T"/tjournal/store/*.json)" "carol@example.org" "journal: that one is carol's"
+expect_status 0 "journal: queue empty" -- test "$(queued tjournal)" = 0
+expect_status 0 "journal: both in the sent folder" -- \
+    test "$(ls "$T/tjournal/Mail/Sent/cur" | wc -l)" = 2
+expect_status 0 "journal: emptied once settled" -- \
+    test "$(tr -d '\0' <"$T/tjournal/Mail/.tern/queue/accepted.journal" | wc -c)" = 0
+
 config tcert
 sed -i '/^tls_ca_file/d' "$RC"
 msg bob@example.org "cert"
