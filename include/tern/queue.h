@@ -101,7 +101,8 @@ void queue_close(struct queue *q);
 const char *queue_outbox(const struct queue *q);
 /*
  * Store a message and its envelope durably: the message goes into Outbox (fsynced), then the
- * state file (atomically). Fills q->id, created, next. A crash between the two leaves a
+ * state file (atomically). Fills q->id, created, next. When the state cannot be written the
+ * message is removed again (queued properly or not at all). A crash between the two leaves a
  * message without state, which the flusher never sends and `tern queue` lists as incomplete.
  */
 int queue_add(struct queue *q, const char *msg, size_t n, struct queue_entry *ent, struct err *e);

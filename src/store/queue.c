@@ -406,6 +406,16 @@ int queue_save(struct queue *q, const struct queue_entry *ent, struct err *e)
     return rc;
 }
 
+/* The message is in new/: make that durable, then write its state. */
+static int add_sync_and_save(struct queue *q, const struct queue_entry *ent, struct err *e)
+{
+    char *newdir = fs_join(q->outbox, "new");   /* the file went to new/ only */
+    int rc = fs_fsync_dir(newdir, e);
+
+    free(newdir);
+    return rc < 0 ? -1 : queue_save(q, ent, e);
+}
+
 int queue_add(struct queue *q, const char *msg, size_t n, struct queue_entry *ent, struct err *e)
 {
     struct maildir_tmp *t;
@@ -421,22 +431,27 @@ int queue_add(struct queue *q, const char *msg, size_t n, struct queue_entry *en
     }
     if (maildir_tmp_commit(t, NULL, &path, e) < 0)
         return -1;
-    {
-        char *newdir = fs_join(q->outbox, "new");   /* the file went to new/ only */
-        int rc = fs_fsync_dir(newdir, e);
-
-        free(newdir);
-        if (rc < 0) {
-            free(path);
-            return -1;
-        }
-    }
-    free(ent->path);
-    ent->path = path;
     if (ent->created == 0)
         ent->created = time(NULL);
     ent->state = QUEUE_QUEUED;
-    return queue_save(q, ent, e);
+    if (add_sync_and_save(q, ent, e) < 0) {
+        /* Queued properly or not at all: a message without its envelope would never go. */
+        struct err ue;
+        char *newdir = fs_join(q->outbox, "new");
+
+        if (unlink(path) < 0 && errno != ENOENT)
+            err_prefix(e, "%s is left in Outbox without an envelope (%s)", path,
+                       strerror(errno));
+        else
+            fs_fsync_dir(newdir, &ue);
+        queue_drop_state(q, ent->id, &ue);
+        free(newdir);
+        free(path);
+        return -1;
+    }
+    free(ent->path);
+    ent->path = path;
+    return 0;
 }
 
 struct name_ent {
@@ -675,7 +690,8 @@ static int journal_reserve(struct queue *q, size_t need, struct err *e)
     off_t want = q->jlen + (off_t)need + JOURNAL_RESERVE;
     int rc;
 
-    if (q->jlen + (off_t)need <= q->jcap)
+    /* keep at least half the reserve ahead of the records */
+    if (q->jlen + (off_t)need + JOURNAL_RESERVE / 2 <= q->jcap)
         return 0;
     rc = posix_fallocate(q->jfd, 0, want);
     if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) {
