@@ -82,15 +82,17 @@ const struct account *compose_account_by_addr(const struct config *cfg, const ch
  */
 int compose_envelope_add(const struct config *cfg, struct queue_entry *ent, const char *value,
                          size_t len, bool local_ok);
-/* Append msg to out with the fields it lacks put in front: From (from, else the sender),
- * Date, Message-ID (build_message_id), MIME-Version; the message's line ends are kept. */
-void compose_complete_header(const char *msg, size_t n, const char *from, const char *sender,
-                             struct buf *out);
+/* Append msg to out with the fields it lacks put in front: From ("FULLNAME <sender>" when
+ * fullname is given, else from, else the sender), Date, Message-ID (build_message_id),
+ * MIME-Version; the message's line ends are kept. */
+void compose_complete_header(const char *msg, size_t n, const char *from, const char *fullname,
+                             const char *sender, struct buf *out);
 
 /* A message given whole, as `tern send` gets it. */
 struct compose_raw {
     const char *from;            /* -f: the envelope sender, or NULL */
     const char *account;         /* -a: the account by name, or NULL */
+    const char *fullname;        /* -F: the sender's name when From is added, or NULL */
     bool extract;                /* -t: recipients from To, Cc and Bcc too */
     char *const *rcpts;          /* recipient arguments */
     size_t nrcpts;
@@ -98,7 +100,8 @@ struct compose_raw {
 
 /*
  * Prepare a whole message for the queue: the account (named, else by the From address, else
- * by -f, else the default), the envelope sender (-f, From, the account's), the recipients
+ * by -f, else the default), the envelope sender (-f, From unless it is a local name such as
+ * cron's "root (Cron Daemon)", the account's), the recipients
  * (arguments, plus To/Cc/Bcc with extract; aliases expanded) into ent, and the completed
  * message into out. ERR_CONFIG (no account, no sender) or ERR_PARSE (bad or no addresses).
  */

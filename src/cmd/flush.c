@@ -157,11 +157,6 @@ static void catch_stop(void)
     sigaction(SIGINT, &sa, NULL);
 }
 
-static void flush_usage(const char *prog)
-{
-    fprintf(stderr, "usage: %s flush [-c FILE] [--all] [--retry-held] [-q] [--progress-fd N] "
-            "[ACCOUNT...]\n", prog);
-}
 
 int cmd_flush(int argc, char **argv, const struct globals *g)
 {
@@ -188,7 +183,7 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
 
             if (v == NULL || str_tolong(v, 0, 1 << 20, &fd) < 0 ||
                 (u.machine = fdopen((int)fd, "w")) == NULL) {
-                fprintf(stderr, "%s: flush: --progress-fd needs an open descriptor\n",
+                fprintf(stderr, "%s: --progress-fd needs an open descriptor\n",
                         g->progname);
                 return TERN_EX_USAGE;
             }
@@ -196,8 +191,8 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
             i++;
             break;
         } else if (s[0] == '-') {
-            fprintf(stderr, "%s: flush: unknown option %s\n", g->progname, s);
-            flush_usage(g->progname);
+            fprintf(stderr, "%s: unknown option '%s'\n", g->progname, s);
+            cmd_usage(stderr, g, false);
             return TERN_EX_USAGE;
         } else {
             break;
@@ -208,7 +203,7 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
         goto done;
     for (int k = i; k < argc; k++) {
         if (config_account(cfg, argv[k]) == NULL) {
-            fprintf(stderr, "%s: flush: no account called '%s'\n", g->progname, argv[k]);
+            fprintf(stderr, "%s: no account called '%s'\n", g->progname, argv[k]);
             rc = EX_CONFIG;
             goto out;
         }
@@ -221,7 +216,7 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
     if (queue_open(cfg->mail_root, &q, &e) < 0 ||
         queue_flush(q, cfg, &fo, flush_event, &u, &st, &e) < 0) {
         clear_line(&u);
-        fprintf(stderr, "%s: flush: %s\n", g->progname, e.msg);
+        fprintf(stderr, "%s: %s\n", g->progname, e.msg);
         if (u.machine)
             fprintf(u.machine, "error %s\n", e.msg);
         rc = cmd_exit_code(e.cls);

@@ -20,6 +20,7 @@
 #include "tern/fsutil.h"
 #include "tern/log.h"
 #include "tern/queue.h"
+#include "tern/sendmail_args.h"
 
 /* Read the message: everything, or (sendmail without -i) up to a line with a single dot. */
 static int read_message(int fd, bool dot_ends, struct buf *out)
@@ -92,65 +93,45 @@ static void send_event(const struct queue_event *ev, void *arg)
     }
 }
 
-static void send_usage(const char *prog)
-{
-    fprintf(stderr, "usage: %s send [-c FILE] [-t] [-i|-oi] [-f ADDR] [-a ACCOUNT] [-q] "
-            "[RCPT...] < message\n", prog);
-}
-
 int cmd_send(int argc, char **argv, const struct globals *g)
 {
-    const char *from_opt = NULL, *acct_opt = NULL;
-    bool extract = false, dot_ends = true, queue_only = false;
+    struct sendmail_args sa;
+    const char *from_opt, *acct_opt;
+    bool extract, dot_ends, queue_only;
+    struct globals gl = *g;
+    char argerr[256];
     struct buf msg = BUF_INIT, full = BUF_INIT;
     struct config *cfg = NULL;
     struct queue *q = NULL;
     struct queue_entry ent;
     struct err e;
-    int i, rc;
+    int rc;
 
     memset(&ent, 0, sizeof ent);
-    for (i = 1; i < argc; i++) {
-        const char *s = argv[i];
-
-        if (strcmp(s, "--") == 0) {
-            i++;
-            break;
-        }
-        if (s[0] != '-' || s[1] == '\0')
-            break;
-        if (strcmp(s, "-t") == 0) {
-            extract = true;
-        } else if (strcmp(s, "-i") == 0 || strcmp(s, "-oi") == 0) {
-            dot_ends = false;
-        } else if (strcmp(s, "-q") == 0) {
-            queue_only = true;
-        } else if (strcmp(s, "-f") == 0 || strcmp(s, "-r") == 0 || strcmp(s, "-a") == 0 ||
-                   strcmp(s, "-F") == 0 || strcmp(s, "-B") == 0) {
-            if (i + 1 >= argc) {
-                send_usage(g->progname);
-                return TERN_EX_USAGE;
-            }
-            if (s[1] == 'a')
-                acct_opt = argv[++i];
-            else if (s[1] == 'f' || s[1] == 'r')
-                from_opt = argv[++i];
-            else
-                i++;   /* -F full name, -B body type: accepted and ignored */
-        } else if ((s[1] == 'f' || s[1] == 'r') && s[2] != '\0') {
-            from_opt = s + 2;
-        } else if (s[1] == 'o' || strcmp(s, "-bm") == 0 || strcmp(s, "-em") == 0 ||
-                   strcmp(s, "-odi") == 0 || strcmp(s, "-odb") == 0) {
-            /* other sendmail options (-oem, -odb, -oXXX): accepted, no effect */
-        } else {
-            fprintf(stderr, "%s: send: unknown option %s\n", g->progname, s);
-            send_usage(g->progname);
-            return TERN_EX_USAGE;
-        }
+    g = &gl;     /* g->progname: "tern send", or "sendmail" when called so */
+    if (sendmail_args_parse(argc, argv, &sa, argerr, sizeof argerr) < 0) {
+        fprintf(stderr, "%s: %s\n", g->progname, argerr);
+        cmd_usage(stderr, g, false);
+        return TERN_EX_USAGE;
     }
-    if (!extract && i >= argc) {
-        fprintf(stderr, "%s: send: no recipients (give them or use -t)\n", g->progname);
-        send_usage(g->progname);
+    if (sa.help) {
+        cmd_usage(stdout, g, true);
+        return EX_OK;
+    }
+    if (sa.config)
+        gl.config_path = sa.config;
+    if (sa.verbose) {
+        gl.verbose += sa.verbose;
+        log_set_level(LOG_TRACE);
+    }
+    from_opt = sa.from;
+    acct_opt = sa.account;
+    extract = sa.extract;
+    dot_ends = sa.dot_ends;
+    queue_only = sa.queue_only;
+    if (!extract && sa.nrcpts == 0) {
+        fprintf(stderr, "%s: no recipients (give them or use -t)\n", g->progname);
+        cmd_usage(stderr, g, false);
         return TERN_EX_USAGE;
     }
     rc = cmd_load_config(g, &cfg);
@@ -158,21 +139,22 @@ int cmd_send(int argc, char **argv, const struct globals *g)
         return rc;
 
     if (read_message(STDIN_FILENO, dot_ends, &msg) < 0) {
-        fprintf(stderr, "%s: send: reading the message: %s\n", g->progname, strerror(errno));
+        fprintf(stderr, "%s: reading the message: %s\n", g->progname, strerror(errno));
         rc = EX_IOERR;
         goto out;
     }
     {
-        struct compose_raw r = { from_opt, acct_opt, extract, argv + i, (size_t)(argc - i) };
+        struct compose_raw r = { from_opt, acct_opt, sa.fullname, extract, sa.rcpts,
+                                 sa.nrcpts };
 
         if (compose_raw(cfg, &r, msg.ptr, msg.len, &ent, &full, &e) < 0) {
-            fprintf(stderr, "%s: send: %s\n", g->progname, e.msg);
+            fprintf(stderr, "%s: %s\n", g->progname, e.msg);
             rc = cmd_exit_code(e.cls);
             goto out;
         }
     }
     if (queue_open(cfg->mail_root, &q, &e) < 0 || queue_add(q, full.ptr, full.len, &ent, &e) < 0) {
-        fprintf(stderr, "%s: send: the message was NOT queued: %s\n", g->progname, e.msg);
+        fprintf(stderr, "%s: the message was NOT queued: %s\n", g->progname, e.msg);
         rc = cmd_exit_code(e.cls);
         goto out;
     }

@@ -585,8 +585,27 @@ static int envelope(const struct config *cfg, const struct draft *d, struct queu
 
 /* ---- a message given whole (tern send) ---- */
 
-void compose_complete_header(const char *msg, size_t n, const char *from, const char *sender,
-                             struct buf *out)
+/* "From: NAME <sender>" for -F NAME, the name quoted when it needs it (RFC 5322). */
+static void add_from_name(struct buf *b, const char *name, const char *sender, const char *nl)
+{
+    bool quote = strpbrk(name, "()<>[]:;@\\,.\"") != NULL;
+
+    buf_adds(b, "From: ");
+    if (quote)
+        buf_addc(b, '"');
+    for (const char *p = name; *p; p++) {
+        if (quote && (*p == '"' || *p == '\\'))
+            buf_addc(b, '\\');
+        if (*p != '\r' && *p != '\n')
+            buf_addc(b, *p);
+    }
+    if (quote)
+        buf_addc(b, '"');
+    buf_printf(b, " <%s>%s", sender, nl);
+}
+
+void compose_complete_header(const char *msg, size_t n, const char *from, const char *fullname,
+                             const char *sender, struct buf *out)
 {
     size_t hlen = hdr_block_len(msg, n);
     const char *first = hlen ? memchr(msg, '\n', hlen) : NULL;
@@ -594,7 +613,11 @@ void compose_complete_header(const char *msg, size_t n, const char *from, const 
     const char *at = sender ? strrchr(sender, '@') : NULL;
     struct hdr_field f;
 
-    if (hdr_find(msg, hlen, "From", &f) != 1)
+    if (hdr_find(msg, hlen, "From", &f) == 1)
+        ;
+    else if (fullname && *fullname)
+        add_from_name(out, fullname, sender, nl);
+    else
         buf_printf(out, "From: %s%s", from ? from : sender, nl);
     if (hdr_find(msg, hlen, "Date", &f) != 1) {
         buf_adds(out, "Date: ");
@@ -646,8 +669,14 @@ int compose_raw(const struct config *cfg, const struct compose_raw *r, const cha
     struct hdr_field f;
     int rc = -1;
 
-    if (hdr_find(msg, hlen, "From", &f) == 1)
+    /* cron writes "From: root (Cron Daemon)": a local name is no envelope sender */
+    if (hdr_find(msg, hlen, "From", &f) == 1) {
         hdr_from = addr_first_mailbox(f.value, f.value_len);
+        if (hdr_from && strchr(hdr_from, '@') == NULL) {
+            free(hdr_from);
+            hdr_from = NULL;
+        }
+    }
     a = raw_account(cfg, r, hdr_from, e);
     if (a == NULL)
         goto out;
@@ -683,7 +712,7 @@ int compose_raw(const struct config *cfg, const struct compose_raw *r, const cha
             goto out;
         }
     }
-    compose_complete_header(msg, n, a->from, ent->from, out);
+    compose_complete_header(msg, n, a->from, r->fullname, ent->from, out);
     rc = 0;
 out:
     free(hdr_from);

@@ -306,7 +306,7 @@ START_TEST(raw_message_shares_the_rules)
     const char *msg = "From: Ann Smith <ann@work.example>\nTo: team\nBcc: Team\n"
                       "Subject: hi\n\nbody\n";
     char *args[] = { "root", "team" };
-    struct compose_raw r = { NULL, NULL, true, args, 2 };
+    struct compose_raw r = { NULL, NULL, NULL, true, args, 2 };
     struct queue_entry ent;
     struct buf out = BUF_INIT;
     struct err e;
