@@ -124,6 +124,15 @@ int queue_remove(struct queue *q, const struct queue_entry *ent, struct err *e);
 char *queue_id_of_path(const char *mail_root, const char *path);
 /* Find an entry by id or unique id prefix in a list: index, -1 none, -2 ambiguous. */
 long queue_find(const struct queue_entry *ents, size_t n, const char *id);
+/*
+ * Another program may rename an Outbox file while it is queued (new/ → cur/ when it marks it
+ * seen, a flag change): these follow the message by its unique name. queue_refind updates
+ * ent->path (0, or -1 when the message is gone); queue_unlink_msg removes the message (0
+ * also when it was already gone); queue_rename_msg moves it to dst (-1 with errno).
+ */
+int queue_refind(struct queue *q, struct queue_entry *ent);
+int queue_unlink_msg(struct queue *q, struct queue_entry *ent, struct err *e);
+int queue_rename_msg(struct queue *q, struct queue_entry *ent, const char *dst);
 /* Remove an entry's state file (not synced: see queue_sync). */
 int queue_drop_state(struct queue *q, const char *id, struct err *e);
 /* Make removals and renames in Outbox and the state directory durable. */

@@ -213,7 +213,7 @@ static int move_to_sent(struct flusher *f, const struct account *a, struct queue
     if (f->sent_dir != NULL && strcmp(f->sent_dir, dir) != 0)
         goto out;   /* one sent folder per batch */
     buf_printf(&dst, "%s/cur/%s:2,S", dir, ent->id);
-    if (rename(ent->path, dst.ptr) < 0)
+    if (queue_rename_msg(f->q, ent, dst.ptr) < 0)
         goto out;
     free(ent->path);
     ent->path = NULL;
@@ -247,8 +247,7 @@ static void flush_pending(struct flusher *f)
             emit(f, QEV_DEFERRED, ent, NULL, e.msg);
             continue;
         }
-        if (ent->path && unlink(ent->path) < 0 && errno != ENOENT) {
-            err_sys(&e, "%s", ent->path);
+        if (queue_unlink_msg(f->q, ent, &e) < 0) {
             emit(f, QEV_DEFERRED, ent, NULL, e.msg);
             continue;
         }
@@ -458,7 +457,8 @@ static void send_batch(struct flusher *f, const struct account *a, struct smtp *
         memset(p, 0, sizeof *p);
         p->idx = (*i)++;
         p->ent = ent;
-        if (fs_read_file(ent->path, &p->msg, &e) < 0) {
+        if (fs_read_file(ent->path, &p->msg, &e) < 0 &&
+            (queue_refind(f->q, ent) < 0 || fs_read_file(ent->path, &p->msg, &e) < 0)) {
             f->done++;
             f->st->skipped++;
             emit(f, QEV_DEFERRED, ent, NULL, e.msg);
@@ -586,7 +586,7 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
  * A message the journal says every recipient got, found still queued (a crash, a full disk):
  * into the sent folder unless a copy is there, then out of the queue. Never sent again.
  */
-static int settle_one(struct flusher *f, const struct queue_entry *ent, struct err *e)
+static int settle_one(struct flusher *f, struct queue_entry *ent, struct err *e)
 {
     const struct account *a = config_account(f->cfg, ent->account);
     char *dir = maildir_folder_path(f->cfg->mail_root, a && a->sent ? a->sent : "Sent");
@@ -597,16 +597,16 @@ static int settle_one(struct flusher *f, const struct queue_entry *ent, struct e
         buf_printf(&dst, "%s/cur/%s:2,S", dir, ent->id);
         if (maildir_create(dir, e) < 0) {
             rc = -1;
-        } else if (rename(ent->path, dst.ptr) == 0) {
+        } else if (queue_rename_msg(f->q, ent, dst.ptr) == 0) {
             rc = maildir_sync(dir, e);
         } else if (fs_read_file(ent->path, &msg, e) < 0 ||
                    maildir_deliver(dir, msg.ptr, msg.len, "S", NULL, e) < 0) {
             rc = -1;
-        } else if (unlink(ent->path) < 0 && errno != ENOENT) {
-            rc = err_sys(e, "%s", ent->path);
+        } else {
+            rc = queue_unlink_msg(f->q, ent, e);
         }
-    } else if (ent->path && unlink(ent->path) < 0 && errno != ENOENT) {
-        rc = err_sys(e, "%s", ent->path);
+    } else if (ent->path) {
+        rc = queue_unlink_msg(f->q, ent, e);
     }
     if (rc == 0)
         rc = queue_drop_state(f->q, ent->id, e);

@@ -595,10 +595,14 @@ void queue_list_free(struct queue_entry *ents, size_t n)
 int queue_remove(struct queue *q, const struct queue_entry *ent, struct err *e)
 {
     char *sp = state_path(q, ent->id);
+    struct queue_entry follow = { 0 };   /* the message, followed if it moved */
     int rc = 0;
 
-    if (ent->path && unlink(ent->path) < 0 && errno != ENOENT) {
-        err_sys(e, "%s", ent->path);
+    follow.id = ent->id;
+    follow.path = ent->path ? xstrdup(ent->path) : NULL;
+    rc = queue_unlink_msg(q, &follow, e);
+    free(follow.path);
+    if (rc < 0) {
         free(sp);
         return -1;
     }
@@ -862,4 +866,41 @@ bool queue_entry_drop_rcpts(struct queue_entry *ent, const struct queue_accepted
     }
     ent->nrcpts = keep;
     return changed;
+}
+
+int queue_refind(struct queue *q, struct queue_entry *ent)
+{
+    char *rel = maildir_find(q->outbox, ent->id, strlen(ent->id));
+
+    if (rel == NULL)
+        return -1;
+    free(ent->path);
+    ent->path = fs_join(q->outbox, rel);
+    free(rel);
+    return 0;
+}
+
+int queue_unlink_msg(struct queue *q, struct queue_entry *ent, struct err *e)
+{
+    for (int tries = 0; ent->path && tries < 5; tries++) {
+        if (unlink(ent->path) == 0)
+            return 0;
+        if (errno != ENOENT)
+            return err_sys(e, "%s", ent->path);
+        if (queue_refind(q, ent) < 0)
+            return 0;            /* really gone */
+    }
+    return 0;
+}
+
+int queue_rename_msg(struct queue *q, struct queue_entry *ent, const char *dst)
+{
+    for (int tries = 0; ent->path && tries < 5; tries++) {
+        if (rename(ent->path, dst) == 0)
+            return 0;
+        if (errno != ENOENT || queue_refind(q, ent) < 0)
+            return -1;
+    }
+    errno = ENOENT;
+    return -1;
 }

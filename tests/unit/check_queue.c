@@ -422,6 +422,76 @@ START_TEST(flush_outcomes)
 }
 END_TEST
 
+/* Another mail program marks an Outbox message seen (new/ -> cur/, flag S): "one" before
+ * the flusher reads it, "two" after it was read and while "one" is being recorded. */
+static void rename_outbox(const struct queue_event *ev, void *arg)
+{
+    const char *outbox = arg, *subject;
+    char cmd[4200];
+
+    if (ev->kind == QEV_CONNECT)
+        subject = "one";
+    else if (ev->kind == QEV_SENT && strstr(ev->text, "first"))
+        subject = "two";
+    else
+        return;
+    snprintf(cmd, sizeof cmd, "cd '%s' && f=$(grep -l 'Subject: %s' new/*) && "
+             "mv \"$f\" \"cur/${f#new/}:2,S\"", outbox, subject);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Messages renamed by another program during a flush are still sent once, reported sent,
+ * moved to Sent and removed from Outbox. */
+START_TEST(flush_follows_renamed_messages)
+{
+    static const char *const steps[] = {
+        "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",
+        "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
+        "C:Subject: one", "C:", "C:body", "C:.",
+        "S:250 2.0.0 first\n", "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA",
+        "S:250 ok\n250 ok\n354 go\n", "C:Subject: two", "C:", "C:body", "C:.",
+        "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
+    };
+    char *root = test_tmpdir(), rc[1024], *sent;
+    struct config *cfg;
+    struct queue *q;
+    struct queue_entry *ents;
+    struct queue_flush_opts fo = { 0 };
+    struct queue_flush_stats st;
+    size_t n, orphans;
+    struct err e;
+    int port;
+    pid_t pid = peer_start(steps, &port);
+    time_t now = time(NULL);
+
+    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n"
+             "[account a]\nfrom = a@x\nsmtp_host = 127.0.0.1\nsmtp_port = %d\n"
+             "smtp_tls = none\ntimeout = 5\n", root, port);
+    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
+        ck_abort_msg("%s", e.msg);
+    ck_assert_int_eq(queue_open(root, &q, &e), 0);
+    add_msg(q, "Subject: one\n\nbody\n", now - 2, "b@x", NULL);
+    add_msg(q, "Subject: two\n\nbody\n", now - 1, "b@x", NULL);
+    if (queue_flush(q, cfg, &fo, rename_outbox, (void *)queue_outbox(q), &st, &e) < 0)
+        ck_abort_msg("%s", e.msg);
+    ck_assert_uint_eq(st.sent, 2);
+    ck_assert_uint_eq(st.deferred + st.skipped + st.failed, 0);
+    ck_assert_int_eq(peer_wait(pid), 0);
+    ck_assert_int_eq(queue_list(q, &ents, &n, &orphans, &e), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_uint_eq(orphans, 0);
+    ck_assert_uint_eq(count_files(queue_outbox(q)), 0);
+    sent = fs_join(root, "Sent");
+    ck_assert_uint_eq(count_files(sent), 2);
+    free(sent);
+    queue_list_free(ents, n);
+    queue_close(q);
+    config_free(cfg);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
 static Suite *queue_suite(void)
 {
     Suite *s = suite_create("queue");
@@ -436,6 +506,7 @@ static Suite *queue_suite(void)
     tcase_add_test(t, on_disk);
     tcase_set_timeout(t, 20);
     tcase_add_test(t, flush_outcomes);
+    tcase_add_test(t, flush_follows_renamed_messages);
     suite_add_tcase(s, t);
     return s;
 }
