@@ -27,6 +27,9 @@ struct compose {
     char *origin;                /* a Drafts file or Outbox entry this replaces, or NULL */
     char *origin_queue_id;       /* when origin is a queued message: its queue id */
     bool edited;                 /* the user changed something since it was made */
+    char *answers;               /* the message replied to or forwarded (gets R or P once
+                                  * this one is sent), or NULL */
+    char answers_flag;
     struct buf written;          /* what compose_write put in the editor file */
 };
 

@@ -42,12 +42,20 @@ struct queue_entry {
     bool sent_copied;            /* already copied into the Sent folder (partial delivery) */
     char *reply;                 /* last server reply or error; NULL if none */
     char *held_config;           /* held: fingerprint of the account's settings then */
+    /* The message this one answers (a reply: flag R; a forward: P), set on that message
+     * once the server accepts this one: its folder directory and unique name, or NULL. */
+    char *answers_dir;
+    char *answers_id;
+    char answers_flag;
     char *path;                  /* the message file (set by queue_list), or NULL when gone */
 };
 
 void queue_entry_free(struct queue_entry *q);   /* frees the members, not q */
 void queue_entry_add_rcpt(struct queue_entry *q, const char *addr);
 void queue_entry_set_reply(struct queue_entry *q, const char *reply);
+/* Remember the message at path (DIR/new/NAME or DIR/cur/NAME) as the one this answers, to
+ * get flag (R or P) once sent; -1 when path is not a Maildir message. */
+int queue_entry_set_answers(struct queue_entry *q, const char *path, char flag);
 /* Note a recipient refused for good (addr) with the server's words. */
 void queue_entry_add_refusal(struct queue_entry *q, const char *addr, const char *reply);
 

@@ -252,6 +252,8 @@ int compose_start(struct compose *c, const struct config *cfg, enum compose_kind
             c->acct = to_acct;
         if (start_from_message(c, cfg, kind, msg.ptr, msg.len, e) < 0)
             goto fail;
+        c->answers = xstrdup(msg_path);
+        c->answers_flag = kind == COMPOSE_FORWARD ? 'P' : 'R';
     } else {
         c->d.from = c->acct && c->acct->from ? xstrdup(c->acct->from) : NULL;
     }
@@ -277,6 +279,7 @@ void compose_free(struct compose *c)
     free(c->saved);
     free(c->origin);
     free(c->origin_queue_id);
+    free(c->answers);
     buf_free(&c->written);
     memset(c, 0, sizeof *c);
 }
@@ -733,6 +736,8 @@ int compose_send(struct compose *c, const struct config *cfg, char **id, struct 
         goto out;
     }
     ent.account = xstrdup(c->acct->name);
+    if (c->answers)
+        queue_entry_set_answers(&ent, c->answers, c->answers_flag);
     if (envelope(cfg, &c->d, &ent, e) < 0 || build_message(&c->d, &o, &out, e) < 0 ||
         queue_open(cfg->mail_root, &q, e) < 0 || queue_add(q, out.ptr, out.len, &ent, e) < 0)
         goto out;

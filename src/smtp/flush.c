@@ -263,6 +263,22 @@ out:
     f->sent_dir = NULL;
 }
 
+/* A reply or forward went out: the message it answers gets R or P (as mutt, dovecot and
+ * mblaze do). Best effort: the original may have been moved or deleted since. */
+static void mark_answered(const struct queue_entry *ent)
+{
+    char flag[2] = { ent->answers_flag, '\0' };
+    char *rel;
+    struct err e;
+
+    if (ent->answers_dir == NULL || ent->answers_id == NULL || ent->answers_flag == '\0')
+        return;
+    rel = maildir_find(ent->answers_dir, ent->answers_id, strlen(ent->answers_id));
+    if (rel != NULL)
+        maildir_set_flags(ent->answers_dir, rel, flag, NULL, NULL, &e);
+    free(rel);
+}
+
 /* The server accepted the message for some recipients: record who, copy, remove or keep. */
 static void delivered(struct flusher *f, const struct account *a, struct queue_entry *ent,
                       struct smtp_rcpt *r, const char *msg, size_t n, const char *final)
@@ -274,6 +290,8 @@ static void delivered(struct flusher *f, const struct account *a, struct queue_e
     bool batched;
 
     why[0] = '\0';
+    if (!ent->sent_copied)
+        mark_answered(ent);
     for (size_t i = 0; i < ent->nrcpts; i++) {
         if (r[i].code == 250 || r[i].code == 251)
             continue;
@@ -608,8 +626,10 @@ static int settle_one(struct flusher *f, struct queue_entry *ent, struct err *e)
     } else if (ent->path) {
         rc = queue_unlink_msg(f->q, ent, e);
     }
-    if (rc == 0)
+    if (rc == 0) {
+        mark_answered(ent);
         rc = queue_drop_state(f->q, ent->id, e);
+    }
     buf_free(&dst);
     buf_free(&msg);
     free(dir);

@@ -55,6 +55,8 @@ void queue_entry_free(struct queue_entry *q)
     free(q->refused);
     free(q->reply);
     free(q->held_config);
+    free(q->answers_dir);
+    free(q->answers_id);
     free(q->path);
     memset(q, 0, sizeof *q);
 }
@@ -120,6 +122,11 @@ char *queue_state_format(const struct queue_entry *q)
         buf_printf(&b, "reply %s\n", q->reply);
     if (q->state == QUEUE_HELD && q->held_config)
         buf_printf(&b, "held-config %s\n", q->held_config);
+    if (q->answers_dir && q->answers_id && q->answers_flag) {
+        buf_printf(&b, "answers-flag %c\n", q->answers_flag);
+        buf_printf(&b, "answers-id %s\n", q->answers_id);
+        buf_printf(&b, "answers-dir %s\n", q->answers_dir);
+    }
     return buf_detach(&b);
 }
 
@@ -210,6 +217,14 @@ int queue_state_parse(const char *text, size_t n, struct queue_entry *q, struct 
             q->reply = xstrdup(val);
         } else if (strcmp(line, "held-config") == 0 && q->held_config == NULL && *val) {
             q->held_config = xstrdup(val);
+        } else if (strcmp(line, "answers-flag") == 0 && (strcmp(val, "R") == 0 ||
+                                                          strcmp(val, "P") == 0)) {
+            q->answers_flag = *val;
+        } else if (strcmp(line, "answers-id") == 0 && q->answers_id == NULL && *val &&
+                   *val != '.' && strchr(val, '/') == NULL) {
+            q->answers_id = xstrdup(val);
+        } else if (strcmp(line, "answers-dir") == 0 && q->answers_dir == NULL && *val == '/') {
+            q->answers_dir = xstrdup(val);
         } else if (line[0] != '\0') {
             free(line);
             goto bad;
@@ -903,4 +918,29 @@ int queue_rename_msg(struct queue *q, struct queue_entry *ent, const char *dst)
     }
     errno = ENOENT;
     return -1;
+}
+
+int queue_entry_set_answers(struct queue_entry *q, const char *path, char flag)
+{
+    const char *base = strrchr(path, '/');
+    char *dir, *abs;
+    size_t ulen;
+
+    /* DIR/new/NAME or DIR/cur/NAME; DIR kept absolute (the flusher may run elsewhere) */
+    if (base == NULL || base - path < 4 ||
+        (strncmp(base - 4, "/new", 4) != 0 && strncmp(base - 4, "/cur", 4) != 0) ||
+        base[1] == '\0' || base[1] == '.')
+        return -1;
+    dir = base - 4 == path ? xstrdup("/") : xstrndup(path, (size_t)(base - 4 - path));
+    abs = realpath(dir, NULL);
+    free(dir);
+    if (abs == NULL)
+        return -1;
+    free(q->answers_dir);
+    free(q->answers_id);
+    q->answers_dir = abs;
+    maildir_name_split(base + 1, &ulen);
+    q->answers_id = xstrndup(base + 1, ulen);
+    q->answers_flag = flag;
+    return 0;
 }

@@ -10,6 +10,7 @@
 #include "tern/compose.h"
 #include "tern/addrbook.h"
 #include "tern/fsutil.h"
+#include "tern/maildir.h"
 #include "tern/flush.h"
 #include "tern/queue.h"
 #include "tern/str.h"
@@ -344,6 +345,51 @@ START_TEST(raw_message_shares_the_rules)
 }
 END_TEST
 
+/* A reply or forward names its original in the queue entry (flag R or P, set once sent). */
+START_TEST(reply_and_forward_name_their_original)
+{
+    static const struct { enum compose_kind kind; char flag; } cases[] = {
+        { COMPOSE_REPLY, 'R' }, { COMPOSE_REPLY_ALL, 'R' }, { COMPOSE_FORWARD, 'P' },
+    };
+    char *inbox = fs_join(root, "Mail/INBOX"), *path = NULL;
+    struct err e;
+    const char *orig = "From: Priya <priya@work.example>\nTo: Ann Smith <ann@work.example>\n"
+                       "Subject: Lunch\nMessage-ID: <l2@work.example>\n\nThursday?\n";
+
+    ck_assert_int_eq(maildir_create(inbox, &e), 0);
+    ck_assert_int_eq(maildir_deliver(inbox, orig, strlen(orig), NULL, &path, &e), 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct compose c;
+        struct queue *q;
+        struct queue_entry *ents;
+        size_t n, orphans;
+        char *id = NULL, *dir = realpath(inbox, NULL);
+
+        ck_assert_int_eq(compose_start(&c, cfg, cases[i].kind, path, NULL, NULL, &e), 0);
+        if (c.d.to == NULL)
+            c.d.to = xstrdup("bob@example.org");
+        ck_assert_int_eq(compose_send(&c, cfg, &id, &e), 0);
+        compose_free(&c);
+        ck_assert_int_eq(queue_open(cfg->mail_root, &q, &e), 0);
+        ck_assert_int_eq(queue_list(q, &ents, &n, &orphans, &e), 0);
+        ck_assert_int_ge(queue_find(ents, n, id), 0);
+        {
+            const struct queue_entry *qe = &ents[queue_find(ents, n, id)];
+
+            ck_assert_int_eq(qe->answers_flag, cases[i].flag);
+            ck_assert_str_eq(qe->answers_dir, dir);
+            ck_assert_ptr_nonnull(strstr(path, qe->answers_id));
+        }
+        queue_list_free(ents, n);
+        queue_close(q);
+        free(id);
+        free(dir);
+    }
+    free(path);
+    free(inbox);
+}
+END_TEST
+
 static Suite *compose_suite(void)
 {
     Suite *s = suite_create("compose");
@@ -359,6 +405,7 @@ static Suite *compose_suite(void)
     tcase_add_test(tc, sending_needs_recipients);
     tcase_add_test(tc, attachment_words);
     tcase_add_test(tc, raw_message_shares_the_rules);
+    tcase_add_test(tc, reply_and_forward_name_their_original);
     tcase_add_test(tc, readers_learn_senders_and_flowed_text);
     suite_add_tcase(s, tc);
     return s;

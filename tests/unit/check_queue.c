@@ -6,6 +6,7 @@
 #include "smtp_peer.h"
 #include "testutil.h"
 #include "tern/fsutil.h"
+#include "tern/maildir.h"
 #include "tern/flush.h"
 #include "tern/queue.h"
 
@@ -492,6 +493,75 @@ START_TEST(flush_follows_renamed_messages)
 }
 END_TEST
 
+/* Once a reply is accepted its original gets R; a forward's gets P (both kept flags). */
+START_TEST(flush_flags_the_answered_message)
+{
+    static const char *const steps[] = {
+        "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",
+        "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
+        "C:Subject: re", "C:", "C:body", "C:.",
+        "S:250 2.0.0 first\n", "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA",
+        "S:250 ok\n250 ok\n354 go\n", "C:Subject: fwd", "C:", "C:body", "C:.",
+        "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
+    };
+    char *root = test_tmpdir(), rc[1024], *inbox, *p1 = NULL, *p2 = NULL, *rel;
+    struct config *cfg;
+    struct queue *q;
+    struct queue_entry ent;
+    struct queue_flush_opts fo = { 0 };
+    struct queue_flush_stats st;
+    struct err e;
+    int port;
+    pid_t pid = peer_start(steps, &port);
+    time_t now = time(NULL);
+    const char *re = "Subject: re\n\nbody\n", *fwd = "Subject: fwd\n\nbody\n";
+
+    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n"
+             "[account a]\nfrom = a@x\nsmtp_host = 127.0.0.1\nsmtp_port = %d\n"
+             "smtp_tls = none\ntimeout = 5\n", root, port);
+    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
+        ck_abort_msg("%s", e.msg);
+    inbox = fs_join(root, "INBOX");
+    ck_assert_int_eq(maildir_create(inbox, &e), 0);
+    ck_assert_int_eq(maildir_deliver(inbox, "Subject: a\n\n", 12, "S", &p1, &e), 0);
+    ck_assert_int_eq(maildir_deliver(inbox, "Subject: b\n\n", 12, NULL, &p2, &e), 0);
+    ck_assert_int_eq(queue_open(root, &q, &e), 0);
+    memset(&ent, 0, sizeof ent);
+    ent.account = strdup("a");
+    ent.from = strdup("a@x");
+    queue_entry_add_rcpt(&ent, "b@x");
+    ent.created = now - 2;
+    ck_assert_int_eq(queue_entry_set_answers(&ent, p1, 'R'), 0);
+    ck_assert_int_eq(queue_add(q, re, strlen(re), &ent, &e), 0);
+    free(ent.id);
+    ent.id = NULL;
+    ent.created = now - 1;
+    ck_assert_int_eq(queue_entry_set_answers(&ent, p2, 'P'), 0);
+    ck_assert_int_eq(queue_add(q, fwd, strlen(fwd), &ent, &e), 0);
+    queue_entry_free(&ent);
+    if (queue_flush(q, cfg, &fo, NULL, NULL, &st, &e) < 0)
+        ck_abort_msg("%s", e.msg);
+    ck_assert_int_eq(peer_wait(pid), 0);
+    ck_assert_uint_eq(st.sent, 2);
+    rel = maildir_find(inbox, strrchr(p1, '/') + 1, strcspn(strrchr(p1, '/') + 1, ":"));
+    ck_assert_ptr_nonnull(rel);
+    ck_assert_ptr_nonnull(strstr(rel, ":2,RS"));
+    free(rel);
+    rel = maildir_find(inbox, strrchr(p2, '/') + 1, strcspn(strrchr(p2, '/') + 1, ":"));
+    ck_assert_ptr_nonnull(rel);
+    ck_assert_ptr_nonnull(strstr(rel, "cur/"));
+    ck_assert_ptr_nonnull(strstr(rel, ":2,P"));
+    free(rel);
+    free(p1);
+    free(p2);
+    free(inbox);
+    queue_close(q);
+    config_free(cfg);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
 static Suite *queue_suite(void)
 {
     Suite *s = suite_create("queue");
@@ -507,6 +577,7 @@ static Suite *queue_suite(void)
     tcase_set_timeout(t, 20);
     tcase_add_test(t, flush_outcomes);
     tcase_add_test(t, flush_follows_renamed_messages);
+    tcase_add_test(t, flush_flags_the_answered_message);
     suite_add_tcase(s, t);
     return s;
 }
