@@ -145,6 +145,9 @@ int queue_rename_msg(struct queue *q, struct queue_entry *ent, const char *dst);
 int queue_drop_state(struct queue *q, const char *id, struct err *e);
 /* Make removals and renames in Outbox and the state directory durable. */
 int queue_sync(struct queue *q, struct err *e);
+/* When the next queued message is due (*when; 0 or past: now): 1, or 0 when nothing is
+ * queued (held and failed messages wait for a person), -1 on error. */
+int queue_next_due(struct queue *q, time_t *when, struct err *e);
 /* The flusher lock (only one at a time): a descriptor, or -1 with ERR_LOCKED. */
 int queue_lock(struct queue *q, struct err *e);
 

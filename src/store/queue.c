@@ -944,3 +944,22 @@ int queue_entry_set_answers(struct queue_entry *q, const char *path, char flag)
     q->answers_flag = flag;
     return 0;
 }
+
+int queue_next_due(struct queue *q, time_t *when, struct err *e)
+{
+    struct queue_entry *ents;
+    size_t n;
+    int found = 0;
+
+    if (queue_list(q, &ents, &n, NULL, e) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (ents[i].state != QUEUE_QUEUED)
+            continue;
+        if (!found || ents[i].next < *when)
+            *when = ents[i].next;
+        found = 1;
+    }
+    queue_list_free(ents, n);
+    return found;
+}

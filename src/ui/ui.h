@@ -215,6 +215,8 @@ struct app {
     struct job *jobs;
     time_t next_fetch;
     time_t next_check;
+    time_t next_queue_check;     /* when to look for due queued messages (app.c) */
+    time_t last_auto_flush;
 };
 
 /* app.c */

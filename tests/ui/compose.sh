@@ -172,6 +172,24 @@ expect_screen "Message aborted." "q asks and aborts"
 keys Q
 sleep 0.5
 expect_restored "the terminal is restored after quitting"
+
+# A queued message that is due goes out by itself: no key pressed.
+printf 'To: carl@example.org\nSubject: Queued while away\n\nhello\n' |
+    "$TERN" -c "$T/rc" send -q -t
+start_tern -c "$T/rc"
+expect_screen "INBOX" "the client is up again"
+for _ in $(seq 300); do
+    grep -lq "^Subject: Queued while away" "$T"/store/*.eml 2>/dev/null && break
+    sleep 0.1
+done
+if grep -lq "^Subject: Queued while away" "$T"/store/*.eml 2>/dev/null; then
+    pass "the client flushes a due queued message by itself"
+else
+    fail "the due queued message was not sent"
+fi
+expect_screen "flush: done" "the flush it started is reported" 20
+keys Q
+sleep 0.5
 expect_clean_stderr
 
 finish
