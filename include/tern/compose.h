@@ -27,6 +27,8 @@ struct compose {
     char *origin;                /* a Drafts file or Outbox entry this replaces, or NULL */
     char *origin_queue_id;       /* when origin is a queued message: its queue id */
     bool edited;                 /* the user changed something since it was made */
+    bool text_broken;            /* the editor file has a header error: keep it for the user */
+    struct err broken;           /* ... and what the error is (after recovery) */
     char *answers;               /* the message replied to or forwarded (gets R or P once
                                   * this one is sent), or NULL */
     char answers_flag;
@@ -47,6 +49,10 @@ int compose_start(struct compose *c, const struct config *cfg, enum compose_kind
 void compose_free(struct compose *c);
 /* Write the editor file (and the recovery copy). */
 int compose_write(struct compose *c, const struct config *cfg, struct err *e);
+/* After a change on the compose screen (a field, the account, an attachment): save the
+ * state with the draft (editor file and recovery copy), so a crash loses none of it; never
+ * over an editor file with an error the user has yet to fix. */
+int compose_checkpoint(struct compose *c, const struct config *cfg, struct err *e);
 /* The editor command: editor, else $VISUAL, else $EDITOR, else vi. */
 const char *compose_editor(const struct config *cfg);
 /* Run the editor on the file with the terminal (the caller has left curses mode); blocks.

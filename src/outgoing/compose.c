@@ -199,8 +199,20 @@ static int start_from_message(struct compose *c, const struct config *cfg,
     return rc;
 }
 
-/* A recovery copy ("draft-XXXXXX.eml" in the compose directory) comes back with its editor
- * file, whose text wins when it is newer (the crash came while editing). */
+/* a is newer than b (nanoseconds: both files are often written within one second) */
+static bool newer(const struct stat *a, const struct stat *b)
+{
+    return a->st_mtim.tv_sec != b->st_mtim.tv_sec ? a->st_mtim.tv_sec > b->st_mtim.tv_sec :
+                                                    a->st_mtim.tv_nsec > b->st_mtim.tv_nsec;
+}
+
+/*
+ * A recovery copy ("draft-XXXXXX.eml" in the compose directory) comes back with its editor
+ * file. The newer of the two wins: the editor file when the crash came while editing (its
+ * text over the copy's headers and body; attachments come from the copy), the copy when the
+ * last change was made on the compose screen. An editor file that is newer but does not
+ * parse is never replaced by the older copy: text_broken says the user must fix it first.
+ */
 static void adopt_recovery(struct compose *c, const char *path)
 {
     size_t n = strlen(path);
@@ -212,9 +224,15 @@ static void adopt_recovery(struct compose *c, const char *path)
         return;
     c->saved = xstrdup(path);
     c->file = xstrndup(path, n - 4);
-    if (stat(c->saved, &se) == 0 && stat(c->file, &st) == 0 && st.st_mtime >= se.st_mtime &&
-        fs_read_file(c->file, &text, &e) == 0)
-        draft_from_text(&c->d, text.ptr ? text.ptr : "", text.len, &e);
+    if (stat(c->saved, &se) == 0 && stat(c->file, &st) == 0 && newer(&st, &se) &&
+        fs_read_file(c->file, &text, &e) == 0) {
+        if (draft_from_text(&c->d, text.ptr ? text.ptr : "", text.len, &e) < 0) {
+            c->text_broken = true;
+            c->broken = e;
+        }
+        buf_reset(&c->written);
+        buf_add(&c->written, text.ptr, text.len);
+    }
     buf_free(&text);
     c->edited = true;
 }
@@ -329,6 +347,13 @@ int compose_write(struct compose *c, const struct config *cfg, struct err *e)
     return 0;
 }
 
+int compose_checkpoint(struct compose *c, const struct config *cfg, struct err *e)
+{
+    if (c->text_broken)
+        return 0;        /* the user's newer text waits to be fixed: never overwrite it */
+    return compose_write(c, cfg, e);
+}
+
 const char *compose_editor(const struct config *cfg)
 {
     const char *v;
@@ -387,6 +412,7 @@ int compose_read(struct compose *c, const struct config *cfg, bool *changed, str
     *changed = text.len != c->written.len ||
                (text.len && memcmp(text.ptr, c->written.ptr, text.len) != 0);
     rc = draft_from_text(&c->d, text.ptr ? text.ptr : "", text.len, e);
+    c->text_broken = rc < 0;
     if (rc == 0 && *changed) {
         c->edited = true;
         buf_reset(&c->written);

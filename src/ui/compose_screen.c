@@ -126,6 +126,11 @@ static void recover_done(struct app *a, enum prompt_kind k, const char *answer)
         free(cu);
     } else {
         a->compose = cu;
+        if (cu->c.text_broken) {
+            /* the newer text has an error: offer it to fix, never the older copy */
+            cu->file_broken = true;
+            app_err(a, "The message has an error, press e to fix it: %s", cu->c.broken.msg);
+        }
     }
     compose_list_free(paths, n);
 }
@@ -353,6 +358,15 @@ static void complete_address(struct app *a)
     free(path);
 }
 
+/* A change made on this screen is saved with the draft at once (crash recovery). */
+static void checkpoint(struct app *a)
+{
+    struct err e;
+
+    if (a->compose && compose_checkpoint(&a->compose->c, a->cfg, &e) < 0)
+        app_err(a, "Not saved for recovery: %s", e.msg);
+}
+
 static void attach_done(struct app *a, enum prompt_kind k, const char *text)
 {
     char *path;
@@ -368,6 +382,7 @@ static void attach_done(struct app *a, enum prompt_kind k, const char *text)
         draft_attach_file(&a->compose->c.d, path, NULL);
         a->compose->sel = a->compose->c.d.natt - 1;
         a->compose->c.edited = true;
+        checkpoint(a);
     }
     free(path);
 }
@@ -396,6 +411,7 @@ static void field_done(struct app *a, enum prompt_kind k, const char *text)
     *f = *text ? xstrdup(text) : NULL;
     a->compose->c.edited = true;
     a->compose->pending = 0;
+    checkpoint(a);
 }
 
 static void edit_field(struct app *a, char key)
@@ -426,6 +442,7 @@ static void account_done(struct app *a, enum prompt_kind k, const char *text)
     free(a->compose->c.d.from);
     a->compose->c.d.from = acct->from ? xstrdup(acct->from) : NULL;
     a->compose->c.edited = true;
+    checkpoint(a);
 }
 
 void compose_screen_key(struct app *a, enum cmd c, int key)
@@ -465,6 +482,7 @@ void compose_screen_key(struct app *a, enum cmd c, int key)
         if (cu->sel > 0 && cu->sel >= cu->c.d.natt)
             cu->sel--;
         cu->c.edited = true;
+        checkpoint(a);
         return;
     case 't': case 'c': case 'b': case 's': case 'r':
         edit_field(a, (char)key);

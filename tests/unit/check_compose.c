@@ -390,6 +390,77 @@ START_TEST(reply_and_forward_name_their_original)
 }
 END_TEST
 
+/* Changes made on the compose screen (To, an attachment) are saved with the draft: a crash
+ * then brings them back. */
+START_TEST(screen_edits_survive_a_crash)
+{
+    struct compose c, r;
+    struct err e;
+    char **paths;
+    size_t n;
+
+    ck_assert_int_eq(compose_start(&c, cfg, COMPOSE_NEW, NULL, NULL, NULL, &e), 0);
+    c.d.to = xstrdup("old@family.example");
+    c.d.subject = xstrdup("Sunday");
+    ck_assert_int_eq(compose_write(&c, cfg, &e), 0);
+    /* on the compose screen: a new To, an attachment */
+    free(c.d.to);
+    c.d.to = xstrdup("new@family.example");
+    draft_attach_data(&c.d, "menu.txt", "text/plain", "soup\n", 5);
+    ck_assert_int_eq(compose_checkpoint(&c, cfg, &e), 0);
+    /* tern dies here */
+    n = compose_leftovers(cfg, &paths);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(compose_start(&r, cfg, COMPOSE_RESUME, paths[0], NULL, NULL, &e), 0);
+    ck_assert_str_eq(r.d.to, "new@family.example");
+    ck_assert_str_eq(r.d.subject, "Sunday");
+    ck_assert_uint_eq(r.d.natt, 1);
+    ck_assert(!r.text_broken);
+    compose_discard(&r);
+    compose_list_free(paths, n);
+    compose_free(&c);
+    compose_free(&r);
+}
+END_TEST
+
+/* A newer editor file with a header error is what recovery offers (to fix), never the older
+ * copy; and nothing overwrites it until it is fixed. */
+START_TEST(recovery_never_offers_the_older_copy)
+{
+    struct compose c, r;
+    struct err e;
+    struct buf text = BUF_INIT;
+    char **paths;
+    size_t n;
+    bool changed;
+
+    ck_assert_int_eq(compose_start(&c, cfg, COMPOSE_NEW, NULL, NULL, NULL, &e), 0);
+    c.d.to = xstrdup("mum@family.example");
+    ck_assert_int_eq(compose_write(&c, cfg, &e), 0);
+    use_editor("#!/bin/sh\nsed -i -e 's/^Subject: $/Subject: Newer/' "
+               "-e '1i Not a header line' \"$1\"\n");
+    ck_assert_int_eq(compose_run_editor(cfg, c.file, &e), 0);
+    ck_assert_int_eq(compose_read(&c, cfg, &changed, &e), -1);   /* the error is shown */
+    ck_assert(c.text_broken);
+    ck_assert_int_eq(compose_checkpoint(&c, cfg, &e), 0);       /* must not overwrite */
+    /* tern dies; the next start */
+    n = compose_leftovers(cfg, &paths);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(compose_start(&r, cfg, COMPOSE_RESUME, paths[0], NULL, NULL, &e), 0);
+    ck_assert(r.text_broken);
+    ck_assert_ptr_nonnull(strstr(r.broken.msg, "Not a header line"));
+    ck_assert_int_eq(fs_read_file(r.file, &text, &e), 0);
+    buf_cstr(&text);
+    ck_assert_ptr_nonnull(strstr(text.ptr, "Subject: Newer"));
+    ck_assert_ptr_nonnull(strstr(text.ptr, "Not a header line"));
+    buf_free(&text);
+    compose_discard(&r);
+    compose_list_free(paths, n);
+    compose_free(&c);
+    compose_free(&r);
+}
+END_TEST
+
 static Suite *compose_suite(void)
 {
     Suite *s = suite_create("compose");
@@ -405,6 +476,8 @@ static Suite *compose_suite(void)
     tcase_add_test(tc, sending_needs_recipients);
     tcase_add_test(tc, attachment_words);
     tcase_add_test(tc, raw_message_shares_the_rules);
+    tcase_add_test(tc, screen_edits_survive_a_crash);
+    tcase_add_test(tc, recovery_never_offers_the_older_copy);
     tcase_add_test(tc, reply_and_forward_name_their_original);
     tcase_add_test(tc, readers_learn_senders_and_flowed_text);
     suite_add_tcase(s, tc);
