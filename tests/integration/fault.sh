@@ -1,6 +1,6 @@
 #!/bin/bash
-# Fault injection over the outgoing path (tests/fault/faultinject.so, LD_PRELOAD): tern send
-# and tern flush are made to fail (ENOSPC, a disk that stays full; EIO once) or are killed at
+# Fault injection over the outgoing path (tests/fault/faultinject.so, LD_PRELOAD): tern send,
+# draft saving and tern flush are made to fail (ENOSPC, a disk that stays full; EIO once) or are killed at
 # every file operation in turn, against a real SMTP server (aiosmtpd). Whatever breaks, a
 # message is queued properly or refused with an error, and a flush followed by a clean one
 # delivers each message exactly once (a kill may send the one message in flight twice).
@@ -68,6 +68,38 @@ for action in ENOSPC EIO kill; do
     done
 done
 expect_status 0 "send: queued properly or not at all, at each of $n operations" -- test $bad = 0
+
+# ---- draft saving (tests/fault/draftsave: the compose screen's steps): nothing lost ----
+DRAFTSAVE=${TERN_BUILDDIR:-$(pwd)}/tests/fault/draftsave
+if [ -x "$DRAFTSAVE" ]; then
+    rc "$T/d0"
+    faulty "$T/d0" 0 ENOSPC once "" "$DRAFTSAVE" "$T/d0/rc" dry "$T/d0/mark"
+    n=$(cat "$T/d0/count")
+    bad=0
+    for action in ENOSPC EIO kill; do
+        for k in $(seq "$n"); do
+            d="$T/d-$action-$k"
+            rc "$d"
+            st=0
+            faulty "$d" "$k" "$action" once "" "$DRAFTSAVE" "$d/rc" "draft-$action-$k" \
+                "$d/mark" 2>"$d/err" || st=$?
+            drafts=$(grep -rl "^Subject: draft-$action-$k\$" "$d/Mail/Drafts" 2>/dev/null |
+                     wc -l)
+            kept=$(grep -rl "^Subject: draft-$action-$k\$" "$d/Mail/.tern/compose" 2>/dev/null |
+                   wc -l)
+            # (a recovery copy whose removal failed may stay beside the saved draft)
+            if [ "$st" = 0 ] && [ "$drafts" != 1 ]; then
+                echo "    draft $action at $k: saved, but $drafts in Drafts"; bad=1
+            elif [ "$st" != 0 ] && [ -e "$d/mark" ] && [ $((drafts + kept)) = 0 ]; then
+                echo "    draft $action at $k: lost (exit $st)"; bad=1
+            elif [ "$st" != 0 ] && [ "$action" != kill ] && ! [ -s "$d/err" ]; then
+                echo "    draft $action at $k: failed without a word"; bad=1
+            fi
+        done
+    done
+    expect_status 0 "draft saving: in Drafts or recoverable, at each of $n operations" -- \
+        test $bad = 0
+fi
 
 # ---- tern flush: exactly once, whatever operation fails ----
 # a template queue of three messages; each run gets its own subjects
