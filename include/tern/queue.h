@@ -155,9 +155,10 @@ int queue_lock(struct queue *q, struct err *e);
 
 /*
  * MAIL_ROOT/.tern/queue/accepted.journal: one line "ID<TAB>RCPT<TAB>RCPT..." per message the
- * server accepted, written (and fdatasync'ed) the moment its 250 arrives, before the Sent
- * copy or the state update. Space for it is reserved ahead (posix_fallocate), so a full disk
- * does not stop the record. A flush applies what it finds before sending anything and
+ * server accepted, written the moment its 250 arrives, before the Sent copy or the state
+ * update (a kill cannot undo a write); made durable by queue_journal_sync with the batch's
+ * other fsyncs, before any state is removed (a power cut may resend that batch, as before).
+ * Space for it is reserved ahead (posix_fallocate), so a full disk does not stop the record. A flush applies what it finds before sending anything and
  * empties the journal once every record is durable elsewhere: an accepted message is never
  * sent again, whatever fails after.
  */
@@ -169,9 +170,12 @@ struct queue_accepted {
 
 /* Open the journal (under the flusher lock) and reserve space. */
 int queue_journal_open(struct queue *q, struct err *e);
-/* Record an acceptance, durably, or fail (the caller then records it another way). */
+/* Record an acceptance (written, not yet synced), or fail (the caller then records it
+ * another way). */
 int queue_journal_note(struct queue *q, const char *id, const char *const *rcpts, size_t n,
                        struct err *e);
+/* fdatasync what was recorded since the last call. */
+int queue_journal_sync(struct queue *q, struct err *e);
 /* Every whole record, oldest first (a torn last line is ignored). */
 int queue_journal_read(struct queue *q, struct queue_accepted **out, size_t *n, struct err *e);
 void queue_accepted_free(struct queue_accepted *v, size_t n);

@@ -229,8 +229,9 @@ out:
 }
 
 /*
- * Make the batch's Sent copies durable, then remove those messages from the queue with one
- * fsync per directory. A crash before the end resends them (twice at worst), never loses.
+ * Make the batch's acceptances (the journal) and Sent copies durable, then remove those
+ * messages from the queue with one fsync per directory. A kill at any point resends nothing
+ * (the journal's lines are written at once); a power cut before the end may resend the batch.
  */
 static void flush_pending(struct flusher *f)
 {
@@ -239,7 +240,8 @@ static void flush_pending(struct flusher *f)
 
     if (f->npending == 0)
         goto out;
-    if (f->sent_dir && maildir_sync(f->sent_dir, &e) < 0)
+    if (queue_journal_sync(f->q, &e) < 0 ||
+        (f->sent_dir && maildir_sync(f->sent_dir, &e) < 0))
         synced = false;
     for (size_t i = 0; i < f->npending; i++) {
         struct queue_entry *ent = f->pending[i];
@@ -660,6 +662,7 @@ static void journal_settle(struct flusher *f)
     bool ok = true;
     struct err e;
 
+    queue_journal_sync(f->q, &e);
     if (queue_journal_read(f->q, &acc, &nacc, &e) < 0 || nacc == 0)
         goto out;
     if (queue_list(f->q, &ents, &n, NULL, &e) < 0) {

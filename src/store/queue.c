@@ -34,6 +34,7 @@ struct queue {
     int jfd;                     /* the acceptance journal, open while flushing */
     off_t jlen;                  /* bytes of records in it */
     off_t jcap;                  /* bytes reserved on disk */
+    bool junsynced;              /* records written since the last fdatasync */
 };
 
 /* ---- entries ---- */
@@ -774,15 +775,22 @@ int queue_journal_note(struct queue *q, const char *id, const char *const *rcpts
         err_sys(e, "%s/%s", q->statedir, JOURNAL_NAME);
         goto out;
     }
-    if (fdatasync(q->jfd) < 0) {
-        err_sys(e, "%s/%s", q->statedir, JOURNAL_NAME);
-        goto out;
-    }
     q->jlen += (off_t)line.len;
+    q->junsynced = true;
     rc = 0;
 out:
     buf_free(&line);
     return rc;
+}
+
+int queue_journal_sync(struct queue *q, struct err *e)
+{
+    if (q->jfd < 0 || !q->junsynced)
+        return 0;
+    if (fdatasync(q->jfd) < 0)
+        return err_sys(e, "%s/%s", q->statedir, JOURNAL_NAME);
+    q->junsynced = false;
+    return 0;
 }
 
 void queue_accepted_free(struct queue_accepted *v, size_t n)
