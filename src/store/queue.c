@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tern/buf.h"
@@ -970,4 +971,26 @@ int queue_next_due(struct queue *q, time_t *when, struct err *e)
     }
     queue_list_free(ents, n);
     return found;
+}
+
+bool queue_changed(struct queue *q, struct queue_stamp *st)
+{
+    const char *dirs[3] = { q->statedir, NULL, NULL };
+    char *nd = fs_join(q->outbox, "new"), *cd = fs_join(q->outbox, "cur");
+    struct queue_stamp now = { 0 };
+    bool changed;
+
+    dirs[1] = nd;
+    dirs[2] = cd;
+    for (size_t i = 0; i < 3; i++) {
+        struct stat sb;
+
+        if (stat(dirs[i], &sb) == 0)
+            now.t[i] = sb.st_mtim;
+    }
+    free(nd);
+    free(cd);
+    changed = memcmp(&now, st, sizeof now) != 0;
+    *st = now;
+    return changed;
 }
