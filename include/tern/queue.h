@@ -146,11 +146,12 @@ int queue_drop_state(struct queue *q, const char *id, struct err *e);
 /* Make removals and renames in Outbox and the state directory durable. */
 int queue_sync(struct queue *q, struct err *e);
 /* The mtimes of the queue's directories: whether anything changed since the last look
- * (a reader that shows the queue rereads it only then). A zeroed stamp has changed. */
+ * (a reader that shows the queue rereads it only then): 1 changed (a zeroed stamp has), 0
+ * not, 2 not that the mtimes show, but they are recent enough to hide a change. */
 struct queue_stamp {
     struct timespec t[3];
 };
-bool queue_changed(struct queue *q, struct queue_stamp *st);
+int queue_changed(struct queue *q, struct queue_stamp *st);
 /* When the next queued message is due (*when; 0 or past: now): 1, or 0 when nothing is
  * queued (held and failed messages wait for a person), -1 on error. */
 int queue_next_due(struct queue *q, time_t *when, struct err *e);

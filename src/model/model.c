@@ -33,6 +33,7 @@ struct model {
     struct queue_entry *q;      /* Outbox: the queue's entries */
     size_t nq;
     struct queue_stamp qstamp;  /* ... as of these directory mtimes */
+    time_t qread;               /* ... read then */
     size_t cur;                 /* cursor row */
     struct model_counts counts;
     size_t gone;
@@ -123,15 +124,17 @@ static void load_queue(struct model *m)
 {
     struct queue *q;
     struct err e;
+    int changed;
 
     if (queue_open(m->root, &q, &e) < 0)
         return;
-    if (m->q != NULL && !queue_changed(q, &m->qstamp)) {
+    changed = queue_changed(q, &m->qstamp);
+    /* unchanged, or possibly changed but already reread this second */
+    if (m->q != NULL && (changed == 0 || (changed == 2 && m->qread == time(NULL)))) {
         queue_close(q);
         return;
     }
-    if (m->q == NULL)
-        (void)queue_changed(q, &m->qstamp);
+    m->qread = time(NULL);
     queue_list_free(m->q, m->nq);
     m->q = NULL;
     m->nq = 0;

@@ -973,24 +973,31 @@ int queue_next_due(struct queue *q, time_t *when, struct err *e)
     return found;
 }
 
-bool queue_changed(struct queue *q, struct queue_stamp *st)
+int queue_changed(struct queue *q, struct queue_stamp *st)
 {
     const char *dirs[3] = { q->statedir, NULL, NULL };
     char *nd = fs_join(q->outbox, "new"), *cd = fs_join(q->outbox, "cur");
     struct queue_stamp now = { 0 };
-    bool changed;
+    time_t newest = 0;
+    int changed;
 
     dirs[1] = nd;
     dirs[2] = cd;
     for (size_t i = 0; i < 3; i++) {
         struct stat sb;
 
-        if (stat(dirs[i], &sb) == 0)
+        if (stat(dirs[i], &sb) == 0) {
             now.t[i] = sb.st_mtim;
+            if (sb.st_mtim.tv_sec > newest)
+                newest = sb.st_mtim.tv_sec;
+        }
     }
     free(nd);
     free(cd);
     changed = memcmp(&now, st, sizeof now) != 0;
     *st = now;
-    return changed;
+    if (changed)
+        return 1;
+    /* file system clocks are coarse: a change just after the last look may keep the mtime */
+    return newest >= time(NULL) - 1 ? 2 : 0;
 }
