@@ -413,10 +413,10 @@ void app_fetch(struct app *a)
         app_msg(a, "Fetching in the background...");
 }
 
-/* all: ignore the retry backoff (the user asked for it now). */
+/* all: ignore the retry backoff and try held messages too (the user asked for it now). */
 static void start_flush(struct app *a, bool all)
 {
-    char *argv[10];
+    char *argv[12];
     int n = 0;
 
     if (jobs_running(a, "flush")) {
@@ -429,8 +429,10 @@ static void start_flush(struct app *a, bool all)
         argv[n++] = (char *)a->g->config_path;
     }
     argv[n++] = "flush";
-    if (all)
+    if (all) {
         argv[n++] = "--all";
+        argv[n++] = "--retry-held";
+    }
     argv[n++] = "--progress-fd";
     argv[n++] = "3";
     argv[n] = NULL;
