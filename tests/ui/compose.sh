@@ -179,6 +179,40 @@ keys Q
 sleep 0.5
 expect_restored "the terminal is restored after quitting"
 
+# Changes made on the compose screen (a new To, an attachment) survive a crash.
+cat >"$T/edit" <<'ED'
+sed -i -e 's/^To: $/To: first@example.org/' -e 's/^Subject: $/Subject: Screen edits/' "$1"
+ED
+start_tern -c "$T/rc"
+expect_screen "INBOX" "the client is up for the screen-edit crash"
+keys m
+expect_screen "Subject: Screen edits" "the editor's subject is on the compose screen"
+keys t
+expect_screen "To: first@example.org" "t edits To"
+keys C-e C-u
+typetext "second@example.org"
+keys Enter
+expect_screen "second@example.org" "the new To is shown"
+keys a
+expect_screen "Attach file:" "a asks for a file to attach"
+typetext "$T/crew.csv"
+keys Enter
+expect_screen "crew.csv  [text/csv" "the attachment is listed"
+kill -9 "$(pgrep -f "$TERN -c $T/rc" | head -n 1)"
+sleep 0.5
+start_tern -c "$T/rc"
+expect_screen "Resume the message saved when tern stopped? (y/n)" "the crash left the message"
+printf ':\n' >"$T/edit"
+keys y
+expect_screen "second@example.org" "recovery keeps the To changed on the compose screen"
+expect_screen "crew.csv  [text/csv" "recovery keeps the attachment added on the compose screen"
+expect_no_screen "first@example.org" "the older To is gone"
+keys q
+keys y
+expect_screen "Message aborted." "the recovered message is aborted"
+keys Q
+sleep 0.5
+
 # A queued message that is due goes out by itself: no key pressed.
 printf 'To: carl@example.org\nSubject: Queued while away\n\nhello\n' |
     "$TERN" -c "$T/rc" send -q -t
