@@ -62,7 +62,8 @@ struct queue_flush_stats {
 
 /* Length of an account fingerprint in hex: what a held message remembers of its account. */
 #define FLUSH_FP_LEN 32
-void flush_account_fingerprint(const struct account *a, char out[FLUSH_FP_LEN + 1]);
+void flush_account_fingerprint(const struct config *cfg, const struct account *a,
+                               char out[FLUSH_FP_LEN + 1]);
 
 /*
  * Deliver what is due: group by account, one SMTP session per account (reopened when the

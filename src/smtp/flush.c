@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -17,6 +18,7 @@
 #include "tern/fsutil.h"
 #include "tern/header.h"
 #include "tern/maildir.h"
+#include "tern/oauth.h"
 #include "tern/queue.h"
 #include "tern/secret.h"
 #include "tern/smtp.h"
@@ -102,7 +104,8 @@ static void save_or_report(struct flusher *f, struct queue_entry *ent)
  * (the user fixed the password, the certificate pin, the port...). Hex of a SHA-256 over the
  * settings, so the state file holds no secret.
  */
-void flush_account_fingerprint(const struct account *a, char out[FLUSH_FP_LEN + 1])
+void flush_account_fingerprint(const struct config *cfg, const struct account *a,
+                               char out[FLUSH_FP_LEN + 1])
 {
     const char *v[] = {
         a ? a->smtp_host : NULL, a ? a->smtp_user : NULL, a ? a->password : NULL,
@@ -116,8 +119,21 @@ void flush_account_fingerprint(const struct account *a, char out[FLUSH_FP_LEN + 
 
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         buf_printf(&b, "%s%c", v[i] ? v[i] : "(none)", 0);
-    if (a)
+    if (a) {
         buf_printf(&b, "%ld %d %d", a->smtp_port, (int)a->smtp_tls, (int)a->smtp_auth);
+        buf_printf(&b, "%d%c%s%c%s%c", (int)a->oauth_provider, 0,
+                   a->oauth_client_id ? a->oauth_client_id : "", 0,
+                   a->oauth_token_command ? a->oauth_token_command : "", 0);
+        if (oauth_configured(a)) {
+            /* `tern auth` writes a new token: that is a change worth a retry too */
+            char *tp = oauth_token_path(cfg, a);
+            struct stat st;
+
+            if (tp && stat(tp, &st) == 0)
+                buf_printf(&b, "%lld.%ld", (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+            free(tp);
+        }
+    }
     if (EVP_Digest(b.ptr, b.len, md, &mdlen, EVP_sha256(), NULL) != 1)
         mdlen = 0;
     buf_free(&b);
@@ -132,7 +148,7 @@ static void fail_class(struct flusher *f, const struct account *a, struct queue_
 {
     char fp[FLUSH_FP_LEN + 1];
 
-    flush_account_fingerprint(a, fp);
+    flush_account_fingerprint(f->cfg, a, fp);
     switch (queue_note_error(ent, &f->pol, f->now, cls, why, fp)) {
     case QUEUE_HELD:
         save_or_report(f, ent);
@@ -541,10 +557,11 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
     const struct account *a = config_account(f->cfg, name);
     struct smtp_opts so = { 0 };
     struct smtp *s = NULL;
-    char *pw = NULL;
+    char *pw = NULL, *tok = NULL;
     struct err e;
     size_t i = 0;
     int reconnects = 0;
+    bool refreshed = false;
 
     if (a == NULL || a->smtp_host == NULL) {
         char why[300];
@@ -555,11 +572,22 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
             fail_class(f, a, ents[i], ERR_CONFIG, why);
         return;
     }
-    if (a->smtp_user != NULL) {
+    if (a->smtp_user != NULL && oauth_configured(a) && a->smtp_auth != AUTH_PLAIN &&
+        a->smtp_auth != AUTH_LOGIN) {
+        tok = oauth_token(f->cfg, a, false, &e);
+        if (tok == NULL) {
+            for (; i < n; i++)
+                fail_class(f, a, ents[i], e.cls, e.msg);
+            return;
+        }
+    }
+    if (a->smtp_user != NULL && (tok == NULL || a->smtp_password || a->smtp_password_command ||
+                                 a->password || a->password_command)) {
         pw = secret_get(a, SECRET_SMTP, &e);
         if (pw == NULL) {
             for (; i < n; i++)
                 fail_class(f, a, ents[i], e.cls == ERR_SYS ? ERR_CONFIG : e.cls, e.msg);
+            secret_free(tok);
             return;
         }
     }
@@ -572,12 +600,21 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
     so.user = a->smtp_user;
     so.password = pw;
     so.auth = a->smtp_auth;
+    so.token = tok;
     so.dsn_notify = a->dsn_notify;
     so.dsn_ret = a->dsn_return;
     while (i < n && !*f->stop) {
         if (s == NULL) {
             emit(f, QEV_CONNECT, ents[i], NULL, name);
-            if (smtp_open(&so, &s, &e) < 0) {
+            if (smtp_open(&so, &s, &e) < 0 && e.cls == ERR_AUTH && tok && !refreshed) {
+                /* The token was refused: a fresh one, once. */
+                refreshed = true;
+                secret_free(tok);
+                so.token = tok = oauth_token(f->cfg, a, true, &e);
+                if (tok != NULL)
+                    continue;
+            }
+            if (s == NULL) {
                 /* No message of this account can go now. A server refusing the session
                  * for good (5xx greeting, EHLO) is about the account, not a message. */
                 for (; i < n; i++)
@@ -600,6 +637,7 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
     flush_pending(f);
     smtp_close(s);
     secret_free(pw);
+    secret_free(tok);
 }
 
 /*
@@ -730,7 +768,7 @@ int queue_flush(struct queue *q, const struct config *cfg, const struct queue_fl
             continue;
         if (!account_wanted(o, ents[i].account))
             continue;
-        flush_account_fingerprint(config_account(cfg, ents[i].account), fp);
+        flush_account_fingerprint(cfg, config_account(cfg, ents[i].account), fp);
         if (queue_held_due(&ents[i], fp, o->retry_held)) {
             queue_release(&ents[i], f.now);   /* settings changed, or asked: try again */
         } else if (!queue_due(&ents[i], f.now, o->all || o->only_id)) {
