@@ -165,9 +165,9 @@ int queue_lock(struct queue *q, struct err *e);
  * server accepted, written the moment its 250 arrives, before the Sent copy or the state
  * update (a kill cannot undo a write); made durable by queue_journal_sync with the batch's
  * other fsyncs, before any state is removed (a power cut may resend that batch, as before).
- * Space for it is reserved ahead (posix_fallocate), so a full disk does not stop the record. A flush applies what it finds before sending anything and
- * empties the journal once every record is durable elsewhere: an accepted message is never
- * sent again, whatever fails after.
+ * Space for it is reserved ahead (posix_fallocate), so a full disk does not stop the record.
+ * A flush applies what it finds before sending anything and empties the journal once every
+ * record is durable elsewhere: an accepted message is never sent again, whatever fails after.
  */
 struct queue_accepted {
     char *id;
