@@ -261,6 +261,7 @@ static void flush_pending(struct flusher *f)
         synced = false;
     for (size_t i = 0; i < f->npending; i++) {
         struct queue_entry *ent = f->pending[i];
+
         if (!synced) {
             emit(f, QEV_DEFERRED, ent, NULL, e.msg);
             continue;
