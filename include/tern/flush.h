@@ -57,6 +57,7 @@ struct queue_flush_opts {
 struct queue_flush_stats {
     size_t sent, deferred, failed, skipped, held;
     size_t waiting;              /* queued but not due yet (not tried) */
+    size_t held_waiting;         /* held, settings unchanged (not tried) */
     time_t next_due;             /* the earliest next attempt among those (0: none) */
 };
 

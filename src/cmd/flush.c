@@ -116,17 +116,22 @@ static void print_summary(const struct queue_flush_stats *st)
 {
     size_t tried = st->sent + st->deferred + st->skipped + st->failed + st->held;
 
-    if (tried == 0 && st->waiting > 0) {
-        char when[32] = "later";
-        struct tm tm, today;
-        time_t now = time(NULL);
+    if (tried == 0 && (st->waiting > 0 || st->held_waiting > 0)) {
+        if (st->waiting > 0) {
+            char when[32] = "later";
+            struct tm tm, today;
+            time_t now = time(NULL);
 
-        localtime_r(&st->next_due, &tm);
-        localtime_r(&now, &today);
-        strftime(when, sizeof when, tm.tm_yday == today.tm_yday && tm.tm_year == today.tm_year ?
-                 "%H:%M" : "%Y-%m-%d %H:%M", &tm);
-        printf("%zu queued, not due until %s (tern flush --all sends now)\n", st->waiting,
-               when);
+            localtime_r(&st->next_due, &tm);
+            localtime_r(&now, &today);
+            strftime(when, sizeof when, tm.tm_yday == today.tm_yday &&
+                     tm.tm_year == today.tm_year ? "%H:%M" : "%Y-%m-%d %H:%M", &tm);
+            printf("%zu queued, not due until %s (tern flush --all sends now)\n", st->waiting,
+                   when);
+        }
+        if (st->held_waiting > 0)
+            printf("%zu held until the account's settings change (tern queue says why; "
+                   "tern flush --retry-held)\n", st->held_waiting);
         return;
     }
     printf("%zu sent, %zu deferred, %zu failed", st->sent, st->deferred + st->skipped,

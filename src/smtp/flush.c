@@ -773,6 +773,8 @@ int queue_flush(struct queue *q, const struct config *cfg, const struct queue_fl
         if (queue_held_due(&ents[i], fp, o->retry_held)) {
             queue_release(&ents[i], f.now);   /* settings changed, or asked: try again */
         } else if (!queue_due(&ents[i], f.now, o->all || o->only_id)) {
+            if (ents[i].state == QUEUE_HELD)
+                st->held_waiting++;
             if (ents[i].state == QUEUE_QUEUED) {
                 st->waiting++;
                 if (st->next_due == 0 || ents[i].next < st->next_due)

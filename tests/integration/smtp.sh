@@ -315,6 +315,8 @@ expect_not_in "$T/qauth" "next now" "wrong password: no retry time"
 sed -i 's/^next .*/next 1000/' "$T"/tauth/Mail/.tern/queue/*.state
 auths=$(grep -c 'AUTH' "$T/tauth/server.log" || true)
 expect_status 0 "wrong password: a later flush does not try again" -- "$TERN" -c "$RC" flush
+expect_in "$T/out" "1 held until the account's settings change" \
+    "wrong password: a later flush says the message is held"
 expect_status 0 "wrong password: no new login attempt" -- \
     test "$(grep -c 'AUTH' "$T/tauth/server.log" || true)" = "$auths"
 expect_status 0 "wrong password: still held" -- grep -q '^state held' \
