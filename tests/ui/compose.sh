@@ -126,6 +126,16 @@ reply=$(grep -l "^Subject: Re: Sunday lunch?" "$T"/store/*.eml 2>/dev/null | hea
 if [ -n "$reply" ] && grep -q "^In-Reply-To: <mum1@demo.example.org>" "$reply" &&
     grep -q "^> Are you coming on Sunday?" "$reply"; then pass "the reply arrived threaded and quoted"
 else fail "the reply arrived threaded and quoted"; fi
+# once the server took the reply, the original carries the Maildir flag R (replied)
+orig=""
+for _ in $(seq 100); do
+    orig=$(grep -l "^Message-ID: <mum1@demo.example.org>" "$T"/Mail/INBOX/cur/*:2,*R* 2>/dev/null |
+           head -n 1)
+    [ -n "$orig" ] && break
+    sleep 0.1
+done
+if [ -n "$orig" ]; then pass "the replied-to message has flag R"; else
+    fail "the replied-to message has no flag R: $(ls "$T"/Mail/INBOX/cur | head -3)"; fi
 
 # Reading a message teaches the address book its sender: Tab completes it in a header.
 keys /
