@@ -32,6 +32,7 @@ struct compose {
     char *answers;               /* the message replied to or forwarded (gets R or P once
                                   * this one is sent), or NULL */
     char answers_flag;
+    char *answers_file;          /* where the recovery copy's answers are kept, or NULL */
     struct buf written;          /* what compose_write put in the editor file */
 };
 

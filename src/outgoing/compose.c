@@ -161,6 +161,101 @@ static void load_message(struct draft *d, const char *msg, size_t len)
     mime_free(&t);
 }
 
+/* ---- what a draft answers, kept beside it ----
+ * A reply or forward remembers its original (for flag R or P once sent) through a postponed
+ * draft and a crash: mail_root/.tern/compose/answers/KEY holds "FLAG PATH", KEY being the
+ * unique name of the Drafts message or the recovery copy's file name. */
+
+static char *answers_path(const struct config *cfg, const char *file)
+{
+    const char *base = strrchr(file, '/');
+    size_t ulen;
+    struct buf b = BUF_INIT;
+
+    base = base ? base + 1 : file;
+    maildir_name_split(base, &ulen);
+    if (ulen == 0 || base[0] == '.')
+        return NULL;
+    buf_printf(&b, "%s/.tern/compose/answers/", cfg->mail_root);
+    buf_add(&b, base, ulen);
+    return buf_detach(&b);
+}
+
+static char *answers_save(const struct compose *c, const struct config *cfg, const char *file)
+{
+    char *path = c->answers ? answers_path(cfg, file) : NULL;
+    struct buf text = BUF_INIT;
+    struct err e;
+
+    if (path == NULL)
+        return NULL;
+    buf_printf(&text, "%c %s\n", c->answers_flag, c->answers);
+    {
+        char *dir = fs_dirname(path);
+
+        if (fs_mkdir_p(dir, 0700, &e) == 0)
+            fs_write_atomic(path, text.ptr, text.len, 0600, &e);
+        free(dir);
+    }
+    buf_free(&text);
+    return path;
+}
+
+static void answers_load(struct compose *c, const struct config *cfg, const char *file)
+{
+    char *path = answers_path(cfg, file);
+    struct buf text = BUF_INIT;
+    struct err e;
+
+    if (path && fs_read_file(path, &text, &e) == 0 && text.len > 3 &&
+        (text.ptr[0] == 'R' || text.ptr[0] == 'P') && text.ptr[1] == ' ') {
+        size_t n = text.len - 2;
+
+        while (n > 0 && text.ptr[2 + n - 1] == '\n')
+            n--;
+        free(c->answers);
+        c->answers = xstrndup(text.ptr + 2, n);
+        c->answers_flag = text.ptr[0];
+    }
+    buf_free(&text);
+    free(path);
+}
+
+/* A queued message taken back for editing keeps what its queue entry answers. */
+static void answers_from_queue(struct compose *c, const struct config *cfg)
+{
+    struct queue *q;
+    struct queue_entry *ents;
+    size_t n;
+    struct err e;
+    long i;
+
+    if (queue_open(cfg->mail_root, &q, &e) < 0)
+        return;
+    if (queue_list(q, &ents, &n, NULL, &e) == 0) {
+        i = queue_find(ents, n, c->origin_queue_id);
+        if (i >= 0 && ents[i].answers_dir && ents[i].answers_id && ents[i].answers_flag) {
+            struct buf b = BUF_INIT;
+
+            buf_printf(&b, "%s/cur/%s", ents[i].answers_dir, ents[i].answers_id);
+            free(c->answers);
+            c->answers = buf_detach(&b);
+            c->answers_flag = ents[i].answers_flag;
+        }
+        queue_list_free(ents, n);
+    }
+    queue_close(q);
+}
+
+static void answers_drop(const struct config *cfg, const char *file)
+{
+    char *path = file ? answers_path(cfg, file) : NULL;
+
+    if (path)
+        unlink(path);
+    free(path);
+}
+
 /* ---- starting ---- */
 
 static void append_signature(struct draft *d, const struct account *acct)
@@ -259,6 +354,11 @@ int compose_start(struct compose *c, const struct config *cfg, enum compose_kind
         c->origin_queue_id = queue_id ? xstrdup(queue_id) :
                              queue_id_of_path(cfg->mail_root, msg_path);
         adopt_recovery(c, msg_path);
+        answers_load(c, cfg, msg_path);
+        if (c->origin_queue_id)
+            answers_from_queue(c, cfg);
+        if (c->saved && c->answers)
+            c->answers_file = answers_path(cfg, c->saved);
         if (c->saved) {             /* a recovery copy is not an origin to delete later */
             free(c->origin);
             c->origin = NULL;
@@ -298,6 +398,7 @@ void compose_free(struct compose *c)
     free(c->origin);
     free(c->origin_queue_id);
     free(c->answers);
+    free(c->answers_file);
     buf_free(&c->written);
     memset(c, 0, sizeof *c);
 }
@@ -338,6 +439,8 @@ int compose_write(struct compose *c, const struct config *cfg, struct err *e)
         c->file = buf_detach(&path);
         buf_printf(&path, "%s.eml", c->file);
         c->saved = buf_detach(&path);
+        free(c->answers_file);
+        c->answers_file = answers_save(c, cfg, c->saved);
     }
     buf_reset(&c->written);
     draft_to_text(&c->d, &c->written);
@@ -517,6 +620,8 @@ void compose_discard(struct compose *c)
         unlink(c->file);
     if (c->saved)
         unlink(c->saved);
+    if (c->answers_file)
+        unlink(c->answers_file);
 }
 
 /* Remove the message this one replaces: a draft file, or an entry of the queue. */
@@ -541,6 +646,7 @@ static void drop_origin(struct compose *c, const struct config *cfg)
         unlink(c->origin);
         fs_fsync_dir(dir, &e);
         free(dir);
+        answers_drop(cfg, c->origin);
     }
 }
 
@@ -551,12 +657,16 @@ int compose_postpone(struct compose *c, const struct config *cfg, struct err *e)
     char *dir = maildir_folder_path(cfg->mail_root, c->acct ? c->acct->drafts : "Drafts");
     int rc = -1;
 
+    char *saved_path = NULL;
+
     if (build_message(&c->d, &o, &out, e) == 0 && maildir_create(dir, e) == 0 &&
-        maildir_deliver(dir, out.ptr, out.len, "DS", NULL, e) == 0) {
+        maildir_deliver(dir, out.ptr, out.len, "DS", &saved_path, e) == 0) {
+        free(answers_save(c, cfg, saved_path));
         drop_origin(c, cfg);
         compose_discard(c);
         rc = 0;
     }
+    free(saved_path);
     buf_free(&out);
     free(dir);
     return rc;

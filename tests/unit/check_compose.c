@@ -461,6 +461,86 @@ START_TEST(recovery_never_offers_the_older_copy)
 }
 END_TEST
 
+/* What a reply answers survives postponing to Drafts, a crash, and taking a queued message
+ * back for editing: the message finally sent still gets its original flagged. */
+START_TEST(answers_survive_drafts_crashes_and_requeueing)
+{
+    char *inbox = fs_join(root, "Mail/INBOX"), *path = NULL, *dir;
+    const char *orig = "From: Priya <priya@work.example>\nTo: Ann Smith <ann@work.example>\n"
+                       "Subject: Plans\nMessage-ID: <p3@work.example>\n\nWhen?\n";
+    struct compose c, r;
+    struct queue *q;
+    struct queue_entry *ents;
+    struct err e;
+    char **paths, *id = NULL;
+    size_t n;
+
+    ck_assert_int_eq(maildir_create(inbox, &e), 0);
+    ck_assert_int_eq(maildir_deliver(inbox, orig, strlen(orig), NULL, &path, &e), 0);
+    dir = realpath(inbox, NULL);
+    /* a forward, postponed to Drafts, resumed from there */
+    ck_assert_int_eq(compose_start(&c, cfg, COMPOSE_FORWARD, path, NULL, NULL, &e), 0);
+    c.d.to = xstrdup("bob@example.org");
+    ck_assert_int_eq(compose_write(&c, cfg, &e), 0);
+    ck_assert_int_eq(compose_postpone(&c, cfg, &e), 0);
+    compose_free(&c);
+    {
+        char *drafts = fs_join(root, "Mail/WorkDrafts"), *d = NULL;
+        char cmd[4200];
+        FILE *f;
+
+        snprintf(cmd, sizeof cmd, "find '%s' '%s/Mail/Drafts' -type f 2>/dev/null | head -n 1",
+                 drafts, root);
+        f = popen(cmd, "r");
+        ck_assert_ptr_nonnull(f);
+        d = xcalloc(1, 4096);
+        ck_assert_ptr_nonnull(fgets(d, 4096, f));
+        pclose(f);
+        d[strcspn(d, "\n")] = '\0';
+        ck_assert_int_eq(compose_start(&r, cfg, COMPOSE_RESUME, d, NULL, NULL, &e), 0);
+        ck_assert_int_eq(r.answers_flag, 'P');
+        free(d);
+        free(drafts);
+    }
+    /* the resumed draft is edited, tern dies: the recovery copy still knows */
+    ck_assert_int_eq(compose_write(&r, cfg, &e), 0);
+    compose_free(&r);
+    n = compose_leftovers(cfg, &paths);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(compose_start(&c, cfg, COMPOSE_RESUME, paths[0], NULL, NULL, &e), 0);
+    compose_list_free(paths, n);
+    ck_assert_int_eq(c.answers_flag, 'P');
+    ck_assert_int_eq(compose_send(&c, cfg, &id, &e), 0);
+    compose_free(&c);
+    /* queued; taken back for editing and queued again */
+    ck_assert_int_eq(queue_open(cfg->mail_root, &q, &e), 0);
+    ck_assert_int_eq(queue_list(q, &ents, &n, NULL, &e), 0);
+    ck_assert_int_ge(queue_find(ents, n, id), 0);
+    {
+        const struct queue_entry *qe = &ents[queue_find(ents, n, id)];
+
+        ck_assert_int_eq(qe->answers_flag, 'P');
+        ck_assert_str_eq(qe->answers_dir, dir);
+        ck_assert_int_eq(compose_start(&r, cfg, COMPOSE_RESUME, qe->path, NULL, NULL, &e), 0);
+    }
+    queue_list_free(ents, n);
+    ck_assert_int_eq(r.answers_flag, 'P');
+    free(id);
+    id = NULL;
+    ck_assert_int_eq(compose_send(&r, cfg, &id, &e), 0);
+    compose_free(&r);
+    ck_assert_int_eq(queue_list(q, &ents, &n, NULL, &e), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_int_eq(ents[0].answers_flag, 'P');
+    queue_list_free(ents, n);
+    queue_close(q);
+    free(id);
+    free(dir);
+    free(path);
+    free(inbox);
+}
+END_TEST
+
 static Suite *compose_suite(void)
 {
     Suite *s = suite_create("compose");
@@ -479,6 +559,7 @@ static Suite *compose_suite(void)
     tcase_add_test(tc, screen_edits_survive_a_crash);
     tcase_add_test(tc, recovery_never_offers_the_older_copy);
     tcase_add_test(tc, reply_and_forward_name_their_original);
+    tcase_add_test(tc, answers_survive_drafts_crashes_and_requeueing);
     tcase_add_test(tc, readers_learn_senders_and_flowed_text);
     suite_add_tcase(s, tc);
     return s;
