@@ -387,7 +387,7 @@ START_TEST(session_reencodes_for_the_wire)
     char qp[13][80], last[40], msg[1200];
     size_t k = 0, n;
     struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
-    struct smtp_msg m = { "a@x", r, 1, msg, 0, NULL };
+    struct smtp_msg m = { "a@x", r, 1, msg, 0, NULL, NULL, NULL };
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
