@@ -102,23 +102,28 @@ static void save_or_report(struct flusher *f, struct queue_entry *ent)
 /*
  * What identifies how an account delivers: a held message is tried again once this changes
  * (the user fixed the password, the certificate pin, the port...). Hex of a SHA-256 over the
- * settings, so the state file holds no secret.
+ * settings. No password goes into it, not even hashed: a password typed into the client
+ * exists nowhere else, and a hash of it beside known settings would be an offline guessing
+ * oracle. A password changed in the configuration file shows as the file's change.
  */
 void flush_account_fingerprint(const struct config *cfg, const struct account *a,
                                char out[FLUSH_FP_LEN + 1])
 {
     const char *v[] = {
-        a ? a->smtp_host : NULL, a ? a->smtp_user : NULL, a ? a->password : NULL,
-        a ? a->password_command : NULL, a ? a->smtp_password : NULL,
+        a ? a->smtp_host : NULL, a ? a->smtp_user : NULL, a ? a->password_command : NULL,
         a ? a->smtp_password_command : NULL, a ? a->tls_ca_file : NULL,
         a ? a->tls_fingerprint : NULL,
     };
+    struct stat cst;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
     struct buf b = BUF_INIT;
 
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         buf_printf(&b, "%s%c", v[i] ? v[i] : "(none)", 0);
+    if (cfg && cfg->path && stat(cfg->path, &cst) == 0)
+        buf_printf(&b, "%lld.%ld %lld%c", (long long)cst.st_mtim.tv_sec, cst.st_mtim.tv_nsec,
+                   (long long)cst.st_size, 0);
     if (a) {
         buf_printf(&b, "%ld %d %d", a->smtp_port, (int)a->smtp_tls, (int)a->smtp_auth);
         buf_printf(&b, "%d%c%s%c%s%c", (int)a->oauth_provider, 0,
