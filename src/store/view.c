@@ -747,7 +747,7 @@ static void match_all(const struct idx *x, const struct idx_limit *l, unsigned c
         idx_load_all((struct idx *)x);
     if (l->body) {
         for (int s = 0; s < 2; s++) {
-            char *sub = fs_join(idx_dir(x), s ? "cur" : "new");
+            char *sub = fs_join(x->dir, s ? "cur" : "new");
 
             dfd[s] = open(sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
             free(sub);
