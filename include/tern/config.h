@@ -100,8 +100,5 @@ const struct account *config_account(const struct config *cfg, const char *name)
 const struct alias *config_alias(const struct config *cfg, const char *name);
 /* Explain the effective settings, passwords masked, for `tern check-config`. */
 char *config_describe(const struct config *cfg);
-/* Names used in messages: "tls", "starttls", "none" / "auto", "user", ... */
-const char *config_tls_name(enum tls_mode m);
-const char *config_auth_name(enum auth_mech m);
 
 #endif

@@ -69,8 +69,7 @@ size_t idx_count(const struct idx *x);
 const struct idx_msg *idx_msg(const struct idx *x, size_t i);
 /* Position of the message with this stable id, or -1 when it no longer exists. */
 long idx_find_id(const struct idx *x, uint32_t id);
-/* The folder directory (borrowed) and the full path of message i (new string). */
-const char *idx_dir(const struct idx *x);
+/* The full path of message i (new string). */
 char *idx_path(const struct idx *x, size_t i);
 
 /*

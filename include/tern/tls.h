@@ -41,8 +41,6 @@ int tls_write_all(struct tls *t, const void *p, size_t n, struct err *e);
 size_t tls_pending(const struct tls *t);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384", for the trace. Borrowed. */
 const char *tls_describe(const struct tls *t);
-/* The server certificate's SHA-256 fingerprint as colon-separated hex (out >= 96 bytes). */
-int tls_peer_fingerprint(const struct tls *t, char *out, size_t outsz);
 /* Parse a fingerprint written as hex with optional colons into 32 bytes; 0 or -1. */
 int tls_parse_fingerprint(const char *s, unsigned char out[32]);
 

@@ -1047,16 +1047,6 @@ const struct alias *config_alias(const struct config *cfg, const char *name)
     return NULL;
 }
 
-const char *config_tls_name(enum tls_mode m)
-{
-    return tls_names[m];
-}
-
-const char *config_auth_name(enum auth_mech m)
-{
-    return auth_names[m];
-}
-
 static bool is_secret(const struct key_def *k)
 {
     return strcmp(k->name, "password") == 0 || strcmp(k->name, "smtp_password") == 0;

@@ -31,11 +31,9 @@ struct conn {
     char *ca_file;
     char *fingerprint;
     char *tag;
-    bool trace_reads;
     char *rbuf;
     size_t rpos, rlen;
     struct buf wbuf;
-    unsigned long long nread;
 };
 
 /* Wait for fd to become ready; ERR_NET naming what timed out. */
@@ -149,7 +147,6 @@ int conn_open(const struct conn_opts *o, struct conn **out, struct err *e)
     c->ca_file = o->ca_file ? xstrdup(o->ca_file) : NULL;
     c->fingerprint = o->fingerprint ? xstrdup(o->fingerprint) : NULL;
     c->tag = xstrdup(o->trace_tag ? o->trace_tag : "net");
-    c->trace_reads = true;
     c->rbuf = xmalloc(CONN_RBUF);
     buf_init(&c->wbuf);
     if (o->implicit_tls && conn_starttls(c, e) < 0) {
@@ -238,7 +235,6 @@ static int conn_fill(struct conn *c, struct err *e)
     if (r == 0)
         return err_set(e, ERR_NET, "%s closed the connection", c->host);
     c->rlen = (size_t)r;
-    c->nread += (unsigned long long)r;
     return 0;
 }
 
@@ -264,8 +260,7 @@ int conn_read_line(struct conn *c, struct buf *line, size_t max, struct err *e)
             if (line->len > max)
                 return err_set(e, ERR_PROTO, "%s sent a line longer than %zu bytes", c->host,
                                max);
-            if (c->trace_reads)
-                log_proto(c->tag, '<', line->ptr, line->len, false);
+            log_proto(c->tag, '<', line->ptr, line->len, false);
             return 0;
         }
         c->rpos = c->rlen;
@@ -320,29 +315,9 @@ void conn_trace_sent(struct conn *c, const char *line, size_t n, bool secret)
     log_proto(c->tag, '>', line, n, secret);
 }
 
-void conn_trace_reads(struct conn *c, bool on)
-{
-    c->trace_reads = on;
-}
-
-size_t conn_buffered(const struct conn *c)
-{
-    return c->rlen - c->rpos + (c->tls ? tls_pending(c->tls) : 0);
-}
-
 const char *conn_describe(const struct conn *c)
 {
     return c->tls ? tls_describe(c->tls) : "plain";
-}
-
-int conn_fd(const struct conn *c)
-{
-    return c->fd;
-}
-
-unsigned long long conn_bytes_read(const struct conn *c)
-{
-    return c->nread;
 }
 
 int conn_peek(struct conn *c, const char **p, size_t *n, struct err *e)

@@ -338,11 +338,6 @@ long idx_find_id(const struct idx *x, uint32_t id)
     return -1;
 }
 
-const char *idx_dir(const struct idx *x)
-{
-    return x->dir;
-}
-
 static char *msg_rel(const struct idx_msg *m)
 {
     struct buf b = BUF_INIT;
