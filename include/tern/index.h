@@ -62,6 +62,13 @@ struct idx;   /* opaque */
  */
 int idx_open(const char *dir, int flags, struct idx **out, struct err *e);
 void idx_close(struct idx *x);
+/*
+ * The one freshness rule, without loading anything: 1 when idx_open(dir) would trust the
+ * cache without reading the directories (the cache exists, is of this version, and the
+ * stamp rule of idx_sync holds), else 0. *count (may be NULL) gets the number of messages
+ * the cache holds, 0 without a usable cache.
+ */
+int idx_fresh(const char *dir, size_t *count);
 
 /* Number of messages (including entries marked gone until the next refresh). */
 size_t idx_count(const struct idx *x);

@@ -1098,6 +1098,49 @@ out:
 
 /* ---- open, refresh ---- */
 
+/* Where idx_open keeps dir's cache: in the folder, or the fallback for a read-only one. */
+static char *idx_cache_for(const char *dir, int flags)
+{
+    if (access(dir, W_OK) != 0 && !(flags & IDX_NO_SAVE)) {
+        char *alt = idx_fallback_path(dir);
+
+        if (alt)
+            return alt;
+    }
+    return idx_cache_path(dir);
+}
+
+int idx_fresh(const char *dir, size_t *count)
+{
+    char *path = idx_cache_for(dir, 0);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct idx_fhdr h;
+    struct maildir_stamp now;
+    struct idx probe;
+    bool ok;
+
+    free(path);
+    if (count)
+        *count = 0;
+    if (fd < 0)
+        return 0;
+    ok = read(fd, &h, sizeof h) == (ssize_t)sizeof h && memcmp(h.magic, IDX_MAGIC, 8) == 0 &&
+         h.endian == IDX_ENDIAN && h.rec_size == sizeof(struct idx_frec);
+    close(fd);
+    if (!ok)
+        return 0;
+    if (count)
+        *count = h.count;
+    if (maildir_stamp(dir, &now, NULL) < 0)
+        return 0;
+    memset(&probe, 0, sizeof probe);
+    probe.stamp.new_mtime = h.new_mtime;
+    probe.stamp.cur_mtime = h.cur_mtime;
+    probe.listed_at = h.listed_at;
+    probe.have_stamp = true;
+    return stamp_current(&probe, &now) ? 1 : 0;
+}
+
 int idx_open(const char *dir, int flags, struct idx **out, struct err *e)
 {
     struct idx *x;
@@ -1108,14 +1151,8 @@ int idx_open(const char *dir, int flags, struct idx **out, struct err *e)
         return err_set(e, ERR_SYS, "%s: not a Maildir (no cur/ and new/)", dir);
     x = idx_new_empty(dir);
     x->oflags = flags;
-    if (access(dir, W_OK) != 0 && !(flags & IDX_NO_SAVE)) {
-        char *alt = idx_fallback_path(dir);
-
-        if (alt) {
-            free(x->cache_path);
-            x->cache_path = alt;
-        }
-    }
+    free(x->cache_path);
+    x->cache_path = idx_cache_for(dir, flags);
     if (!(flags & IDX_NO_CACHE))
         idx_load_cache(x);
     if (idx_sync(x, e) < 0) {
