@@ -21,6 +21,7 @@ struct command {
 static const struct command commands[] = {
     { "check-config", cmd_check_config, "show the effective settings and every warning" },
     { "scan", cmd_scan, "list the messages of a folder (one line each)" },
+    { "index", cmd_index, "build or bring up to date the index of folders" },
     { "send", cmd_send, "queue a message (sendmail-compatible) and deliver it" },
     { "flush", cmd_flush, "deliver the queued messages that are due" },
     { "queue", cmd_queue, "list the outgoing queue; --retry ID, --delete ID" },

@@ -11,7 +11,7 @@
  * spaces. The first line names the version; a parser refuses any other version.
  *
  *   tern-worker VERSION JOB                   first line (JOB: fetch, flush, index)
- *   progress UNIT PHASE DONE TOTAL BYTES BYTES_TOTAL
+ *   progress UNIT PHASE DONE TOTAL BYTES BYTES_TOTAL MS    (MS: since the unit began)
  *   new FOLDER FILE                           a message delivered into FOLDER/new/FILE
  *   sent ID [REPLY]                           a queued message accepted by the server
  *   deferred ID REASON                        will be retried after a backoff
@@ -40,7 +40,7 @@
 
 enum worker_kind {
     WEV_HELLO,       /* version, job */
-    WEV_PROGRESS,    /* unit, phase, num[0..3] */
+    WEV_PROGRESS,    /* unit, phase, num[0..4] */
     WEV_NEW,         /* folder, file */
     WEV_SENT,        /* id, text (may be empty) */
     WEV_DEFERRED,    /* id, text */
@@ -69,7 +69,7 @@ struct worker_event {
     const char *id, *addr;
     const char *text;                    /* free text, last on the line */
     enum err_class cls;                  /* WEV_ERROR */
-    unsigned long long num[4];
+    unsigned long long num[5];
     char store[WORKER_LINE_MAX];         /* parsed strings */
 };
 

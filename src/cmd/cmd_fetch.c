@@ -1,7 +1,9 @@
-/* tern fetch [--progress-fd N] [ACCOUNT...]: download new POP3 mail into each account's inbox. */
+/* tern fetch [--worker-fd N] [ACCOUNT...]: download new POP3 mail into each account's inbox;
+ * SIGTERM stops it at a message boundary with what arrived recorded. */
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,15 +11,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tern/buf.h"
 #include "tern/cmd.h"
 #include "tern/fetch.h"
-#include "tern/fsutil.h"
 #include "tern/str.h"
+#include "tern/worker.h"
 
 struct fetch_ui {
     bool tty;                    /* a progress line on stderr */
-    int progress_fd;             /* machine-readable lines, or -1 */
+    int wfd;                     /* the worker protocol (tern/worker.h), or -1 */
     double last;                 /* when the last progress update was shown */
 };
 
@@ -29,18 +30,43 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Account names in progress lines: no spaces or control bytes, so lines split on spaces. */
-static void safe_name(struct buf *b, const char *s)
+static volatile sig_atomic_t fetch_cancelled;
+
+static void on_term(int sig)
 {
-    for (; *s; s++)
-        buf_addc(b, ((unsigned char)*s <= 0x20 || *s == 0x7f) ? '_' : *s);
+    (void)sig;
+    fetch_cancelled = 1;
 }
 
-static void pfd_line(const struct fetch_ui *u, struct buf *b)
+/* SIGTERM (the client's cancel, a shutdown) ends the fetch cleanly: the message being
+ * received is finished, what is on disk is recorded, nothing more is deleted. */
+static void catch_term(void)
 {
-    buf_addc(b, '\n');
-    if (u->progress_fd >= 0)
-        fs_write_all(u->progress_fd, b->ptr, b->len);
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static void emit(const struct fetch_ui *u, const struct worker_event *ev)
+{
+    (void)worker_emit(u->wfd, ev);
+}
+
+static void config_error(const struct fetch_ui *u, const char *unit, const char *msg)
+{
+    struct worker_event ev = { .kind = WEV_ERROR, .cls = ERR_CONFIG, .unit = unit, .text = msg };
+
+    emit(u, &ev);
+}
+
+static void on_delivered(void *ctx, const char *folder, const char *file)
+{
+    struct worker_event ev = { .kind = WEV_NEW, .folder = folder, .file = file };
+
+    emit(ctx, &ev);
 }
 
 static const char *phase_name(enum fetch_phase p)
@@ -60,15 +86,14 @@ static void show_progress(void *ctx, const struct fetch_progress *p)
     if (!final && t - u->last < 0.1 && p->done != p->total)
         return;
     u->last = t;
-    if (u->progress_fd >= 0) {
-        struct buf b = BUF_INIT;
+    if (u->wfd >= 0) {
+        struct worker_event ev = {
+            .kind = WEV_PROGRESS, .unit = p->account, .phase = phase_name(p->phase),
+            .num = { p->done, p->total, p->bytes, p->bytes_total,
+                     (unsigned long long)(p->elapsed * 1000) },
+        };
 
-        buf_adds(&b, "progress ");
-        safe_name(&b, p->account);
-        buf_printf(&b, " %s %lu %lu %llu %llu %.3f", phase_name(p->phase), p->done, p->total,
-                   p->bytes, p->bytes_total, p->elapsed);
-        pfd_line(u, &b);
-        buf_free(&b);
+        emit(u, &ev);
     }
     if (u->tty && p->phase != FETCH_DONE) {
         double rate = p->elapsed > 0 ? (double)p->bytes / p->elapsed : 0;
@@ -85,7 +110,7 @@ static void show_progress(void *ctx, const struct fetch_progress *p)
 
 static int fetch_usage(const struct globals *g)
 {
-    fprintf(stderr, "usage: %s fetch [-c FILE] [-v] [--progress-fd N] [ACCOUNT...]\n",
+    fprintf(stderr, "usage: %s fetch [-c FILE] [-v] [--worker-fd N] [ACCOUNT...]\n",
             g->progname);
     return TERN_EX_USAGE;
 }
@@ -106,10 +131,13 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             first++;
             break;
         }
-        if (strcmp(a, "--progress-fd") == 0) {
+        /* --progress-fd: the option's name before the worker protocol had its own. */
+        if (strcmp(a, "--worker-fd") == 0 || strcmp(a, "--progress-fd") == 0) {
             if (first + 1 >= argc)
                 return fetch_usage(g);
             val = argv[++first];
+        } else if (strncmp(a, "--worker-fd=", 12) == 0) {
+            val = a + 12;
         } else if (strncmp(a, "--progress-fd=", 14) == 0) {
             val = a + 14;
         } else if (a[0] == '-') {
@@ -122,15 +150,30 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             long fd;
 
             if (str_tolong(val, 0, 1 << 20, &fd) < 0) {
-                fprintf(stderr, "%s fetch: --progress-fd needs a descriptor number\n",
+                fprintf(stderr, "%s fetch: --worker-fd needs a descriptor number\n",
                         g->progname);
                 return fetch_usage(g);
             }
-            ui.progress_fd = (int)fd;
+            ui.wfd = (int)fd;
         }
     }
-    if ((rc = cmd_load_config(g, &cfg)) != 0)
+    if (ui.wfd >= 0) {
+        struct worker_event hello = { .kind = WEV_HELLO, .version = WORKER_VERSION,
+                                      .job = "fetch" };
+
+        emit(&ui, &hello);
+    }
+    catch_term();
+    if ((rc = cmd_load_config(g, &cfg)) != 0) {
+        struct worker_event err = { .kind = WEV_ERROR, .cls = ERR_CONFIG,
+                                    .text = "the configuration cannot be read" };
+
+        struct worker_event done = { .kind = WEV_DONE };
+
+        emit(&ui, &err);
+        emit(&ui, &done);
         return rc;
+    }
     todo = calloc(cfg->naccounts + (size_t)argc + 1, sizeof *todo);
     if (todo == NULL) {
         config_free(cfg);
@@ -143,6 +186,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             if (a == NULL) {
                 fprintf(stderr, "%s: fetch %s: no such account in %s\n", g->progname, argv[i],
                         cfg->path);
+                config_error(&ui, argv[i], "no such account");
                 status = EX_CONFIG;
                 nfail++;
                 continue;
@@ -150,6 +194,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             if (a->pop3_host == NULL) {
                 fprintf(stderr, "%s: fetch %s: the account has no pop3_host\n", g->progname,
                         a->name);
+                config_error(&ui, a->name, "the account has no pop3_host");
                 status = EX_CONFIG;
                 nfail++;
                 continue;
@@ -163,22 +208,20 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
         if (ntodo == 0) {
             fprintf(stderr, "%s: fetch: no account has a pop3_host in %s\n", g->progname,
                     cfg->path);
+            config_error(&ui, NULL, "no account has a pop3_host");
             status = EX_CONFIG;
             nfail++;
         }
     }
     for (size_t i = 0; i < ntodo; i++) {
         const struct account *a = todo[i];
-        struct fetch_opts fo = { show_progress, &ui, NULL };
+        struct fetch_opts fo = { show_progress, &ui, &fetch_cancelled, on_delivered };
         struct fetch_result r;
         struct err e = { ERR_NONE, "" };
-        struct buf b = BUF_INIT;
 
-        if (ui.progress_fd >= 0) {
-            buf_adds(&b, "start ");
-            safe_name(&b, a->name);
-            pfd_line(&ui, &b);
-            buf_reset(&b);
+        if (fetch_cancelled) {
+            status = cmd_exit_code(ERR_CANCEL);
+            break;
         }
         rc = fetch_account(cfg, a, &fo, &r, &e);
         if (ui.tty)
@@ -189,13 +232,11 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
                 fprintf(stderr, " (%lu new message%s kept)", r.fetched,
                         r.fetched == 1 ? "" : "s");
             fputc('\n', stderr);
-            if (ui.progress_fd >= 0) {
-                buf_adds(&b, "error ");
-                safe_name(&b, a->name);
-                buf_printf(&b, " %s %lu ", err_class_name(e.cls), r.fetched);
-                for (const char *s = e.msg; *s; s++)
-                    buf_addc(&b, (unsigned char)*s < 0x20 ? ' ' : *s);
-                pfd_line(&ui, &b);
+            {
+                struct worker_event ev = { .kind = WEV_ERROR, .cls = e.cls, .unit = a->name,
+                                           .text = e.msg };
+
+                emit(&ui, &ev);
             }
             if (status == EX_OK)
                 status = cmd_exit_code(e.cls);
@@ -205,14 +246,18 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
                    "[%s]\n", a->name, r.fetched, r.fetched == 1 ? "" : "s",
                    (double)r.bytes / 1e6, r.seconds, r.deleted, r.on_server - r.deleted, r.tls);
             fflush(stdout);
-            if (ui.progress_fd >= 0) {
-                buf_adds(&b, "done ");
-                safe_name(&b, a->name);
-                buf_printf(&b, " %lu %lu %llu %.3f", r.fetched, r.deleted, r.bytes, r.seconds);
-                pfd_line(&ui, &b);
+            {
+                struct worker_event ev = { .kind = WEV_FETCHED, .unit = a->name,
+                                           .num = { r.fetched, r.deleted } };
+
+                emit(&ui, &ev);
             }
         }
-        buf_free(&b);
+    }
+    {
+        struct worker_event done = { .kind = WEV_DONE };
+
+        emit(&ui, &done);
     }
     free(todo);
     config_free(cfg);

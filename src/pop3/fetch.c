@@ -131,6 +131,7 @@ struct fetch {
     const struct fetch_opts *o;
     char *state_path, *journal_path, *lock_path;
     char *inbox;
+    const char *inbox_name;      /* the folder name of inbox, for o->delivered */
     int lock_fd, journal_fd;
     int inbox_fd;                /* for syncfs: one flush per window instead of one per file */
     struct uset set;
@@ -435,6 +436,7 @@ static int journal_intent(struct fetch *f, long long when, const char *uidl, con
 struct slot {
     unsigned long idx;           /* index into the server entries */
     struct maildir_tmp *tmp;
+    char name[160];              /* tmp/NAME, and new/NAME once committed */
     bool received;
     bool committed;
     unsigned long long bytes;
@@ -587,6 +589,8 @@ static void fetch_commit_record(struct fetch *f, struct slot *win, size_t k,
         u->on_server = true;
         r->fetched++;
         r->bytes += win[i].bytes;
+        if (f->o && f->o->delivered)
+            f->o->delivered(f->o->ctx, f->inbox_name, win[i].name);
         f->prog.done++;
         f->prog.bytes += ents[win[i].idx].size;
         any = true;
@@ -664,6 +668,7 @@ static int fetch_download(struct fetch *f, struct pop3_entry *ents, const unsign
                 rc = -1;
                 break;
             }
+            snprintf(cur[i].name, sizeof cur[i].name, "%s", maildir_tmp_name(cur[i].tmp));
             sc.tmp = cur[i].tmp;
             buf_reset(&sc.pending);
             if (pop3_recv_body(f->pop, en->num, max, fetch_sink, &sc, &cur[i].bytes, e) < 0 ||
@@ -853,7 +858,8 @@ int fetch_account(const struct config *cfg, const struct account *a, const struc
         buf_printf(&b, "%s.lock", f.state_path);
         f.lock_path = buf_detach(&b);
     }
-    f.inbox = maildir_folder_path(cfg->mail_root, a->inbox ? a->inbox : "INBOX");
+    f.inbox_name = a->inbox ? a->inbox : "INBOX";
+    f.inbox = maildir_folder_path(cfg->mail_root, f.inbox_name);
     dir = fs_dirname(f.state_path);
     if (fs_mkdir_p(dir, 0700, e) < 0) {
         free(dir);

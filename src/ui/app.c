@@ -293,48 +293,24 @@ static void cycle_focus(struct app *a)
 
 void app_fetch(struct app *a)
 {
-    char *argv[10];
-    int n = 0;
-
-    if (jobs_running(a, "fetch")) {
+    if (jobs_running(a, &job_fetch)) {
         app_msg(a, "A fetch is already running.");
         return;
     }
-    argv[n++] = "tern";
-    if (a->g->config_path) {
-        argv[n++] = "-c";
-        argv[n++] = (char *)a->g->config_path;
-    }
-    argv[n++] = "fetch";
-    argv[n++] = "--progress-fd";
-    argv[n++] = "3";
-    argv[n] = NULL;
-    if (job_start(a, "fetch", argv) == 0)
+    if (job_start(a, &job_fetch, NULL) == 0)
         app_msg(a, "Fetching in the background...");
 }
 
 /* all: ignore the retry backoff (the user asked for it now). */
 static void start_flush(struct app *a, bool all)
 {
-    char *argv[10];
-    int n = 0;
+    char *args[] = { all ? "--all" : NULL, NULL };
 
-    if (jobs_running(a, "flush")) {
+    if (jobs_running(a, &job_flush)) {
         app_msg(a, "A flush is already running.");
         return;
     }
-    argv[n++] = "tern";
-    if (a->g->config_path) {
-        argv[n++] = "-c";
-        argv[n++] = (char *)a->g->config_path;
-    }
-    argv[n++] = "flush";
-    if (all)
-        argv[n++] = "--all";
-    argv[n++] = "--progress-fd";
-    argv[n++] = "3";
-    argv[n] = NULL;
-    if (job_start(a, "flush", argv) == 0)
+    if (job_start(a, &job_flush, args) == 0)
         app_msg(a, "Sending the queue in the background...");
 }
 
@@ -522,13 +498,14 @@ static void on_timers(struct app *a, time_t now)
 {
     if (a->cfg->fetch_interval > 0 && now >= a->next_fetch) {
         a->next_fetch = now + a->cfg->fetch_interval * 60;
-        if (!jobs_running(a, "fetch"))
+        if (!jobs_running(a, &job_fetch))
             app_fetch(a);
     }
     if (now >= a->next_check) {
-        /* New mail delivered by anyone (our fetch child, another tern, an MDA) shows up
-         * without a keypress; the index refresh is a directory stat when nothing changed. */
-        a->next_check = now + (a->jobs ? 1 : 3);
+        /* New mail delivered by others (another tern, an MDA) shows up without a keypress;
+         * the index refresh is a directory stat when nothing changed. Our own workers'
+         * deliveries arrive as events (list_subscribe), not through this poll. */
+        a->next_check = now + 3;
         list_refresh(a);
         folders_update_counts(a);
     }
@@ -686,8 +663,10 @@ int ui_main(int argc, char **argv, const struct globals *g)
     }
 
     folders_scan(a);
-    if (folders_open(a, folder ? folder : "INBOX") < 0 && folder == NULL && a->nfolders > 0)
-        (void)folders_open(a, a->folders[0]);
+    list_subscribe(a);
+    if (folders_open(a, folder ? folder : "INBOX") < 0 && folder == NULL &&
+        (a->nfolders == 0 || folders_open(a, a->folders[0]) < 0))
+        list_await(a, "INBOX");     /* first run: it opens when the first fetch creates it */
     if (warn.len > 0) {
         char *nl = strchr(warn.ptr, '\n');
 

@@ -173,6 +173,14 @@ static bool is_recipient_folder(const char *name)
            str_casecmp(b, QUEUE_FOLDER) == 0 || str_casecmp(b, "Sent Messages") == 0;
 }
 
+/* What this turn's events asked for, applied once in list_settled. */
+static struct {
+    bool refresh;                /* the open folder or the Outbox changed */
+    bool rescan;                 /* a folder the pane does not list received mail */
+    bool counts;
+    char *await;                 /* open this folder once it exists (list_await) */
+} pending;
+
 static int open_folder(struct app *a, const char *name, bool may_defer);
 static void reopen_in_place(struct app *a);
 
@@ -204,32 +212,14 @@ static size_t bg_index_min(void)
     return 5000;
 }
 
-/* Modified after the time t (seconds and nanoseconds)? */
-static bool newer_than(const char *dir, const char *sub, const struct timespec *t)
-{
-    char path[4096];
-    struct stat st;
-
-    snprintf(path, sizeof path, "%s/%s", dir, sub);
-    if (stat(path, &st) != 0)
-        return false;
-    return st.st_mtim.tv_sec > t->tv_sec ||
-           (st.st_mtim.tv_sec == t->tv_sec && st.st_mtim.tv_nsec > t->tv_nsec);
-}
-
-/* The folder's index is missing or older than its directories (mail came, flags changed
- * since it was written), and the folder has at least `threshold` messages (counted by name
- * only): bringing the index up to date would hold the screen. */
+/* The folder's index is not fresh by index.c's rule (idx_fresh: missing, or older than its
+ * directories) and the folder has at least `threshold` messages (the cache's count, else
+ * counted by name): bringing the index up to date would hold the screen. */
 static bool needs_background_index(const char *dir, size_t threshold)
 {
-    char *cache = idx_cache_path(dir);
-    struct stat st;
     size_t n = 0;
-    bool stale = stat(cache, &st) != 0 || newer_than(dir, "new", &st.st_mtim) ||
-                 newer_than(dir, "cur", &st.st_mtim);
 
-    free(cache);
-    if (!stale)
+    if (idx_fresh(dir, &n))
         return false;
     for (int k = 0; k < 2 && n < threshold; k++) {
         char path[4096];
@@ -248,27 +238,15 @@ static bool needs_background_index(const char *dir, size_t threshold)
 }
 
 /*
- * A large folder without an index would take seconds to read: a child (`tern scan`, which
- * builds and saves the index) does it while the screen stays live; the folder opens from
- * the fresh index when the child is done (list_index_done).
+ * A large folder without a fresh index would take seconds to read: a child (`tern index
+ * NAME`, which builds and saves the index) does it while the screen stays live; the folder
+ * opens from the fresh index when the child is done (list_index_done).
  */
-static int index_in_background(struct app *a, const char *name, const char *dir,
-                               bool keep_open)
+static int index_in_background(struct app *a, const char *name, bool keep_open)
 {
-    char *argv[12];
-    int n = 0;
+    char *args[] = { "-q", "--", (char *)name, NULL };
 
-    argv[n++] = "tern";
-    if (a->g->config_path) {
-        argv[n++] = "-c";
-        argv[n++] = (char *)a->g->config_path;
-    }
-    argv[n++] = "scan";
-    argv[n++] = "--limit";
-    argv[n++] = "date:..1971";      /* print nothing: only the index is wanted */
-    argv[n++] = (char *)dir;
-    argv[n] = NULL;
-    if (jobs_running(a, "index") || job_start(a, "index", argv) < 0)
+    if (jobs_running(a, &job_index) || job_start(a, &job_index, args) < 0)
         return -1;
     if (a->m != NULL && a->folder && strcmp(a->folder, name) == 0 && keep_open) {
         /* a refresh of the open folder: it stays on the screen meanwhile */
@@ -317,6 +295,8 @@ static int open_folder(struct app *a, const char *name, bool may_defer)
     const char *b;
 
     if (name == NULL) {             /* close */
+        free(pending.await);
+        pending.await = NULL;
         free(a->pending_folder);
         a->pending_folder = NULL;
         pager_close(a);
@@ -333,7 +313,7 @@ static int open_folder(struct app *a, const char *name, bool may_defer)
         return -1;
     }
     if (may_defer && needs_background_index(dir, bg_index_min()) &&
-        index_in_background(a, name, dir, false) == 0) {
+        index_in_background(a, name, false) == 0) {
         free(dir);
         return 0;
     }
@@ -428,6 +408,85 @@ static void reopen_in_place(struct app *a)
         a->new_count += (long)(m->v.n - before);
 }
 
+/* ---- what the workers report (jobs.h) ---- */
+
+static bool folder_listed(const struct app *a, const char *name)
+{
+    for (size_t i = 0; i < a->nfolders; i++)
+        if (strcmp(a->folders[i], name) == 0)
+            return true;
+    return false;
+}
+
+static void list_event(struct app *a, const struct job_kind *k, const struct worker_event *ev,
+                       void *arg)
+{
+    (void)k;
+    (void)arg;
+    switch (ev->kind) {
+    case WEV_NEW:
+        if (a->folder && strcmp(a->folder, ev->folder) == 0)
+            pending.refresh = true;
+        if (!folder_listed(a, ev->folder))
+            pending.rescan = true;
+        pending.counts = true;
+        break;
+    case WEV_SENT:                  /* a copy went to Sent, the Outbox lost one */
+        pending.rescan = pending.rescan || a->nfolders == 0;
+        /* fall through */
+    case WEV_DEFERRED:
+    case WEV_HELD:
+    case WEV_FAILED:
+        pending.refresh = true;
+        pending.counts = true;
+        break;
+    default:
+        break;
+    }
+}
+
+static void list_settled(struct app *a, void *arg)
+{
+    (void)arg;
+    if (pending.rescan) {
+        pending.rescan = false;
+        folders_scan(a);
+        pending.counts = true;
+    }
+    if (pending.await && a->m == NULL && a->pending_folder == NULL &&
+        folder_listed(a, pending.await)) {
+        char *name = pending.await;
+
+        pending.await = NULL;
+        if (open_folder(a, name, true) == 0)
+            app_msg(a, "%s: new mail.", name);
+        free(name);
+    }
+    if (pending.refresh) {
+        pending.refresh = false;
+        list_refresh(a);
+    }
+    if (pending.counts) {
+        pending.counts = false;
+        folders_update_counts(a);
+    }
+}
+
+void list_subscribe(struct app *a)
+{
+    static const struct jobs_listener l = { list_event, list_settled, NULL };
+
+    (void)a;
+    (void)jobs_listen(&l);
+}
+
+void list_await(struct app *a, const char *name)
+{
+    free(pending.await);
+    pending.await = xstrdup(name);
+    app_msg(a, "%s does not exist yet; it opens when mail arrives (F fetches).", name);
+}
+
 void list_refresh(struct app *a)
 {
     struct err e;
@@ -435,15 +494,22 @@ void list_refresh(struct app *a)
     size_t before;
     uint32_t id;
 
+    if (a->m == NULL && pending.await) {
+        /* Delivered by someone else (an MDA, another tern): the timer's poll finds it. */
+        if (!folder_listed(a, pending.await))
+            folders_scan(a);
+        list_settled(a, NULL);
+        return;
+    }
     if (a->m == NULL || a->pending_folder)
         return;
     /* A large folder's refresh reads every name and rewrites a big cache: seconds, not for
      * the loop. A child does it (after a running fetch ends), then the index is swapped. */
     if (idx_count(a->m->x) >= bg_index_min()) {
-        if (jobs_running(a, "fetch") || jobs_running(a, "index") ||
+        if (jobs_running(a, &job_fetch) || jobs_running(a, &job_index) ||
             !maildir_changed(a->m->dir, &a->m->stamp))
             return;
-        (void)index_in_background(a, a->folder, a->m->dir, true);
+        (void)index_in_background(a, a->folder, true);
         return;
     }
     before = a->m->v.n;

@@ -15,6 +15,7 @@
 #include "tern/cmd.h"
 #include "tern/config.h"
 #include "compose.h"
+#include "jobs.h"
 
 /* ---- geometry (layout.c) ---- */
 
@@ -256,6 +257,10 @@ void list_prompt_done(struct app *a, enum prompt_kind k, const char *text);
 void list_refresh(struct app *a);
 /* The background indexing of a large folder finished (ok: it succeeded): open it. */
 void list_index_done(struct app *a, bool ok);
+/* Subscribe the list to the workers' events (new mail, sent messages): once, at start. */
+void list_subscribe(struct app *a);
+/* Open folder name as soon as it exists (first run: INBOX before the first fetch). */
+void list_await(struct app *a, const char *name);
 /* Messages and unread ones of the open folder, from its index; false when none is open. */
 bool list_counts(struct app *a, long *total, long *unread);
 
@@ -292,20 +297,7 @@ void ui_compose_offer_recovery(struct app *a);
 void compose_screen_draw(struct app *a);
 void compose_screen_key(struct app *a, enum cmd c, int key);
 
-/* jobs.c: background children. */
-/* Start `tern ARGS...` in the background, its output read line by line. name labels it. */
-int job_start(struct app *a, const char *name, char *const argv[]);
-/* Add the jobs' pipes to fds (at most max); returns how many were added. */
-int jobs_pollfds(struct app *a, struct pollfd *fds, int max);
-/* Read what is ready on fd. */
-void jobs_input(struct app *a, int fd);
-/* Reap exited children (after SIGCHLD). */
-void jobs_reap(struct app *a);
-void jobs_cancel_all(struct app *a);
-bool jobs_running(const struct app *a, const char *name);
-/* One short line for the status bar, or "" when idle. */
-void jobs_status(const struct app *a, char *out, size_t n);
-void jobs_free(struct app *a);
+/* jobs.c: background children, declared in jobs.h. */
 void app_fetch(struct app *a);
 void app_flush(struct app *a);
 

@@ -12,14 +12,14 @@
 
 /*
  * The fields of each event, in order: u unit, p phase, f folder, F file, i id, a addr,
- * c class, 0-3 num[k], j job, v version, t free text (always last; T: may be empty).
+ * c class, 0-4 num[k], j job, v version, t free text (always last; T: may be empty).
  */
 static const struct {
     const char *word;
     const char *fields;
 } kinds[WEV_NKINDS] = {
     [WEV_HELLO] = { "tern-worker", "vj" },
-    [WEV_PROGRESS] = { "progress", "up0123" },
+    [WEV_PROGRESS] = { "progress", "up01234" },
     [WEV_NEW] = { "new", "fF" },
     [WEV_SENT] = { "sent", "iT" },
     [WEV_DEFERRED] = { "deferred", "iT" },

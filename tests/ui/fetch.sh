@@ -74,16 +74,35 @@ if wait_for "[fetch a: " 15; then
     typetext "cancel"
     keys Enter
     # The notice lasts until the job's end replaces it, which on a quiet machine is at once.
-    if wait_for "Cancelling 1 background job" 5 || wait_for "fetch stopped by signal" 1; then
+    if wait_for "Cancelling 1 background job" 5 || wait_for "fetch cancelled" 1 ||
+        wait_for "fetch stopped by signal" 1; then
         pass ":cancel signals the job"; else fail ":cancel signals the job"; fi
-    if wait_for "fetch stopped by signal" 10 || wait_for "fetch failed" 1; then
+    if wait_for "fetch cancelled" 10 || wait_for "fetch stopped by signal" 1 ||
+        wait_for "fetch failed" 1; then
         pass "the cancelled fetch is reported"; else fail "the cancelled fetch is reported"; fi
+    # The job has ended (and the list caught up with what it delivered): j moves one row,
+    # however many messages arrived before the cancel took effect.
+    row=$(screen | sed -n 's/.*INBOX \([0-9][0-9]*\)\/.*/\1/p' | head -n 1)
     keys j
-    expect_screen "5/" "keys still work"
+    expect_screen "INBOX $((${row:-0} + 1))/" "keys still work"
 else
     fail "the fetch started"
 fi
 keys q
 expect_screen "EXITED:0" "quit after cancel"
+
+# First run with an empty mail root (issue 12, item 9): the client says INBOX does not exist
+# yet instead of failing, and opens it as soon as the fetch delivers into it.
+M3="$T/Mail3"
+mkdir -p "$M3"
+write_rc "$T/rc3" "$M3" "$(acct secret)"
+start_tern -c "$T/rc3"
+expect_screen "INBOX does not exist yet" "first run: INBOX is awaited, not an error"
+expect_no_screen "no such folder" "first run: no 'no such folder'"
+keys i
+expect_screen "INBOX 1/" "first run: INBOX opens when the fetch creates it" 15
+expect_screen "[$N msgs" "first run: every fetched message is listed" 30
+keys q
+expect_screen "EXITED:0" "quit after the first run"
 expect_clean_stderr
 finish

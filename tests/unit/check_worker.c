@@ -38,7 +38,7 @@ static void round_trip(const struct worker_event *ev, const char *want)
     ck_assert_str_eq(got->job, s(ev->job));
     ck_assert_int_eq(got->cls, ev->cls);
     ck_assert_int_eq(got->version, ev->version);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         ck_assert_uint_eq(got->num[i], ev->num[i]);
     free(got);
     buf_free(&b);
@@ -62,7 +62,8 @@ START_TEST(every_event_round_trips)
     ev.num[1] = 5000;
     ev.num[2] = 123456789012ULL;
     ev.num[3] = ~0ULL;
-    round_trip(&ev, "progress home retr 3 5000 123456789012 18446744073709551615\n");
+    ev.num[4] = 1500;
+    round_trip(&ev, "progress home retr 3 5000 123456789012 18446744073709551615 1500\n");
 
     memset(&ev, 0, sizeof ev);
     ev.kind = WEV_NEW;
@@ -168,8 +169,8 @@ static int parse_str(const char *line, struct worker_event *ev, struct err *e)
 START_TEST(malformed_lines_are_refused)
 {
     static const char *const bad[] = {
-        "", "hello", "new", "new INBOX", "new  x", "new INBOX x y", "progress a b 1 2 3",
-        "progress a b 1 2 3 x", "indexed F -1", "indexed F 99999999999999999999999",
+        "", "hello", "new", "new INBOX", "new  x", "new INBOX x y", "progress a b 1 2 3 4",
+        "progress a b 1 2 3 4 x", "indexed F -1", "indexed F 99999999999999999999999",
         "error bogus acct text", "error auth", "sent", "new IN%2 x", "new IN%zz x",
         "new IN%00BOX x", "tern-worker 2 fetch", "tern-worker x fetch", "flushed 1 2",
         "done now", "new INBOX x ",
