@@ -110,8 +110,7 @@ static void show_progress(void *ctx, const struct fetch_progress *p)
 
 static int fetch_usage(const struct globals *g)
 {
-    fprintf(stderr, "usage: %s fetch [-c FILE] [-v] [--worker-fd N] [ACCOUNT...]\n",
-            g->progname);
+    cmd_usage(stderr, g, false);
     return TERN_EX_USAGE;
 }
 
@@ -141,7 +140,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
         } else if (strncmp(a, "--progress-fd=", 14) == 0) {
             val = a + 14;
         } else if (a[0] == '-') {
-            fprintf(stderr, "%s fetch: unknown option '%s'\n", g->progname, a);
+            fprintf(stderr, "%s: unknown option '%s'\n", g->progname, a);
             return fetch_usage(g);
         } else {
             break;
@@ -150,7 +149,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             long fd;
 
             if (str_tolong(val, 0, 1 << 20, &fd) < 0) {
-                fprintf(stderr, "%s fetch: --worker-fd needs a descriptor number\n",
+                fprintf(stderr, "%s: --worker-fd needs a descriptor number\n",
                         g->progname);
                 return fetch_usage(g);
             }
@@ -184,7 +183,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             const struct account *a = config_account(cfg, argv[i]);
 
             if (a == NULL) {
-                fprintf(stderr, "%s: fetch %s: no such account in %s\n", g->progname, argv[i],
+                fprintf(stderr, "%s: %s: no such account in %s\n", g->progname, argv[i],
                         cfg->path);
                 config_error(&ui, argv[i], "no such account");
                 status = EX_CONFIG;
@@ -192,7 +191,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
                 continue;
             }
             if (a->pop3_host == NULL) {
-                fprintf(stderr, "%s: fetch %s: the account has no pop3_host\n", g->progname,
+                fprintf(stderr, "%s: %s: the account has no pop3_host\n", g->progname,
                         a->name);
                 config_error(&ui, a->name, "the account has no pop3_host");
                 status = EX_CONFIG;
@@ -206,7 +205,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             if (cfg->accounts[i].pop3_host != NULL)
                 todo[ntodo++] = &cfg->accounts[i];
         if (ntodo == 0) {
-            fprintf(stderr, "%s: fetch: no account has a pop3_host in %s\n", g->progname,
+            fprintf(stderr, "%s: no account has a pop3_host in %s\n", g->progname,
                     cfg->path);
             config_error(&ui, NULL, "no account has a pop3_host");
             status = EX_CONFIG;
@@ -227,7 +226,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
         if (ui.tty)
             fprintf(stderr, "\r\033[K");
         if (rc < 0) {
-            fprintf(stderr, "%s: fetch %s: %s", g->progname, a->name, e.msg);
+            fprintf(stderr, "%s: %s: %s", g->progname, a->name, e.msg);
             if (r.fetched > 0)
                 fprintf(stderr, " (%lu new message%s kept)", r.fetched,
                         r.fetched == 1 ? "" : "s");

@@ -16,8 +16,7 @@
 
 static int index_usage(const struct globals *g)
 {
-    fprintf(stderr, "usage: %s index [--rebuild] [-q] [--worker-fd N] FOLDER|PATH...\n",
-            g->progname);
+    cmd_usage(stderr, g, false);
     return TERN_EX_USAGE;
 }
 
@@ -47,7 +46,7 @@ static int index_one(const struct config *cfg, const char *f, int oflags, bool q
     free(dir);
     return EX_OK;
 fail:
-    fprintf(stderr, "%s: index: %s\n", g->progname, e.msg);
+    fprintf(stderr, "%s: %s\n", g->progname, e.msg);
     ev.cls = e.cls;
     ev.text = e.msg;
     (void)worker_emit(wfd, &ev);
@@ -80,7 +79,7 @@ int cmd_index(int argc, char **argv, const struct globals *g)
             i++;
             break;
         } else if (s[0] == '-' && s[1] != '\0') {
-            fprintf(stderr, "%s: index: unknown option %s\n", g->progname, s);
+            fprintf(stderr, "%s: unknown option %s\n", g->progname, s);
             return index_usage(g);
         } else {
             break;

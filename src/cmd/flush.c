@@ -108,11 +108,7 @@ static void flush_event(const struct queue_event *ev, void *arg)
     }
 }
 
-static void flush_usage(const char *prog)
-{
-    fprintf(stderr, "usage: %s flush [-c FILE] [--all] [-q] [--worker-fd N] [ACCOUNT...]\n",
-            prog);
-}
+
 
 int cmd_flush(int argc, char **argv, const struct globals *g)
 {
@@ -140,7 +136,7 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
             long fd;
 
             if (v == NULL || str_tolong(v, 0, 1 << 20, &fd) < 0) {
-                fprintf(stderr, "%s: flush: --worker-fd needs an open descriptor\n",
+                fprintf(stderr, "%s: --worker-fd needs a descriptor number\n",
                         g->progname);
                 return TERN_EX_USAGE;
             }
@@ -152,8 +148,8 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
             i++;
             break;
         } else if (s[0] == '-') {
-            fprintf(stderr, "%s: flush: unknown option %s\n", g->progname, s);
-            flush_usage(g->progname);
+            fprintf(stderr, "%s: unknown option '%s'\n", g->progname, s);
+            cmd_usage(stderr, g, false);
             return TERN_EX_USAGE;
         } else {
             break;
@@ -168,7 +164,7 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
     }
     for (int k = i; k < argc; k++) {
         if (config_account(cfg, argv[k]) == NULL) {
-            fprintf(stderr, "%s: flush: no account called '%s'\n", g->progname, argv[k]);
+            fprintf(stderr, "%s: no account called '%s'\n", g->progname, argv[k]);
             wev = (struct worker_event){ .kind = WEV_ERROR, .cls = ERR_CONFIG,
                                          .unit = argv[k], .text = "no such account" };
             (void)worker_emit(u.wfd, &wev);
@@ -182,7 +178,7 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
     if (queue_open(cfg->mail_root, &q, &e) < 0 ||
         queue_flush(q, cfg, &fo, flush_event, &u, &st, &e) < 0) {
         clear_line(&u);
-        fprintf(stderr, "%s: flush: %s\n", g->progname, e.msg);
+        fprintf(stderr, "%s: %s\n", g->progname, e.msg);
         wev = (struct worker_event){ .kind = WEV_ERROR, .cls = e.cls, .text = e.msg };
         (void)worker_emit(u.wfd, &wev);
         rc = cmd_exit_code(e.cls);
