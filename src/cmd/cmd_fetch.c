@@ -31,15 +31,23 @@ static double now_s(void)
 }
 
 static volatile sig_atomic_t fetch_cancelled;
+static volatile sig_atomic_t downloading;    /* in FETCH_RETR: messages are arriving */
 
 static void on_term(int sig)
 {
-    (void)sig;
+    if (!downloading) {
+        /* Nothing of this run is half-done (connecting, logging in, waiting for a
+         * password_command, deleting): end at once, as without a handler. */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
     fetch_cancelled = 1;
 }
 
-/* SIGTERM (the client's cancel, a shutdown) ends the fetch cleanly: the message being
- * received is finished, what is on disk is recorded, nothing more is deleted. */
+/* SIGTERM (the client's cancel, a shutdown) ends the fetch cleanly: while messages arrive,
+ * the one being received is finished, what is on disk is recorded, nothing more is
+ * deleted; at any other point the fetch ends at once (the state is consistent then). */
 static void catch_term(void)
 {
     struct sigaction sa;
@@ -82,6 +90,8 @@ static void show_progress(void *ctx, const struct fetch_progress *p)
     double t = now_s();
     bool final = p->phase == FETCH_DONE || p->phase == FETCH_DELETE ||
                  p->phase == FETCH_LIST || p->phase == FETCH_CONNECT;
+
+    downloading = p->phase == FETCH_RETR;
 
     if (!final && t - u->last < 0.1 && p->done != p->total)
         return;
@@ -223,6 +233,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             break;
         }
         rc = fetch_account(cfg, a, &fo, &r, &e);
+        downloading = 0;
         if (ui.tty)
             fprintf(stderr, "\r\033[K");
         if (rc < 0) {
