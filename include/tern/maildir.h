@@ -62,8 +62,6 @@ bool maildir_is_maildir(const char *dir);
  */
 int maildir_folders(const char *mail_root, char ***names, size_t *n, struct err *e);
 void maildir_folders_free(char **names);
-/* Create INBOX, Sent, Drafts and Trash under mail_root when missing. */
-int maildir_ensure_defaults(const char *mail_root, struct err *e);
 
 /* ---- names and flags ---- */
 

@@ -14,8 +14,6 @@
 #include "tern/config.h"
 #include "tern/err.h"
 
-#define QUEUE_FOLDER "Outbox"
-
 enum queue_state { QUEUE_QUEUED, QUEUE_FAILED };
 
 /* A refused recipient and the server's words about it. */

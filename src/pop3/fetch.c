@@ -26,6 +26,7 @@
 #include "tern/fetch.h"
 #include "tern/fsutil.h"
 #include "tern/maildir.h"
+#include "tern/paths.h"
 #include "tern/pop3.h"
 #include "tern/secret.h"
 #include "tern/xalloc.h"
@@ -168,11 +169,11 @@ static void fetch_safe(struct buf *b, const char *s)
 
 char *fetch_state_path(const struct config *cfg, const struct account *a)
 {
-    char *root = fs_expand(cfg->mail_root ? cfg->mail_root : "~/Mail");
+    char *root = paths_state(cfg->mail_root, PATH_POP3);
     struct buf b = BUF_INIT;
 
     buf_adds(&b, root);
-    buf_adds(&b, "/.tern/pop3/");
+    buf_addc(&b, '/');
     if (a->name[0] == '.')
         buf_addc(&b, '_');
     fetch_safe(&b, a->name);
@@ -858,8 +859,8 @@ int fetch_account(const struct config *cfg, const struct account *a, const struc
         buf_printf(&b, "%s.lock", f.state_path);
         f.lock_path = buf_detach(&b);
     }
-    f.inbox_name = a->inbox ? a->inbox : "INBOX";
-    f.inbox = maildir_folder_path(cfg->mail_root, f.inbox_name);
+    f.inbox_name = paths_role(cfg, NULL, a, ROLE_INBOX);
+    f.inbox = paths_role_dir(cfg, a, ROLE_INBOX);
     dir = fs_dirname(f.state_path);
     if (fs_mkdir_p(dir, 0700, e) < 0) {
         free(dir);

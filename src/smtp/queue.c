@@ -15,6 +15,7 @@
 #include "tern/fsutil.h"
 #include "tern/header.h"
 #include "tern/maildir.h"
+#include "tern/paths.h"
 #include "tern/queue.h"
 #include "tern/secret.h"
 #include "tern/smtp.h"
@@ -272,15 +273,12 @@ bool queue_due(const struct queue_entry *q, time_t now, bool all)
 int queue_open(const char *mail_root, struct queue **out, struct err *e)
 {
     struct queue *q = xcalloc(1, sizeof *q);
-    char *dot;
 
     *out = NULL;
     q->lockfd = -1;
-    q->root = xstrdup(mail_root);
-    q->outbox = maildir_folder_path(mail_root, QUEUE_FOLDER);
-    dot = fs_join(mail_root, ".tern");
-    q->statedir = fs_join(dot, "queue");
-    free(dot);
+    q->root = paths_root(mail_root);
+    q->outbox = maildir_folder_path(q->root, paths_role(NULL, q->root, NULL, ROLE_OUTBOX));
+    q->statedir = paths_state(q->root, PATH_QUEUE);
     if (maildir_create(q->outbox, e) < 0 || fs_mkdir_p(q->statedir, 0700, e) < 0) {
         queue_close(q);
         return -1;
@@ -644,7 +642,7 @@ static void fail_perm(struct flusher *f, struct queue_entry *ent, const char *wh
 static int copy_to_sent(struct flusher *f, const struct account *a, const char *msg, size_t n,
                         bool batched, struct err *e)
 {
-    char *dir = maildir_folder_path(f->cfg->mail_root, a->sent ? a->sent : "Sent");
+    char *dir = paths_role_dir(f->cfg, a, ROLE_SENT);
     struct maildir_tmp *t;
     int rc = maildir_create(dir, e);
 
@@ -675,7 +673,7 @@ static int copy_to_sent(struct flusher *f, const struct account *a, const char *
  */
 static int move_to_sent(struct flusher *f, const struct account *a, struct queue_entry *ent)
 {
-    char *dir = maildir_folder_path(f->cfg->mail_root, a->sent ? a->sent : "Sent");
+    char *dir = paths_role_dir(f->cfg, a, ROLE_SENT);
     struct buf dst = BUF_INIT;
     struct err e;
     int rc = -1;

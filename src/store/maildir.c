@@ -15,6 +15,7 @@
 #include "tern/buf.h"
 #include "tern/fsutil.h"
 #include "tern/maildir.h"
+#include "tern/paths.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
 
@@ -261,7 +262,7 @@ char *maildir_folder_path(const char *mail_root, const char *folder)
         str_startswith(folder, "./") || str_startswith(folder, "../") ||
         str_startswith(folder, "~/") || folder[0] == '$')
         return fs_expand(folder);
-    root = fs_expand(mail_root ? mail_root : "~/Mail");
+    root = paths_root(mail_root);
     p = fs_join(root, folder);
     if (strcmp(folder, "INBOX") == 0 && !is_dir(p) && maildir_is_maildir(root)) {
         free(p);
@@ -341,7 +342,7 @@ static int folder_cmp(const void *a, const void *b)
 int maildir_folders(const char *mail_root, char ***names, size_t *n, struct err *e)
 {
     struct folder_list l = { NULL, 0, 0 };
-    char *root = fs_expand(mail_root ? mail_root : "~/Mail");
+    char *root = paths_root(mail_root);
 
     *names = NULL;
     *n = 0;
@@ -375,21 +376,6 @@ void maildir_folders_free(char **names)
     for (char **p = names; *p; p++)
         free(*p);
     free(names);
-}
-
-int maildir_ensure_defaults(const char *mail_root, struct err *e)
-{
-    static const char *const defs[] = { "INBOX", "Sent", "Drafts", "Trash" };
-
-    for (size_t i = 0; i < 4; i++) {
-        char *p = maildir_folder_path(mail_root, defs[i]);
-        int rc = maildir_is_maildir(p) ? 0 : maildir_create(p, e);
-
-        free(p);
-        if (rc < 0)
-            return -1;
-    }
-    return 0;
 }
 
 /* ---- names and flags ---- */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "tern/log.h"
+#include "tern/paths.h"
 #include "tern/str.h"
 #include "tern/ui.h"
 #include "tern/xalloc.h"
@@ -627,7 +628,7 @@ int ui_main(int argc, char **argv, const struct globals *g)
     rc = cmd_load_config(g, &a->cfg);
     if (rc != 0)
         return rc;
-    a->root = xstrdup(a->cfg->mail_root ? a->cfg->mail_root : ".");
+    a->root = paths_root(a->cfg->mail_root);
     sl = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
     if (sl > 0)
         self_path[sl] = '\0';

@@ -22,13 +22,14 @@
 #include "tern/header.h"
 #include "tern/maildir.h"
 #include "tern/mime.h"
+#include "tern/paths.h"
 #include "tern/queue.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
 
 char *compose_dir(const struct config *cfg, struct err *e)
 {
-    char *dir = fs_join(cfg->mail_root, ".tern/compose");
+    char *dir = paths_state(cfg->mail_root, PATH_COMPOSE);
 
     if (fs_mkdir_p(dir, 0700, e) < 0 || chmod(dir, 0700) < 0) {
         if (e && e->cls == ERR_NONE)
@@ -418,7 +419,7 @@ bool compose_forgot_attachment(const struct draft *d)
 void compose_expand(struct compose *c, const struct config *cfg)
 {
     char **fields[] = { &c->d.to, &c->d.cc, &c->d.bcc };
-    char *path = fs_join(cfg->mail_root, ".tern/addresses");
+    char *path = paths_state(cfg->mail_root, PATH_ADDRESSES);
     struct addrbook *ab = NULL;
     struct err e;
 
@@ -445,7 +446,7 @@ void compose_expand(struct compose *c, const struct config *cfg)
 void compose_note_sender(const struct config *cfg, const char *msg_path)
 {
     static const char *const fields[] = { "From", "Reply-To" };
-    char *path = fs_join(cfg->mail_root, ".tern/addresses");
+    char *path = paths_state(cfg->mail_root, PATH_ADDRESSES);
     struct addrbook *ab = NULL;
     struct buf msg = BUF_INIT;
     struct err e;
@@ -511,7 +512,7 @@ int compose_postpone(struct compose *c, const struct config *cfg, struct err *e)
 {
     struct build_opts o = { .keep_bcc = true, .flowed = cfg->text_flowed };
     struct buf out = BUF_INIT;
-    char *dir = maildir_folder_path(cfg->mail_root, c->acct ? c->acct->drafts : "Drafts");
+    char *dir = paths_role_dir(cfg, c->acct, ROLE_DRAFTS);
     int rc = -1;
 
     if (build_message(&c->d, &o, &out, e) == 0 && maildir_create(dir, e) == 0 &&
@@ -603,7 +604,7 @@ static int newest_first(const void *a, const void *b)
 
 size_t compose_leftovers(const struct config *cfg, char ***paths)
 {
-    char *dir = fs_join(cfg->mail_root, ".tern/compose");
+    char *dir = paths_state(cfg->mail_root, PATH_COMPOSE);
     DIR *d = opendir(dir);
     struct leftover *v = NULL;
     struct dirent *de;

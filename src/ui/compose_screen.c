@@ -16,6 +16,7 @@
 #include "tcurses.h"
 #include "tern/addrbook.h"
 #include "tern/fsutil.h"
+#include "tern/paths.h"
 #include "tern/queue.h"
 #include "tern/render.h"
 #include "tern/str.h"
@@ -86,7 +87,8 @@ void ui_compose(struct app *a, enum compose_kind kind)
             return;
         }
     }
-    if (kind == COMPOSE_RESUME && a->folder && strcmp(a->folder, QUEUE_FOLDER) == 0) {
+    if (kind == COMPOSE_RESUME && a->folder &&
+        paths_role_of(a->cfg, a->root, a->folder) == ROLE_OUTBOX) {
         /* A queued message is named by its Maildir unique name in Outbox. */
         const char *base = strrchr(path, '/');
         queue_id = xstrndup(base + 1, strcspn(base + 1, ":"));
@@ -326,7 +328,7 @@ static void complete_address(struct app *a)
     const char *text = buf_cstr(&a->pr.text);
     const char *comma = strrchr(text, ',');
     const char *word = comma ? comma + 1 : text;
-    char *path = fs_join(a->cfg->mail_root, ".tern/addresses");
+    char *path = paths_state(a->cfg->mail_root, PATH_ADDRESSES);
     struct addrbook *ab = NULL;
     struct err e;
     char **res;

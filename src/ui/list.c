@@ -12,6 +12,7 @@
 
 #include "tern/index.h"
 #include "tern/maildir.h"
+#include "tern/paths.h"
 #include "tern/queue.h"
 #include "tern/str.h"
 #include "tern/thread.h"
@@ -162,15 +163,20 @@ static void initial_cursor(struct app *a)
     a->cur = best;
 }
 
-static bool is_recipient_folder(const char *name)
+/* Sent, Drafts, Outbox (any account's, by tern/paths.h) and their usual names elsewhere:
+ * the recipient is what matters there. */
+static bool is_recipient_folder(const struct app *a, const char *name)
 {
+    enum path_role r = paths_role_of(a->cfg, a->root, name);
     const char *b = strrchr(name, '/');
 
+    if (r == ROLE_SENT || r == ROLE_DRAFTS || r == ROLE_OUTBOX)
+        return true;
     b = b ? b + 1 : name;
     if (*b == '.')
         b++;
     return str_casecmp(b, "Sent") == 0 || str_casecmp(b, "Drafts") == 0 ||
-           str_casecmp(b, QUEUE_FOLDER) == 0 || str_casecmp(b, "Sent Messages") == 0;
+           str_casecmp(b, "Sent Messages") == 0;
 }
 
 /* What this turn's events asked for, applied once in list_settled. */
@@ -292,7 +298,6 @@ static int open_folder(struct app *a, const char *name, bool may_defer)
     struct model *m;
     struct err e;
     char *dir;
-    const char *b;
 
     if (name == NULL) {             /* close */
         free(pending.await);
@@ -325,17 +330,8 @@ static int open_folder(struct app *a, const char *name, bool may_defer)
         return -1;
     }
     idx_view_init(&m->v);
-    b = strrchr(name, '/');
-    b = b ? b + 1 : name;
-    m->show_to = is_recipient_folder(name);
-    for (size_t i = 0; i < a->cfg->naccounts; i++) {
-        const struct account *ac = &a->cfg->accounts[i];
-
-        if ((ac->sent && strcmp(ac->sent, name) == 0) ||
-            (ac->drafts && strcmp(ac->drafts, name) == 0))
-            m->show_to = true;
-    }
-    m->outbox = str_casecmp(b, QUEUE_FOLDER) == 0;
+    m->show_to = is_recipient_folder(a, name);
+    m->outbox = paths_role_of(a->cfg, a->root, name) == ROLE_OUTBOX;
     pager_close(a);
     model_free(a->m);
     a->m = m;
@@ -773,7 +769,7 @@ static void set_flags(struct app *a, const char *add, const char *del)
 static void expunge(struct app *a)
 {
     struct model *m = a->m;
-    char *trash = maildir_folder_path(a->root, "Trash");
+    char *trash = paths_role_dir(a->cfg, NULL, ROLE_TRASH);
     size_t n = idx_count(m->x), done = 0;
     struct err e;
     int failed = 0;
@@ -915,9 +911,10 @@ void list_prompt_done(struct app *a, enum prompt_kind k, const char *text)
 
         if (*text == '\0' || nrows(a->m) == 0)
             return;
-        dst = maildir_folder_path(a->root, text);
+        /* under the mail root only: "../x" or "/tmp/x" never makes a directory elsewhere */
+        dst = paths_folder_dir(a->root, text, &e);
         if (dst == NULL) {
-            app_err(a, "%s: no such folder", text);
+            app_err(a, "%s", e.msg);
             return;
         }
         if (strcmp(dst, a->m->dir) == 0) {

@@ -1,0 +1,151 @@
+/* Where things live under mail_root (see tern/paths.h): tern's state directory and the
+ * folders that play a role, with Maildir++ defaults when mail_root is itself a Maildir. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tern/fsutil.h"
+#include "tern/maildir.h"
+#include "tern/paths.h"
+#include "tern/str.h"
+#include "tern/xalloc.h"
+
+char *paths_root(const char *mail_root)
+{
+    return fs_expand(mail_root && *mail_root ? mail_root : PATHS_DEFAULT_ROOT);
+}
+
+char *paths_state(const char *mail_root, enum path_state s)
+{
+    static const char *const sub[] = {
+        [PATH_POP3] = ".tern/pop3", [PATH_QUEUE] = ".tern/queue",
+        [PATH_COMPOSE] = ".tern/compose", [PATH_ADDRESSES] = ".tern/addresses",
+    };
+    char *root = paths_root(mail_root), *p = fs_join(root, sub[s]);
+
+    free(root);
+    return p;
+}
+
+bool paths_maildirpp(const char *mail_root)
+{
+    char *root = paths_root(mail_root);
+    bool pp = maildir_is_maildir(root);
+
+    free(root);
+    return pp;
+}
+
+static const struct account *default_account(const struct config *cfg)
+{
+    if (cfg == NULL || cfg->naccounts == 0)
+        return NULL;
+    if (cfg->default_account) {
+        const struct account *a = config_account(cfg, cfg->default_account);
+
+        if (a)
+            return a;
+    }
+    return &cfg->accounts[0];
+}
+
+static const char *role_setting(const struct account *a, enum path_role r)
+{
+    if (a == NULL)
+        return NULL;
+    switch (r) {
+    case ROLE_INBOX: return a->inbox;
+    case ROLE_SENT: return a->sent;
+    case ROLE_DRAFTS: return a->drafts;
+    case ROLE_TRASH: return a->trash;
+    default: return NULL;
+    }
+}
+
+const char *paths_role(const struct config *cfg, const char *mail_root,
+                       const struct account *a, enum path_role r)
+{
+    static const char *const plain[NROLES] = { "INBOX", "Sent", "Drafts", "Trash", "Outbox" };
+    static const char *const dotted[NROLES] = { "INBOX", ".Sent", ".Drafts", ".Trash",
+                                                ".Outbox" };
+    const char *set;
+
+    if (a == NULL)
+        a = default_account(cfg);
+    set = role_setting(a, r);
+    if (set && *set)
+        return set;
+    if (mail_root == NULL && cfg)
+        mail_root = cfg->mail_root;
+    return paths_maildirpp(mail_root) ? dotted[r] : plain[r];
+}
+
+char *paths_role_dir(const struct config *cfg, const struct account *a, enum path_role r)
+{
+    const char *root = cfg ? cfg->mail_root : NULL;
+    char *base = paths_root(root);
+    char *dir = maildir_folder_path(base, paths_role(cfg, base, a, r));
+
+    free(base);
+    return dir;
+}
+
+enum path_role paths_role_of(const struct config *cfg, const char *mail_root,
+                             const char *name)
+{
+    for (int r = 0; r < NROLES; r++) {
+        if (strcmp(paths_role(cfg, mail_root, NULL, (enum path_role)r), name) == 0)
+            return (enum path_role)r;
+        for (size_t i = 0; cfg && i < cfg->naccounts; i++)
+            if (strcmp(paths_role(cfg, mail_root, &cfg->accounts[i], (enum path_role)r),
+                       name) == 0)
+                return (enum path_role)r;
+    }
+    return NROLES;
+}
+
+char *paths_folder_dir(const char *mail_root, const char *name, struct err *e)
+{
+    char *root, *dir;
+    const char *p = name;
+
+    if (*name == '\0' || name[0] == '/' || name[0] == '~' || strchr(name, '$') != NULL) {
+        err_set(e, ERR_CONFIG, "%s: a folder name under the mail root, not a path", name);
+        return NULL;
+    }
+    for (;;) {                      /* no "." or ".." component anywhere */
+        size_t n = strcspn(p, "/");
+
+        if ((n == 2 && p[0] == '.' && p[1] == '.') || (n == 1 && p[0] == '.') || n == 0) {
+            err_set(e, ERR_CONFIG, "%s: a folder name may not contain '..', '.' or '//'",
+                    name);
+            return NULL;
+        }
+        if (p[n] == '\0')
+            break;
+        p += n + 1;
+    }
+    root = paths_root(mail_root);
+    if (strcmp(name, "INBOX") == 0)
+        dir = maildir_folder_path(root, name);     /* mail_root itself on Maildir++ */
+    else
+        dir = fs_join(root, name);
+    free(root);
+    return dir;
+}
+
+int paths_ensure_roles(const struct config *cfg, struct err *e)
+{
+    static const enum path_role made[] = { ROLE_INBOX, ROLE_SENT, ROLE_DRAFTS, ROLE_TRASH };
+
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+        char *p = paths_role_dir(cfg, NULL, made[i]);
+        int rc = maildir_is_maildir(p) ? 0 : maildir_create(p, e);
+
+        free(p);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
