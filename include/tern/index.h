@@ -63,10 +63,11 @@ struct idx;   /* opaque */
 int idx_open(const char *dir, int flags, struct idx **out, struct err *e);
 void idx_close(struct idx *x);
 /*
- * The one freshness rule, without loading anything: 1 when idx_open(dir) would trust the
- * cache without reading the directories (the cache exists, is of this version, and the
- * stamp rule of idx_sync holds), else 0. *count (may be NULL) gets the number of messages
- * the cache holds, 0 without a usable cache.
+ * The freshness rule, without loading anything: 1 when dir's cache exists, is of this version
+ * and reflects its directories as they are now (the stamps idx_sync compares are equal), so
+ * that idx_open reads no message file (at most it lists the names again, when the listing
+ * came within a second of the last change); else 0. *count (may be NULL) gets the number of
+ * messages the cache holds, 0 without a usable cache.
  */
 int idx_fresh(const char *dir, size_t *count);
 

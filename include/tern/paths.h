@@ -47,8 +47,9 @@ bool paths_maildirpp(const char *mail_root);
  */
 const char *paths_role(const struct config *cfg, const char *mail_root,
                        const struct account *a, enum path_role r);
-/* The directory of that folder (new string). */
-char *paths_role_dir(const struct config *cfg, const struct account *a, enum path_role r);
+/* The directory of that folder under mail_root (NULL: cfg's; new string). */
+char *paths_role_dir(const struct config *cfg, const char *mail_root, const struct account *a,
+                     enum path_role r);
 /* The role a folder name plays for any account of cfg, or NROLES when none. */
 enum path_role paths_role_of(const struct config *cfg, const char *mail_root,
                              const char *name);

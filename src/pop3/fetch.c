@@ -860,7 +860,7 @@ int fetch_account(const struct config *cfg, const struct account *a, const struc
         f.lock_path = buf_detach(&b);
     }
     f.inbox_name = paths_role(cfg, NULL, a, ROLE_INBOX);
-    f.inbox = paths_role_dir(cfg, a, ROLE_INBOX);
+    f.inbox = paths_role_dir(cfg, NULL, a, ROLE_INBOX);
     dir = fs_dirname(f.state_path);
     if (fs_mkdir_p(dir, 0700, e) < 0) {
         free(dir);

@@ -642,7 +642,7 @@ static void fail_perm(struct flusher *f, struct queue_entry *ent, const char *wh
 static int copy_to_sent(struct flusher *f, const struct account *a, const char *msg, size_t n,
                         bool batched, struct err *e)
 {
-    char *dir = paths_role_dir(f->cfg, a, ROLE_SENT);
+    char *dir = paths_role_dir(f->cfg, NULL, a, ROLE_SENT);
     struct maildir_tmp *t;
     int rc = maildir_create(dir, e);
 
@@ -673,7 +673,7 @@ static int copy_to_sent(struct flusher *f, const struct account *a, const char *
  */
 static int move_to_sent(struct flusher *f, const struct account *a, struct queue_entry *ent)
 {
-    char *dir = paths_role_dir(f->cfg, a, ROLE_SENT);
+    char *dir = paths_role_dir(f->cfg, NULL, a, ROLE_SENT);
     struct buf dst = BUF_INIT;
     struct err e;
     int rc = -1;

@@ -656,6 +656,11 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static bool stamp_equal(const struct maildir_stamp *a, const struct maildir_stamp *b)
+{
+    return a->new_mtime == b->new_mtime && a->cur_mtime == b->cur_mtime;
+}
+
 /* Can the entries be trusted for the directory as it is now without reading it? */
 static bool stamp_current(const struct idx *x, const struct maildir_stamp *now)
 {
@@ -663,8 +668,7 @@ static bool stamp_current(const struct idx *x, const struct maildir_stamp *now)
 
     /* The listing must have happened a full second after the last change: a file system
      * with coarse timestamps could otherwise hide a change made in the same tick. */
-    return x->have_stamp && now->new_mtime == x->stamp.new_mtime &&
-           now->cur_mtime == x->stamp.cur_mtime &&
+    return x->have_stamp && stamp_equal(now, &x->stamp) &&
            x->listed_at / 2 - newest / 2 >= 500000000LL;   /* halves: no overflow */
 }
 
@@ -1115,8 +1119,7 @@ int idx_fresh(const char *dir, size_t *count)
     char *path = idx_cache_for(dir, 0);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct idx_fhdr h;
-    struct maildir_stamp now;
-    struct idx probe;
+    struct maildir_stamp now, was;
     bool ok;
 
     free(path);
@@ -1133,12 +1136,9 @@ int idx_fresh(const char *dir, size_t *count)
         *count = h.count;
     if (maildir_stamp(dir, &now, NULL) < 0)
         return 0;
-    memset(&probe, 0, sizeof probe);
-    probe.stamp.new_mtime = h.new_mtime;
-    probe.stamp.cur_mtime = h.cur_mtime;
-    probe.listed_at = h.listed_at;
-    probe.have_stamp = true;
-    return stamp_current(&probe, &now) ? 1 : 0;
+    was.new_mtime = h.new_mtime;
+    was.cur_mtime = h.cur_mtime;
+    return stamp_equal(&now, &was) ? 1 : 0;
 }
 
 int idx_open(const char *dir, int flags, struct idx **out, struct err *e)

@@ -81,10 +81,10 @@ const char *paths_role(const struct config *cfg, const char *mail_root,
     return paths_maildirpp(mail_root) ? dotted[r] : plain[r];
 }
 
-char *paths_role_dir(const struct config *cfg, const struct account *a, enum path_role r)
+char *paths_role_dir(const struct config *cfg, const char *mail_root, const struct account *a,
+                     enum path_role r)
 {
-    const char *root = cfg ? cfg->mail_root : NULL;
-    char *base = paths_root(root);
+    char *base = paths_root(mail_root ? mail_root : cfg ? cfg->mail_root : NULL);
     char *dir = maildir_folder_path(base, paths_role(cfg, base, a, r));
 
     free(base);
@@ -140,7 +140,7 @@ int paths_ensure_roles(const struct config *cfg, struct err *e)
     static const enum path_role made[] = { ROLE_INBOX, ROLE_SENT, ROLE_DRAFTS, ROLE_TRASH };
 
     for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
-        char *p = paths_role_dir(cfg, NULL, made[i]);
+        char *p = paths_role_dir(cfg, NULL, NULL, made[i]);
         int rc = maildir_is_maildir(p) ? 0 : maildir_create(p, e);
 
         free(p);

@@ -512,7 +512,7 @@ int compose_postpone(struct compose *c, const struct config *cfg, struct err *e)
 {
     struct build_opts o = { .keep_bcc = true, .flowed = cfg->text_flowed };
     struct buf out = BUF_INIT;
-    char *dir = paths_role_dir(cfg, c->acct, ROLE_DRAFTS);
+    char *dir = paths_role_dir(cfg, NULL, c->acct, ROLE_DRAFTS);
     int rc = -1;
 
     if (build_message(&c->d, &o, &out, e) == 0 && maildir_create(dir, e) == 0 &&

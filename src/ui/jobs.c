@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "tern/xalloc.h"
-#include "jobs.h"
 #include "ui.h"
 
 #define JOB_LINE_MAX WORKER_LINE_MAX
@@ -28,7 +27,7 @@ struct stream {
 
 struct job {
     struct job *next;
-    const struct job_kind *kind;
+    const struct job_ops *ops;
     pid_t pid;
     struct stream proto;         /* the worker protocol (child's fd 3) */
     struct stream out;           /* the child's stdout and stderr */
@@ -37,6 +36,7 @@ struct job {
     char summary[200];           /* what a successful run did ("demo: 3 new") */
     bool had_error;
     bool said_done;              /* the worker wrote "done": it ended by itself */
+    bool changed;                /* mail was delivered or sent since the last settle */
     bool exited;
     int status;
 };
@@ -92,7 +92,7 @@ static void job_child(int wfd, int ofd, char *const argv[])
     _exit(127);
 }
 
-int job_start(struct app *a, const struct job_kind *k, char *const args[])
+int job_start(struct app *a, const struct job_ops *k, char *const args[])
 {
     char *argv[24];
     int n = 0, wp[2], op[2];
@@ -135,7 +135,7 @@ int job_start(struct app *a, const struct job_kind *k, char *const args[])
     fcntl(wp[0], F_SETFL, fcntl(wp[0], F_GETFL) | O_NONBLOCK);
     fcntl(op[0], F_SETFL, fcntl(op[0], F_GETFL) | O_NONBLOCK);
     j = xcalloc(1, sizeof *j);
-    j->kind = k;
+    j->ops = k;
     j->pid = pid;
     j->proto.fd = wp[0];
     j->out.fd = op[0];
@@ -144,7 +144,7 @@ int job_start(struct app *a, const struct job_kind *k, char *const args[])
     setf(j->progress, sizeof j->progress, "%s: %s", k->name, k->starting);
     j->next = a->jobs;
     a->jobs = j;
-    a->dirty = true;
+    app_dirty(a, -1);
     return 0;
 }
 
@@ -169,10 +169,14 @@ int jobs_pollfds(struct app *a, struct pollfd *fds, int max)
 /* What the status bar and the job's end report make of an event. */
 static void job_event(struct job *j, const struct worker_event *ev)
 {
-    const char *name = j->kind->name;
+    const char *name = j->ops->name;
     char prev[sizeof j->summary];
 
     switch (ev->kind) {
+    case WEV_NEW:
+    case WEV_SENT:
+        j->changed = true;
+        break;
     case WEV_PROGRESS:
         if (strcmp(ev->phase, "retr") == 0)
             setf(j->progress, sizeof j->progress, "%s %s: %llu/%llu", name, ev->unit,
@@ -188,6 +192,7 @@ static void job_event(struct job *j, const struct worker_event *ev)
     case WEV_DEFERRED:
     case WEV_HELD:
     case WEV_FAILED:
+        j->changed = true;          /* the Outbox shows the state */
         setf(j->last, sizeof j->last, "%s: %s", worker_kind_name(ev->kind), ev->text);
         break;
     case WEV_REFUSED:
@@ -228,7 +233,7 @@ static void job_proto_line(struct app *a, struct job *j, const char *line, size_
 
     if (n == 0)
         return;
-    a->dirty = true;
+    app_dirty(a, -1);
     if (worker_parse(line, n, &ev, &e) < 0) {
         if (!j->had_error)
             setf(j->last, sizeof j->last, "%s", e.msg);
@@ -237,7 +242,7 @@ static void job_proto_line(struct app *a, struct job *j, const char *line, size_
     job_event(j, &ev);
     for (size_t i = 0; i < nlisteners; i++)
         if (listeners[i].event)
-            listeners[i].event(a, j->kind, &ev, listeners[i].arg);
+            listeners[i].event(a, j->ops->name, &ev, listeners[i].arg);
 }
 
 /* Ordinary output: the job's last words unless the protocol said more. */
@@ -294,13 +299,21 @@ static void stream_read(struct app *a, struct job *j, struct stream *s)
     }
 }
 
-/* Every listener applies what this turn's events said. */
+/* Every job's starter and every listener applies what this turn's events said. */
 static void jobs_settle(struct app *a)
 {
+    for (struct job *j = a->jobs; j; j = j->next)
+        if (j->changed) {
+            j->changed = false;
+            if (j->ops->changed)
+                j->ops->changed(a);
+        }
     for (size_t i = 0; i < nlisteners; i++)
         if (listeners[i].settled)
             listeners[i].settled(a, listeners[i].arg);
 }
+
+static void job_finish(struct app *a, struct job *j, int st);
 
 static void jobs_collect(struct app *a)
 {
@@ -311,11 +324,11 @@ static void jobs_collect(struct app *a)
 
         if (j->exited && j->proto.fd < 0 && j->out.fd < 0) {
             *pp = j->next;
-            j->kind->finish(a, j, j->status);
+            job_finish(a, j, j->status);
             buf_free(&j->proto.in);
             buf_free(&j->out.in);
             free(j);
-            a->dirty = true;
+            app_dirty(a, -1);
         } else {
             pp = &j->next;
         }
@@ -366,10 +379,10 @@ void jobs_cancel_all(struct app *a)
         app_msg(a, "Nothing runs in the background.");
 }
 
-bool jobs_running(const struct app *a, const struct job_kind *k)
+bool jobs_running(const struct app *a, const char *name)
 {
     for (const struct job *j = a->jobs; j; j = j->next)
-        if (j->kind == k)
+        if (strcmp(j->ops->name, name) == 0)
             return true;
     return false;
 }
@@ -404,16 +417,18 @@ void jobs_free(struct app *a)
     }
 }
 
-/* ---- the kinds ---- */
+/* ---- the end of a job ---- */
 
-/* fetch and flush: the summary, or why not everything went through. */
-static void report_finish(struct app *a, struct job *j, int st)
+/* Tell the starter how it ended: the summary, or why not everything went through. */
+static void job_finish(struct app *a, struct job *j, int st)
 {
-    const char *name = j->kind->name;
+    const char *name = j->ops->name;
     char why[400];
 
+    if (j->ops->done == NULL)
+        return;
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && !j->had_error) {
-        app_job_done(a, name, 0, j->summary[0] ? j->summary : j->last);
+        j->ops->done(a, name, 0, j->summary[0] ? j->summary : j->last);
         return;
     }
     if (WIFEXITED(st) && j->summary[0]) {
@@ -421,7 +436,7 @@ static void report_finish(struct app *a, struct job *j, int st)
          * the summary with the server's reason. */
         setf(why, sizeof why, "%s: %s%s%s", name, j->summary, j->last[0] ? "; " : "",
              j->last);
-        app_job_done(a, name, WEXITSTATUS(st) ? WEXITSTATUS(st) : 1, why);
+        j->ops->done(a, name, WEXITSTATUS(st) ? WEXITSTATUS(st) : 1, why);
         return;
     }
     if (WIFSIGNALED(st))
@@ -433,15 +448,5 @@ static void report_finish(struct app *a, struct job *j, int st)
     else
         setf(why, sizeof why, "%s failed (exit %d)%s%s", name, WEXITSTATUS(st),
              j->last[0] ? ": " : "", j->last);
-    app_job_done(a, name, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), why);
+    j->ops->done(a, name, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), why);
 }
-
-static void index_finish(struct app *a, struct job *j, int st)
-{
-    (void)j;
-    list_index_done(a, WIFEXITED(st) && WEXITSTATUS(st) == 0);
-}
-
-const struct job_kind job_fetch = { "fetch", "starting", report_finish };
-const struct job_kind job_flush = { "flush", "starting", report_finish };
-const struct job_kind job_index = { "index", "reading headers", index_finish };

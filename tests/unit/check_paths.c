@@ -82,14 +82,14 @@ START_TEST(roles_plain_layout_and_settings)
     ck_assert_int_eq(paths_role_of(cfg, d, "Sent"), ROLE_SENT);
     ck_assert_int_eq(paths_role_of(cfg, d, "Outbox"), ROLE_OUTBOX);
     ck_assert_int_eq(paths_role_of(cfg, d, "Lists"), NROLES);
-    p = paths_role_dir(cfg, w, ROLE_TRASH);
+    p = paths_role_dir(cfg, NULL, w, ROLE_TRASH);
     buf_reset(&b);
     buf_printf(&b, "%s/Work/Bin", d);
     ck_assert_str_eq(p, buf_cstr(&b));
     free(p);
     ck_assert_int_eq(paths_ensure_roles(cfg, &e), 0);
     for (int r = ROLE_INBOX; r <= ROLE_TRASH; r++) {
-        p = paths_role_dir(cfg, NULL, (enum path_role)r);
+        p = paths_role_dir(cfg, NULL, NULL, (enum path_role)r);
         ck_assert_msg(maildir_is_maildir(p), "%s", p);
         free(p);
     }
@@ -123,7 +123,7 @@ START_TEST(roles_maildirpp)
     ck_assert_str_eq(paths_role(cfg, NULL, NULL, ROLE_DRAFTS), ".Drafts");
     ck_assert_str_eq(paths_role(cfg, NULL, NULL, ROLE_TRASH), ".Trash");
     ck_assert_str_eq(paths_role(cfg, NULL, NULL, ROLE_OUTBOX), ".Outbox");
-    p = paths_role_dir(cfg, NULL, ROLE_INBOX);
+    p = paths_role_dir(cfg, NULL, NULL, ROLE_INBOX);
     ck_assert_str_eq(p, d);                    /* INBOX is the root itself */
     free(p);
     ck_assert_int_eq(paths_ensure_roles(cfg, &e), 0);
