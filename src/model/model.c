@@ -3,7 +3,6 @@
  * it and check_model tests it. */
 #include "config.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,25 +269,24 @@ size_t model_large_folder(void)
 }
 
 /* At least threshold messages in dir (counted by name, stopping there). */
+struct at_least {
+    size_t n, threshold;
+};
+
+static int count_to(const char *sub, const char *name, void *arg)
+{
+    struct at_least *c = arg;
+
+    (void)sub;
+    (void)name;
+    return ++c->n >= c->threshold;
+}
+
 static bool has_at_least(const char *dir, size_t threshold)
 {
-    size_t n = 0;
+    struct at_least c = { 0, threshold };
 
-    for (int k = 0; k < 2 && n < threshold; k++) {
-        char path[4096];
-        DIR *d;
-        struct dirent *de;
-
-        if (snprintf(path, sizeof path, "%s/%s", dir, k ? "new" : "cur") >= (int)sizeof path)
-            continue;
-        if ((d = opendir(path)) == NULL)
-            continue;
-        while (n < threshold && (de = readdir(d)) != NULL)
-            if (de->d_name[0] != '.')
-                n++;
-        closedir(d);
-    }
-    return n >= threshold;
+    return threshold == 0 || maildir_each(dir, count_to, &c) != 0;
 }
 
 bool model_needs_background_index(const char *dir)
