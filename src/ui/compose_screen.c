@@ -271,6 +271,7 @@ static void send_now(struct app *a)
     free(id);
     app_flush(a);
     app_refresh(a);
+    app_notify(a, EV_FOLDERS_CHANGED);      /* the Outbox may be new: list it */
 }
 
 static void confirm_done(struct app *a, enum prompt_kind k, const char *answer)
@@ -511,9 +512,10 @@ static void compose_key(struct app *a, struct pane *p, enum action c, int key)
             app_err(a, "Not postponed: %s", e.msg);
             return;
         }
+        app_msg(a, "Postponed to %s.", paths_role(a->cfg, NULL, cu->c.acct, ROLE_DRAFTS));
         compose_close(a);
-        app_msg(a, "Postponed to Drafts.");
         app_refresh(a);
+        app_notify(a, EV_FOLDERS_CHANGED);  /* the drafts folder may be new: list it */
         return;
     case 'q':
         if (cu->c.edited) {
