@@ -69,6 +69,10 @@ bool maildir_is_maildir(const char *dir);
  */
 int maildir_folders(const char *mail_root, char ***names, size_t *n, struct err *e);
 void maildir_folders_free(char **names);
+/* Create the default account's INBOX, sent, drafts and trash folders (tern/paths.h) when
+ * missing. */
+struct config;
+int maildir_ensure_roles(const struct config *cfg, struct err *e);
 
 /* ---- names and flags ---- */
 

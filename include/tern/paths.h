@@ -7,6 +7,7 @@
  *   mail_root/.tern/queue/ID.state        the envelope and state of a queued message
  *   mail_root/.tern/compose/NAME.eml      messages being edited
  *   mail_root/.tern/addresses             the address book
+ *   mail_root/.tern/oauth/ACCOUNT         an OAuth2 account's tokens
  *
  * Role folders: an account's setting (inbox, sent, drafts, trash) when given, else the
  * default for the layout of mail_root: INBOX, Sent, Drafts, Trash, Outbox beside each other;
@@ -29,6 +30,7 @@ enum path_state {
     PATH_QUEUE,         /* directory of the queue's state files */
     PATH_COMPOSE,       /* directory of the messages being edited */
     PATH_ADDRESSES,     /* the address book file */
+    PATH_OAUTH,         /* directory of the OAuth2 token files */
 };
 
 enum path_role { ROLE_INBOX, ROLE_SENT, ROLE_DRAFTS, ROLE_TRASH, ROLE_OUTBOX, NROLES };
@@ -59,7 +61,5 @@ enum path_role paths_role_of(const struct config *cfg, const char *mail_root,
  * naming it), so that no name reaches outside the mail root. New string, or NULL with e.
  */
 char *paths_folder_dir(const char *mail_root, const char *name, struct err *e);
-/* Create the default account's INBOX, sent, drafts and trash folders when missing. */
-int paths_ensure_roles(const struct config *cfg, struct err *e);
 
 #endif

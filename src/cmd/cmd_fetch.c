@@ -13,6 +13,9 @@
 
 #include "tern/cmd.h"
 #include "tern/fetch.h"
+#include "tern/fsutil.h"
+#include "tern/newmail.h"
+#include "tern/paths.h"
 #include "tern/str.h"
 #include "tern/worker.h"
 
@@ -20,6 +23,7 @@ struct fetch_ui {
     bool tty;                    /* a progress line on stderr */
     int wfd;                     /* the worker protocol (tern/worker.h), or -1 */
     double last;                 /* when the last progress update was shown */
+    struct newmail *nm;          /* what this account's fetch delivered, for new_mail_command */
 };
 
 static double now_s(void)
@@ -70,11 +74,18 @@ static void config_error(const struct fetch_ui *u, const char *unit, const char 
     emit(u, &ev);
 }
 
-static void on_delivered(void *ctx, const char *folder, const char *file)
+/* A message is safely in folder: tell the client (worker protocol) and note it for
+ * new_mail_command. */
+static void on_delivered(void *ctx, const char *folder, const char *path)
 {
-    struct worker_event ev = { .kind = WEV_NEW, .folder = folder, .file = file };
+    struct fetch_ui *u = ctx;
+    const char *slash = strrchr(path, '/');
+    struct worker_event ev = { .kind = WEV_NEW, .folder = folder,
+                               .file = slash ? slash + 1 : path };
 
-    emit(ctx, &ev);
+    emit(u, &ev);
+    if (u->nm)
+        newmail_add(u->nm, path);
 }
 
 static const char *phase_name(enum fetch_phase p)
@@ -126,7 +137,7 @@ static int fetch_usage(const struct globals *g)
 
 int cmd_fetch(int argc, char **argv, const struct globals *g)
 {
-    struct fetch_ui ui = { isatty(STDERR_FILENO) && g->verbose == 0, -1, 0 };
+    struct fetch_ui ui = { isatty(STDERR_FILENO) && g->verbose == 0, -1, 0, NULL };
     struct config *cfg = NULL;
     const struct account **todo = NULL;
     size_t ntodo = 0, nfail = 0;
@@ -224,6 +235,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
     }
     for (size_t i = 0; i < ntodo; i++) {
         const struct account *a = todo[i];
+        struct newmail nm = { NULL, 0, 0 };
         struct fetch_opts fo = { show_progress, &ui, &fetch_cancelled, on_delivered };
         struct fetch_result r;
         struct err e = { ERR_NONE, "" };
@@ -232,10 +244,20 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             status = cmd_exit_code(ERR_CANCEL);
             break;
         }
+        ui.nm = cfg->new_mail_command ? &nm : NULL;
         rc = fetch_account(cfg, a, &fo, &r, &e);
         downloading = 0;
+        ui.nm = NULL;
         if (ui.tty)
             fprintf(stderr, "\r\033[K");
+        if (nm.n > 0) {
+            /* Once per fetch of the account, whatever happened after the deliveries. */
+            struct err ne = { ERR_NONE, "" };
+
+            if (newmail_run(cfg, a->name, paths_role(cfg, NULL, a, ROLE_INBOX), &nm, &ne) < 0)
+                fprintf(stderr, "%s: fetch %s: warning: %s\n", g->progname, a->name, ne.msg);
+        }
+        newmail_free(&nm);
         if (rc < 0) {
             fprintf(stderr, "%s: %s: %s", g->progname, a->name, e.msg);
             if (r.fetched > 0)

@@ -203,7 +203,7 @@ int cmd_scan(int argc, char **argv, const struct globals *g)
                   str_startswith(f, "~/") || strcmp(f, ".") == 0 || strcmp(f, "..") == 0;
         /* INBOX, Sent, Drafts and Trash exist from the first run */
         if (!is_path)
-            paths_ensure_roles(cfg, &e);
+            maildir_ensure_roles(cfg, &e);
         dir = maildir_folder_path(cfg->mail_root, f);
     }
     if (!maildir_is_maildir(dir)) {

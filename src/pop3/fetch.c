@@ -24,6 +24,7 @@
 
 #include "tern/buf.h"
 #include "tern/fetch.h"
+#include "tern/oauth.h"
 #include "tern/fsutil.h"
 #include "tern/maildir.h"
 #include "tern/paths.h"
@@ -437,10 +438,10 @@ static int journal_intent(struct fetch *f, long long when, const char *uidl, con
 struct slot {
     unsigned long idx;           /* index into the server entries */
     struct maildir_tmp *tmp;
-    char name[160];              /* tmp/NAME, and new/NAME once committed */
     bool received;
     bool committed;
     unsigned long long bytes;
+    char *path;                  /* where the commit put it, for fetch_opts.delivered */
 };
 
 struct sinkctx {
@@ -475,6 +476,7 @@ static size_t fetch_queue(struct fetch *f, const unsigned long *todo, size_t nto
         win[k].tmp = NULL;
         win[k].received = false;
         win[k].bytes = 0;
+        win[k].path = NULL;
         bytes += ents[idx].size;
         pop3_send_retr(f->pop, ents[idx].num);
         k++;
@@ -506,7 +508,7 @@ static void *commit_worker(void *arg)
             return NULL;
         if (!j->win[i].received)
             continue;
-        if (maildir_tmp_commit(j->win[i].tmp, NULL, NULL, &le) < 0) {
+        if (maildir_tmp_commit(j->win[i].tmp, NULL, &j->win[i].path, &le) < 0) {
             j->win[i].received = false;
             pthread_mutex_lock(&j->mu);
             if (!j->failed) {
@@ -583,6 +585,10 @@ static void fetch_commit_record(struct fetch *f, struct slot *win, size_t k,
     for (size_t i = 0; i < k; i++) {
         struct uent *u;
 
+        if (win[i].committed && f->o && f->o->delivered && win[i].path)
+            f->o->delivered(f->o->ctx, f->inbox_name, win[i].path);
+        free(win[i].path);
+        win[i].path = NULL;
         if (!win[i].committed)
             continue;
         win[i].committed = false;
@@ -590,8 +596,6 @@ static void fetch_commit_record(struct fetch *f, struct slot *win, size_t k,
         u->on_server = true;
         r->fetched++;
         r->bytes += win[i].bytes;
-        if (f->o && f->o->delivered)
-            f->o->delivered(f->o->ctx, f->inbox_name, win[i].name);
         f->prog.done++;
         f->prog.bytes += ents[win[i].idx].size;
         any = true;
@@ -669,7 +673,6 @@ static int fetch_download(struct fetch *f, struct pop3_entry *ents, const unsign
                 rc = -1;
                 break;
             }
-            snprintf(cur[i].name, sizeof cur[i].name, "%s", maildir_tmp_name(cur[i].tmp));
             sc.tmp = cur[i].tmp;
             buf_reset(&sc.pending);
             if (pop3_recv_body(f->pop, en->num, max, fetch_sink, &sc, &cur[i].bytes, e) < 0 ||
@@ -726,6 +729,51 @@ static bool fetch_should_delete(const struct fetch *f, const struct uent *u, tim
     return (long long)now - u->when >= (long long)keep * 86400;
 }
 
+/*
+ * Log in with the password, or with an OAuth2 token when pop3_auth asks for XOAUTH2 or
+ * OAUTHBEARER, or when it is auto, the account has OAuth2 settings and the server offers
+ * one of them. A refused token is refreshed and tried once more.
+ */
+static int fetch_login(struct fetch *f, struct err *e)
+{
+    const struct account *a = f->a;
+    bool plain = a->pop3_tls == TLS_MODE_NONE;
+    enum auth_mech mech = a->pop3_auth;
+    unsigned caps = pop3_caps(f->pop);
+    char *pass;
+    int rc;
+
+    if (mech == AUTH_AUTO && oauth_configured(a)) {
+        if (caps & POP3_CAP_SASL_OAUTHBEARER)
+            mech = AUTH_OAUTHBEARER;
+        else if (caps & POP3_CAP_SASL_XOAUTH2)
+            mech = AUTH_XOAUTH2;
+        else if (a->password == NULL && a->password_command == NULL)
+            return err_set(e, ERR_AUTH, "%s: the server offers no SASL XOAUTH2 or OAUTHBEARER",
+                           a->pop3_host);
+    }
+    if (mech != AUTH_XOAUTH2 && mech != AUTH_OAUTHBEARER) {
+        if ((pass = secret_get(a, SECRET_POP3, e)) == NULL)
+            return -1;
+        rc = pop3_login(f->pop, a->pop3_user, pass, mech, plain, e);
+        secret_free(pass);
+        return rc;
+    }
+    if (!pop3_is_tls(f->pop) && !plain)
+        return pop3_login(f->pop, a->pop3_user, "", mech, plain, e);   /* refuses */
+    if ((pass = oauth_token(f->cfg, a, false, e)) == NULL)
+        return -1;
+    rc = pop3_login(f->pop, a->pop3_user, pass, mech, plain, e);
+    secret_free(pass);
+    if (rc == 0 || e->cls != ERR_AUTH)
+        return rc;
+    if ((pass = oauth_token(f->cfg, a, true, e)) == NULL)
+        return -1;
+    rc = pop3_login(f->pop, a->pop3_user, pass, mech, plain, e);
+    secret_free(pass);
+    return rc;
+}
+
 static int fetch_session(struct fetch *f, struct fetch_result *r, bool *listed, struct err *e)
 {
     const struct account *a = f->a;
@@ -735,7 +783,6 @@ static int fetch_session(struct fetch *f, struct fetch_result *r, bool *listed, 
     unsigned long count = 0, *todo = NULL, *dele = NULL, nover = 0, first_over = 0;
     unsigned long long octets = 0, over_size = 0;
     size_t ntodo = 0, ndele = 0;
-    char *pass;
     int rc = -1;
 
     if (a->pop3_user == NULL)
@@ -744,11 +791,7 @@ static int fetch_session(struct fetch *f, struct fetch_result *r, bool *listed, 
     if (pop3_open(&po, &f->pop, e) < 0)
         return -1;
     snprintf(r->tls, sizeof r->tls, "%s", pop3_describe(f->pop));
-    if ((pass = secret_get(a, SECRET_POP3, e)) == NULL)
-        return -1;
-    rc = pop3_login(f->pop, a->pop3_user, pass, a->pop3_auth, a->pop3_tls == TLS_MODE_NONE, e);
-    secret_free(pass);
-    if (rc < 0)
+    if (fetch_login(f, e) < 0)
         return -1;
     rc = -1;
     fetch_report(f, FETCH_LIST);

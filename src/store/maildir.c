@@ -378,6 +378,21 @@ void maildir_folders_free(char **names)
     free(names);
 }
 
+int maildir_ensure_roles(const struct config *cfg, struct err *e)
+{
+    static const enum path_role made[] = { ROLE_INBOX, ROLE_SENT, ROLE_DRAFTS, ROLE_TRASH };
+
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+        char *p = paths_role_dir(cfg, NULL, NULL, made[i]);
+        int rc = maildir_is_maildir(p) ? 0 : maildir_create(p, e);
+
+        free(p);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* ---- names and flags ---- */
 
 const char *maildir_name_split(const char *name, size_t *uniq_len)

@@ -1,4 +1,4 @@
-/* Unit tests for src/store/paths.c: the .tern layout, the mail root's one fallback, role
+/* Unit tests for src/conf/paths.c: the .tern layout, the mail root's one fallback, role
  * folders by setting and by layout (plain and Maildir++), folder names kept under the root. */
 #include "config.h"
 
@@ -87,7 +87,7 @@ START_TEST(roles_plain_layout_and_settings)
     buf_printf(&b, "%s/Work/Bin", d);
     ck_assert_str_eq(p, buf_cstr(&b));
     free(p);
-    ck_assert_int_eq(paths_ensure_roles(cfg, &e), 0);
+    ck_assert_int_eq(maildir_ensure_roles(cfg, &e), 0);
     for (int r = ROLE_INBOX; r <= ROLE_TRASH; r++) {
         p = paths_role_dir(cfg, NULL, NULL, (enum path_role)r);
         ck_assert_msg(maildir_is_maildir(p), "%s", p);
@@ -126,7 +126,7 @@ START_TEST(roles_maildirpp)
     p = paths_role_dir(cfg, NULL, NULL, ROLE_INBOX);
     ck_assert_str_eq(p, d);                    /* INBOX is the root itself */
     free(p);
-    ck_assert_int_eq(paths_ensure_roles(cfg, &e), 0);
+    ck_assert_int_eq(maildir_ensure_roles(cfg, &e), 0);
     ck_assert_int_eq(maildir_folders(d, &names, &n, &e), 0);
     ck_assert_uint_eq(n, 5);                   /* no Sent/Drafts/Trash beside the dot ones */
     ck_assert_str_eq(names[0], "INBOX");
