@@ -4,9 +4,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tern/fsutil.h"
-#include "tern/maildir.h"
 #include "tern/paths.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
@@ -21,6 +21,7 @@ char *paths_state(const char *mail_root, enum path_state s)
     static const char *const sub[] = {
         [PATH_POP3] = ".tern/pop3", [PATH_QUEUE] = ".tern/queue",
         [PATH_COMPOSE] = ".tern/compose", [PATH_ADDRESSES] = ".tern/addresses",
+        [PATH_OAUTH] = ".tern/oauth",
     };
     char *root = paths_root(mail_root), *p = fs_join(root, sub[s]);
 
@@ -28,13 +29,38 @@ char *paths_state(const char *mail_root, enum path_state s)
     return p;
 }
 
+static bool is_dir(const char *dir, const char *sub)
+{
+    char *p = fs_join(dir, sub);
+    struct stat st;
+    bool ok = stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+
+    free(p);
+    return ok;
+}
+
+/* As maildir_is_maildir (this layer is below the store): cur/ and new/. */
+static bool is_maildir(const char *dir)
+{
+    return is_dir(dir, "cur") && is_dir(dir, "new");
+}
+
 bool paths_maildirpp(const char *mail_root)
 {
     char *root = paths_root(mail_root);
-    bool pp = maildir_is_maildir(root);
+    bool pp = is_maildir(root);
 
     free(root);
     return pp;
+}
+
+/* The directory of folder name under the expanded root: INBOX is the root itself when the
+ * root is a Maildir without an INBOX child (Maildir++), as maildir_folder_path has it. */
+static char *folder_dir(const char *root, const char *name)
+{
+    if (strcmp(name, "INBOX") == 0 && !is_dir(root, "INBOX") && is_maildir(root))
+        return xstrdup(root);
+    return fs_join(root, name);
 }
 
 static const struct account *default_account(const struct config *cfg)
@@ -85,7 +111,8 @@ char *paths_role_dir(const struct config *cfg, const char *mail_root, const stru
                      enum path_role r)
 {
     char *base = paths_root(mail_root ? mail_root : cfg ? cfg->mail_root : NULL);
-    char *dir = maildir_folder_path(base, paths_role(cfg, base, a, r));
+    const char *name = paths_role(cfg, base, a, r);
+    char *dir = name[0] == '/' || name[0] == '~' ? fs_expand(name) : folder_dir(base, name);
 
     free(base);
     return dir;
@@ -127,25 +154,7 @@ char *paths_folder_dir(const char *mail_root, const char *name, struct err *e)
         p += n + 1;
     }
     root = paths_root(mail_root);
-    if (strcmp(name, "INBOX") == 0)
-        dir = maildir_folder_path(root, name);     /* mail_root itself on Maildir++ */
-    else
-        dir = fs_join(root, name);
+    dir = folder_dir(root, name);
     free(root);
     return dir;
-}
-
-int paths_ensure_roles(const struct config *cfg, struct err *e)
-{
-    static const enum path_role made[] = { ROLE_INBOX, ROLE_SENT, ROLE_DRAFTS, ROLE_TRASH };
-
-    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
-        char *p = paths_role_dir(cfg, NULL, NULL, made[i]);
-        int rc = maildir_is_maildir(p) ? 0 : maildir_create(p, e);
-
-        free(p);
-        if (rc < 0)
-            return -1;
-    }
-    return 0;
 }
