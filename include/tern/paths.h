@@ -9,10 +9,11 @@
  *   mail_root/.tern/addresses             the address book
  *   mail_root/.tern/oauth/ACCOUNT         an OAuth2 account's tokens
  *
- * Role folders: an account's setting (inbox, sent, drafts, trash) when given, else the
- * default for the layout of mail_root: INBOX, Sent, Drafts, Trash, Outbox beside each other;
- * or, when mail_root is itself a Maildir (Maildir++, as dovecot and Courier keep it), INBOX
- * is mail_root and the others are .Sent, .Drafts, .Trash, .Outbox inside it.
+ * Folder names: a folder is named by its path under mail_root ("Work/Lists"); when mail_root
+ * is itself a Maildir (Maildir++, as dovecot and Courier keep it) a name is what dovecot
+ * shows: INBOX is mail_root, "Sent" is mail_root/.Sent, "Sub/folder" is .Sub.folder.
+ * Role folders: an account's setting (inbox, sent, drafts, trash) when given, else INBOX,
+ * Sent, Drafts, Trash, Outbox -- placed by the layout (so .Sent on Maildir++).
  */
 #ifndef TERN_PATHS_H
 #define TERN_PATHS_H
@@ -41,6 +42,11 @@ char *paths_root(const char *mail_root);
 char *paths_state(const char *mail_root, enum path_state s);
 /* Is mail_root itself a Maildir, its folders dot-folders inside it (Maildir++)? */
 bool paths_maildirpp(const char *mail_root);
+/* The directory of folder name under root (expanded): root/name, or on a Maildir++ root
+ * the dot-folder (INBOX: root itself) unless root/name exists. New string. */
+char *paths_folder_join(const char *root, const char *name);
+/* The folder name of a Maildir++ dot-folder directory entry: ".Sub.folder" -> "Sub/folder". */
+char *paths_folder_name(const char *entry);
 /*
  * The folder name (as maildir_folder_path resolves it under mail_root) of role r for account
  * a: its setting, else the layout's default. a may be NULL: cfg's default account, else the

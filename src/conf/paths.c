@@ -54,13 +54,35 @@ bool paths_maildirpp(const char *mail_root)
     return pp;
 }
 
-/* The directory of folder name under the expanded root: INBOX is the root itself when the
- * root is a Maildir without an INBOX child (Maildir++), as maildir_folder_path has it. */
+char *paths_folder_join(const char *root, const char *name)
+{
+    struct buf b = BUF_INIT;
+
+    if (!is_maildir(root) || is_dir(root, name) || name[0] == '.')
+        return fs_join(root, name);
+    if (strcmp(name, "INBOX") == 0)
+        return xstrdup(root);
+    /* Maildir++: "Sub/folder" is root/.Sub.folder, as dovecot and Courier keep it */
+    buf_adds(&b, root);
+    buf_adds(&b, "/.");
+    for (const char *p = name; *p; p++)
+        buf_addc(&b, *p == '/' ? '.' : *p);
+    return buf_detach(&b);
+}
+
+char *paths_folder_name(const char *entry)
+{
+    char *s = xstrdup(entry[0] == '.' ? entry + 1 : entry);
+
+    for (char *p = s; *p; p++)
+        if (*p == '.')
+            *p = '/';
+    return s;
+}
+
 static char *folder_dir(const char *root, const char *name)
 {
-    if (strcmp(name, "INBOX") == 0 && !is_dir(root, "INBOX") && is_maildir(root))
-        return xstrdup(root);
-    return fs_join(root, name);
+    return paths_folder_join(root, name);
 }
 
 static const struct account *default_account(const struct config *cfg)
@@ -92,9 +114,7 @@ static const char *role_setting(const struct account *a, enum path_role r)
 const char *paths_role(const struct config *cfg, const char *mail_root,
                        const struct account *a, enum path_role r)
 {
-    static const char *const plain[NROLES] = { "INBOX", "Sent", "Drafts", "Trash", "Outbox" };
-    static const char *const dotted[NROLES] = { "INBOX", ".Sent", ".Drafts", ".Trash",
-                                                ".Outbox" };
+    static const char *const names[NROLES] = { "INBOX", "Sent", "Drafts", "Trash", "Outbox" };
     const char *set;
 
     if (a == NULL)
@@ -102,9 +122,8 @@ const char *paths_role(const struct config *cfg, const char *mail_root,
     set = role_setting(a, r);
     if (set && *set)
         return set;
-    if (mail_root == NULL && cfg)
-        mail_root = cfg->mail_root;
-    return paths_maildirpp(mail_root) ? dotted[r] : plain[r];
+    (void)mail_root;        /* the names are the same; paths_folder_join places them */
+    return names[r];
 }
 
 char *paths_role_dir(const struct config *cfg, const char *mail_root, const struct account *a,

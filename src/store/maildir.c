@@ -263,11 +263,7 @@ char *maildir_folder_path(const char *mail_root, const char *folder)
         str_startswith(folder, "~/") || folder[0] == '$')
         return fs_expand(folder);
     root = paths_root(mail_root);
-    p = fs_join(root, folder);
-    if (strcmp(folder, "INBOX") == 0 && !is_dir(p) && maildir_is_maildir(root)) {
-        free(p);
-        return root;
-    }
+    p = paths_folder_join(root, folder);
     if (!is_dir(p) && is_dir(folder)) {
         free(p);
         free(root);
@@ -329,6 +325,36 @@ static void folder_walk(const char *path, const char *rel, int depth, struct fol
     closedir(d);
 }
 
+/* A Maildir++ root: its dot-folders by the names dovecot shows (".Sub.folder" is
+ * "Sub/folder"); other directories in it are walked as usual. */
+static void maildirpp_walk(const char *root, struct folder_list *l)
+{
+    DIR *d = opendir(root);
+    struct dirent *de;
+
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        char *child, *name;
+
+        if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0 || strcmp(nm, "cur") == 0 ||
+            strcmp(nm, "new") == 0 || strcmp(nm, "tmp") == 0 || str_startswith(nm, ".tern") ||
+            strcmp(nm, ".git") == 0)
+            continue;
+        child = fs_join(root, nm);
+        if (nm[0] != '.') {
+            folder_walk(child, nm, 1, l);
+        } else if (maildir_is_maildir(child)) {
+            name = paths_folder_name(nm);
+            folder_add(l, name);
+            free(name);
+        }
+        free(child);
+    }
+    closedir(d);
+}
+
 static int folder_cmp(const void *a, const void *b)
 {
     const char *x = *(const char *const *)a, *y = *(const char *const *)b;
@@ -357,8 +383,10 @@ int maildir_folders(const char *mail_root, char ***names, size_t *n, struct err 
         if (!is_dir(inbox))
             folder_add(&l, "INBOX");
         free(inbox);
+        maildirpp_walk(root, &l);
+    } else {
+        folder_walk(root, "", 0, &l);
     }
-    folder_walk(root, "", 0, &l);
     free(root);
     if (l.v == NULL) {
         l.v = xcalloc(1, sizeof *l.v);

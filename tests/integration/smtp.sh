@@ -200,6 +200,10 @@ expect_status 0 "Maildir++: no Sent, Drafts, Trash or Outbox beside the dot fold
     sh -c '! ls -d "$0/Sent" "$0/Drafts" "$0/Trash" "$0/Outbox" 2>/dev/null | grep -q .' "$MPP"
 expect_status 0 "Maildir++: scan .Sent lists it" -- "$TERN" -c "$RC" scan .Sent
 expect_in "$T/out" "to .Sent" "Maildir++: the copy is the sent message"
+expect_status 0 "Maildir++: 'Sent' is the name of .Sent, as dovecot shows it" -- \
+    "$TERN" -c "$RC" scan Sent
+expect_in "$T/out" "to .Sent" "Maildir++: scan Sent lists the sent copy"
+expect_status 0 "Maildir++: Sub/folder is .Sub.folder" -- "$TERN" -c "$RC" scan Sub/folder
 expect_status 0 "Maildir++: scan INBOX (the root) creates no Sent beside .Sent" -- \
     "$TERN" -c "$RC" scan INBOX
 expect_status 0 "Maildir++: still no plain Sent/Drafts/Trash" -- \

@@ -20,6 +20,13 @@ static bool exists(const char *dir, const char *rel)
     return ok;
 }
 
+static bool str_endswith_test(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
 START_TEST(flags_normalised)
 {
     static const struct {
@@ -326,8 +333,11 @@ START_TEST(folders_discovered)
     ck_assert_int_eq(maildir_folders(pp, &names, &n, &e), 0);
     ck_assert_uint_eq(n, 2);
     ck_assert_str_eq(names[0], "INBOX");
-    ck_assert_str_eq(names[1], ".Sent");
+    ck_assert_str_eq(names[1], "Sent");        /* the name dovecot shows for .Sent */
     maildir_folders_free(names);
+    p = maildir_folder_path(pp, "Sent");
+    ck_assert(str_endswith_test(p, "/pp/.Sent"));
+    free(p);
     p = maildir_folder_path(d, "/abs/path");
     ck_assert_str_eq(p, "/abs/path");
     free(p);

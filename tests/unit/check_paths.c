@@ -119,21 +119,46 @@ START_TEST(roles_maildirpp)
     buf_printf(&b, "[general]\nmail_root = %s\n[account home]\nfrom = a@b\n", d);
     cfg = conf(buf_cstr(&b));
     ck_assert(paths_maildirpp(d));
-    ck_assert_str_eq(paths_role(cfg, NULL, NULL, ROLE_SENT), ".Sent");
-    ck_assert_str_eq(paths_role(cfg, NULL, NULL, ROLE_DRAFTS), ".Drafts");
-    ck_assert_str_eq(paths_role(cfg, NULL, NULL, ROLE_TRASH), ".Trash");
-    ck_assert_str_eq(paths_role(cfg, NULL, NULL, ROLE_OUTBOX), ".Outbox");
+    /* the names dovecot shows; the directories are the dot-folders */
+    ck_assert_str_eq(paths_role(cfg, NULL, NULL, ROLE_SENT), "Sent");
+    ck_assert_str_eq(paths_role(cfg, NULL, NULL, ROLE_OUTBOX), "Outbox");
     p = paths_role_dir(cfg, NULL, NULL, ROLE_INBOX);
     ck_assert_str_eq(p, d);                    /* INBOX is the root itself */
     free(p);
+    for (int r = ROLE_SENT; r < NROLES; r++) {
+        static const char *const dot[] = { "", "/.Sent", "/.Drafts", "/.Trash", "/.Outbox" };
+
+        p = paths_role_dir(cfg, NULL, NULL, (enum path_role)r);
+        buf_reset(&b);
+        buf_printf(&b, "%s%s", d, dot[r]);
+        ck_assert_str_eq(p, buf_cstr(&b));
+        free(p);
+    }
     ck_assert_int_eq(maildir_ensure_roles(cfg, &e), 0);
     ck_assert_int_eq(maildir_folders(d, &names, &n, &e), 0);
     ck_assert_uint_eq(n, 5);                   /* no Sent/Drafts/Trash beside the dot ones */
     ck_assert_str_eq(names[0], "INBOX");
-    ck_assert_str_eq(names[1], ".Drafts");
-    ck_assert_str_eq(names[2], ".Sent");
-    ck_assert_str_eq(names[3], ".Sub.folder");
-    ck_assert_str_eq(names[4], ".Trash");
+    ck_assert_str_eq(names[1], "Drafts");
+    ck_assert_str_eq(names[2], "Sent");
+    ck_assert_str_eq(names[3], "Sub/folder");
+    ck_assert_str_eq(names[4], "Trash");
+    /* every listed name resolves back to its directory */
+    for (size_t i = 1; i < n; i++) {
+        p = maildir_folder_path(d, names[i]);
+        ck_assert_msg(maildir_is_maildir(p), "%s -> %s", names[i], p);
+        free(p);
+    }
+    p = maildir_folder_path(d, "Sub/folder");
+    buf_reset(&b);
+    buf_printf(&b, "%s/.Sub.folder", d);
+    ck_assert_str_eq(p, buf_cstr(&b));
+    free(p);
+    /* a new folder typed in the client becomes a dot-folder dovecot sees */
+    p = paths_folder_dir(d, "Archive/2024", &e);
+    buf_reset(&b);
+    buf_printf(&b, "%s/.Archive.2024", d);
+    ck_assert_str_eq(p, buf_cstr(&b));
+    free(p);
     maildir_folders_free(names);
     config_free(cfg);
     buf_free(&b);
