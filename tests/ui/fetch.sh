@@ -118,6 +118,13 @@ expect_no_screen "no such folder" "first run: no 'no such folder'"
 keys i
 expect_screen "INBOX 1/" "first run: INBOX opens when the fetch creates it" 15
 expect_screen "[$N msgs" "first run: every fetched message is listed" 30
+# A role folder shows in the pane once it is created: the first expunge creates Trash.
+expect_no_screen " Trash" "first run: no Trash yet"
+keys d '$'
+expect_screen "[$((N - 1)) msgs" "first run: expunge moved a message"
+[ "$(count_files "$M3/Trash/cur")" = 1 ] && pass "first run: Trash created on expunge" ||
+    fail "first run: Trash created on expunge"
+expect_screen " Trash" "first run: Trash is listed as soon as it exists"
 keys q
 expect_screen "EXITED:0" "quit after the first run"
 expect_clean_stderr
