@@ -20,7 +20,7 @@ static const struct {
       "build or bring up to date the index of folders" },
     { "send", "[-c FILE] [-t] [-i|-oi] [-f ADDR] [-F NAME] [-a ACCOUNT] [-q] [-v] [--] "
       "[RCPT...] < message", "queue a message (a sendmail drop-in) and deliver it" },
-    { "flush", "[-c FILE] [--all] [-q] [--worker-fd N] [ACCOUNT...]",
+    { "flush", "[-c FILE] [--all] [--retry-held] [-q] [--worker-fd N] [ACCOUNT...]",
       "deliver the queued messages that are due" },
     { "queue", "[-c FILE] [--retry ID | --delete ID]",
       "list the outgoing queue; --retry ID, --delete ID" },

@@ -24,18 +24,31 @@
 int maildir_create(const char *dir, struct err *e)
 {
     static const char *const subs[] = { "cur", "new", "tmp" };
+    struct stat st;
+    bool created = stat(dir, &st) < 0;
 
     if (fs_mkdir_p(dir, 0700, e) < 0)
         return -1;
     for (size_t i = 0; i < 3; i++) {
         char *p = fs_join(dir, subs[i]);
 
-        if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+        if (mkdir(p, 0700) == 0) {
+            created = true;
+        } else if (errno != EEXIST) {
             err_sys(e, "mkdir %s", p);
             free(p);
             return -1;
         }
         free(p);
+    }
+    /* A new folder must survive a power cut like the mail delivered into it: its
+     * subdirectories' entries, and its own entry in the parent. */
+    if (created) {
+        char *parent = fs_dirname(dir);
+        int rc = fs_fsync_dir(dir, e) < 0 || fs_fsync_dir(parent, e) < 0 ? -1 : 0;
+
+        free(parent);
+        return rc;
     }
     return 0;
 }
@@ -591,6 +604,19 @@ static int retry_enoent(const char *dir, const char *rel, msg_op op, void *arg, 
 /* Rename dir/rel to the name fn computes from the current one. */
 typedef char *(*rename_fn)(const char *base, const char *rel, void *arg);
 
+/* Make a rename durable (a flag set, new/ -> cur/): fsync the directory it left and the one
+ * it entered, so that a power cut cannot undo a flag. Best effort: the rename is done. */
+static void sync_rename(const char *src, const char *dst)
+{
+    char *a = fs_dirname(src), *b = fs_dirname(dst);
+
+    fs_fsync_dir(b, NULL);
+    if (strcmp(a, b) != 0)
+        fs_fsync_dir(a, NULL);
+    free(a);
+    free(b);
+}
+
 struct rename_op {
     rename_fn fn;
     void *arg;
@@ -604,8 +630,12 @@ static int op_rename(const char *dir, const char *rel, void *arg, struct err *e)
     char *src = fs_join(dir, rel), *dst = fs_join(dir, to);
     int rc = 0;
 
-    if (strcmp(rel, to) != 0 && rename(src, dst) < 0)
-        rc = errno == ENOENT ? 1 : err_sys(e, "rename %s", src);
+    if (strcmp(rel, to) != 0) {
+        if (rename(src, dst) < 0)
+            rc = errno == ENOENT ? 1 : err_sys(e, "rename %s", src);
+        else
+            sync_rename(src, dst);
+    }
     if (rc == 0 && r->new_rel) {
         *r->new_rel = to;
         to = NULL;
