@@ -73,6 +73,15 @@ struct idx_counts {
  */
 int idx_open(const char *dir, int flags, struct idx **out, struct err *e);
 void idx_close(struct idx *x);
+/*
+ * The freshness rule, without loading anything: 1 when dir's cache exists, is of this version
+ * and reflects its directories as they are now (the stamps idx_sync compares are equal: the
+ * cache's, or that of its journal's last entry when the journal is whole and belongs to it),
+ * so that idx_open reads no message file (at most it lists the names again, when the listing
+ * came within a second of the last change); else 0. *count (may be NULL) gets the number of
+ * messages, 0 without a usable cache. Reads 128 bytes of the cache and 88 of the journal.
+ */
+int idx_fresh(const char *dir, size_t *count);
 
 /* Number of messages (including entries marked gone until the next refresh). */
 size_t idx_count(const struct idx *x);
@@ -83,8 +92,7 @@ void idx_counts(const struct idx *x, struct idx_counts *out);
 const struct idx_msg *idx_msg(const struct idx *x, size_t i);
 /* Position of the message with this stable id, or -1 when it no longer exists. */
 long idx_find_id(const struct idx *x, uint32_t id);
-/* The folder directory (borrowed) and the full path of message i (new string). */
-const char *idx_dir(const struct idx *x);
+/* The full path of message i (new string). */
 char *idx_path(const struct idx *x, size_t i);
 
 /*
@@ -136,22 +144,7 @@ int idx_load_image(struct idx *x, const void *p, size_t n, bool verify_checksum,
 int idx_replay_journal(struct idx *x, char *j, size_t len, struct err *e);
 /* An empty index for dir (no file system access); for the fuzz target and tests. */
 struct idx *idx_new_empty(const char *dir);
-/*
- * True when dir's cache exists and reflects its directories as they are now (their mtimes
- * match the stamp of the cache, or of its journal's last entry), so idx_open reads no message
- * file (it may still list the directories: see idx_fresh). Reads the header and at most 88
- * bytes of the journal.
- */
-bool idx_cache_fresh(const char *dir);
 /* The cache file's path for dir (new string). */
 char *idx_cache_path(const char *dir);
-/*
- * The freshness rule, without loading anything: 1 when idx_open(dir) would trust the cache
- * without reading the directories (the cache is of this version and the stamp it or its
- * journal's last entry holds passes the rule of idx_refresh), else 0. *count (may be NULL)
- * gets the number of messages, 0 without a usable cache. Reads 128 bytes of the cache and at
- * most 88 of the journal.
- */
-int idx_fresh(const char *dir, size_t *count);
 
 #endif

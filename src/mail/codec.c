@@ -389,29 +389,6 @@ static void cd_put(const char *name, iconv_t cd)
         iconv_close(old);
 }
 
-int codec_charset_known(const char *charset)
-{
-    char name[48];
-
-    switch (cs_classify(charset, name, sizeof name)) {
-    case CS_NONE:
-        return 0;
-    case CS_ICONV:
-        if (strlen(name) >= 47)
-            return 0;
-        {
-            bool unknown;
-            iconv_t cd = cd_take(name, &unknown);
-
-            if (!unknown)
-                cd_put(name, cd);
-            return !unknown;
-        }
-    default:
-        return 1;
-    }
-}
-
 /* Convert with iconv, replacing each undecodable byte with U+FFFD. Returns the number of
  * replacements. */
 static size_t iconv_convert(iconv_t cd, const char *in, size_t n, struct buf *out)

@@ -1064,17 +1064,7 @@ int idx_fresh(const char *dir, size_t *count)
 
     if (count)
         *count = ok ? n : 0;
-    return ok && idx_stamp_trusted(&was, listed_at, &now) ? 1 : 0;
-}
-
-bool idx_cache_fresh(const char *dir)
-{
-    struct maildir_stamp was, now;
-    int64_t listed_at;
-    size_t n;
-
-    return last_stamp(dir, &was, &listed_at, &n) && maildir_stamp(dir, &now, NULL) == 0 &&
-           now.new_mtime == was.new_mtime && now.cur_mtime == was.cur_mtime;
+    return ok && now.new_mtime == was.new_mtime && now.cur_mtime == was.cur_mtime ? 1 : 0;
 }
 
 /* After loading the cache: replay its journal when there is one for it. */

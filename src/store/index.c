@@ -249,11 +249,6 @@ long idx_find_id(const struct idx *x, uint32_t id)
     return -1;
 }
 
-const char *idx_dir(const struct idx *x)
-{
-    return x->dir;
-}
-
 static char *msg_rel(const struct idx_msg *m)
 {
     struct buf b = BUF_INIT;
@@ -889,6 +884,7 @@ static int idx_sync(struct idx *x, struct err *e)
 
 /* ---- open, refresh ---- */
 
+/* Where idx_open keeps dir's cache: in the folder, or the fallback for a read-only one. */
 char *idx_cache_for(const char *dir, int flags)
 {
     if (access(dir, W_OK) != 0 && !(flags & IDX_NO_SAVE)) {
