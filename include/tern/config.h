@@ -42,6 +42,12 @@ struct account {
     char *dsn_return;            /* RET= on MAIL ("FULL" or "HDRS"); NULL: none */
     long timeout;                /* seconds for connect, read and write */
     char *signature;             /* file appended to new messages, or NULL */
+    bool crypt_sign;             /* sign new messages by default */
+    bool crypt_encrypt_when_possible;  /* encrypt when every recipient has a key */
+    bool crypt_smime;            /* S/MIME instead of PGP/MIME by default */
+    char *pgp_key;               /* OpenPGP signing key; NULL: the From address */
+    char *smime_cert;            /* PEM: our S/MIME certificate */
+    char *smime_key;             /* PEM: its private key */
     int line;                    /* where its section starts, for messages */
 };
 

@@ -99,6 +99,12 @@ static const struct key_def account_keys[] = {
     { "dsn_return", K_DSN_RET, A(dsn_return), 0, 0, NULL },
     { "timeout", K_DURATION, A(timeout), 1, 3600, "60" },
     { "signature", K_STR, A(signature), 0, 0, NULL },
+    { "crypt_sign", K_BOOL, A(crypt_sign), 0, 0, "no" },
+    { "crypt_encrypt_when_possible", K_BOOL, A(crypt_encrypt_when_possible), 0, 0, "no" },
+    { "crypt_smime", K_BOOL, A(crypt_smime), 0, 0, "no" },
+    { "pgp_key", K_RAW, A(pgp_key), 0, 0, NULL },
+    { "smime_cert", K_STR, A(smime_cert), 0, 0, NULL },
+    { "smime_key", K_STR, A(smime_key), 0, 0, NULL },
     { NULL, K_STR, 0, 0, 0, NULL },
 };
 
