@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "tern/buf.h"
+#include "tern/crypt.h"
 #include "tern/err.h"
 
 struct render_opts {
@@ -19,6 +20,10 @@ struct render_opts {
     bool prefer_html;     /* in multipart/alternative show the HTML part (converted) */
     bool no_attachments;  /* leave out the attachment list */
     int width;            /* wrap converted HTML at this many columns; 0 means 78 */
+    /* Check signatures and decrypt (PGP/MIME, inline PGP, S/MIME) with these keys, one
+     * verdict line per signature, parts outside an envelope marked; NULL: leave signed and
+     * encrypted parts as they are (no gpg, no keys). */
+    const struct crypt_opts *crypt;
 };
 
 /*

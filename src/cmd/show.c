@@ -196,6 +196,8 @@ int cmd_show(int argc, char **argv, const struct globals *g)
     const char *outpath = NULL;
     int i, rc = EX_OK, npaths = 0;
     char prog[64];
+    struct config *cfg = NULL;
+    struct crypt_opts co;
 
     snprintf(prog, sizeof prog, "%s show", g->progname);
     for (i = 1; i < argc; i++) {
@@ -256,13 +258,21 @@ int cmd_show(int argc, char **argv, const struct globals *g)
         return TERN_EX_USAGE;
     }
     if (g->config_path) {
-        struct config *cfg;
         int crc = cmd_load_config(g, &cfg);
 
         if (crc != 0)
             return crc;
-        config_free(cfg);
+    } else {
+        /* Without -F a broken or missing file only costs the S/MIME keys: show still works. */
+        char *path = config_default_path(NULL);
+        struct err ce;
+
+        if (config_load(path, &cfg, &ce) < 0)
+            cfg = NULL;
+        free(path);
     }
+    crypt_opts_init(&co, cfg ? cfg->mail_root : NULL, cfg ? config_account(cfg, NULL) : NULL);
+    o.crypt = &co;
     for (int k = 0; i < argc; i++, k++) {
         struct msgfile m;
         struct err e;
@@ -301,5 +311,7 @@ int cmd_show(int argc, char **argv, const struct globals *g)
         fprintf(stderr, "%s: standard output: %s\n", prog, strerror(errno));
         rc = EX_IOERR;
     }
+    crypt_opts_free(&co);
+    config_free(cfg);
     return rc;
 }

@@ -41,8 +41,8 @@ static int read_file(const char *path, struct buf *out, struct err *e)
 }
 
 /* The text to show for the message file at path: the message engine's rendering. */
-static int render_for_pager(const char *path, bool full_headers, int width, struct buf *out,
-                            struct err *e)
+static int render_for_pager(const char *path, bool full_headers, int width,
+                            const struct crypt_opts *co, struct buf *out, struct err *e)
 {
     struct buf raw = BUF_INIT;
     struct render_opts o;
@@ -55,6 +55,7 @@ static int render_for_pager(const char *path, bool full_headers, int width, stru
     memset(&o, 0, sizeof o);
     o.all_headers = full_headers;
     o.width = width > 20 && width < 78 ? width : 0;
+    o.crypt = co;
     rc = render_message(raw.ptr ? raw.ptr : "", raw.len, &o, out, e);
     buf_free(&raw);
     return rc;
@@ -127,13 +128,21 @@ static size_t line_end(const struct app *a, size_t i)
 static void load(struct app *a, const char *path)
 {
     struct err e;
+    struct crypt_opts co;
 
+    /* Decrypted text lives in ptext only (memory): wipe the previous message's. */
+    if (a->ptext.ptr)
+        memset(a->ptext.ptr, 0, a->ptext.cap);
     buf_reset(&a->ptext);
-    if (render_for_pager(path, a->full_headers, a->lay.pane[PANE_PAGER].w, &a->ptext,
+    crypt_opts_init(&co, a->cfg->mail_root, config_account(a->cfg, NULL));
+    if (render_for_pager(path, a->full_headers, a->lay.pane[PANE_PAGER].w, &co, &a->ptext,
                          &e) < 0) {
         buf_reset(&a->ptext);
         buf_printf(&a->ptext, "Cannot show this message: %s\n", e.msg);
     }
+    crypt_opts_free(&co);
+    /* gpg-agent may have drawn a pinentry on this terminal: repaint all of it. */
+    clearok(curscr, TRUE);
     buf_cstr(&a->ptext);
     a->pager_width = 0;
     free_urls(a);
