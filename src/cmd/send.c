@@ -15,6 +15,7 @@
 
 #include "tern/buf.h"
 #include "tern/cmd.h"
+#include "tern/crypt.h"
 #include "tern/fsutil.h"
 #include "tern/header.h"
 #include "tern/log.h"
@@ -190,16 +191,66 @@ static void send_event(const struct queue_event *ev, void *arg)
     }
 }
 
+/* --sign, --encrypt, --smime, --pgp and their --no- forms; false for anything else. */
+static bool send_crypt_option(const char *s, int *on, int *off)
+{
+    static const struct { const char *name; int flag; } opts[] = {
+        { "sign", CRYPT_SIGN }, { "encrypt", CRYPT_ENCRYPT }, { "smime", CRYPT_SMIME },
+    };
+    bool no = strncmp(s, "--no-", 5) == 0;
+
+    if (strcmp(s, "--pgp") == 0) {
+        *off |= CRYPT_SMIME;
+        return true;
+    }
+    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
+        if (strncmp(s, "--", 2) == 0 && strcmp(s + (no ? 5 : 2), opts[k].name) == 0) {
+            *(no ? off : on) |= opts[k].flag;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Sign and/or encrypt the complete message (LF line ends) as the options and the account's
+ * defaults say. crypt_encrypt_when_possible falls back to not encrypting when a key is
+ * missing; --encrypt does not. 0, or an exit status after a message on stderr. */
+static int send_protect(const struct config *cfg, const struct account *a, int on, int off,
+                        const struct addrs *rcpts, struct buf *full, const char *prog)
+{
+    int flags = ((a->crypt_sign ? CRYPT_SIGN : 0) | (a->crypt_smime ? CRYPT_SMIME : 0) | on) &
+                ~off;
+    bool maybe = a->crypt_encrypt_when_possible && !(on & CRYPT_ENCRYPT) &&
+                 !(off & CRYPT_ENCRYPT);
+    struct crypt_opts co;
+    struct err e;
+    int rc = 0;
+
+    if (!(flags & (CRYPT_SIGN | CRYPT_ENCRYPT)) && !maybe)
+        return 0;
+    crypt_opts_init(&co, cfg->mail_root, a);
+    if (maybe && crypt_protect(full, flags | CRYPT_ENCRYPT, &co, rcpts->v, rcpts->n, &e) == 0)
+        goto out;
+    if (crypt_protect(full, flags, &co, rcpts->v, rcpts->n, &e) < 0) {
+        fprintf(stderr, "%s: send: the message was NOT queued: %s\n", prog, e.msg);
+        rc = cmd_exit_code(e.cls);
+    }
+out:
+    crypt_opts_free(&co);
+    return rc;
+}
+
 static void send_usage(const char *prog)
 {
     fprintf(stderr, "usage: %s send [-c FILE] [-t] [-i|-oi] [-f ADDR] [-a ACCOUNT] [-q] "
-            "[RCPT...] < message\n", prog);
+            "[--sign] [--encrypt] [--smime|--pgp] [RCPT...] < message\n", prog);
 }
 
 int cmd_send(int argc, char **argv, const struct globals *g)
 {
     const char *from_opt = NULL, *acct_opt = NULL;
     bool extract = false, dot_ends = true, queue_only = false;
+    int crypt_on = 0, crypt_off = 0;   /* CRYPT_* asked for / refused on the command line */
     struct addrs rcpts = { 0 };
     struct buf msg = BUF_INIT, full = BUF_INIT;
     struct config *cfg = NULL;
@@ -222,7 +273,9 @@ int cmd_send(int argc, char **argv, const struct globals *g)
         }
         if (s[0] != '-' || s[1] == '\0')
             break;
-        if (strcmp(s, "-t") == 0) {
+        if (send_crypt_option(s, &crypt_on, &crypt_off)) {
+            continue;
+        } else if (strcmp(s, "-t") == 0) {
             extract = true;
         } else if (strcmp(s, "-i") == 0 || strcmp(s, "-oi") == 0) {
             dot_ends = false;
@@ -362,6 +415,18 @@ int cmd_send(int argc, char **argv, const struct globals *g)
         buf_add(&full, msg.ptr, msg.len);
     }
 
+    if (crypt_on || a->crypt_sign || a->crypt_encrypt_when_possible) {
+        /* the wrapper works on LF line ends; the queue turns them into CRLF on the wire */
+        struct buf lf = BUF_INIT;
+
+        for (size_t k = 0; k < full.len; k++)
+            if (!(full.ptr[k] == '\r' && k + 1 < full.len && full.ptr[k + 1] == '\n'))
+                buf_addc(&lf, full.ptr[k]);
+        buf_free(&full);
+        full = lf;
+        if ((rc = send_protect(cfg, a, crypt_on, crypt_off, &rcpts, &full, g->progname)) != 0)
+            goto out;
+    }
     ent.account = xstrdup(a->name);
     ent.from = xstrdup(sender);
     for (size_t k = 0; k < rcpts.n; k++)
