@@ -787,6 +787,33 @@ int maildir_move(const char *dir, const char *rel, const char *dst_dir, char **n
     return rc;
 }
 
+/*
+ * In Trash a message is kept, not deleted: it loses the T (trashed) flag it was expunged
+ * with, or every reader (neomutt, mutt, dovecot) would show all of Trash as deleted and purge
+ * it on the next expunge there. A crash between the two renames leaves it in Trash with T:
+ * still there, only marked.
+ */
+static int move_to_trash(const char *dir, const char *rel, const char *trash_dir,
+                         char **new_rel, struct err *e)
+{
+    char *moved = NULL, *cleared = NULL;
+    size_t ulen;
+    int rc = maildir_move(dir, rel, trash_dir, &moved, e);
+
+    if (rc == 0 && strchr(maildir_name_split(rel_base(moved), &ulen), 'T') != NULL) {
+        rc = maildir_set_flags(trash_dir, moved, NULL, "T", &cleared, e);
+        if (rc == 0) {
+            free(moved);
+            moved = cleared;
+        }
+    }
+    if (rc == 0 && new_rel)
+        *new_rel = moved;
+    else
+        free(moved);
+    return rc;
+}
+
 int maildir_delete(const char *dir, const char *rel, const char *trash_dir, char **new_rel,
                    struct err *e)
 {
@@ -795,7 +822,7 @@ int maildir_delete(const char *dir, const char *rel, const char *trash_dir, char
     if (e)
         err_clear(e);
     if (trash_dir != NULL && !same_dir(dir, trash_dir))
-        return maildir_move(dir, rel, trash_dir, new_rel, e);
+        return move_to_trash(dir, rel, trash_dir, new_rel, e);
 
     char *cur = xstrdup(rel);
     size_t ulen;

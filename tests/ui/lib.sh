@@ -4,7 +4,10 @@
 command -v tmux >/dev/null 2>&1 || skip "tmux is not installed"
 command -v python3 >/dev/null 2>&1 || skip "python3 is not installed"
 
-SOCK="$T/tmux.sock"
+# Each start_tern gets a server of its own on a new socket: a new session on the socket of a
+# server that kill-server is still taking down fails ("server exited unexpectedly").
+NSOCK=0
+SOCK="$T/tmux.$NSOCK.sock"
 tm() { tmux -S "$SOCK" "$@"; }
 trap 'rc=$?; tmux -S "$SOCK" kill-server 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
 
@@ -29,6 +32,8 @@ write_rc() {
 # status and whether the terminal is back in cooked mode, then waits.
 start_tern() {
     tm kill-server 2>/dev/null || true
+    NSOCK=$((NSOCK + 1))
+    SOCK="$T/tmux.$NSOCK.sock"
     cat >"$T/run.sh" <<EOS
 #!/bin/sh
 trap '' INT     # ^C is for tern; this shell must live to report
