@@ -29,6 +29,9 @@ enum crypt_kind {
 enum crypt_kind crypt_kind_of(const struct mime_part *p);
 /* The marks for a message whose top-level Content-Type field value is v[0..n). */
 int crypt_mark(const char *v, size_t n);
+/* Marks for a whole message: any encrypted or signed part anywhere in its tree, inline PGP
+ * blocks included. *smime (may be NULL) tells whether an encrypted part was S/MIME. */
+int crypt_scan(const char *msg, size_t len, bool *smime);
 /* For application/pkcs7-mime: true when smime-type (or the name) says enveloped-data. */
 bool crypt_smime_enveloped(const struct mime_part *p);
 

@@ -24,6 +24,7 @@ struct render_opts {
      * verdict line per signature, parts outside an envelope marked; NULL: leave signed and
      * encrypted parts as they are (no gpg, no keys). */
     const struct crypt_opts *crypt;
+    bool crypt_quiet;     /* decrypt, but without verdict and envelope lines (for quoting) */
 };
 
 /*

@@ -100,6 +100,41 @@ int crypt_mark(const char *v, size_t n)
     return m;
 }
 
+int crypt_scan(const char *msg, size_t len, bool *smime)
+{
+    struct mime_tree t;
+    int m = 0;
+
+    if (smime)
+        *smime = false;
+    mime_parse(msg, len, &t);
+    for (size_t i = 0; i < t.n; i++) {
+        const struct mime_part *p = &t.parts[i];
+        enum crypt_kind k = crypt_kind_of(p);
+
+        if (k == CRYPT_PGP_ENCRYPTED || (k == CRYPT_SMIME_OPAQUE && crypt_smime_enveloped(p))) {
+            m |= CRYPT_MARK_ENCRYPTED;
+            if (smime && k == CRYPT_SMIME_OPAQUE)
+                *smime = true;
+        } else if (k != CRYPT_NONE) {
+            m |= CRYPT_MARK_SIGNED;
+        } else if (strcmp(p->type, "text/plain") == 0) {
+            struct buf raw = BUF_INIT;
+            size_t s, e;
+
+            mime_decode(p, &raw);
+            switch (crypt_armor_find(raw.ptr ? raw.ptr : "", raw.len, &s, &e)) {
+            case CRYPT_ARMOR_MESSAGE: m |= CRYPT_MARK_ENCRYPTED; break;
+            case CRYPT_ARMOR_SIGNED: m |= CRYPT_MARK_SIGNED; break;
+            case CRYPT_ARMOR_NONE: break;
+            }
+            buf_free(&raw);
+        }
+    }
+    mime_free(&t);
+    return m;
+}
+
 /* ---- inline armor ---- */
 
 /* Offset of the line starting with what at or after from, or n. */

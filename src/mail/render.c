@@ -108,6 +108,7 @@ struct cstate {
     bool any;             /* the message has one: parts outside it are marked */
     bool have_prot;       /* protected headers found (prot holds them) */
     struct buf prot;      /* header block of the encrypted top-level entity */
+    struct buf sink;      /* verdict lines when they are not wanted (quoting) */
 };
 
 struct walk {
@@ -157,6 +158,15 @@ static void separate(struct buf *b)
 static bool outside(const struct walk *w)
 {
     return w->cs && w->cs->any && w->cs->protect == 0;
+}
+
+/* Where the verdict and envelope lines go: nowhere when quoting (crypt_quiet). */
+static struct buf *lines(const struct walk *w)
+{
+    if (!w->o->crypt_quiet)
+        return w->body;
+    buf_reset(&w->cs->sink);
+    return &w->cs->sink;
 }
 
 static void mark_attachments(struct walk *w, int i)
@@ -257,7 +267,7 @@ static void walk(struct walk *w, int i, int depth)
             }
             separate(w->body);
             if (outside(w))
-                buf_printf(w->body, "[-- Part %d is NOT signed and NOT encrypted --]\n",
+                buf_printf(lines(w), "[-- Part %d is NOT signed and NOT encrypted --]\n",
                            p->number);
             if (is_type(p, "text/html"))
                 render_html(text.ptr, text.len, w->o->width, w->body);
@@ -349,9 +359,11 @@ static void covers(const struct walk *w, int i, struct buf *out)
 static void verdicts(struct walk *w, const struct crypt_result *r, const char *what)
 {
     for (size_t k = 0; k < r->nsigs; k++) {
-        buf_adds(w->body, "[-- ");
-        crypt_sig_line(&r->sigs[k], w->body);
-        buf_printf(w->body, "; covers %s --]\n", what);
+        struct buf *out = lines(w);
+
+        buf_adds(out, "[-- ");
+        crypt_sig_line(&r->sigs[k], out);
+        buf_printf(out, "; covers %s --]\n", what);
     }
 }
 
@@ -385,7 +397,7 @@ static void walk_entity(struct walk *w, const char *s, size_t n, int depth, bool
             continue;
         name = render_safe_filename(p->filename);
         separate(w->body);
-        buf_printf(w->body, "[-- Attachment inside: %s, %s, ", p->type,
+        buf_printf(lines(w), "[-- Attachment inside: %s, %s, ", p->type,
                    name ? name : "(no name)");
         human_size(mime_decoded_size(p), w->body);
         buf_adds(w->body, " --]\n");
@@ -407,7 +419,7 @@ static void crypt_signed(struct walk *w, int i, bool smime, int depth)
 
     if (first < 0 || sig < 0) {
         separate(w->body);
-        buf_adds(w->body, "[-- Malformed signed part: NOT checked --]\n");
+        buf_adds(lines(w), "[-- Malformed signed part: NOT checked --]\n");
         if (first >= 0)
             walk(w, first, depth + 1);
         return;
@@ -421,7 +433,7 @@ static void crypt_signed(struct walk *w, int i, bool smime, int depth)
     covers(w, first, &what);
     separate(w->body);
     if (rc < 0 || r.nsigs == 0)
-        buf_printf(w->body, "[-- %s signature NOT CHECKED: %s; %s is NOT verified --]\n",
+        buf_printf(lines(w), "[-- %s signature NOT CHECKED: %s; %s is NOT verified --]\n",
                    smime ? "S/MIME" : "PGP", rc < 0 ? e.msg : "no signature found",
                    buf_cstr(&what));
     else
@@ -430,7 +442,7 @@ static void crypt_signed(struct walk *w, int i, bool smime, int depth)
     walk(w, first, depth + 1);
     w->cs->protect--;
     separate(w->body);
-    buf_adds(w->body, "[-- End of signed part --]\n");
+    buf_adds(lines(w), "[-- End of signed part --]\n");
     w->shown[sig] = 2;
     crypt_result_free(&r);
     buf_free(&canon);
@@ -443,12 +455,12 @@ static void crypt_opened(struct walk *w, int i, bool encrypted, const struct buf
 {
     separate(w->body);
     verdicts(w, r, encrypted ? "the encrypted part" : "the signed part");
-    buf_printf(w->body, "[-- Begin %s part --]\n", encrypted ? "encrypted" : "signed");
+    buf_printf(lines(w), "[-- Begin %s part --]\n", encrypted ? "encrypted" : "signed");
     w->cs->protect++;
     walk_entity(w, plain->ptr ? plain->ptr : "", plain->len, depth, encrypted && i == 0);
     w->cs->protect--;
     separate(w->body);
-    buf_printf(w->body, "[-- End of %s part --]\n", encrypted ? "encrypted" : "signed");
+    buf_printf(lines(w), "[-- End of %s part --]\n", encrypted ? "encrypted" : "signed");
 }
 
 static void crypt_walk(struct walk *w, int i, enum crypt_kind k, int depth)
@@ -491,7 +503,7 @@ static void crypt_walk(struct walk *w, int i, enum crypt_kind k, int depth)
         crypt_opened(w, i, enveloped, &plain, &r, depth);
     } else {
         separate(w->body);
-        buf_printf(w->body, "[-- %s part NOT shown: %s --]\n",
+        buf_printf(lines(w), "[-- %s part NOT shown: %s --]\n",
                    enveloped ? "Encrypted" : "Signed", e.msg);
     }
     crypt_result_free(&r);
@@ -526,7 +538,7 @@ static bool inline_pgp(struct walk *w, const struct mime_part *p)
         if (a == CRYPT_ARMOR_NONE)
             start = end = raw.len - pos;
         if (has_text(raw.ptr + pos, start)) {
-            buf_printf(w->body, "[-- Text NOT signed and NOT encrypted (part %d): --]\n",
+            buf_printf(lines(w), "[-- Text NOT signed and NOT encrypted (part %d): --]\n",
                        p->number);
             codec_to_utf8(p->charset, raw.ptr + pos, start, w->body);
             separate(w->body);
@@ -538,18 +550,18 @@ static bool inline_pgp(struct walk *w, const struct mime_part *p)
         else
             rc = pgp_decrypt(raw.ptr + pos + start, end - start, &plain, &r, &e);
         if (rc < 0) {
-            buf_printf(w->body, "[-- PGP block NOT %s: %s --]\n",
+            buf_printf(lines(w), "[-- PGP block NOT %s: %s --]\n",
                        a == CRYPT_ARMOR_SIGNED ? "checked" : "decrypted", e.msg);
         } else {
             const char *what = a == CRYPT_ARMOR_SIGNED ? "signed" : "encrypted";
 
             if (a == CRYPT_ARMOR_SIGNED && r.nsigs == 0)
-                buf_adds(w->body, "[-- PGP signature NOT CHECKED: no signature found --]\n");
+                buf_adds(lines(w), "[-- PGP signature NOT CHECKED: no signature found --]\n");
             verdicts(w, &r, a == CRYPT_ARMOR_SIGNED ? "the signed text" : "the encrypted text");
-            buf_printf(w->body, "[-- Begin %s text --]\n", what);
+            buf_printf(lines(w), "[-- Begin %s text --]\n", what);
             codec_to_utf8(p->charset, plain.ptr ? plain.ptr : "", plain.len, w->body);
             separate(w->body);
-            buf_printf(w->body, "[-- End of %s text --]\n", what);
+            buf_printf(lines(w), "[-- End of %s text --]\n", what);
         }
         if (plain.ptr)
             memset(plain.ptr, 0, plain.cap);
@@ -696,7 +708,7 @@ int render_message(const char *msg, size_t len, const struct render_opts *o, str
     static const struct render_opts defaults;
     struct mime_tree t;
     struct walk w;
-    struct cstate cs = { 0, false, false, BUF_INIT };
+    struct cstate cs = { 0, false, false, BUF_INIT, BUF_INIT };
     struct buf text = BUF_INIT, body = BUF_INIT;
     int nattach = 0;
 
@@ -765,6 +777,7 @@ int render_message(const char *msg, size_t len, const struct render_opts *o, str
     buf_free(&text);
     buf_free(&body);
     buf_free(&cs.prot);
+    buf_free(&cs.sink);
     walk_free(&w);
     mime_free(&t);
     return 0;

@@ -167,9 +167,10 @@ static void threading(const char *msg, size_t hlen, struct draft *d)
 }
 
 /* The message's text as the pager shows it, without headers or the attachment list. */
-static void body_text(const char *msg, size_t len, struct buf *out)
+static void body_text(const char *msg, size_t len, const struct crypt_opts *co, struct buf *out)
 {
-    struct render_opts o = { .no_headers = true, .no_attachments = true };
+    struct render_opts o = { .no_headers = true, .no_attachments = true, .crypt = co,
+                           .crypt_quiet = true };
     struct err e;
 
     render_message(msg, len, &o, out, &e);
@@ -241,7 +242,7 @@ int reply_draft(const char *msg, size_t len, enum reply_mode mode, const struct 
     d->subject = prefixed_subject(subject, "Re");
     threading(msg, hlen, d);
     attribution(msg, hlen, &d->body);
-    body_text(msg, len, &text);
+    body_text(msg, len, me->crypt, &text);
     quote_text(text.ptr ? text.ptr : "", text.len, &d->body);
     buf_adds(&d->body, "\n");
     buf_free(&text);
@@ -285,7 +286,7 @@ int forward_draft(const char *msg, size_t len, bool as_attachment, const struct 
         size_t natt = render_attachments(msg, len, &att);
 
         forwarded_summary(msg, hlen, &d->body);
-        body_text(msg, len, &d->body);
+        body_text(msg, len, me->crypt, &d->body);
         for (size_t i = 0; i < natt; i++) {
             struct buf data = BUF_INIT;
             char *fname = NULL;

@@ -178,14 +178,26 @@ static int start_from_message(struct compose *c, const struct config *cfg,
 {
     char **own;
     size_t nown = own_addresses(cfg, &own);
-    struct identity me = { c->acct ? c->acct->from : NULL, (const char *const *)own, nown };
+    struct identity me = { c->acct ? c->acct->from : NULL, (const char *const *)own, nown,
+                           NULL };
+    struct crypt_opts co;
+    bool smime;
     int rc;
 
+    /* An encrypted original: its text is quoted decrypted, so the reply is encrypted by
+     * default (in the original's protocol) and may not go out unencrypted. */
+    crypt_opts_init(&co, cfg->mail_root, c->acct);
+    if (crypt_scan(msg, len, &smime) & CRYPT_MARK_ENCRYPTED) {
+        me.crypt = &co;
+        c->quotes_decrypted = true;
+        c->crypt = (c->crypt & ~CRYPT_SMIME) | CRYPT_ENCRYPT | (smime ? CRYPT_SMIME : 0);
+    }
     if (kind == COMPOSE_FORWARD)
         rc = forward_draft(msg, len, cfg->forward_as_attachment, &me, &c->d, e);
     else
         rc = reply_draft(msg, len, kind == COMPOSE_REPLY_ALL ? REPLY_ALL :
                          kind == COMPOSE_REPLY_LIST ? REPLY_LIST : REPLY_SENDER, &me, &c->d, e);
+    crypt_opts_free(&co);
     for (size_t i = 0; i < nown; i++)
         free(own[i]);
     free(own);
@@ -223,6 +235,8 @@ int compose_start(struct compose *c, const struct config *cfg, enum compose_kind
     draft_init(&c->d);
     buf_init(&c->written);
     c->acct = acct ? acct : config_account(cfg, NULL);
+    if (c->acct)
+        c->crypt = (c->acct->crypt_sign ? CRYPT_SIGN : 0) | (c->acct->crypt_smime ? CRYPT_SMIME : 0);
     if (kind != COMPOSE_NEW) {
         if (msg_path == NULL || fs_read_file(msg_path, &msg, e) < 0)
             goto fail;
@@ -556,9 +570,32 @@ static int envelope(const struct draft *d, struct queue_entry *ent, struct err *
     return 0;
 }
 
+/* Sign and/or encrypt the built message as c->crypt and the account say. */
+static int protect(struct compose *c, const struct config *cfg, const struct queue_entry *ent,
+                   struct buf *out, struct err *e)
+{
+    bool maybe = c->acct->crypt_encrypt_when_possible && !(c->crypt & CRYPT_ENCRYPT);
+    struct crypt_opts co;
+    int rc = 0;
+
+    if (c->quotes_decrypted && !(c->crypt & CRYPT_ENCRYPT))
+        return err_set(e, ERR_CONFIG, "this message quotes decrypted text: it is only sent "
+                       "encrypted (E turns encryption back on)");
+    if (!(c->crypt & (CRYPT_SIGN | CRYPT_ENCRYPT)) && !maybe)
+        return 0;
+    crypt_opts_init(&co, cfg->mail_root, c->acct);
+    if (!maybe || crypt_protect(out, c->crypt | CRYPT_ENCRYPT, &co, ent->rcpts, ent->nrcpts,
+                                e) < 0)
+        rc = crypt_protect(out, c->crypt, &co, ent->rcpts, ent->nrcpts, e);
+    crypt_opts_free(&co);
+    return rc;
+}
+
 int compose_send(struct compose *c, const struct config *cfg, char **id, struct err *e)
 {
-    struct build_opts o = { .keep_bcc = true, .flowed = cfg->text_flowed };
+    /* Signed text must survive transport byte for byte: no format=flowed trailing spaces. */
+    struct build_opts o = { .keep_bcc = true,
+                            .flowed = cfg->text_flowed && !(c->crypt & CRYPT_SIGN) };
     struct queue_entry ent;
     struct buf out = BUF_INIT;
     struct queue *q = NULL;
@@ -571,6 +608,7 @@ int compose_send(struct compose *c, const struct config *cfg, char **id, struct 
     }
     ent.account = xstrdup(c->acct->name);
     if (envelope(&c->d, &ent, e) < 0 || build_message(&c->d, &o, &out, e) < 0 ||
+        protect(c, cfg, &ent, &out, e) < 0 ||
         queue_open(cfg->mail_root, &q, e) < 0 || queue_add(q, out.ptr, out.len, &ent, e) < 0)
         goto out;
     if (id)

@@ -10,6 +10,7 @@
 
 #include "tern/build.h"
 #include "tern/config.h"
+#include "tern/crypt.h"
 #include "tern/err.h"
 #include "tern/reply.h"
 
@@ -24,6 +25,8 @@ struct compose {
     char *origin;                /* a Drafts file or Outbox entry this replaces, or NULL */
     char *origin_queue_id;       /* when origin is a queued message: its queue id */
     bool edited;                 /* the user changed something since it was made */
+    int crypt;                   /* CRYPT_SIGN | CRYPT_ENCRYPT | CRYPT_SMIME (crypt.h) */
+    bool quotes_decrypted;       /* made from an encrypted message: only sent encrypted */
     struct buf written;          /* what compose_write put in the editor file */
 };
 
@@ -58,7 +61,9 @@ void compose_note_sender(const struct config *cfg, const char *msg_path);
 /* Postpone: the message goes to the account's Drafts folder (flags D and S). */
 int compose_postpone(struct compose *c, const struct config *cfg, struct err *e);
 /* Queue the message for sending (durable when this returns 0); the caller starts a flush.
- * *id receives the queue id (new string) when not NULL. */
+ * *id receives the queue id (new string) when not NULL. The message is signed and/or
+ * encrypted as c->crypt says (and encrypted when the account's crypt_encrypt_when_possible
+ * finds every key); a reply quoting decrypted text is refused unless it is encrypted. */
 int compose_send(struct compose *c, const struct config *cfg, char **id, struct err *e);
 /* Give up: remove the editor file and the recovery copy. */
 void compose_discard(struct compose *c);

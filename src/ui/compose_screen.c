@@ -152,6 +152,17 @@ void ui_compose_offer_recovery(struct app *a)
 
 /* ---- drawing ---- */
 
+static const char *crypt_label(int f)
+{
+    static const char *const l[] = {
+        "none (S: sign, E: encrypt, M: S/MIME)", "sign (PGP/MIME)", "encrypt (PGP/MIME)",
+        "sign + encrypt (PGP/MIME)", "none (S/MIME; M: PGP)", "sign (S/MIME)",
+        "encrypt (S/MIME)", "sign + encrypt (S/MIME)",
+    };
+
+    return l[f & 7];
+}
+
 static void draw_field(struct app *a, int y, const char *name, const char *value, int cols)
 {
     char label[16];
@@ -189,7 +200,7 @@ void compose_screen_draw(struct app *a)
     struct buf line = BUF_INIT;
 
     buf_printf(&line, "Compose (account %s)   y:send e:edit a:attach D:detach t/c/b/s/r: "
-               "header  <:account P:postpone q:abort",
+               "header  <:account S/E/M:security P:postpone q:abort",
                cu->c.acct ? cu->c.acct->name : "none");
     ui_put(y++, 0, line.ptr, line.len, cols, a->attr[COL_TITLE], true);
     draw_field(a, y++, "From", d->from, cols);
@@ -198,6 +209,7 @@ void compose_screen_draw(struct app *a)
     draw_field(a, y++, "Bcc", d->bcc, cols);
     draw_field(a, y++, "Subject", d->subject, cols);
     draw_field(a, y++, "Reply-To", d->reply_to, cols);
+    draw_field(a, y++, "Security", crypt_label(cu->c.crypt), cols);
     y++;
     buf_reset(&line);
     buf_printf(&line, "-- Attachments (%zu) --", d->natt);
@@ -476,6 +488,12 @@ void compose_screen_key(struct app *a, enum cmd c, int key)
     case 't': case 'c': case 'b': case 's': case 'r':
         edit_field(a, (char)key);
         return;
+    case 'S': case 'E': case 'M':
+        /* toggles: sign, encrypt, PGP/MIME <-> S/MIME (applied when the message is sent) */
+        cu->c.crypt ^= key == 'S' ? CRYPT_SIGN : key == 'E' ? CRYPT_ENCRYPT : CRYPT_SMIME;
+        if (key == 'E' && cu->c.quotes_decrypted && !(cu->c.crypt & CRYPT_ENCRYPT))
+            app_msg(a, "This reply quotes decrypted text: it will not be sent unencrypted.");
+        return;
     case '<':
         app_prompt(a, PR_COMPOSE_FIELD, "Send from account: ",
                    cu->c.acct ? cu->c.acct->name : "", account_done);
@@ -501,7 +519,7 @@ void compose_screen_key(struct app *a, enum cmd c, int key)
     default:
         if (c == CMD_HELP)
             app_msg(a, "y:send e:edit a:attach D:detach t:To c:Cc b:Bcc s:Subject "
-                       "r:Reply-To <:account P:postpone q:abort");
+                       "r:Reply-To <:account S:sign E:encrypt M:S/MIME P:postpone q:abort");
         return;
     }
 }
