@@ -55,8 +55,10 @@ genkey "$G" "Carol Protected" carol@example.org "correct horse"
 genkey "$BOBHOME" "Bob Example" bob@example.org
 genkey "$OTHER" "Mallory Stranger" mallory@example.org
 genkey "$OTHER" "Dave Uncertified" dave@example.org
+genkey "$OTHER" "Rita Revoked" rita@example.org
 GNUPGHOME="$BOBHOME" gpg --batch --export bob@example.org | gpg --batch --quiet --import 2>/dev/null
 GNUPGHOME="$OTHER" gpg --batch --export dave@example.org | gpg --batch --quiet --import 2>/dev/null
+GNUPGHOME="$OTHER" gpg --batch --export rita@example.org | gpg --batch --quiet --import 2>/dev/null
 gpg --batch --export alice@example.org | GNUPGHOME="$BOBHOME" gpg --batch --quiet --import 2>/dev/null
 # A key that expired: made 400 days ago with one day of life.
 if command -v faketime >/dev/null; then
@@ -65,7 +67,7 @@ if command -v faketime >/dev/null; then
 fi
 fpr() { gpg --with-colons --list-keys "$1" | awk -F: '/^fpr/ { print $10; exit }'; }
 # Alice certifies Bob's key (a local signature): his signatures are then "trusted".
-gpg --batch --quiet --yes --quick-lsign-key "$(fpr bob@example.org)" 2>/dev/null
+gpg --batch --quiet --yes --quick-lsign-key "$(fpr bob@example.org)" >/dev/null 2>&1
 M="$T/mail"
 mkdir -p "$M"
 crlf() { sed 's/$/\r/' "$1"; }
@@ -126,6 +128,14 @@ GNUPGHOME="$OTHER" pgp_signed "$M/unknown.eml" mallory@example.org
 "$TERN" show "$M/unknown.eml" >"$T/out"
 expect_in "$T/out" "PGP signature by an UNKNOWN key" "unknown key"
 expect_not_in "$T/out" "GOOD" "unknown key: not GOOD"
+
+# Signed by a key that was revoked since (gpg keeps a revocation certificate for every key).
+GNUPGHOME="$OTHER" pgp_signed "$M/revoked.eml" rita@example.org
+sed 's/^:-----BEGIN/-----BEGIN/' "$OTHER/openpgp-revocs.d/$(fpr rita@example.org).rev" |
+    gpg --batch --quiet --import 2>/dev/null
+"$TERN" show "$M/revoked.eml" >"$T/out"
+expect_in "$T/out" "PGP good signature by a REVOKED key from Rita Revoked" "revoked key"
+expect_not_in "$T/out" "GOOD" "revoked key: not GOOD"
 
 # Signed by a key that has expired since.
 if gpg --list-keys old@example.org >/dev/null 2>&1; then
