@@ -378,13 +378,17 @@ static void walk_entity(struct walk *w, const char *s, size_t n, int depth, bool
     walk_init(&sub, &t, w->o);
     sub.cs = w->cs;
     sub.body = w->body;
-    if (top_level && t.parts[0].hdr_len > 0 && !w->cs->have_prot) {
+    if (top_level && !w->cs->have_prot) {
+        /* Protected headers (RFC 9788): the inner Subject and friends replace the outer
+         * ones, which an encrypting client hides. They sit on the decrypted entity, or on
+         * the first part of a multipart/signed inside it (sign, then encrypt). */
+        const struct mime_part *h = &t.parts[0];
         struct hdr_field f;
 
-        /* Protected headers (draft-autocrypt / RFC 9788): the inner Subject and friends
-         * replace the outer ones, which an encrypting client hides. */
-        if (hdr_find(t.parts[0].hdr, t.parts[0].hdr_len, "subject", &f) == 1) {
-            buf_add(&w->cs->prot, t.parts[0].hdr, t.parts[0].hdr_len);
+        if (crypt_kind_of(h) == CRYPT_PGP_SIGNED || crypt_kind_of(h) == CRYPT_SMIME_SIGNED)
+            h = t.n > 1 ? &t.parts[1] : h;
+        if (h->hdr_len > 0 && hdr_find(h->hdr, h->hdr_len, "subject", &f) == 1) {
+            buf_add(&w->cs->prot, h->hdr, h->hdr_len);
             w->cs->have_prot = true;
         }
     }

@@ -421,6 +421,11 @@ expect_status 0 "openssl cms decrypts tern's S/MIME message" -- \
 expect_status 0 "openssl cms verifies the signature inside" -- \
     openssl cms -verify -in "$T/dec.eml" -CAfile "$S/ca.pem"
 expect_in "$T/out" "S/MIME encrypted by tern." "openssl: plaintext"
+# tern reads its own (encrypted to our certificate too): signed inside, protected Subject
+"$TERN" show "$T/tern-senc.eml" >"$T/out"
+expect_in "$T/out" "Subject: smime enc" "S/MIME: protected Subject under the signature"
+expect_in "$T/out" "S/MIME GOOD signature" "S/MIME: the signature inside is checked"
+expect_in "$T/out" "S/MIME encrypted by tern." "S/MIME: tern decrypts its Sent copy"
 
 # Per-account defaults: crypt_sign signs without an option, --no-sign overrides it.
 printf 'crypt_sign = yes\n' >>"$HOME/.mailrc"
