@@ -66,6 +66,7 @@ struct crypt_sig {
     char *signer;           /* user id or certificate subject; NULL when unknown */
     char *keyid;            /* fingerprint or certificate serial; NULL when unknown */
     char *detail;           /* why, for BAD and ERROR; NULL otherwise */
+    bool not_from;          /* the signer's identity does not hold the From address */
 };
 
 struct crypt_result {

@@ -251,6 +251,8 @@ void crypt_sig_line(const struct crypt_sig *s, struct buf *out)
                                                             : ", key NOT certified (not trusted)");
     if (s->detail)
         buf_printf(out, " (%s)", s->detail);
+    if (s->not_from)
+        buf_adds(out, ", signer is NOT the From address");
 }
 
 /* ---- settings ---- */

@@ -109,6 +109,7 @@ struct cstate {
     bool have_prot;       /* protected headers found (prot holds them) */
     struct buf prot;      /* header block of the encrypted top-level entity */
     struct buf sink;      /* verdict lines when they are not wanted (quoting) */
+    char *from;           /* the message's From mailbox, to compare signers with */
 };
 
 struct walk {
@@ -356,11 +357,15 @@ static void covers(const struct walk *w, int i, struct buf *out)
         buf_printf(out, "parts %d-%d", lo, hi);
 }
 
-static void verdicts(struct walk *w, const struct crypt_result *r, const char *what)
+static void verdicts(struct walk *w, struct crypt_result *r, const char *what)
 {
     for (size_t k = 0; k < r->nsigs; k++) {
         struct buf *out = lines(w);
 
+        /* Signature spoofing: a good signature by someone else than the sender claims. */
+        if (r->sigs[k].signer && w->cs->from &&
+            !str_casemem(r->sigs[k].signer, strlen(r->sigs[k].signer), w->cs->from))
+            r->sigs[k].not_from = true;
         buf_adds(out, "[-- ");
         crypt_sig_line(&r->sigs[k], out);
         buf_printf(out, "; covers %s --]\n", what);
@@ -455,7 +460,7 @@ static void crypt_signed(struct walk *w, int i, bool smime, int depth)
 }
 
 static void crypt_opened(struct walk *w, int i, bool encrypted, const struct buf *plain,
-                         const struct crypt_result *r, int depth)
+                         struct crypt_result *r, int depth)
 {
     separate(w->body);
     verdicts(w, r, encrypted ? "the encrypted part" : "the signed part");
@@ -712,7 +717,7 @@ int render_message(const char *msg, size_t len, const struct render_opts *o, str
     static const struct render_opts defaults;
     struct mime_tree t;
     struct walk w;
-    struct cstate cs = { 0, false, false, BUF_INIT, BUF_INIT };
+    struct cstate cs = { 0, false, false, BUF_INIT, BUF_INIT, NULL };
     struct buf text = BUF_INIT, body = BUF_INIT;
     int nattach = 0;
 
@@ -722,8 +727,12 @@ int render_message(const char *msg, size_t len, const struct render_opts *o, str
     mime_parse(msg, len, &t);
     walk_init(&w, &t, o);
     if (o->crypt) {
+        struct hdr_field f;
+
         w.cs = &cs;
         cs.any = any_crypto(&t);
+        if (hdr_find(t.parts[0].hdr, t.parts[0].hdr_len, "from", &f) == 1)
+            cs.from = addr_first_mailbox(f.value, f.value_len);
     }
     /* The body first: decrypting it may bring protected headers for the header block. */
     w.body = &body;
@@ -782,6 +791,7 @@ int render_message(const char *msg, size_t len, const struct render_opts *o, str
     buf_free(&body);
     buf_free(&cs.prot);
     buf_free(&cs.sink);
+    free(cs.from);
     walk_free(&w);
     mime_free(&t);
     return 0;

@@ -6,6 +6,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <openssl/x509_vfy.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,17 +65,30 @@ static X509_STORE *trust_store(const struct crypt_opts *o)
     return st;
 }
 
+/* The subject, and the certificate's e-mail addresses (subjectAltName) after it: what the
+ * reader compares with the From address. */
 static char *subject_of(X509 *x)
 {
     BIO *b = BIO_new(BIO_s_mem());
-    char *p, *r;
+    GENERAL_NAMES *alt = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    char *p;
     long n;
+    struct buf r = BUF_INIT;
 
     X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
     n = BIO_get_mem_data(b, &p);
-    r = xmemdup0(p, n > 0 ? (size_t)n : 0);
+    buf_add(&r, p, n > 0 ? (size_t)n : 0);
+    for (int i = 0; alt && i < sk_GENERAL_NAME_num(alt); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(alt, i);
+
+        if (g->type == GEN_EMAIL)
+            buf_printf(&r, " <%.*s>", ASN1_STRING_length(g->d.rfc822Name),
+                       (const char *)ASN1_STRING_get0_data(g->d.rfc822Name));
+    }
+    GENERAL_NAMES_free(alt);
     BIO_free(b);
-    return r;
+    buf_cstr(&r);
+    return buf_detach(&r);
 }
 
 static char *serial_of(X509 *x)

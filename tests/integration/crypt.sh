@@ -116,6 +116,13 @@ GNUPGHOME="$OTHER" pgp_signed "$M/dave.eml" dave@example.org
 expect_in "$T/out" "PGP GOOD signature from Dave Uncertified <dave@example.org>" "uncertified key: good"
 expect_in "$T/out" "key NOT certified (not trusted)" "uncertified key: not trusted"
 
+# A good signature, but not by the sender the From field names (signature spoofing).
+sed 's/^From: bob@example.org$/From: ceo@example.org/' "$M/good.eml" >"$M/spoofed.eml"
+"$TERN" show "$M/spoofed.eml" >"$T/out"
+expect_in "$T/out" "signer is NOT the From address" "signer and From differ: said so"
+"$TERN" show "$M/good.eml" >"$T/out"
+expect_not_in "$T/out" "NOT the From address" "signer and From agree: nothing said"
+
 # The body changed after signing.
 sed 's/noon/midnight/' "$M/good.eml" >"$M/tampered.eml"
 "$TERN" show "$M/tampered.eml" >"$T/out"
@@ -296,6 +303,7 @@ expect_status 0 "show an S/MIME message signed by openssl cms" -- "$TERN" show "
 expect_in "$T/out" "S/MIME GOOD signature from" "S/MIME good"
 expect_in "$T/out" "CN=bob" "certificate subject shown"
 expect_in "$T/out" ", trusted; covers part 1" "chain to ca.pem: trusted"
+expect_not_in "$T/out" "NOT the From address" "S/MIME: the certificate's address is the From address"
 
 sed 's/noon/midnight/' "$M/s-good.eml" >"$M/s-bad.eml"
 "$TERN" show "$M/s-bad.eml" >"$T/out"

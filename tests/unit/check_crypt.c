@@ -10,6 +10,7 @@
 #include "tern/buf.h"
 #include "tern/crypt.h"
 #include "tern/mime.h"
+#include "tern/render.h"
 
 static enum crypt_kind kind(const char *msg)
 {
@@ -128,6 +129,13 @@ START_TEST(test_lines)
     s.detail = "changed";
     crypt_sig_line(&s, &b);
     ck_assert_str_eq(buf_cstr(&b), "S/MIME BAD signature from Alice <a@x>, serial 01 (changed)");
+    buf_reset(&b);
+    s.status = CRYPT_SIG_GOOD;
+    s.detail = NULL;
+    s.not_from = true;
+    crypt_sig_line(&s, &b);
+    ck_assert_str_eq(buf_cstr(&b), "S/MIME GOOD signature from Alice <a@x>, serial 01, trusted, "
+                     "signer is NOT the From address");
     buf_free(&b);
 }
 END_TEST
@@ -151,6 +159,47 @@ START_TEST(test_protect_refusals)
 }
 END_TEST
 
+/* The renderer's envelope marks, with a signature that cannot be checked (no gpg needed:
+ * S/MIME through OpenSSL): the unsigned part beside it is marked, the signed one is not
+ * called good, and quoting (crypt_quiet) leaves every mark out. */
+START_TEST(test_render_marks)
+{
+    const char *m = "From: a@x.example\nContent-Type: multipart/mixed; boundary=o\n\n--o\n"
+                    "Content-Type: text/plain\n\nadded by a forwarder\n--o\n"
+                    "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\";"
+                    " boundary=s\n\n--s\nContent-Type: text/plain\n\nthe signed words\n--s\n"
+                    "Content-Type: application/pkcs7-signature\nContent-Transfer-Encoding: "
+                    "base64\n\nAAAA\n--s--\n--o--\n";
+    struct crypt_opts co = { 0 };
+    struct render_opts o = { .crypt = &co };
+    struct buf out = BUF_INIT;
+    const char *p1, *p2;
+
+    ck_assert_int_eq(render_message(m, strlen(m), &o, &out, NULL), 0);
+    p1 = strstr(buf_cstr(&out), "[-- Part 1 is NOT signed and NOT encrypted --]\nadded by");
+    ck_assert_ptr_nonnull(p1);
+    p2 = strstr(out.ptr, "[-- S/MIME signature NOT CHECKED: ");
+    ck_assert_ptr_nonnull(p2);
+    ck_assert_ptr_nonnull(strstr(p2, "part 2 is NOT verified --]\n"));
+    ck_assert_ptr_nonnull(strstr(p2, "the signed words\n\n[-- End of signed part --]"));
+    ck_assert_ptr_null(strstr(out.ptr, "GOOD"));
+    ck_assert_ptr_null(strstr(out.ptr, "Part 2 is NOT"));
+    buf_reset(&out);
+    o.crypt_quiet = true;
+    o.no_headers = true;
+    ck_assert_int_eq(render_message(m, strlen(m), &o, &out, NULL), 0);
+    ck_assert_ptr_null(strstr(buf_cstr(&out), "[--"));
+    ck_assert_ptr_nonnull(strstr(out.ptr, "the signed words"));
+    buf_reset(&out);
+    /* without crypt options: no marks and no cryptography at all, as before */
+    o.crypt = NULL;
+    o.crypt_quiet = false;
+    ck_assert_int_eq(render_message(m, strlen(m), &o, &out, NULL), 0);
+    ck_assert_ptr_null(strstr(buf_cstr(&out), "NOT"));
+    buf_free(&out);
+}
+END_TEST
+
 static Suite *crypt_suite(void)
 {
     Suite *s = suite_create("crypt");
@@ -162,6 +211,7 @@ static Suite *crypt_suite(void)
     tcase_add_test(tc, test_canon_and_bytes);
     tcase_add_test(tc, test_lines);
     tcase_add_test(tc, test_protect_refusals);
+    tcase_add_test(tc, test_render_marks);
     suite_add_tcase(s, tc);
     return s;
 }
