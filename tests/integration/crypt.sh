@@ -21,6 +21,7 @@ cleanup() {
     for h in "$G" "$BOBHOME" "$OTHER"; do GNUPGHOME="$h" gpgconf --kill all 2>/dev/null || true; done
     [ -n "${KEEP:-}" ] || rm -rf "$G" "$BOBHOME" "$OTHER"
 }
+trap 'rc=$?; cleanup; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
 export GNUPGHOME="$G"
 
 # A pinentry that answers every question with the fixed passphrase: the protected-key case
@@ -400,6 +401,21 @@ expect_in "$T/out" "Subject: tern encrypts" "gpg: protected Subject inside"
 expect_in "$T/err" "Good signature from \"Alice Example" "gpg: signed inside"
 "$TERN" show "$T/tern-enc.eml" >"$T/out"
 expect_in "$T/out" "Subject: tern encrypts" "tern shows the protected Subject"
+
+# Encrypted only (no signature): gpg and openssl cms decrypt it, and say nothing is signed.
+touch "$T/stamp2b"
+msgin "enc only" "Nobody signed this." >"$T/in"
+expect_status 0 "tern send --encrypt --no-sign" -- "$TERN" send -q --encrypt --no-sign -t <"$T/in"
+sed -n '/^-----BEGIN PGP MESSAGE-----/,/^-----END PGP MESSAGE-----/p' "$(queued "$T/stamp2b")" >"$T/t2.asc"
+expect_status 0 "gpg decrypts tern's unsigned PGP/MIME message" -- \
+    env GNUPGHOME="$BOBHOME" gpg --batch --decrypt "$T/t2.asc"
+expect_in "$T/out" "Nobody signed this." "gpg: plaintext of the unsigned message"
+expect_not_in "$T/err" "Good signature" "gpg: no signature in it"
+touch "$T/stamp2c"
+expect_status 0 "tern send --smime --encrypt" -- "$TERN" send -q --smime --encrypt --no-sign -t <"$T/in"
+expect_status 0 "openssl cms decrypts tern's unsigned S/MIME message" -- \
+    openssl cms -decrypt -in "$(queued "$T/stamp2c")" -recip "$S/bob.pem" -inkey "$S/bob.key"
+expect_in "$T/out" "Nobody signed this." "openssl: plaintext of the unsigned message"
 
 msgin "to a stranger" "x" | sed 's/To: bob@example.org/To: nokey@example.org/' >"$T/in"
 expect_status 78 "encrypting without the recipient's key is refused" -- "$TERN" send -q --encrypt -t <"$T/in"
