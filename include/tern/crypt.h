@@ -85,6 +85,8 @@ struct crypt_opts {
     const char *smime_cert;   /* PEM file: our certificate */
     const char *smime_key;    /* PEM file: our private key (unprotected) */
     char *smime_dir;          /* MAIL_ROOT/.tern/smime: certs/ADDRESS.pem, ca.pem (owned) */
+    bool no_gpg;              /* never start gpg: OpenPGP parts are "not checked" (the fuzz
+                                 target walks the structure, and parses CMS, without it) */
 };
 
 struct account;

@@ -327,6 +327,15 @@ static void walk_free(struct walk *w)
 static void human_size(size_t n, struct buf *out);
 static bool has_text(const char *s, size_t n);
 
+/* GPGME starts gpg: not when the caller said no_gpg. */
+static bool gpg_ok(const struct walk *w, struct err *e)
+{
+    if (!w->o->crypt->no_gpg)
+        return true;
+    err_set(e, ERR_CONFIG, "OpenPGP is not used here");
+    return false;
+}
+
 /* "part 2", "parts 1-3" or "the part below": what a signature covers. */
 static void covers(const struct walk *w, int i, struct buf *out)
 {
@@ -436,9 +445,12 @@ static void crypt_signed(struct walk *w, int i, bool smime, int depth)
     crypt_part_bytes(&w->t->parts[first], &s, &n);
     crypt_canon(s, n, &canon);
     mime_decode(&w->t->parts[sig], &sigb);
-    rc = smime ? smime_verify_detached(canon.ptr, canon.len, sigb.ptr, sigb.len, w->o->crypt, &r,
-                                       &e)
-               : pgp_verify_detached(canon.ptr, canon.len, sigb.ptr, sigb.len, &r, &e);
+    if (smime)
+        rc = smime_verify_detached(canon.ptr, canon.len, sigb.ptr, sigb.len, w->o->crypt, &r, &e);
+    else if (gpg_ok(w, &e))
+        rc = pgp_verify_detached(canon.ptr, canon.len, sigb.ptr, sigb.len, &r, &e);
+    else
+        rc = -1;
     covers(w, first, &what);
     separate(w->body);
     if (rc < 0 || r.nsigs == 0)
@@ -496,7 +508,7 @@ static void crypt_walk(struct walk *w, int i, enum crypt_kind k, int depth)
         data = w->first_child[i] >= 0 ? w->next_sibling[w->first_child[i]] : -1;
         if (data >= 0) {
             mime_decode(&w->t->parts[data], &in);
-            rc = pgp_decrypt(in.ptr ? in.ptr : "", in.len, &plain, &r, &e);
+            rc = gpg_ok(w, &e) ? pgp_decrypt(in.ptr ? in.ptr : "", in.len, &plain, &r, &e) : -1;
         } else {
             err_set(&e, ERR_PARSE, "malformed multipart/encrypted");
         }
@@ -554,7 +566,9 @@ static bool inline_pgp(struct walk *w, const struct mime_part *p)
         }
         if (a == CRYPT_ARMOR_NONE)
             break;
-        if (a == CRYPT_ARMOR_SIGNED)
+        if (!gpg_ok(w, &e))
+            rc = -1;
+        else if (a == CRYPT_ARMOR_SIGNED)
             rc = pgp_verify_inline(raw.ptr + pos + start, end - start, &plain, &r, &e);
         else
             rc = pgp_decrypt(raw.ptr + pos + start, end - start, &plain, &r, &e);

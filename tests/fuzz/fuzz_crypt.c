@@ -1,5 +1,6 @@
 /* libFuzzer target: the crypto structure walk (container detection on every part, list
- * marks from the Content-Type) and inline PGP armor detection. */
+ * marks, the renderer's walk over signed and encrypted parts with CMS parsing of hostile
+ * DER, envelope marks) and inline PGP armor detection. gpg is never started (no_gpg). */
 #include "config.h"
 
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include "tern/crypt.h"
 #include "tern/header.h"
 #include "tern/mime.h"
+#include "tern/render.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -37,6 +39,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         crypt_mark(f.value, f.value_len) > (CRYPT_MARK_SIGNED | CRYPT_MARK_ENCRYPTED))
         abort();
     mime_free(&t);
+    {
+        struct crypt_opts co = { .no_gpg = true };
+        struct render_opts o = { .crypt = &co };
+        struct buf out = BUF_INIT;
+
+        render_message(s, size, &o, &out, NULL);
+        for (size_t i = 0; i < out.len; i++) {
+            unsigned char c = (unsigned char)out.ptr[i];
+            if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+                abort();
+        }
+        (void)crypt_scan(s, size, NULL);
+        buf_free(&out);
+    }
     free(s);
     return 0;
 }

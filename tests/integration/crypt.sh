@@ -451,6 +451,12 @@ expect_in "$T/out" "Subject: smime enc" "S/MIME: protected Subject under the sig
 expect_in "$T/out" "S/MIME GOOD signature" "S/MIME: the signature inside is checked"
 expect_in "$T/out" "S/MIME encrypted by tern." "S/MIME: tern decrypts its Sent copy"
 
+msgin "smime stranger" "x" | sed 's/To: bob@example.org/To: nocert@example.org/' >"$T/in"
+expect_status 78 "S/MIME without the recipient's certificate is refused" -- \
+    "$TERN" send -q --smime --encrypt -t <"$T/in"
+expect_in "$T/err" "no certificate for nocert@example.org" "S/MIME refusal names the recipient"
+expect_in "$T/err" "was NOT queued" "and says nothing was queued"
+
 # Per-account defaults: crypt_sign signs without an option, --no-sign overrides it.
 printf 'crypt_sign = yes\n' >>"$HOME/.mailrc"
 touch "$T/stamp5"

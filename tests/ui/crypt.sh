@@ -95,6 +95,10 @@ expect_screen "quotes decrypted text" "sending it unencrypted is refused"
     fail "something was queued"
 keys E
 expect_screen "Security: encrypt (PGP/MIME)" "E turns it back on"
+keys M
+expect_screen "Security: encrypt (S/MIME)" "M switches to S/MIME"
+keys M S
+expect_screen "Security: sign + encrypt (PGP/MIME)" "M back to PGP, S adds signing"
 keys y
 n=0
 while [ "$n" -lt 100 ] && [ -z "$(find "$T/Mail/Outbox" -type f 2>/dev/null)" ]; do
@@ -108,6 +112,9 @@ if [ -n "$q" ]; then
     GNUPGHOME="$BOBHOME" gpg --batch --decrypt "$T/r.asc" >"$T/r.txt" 2>/dev/null
     expect_in "$T/r.txt" "> The vault code is 4711." "Bob's gpg reads the quoted text"
     expect_in "$T/r.txt" "Got it." "and the answer"
+    GNUPGHOME="$BOBHOME" gpg --batch --decrypt "$T/r.asc" 2>&1 >/dev/null |
+        grep -q 'Good signature from "Ann Example' && pass "Bob's gpg: signed by Ann" ||
+        fail "Bob's gpg: no good signature by Ann"
 fi
 keys q
 expect_clean_stderr

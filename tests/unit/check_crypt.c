@@ -191,6 +191,23 @@ START_TEST(test_render_marks)
     ck_assert_ptr_null(strstr(buf_cstr(&out), "[--"));
     ck_assert_ptr_nonnull(strstr(out.ptr, "the signed words"));
     buf_reset(&out);
+    /* OpenPGP with gpg ruled out (what the fuzz target does): the structure is walked,
+     * inline text around the armor is marked, nothing is called good */
+    {
+        const char *inl = "From: a@x.example\n\nbefore\n-----BEGIN PGP SIGNED MESSAGE-----\n"
+                          "Hash: SHA256\n\nhi\n-----BEGIN PGP SIGNATURE-----\nx\n"
+                          "-----END PGP SIGNATURE-----\n";
+        struct crypt_opts ng = { .no_gpg = true };
+        struct render_opts on = { .crypt = &ng };
+
+        buf_reset(&out);
+        ck_assert_int_eq(render_message(inl, strlen(inl), &on, &out, NULL), 0);
+        ck_assert_ptr_nonnull(strstr(buf_cstr(&out),
+                                     "[-- Text NOT signed and NOT encrypted (part 1): --]\nbefore"));
+        ck_assert_ptr_nonnull(strstr(out.ptr, "[-- PGP block NOT checked: OpenPGP is not used"));
+        ck_assert_ptr_null(strstr(out.ptr, "GOOD"));
+    }
+    buf_reset(&out);
     /* without crypt options: no marks and no cryptography at all, as before */
     o.crypt = NULL;
     o.crypt_quiet = false;
