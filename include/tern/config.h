@@ -84,6 +84,12 @@ struct config {
     size_t nkeys;
     struct config_pair *colors;
     size_t ncolors;
+    char **hdr_ignore;           /* mailx `ignore`/`discard`: header names the pager hides */
+    size_t nhdr_ignore;
+    char **hdr_retain;           /* mailx `retain`: when any, the only header names shown */
+    size_t nhdr_retain;
+    size_t plain_ini_lines;      /* INI lines without the '#:' marker (mailx would choke) */
+    int first_plain_ini_line;
     char **warnings;
     size_t nwarnings;
 };
@@ -104,6 +110,17 @@ void config_free(struct config *cfg);
 const struct account *config_account(const struct config *cfg, const char *name);
 /* The alias called name, or NULL. */
 const struct alias *config_alias(const struct config *cfg, const char *name);
+/*
+ * Header weeding as mailx does it: with a retain list only the names on it are shown, else
+ * the names on the ignore list are hidden. name need not be NUL-terminated.
+ */
+bool config_header_shown(const struct config *cfg, const char *name, size_t len);
+/*
+ * The file text rewritten so that every mailx reads it silently: each plain INI line (section,
+ * key, its continuations, ';' comments in tern's sections) gets the '#: ' marker; nothing else
+ * changes. Fails, as config_parse does, on a file tern cannot read. Returns a new string.
+ */
+char *config_mailx_safe(const char *name, const char *text, size_t len, struct err *e);
 /* Explain the effective settings, passwords masked, for `tern check-config`. */
 char *config_describe(const struct config *cfg);
 /* Names used in messages: "tls", "starttls", "none" / "auto", "user", ... */

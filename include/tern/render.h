@@ -20,6 +20,10 @@ struct render_opts {
     bool prefer_html;     /* in multipart/alternative show the HTML part (converted) */
     bool no_attachments;  /* leave out the attachment list */
     int width;            /* wrap converted HTML at this many columns; 0 means 78 */
+    /* Header weeding (mailx ignore/retain): when set and all_headers is not, the fields
+     * it accepts are shown in message order instead of the five default ones. */
+    bool (*header_shown)(const void *arg, const char *name, size_t len);
+    const void *header_arg;
     /* Check signatures and decrypt (PGP/MIME, inline PGP, S/MIME) with these keys, one
      * verdict line per signature, parts outside an envelope marked; NULL: leave signed and
      * encrypted parts as they are (no gpg, no keys). */

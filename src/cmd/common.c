@@ -3,9 +3,57 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sysexits.h>
 
 #include "tern/cmd.h"
+
+static const struct {
+    const char *name, *synopsis, *summary;
+} docs[] = {
+    { "check-config", "[-c FILE] [--mailx-safe]",
+      "show the effective settings and every warning" },
+    { "scan", "[--sort KEY] [--threads] [--limit PATTERN] [--no-index] [--stats] FOLDER|PATH\n"
+      "  KEY: date (default), arrival, from, subject, size; -KEY reverses",
+      "list the messages of a folder (one line each)" },
+    { "send", "[-c FILE] [-t] [-i|-oi] [-f ADDR] [-F NAME] [-a ACCOUNT] [-q] [-v]\n"
+      "  [--sign] [--encrypt] [--smime|--pgp] [--no-sign] [--no-encrypt] [--] "
+      "[RCPT...] < message", "queue a message (a sendmail drop-in) and deliver it" },
+    { "flush", "[-c FILE] [--all] [-q] [--progress-fd N] [ACCOUNT...]",
+      "deliver the queued messages that are due" },
+    { "queue", "[-c FILE] [--retry ID | --delete ID]",
+      "list the outgoing queue; --retry ID, --delete ID" },
+    { "show", "[-c FILE] [--raw] [--headers=all|none] [--html] [--part N [-o FILE|DIR]] "
+      "FILE...", "print messages as the pager shows them, or save a part" },
+    { "fetch", "[-c FILE] [-v] [--progress-fd N] [ACCOUNT...]",
+      "download new mail from POP3 accounts into their inbox" },
+};
+
+static int doc_index(const char *command)
+{
+    for (size_t i = 0; command && i < sizeof docs / sizeof docs[0]; i++)
+        if (strcmp(docs[i].name, command) == 0)
+            return (int)i;
+    return -1;
+}
+
+const char *cmd_summary(const char *command)
+{
+    int i = doc_index(command);
+
+    return i < 0 ? NULL : docs[i].summary;
+}
+
+void cmd_usage(FILE *f, const struct globals *g, bool help)
+{
+    int i = doc_index(g->command);
+
+    if (i < 0)
+        return;
+    fprintf(f, "usage: %s %s\n", g->progname, docs[i].synopsis);
+    if (help)
+        fprintf(f, "%s\nSee tern(1).\n", docs[i].summary);
+}
 
 int cmd_load_config(const struct globals *g, struct config **cfg)
 {

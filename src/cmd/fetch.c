@@ -85,8 +85,7 @@ static void show_progress(void *ctx, const struct fetch_progress *p)
 
 static int fetch_usage(const struct globals *g)
 {
-    fprintf(stderr, "usage: %s fetch [-c FILE] [-v] [--progress-fd N] [ACCOUNT...]\n",
-            g->progname);
+    cmd_usage(stderr, g, false);
     return TERN_EX_USAGE;
 }
 
@@ -113,7 +112,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
         } else if (strncmp(a, "--progress-fd=", 14) == 0) {
             val = a + 14;
         } else if (a[0] == '-') {
-            fprintf(stderr, "%s fetch: unknown option '%s'\n", g->progname, a);
+            fprintf(stderr, "%s: unknown option '%s'\n", g->progname, a);
             return fetch_usage(g);
         } else {
             break;
@@ -122,7 +121,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             long fd;
 
             if (str_tolong(val, 0, 1 << 20, &fd) < 0) {
-                fprintf(stderr, "%s fetch: --progress-fd needs a descriptor number\n",
+                fprintf(stderr, "%s: --progress-fd needs a descriptor number\n",
                         g->progname);
                 return fetch_usage(g);
             }
@@ -141,14 +140,14 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             const struct account *a = config_account(cfg, argv[i]);
 
             if (a == NULL) {
-                fprintf(stderr, "%s: fetch %s: no such account in %s\n", g->progname, argv[i],
+                fprintf(stderr, "%s: %s: no such account in %s\n", g->progname, argv[i],
                         cfg->path);
                 status = EX_CONFIG;
                 nfail++;
                 continue;
             }
             if (a->pop3_host == NULL) {
-                fprintf(stderr, "%s: fetch %s: the account has no pop3_host\n", g->progname,
+                fprintf(stderr, "%s: %s: the account has no pop3_host\n", g->progname,
                         a->name);
                 status = EX_CONFIG;
                 nfail++;
@@ -161,7 +160,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             if (cfg->accounts[i].pop3_host != NULL)
                 todo[ntodo++] = &cfg->accounts[i];
         if (ntodo == 0) {
-            fprintf(stderr, "%s: fetch: no account has a pop3_host in %s\n", g->progname,
+            fprintf(stderr, "%s: no account has a pop3_host in %s\n", g->progname,
                     cfg->path);
             status = EX_CONFIG;
             nfail++;
@@ -184,7 +183,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
         if (ui.tty)
             fprintf(stderr, "\r\033[K");
         if (rc < 0) {
-            fprintf(stderr, "%s: fetch %s: %s", g->progname, a->name, e.msg);
+            fprintf(stderr, "%s: %s: %s", g->progname, a->name, e.msg);
             if (r.fetched > 0)
                 fprintf(stderr, " (%lu new message%s kept)", r.fetched,
                         r.fetched == 1 ? "" : "s");

@@ -100,11 +100,7 @@ static void flush_event(const struct queue_event *ev, void *arg)
     }
 }
 
-static void flush_usage(const char *prog)
-{
-    fprintf(stderr, "usage: %s flush [-c FILE] [--all] [-q] [--progress-fd N] [ACCOUNT...]\n",
-            prog);
-}
+
 
 int cmd_flush(int argc, char **argv, const struct globals *g)
 {
@@ -129,7 +125,7 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
 
             if (v == NULL || str_tolong(v, 0, 1 << 20, &fd) < 0 ||
                 (u.machine = fdopen((int)fd, "w")) == NULL) {
-                fprintf(stderr, "%s: flush: --progress-fd needs an open descriptor\n",
+                fprintf(stderr, "%s: --progress-fd needs an open descriptor\n",
                         g->progname);
                 return TERN_EX_USAGE;
             }
@@ -137,8 +133,8 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
             i++;
             break;
         } else if (s[0] == '-') {
-            fprintf(stderr, "%s: flush: unknown option %s\n", g->progname, s);
-            flush_usage(g->progname);
+            fprintf(stderr, "%s: unknown option '%s'\n", g->progname, s);
+            cmd_usage(stderr, g, false);
             return TERN_EX_USAGE;
         } else {
             break;
@@ -149,7 +145,7 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
         goto done;
     for (int k = i; k < argc; k++) {
         if (config_account(cfg, argv[k]) == NULL) {
-            fprintf(stderr, "%s: flush: no account called '%s'\n", g->progname, argv[k]);
+            fprintf(stderr, "%s: no account called '%s'\n", g->progname, argv[k]);
             rc = EX_CONFIG;
             goto out;
         }
@@ -160,7 +156,7 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
     if (queue_open(cfg->mail_root, &q, &e) < 0 ||
         queue_flush(q, cfg, &fo, flush_event, &u, &st, &e) < 0) {
         clear_line(&u);
-        fprintf(stderr, "%s: flush: %s\n", g->progname, e.msg);
+        fprintf(stderr, "%s: %s\n", g->progname, e.msg);
         if (u.machine)
             fprintf(u.machine, "error %s\n", e.msg);
         rc = cmd_exit_code(e.cls);

@@ -50,10 +50,6 @@ static void show(const struct queue_entry *q)
     buf_free(&msg);
 }
 
-static void queue_usage(const char *prog)
-{
-    fprintf(stderr, "usage: %s queue [-c FILE] [--retry ID | --delete ID]\n", prog);
-}
 
 int cmd_queue(int argc, char **argv, const struct globals *g)
 {
@@ -73,19 +69,27 @@ int cmd_queue(int argc, char **argv, const struct globals *g)
             else
                 del = argv[++i];
         } else {
-            queue_usage(g->progname);
+            if (argv[i][0] == '-' && strcmp(argv[i], "--retry") != 0 &&
+                strcmp(argv[i], "--delete") != 0)
+                fprintf(stderr, "%s: unknown option '%s'\n", g->progname, argv[i]);
+            else if (argv[i][0] == '-')
+                fprintf(stderr, "%s: %s needs a queue id\n", g->progname, argv[i]);
+            else
+                fprintf(stderr, "%s: unexpected argument '%s'\n", g->progname, argv[i]);
+            cmd_usage(stderr, g, false);
             return TERN_EX_USAGE;
         }
     }
     if (retry && del) {
-        queue_usage(g->progname);
+        fprintf(stderr, "%s: give --retry or --delete, not both\n", g->progname);
+        cmd_usage(stderr, g, false);
         return TERN_EX_USAGE;
     }
     rc = cmd_load_config(g, &cfg);
     if (rc != 0)
         return rc;
     if (queue_open(cfg->mail_root, &q, &e) < 0 || queue_list(q, &ents, &n, &orphans, &e) < 0) {
-        fprintf(stderr, "%s: queue: %s\n", g->progname, e.msg);
+        fprintf(stderr, "%s: %s\n", g->progname, e.msg);
         rc = cmd_exit_code(e.cls);
         goto out;
     }
@@ -93,7 +97,7 @@ int cmd_queue(int argc, char **argv, const struct globals *g)
         long k = queue_find(ents, n, retry ? retry : del);
 
         if (k < 0) {
-            fprintf(stderr, "%s: queue: %s '%s'\n", g->progname,
+            fprintf(stderr, "%s: %s '%s'\n", g->progname,
                     k == -2 ? "more than one message matches" : "no queued message", 
                     retry ? retry : del);
             rc = EX_DATAERR;
@@ -113,7 +117,7 @@ int cmd_queue(int argc, char **argv, const struct globals *g)
                 printf("%s will be sent at the next flush\n", ents[k].id);
         }
         if (rc < 0) {
-            fprintf(stderr, "%s: queue: %s\n", g->progname, e.msg);
+            fprintf(stderr, "%s: %s\n", g->progname, e.msg);
             rc = cmd_exit_code(e.cls);
         }
         goto out;

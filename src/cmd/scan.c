@@ -20,12 +20,6 @@
 
 #define FROM_COLS 20
 
-static void scan_usage(FILE *f)
-{
-    fprintf(f, "usage: tern scan [--sort KEY] [--threads] [--limit PATTERN] [--no-index] "
-               "[--stats] FOLDER|PATH\n"
-               "  KEY: date (default), arrival, from, subject, size; -KEY reverses\n");
-}
 
 /* Append s cut or padded to exactly cols terminal columns (wide characters respected). */
 static void add_cols(struct buf *out, const char *s, size_t cols)
@@ -165,8 +159,8 @@ int cmd_scan(int argc, char **argv, const struct globals *g)
         switch (c) {
         case 's':
             if (idx_sort_parse(optarg, &key, &reverse) < 0) {
-                fprintf(stderr, "%s: scan: unknown sort key '%s'\n", g->progname, optarg);
-                scan_usage(stderr);
+                fprintf(stderr, "%s: unknown sort key '%s'\n", g->progname, optarg);
+                cmd_usage(stderr, g, false);
                 return TERN_EX_USAGE;
             }
             break;
@@ -183,20 +177,20 @@ int cmd_scan(int argc, char **argv, const struct globals *g)
             stats = true;
             break;
         case 'h':
-            scan_usage(stdout);
+            cmd_usage(stdout, g, true);
             return EX_OK;
         default:
-            fprintf(stderr, "%s: scan: bad option '%s'\n", g->progname, argv[optind - 1]);
-            scan_usage(stderr);
+            fprintf(stderr, "%s: unknown option '%s'\n", g->progname, argv[optind - 1]);
+            cmd_usage(stderr, g, false);
             return TERN_EX_USAGE;
         }
     }
     if (optind != argc - 1) {
-        scan_usage(stderr);
+        cmd_usage(stderr, g, false);
         return TERN_EX_USAGE;
     }
     if (limit && idx_limit_compile(limit, &lim, &e) < 0) {
-        fprintf(stderr, "%s: scan: %s\n", g->progname, e.msg);
+        fprintf(stderr, "%s: %s\n", g->progname, e.msg);
         return TERN_EX_USAGE;
     }
     if ((rc = cmd_load_config(g, &cfg)) != 0) {
@@ -214,7 +208,7 @@ int cmd_scan(int argc, char **argv, const struct globals *g)
         dir = maildir_folder_path(cfg->mail_root, f);
     }
     if (!maildir_is_maildir(dir)) {
-        fprintf(stderr, "%s: scan: %s: not a Maildir (no folder '%s')\n", g->progname, dir,
+        fprintf(stderr, "%s: %s: not a Maildir (no folder '%s')\n", g->progname, dir,
                 argv[optind]);
         free(dir);
         config_free(cfg);
@@ -222,7 +216,7 @@ int cmd_scan(int argc, char **argv, const struct globals *g)
         return EX_NOINPUT;
     }
     if (idx_open(dir, oflags, &x, &e) < 0) {
-        fprintf(stderr, "%s: scan: %s\n", g->progname, e.msg);
+        fprintf(stderr, "%s: %s\n", g->progname, e.msg);
         free(dir);
         config_free(cfg);
         idx_limit_free(lim);
@@ -258,15 +252,15 @@ int cmd_scan(int argc, char **argv, const struct globals *g)
     rc = EX_OK;
     if (fflush(stdout) != 0 || ferror(stdout)) {
         if (errno != EPIPE)     /* `tern scan | head` is not an error worth a message */
-            fprintf(stderr, "%s: scan: write error: %s\n", g->progname, strerror(errno));
+            fprintf(stderr, "%s: write error: %s\n", g->progname, strerror(errno));
         rc = EX_IOERR;
     }
     if (stats) {
         const struct idx_stats *s = idx_stats(x);
 
-        fprintf(stderr, "scan: %zu messages, %zu shown; cached %zu, parsed %zu, renamed %zu, "
+        fprintf(stderr, "%s: %zu messages, %zu shown; cached %zu, parsed %zu, renamed %zu, "
                         "removed %zu, vanished %zu; directories %s; cache %s\n",
-                idx_count(x), v.n, s->cached, s->parsed, s->renamed, s->removed, s->vanished,
+                g->progname, idx_count(x), v.n, s->cached, s->parsed, s->renamed, s->removed, s->vanished,
                 s->listed ? "read" : "unchanged", s->cache_bad ? "rejected" : "ok");
     }
     buf_free(&out);

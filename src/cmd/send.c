@@ -20,6 +20,7 @@
 #include "tern/header.h"
 #include "tern/log.h"
 #include "tern/queue.h"
+#include "tern/sendmail_args.h"
 #include "tern/smtp.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
@@ -125,6 +126,29 @@ static void add_msgid(struct buf *b, const char *sender, const char *nl)
     buf_printf(b, "@%s>%s", dom, nl);
 }
 
+/* "From: NAME <sender>" for -F NAME, the name quoted when it needs it (RFC 5322). */
+static void add_from_name(struct buf *b, const char *name, const char *sender, const char *nl)
+{
+    bool quote = strpbrk(name, "()<>[]:;@\\,.\"") != NULL;
+
+    buf_adds(b, "From: ");
+    if (quote) {
+        buf_addc(b, '"');
+        for (const char *p = name; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                buf_addc(b, '\\');
+            if (*p != '\r' && *p != '\n')
+                buf_addc(b, *p);
+        }
+        buf_addc(b, '"');
+    } else {
+        for (const char *p = name; *p; p++)
+            if (*p != '\r' && *p != '\n')
+                buf_addc(b, *p);
+    }
+    buf_printf(b, " <%s>%s", sender, nl);
+}
+
 /* Read the message: everything, or (sendmail without -i) up to a line with a single dot. */
 static int read_message(int fd, bool dot_ends, struct buf *out)
 {
@@ -191,27 +215,6 @@ static void send_event(const struct queue_event *ev, void *arg)
     }
 }
 
-/* --sign, --encrypt, --smime, --pgp and their --no- forms; false for anything else. */
-static bool send_crypt_option(const char *s, int *on, int *off)
-{
-    static const struct { const char *name; int flag; } opts[] = {
-        { "sign", CRYPT_SIGN }, { "encrypt", CRYPT_ENCRYPT }, { "smime", CRYPT_SMIME },
-    };
-    bool no = strncmp(s, "--no-", 5) == 0;
-
-    if (strcmp(s, "--pgp") == 0) {
-        *off |= CRYPT_SMIME;
-        return true;
-    }
-    for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
-        if (strncmp(s, "--", 2) == 0 && strcmp(s + (no ? 5 : 2), opts[k].name) == 0) {
-            *(no ? off : on) |= opts[k].flag;
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Sign and/or encrypt the complete message (LF line ends) as the options and the account's
  * defaults say. crypt_encrypt_when_possible falls back to not encrypting when a key is
  * missing; --encrypt does not. 0, or an exit status after a message on stderr. */
@@ -240,17 +243,13 @@ out:
     return rc;
 }
 
-static void send_usage(const char *prog)
-{
-    fprintf(stderr, "usage: %s send [-c FILE] [-t] [-i|-oi] [-f ADDR] [-a ACCOUNT] [-q] "
-            "[--sign] [--encrypt] [--smime|--pgp] [RCPT...] < message\n", prog);
-}
-
 int cmd_send(int argc, char **argv, const struct globals *g)
 {
-    const char *from_opt = NULL, *acct_opt = NULL;
-    bool extract = false, dot_ends = true, queue_only = false;
-    int crypt_on = 0, crypt_off = 0;   /* CRYPT_* asked for / refused on the command line */
+    struct sendmail_args sa;
+    const char *from_opt, *acct_opt;
+    bool extract, dot_ends, queue_only;
+    struct globals gl = *g;
+    char argerr[256];
     struct addrs rcpts = { 0 };
     struct buf msg = BUF_INIT, full = BUF_INIT;
     struct config *cfg = NULL;
@@ -261,52 +260,33 @@ int cmd_send(int argc, char **argv, const struct globals *g)
     const char *nl;
     size_t hlen;
     struct err e;
-    int i, rc;
+    int rc;
 
     memset(&ent, 0, sizeof ent);
-    for (i = 1; i < argc; i++) {
-        const char *s = argv[i];
-
-        if (strcmp(s, "--") == 0) {
-            i++;
-            break;
-        }
-        if (s[0] != '-' || s[1] == '\0')
-            break;
-        if (send_crypt_option(s, &crypt_on, &crypt_off)) {
-            continue;
-        } else if (strcmp(s, "-t") == 0) {
-            extract = true;
-        } else if (strcmp(s, "-i") == 0 || strcmp(s, "-oi") == 0) {
-            dot_ends = false;
-        } else if (strcmp(s, "-q") == 0) {
-            queue_only = true;
-        } else if (strcmp(s, "-f") == 0 || strcmp(s, "-r") == 0 || strcmp(s, "-a") == 0 ||
-                   strcmp(s, "-F") == 0 || strcmp(s, "-B") == 0) {
-            if (i + 1 >= argc) {
-                send_usage(g->progname);
-                return TERN_EX_USAGE;
-            }
-            if (s[1] == 'a')
-                acct_opt = argv[++i];
-            else if (s[1] == 'f' || s[1] == 'r')
-                from_opt = argv[++i];
-            else
-                i++;   /* -F full name, -B body type: accepted and ignored */
-        } else if ((s[1] == 'f' || s[1] == 'r') && s[2] != '\0') {
-            from_opt = s + 2;
-        } else if (s[1] == 'o' || strcmp(s, "-bm") == 0 || strcmp(s, "-em") == 0 ||
-                   strcmp(s, "-odi") == 0 || strcmp(s, "-odb") == 0) {
-            /* other sendmail options (-oem, -odb, -oXXX): accepted, no effect */
-        } else {
-            fprintf(stderr, "%s: send: unknown option %s\n", g->progname, s);
-            send_usage(g->progname);
-            return TERN_EX_USAGE;
-        }
+    g = &gl;     /* g->progname: "tern send", or "sendmail" when called so */
+    if (sendmail_args_parse(argc, argv, &sa, argerr, sizeof argerr) < 0) {
+        fprintf(stderr, "%s: %s\n", g->progname, argerr);
+        cmd_usage(stderr, g, false);
+        return TERN_EX_USAGE;
     }
-    if (!extract && i >= argc) {
-        fprintf(stderr, "%s: send: no recipients (give them or use -t)\n", g->progname);
-        send_usage(g->progname);
+    if (sa.help) {
+        cmd_usage(stdout, g, true);
+        return EX_OK;
+    }
+    if (sa.config)
+        gl.config_path = sa.config;
+    if (sa.verbose) {
+        gl.verbose += sa.verbose;
+        log_set_level(LOG_TRACE);
+    }
+    from_opt = sa.from;
+    acct_opt = sa.account;
+    extract = sa.extract;
+    dot_ends = sa.dot_ends;
+    queue_only = sa.queue_only;
+    if (!extract && sa.nrcpts == 0) {
+        fprintf(stderr, "%s: no recipients (give them or use -t)\n", g->progname);
+        cmd_usage(stderr, g, false);
         return TERN_EX_USAGE;
     }
     rc = cmd_load_config(g, &cfg);
@@ -314,7 +294,7 @@ int cmd_send(int argc, char **argv, const struct globals *g)
         return rc;
 
     if (read_message(STDIN_FILENO, dot_ends, &msg) < 0) {
-        fprintf(stderr, "%s: send: reading the message: %s\n", g->progname, strerror(errno));
+        fprintf(stderr, "%s: reading the message: %s\n", g->progname, strerror(errno));
         rc = EX_IOERR;
         goto out;
     }
@@ -324,15 +304,21 @@ int cmd_send(int argc, char **argv, const struct globals *g)
     {
         struct hdr_field f;
 
-        if (hdr_find(msg.ptr, hlen, "From", &f) == 1)
+        /* cron writes "From: root (Cron Daemon)": a local name is no envelope sender */
+        if (hdr_find(msg.ptr, hlen, "From", &f) == 1) {
             hdr_from = addr_first_mailbox(f.value, f.value_len);
+            if (hdr_from && strchr(hdr_from, '@') == NULL) {
+                free(hdr_from);
+                hdr_from = NULL;
+            }
+        }
     }
 
     /* the account: -a, then the From address, then -f, then the default */
     if (acct_opt) {
         a = config_account(cfg, acct_opt);
         if (a == NULL) {
-            fprintf(stderr, "%s: send: no account called '%s' in %s\n", g->progname, acct_opt,
+            fprintf(stderr, "%s: no account called '%s' in %s\n", g->progname, acct_opt,
                     cfg->path);
             rc = EX_CONFIG;
             goto out;
@@ -345,7 +331,7 @@ int cmd_send(int argc, char **argv, const struct globals *g)
     if (a == NULL)
         a = config_account(cfg, NULL);
     if (a == NULL) {
-        fprintf(stderr, "%s: send: no account configured in %s (see mailrc(5))\n", g->progname,
+        fprintf(stderr, "%s: no account configured in %s (see mailrc(5))\n", g->progname,
                 cfg->path);
         rc = EX_CONFIG;
         goto out;
@@ -359,20 +345,20 @@ int cmd_send(int argc, char **argv, const struct globals *g)
     else if (a->from)
         sender = addr_first_mailbox(a->from, strlen(a->from));
     if (sender == NULL) {
-        fprintf(stderr, "%s: send: no sender: give -f, a From field or 'from' for account %s\n",
+        fprintf(stderr, "%s: no sender: give -f, a From field or 'from' for account %s\n",
                 g->progname, a->name);
         rc = EX_USAGE;
         goto out;
     }
     if (smtp_addr_bad(sender)) {
-        fprintf(stderr, "%s: send: bad sender address '%s'\n", g->progname, sender);
+        fprintf(stderr, "%s: bad sender address '%s'\n", g->progname, sender);
         rc = EX_DATAERR;
         goto out;
     }
 
     /* the recipients: arguments, plus To/Cc/Bcc with -t, aliases expanded */
-    for (; i < argc; i++)
-        add_list(cfg, &rcpts, argv[i], strlen(argv[i]), 0);
+    for (size_t k = 0; k < sa.nrcpts; k++)
+        add_list(cfg, &rcpts, sa.rcpts[k], strlen(sa.rcpts[k]), 0);
     if (extract) {
         size_t pos = 0;
         struct hdr_field f;
@@ -385,13 +371,13 @@ int cmd_send(int argc, char **argv, const struct globals *g)
         }
     }
     if (rcpts.n == 0) {
-        fprintf(stderr, "%s: send: no recipient addresses found\n", g->progname);
+        fprintf(stderr, "%s: no recipient addresses found\n", g->progname);
         rc = EX_DATAERR;
         goto out;
     }
     for (size_t k = 0; k < rcpts.n; k++) {
         if (smtp_addr_bad(rcpts.v[k])) {
-            fprintf(stderr, "%s: send: bad recipient address '%s'\n", g->progname, rcpts.v[k]);
+            fprintf(stderr, "%s: bad recipient address '%s'\n", g->progname, rcpts.v[k]);
             rc = EX_DATAERR;
             goto out;
         }
@@ -401,7 +387,11 @@ int cmd_send(int argc, char **argv, const struct globals *g)
     {
         struct hdr_field f;
 
-        if (hdr_find(msg.ptr, hlen, "From", &f) != 1)
+        if (hdr_find(msg.ptr, hlen, "From", &f) == 1)
+            ;
+        else if (sa.fullname && *sa.fullname)
+            add_from_name(&full, sa.fullname, sender, nl);
+        else
             buf_printf(&full, "From: %s%s", a->from ? a->from : sender, nl);
         if (hdr_find(msg.ptr, hlen, "Date", &f) != 1)
             add_date(&full, nl);
@@ -415,7 +405,7 @@ int cmd_send(int argc, char **argv, const struct globals *g)
         buf_add(&full, msg.ptr, msg.len);
     }
 
-    if (crypt_on || a->crypt_sign || a->crypt_encrypt_when_possible) {
+    if (sa.crypt_on || a->crypt_sign || a->crypt_encrypt_when_possible) {
         /* the wrapper works on LF line ends; the queue turns them into CRLF on the wire */
         struct buf lf = BUF_INIT;
 
@@ -424,7 +414,8 @@ int cmd_send(int argc, char **argv, const struct globals *g)
                 buf_addc(&lf, full.ptr[k]);
         buf_free(&full);
         full = lf;
-        if ((rc = send_protect(cfg, a, crypt_on, crypt_off, &rcpts, &full, g->progname)) != 0)
+        if ((rc = send_protect(cfg, a, sa.crypt_on, sa.crypt_off, &rcpts, &full,
+                               g->progname)) != 0)
             goto out;
     }
     ent.account = xstrdup(a->name);
@@ -432,7 +423,7 @@ int cmd_send(int argc, char **argv, const struct globals *g)
     for (size_t k = 0; k < rcpts.n; k++)
         queue_entry_add_rcpt(&ent, rcpts.v[k]);
     if (queue_open(cfg->mail_root, &q, &e) < 0 || queue_add(q, full.ptr, full.len, &ent, &e) < 0) {
-        fprintf(stderr, "%s: send: the message was NOT queued: %s\n", g->progname, e.msg);
+        fprintf(stderr, "%s: the message was NOT queued: %s\n", g->progname, e.msg);
         rc = cmd_exit_code(e.cls);
         goto out;
     }

@@ -83,11 +83,6 @@ static int write_out(const void *p, size_t n)
     return 0;
 }
 
-static void show_usage(FILE *f)
-{
-    fprintf(f, "usage: tern show [-c FILE] [--raw] [--headers=all] [--html] "
-               "[--part N [-o FILE|DIR]] PATH...\n");
-}
 
 /* Save part num of m to `to` (a new file, or a directory to put the message's file name
  * in). Never overwrites. */
@@ -188,6 +183,11 @@ static int print_part(const struct msgfile *m, int num, const char *prog)
     return rc;
 }
 
+static bool show_header_shown(const void *arg, const char *name, size_t len)
+{
+    return config_header_shown(arg, name, len);
+}
+
 int cmd_show(int argc, char **argv, const struct globals *g)
 {
     struct render_opts o = { 0 };
@@ -199,7 +199,7 @@ int cmd_show(int argc, char **argv, const struct globals *g)
     struct config *cfg = NULL;
     struct crypt_opts co;
 
-    snprintf(prog, sizeof prog, "%s show", g->progname);
+    snprintf(prog, sizeof prog, "%s", g->progname);
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
 
@@ -236,17 +236,17 @@ int cmd_show(int argc, char **argv, const struct globals *g)
         } else if (strncmp(a, "--output=", 9) == 0) {
             outpath = a + 9;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            show_usage(stdout);
+            cmd_usage(stdout, g, true);
             return EX_OK;
         } else {
             fprintf(stderr, "%s: unknown option '%s'\n", prog, a);
-            show_usage(stderr);
+            cmd_usage(stderr, g, false);
             return TERN_EX_USAGE;
         }
     }
     npaths = argc - i;
     if (npaths <= 0) {
-        show_usage(stderr);
+        cmd_usage(stderr, g, false);
         return TERN_EX_USAGE;
     }
     if (outpath && part == 0) {
@@ -257,19 +257,14 @@ int cmd_show(int argc, char **argv, const struct globals *g)
         fprintf(stderr, "%s: --part takes one message\n", prog);
         return TERN_EX_USAGE;
     }
-    if (g->config_path) {
-        int crc = cmd_load_config(g, &cfg);
+    /* ignore/retain lines of ~/.mailrc weed the header block, as in mailx */
+    int crc = cmd_load_config(g, &cfg);
 
-        if (crc != 0)
-            return crc;
-    } else {
-        /* Without -F a broken or missing file only costs the S/MIME keys: show still works. */
-        char *path = config_default_path(NULL);
-        struct err ce;
-
-        if (config_load(path, &cfg, &ce) < 0)
-            cfg = NULL;
-        free(path);
+    if (crc != 0)
+        return crc;
+    if (cfg->nhdr_ignore + cfg->nhdr_retain > 0) {
+        o.header_shown = show_header_shown;
+        o.header_arg = cfg;
     }
     crypt_opts_init(&co, cfg ? cfg->mail_root : NULL, cfg ? config_account(cfg, NULL) : NULL);
     o.crypt = &co;

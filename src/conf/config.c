@@ -115,14 +115,24 @@ static const char *const tls_names[] = { "tls", "starttls", "none", NULL };
 static const char *const auth_names[] = { "auto", "user", "apop", "plain", "login", NULL };
 static const char *const smtp_auth_names[] = { "auto", "", "", "plain", "login", NULL };
 
-/* First words of mailx (POSIX mailx, Heirloom, s-nail) commands that may stand in .mailrc. */
+/*
+ * First words of mailx commands (POSIX mailx, bsd-mailx, Heirloom, s-nail, mailutils) that
+ * may stand in .mailrc, also inside tern's sections. Outside them any line is mailx's own.
+ */
 static const char *const mailx_words[] = {
     "set", "unset", "setenv", "unsetenv", "alias", "a", "group", "g", "unalias", "alternates",
-    "alt", "ignore", "discard", "unignore", "undiscard", "retain", "unretain", "source",
-    "if", "else", "elif", "endif", "account", "shortcut", "unshortcut", "define", "call",
-    "mimetype", "unmimetype", "headerpick", "commandalias", "ghost", "unghost", "localopts",
-    "folder", "cd", "chdir", "echo", "sort", "mlist", "mlsubscribe", "charsetalias",
-    "filetype", "customhdr", "colour", "color", "bind", "environ", "fcc", NULL,
+    "alt", "unalternates", "ignore", "discard", "unignore", "undiscard", "retain", "unretain",
+    "saveignore", "saveretain", "source", "source_if", "if", "else", "elif", "endif",
+    "account", "shortcut", "unshortcut", "define", "undefine", "call", "call_if", "xcall",
+    "mimetype", "unmimetype", "headerpick", "unheaderpick", "commandalias",
+    "uncommandalias", "ghost", "unghost", "localopts", "folder", "cd", "chdir", "echo",
+    "echon", "echoerr", "echoerrn", "sort", "mlist", "unmlist", "mlsubscribe",
+    "unmlsubscribe", "charsetalias", "uncharsetalias", "filetype", "unfiletype",
+    "customhdr", "colour", "uncolour", "color", "uncolor", "bind", "unbind", "environ", "fcc",
+    "wysh", "ignerr", "local", "u", "vput", "read", "readall", "readsh", "readctl", "eval",
+    "return", "vexpr", "varshow", "varedit", "shcodec", "urlcodec", "addrcodec", "csop",
+    "netrc", "tls", "errors", "history", "digmsg", "cwd", "shell", "sh", "exit", "xit",
+    "version", "unaccount", "set-option", NULL,
 };
 
 /* One key as the first pass found it. */
@@ -141,6 +151,13 @@ struct scan_section {
 
 struct scan {
     struct buf ini;              /* the file with mailx lines turned into comments */
+    struct buf mx;               /* a mailx command continued with backslashes */
+    int mx_line;                 /* where it started; 0 when none is pending */
+    bool ini_cont;               /* the last INI line ended with a backslash */
+    int block;                   /* depth inside mailx's define/account {...} and if/endif */
+    bool section_marked;         /* the current section was opened by a '#:' line */
+    unsigned char *ini_lines;    /* per line: 1 when it is a plain (unmarked) INI line */
+    size_t nlines;
     struct scan_section *sections;
     size_t nsections;
     struct scan_key *keys;
@@ -199,8 +216,8 @@ char *config_default_path(const char *explicit_path)
 
     if (explicit_path != NULL)
         return xstrdup(explicit_path);
-    if (env != NULL && *env != '\0')
-        return xstrdup(env);
+    if (env != NULL && *env != '\0')   /* s-nail exports MAILRC=~/.mailrc unexpanded */
+        return fs_expand(env);
     return fs_expand("~/.mailrc");
 }
 
@@ -383,29 +400,205 @@ static bool ends_with_backslash(const char *s)
     return n > 0 && s[n - 1] == '\\';
 }
 
-/* Classify one line (already without its line ending); appends what iniparser should see. */
-static int scan_line(struct scan *sc, struct config *cfg, char *raw, int lineno,
-                     bool *mailx_cont, bool *ini_cont, struct err *e)
+/* Drop an alias by name, or every alias for '*', as mailx's unalias does. */
+static void remove_aliases(struct config *cfg, const char *name)
+{
+    size_t out = 0;
+
+    for (size_t i = 0; i < cfg->naliases; i++) {
+        struct alias *a = &cfg->aliases[i];
+
+        if (strcmp(name, "*") == 0 || str_casecmp(a->name, name) == 0) {
+            for (size_t j = 0; j < a->naddrs; j++)
+                free(a->addrs[j]);
+            free(a->addrs);
+            free(a->name);
+            continue;
+        }
+        cfg->aliases[out++] = *a;
+    }
+    cfg->naliases = out;
+}
+
+/* Add header names to a weeding list (once each), or remove them ('*' empties it). */
+static void weed_list(char ***v, size_t *n, char **words, size_t nwords, bool add)
+{
+    for (size_t w = 0; w < nwords; w++) {
+        size_t out = 0;
+        bool found = false;
+
+        for (size_t i = 0; i < *n; i++) {
+            bool match = strcmp(words[w], "*") == 0 || str_casecmp((*v)[i], words[w]) == 0;
+
+            found |= match;
+            if (match && !add)
+                free((*v)[i]);
+            else
+                (*v)[out++] = (*v)[i];
+        }
+        *n = out;
+        if (add && !found) {
+            *v = xreallocarray(*v, *n + 1, sizeof **v);
+            (*v)[(*n)++] = xstrdup(words[w]);
+        }
+    }
+}
+
+static bool word_is(const char *w, size_t n, const char *name)
+{
+    return strlen(name) == n && memcmp(w, name, n) == 0;
+}
+
+/* A complete mailx command (continuations joined): what tern takes from it. */
+static void mailx_command(struct config *cfg, const char *line, int lineno)
+{
+    size_t w = 0;
+    char **words;
+    size_t n;
+
+    while (is_key_char(line[w]))
+        w++;
+    if (word_is(line, w, "alias") || word_is(line, w, "a") || word_is(line, w, "group") ||
+        word_is(line, w, "g")) {
+        add_alias(cfg, line + w, lineno);
+        return;
+    }
+    bool unalias = word_is(line, w, "unalias");
+    bool ign = word_is(line, w, "ignore") || word_is(line, w, "discard");
+    bool unign = word_is(line, w, "unignore") || word_is(line, w, "undiscard");
+    bool ret = word_is(line, w, "retain"), unret = word_is(line, w, "unretain");
+    if (!unalias && !ign && !unign && !ret && !unret)
+        return;
+    alias_words(line + w, &words, &n);
+    if (unalias)
+        for (size_t i = 0; i < n; i++)
+            remove_aliases(cfg, words[i]);
+    else if (ign || unign)
+        weed_list(&cfg->hdr_ignore, &cfg->nhdr_ignore, words, n, ign);
+    else
+        weed_list(&cfg->hdr_retain, &cfg->nhdr_retain, words, n, ret);
+    for (size_t i = 0; i < n; i++)
+        free(words[i]);
+    free(words);
+}
+
+/* The command word of a mailx line, past s-nail's modifiers (wysh, ignerr, local, u). */
+static const char *mailx_verb(const char *line, size_t *len)
+{
+    static const char *const modifiers[] = { "wysh", "ignerr", "local", "u", NULL };
+
+    for (;;) {
+        size_t w = 0;
+        bool mod = false;
+
+        while (line[w] && line[w] != ' ' && line[w] != '\t')
+            w++;
+        for (size_t i = 0; modifiers[i]; i++)
+            mod |= word_is(line, w, modifiers[i]);
+        if (!mod || line[w] == '\0') {
+            *len = w;
+            return line;
+        }
+        line += w;
+        while (*line == ' ' || *line == '\t')
+            line++;
+    }
+}
+
+/*
+ * How a plain line changes the depth of mailx's multi-line constructs: `if` ... `endif`, and
+ * `define NAME {` / `account NAME {` ... `}`, which may nest.
+ */
+static int block_change(const char *line)
+{
+    size_t n, len = strlen(line);
+    const char *verb = mailx_verb(line, &n);
+
+    while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+        len--;
+    if (word_is(verb, n, "if"))
+        return 1;
+    if (word_is(verb, n, "endif") || (len == 1 && line[0] == '}'))
+        return -1;
+    if (len > 0 && line[len - 1] == '{')
+        return 1;
+    return 0;
+}
+
+static void mark_ini_line(struct scan *sc, struct config *cfg, bool marked, int lineno)
+{
+    if (marked)
+        return;
+    sc->ini_lines[lineno - 1] = 1;
+    if (cfg->plain_ini_lines++ == 0)
+        cfg->first_plain_ini_line = lineno;
+}
+
+/* A mailx line (outside a block): kept aside until its backslash continuations end. */
+static void scan_mailx(struct scan *sc, struct config *cfg, const char *line, int lineno)
+{
+    size_t n = strlen(line);
+    bool cont = ends_with_backslash(line);
+
+    if (sc->mx_line == 0) {
+        sc->mx_line = lineno;
+        buf_reset(&sc->mx);
+    }
+    if (cont) {
+        while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+            n--;
+        n--;    /* the backslash */
+    }
+    buf_add(&sc->mx, line, n);
+    if (cont) {
+        buf_addc(&sc->mx, ' ');
+        return;
+    }
+    mailx_command(cfg, buf_cstr(&sc->mx), sc->mx_line);
+    sc->mx_line = 0;
+}
+
+/*
+ * Classify one line (without its line ending; a '#:' marker already taken off, marked says
+ * so); appends what iniparser should see. Marked lines are always tern's; a plain line is
+ * tern's when it is INI, and otherwise mailx's unless it stands in a section opened by a plain
+ * line and is no mailx command (then it is a mistake in tern's settings).
+ */
+static int scan_line(struct scan *sc, struct config *cfg, char *raw, bool marked, int lineno,
+                     struct err *e)
 {
     char *line = raw;
     size_t w = 0;
 
     while (*line == ' ' || *line == '\t')
         line++;
-    if (*mailx_cont) {
-        *mailx_cont = ends_with_backslash(line);
-        return 0;       /* already blanked */
+    if (sc->mx_line != 0) {
+        scan_mailx(sc, cfg, line, lineno);
+        return 0;       /* blanked */
     }
-    if (*ini_cont) {
-        *ini_cont = ends_with_backslash(line);
+    if (sc->ini_cont) {
+        sc->ini_cont = ends_with_backslash(line);
+        mark_ini_line(sc, cfg, marked, lineno);
         buf_adds(&sc->ini, raw);
         return 0;
     }
-    if (*line == '\0' || *line == '#' || *line == ';') {
+    if (!marked && sc->block > 0) {
+        sc->block += block_change(line);
+        return 0;
+    }
+    if (*line == '\0' || *line == '#') {
+        buf_adds(&sc->ini, raw);
+        return 0;
+    }
+    if (*line == ';') {     /* a comment to tern, a command to mailx */
+        if (sc->nsections > 0 && !sc->section_marked)
+            mark_ini_line(sc, cfg, marked, lineno);
         buf_adds(&sc->ini, raw);
         return 0;
     }
     if (*line == '[') {
+        mark_ini_line(sc, cfg, marked, lineno);
+        sc->section_marked = marked;
         buf_adds(&sc->ini, raw);
         return scan_section(sc, line, lineno, e);
     }
@@ -417,34 +610,52 @@ static int scan_line(struct scan *sc, struct config *cfg, char *raw, int lineno,
     if (w > 0 && line[v] == '=') {
         if (sc->nsections == 0)
             return cfg_error(e, lineno, "'%.*s' stands before any [section]", (int)w, line);
+        mark_ini_line(sc, cfg, marked, lineno);
         scan_key(sc, line, w, lineno);
-        *ini_cont = ends_with_backslash(line);
+        sc->ini_cont = ends_with_backslash(line);
         buf_adds(&sc->ini, raw);
         return 0;
     }
-    if (w > 0 && (line[w] == '\0' || line[w] == ' ' || line[w] == '\t') &&
-        is_mailx_word(line, w)) {
-        if ((w == 5 && memcmp(line, "alias", 5) == 0) || (w == 1 && line[0] == 'a') ||
-            (w == 5 && memcmp(line, "group", 5) == 0) || (w == 1 && line[0] == 'g'))
-            add_alias(cfg, line + w, lineno);
-        *mailx_cont = ends_with_backslash(line);
+    bool known = w > 0 && (line[w] == '\0' || line[w] == ' ' || line[w] == '\t') &&
+                 is_mailx_word(line, w);
+    if (known || (!marked && (sc->nsections == 0 || sc->section_marked))) {
+        if (!marked && block_change(line) > 0) {
+            sc->block = 1;
+            return 0;
+        }
+        scan_mailx(sc, cfg, line, lineno);
         return 0;
     }
     return cfg_error(e, lineno, "expected 'key = value', a [section] or a mailx command, "
                                 "not '%.40s'", line);
 }
 
+/* A line that begins with '#:' (after blanks) is tern's: mailx reads it as a comment. */
+static char *unmark(char *line, bool *marked)
+{
+    char *p = line;
+
+    while (*p == ' ' || *p == '\t')
+        p++;
+    *marked = p[0] == '#' && p[1] == ':';
+    return *marked ? p + 2 : line;
+}
+
 static int scan_text(struct scan *sc, struct config *cfg, const char *text, size_t len,
                      struct err *e)
 {
-    bool mailx_cont = false, ini_cont = false;
     int lineno = 0;
-    size_t pos = 0;
+    size_t pos = 0, nlines = 1;
 
+    for (size_t i = 0; i < len; i++)
+        nlines += text[i] == '\n';
+    sc->ini_lines = xcalloc(nlines, 1);
+    sc->nlines = nlines;
     while (pos < len) {
         const char *nl = memchr(text + pos, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
         char *line;
+        bool marked = false;
         int rc;
 
         lineno++;
@@ -453,13 +664,16 @@ static int scan_text(struct scan *sc, struct config *cfg, const char *text, size
         line = xmemdup0(text + pos, n);
         if (n > 0 && line[n - 1] == '\r')
             line[n - 1] = '\0';
-        rc = scan_line(sc, cfg, line, lineno, &mailx_cont, &ini_cont, e);
+        char *body = unmark(line, &marked);
+        rc = scan_line(sc, cfg, body, marked, lineno, e);
         free(line);
         if (rc < 0)
             return -1;
         buf_addc(&sc->ini, '\n');
         pos += n + 1;
     }
+    if (sc->mx_line != 0)    /* a backslash on the last line */
+        mailx_command(cfg, buf_cstr(&sc->mx), sc->mx_line);
     return 0;
 }
 
@@ -473,7 +687,9 @@ static void scan_free(struct scan *sc)
         free(sc->keys[i].name);
     free(sc->sections);
     free(sc->keys);
+    free(sc->ini_lines);
     buf_free(&sc->ini);
+    buf_free(&sc->mx);
 }
 
 /* ---- iniparser ---- */
@@ -730,14 +946,15 @@ static int set_value(void *base, const struct key_def *k, const char *v, int lin
         *(bool *)((char *)base + k->off) = b;
         return 0;
     }
-    case K_KEEP: {
-        bool b;
-        if (str_tobool(v, &b) == 0)
-            n = b ? POP3_KEEP_FOREVER : POP3_KEEP_NO;
+    case K_KEEP:
+        /* only no, yes or days: "1" is one day, not a boolean (it used to mean "never") */
+        if (str_casecmp(v, "no") == 0)
+            n = POP3_KEEP_NO;
+        else if (str_casecmp(v, "yes") == 0)
+            n = POP3_KEEP_FOREVER;
         else
             rc = str_tolong(v, 1, k->max, &n);
         break;
-    }
     }
     if (k->type == K_FINGERPRINT || k->type == K_DSN_NOTIFY || k->type == K_DSN_RET ||
         (rc == 0 && (k->type == K_DURATION || k->type == K_SIZE) && (n < k->min || n > k->max)))
@@ -927,8 +1144,9 @@ static struct config *config_new(void)
     return cfg;
 }
 
-int config_parse(const char *name, const char *text, size_t len, struct config **out,
-                 struct err *e)
+/* Parse text; when plain is not NULL it receives the per-line "plain INI line" flags. */
+static int parse_text(const char *name, const char *text, size_t len, struct config **out,
+                      unsigned char **plain, struct err *e)
 {
     struct config *cfg = config_new();
     struct scan sc;
@@ -948,6 +1166,10 @@ int config_parse(const char *name, const char *text, size_t len, struct config *
         goto out;
     finish_accounts(cfg);
     rc = 0;
+    if (plain != NULL) {
+        *plain = sc.ini_lines;
+        sc.ini_lines = NULL;
+    }
 out:
     if (d)
         iniparser_freedict(d);
@@ -958,6 +1180,52 @@ out:
     }
     *out = cfg;
     return rc;
+}
+
+int config_parse(const char *name, const char *text, size_t len, struct config **out,
+                 struct err *e)
+{
+    return parse_text(name, text, len, out, NULL, e);
+}
+
+char *config_mailx_safe(const char *name, const char *text, size_t len, struct err *e)
+{
+    struct config *cfg;
+    unsigned char *plain;
+    struct buf out = BUF_INIT;
+    size_t pos = 0;
+
+    if (parse_text(name, text, len, &cfg, &plain, e) < 0)
+        return NULL;
+    config_free(cfg);
+    for (size_t line = 0; pos < len; line++) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (text + pos)) + 1 : len - pos;
+
+        if (plain[line])
+            buf_adds(&out, "#: ");
+        buf_add(&out, text + pos, n);
+        pos += n;
+    }
+    free(plain);
+    if (out.ptr == NULL)
+        buf_adds(&out, "");
+    return buf_detach(&out);
+}
+
+bool config_header_shown(const struct config *cfg, const char *name, size_t len)
+{
+    if (cfg->nhdr_retain > 0) {
+        for (size_t i = 0; i < cfg->nhdr_retain; i++)
+            if (strlen(cfg->hdr_retain[i]) == len && str_ncasecmp(cfg->hdr_retain[i], name,
+                                                                  len) == 0)
+                return true;
+        return false;
+    }
+    for (size_t i = 0; i < cfg->nhdr_ignore; i++)
+        if (strlen(cfg->hdr_ignore[i]) == len && str_ncasecmp(cfg->hdr_ignore[i], name, len) == 0)
+            return false;
+    return true;
 }
 
 static bool holds_password(const struct config *cfg)
@@ -1024,6 +1292,12 @@ void config_free(struct config *cfg)
         free(cfg->colors[i].name), free(cfg->colors[i].value);
     for (size_t i = 0; i < cfg->nwarnings; i++)
         free(cfg->warnings[i]);
+    for (size_t i = 0; i < cfg->nhdr_ignore; i++)
+        free(cfg->hdr_ignore[i]);
+    for (size_t i = 0; i < cfg->nhdr_retain; i++)
+        free(cfg->hdr_retain[i]);
+    free(cfg->hdr_ignore);
+    free(cfg->hdr_retain);
     free(cfg->accounts);
     free(cfg->aliases);
     free(cfg->keys);
@@ -1139,6 +1413,17 @@ char *config_describe(const struct config *cfg)
                 buf_printf(&b, " %s", cfg->aliases[i].addrs[j]);
             buf_addc(&b, '\n');
         }
+    }
+    if (cfg->nhdr_retain || cfg->nhdr_ignore) {
+        bool retain = cfg->nhdr_retain > 0;
+        char **v = retain ? cfg->hdr_retain : cfg->hdr_ignore;
+        size_t n = retain ? cfg->nhdr_retain : cfg->nhdr_ignore;
+
+        buf_printf(&b, "\n# header fields the pager %s (mailx %s)\n ", retain ? "shows" : "hides",
+                   retain ? "retain" : "ignore");
+        for (size_t i = 0; i < n; i++)
+            buf_printf(&b, " %s", v[i]);
+        buf_addc(&b, '\n');
     }
     return buf_detach(&b);
 }

@@ -664,6 +664,48 @@ static void add_date(const struct hdr_field *f, struct buf *out)
     }
 }
 
+/* mailx-style weeding: every field the filter accepts, in message order, addresses and
+ * dates formatted as in the default block; a field also among the protected headers ph is
+ * taken from there. */
+static void weeded_block(const char *hdr, size_t len, const char *ph, size_t phl,
+                         const struct render_opts *o, struct buf *out)
+{
+    static const char *const addr_fields[] = { "From", "To", "Cc", "Reply-To", "Sender" };
+    struct hdr_field f;
+    size_t pos = 0;
+
+    while (hdr_next(hdr, len, &pos, &f)) {
+        bool addr = false;
+        char name[64];
+
+        if (!o->header_shown(o->header_arg, f.name, f.name_len))
+            continue;
+        if (ph && f.name_len < sizeof name) {
+            struct hdr_field pf;
+
+            memcpy(name, f.name, f.name_len);
+            name[f.name_len] = '\0';
+            if (hdr_find(ph, phl, name, &pf) == 1)
+                f = pf;
+        }
+        codec_sanitize(f.name, f.name_len, CODEC_SAN_LINE, out);
+        buf_add(out, ": ", 2);
+        for (size_t k = 0; k < sizeof addr_fields / sizeof addr_fields[0]; k++)
+            addr |= strlen(addr_fields[k]) == f.name_len &&
+                    str_ncasecmp(addr_fields[k], f.name, f.name_len) == 0;
+        if (addr) {
+            add_addresses(&f, out);
+        } else if (f.name_len == 4 && str_ncasecmp(f.name, "Date", 4) == 0) {
+            add_date(&f, out);
+        } else {
+            char *d = hdr_decode(f.value, f.value_len);
+            buf_adds(out, d);
+            free(d);
+        }
+        buf_addc(out, '\n');
+    }
+}
+
 /* The shown fields of hdr; a field also in ph (protected headers from inside the
  * encrypted part) is taken from there instead. */
 static void header_block(const char *hdr, size_t len, const char *ph, size_t phl,
@@ -686,6 +728,10 @@ static void header_block(const char *hdr, size_t len, const char *ph, size_t phl
             buf_addc(out, '\n');
             free(d);
         }
+        return;
+    }
+    if (o->header_shown != NULL) {
+        weeded_block(hdr, len, ph, phl, o, out);
         return;
     }
     for (size_t k = 0; k < sizeof shown / sizeof shown[0]; k++) {

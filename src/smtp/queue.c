@@ -236,11 +236,13 @@ void queue_note_temp(struct queue_entry *q, const struct queue_policy *p, time_t
         long days = (long)(now - q->created) / 86400, hours = (long)(now - q->created) / 3600;
 
         if (days >= 1)
-            snprintf(msg, sizeof msg, "gave up after %ld day%s and %d attempts: %s", days,
-                     days == 1 ? "" : "s", q->attempts, reply ? reply : "");
+            snprintf(msg, sizeof msg, "gave up after %ld day%s and %d attempt%s: %s", days,
+                     days == 1 ? "" : "s", q->attempts, q->attempts == 1 ? "" : "s",
+                     reply ? reply : "");
         else
-            snprintf(msg, sizeof msg, "gave up after %ld hour%s and %d attempts: %s", hours,
-                     hours == 1 ? "" : "s", q->attempts, reply ? reply : "");
+            snprintf(msg, sizeof msg, "gave up after %ld hour%s and %d attempt%s: %s", hours,
+                     hours == 1 ? "" : "s", q->attempts, q->attempts == 1 ? "" : "s",
+                     reply ? reply : "");
         q->state = QUEUE_FAILED;
         q->next = 0;
         queue_entry_set_reply(q, msg);

@@ -491,7 +491,7 @@ void list_status(struct app *a, struct buf *out)
     buf_printf(out, " %s", a->folder);
     if (nrows(m) > 0)
         buf_printf(out, " %zu/%zu", a->cur + 1, nrows(m));
-    buf_printf(out, "  [%zu msgs", m->v.n);
+    buf_printf(out, "  [%zu msg%s", m->v.n, m->v.n == 1 ? "" : "s");
     if (m->lim)
         buf_printf(out, " of %zu", idx_count(m->x));
     if (m->unread)
@@ -609,8 +609,8 @@ static void draw_row(struct app *a, const struct rect *r, int y, size_t row)
         else if (q->state == QUEUE_FAILED)
             snprintf(st, sizeof st, "[FAILED: %s] ", q->reply ? q->reply : "?");
         else if (q->attempts > 0)
-            snprintf(st, sizeof st, "[queued, %d tries: %s] ", q->attempts,
-                     q->reply ? q->reply : "");
+            snprintf(st, sizeof st, "[queued, %d %s: %s] ", q->attempts,
+                     q->attempts == 1 ? "try" : "tries", q->reply ? q->reply : "");
         else
             snprintf(st, sizeof st, "[queued] ");
         x += ui_put(r->y + y, x, st, strlen(st), r->x + w - x,

@@ -41,8 +41,14 @@ static int read_file(const char *path, struct buf *out, struct err *e)
 }
 
 /* The text to show for the message file at path: the message engine's rendering. */
-static int render_for_pager(const char *path, bool full_headers, int width,
-                            const struct crypt_opts *co, struct buf *out, struct err *e)
+static bool pager_header_shown(const void *arg, const char *name, size_t len)
+{
+    return config_header_shown(arg, name, len);
+}
+
+static int render_for_pager(const struct config *cfg, const char *path, bool full_headers,
+                            int width, const struct crypt_opts *co, struct buf *out,
+                            struct err *e)
 {
     struct buf raw = BUF_INIT;
     struct render_opts o;
@@ -54,6 +60,10 @@ static int render_for_pager(const char *path, bool full_headers, int width,
     }
     memset(&o, 0, sizeof o);
     o.all_headers = full_headers;
+    if (cfg != NULL && cfg->nhdr_ignore + cfg->nhdr_retain > 0) {   /* mailx ignore/retain */
+        o.header_shown = pager_header_shown;
+        o.header_arg = cfg;
+    }
     o.width = width > 20 && width < 78 ? width : 0;
     o.crypt = co;
     rc = render_message(raw.ptr ? raw.ptr : "", raw.len, &o, out, e);
@@ -135,8 +145,8 @@ static void load(struct app *a, const char *path)
         memset(a->ptext.ptr, 0, a->ptext.cap);
     buf_reset(&a->ptext);
     crypt_opts_init(&co, a->cfg->mail_root, config_account(a->cfg, NULL));
-    if (render_for_pager(path, a->full_headers, a->lay.pane[PANE_PAGER].w, &co, &a->ptext,
-                         &e) < 0) {
+    if (render_for_pager(a->cfg, path, a->full_headers, a->lay.pane[PANE_PAGER].w, &co,
+                         &a->ptext, &e) < 0) {
         buf_reset(&a->ptext);
         buf_printf(&a->ptext, "Cannot show this message: %s\n", e.msg);
     }

@@ -81,6 +81,20 @@ expect_status 0 "keep = 2 after three days" -- "$TERN" -c "$T/keep.rc" fetch
 expect_in "$T/out" "5 deleted" "keep = 2 deletes messages first fetched 3 days ago"
 expect_in "$T/out" "0 new messages" "and fetches nothing again"
 
+# pop3_keep = 1 is one day (it used to be read as the boolean yes: never deleted)
+python3 "$HERE/genmail.py" "$DOVECOT_MAILDIR" 4 300 900 13; dovecot_own
+rc "$T/keep1.rc" "$T/m3b" "pop3_port = $POP3S_PORT" "pop3_keep = 1"
+expect_status 0 "keep = 1 first run" -- "$TERN" -c "$T/keep1.rc" fetch
+expect_in "$T/out" "4 new messages" "keep = 1 fetches 4"
+expect_in "$T/out" "0 deleted" "keep = 1 deletes nothing fetched just now"
+state=$(ls "$T/m3b/.tern/pop3/"a@* | grep -v '\.lock$')
+sed -i "s/^[0-9][0-9]* /$(($(date +%s) - 23 * 3600)) /" "$state"
+expect_status 0 "keep = 1 after 23 hours" -- "$TERN" -c "$T/keep1.rc" fetch
+expect_in "$T/out" "0 deleted" "keep = 1 keeps messages fetched less than a day ago"
+sed -i "s/^[0-9][0-9]* /$(($(date +%s) - 25 * 3600)) /" "$state"
+expect_status 0 "keep = 1 after 25 hours" -- "$TERN" -c "$T/keep1.rc" fetch
+expect_in "$T/out" "4 deleted" "keep = 1 deletes messages fetched more than a day ago"
+
 # --- 4. failures by reason: nothing lost, the right words ---
 python3 "$HERE/genmail.py" "$DOVECOT_MAILDIR" 3 300 900 12; dovecot_own
 rc "$T/bad.rc" "$T/m4" "pop3_port = $POP3S_PORT" "password = wrong"

@@ -64,4 +64,22 @@ expect_status 2 "bad part number" -- "$TERN" show --part x "$D/simple.eml"
 : >"$T/empty.eml"
 expect_status 0 "empty file" -- "$TERN" show "$T/empty.eml"
 
+# mailx ignore/retain lines in ~/.mailrc weed the header block.
+printf 'ignore Return-Path MIME-Version \\\n  Content-Type\nunignore content-type\n' \
+    >"$HOME/.mailrc"
+expect_status 0 "show with an ignore list" -- "$TERN" show "$D/simple.eml"
+expect_in "$T/out" "Message-ID: <simple-1@example.org>" "ignore shows the fields not ignored"
+expect_in "$T/out" "Content-Type: text/plain" "unignore takes a field off the list"
+expect_not_in "$T/out" "Return-Path" "an ignored field is hidden"
+expect_not_in "$T/out" "MIME-Version" "an ignored field on a continued line is hidden"
+expect_in "$T/out" "Subject: Café au lait and more" "fields are still decoded"
+printf 'retain subject From\n' >"$HOME/.mailrc"
+expect_status 0 "show with a retain list" -- "$TERN" show "$D/simple.eml"
+expect_in "$T/out" "From: Alice Liévre <alice@example.org>" "a retained field is shown"
+expect_not_in "$T/out" "Date:" "retain hides what it does not name"
+expect_not_in "$T/out" "To:" "retain hides To"
+expect_status 0 "--headers=all overrides retain" -- "$TERN" show --headers=all "$D/simple.eml"
+expect_in "$T/out" "Return-Path:" "--headers=all shows everything"
+rm -f "$HOME/.mailrc"
+
 finish

@@ -105,6 +105,12 @@ expect_screen "[3 msgs of 32" "limit keeps the matching messages"
 expect_screen "limit: regatta" "status shows the limit"
 keys l C-u Enter
 expect_screen "[32 msgs" "an empty limit shows everything"
+keys l
+typetext "Crew list"
+keys Enter
+expect_screen "[1 msg of 32," "one message is '1 msg', not '1 msgs'"
+keys l C-u Enter
+expect_screen "[32 msgs" "the limit is gone again"
 
 # Flag the first message: one rename on disk.
 keys Home F
@@ -272,7 +278,7 @@ if "$TERN" --help 2>&1 | grep -q '^  send '; then
         "$TERN" -c "$T/rc3" send bob@example.org >/dev/null 2>&1 || true
     start_tern -c "$T/rc3" -f Outbox
     expect_screen "To bob@example.org" "Outbox lists the recipient"
-    expect_screen "[queued, 1 tries: connect" "Outbox shows the state and the last reply"
+    expect_screen "[queued, 1 try: connect" "Outbox shows the state and the last reply"
     keys S
     expect_screen "0 sent, 1 deferred" "S flushes in the background and reports" 15
     expect_screen "[queued, 2 tries: connect" "the Outbox row follows the new attempt" 5

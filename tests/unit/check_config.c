@@ -208,6 +208,236 @@ START_TEST(mailx_lines_and_aliases)
 }
 END_TEST
 
+/* A file in the '#:' form: mailx reads tern's lines as comments, tern reads them as INI. */
+START_TEST(marked_lines_are_terns)
+{
+    struct config *cfg = parse_ok(
+        "set ask\n"
+        "alias team ann@example.org bob@example.org\n"
+        "#: [general]\n"
+        "#: mail_root = /m\n"
+        "  #:[account home]\n"
+        "#: from = Ann <ann@example.org>\n"
+        "#: password_command = echo \\\n"
+        "#:   secret\n"
+        "alias boss jane@example.org\n"
+        "somecommand that only s-nail knows\n"
+        "#: smtp_host = smtp.example.org\n"
+        "#: ; a tern comment\n");
+
+    ck_assert_str_eq(cfg->mail_root, "/m");
+    ck_assert_uint_eq(cfg->naccounts, 1);
+    ck_assert_str_eq(cfg->accounts[0].from, "Ann <ann@example.org>");
+    ck_assert_str_eq(cfg->accounts[0].smtp_host, "smtp.example.org");
+    ck_assert_ptr_nonnull(strstr(cfg->accounts[0].password_command, "secret"));
+    ck_assert_uint_eq(cfg->naliases, 2);
+    ck_assert_uint_eq(config_alias(cfg, "team")->naddrs, 2);
+    ck_assert_uint_eq(cfg->plain_ini_lines, 0);
+    ck_assert_uint_eq(cfg->nwarnings, 0);
+    config_free(cfg);
+    /* a marked line is judged as tern's wherever it stands */
+    parse_fails("#: [account a]\n#: this is wrong\n",
+                "rc:2: expected 'key = value', a [section] or a mailx command, "
+                "not 'this is wrong'");
+}
+END_TEST
+
+/* Lines of a real s-nail file: none of them stops tern. */
+START_TEST(snail_constructs_are_skipped)
+{
+    struct config *cfg = parse_ok(
+        "wysh set indentprefix='> '\n"
+        "set from=\"Ann <ann@example.org>\"\n"
+        "define f {\n"
+        "  read version\n"
+        "  if \"$version\" =% 14\n"
+        "    echo new\n"
+        "  else\n"
+        "    echo old\n"
+        "  endif\n"
+        "  [not a section]\n"
+        "}\n"
+        "account work {\n"
+        "  set smtp=smtps://work.example.org\n"
+        "  wysh set from='Ann <ann@work.example.org>'\n"
+        "}\n"
+        "if t\n"
+        "  set crt\n"
+        "elif r\n"
+        "  this = not tern's\n"
+        "endif\n"
+        "commandalias xx '\\echo hello'\n"
+        "ghost yy echo\n"
+        "source_if ~/.mailrc.local\n"
+        "vput vexpr result + 1 2\n"
+        "set pipe-text/html=?* \\\n"
+        "   lynx -dump\n"
+        "[general]\n"
+        "mail_root = /m\n"
+        "define g {\n"
+        "  xcall f\n"
+        "}\n"
+        "ignerr wysh set x=y\n"
+        "[account home]\n"
+        "pop3_host = pop.example.org\n"
+        "alias late late@example.org\n");
+
+    ck_assert_str_eq(cfg->mail_root, "/m");
+    ck_assert_uint_eq(cfg->naccounts, 1);
+    ck_assert_str_eq(cfg->accounts[0].pop3_host, "pop.example.org");
+    ck_assert_ptr_nonnull(config_alias(cfg, "late"));
+    ck_assert_uint_eq(cfg->plain_ini_lines, 4);
+    ck_assert_int_eq(cfg->first_plain_ini_line, 27);
+    ck_assert_uint_eq(cfg->nwarnings, 0);
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(unalias_and_whitespace_aliases)
+{
+    struct config *cfg = parse_ok(
+        "alias team ann@example.org bob@example.org\n"
+        "alias old old@example.org\n"
+        "alias gone gone@example.org\n"
+        "unalias old gone\n"
+        "alias late1 x@example.org\n"
+        "alias late2 y@example.org\n");
+    const struct alias *a = config_alias(cfg, "team");
+
+    ck_assert_uint_eq(a->naddrs, 2);
+    ck_assert_str_eq(a->addrs[0], "ann@example.org");
+    ck_assert_str_eq(a->addrs[1], "bob@example.org");
+    ck_assert_ptr_null(config_alias(cfg, "old"));
+    ck_assert_ptr_null(config_alias(cfg, "gone"));
+    ck_assert_uint_eq(cfg->naliases, 3);
+    config_free(cfg);
+    cfg = parse_ok("alias a a@x\nalias b b@x\nunalias *\nalias c c@x\n");
+    ck_assert_uint_eq(cfg->naliases, 1);
+    ck_assert_str_eq(cfg->aliases[0].name, "c");
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(ignore_and_retain_weed_headers)
+{
+    struct config *cfg = parse_ok(
+        "ignore Received Message-Id \\\n"
+        "   Status X-Mailer\n"
+        "discard DKIM-Signature\n"
+        "unignore status\n");
+
+    ck_assert_uint_eq(cfg->nhdr_ignore, 4);
+    ck_assert(!config_header_shown(cfg, "received", 8));
+    ck_assert(!config_header_shown(cfg, "X-Mailer: x", 8));
+    ck_assert(!config_header_shown(cfg, "DKIM-Signature", 14));
+    ck_assert(config_header_shown(cfg, "Status", 6));
+    ck_assert(config_header_shown(cfg, "Subject", 7));
+    config_free(cfg);
+    /* a retain list wins: only its names are shown */
+    cfg = parse_ok("ignore Received\nretain From To Subject Date\nunretain date\n");
+    ck_assert(config_header_shown(cfg, "from", 4));
+    ck_assert(config_header_shown(cfg, "Subject", 7));
+    ck_assert(!config_header_shown(cfg, "Date", 4));
+    ck_assert(!config_header_shown(cfg, "X-Other", 7));
+    config_free(cfg);
+    cfg = parse_ok("retain From\nunretain *\n");
+    ck_assert_uint_eq(cfg->nhdr_retain, 0);
+    ck_assert(config_header_shown(cfg, "X-Other", 7));
+    config_free(cfg);
+}
+END_TEST
+
+START_TEST(mailx_safe_marks_only_ini_lines)
+{
+    const char *in =
+        "# mine\n"
+        "set ask\r\n"
+        "alias team a@x b@x\n"
+        "[general]\n"
+        "mail_root = ~/Mail\n"
+        "; note\n"
+        "\n"
+        "[account home]\n"
+        "password_command = echo \\\n"
+        "  x\n"
+        "retain From\n"
+        "#: smtp_host = already\n"
+        "from = Ann <a@x>";
+    const char *want =
+        "# mine\n"
+        "set ask\r\n"
+        "alias team a@x b@x\n"
+        "#: [general]\n"
+        "#: mail_root = ~/Mail\n"
+        "#: ; note\n"
+        "\n"
+        "#: [account home]\n"
+        "#: password_command = echo \\\n"
+        "#:   x\n"
+        "retain From\n"
+        "#: smtp_host = already\n"
+        "#: from = Ann <a@x>";
+    struct config *cfg, *cfg2;
+    struct err e;
+    char *out = config_mailx_safe("rc", in, strlen(in), &e);
+
+    ck_assert_ptr_nonnull(out);
+    ck_assert_str_eq(out, want);
+    /* the rewritten file means the same to tern and has no plain INI line left */
+    cfg = parse_ok(in);
+    cfg2 = parse_ok(out);
+    ck_assert_uint_eq(cfg->plain_ini_lines, 7);
+    ck_assert_int_eq(cfg->first_plain_ini_line, 4);
+    ck_assert_uint_eq(cfg2->plain_ini_lines, 0);
+    ck_assert_str_eq(cfg2->accounts[0].from, "Ann <a@x>");
+    ck_assert_str_eq(cfg2->accounts[0].smtp_host, "already");
+    ck_assert_uint_eq(cfg2->nhdr_retain, 1);
+    config_free(cfg);
+    config_free(cfg2);
+    free(out);
+    ck_assert_ptr_null(config_mailx_safe("rc", "[account a]\nbad line\n", 22, &e));
+}
+END_TEST
+
+/* s-nail passes MAILRC=~/.mailrc on to its sendmail unexpanded. */
+START_TEST(mailrc_variable_is_expanded)
+{
+    char *p;
+
+    setenv("HOME", "/home/ann", 1);
+    setenv("MAILRC", "~/.mailrc", 1);
+    p = config_default_path(NULL);
+    ck_assert_str_eq(p, "/home/ann/.mailrc");
+    free(p);
+    p = config_default_path("explicit");
+    ck_assert_str_eq(p, "explicit");
+    free(p);
+    unsetenv("MAILRC");
+}
+END_TEST
+
+START_TEST(pop3_keep_is_no_yes_or_days)
+{
+    struct config *cfg = parse_ok("[account a]\npop3_keep = 1\n[account b]\npop3_keep = YES\n"
+                                  "[account c]\npop3_keep = no\n[account d]\npop3_keep = 30\n");
+
+    ck_assert_int_eq(cfg->accounts[0].pop3_keep, 1);      /* one day, not "yes" */
+    ck_assert_int_eq(cfg->accounts[1].pop3_keep, POP3_KEEP_FOREVER);
+    ck_assert_int_eq(cfg->accounts[2].pop3_keep, POP3_KEEP_NO);
+    ck_assert_int_eq(cfg->accounts[3].pop3_keep, 30);
+    config_free(cfg);
+    parse_fails("[account a]\npop3_keep = true\n",
+                "rc:2: pop3_keep: 'true' is not valid: use no, yes or a number of days "
+                "from 1 to 36500");
+    parse_fails("[account a]\npop3_keep = on\n",
+                "rc:2: pop3_keep: 'on' is not valid: use no, yes or a number of days "
+                "from 1 to 36500");
+    parse_fails("[account a]\npop3_keep = 0\n",
+                "rc:2: pop3_keep: '0' is not valid: use no, yes or a number of days "
+                "from 1 to 36500");
+}
+END_TEST
+
 START_TEST(wrong_values_name_line_and_key)
 {
     parse_fails("[account a]\n\nsmtp_port = abc\n",
@@ -409,6 +639,13 @@ static Suite *config_suite(void)
     tcase_add_test(tc, first_account_is_default_and_ports_follow_tls);
     tcase_add_test(tc, expansion_of_home_and_vars);
     tcase_add_test(tc, mailx_lines_and_aliases);
+    tcase_add_test(tc, marked_lines_are_terns);
+    tcase_add_test(tc, pop3_keep_is_no_yes_or_days);
+    tcase_add_test(tc, mailrc_variable_is_expanded);
+    tcase_add_test(tc, snail_constructs_are_skipped);
+    tcase_add_test(tc, unalias_and_whitespace_aliases);
+    tcase_add_test(tc, ignore_and_retain_weed_headers);
+    tcase_add_test(tc, mailx_safe_marks_only_ini_lines);
     tcase_add_test(tc, wrong_values_name_line_and_key);
     tcase_add_test(tc, unknown_keys_warn_with_suggestion);
     tcase_add_test(tc, keys_and_colors_sections_are_kept_in_order);

@@ -110,9 +110,17 @@ START_TEST(transitions)
     /* the lifetime is over: failed, with the reason and the last reply */
     queue_note_temp(&q, &p, t0 + 86400, "451 4.3.0 still later");
     ck_assert_int_eq(q.state, QUEUE_FAILED);
-    ck_assert_ptr_nonnull(strstr(q.reply, "gave up after 1 day"));
+    ck_assert_ptr_nonnull(strstr(q.reply, "gave up after 1 day and 3 attempts"));
     ck_assert_ptr_nonnull(strstr(q.reply, "451 4.3.0 still later"));
     ck_assert(!queue_due(&q, t0 + 10 * 86400, true));
+    queue_entry_free(&q);
+    /* one attempt is singular, as one hour is */
+    entry_fill(&q);
+    q.attempts = 0;
+    q.created = t0;
+    p.lifetime = 3600;
+    queue_note_temp(&q, &p, t0 + 3600, "451 later");
+    ck_assert_str_eq(q.reply, "gave up after 1 hour and 1 attempt: 451 later");
     queue_entry_free(&q);
 
     entry_fill(&q);
