@@ -533,7 +533,7 @@ int crypt_protect(struct buf *msg, int flags, const struct crypt_opts *o, char *
     bool smime = flags & CRYPT_SMIME, enc = flags & CRYPT_ENCRYPT, sign = flags & CRYPT_SIGN;
     struct buf entity = BUF_INIT, wrapped = BUF_INIT, out = BUF_INIT;
     struct hdr_field f;
-    char *from = NULL, **to = NULL;
+    char *from = NULL, **to = NULL, *own = NULL;
     const char *signer;
     size_t nto = 0;
     int rc = -1;
@@ -558,8 +558,8 @@ int crypt_protect(struct buf *msg, int flags, const struct crypt_opts *o, char *
         to = xcalloc(nrcpts + 1, sizeof *to);
         for (size_t i = 0; i < nrcpts; i++)
             to[nto++] = rcpts[i];
-        if (from && !smime)
-            to[nto++] = from;   /* our own key: the Sent copy must stay readable */
+        if (signer && !smime)   /* our own key (pgp_key, else From): Sent stays readable */
+            to[nto++] = own = xstrdup(signer);
     }
     if (inner_entity(m, msg->len, enc, &entity, e) < 0)
         goto out;
@@ -589,6 +589,7 @@ out:
     buf_free(&wrapped);
     buf_free(&out);
     free(to);
+    free(own);
     free(from);
     return rc;
 }

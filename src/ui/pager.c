@@ -144,6 +144,9 @@ static void load(struct app *a, const char *path)
     if (a->ptext.ptr)
         memset(a->ptext.ptr, 0, a->ptext.cap);
     buf_reset(&a->ptext);
+    /* A text pinentry asks on this terminal (the screen is repainted below). */
+    if (getenv("GPG_TTY") == NULL && isatty(STDIN_FILENO) && ttyname(STDIN_FILENO))
+        setenv("GPG_TTY", ttyname(STDIN_FILENO), 0);
     crypt_opts_init(&co, a->cfg->mail_root, config_account(a->cfg, NULL));
     if (render_for_pager(a->cfg, path, a->full_headers, a->lay.pane[PANE_PAGER].w, &co,
                          &a->ptext, &e) < 0) {

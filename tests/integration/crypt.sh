@@ -468,4 +468,18 @@ msgin "no sign" "x" >"$T/in"
 expect_status 0 "--no-sign" -- "$TERN" send -q --no-sign -t <"$T/in"
 expect_not_in "$(queued "$T/stamp6")" "pgp-signature" "--no-sign wins"
 
+# pgp_key chooses the signing key (here a passphrase-protected one: gpg-agent asks the
+# pinentry), and it is the key the Sent copy is encrypted to.
+printf 'pgp_key = carol@example.org\n' >>"$HOME/.mailrc"
+touch "$T/stamp7"
+msgin "as carol" "Signed with pgp_key." >"$T/in"
+expect_status 0 "pgp_key, protected key: send --sign --encrypt" -- \
+    "$TERN" send -q --sign --encrypt -t <"$T/in"
+sed -n '/^-----BEGIN PGP MESSAGE-----/,/^-----END PGP MESSAGE-----/p' "$(queued "$T/stamp7")" >"$T/t7.asc"
+gpg --batch --export carol@example.org | GNUPGHOME="$BOBHOME" gpg --batch --quiet --import 2>/dev/null
+expect_status 0 "Bob decrypts it" -- env GNUPGHOME="$BOBHOME" gpg --batch --decrypt "$T/t7.asc"
+expect_in "$T/err" "Good signature from \"Carol Protected" "signed with pgp_key's (protected) key"
+"$TERN" show "$(queued "$T/stamp7")" >"$T/out"
+expect_in "$T/out" "Signed with pgp_key." "the Sent copy is readable with pgp_key's key"
+
 finish
