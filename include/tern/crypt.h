@@ -101,7 +101,7 @@ void crypt_opts_free(struct crypt_opts *o);
 #define CRYPT_SMIME   0x4     /* S/MIME instead of PGP/MIME */
 
 /*
- * Replace the complete message msg (LF line ends) by its signed and/or encrypted form
+ * Replace the complete message msg (LF or CRLF line ends; the result has LF) by its signed and/or encrypted form
  * (flags). Signing uses o->pgp_key (else the From address) or o->smime_cert/smime_key.
  * Encrypting needs a key for every address in rcpts and for the sender (so the Sent copy
  * stays readable); a missing one is ERR_CONFIG naming the recipient. An envelope recipient
@@ -111,5 +111,14 @@ void crypt_opts_free(struct crypt_opts *o);
  */
 int crypt_protect(struct buf *msg, int flags, const struct crypt_opts *o, char *const *rcpts,
                   size_t nrcpts, struct err *e);
+/*
+ * crypt_protect with an account's defaults: crypt_sign and crypt_smime, with the caller's
+ * on/off CRYPT_* bits over them, and crypt_encrypt_when_possible, which encrypts when every
+ * key is there and none of rcpts is a Bcc, and otherwise leaves the message unencrypted
+ * (an explicit CRYPT_ENCRYPT in on never falls back). Used by `tern send` and the compose
+ * screen. mail_root locates the S/MIME store.
+ */
+int crypt_protect_account(struct buf *msg, const struct account *a, const char *mail_root,
+                          int on, int off, char *const *rcpts, size_t nrcpts, struct err *e);
 
 #endif

@@ -215,34 +215,6 @@ static void send_event(const struct queue_event *ev, void *arg)
     }
 }
 
-/* Sign and/or encrypt the complete message (LF line ends) as the options and the account's
- * defaults say. crypt_encrypt_when_possible falls back to not encrypting when a key is
- * missing; --encrypt does not. 0, or an exit status after a message on stderr. */
-static int send_protect(const struct config *cfg, const struct account *a, int on, int off,
-                        const struct addrs *rcpts, struct buf *full, const char *prog)
-{
-    int flags = ((a->crypt_sign ? CRYPT_SIGN : 0) | (a->crypt_smime ? CRYPT_SMIME : 0) | on) &
-                ~off;
-    bool maybe = a->crypt_encrypt_when_possible && !(on & CRYPT_ENCRYPT) &&
-                 !(off & CRYPT_ENCRYPT);
-    struct crypt_opts co;
-    struct err e;
-    int rc = 0;
-
-    if (!(flags & (CRYPT_SIGN | CRYPT_ENCRYPT)) && !maybe)
-        return 0;
-    crypt_opts_init(&co, cfg->mail_root, a);
-    if (maybe && crypt_protect(full, flags | CRYPT_ENCRYPT, &co, rcpts->v, rcpts->n, &e) == 0)
-        goto out;
-    if (crypt_protect(full, flags, &co, rcpts->v, rcpts->n, &e) < 0) {
-        fprintf(stderr, "%s: send: the message was NOT queued: %s\n", prog, e.msg);
-        rc = cmd_exit_code(e.cls);
-    }
-out:
-    crypt_opts_free(&co);
-    return rc;
-}
-
 int cmd_send(int argc, char **argv, const struct globals *g)
 {
     struct sendmail_args sa;
@@ -405,18 +377,12 @@ int cmd_send(int argc, char **argv, const struct globals *g)
         buf_add(&full, msg.ptr, msg.len);
     }
 
-    if (sa.crypt_on || a->crypt_sign || a->crypt_encrypt_when_possible) {
-        /* the wrapper works on LF line ends; the queue turns them into CRLF on the wire */
-        struct buf lf = BUF_INIT;
-
-        for (size_t k = 0; k < full.len; k++)
-            if (!(full.ptr[k] == '\r' && k + 1 < full.len && full.ptr[k + 1] == '\n'))
-                buf_addc(&lf, full.ptr[k]);
-        buf_free(&full);
-        full = lf;
-        if ((rc = send_protect(cfg, a, sa.crypt_on, sa.crypt_off, &rcpts, &full,
-                               g->progname)) != 0)
-            goto out;
+    /* --sign/--encrypt and the account's crypt_* defaults (crypt.h) */
+    if (crypt_protect_account(&full, a, cfg->mail_root, sa.crypt_on, sa.crypt_off, rcpts.v,
+                              rcpts.n, &e) < 0) {
+        fprintf(stderr, "%s: the message was NOT queued: %s\n", g->progname, e.msg);
+        rc = cmd_exit_code(e.cls);
+        goto out;
     }
     ent.account = xstrdup(a->name);
     ent.from = xstrdup(sender);

@@ -281,6 +281,25 @@ void crypt_opts_free(struct crypt_opts *o)
 
 /* ---- outgoing ---- */
 
+int crypt_protect_account(struct buf *msg, const struct account *a, const char *mail_root,
+                          int on, int off, char *const *rcpts, size_t nrcpts, struct err *e)
+{
+    int flags = ((a->crypt_sign ? CRYPT_SIGN : 0) | (a->crypt_smime ? CRYPT_SMIME : 0) | on) &
+                ~off;
+    bool maybe = a->crypt_encrypt_when_possible && !((on | off) & CRYPT_ENCRYPT);
+    struct crypt_opts co;
+    int rc;
+
+    if (!(flags & (CRYPT_SIGN | CRYPT_ENCRYPT)) && !maybe)
+        return 0;
+    crypt_opts_init(&co, mail_root, a);
+    rc = maybe ? crypt_protect(msg, flags | CRYPT_ENCRYPT, &co, rcpts, nrcpts, e) : -1;
+    if (rc < 0)
+        rc = crypt_protect(msg, flags, &co, rcpts, nrcpts, e);
+    crypt_opts_free(&co);
+    return rc;
+}
+
 static void random_boundary(char *out, size_t n)
 {
     unsigned char rnd[9];
@@ -540,6 +559,18 @@ int crypt_protect(struct buf *msg, int flags, const struct crypt_opts *o, char *
 
     if (!(flags & (CRYPT_SIGN | CRYPT_ENCRYPT)))
         return 0;
+    if (memchr(msg->ptr ? msg->ptr : "", '\r', msg->len)) {
+        /* CRLF in, LF out, like the rest of the outgoing path (the sender adds CR) */
+        struct buf lf = BUF_INIT;
+
+        for (size_t k = 0; k < msg->len; k++)
+            if (!(msg->ptr[k] == '\r' && k + 1 < msg->len && msg->ptr[k + 1] == '\n'))
+                buf_addc(&lf, msg->ptr[k]);
+        buf_free(msg);
+        *msg = lf;
+        m = msg->ptr ? msg->ptr : "";
+        hl = hdr_block_len(m, msg->len);
+    }
     if (hdr_find(m, hl, "from", &f) == 1)
         from = addr_first_mailbox(f.value, f.value_len);
     signer = o && o->pgp_key ? o->pgp_key : from;

@@ -570,25 +570,17 @@ static int envelope(const struct draft *d, struct queue_entry *ent, struct err *
     return 0;
 }
 
-/* Sign and/or encrypt the built message as c->crypt and the account say. */
+/* Sign and/or encrypt the built message as c->crypt (which started from the account's
+ * defaults) says, and as crypt_encrypt_when_possible allows. */
 static int protect(struct compose *c, const struct config *cfg, const struct queue_entry *ent,
                    struct buf *out, struct err *e)
 {
-    bool maybe = c->acct->crypt_encrypt_when_possible && !(c->crypt & CRYPT_ENCRYPT);
-    struct crypt_opts co;
-    int rc = 0;
-
     if (c->quotes_decrypted && !(c->crypt & CRYPT_ENCRYPT))
         return err_set(e, ERR_CONFIG, "this message quotes decrypted text: it is only sent "
                        "encrypted (E turns encryption back on)");
-    if (!(c->crypt & (CRYPT_SIGN | CRYPT_ENCRYPT)) && !maybe)
-        return 0;
-    crypt_opts_init(&co, cfg->mail_root, c->acct);
-    if (!maybe || crypt_protect(out, c->crypt | CRYPT_ENCRYPT, &co, ent->rcpts, ent->nrcpts,
-                                e) < 0)
-        rc = crypt_protect(out, c->crypt, &co, ent->rcpts, ent->nrcpts, e);
-    crypt_opts_free(&co);
-    return rc;
+    return crypt_protect_account(out, c->acct, cfg->mail_root, c->crypt,
+                                 (CRYPT_SIGN | CRYPT_SMIME) & ~c->crypt, ent->rcpts,
+                                 ent->nrcpts, e);
 }
 
 int compose_send(struct compose *c, const struct config *cfg, char **id, struct err *e)

@@ -209,7 +209,11 @@ void compose_screen_draw(struct app *a)
     draw_field(a, y++, "Bcc", d->bcc, cols);
     draw_field(a, y++, "Subject", d->subject, cols);
     draw_field(a, y++, "Reply-To", d->reply_to, cols);
-    draw_field(a, y++, "Security", crypt_label(cu->c.crypt), cols);
+    buf_reset(&line);
+    buf_adds(&line, crypt_label(cu->c.crypt));
+    if (!(cu->c.crypt & CRYPT_ENCRYPT) && cu->c.acct && cu->c.acct->crypt_encrypt_when_possible)
+        buf_adds(&line, "; encrypted if every recipient has a key");
+    draw_field(a, y++, "Security", buf_cstr(&line), cols);
     y++;
     buf_reset(&line);
     buf_printf(&line, "-- Attachments (%zu) --", d->natt);

@@ -468,6 +468,21 @@ msgin "no sign" "x" >"$T/in"
 expect_status 0 "--no-sign" -- "$TERN" send -q --no-sign -t <"$T/in"
 expect_not_in "$(queued "$T/stamp6")" "pgp-signature" "--no-sign wins"
 
+# crypt_encrypt_when_possible: encrypted when every key is there, else sent as it is.
+printf 'crypt_encrypt_when_possible = yes\n' >>"$HOME/.mailrc"
+touch "$T/stamp8"
+msgin "maybe enc" "x" >"$T/in"
+expect_status 0 "when possible, with a key" -- "$TERN" send -q -t <"$T/in"
+expect_in "$(queued "$T/stamp8")" "multipart/encrypted" "encrypted when every key is found"
+touch "$T/stamp9"
+msgin "maybe enc" "x" | sed 's/To: bob@example.org/To: nokey@example.org/' >"$T/in"
+expect_status 0 "when possible, without a key" -- "$TERN" send -q -t <"$T/in"
+expect_not_in "$(queued "$T/stamp9")" "multipart/encrypted" "not encrypted when a key is missing"
+expect_in "$(queued "$T/stamp9")" "application/pgp-signature" "still signed (crypt_sign)"
+touch "$T/stamp10"
+expect_status 0 "when possible, --no-encrypt" -- "$TERN" send -q --no-encrypt bob@example.org <"$T/in"
+expect_not_in "$(queued "$T/stamp10")" "multipart/encrypted" "--no-encrypt wins"
+
 # pgp_key chooses the signing key (here a passphrase-protected one: gpg-agent asks the
 # pinentry), and it is the key the Sent copy is encrypted to.
 printf 'pgp_key = carol@example.org\n' >>"$HOME/.mailrc"
