@@ -110,6 +110,7 @@ struct cstate {
     struct buf prot;      /* header block of the encrypted top-level entity */
     struct buf sink;      /* verdict lines when they are not wanted (quoting) */
     char *from;           /* the message's From mailbox, to compare signers with */
+    int ops;              /* checks and decryptions so far (RENDER_MAX_CRYPT_OPS) */
 };
 
 struct walk {
@@ -327,9 +328,23 @@ static void walk_free(struct walk *w)
 static void human_size(size_t n, struct buf *out);
 static bool has_text(const char *s, size_t n);
 
+/* Each check or decryption may start gpg: a hostile message with thousands of signed parts
+ * must not keep the pager busy for minutes. The rest is shown "not checked". */
+#define RENDER_MAX_CRYPT_OPS 32
+
+static bool op_ok(const struct walk *w, struct err *e)
+{
+    if (++w->cs->ops <= RENDER_MAX_CRYPT_OPS)
+        return true;
+    err_set(e, ERR_PARSE, "more than %d signed or encrypted parts", RENDER_MAX_CRYPT_OPS);
+    return false;
+}
+
 /* GPGME starts gpg: not when the caller said no_gpg. */
 static bool gpg_ok(const struct walk *w, struct err *e)
 {
+    if (!op_ok(w, e))
+        return false;
     if (!w->o->crypt->no_gpg)
         return true;
     err_set(e, ERR_CONFIG, "OpenPGP is not used here");
@@ -445,7 +460,9 @@ static void crypt_signed(struct walk *w, int i, bool smime, int depth)
     crypt_part_bytes(&w->t->parts[first], &s, &n);
     crypt_canon(s, n, &canon);
     mime_decode(&w->t->parts[sig], &sigb);
-    if (smime)
+    if (smime && !op_ok(w, &e))
+        rc = -1;
+    else if (smime)
         rc = smime_verify_detached(canon.ptr, canon.len, sigb.ptr, sigb.len, w->o->crypt, &r, &e);
     else if (gpg_ok(w, &e))
         rc = pgp_verify_detached(canon.ptr, canon.len, sigb.ptr, sigb.len, &r, &e);
@@ -515,7 +532,9 @@ static void crypt_walk(struct walk *w, int i, enum crypt_kind k, int depth)
         break;
     case CRYPT_SMIME_OPAQUE:
         mime_decode(p, &in);
-        rc = smime_open(in.ptr ? in.ptr : "", in.len, w->o->crypt, &plain, &enveloped, &r, &e);
+        rc = op_ok(w, &e) ? smime_open(in.ptr ? in.ptr : "", in.len, w->o->crypt, &plain,
+                                       &enveloped, &r, &e)
+                          : -1;
         break;
     case CRYPT_NONE:
         break;
@@ -777,7 +796,7 @@ int render_message(const char *msg, size_t len, const struct render_opts *o, str
     static const struct render_opts defaults;
     struct mime_tree t;
     struct walk w;
-    struct cstate cs = { 0, false, false, BUF_INIT, BUF_INIT, NULL };
+    struct cstate cs = { 0, false, false, BUF_INIT, BUF_INIT, NULL, 0 };
     struct buf text = BUF_INIT, body = BUF_INIT;
     int nattach = 0;
 

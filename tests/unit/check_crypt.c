@@ -217,6 +217,34 @@ START_TEST(test_render_marks)
 }
 END_TEST
 
+/* A hostile message with many signed parts: only the first 32 are checked (each may start
+ * gpg), the rest say why not. */
+START_TEST(test_render_op_cap)
+{
+    struct buf m = BUF_INIT, out = BUF_INIT;
+    struct crypt_opts co = { .no_gpg = true };
+    struct render_opts o = { .crypt = &co };
+    const char *p;
+    int n = 0;
+
+    buf_adds(&m, "Content-Type: multipart/mixed; boundary=o\n\n");
+    for (int i = 0; i < 40; i++)
+        buf_adds(&m, "--o\nContent-Type: multipart/signed; protocol=\"application/pgp-signature\";"
+                 " boundary=s\n\n--s\n\nx\n--s\nContent-Type: application/pgp-signature\n\n"
+                 "S\n--s--\n");
+    buf_adds(&m, "--o--\n");
+    ck_assert_int_eq(render_message(m.ptr, m.len, &o, &out, NULL), 0);
+    for (p = buf_cstr(&out); (p = strstr(p, "OpenPGP is not used here")) != NULL; p++)
+        n++;
+    ck_assert_int_eq(n, 32);
+    for (n = 0, p = out.ptr; (p = strstr(p, "more than 32 signed or encrypted parts")) != NULL; p++)
+        n++;
+    ck_assert_int_eq(n, 8);
+    buf_free(&m);
+    buf_free(&out);
+}
+END_TEST
+
 static Suite *crypt_suite(void)
 {
     Suite *s = suite_create("crypt");
@@ -229,6 +257,7 @@ static Suite *crypt_suite(void)
     tcase_add_test(tc, test_lines);
     tcase_add_test(tc, test_protect_refusals);
     tcase_add_test(tc, test_render_marks);
+    tcase_add_test(tc, test_render_op_cap);
     suite_add_tcase(s, tc);
     return s;
 }
