@@ -29,6 +29,7 @@ struct render_opts {
      * encrypted parts as they are (no gpg, no keys). */
     const struct crypt_opts *crypt;
     bool crypt_quiet;     /* decrypt, but without verdict and envelope lines (for quoting) */
+    struct buf *protected_out;  /* when set: receives the protected header block, if any */
 };
 
 /*

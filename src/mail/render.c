@@ -833,6 +833,8 @@ int render_message(const char *msg, size_t len, const struct render_opts *o, str
     }
     header_block(t.parts[0].hdr, t.parts[0].hdr_len, cs.have_prot ? cs.prot.ptr : NULL,
                  cs.prot.len, o, &text);
+    if (o->protected_out && cs.have_prot)
+        buf_add(o->protected_out, cs.prot.ptr, cs.prot.len);
     if (text.len > 0)
         buf_addc(&text, '\n');
     buf_add(&text, body.ptr, body.len);

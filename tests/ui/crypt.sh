@@ -41,7 +41,8 @@ GNUPGHOME="$BOBHOME" gpg --batch --quiet --armor -u bob@example.org --detach-sig
     cat "$T/sig.asc"
     printf -- '--B--\n'
 } >"$IN/cur/1.signed:2,S"
-printf 'Content-Type: text/plain\n\nThe vault code is 4711.\n' >"$T/secret"
+printf 'Content-Type: text/plain; protected-headers="v1"\nSubject: vault code\n\nThe vault code is 4711.\n' \
+    >"$T/secret"
 GNUPGHOME="$BOBHOME" gpg --batch --quiet --armor --trust-model always -r ann@example.org \
     --encrypt -o "$T/enc.asc" "$T/secret" 2>/dev/null
 {
@@ -83,10 +84,12 @@ typetext "secret note"
 keys Enter Enter
 expect_screen "[-- Begin encrypted part --]" "pager: decrypted"
 expect_screen "The vault code is 4711." "pager: the plaintext"
+expect_screen "Subject: vault code" "pager: the protected Subject"
 keys q
 
 keys r
 expect_screen "Security: encrypt (PGP/MIME)" "a reply to encrypted mail starts encrypted"
+expect_screen "Subject: Re: vault code" "the reply takes the protected Subject"
 keys E
 expect_screen "Security: none" "E turns encryption off"
 keys y
