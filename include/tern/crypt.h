@@ -101,8 +101,9 @@ void crypt_opts_free(struct crypt_opts *o);
 #define CRYPT_SMIME   0x4     /* S/MIME instead of PGP/MIME */
 
 /*
- * Replace the complete message msg (LF or CRLF line ends; the result has LF) by its signed and/or encrypted form
- * (flags). Signing uses o->pgp_key (else the From address) or o->smime_cert/smime_key.
+ * Replace the complete message msg (LF or CRLF line ends; the result has LF) by its signed
+ * and/or encrypted form (flags). Signing uses o->pgp_key (else the From address) or
+ * o->smime_cert/smime_key.
  * Encrypting needs a key for every address in rcpts and for the sender (so the Sent copy
  * stays readable); a missing one is ERR_CONFIG naming the recipient. An envelope recipient
  * that is not in To or Cc (a Bcc) is refused for encryption (ERR_CONFIG): the key ids in

@@ -371,7 +371,8 @@ static int inner_entity(const char *msg, size_t len, bool prot, struct buf *out,
                 buf_add(out, f.name, f.name_len);
                 buf_add(out, ": ", 2);
                 buf_add(out, f.value, f.value_len);
-                while (out->len && (out->ptr[out->len - 1] == '\n' || out->ptr[out->len - 1] == ' '))
+                while (out->len && (out->ptr[out->len - 1] == '\n' ||
+                                    out->ptr[out->len - 1] == ' '))
                     out->len--;
                 buf_adds(out, ";\n protected-headers=\"v1\"\n");
                 continue;

@@ -236,7 +236,8 @@ int compose_start(struct compose *c, const struct config *cfg, enum compose_kind
     buf_init(&c->written);
     c->acct = acct ? acct : config_account(cfg, NULL);
     if (c->acct)
-        c->crypt = (c->acct->crypt_sign ? CRYPT_SIGN : 0) | (c->acct->crypt_smime ? CRYPT_SMIME : 0);
+        c->crypt = (c->acct->crypt_sign ? CRYPT_SIGN : 0) |
+                   (c->acct->crypt_smime ? CRYPT_SMIME : 0);
     if (kind != COMPOSE_NEW) {
         if (msg_path == NULL || fs_read_file(msg_path, &msg, e) < 0)
             goto fail;

@@ -31,7 +31,8 @@ START_TEST(test_kinds)
     ck_assert_int_eq(kind("Content-Type: multipart/signed; protocol=\"application/x-pkcs7-"
                           "signature\"; boundary=b\n\n--b--\n"), CRYPT_SMIME_SIGNED);
     ck_assert_int_eq(kind("Content-Type: multipart/encrypted; boundary=b;\n"
-                          " protocol=\"APPLICATION/PGP-ENCRYPTED\"\n\n--b--\n"), CRYPT_PGP_ENCRYPTED);
+                          " protocol=\"APPLICATION/PGP-ENCRYPTED\"\n\n--b--\n"),
+                     CRYPT_PGP_ENCRYPTED);
     ck_assert_int_eq(kind("Content-Type: application/pkcs7-mime; smime-type=enveloped-data\n\n"),
                      CRYPT_SMIME_OPAQUE);
     /* multipart/signed with an unknown protocol is not something we can check */
@@ -202,8 +203,8 @@ START_TEST(test_render_marks)
 
         buf_reset(&out);
         ck_assert_int_eq(render_message(inl, strlen(inl), &on, &out, NULL), 0);
-        ck_assert_ptr_nonnull(strstr(buf_cstr(&out),
-                                     "[-- Text NOT signed and NOT encrypted (part 1): --]\nbefore"));
+        ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "[-- Text NOT signed and NOT encrypted "
+                                                     "(part 1): --]\nbefore"));
         ck_assert_ptr_nonnull(strstr(out.ptr, "[-- PGP block NOT checked: OpenPGP is not used"));
         ck_assert_ptr_null(strstr(out.ptr, "GOOD"));
     }
