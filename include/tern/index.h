@@ -161,6 +161,12 @@ int idx_load_image(struct idx *x, const void *p, size_t n, bool verify_checksum,
                    struct err *e);
 /* An empty index for dir (no file system access); for the fuzz target and tests. */
 struct idx *idx_new_empty(const char *dir);
+/*
+ * The freshness rule: true when dir's cache file exists and reflects its directories as they
+ * are now (their mtimes match what the cache recorded), so idx_open reads no message file.
+ * Reads the cache's header only.
+ */
+bool idx_cache_fresh(const char *dir);
 /* The cache file's path for dir (new string). */
 char *idx_cache_path(const char *dir);
 

@@ -44,6 +44,11 @@ struct render_opts {
 int render_message(const char *msg, size_t len, const struct render_opts *o, struct buf *out,
                    struct err *e);
 
+/* The same over a tree the caller parsed (and keeps: the pager re-renders from it). */
+struct mime_tree;
+int render_message_tree(const struct mime_tree *t, const struct render_opts *o,
+                        struct buf *out, struct err *e);
+
 struct render_attachment {
     int number;           /* for render_part / `tern show --part N` */
     char *type;           /* lower case type/subtype, sanitised */
@@ -55,6 +60,7 @@ struct render_attachment {
 /* Every non-multipart part of the message (including the ones shown inline), in order.
  * Free with render_attachments_free. Returns the count. */
 size_t render_attachments(const char *msg, size_t len, struct render_attachment **out);
+size_t render_attachments_tree(const struct mime_tree *t, struct render_attachment **out);
 void render_attachments_free(struct render_attachment *a, size_t n);
 
 /*
@@ -65,6 +71,8 @@ void render_attachments_free(struct render_attachment *a, size_t n);
  */
 int render_part(const char *msg, size_t len, int num, struct buf *out, char **name,
                 struct err *e);
+int render_part_tree(const struct mime_tree *t, int num, struct buf *out, char **name,
+                     struct err *e);
 
 /* Make any bytes safe for the terminal (see codec_sanitize), keeping tab and newline. */
 void render_sanitize(const char *s, size_t n, struct buf *out);

@@ -13,5 +13,8 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* Copy n bytes and add a NUL. */
 char *xmemdup0(const void *p, size_t n);
+/* Run fn (once) before reporting out-of-memory and exiting: the full-screen client puts the
+ * terminal back. NULL removes it. */
+void xalloc_set_die_hook(void (*fn)(void));
 
 #endif

@@ -793,8 +793,20 @@ static bool has_text(const char *s, size_t n)
 int render_message(const char *msg, size_t len, const struct render_opts *o, struct buf *out,
                    struct err *e)
 {
-    static const struct render_opts defaults;
     struct mime_tree t;
+    int rc;
+
+    mime_parse(msg, len, &t);
+    rc = render_message_tree(&t, o, out, e);
+    mime_free(&t);
+    return rc;
+}
+
+int render_message_tree(const struct mime_tree *tree, const struct render_opts *o,
+                        struct buf *out, struct err *e)
+{
+    static const struct render_opts defaults;
+    const struct mime_tree t = *tree;
     struct walk w;
     struct cstate cs = { 0, false, false, BUF_INIT, BUF_INIT, NULL, 0 };
     struct buf text = BUF_INIT, body = BUF_INIT;
@@ -803,7 +815,6 @@ int render_message(const char *msg, size_t len, const struct render_opts *o, str
     (void)e;
     if (o == NULL)
         o = &defaults;
-    mime_parse(msg, len, &t);
     walk_init(&w, &t, o);
     if (o->crypt) {
         struct hdr_field f;
@@ -874,19 +885,28 @@ int render_message(const char *msg, size_t len, const struct render_opts *o, str
     buf_free(&cs.sink);
     free(cs.from);
     walk_free(&w);
-    mime_free(&t);
     return 0;
 }
 
 size_t render_attachments(const char *msg, size_t len, struct render_attachment **out)
 {
-    static const struct render_opts defaults;
     struct mime_tree t;
+    size_t n;
+
+    mime_parse(msg, len, &t);
+    n = render_attachments_tree(&t, out);
+    mime_free(&t);
+    return n;
+}
+
+size_t render_attachments_tree(const struct mime_tree *tree, struct render_attachment **out)
+{
+    static const struct render_opts defaults;
+    const struct mime_tree t = *tree;
     struct walk w;
     size_t n = 0, cap = 0;
 
     *out = NULL;
-    mime_parse(msg, len, &t);
     walk_init(&w, &t, &defaults);
     walk(&w, 0, 0);
     for (size_t i = 0; i < t.n; i++) {
@@ -912,7 +932,6 @@ size_t render_attachments(const char *msg, size_t len, struct render_attachment 
         a->inline_shown = w.shown[i] == 1;
     }
     walk_free(&w);
-    mime_free(&t);
     return n;
 }
 
@@ -929,23 +948,31 @@ int render_part(const char *msg, size_t len, int num, struct buf *out, char **na
                 struct err *e)
 {
     struct mime_tree t;
+    int rc;
+
+    mime_parse(msg, len, &t);
+    rc = render_part_tree(&t, num, out, name, e);
+    mime_free(&t);
+    return rc;
+}
+
+int render_part_tree(const struct mime_tree *t, int num, struct buf *out, char **name,
+                     struct err *e)
+{
     int i;
 
     if (name)
         *name = NULL;
-    mime_parse(msg, len, &t);
-    i = mime_find_number(&t, num);
+    i = mime_find_number(t, num);
     if (i < 0) {
         int total = 0;
-        for (size_t k = 0; k < t.n; k++)
-            if (t.parts[k].number > total)
-                total = t.parts[k].number;
-        mime_free(&t);
+        for (size_t k = 0; k < t->n; k++)
+            if (t->parts[k].number > total)
+                total = t->parts[k].number;
         return err_set(e, ERR_PARSE, "no part %d (the message has %d)", num, total);
     }
-    mime_decode(&t.parts[i], out);
+    mime_decode(&t->parts[i], out);
     if (name)
-        *name = render_safe_filename(t.parts[i].filename);
-    mime_free(&t);
+        *name = render_safe_filename(t->parts[i].filename);
     return 0;
 }

@@ -670,6 +670,11 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static bool stamp_equal(const struct maildir_stamp *a, const struct maildir_stamp *b)
+{
+    return a->new_mtime == b->new_mtime && a->cur_mtime == b->cur_mtime;
+}
+
 /* Can the entries be trusted for the directory as it is now without reading it? */
 static bool stamp_current(const struct idx *x, const struct maildir_stamp *now)
 {
@@ -677,9 +682,30 @@ static bool stamp_current(const struct idx *x, const struct maildir_stamp *now)
 
     /* The listing must have happened a full second after the last change: a file system
      * with coarse timestamps could otherwise hide a change made in the same tick. */
-    return x->have_stamp && now->new_mtime == x->stamp.new_mtime &&
-           now->cur_mtime == x->stamp.cur_mtime &&
+    return x->have_stamp && stamp_equal(now, &x->stamp) &&
            x->listed_at / 2 - newest / 2 >= 500000000LL;   /* halves: no overflow */
+}
+
+bool idx_cache_fresh(const char *dir)
+{
+    char *path = access(dir, W_OK) == 0 ? idx_cache_path(dir) : idx_fallback_path(dir);
+    struct idx_fhdr h;
+    struct maildir_stamp now, was;
+    struct err e;
+    int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    bool ok;
+
+    free(path);
+    if (fd < 0)
+        return false;
+    ok = pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h;
+    close(fd);
+    if (!ok || memcmp(h.magic, IDX_MAGIC, 8) != 0 || h.endian != IDX_ENDIAN ||
+        h.rec_size != sizeof(struct idx_frec) || maildir_stamp(dir, &now, &e) < 0)
+        return false;
+    was.new_mtime = h.new_mtime;
+    was.cur_mtime = h.cur_mtime;
+    return stamp_equal(&now, &was);
 }
 
 static void ht_insert(uint32_t *ht, size_t mask, const struct idx_msg *all, uint32_t pos)

@@ -1,6 +1,8 @@
 /* The full-screen client's event loop: one poll over the terminal, a self-pipe for signals and
- * the pipes of background children, with timers; keys mark state dirty and the screen is drawn
- * once per turn. Nothing here waits for the network: fetch and flush are child processes. */
+ * the pipes of background children, with timers. Keys go to the prompt, the overlay or the
+ * focused pane through its ops table; panes are told about changes by events (app_notify), mark
+ * themselves dirty, and the dirty ones are drawn once per turn. Nothing here waits for the
+ * network: fetch and flush are child processes. The loop owns opening folders (model.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -13,12 +15,15 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sysexits.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "tern/log.h"
+#include "tern/message.h"
+#include "tern/model.h"
 #include "tern/str.h"
 #include "tern/ui.h"
 #include "tern/xalloc.h"
@@ -79,7 +84,7 @@ static void app_vmsg(struct app *a, bool error, const char *fmt, va_list ap)
             *p = ' ';
     a->msg_error = error;
     a->msg_time = time(NULL);
-    a->dirty = true;
+    app_dirty(a, -1);
 }
 
 void app_msg(struct app *a, const char *fmt, ...)
@@ -112,7 +117,46 @@ void app_prompt(struct app *a, enum prompt_kind k, const char *label, const char
     a->pr.done = done;
     a->pr.complete = NULL;
     a->msg[0] = '\0';
-    a->dirty = true;
+    app_dirty_all(a);
+}
+
+void app_dirty(struct app *a, int id)
+{
+    if (id >= 0 && id < NPANES)
+        a->panes[id]->dirty = true;
+    else
+        a->prompt->dirty = true;
+}
+
+void app_dirty_all(struct app *a)
+{
+    a->redraw_all = true;
+}
+
+static bool needs_redraw(const struct app *a)
+{
+    if (a->redraw_all || a->prompt->dirty || (a->overlay && a->overlay->dirty))
+        return true;
+    for (int i = 0; i < NPANES; i++)
+        if (a->panes[i]->dirty)
+            return true;
+    return false;
+}
+
+void app_notify(struct app *a, enum ui_event ev)
+{
+    for (int i = 0; i < NPANES; i++)
+        if (a->panes[i]->ops->notify)
+            a->panes[i]->ops->notify(a, a->panes[i], ev);
+    if (ev != EV_TICK)
+        a->prompt->dirty = true;         /* the status bar shows the folder's counts */
+}
+
+void app_pane_key(struct app *a, int id, enum action act)
+{
+    struct pane *p = a->panes[id];
+
+    p->ops->key(a, p, act, 0);
 }
 
 void app_relayout(struct app *a)
@@ -128,21 +172,46 @@ void app_relayout(struct app *a)
         else
             a->focus = PANE_LIST;
     }
-    a->dirty = true;
+    for (int i = 0; i < NPANES; i++)
+        if (a->panes[i]->ops->resize)
+            a->panes[i]->ops->resize(a, a->panes[i], &a->lay.pane[i]);
+    app_dirty_all(a);
 }
 
-static void init_colors(struct app *a)
+void app_set_pager(struct app *a, bool open)
+{
+    if (open == a->pager_open)
+        return;
+    a->pager_open = open;
+    if (!open) {
+        if (a->zoom == PANE_PAGER)
+            a->zoom = -1;
+        a->focus = PANE_LIST;
+    }
+    app_relayout(a);
+    if (!open)
+        app_notify(a, EV_PAGER_CLOSED);
+}
+
+void app_overlay(struct app *a, struct pane *p)
+{
+    if (a->overlay)
+        a->overlay->ops->free(a->overlay);
+    a->overlay = p;
+    app_dirty_all(a);
+}
+
+static void init_colors(struct app *a, const struct color_spec colors[NCOLOBJ])
 {
     bool color = has_colors() && getenv("NO_COLOR") == NULL;
     short pair = 1;
 
-    a->mono = !color;
     if (color) {
         start_color();
         use_default_colors();
     }
     for (int o = 0; o < NCOLOBJ; o++) {
-        const struct color_spec *s = &a->colors[o];
+        const struct color_spec *s = &colors[o];
         unsigned at = A_NORMAL;
 
         if (s->attrs & COLA_BOLD)
@@ -168,7 +237,7 @@ static void init_colors(struct app *a)
     }
 }
 
-static int start_curses(struct app *a)
+static int start_curses(struct app *a, const struct color_spec colors[NCOLOBJ])
 {
     /* newterm, not initscr: an unknown $TERM is an error to report, not an exit. */
     if (newterm(NULL, stdout, stdin) == NULL)
@@ -184,7 +253,7 @@ static int start_curses(struct app *a)
     mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_DOUBLE_CLICKED | BUTTON4_PRESSED |
                   BUTTON5_PRESSED, NULL);
     mouseinterval(0);
-    init_colors(a);
+    init_colors(a, colors);
     app_relayout(a);
     return 0;
 }
@@ -215,26 +284,46 @@ static void draw_vsep(struct app *a)
     attrset(A_NORMAL);
 }
 
+static void draw_pane(struct app *a, struct pane *p, const struct rect *r, bool clear)
+{
+    if (clear)
+        for (int y = 0; y < r->h; y++)
+            ui_fill(r->y + y, r->x, r->w, a->attr[COL_NORMAL]);
+    p->ops->draw(a, p, r);
+    p->dirty = false;
+}
+
+/*
+ * One redraw pass per loop turn: everything after a layout change or an overlay, else only
+ * the panes marked dirty (a key that moves the list cursor redraws the list, not the pager).
+ * The status and prompt lines are always drawn: they are one line each.
+ */
 static void redraw(struct app *a)
 {
-    erase();
-    if (a->compose) {
-        compose_screen_draw(a);
-    } else if (a->help_open) {
-        help_draw(a);
+    bool all = a->redraw_all;
+
+    if (all)
+        erase();
+    if (a->overlay) {
+        struct rect r = { 0, 0, a->lay.status.y, a->cols };
+
+        if (all || a->overlay->dirty)
+            draw_pane(a, a->overlay, &r, !all);
     } else {
-        if (a->lay.pane[PANE_FOLDERS].h > 0)
-            folders_draw(a, &a->lay.pane[PANE_FOLDERS]);
-        draw_vsep(a);
-        if (a->lay.pane[PANE_LIST].h > 0)
-            list_draw(a, &a->lay.pane[PANE_LIST]);
-        if (a->lay.pane[PANE_PAGER].h > 0)
-            pager_draw(a, &a->lay.pane[PANE_PAGER]);
+        for (int i = 0; i < NPANES; i++) {
+            const struct rect *r = &a->lay.pane[i];
+
+            if (r->h > 0 && r->w > 0 && (all || a->panes[i]->dirty))
+                draw_pane(a, a->panes[i], r, !all);
+            a->panes[i]->dirty = false;
+        }
+        if (all)
+            draw_vsep(a);
     }
     status_draw(a);
-    prompt_draw(a);     /* last: it places the cursor when a prompt is open */
+    draw_pane(a, a->prompt, &a->lay.prompt, false);  /* last: it places the cursor */
     refresh();
-    a->dirty = false;
+    a->redraw_all = false;
 }
 
 static void on_resize(struct app *a)
@@ -252,30 +341,24 @@ static void on_mouse(struct app *a)
     MEVENT ev;
     int p;
 
-    if (getmouse(&ev) != OK || a->pr.kind != PR_NONE || a->help_open)
+    if (getmouse(&ev) != OK || a->pr.kind != PR_NONE || a->overlay)
         return;
     p = layout_hit(&a->lay, ev.y, ev.x);
     if (p < 0)
         return;
     if (ev.bstate & (BUTTON4_PRESSED | BUTTON5_PRESSED)) {
-        enum cmd c = (ev.bstate & BUTTON4_PRESSED) ? CMD_UP : CMD_DOWN;
+        enum action c = (ev.bstate & BUTTON4_PRESSED) ? ACT_UP : ACT_DOWN;
 
-        for (int i = 0; i < 3; i++) {
-            if (p == PANE_FOLDERS)
-                folders_key(a, c);
-            else if (p == PANE_LIST)
-                list_key(a, c);
-            else
-                pager_key(a, c);
-        }
+        for (int i = 0; i < 3; i++)
+            app_pane_key(a, p, c);
         return;
     }
+    if (p != a->focus)
+        app_dirty_all(a);               /* the focus shows in more than one pane */
     a->focus = p;
-    if (p == PANE_FOLDERS)
-        folders_click(a, ev.y - a->lay.pane[p].y);
-    else if (p == PANE_LIST)
-        list_click(a, ev.y - a->lay.pane[p].y);
-    a->dirty = true;
+    if (a->panes[p]->ops->click)
+        a->panes[p]->ops->click(a, a->panes[p], ev.y - a->lay.pane[p].y);
+    a->panes[p]->dirty = true;
 }
 
 static void cycle_focus(struct app *a)
@@ -288,8 +371,22 @@ static void cycle_focus(struct app *a)
             break;
         }
     }
-    a->dirty = true;
+    app_dirty_all(a);
 }
+
+/* A fetch or flush ended: say how, and let the list and the counts catch up. */
+static void job_done(struct app *a, const char *name, int status, const char *last_line)
+{
+    if (status == 0)
+        app_msg(a, "%s: done%s%s", name, last_line && *last_line ? ": " : "",
+                last_line ? last_line : "");
+    else
+        app_err(a, "%s", last_line);
+    app_refresh(a);
+    app_notify(a, EV_FOLDERS_CHANGED);
+}
+
+static const struct job_ops mail_job = { .changed = app_refresh, .done = job_done };
 
 void app_fetch(struct app *a)
 {
@@ -309,7 +406,7 @@ void app_fetch(struct app *a)
     argv[n++] = "--progress-fd";
     argv[n++] = "3";
     argv[n] = NULL;
-    if (job_start(a, "fetch", argv) == 0)
+    if (job_start(a, "fetch", argv, &mail_job) == 0)
         app_msg(a, "Fetching in the background...");
 }
 
@@ -334,7 +431,7 @@ static void start_flush(struct app *a, bool all)
     argv[n++] = "--progress-fd";
     argv[n++] = "3";
     argv[n] = NULL;
-    if (job_start(a, "flush", argv) == 0)
+    if (job_start(a, "flush", argv, &mail_job) == 0)
         app_msg(a, "Sending the queue in the background...");
 }
 
@@ -343,21 +440,69 @@ void app_flush(struct app *a)
     start_flush(a, false);
 }
 
-void app_job_done(struct app *a, const char *name, int status, const char *last_line)
+/*
+ * Run argv on the terminal (curses suspended) with stdin from in_path (or the terminal) and
+ * wait for it; with pause, wait for Enter before the screen comes back. ^C belongs to the
+ * child meanwhile. Returns its wait status, or -1 when it could not start.
+ */
+int app_foreground(struct app *a, const char *in_path, char *const argv[], bool pause)
 {
-    if (status == 0)
-        app_msg(a, "%s: done%s%s", name, last_line && *last_line ? ": " : "",
-                last_line ? last_line : "");
-    else
-        app_err(a, "%s", last_line);
-    list_refresh(a);
-    folders_scan(a);
-    folders_update_counts(a);
+    struct sigaction ign, old;
+    pid_t pid;
+    int st = -1;
+
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGINT, &ign, &old);
+    app_suspend(a);
+    pid = fork();
+    if (pid == 0) {
+        if (in_path) {
+            int fd = open(in_path, O_RDONLY);
+
+            if (fd >= 0)
+                dup2(fd, 0);
+        }
+        signal(SIGINT, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    if (pid > 0) {
+        /* Our SIGCHLD handler must not steal this child: wait for it here. */
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+    }
+    if (pause) {
+        static const char msg[] = "\n[press Enter to return to tern]";
+        char c;
+
+        (void)!write(STDOUT_FILENO, msg, sizeof msg - 1);
+        while (read(STDIN_FILENO, &c, 1) == 1 && c != '\n' && c != '\r')
+            ;
+    }
+    app_resume(a);
+    sigaction(SIGINT, &old, NULL);
+    if (pid < 0) {
+        app_err(a, "fork: %s", strerror(errno));
+        return -1;
+    }
+    return st;
+}
+
+void app_pipe(struct app *a, const char *path, const char *cmd)
+{
+    char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
+    int st = app_foreground(a, path, argv, true);
+
+    if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0)
+        app_err(a, "'%s' exited with %d.", cmd, WEXITSTATUS(st));
 }
 
 static void dispatch(struct app *a, int key)
 {
-    enum cmd c;
+    enum action c;
 
     if (key == KEYF(KEY_MOUSE)) {
         on_mouse(a);
@@ -369,21 +514,24 @@ static void dispatch(struct app *a, int key)
         return;
     }
     if (a->pr.kind != PR_NONE) {
-        prompt_key(a, key);
+        enum prompt_kind was = a->pr.kind;
+
+        a->prompt->ops->key(a, a->prompt, ACT_NONE, key);
+        a->prompt->dirty = true;
+        if (a->pr.kind != was)
+            app_dirty_all(a);           /* a pane may show the prompt's state (parts) */
         return;
     }
-    a->msg[0] = '\0';
-    a->dirty = true;
+    if (a->msg[0]) {
+        a->msg[0] = '\0';
+        a->prompt->dirty = true;
+    }
     c = keymap_lookup(&a->km, key);
-    if (a->compose) {
-        compose_screen_key(a, c, key);
+    if (a->overlay) {
+        a->overlay->ops->key(a, a->overlay, c, key);
         return;
     }
-    if (a->help_open) {
-        help_key(a, c, key);
-        return;
-    }
-    if (c == CMD_NONE) {
+    if (c == ACT_NONE) {
         char nm[32];
 
         ui_key_name(key, nm, sizeof nm);
@@ -393,70 +541,76 @@ static void dispatch(struct app *a, int key)
     app_run(a, c);
 }
 
-void app_run(struct app *a, enum cmd c)
+static void change_done(struct app *a, enum prompt_kind k, const char *text)
 {
-    a->dirty = true;
+    (void)k;
+    if (*text && app_open_folder(a, text) == 0)
+        a->focus = PANE_LIST;
+}
+
+void app_run(struct app *a, enum action c)
+{
+    struct pane *p;
+
+    a->prompt->dirty = true;
     switch (c) {
-    case CMD_HELP:
-        a->help_open = true;
-        a->help_top = 0;
+    case ACT_HELP:
+        app_overlay(a, help_pane_new());
         return;
-    case CMD_COMMAND:
+    case ACT_COMMAND:
         app_prompt(a, PR_COMMAND, ":", "", NULL);
         return;
-    case CMD_EXIT:
+    case ACT_EXIT:
         a->running = false;
         return;
-    case CMD_FETCH:
+    case ACT_FETCH:
         app_fetch(a);
         return;
-    case CMD_COMPOSE:
-    case CMD_REPLY:
-    case CMD_GROUP_REPLY:
-    case CMD_LIST_REPLY:
-    case CMD_FORWARD:
-    case CMD_EDIT_DRAFT:
-        ui_compose(a, c == CMD_COMPOSE ? COMPOSE_NEW : c == CMD_REPLY ? COMPOSE_REPLY :
-                      c == CMD_GROUP_REPLY ? COMPOSE_REPLY_ALL :
-                      c == CMD_LIST_REPLY ? COMPOSE_REPLY_LIST :
-                      c == CMD_FORWARD ? COMPOSE_FORWARD : COMPOSE_RESUME);
+    case ACT_COMPOSE:
+    case ACT_REPLY:
+    case ACT_GROUP_REPLY:
+    case ACT_LIST_REPLY:
+    case ACT_FORWARD:
+    case ACT_EDIT_DRAFT:
+        ui_compose(a, c == ACT_COMPOSE ? COMPOSE_NEW : c == ACT_REPLY ? COMPOSE_REPLY :
+                      c == ACT_GROUP_REPLY ? COMPOSE_REPLY_ALL :
+                      c == ACT_LIST_REPLY ? COMPOSE_REPLY_LIST :
+                      c == ACT_FORWARD ? COMPOSE_FORWARD : COMPOSE_RESUME);
         return;
-    case CMD_FLUSH:
+    case ACT_FLUSH:
         start_flush(a, true);
         return;
-    case CMD_CANCEL:
+    case ACT_CANCEL:
         jobs_cancel_all(a);
         return;
-    case CMD_REDRAW:
+    case ACT_REDRAW:
         clearok(stdscr, TRUE);
+        app_dirty_all(a);
         return;
-    case CMD_ZOOM:
+    case ACT_ZOOM:
         a->zoom = a->zoom >= 0 ? -1 : a->focus;
         app_relayout(a);
         return;
-    case CMD_NEXT_PANE:
+    case ACT_NEXT_PANE:
         cycle_focus(a);
         return;
-    case CMD_FOLDERS:
+    case ACT_FOLDERS:
         if (a->zoom >= 0) {
             a->zoom = -1;
             app_relayout(a);
         }
         if (a->lay.pane[PANE_FOLDERS].h > 0)
             a->focus = PANE_FOLDERS;
+        app_dirty_all(a);
         return;
-    case CMD_CHANGE_FOLDER:
-        app_prompt(a, PR_CHANGE, "Open folder: ", "", list_prompt_done);
+    case ACT_CHANGE_FOLDER:
+        app_prompt(a, PR_CHANGE, "Open folder: ", "", change_done);
         return;
     default:
         break;
     }
-    if (a->focus == PANE_FOLDERS)
-        folders_key(a, c);
-    else if (a->focus == PANE_PAGER && a->pager_open)
-        pager_key(a, c);
-    else
-        list_key(a, c);
+    p = a->panes[a->focus == PANE_PAGER && !a->pager_open ? PANE_LIST : a->focus];
+    p->ops->key(a, p, c, 0);
 }
 
 static void read_keys(struct app *a)
@@ -504,7 +658,7 @@ static void read_signals(struct app *a)
             int_pending = 0;
             if (a->pr.kind != PR_NONE) {
                 a->pr.kind = PR_NONE;       /* ^C cancels a prompt first */
-                a->dirty = true;
+                app_dirty_all(a);
                 break;
             }
             a->exit_code = 130;
@@ -529,12 +683,14 @@ static void on_timers(struct app *a, time_t now)
         /* New mail delivered by anyone (our fetch child, another tern, an MDA) shows up
          * without a keypress; the index refresh is a directory stat when nothing changed. */
         a->next_check = now + (a->jobs ? 1 : 3);
-        list_refresh(a);
-        folders_update_counts(a);
+        app_refresh(a);
+        app_notify(a, EV_TICK);
     }
+    if (now >= a->next_learn)
+        app_learn_flush(a);
     if (a->msg[0] && !a->msg_error && now - a->msg_time >= 8 && a->pr.kind == PR_NONE) {
         a->msg[0] = '\0';
-        a->dirty = true;
+        a->prompt->dirty = true;
     }
 }
 
@@ -544,6 +700,8 @@ static int next_timeout(const struct app *a, time_t now)
 
     if (a->cfg->fetch_interval > 0 && a->next_fetch < t)
         t = a->next_fetch;
+    if (a->next_learn < t)
+        t = a->next_learn;
     if (t <= now)
         return 0;
     if (t - now > 60)
@@ -559,7 +717,7 @@ static void loop(struct app *a)
         int n = 0, r;
         time_t now;
 
-        if (a->dirty)
+        if (needs_redraw(a))
             redraw(a);
         fds[n].fd = STDIN_FILENO, fds[n].events = POLLIN, n++;
         fds[n].fd = sig_pipe[0], fds[n].events = POLLIN, n++;
@@ -616,6 +774,15 @@ static int setup_signals(void)
     return 0;
 }
 
+static void free_panes(struct app *a)
+{
+    if (a->overlay)
+        a->overlay->ops->free(a->overlay);
+    for (int i = 0; i < NPANES; i++)
+        a->panes[i]->ops->free(a->panes[i]);
+    a->prompt->ops->free(a->prompt);
+}
+
 static void usage(const char *prog)
 {
     fprintf(stderr, "usage: %s [-c FILE] [-f FOLDER]\n", prog);
@@ -626,6 +793,7 @@ int ui_main(int argc, char **argv, const struct globals *g)
     struct app app;
     struct app *a = &app;
     struct buf warn = BUF_INIT;
+    struct color_spec colors[NCOLOBJ];
     const char *folder = NULL;
     ssize_t sl;
     int rc;
@@ -659,25 +827,31 @@ int ui_main(int argc, char **argv, const struct globals *g)
 
     keymap_defaults(&a->km);
     keymap_apply(&a->km, a->cfg->keys, a->cfg->nkeys, &warn);
-    colors_defaults(a->colors);
-    colors_apply(a->colors, a->cfg->colors, a->cfg->ncolors, &warn);
+    colors_defaults(colors);
+    colors_apply(colors, a->cfg->colors, a->cfg->ncolors, &warn);
     buf_init(&a->pr.text);
-    buf_init(&a->ptext);
+    a->panes[PANE_FOLDERS] = folders_pane_new();
+    a->panes[PANE_LIST] = list_pane_new();
+    a->panes[PANE_PAGER] = pager_pane_new();
+    a->prompt = xcalloc(1, sizeof *a->prompt);
+    a->prompt->ops = &prompt_pane_ops;
     a->zoom = -1;
     a->focus = PANE_LIST;
     a->running = true;
-    a->dirty = true;
+    a->redraw_all = true;
     if (setup_signals() < 0) {
         fprintf(stderr, "%s: pipe: %s\n", g->progname, strerror(errno));
         return EX_OSERR;
     }
     log_set_fd(-1);             /* nothing may write over the screen */
     atexit(restore_terminal);
-    if (start_curses(a) < 0) {
+    xalloc_set_die_hook(restore_terminal);  /* out of memory must not leave the terminal raw */
+    if (start_curses(a, colors) < 0) {
         const char *t = getenv("TERM");
 
         fprintf(stderr, "%s: cannot use the terminal type '%s' (see TERM)\n", g->progname,
                 t ? t : "");
+        free_panes(a);
         keymap_free(&a->km);
         buf_free(&a->pr.text);
         free(a->root);
@@ -686,8 +860,9 @@ int ui_main(int argc, char **argv, const struct globals *g)
     }
 
     folders_scan(a);
-    if (folders_open(a, folder ? folder : "INBOX") < 0 && folder == NULL && a->nfolders > 0)
-        (void)folders_open(a, a->folders[0]);
+    if (app_open_folder(a, folder ? folder : "INBOX") < 0 && folder == NULL &&
+        folders_name(a, 0) != NULL)
+        (void)app_open_folder(a, folders_name(a, 0));
     if (warn.len > 0) {
         char *nl = strchr(warn.ptr, '\n');
 
@@ -703,9 +878,11 @@ int ui_main(int argc, char **argv, const struct globals *g)
         a->next_check = now;     /* counts and refresh right after the first screen */
         a->next_fetch = now + a->cfg->fetch_interval * 60;
     }
+    app_learn_flush(a);         /* nothing to write yet: starts the timer */
     loop(a);
 
     jobs_cancel_all(a);
+    app_learn_flush(a);
     if (a->exit_code == 128 + SIGHUP) {
         /* The terminal is gone: nothing to restore or to report on it, and nothing worth a
          * slow exit (a sanitizer's exit-time leak scan was seen to spin after a hangup). */
@@ -713,13 +890,10 @@ int ui_main(int argc, char **argv, const struct globals *g)
     }
     restore_terminal();
     jobs_free(a);
-    pager_free(a);
-    folders_open(a, NULL);
-    for (size_t i = 0; i < a->nfolders; i++)
-        free(a->folders[i]);
-    free(a->folders);
-    free(a->folder_unread);
-    free(a->folder_total);
+    model_close(a->m);
+    free(a->pending_folder);
+    learn_free(a->learn);
+    free_panes(a);
     buf_free(&a->pr.text);
     keymap_free(&a->km);
     free(a->root);

@@ -16,6 +16,7 @@
 #include "tcurses.h"
 #include "tern/addrbook.h"
 #include "tern/fsutil.h"
+#include "tern/model.h"
 #include "tern/queue.h"
 #include "tern/render.h"
 #include "tern/str.h"
@@ -29,12 +30,34 @@ struct compose_ui {
     char pending;                /* the action waiting for a y/n answer */
 };
 
+/* The compose screen's state while it is the overlay pane, else NULL. */
+static struct compose_ui *compose_of(struct app *a)
+{
+    return a->overlay && a->overlay->ops == &compose_pane_ops ? a->overlay->data : NULL;
+}
+
 static void compose_close(struct app *a)
 {
-    compose_free(&a->compose->c);
-    free(a->compose);
-    a->compose = NULL;
-    a->dirty = true;
+    app_overlay(a, NULL);
+}
+
+static void compose_pane_free(struct pane *p)
+{
+    struct compose_ui *cu = p->data;
+
+    compose_free(&cu->c);
+    free(cu);
+    free(p);
+}
+
+static struct pane *compose_pane_new(struct compose_ui *cu)
+{
+    struct pane *p = xcalloc(1, sizeof *p);
+
+    p->ops = &compose_pane_ops;
+    p->data = cu;
+    p->dirty = true;
+    return p;
 }
 
 /* Write the file, run the editor with the terminal, read the result back. Returns whether
@@ -73,20 +96,20 @@ void ui_compose(struct app *a, enum compose_kind kind)
 {
     struct compose_ui *cu;
     char *path = NULL, *queue_id = NULL;
-    uint32_t id;
     struct err e;
     int changed;
 
-    if (a->compose)
+    if (compose_of(a))
         return;
+    app_learn_flush(a);         /* compose writes the address book too */
     if (kind != COMPOSE_NEW) {
-        path = list_current_path(a, &id);
+        path = a->m ? model_path(a->m, model_cursor_id(a->m)) : NULL;
         if (path == NULL) {
             app_err(a, "No message selected.");
             return;
         }
     }
-    if (kind == COMPOSE_RESUME && a->folder && strcmp(a->folder, QUEUE_FOLDER) == 0) {
+    if (kind == COMPOSE_RESUME && app_folder(a) && strcmp(app_folder(a), QUEUE_FOLDER) == 0) {
         /* A queued message is named by its Maildir unique name in Outbox. */
         const char *base = strrchr(path, '/');
         queue_id = xstrndup(base + 1, strcspn(base + 1, ":"));
@@ -101,7 +124,7 @@ void ui_compose(struct app *a, enum compose_kind kind)
     }
     free(path);
     free(queue_id);
-    a->compose = cu;
+    app_overlay(a, compose_pane_new(cu));
     changed = edit(a, cu);
     if (changed == 0 && kind == COMPOSE_NEW && !cu->file_broken) {
         compose_discard(&cu->c);
@@ -109,7 +132,7 @@ void ui_compose(struct app *a, enum compose_kind kind)
         app_msg(a, "Message not changed: aborted.");
         return;
     }
-    a->dirty = true;
+    app_dirty_all(a);
 }
 
 /* At start: offer what a crash left in the compose directory. */
@@ -132,7 +155,7 @@ static void recover_done(struct app *a, enum prompt_kind k, const char *answer)
         app_err(a, "%s", e.msg);
         free(cu);
     } else {
-        a->compose = cu;
+        app_overlay(a, compose_pane_new(cu));
     }
     compose_list_free(paths, n);
 }
@@ -192,13 +215,14 @@ static size_t attachment_size(const struct attachment *at)
     return at->data.len;
 }
 
-void compose_screen_draw(struct app *a)
+static void compose_draw(struct app *a, struct pane *p, const struct rect *r)
 {
-    struct compose_ui *cu = a->compose;
+    struct compose_ui *cu = p->data;
     const struct draft *d = &cu->c.d;
     int y = 0, rows = a->lay.status.y, cols = a->cols;
     struct buf line = BUF_INIT;
 
+    (void)r;
     buf_printf(&line, "Compose (account %s)   y:send e:edit a:attach D:detach t/c/b/s/r: "
                "header  <:account S/E/M:security P:postpone q:abort",
                cu->c.acct ? cu->c.acct->name : "none");
@@ -247,7 +271,7 @@ void compose_screen_draw(struct app *a)
 
 static void send_now(struct app *a)
 {
-    struct compose_ui *cu = a->compose;
+    struct compose_ui *cu = compose_of(a);
     struct err e;
     char *id = NULL;
 
@@ -260,12 +284,12 @@ static void send_now(struct app *a)
     app_msg(a, "Queued for sending (%s).", id);
     free(id);
     app_flush(a);
-    list_refresh(a);
+    app_refresh(a);
 }
 
 static void confirm_done(struct app *a, enum prompt_kind k, const char *answer)
 {
-    struct compose_ui *cu = a->compose;
+    struct compose_ui *cu = compose_of(a);
     bool yes = answer[0] == 'y' || answer[0] == 'Y';
 
     (void)k;
@@ -278,13 +302,13 @@ static void confirm_done(struct app *a, enum prompt_kind k, const char *answer)
         compose_close(a);
         app_msg(a, "Message aborted.");
     }
-    if (a->compose)
-        a->compose->pending = 0;
+    if (compose_of(a))
+        compose_of(a)->pending = 0;
 }
 
 static void confirm(struct app *a, char action, const char *question)
 {
-    a->compose->pending = action;
+    compose_of(a)->pending = action;
     app_prompt(a, PR_COMPOSE_CONFIRM, question, "", confirm_done);
     a->pr.onekey = true;
 }
@@ -382,15 +406,15 @@ static void attach_done(struct app *a, enum prompt_kind k, const char *text)
     struct stat st;
 
     (void)k;
-    if (a->compose == NULL || *text == '\0')
+    if (compose_of(a) == NULL || *text == '\0')
         return;
     path = fs_expand(text);
     if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
         app_err(a, "%s: not a readable file", path);
     } else {
-        draft_attach_file(&a->compose->c.d, path, NULL);
-        a->compose->sel = a->compose->c.d.natt - 1;
-        a->compose->c.edited = true;
+        draft_attach_file(&compose_of(a)->c.d, path, NULL);
+        compose_of(a)->sel = compose_of(a)->c.d.natt - 1;
+        compose_of(a)->c.edited = true;
     }
     free(path);
 }
@@ -413,21 +437,21 @@ static void field_done(struct app *a, enum prompt_kind k, const char *text)
     char **f;
 
     (void)k;
-    if (a->compose == NULL || (f = field_for(a->compose, a->compose->pending)) == NULL)
+    if (compose_of(a) == NULL || (f = field_for(compose_of(a), compose_of(a)->pending)) == NULL)
         return;
     free(*f);
     *f = *text ? xstrdup(text) : NULL;
-    a->compose->c.edited = true;
-    a->compose->pending = 0;
+    compose_of(a)->c.edited = true;
+    compose_of(a)->pending = 0;
 }
 
 static void edit_field(struct app *a, char key)
 {
     static const char *const labels[] = { "To: ", "Cc: ", "Bcc: ", "Subject: ", "Reply-To: " };
     const char *keys = "tcbsr";
-    char **f = field_for(a->compose, key);
+    char **f = field_for(compose_of(a), key);
 
-    a->compose->pending = key;
+    compose_of(a)->pending = key;
     app_prompt(a, PR_COMPOSE_FIELD, labels[strchr(keys, key) - keys], *f ? *f : "",
                field_done);
     if (key != 's')
@@ -439,28 +463,28 @@ static void account_done(struct app *a, enum prompt_kind k, const char *text)
     const struct account *acct = config_account(a->cfg, text);
 
     (void)k;
-    if (a->compose == NULL || *text == '\0')
+    if (compose_of(a) == NULL || *text == '\0')
         return;
     if (acct == NULL) {
         app_err(a, "No account called '%s'.", text);
         return;
     }
-    a->compose->c.acct = acct;
-    free(a->compose->c.d.from);
-    a->compose->c.d.from = acct->from ? xstrdup(acct->from) : NULL;
-    a->compose->c.edited = true;
+    compose_of(a)->c.acct = acct;
+    free(compose_of(a)->c.d.from);
+    compose_of(a)->c.d.from = acct->from ? xstrdup(acct->from) : NULL;
+    compose_of(a)->c.edited = true;
 }
 
-void compose_screen_key(struct app *a, enum cmd c, int key)
+static void compose_key(struct app *a, struct pane *p, enum action c, int key)
 {
-    struct compose_ui *cu = a->compose;
+    struct compose_ui *cu = p->data;
     struct err e;
 
-    a->dirty = true;
-    if (c == CMD_UP || c == CMD_DOWN) {
-        if (c == CMD_UP && cu->sel > 0)
+    p->dirty = true;
+    if (c == ACT_UP || c == ACT_DOWN) {
+        if (c == ACT_UP && cu->sel > 0)
             cu->sel--;
-        else if (c == CMD_DOWN && cu->sel + 1 < cu->c.d.natt)
+        else if (c == ACT_DOWN && cu->sel + 1 < cu->c.d.natt)
             cu->sel++;
         return;
     }
@@ -509,7 +533,7 @@ void compose_screen_key(struct app *a, enum cmd c, int key)
         }
         compose_close(a);
         app_msg(a, "Postponed to Drafts.");
-        list_refresh(a);
+        app_refresh(a);
         return;
     case 'q':
         if (cu->c.edited) {
@@ -521,9 +545,16 @@ void compose_screen_key(struct app *a, enum cmd c, int key)
         }
         return;
     default:
-        if (c == CMD_HELP)
+        if (c == ACT_HELP)
             app_msg(a, "y:send e:edit a:attach D:detach t:To c:Cc b:Bcc s:Subject "
                        "r:Reply-To <:account S:sign E:encrypt M:S/MIME P:postpone q:abort");
         return;
     }
 }
+
+const struct pane_ops compose_pane_ops = {
+    .name = "compose",
+    .draw = compose_draw,
+    .key = compose_key,
+    .free = compose_pane_free,
+};

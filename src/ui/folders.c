@@ -1,5 +1,6 @@
 /* The folder pane: every Maildir under mail_root with unread/total counts, counted from file
- * names only (no message is opened) and only again when a folder's directories changed. */
+ * names only (no message is opened) and only again when a folder's directories changed; the
+ * open folder's counts come from its model. */
 #include "config.h"
 
 #include <dirent.h>
@@ -8,16 +9,42 @@
 #include <string.h>
 
 #include "tern/maildir.h"
+#include "tern/model.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
 #include "tcurses.h"
 #include "ui.h"
 
-static struct maildir_stamp *stamps;
-static bool *counted;
+struct folders {
+    char **names;
+    size_t n;
+    long *unread, *total;
+    struct maildir_stamp *stamps;
+    bool *counted;
+    size_t cur, top;
+};
+
+static struct folders *folders_of(struct app *a)
+{
+    return a->panes[PANE_FOLDERS]->data;
+}
+
+static void folders_clear(struct folders *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        free(f->names[i]);
+    free(f->names);
+    free(f->unread);
+    free(f->total);
+    free(f->stamps);
+    free(f->counted);
+    f->names = NULL;
+    f->n = 0;
+}
 
 void folders_scan(struct app *a)
 {
+    struct folders *f = folders_of(a);
     char **names = NULL;
     size_t n = 0;
     struct err e;
@@ -26,27 +53,21 @@ void folders_scan(struct app *a)
         app_err(a, "%s", e.msg);
         return;
     }
-    for (size_t i = 0; i < a->nfolders; i++)
-        free(a->folders[i]);
-    free(a->folders);
-    free(a->folder_unread);
-    free(a->folder_total);
-    free(stamps);
-    free(counted);
-    a->folders = xcalloc(n + 1, sizeof *a->folders);
+    folders_clear(f);
+    f->names = xcalloc(n + 1, sizeof *f->names);
     for (size_t i = 0; i < n; i++)
-        a->folders[i] = xstrdup(names[i]);
+        f->names[i] = xstrdup(names[i]);
     maildir_folders_free(names);
-    a->nfolders = n;
-    a->folder_unread = xcalloc(n + 1, sizeof *a->folder_unread);
-    a->folder_total = xcalloc(n + 1, sizeof *a->folder_total);
-    stamps = xcalloc(n + 1, sizeof *stamps);
-    counted = xcalloc(n + 1, sizeof *counted);
+    f->n = n;
+    f->unread = xcalloc(n + 1, sizeof *f->unread);
+    f->total = xcalloc(n + 1, sizeof *f->total);
+    f->stamps = xcalloc(n + 1, sizeof *f->stamps);
+    f->counted = xcalloc(n + 1, sizeof *f->counted);
     for (size_t i = 0; i < n; i++)
-        a->folder_unread[i] = a->folder_total[i] = -1;
-    if (a->fcur >= n)
-        a->fcur = n ? n - 1 : 0;
-    a->dirty = true;
+        f->unread[i] = f->total[i] = -1;
+    if (f->cur >= n)
+        f->cur = n ? n - 1 : 0;
+    app_dirty(a, PANE_FOLDERS);
 }
 
 /* Count messages and unseen ones in sub ("new" or "cur") of dir by their names. */
@@ -74,127 +95,248 @@ static void count_dir(const char *dir, const char *sub, long *total, long *unrea
     closedir(d);
 }
 
-void folders_update_counts(struct app *a)
+static void set_counts(struct app *a, struct folders *f, size_t i, long total, long unread)
 {
-    for (size_t i = 0; i < a->nfolders; i++) {
-        char *dir = maildir_folder_path(a->root, a->folders[i]);
+    if (total != f->total[i] || unread != f->unread[i])
+        app_dirty(a, PANE_FOLDERS);
+    f->total[i] = total;
+    f->unread[i] = unread;
+}
+
+/* Recount the folders whose directories changed; only_open: just the open folder (the
+ * model changed, nothing else did). */
+static void update_counts(struct app *a, struct folders *f, bool only_open)
+{
+    const char *open = a->m ? model_name(a->m) : NULL;
+
+    for (size_t i = 0; i < f->n; i++) {
+        if (only_open && (open == NULL || strcmp(open, f->names[i]) != 0))
+            continue;
+        char *dir;
         long total = 0, unread = 0;
         struct err e;
 
-        if (dir == NULL)
+        /* The open folder: its model already knows (no directory read while mail pours in). */
+        if (open && strcmp(open, f->names[i]) == 0) {
+            const struct model_counts *c = model_counts(a->m);
+
+            set_counts(a, f, i, (long)c->total, (long)c->unread);
+            f->counted[i] = false;      /* count it from the names again once closed */
             continue;
-        /* The open folder: its index already knows (no directory read while mail pours in). */
-        if (a->folder && strcmp(a->folder, a->folders[i]) == 0 &&
-            list_counts(a, &total, &unread)) {
-            if (total != a->folder_total[i] || unread != a->folder_unread[i])
-                a->dirty = true;
-            a->folder_total[i] = total;
-            a->folder_unread[i] = unread;
-            counted[i] = false;         /* count it from the names again once closed */
+        }
+        if ((dir = maildir_folder_path(a->root, f->names[i])) == NULL)
+            continue;
+        if (f->counted[i] && !maildir_changed(dir, &f->stamps[i])) {
             free(dir);
             continue;
         }
-        if (counted[i] && !maildir_changed(dir, &stamps[i])) {
-            free(dir);
-            continue;
-        }
-        (void)maildir_stamp(dir, &stamps[i], &e);
+        (void)maildir_stamp(dir, &f->stamps[i], &e);
         count_dir(dir, "new", &total, &unread);
         count_dir(dir, "cur", &total, &unread);
-        counted[i] = true;
-        if (total != a->folder_total[i] || unread != a->folder_unread[i])
-            a->dirty = true;
-        a->folder_total[i] = total;
-        a->folder_unread[i] = unread;
+        f->counted[i] = true;
+        set_counts(a, f, i, total, unread);
         free(dir);
     }
 }
 
-void folders_draw(struct app *a, const struct rect *r)
+static void folders_draw(struct app *a, struct pane *p, const struct rect *r)
 {
+    struct folders *f = p->data;
+    const char *open = app_folder(a);
     size_t top;
 
-    if (a->fcur < a->ftop)
-        a->ftop = a->fcur;
-    if (a->fcur >= a->ftop + (size_t)r->h)
-        a->ftop = a->fcur - (size_t)r->h + 1;
-    top = a->ftop;
-    for (int y = 0; y < r->h && top + (size_t)y < a->nfolders; y++) {
+    if (f->cur < f->top)
+        f->top = f->cur;
+    if (f->cur >= f->top + (size_t)r->h)
+        f->top = f->cur - (size_t)r->h + 1;
+    top = f->top;
+    for (int y = 0; y < r->h && top + (size_t)y < f->n; y++) {
         size_t i = top + (size_t)y;
         char cnt[32] = "";
         unsigned at = a->attr[COL_NORMAL];
         int cw, nw;
-        bool open = a->folder && strcmp(a->folder, a->folders[i]) == 0;
+        bool is_open = open && strcmp(open, f->names[i]) == 0;
 
-        if (a->folder_unread[i] > 0) {
-            snprintf(cnt, sizeof cnt, " %ld", a->folder_unread[i]);
+        if (f->unread[i] > 0) {
+            snprintf(cnt, sizeof cnt, " %ld", f->unread[i]);
             at = a->attr[COL_FOLDER_UNREAD];
         }
-        if (i == a->fcur && a->focus == PANE_FOLDERS)
+        if (i == f->cur && a->focus == PANE_FOLDERS)
             at = a->attr[COL_CURSOR];
-        else if (open)
+        else if (is_open)
             at |= A_UNDERLINE;
         ui_fill(r->y + y, r->x, r->w, at);
         cw = (int)strlen(cnt);
         nw = r->w - cw - 1;
-        ui_put(r->y + y, r->x, open ? ">" : " ", 1, 1, at, false);
-        ui_put(r->y + y, r->x + 1, a->folders[i], strlen(a->folders[i]), nw, at, false);
+        ui_put(r->y + y, r->x, is_open ? ">" : " ", 1, 1, at, false);
+        ui_put(r->y + y, r->x + 1, f->names[i], strlen(f->names[i]), nw, at, false);
         if (cw > 0 && cw < r->w)
             ui_put(r->y + y, r->x + r->w - cw, cnt, (size_t)cw, cw, at, false);
     }
 }
 
-void folders_key(struct app *a, enum cmd c)
+static void open_selected(struct app *a, struct folders *f)
 {
+    if (f->cur < f->n && app_open_folder(a, f->names[f->cur]) == 0)
+        a->focus = PANE_LIST;
+}
+
+static void folders_key(struct app *a, struct pane *p, enum action c, int key)
+{
+    struct folders *f = p->data;
     int page = a->lay.pane[PANE_FOLDERS].h > 1 ? a->lay.pane[PANE_FOLDERS].h - 1 : 1;
 
-    a->dirty = true;
+    (void)key;
+    p->dirty = true;
     switch (c) {
-    case CMD_UP:
-        if (a->fcur > 0)
-            a->fcur--;
+    case ACT_UP:
+        if (f->cur > 0)
+            f->cur--;
         break;
-    case CMD_DOWN:
-        if (a->fcur + 1 < a->nfolders)
-            a->fcur++;
+    case ACT_DOWN:
+        if (f->cur + 1 < f->n)
+            f->cur++;
         break;
-    case CMD_PAGE_UP:
-    case CMD_HALF_UP:
-        a->fcur = a->fcur > (size_t)page ? a->fcur - (size_t)page : 0;
+    case ACT_PAGE_UP:
+    case ACT_HALF_UP:
+        f->cur = f->cur > (size_t)page ? f->cur - (size_t)page : 0;
         break;
-    case CMD_PAGE_DOWN:
-    case CMD_HALF_DOWN:
-        a->fcur += (size_t)page;
-        if (a->fcur >= a->nfolders)
-            a->fcur = a->nfolders ? a->nfolders - 1 : 0;
+    case ACT_PAGE_DOWN:
+    case ACT_HALF_DOWN:
+        f->cur += (size_t)page;
+        if (f->cur >= f->n)
+            f->cur = f->n ? f->n - 1 : 0;
         break;
-    case CMD_FIRST:
-        a->fcur = 0;
+    case ACT_FIRST:
+        f->cur = 0;
         break;
-    case CMD_LAST:
-        a->fcur = a->nfolders ? a->nfolders - 1 : 0;
+    case ACT_LAST:
+        f->cur = f->n ? f->n - 1 : 0;
         break;
-    case CMD_OPEN:
-    case CMD_PAGE:
-        if (a->fcur < a->nfolders && folders_open(a, a->folders[a->fcur]) == 0)
-            a->focus = PANE_LIST;
+    case ACT_OPEN:
+    case ACT_PAGE:
+        open_selected(a, f);
         break;
-    case CMD_QUIT:
+    case ACT_QUIT:
         a->focus = PANE_LIST;
         break;
     default:
-        list_key(a, c);
+        app_pane_key(a, PANE_LIST, c);
         break;
     }
 }
 
-void folders_click(struct app *a, int row)
+static void folders_click(struct app *a, struct pane *p, int row)
 {
-    size_t i = a->ftop + (size_t)row;
+    struct folders *f = p->data;
+    size_t i = f->top + (size_t)row;
 
-    if (i < a->nfolders) {
-        a->fcur = i;
-        if (folders_open(a, a->folders[i]) == 0)
-            a->focus = PANE_LIST;
+    if (i < f->n) {
+        f->cur = i;
+        open_selected(a, f);
     }
+}
+
+static void folders_notify(struct app *a, struct pane *p, enum ui_event ev)
+{
+    struct folders *f = p->data;
+
+    switch (ev) {
+    case EV_FOLDER_OPENED:
+        /* The cursor goes to the folder opened. */
+        for (size_t i = 0; a->m && i < f->n; i++)
+            if (strcmp(f->names[i], model_name(a->m)) == 0)
+                f->cur = i;
+        p->dirty = true;
+        break;
+    case EV_FOLDERS_CHANGED:
+        folders_scan(a);
+        update_counts(a, f, false);
+        break;
+    case EV_FOLDER_CHANGED:
+        update_counts(a, f, true);
+        break;
+    case EV_TICK:
+        update_counts(a, f, false);
+        break;
+    default:
+        break;
+    }
+}
+
+const char *folders_name(struct app *a, size_t i)
+{
+    struct folders *f = folders_of(a);
+
+    return i < f->n ? f->names[i] : NULL;
+}
+
+void folders_complete(struct app *a, struct buf *text)
+{
+    struct folders *f = folders_of(a);
+    const char *t = buf_cstr(text);
+    size_t tl = text->len, common = 0, nmatch = 0, first = 0, next = SIZE_MAX;
+
+    for (size_t i = 0; i < f->n; i++) {
+        const char *nm = f->names[i];
+        size_t k = 0;
+
+        if (strncmp(nm, t, tl) == 0) {
+            if (nmatch == 0) {
+                first = i;
+                common = strlen(nm);
+            } else {
+                while (k < common && f->names[first][k] == nm[k])
+                    k++;
+                common = k;
+            }
+            nmatch++;
+            if (strcmp(nm, t) == 0 && i + 1 < f->n && next == SIZE_MAX)
+                next = i + 1;
+        }
+    }
+    if (nmatch == 0)
+        return;
+    if (nmatch == 1 && strcmp(f->names[first], t) == 0) {    /* complete: cycle on */
+        buf_reset(text);
+        buf_adds(text, f->names[(first + 1) % f->n]);
+        return;
+    }
+    if (common > tl) {
+        char *s = xstrndup(f->names[first], common);
+
+        buf_reset(text);
+        buf_adds(text, s);
+        free(s);
+    } else if (nmatch > 1) {
+        size_t i = next != SIZE_MAX ? next : first;
+
+        buf_reset(text);
+        buf_adds(text, f->names[i]);
+    }
+}
+
+static void folders_free(struct pane *p)
+{
+    folders_clear(p->data);
+    free(p->data);
+    free(p);
+}
+
+const struct pane_ops folders_pane_ops = {
+    .name = "folders",
+    .draw = folders_draw,
+    .key = folders_key,
+    .click = folders_click,
+    .notify = folders_notify,
+    .free = folders_free,
+};
+
+struct pane *folders_pane_new(void)
+{
+    struct pane *p = xcalloc(1, sizeof *p);
+
+    p->ops = &folders_pane_ops;
+    p->data = xcalloc(1, sizeof(struct folders));
+    return p;
 }

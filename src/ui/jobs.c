@@ -30,9 +30,10 @@ struct job {
     bool had_error;
     bool exited;
     int status;
+    const struct job_ops *ops;   /* told of changes and of the end */
 };
 
-int job_start(struct app *a, const char *name, char *const argv[])
+int job_start(struct app *a, const char *name, char *const argv[], const struct job_ops *ops)
 {
     int p[2];
     pid_t pid;
@@ -84,12 +85,13 @@ int job_start(struct app *a, const char *name, char *const argv[])
     snprintf(j->name, sizeof j->name, "%s", name);
     j->pid = pid;
     j->fd = p[0];
+    j->ops = ops;
     buf_init(&j->in);
     snprintf(j->progress, sizeof j->progress, "%s: %s", name,
              strcmp(name, "index") == 0 ? "reading headers" : "starting");
     j->next = a->jobs;
     a->jobs = j;
-    a->dirty = true;
+    app_dirty(a, -1);
     return 0;
 }
 
@@ -140,7 +142,7 @@ static void job_line(struct app *a, struct job *j, char *line)
     for (char *p = line; *p; p++)
         if ((unsigned char)*p < 32)
             *p = ' ';
-    a->dirty = true;
+    app_dirty(a, -1);
     nw = sscanf(line, "%63s %63s %63s %63s %63s%n", w[0], w[1], w[2], w[3], w[4], &off);
     rest = off > 0 && off <= (int)n ? line + off : "";
     while (*rest == ' ')
@@ -169,7 +171,8 @@ static void job_line(struct app *a, struct job *j, char *line)
         setf(j->progress, sizeof j->progress, "%s: %s %s/%s", j->name, w[0], w[1], w[2]);
         if (strcmp(w[0], "sent") != 0)
             setf(j->last, sizeof j->last, "%s: %s", w[0], rest);
-        list_refresh(a);
+        if (j->ops->changed)
+            j->ops->changed(a);
         return;
     }
     if (nw >= 2 && strcmp(w[0], "refused") == 0) {
@@ -187,7 +190,8 @@ static void job_line(struct app *a, struct job *j, char *line)
             setf(j->summary, sizeof j->summary, "%s sent, %s deferred, %s failed", w[1], w[2],
                  w[3]);
         }
-        list_refresh(a);
+        if (j->ops->changed)
+            j->ops->changed(a);
         return;
     }
     if (nw >= 1 && strcmp(w[0], "error") == 0) {
@@ -217,12 +221,8 @@ static void job_finish(struct app *a, struct job *j)
     int st = j->status;
     char why[400];
 
-    if (strcmp(j->name, "index") == 0) {
-        list_index_done(a, WIFEXITED(st) && WEXITSTATUS(st) == 0);
-        return;
-    }
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && !j->had_error) {
-        app_job_done(a, j->name, 0, j->summary[0] ? j->summary : j->last);
+        j->ops->done(a, j->name, 0, j->summary[0] ? j->summary : j->last);
         return;
     }
     if (WIFEXITED(st) && j->summary[0]) {
@@ -230,7 +230,7 @@ static void job_finish(struct app *a, struct job *j)
          * the summary with the server's reason. */
         setf(why, sizeof why, "%s: %s%s%s", j->name, j->summary, j->last[0] ? "; " : "",
              j->last);
-        app_job_done(a, j->name, WEXITSTATUS(st) ? WEXITSTATUS(st) : 1, why);
+        j->ops->done(a, j->name, WEXITSTATUS(st) ? WEXITSTATUS(st) : 1, why);
         return;
     }
     if (WIFSIGNALED(st))
@@ -239,7 +239,7 @@ static void job_finish(struct app *a, struct job *j)
     else
         snprintf(why, sizeof why, "%s failed (exit %d)%s%s", j->name, WEXITSTATUS(st),
                  j->last[0] ? ": " : "", j->last);
-    app_job_done(a, j->name, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), why);
+    j->ops->done(a, j->name, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), why);
 }
 
 static void jobs_collect(struct app *a)
@@ -259,7 +259,7 @@ static void jobs_collect(struct app *a)
             job_finish(a, j);
             buf_free(&j->in);
             free(j);
-            a->dirty = true;
+            app_dirty(a, -1);
         } else {
             pp = &j->next;
         }

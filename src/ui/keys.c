@@ -12,79 +12,79 @@
 #include "tcurses.h"
 #include "ui.h"
 
-struct cmd_def {
+struct act_def {
     const char *name;
     const char *help;
 };
 
-static const struct cmd_def cmds[NCMDS] = {
-    [CMD_NONE] = { "none", "unbind" },
-    [CMD_UP] = { "up", "previous line or message" },
-    [CMD_DOWN] = { "down", "next line or message" },
-    [CMD_PAGE_UP] = { "page-up", "previous page" },
-    [CMD_PAGE_DOWN] = { "page-down", "next page" },
-    [CMD_HALF_UP] = { "half-up", "half a page up" },
-    [CMD_HALF_DOWN] = { "half-down", "half a page down" },
-    [CMD_FIRST] = { "first", "first entry" },
-    [CMD_LAST] = { "last", "last entry" },
-    [CMD_NEXT_PANE] = { "next-pane", "cycle the focus: folders, list, pager" },
-    [CMD_OPEN] = { "open", "open the folder or message" },
-    [CMD_PAGE] = { "page", "scroll the pager, then the next message" },
-    [CMD_QUIT] = { "quit", "close the pager or help; quit from the list" },
-    [CMD_EXIT] = { "exit", "quit at once" },
-    [CMD_SEARCH] = { "search", "search subjects and senders (in the pager: the text)" },
-    [CMD_SEARCH_BACK] = { "search-back", "search backwards" },
-    [CMD_SEARCH_NEXT] = { "search-next", "next match" },
-    [CMD_SEARCH_PREV] = { "search-prev", "previous match" },
-    [CMD_LIMIT] = { "limit", "show only matching messages (empty or 'all': everything)" },
-    [CMD_CHANGE_FOLDER] = { "change-folder", "open another folder" },
-    [CMD_THREADS] = { "threads", "toggle the thread view" },
-    [CMD_SORT] = { "sort", "sort by (d)ate (f)rom (s)ubject si(z)e (o)rder on disk" },
-    [CMD_SORT_REVERSE] = { "sort-reverse", "reverse the sort order" },
-    [CMD_TOGGLE_READ] = { "toggle-read", "mark read / unread" },
-    [CMD_FLAG] = { "flag", "flag / unflag" },
-    [CMD_DELETE] = { "delete", "mark for deletion" },
-    [CMD_UNDELETE] = { "undelete", "remove the deletion mark" },
-    [CMD_MOVE] = { "move", "move to a folder" },
-    [CMD_COPY] = { "copy", "copy to a folder" },
-    [CMD_EXPUNGE] = { "expunge", "remove the messages marked for deletion" },
-    [CMD_ATTACHMENTS] = { "attachments", "list the attachments; view or save one" },
-    [CMD_HEADERS] = { "headers", "toggle all headers in the pager" },
-    [CMD_PIPE] = { "pipe", "pipe the message to a shell command" },
-    [CMD_HELP] = { "help", "this screen" },
-    [CMD_COMMAND] = { "command", "enter a named command" },
-    [CMD_FETCH] = { "fetch", "fetch new mail in the background" },
-    [CMD_FLUSH] = { "flush", "send the queued messages in the background" },
-    [CMD_CANCEL] = { "cancel", "stop background fetch and flush" },
-    [CMD_ZOOM] = { "zoom", "give the focused pane the whole screen" },
-    [CMD_REDRAW] = { "redraw", "redraw the screen" },
-    [CMD_URLS] = { "urls", "list the links of the message; open one" },
-    [CMD_NEXT_UNREAD] = { "next-unread", "next unread message" },
-    [CMD_FOLDERS] = { "folders", "focus the folder list" },
-    [CMD_COMPOSE] = { "compose", "write a new message" },
-    [CMD_REPLY] = { "reply", "reply to the sender" },
-    [CMD_GROUP_REPLY] = { "group-reply", "reply to all recipients" },
-    [CMD_LIST_REPLY] = { "list-reply", "reply to the mailing list" },
-    [CMD_FORWARD] = { "forward", "forward the message" },
-    [CMD_EDIT_DRAFT] = { "edit", "edit a draft or a queued message again" },
+static const struct act_def acts[NACTIONS] = {
+    [ACT_NONE] = { "none", "unbind" },
+    [ACT_UP] = { "up", "previous line or message" },
+    [ACT_DOWN] = { "down", "next line or message" },
+    [ACT_PAGE_UP] = { "page-up", "previous page" },
+    [ACT_PAGE_DOWN] = { "page-down", "next page" },
+    [ACT_HALF_UP] = { "half-up", "half a page up" },
+    [ACT_HALF_DOWN] = { "half-down", "half a page down" },
+    [ACT_FIRST] = { "first", "first entry" },
+    [ACT_LAST] = { "last", "last entry" },
+    [ACT_NEXT_PANE] = { "next-pane", "cycle the focus: folders, list, pager" },
+    [ACT_OPEN] = { "open", "open the folder or message" },
+    [ACT_PAGE] = { "page", "scroll the pager, then the next message" },
+    [ACT_QUIT] = { "quit", "close the pager or help; quit from the list" },
+    [ACT_EXIT] = { "exit", "quit at once" },
+    [ACT_SEARCH] = { "search", "search subjects and senders (in the pager: the text)" },
+    [ACT_SEARCH_BACK] = { "search-back", "search backwards" },
+    [ACT_SEARCH_NEXT] = { "search-next", "next match" },
+    [ACT_SEARCH_PREV] = { "search-prev", "previous match" },
+    [ACT_LIMIT] = { "limit", "show only matching messages (empty or 'all': everything)" },
+    [ACT_CHANGE_FOLDER] = { "change-folder", "open another folder" },
+    [ACT_THREADS] = { "threads", "toggle the thread view" },
+    [ACT_SORT] = { "sort", "sort by (d)ate (f)rom (s)ubject si(z)e (o)rder on disk" },
+    [ACT_SORT_REVERSE] = { "sort-reverse", "reverse the sort order" },
+    [ACT_TOGGLE_READ] = { "toggle-read", "mark read / unread" },
+    [ACT_FLAG] = { "flag", "flag / unflag" },
+    [ACT_DELETE] = { "delete", "mark for deletion" },
+    [ACT_UNDELETE] = { "undelete", "remove the deletion mark" },
+    [ACT_MOVE] = { "move", "move to a folder" },
+    [ACT_COPY] = { "copy", "copy to a folder" },
+    [ACT_EXPUNGE] = { "expunge", "remove the messages marked for deletion" },
+    [ACT_ATTACHMENTS] = { "attachments", "list the attachments; view or save one" },
+    [ACT_HEADERS] = { "headers", "toggle all headers in the pager" },
+    [ACT_PIPE] = { "pipe", "pipe the message to a shell command" },
+    [ACT_HELP] = { "help", "this screen" },
+    [ACT_COMMAND] = { "command", "enter a named command" },
+    [ACT_FETCH] = { "fetch", "fetch new mail in the background" },
+    [ACT_FLUSH] = { "flush", "send the queued messages in the background" },
+    [ACT_CANCEL] = { "cancel", "stop background fetch and flush" },
+    [ACT_ZOOM] = { "zoom", "give the focused pane the whole screen" },
+    [ACT_REDRAW] = { "redraw", "redraw the screen" },
+    [ACT_URLS] = { "urls", "list the links of the message; open one" },
+    [ACT_NEXT_UNREAD] = { "next-unread", "next unread message" },
+    [ACT_FOLDERS] = { "folders", "focus the folder list" },
+    [ACT_COMPOSE] = { "compose", "write a new message" },
+    [ACT_REPLY] = { "reply", "reply to the sender" },
+    [ACT_GROUP_REPLY] = { "group-reply", "reply to all recipients" },
+    [ACT_LIST_REPLY] = { "list-reply", "reply to the mailing list" },
+    [ACT_FORWARD] = { "forward", "forward the message" },
+    [ACT_EDIT_DRAFT] = { "edit", "edit a draft or a queued message again" },
 };
 
-const char *cmd_name(enum cmd c)
+const char *act_name(enum action c)
 {
-    return c < NCMDS && cmds[c].name ? cmds[c].name : "?";
+    return c < NACTIONS && acts[c].name ? acts[c].name : "?";
 }
 
-const char *cmd_help(enum cmd c)
+const char *act_help(enum action c)
 {
-    return c < NCMDS && cmds[c].help ? cmds[c].help : "";
+    return c < NACTIONS && acts[c].help ? acts[c].help : "";
 }
 
-enum cmd cmd_lookup(const char *name)
+enum action act_lookup(const char *name)
 {
-    for (int i = 1; i < NCMDS; i++)
-        if (cmds[i].name && str_casecmp(cmds[i].name, name) == 0)
-            return (enum cmd)i;
-    return CMD_NONE;
+    for (int i = 1; i < NACTIONS; i++)
+        if (acts[i].name && str_casecmp(acts[i].name, name) == 0)
+            return (enum action)i;
+    return ACT_NONE;
 }
 
 struct named_key {
@@ -191,43 +191,43 @@ void ui_key_name(int key, char *out, size_t n)
 }
 
 static const struct {
-    enum cmd cmd;
+    enum action act;
     const char *keys;
 } defaults[] = {
-    { CMD_UP, "k <Up>" }, { CMD_DOWN, "j <Down>" },
-    { CMD_PAGE_UP, "<PageUp> -" }, { CMD_PAGE_DOWN, "<PageDown> ^F" },
-    { CMD_HALF_UP, "^U" }, { CMD_HALF_DOWN, "^D" },
-    { CMD_FIRST, "<Home> =" }, { CMD_LAST, "G <End>" },
-    { CMD_NEXT_PANE, "<Tab>" }, { CMD_OPEN, "<Enter> <Right>" }, { CMD_PAGE, "<Space>" },
-    { CMD_QUIT, "q <Left>" }, { CMD_EXIT, "Q" },
-    { CMD_SEARCH, "/" }, { CMD_SEARCH_NEXT, "n" }, { CMD_SEARCH_PREV, "N" },
-    { CMD_LIMIT, "l" }, { CMD_CHANGE_FOLDER, "c" }, { CMD_THREADS, "t" },
-    { CMD_SORT, "o" }, { CMD_SORT_REVERSE, "O" }, { CMD_TOGGLE_READ, "U" },
-    { CMD_FLAG, "F" }, { CMD_DELETE, "d" }, { CMD_UNDELETE, "u" }, { CMD_MOVE, "s" },
-    { CMD_COPY, "C" }, { CMD_EXPUNGE, "$" }, { CMD_ATTACHMENTS, "v" }, { CMD_HEADERS, "h" },
-    { CMD_PIPE, "|" }, { CMD_HELP, "?" }, { CMD_COMMAND, ":" }, { CMD_FETCH, "i" },
-    { CMD_FLUSH, "S" }, { CMD_ZOOM, "z" }, { CMD_REDRAW, "^L" }, { CMD_URLS, "^B" },
-    { CMD_FOLDERS, "y" },
-    { CMD_COMPOSE, "m" }, { CMD_REPLY, "r" }, { CMD_GROUP_REPLY, "g" }, { CMD_LIST_REPLY, "L" },
-    { CMD_FORWARD, "f" },
-    { CMD_EDIT_DRAFT, "e" },
+    { ACT_UP, "k <Up>" }, { ACT_DOWN, "j <Down>" },
+    { ACT_PAGE_UP, "<PageUp> -" }, { ACT_PAGE_DOWN, "<PageDown> ^F" },
+    { ACT_HALF_UP, "^U" }, { ACT_HALF_DOWN, "^D" },
+    { ACT_FIRST, "<Home> =" }, { ACT_LAST, "G <End>" },
+    { ACT_NEXT_PANE, "<Tab>" }, { ACT_OPEN, "<Enter> <Right>" }, { ACT_PAGE, "<Space>" },
+    { ACT_QUIT, "q <Left>" }, { ACT_EXIT, "Q" },
+    { ACT_SEARCH, "/" }, { ACT_SEARCH_NEXT, "n" }, { ACT_SEARCH_PREV, "N" },
+    { ACT_LIMIT, "l" }, { ACT_CHANGE_FOLDER, "c" }, { ACT_THREADS, "t" },
+    { ACT_SORT, "o" }, { ACT_SORT_REVERSE, "O" }, { ACT_TOGGLE_READ, "U" },
+    { ACT_FLAG, "F" }, { ACT_DELETE, "d" }, { ACT_UNDELETE, "u" }, { ACT_MOVE, "s" },
+    { ACT_COPY, "C" }, { ACT_EXPUNGE, "$" }, { ACT_ATTACHMENTS, "v" }, { ACT_HEADERS, "h" },
+    { ACT_PIPE, "|" }, { ACT_HELP, "?" }, { ACT_COMMAND, ":" }, { ACT_FETCH, "i" },
+    { ACT_FLUSH, "S" }, { ACT_ZOOM, "z" }, { ACT_REDRAW, "^L" }, { ACT_URLS, "^B" },
+    { ACT_FOLDERS, "y" },
+    { ACT_COMPOSE, "m" }, { ACT_REPLY, "r" }, { ACT_GROUP_REPLY, "g" }, { ACT_LIST_REPLY, "L" },
+    { ACT_FORWARD, "f" },
+    { ACT_EDIT_DRAFT, "e" },
 };
 
-void keymap_bind(struct keymap *km, int key, enum cmd cmd)
+void keymap_bind(struct keymap *km, int key, enum action act)
 {
     for (size_t i = 0; i < km->n; i++)
         if (km->b[i].key == key) {
-            km->b[i].cmd = cmd;
+            km->b[i].act = act;
             return;
         }
     km->b = xreallocarray(km->b, km->n + 1, sizeof *km->b);
     km->b[km->n].key = key;
-    km->b[km->n].cmd = cmd;
+    km->b[km->n].act = act;
     km->n++;
 }
 
 /* Bind every space-separated key in list; returns the first word that is no key, or NULL. */
-static const char *bind_list(struct keymap *km, const char *list, enum cmd cmd, char *bad,
+static const char *bind_list(struct keymap *km, const char *list, enum action act, char *bad,
                              size_t badsz)
 {
     const char *p = list;
@@ -247,7 +247,7 @@ static const char *bind_list(struct keymap *km, const char *list, enum cmd cmd, 
             memcpy(w, p, n);
             w[n] = '\0';
             if (ui_key_parse(w, &key) == 0)
-                keymap_bind(km, key, cmd);
+                keymap_bind(km, key, act);
             else if (ret == NULL)
                 ret = bad, snprintf(bad, badsz, "%s", w);
         } else if (ret == NULL) {
@@ -265,7 +265,7 @@ void keymap_defaults(struct keymap *km)
     km->b = NULL;
     km->n = 0;
     for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
-        (void)bind_list(km, defaults[i].keys, defaults[i].cmd, bad, sizeof bad);
+        (void)bind_list(km, defaults[i].keys, defaults[i].act, bad, sizeof bad);
 }
 
 void keymap_free(struct keymap *km)
@@ -278,25 +278,25 @@ void keymap_free(struct keymap *km)
 void keymap_apply(struct keymap *km, const struct config_pair *p, size_t n, struct buf *warn)
 {
     for (size_t i = 0; i < n; i++) {
-        enum cmd c = cmd_lookup(p[i].name);
+        enum action c = act_lookup(p[i].name);
         char bad[64];
         const char *b;
 
-        if (c == CMD_NONE) {
+        if (c == ACT_NONE) {
             buf_printf(warn, "line %d: [keys] has no command '%s' (see ? in tern)\n",
                        p[i].line, p[i].name);
             continue;
         }
         if (str_casecmp(p[i].value, "none") == 0 || p[i].value[0] == '\0') {
             for (size_t j = 0; j < km->n; j++)
-                if (km->b[j].cmd == c)
-                    km->b[j].cmd = CMD_NONE;
+                if (km->b[j].act == c)
+                    km->b[j].act = ACT_NONE;
             continue;
         }
         /* The user's list replaces the defaults of that command. */
         for (size_t j = 0; j < km->n; j++)
-            if (km->b[j].cmd == c)
-                km->b[j].cmd = CMD_NONE;
+            if (km->b[j].act == c)
+                km->b[j].act = ACT_NONE;
         b = bind_list(km, p[i].value, c, bad, sizeof bad);
         if (b != NULL)
             buf_printf(warn, "line %d: [keys] %s: '%s' is no key name\n", p[i].line,
@@ -304,18 +304,18 @@ void keymap_apply(struct keymap *km, const struct config_pair *p, size_t n, stru
     }
 }
 
-enum cmd keymap_lookup(const struct keymap *km, int key)
+enum action keymap_lookup(const struct keymap *km, int key)
 {
     for (size_t i = 0; i < km->n; i++)
         if (km->b[i].key == key)
-            return km->b[i].cmd;
-    return CMD_NONE;
+            return km->b[i].act;
+    return ACT_NONE;
 }
 
-void keymap_keys_of(const struct keymap *km, enum cmd cmd, struct buf *out)
+void keymap_keys_of(const struct keymap *km, enum action act, struct buf *out)
 {
     for (size_t i = 0; i < km->n; i++)
-        if (km->b[i].cmd == cmd) {
+        if (km->b[i].act == act) {
             char nm[32];
 
             ui_key_name(km->b[i].key, nm, sizeof nm);

@@ -1,95 +1,62 @@
-/* The pager pane: the message engine's text for one message, wrapped to the pane width,
- * headers and quote levels coloured, search inside the text, links, attachments, pipe. */
+/* The pager pane: the message it shows is its own (message.h: read and parsed once, kept
+ * while open), rendered and wrapped to the pane width, headers and quote levels coloured,
+ * search inside the text, links, attachments, pipe. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tern/render.h"
+#include "tern/crypt.h"
+#include "tern/message.h"
+#include "tern/model.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
 #include "tcurses.h"
 #include "ui.h"
 
-#define PAGER_MAX_FILE (64u << 20)
+struct pager {
+    struct message *msg;         /* NULL when it could not be read */
+    bool gone;                   /* another program removed it from the folder meanwhile */
+    struct buf text;             /* rendered message, lines separated by \n */
+    size_t *lines;               /* offsets of screen line starts in text */
+    size_t nlines;
+    size_t top;
+    bool full_headers;
+    int width;                   /* the width the lines were computed for, 0: not yet */
+    char parts[400];             /* the attachment list while its prompt is open */
+    bool show_urls;              /* showing the list of links instead of the text */
+    char **urls;
+    size_t nurls;
+    char search[256];
+};
 
-static int read_file(const char *path, struct buf *out, struct err *e)
+static struct pager *pager_of(struct app *a)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    char chunk[65536];
-    ssize_t n;
-
-    if (fd < 0)
-        return err_sys(e, "%s", path);
-    while ((n = read(fd, chunk, sizeof chunk)) > 0) {
-        buf_add(out, chunk, (size_t)n);
-        if (out->len > PAGER_MAX_FILE)
-            break;
-    }
-    close(fd);
-    if (n < 0)
-        return err_sys(e, "%s", path);
-    buf_cstr(out);
-    return 0;
+    return a->panes[PANE_PAGER]->data;
 }
 
-/* The text to show for the message file at path: the message engine's rendering. */
-static bool pager_header_shown(const void *arg, const char *name, size_t len)
+static void free_urls(struct pager *pg)
 {
-    return config_header_shown(arg, name, len);
-}
-
-static int render_for_pager(const struct config *cfg, const char *path, bool full_headers,
-                            int width, const struct crypt_opts *co, struct buf *out,
-                            struct err *e)
-{
-    struct buf raw = BUF_INIT;
-    struct render_opts o;
-    int rc;
-
-    if (read_file(path, &raw, e) < 0) {
-        buf_free(&raw);
-        return -1;
-    }
-    memset(&o, 0, sizeof o);
-    o.all_headers = full_headers;
-    if (cfg != NULL && cfg->nhdr_ignore + cfg->nhdr_retain > 0) {   /* mailx ignore/retain */
-        o.header_shown = pager_header_shown;
-        o.header_arg = cfg;
-    }
-    o.width = width > 20 && width < 78 ? width : 0;
-    o.crypt = co;
-    rc = render_message(raw.ptr ? raw.ptr : "", raw.len, &o, out, e);
-    buf_free(&raw);
-    return rc;
-}
-
-static void free_urls(struct app *a)
-{
-    for (size_t i = 0; i < a->nurls; i++)
-        free(a->urls[i]);
-    free(a->urls);
-    a->urls = NULL;
-    a->nurls = 0;
-    a->pager_urls = false;
+    message_urls_free(pg->urls, pg->nurls);
+    pg->urls = NULL;
+    pg->nurls = 0;
+    pg->show_urls = false;
 }
 
 /* Break the text into screen lines of at most width columns (wrapping long lines). */
-static void wrap(struct app *a, int width)
+static void wrap(struct pager *pg, int width)
 {
-    const char *t = a->ptext.ptr ? a->ptext.ptr : "";
-    size_t len = a->ptext.len, off = 0, cap = 0;
+    const char *t = pg->text.ptr ? pg->text.ptr : "";
+    size_t len = pg->text.len, off = 0, cap = 0;
 
-    free(a->plines);
-    a->plines = NULL;
-    a->nplines = 0;
+    free(pg->lines);
+    pg->lines = NULL;
+    pg->nlines = 0;
     if (width < 1)
         width = 1;
     while (off <= len) {
@@ -103,11 +70,11 @@ static void wrap(struct app *a, int width)
                 size_t l = utf8_seqlen((const unsigned char *)t + off, end - off);
                 take = l ? l : 1;
             }
-            if (a->nplines + 2 > cap) {
+            if (pg->nlines + 2 > cap) {
                 cap = cap ? cap * 2 : 256;
-                a->plines = xreallocarray(a->plines, cap, sizeof *a->plines);
+                pg->lines = xreallocarray(pg->lines, cap, sizeof *pg->lines);
             }
-            a->plines[a->nplines++] = off;
+            pg->lines[pg->nlines++] = off;
             off += take;
         } while (off < end);
         if (!nl)
@@ -116,102 +83,129 @@ static void wrap(struct app *a, int width)
         if (off == len)
             break;
     }
-    if (a->plines == NULL) {
-        a->plines = xmalloc(2 * sizeof *a->plines);
-        a->plines[0] = 0;
-        a->nplines = 1;
+    if (pg->lines == NULL) {
+        pg->lines = xmalloc(2 * sizeof *pg->lines);
+        pg->lines[0] = 0;
+        pg->nlines = 1;
     }
-    a->pager_width = width;
+    pg->width = width;
 }
 
 /* End (exclusive) of screen line i. */
-static size_t line_end(const struct app *a, size_t i)
+static size_t line_end(const struct pager *pg, size_t i)
 {
-    size_t end = i + 1 < a->nplines ? a->plines[i + 1] : a->ptext.len;
-    const char *t = a->ptext.ptr;
+    size_t end = i + 1 < pg->nlines ? pg->lines[i + 1] : pg->text.len;
+    const char *t = pg->text.ptr;
 
-    if (end > a->plines[i] && t[end - 1] == '\n')
+    if (end > pg->lines[i] && t[end - 1] == '\n')
         end--;
     return end;
 }
 
-static void load(struct app *a, const char *path)
+static bool pager_header_shown(const void *arg, const char *name, size_t len)
 {
-    struct err e;
-    struct crypt_opts co;
+    return config_header_shown(arg, name, len);
+}
 
-    /* Decrypted text lives in ptext only (memory): wipe the previous message's. */
-    if (a->ptext.ptr)
-        memset(a->ptext.ptr, 0, a->ptext.cap);
-    buf_reset(&a->ptext);
-    /* A text pinentry asks on this terminal (the screen is repainted below). */
+/* Render the kept message again (all headers toggled, a new width): no file is read. */
+static void render(struct app *a, struct pager *pg, const struct err *open_err)
+{
+    int width = a->lay.pane[PANE_PAGER].w;
+    struct render_opts o;
+    struct crypt_opts co;
+    struct err e;
+
+    memset(&o, 0, sizeof o);
+    o.all_headers = pg->full_headers;
+    if (a->cfg->nhdr_ignore + a->cfg->nhdr_retain > 0) {      /* mailx ignore/retain */
+        o.header_shown = pager_header_shown;
+        o.header_arg = a->cfg;
+    }
+    o.width = width > 20 && width < 78 ? width : 0;
+    /* Signed and encrypted parts are checked and decrypted (crypt.h); a text pinentry asks
+     * on this terminal. Decrypted text lives in pg->text only: wiped before reuse. */
     if (getenv("GPG_TTY") == NULL && isatty(STDIN_FILENO) && ttyname(STDIN_FILENO))
         setenv("GPG_TTY", ttyname(STDIN_FILENO), 0);
     crypt_opts_init(&co, a->cfg->mail_root, config_account(a->cfg, NULL));
-    if (render_for_pager(a->cfg, path, a->full_headers, a->lay.pane[PANE_PAGER].w, &co,
-                         &a->ptext, &e) < 0) {
-        buf_reset(&a->ptext);
-        buf_printf(&a->ptext, "Cannot show this message: %s\n", e.msg);
+    o.crypt = &co;
+    if (pg->text.ptr)
+        memset(pg->text.ptr, 0, pg->text.cap);
+    buf_reset(&pg->text);
+    if (pg->msg == NULL)
+        buf_printf(&pg->text, "Cannot show this message: %s\n", open_err ? open_err->msg : "");
+    else if (message_render(pg->msg, &o, &pg->text, &e) < 0) {
+        buf_reset(&pg->text);
+        buf_printf(&pg->text, "Cannot show this message: %s\n", e.msg);
     }
     crypt_opts_free(&co);
     /* gpg-agent may have drawn a pinentry on this terminal: repaint all of it. */
     clearok(curscr, TRUE);
-    buf_cstr(&a->ptext);
-    a->pager_width = 0;
-    free_urls(a);
+    buf_cstr(&pg->text);
+    pg->width = 0;
+    free_urls(pg);
 }
 
-void pager_open_current(struct app *a)
+static void drop_message(struct pager *pg)
+{
+    message_close(pg->msg);
+    pg->msg = NULL;
+    pg->gone = false;
+    free_urls(pg);
+}
+
+static void pager_refresh(struct app *a, struct pager *pg);
+
+/* Show the message under the list cursor: one read and one parse when it is another one. */
+static void show_current(struct app *a, struct pager *pg)
 {
     uint32_t id;
-    char *path = list_current_path(a, &id);
+    struct err e;
 
-    if (path == NULL)
+    e.msg[0] = '\0';
+    if (a->m == NULL || (id = model_cursor_id(a->m)) == UINT32_MAX)
         return;
-    if (!a->pager_open || id != a->pager_id) {
-        a->ptop = 0;
-        compose_note_sender(a->cfg, path);     /* the address book learns who writes */
+    if (!a->pager_open || pg->msg == NULL || message_id(pg->msg) != id) {
+        char *path = model_path(a->m, id);
+
+        if (path == NULL)
+            return;
+        drop_message(pg);
+        pg->top = 0;
+        if (message_open(path, id, &pg->msg, &e) == 0)
+            app_learn(a, pg->msg);           /* the address book learns who writes */
+        free(path);
     }
-    a->pager_id = id;
-    load(a, path);
-    free(path);
-    if (!a->pager_open) {
-        a->pager_open = true;
-        app_relayout(a);
-    }
+    render(a, pg, &e);
+    if (!a->pager_open)
+        app_set_pager(a, true);
     a->focus = PANE_PAGER;
     if (a->zoom >= 0 && a->zoom != PANE_PAGER) {
         a->zoom = PANE_PAGER;
         app_relayout(a);
     }
-    list_mark_seen(a);
-    a->dirty = true;
+    if (model_mark_seen(a->m, id, &e) < 0)
+        app_err(a, "%s", e.msg);
+    pager_refresh(a, pg);                   /* marking it seen renamed the file */
+    app_dirty(a, PANE_LIST);
+    app_dirty(a, PANE_PAGER);
 }
 
-void pager_close(struct app *a)
+/* The folder changed under the pager: keep showing the message from memory, follow its file
+ * when it was renamed (flags), and say so when another program removed it. */
+static void pager_refresh(struct app *a, struct pager *pg)
 {
-    if (!a->pager_open)
+    char *path;
+
+    if (!a->pager_open || pg->msg == NULL || a->m == NULL)
         return;
-    a->pager_open = false;
-    free_urls(a);
-    if (a->zoom == PANE_PAGER)
-        a->zoom = -1;
-    a->focus = PANE_LIST;
-    app_relayout(a);
-}
-
-void pager_refresh(struct app *a)
-{
-    if (a->pager_open && !list_is_current(a, a->pager_id))
-        return;     /* the list moved on; the text stays until the next open */
-}
-
-void pager_free(struct app *a)
-{
-    buf_free(&a->ptext);
-    free(a->plines);
-    a->plines = NULL;
-    free_urls(a);
+    path = model_path(a->m, message_id(pg->msg));
+    if (path == NULL) {
+        pg->gone = true;
+        return;
+    }
+    if (strcmp(path, message_path(pg->msg)) != 0)
+        message_set_path(pg->msg, path);
+    free(path);
 }
 
 /* Quote depth of a line: the count of leading '>' (spaces between them allowed). */
@@ -229,10 +223,10 @@ static int quote_depth(const char *s, size_t n)
 }
 
 /* Draw one screen line with the search matches highlighted. */
-static void draw_text_line(struct app *a, int y, int x, int w, const char *s, size_t n,
-                           unsigned at)
+static void draw_text_line(struct app *a, struct pager *pg, int y, int x, int w, const char *s,
+                           size_t n, unsigned at)
 {
-    const char *pat = a->pager_search;
+    const char *pat = pg->search;
     size_t pl = strlen(pat);
     int used = 0;
 
@@ -249,49 +243,48 @@ static void draw_text_line(struct app *a, int y, int x, int w, const char *s, si
     }
 }
 
-void pager_draw(struct app *a, const struct rect *r)
+static void pager_draw(struct app *a, struct pane *p, const struct rect *r)
 {
+    struct pager *pg = p->data;
     int body = r->h - 1;
     bool in_headers = true;
     char title[512];
-    size_t i;
+    size_t i, shown;
 
-    if (a->pager_width != r->w)
-        wrap(a, r->w);
-    if (body > 0 && a->ptop + (size_t)body > a->nplines)
-        a->ptop = a->nplines > (size_t)body ? a->nplines - (size_t)body : 0;
-    snprintf(title, sizeof title, " -- %s%s -- line %zu of %zu (%d%%)%s",
-             a->full_headers ? "all headers" : "message",
-             a->pager_urls ? ", links" : "",
-             a->ptop + 1, a->nplines,
-             a->nplines ? (int)((a->ptop + (size_t)(body > 0 ? body : 0)) * 100 /
-                                a->nplines > 100 ? 100 :
-                                (a->ptop + (size_t)(body > 0 ? body : 0)) * 100 / a->nplines)
-                        : 100,
+    if (pg->width != r->w)
+        wrap(pg, r->w);
+    if (body > 0 && pg->top + (size_t)body > pg->nlines)
+        pg->top = pg->nlines > (size_t)body ? pg->nlines - (size_t)body : 0;
+    shown = (pg->top + (size_t)(body > 0 ? body : 0)) * 100 / (pg->nlines ? pg->nlines : 1);
+    snprintf(title, sizeof title, " -- %s%s%s -- line %zu of %zu (%d%%)%s",
+             pg->full_headers ? "all headers" : "message",
+             pg->show_urls ? ", links" : "",
+             pg->gone ? ", removed from the folder" : "",
+             pg->top + 1, pg->nlines, pg->nlines ? (int)(shown > 100 ? 100 : shown) : 100,
              a->focus == PANE_PAGER ? "" : "  (Tab: focus)");
-    if (a->pr.kind == PR_ATTACH && a->pager_parts[0])
-        snprintf(title, sizeof title, " Parts: %s", a->pager_parts);
+    if (a->pr.kind == PR_ATTACH && pg->parts[0])
+        snprintf(title, sizeof title, " Parts: %s", pg->parts);
     ui_put(r->y, r->x, title, strlen(title), r->w, a->attr[COL_TITLE], true);
-    if (a->pager_urls) {
-        for (int y = 0; y < body && (size_t)y < a->nurls; y++) {
+    if (pg->show_urls) {
+        for (int y = 0; y < body && (size_t)y < pg->nurls; y++) {
             char num[16];
             int nw;
 
             snprintf(num, sizeof num, "%3d  ", y + 1);
             nw = ui_put(r->y + 1 + y, r->x, num, strlen(num), r->w, a->attr[COL_NORMAL], false);
-            ui_put(r->y + 1 + y, r->x + nw, a->urls[y], strlen(a->urls[y]), r->w - nw,
+            ui_put(r->y + 1 + y, r->x + nw, pg->urls[y], strlen(pg->urls[y]), r->w - nw,
                    a->attr[COL_URL], false);
         }
         return;
     }
     /* Header colouring needs to know whether the first visible line is still in them. */
-    for (i = 0; i < a->ptop && i < a->nplines; i++)
-        if (line_end(a, i) == a->plines[i])
+    for (i = 0; i < pg->top && i < pg->nlines; i++)
+        if (line_end(pg, i) == pg->lines[i])
             in_headers = false;
-    for (int y = 0; y < body && a->ptop + (size_t)y < a->nplines; y++) {
-        size_t li = a->ptop + (size_t)y;
-        const char *s = a->ptext.ptr + a->plines[li];
-        size_t n = line_end(a, li) - a->plines[li];
+    for (int y = 0; y < body && pg->top + (size_t)y < pg->nlines; y++) {
+        size_t li = pg->top + (size_t)y;
+        const char *s = pg->text.ptr + pg->lines[li];
+        size_t n = line_end(pg, li) - pg->lines[li];
         unsigned at = a->attr[COL_NORMAL];
 
         if (n == 0)
@@ -303,7 +296,8 @@ void pager_draw(struct app *a, const struct rect *r)
                 size_t hn = (size_t)(colon - s) + 1;
                 int used = ui_put(r->y + 1 + y, r->x, s, hn, r->w, a->attr[COL_HEADER], false);
 
-                draw_text_line(a, r->y + 1 + y, r->x + used, r->w - used, s + hn, n - hn, at);
+                draw_text_line(a, pg, r->y + 1 + y, r->x + used, r->w - used, s + hn, n - hn,
+                               at);
                 continue;
             }
         } else {
@@ -312,15 +306,15 @@ void pager_draw(struct app *a, const struct rect *r)
             if (d > 0)
                 at = a->attr[d == 1 ? COL_QUOTE1 : d == 2 ? COL_QUOTE2 : COL_QUOTE3];
         }
-        draw_text_line(a, r->y + 1 + y, r->x, r->w, s, n, at);
+        draw_text_line(a, pg, r->y + 1 + y, r->x, r->w, s, n, at);
     }
 }
 
-static void pager_scroll(struct app *a, long delta)
+static void pager_scroll(struct app *a, struct pager *pg, long delta)
 {
-    long t = (long)a->ptop + delta;
+    long t = (long)pg->top + delta;
     long body = a->lay.pane[PANE_PAGER].h - 1;
-    long max = (long)a->nplines - body;
+    long max = (long)pg->nlines - body;
 
     if (max < 0)
         max = 0;
@@ -328,26 +322,27 @@ static void pager_scroll(struct app *a, long delta)
         t = max;
     if (t < 0)
         t = 0;
-    a->ptop = (size_t)t;
+    pg->top = (size_t)t;
 }
 
-static void find_in_text(struct app *a, bool back)
+static void find_in_text(struct app *a, struct pager *pg, bool back)
 {
-    const char *pat = a->pager_search;
-    size_t n = a->nplines;
+    const char *pat = pg->search;
+    size_t n;
 
     if (!*pat) {
         app_msg(a, "No search yet: / starts one.");
         return;
     }
-    if (a->pager_width == 0)
-        wrap(a, a->lay.pane[PANE_PAGER].w);
+    if (pg->width == 0)
+        wrap(pg, a->lay.pane[PANE_PAGER].w);
+    n = pg->nlines;
     for (size_t k = 1; k <= n; k++) {
-        size_t i = back ? (a->ptop + n - k) % n : (a->ptop + k) % n;
-        size_t len = line_end(a, i) - a->plines[i];
+        size_t i = back ? (pg->top + n - k) % n : (pg->top + k) % n;
+        size_t len = line_end(pg, i) - pg->lines[i];
 
-        if (str_casemem(a->ptext.ptr + a->plines[i], len, pat)) {
-            a->ptop = i;
+        if (str_casemem(pg->text.ptr + pg->lines[i], len, pat)) {
+            pg->top = i;
             return;
         }
     }
@@ -355,41 +350,6 @@ static void find_in_text(struct app *a, bool back)
 }
 
 static void pager_done(struct app *a, enum prompt_kind k, const char *text);
-static int run_foreground(struct app *a, const char *in_path, char *const argv[], bool pause);
-
-static void collect_urls(struct app *a)
-{
-    const char *t = a->ptext.ptr ? a->ptext.ptr : "";
-    size_t len = a->ptext.len;
-
-    free_urls(a);
-    for (size_t i = 0; i < len; i++) {
-        size_t s = i, e;
-
-        if (!(str_ncasecmp(t + i, "http://", 7) == 0 || str_ncasecmp(t + i, "https://", 8) == 0 ||
-              str_ncasecmp(t + i, "mailto:", 7) == 0))
-            continue;
-        for (e = s; e < len && (unsigned char)t[e] > ' ' && !strchr("<>\"'", t[e]); e++)
-            ;
-        while (e > s && strchr(".,;:)]}", t[e - 1]))
-            e--;
-        {
-            bool dup = false;
-            char *u = xstrndup(t + s, e - s);
-
-            for (size_t k = 0; k < a->nurls; k++)
-                if (strcmp(a->urls[k], u) == 0)
-                    dup = true;
-            if (dup) {
-                free(u);
-            } else {
-                a->urls = xreallocarray(a->urls, a->nurls + 1, sizeof *a->urls);
-                a->urls[a->nurls++] = u;
-            }
-        }
-        i = e;
-    }
-}
 
 /* Run argv in the background, detached from the screen (a viewer or a browser). */
 static void spawn_detached(struct app *a, char *const argv[])
@@ -415,38 +375,17 @@ static void spawn_detached(struct app *a, char *const argv[])
     app_msg(a, "Started %s.", argv[0]);
 }
 
-/* The current message's raw bytes into raw; 0 or -1 with a message shown. */
-static int current_raw(struct app *a, struct buf *raw)
+static void attachments(struct app *a, struct pager *pg)
 {
-    uint32_t id;
-    char *path = list_current_path(a, &id);
-    struct err e;
-    int rc = -1;
-
-    if (path == NULL)
-        return -1;
-    if (read_file(path, raw, &e) < 0)
-        app_err(a, "%s", e.msg);
-    else
-        rc = 0;
-    free(path);
-    return rc;
-}
-
-static void attachments(struct app *a)
-{
-    struct buf raw = BUF_INIT, list = BUF_INIT;
+    struct buf list = BUF_INIT;
     struct render_attachment *at = NULL;
-    size_t n = 0;
+    size_t n = pg->msg ? message_attachments(pg->msg, &at) : 0;
     char label[80];
 
-    if (current_raw(a, &raw) == 0)
-        n = render_attachments(raw.ptr ? raw.ptr : "", raw.len, &at);
     for (size_t i = 0; i < n; i++)
         buf_printf(&list, "%s[%d] %s%s%s", i ? "  " : "", at[i].number, at[i].type,
                    at[i].name ? " " : "", at[i].name ? at[i].name : "");
     render_attachments_free(at, n);
-    buf_free(&raw);
     if (n == 0) {
         app_msg(a, "This message has no parts.");
         buf_free(&list);
@@ -455,23 +394,22 @@ static void attachments(struct app *a)
     snprintf(label, sizeof label, "View part N, or save with 's N [PATH]' (1-%zu): ", n);
     app_prompt(a, PR_ATTACH, label, "", pager_done);
     /* The prompt line is taken: the list goes in the pager's title bar meanwhile. */
-    snprintf(a->pager_parts, sizeof a->pager_parts, "%s", list.ptr);
+    snprintf(pg->parts, sizeof pg->parts, "%s", list.ptr);
     buf_free(&list);
 }
 
-static void attach_action(struct app *a, const char *text)
+static void attach_action(struct app *a, struct pager *pg, const char *text)
 {
-    struct buf raw = BUF_INIT, data = BUF_INIT;
+    struct buf data = BUF_INIT;
     char numbuf[16], path[4096];
     const char *dest;
-    char *name = NULL;
-    char type[128] = "application/octet-stream";
+    char *name = NULL, *type = NULL;
     bool save = false;
     long num;
     struct err e;
     int fd;
 
-    a->pager_parts[0] = '\0';
+    pg->parts[0] = '\0';
     while (*text == ' ')
         text++;
     if (text[0] == 's' && (text[1] == ' ' || text[1] == '\0')) {
@@ -495,20 +433,11 @@ static void attach_action(struct app *a, const char *text)
         app_err(a, "No part %s.", numbuf);
         return;
     }
-    if (current_raw(a, &raw) < 0)
+    if (pg->msg == NULL)
         return;
-    if (render_part(raw.ptr ? raw.ptr : "", raw.len, (int)num, &data, &name, &e) < 0) {
+    if (message_part(pg->msg, (int)num, &data, &name, &type, &e) < 0) {
         app_err(a, "%s", e.msg);
         goto out;
-    }
-    {
-        struct render_attachment *at = NULL;
-        size_t n = render_attachments(raw.ptr ? raw.ptr : "", raw.len, &at);
-
-        for (size_t i = 0; i < n; i++)
-            if (at[i].number == num)
-                snprintf(type, sizeof type, "%s", at[i].type);
-        render_attachments_free(at, n);
     }
     if (save) {
         snprintf(path, sizeof path, "%s", *dest ? dest : name ? name : "part");
@@ -537,11 +466,11 @@ static void attach_action(struct app *a, const char *text)
         char *argv[] = { "run-mailcap", "--action=view", spec, NULL };
         int st;
 
-        snprintf(spec, sizeof spec, "%s:%s", type, path);
-        st = run_foreground(a, NULL, argv, false);
+        snprintf(spec, sizeof spec, "%s:%s", type ? type : "application/octet-stream", path);
+        st = app_foreground(a, NULL, argv, false);
         if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0)
             app_err(a, "No viewer for %s in mailcap (run-mailcap exited %d); "
-                    "'s %ld' saves the part.", type, WEXITSTATUS(st), num);
+                    "'s %ld' saves the part.", type ? type : "?", WEXITSTATUS(st), num);
         unlink(path);
     } else {
         char *argv[] = { "xdg-open", path, NULL };
@@ -549,169 +478,178 @@ static void attach_action(struct app *a, const char *text)
     }
 out:
     free(name);
-    buf_free(&raw);
+    free(type);
     buf_free(&data);
 }
 
 static void pager_done(struct app *a, enum prompt_kind k, const char *text)
 {
+    struct pager *pg = pager_of(a);
     long n;
 
     switch (k) {
     case PR_PAGER_SEARCH:
         if (*text)
-            snprintf(a->pager_search, sizeof a->pager_search, "%s", text);
-        find_in_text(a, false);
+            snprintf(pg->search, sizeof pg->search, "%s", text);
+        find_in_text(a, pg, false);
         break;
     case PR_URL:
-        if (str_tolong(text, 1, (long)a->nurls, &n) == 0) {
-            char *argv[] = { "xdg-open", a->urls[n - 1], NULL };
+        if (str_tolong(text, 1, (long)pg->nurls, &n) == 0) {
+            char *argv[] = { "xdg-open", pg->urls[n - 1], NULL };
             spawn_detached(a, argv);
         }
-        a->pager_urls = false;
+        pg->show_urls = false;
         break;
     case PR_ATTACH:
-        attach_action(a, text);
+        attach_action(a, pg, text);
         break;
     case PR_PIPE:
-        list_prompt_done(a, k, text);
+        if (*text && pg->msg)
+            app_pipe(a, message_path(pg->msg), text);
         break;
     default:
         break;
     }
-    a->dirty = true;
+    app_dirty(a, PANE_PAGER);
 }
 
-/*
- * Run argv on the terminal (curses suspended) with stdin from in_path (or the terminal) and
- * wait for it; with pause, wait for Enter before the screen comes back. ^C belongs to the
- * child meanwhile. Returns its wait status, or -1 when it could not start.
- */
-static int run_foreground(struct app *a, const char *in_path, char *const argv[], bool pause)
+static void pager_key(struct app *a, struct pane *p, enum action c, int key)
 {
-    struct sigaction ign, old;
-    pid_t pid;
-    int st = -1;
-
-    memset(&ign, 0, sizeof ign);
-    ign.sa_handler = SIG_IGN;
-    sigemptyset(&ign.sa_mask);
-    sigaction(SIGINT, &ign, &old);
-    app_suspend(a);
-    pid = fork();
-    if (pid == 0) {
-        if (in_path) {
-            int fd = open(in_path, O_RDONLY);
-
-            if (fd >= 0)
-                dup2(fd, 0);
-        }
-        signal(SIGINT, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    if (pid > 0) {
-        /* Our SIGCHLD handler must not steal this child: wait for it here. */
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-            ;
-    }
-    if (pause) {
-        static const char msg[] = "\n[press Enter to return to tern]";
-        char c;
-
-        (void)!write(STDOUT_FILENO, msg, sizeof msg - 1);
-        while (read(STDIN_FILENO, &c, 1) == 1 && c != '\n' && c != '\r')
-            ;
-    }
-    app_resume(a);
-    sigaction(SIGINT, &old, NULL);
-    if (pid < 0) {
-        app_err(a, "fork: %s", strerror(errno));
-        return -1;
-    }
-    return st;
-}
-
-void pager_pipe(struct app *a, const char *path, const char *cmd)
-{
-    char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
-    int st = run_foreground(a, path, argv, true);
-
-    if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0)
-        app_err(a, "'%s' exited with %d.", cmd, WEXITSTATUS(st));
-}
-
-void pager_key(struct app *a, enum cmd c)
-{
+    struct pager *pg = p->data;
     int page = a->lay.pane[PANE_PAGER].h - 2 > 1 ? a->lay.pane[PANE_PAGER].h - 2 : 1;
 
-    a->dirty = true;
-    if (a->pager_urls && c != CMD_URLS && c != CMD_QUIT && c != CMD_OPEN) {
-        a->pager_urls = false;
-    }
+    (void)key;
+    p->dirty = true;
+    if (pg->show_urls && c != ACT_URLS && c != ACT_QUIT && c != ACT_OPEN)
+        pg->show_urls = false;
     switch (c) {
-    case CMD_UP: pager_scroll(a, -1); break;
-    case CMD_DOWN: pager_scroll(a, 1); break;
-    case CMD_OPEN:
-        if (a->pager_urls)
+    case ACT_UP: pager_scroll(a, pg, -1); break;
+    case ACT_DOWN: pager_scroll(a, pg, 1); break;
+    case ACT_OPEN:
+        if (pg->show_urls)
             app_prompt(a, PR_URL, "Open link number: ", "", pager_done);
         else
-            pager_scroll(a, 1);
+            pager_scroll(a, pg, 1);
         break;
-    case CMD_PAGE_UP: pager_scroll(a, -page); break;
-    case CMD_PAGE_DOWN: pager_scroll(a, page); break;
-    case CMD_HALF_UP: pager_scroll(a, -page / 2); break;
-    case CMD_HALF_DOWN: pager_scroll(a, page / 2); break;
-    case CMD_FIRST: a->ptop = 0; break;
-    case CMD_LAST: pager_scroll(a, (long)a->nplines); break;
-    case CMD_PAGE: {
-        size_t before = a->ptop;
+    case ACT_PAGE_UP: pager_scroll(a, pg, -page); break;
+    case ACT_PAGE_DOWN: pager_scroll(a, pg, page); break;
+    case ACT_HALF_UP: pager_scroll(a, pg, -page / 2); break;
+    case ACT_HALF_DOWN: pager_scroll(a, pg, page / 2); break;
+    case ACT_FIRST: pg->top = 0; break;
+    case ACT_LAST: pager_scroll(a, pg, (long)pg->nlines); break;
+    case ACT_PAGE: {
+        size_t before = pg->top;
 
-        pager_scroll(a, page);
-        if (a->ptop == before) {            /* at the end: on to the next message */
-            size_t cur = a->cur;
+        pager_scroll(a, pg, page);
+        if (pg->top == before && a->m) {     /* at the end: on to the next message */
+            size_t cur = model_cursor(a->m);
 
-            list_key(a, CMD_DOWN);
-            if (a->cur == cur)
+            app_pane_key(a, PANE_LIST, ACT_DOWN);
+            if (a->m && model_cursor(a->m) == cur)
                 app_msg(a, "This is the last message.");
         }
         break;
     }
-    case CMD_QUIT:
-        if (a->pager_urls)
-            a->pager_urls = false;
+    case ACT_QUIT:
+        if (pg->show_urls)
+            pg->show_urls = false;
         else
-            pager_close(a);
+            app_set_pager(a, false);
         break;
-    case CMD_SEARCH:
-    case CMD_SEARCH_BACK:
+    case ACT_SEARCH:
+    case ACT_SEARCH_BACK:
         app_prompt(a, PR_PAGER_SEARCH, "Search in message: ", "", pager_done);
         break;
-    case CMD_SEARCH_NEXT: find_in_text(a, false); break;
-    case CMD_SEARCH_PREV: find_in_text(a, true); break;
-    case CMD_HEADERS:
-        a->full_headers = !a->full_headers;
-        pager_open_current(a);
+    case ACT_SEARCH_NEXT: find_in_text(a, pg, false); break;
+    case ACT_SEARCH_PREV: find_in_text(a, pg, true); break;
+    case ACT_HEADERS:
+        pg->full_headers = !pg->full_headers;
+        show_current(a, pg);
         break;
-    case CMD_URLS:
-        collect_urls(a);
-        if (a->nurls == 0) {
+    case ACT_URLS:
+        free_urls(pg);
+        pg->nurls = message_urls(pg->text.ptr ? pg->text.ptr : "", pg->text.len, &pg->urls);
+        if (pg->nurls == 0) {
             app_msg(a, "No links in this message.");
         } else {
-            a->pager_urls = true;
+            pg->show_urls = true;
             app_prompt(a, PR_URL, "Open link number: ", "", pager_done);
         }
         break;
-    case CMD_ATTACHMENTS:
-        attachments(a);
+    case ACT_ATTACHMENTS:
+        attachments(a, pg);
         break;
-    case CMD_PIPE:
+    case ACT_PIPE:
         app_prompt(a, PR_PIPE, "Pipe to command: ", "", pager_done);
         break;
     default:
         /* Message commands (d, F, s, ...) act on the message shown. */
-        list_key(a, c);
+        app_pane_key(a, PANE_LIST, c);
         break;
     }
+}
+
+static void pager_notify(struct app *a, struct pane *p, enum ui_event ev)
+{
+    struct pager *pg = p->data;
+
+    switch (ev) {
+    case EV_SHOW_MESSAGE:
+        show_current(a, pg);
+        break;
+    case EV_FOLDER_OPENED:
+        app_set_pager(a, false);
+        break;
+    case EV_FOLDER_CHANGED:
+        pager_refresh(a, pg);
+        break;
+    case EV_PAGER_CLOSED:
+        drop_message(pg);
+        break;
+    case EV_FOLDERS_CHANGED:
+    case EV_TICK:
+        return;
+    }
+    p->dirty = true;
+}
+
+/* A new width: the lines are wrapped again at the next draw (the text stays). */
+static void pager_resize(struct app *a, struct pane *p, const struct rect *r)
+{
+    struct pager *pg = p->data;
+
+    (void)a;
+    if (r->w != pg->width)
+        pg->width = 0;
+}
+
+static void pager_free(struct pane *p)
+{
+    struct pager *pg = p->data;
+
+    drop_message(pg);
+    buf_free(&pg->text);
+    free(pg->lines);
+    free(pg);
+    free(p);
+}
+
+const struct pane_ops pager_pane_ops = {
+    .name = "pager",
+    .draw = pager_draw,
+    .key = pager_key,
+    .resize = pager_resize,
+    .notify = pager_notify,
+    .free = pager_free,
+};
+
+struct pane *pager_pane_new(void)
+{
+    struct pane *p = xcalloc(1, sizeof *p);
+    struct pager *pg = xcalloc(1, sizeof *pg);
+
+    buf_init(&pg->text);
+    p->ops = &pager_pane_ops;
+    p->data = pg;
+    return p;
 }

@@ -1,5 +1,5 @@
-/* The status bar, the prompt line with its line editor, the help screen built from the live
- * key table, and the ":" named commands. */
+/* The status bar (from the open folder's model and the jobs), the prompt pane with its line
+ * editor, the help pane built from the live key table, and the ":" named commands. */
 #include "config.h"
 
 #include <stdint.h>
@@ -7,10 +7,63 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tern/model.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
 #include "tcurses.h"
 #include "ui.h"
+
+static const char *sort_name(enum idx_sort s)
+{
+    switch (s) {
+    case IDX_SORT_DATE: return "date";
+    case IDX_SORT_ARRIVAL: return "arrival";
+    case IDX_SORT_FROM: return "from";
+    case IDX_SORT_SUBJECT: return "subject";
+    case IDX_SORT_SIZE: return "size";
+    }
+    return "?";
+}
+
+/* The left part of the status bar: the open folder from its model, counts, sort, limit. */
+static void folder_status(struct app *a, struct buf *out)
+{
+    struct model *m = a->m;
+    const struct model_counts *c;
+    enum idx_sort key;
+    bool rev;
+
+    if (m == NULL) {
+        if (a->pending_folder)
+            buf_printf(out, " %s  [indexing]", a->pending_folder);
+        else
+            buf_adds(out, " tern: no folder open");
+        return;
+    }
+    c = model_counts(m);
+    buf_printf(out, " %s", model_name(m));
+    if (model_rows(m) > 0)
+        buf_printf(out, " %zu/%zu", model_cursor(m) + 1, model_rows(m));
+    buf_printf(out, "  [%zu msg%s", c->shown, c->shown == 1 ? "" : "s");
+    if (model_limit_text(m))
+        buf_printf(out, " of %zu", c->total);
+    if (c->unread)
+        buf_printf(out, ", %zu unread", c->unread);
+    if (c->in_new)
+        buf_printf(out, ", %zu new", c->in_new);
+    if (c->flagged)
+        buf_printf(out, ", %zu flagged", c->flagged);
+    if (c->trashed)
+        buf_printf(out, ", %zu deleted", c->trashed);
+    buf_printf(out, "]");
+    if (c->arrived > 0)
+        buf_printf(out, " +%ld arrived", c->arrived);
+    model_get_sort(m, &key, &rev);
+    buf_printf(out, "  (%s%s%s)", rev ? "-" : "", sort_name(key),
+               model_threads(m) ? ", threads" : "");
+    if (model_limit_text(m))
+        buf_printf(out, "  limit: %s", model_limit_text(m));
+}
 
 void status_draw(struct app *a)
 {
@@ -21,7 +74,7 @@ void status_draw(struct app *a)
 
     if (r->h == 0)
         return;
-    list_status(a, &left);
+    folder_status(a, &left);
     jobs_status(a, jobs, sizeof jobs);
     ui_fill(r->y, 0, r->w, a->attr[COL_STATUS]);
     used = ui_put(r->y, 0, left.ptr ? left.ptr : "", left.len, r->w, a->attr[COL_STATUS], false);
@@ -36,9 +89,9 @@ void status_draw(struct app *a)
     buf_free(&left);
 }
 
-void prompt_draw(struct app *a)
+static void prompt_draw(struct app *a, struct pane *p, const struct rect *r)
 {
-    const struct rect *r = &a->lay.prompt;
+    (void)p;
 
     if (r->h == 0)
         return;
@@ -69,59 +122,19 @@ void prompt_draw(struct app *a)
     }
 }
 
-/* Tab in a folder prompt: complete the name from the folder list (the longest common
- * prefix; again with nothing more in common: the next candidate). */
+/* Tab in a folder prompt: complete the name from the folder list. */
 static void complete_folder(struct app *a)
 {
-    const char *t = buf_cstr(&a->pr.text);
-    size_t tl = a->pr.text.len, common = 0, nmatch = 0, first = 0, next = SIZE_MAX;
-
-    for (size_t i = 0; i < a->nfolders; i++) {
-        const char *f = a->folders[i];
-        size_t k = 0;
-
-        if (strncmp(f, t, tl) == 0) {
-            if (nmatch == 0) {
-                first = i;
-                common = strlen(f);
-            } else {
-                while (k < common && a->folders[first][k] == f[k])
-                    k++;
-                common = k;
-            }
-            nmatch++;
-            if (strcmp(f, t) == 0 && i + 1 < a->nfolders && next == SIZE_MAX)
-                next = i + 1;
-        }
-    }
-    if (nmatch == 0)
-        return;
-    if (nmatch == 1 && strcmp(a->folders[first], t) == 0) {    /* complete: cycle on */
-        buf_reset(&a->pr.text);
-        buf_adds(&a->pr.text, a->folders[(first + 1) % a->nfolders]);
-        a->pr.cur = a->pr.text.len;
-        return;
-    }
-    if (common > tl) {
-        char *s = xstrndup(a->folders[first], common);
-
-        buf_reset(&a->pr.text);
-        buf_adds(&a->pr.text, s);
-        free(s);
-    } else if (nmatch > 1) {
-        size_t i = next != SIZE_MAX ? next : first;
-
-        buf_reset(&a->pr.text);
-        buf_adds(&a->pr.text, a->folders[i]);
-    }
+    folders_complete(a, &a->pr.text);
     a->pr.cur = a->pr.text.len;
 }
 
-void prompt_key(struct app *a, int key)
+static void prompt_key(struct app *a, struct pane *p, enum action act, int key)
 {
     int r;
 
-    a->dirty = true;
+    (void)p;
+    (void)act;
     if (a->pr.onekey) {
         enum prompt_kind k = a->pr.kind;
         char s[5];
@@ -171,24 +184,30 @@ void prompt_key(struct app *a, int key)
 static void help_lines(struct app *a, struct buf *out, size_t *nlines)
 {
     *nlines = 0;
-    for (int c = 1; c < NCMDS; c++) {
+    for (int c = 1; c < NACTIONS; c++) {
         struct buf keys = BUF_INIT;
 
-        keymap_keys_of(&a->km, (enum cmd)c, &keys);
+        keymap_keys_of(&a->km, (enum action)c, &keys);
         buf_printf(out, "%-18s %-16s %s\n", keys.len ? keys.ptr : "(unbound)",
-                   cmd_name((enum cmd)c), cmd_help((enum cmd)c));
+                   act_name((enum action)c), act_help((enum action)c));
         buf_free(&keys);
         (*nlines)++;
     }
 }
 
-void help_draw(struct app *a)
+struct help {
+    int top;
+};
+
+static void help_draw(struct app *a, struct pane *pane, const struct rect *r)
 {
+    struct help *h = pane->data;
     struct buf t = BUF_INIT;
     size_t n, line = 0;
     int body = a->rows - 2, y = 0;
     const char *p;
 
+    (void)r;
     help_lines(a, &t, &n);
     {
         static const char title[] =
@@ -196,14 +215,14 @@ void help_draw(struct app *a)
 
         ui_put(y++, 0, title, sizeof title - 1, a->cols, a->attr[COL_TITLE], true);
     }
-    if (a->help_top > (int)n - (body - 1))
-        a->help_top = (int)n - (body - 1) > 0 ? (int)n - (body - 1) : 0;
+    if (h->top > (int)n - (body - 1))
+        h->top = (int)n - (body - 1) > 0 ? (int)n - (body - 1) : 0;
     p = t.ptr ? t.ptr : "";
     while (*p && y < body) {
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
 
-        if ((int)line >= a->help_top)
+        if ((int)line >= h->top)
             ui_put(y++, 0, p, len, a->cols, a->attr[COL_NORMAL], false);
         line++;
         p += len + (nl ? 1 : 0);
@@ -211,43 +230,81 @@ void help_draw(struct app *a)
     buf_free(&t);
 }
 
-void help_key(struct app *a, enum cmd c, int key)
+static void help_key(struct app *a, struct pane *p, enum action c, int key)
 {
+    struct help *h = p->data;
     int page = a->rows - 3 > 1 ? a->rows - 3 : 1;
 
     (void)key;
+    p->dirty = true;
     switch (c) {
-    case CMD_DOWN:
-        a->help_top++;
+    case ACT_DOWN:
+        h->top++;
         break;
-    case CMD_UP:
-        if (a->help_top > 0)
-            a->help_top--;
+    case ACT_UP:
+        if (h->top > 0)
+            h->top--;
         break;
-    case CMD_PAGE_DOWN:
-    case CMD_PAGE:
-    case CMD_HALF_DOWN:
-        a->help_top += page;
+    case ACT_PAGE_DOWN:
+    case ACT_PAGE:
+    case ACT_HALF_DOWN:
+        h->top += page;
         break;
-    case CMD_PAGE_UP:
-    case CMD_HALF_UP:
-        a->help_top = a->help_top > page ? a->help_top - page : 0;
+    case ACT_PAGE_UP:
+    case ACT_HALF_UP:
+        h->top = h->top > page ? h->top - page : 0;
         break;
-    case CMD_FIRST:
-        a->help_top = 0;
+    case ACT_FIRST:
+        h->top = 0;
         break;
-    case CMD_LAST:
-        a->help_top = NCMDS;
+    case ACT_LAST:
+        h->top = NACTIONS;
         break;
-    case CMD_EXIT:
+    case ACT_EXIT:
         a->running = false;
         break;
     default:
-        a->help_open = false;
+        app_overlay(a, NULL);
         break;
     }
-    a->dirty = true;
 }
+
+static void help_free(struct pane *p)
+{
+    free(p->data);
+    free(p);
+}
+
+const struct pane_ops help_pane_ops = {
+    .name = "help",
+    .draw = help_draw,
+    .key = help_key,
+    .free = help_free,
+};
+
+struct pane *help_pane_new(void)
+{
+    struct pane *p = xcalloc(1, sizeof *p);
+
+    p->ops = &help_pane_ops;
+    p->data = xcalloc(1, sizeof(struct help));
+    p->dirty = true;
+    return p;
+}
+
+static void prompt_free(struct pane *p)
+{
+    free(p);
+}
+
+/* The bottom line: the last message, or the open prompt with its line editor. */
+const struct pane_ops prompt_pane_ops = {
+    .name = "prompt",
+    .draw = prompt_draw,
+    .key = prompt_key,
+    .free = prompt_free,
+};
+
 
 /* ":name [argument]": any command of the key table, plus bind/set forms. */
 void app_command(struct app *a, const char *line)
@@ -255,7 +312,7 @@ void app_command(struct app *a, const char *line)
     char *s = xstrdup(line);
     char *name = str_trim(s);
     char *arg = name + strcspn(name, " \t");
-    enum cmd c;
+    enum action c;
 
     if (*arg) {
         *arg++ = '\0';
@@ -274,26 +331,27 @@ void app_command(struct app *a, const char *line)
         if (*cn)
             *cn++ = '\0';
         cn = str_trim(cn);
-        c = cmd_lookup(cn);
+        c = act_lookup(cn);
         if (ui_key_parse(k, &key) < 0)
             app_err(a, "bind: '%s' is no key name", k);
-        else if (c == CMD_NONE && strcmp(cn, "none") != 0)
+        else if (c == ACT_NONE && strcmp(cn, "none") != 0)
             app_err(a, "bind: no command '%s'", cn);
         else {
             keymap_bind(&a->km, key, c);
-            app_msg(a, "%s is now %s", k, cmd_name(c));
+            app_msg(a, "%s is now %s", k, act_name(c));
         }
-    } else if ((c = cmd_lookup(name)) == CMD_NONE && strcmp(name, "cd") != 0 &&
+    } else if ((c = act_lookup(name)) == ACT_NONE && strcmp(name, "cd") != 0 &&
                strcmp(name, "open") != 0) {
         app_err(a, "No command '%s'. Press ? for the list.", name);
-    } else if (*arg && (c == CMD_CHANGE_FOLDER || strcmp(name, "cd") == 0 ||
+    } else if (*arg && (c == ACT_CHANGE_FOLDER || strcmp(name, "cd") == 0 ||
                         strcmp(name, "open") == 0)) {
-        list_prompt_done(a, PR_CHANGE, arg);
-    } else if (*arg && (c == CMD_MOVE || c == CMD_COPY || c == CMD_LIMIT || c == CMD_SEARCH ||
-                        c == CMD_PIPE || c == CMD_SORT)) {
-        static const struct { enum cmd c; enum prompt_kind k; } m[] = {
-            { CMD_MOVE, PR_MOVE }, { CMD_COPY, PR_COPY }, { CMD_LIMIT, PR_LIMIT },
-            { CMD_SEARCH, PR_SEARCH }, { CMD_PIPE, PR_PIPE }, { CMD_SORT, PR_SORT },
+        if (app_open_folder(a, arg) == 0)
+            a->focus = PANE_LIST;
+    } else if (*arg && (c == ACT_MOVE || c == ACT_COPY || c == ACT_LIMIT || c == ACT_SEARCH ||
+                        c == ACT_PIPE || c == ACT_SORT)) {
+        static const struct { enum action c; enum prompt_kind k; } m[] = {
+            { ACT_MOVE, PR_MOVE }, { ACT_COPY, PR_COPY }, { ACT_LIMIT, PR_LIMIT },
+            { ACT_SEARCH, PR_SEARCH }, { ACT_PIPE, PR_PIPE }, { ACT_SORT, PR_SORT },
         };
         for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
             if (m[i].c == c)

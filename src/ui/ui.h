@@ -46,19 +46,21 @@ int layout_hit(const struct layout *l, int y, int x);
  */
 size_t ui_clip(const char *s, size_t n, int cols, int *used);
 
-/* ---- commands and keys (keys.c) ---- */
+/* ---- actions and keys (keys.c) ---- */
 
-enum cmd {
-    CMD_NONE = 0,
-    CMD_UP, CMD_DOWN, CMD_PAGE_UP, CMD_PAGE_DOWN, CMD_HALF_UP, CMD_HALF_DOWN,
-    CMD_FIRST, CMD_LAST, CMD_NEXT_PANE, CMD_OPEN, CMD_PAGE, CMD_QUIT, CMD_EXIT,
-    CMD_SEARCH, CMD_SEARCH_BACK, CMD_SEARCH_NEXT, CMD_SEARCH_PREV, CMD_LIMIT,
-    CMD_CHANGE_FOLDER, CMD_THREADS, CMD_SORT, CMD_SORT_REVERSE, CMD_TOGGLE_READ, CMD_FLAG,
-    CMD_DELETE, CMD_UNDELETE, CMD_MOVE, CMD_COPY, CMD_EXPUNGE, CMD_ATTACHMENTS, CMD_HEADERS,
-    CMD_PIPE, CMD_HELP, CMD_COMMAND, CMD_FETCH, CMD_FLUSH, CMD_CANCEL, CMD_ZOOM, CMD_REDRAW,
-    CMD_URLS, CMD_NEXT_UNREAD, CMD_FOLDERS,
-    CMD_COMPOSE, CMD_REPLY, CMD_GROUP_REPLY, CMD_LIST_REPLY, CMD_FORWARD, CMD_EDIT_DRAFT,
-    NCMDS
+/* What a key does. Named act_* so as not to be confused with src/cmd's subcommands. */
+
+enum action {
+    ACT_NONE = 0,
+    ACT_UP, ACT_DOWN, ACT_PAGE_UP, ACT_PAGE_DOWN, ACT_HALF_UP, ACT_HALF_DOWN,
+    ACT_FIRST, ACT_LAST, ACT_NEXT_PANE, ACT_OPEN, ACT_PAGE, ACT_QUIT, ACT_EXIT,
+    ACT_SEARCH, ACT_SEARCH_BACK, ACT_SEARCH_NEXT, ACT_SEARCH_PREV, ACT_LIMIT,
+    ACT_CHANGE_FOLDER, ACT_THREADS, ACT_SORT, ACT_SORT_REVERSE, ACT_TOGGLE_READ, ACT_FLAG,
+    ACT_DELETE, ACT_UNDELETE, ACT_MOVE, ACT_COPY, ACT_EXPUNGE, ACT_ATTACHMENTS, ACT_HEADERS,
+    ACT_PIPE, ACT_HELP, ACT_COMMAND, ACT_FETCH, ACT_FLUSH, ACT_CANCEL, ACT_ZOOM, ACT_REDRAW,
+    ACT_URLS, ACT_NEXT_UNREAD, ACT_FOLDERS,
+    ACT_COMPOSE, ACT_REPLY, ACT_GROUP_REPLY, ACT_LIST_REPLY, ACT_FORWARD, ACT_EDIT_DRAFT,
+    NACTIONS
 };
 
 /* Keys: a Unicode code point, a control character, or KEYF(curses KEY_ value). */
@@ -67,7 +69,7 @@ enum cmd {
 
 struct binding {
     int key;
-    enum cmd cmd;
+    enum action act;
 };
 
 struct keymap {
@@ -75,10 +77,10 @@ struct keymap {
     size_t n;
 };
 
-const char *cmd_name(enum cmd c);
-const char *cmd_help(enum cmd c);
-/* The command called name ("down", "page-down"...), or CMD_NONE. */
-enum cmd cmd_lookup(const char *name);
+const char *act_name(enum action c);
+const char *act_help(enum action c);
+/* The command called name ("down", "page-down"...), or ACT_NONE. */
+enum action act_lookup(const char *name);
 /* Parse "j", "J", "^D", "C-d", "<Down>", "<PageDown>", "<Tab>", "<Enter>", "<F5>"...
  * into *key. 0 on success, -1 when unknown. */
 int ui_key_parse(const char *name, int *key);
@@ -86,14 +88,14 @@ int ui_key_parse(const char *name, int *key);
 void ui_key_name(int key, char *out, size_t n);
 void keymap_defaults(struct keymap *km);
 void keymap_free(struct keymap *km);
-/* Bind key to cmd, taking it away from any other command. */
-void keymap_bind(struct keymap *km, int key, enum cmd cmd);
+/* Bind key to act, taking it away from any other command. */
+void keymap_bind(struct keymap *km, int key, enum action act);
 /* Apply the [keys] section: "command = KEY [KEY...]" or "command = none". Problems are
  * appended to warn (one line each, naming the line); the rest still applies. */
 void keymap_apply(struct keymap *km, const struct config_pair *p, size_t n, struct buf *warn);
-enum cmd keymap_lookup(const struct keymap *km, int key);
-/* Every key bound to cmd, space-separated, into out. */
-void keymap_keys_of(const struct keymap *km, enum cmd cmd, struct buf *out);
+enum action keymap_lookup(const struct keymap *km, int key);
+/* Every key bound to act, space-separated, into out. */
+void keymap_keys_of(const struct keymap *km, enum action act, struct buf *out);
 
 /* ---- colours (colors.c) ---- */
 
@@ -124,10 +126,13 @@ void colors_defaults(struct color_spec spec[NCOLOBJ]);
 void colors_apply(struct color_spec spec[NCOLOBJ], const struct config_pair *p, size_t n,
                   struct buf *warn);
 
-/* ---- the application (app.c and the panes) ---- */
+/* ---- the application (app.c) and the panes ---- */
 
 struct app;
 struct model;
+struct learn;
+struct job;
+struct pane;
 
 enum prompt_kind {
     PR_NONE, PR_SEARCH, PR_SEARCH_BACK, PR_LIMIT, PR_COMMAND, PR_MOVE, PR_COPY, PR_CHANGE,
@@ -151,150 +156,171 @@ struct prompt {
  * cancel (Esc, ^G), 0 otherwise. */
 int prompt_edit(struct buf *text, size_t *cur, int key);
 
-struct job;
+/*
+ * What the loop tells every pane (pane_ops.notify) so that panes never call each other:
+ * the open folder was replaced, its messages changed, the folder set changed, the message
+ * under the cursor is to be shown, the pager was closed.
+ */
+enum ui_event {
+    EV_FOLDER_OPENED,       /* a->m was replaced (or closed, or is being indexed) */
+    EV_FOLDER_CHANGED,      /* the open folder's messages or flags changed */
+    EV_FOLDERS_CHANGED,     /* folders may have come or gone, counts changed (after a job) */
+    EV_SHOW_MESSAGE,        /* show the message under the list cursor in the pager */
+    EV_PAGER_CLOSED,        /* the pager was hidden */
+    EV_TICK,                /* the timer: look again at what others may have changed */
+};
 
+/*
+ * A pane is a state struct plus an ops table, as tmux's window modes: the loop dispatches
+ * draw, key, click, resize and free through it, and redraws once per turn the panes marked
+ * dirty. Any op but draw, key and free may be NULL.
+ */
+struct pane_ops {
+    const char *name;
+    void (*draw)(struct app *a, struct pane *p, const struct rect *r);
+    void (*key)(struct app *a, struct pane *p, enum action act, int key);
+    void (*click)(struct app *a, struct pane *p, int row);
+    void (*resize)(struct app *a, struct pane *p, const struct rect *r);
+    void (*notify)(struct app *a, struct pane *p, enum ui_event ev);
+    void (*free)(struct pane *p);
+};
+
+struct pane {
+    const struct pane_ops *ops;
+    void *data;
+    bool dirty;
+};
+
+/* The panes (each file keeps its state struct private). */
+extern const struct pane_ops folders_pane_ops, list_pane_ops, pager_pane_ops, help_pane_ops,
+    compose_pane_ops, prompt_pane_ops;
+struct pane *folders_pane_new(void);
+struct pane *list_pane_new(void);
+struct pane *pager_pane_new(void);
+struct pane *help_pane_new(void);
+
+/* What the loop owns. Pane state lives in the panes; the folder and its view in the model. */
 struct app {
     const struct globals *g;
     struct config *cfg;
     char *root;                  /* mail_root, expanded */
     struct keymap km;
-    struct color_spec colors[NCOLOBJ];
     unsigned attr[NCOLOBJ];      /* curses attributes, computed at start */
-    bool mono;
 
     int rows, cols;
     struct layout lay;
+    struct pane *panes[NPANES];  /* folders, list, pager (the pager is shown when open) */
+    struct pane *overlay;        /* help or compose: the whole screen above the status line */
+    struct pane *prompt;         /* the bottom line: messages, and the prompt when open */
     int focus;                   /* enum pane_id */
     int zoom;                    /* -1 or the zoomed pane */
     bool pager_open;
-    bool dirty;                  /* redraw the whole screen this turn */
+    bool redraw_all;             /* erase and draw everything this turn */
     bool running;
     int exit_code;
 
-    /* status / prompt line */
+    /* status / prompt line (status.c) */
     char msg[512];
     bool msg_error;
     time_t msg_time;
     struct prompt pr;
-    char last_search[256];
-    bool help_open;
-    int help_top;
 
-    /* folder pane */
-    char **folders;
-    size_t nfolders;
-    long *folder_unread;
-    long *folder_total;
-    size_t fcur, ftop;
-
-    /* the open folder and its list */
+    /* the open folder (model.h), or the one being indexed in the background */
     struct model *m;
-    char *folder;                /* name of the open folder */
-    size_t cur, top;             /* cursor and first visible row in the view */
-    long new_count;              /* arrived since the folder was opened */
-    char *pending_folder;        /* being indexed in the background, opened when done */
+    char *pending_folder;
+    struct learn *learn;         /* addresses seen in shown messages, written on a timer */
 
-    /* pager */
-    struct buf ptext;            /* rendered message, lines separated by \n */
-    size_t *plines;              /* offsets of line starts in ptext */
-    size_t nplines;
-    size_t ptop;
-    bool full_headers;
-    uint32_t pager_id;           /* the message shown */
-    int pager_width;             /* the width the wrapped lines were computed for */
-    char pager_parts[400];       /* the attachment list while its prompt is open */
-    bool pager_urls;             /* showing the list of links instead of the text */
-    char **urls;
-    size_t nurls;
-    char pager_search[256];
-
-    /* the compose screen, when open (compose_screen.c) */
-    struct compose_ui *compose;
-
-    /* background work */
+    /* background work (jobs.c) and timers */
     struct job *jobs;
     time_t next_fetch;
     time_t next_check;
+    time_t next_learn;
 };
 
-/* app.c */
+/* app.c and session.c (the open folder, the address book timer): the loop's services to the
+ * panes */
 void app_msg(struct app *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void app_err(struct app *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void app_prompt(struct app *a, enum prompt_kind k, const char *label, const char *init,
                 prompt_done_fn done);
 void app_relayout(struct app *a);
+/* Mark pane id (enum pane_id; -1: only the status and prompt lines) for redrawing this
+ * turn; app_dirty_all: erase and draw everything. */
+void app_dirty(struct app *a, int id);
+void app_dirty_all(struct app *a);
+/* Tell every pane about ev (see enum ui_event); each marks itself dirty as it needs. */
+void app_notify(struct app *a, enum ui_event ev);
+/* Send act to pane id's key op (a pager key that acts on the list, for instance). */
+void app_pane_key(struct app *a, int id, enum action act);
+/* Show or hide the pager below the list (the layout changes). */
+void app_set_pager(struct app *a, bool open);
+/* Put an overlay pane over the screen (help, compose), or close it (NULL); the old one is
+ * freed. */
+void app_overlay(struct app *a, struct pane *p);
+/* Open folder name: from the model, or (large and not indexed) in the background first. 0, or
+ * -1 with a message shown. NULL closes the folder. */
+int app_open_folder(struct app *a, const char *name);
+/* The name of the open (or pending) folder, or NULL. */
+const char *app_folder(const struct app *a);
+/* Re-read the open folder (new mail, a finished job); keeps the cursor on its message. */
+void app_refresh(struct app *a);
+/* Note the senders of a shown message for the address book (written later). */
+struct message;
+void app_learn(struct app *a, const struct message *msg);
+/* Write what the address book learnt now (before another writer, such as compose, runs). */
+void app_learn_flush(struct app *a);
 /* The path of this program, for background children. */
 const char *app_self(void);
 /* Leave curses for a foreground child (pipe, viewer) and come back. */
 void app_suspend(struct app *a);
 void app_resume(struct app *a);
-
-/* Run a command as if its key had been pressed. */
-void app_run(struct app *a, enum cmd c);
+/*
+ * Run argv on the terminal (curses suspended) with stdin from in_path (or the terminal) and
+ * wait for it; with pause, wait for Enter before the screen comes back. Returns its wait
+ * status, or -1 when it could not start.
+ */
+int app_foreground(struct app *a, const char *in_path, char *const argv[], bool pause);
+/* Pipe the file at path to `sh -c cmd` on the terminal, then come back. */
+void app_pipe(struct app *a, const char *path, const char *cmd);
+/* Run an action as if its key had been pressed. */
+void app_run(struct app *a, enum action c);
+void app_fetch(struct app *a);
+void app_flush(struct app *a);
 
 /* draw.c: put UTF-8 text at (y, x) in at most cols columns; pads with spaces to cols when pad. */
 int ui_put(int y, int x, const char *s, size_t n, int cols, unsigned attr, bool pad);
 void ui_fill(int y, int x, int cols, unsigned attr);
 
-/* folders.c */
+/* folders.c: the folder pane. Rescan the folder list (a new folder may exist). */
 void folders_scan(struct app *a);
-void folders_draw(struct app *a, const struct rect *r);
-void folders_key(struct app *a, enum cmd c);
-void folders_click(struct app *a, int row);
-/* Open folder name (a path below the root, or absolute); 0 or -1 with a message shown. */
-int folders_open(struct app *a, const char *name);
-void folders_update_counts(struct app *a);
+/* The i-th folder's name (INBOX first), or NULL. */
+const char *folders_name(struct app *a, size_t i);
+/* Tab in a folder prompt: complete text to a folder name. */
+void folders_complete(struct app *a, struct buf *text);
 
-/* list.c */
-void list_draw(struct app *a, const struct rect *r);
-void list_key(struct app *a, enum cmd c);
-void list_click(struct app *a, int row);
-/* The left part of the status bar: folder, counts, sort, limit. */
-void list_status(struct app *a, struct buf *out);
+/* list.c: the list pane. Its prompts (also for ":" commands with an argument). */
 void list_prompt_done(struct app *a, enum prompt_kind k, const char *text);
-/* Re-read the folder (new mail, a finished fetch); keeps the cursor on its message. */
-void list_refresh(struct app *a);
-/* The background indexing of a large folder finished (ok: it succeeded): open it. */
-void list_index_done(struct app *a, bool ok);
-/* Messages and unread ones of the open folder, from its index; false when none is open. */
-bool list_counts(struct app *a, long *total, long *unread);
 
-/* For the pager: the message under the cursor (full path, new string; NULL when none). */
-char *list_current_path(struct app *a, uint32_t *id);
-void list_mark_seen(struct app *a);
-bool list_is_current(struct app *a, uint32_t id);
 
-/* pager.c */
-/* The folder changed under the pager: keep showing the message while it exists. */
-void pager_refresh(struct app *a);
-/* Pipe the file at path to `sh -c cmd` on the terminal, then come back. */
-void pager_pipe(struct app *a, const char *path, const char *cmd);
-void pager_open_current(struct app *a);
-void pager_close(struct app *a);
-void pager_draw(struct app *a, const struct rect *r);
-void pager_key(struct app *a, enum cmd c);
-void pager_free(struct app *a);
-
-/* status.c */
+/* status.c: the status bar, the prompt pane, the help pane, ":" commands. */
 void status_draw(struct app *a);
-void prompt_draw(struct app *a);
-/* A key while the prompt is open. */
-void prompt_key(struct app *a, int key);
-void help_draw(struct app *a);
-void help_key(struct app *a, enum cmd c, int key);
 /* ":" commands: "fetch", "flush", "quit", "sort date", "set threads"... */
 void app_command(struct app *a, const char *line);
 
-/* compose_screen.c: m, r, g, L, f, e and the compose screen. */
+/* compose_screen.c: m, r, g, L, f, e and the compose screen (an overlay pane). */
 void ui_compose(struct app *a, enum compose_kind kind);
 /* At start: offer a message that a crash left unsent. */
 void ui_compose_offer_recovery(struct app *a);
-void compose_screen_draw(struct app *a);
-void compose_screen_key(struct app *a, enum cmd c, int key);
 
-/* jobs.c: background children. */
+/* jobs.c: background children. What a job tells its starter: that it changed mail (a message
+ * delivered or sent, may be NULL), and how it ended (status 0 for success; text its summary
+ * or last words). */
+struct job_ops {
+    void (*changed)(struct app *a);
+    void (*done)(struct app *a, const char *name, int status, const char *text);
+};
 /* Start `tern ARGS...` in the background, its output read line by line. name labels it. */
-int job_start(struct app *a, const char *name, char *const argv[]);
+int job_start(struct app *a, const char *name, char *const argv[], const struct job_ops *ops);
 /* Add the jobs' pipes to fds (at most max); returns how many were added. */
 int jobs_pollfds(struct app *a, struct pollfd *fds, int max);
 /* Read what is ready on fd. */
@@ -306,10 +332,5 @@ bool jobs_running(const struct app *a, const char *name);
 /* One short line for the status bar, or "" when idle. */
 void jobs_status(const struct app *a, char *out, size_t n);
 void jobs_free(struct app *a);
-void app_fetch(struct app *a);
-void app_flush(struct app *a);
-
-/* A job finished: called by jobs.c so the list and counts catch up. */
-void app_job_done(struct app *a, const char *name, int status, const char *last_line);
 
 #endif

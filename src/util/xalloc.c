@@ -9,11 +9,25 @@
 
 #include "tern/xalloc.h"
 
+static void (*die_hook)(void);
+
+void xalloc_set_die_hook(void (*fn)(void))
+{
+    die_hook = fn;
+}
+
 static _Noreturn void xalloc_die(size_t n)
 {
     char msg[80];
-    int len = snprintf(msg, sizeof msg, "tern: out of memory (%zu bytes)\n", n);
+    int len;
 
+    if (die_hook) {
+        void (*fn)(void) = die_hook;
+
+        die_hook = NULL;            /* the hook itself may run out of memory */
+        fn();
+    }
+    len = snprintf(msg, sizeof msg, "tern: out of memory (%zu bytes)\n", n);
     if (len > 0 && write(STDERR_FILENO, msg, (size_t)len) < 0)
         _exit(71);
     _exit(71);

@@ -1,5 +1,5 @@
-/* libFuzzer target: the MIME tree walker and the whole renderer; the rendered text must be
- * safe for a terminal. */
+/* libFuzzer target: the MIME tree walker, the whole renderer and the pager's link scanner;
+ * the rendered text must be safe for a terminal. */
 #include "config.h"
 
 #include <stddef.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tern/buf.h"
+#include "tern/message.h"
 #include "tern/mime.h"
 #include "tern/render.h"
 
@@ -41,6 +42,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (c == 0xc2 && i + 1 < out.len && (unsigned char)out.ptr[i + 1] < 0xa0)
             abort();
+    }
+    {
+        char **urls;
+        size_t nu = message_urls(out.ptr ? out.ptr : "", out.len, &urls);
+
+        for (size_t i = 0; i < nu; i++)
+            if (strlen(urls[i]) < 7 || memchr(urls[i], ' ', strlen(urls[i])))
+                abort();
+        message_urls_free(urls, nu);
     }
     buf_free(&out);
     n = render_attachments(s, size, &a);

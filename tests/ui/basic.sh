@@ -8,6 +8,7 @@
 M="$T/Mail"
 demo_mail "$M"
 write_rc "$T/rc" "$M"
+export TERN_LEARN_EVERY=3600
 
 start_tern -c "$T/rc"
 expect_screen "Autumn regatta: who is racing?" "first screen lists INBOX"
@@ -176,6 +177,19 @@ keys t
 expect_screen "threads)" "t threads the list"
 expect_screen "─>" "thread tree is drawn"
 
+# Another program removes the message the pager shows: the text stays (it is in memory), the
+# title says so, and the list loses it.
+keys /
+typetext "Reminder: 2 books"
+keys Enter Enter
+expect_screen "-- message --" "the library reminder is open"
+f=$(grep -l "^Subject: Reminder: 2 books" "$M"/INBOX/cur/* | head -n 1)
+rm -f "$f"
+expect_screen "removed from the folder" "the pager notices the message was removed"
+expect_screen "https://library.example/renew" "and still shows its text"
+keys q
+expect_no_screen "Reminder: 2 books" "the list lost the removed message"
+
 keys d q
 expect_screen "Expunge 1 message marked for deletion?" "q asks about messages marked for deletion"
 keys Escape
@@ -187,6 +201,10 @@ expect_screen "EXITED:0" "n quits with status 0"
 ls "$M/INBOX/cur" | grep -q ':2,[A-Z]*T[A-Z]*$' && pass "the mark stays on the file" ||
     fail "the mark stays on the file"
 expect_restored "terminal restored after q"
+# The senders of the messages read are written to the address book once, at the exit (the
+# timer is an hour here).
+grep -qs "news@bakery.example" "$M/.tern/addresses" && pass "the address book is written at exit" ||
+    fail "the address book is written at exit"
 [ ! -s "$T/tern.err" ] && pass "nothing on stderr" || { fail "nothing on stderr"; cat "$T/tern.err"; }
 
 # ---- a generated folder with wide characters ----
@@ -285,6 +303,20 @@ if "$TERN" --help 2>&1 | grep -q '^  send '; then
     keys q
     expect_screen "EXITED:0" "quit from Outbox"
 fi
+
+# ---- a mailx ~/.mailrc: its ignore lines weed the pager's headers ----
+printf '#: [general]\n#: mail_root = %s\nignore Date\n' "$M" >"$T/rc4"
+chmod 600 "$T/rc4"
+start_tern -c "$T/rc4"
+keys /
+typetext "Stollen"
+keys Enter Enter
+expect_screen "From: Harbour Lane Bakery" "the pager under a mailx file"
+expect_no_screen "Date:" "mailx ignore hides a header in the pager"
+keys h
+expect_screen "Date:" "h still shows every header"
+keys Q
+expect_screen "EXITED:0" "Q quits"
 
 expect_clean_stderr
 finish

@@ -113,29 +113,29 @@ START_TEST(keymap_defaults_and_rebind)
     struct buf keys = BUF_INIT;
 
     keymap_defaults(&km);
-    ck_assert_int_eq(keymap_lookup(&km, 'j'), CMD_DOWN);
-    ck_assert_int_eq(keymap_lookup(&km, KEYF(KEY_DOWN)), CMD_DOWN);
-    ck_assert_int_eq(keymap_lookup(&km, 'G'), CMD_LAST);
-    ck_assert_int_eq(keymap_lookup(&km, '$'), CMD_EXPUNGE);
-    ck_assert_int_eq(keymap_lookup(&km, '?'), CMD_HELP);
-    ck_assert_int_eq(keymap_lookup(&km, 'z'), CMD_ZOOM);
-    ck_assert_int_eq(keymap_lookup(&km, 'F'), CMD_FLAG);
+    ck_assert_int_eq(keymap_lookup(&km, 'j'), ACT_DOWN);
+    ck_assert_int_eq(keymap_lookup(&km, KEYF(KEY_DOWN)), ACT_DOWN);
+    ck_assert_int_eq(keymap_lookup(&km, 'G'), ACT_LAST);
+    ck_assert_int_eq(keymap_lookup(&km, '$'), ACT_EXPUNGE);
+    ck_assert_int_eq(keymap_lookup(&km, '?'), ACT_HELP);
+    ck_assert_int_eq(keymap_lookup(&km, 'z'), ACT_ZOOM);
+    ck_assert_int_eq(keymap_lookup(&km, 'F'), ACT_FLAG);
     keymap_apply(&km, p, sizeof p / sizeof p[0], &warn);
-    ck_assert_int_eq(keymap_lookup(&km, 'G'), CMD_FETCH);
-    ck_assert_int_eq(keymap_lookup(&km, 'i'), CMD_NONE);     /* the user's list replaces */
-    ck_assert_int_eq(keymap_lookup(&km, 'L'), CMD_LAST);
-    ck_assert_int_eq(keymap_lookup(&km, KEYF(KEY_END)), CMD_LAST);
-    ck_assert_int_eq(keymap_lookup(&km, 'z'), CMD_NONE);
+    ck_assert_int_eq(keymap_lookup(&km, 'G'), ACT_FETCH);
+    ck_assert_int_eq(keymap_lookup(&km, 'i'), ACT_NONE);     /* the user's list replaces */
+    ck_assert_int_eq(keymap_lookup(&km, 'L'), ACT_LAST);
+    ck_assert_int_eq(keymap_lookup(&km, KEYF(KEY_END)), ACT_LAST);
+    ck_assert_int_eq(keymap_lookup(&km, 'z'), ACT_NONE);
     ck_assert_ptr_nonnull(strstr(buf_cstr(&warn), "line 3"));
     ck_assert_ptr_nonnull(strstr(buf_cstr(&warn), "line 4"));
     ck_assert_ptr_null(strstr(buf_cstr(&warn), "line 1"));
-    keymap_keys_of(&km, CMD_LAST, &keys);
+    keymap_keys_of(&km, ACT_LAST, &keys);
     ck_assert_str_eq(buf_cstr(&keys), "<End> L");
-    ck_assert_int_eq(cmd_lookup("page-down"), CMD_PAGE_DOWN);
-    ck_assert_int_eq(cmd_lookup("PAGE-DOWN"), CMD_PAGE_DOWN);
-    ck_assert_int_eq(cmd_lookup("nope"), CMD_NONE);
-    for (int c = 1; c < NCMDS; c++)
-        ck_assert_int_eq(cmd_lookup(cmd_name((enum cmd)c)), c);
+    ck_assert_int_eq(act_lookup("page-down"), ACT_PAGE_DOWN);
+    ck_assert_int_eq(act_lookup("PAGE-DOWN"), ACT_PAGE_DOWN);
+    ck_assert_int_eq(act_lookup("nope"), ACT_NONE);
+    for (int c = 1; c < NACTIONS; c++)
+        ck_assert_int_eq(act_lookup(act_name((enum action)c)), c);
     buf_free(&keys);
     buf_free(&warn);
     keymap_free(&km);

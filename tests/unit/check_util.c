@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "testutil.h"
 #include "tern/buf.h"
@@ -12,6 +14,42 @@
 #include "tern/fsutil.h"
 #include "tern/log.h"
 #include "tern/str.h"
+#include "tern/xalloc.h"
+
+static int hook_fd = -1;
+
+static void oom_hook(void)
+{
+    (void)!write(hook_fd, "H", 1);
+}
+
+/* Out of memory runs the hook (the client's: put the terminal back) before exit 71. */
+START_TEST(xalloc_die_runs_hook)
+{
+    int p[2];
+    pid_t pid;
+    int st;
+    char c = 0;
+
+    ck_assert_int_eq(pipe(p), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(p[0]);
+        hook_fd = p[1];
+        xalloc_set_die_hook(oom_hook);
+        (void)xreallocarray(NULL, SIZE_MAX, 2);     /* overflows: the out-of-memory path */
+        _exit(0);
+    }
+    close(p[1]);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 71);
+    ck_assert_int_eq(read(p[0], &c, 1), 1);
+    ck_assert_int_eq(c, 'H');
+    close(p[0]);
+}
+END_TEST
 
 START_TEST(buf_grows_and_terminates)
 {
@@ -179,6 +217,7 @@ static Suite *util_suite(void)
 
     setlocale(LC_ALL, "C.UTF-8");
     tcase_add_test(tc, buf_grows_and_terminates);
+    tcase_add_test(tc, xalloc_die_runs_hook);
     tcase_add_test(tc, str_helpers);
     tcase_add_test(tc, utf8_decoding_and_width);
     tcase_add_test(tc, err_formats);

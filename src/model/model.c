@@ -1,0 +1,728 @@
+/* The open folder of the full-screen client: index, view (sort, limit, threads, search),
+ * cursor by stable id, tags, and the operations on messages. No curses: the panes draw from
+ * it and check_model tests it. */
+#include "config.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tern/maildir.h"
+#include "tern/model.h"
+#include "tern/queue.h"
+#include "tern/str.h"
+#include "tern/thread.h"
+#include "tern/xalloc.h"
+
+struct model {
+    char *root;
+    char *name;
+    char *dir;
+    struct idx *x;
+    struct idx_view v;
+    struct thread_view tv;
+    bool threads;
+    enum idx_sort sort;
+    bool reverse;
+    struct idx_limit *lim;
+    char *limit_text;
+    struct idx_limit *search;
+    bool show_to;               /* Sent, Drafts, Outbox: the recipient is what matters */
+    bool outbox;
+    struct queue_entry *q;      /* Outbox: the queue's entries */
+    size_t nq;
+    size_t cur;                 /* cursor row */
+    struct model_counts counts;
+    size_t gone;
+    struct maildir_stamp stamp; /* what the directories looked like when we last knew */
+    uint32_t *tags;             /* sorted ids */
+    size_t ntags, captags;
+};
+
+/* ---- rows ---- */
+
+size_t model_rows(const struct model *m)
+{
+    return m->threads ? m->tv.n : m->v.n;
+}
+
+/* Index position of view row r. */
+static size_t row_pos(const struct model *m, size_t r)
+{
+    return m->threads ? m->tv.rows[r].msg : m->v.v[r];
+}
+
+const struct idx_msg *model_row(const struct model *m, size_t r)
+{
+    return idx_msg(m->x, row_pos(m, r));
+}
+
+size_t model_row_of(const struct model *m, uint32_t id)
+{
+    size_t n = model_rows(m);
+
+    for (size_t r = 0; r < n; r++)
+        if (model_row(m, r)->id == id)
+            return r;
+    return SIZE_MAX;
+}
+
+char *model_row_tree(const struct model *m, size_t r, char *out, size_t outsz)
+{
+    if (outsz)
+        out[0] = '\0';
+    if (m->threads && r < m->tv.n)
+        thread_prefix(&m->tv, r, out, outsz);
+    return out;
+}
+
+const struct queue_entry *model_queue_entry(const struct model *m, size_t r)
+{
+    const struct idx_msg *g = model_row(m, r);
+
+    for (size_t i = 0; i < m->nq; i++)
+        if (strlen(m->q[i].id) == g->uniq_len && memcmp(m->q[i].id, g->name, g->uniq_len) == 0)
+            return &m->q[i];
+    return NULL;
+}
+
+/* ---- counts, the Outbox, rebuilding ---- */
+
+static void count(struct model *m)
+{
+    size_t n = idx_count(m->x);
+    struct model_counts *c = &m->counts;
+
+    c->unread = c->flagged = c->trashed = c->in_new = 0;
+    m->gone = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct idx_msg *g = idx_msg(m->x, i);
+
+        if (g->gone) {
+            m->gone++;
+            continue;
+        }
+        if (!(g->flags & MDF_SEEN))
+            c->unread++;
+        if (g->flags & MDF_FLAGGED)
+            c->flagged++;
+        if (g->flags & MDF_TRASHED)
+            c->trashed++;
+        if (g->in_new)
+            c->in_new++;
+    }
+    c->total = n - m->gone;
+    c->shown = m->v.n;
+}
+
+static void load_queue(struct model *m)
+{
+    struct queue *q;
+    struct err e;
+
+    queue_list_free(m->q, m->nq);
+    m->q = NULL;
+    m->nq = 0;
+    if (queue_open(m->root, &q, &e) < 0)
+        return;
+    if (queue_list(q, &m->q, &m->nq, NULL, &e) < 0) {
+        m->q = NULL;
+        m->nq = 0;
+    }
+    queue_close(q);
+}
+
+/* Tags name messages that still exist: drop the ones that are gone. */
+static void prune_tags(struct model *m)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < m->ntags; i++)
+        if (model_msg(m, m->tags[i]) != NULL)
+            m->tags[k++] = m->tags[i];
+    m->ntags = k;
+}
+
+/* Rebuild the view after any change; the cursor stays on message id when it still exists
+ * (the id must be taken before the index changes: positions move on refresh). */
+static void rebuild_at(struct model *m, uint32_t id)
+{
+    size_t r, n;
+
+    idx_view_build(m->x, &m->v, m->sort, m->reverse, m->lim);
+    thread_view_free(&m->tv);
+    if (m->threads)
+        thread_build(m->x, m->v.v, m->v.n, m->sort, m->reverse, &m->tv);
+    count(m);
+    if (m->outbox)
+        load_queue(m);
+    prune_tags(m);
+    n = model_rows(m);
+    if (id != UINT32_MAX && (r = model_row_of(m, id)) != SIZE_MAX)
+        m->cur = r;
+    else if (m->cur >= n)
+        m->cur = n ? n - 1 : 0;
+}
+
+static void rebuild(struct model *m)
+{
+    rebuild_at(m, model_cursor_id(m));
+}
+
+/* Where the cursor starts: the first unread message in view order, else the newest. */
+static void initial_cursor(struct model *m)
+{
+    size_t n = model_rows(m), best = 0;
+    int64_t newest = INT64_MIN;
+
+    for (size_t r = 0; r < n; r++) {
+        const struct idx_msg *g = model_row(m, r);
+
+        if (!(g->flags & (MDF_SEEN | MDF_TRASHED))) {
+            m->cur = r;
+            return;
+        }
+        if (g->date > newest) {
+            newest = g->date;
+            best = r;
+        }
+    }
+    m->cur = best;
+}
+
+/* ---- open, close, refresh ---- */
+
+static bool is_recipient_folder(const char *name, const struct config *cfg)
+{
+    const char *b = strrchr(name, '/');
+
+    b = b ? b + 1 : name;
+    if (*b == '.')
+        b++;
+    if (str_casecmp(b, "Sent") == 0 || str_casecmp(b, "Drafts") == 0 ||
+        str_casecmp(b, QUEUE_FOLDER) == 0 || str_casecmp(b, "Sent Messages") == 0)
+        return true;
+    for (size_t i = 0; cfg && i < cfg->naccounts; i++) {
+        const struct account *ac = &cfg->accounts[i];
+
+        if ((ac->sent && strcmp(ac->sent, name) == 0) ||
+            (ac->drafts && strcmp(ac->drafts, name) == 0))
+            return true;
+    }
+    return false;
+}
+
+int model_open(const char *root, const char *name, const struct config *cfg,
+               struct model **out, struct err *e)
+{
+    struct model *m;
+    char *dir = maildir_folder_path(root, name);
+    const char *b;
+
+    *out = NULL;
+    if (dir == NULL || !maildir_is_maildir(dir)) {
+        free(dir);
+        return err_set(e, ERR_SYS, "%s: no such folder", name);
+    }
+    m = xcalloc(1, sizeof *m);
+    m->dir = dir;
+    m->root = xstrdup(root);
+    m->name = xstrdup(name);
+    idx_view_init(&m->v);
+    if (idx_open(dir, 0, &m->x, e) < 0) {
+        model_close(m);
+        return -1;
+    }
+    b = strrchr(name, '/');
+    b = b ? b + 1 : name;
+    m->show_to = is_recipient_folder(name, cfg);
+    m->outbox = str_casecmp(b, QUEUE_FOLDER) == 0;
+    rebuild_at(m, UINT32_MAX);
+    initial_cursor(m);
+    (void)maildir_stamp(dir, &m->stamp, e);
+    *out = m;
+    return 0;
+}
+
+void model_close(struct model *m)
+{
+    if (m == NULL)
+        return;
+    idx_close(m->x);
+    idx_view_free(&m->v);
+    thread_view_free(&m->tv);
+    idx_limit_free(m->lim);
+    idx_limit_free(m->search);
+    queue_list_free(m->q, m->nq);
+    free(m->limit_text);
+    free(m->tags);
+    free(m->dir);
+    free(m->name);
+    free(m->root);
+    free(m);
+}
+
+size_t model_large_folder(void)
+{
+    const char *s = getenv("TERN_BG_INDEX_MIN");
+    long n;
+
+    if (s && str_tolong(s, 1, 100000000, &n) == 0)
+        return (size_t)n;
+    return 5000;
+}
+
+/* At least threshold messages in dir (counted by name, stopping there). */
+static bool has_at_least(const char *dir, size_t threshold)
+{
+    size_t n = 0;
+
+    for (int k = 0; k < 2 && n < threshold; k++) {
+        char path[4096];
+        DIR *d;
+        struct dirent *de;
+
+        if (snprintf(path, sizeof path, "%s/%s", dir, k ? "new" : "cur") >= (int)sizeof path)
+            continue;
+        if ((d = opendir(path)) == NULL)
+            continue;
+        while (n < threshold && (de = readdir(d)) != NULL)
+            if (de->d_name[0] != '.')
+                n++;
+        closedir(d);
+    }
+    return n >= threshold;
+}
+
+bool model_needs_background_index(const char *dir)
+{
+    return !idx_cache_fresh(dir) && has_at_least(dir, model_large_folder());
+}
+
+bool model_is_large(const struct model *m)
+{
+    return idx_count(m->x) >= model_large_folder();
+}
+
+const char *model_name(const struct model *m) { return m->name; }
+const char *model_dir(const struct model *m) { return m->dir; }
+bool model_show_to(const struct model *m) { return m->show_to; }
+bool model_is_outbox(const struct model *m) { return m->outbox; }
+const struct model_counts *model_counts(const struct model *m) { return &m->counts; }
+const struct idx *model_index(const struct model *m) { return m->x; }
+
+int model_refresh(struct model *m, struct err *e)
+{
+    size_t before = m->v.n;
+    uint32_t id = model_cursor_id(m);
+    int r = idx_refresh(m->x, e);
+
+    if (r < 0)
+        return -1;
+    if (r == 0) {
+        if (m->outbox)
+            load_queue(m);      /* a flush may have changed the states */
+        return 0;
+    }
+    rebuild_at(m, id);
+    if (m->v.n > before)
+        m->counts.arrived += (long)(m->v.n - before);
+    (void)maildir_stamp(m->dir, &m->stamp, e);
+    return 1;
+}
+
+bool model_changed(const struct model *m)
+{
+    return maildir_changed(m->dir, &m->stamp);
+}
+
+int model_reload(struct model *m, struct err *e)
+{
+    struct idx *x;
+    char *uniq = NULL;
+    size_t ulen = 0, before = m->v.n;
+
+    if (m->cur < model_rows(m)) {
+        const struct idx_msg *g = model_row(m, m->cur);
+
+        ulen = g->uniq_len;
+        uniq = xstrndup(g->name, ulen);
+    }
+    if (idx_open(m->dir, 0, &x, e) < 0) {
+        free(uniq);
+        return -1;
+    }
+    idx_close(m->x);
+    m->x = x;
+    m->ntags = 0;                /* ids belong to one index */
+    (void)maildir_stamp(m->dir, &m->stamp, e);
+    rebuild_at(m, UINT32_MAX);
+    if (uniq) {
+        size_t n = model_rows(m);
+
+        for (size_t r = 0; r < n; r++) {
+            const struct idx_msg *g = model_row(m, r);
+
+            if (g->uniq_len == ulen && memcmp(g->name, uniq, ulen) == 0) {
+                m->cur = r;
+                break;
+            }
+        }
+        free(uniq);
+    }
+    if (m->v.n > before)
+        m->counts.arrived += (long)(m->v.n - before);
+    return 0;
+}
+
+/* ---- the view ---- */
+
+void model_set_sort(struct model *m, enum idx_sort key, bool reverse)
+{
+    m->sort = key;
+    m->reverse = reverse;
+    rebuild(m);
+}
+
+void model_get_sort(const struct model *m, enum idx_sort *key, bool *reverse)
+{
+    *key = m->sort;
+    *reverse = m->reverse;
+}
+
+int model_set_limit(struct model *m, const char *pattern, struct err *e)
+{
+    struct idx_limit *l = NULL;
+
+    if (pattern && *pattern && strcmp(pattern, "all") != 0 && strcmp(pattern, "~A") != 0 &&
+        idx_limit_compile(pattern, &l, e) < 0)
+        return -1;
+    idx_limit_free(m->lim);
+    free(m->limit_text);
+    m->lim = l;
+    m->limit_text = l ? xstrdup(pattern) : NULL;
+    rebuild(m);
+    return 0;
+}
+
+const char *model_limit_text(const struct model *m)
+{
+    return m->limit_text;
+}
+
+void model_set_threads(struct model *m, bool on)
+{
+    m->threads = on;
+    rebuild(m);
+}
+
+bool model_threads(const struct model *m)
+{
+    return m->threads;
+}
+
+/* ---- the cursor ---- */
+
+size_t model_cursor(const struct model *m)
+{
+    return m->cur;
+}
+
+void model_set_cursor(struct model *m, size_t r)
+{
+    size_t n = model_rows(m);
+
+    m->cur = r < n ? r : n ? n - 1 : 0;
+}
+
+bool model_move_cursor(struct model *m, long delta)
+{
+    size_t n = model_rows(m), was = m->cur;
+    long c = (long)m->cur + delta;
+
+    if (n == 0)
+        return false;
+    if (c < 0)
+        c = 0;
+    if (c >= (long)n)
+        c = (long)n - 1;
+    m->cur = (size_t)c;
+    return m->cur != was;
+}
+
+uint32_t model_cursor_id(const struct model *m)
+{
+    if (m->cur >= model_rows(m))
+        return UINT32_MAX;
+    return model_row(m, m->cur)->id;
+}
+
+const struct idx_msg *model_msg(const struct model *m, uint32_t id)
+{
+    long pos = id == UINT32_MAX ? -1 : idx_find_id(m->x, id);
+    const struct idx_msg *g = pos < 0 ? NULL : idx_msg(m->x, (size_t)pos);
+
+    return g && !g->gone ? g : NULL;
+}
+
+char *model_path(const struct model *m, uint32_t id)
+{
+    long pos = id == UINT32_MAX ? -1 : idx_find_id(m->x, id);
+
+    if (pos < 0 || idx_msg(m->x, (size_t)pos)->gone)
+        return NULL;
+    return idx_path(m->x, (size_t)pos);
+}
+
+bool model_next_unread(struct model *m)
+{
+    size_t n = model_rows(m);
+
+    for (size_t r = m->cur + 1; r < n; r++)
+        if (!(model_row(m, r)->flags & MDF_SEEN)) {
+            m->cur = r;
+            return true;
+        }
+    return false;
+}
+
+int model_set_search(struct model *m, const char *pattern, struct err *e)
+{
+    struct idx_limit *l;
+
+    if (idx_limit_compile(pattern, &l, e) < 0)
+        return -1;
+    idx_limit_free(m->search);
+    m->search = l;
+    return 0;
+}
+
+int model_search(struct model *m, bool back, bool *wrapped, struct err *e)
+{
+    size_t n = model_rows(m);
+
+    *wrapped = false;
+    if (m->search == NULL)
+        return err_set(e, ERR_PARSE, "No search yet: / starts one.");
+    for (size_t k = 1; k <= n; k++) {
+        size_t r = back ? (m->cur + n - k) % n : (m->cur + k) % n;
+
+        if (idx_limit_match(m->x, m->search, row_pos(m, r))) {
+            *wrapped = (back && r > m->cur) || (!back && r < m->cur);
+            m->cur = r;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ---- tags ---- */
+
+static size_t tag_slot(const struct model *m, uint32_t id)
+{
+    size_t lo = 0, hi = m->ntags;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (m->tags[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+bool model_tagged(const struct model *m, uint32_t id)
+{
+    size_t i = tag_slot(m, id);
+
+    return i < m->ntags && m->tags[i] == id;
+}
+
+void model_tag(struct model *m, uint32_t id, bool on)
+{
+    size_t i = tag_slot(m, id);
+    bool have = i < m->ntags && m->tags[i] == id;
+
+    if (on && !have && model_msg(m, id) != NULL) {
+        if (m->ntags == m->captags) {
+            m->captags = m->captags ? m->captags * 2 : 16;
+            m->tags = xreallocarray(m->tags, m->captags, sizeof *m->tags);
+        }
+        memmove(m->tags + i + 1, m->tags + i, (m->ntags - i) * sizeof *m->tags);
+        m->tags[i] = id;
+        m->ntags++;
+    } else if (!on && have) {
+        memmove(m->tags + i, m->tags + i + 1, (m->ntags - i - 1) * sizeof *m->tags);
+        m->ntags--;
+    }
+}
+
+size_t model_ntagged(const struct model *m)
+{
+    return m->ntags;
+}
+
+const uint32_t *model_tags(const struct model *m)
+{
+    return m->tags;
+}
+
+void model_untag_all(struct model *m)
+{
+    m->ntags = 0;
+}
+
+/* ---- operations ---- */
+
+/* Our own renames are already in the index: a large folder needs no refresh for them. */
+static void note_own_change(struct model *m)
+{
+    struct err e;
+
+    (void)maildir_stamp(m->dir, &m->stamp, &e);
+}
+
+enum op { OP_FLAG, OP_MOVE, OP_COPY };
+
+/*
+ * Apply one operation to every id; gone ones are counted, failures keep the first error.
+ * The ids are copied first: ops change the tag set (through rebuild) the caller may pass.
+ */
+static long apply(struct model *m, const uint32_t *ids, size_t n, enum op op, const char *add,
+                  const char *del, const char *dst, size_t *gone, struct err *e)
+{
+    uint32_t *v = xreallocarray(NULL, n ? n : 1, sizeof *v);
+    uint32_t keep = model_cursor_id(m);
+    size_t ngone = 0, cur = m->cur;
+    long done = 0;
+    bool failed = false, moved = false;
+
+    if (n)
+        memcpy(v, ids, n * sizeof *v);
+    for (size_t k = 0; k < n; k++) {
+        long pos = v[k] == UINT32_MAX ? -1 : idx_find_id(m->x, v[k]);
+        struct err e1;
+        int r;
+
+        if (pos < 0 || idx_msg(m->x, (size_t)pos)->gone) {
+            ngone++;
+            continue;
+        }
+        r = op == OP_FLAG ? idx_set_flags(m->x, (size_t)pos, add, del, &e1)
+            : op == OP_MOVE ? idx_move(m->x, (size_t)pos, dst, &e1)
+                            : idx_copy(m->x, (size_t)pos, dst, &e1);
+        if (r < 0) {
+            if (!failed)
+                *e = e1;
+            failed = true;
+        } else if (r == 1) {
+            ngone++;
+        } else {
+            done++;
+            moved |= op == OP_MOVE;
+        }
+    }
+    free(v);
+    note_own_change(m);
+    if (moved || ngone) {
+        /* The cursor's message may have left the view: stay on its row. */
+        if (model_msg(m, keep) == NULL)
+            keep = UINT32_MAX;
+        rebuild_at(m, keep);
+        if (keep == UINT32_MAX)
+            model_set_cursor(m, cur);
+    } else {
+        count(m);
+    }
+    if (gone)
+        *gone = ngone;
+    return failed ? -1 : done;
+}
+
+long model_flag(struct model *m, const uint32_t *ids, size_t n, const char *add,
+                const char *del, size_t *gone, struct err *e)
+{
+    return apply(m, ids, n, OP_FLAG, add, del, NULL, gone, e);
+}
+
+long model_delete(struct model *m, const uint32_t *ids, size_t n, size_t *gone, struct err *e)
+{
+    return apply(m, ids, n, OP_FLAG, "T", NULL, NULL, gone, e);
+}
+
+long model_undelete(struct model *m, const uint32_t *ids, size_t n, size_t *gone,
+                    struct err *e)
+{
+    return apply(m, ids, n, OP_FLAG, NULL, "T", NULL, gone, e);
+}
+
+static long move_or_copy(struct model *m, const uint32_t *ids, size_t n, const char *dst,
+                         enum op op, size_t *gone, struct err *e)
+{
+    char *path = maildir_folder_path(m->root, dst);
+    long r;
+
+    if (gone)
+        *gone = 0;
+    if (path == NULL)
+        return err_set(e, ERR_SYS, "%s: no such folder", dst);
+    if (strcmp(path, m->dir) == 0) {
+        free(path);
+        return err_set(e, ERR_PERM, "The message is already in %s.", dst);
+    }
+    r = apply(m, ids, n, op, NULL, NULL, path, gone, e);
+    free(path);
+    return r;
+}
+
+long model_move(struct model *m, const uint32_t *ids, size_t n, const char *dst,
+                size_t *gone, struct err *e)
+{
+    return move_or_copy(m, ids, n, dst, OP_MOVE, gone, e);
+}
+
+long model_copy(struct model *m, const uint32_t *ids, size_t n, const char *dst,
+                size_t *gone, struct err *e)
+{
+    return move_or_copy(m, ids, n, dst, OP_COPY, gone, e);
+}
+
+long model_expunge(struct model *m, struct err *e)
+{
+    char *trash = maildir_folder_path(m->root, "Trash");
+    size_t n = idx_count(m->x);
+    long done = 0;
+    bool failed = false;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct idx_msg *g = idx_msg(m->x, i);
+        struct err e1;
+
+        if (g->gone || !(g->flags & MDF_TRASHED))
+            continue;
+        if (idx_delete(m->x, i, trash, &e1) < 0) {
+            if (!failed)
+                *e = e1;
+            failed = true;
+        } else {
+            done++;
+        }
+    }
+    free(trash);
+    note_own_change(m);
+    rebuild(m);
+    return failed ? -1 : done;
+}
+
+int model_mark_seen(struct model *m, uint32_t id, struct err *e)
+{
+    const struct idx_msg *g = model_msg(m, id);
+    size_t gone;
+
+    if (g == NULL || (g->flags & MDF_SEEN))
+        return 0;
+    return model_flag(m, &id, 1, "S", NULL, &gone, e) < 0 ? -1 : 0;
+}

@@ -1,0 +1,401 @@
+/* Unit tests for src/model/model.c: open, sort, limit, threads, search, the cursor across
+ * refreshes, tags, flag, move, copy, delete and expunge, and the background-index rule. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "testutil.h"
+#include "tern/maildir.h"
+#include "tern/model.h"
+#include "tern/xalloc.h"
+
+static void put(const char *dir, const char *sub, const char *name, const char *text)
+{
+    char path[4096];
+
+    snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name);
+    test_write(path, text);
+}
+
+/* A mail root with INBOX (four messages, two of them a thread), Archive and Trash. */
+static char *mkroot(void)
+{
+    char *root = test_tmpdir();
+    char path[4096];
+    struct err e;
+
+    ck_assert_int_eq(maildir_ensure_defaults(root, &e), 0);
+    snprintf(path, sizeof path, "%s/Archive", root);
+    ck_assert_int_eq(maildir_create(path, &e), 0);
+    snprintf(path, sizeof path, "%s/INBOX", root);
+    put(path, "cur", "1000.A.host:2,S",
+        "From: Alice <alice@example.org>\nTo: bob@example.org\nSubject: Lunch\n"
+        "Date: Mon, 01 Jan 2024 10:00:00 +0000\nMessage-ID: <a1@example.org>\n\nhello\n");
+    put(path, "cur", "1001.B.host:2,S",
+        "From: Bob <bob@example.org>\nTo: alice@example.org\nSubject: Re: Lunch\n"
+        "Date: Wed, 03 Jan 2024 10:00:00 +0000\nMessage-ID: <b1@example.org>\n"
+        "In-Reply-To: <a1@example.org>\nReferences: <a1@example.org>\n\nyes\n");
+    put(path, "cur", "1002.C.host:2,",
+        "From: Carol <carol@example.net>\nSubject: Budget\n"
+        "Date: Tue, 02 Jan 2024 10:00:00 +0000\nMessage-ID: <c1@example.net>\n\nnumbers\n");
+    put(path, "cur", "1003.D.host:2,S",
+        "From: Dave <dave@example.com>\nSubject: Zebra crossing\n"
+        "Date: Thu, 04 Jan 2024 10:00:00 +0000\nMessage-ID: <d1@example.com>\n\nstripes\n");
+    return root;
+}
+
+static size_t row_with(const struct model *m, const char *subject)
+{
+    for (size_t r = 0; r < model_rows(m); r++)
+        if (strcmp(model_row(m, r)->subject, subject) == 0)
+            return r;
+    return SIZE_MAX;
+}
+
+static uint32_t id_of(const struct model *m, const char *subject)
+{
+    size_t r = row_with(m, subject);
+
+    ck_assert_uint_ne(r, SIZE_MAX);
+    return model_row(m, r)->id;
+}
+
+static struct model *open_inbox(const char *root)
+{
+    struct model *m;
+    struct err e;
+
+    ck_assert_msg(model_open(root, "INBOX", NULL, &m, &e) == 0, "%s", e.msg);
+    return m;
+}
+
+START_TEST(open_counts_cursor)
+{
+    char *root = mkroot();
+    struct model *m = open_inbox(root);
+    const struct model_counts *c = model_counts(m);
+    struct model *none;
+    struct err e;
+
+    ck_assert_uint_eq(model_rows(m), 4);
+    ck_assert_uint_eq(c->total, 4);
+    ck_assert_uint_eq(c->unread, 1);
+    ck_assert_str_eq(model_name(m), "INBOX");
+    ck_assert(!model_show_to(m));
+    ck_assert(!model_is_outbox(m));
+    /* The cursor starts on the first unread message. */
+    ck_assert_str_eq(model_row(m, model_cursor(m))->subject, "Budget");
+    /* Date order, oldest first. */
+    ck_assert_str_eq(model_row(m, 0)->subject, "Lunch");
+    ck_assert_str_eq(model_row(m, 3)->subject, "Zebra crossing");
+    model_close(m);
+    ck_assert_int_eq(model_open(root, "Nowhere", NULL, &none, &e), -1);
+    ck_assert_ptr_null(none);
+    ck_assert_ptr_nonnull(strstr(e.msg, "no such folder"));
+    /* Sent shows recipients. */
+    ck_assert_int_eq(model_open(root, "Sent", NULL, &m, &e), 0);
+    ck_assert(model_show_to(m));
+    ck_assert_uint_eq(model_rows(m), 0);
+    ck_assert_uint_eq(model_cursor_id(m), UINT32_MAX);
+    model_close(m);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
+START_TEST(sort_keeps_cursor)
+{
+    char *root = mkroot();
+    struct model *m = open_inbox(root);
+    uint32_t id = id_of(m, "Budget");
+    enum idx_sort k;
+    bool rev;
+
+    model_set_sort(m, IDX_SORT_SUBJECT, false);
+    ck_assert_str_eq(model_row(m, 0)->subject, "Budget");
+    ck_assert_str_eq(model_row(m, 3)->subject, "Zebra crossing");
+    ck_assert_uint_eq(model_cursor_id(m), id);
+    model_set_sort(m, IDX_SORT_DATE, true);
+    ck_assert_str_eq(model_row(m, 0)->subject, "Zebra crossing");
+    ck_assert_uint_eq(model_cursor_id(m), id);
+    model_get_sort(m, &k, &rev);
+    ck_assert_int_eq(k, IDX_SORT_DATE);
+    ck_assert(rev);
+    model_close(m);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
+START_TEST(limit_and_search)
+{
+    char *root = mkroot();
+    struct model *m = open_inbox(root);
+    struct err e;
+    bool wrapped;
+
+    ck_assert_int_eq(model_set_limit(m, "from:alice", &e), 0);
+    ck_assert_uint_eq(model_rows(m), 1);
+    ck_assert_str_eq(model_limit_text(m), "from:alice");
+    ck_assert_uint_eq(model_counts(m)->shown, 1);
+    ck_assert_uint_eq(model_counts(m)->total, 4);
+    ck_assert_int_eq(model_set_limit(m, "date:bad..", &e), -1);
+    ck_assert_uint_eq(model_rows(m), 1);            /* a bad pattern changes nothing */
+    ck_assert_int_eq(model_set_limit(m, "is:unread", &e), 0);
+    ck_assert_uint_eq(model_rows(m), 1);
+    ck_assert_str_eq(model_row(m, 0)->subject, "Budget");
+    ck_assert_int_eq(model_set_limit(m, "all", &e), 0);
+    ck_assert_ptr_null(model_limit_text(m));
+    ck_assert_uint_eq(model_rows(m), 4);
+
+    ck_assert_int_eq(model_search(m, false, &wrapped, &e), -1);   /* no search yet */
+    ck_assert_int_eq(model_set_search(m, "zebra", &e), 0);
+    model_set_cursor(m, 0);
+    ck_assert_int_eq(model_search(m, false, &wrapped, &e), 1);
+    ck_assert_str_eq(model_row(m, model_cursor(m))->subject, "Zebra crossing");
+    ck_assert(!wrapped);
+    ck_assert_int_eq(model_set_search(m, "lunch", &e), 0);
+    ck_assert_int_eq(model_search(m, false, &wrapped, &e), 1);
+    ck_assert(wrapped);
+    ck_assert_int_eq(model_set_search(m, "nothing-like-this", &e), 0);
+    ck_assert_int_eq(model_search(m, true, &wrapped, &e), 0);
+    model_close(m);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
+START_TEST(threads_view)
+{
+    char *root = mkroot();
+    struct model *m = open_inbox(root);
+    char tree[64];
+    size_t r;
+
+    model_set_threads(m, true);
+    ck_assert(model_threads(m));
+    ck_assert_uint_eq(model_rows(m), 4);
+    r = row_with(m, "Re: Lunch");
+    ck_assert_uint_ne(r, SIZE_MAX);
+    ck_assert_uint_gt(r, 0);
+    /* The reply comes right under the message it answers, drawn as its child. */
+    ck_assert_str_eq(model_row(m, r - 1)->subject, "Lunch");
+    ck_assert_str_ne(model_row_tree(m, r, tree, sizeof tree), "");
+    ck_assert_str_eq(model_row_tree(m, r - 1, tree, sizeof tree), "");
+    model_set_threads(m, false);
+    ck_assert_str_eq(model_row_tree(m, r, tree, sizeof tree), "");
+    model_close(m);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
+START_TEST(cursor_across_refresh)
+{
+    char *root = mkroot();
+    struct model *m = open_inbox(root);
+    uint32_t id = id_of(m, "Re: Lunch");
+    char path[4096];
+    struct err e;
+
+    model_set_cursor(m, row_with(m, "Re: Lunch"));
+    ck_assert(model_move_cursor(m, 1));
+    ck_assert(!model_move_cursor(m, 100) || model_cursor(m) == 3);
+    ck_assert_uint_eq(model_cursor(m), 3);
+    model_set_cursor(m, row_with(m, "Re: Lunch"));
+    /* An older message arrives: it sorts above the cursor, which stays on its message. */
+    snprintf(path, sizeof path, "%s/INBOX", root);
+    put(path, "new", "999.Z.host",
+        "From: Zoe <zoe@example.org>\nSubject: Early\n"
+        "Date: Sun, 31 Dec 2023 10:00:00 +0000\nMessage-ID: <z1@example.org>\n\nold\n");
+    /* Directory mtimes have a coarse grain on some file systems: make the change visible. */
+    snprintf(path, sizeof path, "%s/INBOX/new", root);
+    {
+        struct timespec ts[2] = { { 0, UTIME_NOW }, { 2000000000, 0 } };
+        ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+    }
+    ck_assert_int_eq(model_refresh(m, &e), 1);
+    ck_assert_uint_eq(model_rows(m), 5);
+    ck_assert_uint_eq(model_cursor_id(m), id);
+    ck_assert_str_eq(model_row(m, 0)->subject, "Early");
+    ck_assert_int_eq(model_counts(m)->arrived, 1);
+    ck_assert_uint_eq(model_counts(m)->in_new, 1);
+    model_close(m);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
+START_TEST(flag_read_and_tags)
+{
+    char *root = mkroot();
+    struct model *m = open_inbox(root);
+    uint32_t ids[2] = { id_of(m, "Lunch"), id_of(m, "Zebra crossing") };
+    size_t gone;
+    struct err e;
+
+    ck_assert_int_eq(model_flag(m, ids, 2, "F", NULL, &gone, &e), 2);
+    ck_assert_uint_eq(gone, 0);
+    ck_assert_uint_eq(model_counts(m)->flagged, 2);
+    ck_assert(model_msg(m, ids[0])->flags & MDF_FLAGGED);
+    ck_assert_uint_eq(test_count_entries(model_dir(m), "cur"), 4);
+    ck_assert_int_eq(model_flag(m, ids, 1, NULL, "S", &gone, &e), 1);
+    ck_assert_uint_eq(model_counts(m)->unread, 2);
+    ck_assert_int_eq(model_mark_seen(m, ids[0], &e), 0);
+    ck_assert_uint_eq(model_counts(m)->unread, 1);
+
+    /* Tags: a set of ids, the same operations apply to it. */
+    model_tag(m, ids[1], true);
+    model_tag(m, ids[0], true);
+    model_tag(m, ids[0], true);
+    ck_assert_uint_eq(model_ntagged(m), 2);
+    ck_assert(model_tagged(m, ids[0]));
+    ck_assert(model_tags(m)[0] < model_tags(m)[1]);
+    ck_assert_int_eq(model_flag(m, model_tags(m), model_ntagged(m), NULL, "F", &gone, &e), 2);
+    ck_assert_uint_eq(model_counts(m)->flagged, 0);
+    model_tag(m, ids[1], false);
+    ck_assert(!model_tagged(m, ids[1]));
+    ck_assert_uint_eq(model_ntagged(m), 1);
+    model_untag_all(m);
+    ck_assert_uint_eq(model_ntagged(m), 0);
+    model_tag(m, UINT32_MAX - 1, true);             /* no such message: not tagged */
+    ck_assert_uint_eq(model_ntagged(m), 0);
+    model_close(m);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
+START_TEST(flag_gone_message)
+{
+    char *root = mkroot();
+    struct model *m = open_inbox(root);
+    uint32_t id = id_of(m, "Budget");
+    char path[4096];
+    size_t gone;
+    struct err e;
+
+    /* Another program removes the file: not an error, the message leaves the view. */
+    snprintf(path, sizeof path, "%s/INBOX/cur/1002.C.host:2,", root);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(model_flag(m, &id, 1, "F", NULL, &gone, &e), 0);
+    ck_assert_uint_eq(gone, 1);
+    ck_assert_uint_eq(model_rows(m), 3);
+    ck_assert_ptr_null(model_msg(m, id));
+    ck_assert_ptr_null(model_path(m, id));
+    model_close(m);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
+START_TEST(move_and_copy)
+{
+    char *root = mkroot();
+    struct model *m = open_inbox(root), *arch;
+    uint32_t id = id_of(m, "Budget");
+    size_t row = row_with(m, "Budget"), gone;
+    struct err e;
+
+    model_set_cursor(m, row);
+    ck_assert_int_eq(model_move(m, &id, 1, "INBOX", &gone, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_PERM);
+    ck_assert_int_eq(model_move(m, &id, 1, "Archive", &gone, &e), 1);
+    ck_assert_uint_eq(model_rows(m), 3);
+    ck_assert_uint_eq(model_cursor(m), row);        /* on the row below, now at its place */
+    ck_assert_ptr_null(model_msg(m, id));
+    id = id_of(m, "Lunch");
+    ck_assert_int_eq(model_copy(m, &id, 1, "Archive", &gone, &e), 1);
+    ck_assert_uint_eq(model_rows(m), 3);
+    ck_assert_int_eq(model_open(root, "Archive", NULL, &arch, &e), 0);
+    ck_assert_uint_eq(model_rows(arch), 2);
+    ck_assert_uint_ne(row_with(arch, "Budget"), SIZE_MAX);
+    ck_assert_uint_ne(row_with(arch, "Lunch"), SIZE_MAX);
+    model_close(arch);
+    model_close(m);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
+START_TEST(delete_undelete_expunge)
+{
+    char *root = mkroot();
+    struct model *m = open_inbox(root), *trash;
+    uint32_t ids[2] = { id_of(m, "Lunch"), id_of(m, "Budget") };
+    size_t gone;
+    struct err e;
+
+    ck_assert_int_eq(model_delete(m, ids, 2, &gone, &e), 2);
+    ck_assert_uint_eq(model_counts(m)->trashed, 2);
+    ck_assert_uint_eq(model_rows(m), 4);            /* marked, still listed */
+    ck_assert_int_eq(model_undelete(m, ids + 1, 1, &gone, &e), 1);
+    ck_assert_uint_eq(model_counts(m)->trashed, 1);
+    model_tag(m, ids[0], true);
+    ck_assert_int_eq(model_expunge(m, &e), 1);
+    ck_assert_uint_eq(model_rows(m), 3);
+    ck_assert_uint_eq(model_counts(m)->trashed, 0);
+    ck_assert_uint_eq(model_ntagged(m), 0);         /* tags of removed messages go too */
+    ck_assert_int_eq(model_open(root, "Trash", NULL, &trash, &e), 0);
+    ck_assert_uint_eq(model_rows(trash), 1);
+    ck_assert_str_eq(model_row(trash, 0)->subject, "Lunch");
+    model_close(trash);
+    model_close(m);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
+START_TEST(background_index_rule)
+{
+    char *root = mkroot();
+    char dir[4096];
+    struct model *m;
+
+    snprintf(dir, sizeof dir, "%s/INBOX", root);
+    setenv("TERN_BG_INDEX_MIN", "3", 1);
+    ck_assert_uint_eq(model_large_folder(), 3);
+    ck_assert(model_needs_background_index(dir));       /* no index, 4 messages */
+    m = open_inbox(root);                               /* writes the index */
+    ck_assert(model_is_large(m));
+    ck_assert(!model_needs_background_index(dir));
+    model_close(m);
+    put(dir, "new", "2000.N.host", "Subject: later\n\nx\n");
+    {
+        char sub[4200];
+        struct timespec ts[2] = { { 0, UTIME_NOW }, { 2000000000, 0 } };
+
+        snprintf(sub, sizeof sub, "%s/new", dir);
+        ck_assert_int_eq(utimensat(AT_FDCWD, sub, ts, 0), 0);
+    }
+    ck_assert(model_needs_background_index(dir));       /* the index is stale now */
+    setenv("TERN_BG_INDEX_MIN", "100", 1);
+    ck_assert(!model_needs_background_index(dir));      /* but the folder is small */
+    unsetenv("TERN_BG_INDEX_MIN");
+    ck_assert_uint_eq(model_large_folder(), 5000);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("model");
+    TCase *t = tcase_create("core");
+
+    tcase_add_test(t, open_counts_cursor);
+    tcase_add_test(t, sort_keeps_cursor);
+    tcase_add_test(t, limit_and_search);
+    tcase_add_test(t, threads_view);
+    tcase_add_test(t, cursor_across_refresh);
+    tcase_add_test(t, flag_read_and_tags);
+    tcase_add_test(t, flag_gone_message);
+    tcase_add_test(t, move_and_copy);
+    tcase_add_test(t, delete_undelete_expunge);
+    tcase_add_test(t, background_index_rule);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+TEST_MAIN(suite)
