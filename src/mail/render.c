@@ -471,7 +471,7 @@ static void crypt_signed(struct walk *w, int i, bool smime, int depth)
     covers(w, first, &what);
     separate(w->body);
     if (rc < 0 || r.nsigs == 0)
-        buf_printf(lines(w), "[-- %s signature NOT CHECKED: %s; %s is NOT verified --]\n",
+        buf_printf(lines(w), "[-- %s signature NOT CHECKED: %s; NOT verified: %s --]\n",
                    smime ? "S/MIME" : "PGP", rc < 0 ? e.msg : "no signature found",
                    buf_cstr(&what));
     else
