@@ -89,6 +89,17 @@ struct crypt_opts {
                                  target walks the structure, and parses CMS, without it) */
 };
 
+/*
+ * The message with its top-level encryption taken off, in memory: the outer fields (not the
+ * Content-* ones, not those the decrypted entity has) and then the decrypted entity, whose
+ * fields (protected headers included) win; a signature inside is dropped (the entity it
+ * covers is kept). 1 when msg was encrypted and is now in out, 0 when it was not encrypted
+ * (out untouched), -1 with e when it could not be decrypted. *smime (may be NULL) tells
+ * which kind it was. For resuming a postponed encrypted draft.
+ */
+int crypt_unwrap(const char *msg, size_t len, const struct crypt_opts *o, struct buf *out,
+                 bool *smime, struct err *e);
+
 struct account;
 /* o from an account's settings (a may be NULL) and the store under mail_root (may be NULL).
  * The strings are borrowed from a except smime_dir; free with crypt_opts_free. */

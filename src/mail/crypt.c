@@ -592,6 +592,10 @@ int crypt_protect(struct buf *msg, int flags, const struct crypt_opts *o, char *
             to[nto++] = rcpts[i];
         if (signer && !smime)   /* our own key (pgp_key, else From): Sent stays readable */
             to[nto++] = own = xstrdup(signer);
+        if (nto == 0 && !smime) {   /* GPGME would fall back to a passphrase */
+            err_set(e, ERR_CONFIG, "OpenPGP: no recipient and no From address to encrypt to");
+            goto out;
+        }
     }
     if (inner_entity(m, msg->len, enc, &entity, e) < 0)
         goto out;
@@ -623,5 +627,88 @@ out:
     free(to);
     free(own);
     free(from);
+    return rc;
+}
+
+/* ---- taking the encryption off ---- */
+
+/* Index of the n-th (0-based) child of part p, or -1. */
+static int child(const struct mime_tree *t, int p, int n)
+{
+    for (size_t i = (size_t)p + 1; i < t->n; i++)
+        if (t->parts[i].parent == p && n-- == 0)
+            return (int)i;
+    return -1;
+}
+
+static bool has_field(const char *h, size_t hl, const struct hdr_field *f)
+{
+    char name[80];
+    struct hdr_field g;
+
+    if (f->name_len >= sizeof name)
+        return false;
+    memcpy(name, f->name, f->name_len);
+    name[f->name_len] = '\0';
+    return hdr_find(h, hl, name, &g) == 1;
+}
+
+int crypt_unwrap(const char *msg, size_t len, const struct crypt_opts *o, struct buf *out,
+                 bool *smime, struct err *e)
+{
+    struct mime_tree t, in;
+    struct buf der = BUF_INIT, plain = BUF_INIT, lf = BUF_INIT;
+    struct crypt_result r = { 0 };
+    enum crypt_kind k;
+    bool env = false;
+    int rc = 0, data;
+
+    if (smime)
+        *smime = false;
+    mime_parse(msg, len, &t);
+    k = crypt_kind_of(&t.parts[0]);
+    if (k == CRYPT_PGP_ENCRYPTED && (data = child(&t, 0, 1)) >= 0) {
+        mime_decode(&t.parts[data], &der);
+        rc = pgp_decrypt(der.ptr ? der.ptr : "", der.len, &plain, &r, e) < 0 ? -1 : 1;
+    } else if (k == CRYPT_SMIME_OPAQUE && crypt_smime_enveloped(&t.parts[0])) {
+        mime_decode(&t.parts[0], &der);
+        rc = smime_open(der.ptr ? der.ptr : "", der.len, o, &plain, &env, &r, e) < 0 ? -1
+             : env ? 1 : 0;
+        if (smime)
+            *smime = true;
+    }
+    if (rc == 1) {
+        const char *s, *h = t.parts[0].hdr;
+        size_t n, pos = 0, hl = t.parts[0].hdr_len, ihl;
+        struct hdr_field f;
+
+        for (size_t i = 0; i < plain.len; i++)
+            if (!(plain.ptr[i] == '\r' && i + 1 < plain.len && plain.ptr[i + 1] == '\n'))
+                buf_addc(&lf, plain.ptr[i]);
+        mime_parse(lf.ptr ? lf.ptr : "", lf.len, &in);
+        s = lf.ptr ? lf.ptr : "";
+        n = lf.len;
+        k = crypt_kind_of(&in.parts[0]);
+        if ((k == CRYPT_PGP_SIGNED || k == CRYPT_SMIME_SIGNED) && child(&in, 0, 0) >= 0)
+            crypt_part_bytes(&in.parts[child(&in, 0, 0)], &s, &n);
+        ihl = hdr_block_len(s, n);
+        while (hdr_next(h, hl, &pos, &f) == 1)
+            if (!is_content_field(&f) && !is_field(&f, "mime-version") && !has_field(s, ihl, &f))
+                add_field(out, &f);
+        buf_adds(out, "MIME-Version: 1.0\n");
+        buf_add(out, s, n);
+        if (n == 0 || s[n - 1] != '\n')
+            buf_addc(out, '\n');
+        mime_free(&in);
+    }
+    crypt_result_free(&r);
+    if (plain.ptr)
+        memset(plain.ptr, 0, plain.cap);
+    if (lf.ptr)
+        memset(lf.ptr, 0, lf.cap);
+    buf_free(&plain);
+    buf_free(&lf);
+    buf_free(&der);
+    mime_free(&t);
     return rc;
 }

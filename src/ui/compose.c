@@ -224,6 +224,32 @@ static void adopt_recovery(struct compose *c, const char *path)
     c->edited = true;
 }
 
+/* A draft postponed encrypted (it quoted decrypted text): decrypted in memory to be edited,
+ * and encrypted again whatever happens next. */
+static int resume_encrypted(struct compose *c, const struct config *cfg, struct buf *msg,
+                            struct err *e)
+{
+    struct crypt_opts co;
+    struct buf plain = BUF_INIT;
+    bool smime;
+    int rc;
+
+    crypt_opts_init(&co, cfg->mail_root, c->acct);
+    rc = crypt_unwrap(msg->ptr ? msg->ptr : "", msg->len, &co, &plain, &smime, e);
+    crypt_opts_free(&co);
+    if (rc < 0) {
+        buf_free(&plain);
+        return err_prefix(e, "cannot resume the encrypted draft"), -1;
+    }
+    if (rc == 1) {
+        buf_free(msg);
+        *msg = plain;
+        c->quotes_decrypted = true;
+        c->crypt = (c->crypt & ~CRYPT_SMIME) | CRYPT_ENCRYPT | (smime ? CRYPT_SMIME : 0);
+    }
+    return 0;
+}
+
 int compose_start(struct compose *c, const struct config *cfg, enum compose_kind kind,
                   const char *msg_path, const char *queue_id, const struct account *acct,
                   struct err *e)
@@ -244,6 +270,8 @@ int compose_start(struct compose *c, const struct config *cfg, enum compose_kind
         buf_cstr(&msg);
     }
     if (kind == COMPOSE_RESUME) {
+        if (resume_encrypted(c, cfg, &msg, e) < 0)
+            goto fail;
         load_message(&c->d, msg.ptr, msg.len);
         c->origin = xstrdup(msg_path);
         c->origin_queue_id = queue_id ? xstrdup(queue_id) : NULL;
@@ -269,6 +297,8 @@ int compose_start(struct compose *c, const struct config *cfg, enum compose_kind
         c->d.message_id = build_message_id(dom ? strchr(dom, '@') + 1 : NULL);
         free(dom);
     }
+    if (msg.ptr)                    /* it may be decrypted text */
+        memset(msg.ptr, 0, msg.cap);
     buf_free(&msg);
     return 0;
 fail:
@@ -522,6 +552,22 @@ static void drop_origin(struct compose *c, const struct config *cfg)
     }
 }
 
+/* A draft that quotes decrypted text, or is to be sent encrypted, goes to Drafts encrypted
+ * to ourselves only (no recipient can read a draft). */
+static int postpone_protect(struct compose *c, const struct config *cfg, struct buf *out,
+                            struct err *e)
+{
+    struct crypt_opts co;
+    int rc;
+
+    if (!c->quotes_decrypted && !(c->crypt & CRYPT_ENCRYPT))
+        return 0;
+    crypt_opts_init(&co, cfg->mail_root, c->acct);
+    rc = crypt_protect(out, CRYPT_ENCRYPT | (c->crypt & CRYPT_SMIME), &co, NULL, 0, e);
+    crypt_opts_free(&co);
+    return rc;
+}
+
 int compose_postpone(struct compose *c, const struct config *cfg, struct err *e)
 {
     struct build_opts o = { .keep_bcc = true, .flowed = cfg->text_flowed };
@@ -529,7 +575,8 @@ int compose_postpone(struct compose *c, const struct config *cfg, struct err *e)
     char *dir = maildir_folder_path(cfg->mail_root, c->acct ? c->acct->drafts : "Drafts");
     int rc = -1;
 
-    if (build_message(&c->d, &o, &out, e) == 0 && maildir_create(dir, e) == 0 &&
+    if (build_message(&c->d, &o, &out, e) == 0 && postpone_protect(c, cfg, &out, e) == 0 &&
+        maildir_create(dir, e) == 0 &&
         maildir_deliver(dir, out.ptr, out.len, "DS", NULL, e) == 0) {
         drop_origin(c, cfg);
         compose_discard(c);

@@ -58,7 +58,9 @@ bool compose_forgot_attachment(const struct draft *d);
 void compose_expand(struct compose *c, const struct config *cfg);
 /* Remember the sender of a message the user reads (From, Reply-To) in the address book. */
 void compose_note_sender(const struct config *cfg, const char *msg_path);
-/* Postpone: the message goes to the account's Drafts folder (flags D and S). */
+/* Postpone: the message goes to the account's Drafts folder (flags D and S); encrypted to
+ * ourselves when it is to be sent encrypted or quotes decrypted text (compose_start with
+ * COMPOSE_RESUME decrypts it again, in memory). */
 int compose_postpone(struct compose *c, const struct config *cfg, struct err *e);
 /* Queue the message for sending (durable when this returns 0); the caller starts a flush.
  * *id receives the queue id (new string) when not NULL. The message is signed and/or

@@ -90,6 +90,26 @@ keys q
 keys r
 expect_screen "Security: encrypt (PGP/MIME)" "a reply to encrypted mail starts encrypted"
 expect_screen "Subject: Re: vault code" "the reply takes the protected Subject"
+# Postponed, it goes to Drafts encrypted to Ann only; resumed, it is decrypted in memory.
+keys P
+expect_screen "Postponed to Drafts." "P postpones the reply"
+d=$(find "$T/Mail/Drafts" -type f -name '*:2,DS' | head -n 1)
+if [ -n "$d" ]; then
+    expect_not_in "$d" "4711" "the draft on disk holds no decrypted text"
+    expect_in "$d" "multipart/encrypted" "the draft is encrypted"
+    sed -n '/^-----BEGIN PGP MESSAGE-----/,/^-----END PGP MESSAGE-----/p' "$d" >"$T/d.asc"
+    gpg --batch --decrypt "$T/d.asc" >"$T/d.txt" 2>/dev/null
+    expect_in "$T/d.txt" "> The vault code is 4711." "Ann's key opens the draft"
+else
+    fail "no draft in Drafts"
+fi
+keys c
+typetext "Drafts"
+keys Enter
+expect_screen "[...]" "Drafts lists it under the placeholder Subject"
+keys e
+expect_screen "Subject: Re: vault code" "e resumes it decrypted"
+expect_screen "Security: encrypt (PGP/MIME)" "and still to be encrypted"
 keys E
 expect_screen "Security: none" "E turns encryption off"
 keys y
@@ -118,6 +138,8 @@ if [ -n "$q" ]; then
     GNUPGHOME="$BOBHOME" gpg --batch --decrypt "$T/r.asc" 2>&1 >/dev/null |
         grep -q 'Good signature from "Ann Example' && pass "Bob's gpg: signed by Ann" ||
         fail "Bob's gpg: no good signature by Ann"
+    [ -z "$(find "$T/Mail/Drafts" -type f -name '*:2,DS')" ] &&
+        pass "the draft left Drafts when it was sent" || fail "the draft is still in Drafts"
 fi
 keys q
 expect_clean_stderr
