@@ -578,8 +578,12 @@ static bool inline_pgp(struct walk *w, const struct mime_part *p)
         if (a == CRYPT_ARMOR_NONE)
             start = end = raw.len - pos;
         if (has_text(raw.ptr + pos, start)) {
-            buf_printf(lines(w), "[-- Text NOT signed and NOT encrypted (part %d): --]\n",
-                       p->number);
+            /* inside a PGP/MIME or S/MIME envelope that covers it, the text is protected */
+            if (outside(w))
+                buf_printf(lines(w), "[-- Text NOT signed and NOT encrypted (part %d): --]\n",
+                           p->number);
+            else
+                buf_adds(lines(w), "[-- Text outside the PGP block: --]\n");
             codec_to_utf8(p->charset, raw.ptr + pos, start, w->body);
             separate(w->body);
         }

@@ -208,6 +208,21 @@ START_TEST(test_render_marks)
         ck_assert_ptr_nonnull(strstr(out.ptr, "[-- PGP block NOT checked: OpenPGP is not used"));
         ck_assert_ptr_null(strstr(out.ptr, "GOOD"));
     }
+    /* inline armor inside an envelope: the text around it is not called unprotected */
+    {
+        const char *nest = "Content-Type: multipart/signed; protocol=\"application/pkcs7-"
+                           "signature\"; boundary=s\n\n--s\nContent-Type: text/plain\n\n"
+                           "around\n-----BEGIN PGP MESSAGE-----\nx\n-----END PGP MESSAGE-----\n"
+                           "--s\nContent-Type: application/pkcs7-signature\n\nAAAA\n--s--\n";
+        struct crypt_opts ng = { .no_gpg = true };
+        struct render_opts on = { .crypt = &ng };
+
+        buf_reset(&out);
+        ck_assert_int_eq(render_message(nest, strlen(nest), &on, &out, NULL), 0);
+        ck_assert_ptr_nonnull(strstr(buf_cstr(&out), "[-- Text outside the PGP block: --]\n"
+                                                     "around"));
+        ck_assert_ptr_null(strstr(out.ptr, "NOT signed and NOT encrypted"));
+    }
     buf_reset(&out);
     /* without crypt options: no marks and no cryptography at all, as before */
     o.crypt = NULL;
