@@ -284,9 +284,9 @@ void crypt_opts_free(struct crypt_opts *o)
 int crypt_protect_account(struct buf *msg, const struct account *a, const char *mail_root,
                           int on, int off, char *const *rcpts, size_t nrcpts, struct err *e)
 {
-    int flags = ((a->crypt_sign ? CRYPT_SIGN : 0) | (a->crypt_smime ? CRYPT_SMIME : 0) | on) &
-                ~off;
-    bool maybe = a->crypt_encrypt_when_possible && !((on | off) & CRYPT_ENCRYPT);
+    int flags = ((a && a->crypt_sign ? CRYPT_SIGN : 0) | (a && a->crypt_smime ? CRYPT_SMIME : 0) |
+                 on) & ~off;
+    bool maybe = a && a->crypt_encrypt_when_possible && !((on | off) & CRYPT_ENCRYPT);
     struct crypt_opts co;
     int rc;
 
