@@ -38,10 +38,10 @@
  * once for a small index), so opening a folder of a million messages touches the header,
  * the rows on screen and their blocks, not every record.
  *
- * Version 3 (one checksum over everything, no counts, no addresses) is rebuilt: a new
- * magic means "not ours", and a rebuild is the upgrade.
+ * Versions 3 and 4 (one checksum over everything, no counts, no addresses, the whole file
+ * read at open) are rebuilt: a new magic means "not ours", and a rebuild is the upgrade.
  */
-#define IDX_MAGIC "TERNIDX4"
+#define IDX_MAGIC "TERNIDX5"
 #define IDX_ENDIAN 0x01020304u
 #define IDXF_DATE_ORDER 0x1
 #define IDX_BLK_RECS 4096
@@ -77,7 +77,7 @@ enum { F_NAME, F_FROM, F_TO, F_SUBJECT, F_MSGID, F_IRT, F_REFS, F_FROM_ADDR, F_T
 
 struct idx_frec {
     uint32_t str[F_NSTR];
-    uint32_t bits;           /* bit 0: in new/ */
+    uint32_t bits;           /* bit 0: in new/; bits 1-2: CRYPT_MARK_* (crypt.h) */
     int64_t date;
     int64_t mtime;
     uint64_t size;
@@ -340,6 +340,7 @@ void idx_load_rec(struct idx *x, size_t i)
         return;
     }
     idx_msg_set_name(m, s[F_NAME], (r.bits & 1) != 0);
+    m->crypt = (uint8_t)((r.bits >> 1) & 3);
     m->from = s[F_FROM];
     m->to = s[F_TO];
     m->subject = s[F_SUBJECT];
@@ -699,7 +700,7 @@ static void write_body(struct writer *w, const struct idx *x, const uint32_t *or
             if (s[0])
                 off += strlen(s) + 1;
         }
-        r.bits = m->in_new ? 1 : 0;
+        r.bits = (m->in_new ? 1u : 0u) | (uint32_t)m->crypt << 1;
         r.date = m->date;
         r.mtime = m->mtime;
         r.size = m->size;
@@ -821,7 +822,8 @@ void idx_jnl_remove(struct idx *x, size_t i)
 void idx_jnl_add(struct idx *x, size_t i)
 {
     const struct idx_msg *m = &x->m[i];
-    struct jadd a = { x->fpos[i], m->in_new ? 1 : 0, m->date, m->mtime, m->size };
+    struct jadd a = { x->fpos[i], (m->in_new ? 1u : 0u) | (uint32_t)m->crypt << 1, m->date,
+                      m->mtime, m->size };
     struct buf p = BUF_INIT;
 
     if (!journaling(x))
@@ -947,6 +949,7 @@ static size_t jnl_walk(struct idx *x, const char *j, size_t end, bool apply)
                 m = &x->m[n];
                 memset(m, 0, sizeof *m);
                 idx_msg_set_name(m, s[F_NAME], (a.bits & 1) != 0);
+                m->crypt = (uint8_t)((a.bits >> 1) & 3);
                 m->from = s[F_FROM];
                 m->to = s[F_TO];
                 m->subject = s[F_SUBJECT];

@@ -19,6 +19,7 @@
 #include "index_int.h"
 #include "tern/buf.h"
 #include "tern/codec.h"
+#include "tern/crypt.h"
 #include "tern/fsutil.h"
 #include "tern/header.h"
 #include "tern/index.h"
@@ -396,6 +397,7 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
     struct stat st;
     size_t got = 0, hl;
     bool eof = false;
+    struct hdr_field fct = { 0 };
     struct hdr_field f, ff = { 0 }, ft = { 0 }, fs = { 0 }, fd_ = { 0 }, fm = { 0 }, fi = { 0 },
         fr = { 0 }, fc = { 0 };
     size_t pos = 0;
@@ -468,6 +470,10 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
             if (field_is(&f, "in-reply-to", 11))
                 slot = &fi;
             break;
+        case 12:
+            if (field_is(&f, "content-type", 12))
+                slot = &fct;
+            break;
         default:
             break;
         }
@@ -482,6 +488,8 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
     m->references = fr.name ? idx_arena_take(x, refs_join(fr.value, fr.value_len)) : "";
     m->from_addr = ff.name ? idx_arena_take(x, first_mailbox(&ff)) : "";
     m->to_addrs = idx_arena_take(x, mailboxes(&ft, &fc));
+    /* the signed/encrypted mark comes from the Content-Type alone: nothing is decrypted */
+    m->crypt = fct.name ? (uint8_t)crypt_mark(fct.value, fct.value_len) : 0;
     m->mtime = (int64_t)st.st_mtime;
     m->size = (uint64_t)st.st_size;
     if (fd_.name && hdr_parse_date(fd_.value, fd_.value_len, &t) == 0)

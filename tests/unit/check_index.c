@@ -8,6 +8,7 @@
 
 #include "testutil.h"
 #include "tern/buf.h"
+#include "tern/crypt.h"
 #include "tern/fsutil.h"
 #include <sys/time.h>
 #include "tern/index.h"
@@ -870,7 +871,9 @@ START_TEST(journal_replayed)
     snprintf(a, sizeof a, "%s/cur/1001.B.host:2,FS", d);
     ck_assert_int_eq(unlink(a), 0);
     put(d, "new", "1009.N.host", "From: nina@example.com\nSubject: journal\n"
-        "Date: Mon, 01 Jan 2024 11:00:00 +0000\n\n.\n");
+        "Date: Mon, 01 Jan 2024 11:00:00 +0000\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
+        "boundary=b\n\n.\n");
     age_dir(d, "cur", 5);
     age_dir(d, "new", 5);
     ck_assert_int_eq(idx_fresh(d, NULL), 0);            /* the directories changed */
@@ -892,6 +895,7 @@ START_TEST(journal_replayed)
     i = find_subject(x, "journal");
     ck_assert_int_ge(i, 0);
     ck_assert_str_eq(idx_msg(x, (size_t)i)->from_addr, "nina@example.com");
+    ck_assert_uint_eq(idx_msg(x, (size_t)i)->crypt, CRYPT_MARK_ENCRYPTED);  /* via J_ADD */
     idx_counts(x, &c);
     ck_assert_uint_eq(c.total, 3);
     ck_assert_uint_eq(c.flagged, 1);
@@ -906,6 +910,16 @@ START_TEST(journal_replayed)
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);      /* the mtimes moved: listed, same data */
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
     ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "journal"))->name, "1009.N.host:2,S");
+    ck_assert_uint_eq(idx_msg(x, (size_t)find_subject(x, "journal"))->crypt,
+                      CRYPT_MARK_ENCRYPTED);
+    idx_close(x);
+    /* and through a rewritten cache file */
+    ck_assert_int_eq(idx_open(d, IDX_NO_CACHE, &x, &e), 0);
+    idx_close(x);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    ck_assert_uint_eq(idx_msg(x, (size_t)find_subject(x, "journal"))->crypt,
+                      CRYPT_MARK_ENCRYPTED);
     idx_close(x);
     free(cache);
     rm_rf(d);
