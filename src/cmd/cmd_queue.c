@@ -100,7 +100,7 @@ int cmd_queue(int argc, char **argv, const struct globals *g)
     rc = cmd_load_config(g, &cfg);
     if (rc != 0)
         return rc;
-    if (queue_open(cfg->mail_root, &q, &e) < 0 || queue_list(q, &ents, &n, &orphans, &e) < 0) {
+    if (queue_open_cfg(cfg, NULL, &q, &e) < 0 || queue_list(q, &ents, &n, &orphans, &e) < 0) {
         fprintf(stderr, "%s: %s\n", g->progname, e.msg);
         rc = cmd_exit_code(e.cls);
         goto out;
