@@ -47,8 +47,10 @@ struct queue_entry {
     char *answers_dir;
     char *answers_id;
     char answers_flag;
-    /* The directory of the account's outbox the message was queued in (queue_add sets it);
-     * NULL in a state written before per-account outboxes: mail_root's default Outbox. */
+    /* The account's outbox the message was queued in (queue_add sets it): its directory
+     * under mail_root (relative, so a moved or restored tree still works), or absolute when
+     * outside it; NULL in a state written before per-account outboxes: mail_root's default
+     * Outbox. */
     char *outbox;
     char *path;                  /* the message file (set by queue_list), or NULL when gone */
 };

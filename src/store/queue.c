@@ -161,6 +161,22 @@ static int parse_num(const char *v, long long min, long long max, long long *out
     return 0;
 }
 
+/* An outbox as a state names it: absolute, or under the mail root without ".." or "//". */
+static bool outbox_ok(const char *v)
+{
+    const char *p = v[0] == '/' ? v + 1 : v;
+
+    for (;;) {
+        size_t n = strcspn(p, "/");
+
+        if (n == 0 || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        if (p[n] == '\0')
+            return true;
+        p += n + 1;
+    }
+}
+
 int queue_state_parse(const char *text, size_t n, struct queue_entry *q, struct err *e)
 {
     const char *p = text, *end = text + n;
@@ -241,7 +257,7 @@ int queue_state_parse(const char *text, size_t n, struct queue_entry *q, struct 
             q->answers_id = xstrdup(val);
         } else if (strcmp(line, "answers-dir") == 0 && q->answers_dir == NULL && *val == '/') {
             q->answers_dir = xstrdup(val);
-        } else if (strcmp(line, "outbox") == 0 && q->outbox == NULL && *val == '/') {
+        } else if (strcmp(line, "outbox") == 0 && q->outbox == NULL && outbox_ok(val)) {
             q->outbox = xstrdup(val);
         } else if (line[0] != '\0') {
             free(line);
@@ -484,10 +500,36 @@ static const char *box_of_account(const struct queue *q, const char *account)
     return q->outbox;
 }
 
-/* The outbox an entry's message was queued in. */
-static const char *box_of_entry(const struct queue *q, const struct queue_entry *ent)
+/* The directory of an outbox as a state names it (relative: under root). New string. */
+static char *box_dir(const char *root, const char *outbox)
 {
-    return ent->outbox ? ent->outbox : q->legacy;
+    return outbox[0] == '/' ? xstrdup(outbox) : fs_join(root, outbox);
+}
+
+/* The directory of the outbox an entry's message was queued in. New string. */
+static char *box_of_entry(const struct queue *q, const struct queue_entry *ent)
+{
+    return ent->outbox ? box_dir(q->root, ent->outbox) : xstrdup(q->legacy);
+}
+
+/* How a state names the outbox dir: its path under the mail root when it is there (the
+ * tree may be moved or restored elsewhere), else absolute. NULL when it cannot be resolved. */
+static char *box_name(const struct queue *q, const char *dir)
+{
+    char *real = realpath(dir, NULL), *root = realpath(q->root, NULL), *name = NULL;
+    size_t n = root ? strlen(root) : 0;
+
+    if (real && root && strncmp(real, root, n) == 0 && real[n] == '/' && real[n + 1] != '\0')
+        name = xstrdup(real + n + 1);
+    else if (real)
+        name = xstrdup(real);
+    if (name && !outbox_ok(name)) {
+        free(name);
+        name = NULL;
+    }
+    free(real);
+    free(root);
+    return name;
 }
 
 const char *queue_outbox(const struct queue *q)
@@ -516,10 +558,11 @@ int queue_save(struct queue *q, const struct queue_entry *ent, struct err *e)
 /* The message is in new/: make that durable, then write its state. */
 static int add_sync_and_save(struct queue *q, const struct queue_entry *ent, struct err *e)
 {
-    char *newdir = fs_join(ent->outbox, "new");  /* the file went to new/ only */
+    char *box = box_of_entry(q, ent), *newdir = fs_join(box, "new");   /* only new/ changed */
     int rc = fs_fsync_dir(newdir, e);
 
     free(newdir);
+    free(box);
     return rc < 0 ? -1 : queue_save(q, ent, e);
 }
 
@@ -531,9 +574,9 @@ int queue_add(struct queue *q, const char *msg, size_t n, struct queue_entry *en
 
     if (maildir_create(box, e) < 0)
         return -1;
-    /* recorded in the state, absolute: queue_open without the configuration finds it */
+    /* recorded in the state: queue_open without the configuration finds it */
     free(ent->outbox);
-    if ((ent->outbox = realpath(box, NULL)) == NULL)
+    if ((ent->outbox = box_name(q, box)) == NULL)
         return err_sys(e, "%s", box);
     box_add(q, box);
     if (maildir_tmp_open(box, &t, e) < 0)
@@ -674,8 +717,12 @@ int queue_list(struct queue *q, struct queue_entry **out, size_t *n, size_t *orp
     if (read_states(q, &ents, &spaths, &nstates, e) < 0)
         return -1;
     /* the outboxes: the configuration's, the default one, and every one a state names */
-    for (size_t i = 0; i < nstates; i++)
-        box_add(q, box_of_entry(q, &ents[i]));
+    for (size_t i = 0; i < nstates; i++) {
+        char *box = box_of_entry(q, &ents[i]);
+
+        box_add(q, box);
+        free(box);
+    }
     for (size_t i = 0; i < q->nboxes; i++) {
         scan_sub(q->boxes[i], "new", &names, &nnames);
         scan_sub(q->boxes[i], "cur", &names, &nnames);
@@ -870,6 +917,12 @@ char *queue_id_of_path(const char *mail_root, const char *path)
     box = state_outbox(statedir, id);
     if (box == NULL)
         box = maildir_folder_path(root, paths_role(NULL, root, NULL, ROLE_OUTBOX));
+    else {
+        char *named = box;
+
+        box = box_dir(root, named);
+        free(named);
+    }
     if (!same_dir(dir, box)) {
         free(id);
         id = NULL;
@@ -1071,18 +1124,22 @@ bool queue_entry_drop_rcpts(struct queue_entry *ent, const struct queue_accepted
 
 int queue_refind(struct queue *q, struct queue_entry *ent)
 {
-    const char *box = box_of_entry(q, ent);
-    char *rel = maildir_find(box, ent->id, strlen(ent->id));
+    char *box = box_of_entry(q, ent), *rel = maildir_find(box, ent->id, strlen(ent->id));
 
     /* where it was queued, else any outbox (a person may have moved it) */
     for (size_t i = 0; rel == NULL && i < q->nboxes; i++)
-        if ((rel = maildir_find(q->boxes[i], ent->id, strlen(ent->id))) != NULL)
-            box = q->boxes[i];
-    if (rel == NULL)
+        if ((rel = maildir_find(q->boxes[i], ent->id, strlen(ent->id))) != NULL) {
+            free(box);
+            box = xstrdup(q->boxes[i]);
+        }
+    if (rel == NULL) {
+        free(box);
         return -1;
+    }
     free(ent->path);
     ent->path = fs_join(box, rel);
     free(rel);
+    free(box);
     return 0;
 }
 

@@ -67,7 +67,8 @@ static const char *const bad_states[] = {
     "tern-queue 1\nid x\naccount a\nfrom f\r\nstate queued\ncreated 1\n",
     "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\ncreated 1\nbogus 1\n",
     "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\n",
-    "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\ncreated 1\noutbox Queue\n",
+    "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\ncreated 1\noutbox ../Queue\n",
+    "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\ncreated 1\noutbox Q//A\n",
 };
 
 START_TEST(state_rejects)
@@ -614,9 +615,10 @@ START_TEST(outbox_per_account)
     add_as(q, "a", "Subject: a\n\n", now - 3, &a);
     add_as(q, "b", "Subject: b\n\n", now - 2, &b);
     add_as(q, "c", "Subject: c\n\n", now - 1, &c);
-    ck_assert_str_eq(a.outbox, boxa);
-    ck_assert_str_eq(b.outbox, boxb);
-    ck_assert_str_eq(c.outbox, boxc);          /* no setting: the default Outbox */
+    /* named under the mail root: a tree moved or restored elsewhere still works */
+    ck_assert_str_eq(a.outbox, "Queue/A");
+    ck_assert_str_eq(b.outbox, "Queue/B");
+    ck_assert_str_eq(c.outbox, "Outbox");      /* no setting: the default Outbox */
     ck_assert_uint_eq(count_files(boxa), 1);
     ck_assert_uint_eq(count_files(boxb), 1);
     ck_assert_uint_eq(count_files(boxc), 1);
@@ -682,6 +684,23 @@ START_TEST(outbox_per_account)
     ck_assert_uint_eq(n, 2);
     queue_list_free(ents, n);
     queue_close(q);
+
+    /* the tree moved (restored from a backup elsewhere): the queue is found where it is */
+    {
+        struct buf moved = BUF_INIT;
+
+        buf_printf(&moved, "%s.moved", root);
+        ck_assert_int_eq(rename(root, moved.ptr), 0);
+        ck_assert_int_eq(queue_open(moved.ptr, &plain, &e), 0);
+        ck_assert_int_eq(queue_list(plain, &ents, &n, NULL, &e), 0);
+        ck_assert_uint_eq(n, 2);
+        for (size_t i = 0; i < n; i++)
+            ck_assert_int_eq(strncmp(ents[i].path, moved.ptr, moved.len), 0);
+        queue_list_free(ents, n);
+        queue_close(plain);
+        ck_assert_int_eq(rename(moved.ptr, root), 0);
+        buf_free(&moved);
+    }
     queue_entry_free(&a);
     queue_entry_free(&b);
     queue_entry_free(&c);
