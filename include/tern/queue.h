@@ -122,6 +122,8 @@ int queue_open_cfg(const struct config *cfg, const char *mail_root, struct queue
 void queue_close(struct queue *q);
 /* Where a message of an account without its own outbox goes. */
 const char *queue_outbox(const struct queue *q);
+/* The outbox directories known (the ones queue_list scans); *dirs borrowed from q. */
+size_t queue_outboxes(const struct queue *q, const char *const **dirs);
 /*
  * Store a message and its envelope durably: the message goes into the outbox of ent->account
  * (fsynced; ent->outbox names it), then the

@@ -491,6 +491,12 @@ void queue_close(struct queue *q)
     free(q);
 }
 
+size_t queue_outboxes(const struct queue *q, const char *const **dirs)
+{
+    *dirs = (const char *const *)q->boxes;
+    return q->nboxes;
+}
+
 /* The outbox a new message of account goes to. */
 static const char *box_of_account(const struct queue *q, const char *account)
 {

@@ -259,6 +259,12 @@ expect_status 0 "outboxes: home's copy in .Home.Sent" -- \
 expect_status 0 "outboxes: every outbox empty, no state left" -- test "$(find "$OBX/.Outbox" \
     "$OBX/.Queue.Work" "$OBX/.Queue.Home" "$OBX/.tern/queue" -type f ! -name flush.lock \
     ! -name accepted.journal | wc -l)" = 0
+printf 'Subject: half queued\n\nx\n' >"$OBX/.Queue.Home/new/1.orphan.host"
+expect_status 0 "outboxes: tern queue with a message in home's outbox and no state" -- \
+    "$TERN" -c "$RC" queue
+expect_in "$T/out" "1 message in " "outboxes: the stateless message in an account's outbox is counted"
+expect_in "$T/out" "Queue.Home" "outboxes: ... naming the outboxes"
+rm -f "$OBX/.Queue.Home/new/1.orphan.host"
 
 # ---- send -t reads recipients from the raw fields: an encoded word whose text is an
 # address never becomes one (issue 14, item 1) ----
