@@ -742,7 +742,10 @@ int queue_list(struct queue *q, struct queue_entry **out, size_t *n, size_t *orp
 
         if (nnames > 0)
             hit = bsearch(&key, names, nnames, sizeof *names, name_cmp);
-        if (hit == NULL) {
+        if (hit == NULL && queue_refind(q, &ent) == 0) {
+            /* renamed (new/ to cur/) by another program while we looked: still queued */
+            ents[nents++] = ent;
+        } else if (hit == NULL) {
             /* The message was deleted from its outbox: the entry goes with it. */
             unlink(spaths[i]);
             queue_entry_free(&ent);
