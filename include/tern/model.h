@@ -61,6 +61,8 @@ const char *model_dir(const struct model *m);    /* the Maildir path */
 bool model_show_to(const struct model *m);
 /* The folder is the Outbox: model_queue_entry gives each row's queue state. */
 bool model_is_outbox(const struct model *m);
+/* The folder is the Trash: expunging here removes mail for good (the UI asks first). */
+bool model_is_trash(const struct model *m);
 const struct model_counts *model_counts(const struct model *m);
 const struct idx *model_index(const struct model *m);
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tern/maildir.h"
 #include "tern/model.h"
@@ -309,6 +310,19 @@ const char *model_name(const struct model *m) { return m->name; }
 const char *model_dir(const struct model *m) { return m->dir; }
 bool model_show_to(const struct model *m) { return m->show_to; }
 bool model_is_outbox(const struct model *m) { return m->outbox; }
+
+/* By identity of the directory, not by name: "Trash", "./Trash" and an absolute path are one
+ * folder, and expunging there is what removes mail for good. */
+bool model_is_trash(const struct model *m)
+{
+    char *trash = maildir_folder_path(m->root, "Trash");
+    struct stat a, b;
+    bool same = stat(trash, &a) == 0 && stat(m->dir, &b) == 0 && a.st_dev == b.st_dev &&
+                a.st_ino == b.st_ino;
+
+    free(trash);
+    return same;
+}
 const struct model_counts *model_counts(const struct model *m) { return &m->counts; }
 const struct idx *model_index(const struct model *m) { return m->x; }
 

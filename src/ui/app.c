@@ -113,7 +113,8 @@ void app_prompt(struct app *a, enum prompt_kind k, const char *label, const char
     buf_reset(&a->pr.text);
     buf_adds(&a->pr.text, init ? init : "");
     a->pr.cur = a->pr.text.len;
-    a->pr.onekey = (k == PR_SORT || k == PR_CONFIRM_QUIT);
+    a->pr.onekey = (k == PR_SORT || k == PR_CONFIRM_QUIT || k == PR_CONFIRM_PURGE ||
+                    k == PR_CONFIRM_BOUNCE);
     a->pr.done = done;
     a->pr.complete = NULL;
     a->msg[0] = '\0';

@@ -220,6 +220,28 @@ static void expunge(struct app *a)
     app_notify(a, EV_FOLDERS_CHANGED);
 }
 
+/* In the Trash an expunge is for good: ask first, naming the count. kind is what to do on
+ * yes (PR_CONFIRM_PURGE: expunge; PR_CONFIRM_QUIT: expunge and leave). Returns true when a
+ * question was asked. */
+static bool ask_purge(struct app *a, enum prompt_kind kind)
+{
+    size_t t = model_counts(a->m)->trashed;
+    char q[128];
+
+    if (!model_is_trash(a->m) || t == 0)
+        return false;
+    snprintf(q, sizeof q, "Delete %zu message%s for good? (y/n%s) ", t, t == 1 ? "" : "s",
+             kind == PR_CONFIRM_QUIT ? ", Esc: stay" : "");
+    app_prompt(a, kind, q, "", list_prompt_done);
+    return true;
+}
+
+static void expunge_asked(struct app *a)
+{
+    if (!ask_purge(a, PR_CONFIRM_PURGE))
+        expunge(a);
+}
+
 static void search(struct app *a, bool back, const char *what)
 {
     bool wrapped;
@@ -295,6 +317,12 @@ void list_prompt_done(struct app *a, enum prompt_kind k, const char *text)
     if (a->m == NULL)
         return;
     switch (k) {
+    case PR_CONFIRM_PURGE:
+        if (text[0] == 'y' || text[0] == 'Y')
+            expunge(a);
+        else
+            app_msg(a, "Nothing deleted.");
+        return;
     case PR_CONFIRM_QUIT:
         if (text[0] == 'y' || text[0] == 'Y') {
             expunge(a);
@@ -373,6 +401,8 @@ static void list_key(struct app *a, struct pane *p, enum action c, int key)
             app_set_pager(a, false);
             return;
         }
+        if (m && ask_purge(a, PR_CONFIRM_QUIT))
+            return;
         if (m && model_counts(m)->trashed > 0) {
             char q[128];
             size_t t = model_counts(m)->trashed;
@@ -459,7 +489,7 @@ static void list_key(struct app *a, struct pane *p, enum action c, int key)
         set_flags(a, NULL, "T");
         break;
     case ACT_EXPUNGE:
-        expunge(a);
+        expunge_asked(a);
         break;
     case ACT_MOVE:
         app_prompt(a, PR_MOVE, "Move to folder: ", "", list_prompt_done);
