@@ -13,6 +13,7 @@
 
 #include "tern/message.h"
 #include "tern/model.h"
+#include "tern/save.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
 #include "tcurses.h"
@@ -427,7 +428,12 @@ static void attach_action(struct app *a, struct pager *pg, const char *text)
         goto out;
     }
     if (save) {
-        snprintf(path, sizeof path, "%s", *dest ? dest : name ? name : "part");
+        /* A directory gets DIR/NAME, and ~ is the home, as on the command line; with no
+         * target the name from the mail loses any directory part (./NAME). */
+        char *target = save_part_path(*dest ? dest : ".", name);
+
+        snprintf(path, sizeof path, "%s", target);
+        free(target);
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     } else {
         snprintf(path, sizeof path, "%s/tern-part.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR")

@@ -9,10 +9,34 @@ M="$T/Mail"
 demo_mail "$M"
 write_rc "$T/rc" "$M"
 export TERN_LEARN_EVERY=3600
+export HOME="$T/home"
+mkdir -p "$HOME"
 
-# Expunge in the Trash removes mail for good, so it asks first, naming the count.
 start_tern -c "$T/rc"
 expect_screen "[32 msgs" "INBOX is open"
+
+# A part saved to a directory lands as DIR/NAME; ~ is the home directory.
+mkdir -p "$T/home/att" "$T/dir"
+keys /
+typetext "Crew list"
+keys Enter Enter
+expect_screen "crew.csv" "the pager lists the attachment"
+keys v
+expect_screen "Parts: [1] text/plain" "v lists the parts"
+typetext "s 2 $T/dir"
+keys Enter
+expect_screen "Saved part 2 to $T/dir/crew.csv" "a directory target saves DIR/NAME"
+[ -s "$T/dir/crew.csv" ] && pass "the part is in the directory" ||
+    fail "the part is in the directory"
+keys v
+typetext "s 2 ~/att"
+keys Enter
+expect_screen "Saved part 2 to $T/home/att/crew.csv" "~ is expanded"
+cmp -s "$T/dir/crew.csv" "$T/home/att/crew.csv" && pass "the same part under ~" ||
+    fail "the same part under ~"
+keys q
+
+# Expunge in the Trash removes mail for good, so it asks first, naming the count.
 keys c
 typetext "Trash"
 keys Enter
