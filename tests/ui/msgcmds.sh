@@ -36,7 +36,75 @@ cmp -s "$T/dir/crew.csv" "$T/home/att/crew.csv" && pass "the same part under ~" 
     fail "the same part under ~"
 keys q
 
+# Links: url_command first, run without a shell, the URL one argument.
+cat >"$T/opener.sh" <<'EOS'
+#!/bin/sh
+printf '%s\n' "$@" >"$OPENED.tmp" && /bin/mv "$OPENED.tmp" "$OPENED"
+EOS
+chmod +x "$T/opener.sh"
+export OPENED="$T/opened"
+write_rc "$T/rc-url" "$M" "url_command = $T/opener.sh --new %s"
+start_tern -c "$T/rc-url"
+expect_screen "[32 msgs" "INBOX is open (url_command)"
+keys /
+typetext "cardamom buns"
+keys Enter Enter
+expect_screen "bakery.example/order" "the message with a link is shown"
+keys C-b
+expect_screen "Open link number:" "^B lists the links"
+typetext "1"
+keys Enter
+expect_screen "Opened the link with $T/opener.sh." "url_command opened it"
+for _ in $(seq 100); do [ -s "$OPENED" ] && break; sleep 0.05; done
+[ "$(cat "$OPENED" 2>/dev/null)" = "$(printf -- '--new\nhttps://bakery.example/order')" ] &&
+    pass "url_command got the URL as one argument for %s" ||
+    fail "url_command got the URL as one argument ($(cat "$OPENED" 2>/dev/null))"
+keys Q
+expect_restored "Q leaves"
+
+# $BROWSER: a colon-separated list tried in turn, the URL appended without %s. Nothing
+# found: say so (never "Started xdg-open."). PATH holds no xdg-open for this tern.
+rm -f "$OPENED"
+mkdir -p "$T/nobin"
+cat >"$T/tern-nopath" <<EOS
+#!/bin/sh
+PATH="$T/nobin" exec "$TERN" "\$@"
+EOS
+chmod +x "$T/tern-nopath"
+REAL_TERN=$TERN
+TERN="$T/tern-nopath"
+BROWSER="/nonexistent/browser:$T/opener.sh" start_tern -c "$T/rc"
+expect_screen "[32 msgs" "INBOX is open (BROWSER)"
+keys /
+typetext "cardamom buns"
+keys Enter Enter
+keys C-b
+expect_screen "Open link number:" "^B lists the links"
+typetext "1"
+keys Enter
+expect_screen "Opened the link with $T/opener.sh." "the second BROWSER entry opened it"
+for _ in $(seq 100); do [ -s "$OPENED" ] && break; sleep 0.05; done
+[ "$(cat "$OPENED" 2>/dev/null)" = "https://bakery.example/order" ] &&
+    pass "BROWSER got the URL" || fail "BROWSER got the URL ($(cat "$OPENED" 2>/dev/null))"
+keys Q
+expect_restored "Q leaves"
+start_tern -c "$T/rc"
+expect_screen "[32 msgs" "INBOX is open (no opener)"
+keys /
+typetext "cardamom buns"
+keys Enter Enter
+keys C-b
+typetext "1"
+keys Enter
+expect_screen "No program to open links: set url_command" "a missing opener is reported"
+expect_no_screen "Started xdg-open" "and not claimed started"
+keys Q
+expect_restored "Q leaves"
+TERN=$REAL_TERN
+
 # Expunge in the Trash removes mail for good, so it asks first, naming the count.
+start_tern -c "$T/rc"
+expect_screen "[32 msgs" "INBOX is open (Trash)"
 keys c
 typetext "Trash"
 keys Enter
