@@ -63,6 +63,9 @@ struct config {
     bool exists;
     char *mail_root;
     char *editor;                /* NULL: $VISUAL, then $EDITOR, then vi */
+    char *url_command;           /* opens a link (%s: the URL); NULL: $BROWSER, xdg-open */
+    char *query_command;         /* address query as mutt's (%s: the query); NULL: none */
+    char *headers;               /* header names the pager shows; NULL: the usual few */
     char *default_account;
     long queue_retry_min;        /* seconds before the first retry */
     long queue_retry_max;        /* cap of the doubling backoff */

@@ -102,6 +102,22 @@ keys Q
 expect_restored "Q leaves"
 TERN=$REAL_TERN
 
+# [general] headers names the fields the pager shows; h still shows them all.
+write_rc "$T/rc-hdr" "$M" "headers = Subject, Message-ID"
+start_tern -c "$T/rc-hdr"
+expect_screen "[32 msgs" "INBOX is open (headers)"
+keys /
+typetext "cardamom buns"
+keys Enter Enter
+expect_screen "Message-ID: <news1@demo.example.org>" "a field named in headers is shown"
+expect_no_screen "Date: " "a field not named is not"
+keys h
+expect_screen "Received: from mx.example.org" "h shows every field"
+keys h
+expect_no_screen "Received: from" "h again weeds them"
+keys Q
+expect_restored "Q leaves"
+
 # Expunge in the Trash removes mail for good, so it asks first, naming the count.
 start_tern -c "$T/rc"
 expect_screen "[32 msgs" "INBOX is open (Trash)"

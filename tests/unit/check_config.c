@@ -347,6 +347,20 @@ START_TEST(ignore_and_retain_weed_headers)
 }
 END_TEST
 
+START_TEST(general_headers_setting_weeds)
+{
+    /* [general] headers names the fields shown, over any mailx retain/ignore line */
+    struct config *cfg = parse_ok("retain Subject\n[general]\nheaders = From, Date X-Label\n");
+
+    ck_assert(config_header_shown(cfg, "from", 4));
+    ck_assert(config_header_shown(cfg, "X-Label: y", 7));
+    ck_assert(config_header_shown(cfg, "Date", 4));
+    ck_assert(!config_header_shown(cfg, "Subject", 7));
+    ck_assert(!config_header_shown(cfg, "Dat", 3));
+    config_free(cfg);
+}
+END_TEST
+
 START_TEST(mailx_safe_marks_only_ini_lines)
 {
     const char *in =
@@ -645,6 +659,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, snail_constructs_are_skipped);
     tcase_add_test(tc, unalias_and_whitespace_aliases);
     tcase_add_test(tc, ignore_and_retain_weed_headers);
+    tcase_add_test(tc, general_headers_setting_weeds);
     tcase_add_test(tc, mailx_safe_marks_only_ini_lines);
     tcase_add_test(tc, wrong_values_name_line_and_key);
     tcase_add_test(tc, unknown_keys_warn_with_suggestion);
