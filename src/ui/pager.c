@@ -48,7 +48,7 @@ static void free_urls(struct pager *pg)
     pg->show_urls = false;
 }
 
-/* Break the text into screen lines of at most width columns (wrapping long lines). */
+/* Break the text into screen lines of at most width columns, long lines at spaces. */
 static void wrap(struct pager *pg, int width)
 {
     const char *t = pg->text.ptr ? pg->text.ptr : "";
@@ -64,12 +64,8 @@ static void wrap(struct pager *pg, int width)
         size_t end = nl ? (size_t)(nl - t) : len;
 
         do {
-            size_t take = ui_clip(t + off, end - off, width, NULL);
+            size_t take = off < end ? ui_wrap(t + off, end - off, width) : 0;
 
-            if (take == 0 && off < end) {       /* one character wider than the pane */
-                size_t l = utf8_seqlen((const unsigned char *)t + off, end - off);
-                take = l ? l : 1;
-            }
             if (pg->nlines + 2 > cap) {
                 cap = cap ? cap * 2 : 256;
                 pg->lines = xreallocarray(pg->lines, cap, sizeof *pg->lines);

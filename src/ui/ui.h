@@ -45,6 +45,12 @@ int layout_hit(const struct layout *l, int y, int x);
  * the columns taken. Invalid bytes and controls count one column (they are drawn as '?').
  */
 size_t ui_clip(const char *s, size_t n, int cols, int *used);
+/*
+ * How many bytes of the line s (n bytes) go on one screen line of cols columns when
+ * wrapping: up to and with the last space that fits, so that words stay whole; a word
+ * longer than the line is broken; at least one character, so that wrapping advances.
+ */
+size_t ui_wrap(const char *s, size_t n, int cols);
 
 /* ---- actions and keys (keys.c) ---- */
 

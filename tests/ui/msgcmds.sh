@@ -118,6 +118,24 @@ expect_no_screen "Received: from" "h again weeds them"
 keys Q
 expect_restored "Q leaves"
 
+# The pager wraps long lines at spaces: no word is cut at the pane's edge.
+start_tern -c "$T/rc"
+expect_screen "[32 msgs" "INBOX is open (wrap)"
+keys /
+typetext "cardamom buns"
+keys Enter Enter z
+tm resize-window -t t -x 40 -y 30
+expect_screen "-- message --" "the zoomed pager at 40 columns"
+if screen | grep -qx "This week we bake dark rye on Tuesday *" &&
+    screen | grep -q "^and cardamom buns on Saturday\.$"; then
+    pass "the line breaks between words"
+else
+    fail "the line breaks between words"; screen | sed 's/^/    | /'
+fi
+tm resize-window -t t -x 120 -y 40
+keys Q
+expect_restored "Q leaves"
+
 # Expunge in the Trash removes mail for good, so it asks first, naming the count.
 start_tern -c "$T/rc"
 expect_screen "[32 msgs" "INBOX is open (Trash)"
