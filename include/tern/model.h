@@ -151,6 +151,13 @@ long model_move(struct model *m, const uint32_t *ids, size_t n, const char *dst,
                 size_t *gone, struct err *e);
 long model_copy(struct model *m, const uint32_t *ids, size_t n, const char *dst,
                 size_t *gone, struct err *e);
+/* A move/copy target that names a file or a directory outside the folders (starts with / or
+ * ~) rather than a folder: model_save writes there. */
+bool model_is_file_target(const char *target);
+/* Save copies of the messages to an mbox file or a Maildir (save_message: ~ expanded);
+ * *where (may be NULL) gets the path written to (new string). The messages stay. */
+long model_save(struct model *m, const uint32_t *ids, size_t n, const char *target,
+                char **where, size_t *gone, struct err *e);
 /* Remove every message marked for deletion to the Trash folder (for real in the Trash
  * itself). Returns how many went. */
 long model_expunge(struct model *m, struct err *e);

@@ -284,6 +284,36 @@ static void sort_by(struct app *a, const char *key)
         app_err(a, "Sort keys: d a f s z");
 }
 
+/*
+ * s or C to a file (a path starting with / or ~): the message is appended to an mbox or
+ * stored in a Maildir there; s then marks it for deletion as mutt's save does (it goes at
+ * the next $), C leaves it.
+ */
+static void save_to_file(struct app *a, enum prompt_kind k, uint32_t id, const char *target)
+{
+    char *where = NULL;
+    size_t gone = 0;
+    struct err e;
+    long r = model_save(a->m, &id, 1, target, &where, &gone, &e);
+
+    if (r < 0) {
+        app_err(a, "%s", e.msg);
+    } else if (gone) {
+        app_msg(a, "That message was moved or deleted by another program.");
+    } else if (k == PR_MOVE) {
+        if (model_delete(a->m, &id, 1, &gone, &e) < 0)
+            app_err(a, "Saved to %s, but: %s", where, e.msg);
+        else
+            app_msg(a, "Saved to %s; marked for deletion.", where);
+        if (!a->pager_open)
+            move_cursor(a, 1);
+    } else {
+        app_msg(a, "Saved a copy to %s.", where);
+    }
+    free(where);
+    app_notify(a, EV_FOLDER_CHANGED);
+}
+
 static void move_or_copy(struct app *a, enum prompt_kind k, const char *text)
 {
     uint32_t id = model_cursor_id(a->m);
@@ -293,6 +323,12 @@ static void move_or_copy(struct app *a, enum prompt_kind k, const char *text)
 
     if (*text == '\0' || model_rows(a->m) == 0)
         return;
+    if (model_is_file_target(text)) {
+        save_to_file(a, k, id, text);
+        return;
+    }
+    if ((text[0] == '=' || text[0] == '+') && text[1])    /* mutt's names for folders */
+        text++;
     r = k == PR_MOVE ? model_move(a->m, &id, 1, text, &gone, &e)
                      : model_copy(a->m, &id, 1, text, &gone, &e);
     if (r < 0) {
@@ -492,10 +528,10 @@ static void list_key(struct app *a, struct pane *p, enum action c, int key)
         expunge_asked(a);
         break;
     case ACT_MOVE:
-        app_prompt(a, PR_MOVE, "Move to folder: ", "", list_prompt_done);
+        app_prompt(a, PR_MOVE, "Move to folder (or save to ~/file): ", "", list_prompt_done);
         break;
     case ACT_COPY:
-        app_prompt(a, PR_COPY, "Copy to folder: ", "", list_prompt_done);
+        app_prompt(a, PR_COPY, "Copy to folder (or ~/file): ", "", list_prompt_done);
         break;
     case ACT_PIPE:
         app_prompt(a, PR_PIPE, "Pipe to command: ", "", list_prompt_done);

@@ -36,6 +36,46 @@ cmp -s "$T/dir/crew.csv" "$T/home/att/crew.csv" && pass "the same part under ~" 
     fail "the same part under ~"
 keys q
 
+# s to a file saves the message to an mbox and marks it for deletion (as mutt's save);
+# C to a Maildir saves a copy; =name is a folder as in mutt.
+keys /
+typetext "cardamom buns"
+keys Enter
+expect_screen "This week: rye, cardamom" "the cursor is on the bakery message"
+keys s
+expect_screen "Move to folder (or save to ~/file):" "s asks where"
+typetext "~/saved.mbox"
+keys Enter
+expect_screen "Saved to $T/home/saved.mbox; marked for deletion." "s to a file saves it"
+if /usr/bin/python3 - "$T/home/saved.mbox" <<'EOP'
+import mailbox, sys
+msgs = list(mailbox.mbox(sys.argv[1]))
+sys.exit(0 if len(msgs) == 1 and "cardamom" in msgs[0]["Subject"] else 1)
+EOP
+then pass "the mbox holds the message"; else fail "the mbox holds the message"; fi
+[ "$(ls "$M/INBOX/cur" "$M/INBOX/new" | grep -c demo)" = 32 ] && pass "the message stays until \$" ||
+    fail "the message stays until \$"
+ls "$M/INBOX/cur" | grep "Q9\.demo:2,.*T" >/dev/null && pass "and is marked for deletion" ||
+    fail "and is marked for deletion"
+mkdir -p "$T/md/cur" "$T/md/new" "$T/md/tmp"
+keys k
+keys /
+typetext "cardamom buns"
+keys Enter C
+typetext "$T/md"
+keys Enter
+expect_screen "Saved a copy to $T/md" "C to a Maildir saves a copy"
+[ "$(count_files "$T/md")" = 1 ] && pass "the Maildir holds one message" ||
+    fail "the Maildir holds one message"
+keys C
+typetext "=Drafts"
+keys Enter
+expect_screen "Copied to Drafts." "=Drafts names the folder"
+[ "$(count_files "$M/Drafts")" = 3 ] && pass "Drafts got the copy" ||
+    fail "Drafts got the copy ($(count_files "$M/Drafts"))"
+keys Q
+expect_restored "Q leaves"
+
 # Links: url_command first, run without a shell, the URL one argument.
 cat >"$T/opener.sh" <<'EOS'
 #!/bin/sh
