@@ -1335,6 +1335,19 @@ const struct account *config_account(const struct config *cfg, const char *name)
     return NULL;
 }
 
+void config_alias_add(struct config *cfg, const char *name, const char *address)
+{
+    struct alias *a;
+
+    remove_aliases(cfg, name);
+    cfg->aliases = xreallocarray(cfg->aliases, cfg->naliases + 1, sizeof *cfg->aliases);
+    a = &cfg->aliases[cfg->naliases++];
+    a->name = xstrdup(name);
+    a->naddrs = 1;
+    a->addrs = xreallocarray(NULL, 1, sizeof *a->addrs);
+    a->addrs[0] = xstrdup(address);
+}
+
 const struct alias *config_alias(const struct config *cfg, const char *name)
 {
     for (size_t i = 0; i < cfg->naliases; i++)

@@ -85,6 +85,7 @@ static void app_vmsg(struct app *a, bool error, const char *fmt, va_list ap)
     a->msg_error = error;
     a->msg_time = time(NULL);
     app_dirty(a, -1);
+    msglog_add(a, error, a->msg);
 }
 
 void app_msg(struct app *a, const char *fmt, ...)
@@ -578,6 +579,11 @@ void app_run(struct app *a, enum action c)
                       c == ACT_LIST_REPLY ? COMPOSE_REPLY_LIST :
                       c == ACT_FORWARD ? COMPOSE_FORWARD : COMPOSE_RESUME);
         return;
+    case ACT_ALIAS:
+    case ACT_BOUNCE:
+    case ACT_MESSAGES:
+        msgcmd_run(a, c);
+        return;
     case ACT_FLUSH:
         start_flush(a, true);
         return;
@@ -831,6 +837,7 @@ int ui_main(int argc, char **argv, const struct globals *g)
     colors_defaults(colors);
     colors_apply(colors, a->cfg->colors, a->cfg->ncolors, &warn);
     buf_init(&a->pr.text);
+    buf_init(&a->log);
     a->panes[PANE_FOLDERS] = folders_pane_new();
     a->panes[PANE_LIST] = list_pane_new();
     a->panes[PANE_PAGER] = pager_pane_new();
@@ -855,6 +862,7 @@ int ui_main(int argc, char **argv, const struct globals *g)
         free_panes(a);
         keymap_free(&a->km);
         buf_free(&a->pr.text);
+        buf_free(&a->log);
         free(a->root);
         config_free(a->cfg);
         return EX_UNAVAILABLE;
@@ -896,6 +904,7 @@ int ui_main(int argc, char **argv, const struct globals *g)
     learn_free(a->learn);
     free_panes(a);
     buf_free(&a->pr.text);
+    buf_free(&a->log);
     keymap_free(&a->km);
     free(a->root);
     config_free(a->cfg);

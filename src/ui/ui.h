@@ -66,6 +66,7 @@ enum action {
     ACT_PIPE, ACT_HELP, ACT_COMMAND, ACT_FETCH, ACT_FLUSH, ACT_CANCEL, ACT_ZOOM, ACT_REDRAW,
     ACT_URLS, ACT_NEXT_UNREAD, ACT_FOLDERS,
     ACT_COMPOSE, ACT_REPLY, ACT_GROUP_REPLY, ACT_LIST_REPLY, ACT_FORWARD, ACT_EDIT_DRAFT,
+    ACT_ALIAS, ACT_BOUNCE, ACT_MESSAGES,
     NACTIONS
 };
 
@@ -231,6 +232,7 @@ struct app {
     bool msg_error;
     time_t msg_time;
     struct prompt pr;
+    struct buf log;              /* the session's messages, one per line (msgcmd.c) */
 
     /* the open folder (model.h), or the one being indexed in the background */
     struct model *m;
@@ -318,6 +320,15 @@ void app_command(struct app *a, const char *line);
 void ui_compose(struct app *a, enum compose_kind kind);
 /* At start: offer a message that a crash left unsent. */
 void ui_compose_offer_recovery(struct app *a);
+
+/* msgcmd.c: commands on the message under the cursor that are neither list nor pager
+ * business (alias from the sender, bounce), and the message log (M). */
+void msgcmd_run(struct app *a, enum action c);
+/* Keep a status line for the log screen (bounded: the oldest lines go first). */
+void msglog_add(struct app *a, bool error, const char *text);
+/* Tab in an address prompt: complete the last item from aliases, the address book and the
+ * query_command. */
+void ui_complete_address(struct app *a);
 
 /* jobs.c: background children. What a job tells its starter: that it changed mail (a message
  * delivered or sent, may be NULL), and how it ended (status 0 for success; text its summary
