@@ -24,7 +24,7 @@ struct job {
     pid_t pid;
     int fd;                      /* read end of the child's stdout+stderr, -1 at EOF */
     struct buf in;               /* a partial line */
-    char last[300];              /* the last complete line */
+    char last[600];              /* the last complete line, or every error (";") */
     char progress[160];          /* the last progress line, shown in the status bar */
     char summary[200];           /* what a successful run did ("demo: 3 new") */
     bool had_error;
@@ -121,6 +121,30 @@ static void setf(char *dst, size_t n, const char *fmt, ...)
 }
 
 /*
+ * A failure the child reported: kept with the ones before it (two failing accounts both
+ * show) and put in the message log at once with the job's name.
+ */
+static void note_error(struct app *a, struct job *j, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void note_error(struct app *a, struct job *j, const char *fmt, ...)
+{
+    char one[400], log[420];
+    size_t len = strlen(j->last);
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(one, sizeof one, fmt, ap);
+    va_end(ap);
+    if (!j->had_error || len == 0)
+        setf(j->last, sizeof j->last, "%s", one);
+    else if (strstr(j->last, one) == NULL)      /* the same reason twice says it once */
+        setf(j->last + len, sizeof j->last - len, "; %s", one);
+    j->had_error = true;
+    snprintf(log, sizeof log, "%s: %s", j->name, one);
+    msglog_add(a, true, log);
+}
+
+/*
  * One line from a child: its --progress-fd protocol (fetch: "start ACCT", "progress ACCT PHASE
  * DONE TOTAL BYTES BYTES_TOTAL", "done ACCT N ...", "error ACCT CLASS N MESSAGE"; flush:
  * "start N", "connect ACCT", "sent D T ID REPLY", "deferred|failed D T ID TEXT", "refused ID
@@ -170,13 +194,13 @@ static void job_line(struct app *a, struct job *j, char *line)
                     strcmp(w[0], "failed") == 0)) {
         setf(j->progress, sizeof j->progress, "%s: %s %s/%s", j->name, w[0], w[1], w[2]);
         if (strcmp(w[0], "sent") != 0)
-            setf(j->last, sizeof j->last, "%s: %s", w[0], rest);
+            note_error(a, j, "%s: %s", w[0], rest);
         if (j->ops->changed)
             j->ops->changed(a);
         return;
     }
     if (nw >= 2 && strcmp(w[0], "refused") == 0) {
-        setf(j->last, sizeof j->last, "refused %s: %s", nw >= 3 ? w[2] : "", rest);
+        note_error(a, j, "refused %s: %s", nw >= 3 ? w[2] : "", rest);
         return;
     }
     if (nw >= 2 && strcmp(w[0], "done") == 0) {
@@ -204,11 +228,10 @@ static void job_line(struct app *a, struct job *j, char *line)
                 if (msg)
                     msg++;
             }
-            setf(j->last, sizeof j->last, "%s: %s", w[1], msg ? msg : "");
+            note_error(a, j, "%s: %s", w[1], msg ? msg : "");
         } else {
-            setf(j->last, sizeof j->last, "%s", line + 6);
+            note_error(a, j, "%s", line + 6);
         }
-        j->had_error = true;
         return;
     }
     /* Ordinary output: keep it as the last words unless the protocol said more. */
@@ -219,7 +242,7 @@ static void job_line(struct app *a, struct job *j, char *line)
 static void job_finish(struct app *a, struct job *j)
 {
     int st = j->status;
-    char why[400];
+    char why[800];
 
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && !j->had_error) {
         j->ops->done(a, j->name, 0, j->summary[0] ? j->summary : j->last);

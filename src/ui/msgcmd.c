@@ -270,30 +270,45 @@ struct logview {
     int top;
 };
 
+/* Draw the log's screen lines from top on (body > 0), wrapped at cols so that a long reply is
+ * read whole; returns how many screen lines there are. */
+static int log_lines(struct app *a, int cols, int top, int body)
+{
+    const char *p = a->log.ptr ? a->log.ptr : "";
+    int line = 0, y = 1;
+
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p), off = 0;
+        bool err = len > 15 && memcmp(p + 9, "error: ", 7) == 0;
+
+        do {
+            size_t take = len > off ? ui_wrap(p + off, len - off, cols) : 0;
+
+            if (body > 0 && line >= top && y <= body)
+                ui_put(y++, 0, p + off, take, cols, a->attr[err ? COL_ERROR : COL_NORMAL],
+                       false);
+            line++;
+            off += take;
+        } while (off < len);
+        p += len + (nl ? 1 : 0);
+    }
+    return line;
+}
+
 static void log_draw(struct app *a, struct pane *pane, const struct rect *r)
 {
     struct logview *lv = pane->data;
     static const char title[] = " Messages of this session (newest last)   q: close";
-    const char *p = a->log.ptr ? a->log.ptr : "";
-    int body = a->rows - 3, y = 1, lines = 0, line = 0;
+    int body = a->rows - 3, lines = log_lines(a, a->cols, 0, 0);
 
     (void)r;
     ui_put(0, 0, title, sizeof title - 1, a->cols, a->attr[COL_TITLE], true);
-    for (const char *s = p; *s; s++)
-        lines += *s == '\n';
     if (lines == 0)
         ui_put(1, 0, "(nothing yet)", 13, a->cols, a->attr[COL_NORMAL], false);
     if (lv->top < 0 || lv->top > lines - body)      /* newest last: start at the end */
         lv->top = lines - body > 0 ? lines - body : 0;
-    while (*p && y <= body) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        bool err = len > 15 && memcmp(p + 9, "error: ", 7) == 0;
-
-        if (line++ >= lv->top)
-            ui_put(y++, 0, p, len, a->cols, a->attr[err ? COL_ERROR : COL_NORMAL], false);
-        p += len + (nl ? 1 : 0);
-    }
+    log_lines(a, a->cols, lv->top, body);
 }
 
 static void log_key(struct app *a, struct pane *p, enum action c, int key)

@@ -176,6 +176,36 @@ tm resize-window -t t -x 120 -y 40
 keys Q
 expect_restored "Q leaves"
 
+# A failed fetch shows its reason, for every failing account, and M keeps each one. Two
+# loopback ports nobody listens on (taken from the kernel, then closed).
+set -- $(/usr/bin/python3 -c 'import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*[x.getsockname()[1] for x in s])')
+write_rc "$T/rc-fail" "$M" \
+    '[account one]' 'from = a@example.org' 'pop3_host = 127.0.0.1' "pop3_port = $1" \
+    'pop3_tls = none' 'pop3_user = a' 'password = x' \
+    '[account two]' 'from = b@example.org' 'pop3_host = 127.0.0.1' "pop3_port = $2" \
+    'pop3_tls = none' 'pop3_user = b' 'password = y'
+start_tern -c "$T/rc-fail"
+expect_screen "[32 msgs" "INBOX is open (failing accounts)"
+keys i
+expect_screen "fetch failed" "the fetch fails" 20
+if status_line >/dev/null && screen | tail -n 1 | grep -q "one: connect to 127.0.0.1 port $1" &&
+    screen | tail -n 1 | grep -q "two: connect to 127.0.0.1 port $2"; then
+    pass "the status line names both accounts' reasons"
+else
+    fail "the status line names both accounts' reasons"; screen | tail -n 2
+fi
+keys M
+expect_screen "error: fetch: one: connect to 127.0.0.1 port $1: Connection refused" \
+    "M keeps the first account's error"
+expect_screen "error: fetch: two: connect to 127.0.0.1 port $2: Connection refused" \
+    "and the second's"
+keys q
+keys Q
+expect_restored "Q leaves"
+
 # Expunge in the Trash removes mail for good, so it asks first, naming the count.
 start_tern -c "$T/rc"
 expect_screen "[32 msgs" "INBOX is open (Trash)"

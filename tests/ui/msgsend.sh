@@ -14,7 +14,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -days 2 \
     -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
 "$PY" "$TERN_SRCDIR/tests/integration/smtpd.py" --port-file "$T/port" --store "$T/store" \
-    --cert "$T/cert.pem" --key "$T/key.pem" --user ann --password s3cret >"$T/smtpd.log" 2>&1 &
+    --cert "$T/cert.pem" --key "$T/key.pem" --user ann --password s3cret \
+    --reject-rcpt nobody@example.net >"$T/smtpd.log" 2>&1 &
 SMTPD=$!
 trap 'rc=$?; kill $SMTPD 2>/dev/null; tmux -S "$SOCK" kill-server 2>/dev/null || true;
       [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
@@ -97,11 +98,22 @@ expect_screen "Bounce to dora@example.net? (y/n)" "a second bounce asks"
 keys n
 expect_screen "Not bounced." "n sends nothing"
 
+# A refused send shows the server's reply in the status line.
+keys b
+typetext "nobody@example.net"
+keys Enter
+expect_screen "Bounce to nobody@example.net? (y/n)" "a bounce to a refused address"
+keys y
+expect_screen "flush: 0 sent, 0 deferred, 1 failed; failed:" "the flush reports the failure" 20
+if screen | tail -n 1 | grep -q "RCPT TO:<nobody@example.net>: 550 5.1.1"; then
+    pass "with its code and the address"; else fail "with its code and the address"; fi
+
 # M: the session's messages, to read again.
 keys M
 expect_screen "Messages of this session" "M shows the message log"
 expect_screen "Alias bakery for news@bakery.example added" "it keeps earlier notices"
-expect_screen "Not bounced." "and the last one"
+expect_screen "Not bounced." "and a later one"
+expect_screen "Recipient address rejected: User unknown" "and the refusal, whole (wrapped)"
 keys q
 expect_no_screen "Messages of this session" "q closes it"
 keys Q
