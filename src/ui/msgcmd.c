@@ -14,6 +14,7 @@
 #include "tern/header.h"
 #include "tern/mailrc_edit.h"
 #include "tern/model.h"
+#include "tern/query.h"
 #include "tern/queue.h"
 #include "tern/resend.h"
 #include "tern/str.h"
@@ -55,6 +56,46 @@ static int cursor_message(struct app *a, struct buf *msg, uint32_t *id)
 
 /* ---- address completion (compose fields, bounce) ---- */
 
+/*
+ * Add what query_command finds for word to the n completions in *res (at most max in all,
+ * none twice): "Name <address>" from its "address<TAB>name" lines. It runs bounded (time
+ * and output); a failure is said on the status line and the other completions stay.
+ */
+static size_t add_query_results(struct app *a, const char *word, char ***res, size_t n,
+                                size_t max)
+{
+    struct buf out = BUF_INIT;
+    struct query_result *q = NULL;
+    size_t nq = 0;
+    struct err e;
+
+    if (query_run(a->cfg->query_command, word, QUERY_TIMEOUT_MS, QUERY_MAX_OUTPUT, &out,
+                  &e) < 0) {
+        app_err(a, "%s", e.msg);
+        buf_free(&out);
+        return n;
+    }
+    nq = query_parse(out.ptr ? out.ptr : "", out.len, &q);
+    for (size_t i = 0; i < nq && n < max; i++) {
+        struct buf item = BUF_INIT;
+        bool dup = false;
+
+        addr_format(&item, q[i].name, q[i].address);
+        buf_cstr(&item);
+        for (size_t k = 0; k < n && !dup; k++)
+            dup = strstr((*res)[k], q[i].address) != NULL;
+        if (dup) {
+            buf_free(&item);
+            continue;
+        }
+        *res = xreallocarray(*res, n + 1, sizeof **res);
+        (*res)[n++] = buf_detach(&item);
+    }
+    query_results_free(q, nq);
+    buf_free(&out);
+    return n;
+}
+
 /* Tab in an address prompt: complete the last item from aliases and the address book. */
 void ui_complete_address(struct app *a)
 {
@@ -71,6 +112,8 @@ void ui_complete_address(struct app *a)
         word++;
     addrbook_open(path, &ab, &e);
     n = addrbook_complete(ab, a->cfg, word, &res, 8);
+    if (a->cfg->query_command && *word)
+        n = add_query_results(a, word, &res, n, 8);
     if (n > 0) {
         struct buf nt = BUF_INIT;
 

@@ -24,7 +24,15 @@ for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
 
 M="$T/Mail"
 demo_mail "$M"
-write_rc "$T/rc" "$M" \
+# The address query: mutt's format, the query one argument whatever it holds.
+cat >"$T/query.sh" <<'EOS'
+#!/bin/sh
+printf '%s\n' "$1" >>"$(dirname "$0")/queries"
+printf 'Searching the directory...\n'
+case $1 in zed*) printf 'zed@query.example\tZed Query\tdirectory\n' ;; esac
+EOS
+chmod +x "$T/query.sh"
+write_rc "$T/rc" "$M" "query_command = $T/query.sh %s" \
     '[account demo]' 'from = Ann Example <ann@example.org>' 'smtp_host = 127.0.0.1' \
     "smtp_port = $(cat "$T/port")" 'smtp_tls = starttls' 'smtp_user = ann' \
     'smtp_password = s3cret' "tls_ca_file = $T/cert.pem" 'timeout = 10'
@@ -97,6 +105,20 @@ keys Enter
 expect_screen "Bounce to dora@example.net? (y/n)" "a second bounce asks"
 keys n
 expect_screen "Not bounced." "n sends nothing"
+
+# Tab in the recipients asks query_command too.
+keys b
+typetext "zed"
+keys Tab
+expect_screen "Bounce to: Zed Query <zed@query.example>" "Tab completes from query_command"
+keys C-u
+typetext "it's \$(zed)"
+keys Tab
+for _ in $(seq 100); do [ "$(wc -l <"$T/queries")" -ge 2 ] && break; sleep 0.05; done
+[ "$(tail -n 1 "$T/queries")" = "it's \$(zed)" ] &&
+    pass "the query reached the command as one word, unexpanded" ||
+    fail "the query reached the command as one word ($(tail -n 1 "$T/queries"))"
+keys Escape
 
 # A refused send shows the server's reply in the status line.
 keys b
