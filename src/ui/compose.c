@@ -228,7 +228,11 @@ int compose_start(struct compose *c, const struct config *cfg, enum compose_kind
             goto fail;
         buf_cstr(&msg);
     }
-    if (kind == COMPOSE_RESUME) {
+    if (kind == COMPOSE_AS_NEW) {
+        load_message(&c->d, msg.ptr, msg.len);
+        free(c->d.message_id);          /* a message of its own; the original stays */
+        c->d.message_id = NULL;
+    } else if (kind == COMPOSE_RESUME) {
         load_message(&c->d, msg.ptr, msg.len);
         c->origin = xstrdup(msg_path);
         c->origin_queue_id = queue_id ? xstrdup(queue_id) : NULL;
@@ -247,7 +251,7 @@ int compose_start(struct compose *c, const struct config *cfg, enum compose_kind
     } else {
         c->d.from = c->acct && c->acct->from ? xstrdup(c->acct->from) : NULL;
     }
-    if (kind != COMPOSE_RESUME)
+    if (kind != COMPOSE_RESUME && kind != COMPOSE_AS_NEW)
         append_signature(&c->d, c->acct);
     if (c->d.message_id == NULL) {
         dom = mailbox_of(c->d.from);

@@ -14,7 +14,7 @@
 #include "tern/reply.h"
 
 enum compose_kind { COMPOSE_NEW, COMPOSE_REPLY, COMPOSE_REPLY_ALL, COMPOSE_REPLY_LIST,
-                    COMPOSE_FORWARD, COMPOSE_RESUME };
+                    COMPOSE_FORWARD, COMPOSE_RESUME, COMPOSE_AS_NEW };
 
 struct compose {
     struct draft d;
@@ -30,8 +30,9 @@ struct compose {
 /* mail_root/.tern/compose, created 0700. New string. */
 char *compose_dir(const struct config *cfg, struct err *e);
 /*
- * Start a message: new, reply/forward to the message at msg_path, or resume the draft or
- * queued message at msg_path (queue_id set for a queued one). The account is acct, or the
+ * Start a message: new, reply/forward to the message at msg_path, resume the draft or
+ * queued message at msg_path (queue_id set for a queued one), or a received message edited
+ * as new (its headers and body, a Message-ID of its own, the original left alone). The account is acct, or the
  * one whose from matches the original's recipients, or the default.
  */
 int compose_start(struct compose *c, const struct config *cfg, enum compose_kind kind,

@@ -92,6 +92,17 @@ static int edit(struct app *a, struct compose_ui *cu)
 }
 
 /* m, r, g, L, f: a new message or one made from the message under the cursor. */
+/* The open folder is some account's Drafts (e resumes there; elsewhere it edits as new). */
+static bool in_drafts(struct app *a)
+{
+    const char *f = app_folder(a);
+
+    for (size_t i = 0; f && i < a->cfg->naccounts; i++)
+        if (a->cfg->accounts[i].drafts && strcmp(a->cfg->accounts[i].drafts, f) == 0)
+            return true;
+    return f && a->cfg->naccounts == 0 && strcmp(f, "Drafts") == 0;
+}
+
 void ui_compose(struct app *a, enum compose_kind kind)
 {
     struct compose_ui *cu;
@@ -114,6 +125,8 @@ void ui_compose(struct app *a, enum compose_kind kind)
         const char *base = strrchr(path, '/');
         queue_id = xstrndup(base + 1, strcspn(base + 1, ":"));
     }
+    if (kind == COMPOSE_RESUME && queue_id == NULL && !in_drafts(a))
+        kind = COMPOSE_AS_NEW;          /* e on a received message: mutt's resend-message */
     cu = xcalloc(1, sizeof *cu);
     if (compose_start(&cu->c, a->cfg, kind, path, queue_id, NULL, &e) < 0) {
         app_err(a, "%s", e.msg);

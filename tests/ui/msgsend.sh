@@ -32,7 +32,14 @@ printf 'Searching the directory...\n'
 case $1 in zed*) printf 'zed@query.example\tZed Query\tdirectory\n' ;; esac
 EOS
 chmod +x "$T/query.sh"
-write_rc "$T/rc" "$M" "query_command = $T/query.sh %s" \
+# The editor: what it does is read from $T/edit (a shell snippet run with the file as $1).
+cat >"$T/editor.sh" <<'ED'
+#!/bin/sh
+cp "$1" "$(dirname "$0")/edited.in"
+. "$(dirname "$0")/edit"
+ED
+chmod +x "$T/editor.sh"
+write_rc "$T/rc" "$M" "query_command = $T/query.sh %s" "editor = $T/editor.sh" \
     '[account demo]' 'from = Ann Example <ann@example.org>' 'smtp_host = 127.0.0.1' \
     "smtp_port = $(cat "$T/port")" 'smtp_tls = starttls' 'smtp_user = ann' \
     'smtp_password = s3cret' "tls_ca_file = $T/cert.pem" 'timeout = 10'
@@ -129,6 +136,35 @@ keys y
 expect_screen "flush: 0 sent, 0 deferred, 1 failed; failed:" "the flush reports the failure" 20
 if screen | tail -n 1 | grep -q "RCPT TO:<nobody@example.net>: 550 5.1.1"; then
     pass "with its code and the address"; else fail "with its code and the address"; fi
+
+# e on a received message edits it as new: its headers and body in the editor, a
+# Message-ID of its own, the original left where it was.
+cat >"$T/edit" <<'ED'
+sed -i -e 's/^To: .*/To: eve@example.net/' "$1"
+ED
+nstore=$(find "$T/store" -name '*.eml' | wc -l)
+keys /
+typetext "Stollen"
+keys Enter
+keys e
+expect_screen "Compose (account demo)" "e on a received message opens the compose screen"
+grep -q "^Subject: Stollen pre-orders are open" "$T/edited.in" &&
+    grep -q "^From: Harbour Lane Bakery <news@bakery.example>" "$T/edited.in" &&
+    grep -q "Stollen pre-orders are open until 15 December." "$T/edited.in" &&
+    pass "the editor got its headers and body" || fail "the editor got its headers and body"
+keys y
+n=0
+while [ "$n" -lt 200 ] && [ "$(find "$T/store" -name '*.eml' | wc -l)" -le "$nstore" ]; do
+    sleep 0.1; n=$((n + 1)); done
+new=$(grep -l "^To: eve@example.net" "$T"/store/*.eml 2>/dev/null | head -n 1)
+if [ -n "$new" ] && grep -q "Stollen pre-orders are open until 15 December." "$new" &&
+    ! grep -qi "^Message-ID: <news2@demo.example.org>" "$new" && grep -qi "^Message-ID: <" "$new"; then
+    pass "it went out as a new message with its own Message-ID"
+else
+    fail "it went out as a new message"; [ -n "$new" ] && sed 's/^/    /' "$new" | head -20
+fi
+[ "$(grep -l "Stollen pre-orders are open until" "$M"/INBOX/cur/* | wc -l)" = 1 ] &&
+    pass "the original stays in INBOX" || fail "the original stays in INBOX"
 
 # M: the session's messages, to read again.
 keys M
