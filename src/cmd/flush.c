@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tern/cmd.h"
 #include "tern/queue.h"
 #include "tern/str.h"
+#include "tern/xalloc.h"
 
 struct flush_ui {
     const char *progname;
@@ -102,6 +104,34 @@ static void flush_event(const struct queue_event *ev, void *arg)
 
 
 
+/* Ask on the terminal for the password of each account that has due mail to log in with
+ * and no password configured (asked once, before any connection). */
+static void ask_passwords(const struct globals *g, const struct config *cfg, struct queue *q,
+                          const struct queue_flush_opts *fo)
+{
+    struct queue_entry *ents = NULL;
+    const struct account **todo;
+    size_t n = 0, ntodo = 0;
+    time_t now = time(NULL);
+    struct err e;
+
+    if (queue_list(q, &ents, &n, NULL, &e) < 0)
+        return;
+    todo = xreallocarray(NULL, n + 1, sizeof *todo);
+    for (size_t i = 0; i < n; i++) {
+        const struct account *a = config_account(cfg, ents[i].account);
+        bool named = fo->naccounts == 0;
+
+        for (size_t k = 0; k < fo->naccounts && a; k++)
+            named = named || str_casecmp(fo->accounts[k], a->name) == 0;
+        if (a && named && a->smtp_user && queue_due(&ents[i], now, fo->all))
+            todo[ntodo++] = a;
+    }
+    cmd_ask_passwords(g, todo, ntodo, SECRET_SMTP);
+    free(todo);
+    queue_list_free(ents, n);
+}
+
 int cmd_flush(int argc, char **argv, const struct globals *g)
 {
     struct flush_ui u = { g->progname, false, false, NULL, false };
@@ -119,6 +149,9 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
             fo.all = true;
         } else if (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0) {
             u.quiet = true;
+        } else if (strcmp(s, "--password-fd") == 0 || strncmp(s, "--password-fd=", 14) == 0) {
+            if (cmd_password_fd(g, s[13] == '=' ? s + 14 : i + 1 < argc ? argv[++i] : NULL) < 0)
+                return TERN_EX_USAGE;
         } else if (strcmp(s, "--progress-fd") == 0 || strncmp(s, "--progress-fd=", 14) == 0) {
             const char *v = s[13] == '=' ? s + 14 : (i + 1 < argc ? argv[++i] : NULL);
             long fd;
@@ -153,7 +186,9 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
     fo.accounts = (const char *const *)(argv + i);
     fo.naccounts = (size_t)(argc - i);
     u.tty = !u.quiet && isatty(STDERR_FILENO);
-    if (queue_open(cfg->mail_root, &q, &e) < 0 ||
+    if (queue_open(cfg->mail_root, &q, &e) == 0)
+        ask_passwords(g, cfg, q, &fo);
+    if ((q == NULL && queue_open(cfg->mail_root, &q, &e) < 0) ||
         queue_flush(q, cfg, &fo, flush_event, &u, &st, &e) < 0) {
         clear_line(&u);
         fprintf(stderr, "%s: %s\n", g->progname, e.msg);

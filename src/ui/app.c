@@ -390,6 +390,31 @@ static void job_done(struct app *a, const char *name, int status, const char *la
 
 static const struct job_ops mail_job = { .changed = app_refresh, .done = job_done };
 
+/* Start a fetch or flush child; passwords typed this session go on a private pipe. argv
+ * has n arguments and room for three more. */
+static void start_with_passwords(struct app *a, const char *name, char **argv, int n, bool smtp)
+{
+    struct buf sec = BUF_INIT;
+    int rc;
+
+    ui_passwords_for_child(a, smtp, &sec);
+    if (sec.len > 0) {
+        argv[n++] = "--password-fd";
+        argv[n++] = "4";
+    }
+    argv[n] = NULL;
+    rc = sec.len > 0 ? job_start_secret(a, name, argv, &mail_job, sec.ptr, sec.len)
+                     : job_start(a, name, argv, &mail_job);
+    for (volatile char *p = sec.ptr; p && p < sec.ptr + sec.cap; p++)
+        *p = '\0';
+    buf_free(&sec);
+    if (rc == 0)
+        app_msg(a, strcmp(name, "fetch") == 0 ? "Fetching in the background..."
+                                              : "Sending the queue in the background...");
+}
+
+static void flush_all(struct app *a);
+
 void app_fetch(struct app *a)
 {
     char *argv[10];
@@ -407,9 +432,9 @@ void app_fetch(struct app *a)
     argv[n++] = "fetch";
     argv[n++] = "--progress-fd";
     argv[n++] = "3";
-    argv[n] = NULL;
-    if (job_start(a, "fetch", argv, &mail_job) == 0)
-        app_msg(a, "Fetching in the background...");
+    if (!ui_passwords_ready(a, false, app_fetch))
+        return;
+    start_with_passwords(a, "fetch", argv, n, false);
 }
 
 /* all: ignore the retry backoff (the user asked for it now). */
@@ -432,9 +457,14 @@ static void start_flush(struct app *a, bool all)
         argv[n++] = "--all";
     argv[n++] = "--progress-fd";
     argv[n++] = "3";
-    argv[n] = NULL;
-    if (job_start(a, "flush", argv, &mail_job) == 0)
-        app_msg(a, "Sending the queue in the background...");
+    if (!ui_passwords_ready(a, true, all ? flush_all : app_flush))
+        return;
+    start_with_passwords(a, "flush", argv, n, true);
+}
+
+static void flush_all(struct app *a)
+{
+    start_flush(a, true);
 }
 
 void app_flush(struct app *a)

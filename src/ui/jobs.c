@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tern/fsutil.h"
 #include "tern/xalloc.h"
 #include "ui.h"
 
@@ -35,7 +36,13 @@ struct job {
 
 int job_start(struct app *a, const char *name, char *const argv[], const struct job_ops *ops)
 {
-    int p[2];
+    return job_start_secret(a, name, argv, ops, NULL, 0);
+}
+
+int job_start_secret(struct app *a, const char *name, char *const argv[],
+                     const struct job_ops *ops, const char *secret, size_t secret_len)
+{
+    int p[2], sp[2] = { -1, -1 };
     pid_t pid;
     struct job *j;
 
@@ -43,16 +50,34 @@ int job_start(struct app *a, const char *name, char *const argv[], const struct 
         app_err(a, "%s: pipe: %s", name, strerror(errno));
         return -1;
     }
+    if (secret && pipe2(sp, O_CLOEXEC) < 0) {
+        app_err(a, "%s: pipe: %s", name, strerror(errno));
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
     pid = fork();
     if (pid < 0) {
         app_err(a, "%s: fork: %s", name, strerror(errno));
         close(p[0]);
         close(p[1]);
+        if (sp[0] >= 0)
+            close(sp[0]), close(sp[1]);
         return -1;
     }
     if (pid == 0) {
         int null = open("/dev/null", O_RDONLY);
         struct sigaction sa;
+
+        /* The passwords' pipe goes to descriptor 4 (--password-fd 4), out of the way of
+         * the one that becomes 3 first. */
+        if (sp[0] >= 0) {
+            int hi = fcntl(sp[0], F_DUPFD_CLOEXEC, 10);
+
+            if (hi < 0)
+                _exit(127);
+            sp[0] = hi;
+        }
 
         /* Its own process group, so a cancel reaches whatever it starts (password_command). */
         setpgid(0, 0);
@@ -71,6 +96,8 @@ int job_start(struct app *a, const char *name, char *const argv[], const struct 
             dup2(p[1], 3);
         dup2(p[1], 1);
         dup2(p[1], 2);
+        if (sp[0] >= 0 && dup2(sp[0], 4) < 0)
+            _exit(127);
         execv(app_self(), argv);
         {
             static const char msg[] = "cannot run tern\n";
@@ -80,6 +107,12 @@ int job_start(struct app *a, const char *name, char *const argv[], const struct 
     }
     setpgid(pid, pid);
     close(p[1]);
+    if (sp[0] >= 0) {
+        /* A few short lines: the pipe's buffer holds them, the write cannot block. */
+        (void)fs_write_all(sp[1], secret, secret_len);
+        close(sp[1]);
+        close(sp[0]);
+    }
     fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
     j = xcalloc(1, sizeof *j);
     snprintf(j->name, sizeof j->name, "%s", name);

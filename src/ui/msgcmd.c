@@ -14,9 +14,11 @@
 #include "tern/header.h"
 #include "tern/mailrc_edit.h"
 #include "tern/model.h"
+#include "tern/oauth.h"
 #include "tern/query.h"
 #include "tern/queue.h"
 #include "tern/resend.h"
+#include "tern/secret.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
 #include "tcurses.h"
@@ -27,6 +29,8 @@ static struct {
     char addr[512];              /* a: the sender's mailbox */
     char *to;                    /* b: the recipients, aliases expanded */
     uint32_t id;                 /* b: the message */
+    char account[128];           /* the account whose password is asked */
+    void (*then)(struct app *a); /* what runs once it is given */
 } pending;
 
 /* The header block of the message under the cursor, into hdrs; 0, or -1 with a message. */
@@ -283,6 +287,85 @@ static void bounce(struct app *a)
     pending.id = model_cursor_id(a->m);
     app_prompt(a, PR_BOUNCE, "Bounce to: ", "", bounce_to);
     a->pr.complete = ui_complete_address;
+}
+
+/* ---- passwords asked in the prompt line ---- */
+
+/* The accounts a fetch (or a flush of what is queued) logs in to, in config order. */
+static bool logs_in(struct app *a, const struct account *acct, bool smtp)
+{
+    if (oauth_configured(acct))
+        return false;
+    if (!smtp)
+        return acct->pop3_host != NULL;
+    if (acct->smtp_host == NULL || acct->smtp_user == NULL)
+        return false;
+    {
+        struct queue *q = NULL;
+        struct queue_entry *ents = NULL;
+        size_t n = 0;
+        bool queued = false;
+        struct err e;
+
+        if (queue_open(a->cfg->mail_root, &q, &e) == 0 &&
+            queue_list(q, &ents, &n, NULL, &e) == 0)
+            for (size_t i = 0; i < n && !queued; i++)
+                queued = ents[i].state == QUEUE_QUEUED &&
+                         str_casecmp(ents[i].account, acct->name) == 0;
+        queue_list_free(ents, n);
+        if (q)
+            queue_close(q);
+        return queued;
+    }
+}
+
+static void password_done(struct app *a, enum prompt_kind k, const char *text)
+{
+    void (*then)(struct app *a) = pending.then;
+
+    (void)k;
+    pending.then = NULL;
+    if (*text == '\0') {
+        app_msg(a, "No password given for %s: nothing started.", pending.account);
+        return;
+    }
+    secret_remember(pending.account, text);
+    if (then)
+        then(a);
+}
+
+bool ui_passwords_ready(struct app *a, bool smtp, void (*then)(struct app *a))
+{
+    for (size_t i = 0; i < a->cfg->naccounts; i++) {
+        const struct account *acct = &a->cfg->accounts[i];
+        char label[160];
+
+        if (!secret_missing(acct, smtp ? SECRET_SMTP : SECRET_POP3) ||
+            !logs_in(a, acct, smtp))
+            continue;
+        snprintf(pending.account, sizeof pending.account, "%s", acct->name);
+        pending.then = then;
+        snprintf(label, sizeof label, "Password for %.20s (%.16s@%.16s): ", acct->name,
+                 smtp ? acct->smtp_user : acct->pop3_user ? acct->pop3_user : "?",
+                 smtp ? acct->smtp_host : acct->pop3_host);
+        app_prompt(a, PR_PASSWORD, label, "", password_done);
+        return false;
+    }
+    return true;
+}
+
+void ui_passwords_for_child(struct app *a, bool smtp, struct buf *out)
+{
+    for (size_t i = 0; i < a->cfg->naccounts; i++) {
+        const struct account *acct = &a->cfg->accounts[i];
+        const char *pw;
+
+        if (acct->password || acct->password_command ||
+            (smtp && (acct->smtp_password || acct->smtp_password_command)))
+            continue;
+        if ((pw = secret_remembered(acct->name)) != NULL)
+            secret_format(out, acct->name, pw);
+    }
 }
 
 /* ---- M: the message log ---- */

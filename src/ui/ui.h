@@ -331,6 +331,14 @@ void ui_compose_offer_recovery(struct app *a);
 void msgcmd_run(struct app *a, enum action c);
 /* Keep a status line for the log screen (bounded: the oldest lines go first). */
 void msglog_add(struct app *a, bool error, const char *text);
+/*
+ * Before a fetch (smtp false) or a flush (smtp true): the first account that would log in
+ * with no password configured or typed yet is asked for one in the prompt line (no echo);
+ * the answer is kept for the session and then runs again. true when nothing is missing.
+ */
+bool ui_passwords_ready(struct app *a, bool smtp, void (*then)(struct app *a));
+/* The typed passwords a fetch or flush child needs, as secret_format lines, into out. */
+void ui_passwords_for_child(struct app *a, bool smtp, struct buf *out);
 /* Tab in an address prompt: complete the last item from aliases, the address book and the
  * query_command. */
 void ui_complete_address(struct app *a);
@@ -344,6 +352,10 @@ struct job_ops {
 };
 /* Start `tern ARGS...` in the background, its output read line by line. name labels it. */
 int job_start(struct app *a, const char *name, char *const argv[], const struct job_ops *ops);
+/* The same, with secret (secret_len bytes) on a private pipe that the child reads as
+ * descriptor 4 (its argv says --password-fd 4): never in argv or the environment. */
+int job_start_secret(struct app *a, const char *name, char *const argv[],
+                     const struct job_ops *ops, const char *secret, size_t secret_len);
 /* Add the jobs' pipes to fds (at most max); returns how many were added. */
 int jobs_pollfds(struct app *a, struct pollfd *fds, int max);
 /* Read what is ready on fd. */

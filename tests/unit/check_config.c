@@ -567,7 +567,29 @@ START_TEST(password_command_success_and_failure)
     ck_assert_ptr_null(secret_get(config_account(cfg, "empty"), SECRET_POP3, &e));
     ck_assert_str_eq(e.msg, "account empty: password_command printed nothing");
     ck_assert_ptr_null(secret_get(config_account(cfg, "none"), SECRET_SMTP, &e));
-    ck_assert_str_eq(e.msg, "account none: no password: set password or password_command");
+    ck_assert_str_eq(e.msg, "account none: no password: set password or password_command, "
+                     "or run tern on a terminal to be asked");
+    /* A password typed this session answers for an account that configures none. */
+    ck_assert(secret_missing(config_account(cfg, "none"), SECRET_SMTP));
+    {
+        struct buf b = BUF_INIT;
+        int p[2];
+        char *pw;
+
+        secret_format(&b, "none", "typed pw");
+        secret_format(&b, "other", "x");
+        ck_assert_int_eq(pipe(p), 0);
+        ck_assert_int_eq(write(p[1], b.ptr, b.len), (ssize_t)b.len);
+        close(p[1]);
+        ck_assert_int_eq(secret_read_fd(p[0], &e), 0);
+        buf_free(&b);
+        ck_assert(!secret_missing(config_account(cfg, "none"), SECRET_SMTP));
+        pw = secret_get(config_account(cfg, "none"), SECRET_POP3, &e);
+        ck_assert_str_eq(pw, "typed pw");
+        secret_free(pw);
+        secret_forget_all();
+        ck_assert(secret_missing(config_account(cfg, "none"), SECRET_POP3));
+    }
     config_free(cfg);
 }
 END_TEST
