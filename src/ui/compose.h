@@ -24,6 +24,8 @@ struct compose {
     char *origin;                /* a Drafts file or Outbox entry this replaces, or NULL */
     char *origin_queue_id;       /* when origin is a queued message: its queue id */
     bool edited;                 /* the user changed something since it was made */
+    int lock_fd, origin_lock_fd; /* held while editing (draft-X.lock, edit-ORIGIN.lock) so
+                                  * that another tern neither offers nor resumes it; -1 */
     struct buf written;          /* what compose_write put in the editor file */
 };
 
@@ -63,7 +65,9 @@ int compose_postpone(struct compose *c, const struct config *cfg, struct err *e)
 int compose_send(struct compose *c, const struct config *cfg, char **id, struct err *e);
 /* Give up: remove the editor file and the recovery copy. */
 void compose_discard(struct compose *c);
-/* Recovery copies left by a crash, newest first (full paths; free with compose_list_free). */
+/* Recovery copies left by a crash (draft-X.saved, the editor file draft-X.eml beside it),
+ * newest first, leaving out any that another running tern is editing (full paths; free with
+ * compose_list_free). */
 size_t compose_leftovers(const struct config *cfg, char ***paths);
 void compose_list_free(char **paths, size_t n);
 

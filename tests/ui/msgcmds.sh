@@ -206,6 +206,73 @@ keys q
 keys Q
 expect_restored "Q leaves"
 
+# Drafts: the editor file ends in .eml; what one tern is editing another neither offers
+# to resume nor resumes. The editor waits for $T/release while the second client looks.
+cat >"$T/editor.sh" <<EOS
+#!/bin/sh
+printf '%s\n' "\$1" >"$T/editing"
+sed -i 's/^Subject: \$/Subject: Held open/' "\$1"
+while [ ! -e "$T/release" ]; do sleep 0.05; done
+EOS
+chmod +x "$T/editor.sh"
+write_rc "$T/rc-ed" "$M" "editor = $T/editor.sh" '[account demo]' 'from = Ann <ann@example.org>'
+start_tern -c "$T/rc-ed"
+expect_screen "[32 msgs" "INBOX is open (drafts)"
+keys m
+for _ in $(seq 100); do [ -s "$T/editing" ] && break; sleep 0.05; done
+case $(cat "$T/editing" 2>/dev/null) in
+*.eml) pass "the editor file ends in .eml" ;;
+*) fail "the editor file ends in .eml ($(cat "$T/editing" 2>/dev/null))" ;;
+esac
+# A second client meanwhile (its own tmux session): no offer to resume the open message.
+tm new-session -d -s u -x 120 -y 40 "TERM=screen-256color LC_ALL=C.UTF-8 $TERN -c $T/rc-ed 2>>$T/tern.err; sleep 600"
+n=0
+until tm capture-pane -p -t u | grep -qF "[32 msgs"; do
+    n=$((n + 1)); [ "$n" -gt 200 ] && break; sleep 0.05; done
+tm capture-pane -p -t u | grep -qF "[32 msgs" && pass "the second client is up" ||
+    fail "the second client is up"
+if tm capture-pane -p -t u | grep -q "Resume the message"; then
+    fail "it does not offer the message being edited"
+else
+    pass "it does not offer the message being edited"
+fi
+tm send-keys -t u Q
+touch "$T/release"
+expect_screen "Compose (account demo)" "the first client's compose screen"
+keys P
+expect_screen "Postponed" "P postpones it to Drafts"
+keys c
+typetext "Drafts"
+keys Enter
+expect_screen "Held open" "Drafts lists it"
+rm -f "$T/release" "$T/editing"
+keys /
+typetext "Held open"
+keys Enter e
+for _ in $(seq 100); do [ -s "$T/editing" ] && break; sleep 0.05; done
+tm new-session -d -s v -x 120 -y 40 "TERM=screen-256color LC_ALL=C.UTF-8 $TERN -c $T/rc-ed 2>>$T/tern.err; sleep 600"
+n=0
+until tm capture-pane -p -t v | grep -qF "[32 msgs"; do
+    n=$((n + 1)); [ "$n" -gt 200 ] && break; sleep 0.05; done
+tm send-keys -t v c
+tm send-keys -t v -l Drafts
+tm send-keys -t v Enter /
+tm send-keys -t v -l "Held open"
+tm send-keys -t v Enter e
+n=0
+until tm capture-pane -p -t v | grep -qF "being edited in another tern"; do
+    n=$((n + 1)); [ "$n" -gt 200 ] && break; sleep 0.05; done
+tm capture-pane -p -t v | grep -qF "This message is being edited in another tern." &&
+    pass "e on a draft another tern is editing is refused" ||
+    { fail "e on a draft another tern is editing is refused"; tm capture-pane -p -t v | tail -n 3; }
+tm send-keys -t v Q
+touch "$T/release"
+expect_screen "Compose (account demo)" "the first client resumed it"
+keys q
+expect_screen "Message aborted." "and closes it"
+keys Q
+expect_restored "Q leaves"
+
 # Expunge in the Trash removes mail for good, so it asks first, naming the count.
 start_tern -c "$T/rc"
 expect_screen "[32 msgs" "INBOX is open (Trash)"
