@@ -176,5 +176,32 @@ keys q
 expect_no_screen "Messages of this session" "q closes it"
 keys Q
 expect_restored "Q leaves"
+# No smtp_password: a flush asks once in the prompt line, without echo, and the message
+# goes out with it.
+write_rc "$T/rc-nopw" "$M" \
+    '[account demo]' 'from = Ann Example <ann@example.org>' 'smtp_host = 127.0.0.1' \
+    "smtp_port = $(cat "$T/port")" 'smtp_tls = starttls' 'smtp_user = ann' \
+    "tls_ca_file = $T/cert.pem" 'timeout = 10'
+nstore=$(find "$T/store" -name '*.eml' | wc -l)
+start_tern -c "$T/rc-nopw"
+expect_screen "[32 msgs" "INBOX is open (no smtp_password)"
+keys /
+typetext "cardamom buns"
+keys Enter b
+typetext "fred@example.net"
+keys Enter y
+expect_screen "Password for demo (ann@127.0.0.1):" "the flush asks for the SMTP password"
+typetext "s3cret"
+if screen | tail -n 1 | grep -q s3cret; then fail "not echoed"; else pass "not echoed"; fi
+keys Enter
+expect_screen "flush: done: 1 sent" "the bounce is sent with it" 20
+n=0
+while [ "$n" -lt 200 ] && [ "$(find "$T/store" -name '*.eml' | wc -l)" -le "$nstore" ]; do
+    sleep 0.1; n=$((n + 1)); done
+grep -l "^Resent-To: fred@example.net" "$T"/store/*.eml >/dev/null 2>&1 &&
+    pass "it arrived" || fail "it arrived"
+keys Q
+expect_restored "Q leaves"
+
 expect_clean_stderr
 finish
