@@ -343,6 +343,11 @@ bool ui_passwords_ready(struct app *a, bool smtp, void (*then)(struct app *a))
         if (!secret_missing(acct, smtp ? SECRET_SMTP : SECRET_POP3) ||
             !logs_in(a, acct, smtp))
             continue;
+        if (a->pr.kind != PR_NONE) {    /* a timer's flush never takes the user's prompt */
+            app_msg(a, "%s waits for the password of %s.", smtp ? "Sending" : "Fetching",
+                    acct->name);
+            return false;
+        }
         snprintf(pending.account, sizeof pending.account, "%s", acct->name);
         pending.then = then;
         snprintf(label, sizeof label, "Password for %.20s (%.16s@%.16s): ", acct->name,
