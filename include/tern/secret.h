@@ -38,6 +38,7 @@ void secret_free(char *s);
  * wipes them.
  */
 void secret_remember(const char *account, const char *password);
+void secret_forget(const char *account);
 void secret_forget_all(void);
 /* The password typed for account this session (borrowed), or NULL. */
 const char *secret_remembered(const char *account);

@@ -171,6 +171,17 @@ void secret_remember(const char *account, const char *password)
     nmem++;
 }
 
+void secret_forget(const char *account)
+{
+    for (size_t i = 0; i < nmem; i++)
+        if (strcmp(mem[i].account, account) == 0) {
+            free(mem[i].account);
+            secret_free(mem[i].password);
+            mem[i] = mem[--nmem];
+            return;
+        }
+}
+
 void secret_forget_all(void)
 {
     for (size_t i = 0; i < nmem; i++) {

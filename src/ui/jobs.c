@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tern/fsutil.h"
+#include "tern/secret.h"
 #include "tern/xalloc.h"
 #include "ui.h"
 
@@ -262,6 +263,9 @@ static void job_line(struct app *a, struct job *j, char *line)
                     msg++;
             }
             note_error(a, j, "%s: %s", w[1], msg ? msg : "");
+            /* A refused password typed this session is asked again next time. */
+            if (strcmp(w[2], "auth") == 0 && secret_remembered(w[1]))
+                secret_forget(w[1]);
         } else {
             note_error(a, j, "%s", line + 6);
         }

@@ -21,11 +21,16 @@ write_rc "$T/rc" "$M" '[account a]' 'pop3_host = 127.0.0.1' "pop3_port = $POP3S_
     'pop3_user = alice' "tls_ca_file = $T/dv/cert.pem" 'timeout = 5' 'pop3_keep = yes'
 inbox() { find "$M/INBOX/new" "$M/INBOX/cur" -type f | wc -l | tr -d ' '; }
 
-# The client asks once, without echo.
+# The client asks once, without echo; a refused one is asked again.
 start_tern -c "$T/rc"
 expect_screen "[32 msgs" "client is up"
 keys i
 expect_screen "Password for a (alice@127.0.0.1):" "i asks for the missing password"
+typetext "wrong"
+keys Enter
+expect_screen "fetch failed" "a wrong password fails the fetch" 20
+keys i
+expect_screen "Password for a (alice@127.0.0.1):" "and is asked again"
 typetext "secret"
 if screen | tail -n 1 | grep -q secret; then fail "the password is not echoed"; else
     pass "the password is not echoed"; fi
