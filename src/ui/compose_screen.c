@@ -12,9 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "compose.h"
 #include "tcurses.h"
 #include "tern/addrbook.h"
+#include "tern/compose.h"
 #include "tern/fsutil.h"
 #include "tern/model.h"
 #include "tern/queue.h"
@@ -106,7 +106,7 @@ static bool in_drafts(struct app *a)
 void ui_compose(struct app *a, enum compose_kind kind)
 {
     struct compose_ui *cu;
-    char *path = NULL, *queue_id = NULL;
+    char *path = NULL;
     struct err e;
     int changed;
 
@@ -120,23 +120,17 @@ void ui_compose(struct app *a, enum compose_kind kind)
             return;
         }
     }
-    if (kind == COMPOSE_RESUME && app_folder(a) && strcmp(app_folder(a), QUEUE_FOLDER) == 0) {
-        /* A queued message is named by its Maildir unique name in Outbox. */
-        const char *base = strrchr(path, '/');
-        queue_id = xstrndup(base + 1, strcspn(base + 1, ":"));
-    }
-    if (kind == COMPOSE_RESUME && queue_id == NULL && !in_drafts(a))
+    if (kind == COMPOSE_RESUME && !in_drafts(a) &&
+        !(app_folder(a) && strcmp(app_folder(a), QUEUE_FOLDER) == 0))
         kind = COMPOSE_AS_NEW;          /* e on a received message: mutt's resend-message */
     cu = xcalloc(1, sizeof *cu);
-    if (compose_start(&cu->c, a->cfg, kind, path, queue_id, NULL, &e) < 0) {
+    if (compose_start(&cu->c, a->cfg, kind, path, NULL, NULL, &e) < 0) {
         app_err(a, "%s", e.msg);
         free(cu);
         free(path);
-        free(queue_id);
         return;
     }
     free(path);
-    free(queue_id);
     app_overlay(a, compose_pane_new(cu));
     changed = edit(a, cu);
     if (changed == 0 && kind == COMPOSE_NEW && !cu->file_broken) {
@@ -169,6 +163,11 @@ static void recover_done(struct app *a, enum prompt_kind k, const char *answer)
         free(cu);
     } else {
         app_overlay(a, compose_pane_new(cu));
+        if (cu->c.text_broken) {
+            /* the newer text has an error: offer it to fix, never the older copy */
+            cu->file_broken = true;
+            app_err(a, "The message has an error, press e to fix it: %s", cu->c.broken.msg);
+        }
     }
     compose_list_free(paths, n);
 }
@@ -357,6 +356,15 @@ static void complete_path(struct app *a)
     free(expanded);
 }
 
+/* A change made on this screen is saved with the draft at once (crash recovery). */
+static void checkpoint(struct app *a)
+{
+    struct err e;
+
+    if (compose_of(a) && compose_checkpoint(&compose_of(a)->c, a->cfg, &e) < 0)
+        app_err(a, "Not saved for recovery: %s", e.msg);
+}
+
 static void attach_done(struct app *a, enum prompt_kind k, const char *text)
 {
     char *path;
@@ -372,6 +380,7 @@ static void attach_done(struct app *a, enum prompt_kind k, const char *text)
         draft_attach_file(&compose_of(a)->c.d, path, NULL);
         compose_of(a)->sel = compose_of(a)->c.d.natt - 1;
         compose_of(a)->c.edited = true;
+        checkpoint(a);
     }
     free(path);
 }
@@ -400,6 +409,7 @@ static void field_done(struct app *a, enum prompt_kind k, const char *text)
     *f = *text ? xstrdup(text) : NULL;
     compose_of(a)->c.edited = true;
     compose_of(a)->pending = 0;
+    checkpoint(a);
 }
 
 static void edit_field(struct app *a, char key)
@@ -430,6 +440,7 @@ static void account_done(struct app *a, enum prompt_kind k, const char *text)
     free(compose_of(a)->c.d.from);
     compose_of(a)->c.d.from = acct->from ? xstrdup(acct->from) : NULL;
     compose_of(a)->c.edited = true;
+    checkpoint(a);
 }
 
 static void compose_key(struct app *a, struct pane *p, enum action c, int key)
@@ -469,6 +480,7 @@ static void compose_key(struct app *a, struct pane *p, enum action c, int key)
         if (cu->sel > 0 && cu->sel >= cu->c.d.natt)
             cu->sel--;
         cu->c.edited = true;
+        checkpoint(a);
         return;
     case 't': case 'c': case 'b': case 's': case 'r':
         edit_field(a, (char)key);

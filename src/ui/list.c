@@ -112,13 +112,15 @@ static void draw_row(struct app *a, const struct rect *r, int y, size_t row)
             snprintf(st, sizeof st, "[no envelope] ");
         else if (q->state == QUEUE_FAILED)
             snprintf(st, sizeof st, "[FAILED: %s] ", q->reply ? q->reply : "?");
+        else if (q->state == QUEUE_HELD)
+            snprintf(st, sizeof st, "[HELD: %s] ", q->reply ? q->reply : "?");
         else if (q->attempts > 0)
             snprintf(st, sizeof st, "[queued, %d %s: %s] ", q->attempts,
                      q->attempts == 1 ? "try" : "tries", q->reply ? q->reply : "");
         else
             snprintf(st, sizeof st, "[queued] ");
         x += ui_put(r->y + y, x, st, strlen(st), r->x + w - x,
-                    sel ? at : a->attr[q && q->state == QUEUE_FAILED ? COL_ERROR : COL_TREE],
+                    sel ? at : a->attr[q && q->state != QUEUE_QUEUED ? COL_ERROR : COL_TREE],
                     false);
     }
     if (model_threads(m)) {
