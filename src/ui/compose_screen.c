@@ -17,6 +17,7 @@
 #include "tern/compose.h"
 #include "tern/fsutil.h"
 #include "tern/model.h"
+#include "tern/paths.h"
 #include "tern/queue.h"
 #include "tern/render.h"
 #include "tern/str.h"
@@ -92,15 +93,13 @@ static int edit(struct app *a, struct compose_ui *cu)
 }
 
 /* m, r, g, L, f: a new message or one made from the message under the cursor. */
-/* The open folder is some account's Drafts (e resumes there; elsewhere it edits as new). */
-static bool in_drafts(struct app *a)
+/* e resumes in a Drafts or the Outbox folder; on any other message it edits as new. */
+static bool resumable_here(struct app *a)
 {
     const char *f = app_folder(a);
+    enum path_role r = f ? paths_role_of(a->cfg, a->root, f) : NROLES;
 
-    for (size_t i = 0; f && i < a->cfg->naccounts; i++)
-        if (a->cfg->accounts[i].drafts && strcmp(a->cfg->accounts[i].drafts, f) == 0)
-            return true;
-    return f && a->cfg->naccounts == 0 && strcmp(f, "Drafts") == 0;
+    return r == ROLE_DRAFTS || r == ROLE_OUTBOX;
 }
 
 void ui_compose(struct app *a, enum compose_kind kind)
@@ -120,8 +119,7 @@ void ui_compose(struct app *a, enum compose_kind kind)
             return;
         }
     }
-    if (kind == COMPOSE_RESUME && !in_drafts(a) &&
-        !(app_folder(a) && strcmp(app_folder(a), QUEUE_FOLDER) == 0))
+    if (kind == COMPOSE_RESUME && !resumable_here(a))
         kind = COMPOSE_AS_NEW;          /* e on a received message: mutt's resend-message */
     cu = xcalloc(1, sizeof *cu);
     if (compose_start(&cu->c, a->cfg, kind, path, NULL, NULL, &e) < 0) {
@@ -281,6 +279,7 @@ static void send_now(struct app *a)
     free(id);
     app_flush(a);
     app_refresh(a);
+    app_notify(a, EV_FOLDERS_CHANGED);      /* the Outbox may be new: list it */
 }
 
 static void confirm_done(struct app *a, enum prompt_kind k, const char *answer)
@@ -494,9 +493,10 @@ static void compose_key(struct app *a, struct pane *p, enum action c, int key)
             app_err(a, "Not postponed: %s", e.msg);
             return;
         }
+        app_msg(a, "Postponed to %s.", paths_role(a->cfg, NULL, cu->c.acct, ROLE_DRAFTS));
         compose_close(a);
-        app_msg(a, "Postponed to Drafts.");
         app_refresh(a);
+        app_notify(a, EV_FOLDERS_CHANGED);  /* the drafts folder may be new: list it */
         return;
     case 'q':
         if (cu->c.edited) {

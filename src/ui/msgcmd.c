@@ -15,6 +15,7 @@
 #include "tern/mailrc_edit.h"
 #include "tern/model.h"
 #include "tern/oauth.h"
+#include "tern/paths.h"
 #include "tern/query.h"
 #include "tern/queue.h"
 #include "tern/resend.h"
@@ -106,7 +107,7 @@ void ui_complete_address(struct app *a)
     const char *text = buf_cstr(&a->pr.text);
     const char *comma = strrchr(text, ',');
     const char *word = comma ? comma + 1 : text;
-    char *path = fs_join(a->cfg->mail_root, ".tern/addresses");
+    char *path = paths_state(a->cfg->mail_root, PATH_ADDRESSES);
     struct addrbook *ab = NULL;
     struct err e;
     char **res;
