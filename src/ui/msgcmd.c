@@ -243,7 +243,7 @@ static void bounce_confirmed(struct app *a, enum prompt_kind k, const char *text
         app_err(a, "Not bounced: no address in '%s'.", pending.to);
         goto out;
     }
-    if (queue_open(a->cfg->mail_root, &q, &e) < 0 || queue_add(q, out.ptr, out.len, &ent,
+    if (queue_open_cfg(a->cfg, NULL, &q, &e) < 0 || queue_add(q, out.ptr, out.len, &ent,
                                                                &e) < 0) {
         app_err(a, "Not bounced: %s", e.msg);
         goto out;
@@ -308,7 +308,7 @@ static bool logs_in(struct app *a, const struct account *acct, bool smtp)
         bool queued = false;
         struct err e;
 
-        if (queue_open(a->cfg->mail_root, &q, &e) == 0 &&
+        if (queue_open_cfg(a->cfg, NULL, &q, &e) == 0 &&
             queue_list(q, &ents, &n, NULL, &e) == 0)
             for (size_t i = 0; i < n && !queued; i++)
                 queued = ents[i].state == QUEUE_QUEUED &&
