@@ -243,8 +243,8 @@ static void bounce_confirmed(struct app *a, enum prompt_kind k, const char *text
         app_err(a, "Not bounced: no address in '%s'.", pending.to);
         goto out;
     }
-    if (queue_open_cfg(a->cfg, NULL, &q, &e) < 0 || queue_add(q, out.ptr, out.len, &ent,
-                                                               &e) < 0) {
+    if (queue_open_cfg(a->cfg, NULL, &q, &e) < 0 ||
+        queue_add(q, out.ptr, out.len, &ent, &e) < 0) {
         app_err(a, "Not bounced: %s", e.msg);
         goto out;
     }
