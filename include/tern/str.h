@@ -16,6 +16,8 @@ int str_ncasecmp(const char *a, const char *b, size_t n);
 const char *str_casemem(const char *hay, size_t n, const char *needle);
 /* Parse a whole decimal number in [min, max]; 0 on success, -1 otherwise. */
 int str_tolong(const char *s, long min, long max, long *out);
+/* The value of one hex digit (either case), or -1 for any other character. */
+int str_hexval(int c);
 /* Parse yes/no/true/false/on/off/1/0 (any case); 0 on success, -1 otherwise. */
 int str_tobool(const char *s, bool *out);
 /* Levenshtein distance, for "did you mean" suggestions. */

@@ -89,17 +89,6 @@ void codec_b64_encode(const void *in, size_t n, struct buf *out)
 
 /* ---- quoted-printable ---- */
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 size_t codec_qp_decode(const char *in, size_t n, bool header, struct buf *out)
 {
     size_t bad = 0, i = 0, start = 0;
@@ -112,8 +101,8 @@ size_t codec_qp_decode(const char *in, size_t n, bool header, struct buf *out)
             int h, l;
 
             buf_add(out, in + start, i - start);
-            if (i + 2 < n && (h = hexval((unsigned char)in[i + 1])) >= 0 &&
-                (l = hexval((unsigned char)in[i + 2])) >= 0) {
+            if (i + 2 < n && (h = str_hexval((unsigned char)in[i + 1])) >= 0 &&
+                (l = str_hexval((unsigned char)in[i + 2])) >= 0) {
                 buf_addc(out, (char)(h * 16 + l));
                 i += 3;
             } else if (!header) {

@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "tern/tls.h"
+#include "tern/str.h"
 #include "tern/xalloc.h"
 
 struct tls {
@@ -46,13 +47,7 @@ int tls_parse_fingerprint(const char *s, unsigned char out[32])
 
         if (*s == ':' || *s == ' ')
             continue;
-        if (*s >= '0' && *s <= '9')
-            v = *s - '0';
-        else if (*s >= 'a' && *s <= 'f')
-            v = *s - 'a' + 10;
-        else if (*s >= 'A' && *s <= 'F')
-            v = *s - 'A' + 10;
-        else
+        if ((v = str_hexval(*s)) < 0)
             return -1;
         if (hi < 0) {
             hi = v;
