@@ -340,9 +340,7 @@ static void add_alias(struct config *cfg, const char *line, int lineno)
     alias_words(line, &words, &n);
     if (n < 2) {
         cfg_warn(cfg, lineno, "alias without addresses ignored");
-        for (size_t i = 0; i < n; i++)
-            free(words[i]);
-        free(words);
+        str_list_free(words, n);
         return;
     }
     merge_display_names(words, &n);
@@ -492,9 +490,7 @@ static void mailx_command(struct config *cfg, const char *line, int lineno)
         weed_list(&cfg->hdr_ignore, &cfg->nhdr_ignore, words, n, ign);
     else
         weed_list(&cfg->hdr_retain, &cfg->nhdr_retain, words, n, ret);
-    for (size_t i = 0; i < n; i++)
-        free(words[i]);
-    free(words);
+    str_list_free(words, n);
 }
 
 /* The command word of a mailx line, past s-nail's modifiers (wysh, ignerr, local, u). */

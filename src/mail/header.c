@@ -858,9 +858,7 @@ size_t hdr_msgids(const char *v, size_t len, char ***ids)
 
 void hdr_msgids_free(char **ids, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        free(ids[i]);
-    free(ids);
+    str_list_free(ids, n);
 }
 
 char *hdr_msgid(const char *value, size_t len)

@@ -306,9 +306,7 @@ static int start_from_message(struct compose *c, const struct config *cfg,
     else
         rc = reply_draft(msg, len, kind == COMPOSE_REPLY_ALL ? REPLY_ALL :
                          kind == COMPOSE_REPLY_LIST ? REPLY_LIST : REPLY_SENDER, &me, &c->d, e);
-    for (size_t i = 0; i < nown; i++)
-        free(own[i]);
-    free(own);
+    str_list_free(own, nown);
     return rc;
 }
 
@@ -962,7 +960,5 @@ size_t compose_leftovers(const struct config *cfg, char ***paths)
 
 void compose_list_free(char **paths, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        free(paths[i]);
-    free(paths);
+    str_list_free(paths, n);
 }

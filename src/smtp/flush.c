@@ -335,9 +335,7 @@ static void delivered(struct flusher *f, const struct account *a, struct queue_e
         /* the queued file itself is now the Sent copy */
     } else if (!ent->sent_copied && copy_to_sent(f, a, msg, n, batched, &e) < 0) {
         /* Delivered but not recorded: keep it visible, never send it again. */
-        for (size_t i = 0; i < nleft; i++)
-            free(left[i]);
-        free(left);
+        str_list_free(left, nleft);
         left = NULL;
         nleft = 0;
         for (size_t i = 0; i < ent->nrcpts; i++)

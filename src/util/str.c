@@ -91,6 +91,13 @@ int str_hexval(int c)
     return -1;
 }
 
+void str_list_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 int str_tolong(const char *s, long min, long max, long *out)
 {
     char *end;
