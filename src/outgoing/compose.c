@@ -101,11 +101,9 @@ static const struct account *account_for_reply(const struct config *cfg, const c
 
 /* ---- loading a stored message back into a draft ---- */
 
-/* An empty field counts as absent: the draft leaves it unset. */
-static char *decoded(const char *msg, size_t hlen, const char *name)
+/* An empty field counts as absent: the draft leaves it unset. Takes v (a new string). */
+static char *unless_empty(char *v)
 {
-    char *v = hdr_get(msg, hlen, name);
-
     if (v && *v == '\0') {
         free(v);
         v = NULL;
@@ -113,16 +111,15 @@ static char *decoded(const char *msg, size_t hlen, const char *name)
     return v;
 }
 
+static char *decoded(const char *msg, size_t hlen, const char *name)
+{
+    return unless_empty(hdr_get(msg, hlen, name));
+}
+
 /* The same for an address field: split first, then decode names (hdr_get_addrs). */
 static char *decoded_addrs(const char *msg, size_t hlen, const char *name)
 {
-    char *v = hdr_get_addrs(msg, hlen, name);
-
-    if (v && *v == '\0') {
-        free(v);
-        v = NULL;
-    }
-    return v;
+    return unless_empty(hdr_get_addrs(msg, hlen, name));
 }
 
 static char *unfolded(const char *msg, size_t hlen, const char *name)
