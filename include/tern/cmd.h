@@ -36,6 +36,9 @@ void cmd_usage(FILE *f, const struct globals *g, bool help);
 const char *cmd_summary(const char *command);
 /* The exit code for an error class (sysexits.h). */
 int cmd_exit_code(enum err_class cls);
+/* Run handler on sig (sigaction, no flags, nothing blocked): how fetch and flush catch the
+ * signals that ask them to stop after the message in flight. */
+void cmd_catch_signal(int sig, void (*handler)(int));
 
 int cmd_check_config(int argc, char **argv, const struct globals *g);
 int cmd_scan(int argc, char **argv, const struct globals *g);

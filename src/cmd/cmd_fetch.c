@@ -54,12 +54,7 @@ static void on_term(int sig)
  * deleted; at any other point the fetch ends at once (the state is consistent then). */
 static void catch_term(void)
 {
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_term;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
+    cmd_catch_signal(SIGTERM, on_term);
 }
 
 static void emit(const struct fetch_ui *u, const struct worker_event *ev)

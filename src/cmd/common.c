@@ -1,6 +1,7 @@
 /* What every front end shares: loading the configuration and mapping errors to exit codes. */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,4 +103,14 @@ int cmd_exit_code(enum err_class cls)
     default:
         return EX_IOERR;
     }
+}
+
+void cmd_catch_signal(int sig, void (*handler)(int))
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
 }

@@ -161,13 +161,8 @@ static void on_stop(int sig)
 
 static void catch_stop(void)
 {
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    cmd_catch_signal(SIGTERM, on_stop);
+    cmd_catch_signal(SIGINT, on_stop);
 }
 
 
