@@ -1333,28 +1333,20 @@ void config_free(struct config *cfg)
         free(a->name);
     }
     for (size_t i = 0; i < cfg->naliases; i++) {
-        for (size_t j = 0; j < cfg->aliases[i].naddrs; j++)
-            free(cfg->aliases[i].addrs[j]);
-        free(cfg->aliases[i].addrs);
+        str_list_free(cfg->aliases[i].addrs, cfg->aliases[i].naddrs);
         free(cfg->aliases[i].name);
     }
     for (size_t i = 0; i < cfg->nkeys; i++)
         free(cfg->keys[i].name), free(cfg->keys[i].value);
     for (size_t i = 0; i < cfg->ncolors; i++)
         free(cfg->colors[i].name), free(cfg->colors[i].value);
-    for (size_t i = 0; i < cfg->nwarnings; i++)
-        free(cfg->warnings[i]);
-    for (size_t i = 0; i < cfg->nhdr_ignore; i++)
-        free(cfg->hdr_ignore[i]);
-    for (size_t i = 0; i < cfg->nhdr_retain; i++)
-        free(cfg->hdr_retain[i]);
-    free(cfg->hdr_ignore);
-    free(cfg->hdr_retain);
+    str_list_free(cfg->warnings, cfg->nwarnings);
+    str_list_free(cfg->hdr_ignore, cfg->nhdr_ignore);
+    str_list_free(cfg->hdr_retain, cfg->nhdr_retain);
     free(cfg->accounts);
     free(cfg->aliases);
     free(cfg->keys);
     free(cfg->colors);
-    free(cfg->warnings);
     free(cfg->path);
     free(cfg);
 }
