@@ -153,24 +153,22 @@ static void fail_class(struct flusher *f, const struct account *a, struct queue_
                        enum err_class cls, const char *why)
 {
     char fp[FLUSH_FP_LEN + 1];
+    enum queue_state to;
 
     flush_account_fingerprint(f->cfg, a, fp);
-    switch (queue_note_error(ent, &f->pol, f->now, cls, why, fp)) {
+    to = queue_note_error(ent, &f->pol, f->now, cls, why, fp);
+    save_or_report(f, ent);
+    f->done++;
+    switch (to) {
     case QUEUE_HELD:
-        save_or_report(f, ent);
-        f->done++;
         f->st->held++;
         emit(f, QEV_HELD, ent, NULL, ent->reply);
         break;
     case QUEUE_FAILED:
-        save_or_report(f, ent);
-        f->done++;
         f->st->failed++;
         emit(f, QEV_FAILED, ent, NULL, ent->reply);
         break;
     case QUEUE_QUEUED:
-        save_or_report(f, ent);
-        f->done++;
         f->st->deferred++;
         emit(f, QEV_DEFERRED, ent, NULL, why);
         break;
