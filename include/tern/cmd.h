@@ -32,6 +32,10 @@ int cmd_load_config(const struct globals *g, struct config **cfg);
  * CMD" or "sendmail"); with help, also its summary and the pointer to tern(1), on f.
  */
 void cmd_usage(FILE *f, const struct globals *g, bool help);
+/* A bad command line: "PROGNAME: MESSAGE" when fmt is not NULL, then the usage, on stderr.
+ * Returns TERN_EX_USAGE, for the command to return. */
+int cmd_bad_usage(const struct globals *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* The one-line summary of a subcommand, or NULL for an unknown name. */
 const char *cmd_summary(const char *command);
 /* The exit code for an error class (sysexits.h). */

@@ -124,12 +124,6 @@ static void show_progress(void *ctx, const struct fetch_progress *p)
     }
 }
 
-static int fetch_usage(const struct globals *g)
-{
-    cmd_usage(stderr, g, false);
-    return TERN_EX_USAGE;
-}
-
 int cmd_fetch(int argc, char **argv, const struct globals *g)
 {
     struct fetch_ui ui = { isatty(STDERR_FILENO) && g->verbose == 0, -1, 0, NULL };
@@ -149,26 +143,22 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
         /* --progress-fd: the option's name before the worker protocol had its own. */
         if (strcmp(a, "--worker-fd") == 0 || strcmp(a, "--progress-fd") == 0) {
             if (first + 1 >= argc)
-                return fetch_usage(g);
+                return cmd_bad_usage(g, NULL);
             val = argv[++first];
         } else if (strncmp(a, "--worker-fd=", 12) == 0) {
             val = a + 12;
         } else if (strncmp(a, "--progress-fd=", 14) == 0) {
             val = a + 14;
         } else if (a[0] == '-') {
-            fprintf(stderr, "%s: unknown option '%s'\n", g->progname, a);
-            return fetch_usage(g);
+            return cmd_bad_usage(g, "unknown option '%s'", a);
         } else {
             break;
         }
         {
             long fd;
 
-            if (str_tolong(val, 0, 1 << 20, &fd) < 0) {
-                fprintf(stderr, "%s: --worker-fd needs a descriptor number\n",
-                        g->progname);
-                return fetch_usage(g);
-            }
+            if (str_tolong(val, 0, 1 << 20, &fd) < 0)
+                return cmd_bad_usage(g, "--worker-fd needs a descriptor number");
             ui.wfd = (int)fd;
         }
     }

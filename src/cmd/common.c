@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,21 @@ void cmd_usage(FILE *f, const struct globals *g, bool help)
     fprintf(f, "usage: %s %s\n", g->progname, docs[i].synopsis);
     if (help)
         fprintf(f, "%s\nSee tern(1).\n", docs[i].summary);
+}
+
+int cmd_bad_usage(const struct globals *g, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (fmt) {
+        fprintf(stderr, "%s: ", g->progname);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+    }
+    cmd_usage(stderr, g, false);
+    return TERN_EX_USAGE;
 }
 
 int cmd_load_config(const struct globals *g, struct config **cfg)

@@ -206,9 +206,7 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
             i++;
             break;
         } else if (s[0] == '-') {
-            fprintf(stderr, "%s: unknown option '%s'\n", g->progname, s);
-            cmd_usage(stderr, g, false);
-            return TERN_EX_USAGE;
+            return cmd_bad_usage(g, "unknown option '%s'", s);
         } else {
             break;
         }
