@@ -222,6 +222,11 @@ static const unsigned short cp1252_hi[32] = {
     0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0xfffd, 0x017e, 0x0178,
 };
 
+unsigned codec_cp1252(unsigned char c)
+{
+    return c >= 0x80 && c < 0xa0 ? cp1252_hi[c - 0x80] : c;
+}
+
 static void cp1252_to_utf8(const char *s, size_t n, struct buf *out)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -235,7 +240,7 @@ static void cp1252_to_utf8(const char *s, size_t n, struct buf *out)
         if (p[i] < 0x80)
             continue;
         buf_add(out, s + start, i - start);
-        cp = p[i] < 0xa0 ? cp1252_hi[p[i] - 0x80] : p[i];
+        cp = codec_cp1252(p[i]);
         buf_add(out, enc, utf8_encode(cp, enc));
         start = i + 1;
     }
