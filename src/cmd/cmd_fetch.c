@@ -140,6 +140,12 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             first++;
             break;
         }
+        if (strcmp(a, "--password-fd") == 0 || strncmp(a, "--password-fd=", 14) == 0) {
+            if (cmd_password_fd(g, a[13] == '=' ? a + 14 : first + 1 < argc ? argv[++first]
+                                                                             : NULL) < 0)
+                return cmd_bad_usage(g, NULL);
+            continue;
+        }
         /* --progress-fd: the option's name before the worker protocol had its own. */
         if (strcmp(a, "--worker-fd") == 0 || strcmp(a, "--progress-fd") == 0) {
             if (first + 1 >= argc)
@@ -218,6 +224,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             nfail++;
         }
     }
+    cmd_ask_passwords(g, todo, ntodo, SECRET_POP3);
     for (size_t i = 0; i < ntodo; i++) {
         const struct account *a = todo[i];
         struct newmail nm = { NULL, 0, 0 };

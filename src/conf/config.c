@@ -64,6 +64,9 @@ struct key_def {
 static const struct key_def general_keys[] = {
     { "mail_root", K_STR, G(mail_root), 0, 0, "~/Mail" },
     { "editor", K_RAW, G(editor), 0, 0, NULL },
+    { "url_command", K_RAW, G(url_command), 0, 0, NULL },
+    { "query_command", K_RAW, G(query_command), 0, 0, NULL },
+    { "headers", K_RAW, G(headers), 0, 0, NULL },
     { "default_account", K_RAW, G(default_account), 0, 0, NULL },
     { "queue_retry_min", K_DURATION, G(queue_retry_min), 1, 86400, "1m" },
     { "queue_retry_max", K_DURATION, G(queue_retry_max), 1, 7 * 86400, "1h" },
@@ -1263,8 +1266,27 @@ char *config_mailx_safe(const char *name, const char *text, size_t len, struct e
     return buf_detach(&out);
 }
 
+/* Whether name (len bytes) is one of the words (blanks or commas between) of list. */
+static bool word_listed(const char *list, const char *name, size_t len)
+{
+    const char *p = list;
+
+    while (*p) {
+        size_t n;
+
+        p += strspn(p, " \t,");
+        n = strcspn(p, " \t,");
+        if (n == len && str_ncasecmp(p, name, len) == 0)
+            return true;
+        p += n;
+    }
+    return false;
+}
+
 bool config_header_shown(const struct config *cfg, const char *name, size_t len)
 {
+    if (cfg->headers != NULL)           /* [general] headers: tern's own list wins */
+        return word_listed(cfg->headers, name, len);
     if (cfg->nhdr_retain > 0) {
         for (size_t i = 0; i < cfg->nhdr_retain; i++)
             if (strlen(cfg->hdr_retain[i]) == len && str_ncasecmp(cfg->hdr_retain[i], name,
@@ -1362,6 +1384,19 @@ const struct account *config_account(const struct config *cfg, const char *name)
         if (str_casecmp(cfg->accounts[i].name, name) == 0)
             return &cfg->accounts[i];
     return NULL;
+}
+
+void config_alias_add(struct config *cfg, const char *name, const char *address)
+{
+    struct alias *a;
+
+    remove_aliases(cfg, name);
+    cfg->aliases = xreallocarray(cfg->aliases, cfg->naliases + 1, sizeof *cfg->aliases);
+    a = &cfg->aliases[cfg->naliases++];
+    a->name = xstrdup(name);
+    a->naddrs = 1;
+    a->addrs = xreallocarray(NULL, 1, sizeof *a->addrs);
+    a->addrs[0] = xstrdup(address);
 }
 
 const struct alias *config_alias(const struct config *cfg, const char *name)

@@ -319,6 +319,48 @@ static int start_from_message(struct compose *c, const struct config *cfg,
     return rc;
 }
 
+/* The lock file of a draft-X.eml / draft-X.saved pair: draft-X.lock (new string). */
+static char *lock_path_of(const char *path, size_t suffix)
+{
+    struct buf b = BUF_INIT;
+
+    buf_add(&b, path, strlen(path) - suffix);
+    buf_adds(&b, ".lock");
+    return buf_detach(&b);
+}
+
+/* Hold the lock of a draft being edited; -1 when another tern holds it. */
+static int lock_draft(const char *path, size_t suffix)
+{
+    char *lp = lock_path_of(path, suffix);
+    struct err e;
+    int fd = fs_lock(lp, &e);
+
+    free(lp);
+    return fd;
+}
+
+/* The lock of a Drafts file or queued message being resumed, keyed by its Maildir unique
+ * name (the flags part changes): COMPOSE_DIR/edit-UNIQUE.lock. -1 when taken. */
+static int lock_origin(const struct config *cfg, const char *origin, struct err *e)
+{
+    const char *base = strrchr(origin, '/');
+    char *dir = compose_dir(cfg, e);
+    struct buf lp = BUF_INIT;
+    int fd;
+
+    if (dir == NULL)
+        return -1;
+    base = base ? base + 1 : origin;
+    buf_printf(&lp, "%s/edit-%.*s.lock", dir, (int)strcspn(base, ":"), base);
+    free(dir);
+    fd = fs_lock(lp.ptr, e);
+    if (fd < 0 && e->cls == ERR_LOCKED)
+        err_set(e, ERR_LOCKED, "This message is being edited in another tern.");
+    buf_free(&lp);
+    return fd;
+}
+
 /* a is newer than b (nanoseconds: both files are often written within one second) */
 static bool newer(const struct stat *a, const struct stat *b)
 {
@@ -327,23 +369,26 @@ static bool newer(const struct stat *a, const struct stat *b)
 }
 
 /*
- * A recovery copy ("draft-XXXXXX.eml" in the compose directory) comes back with its editor
- * file. The newer of the two wins: the editor file when the crash came while editing (its
- * text over the copy's headers and body; attachments come from the copy), the copy when the
- * last change was made on the compose screen. An editor file that is newer but does not
+ * A recovery copy ("draft-XXXXXX.saved" in the compose directory) comes back with its editor
+ * file (draft-XXXXXX.eml), whose lock it takes. The newer of the two wins: the editor file
+ * when the crash came while editing (its text over the copy's headers and body; attachments
+ * come from the copy), the copy when the last change was made on the compose screen. An editor file that is newer but does not
  * parse is never replaced by the older copy: text_broken says the user must fix it first.
  */
 static void adopt_recovery(struct compose *c, const char *path)
 {
     size_t n = strlen(path);
     struct stat se, st;
-    struct buf text = BUF_INIT;
+    struct buf text = BUF_INIT, f = BUF_INIT;
     struct err e;
 
-    if (n < 5 || strcmp(path + n - 4, ".eml") != 0 || strstr(path, "/.tern/compose/") == NULL)
+    if (n < 7 || strcmp(path + n - 6, ".saved") != 0 || strstr(path, "/.tern/compose/") == NULL)
         return;
     c->saved = xstrdup(path);
-    c->file = xstrndup(path, n - 4);
+    buf_add(&f, path, n - 6);
+    buf_adds(&f, ".eml");
+    c->file = buf_detach(&f);
+    c->lock_fd = lock_draft(path, 6);
     if (stat(c->saved, &se) == 0 && stat(c->file, &st) == 0 && newer(&st, &se) &&
         fs_read_file(c->file, &text, &e) == 0) {
         if (draft_from_text(&c->d, text.ptr ? text.ptr : "", text.len, &e) < 0) {
@@ -391,6 +436,7 @@ int compose_start(struct compose *c, const struct config *cfg, enum compose_kind
     char *dom;
 
     memset(c, 0, sizeof *c);
+    c->lock_fd = c->origin_lock_fd = -1;
     draft_init(&c->d);
     buf_init(&c->written);
     c->acct = acct ? acct : config_account(cfg, NULL);
@@ -402,9 +448,14 @@ int compose_start(struct compose *c, const struct config *cfg, enum compose_kind
             goto fail;
         buf_cstr(&msg);
     }
-    if (kind == COMPOSE_RESUME) {
-        if (resume_encrypted(c, cfg, &msg, e) < 0)
-            goto fail;
+    if ((kind == COMPOSE_RESUME || kind == COMPOSE_AS_NEW) &&
+        resume_encrypted(c, cfg, &msg, e) < 0)      /* an encrypted one is edited decrypted */
+        goto fail;
+    if (kind == COMPOSE_AS_NEW) {
+        load_message(&c->d, msg.ptr, msg.len);
+        free(c->d.message_id);          /* a message of its own; the original stays */
+        c->d.message_id = NULL;
+    } else if (kind == COMPOSE_RESUME) {
         load_message(&c->d, msg.ptr, msg.len);
         c->origin = xstrdup(msg_path);
         c->origin_queue_id = queue_id ? xstrdup(queue_id) :
@@ -418,6 +469,12 @@ int compose_start(struct compose *c, const struct config *cfg, enum compose_kind
         if (c->saved) {             /* a recovery copy is not an origin to delete later */
             free(c->origin);
             c->origin = NULL;
+            if (c->lock_fd < 0) {
+                err_set(e, ERR_LOCKED, "This message is being edited in another tern.");
+                goto fail;
+            }
+        } else if ((c->origin_lock_fd = lock_origin(cfg, msg_path, e)) < 0) {
+            goto fail;
         }
     } else if (kind != COMPOSE_NEW) {
         const struct account *to_acct = acct ? NULL : account_for_reply(cfg, msg.ptr, msg.len);
@@ -431,7 +488,7 @@ int compose_start(struct compose *c, const struct config *cfg, enum compose_kind
     } else {
         c->d.from = c->acct && c->acct->from ? xstrdup(c->acct->from) : NULL;
     }
-    if (kind != COMPOSE_RESUME)
+    if (kind != COMPOSE_RESUME && kind != COMPOSE_AS_NEW)
         append_signature(&c->d, c->acct);
     if (c->d.message_id == NULL) {
         dom = mailbox_of(c->d.from);
@@ -450,6 +507,10 @@ fail:
 
 void compose_free(struct compose *c)
 {
+    if (c->lock_fd >= 0)
+        fs_unlock(c->lock_fd);
+    if (c->origin_lock_fd >= 0)
+        fs_unlock(c->origin_lock_fd);
     draft_free(&c->d);
     free(c->file);
     free(c->saved);
@@ -459,6 +520,7 @@ void compose_free(struct compose *c)
     free(c->answers_file);
     buf_free(&c->written);
     memset(c, 0, sizeof *c);
+    c->lock_fd = c->origin_lock_fd = -1;
 }
 
 /* ---- the editor ---- */
@@ -485,9 +547,10 @@ int compose_write(struct compose *c, const struct config *cfg, struct err *e)
 
         if (dir == NULL)
             return -1;
-        buf_printf(&path, "%s/draft-XXXXXX", dir);
+        /* .eml so that editors take it for mail (vim, emacs, nano pick the file type). */
+        buf_printf(&path, "%s/draft-XXXXXX.eml", dir);
         free(dir);
-        fd = mkostemp(path.ptr, O_CLOEXEC);
+        fd = mkostemps(path.ptr, 4, O_CLOEXEC);
         if (fd < 0) {
             err_sys(e, "%s", path.ptr);
             buf_free(&path);
@@ -495,8 +558,11 @@ int compose_write(struct compose *c, const struct config *cfg, struct err *e)
         }
         close(fd);
         c->file = buf_detach(&path);
-        buf_printf(&path, "%s.eml", c->file);
+        buf_add(&path, c->file, strlen(c->file) - 4);
+        buf_adds(&path, ".saved");
         c->saved = buf_detach(&path);
+        if (c->lock_fd < 0)
+            c->lock_fd = lock_draft(c->file, 4);
         free(c->answers_file);
         c->answers_file = answers_save(c, cfg, c->saved);
     }
@@ -676,8 +742,13 @@ void compose_discard(struct compose *c)
 {
     if (c->file)
         unlink(c->file);
-    if (c->saved)
+    if (c->saved) {
+        char *lp = lock_path_of(c->saved, 6);
+
         unlink(c->saved);
+        unlink(lp);
+        free(lp);
+    }
     if (c->answers_file)
         unlink(c->answers_file);
 }
@@ -1010,13 +1081,20 @@ size_t compose_leftovers(const struct config *cfg, char ***paths)
         struct stat st;
         char *p;
 
-        if (len < 5 || strcmp(de->d_name + len - 4, ".eml") != 0)
+        int lk;
+
+        if (len < 7 || strcmp(de->d_name + len - 6, ".saved") != 0)
             continue;
         p = fs_join(dir, de->d_name);
         if (stat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
             free(p);
             continue;
         }
+        if ((lk = lock_draft(p, 6)) < 0) {      /* another tern is editing it */
+            free(p);
+            continue;
+        }
+        fs_unlock(lk);
         v = xreallocarray(v, n + 1, sizeof *v);
         v[n].path = p;
         v[n++].mtime = st.st_mtime;

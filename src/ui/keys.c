@@ -45,8 +45,8 @@ static const struct act_def acts[NACTIONS] = {
     [ACT_FLAG] = { "flag", "flag / unflag" },
     [ACT_DELETE] = { "delete", "mark for deletion" },
     [ACT_UNDELETE] = { "undelete", "remove the deletion mark" },
-    [ACT_MOVE] = { "move", "move to a folder" },
-    [ACT_COPY] = { "copy", "copy to a folder" },
+    [ACT_MOVE] = { "move", "move to a folder (=name); to /file or ~/file: save, mark deleted" },
+    [ACT_COPY] = { "copy", "copy to a folder (=name), or save to /file or ~/file" },
     [ACT_EXPUNGE] = { "expunge", "remove the messages marked for deletion" },
     [ACT_ATTACHMENTS] = { "attachments", "list the attachments; view or save one" },
     [ACT_HEADERS] = { "headers", "toggle all headers in the pager" },
@@ -66,7 +66,10 @@ static const struct act_def acts[NACTIONS] = {
     [ACT_GROUP_REPLY] = { "group-reply", "reply to all recipients" },
     [ACT_LIST_REPLY] = { "list-reply", "reply to the mailing list" },
     [ACT_FORWARD] = { "forward", "forward the message" },
-    [ACT_EDIT_DRAFT] = { "edit", "edit a draft or a queued message again" },
+    [ACT_EDIT_DRAFT] = { "edit", "edit a draft or a queued message again; another as new" },
+    [ACT_ALIAS] = { "alias", "add an alias for the sender to the mailrc" },
+    [ACT_BOUNCE] = { "bounce", "send the message unchanged to other recipients (Resent-*)" },
+    [ACT_MESSAGES] = { "messages", "the session's messages and errors" },
 };
 
 const char *act_name(enum action c)
@@ -210,7 +213,7 @@ static const struct {
     { ACT_FOLDERS, "y" },
     { ACT_COMPOSE, "m" }, { ACT_REPLY, "r" }, { ACT_GROUP_REPLY, "g" }, { ACT_LIST_REPLY, "L" },
     { ACT_FORWARD, "f" },
-    { ACT_EDIT_DRAFT, "e" },
+    { ACT_EDIT_DRAFT, "e" }, { ACT_ALIAS, "a" }, { ACT_BOUNCE, "b" }, { ACT_MESSAGES, "M" },
 };
 
 void keymap_bind(struct keymap *km, int key, enum action act)

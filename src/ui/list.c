@@ -226,6 +226,28 @@ static void expunge(struct app *a)
     app_notify(a, EV_FOLDERS_CHANGED);
 }
 
+/* In the Trash an expunge is for good: ask first, naming the count. kind is what to do on
+ * yes (PR_CONFIRM_PURGE: expunge; PR_CONFIRM_QUIT: expunge and leave). Returns true when a
+ * question was asked. */
+static bool ask_purge(struct app *a, enum prompt_kind kind)
+{
+    size_t t = model_counts(a->m)->trashed;
+    char q[128];
+
+    if (!model_is_trash(a->m) || t == 0)
+        return false;
+    snprintf(q, sizeof q, "Delete %zu message%s for good? (y/n%s) ", t, t == 1 ? "" : "s",
+             kind == PR_CONFIRM_QUIT ? ", Esc: stay" : "");
+    app_prompt(a, kind, q, "", list_prompt_done);
+    return true;
+}
+
+static void expunge_asked(struct app *a)
+{
+    if (!ask_purge(a, PR_CONFIRM_PURGE))
+        expunge(a);
+}
+
 static void search(struct app *a, bool back, const char *what)
 {
     bool wrapped;
@@ -268,6 +290,36 @@ static void sort_by(struct app *a, const char *key)
         app_err(a, "Sort keys: d a f s z");
 }
 
+/*
+ * s or C to a file (a path starting with / or ~): the message is appended to an mbox or
+ * stored in a Maildir there; s then marks it for deletion as mutt's save does (it goes at
+ * the next $), C leaves it.
+ */
+static void save_to_file(struct app *a, enum prompt_kind k, uint32_t id, const char *target)
+{
+    char *where = NULL;
+    size_t gone = 0;
+    struct err e;
+    long r = model_save(a->m, &id, 1, target, &where, &gone, &e);
+
+    if (r < 0) {
+        app_err(a, "%s", e.msg);
+    } else if (gone) {
+        app_msg(a, "That message was moved or deleted by another program.");
+    } else if (k == PR_MOVE) {
+        if (model_delete(a->m, &id, 1, &gone, &e) < 0)
+            app_err(a, "Saved to %s, but: %s", where, e.msg);
+        else
+            app_msg(a, "Saved to %s; marked for deletion.", where);
+        if (!a->pager_open)
+            move_cursor(a, 1);
+    } else {
+        app_msg(a, "Saved a copy to %s.", where);
+    }
+    free(where);
+    app_notify(a, EV_FOLDER_CHANGED);
+}
+
 static void move_or_copy(struct app *a, enum prompt_kind k, const char *text)
 {
     uint32_t id = model_cursor_id(a->m);
@@ -277,6 +329,12 @@ static void move_or_copy(struct app *a, enum prompt_kind k, const char *text)
 
     if (*text == '\0' || model_rows(a->m) == 0)
         return;
+    if (model_is_file_target(text)) {
+        save_to_file(a, k, id, text);
+        return;
+    }
+    if ((text[0] == '=' || text[0] == '+') && text[1])    /* mutt's names for folders */
+        text++;
     r = k == PR_MOVE ? model_move(a->m, &id, 1, text, &gone, &e)
                      : model_copy(a->m, &id, 1, text, &gone, &e);
     if (r < 0) {
@@ -301,6 +359,12 @@ void list_prompt_done(struct app *a, enum prompt_kind k, const char *text)
     if (a->m == NULL)
         return;
     switch (k) {
+    case PR_CONFIRM_PURGE:
+        if (text[0] == 'y' || text[0] == 'Y')
+            expunge(a);
+        else
+            app_msg(a, "Nothing deleted.");
+        return;
     case PR_CONFIRM_QUIT:
         if (text[0] == 'y' || text[0] == 'Y') {
             expunge(a);
@@ -379,6 +443,8 @@ static void list_key(struct app *a, struct pane *p, enum action c, int key)
             app_set_pager(a, false);
             return;
         }
+        if (m && ask_purge(a, PR_CONFIRM_QUIT))
+            return;
         if (m && model_counts(m)->trashed > 0) {
             char q[128];
             size_t t = model_counts(m)->trashed;
@@ -465,13 +531,13 @@ static void list_key(struct app *a, struct pane *p, enum action c, int key)
         set_flags(a, NULL, "T");
         break;
     case ACT_EXPUNGE:
-        expunge(a);
+        expunge_asked(a);
         break;
     case ACT_MOVE:
-        app_prompt(a, PR_MOVE, "Move to folder: ", "", list_prompt_done);
+        app_prompt(a, PR_MOVE, "Move to folder (or save to ~/file): ", "", list_prompt_done);
         break;
     case ACT_COPY:
-        app_prompt(a, PR_COPY, "Copy to folder: ", "", list_prompt_done);
+        app_prompt(a, PR_COPY, "Copy to folder (or ~/file): ", "", list_prompt_done);
         break;
     case ACT_PIPE:
         app_prompt(a, PR_PIPE, "Pipe to command: ", "", list_prompt_done);
