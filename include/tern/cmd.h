@@ -33,6 +33,10 @@ int cmd_load_config(const struct globals *g, struct config **cfg);
  * CMD" or "sendmail"); with help, also its summary and the pointer to tern(1), on f.
  */
 void cmd_usage(FILE *f, const struct globals *g, bool help);
+/* A bad command line: "PROGNAME: MESSAGE" when fmt is not NULL, then the usage, on stderr.
+ * Returns TERN_EX_USAGE, for the command to return. */
+int cmd_bad_usage(const struct globals *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* The one-line summary of a subcommand, or NULL for an unknown name. */
 const char *cmd_summary(const char *command);
 /* --password-fd N: read "ACCOUNT<TAB>PASSWORD" lines the client hands over (secret.h).
@@ -47,6 +51,9 @@ void cmd_ask_passwords(const struct globals *g, const struct account *const *acc
                        enum secret_use use);
 /* The exit code for an error class (sysexits.h). */
 int cmd_exit_code(enum err_class cls);
+/* Run handler on sig (sigaction, no flags, nothing blocked): how fetch and flush catch the
+ * signals that ask them to stop after the message in flight. */
+void cmd_catch_signal(int sig, void (*handler)(int));
 
 int cmd_check_config(int argc, char **argv, const struct globals *g);
 int cmd_scan(int argc, char **argv, const struct globals *g);

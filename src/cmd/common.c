@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,21 @@ void cmd_usage(FILE *f, const struct globals *g, bool help)
         fprintf(f, "%s\nSee tern(1).\n", docs[i].summary);
 }
 
+int cmd_bad_usage(const struct globals *g, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (fmt) {
+        fprintf(stderr, "%s: ", g->progname);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+    }
+    cmd_usage(stderr, g, false);
+    return TERN_EX_USAGE;
+}
+
 int cmd_load_config(const struct globals *g, struct config **cfg)
 {
     char *path = config_default_path(g->config_path);
@@ -114,6 +131,16 @@ int cmd_exit_code(enum err_class cls)
     default:
         return EX_IOERR;
     }
+}
+
+void cmd_catch_signal(int sig, void (*handler)(int))
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
 }
 
 int cmd_password_fd(const struct globals *g, const char *arg)

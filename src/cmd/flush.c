@@ -162,13 +162,8 @@ static void on_stop(int sig)
 
 static void catch_stop(void)
 {
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    cmd_catch_signal(SIGTERM, on_stop);
+    cmd_catch_signal(SIGINT, on_stop);
 }
 
 
@@ -243,9 +238,7 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
             i++;
             break;
         } else if (s[0] == '-') {
-            fprintf(stderr, "%s: unknown option '%s'\n", g->progname, s);
-            cmd_usage(stderr, g, false);
-            return TERN_EX_USAGE;
+            return cmd_bad_usage(g, "unknown option '%s'", s);
         } else {
             break;
         }

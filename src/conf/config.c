@@ -350,9 +350,7 @@ static void add_alias(struct config *cfg, const char *line, int lineno)
     alias_words(line, &words, &n);
     if (n < 2) {
         cfg_warn(cfg, lineno, "alias without addresses ignored");
-        for (size_t i = 0; i < n; i++)
-            free(words[i]);
-        free(words);
+        str_list_free(words, n);
         return;
     }
     merge_display_names(words, &n);
@@ -502,9 +500,7 @@ static void mailx_command(struct config *cfg, const char *line, int lineno)
         weed_list(&cfg->hdr_ignore, &cfg->nhdr_ignore, words, n, ign);
     else
         weed_list(&cfg->hdr_retain, &cfg->nhdr_retain, words, n, ret);
-    for (size_t i = 0; i < n; i++)
-        free(words[i]);
-    free(words);
+    str_list_free(words, n);
 }
 
 /* The command word of a mailx line, past s-nail's modifiers (wysh, ignerr, local, u). */
@@ -1360,28 +1356,20 @@ void config_free(struct config *cfg)
         free(a->name);
     }
     for (size_t i = 0; i < cfg->naliases; i++) {
-        for (size_t j = 0; j < cfg->aliases[i].naddrs; j++)
-            free(cfg->aliases[i].addrs[j]);
-        free(cfg->aliases[i].addrs);
+        str_list_free(cfg->aliases[i].addrs, cfg->aliases[i].naddrs);
         free(cfg->aliases[i].name);
     }
     for (size_t i = 0; i < cfg->nkeys; i++)
         free(cfg->keys[i].name), free(cfg->keys[i].value);
     for (size_t i = 0; i < cfg->ncolors; i++)
         free(cfg->colors[i].name), free(cfg->colors[i].value);
-    for (size_t i = 0; i < cfg->nwarnings; i++)
-        free(cfg->warnings[i]);
-    for (size_t i = 0; i < cfg->nhdr_ignore; i++)
-        free(cfg->hdr_ignore[i]);
-    for (size_t i = 0; i < cfg->nhdr_retain; i++)
-        free(cfg->hdr_retain[i]);
-    free(cfg->hdr_ignore);
-    free(cfg->hdr_retain);
+    str_list_free(cfg->warnings, cfg->nwarnings);
+    str_list_free(cfg->hdr_ignore, cfg->nhdr_ignore);
+    str_list_free(cfg->hdr_retain, cfg->nhdr_retain);
     free(cfg->accounts);
     free(cfg->aliases);
     free(cfg->keys);
     free(cfg->colors);
-    free(cfg->warnings);
     free(cfg->path);
     free(cfg);
 }

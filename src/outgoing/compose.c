@@ -101,11 +101,9 @@ static const struct account *account_for_reply(const struct config *cfg, const c
 
 /* ---- loading a stored message back into a draft ---- */
 
-/* An empty field counts as absent: the draft leaves it unset. */
-static char *decoded(const char *msg, size_t hlen, const char *name)
+/* An empty field counts as absent: the draft leaves it unset. Takes v (a new string). */
+static char *unless_empty(char *v)
 {
-    char *v = hdr_get(msg, hlen, name);
-
     if (v && *v == '\0') {
         free(v);
         v = NULL;
@@ -113,16 +111,15 @@ static char *decoded(const char *msg, size_t hlen, const char *name)
     return v;
 }
 
+static char *decoded(const char *msg, size_t hlen, const char *name)
+{
+    return unless_empty(hdr_get(msg, hlen, name));
+}
+
 /* The same for an address field: split first, then decode names (hdr_get_addrs). */
 static char *decoded_addrs(const char *msg, size_t hlen, const char *name)
 {
-    char *v = hdr_get_addrs(msg, hlen, name);
-
-    if (v && *v == '\0') {
-        free(v);
-        v = NULL;
-    }
-    return v;
+    return unless_empty(hdr_get_addrs(msg, hlen, name));
 }
 
 static char *unfolded(const char *msg, size_t hlen, const char *name)
@@ -318,9 +315,7 @@ static int start_from_message(struct compose *c, const struct config *cfg,
         rc = reply_draft(msg, len, kind == COMPOSE_REPLY_ALL ? REPLY_ALL :
                          kind == COMPOSE_REPLY_LIST ? REPLY_LIST : REPLY_SENDER, &me, &c->d, e);
     crypt_opts_free(&co);
-    for (size_t i = 0; i < nown; i++)
-        free(own[i]);
-    free(own);
+    str_list_free(own, nown);
     return rc;
 }
 
@@ -1118,7 +1113,5 @@ size_t compose_leftovers(const struct config *cfg, char ***paths)
 
 void compose_list_free(char **paths, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        free(paths[i]);
-    free(paths);
+    str_list_free(paths, n);
 }
