@@ -391,32 +391,13 @@ static int inner_entity(const char *msg, size_t len, bool prot, struct buf *out,
                 add_field(out, &f);
     }
     if (recode) {
-        struct buf b = BUF_INIT;
-
         buf_adds(out, "Content-Transfer-Encoding: base64\n\n");
-        codec_b64_encode(body, blen, &b);
-        for (size_t i = 0; i < b.len; i += 76) {
-            buf_add(out, b.ptr + i, b.len - i < 76 ? b.len - i : 76);
-            buf_addc(out, '\n');
-        }
-        buf_free(&b);
+        codec_b64_encode_lines(body, blen, out);
     } else {
         buf_addc(out, '\n');
         buf_add(out, body, blen);
     }
     return 0;
-}
-
-static void base64_lines(const char *p, size_t n, struct buf *out)
-{
-    struct buf b = BUF_INIT;
-
-    codec_b64_encode(p, n, &b);
-    for (size_t i = 0; i < b.len; i += 76) {
-        buf_add(out, b.ptr + i, b.len - i < 76 ? b.len - i : 76);
-        buf_addc(out, '\n');
-    }
-    buf_free(&b);
 }
 
 /* entity (LF) → a multipart/signed entity (LF) with its signature. */
@@ -455,7 +436,7 @@ static int sign_entity(const struct buf *entity, bool smime, const struct crypt_
         buf_adds(out, "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\n"
                  "Content-Transfer-Encoding: base64\n"
                  "Content-Disposition: attachment; filename=\"smime.p7s\"\n\n");
-        base64_lines(sig.ptr, sig.len, out);
+        codec_b64_encode_lines(sig.ptr, sig.len, out);
     } else {
         buf_adds(out, "Content-Type: application/pgp-signature; name=\"signature.asc\"\n"
                  "Content-Description: OpenPGP digital signature\n"
@@ -499,7 +480,7 @@ static int encrypt_entity(const struct buf *entity, bool smime, bool sign,
         buf_adds(out, "Content-Type: application/pkcs7-mime; smime-type=enveloped-data;\n"
                  " name=\"smime.p7m\"\nContent-Transfer-Encoding: base64\n"
                  "Content-Disposition: attachment; filename=\"smime.p7m\"\n\n");
-        base64_lines(c.ptr, c.len, out);
+        codec_b64_encode_lines(c.ptr, c.len, out);
     } else {
         char b[48];
 
