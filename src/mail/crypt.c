@@ -400,6 +400,19 @@ static int inner_entity(const char *msg, size_t len, bool prot, struct buf *out,
     return 0;
 }
 
+/*
+ * gpgme's ASCII armour (CRLF) as a body part of our LF entity; out already holds the part's
+ * header, so it is never empty, and the part ends with a line end before the next delimiter.
+ */
+static void add_armour(struct buf *out, const struct buf *armour)
+{
+    for (size_t i = 0; i < armour->len; i++)
+        if (armour->ptr[i] != '\r')
+            buf_addc(out, armour->ptr[i]);
+    if (out->ptr[out->len - 1] != '\n')
+        buf_addc(out, '\n');
+}
+
 /* entity (LF) → a multipart/signed entity (LF) with its signature. */
 static int sign_entity(const struct buf *entity, bool smime, const struct crypt_opts *o,
                        const char *signer, struct buf *out, struct err *e)
@@ -441,11 +454,7 @@ static int sign_entity(const struct buf *entity, bool smime, const struct crypt_
         buf_adds(out, "Content-Type: application/pgp-signature; name=\"signature.asc\"\n"
                  "Content-Description: OpenPGP digital signature\n"
                  "Content-Disposition: attachment; filename=\"signature.asc\"\n\n");
-        for (size_t i = 0; i < sig.len; i++)
-            if (sig.ptr[i] != '\r')
-                buf_addc(out, sig.ptr[i]);
-        if (out->ptr[out->len - 1] != '\n')
-            buf_addc(out, '\n');
+        add_armour(out, &sig);
     }
     buf_printf(out, "--%s--\n", b);
     free(micalg);
@@ -493,11 +502,7 @@ static int encrypt_entity(const struct buf *entity, bool smime, bool sign,
                    "--%s\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\n"
                    "Content-Description: OpenPGP encrypted message\n"
                    "Content-Disposition: inline; filename=\"encrypted.asc\"\n\n", b, b, b);
-        for (size_t i = 0; i < c.len; i++)
-            if (c.ptr[i] != '\r')
-                buf_addc(out, c.ptr[i]);
-        if (out->ptr[out->len - 1] != '\n')
-            buf_addc(out, '\n');
+        add_armour(out, &c);
         buf_printf(out, "--%s--\n", b);
     }
     buf_free(&c);
