@@ -230,6 +230,13 @@ void crypt_result_free(struct crypt_result *r)
     r->nsigs = 0;
 }
 
+void crypt_wipe(struct buf *b)
+{
+    if (b->ptr)
+        memset(b->ptr, 0, b->cap);
+    buf_free(b);
+}
+
 void crypt_sig_line(const struct crypt_sig *s, struct buf *out)
 {
     static const char *const word[] = {
@@ -688,12 +695,8 @@ int crypt_unwrap(const char *msg, size_t len, const struct crypt_opts *o, struct
         mime_free(&in);
     }
     crypt_result_free(&r);
-    if (plain.ptr)
-        memset(plain.ptr, 0, plain.cap);
-    if (lf.ptr)
-        memset(lf.ptr, 0, lf.cap);
-    buf_free(&plain);
-    buf_free(&lf);
+    crypt_wipe(&plain);
+    crypt_wipe(&lf);
     buf_free(&der);
     mime_free(&t);
     return rc;

@@ -548,9 +548,7 @@ static void crypt_walk(struct walk *w, int i, enum crypt_kind k, int depth)
     }
     crypt_result_free(&r);
     /* Decrypted bytes live in memory only: wipe them before they go back to the heap. */
-    if (plain.ptr)
-        memset(plain.ptr, 0, plain.cap);
-    buf_free(&plain);
+    crypt_wipe(&plain);
     buf_free(&in);
 }
 
@@ -609,9 +607,7 @@ static bool inline_pgp(struct walk *w, const struct mime_part *p)
             separate(w->body);
             buf_printf(lines(w), "[-- End of %s text --]\n", what);
         }
-        if (plain.ptr)
-            memset(plain.ptr, 0, plain.cap);
-        buf_free(&plain);
+        crypt_wipe(&plain);
         crypt_result_free(&r);
         pos += end;
     }
@@ -879,12 +875,8 @@ int render_message_tree(const struct mime_tree *tree, const struct render_opts *
         buf_adds(&text, "[-- Message structure too deep or too large: the rest is not shown --]\n");
     render_sanitize(text.ptr ? text.ptr : "", text.len, out);
     /* Decrypted text is wiped before its memory is reused. */
-    if (text.ptr)
-        memset(text.ptr, 0, text.cap);
-    if (body.ptr)
-        memset(body.ptr, 0, body.cap);
-    buf_free(&text);
-    buf_free(&body);
+    crypt_wipe(&text);
+    crypt_wipe(&body);
     buf_free(&cs.prot);
     buf_free(&cs.sink);
     free(cs.from);
