@@ -683,18 +683,38 @@ static void add_date(const struct hdr_field *f, struct buf *out)
     }
 }
 
+/* A shown field's value and line end: addresses and dates formatted, anything else decoded.
+ * The weeded and the default block share it so a field looks the same in both. */
+static void add_value(const struct hdr_field *f, struct buf *out)
+{
+    static const char *const addr_fields[] = { "From", "To", "Cc", "Reply-To", "Sender" };
+    bool addr = false;
+
+    for (size_t k = 0; k < sizeof addr_fields / sizeof addr_fields[0]; k++)
+        addr |= strlen(addr_fields[k]) == f->name_len &&
+                str_ncasecmp(addr_fields[k], f->name, f->name_len) == 0;
+    if (addr) {
+        add_addresses(f, out);
+    } else if (f->name_len == 4 && str_ncasecmp(f->name, "Date", 4) == 0) {
+        add_date(f, out);
+    } else {
+        char *d = hdr_decode(f->value, f->value_len);
+        buf_adds(out, d);
+        free(d);
+    }
+    buf_addc(out, '\n');
+}
+
 /* mailx-style weeding: every field the filter accepts, in message order, addresses and
  * dates formatted as in the default block; a field also among the protected headers ph is
  * taken from there. */
 static void weeded_block(const char *hdr, size_t len, const char *ph, size_t phl,
                          const struct render_opts *o, struct buf *out)
 {
-    static const char *const addr_fields[] = { "From", "To", "Cc", "Reply-To", "Sender" };
     struct hdr_field f;
     size_t pos = 0;
 
     while (hdr_next(hdr, len, &pos, &f)) {
-        bool addr = false;
         char name[64];
 
         if (!o->header_shown(o->header_arg, f.name, f.name_len))
@@ -709,19 +729,7 @@ static void weeded_block(const char *hdr, size_t len, const char *ph, size_t phl
         }
         codec_sanitize(f.name, f.name_len, CODEC_SAN_LINE, out);
         buf_add(out, ": ", 2);
-        for (size_t k = 0; k < sizeof addr_fields / sizeof addr_fields[0]; k++)
-            addr |= strlen(addr_fields[k]) == f.name_len &&
-                    str_ncasecmp(addr_fields[k], f.name, f.name_len) == 0;
-        if (addr) {
-            add_addresses(&f, out);
-        } else if (f.name_len == 4 && str_ncasecmp(f.name, "Date", 4) == 0) {
-            add_date(&f, out);
-        } else {
-            char *d = hdr_decode(f.value, f.value_len);
-            buf_adds(out, d);
-            free(d);
-        }
-        buf_addc(out, '\n');
+        add_value(&f, out);
     }
 }
 
@@ -757,16 +765,7 @@ static void header_block(const char *hdr, size_t len, const char *ph, size_t phl
         if (!(ph && hdr_find(ph, phl, shown[k], &f)) && !hdr_find(hdr, len, shown[k], &f))
             continue;
         buf_printf(out, "%s: ", shown[k]);
-        if (k < 3) {
-            add_addresses(&f, out);
-        } else if (k == 3) {
-            add_date(&f, out);
-        } else {
-            char *d = hdr_decode(f.value, f.value_len);
-            buf_adds(out, d);
-            free(d);
-        }
-        buf_addc(out, '\n');
+        add_value(&f, out);
     }
 }
 
