@@ -89,6 +89,18 @@ void codec_b64_encode(const void *in, size_t n, struct buf *out)
     }
 }
 
+void codec_b64_encode_lines(const void *in, size_t n, struct buf *out)
+{
+    struct buf b = BUF_INIT;
+
+    codec_b64_encode(in, n, &b);
+    for (size_t i = 0; i < b.len; i += 76) {
+        buf_add(out, b.ptr + i, b.len - i < 76 ? b.len - i : 76);
+        buf_addc(out, '\n');
+    }
+    buf_free(&b);
+}
+
 /* ---- quoted-printable ---- */
 
 size_t codec_qp_decode(const char *in, size_t n, bool header, struct buf *out)

@@ -786,11 +786,8 @@ const struct pane_ops pager_pane_ops = {
 
 struct pane *pager_pane_new(void)
 {
-    struct pane *p = xcalloc(1, sizeof *p);
     struct pager *pg = xcalloc(1, sizeof *pg);
 
     buf_init(&pg->text);
-    p->ops = &pager_pane_ops;
-    p->data = pg;
-    return p;
+    return pane_new(&pager_pane_ops, pg);
 }

@@ -181,6 +181,17 @@ expect_screen " Drafts" "wide screen shows the folder pane again"
 keys '?'
 expect_screen "sort-reverse" "? lists the commands"
 expect_screen "expunge" "help names expunge"
+# The help scrolls (longer than the screen): to the end, a line back up, then the top.
+expect_no_screen "session's messages and errors" "help starts at its first line"
+keys G
+expect_screen "session's messages and errors" "G scrolls the help to its last line"
+expect_no_screen "previous line or message" "the first line is scrolled off"
+keys Home
+expect_screen "previous line or message" "Home scrolls the help back to the top"
+keys j
+expect_no_screen "previous line or message" "j scrolls the help one line"
+keys k
+expect_screen "previous line or message" "k scrolls it back"
 keys q
 expect_no_screen "sort-reverse" "q closes the help"
 

@@ -33,6 +33,25 @@ START_TEST(test_b64)
 }
 END_TEST
 
+/* MIME bodies: 76 characters a line (57 input bytes), every line ending in LF, even the last. */
+START_TEST(test_b64_lines)
+{
+    struct buf b = BUF_INIT;
+    char in[58];
+
+    codec_b64_encode_lines("", 0, &b);
+    ck_assert_uint_eq(b.len, 0);
+    memset(in, 'x', sizeof in);
+    codec_b64_encode_lines(in, 57, &b);
+    ck_assert_uint_eq(b.len, 77);
+    ck_assert_int_eq(b.ptr[76], '\n');
+    buf_reset(&b);
+    codec_b64_encode_lines(in, 58, &b);
+    ck_assert_str_eq(buf_cstr(&b) + 76, "\neA==\n");
+    buf_free(&b);
+}
+END_TEST
+
 static const struct {
     const char *in, *out;
     int header;
@@ -226,6 +245,7 @@ static Suite *codec_suite(void)
     TCase *tc = tcase_create("core");
 
     tcase_add_test(tc, test_b64);
+    tcase_add_test(tc, test_b64_lines);
     tcase_add_loop_test(tc, test_qp, 0, sizeof qp / sizeof qp[0]);
     tcase_add_loop_test(tc, test_conv, 0, sizeof conv / sizeof conv[0]);
     tcase_add_test(tc, test_conv_threads);
