@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Trim ASCII white space in place; returns s advanced past leading space. */
 char *str_trim(char *s);
@@ -51,5 +52,9 @@ size_t str_sanitize_to(const char *s, size_t n, char *out, size_t outsz);
 /* A code point that must be shown as <U+XXXX>: C1, bidi marks/embeddings/overrides/isolates,
  * separators, zero-width and tag characters. */
 bool str_invisible(unsigned cp);
+
+/* A fast 64-bit hash of n bytes for in-memory tables (file names, message ids), eight bytes
+ * a step; not for anything an adversary could exploit beyond a slower table. */
+uint64_t str_hash(const char *s, size_t n);
 
 #endif

@@ -297,6 +297,25 @@ static void jren_apply(struct idx *x, struct idx_msg *m, size_t i)
 }
 
 /* An entry whose record cannot be trusted: hidden (gone), and the next refresh rebuilds. */
+/* An entry from its strings and numbers, as a cache record or a journal line stores them. */
+static void fill_entry(struct idx_msg *m, const char *const s[F_NSTR], uint32_t bits,
+                       int64_t date, int64_t mtime, uint64_t size)
+{
+    idx_msg_set_name(m, s[F_NAME], (bits & 1) != 0);
+    m->crypt = (uint8_t)((bits >> 1) & 3);
+    m->from = s[F_FROM];
+    m->to = s[F_TO];
+    m->subject = s[F_SUBJECT];
+    m->msgid = s[F_MSGID];
+    m->in_reply_to = s[F_IRT];
+    m->references = s[F_REFS];
+    m->from_addr = s[F_FROM_ADDR];
+    m->to_addrs = s[F_TO_ADDRS];
+    m->date = date;
+    m->mtime = mtime;
+    m->size = size;
+}
+
 static void rec_damaged(struct idx *x, struct idx_msg *m, size_t i)
 {
     memset(m, 0, sizeof *m);
@@ -339,19 +358,7 @@ void idx_load_rec(struct idx *x, size_t i)
         rec_damaged(x, m, i);
         return;
     }
-    idx_msg_set_name(m, s[F_NAME], (r.bits & 1) != 0);
-    m->crypt = (uint8_t)((r.bits >> 1) & 3);
-    m->from = s[F_FROM];
-    m->to = s[F_TO];
-    m->subject = s[F_SUBJECT];
-    m->msgid = s[F_MSGID];
-    m->in_reply_to = s[F_IRT];
-    m->references = s[F_REFS];
-    m->from_addr = s[F_FROM_ADDR];
-    m->to_addrs = s[F_TO_ADDRS];
-    m->date = r.date;
-    m->mtime = r.mtime;
-    m->size = r.size;
+    fill_entry(m, s, r.bits, r.date, r.mtime, r.size);
     m->id = (uint32_t)i + 1;
     jren_apply(x, m, i);
 }
@@ -948,19 +955,7 @@ static size_t jnl_walk(struct idx *x, const char *j, size_t end, bool apply)
                 idx_reserve(x, n + 1);
                 m = &x->m[n];
                 memset(m, 0, sizeof *m);
-                idx_msg_set_name(m, s[F_NAME], (a.bits & 1) != 0);
-                m->crypt = (uint8_t)((a.bits >> 1) & 3);
-                m->from = s[F_FROM];
-                m->to = s[F_TO];
-                m->subject = s[F_SUBJECT];
-                m->msgid = s[F_MSGID];
-                m->in_reply_to = s[F_IRT];
-                m->references = s[F_REFS];
-                m->from_addr = s[F_FROM_ADDR];
-                m->to_addrs = s[F_TO_ADDRS];
-                m->date = a.date;
-                m->mtime = a.mtime;
-                m->size = a.size;
+                fill_entry(m, s, a.bits, a.date, a.mtime, a.size);
                 m->id = x->next_id++;
                 x->fpos[n] = a.fpos;
                 x->n = n + 1;

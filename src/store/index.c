@@ -501,27 +501,6 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
 
 /* ---- bringing the entries up to date with the directory ---- */
 
-/* Eight bytes a step: a refresh hashes every file name of the folder twice. */
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull ^ n;
-
-    for (; n >= 8; s += 8, n -= 8) {
-        uint64_t w;
-
-        memcpy(&w, s, 8);
-        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
-        h ^= h >> 31;
-    }
-    if (n > 0) {
-        uint64_t w = 0;
-
-        memcpy(&w, s, n);
-        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
-    }
-    return h ^ (h >> 29);
-}
-
 struct pending {
     char *name;
     bool in_new;
@@ -559,7 +538,7 @@ static bool stamp_current(const struct idx *x, const struct maildir_stamp *now)
 
 static void ht_insert(uint32_t *ht, size_t mask, const struct idx_msg *all, uint32_t pos)
 {
-    size_t h = (size_t)hash_bytes(all[pos].name, all[pos].uniq_len) & mask;
+    size_t h = (size_t)str_hash(all[pos].name, all[pos].uniq_len) & mask;
 
     while (ht[h] != UINT32_MAX)
         h = (h + 1) & mask;
@@ -569,7 +548,7 @@ static void ht_insert(uint32_t *ht, size_t mask, const struct idx_msg *all, uint
 static long ht_find(const uint32_t *ht, size_t mask, const struct idx_msg *all, const char *u,
                     size_t ul)
 {
-    size_t h = (size_t)hash_bytes(u, ul) & mask;
+    size_t h = (size_t)str_hash(u, ul) & mask;
 
     while (ht[h] != UINT32_MAX) {
         const struct idx_msg *m = &all[ht[h]];

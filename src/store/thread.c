@@ -7,6 +7,7 @@
 #include "tern/index.h"
 #include "tern/thread.h"
 #include "tern/view.h"
+#include "tern/str.h"
 #include "tern/xalloc.h"
 
 #define NONE UINT32_MAX
@@ -38,28 +39,6 @@ struct thr {
     uint32_t *best;          /* per root: the message that places the thread */
 };
 
-/* Eight bytes a step: hashing two million message ids is a measurable part of threading a
- * million messages. */
-static uint64_t id_hash(const char *s, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ull ^ n;
-
-    for (; n >= 8; s += 8, n -= 8) {
-        uint64_t w;
-
-        memcpy(&w, s, 8);
-        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
-        h ^= h >> 31;
-    }
-    if (n > 0) {
-        uint64_t w = 0;
-
-        memcpy(&w, s, n);
-        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
-    }
-    return h ^ (h >> 29);
-}
-
 static uint32_t cont_new(struct thr *t, const char *id, size_t len)
 {
     if (t->nc == t->cc) {
@@ -73,7 +52,7 @@ static uint32_t cont_new(struct thr *t, const char *id, size_t len)
 /* Find or create the container of id. */
 static uint32_t id_get(struct thr *t, const char *id, size_t len)
 {
-    size_t h = (size_t)id_hash(id, len) & t->mask;
+    size_t h = (size_t)str_hash(id, len) & t->mask;
 
     while (t->slots[h] != NONE) {
         const struct cont *k = &t->c[t->slots[h]];
@@ -256,7 +235,7 @@ static void thr_subject_fallback(struct thr *t)
                 continue;       /* originals claim their subject first */
             if (pass == 1 && !reply)
                 continue;       /* two originals with one subject stay apart */
-            h = (size_t)id_hash(base, bl) & (sslots - 1);
+            h = (size_t)str_hash(base, bl) & (sslots - 1);
             while (st[h] != NONE) {
                 if (strcmp(bases[st[h]], base) == 0)
                     break;
@@ -321,38 +300,19 @@ static int cmp_root(const void *pa, const void *pb, void *arg)
     return t->rev ? -c : c;
 }
 
-/* A root with the numbers it is ordered by, copied: sorting a million roots then reads one
- * array instead of chasing every comparison into the entries. */
-struct rootkey {
-    int64_t date, mtime;
-    uint32_t id, root;
-};
-
-static int cmp_rootkey(const void *pa, const void *pb, void *arg)
-{
-    const struct rootkey *a = pa, *b = pb;
-    int c = a->date < b->date ? -1 : a->date > b->date;
-
-    if (c == 0)
-        c = a->mtime < b->mtime ? -1 : a->mtime > b->mtime;
-    if (c == 0)
-        c = a->id < b->id ? -1 : a->id > b->id;
-    return *(const bool *)arg ? -c : c;
-}
-
 /* The same order as cmp_root for IDX_SORT_DATE (date, arrival, id). */
 static void sort_roots_by_date(struct thr *t)
 {
-    struct rootkey *k = xmalloc((t->nroots + 1) * sizeof *k);
+    struct view_datekey *k = xmalloc((t->nroots + 1) * sizeof *k);
 
     for (size_t r = 0; r < t->nroots; r++) {
         const struct idx_msg *m = thr_msg(t, t->best[t->roots[r]]);
 
-        k[r] = (struct rootkey){ m->date, m->mtime, m->id, t->roots[r] };
+        k[r] = (struct view_datekey){ m->date, m->mtime, m->id, t->roots[r] };
     }
-    qsort_r(k, t->nroots, sizeof *k, cmp_rootkey, &t->rev);
+    qsort_r(k, t->nroots, sizeof *k, view_cmp_datekey, &t->rev);
     for (size_t r = 0; r < t->nroots; r++)
-        t->roots[r] = k[r].root;
+        t->roots[r] = k[r].pos;
     free(k);
 }
 

@@ -126,40 +126,33 @@ static int cmp_pos(const void *pa, const void *pb, void *arg)
     return s->rev ? -c : c;
 }
 
-/* A position with the numbers the date order compares, copied into one array: sorting a
- * large folder then reads that array instead of chasing each comparison into the entries. */
-struct datekey {
-    int64_t date, mtime;
-    uint32_t id, pos;
-};
-
-static int cmp_datekey(const void *pa, const void *pb, void *arg)
+int view_cmp_datekey(const void *pa, const void *pb, void *reverse)
 {
-    const struct datekey *a = pa, *b = pb;
+    const struct view_datekey *a = pa, *b = pb;
     int c = a->date < b->date ? -1 : a->date > b->date;
 
     if (c == 0)
         c = a->mtime < b->mtime ? -1 : a->mtime > b->mtime;
     if (c == 0)
         c = a->id < b->id ? -1 : a->id > b->id;
-    return *(const bool *)arg ? -c : c;
+    return *(const bool *)reverse ? -c : c;
 }
 
 static void sort_by_date(const struct idx *x, uint32_t *v, size_t n, bool reverse)
 {
-    struct datekey *k = xmalloc((n + 1) * sizeof *k);
+    struct view_datekey *k = xmalloc((n + 1) * sizeof *k);
     size_t i;
 
     for (i = 0; i < n; i++) {
         const struct idx_msg *m = idx_msg(x, v[i]);
 
-        k[i] = (struct datekey){ m->date, m->mtime, m->id, v[i] };
+        k[i] = (struct view_datekey){ m->date, m->mtime, m->id, v[i] };
     }
     for (i = 1; i < n; i++)
-        if (cmp_datekey(&k[i - 1], &k[i], &reverse) > 0)
+        if (view_cmp_datekey(&k[i - 1], &k[i], &reverse) > 0)
             break;
     if (i < n) {
-        qsort_r(k, n, sizeof *k, cmp_datekey, &reverse);
+        qsort_r(k, n, sizeof *k, view_cmp_datekey, &reverse);
         for (i = 0; i < n; i++)
             v[i] = k[i].pos;
     }

@@ -333,3 +333,23 @@ size_t str_sanitize_to(const char *s, size_t n, char *out, size_t outsz)
     buf_free(&b);
     return k;
 }
+
+uint64_t str_hash(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ n;
+
+    for (; n >= 8; s += 8, n -= 8) {
+        uint64_t w;
+
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+        h ^= h >> 31;
+    }
+    if (n > 0) {
+        uint64_t w = 0;
+
+        memcpy(&w, s, n);
+        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+    }
+    return h ^ (h >> 29);
+}
