@@ -103,13 +103,14 @@ static void count(struct model *m)
             m->gone++;
             continue;
         }
-        if (!(g->flags & MDF_SEEN))
+        /* Queued messages are ours, not mail to read: the Outbox has nothing unread. */
+        if (!(g->flags & MDF_SEEN) && !m->outbox)
             c->unread++;
         if (g->flags & MDF_FLAGGED)
             c->flagged++;
         if (g->flags & MDF_TRASHED)
             c->trashed++;
-        if (g->in_new)
+        if (g->in_new && !m->outbox)
             c->in_new++;
     }
     c->total = n - m->gone;

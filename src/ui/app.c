@@ -349,6 +349,10 @@ static void on_mouse(struct app *a)
     if (ev.bstate & (BUTTON4_PRESSED | BUTTON5_PRESSED)) {
         enum action c = (ev.bstate & BUTTON4_PRESSED) ? ACT_UP : ACT_DOWN;
 
+        if (a->panes[p]->ops->wheel) {
+            a->panes[p]->ops->wheel(a, a->panes[p], c == ACT_UP ? -3 : 3);
+            return;
+        }
         for (int i = 0; i < 3; i++)
             app_pane_key(a, p, c);
         return;

@@ -11,6 +11,7 @@
 #include "tern/maildir.h"
 #include "tern/model.h"
 #include "tern/queue.h"
+#include "tern/str.h"
 #include "tern/xalloc.h"
 #include "tcurses.h"
 #include "ui.h"
@@ -70,12 +71,13 @@ static void draw_row(struct app *a, const struct rect *r, int y, size_t row)
         at = a->attr[COL_DELETED];
     else if (g->flags & MDF_FLAGGED)
         at = a->attr[COL_FLAGGED];
-    else if (!(g->flags & MDF_SEEN))
+    else if (!(g->flags & MDF_SEEN) && !model_is_outbox(m))
         at = a->attr[COL_NEW];
     if (sel)
         at = a->attr[COL_CURSOR] | (at & A_BOLD);
-    flags[0] = (g->flags & MDF_TRASHED) ? 'D' : !(g->flags & MDF_SEEN) ? (g->in_new ? 'N' : 'O')
-                                                                        : ' ';
+    flags[0] = (g->flags & MDF_TRASHED) ? 'D'
+               : !(g->flags & MDF_SEEN) && !model_is_outbox(m) ? (g->in_new ? 'N' : 'O')
+                                                                : ' ';
     flags[1] = (g->flags & MDF_FLAGGED) ? '!' : ' ';
     flags[2] = (g->flags & MDF_REPLIED) ? 'r' : (g->flags & MDF_PASSED) ? 'f' : ' ';
     flags[3] = '\0';
@@ -117,7 +119,23 @@ static void draw_row(struct app *a, const struct rect *r, int y, size_t row)
                      q->attempts == 1 ? "try" : "tries", q->reply ? q->reply : "");
         else
             snprintf(st, sizeof st, "[queued] ");
-        x += ui_put(r->y + y, x, st, strlen(st), r->x + w - x,
+        /* The state (with the server's reply) takes at most half of what is left: the
+         * subject keeps the rest. */
+        int room = r->x + w - x, stw = room / 2;
+
+        if (stw < 12)
+            stw = room < 12 ? room : 12;
+        if ((int)utf8_width(st, strlen(st)) <= stw) {
+            stw = (int)utf8_width(st, strlen(st));
+        } else if (stw > 2) {
+            char cut[200];
+            int used;
+            size_t keep = ui_clip(st, strlen(st), stw - 2, &used);
+
+            snprintf(cut, sizeof cut, "%.*s] ", (int)keep, st);
+            memcpy(st, cut, sizeof st);
+        }
+        x += ui_put(r->y + y, x, st, strlen(st), stw,
                     sel ? at : a->attr[q && q->state == QUEUE_FAILED ? COL_ERROR : COL_TREE],
                     false);
     }
@@ -241,7 +259,7 @@ static void sort_by(struct app *a, const char *key)
 {
     static const struct { char c; enum idx_sort s; } map[] = {
         { 'd', IDX_SORT_DATE }, { 'a', IDX_SORT_ARRIVAL }, { 'f', IDX_SORT_FROM },
-        { 's', IDX_SORT_SUBJECT }, { 'z', IDX_SORT_SIZE }, { 'o', IDX_SORT_ARRIVAL },
+        { 's', IDX_SORT_SUBJECT }, { 'z', IDX_SORT_SIZE },
     };
     enum idx_sort s, now;
     bool rev;
@@ -252,6 +270,11 @@ static void sort_by(struct app *a, const char *key)
         return;
     }
     model_get_sort(a->m, &now, &rev);
+    if (key[0] == 't') {            /* mutt's sort prompt: (t)hreads */
+        model_set_threads(a->m, !model_threads(a->m));
+        app_dirty(a, PANE_LIST);
+        return;
+    }
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (key[0] == map[i].c) {
             model_set_sort(a->m, map[i].s, rev);
@@ -259,7 +282,7 @@ static void sort_by(struct app *a, const char *key)
             return;
         }
     if (key[0])
-        app_err(a, "Sort keys: d a f s z");
+        app_err(a, "Sort keys: d a f s z t");
 }
 
 static void move_or_copy(struct app *a, enum prompt_kind k, const char *text)
@@ -393,6 +416,8 @@ static void list_key(struct app *a, struct pane *p, enum action c, int key)
             return;
         }
         app_notify(a, EV_SHOW_MESSAGE);
+        if (a->pager_open)
+            a->focus = PANE_PAGER;      /* Enter reads; j and k only follow (they stay here) */
         return;
     case ACT_NEXT_UNREAD:
         if (model_next_unread(m))
@@ -420,8 +445,7 @@ static void list_key(struct app *a, struct pane *p, enum action c, int key)
         model_set_threads(m, !model_threads(m));
         return;
     case ACT_SORT:
-        app_prompt(a, PR_SORT, "Sort by (d)ate (a)rrival (f)rom (s)ubject si(z)e: ", "",
-                   list_prompt_done);
+        app_prompt(a, PR_SORT, "Sort by " SORT_KEYS_HELP ": ", "", list_prompt_done);
         return;
     case ACT_SORT_REVERSE: {
         enum idx_sort k;
@@ -483,6 +507,17 @@ static void list_key(struct app *a, struct pane *p, enum action c, int key)
     }
 }
 
+/* The wheel moves the cursor but never shows a message: scrolling over the list must not
+ * mark what was never read (the pager keeps its message until Enter). */
+static void list_wheel(struct app *a, struct pane *p, int delta)
+{
+    (void)p;
+    if (a->m == NULL || model_rows(a->m) == 0)
+        return;
+    model_move_cursor(a->m, delta);
+    app_dirty(a, PANE_LIST);
+}
+
 static void list_click(struct app *a, struct pane *p, int row)
 {
     struct list_pane *lp = p->data;
@@ -520,6 +555,7 @@ const struct pane_ops list_pane_ops = {
     .draw = list_draw,
     .key = list_key,
     .click = list_click,
+    .wheel = list_wheel,
     .notify = list_notify,
     .free = list_free,
 };

@@ -77,6 +77,9 @@ struct keymap {
     size_t n;
 };
 
+/* The sort prompt's letters, the same in the prompt and on the help screen. */
+#define SORT_KEYS_HELP "(d)ate (a)rrival (f)rom (s)ubject si(z)e (t)hreads on/off"
+
 const char *act_name(enum action c);
 const char *act_help(enum action c);
 /* The command called name ("down", "page-down"...), or ACT_NONE. */
@@ -144,7 +147,7 @@ typedef void (*prompt_done_fn)(struct app *a, enum prompt_kind k, const char *te
 
 struct prompt {
     enum prompt_kind kind;
-    char label[64];
+    char label[256];            /* long labels (the limit prompt's help) must not be cut */
     struct buf text;
     size_t cur;                 /* byte offset of the cursor in text */
     bool onekey;                /* answered by a single key (y/n, sort letter) */
@@ -181,6 +184,8 @@ struct pane_ops {
     void (*key)(struct app *a, struct pane *p, enum action act, int key);
     void (*click)(struct app *a, struct pane *p, int row);
     void (*resize)(struct app *a, struct pane *p, const struct rect *r);
+    /* The mouse wheel over the pane (delta rows); NULL: up/down keys instead. */
+    void (*wheel)(struct app *a, struct pane *p, int delta);
     void (*notify)(struct app *a, struct pane *p, enum ui_event ev);
     void (*free)(struct pane *p);
 };

@@ -173,7 +173,7 @@ keys :
 typetext "sort subject"
 keys Enter
 expect_screen "(subject)" ":sort subject"
-keys t
+keys o t
 expect_screen "threads)" "t threads the list"
 expect_screen "─>" "thread tree is drawn"
 
