@@ -151,6 +151,9 @@ const char *idx_subject_base(const char *s);
 int idx_limit_compile(const char *pattern, struct idx_limit **out, struct err *e);
 void idx_limit_free(struct idx_limit *l);
 bool idx_limit_match(const struct idx *x, const struct idx_limit *l, size_t i);
+/* What ~T (tagged) asks: the index knows no tags, its user (the client's model) does. */
+void idx_limit_set_tagged(struct idx_limit *l, bool (*tagged)(void *arg, uint32_t id),
+                          void *arg);
 
 /* ---- the cache file (exposed for tests and the fuzz target) ---- */
 

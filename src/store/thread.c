@@ -209,7 +209,16 @@ struct term {
 struct idx_limit {
     struct term *t;
     size_t n;
+    bool (*tagged)(void *arg, uint32_t id);
+    void *targ;
 };
+
+void idx_limit_set_tagged(struct idx_limit *l, bool (*tagged)(void *arg, uint32_t id),
+                          void *arg)
+{
+    l->tagged = tagged;
+    l->targ = arg;
+}
 
 void idx_limit_free(struct idx_limit *l)
 {

@@ -530,6 +530,14 @@ static void dispatch(struct app *a, int key)
         a->msg[0] = '\0';
         a->prompt->dirty = true;
     }
+    if (a->meta) {                      /* Esc, then this key: mutt's "Esc v" */
+        a->meta = false;
+        if (!KEY_IS_F(key) && key != 27)
+            key = KEYM(key);
+    } else if (key == 27 && a->overlay == NULL && keymap_lookup(&a->km, 27) == ACT_NONE) {
+        a->meta = true;
+        return;
+    }
     c = keymap_lookup(&a->km, key);
     if (a->overlay) {
         a->overlay->ops->key(a, a->overlay, c, key);
@@ -576,6 +584,16 @@ void app_run(struct app *a, enum action c)
     case ACT_LIST_REPLY:
     case ACT_FORWARD:
     case ACT_EDIT_DRAFT:
+        if (a->tag_prefix && c != ACT_COMPOSE && c != ACT_EDIT_DRAFT && c != ACT_LIST_REPLY) {
+            size_t n;
+            uint32_t *ids = list_targets(a, &n);
+
+            ui_compose_many(a, c == ACT_FORWARD ? COMPOSE_FORWARD : c == ACT_REPLY ?
+                            COMPOSE_REPLY : COMPOSE_REPLY_ALL, ids, n);
+            free(ids);
+            return;
+        }
+        a->tag_prefix = false;
         ui_compose(a, c == ACT_COMPOSE ? COMPOSE_NEW : c == ACT_REPLY ? COMPOSE_REPLY :
                       c == ACT_GROUP_REPLY ? COMPOSE_REPLY_ALL :
                       c == ACT_LIST_REPLY ? COMPOSE_REPLY_LIST :

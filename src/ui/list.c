@@ -3,11 +3,15 @@
  * change does all belong to the model. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "tern/fsutil.h"
 #include "tern/maildir.h"
 #include "tern/model.h"
 #include "tern/queue.h"
@@ -19,6 +23,8 @@
 struct list_pane {
     size_t top;                  /* first visible row */
     char last_search[256];       /* for n and N, and an empty search prompt */
+    uint32_t *pending;           /* the ids a move, copy or pipe prompt acts on */
+    size_t npending;
 };
 
 static struct list_pane *list_of(struct app *a)
@@ -62,7 +68,7 @@ static void draw_row(struct app *a, const struct rect *r, int y, size_t row)
     const struct idx_msg *g = model_row(m, row);
     bool sel = row == model_cursor(m);
     unsigned at = a->attr[COL_NORMAL];
-    char flags[4], date[16], size[16], tree[128];
+    char flags[5], date[16], size[16], tree[128];
     int x = r->x, fromw, w = r->w;
     const char *who = model_show_to(m) ? g->to : g->from;
     struct buf who_b = BUF_INIT;
@@ -78,9 +84,10 @@ static void draw_row(struct app *a, const struct rect *r, int y, size_t row)
     flags[0] = (g->flags & MDF_TRASHED) ? 'D'
                : !(g->flags & MDF_SEEN) && !model_is_outbox(m) ? (g->in_new ? 'N' : 'O')
                                                                 : ' ';
-    flags[1] = (g->flags & MDF_FLAGGED) ? '!' : ' ';
-    flags[2] = (g->flags & MDF_REPLIED) ? 'r' : (g->flags & MDF_PASSED) ? 'f' : ' ';
-    flags[3] = '\0';
+    flags[1] = model_tagged(m, g->id) ? '*' : ' ';
+    flags[2] = (g->flags & MDF_FLAGGED) ? '!' : ' ';
+    flags[3] = (g->flags & MDF_REPLIED) ? 'r' : (g->flags & MDF_PASSED) ? 'f' : ' ';
+    flags[4] = '\0';
     fmt_date(g->date, date, sizeof date);
     fmt_size(g->size, size, sizeof size);
     if (model_show_to(m)) {
@@ -91,11 +98,11 @@ static void draw_row(struct app *a, const struct rect *r, int y, size_t row)
     ui_fill(r->y + y, x, w, at);
     fromw = w / 4 < 22 ? w / 4 : 22;
     if (w < 50) {                  /* narrow: flags, from, subject */
-        x += ui_put(r->y + y, x, flags, 3, w, at, false);
+        x += ui_put(r->y + y, x, flags, 4, w, at, false);
         x += ui_put(r->y + y, x, " ", 1, r->x + w - x, at, false);
         x += ui_put(r->y + y, x, who, strlen(who), fromw, at, true);
     } else {
-        x += ui_put(r->y + y, x, flags, 3, 3, at, false) + 1;
+        x += ui_put(r->y + y, x, flags, 4, 4, at, false) + 1;
         x += ui_put(r->y + y, x, date, strlen(date), 10, at, true) + 1;
         x += ui_put(r->y + y, x, who, strlen(who), fromw, at, true) + 1;
         ui_put(r->y + y, x, size, strlen(size), 5, at, false);
@@ -140,7 +147,11 @@ static void draw_row(struct app *a, const struct rect *r, int y, size_t row)
                     false);
     }
     if (model_threads(m)) {
+        size_t hid = model_hidden(m, row);
+
         model_row_tree(m, row, tree, sizeof tree);
+        if (hid)                        /* a collapsed thread: how many it hides */
+            snprintf(tree, sizeof tree, "+%zu ", hid);
         x += ui_put(r->y + y, x, tree, strlen(tree), r->x + w - x,
                     sel ? at : a->attr[COL_TREE], false);
     }
@@ -203,6 +214,60 @@ static void move_cursor(struct app *a, long delta)
     cursor_moved(a);
 }
 
+static int cmp_id(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+    return a < b ? -1 : a > b;
+}
+
+/* The tagged ids in the order the list shows them (a reply or forward follows it), then the
+ * tagged ones the view hides (a collapsed thread, a limit). */
+static uint32_t *tags_in_view_order(struct model *m, size_t *n)
+{
+    size_t nt = model_ntagged(m), k = 0, rows = model_rows(m);
+    const uint32_t *tags = model_tags(m);
+    uint32_t *ids = xreallocarray(NULL, nt ? nt : 1, sizeof *ids);
+    uint32_t *seen;
+    size_t ns, j = 0;
+
+    for (size_t r = 0; r < rows && k < nt; r++)
+        if (model_tagged(m, model_row(m, r)->id))
+            ids[k++] = model_row(m, r)->id;
+    ns = k;
+    seen = xreallocarray(NULL, ns ? ns : 1, sizeof *seen);
+    if (ns)
+        memcpy(seen, ids, ns * sizeof *seen);
+    qsort(seen, ns, sizeof *seen, cmp_id);
+    for (size_t i = 0; i < nt; i++) {       /* both sorted: the tags not seen in the view */
+        while (j < ns && seen[j] < tags[i])
+            j++;
+        if (j >= ns || seen[j] != tags[i])
+            ids[k++] = tags[i];
+    }
+    free(seen);
+    *n = k;
+    return ids;
+}
+
+uint32_t *list_targets(struct app *a, size_t *n)
+{
+    uint32_t *ids;
+
+    *n = 0;
+    if (a->m == NULL)
+        return NULL;
+    if (a->tag_prefix) {
+        a->tag_prefix = false;
+        return tags_in_view_order(a->m, n);
+    }
+    ids = xmalloc(sizeof *ids);
+    ids[0] = model_cursor_id(a->m);
+    if (ids[0] != UINT32_MAX)
+        *n = 1;
+    return ids;
+}
+
 /* One operation's outcome on the status line; the panes catch up. */
 static void op_done(struct app *a, long r, size_t gone, const struct err *e)
 {
@@ -213,14 +278,72 @@ static void op_done(struct app *a, long r, size_t gone, const struct err *e)
     app_notify(a, EV_FOLDER_CHANGED);
 }
 
-static void set_flags(struct app *a, const char *add, const char *del)
+static void set_flags_on(struct app *a, const uint32_t *ids, size_t n, const char *add,
+                         const char *del)
 {
-    uint32_t id = model_cursor_id(a->m);
     size_t gone = 0;
     struct err e;
-    long r = model_flag(a->m, &id, 1, add, del, &gone, &e);
+    long r = model_flag(a->m, ids, n, add, del, &gone, &e);
 
     op_done(a, r, gone, &e);
+    if (r > 0 && n > 1)
+        app_msg(a, "%ld message%s changed.", r, r == 1 ? "" : "s");
+}
+
+/* U and F on the targets: when any lacks the flag, all get it; else all lose it (mutt's
+ * rule for tagged messages, the plain toggle for one). */
+static void toggle_flag(struct app *a, const uint32_t *ids, size_t n, unsigned bit,
+                        const char *letter)
+{
+    bool any_without = false;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct idx_msg *g = model_msg(a->m, ids[i]);
+
+        if (g && !(g->flags & bit))
+            any_without = true;
+    }
+    if (any_without)
+        set_flags_on(a, ids, n, letter, NULL);
+    else
+        set_flags_on(a, ids, n, NULL, letter);
+}
+
+/* Pipe several messages: one after the other into the command's standard input (mutt's
+ * pipe_split unset). */
+static void pipe_many(struct app *a, const uint32_t *ids, size_t n, const char *cmd)
+{
+    char tmp[4096];
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    int fd;
+
+    if (n == 1) {
+        char *path = model_path(a->m, ids[0]);
+
+        if (path)
+            app_pipe(a, path, cmd);
+        free(path);
+        return;
+    }
+    snprintf(tmp, sizeof tmp, "%s/tern-pipe.XXXXXX", dir);
+    if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+        app_err(a, "%s: %s", tmp, strerror(errno));
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *path = model_path(a->m, ids[i]);
+        struct buf b = BUF_INIT;
+        struct err e;
+
+        if (path && fs_read_file(path, &b, &e) == 0 && b.len &&
+            write(fd, b.ptr, b.len) != (ssize_t)b.len)
+            app_err(a, "%s: %s", tmp, strerror(errno));
+        buf_free(&b);
+        free(path);
+    }
+    close(fd);
+    app_pipe(a, tmp, cmd);
+    unlink(tmp);
 }
 
 static void expunge(struct app *a)
@@ -287,21 +410,25 @@ static void sort_by(struct app *a, const char *key)
 
 static void move_or_copy(struct app *a, enum prompt_kind k, const char *text)
 {
-    uint32_t id = model_cursor_id(a->m);
-    size_t gone = 0;
+    struct list_pane *lp = list_of(a);
+    uint32_t one = model_cursor_id(a->m);
+    const uint32_t *ids = lp->pending ? lp->pending : &one;
+    size_t n = lp->pending ? lp->npending : 1, gone = 0;
     struct err e;
     long r;
 
     if (*text == '\0' || model_rows(a->m) == 0)
         return;
-    r = k == PR_MOVE ? model_move(a->m, &id, 1, text, &gone, &e)
-                     : model_copy(a->m, &id, 1, text, &gone, &e);
+    r = k == PR_MOVE ? model_move(a->m, ids, n, text, &gone, &e)
+                     : model_copy(a->m, ids, n, text, &gone, &e);
     if (r < 0) {
         app_err(a, "%s", e.msg);
         return;
     }
     if (gone)
         app_msg(a, "That message was moved or deleted by another program.");
+    else if (n > 1)
+        app_msg(a, "%s %ld messages to %s.", k == PR_MOVE ? "Moved" : "Copied", r, text);
     else
         app_msg(a, "%s to %s.", k == PR_MOVE ? "Moved" : "Copied", text);
     if (k == PR_MOVE)
@@ -310,14 +437,58 @@ static void move_or_copy(struct app *a, enum prompt_kind k, const char *text)
     app_notify(a, EV_FOLDERS_CHANGED);
 }
 
+/* A prompt for a message command on ids: they are kept until the answer. */
+static void prompt_on(struct app *a, enum prompt_kind k, const char *what, uint32_t *ids,
+                      size_t n)
+{
+    struct list_pane *lp = list_of(a);
+    char label[128];
+
+    free(lp->pending);
+    lp->pending = ids;
+    lp->npending = n;
+    if (n > 1 || model_ntagged(a->m) == n)
+        snprintf(label, sizeof label, "%s %zu tagged message%s to%s: ", what, n,
+                 n == 1 ? "" : "s", k == PR_PIPE ? " command" : " folder");
+    else
+        snprintf(label, sizeof label, "%s to%s: ", what, k == PR_PIPE ? " command" : " folder");
+    app_prompt(a, k, label, "", list_prompt_done);
+}
+
+static void tag_pattern_done(struct app *a, enum prompt_kind k, const char *text)
+{
+    struct err e;
+    long r;
+
+    if (*text == '\0')
+        return;
+    r = model_tag_pattern(a->m, text, k == PR_TAG_PATTERN, &e);
+    if (r < 0) {
+        app_err(a, "%s", e.msg);
+        return;
+    }
+    app_msg(a, "%ld message%s %s.", r, r == 1 ? "" : "s",
+            k == PR_TAG_PATTERN ? "tagged" : "untagged");
+    app_notify(a, EV_FOLDER_CHANGED);
+}
+
 void list_prompt_done(struct app *a, enum prompt_kind k, const char *text)
 {
+    struct list_pane *lp = list_of(a);
     char *last_search;
     struct err e;
 
     if (a->m == NULL)
         return;
+    if (k != PR_MOVE && k != PR_COPY && k != PR_PIPE) {
+        free(lp->pending);
+        lp->pending = NULL;
+    }
     switch (k) {
+    case PR_TAG_PATTERN:
+    case PR_UNTAG_PATTERN:
+        tag_pattern_done(a, k, text);
+        return;
     case PR_CONFIRM_QUIT:
         if (text[0] == 'y' || text[0] == 'Y') {
             expunge(a);
@@ -356,17 +527,113 @@ void list_prompt_done(struct app *a, enum prompt_kind k, const char *text)
         move_or_copy(a, k, text);
         break;
     case PR_PIPE:
-        if (*text && model_rows(a->m) > 0) {
-            char *path = model_path(a->m, model_cursor_id(a->m));
-
-            if (path)
-                app_pipe(a, path, text);
-            free(path);
-        }
+        if (*text && lp->pending)
+            pipe_many(a, lp->pending, lp->npending, text);
         break;
     default:
         break;
     }
+    free(lp->pending);
+    lp->pending = NULL;
+}
+
+/* The thread commands (threads on). */
+static void thread_key(struct app *a, enum action c)
+{
+    struct model *m = a->m;
+    uint32_t *ids = NULL;
+    size_t n = 0, gone = 0;
+    struct err e;
+    long r = 0;
+
+    if (!model_threads(m)) {
+        app_err(a, "Threads are off: o t (or #) turns them on.");
+        return;
+    }
+    switch (c) {
+    case ACT_COLLAPSE_THREAD:
+        model_collapse_thread(m);
+        cursor_moved(a);
+        return;
+    case ACT_COLLAPSE_ALL:
+        model_collapse_all(m);
+        cursor_moved(a);
+        return;
+    case ACT_NEXT_THREAD:
+    case ACT_PREV_THREAD:
+        if (model_next_thread(m, c == ACT_PREV_THREAD))
+            cursor_moved(a);
+        else
+            app_msg(a, c == ACT_NEXT_THREAD ? "No thread below." : "No thread above.");
+        return;
+    case ACT_PARENT:
+        if (model_parent(m))
+            cursor_moved(a);
+        else
+            app_msg(a, "This message starts its thread.");
+        return;
+    default:
+        break;
+    }
+    n = model_thread_ids(m, model_cursor(m), &ids);
+    if (c == ACT_DELETE_THREAD)
+        r = model_delete(m, ids, n, &gone, &e);
+    else if (c == ACT_UNDELETE_THREAD)
+        r = model_undelete(m, ids, n, &gone, &e);
+    else
+        r = model_flag(m, ids, n, "S", NULL, &gone, &e);
+    free(ids);
+    op_done(a, r, gone, &e);
+    if (r >= 0)
+        app_msg(a, "%ld message%s of the thread %s.", r, r == 1 ? "" : "s",
+                c == ACT_DELETE_THREAD ? "marked for deletion"
+                : c == ACT_UNDELETE_THREAD ? "unmarked" : "marked read");
+    if (c == ACT_DELETE_THREAD && model_next_thread(m, false))
+        cursor_moved(a);
+}
+
+/* A message command on ids (the cursor's message, or the tagged ones after `;`). */
+static void message_key(struct app *a, enum action c, uint32_t *ids, size_t n, bool tagged)
+{
+    struct model *m = a->m;
+
+    switch (c) {
+    case ACT_TOGGLE_READ:
+        toggle_flag(a, ids, n, MDF_SEEN, "S");
+        break;
+    case ACT_FLAG:
+        toggle_flag(a, ids, n, MDF_FLAGGED, "F");
+        break;
+    case ACT_DELETE:
+        set_flags_on(a, ids, n, "T", NULL);
+        if (!tagged)
+            move_cursor(a, 1);
+        break;
+    case ACT_UNDELETE:
+        set_flags_on(a, ids, n, NULL, "T");
+        break;
+    case ACT_MOVE:
+        prompt_on(a, PR_MOVE, "Move", ids, n);
+        return;
+    case ACT_COPY:
+        prompt_on(a, PR_COPY, "Copy", ids, n);
+        return;
+    case ACT_PIPE:
+        prompt_on(a, PR_PIPE, "Pipe", ids, n);
+        return;
+    case ACT_TAG:
+        if (tagged) {                   /* ;t: untag them all */
+            model_untag_all(m);
+        } else {
+            model_tag(m, ids[0], !model_tagged(m, ids[0]));
+            move_cursor(a, 1);
+        }
+        app_notify(a, EV_FOLDER_CHANGED);
+        break;
+    default:
+        break;
+    }
+    free(ids);
 }
 
 static void list_key(struct app *a, struct pane *p, enum action c, int key)
@@ -378,6 +645,12 @@ static void list_key(struct app *a, struct pane *p, enum action c, int key)
     (void)p;
     (void)key;
     app_dirty(a, PANE_LIST);
+    if (a->tag_prefix && c != ACT_TOGGLE_READ && c != ACT_FLAG && c != ACT_DELETE &&
+        c != ACT_UNDELETE && c != ACT_MOVE && c != ACT_COPY && c != ACT_PIPE && c != ACT_TAG) {
+        a->tag_prefix = false;
+        app_err(a, "; applies to d u s C F U t | r g f, not to %s.", act_name(c));
+        return;
+    }
     if (m == NULL && c != ACT_QUIT) {
         app_msg(a, "No folder open: c opens one.");
         return;
@@ -464,35 +737,47 @@ static void list_key(struct app *a, struct pane *p, enum action c, int key)
     }
     switch (c) {
     case ACT_TOGGLE_READ:
-        if (model_row(m, model_cursor(m))->flags & MDF_SEEN)
-            set_flags(a, NULL, "S");
-        else
-            set_flags(a, "S", NULL);
-        break;
     case ACT_FLAG:
-        if (model_row(m, model_cursor(m))->flags & MDF_FLAGGED)
-            set_flags(a, NULL, "F");
-        else
-            set_flags(a, "F", NULL);
-        break;
     case ACT_DELETE:
-        set_flags(a, "T", NULL);
-        move_cursor(a, 1);
-        break;
     case ACT_UNDELETE:
-        set_flags(a, NULL, "T");
+    case ACT_MOVE:
+    case ACT_COPY:
+    case ACT_PIPE:
+    case ACT_TAG: {
+        bool tagged = a->tag_prefix;
+        size_t k;
+        uint32_t *ids = list_targets(a, &k);
+
+        message_key(a, c, ids, k, tagged);
+        break;
+    }
+    case ACT_TAG_PREFIX:
+        if (model_ntagged(m) == 0) {
+            app_msg(a, "No tagged messages (t tags one, T by pattern).");
+            break;
+        }
+        a->tag_prefix = true;
+        app_msg(a, "; -- the next command acts on the %zu tagged message%s", model_ntagged(m),
+                model_ntagged(m) == 1 ? "" : "s");
+        return;
+    case ACT_TAG_PATTERN:
+        app_prompt(a, PR_TAG_PATTERN, "Tag messages matching: ", "", list_prompt_done);
+        break;
+    case ACT_UNTAG_PATTERN:
+        app_prompt(a, PR_UNTAG_PATTERN, "Untag messages matching: ", "", list_prompt_done);
+        break;
+    case ACT_COLLAPSE_THREAD:
+    case ACT_COLLAPSE_ALL:
+    case ACT_DELETE_THREAD:
+    case ACT_UNDELETE_THREAD:
+    case ACT_READ_THREAD:
+    case ACT_NEXT_THREAD:
+    case ACT_PREV_THREAD:
+    case ACT_PARENT:
+        thread_key(a, c);
         break;
     case ACT_EXPUNGE:
         expunge(a);
-        break;
-    case ACT_MOVE:
-        app_prompt(a, PR_MOVE, "Move to folder: ", "", list_prompt_done);
-        break;
-    case ACT_COPY:
-        app_prompt(a, PR_COPY, "Copy to folder: ", "", list_prompt_done);
-        break;
-    case ACT_PIPE:
-        app_prompt(a, PR_PIPE, "Pipe to command: ", "", list_prompt_done);
         break;
     case ACT_ATTACHMENTS:
     case ACT_HEADERS:
@@ -546,6 +831,9 @@ static void list_notify(struct app *a, struct pane *p, enum ui_event ev)
 
 static void list_free(struct pane *p)
 {
+    struct list_pane *lp = p->data;
+
+    free(lp->pending);
     free(p->data);
     free(p);
 }

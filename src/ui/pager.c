@@ -508,6 +508,10 @@ static void pager_key(struct app *a, struct pane *p, enum action c, int key)
 
     (void)key;
     p->dirty = true;
+    if (a->tag_prefix) {                /* `;` then a command: the list acts on the tags */
+        app_pane_key(a, PANE_LIST, c);
+        return;
+    }
     if (pg->show_urls && c != ACT_URLS && c != ACT_QUIT && c != ACT_OPEN)
         pg->show_urls = false;
     switch (c) {

@@ -85,5 +85,168 @@ case $s in *unread*) fail "the Outbox counts queued mail as unread: $s";; *) pas
 keys Q
 expect_screen "EXITED:0" "Q quits"
 
+# ---- tagging: t, T, ^T and ; with every message command ----
+M2="$T/Mail2"
+demo_mail "$M2"
+cat >"$T/editor.sh" <<ED
+#!/bin/sh
+cp "\$1" "$T/edited.txt"
+echo "edited" >>"\$1"
+ED
+chmod +x "$T/editor.sh"
+write_rc "$T/rc2" "$M2" "editor = $T/editor.sh" '[account demo]' 'from = Ann <ann@example.org>'
+unread() { status_line | sed -n 's/.*, \([0-9]*\) unread.*/\1/p'; }
+# semi: the tag prefix key (a bare ; separates tmux commands)
+semi() { tm send-keys -t t '\;'; }
+# flags_of SUBJECT: the Maildir flags of the INBOX file with that exact subject line
+flags_of() { f=$(grep -lx "Subject: $1" "$M2"/INBOX/cur/* "$M2"/INBOX/new/* 2>/dev/null | head -n 1)
+    [ -n "$f" ] && printf '%s\n' "${f##*:2,}"; }
+start_tern -c "$T/rc2"
+expect_screen "INBOX 4/32" "a fresh copy of the demo"
+keys t
+expect_screen ", 1 tagged]" "t tags the message and the status counts it"
+expect_screen "INBOX 5/32" "t moves down, as in mutt"
+screen | grep -F "Crew list and race plan" | grep -qE '│(O|N| )\*' &&
+    pass "the tagged row shows * in the flag column" || fail "the tagged row shows * in the flag column"
+keys T
+expect_screen "Tag messages matching:" "T asks for a pattern"
+typetext "Index corruption"
+keys Enter
+expect_screen "5 messages tagged." "T tags the matches"
+expect_screen ", 6 tagged]" "six tagged now"
+keys C-t
+typetext "subject:Re:"
+keys Enter
+expect_screen "4 messages untagged." "^T untags by pattern"
+expect_screen ", 2 tagged]" "two left: the crew list and the first ARM message"
+
+semi; keys F
+expect_screen ", 4 flagged" "; F flags both tagged messages"
+case "$(flags_of 'Crew list and race plan')$(flags_of 'Index corruption on ARM (RC1)')" in
+*F*F*) pass "both files have flag F";; *) fail "both files have flag F";; esac
+semi; keys F
+expect_screen ", 2 flagged" "; F again unflags both"
+u0=$(unread)
+semi; keys U
+expect_screen "2 messages changed." "; U marks both read"
+expect_screen ", $((u0 - 1)) unread" "the unread one of the two is read"
+case "$(flags_of 'Crew list and race plan') $(flags_of 'Index corruption on ARM (RC1)')" in
+*S*\ *S*) pass "both files have flag S";; *) fail "both files have flag S";; esac
+semi; keys U
+expect_screen ", $((u0 + 1)) unread" "; U again marks both unread"
+case "$(flags_of 'Crew list and race plan')$(flags_of 'Index corruption on ARM (RC1)')" in
+*S*) fail "no file has flag S";; *) pass "neither file has flag S";; esac
+semi; keys d
+expect_screen ", 2 deleted" "; d marks both for deletion"
+semi; keys u
+expect_no_screen ", 2 deleted" "; u unmarks both"
+keys j
+expect_screen "INBOX 6/32" "j after ;u moves as usual (the ; is spent)"
+
+semi; keys '|'
+expect_screen "Pipe 2 tagged messages to command:" "; | asks for a command"
+typetext "grep -c '^Subject:' > $T/piped.txt"
+keys Enter
+wait_for "Press Enter" 5 || true
+keys Enter
+expect_screen "INBOX 6/32" "back from the pipe"
+[ "$(cat "$T/piped.txt" 2>/dev/null)" = 2 ] && pass "; | pipes both messages, one after the other" ||
+    fail "; | pipes both messages ($(cat "$T/piped.txt" 2>/dev/null))"
+
+semi; keys r
+expect_screen "Compose (account demo)" "; r opens one reply"
+grep -q "^To: .*ben@rowing.example" "$T/edited.txt" && grep -q "^To: .*priya" "$T/edited.txt" &&
+    pass "; r writes to both senders" || { fail "; r writes to both senders"; grep "^To:" "$T/edited.txt"; }
+grep -q "^Subject: Re: Crew list and race plan" "$T/edited.txt" && pass "; r: the first one's subject" ||
+    fail "; r: the first one's subject"
+[ "$(grep -c ' wrote:$' "$T/edited.txt")" = 2 ] && pass "; r quotes both messages" ||
+    fail "; r quotes both messages"
+keys q
+expect_screen "Abort this message?" "q in compose asks"
+keys y
+expect_no_screen "Compose (account demo)" "the reply is dropped"
+
+semi; keys f
+expect_screen "Compose (account demo)" "; f opens one forward"
+grep -q "^Subject: Fwd: Crew list and race plan" "$T/edited.txt" && pass "; f: Fwd: the first subject" ||
+    fail "; f: Fwd: the first subject"
+grep -q "Index corruption on ARM" "$T/edited.txt" && grep -q "Crew list" "$T/edited.txt" &&
+    pass "; f carries both messages" || fail "; f carries both messages"
+keys q
+expect_screen "Abort this message?" "q in compose asks"
+keys y
+expect_no_screen "Compose (account demo)" "the forward is dropped"
+
+semi; keys C
+expect_screen "Copy 2 tagged messages to folder:" "; C asks for a folder"
+typetext "Trash"
+keys Enter
+expect_screen "Copied 2 messages to Trash." "; C copies both"
+[ "$(count_files "$M2/Trash/cur")" -ge 2 ] && pass "both copies are in Trash" || fail "both copies are in Trash"
+semi; keys s
+typetext "Sent"
+keys Enter
+expect_screen "Moved 2 messages to Sent." "; s moves both"
+expect_screen "[30 msgs" "INBOX has two fewer"
+expect_no_screen "tagged]" "moved messages are no longer tagged"
+grep -lq "^Subject: Crew list and race plan" "$M2"/Sent/cur/* && pass "the crew list is in Sent" ||
+    fail "the crew list is in Sent"
+keys t t k; semi; keys t
+expect_no_screen "tagged]" "; t untags every message"
+semi
+expect_screen "No tagged messages" "; with no tags says so"
+keys Q
+expect_screen "EXITED:0" "Q quits"
+
+# ---- thread commands: ^N ^P P, Esc v, Esc V, ^D ^U ^R, # ----
+M3="$T/Mail3"
+demo_mail "$M3"
+write_rc "$T/rc4" "$M3"
+start_tern -c "$T/rc4"
+expect_screen "INBOX 4/32" "a fresh copy for the thread commands"
+keys C-n
+expect_screen "Threads are off: o t (or #) turns them on." "thread commands need threads"
+keys '#'
+expect_screen "(date, threads)" "# turns threads on"
+keys /
+typetext "subject:Index corruption"
+keys Enter
+x=12    # the demo's ARM thread starts on row 12 (five messages, the reply chain under it)
+expect_screen "INBOX $x/32" "the search lands on the thread's first message"
+keys P
+expect_screen "This message starts its thread." "P on a thread's first message says so"
+keys j P
+expect_screen "INBOX $x/32" "P goes from the reply to its parent"
+keys C-n
+expect_screen "INBOX $((x + 5))/32" "^N skips the five messages of the thread"
+keys C-p
+expect_screen "INBOX $x/32" "^P comes back to its first message"
+keys Escape v
+expect_screen "INBOX $x/28" "Esc v collapses the thread to one row"
+expect_screen "+4 Index corruption on ARM" "the row says how many it hides"
+keys Escape v
+expect_screen "INBOX $x/32" "Esc v again expands it"
+keys Escape V
+expect_screen "/20  [32 msgs" "Esc V collapses all four threads (3+1+4+4 rows hidden)"
+keys Escape V
+expect_screen "/32  [32 msgs" "Esc V again expands them"
+keys C-d
+expect_screen ", 5 deleted" "^D marks the thread's five messages for deletion"
+expect_screen "INBOX $((x + 5))/32" "and moves to the next thread"
+n=$(grep -lx "Subject: .*Index corruption on ARM (RC1)" "$M3"/INBOX/cur/* | grep -c ':2,[A-Z]*T' || true)
+[ "$n" = 5 ] && pass "five files have flag T" || fail "five files have flag T ($n)"
+keys C-p C-u
+expect_no_screen ", 5 deleted" "^U unmarks them"
+u=$(unread)
+keys C-r
+expect_screen "5 messages of the thread marked read." "^R marks the thread read"
+expect_screen ", $((u - 2)) unread" "the two unread ones are read now"
+n=$(grep -lx "Subject: .*Index corruption on ARM (RC1)" "$M3"/INBOX/cur/* | grep -c ':2,[A-Z]*S' || true)
+[ "$n" = 5 ] && pass "five files have flag S" || fail "five files have flag S ($n)"
+keys '#'
+expect_no_screen "threads)" "# turns threads off"
+keys Q
+expect_screen "EXITED:0" "Q quits"
+
 expect_clean_stderr
 finish
