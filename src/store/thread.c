@@ -13,6 +13,7 @@
 #include "tern/index.h"
 #include "tern/maildir.h"
 #include "tern/str.h"
+#include "tern/pattern.h"
 #include "tern/thread.h"
 #include "tern/xalloc.h"
 
@@ -211,6 +212,7 @@ struct idx_limit {
     size_t n;
     bool (*tagged)(void *arg, uint32_t id);
     void *targ;
+    struct pattern *pat;         /* the ~ syntax (pattern.c) instead of terms */
 };
 
 void idx_limit_set_tagged(struct idx_limit *l, bool (*tagged)(void *arg, uint32_t id),
@@ -227,6 +229,7 @@ void idx_limit_free(struct idx_limit *l)
     for (size_t i = 0; i < l->n; i++)
         free(l->t[i].word);
     free(l->t);
+    pattern_free(l->pat);
     free(l);
 }
 
@@ -380,6 +383,14 @@ int idx_limit_compile(const char *pattern, struct idx_limit **out, struct err *e
     size_t cap = 0;
 
     *out = NULL;
+    if (pattern_is_pattern(pattern)) {
+        if (pattern_compile(pattern, &l->pat, e) < 0) {
+            idx_limit_free(l);
+            return -1;
+        }
+        *out = l;
+        return 0;
+    }
     for (;;) {
         struct buf w = BUF_INIT;
 
@@ -437,6 +448,8 @@ bool idx_limit_match(const struct idx *x, const struct idx_limit *l, size_t i)
 {
     const struct idx_msg *m = idx_msg(x, i);
 
+    if (l->pat)
+        return pattern_match(l->pat, x, i, l->tagged, l->targ);
     for (size_t k = 0; k < l->n; k++) {
         const struct term *t = &l->t[k];
         bool r;

@@ -248,5 +248,53 @@ expect_no_screen "threads)" "# turns threads off"
 keys Q
 expect_screen "EXITED:0" "Q quits"
 
+# ---- ~ patterns (POSIX regular expressions) in l, T and / ----
+M4="$T/Mail4"
+demo_mail "$M4"
+write_rc "$T/rc5" "$M4"
+start_tern -c "$T/rc5"
+expect_screen "INBOX 4/32" "a fresh copy for the patterns"
+keys l
+typetext "~f '^(ben|priya) ' ~s '^(re: )?(boat|index|lunch)'"
+keys Enter
+expect_screen "[4 msgs of 32" "l with ~f and ~s regexes: Ben's trailer, Priya's index and lunch"
+keys l C-u
+typetext "~s regatta | ~b 'LOAD THE trailer.*saturday'"
+keys Enter
+expect_screen "[3 msgs of 32" "an upper-case letter makes the body regex case-sensitive"
+keys l C-u
+typetext "~s regatta | ~b 'load the trailer.*saturday'"
+keys Enter
+expect_screen "[4 msgs of 32" "| is or; ~b searches the body, case-insensitive without capitals"
+keys l C-u
+typetext "~s Autumn !~s ^Re:"
+keys Enter
+expect_screen "[1 msg of 32" "! negates: the one Autumn message that is no reply"
+keys l C-u
+typetext "~s AUTUMN"
+keys Enter
+expect_screen "No message matches the limit" "REGATTA matches nothing (case counts)"
+keys l C-u
+typetext "~s (unclosed"
+keys Enter
+expect_screen "bad regular expression" "a broken regex is reported"
+keys l C-u Enter
+expect_screen "[32 msgs," "back to all"
+keys T
+typetext "~f волков | ~s ^Расписание"
+keys Enter
+expect_screen "2 messages tagged." "T with Cyrillic regexes (волков finds Волков)"
+keys l
+typetext "~T"
+keys Enter
+expect_screen "[2 msgs of 32" "~T limits to the tagged messages"
+keys l C-u Enter
+keys /
+typetext "~s ^Stollen"
+keys Enter
+expect_screen "INBOX 23/32" "/ with a regex finds the Stollen message"
+keys Q
+expect_screen "EXITED:0" "Q quits"
+
 expect_clean_stderr
 finish
