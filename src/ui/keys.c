@@ -229,7 +229,7 @@ static const struct {
     { ACT_FIRST, "<Home> =" }, { ACT_LAST, "G <End>" },
     { ACT_NEXT_PANE, "<Tab>" }, { ACT_OPEN, "<Enter> <Right>" }, { ACT_PAGE, "<Space>" },
     { ACT_QUIT, "q <Left>" }, { ACT_EXIT, "Q" },
-    { ACT_SEARCH, "/" }, { ACT_SEARCH_NEXT, "n" }, { ACT_SEARCH_PREV, "N" },
+    { ACT_SEARCH, "/" }, { ACT_SEARCH_BACK, "<Esc>/" }, { ACT_SEARCH_NEXT, "n" }, { ACT_SEARCH_PREV, "N" },
     { ACT_LIMIT, "l" }, { ACT_CHANGE_FOLDER, "c" }, { ACT_THREADS, "#" },
     { ACT_SORT, "o" }, { ACT_SORT_REVERSE, "O" }, { ACT_TOGGLE_READ, "U" },
     { ACT_FLAG, "F" }, { ACT_DELETE, "d" }, { ACT_UNDELETE, "u" }, { ACT_MOVE, "s" },

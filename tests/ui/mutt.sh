@@ -293,6 +293,11 @@ keys /
 typetext "~s ^Stollen"
 keys Enter
 expect_screen "INBOX 23/32" "/ with a regex finds the Stollen message"
+keys Escape /
+expect_screen "Search backwards:" "Esc / searches backwards, as in mutt"
+typetext "~s ^Crew"
+keys Enter
+expect_screen "INBOX 4/32" "Esc / with a regex finds the crew list above"
 keys Q
 expect_screen "EXITED:0" "Q quits"
 
