@@ -26,6 +26,7 @@ static const struct command commands[] = {
     { "queue", cmd_queue },
     { "show", cmd_show },
     { "fetch", cmd_fetch },
+    { "auth", cmd_auth },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -45,5 +45,6 @@ int cmd_flush(int argc, char **argv, const struct globals *g);
 int cmd_queue(int argc, char **argv, const struct globals *g);
 int cmd_show(int argc, char **argv, const struct globals *g);
 int cmd_fetch(int argc, char **argv, const struct globals *g);
+int cmd_auth(int argc, char **argv, const struct globals *g);
 
 #endif

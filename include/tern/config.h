@@ -8,7 +8,10 @@
 #include "tern/err.h"
 
 enum tls_mode { TLS_MODE_TLS, TLS_MODE_STARTTLS, TLS_MODE_NONE };
-enum auth_mech { AUTH_AUTO, AUTH_USER, AUTH_APOP, AUTH_PLAIN, AUTH_LOGIN };
+enum auth_mech { AUTH_AUTO, AUTH_USER, AUTH_APOP, AUTH_PLAIN, AUTH_LOGIN, AUTH_XOAUTH2,
+                 AUTH_OAUTHBEARER };
+enum oauth_provider { OAUTH_NONE, OAUTH_GOOGLE, OAUTH_MICROSOFT };
+enum notify_desktop { NOTIFY_NO, NOTIFY_OSC9, NOTIFY_OSC777 };
 
 /* pop3_keep: "no" deletes after a safe fetch, "yes" never deletes, N deletes after N days. */
 #define POP3_KEEP_NO 0
@@ -42,6 +45,15 @@ struct account {
     char *dsn_return;            /* RET= on MAIL ("FULL" or "HDRS"); NULL: none */
     long timeout;                /* seconds for connect, read and write */
     char *signature;             /* file appended to new messages, or NULL */
+    enum oauth_provider oauth_provider;   /* presets for the URLs and scope below */
+    char *oauth_auth_url;        /* authorization endpoint (browser flow) */
+    char *oauth_token_url;       /* token endpoint */
+    char *oauth_device_url;      /* device authorization endpoint (RFC 8628) */
+    char *oauth_client_id;
+    char *oauth_client_secret;
+    char *oauth_scope;
+    char *oauth_token_command;   /* prints an access token; replaces the built-in client */
+    char *oauth_ca_file;         /* CA bundle for the OAuth2 endpoints (default: system) */
     int line;                    /* where its section starts, for messages */
 };
 
@@ -70,6 +82,10 @@ struct config {
     long fetch_interval;         /* minutes between background fetches; 0 = off */
     bool forward_as_attachment;  /* forward as message/rfc822 instead of inline */
     bool text_flowed;            /* send text/plain; format=flowed (RFC 3676) */
+    char *new_mail_command;      /* run once per fetch that delivered mail; NULL: none */
+    bool new_mail_bell;          /* client: ring the terminal bell on new mail */
+    char *new_mail_title;        /* client: terminal title on new mail ("" or NULL: leave) */
+    enum notify_desktop new_mail_desktop;   /* client: OSC 9 / OSC 777 notification */
     struct account *accounts;
     size_t naccounts;
     struct alias *aliases;

@@ -27,6 +27,8 @@ enum {
     POP3_CAP_TOP = 1 << 7,
     POP3_CAP_RESP_CODES = 1 << 8,
     POP3_CAP_APOP = 1 << 9,        /* the greeting carried a <timestamp> usable for APOP */
+    POP3_CAP_SASL_XOAUTH2 = 1 << 10,
+    POP3_CAP_SASL_OAUTHBEARER = 1 << 11,
 };
 
 /* Longest UIDL (RFC 1939: 1 to 70 characters 0x21..0x7E). */
@@ -63,7 +65,8 @@ bool pop3_is_tls(const struct pop3 *p);
 const char *pop3_describe(const struct pop3 *p);
 /*
  * Log in. AUTH_AUTO picks over TLS: SASL PLAIN, LOGIN, USER, APOP; without TLS (only when
- * the account says pop3_tls = none): APOP first. Refuses (ERR_AUTH, nothing sent) to send a
+ * the account says pop3_tls = none): APOP first. AUTH_XOAUTH2 and AUTH_OAUTHBEARER take an
+ * OAuth2 access token as pass (the caller chooses them: see fetch.c). Refuses (ERR_AUTH, nothing sent) to send a
  * credential over a plain connection unless allow_plain is true.
  */
 int pop3_login(struct pop3 *p, const char *user, const char *pass, enum auth_mech mech,

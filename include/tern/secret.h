@@ -13,6 +13,19 @@ enum secret_use { SECRET_POP3, SECRET_SMTP };
  * Returns a new string (free it with secret_free) or NULL with ERR_AUTH naming the account.
  */
 char *secret_get(const struct account *a, enum secret_use use, struct err *e);
+/* Bounds on a password or token command: output size and wall-clock time. */
+#define SECRET_MAX_OUTPUT 65536
+#define SECRET_TIMEOUT 60
+/*
+ * Run cmd through /bin/sh (key names the setting in messages) and return its first output
+ * line (new string), or NULL with ERR_AUTH: failure, empty output, more than
+ * SECRET_MAX_OUTPUT bytes, or no end within SECRET_TIMEOUT seconds (its process group is
+ * then killed).
+ */
+char *secret_command(const char *account, const char *key, const char *cmd, struct err *e);
+/* The same with another time bound (tests). */
+char *secret_command_bounded(const char *account, const char *key, const char *cmd, int timeout,
+                             struct err *e);
 /* Wipe and free. */
 void secret_free(char *s);
 

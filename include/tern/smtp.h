@@ -50,6 +50,8 @@ enum {
     SMTP_CAP_SMTPUTF8 = 1 << 6,
     SMTP_CAP_DSN = 1 << 7,
     SMTP_CAP_ENHANCED = 1 << 8,
+    SMTP_CAP_AUTH_XOAUTH2 = 1 << 9,
+    SMTP_CAP_AUTH_OAUTHBEARER = 1 << 10,
 };
 /* Read the keywords of an EHLO reply; *size is SIZE's limit (0 = none announced). */
 void smtp_parse_ehlo(const struct smtp_reply *r, unsigned *caps, long *size);
@@ -76,7 +78,10 @@ struct smtp_opts {
     int timeout;                 /* seconds */
     const char *user;            /* NULL: no AUTH */
     const char *password;
-    enum auth_mech auth;         /* AUTH_AUTO (PLAIN, else LOGIN), AUTH_PLAIN, AUTH_LOGIN */
+    enum auth_mech auth;         /* AUTH_AUTO (PLAIN, else LOGIN), AUTH_PLAIN, AUTH_LOGIN,
+                                    AUTH_XOAUTH2, AUTH_OAUTHBEARER */
+    const char *token;           /* OAuth2 access token: with AUTH_AUTO, OAUTHBEARER or
+                                    XOAUTH2 when offered, else the password mechanisms */
     const char *helo;            /* our name in EHLO; NULL: the host name or "localhost" */
     const char *dsn_notify;      /* NOTIFY= for each RCPT when the server has DSN; NULL: none */
     const char *dsn_ret;         /* RET= (FULL or HDRS) on MAIL when the server has DSN */

@@ -26,6 +26,8 @@ static const struct {
       "FILE...", "print messages as the pager shows them, or save a part" },
     { "fetch", "[-c FILE] [-v] [--progress-fd N] [ACCOUNT...]",
       "download new mail from POP3 accounts into their inbox" },
+    { "auth", "[-c FILE] [-v] [--device | --browser] ACCOUNT",
+      "authorize an OAuth2 account once (device code or browser)" },
 };
 
 static int doc_index(const char *command)

@@ -13,12 +13,14 @@
 #include "tern/cmd.h"
 #include "tern/fetch.h"
 #include "tern/fsutil.h"
+#include "tern/newmail.h"
 #include "tern/str.h"
 
 struct fetch_ui {
     bool tty;                    /* a progress line on stderr */
     int progress_fd;             /* machine-readable lines, or -1 */
     double last;                 /* when the last progress update was shown */
+    struct newmail *nm;          /* what this account's fetch delivered, for new_mail_command */
 };
 
 static double now_s(void)
@@ -83,6 +85,13 @@ static void show_progress(void *ctx, const struct fetch_progress *p)
     }
 }
 
+static void note_delivered(void *ctx, const char *path)
+{
+    struct fetch_ui *u = ctx;
+
+    newmail_add(u->nm, path);
+}
+
 static int fetch_usage(const struct globals *g)
 {
     cmd_usage(stderr, g, false);
@@ -91,7 +100,7 @@ static int fetch_usage(const struct globals *g)
 
 int cmd_fetch(int argc, char **argv, const struct globals *g)
 {
-    struct fetch_ui ui = { isatty(STDERR_FILENO) && g->verbose == 0, -1, 0 };
+    struct fetch_ui ui = { isatty(STDERR_FILENO) && g->verbose == 0, -1, 0, NULL };
     struct config *cfg = NULL;
     const struct account **todo = NULL;
     size_t ntodo = 0, nfail = 0;
@@ -168,7 +177,8 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
     }
     for (size_t i = 0; i < ntodo; i++) {
         const struct account *a = todo[i];
-        struct fetch_opts fo = { show_progress, &ui, NULL };
+        struct newmail nm = { NULL, 0, 0 };
+        struct fetch_opts fo = { show_progress, &ui, NULL, NULL };
         struct fetch_result r;
         struct err e = { ERR_NONE, "" };
         struct buf b = BUF_INIT;
@@ -179,9 +189,21 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             pfd_line(&ui, &b);
             buf_reset(&b);
         }
+        if (cfg->new_mail_command)
+            fo.delivered = note_delivered;
+        ui.nm = &nm;
         rc = fetch_account(cfg, a, &fo, &r, &e);
+        ui.nm = NULL;
         if (ui.tty)
             fprintf(stderr, "\r\033[K");
+        if (nm.n > 0) {
+            /* Once per fetch of the account, whatever happened after the deliveries. */
+            struct err ne = { ERR_NONE, "" };
+
+            if (newmail_run(cfg, a->name, a->inbox ? a->inbox : "INBOX", &nm, &ne) < 0)
+                fprintf(stderr, "%s: fetch %s: warning: %s\n", g->progname, a->name, ne.msg);
+        }
+        newmail_free(&nm);
         if (rc < 0) {
             fprintf(stderr, "%s: %s: %s", g->progname, a->name, e.msg);
             if (r.fetched > 0)

@@ -44,6 +44,8 @@ enum key_type {
     K_BOOL,      /* yes/no/true/false/on/off/1/0 into a bool */
     K_DSN_NOTIFY,    /* never, or a list of success, failure, delay */
     K_DSN_RET,       /* full or headers */
+    K_PROVIDER,      /* none, google, microsoft */
+    K_NOTIFY,        /* no, osc9, osc777 */
 };
 
 enum section_kind { SEC_GENERAL, SEC_ACCOUNT, SEC_KEYS, SEC_COLORS, SEC_UNKNOWN };
@@ -69,6 +71,10 @@ static const struct key_def general_keys[] = {
     { "fetch_interval", K_NUM, G(fetch_interval), 0, 10080, "0" },
     { "forward_as_attachment", K_BOOL, G(forward_as_attachment), 0, 0, "no" },
     { "text_flowed", K_BOOL, G(text_flowed), 0, 0, "no" },
+    { "new_mail_command", K_RAW, G(new_mail_command), 0, 0, NULL },
+    { "new_mail_bell", K_BOOL, G(new_mail_bell), 0, 0, "yes" },
+    { "new_mail_title", K_RAW, G(new_mail_title), 0, 0, "tern: %n new in %f" },
+    { "new_mail_desktop", K_NOTIFY, G(new_mail_desktop), 0, 0, "no" },
     { NULL, K_STR, 0, 0, 0, NULL },
 };
 
@@ -99,6 +105,15 @@ static const struct key_def account_keys[] = {
     { "dsn_return", K_DSN_RET, A(dsn_return), 0, 0, NULL },
     { "timeout", K_DURATION, A(timeout), 1, 3600, "60" },
     { "signature", K_STR, A(signature), 0, 0, NULL },
+    { "oauth_provider", K_PROVIDER, A(oauth_provider), 0, 0, "none" },
+    { "oauth_auth_url", K_RAW, A(oauth_auth_url), 0, 0, NULL },
+    { "oauth_token_url", K_RAW, A(oauth_token_url), 0, 0, NULL },
+    { "oauth_device_url", K_RAW, A(oauth_device_url), 0, 0, NULL },
+    { "oauth_client_id", K_RAW, A(oauth_client_id), 0, 0, NULL },
+    { "oauth_client_secret", K_RAW, A(oauth_client_secret), 0, 0, NULL },
+    { "oauth_scope", K_RAW, A(oauth_scope), 0, 0, NULL },
+    { "oauth_token_command", K_RAW, A(oauth_token_command), 0, 0, NULL },
+    { "oauth_ca_file", K_STR, A(oauth_ca_file), 0, 0, NULL },
     { NULL, K_STR, 0, 0, 0, NULL },
 };
 
@@ -106,8 +121,12 @@ static const struct key_def account_keys[] = {
 #undef A
 
 static const char *const tls_names[] = { "tls", "starttls", "none", NULL };
-static const char *const auth_names[] = { "auto", "user", "apop", "plain", "login", NULL };
-static const char *const smtp_auth_names[] = { "auto", "", "", "plain", "login", NULL };
+static const char *const auth_names[] = { "auto", "user", "apop", "plain", "login", "xoauth2",
+                                          "oauthbearer", NULL };
+static const char *const smtp_auth_names[] = { "auto", "", "", "plain", "login", "xoauth2",
+                                               "oauthbearer", NULL };
+static const char *const provider_names[] = { "none", "google", "microsoft", NULL };
+static const char *const notify_names[] = { "no", "osc9", "osc777", NULL };
 
 /*
  * First words of mailx commands (POSIX mailx, bsd-mailx, Heirloom, s-nail, mailutils) that
@@ -805,9 +824,13 @@ static const char *allowed_text(const struct key_def *k, char *tmp, size_t n)
     case K_TLS:
         return "tls, starttls or none";
     case K_AUTH:
-        return "auto, user, apop, plain or login";
+        return "auto, user, apop, plain, login, xoauth2 or oauthbearer";
     case K_SMTP_AUTH:
-        return "auto, plain or login";
+        return "auto, plain, login, xoauth2 or oauthbearer";
+    case K_PROVIDER:
+        return "none, google or microsoft";
+    case K_NOTIFY:
+        return "no, osc9 or osc777";
     case K_KEEP:
         snprintf(tmp, n, "no, yes or a number of days from 1 to %ld", k->max);
         return tmp;
@@ -933,6 +956,12 @@ static int set_value(void *base, const struct key_def *k, const char *v, int lin
     case K_SMTP_AUTH:
         rc = parse_enum(v, smtp_auth_names, &n);
         break;
+    case K_PROVIDER:
+        rc = parse_enum(v, provider_names, &n);
+        break;
+    case K_NOTIFY:
+        rc = parse_enum(v, notify_names, &n);
+        break;
     case K_BOOL: {
         bool b;
         if (str_tobool(v, &b) < 0)
@@ -956,7 +985,8 @@ static int set_value(void *base, const struct key_def *k, const char *v, int lin
     if (rc < 0)
         return cfg_error(e, line, "%s: '%s' is not valid: use %s", k->name, v,
                          allowed_text(k, tmp, sizeof tmp));
-    if (k->type == K_TLS || k->type == K_AUTH || k->type == K_SMTP_AUTH)
+    if (k->type == K_TLS || k->type == K_AUTH || k->type == K_SMTP_AUTH ||
+        k->type == K_PROVIDER || k->type == K_NOTIFY)
         *(int *)((char *)base + k->off) = (int)n;
     else
         *lp = n;
@@ -1333,7 +1363,8 @@ const char *config_auth_name(enum auth_mech m)
 
 static bool is_secret(const struct key_def *k)
 {
-    return strcmp(k->name, "password") == 0 || strcmp(k->name, "smtp_password") == 0;
+    return strcmp(k->name, "password") == 0 || strcmp(k->name, "smtp_password") == 0 ||
+           strcmp(k->name, "oauth_client_secret") == 0;
 }
 
 static void describe_keys(struct buf *b, const void *base, const struct key_def *keys)
@@ -1359,6 +1390,12 @@ static void describe_keys(struct buf *b, const void *base, const struct key_def 
             break;
         case K_AUTH: case K_SMTP_AUTH:
             buf_adds(b, auth_names[*(const int *)field]);
+            break;
+        case K_PROVIDER:
+            buf_adds(b, provider_names[*(const int *)field]);
+            break;
+        case K_NOTIFY:
+            buf_adds(b, notify_names[*(const int *)field]);
             break;
         case K_KEEP:
             n = *(const long *)field;

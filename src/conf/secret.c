@@ -3,14 +3,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tern/buf.h"
-#include "tern/fsutil.h"
 #include "tern/secret.h"
 #include "tern/xalloc.h"
 
@@ -31,10 +32,54 @@ static void wipe_buf(struct buf *b)
     buf_free(b);
 }
 
-static char *secret_run(const char *account, const char *key, const char *cmd, struct err *e)
+/*
+ * Read the command's output until EOF, at most SECRET_MAX_OUTPUT bytes and SECRET_TIMEOUT
+ * seconds in all: a hung or chatty helper must not hang or bloat a background fetch.
+ * Returns 0, 1 on timeout, 2 when the output is too long.
+ */
+static int secret_collect(int fd, int timeout, struct buf *out)
+{
+    struct timespec t0, now;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        struct pollfd pf = { fd, POLLIN, 0 };
+        char chunk[4096];
+        long left;
+        ssize_t n;
+        int r;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        left = timeout * 1000L - ((now.tv_sec - t0.tv_sec) * 1000L +
+                                         (now.tv_nsec - t0.tv_nsec) / 1000000L);
+        if (left <= 0)
+            return 1;
+        r = poll(&pf, 1, (int)left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r == 0 ? 1 : 0;
+        n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return 0;
+        if (out->len + (size_t)n > SECRET_MAX_OUTPUT)
+            return 2;
+        buf_add(out, chunk, (size_t)n);
+    }
+}
+
+char *secret_command(const char *account, const char *key, const char *cmd, struct err *e)
+{
+    return secret_command_bounded(account, key, cmd, SECRET_TIMEOUT, e);
+}
+
+char *secret_command_bounded(const char *account, const char *key, const char *cmd, int timeout,
+                             struct err *e)
 {
     struct buf out = BUF_INIT;
-    int pfd[2], status;
+    int pfd[2], status, how;
     pid_t pid;
     char *nl, *res = NULL;
 
@@ -46,17 +91,31 @@ static char *secret_run(const char *account, const char *key, const char *cmd, s
         return err_sys(e, "account %s: %s", account, key), NULL;
     }
     if (pid == 0) {
+        setpgid(0, 0);   /* so that a timeout kills the helper's own children too */
         signal(SIGPIPE, SIG_DFL);
         if (dup2(pfd[1], STDOUT_FILENO) < 0)
             _exit(127);
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
+    setpgid(pid, pid);
     close(pfd[1]);
-    fs_read_fd(pfd[0], &out);
+    how = secret_collect(pfd[0], timeout, &out);
     close(pfd[0]);
+    if (how != 0)
+        kill(-pid, SIGKILL);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
+    if (how == 1) {
+        err_set(e, ERR_AUTH, "account %s: %s gave no answer within %d seconds", account, key,
+                timeout);
+        goto out;
+    }
+    if (how == 2) {
+        err_set(e, ERR_AUTH, "account %s: %s printed more than %d bytes", account, key,
+                SECRET_MAX_OUTPUT);
+        goto out;
+    }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         err_set(e, ERR_AUTH, "account %s: %s failed (%s %d)", account, key,
                 WIFEXITED(status) ? "exit status" : "signal",
@@ -70,7 +129,7 @@ static char *secret_run(const char *account, const char *key, const char *cmd, s
     if (nl && nl > out.ptr && nl[-1] == '\r')
         nl[-1] = '\0';
     if (out.ptr[0] == '\0') {
-        err_set(e, ERR_AUTH, "account %s: %s gave an empty password", account, key);
+        err_set(e, ERR_AUTH, "account %s: %s printed nothing", account, key);
         goto out;
     }
     res = xstrdup(out.ptr);
@@ -85,12 +144,12 @@ char *secret_get(const struct account *a, enum secret_use use, struct err *e)
         if (a->smtp_password)
             return xstrdup(a->smtp_password);
         if (a->smtp_password_command)
-            return secret_run(a->name, "smtp_password_command", a->smtp_password_command, e);
+            return secret_command(a->name, "smtp_password_command", a->smtp_password_command, e);
     }
     if (a->password)
         return xstrdup(a->password);
     if (a->password_command)
-        return secret_run(a->name, "password_command", a->password_command, e);
+        return secret_command(a->name, "password_command", a->password_command, e);
     err_set(e, ERR_AUTH, "account %s: no password: set password or password_command", a->name);
     return NULL;
 }

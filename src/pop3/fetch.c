@@ -24,6 +24,7 @@
 
 #include "tern/buf.h"
 #include "tern/fetch.h"
+#include "tern/oauth.h"
 #include "tern/fsutil.h"
 #include "tern/maildir.h"
 #include "tern/pop3.h"
@@ -438,6 +439,7 @@ struct slot {
     bool received;
     bool committed;
     unsigned long long bytes;
+    char *path;                  /* where the commit put it, for fetch_opts.delivered */
 };
 
 struct sinkctx {
@@ -472,6 +474,7 @@ static size_t fetch_queue(struct fetch *f, const unsigned long *todo, size_t nto
         win[k].tmp = NULL;
         win[k].received = false;
         win[k].bytes = 0;
+        win[k].path = NULL;
         bytes += ents[idx].size;
         pop3_send_retr(f->pop, ents[idx].num);
         k++;
@@ -503,7 +506,7 @@ static void *commit_worker(void *arg)
             return NULL;
         if (!j->win[i].received)
             continue;
-        if (maildir_tmp_commit(j->win[i].tmp, NULL, NULL, &le) < 0) {
+        if (maildir_tmp_commit(j->win[i].tmp, NULL, &j->win[i].path, &le) < 0) {
             j->win[i].received = false;
             pthread_mutex_lock(&j->mu);
             if (!j->failed) {
@@ -580,6 +583,10 @@ static void fetch_commit_record(struct fetch *f, struct slot *win, size_t k,
     for (size_t i = 0; i < k; i++) {
         struct uent *u;
 
+        if (win[i].committed && f->o && f->o->delivered && win[i].path)
+            f->o->delivered(f->o->ctx, win[i].path);
+        free(win[i].path);
+        win[i].path = NULL;
         if (!win[i].committed)
             continue;
         win[i].committed = false;
@@ -720,6 +727,51 @@ static bool fetch_should_delete(const struct fetch *f, const struct uent *u, tim
     return (long long)now - u->when >= (long long)keep * 86400;
 }
 
+/*
+ * Log in with the password, or with an OAuth2 token when pop3_auth asks for XOAUTH2 or
+ * OAUTHBEARER, or when it is auto, the account has OAuth2 settings and the server offers
+ * one of them. A refused token is refreshed and tried once more.
+ */
+static int fetch_login(struct fetch *f, struct err *e)
+{
+    const struct account *a = f->a;
+    bool plain = a->pop3_tls == TLS_MODE_NONE;
+    enum auth_mech mech = a->pop3_auth;
+    unsigned caps = pop3_caps(f->pop);
+    char *pass;
+    int rc;
+
+    if (mech == AUTH_AUTO && oauth_configured(a)) {
+        if (caps & POP3_CAP_SASL_OAUTHBEARER)
+            mech = AUTH_OAUTHBEARER;
+        else if (caps & POP3_CAP_SASL_XOAUTH2)
+            mech = AUTH_XOAUTH2;
+        else if (a->password == NULL && a->password_command == NULL)
+            return err_set(e, ERR_AUTH, "%s: the server offers no SASL XOAUTH2 or OAUTHBEARER",
+                           a->pop3_host);
+    }
+    if (mech != AUTH_XOAUTH2 && mech != AUTH_OAUTHBEARER) {
+        if ((pass = secret_get(a, SECRET_POP3, e)) == NULL)
+            return -1;
+        rc = pop3_login(f->pop, a->pop3_user, pass, mech, plain, e);
+        secret_free(pass);
+        return rc;
+    }
+    if (!pop3_is_tls(f->pop) && !plain)
+        return pop3_login(f->pop, a->pop3_user, "", mech, plain, e);   /* refuses */
+    if ((pass = oauth_token(f->cfg, a, false, e)) == NULL)
+        return -1;
+    rc = pop3_login(f->pop, a->pop3_user, pass, mech, plain, e);
+    secret_free(pass);
+    if (rc == 0 || e->cls != ERR_AUTH)
+        return rc;
+    if ((pass = oauth_token(f->cfg, a, true, e)) == NULL)
+        return -1;
+    rc = pop3_login(f->pop, a->pop3_user, pass, mech, plain, e);
+    secret_free(pass);
+    return rc;
+}
+
 static int fetch_session(struct fetch *f, struct fetch_result *r, bool *listed, struct err *e)
 {
     const struct account *a = f->a;
@@ -729,7 +781,6 @@ static int fetch_session(struct fetch *f, struct fetch_result *r, bool *listed, 
     unsigned long count = 0, *todo = NULL, *dele = NULL, nover = 0, first_over = 0;
     unsigned long long octets = 0, over_size = 0;
     size_t ntodo = 0, ndele = 0;
-    char *pass;
     int rc = -1;
 
     if (a->pop3_user == NULL)
@@ -738,11 +789,7 @@ static int fetch_session(struct fetch *f, struct fetch_result *r, bool *listed, 
     if (pop3_open(&po, &f->pop, e) < 0)
         return -1;
     snprintf(r->tls, sizeof r->tls, "%s", pop3_describe(f->pop));
-    if ((pass = secret_get(a, SECRET_POP3, e)) == NULL)
-        return -1;
-    rc = pop3_login(f->pop, a->pop3_user, pass, a->pop3_auth, a->pop3_tls == TLS_MODE_NONE, e);
-    secret_free(pass);
-    if (rc < 0)
+    if (fetch_login(f, e) < 0)
         return -1;
     rc = -1;
     fetch_report(f, FETCH_LIST);

@@ -15,12 +15,14 @@
 #include "tern/conn.h"
 #include "tern/log.h"
 #include "tern/pop3.h"
+#include "tern/sasl.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
 
 struct pop3 {
     struct conn *conn;
     char *host;
+    int port;
     unsigned caps;
     char *apop_stamp;            /* "<...>" from the greeting, NULL when absent */
     struct buf line;
@@ -106,6 +108,10 @@ unsigned pop3_parse_capa(const char *line, size_t len)
                 bits |= POP3_CAP_SASL_PLAIN;
             else if (i - s == 5 && str_ncasecmp(line + s, "LOGIN", 5) == 0)
                 bits |= POP3_CAP_SASL_LOGIN;
+            else if (i - s == 7 && str_ncasecmp(line + s, "XOAUTH2", 7) == 0)
+                bits |= POP3_CAP_SASL_XOAUTH2;
+            else if (i - s == 11 && str_ncasecmp(line + s, "OAUTHBEARER", 11) == 0)
+                bits |= POP3_CAP_SASL_OAUTHBEARER;
         }
     }
     return bits;
@@ -399,6 +405,7 @@ int pop3_open(const struct pop3_opts *o, struct pop3 **out, struct err *e)
     *out = NULL;
     p = xcalloc(1, sizeof *p);
     p->host = xstrdup(o->host);
+    p->port = o->port;
     p->tls_asked = o->tls != TLS_MODE_NONE;
     buf_init(&p->line);
     if (conn_open(&co, &p->conn, e) < 0)
@@ -544,6 +551,69 @@ static int pop3_auth_login(struct pop3 *p, const char *user, const char *pass, s
     return r < 0 ? -1 : 0;
 }
 
+/* A line longer than pop3_send's bound (a SASL response carrying a token). */
+static int pop3_send_long(struct pop3 *p, bool secret, const char *line, size_t n, struct err *e)
+{
+    conn_trace_sent(p->conn, line, n, secret);
+    conn_write(p->conn, line, n);
+    conn_write(p->conn, "\r\n", 2);
+    return conn_flush(p->conn, e);
+}
+
+/*
+ * XOAUTH2 / OAUTHBEARER. The response goes on the AUTH line when the command stays within
+ * RFC 5034's 255 octets, else after the server's empty challenge. A refusal comes as a
+ * challenge carrying a JSON error: answer it as the mechanism says, then report both the
+ * decoded detail and the server's -ERR line.
+ */
+static int pop3_auth_oauth(struct pop3 *p, const char *user, const char *token,
+                           enum auth_mech mech, struct err *e)
+{
+    const char *name = sasl_mech_name(mech);
+    struct buf resp = BUF_INIT, cmd = BUF_INIT;
+    char detail[300], what[32];
+    int r;
+
+    snprintf(what, sizeof what, "AUTH %s", name);
+    if (strpbrk(user, "\r\n\001") || strpbrk(token, "\r\n\001 "))
+        return err_set(e, ERR_AUTH, "user name or token contains a control character");
+    sasl_oauth_response(mech, user, token, p->host, p->port, &resp);
+    buf_printf(&cmd, "%s ", what);
+    if (cmd.len + resp.len <= 253) {
+        buf_add(&cmd, resp.ptr, resp.len);
+        r = pop3_send_long(p, false, cmd.ptr, cmd.len, e);   /* log.c redacts after AUTH X */
+    } else {
+        r = pop3_send(p, false, e, "%s", what);
+        if (r == 0 && (r = pop3_status(p, what, ERR_AUTH, e)) == 0)
+            r = pop3_send_long(p, true, resp.ptr, resp.len, e);
+        else if (r == 1)
+            r = err_set(e, ERR_PROTO, "%s: %s ended early", p->host, what);
+    }
+    pop3_wipe(&cmd);
+    pop3_wipe(&resp);
+    if (r < 0)
+        return -1;
+    r = pop3_status(p, what, ERR_AUTH, e);
+    if (r != 0)
+        return r < 0 ? -1 : 0;
+    /* "+ base64(JSON)": the token was refused */
+    {
+        size_t i = 1;
+
+        while (i < p->line.len && p->line.ptr[i] == ' ')
+            i++;
+        sasl_oauth_error(p->line.ptr + i, p->line.len - i, detail, sizeof detail);
+    }
+    if (pop3_send(p, true, e, "%s", sasl_oauth_abort(mech)) < 0)
+        return -1;
+    r = pop3_status(p, what, ERR_AUTH, e);
+    if (r < 0 && e->cls == ERR_AUTH)
+        return err_prefix(e, "token refused (%s)", detail);
+    if (r == 1)
+        return err_set(e, ERR_PROTO, "%s: %s succeeded after an error challenge", p->host, what);
+    return err_set(e, ERR_AUTH, "%s: %s: token refused (%s)", p->host, what, detail);
+}
+
 static int pop3_auth_user(struct pop3 *p, const char *user, const char *pass, struct err *e)
 {
     int r;
@@ -624,6 +694,10 @@ int pop3_login(struct pop3 *p, const char *user, const char *pass, enum auth_mec
         break;
     case AUTH_APOP:
         rc = pop3_auth_apop(p, user, pass, e);
+        break;
+    case AUTH_XOAUTH2:
+    case AUTH_OAUTHBEARER:
+        rc = pop3_auth_oauth(p, user, pass, mech, e);
         break;
     default:
         rc = pop3_auth_user(p, user, pass, e);

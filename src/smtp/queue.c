@@ -15,6 +15,7 @@
 #include "tern/fsutil.h"
 #include "tern/header.h"
 #include "tern/maildir.h"
+#include "tern/oauth.h"
 #include "tern/queue.h"
 #include "tern/secret.h"
 #include "tern/smtp.h"
@@ -967,10 +968,11 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
     const struct account *a = config_account(f->cfg, name);
     struct smtp_opts so = { 0 };
     struct smtp *s = NULL;
-    char *pw = NULL;
+    char *pw = NULL, *tok = NULL;
     struct err e;
     size_t i = 0;
     int reconnects = 0;
+    bool refreshed = false;
 
     if (a == NULL || a->smtp_host == NULL) {
         char why[300];
@@ -984,11 +986,22 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
         }
         return;
     }
-    if (a->smtp_user != NULL) {
+    if (a->smtp_user != NULL && oauth_configured(a) && a->smtp_auth != AUTH_PLAIN &&
+        a->smtp_auth != AUTH_LOGIN) {
+        tok = oauth_token(f->cfg, a, false, &e);
+        if (tok == NULL) {
+            for (; i < n; i++)
+                fail_temp(f, ents[i], e.msg);
+            return;
+        }
+    }
+    if (a->smtp_user != NULL && (tok == NULL || a->smtp_password || a->smtp_password_command ||
+                                 a->password || a->password_command)) {
         pw = secret_get(a, SECRET_SMTP, &e);
         if (pw == NULL) {
             for (; i < n; i++)
                 fail_temp(f, ents[i], e.msg);
+            secret_free(tok);
             return;
         }
     }
@@ -1001,12 +1014,21 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
     so.user = a->smtp_user;
     so.password = pw;
     so.auth = a->smtp_auth;
+    so.token = tok;
     so.dsn_notify = a->dsn_notify;
     so.dsn_ret = a->dsn_return;
     while (i < n) {
         if (s == NULL) {
             emit(f, QEV_CONNECT, ents[i], NULL, name);
-            if (smtp_open(&so, &s, &e) < 0) {
+            if (smtp_open(&so, &s, &e) < 0 && e.cls == ERR_AUTH && tok && !refreshed) {
+                /* The token was refused: a fresh one, once. */
+                refreshed = true;
+                secret_free(tok);
+                so.token = tok = oauth_token(f->cfg, a, true, &e);
+                if (tok != NULL)
+                    continue;
+            }
+            if (s == NULL) {
                 /* Whatever the reason, no message of this account can go now. */
                 for (; i < n; i++)
                     fail_temp(f, ents[i], e.msg);
@@ -1027,6 +1049,7 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
     flush_pending(f);
     smtp_close(s);
     secret_free(pw);
+    secret_free(tok);
 }
 
 int queue_flush(struct queue *q, const struct config *cfg, const struct queue_flush_opts *o,

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tern/conn.h"
+#include "tern/sasl.h"
 #include "tern/smtp.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
@@ -205,6 +206,10 @@ void smtp_parse_ehlo(const struct smtp_reply *r, unsigned *caps, long *size)
                         *caps |= SMTP_CAP_AUTH_PLAIN;
                     else if (j - s == 5 && str_ncasecmp(p + s, "LOGIN", 5) == 0)
                         *caps |= SMTP_CAP_AUTH_LOGIN;
+                    else if (j - s == 7 && str_ncasecmp(p + s, "XOAUTH2", 7) == 0)
+                        *caps |= SMTP_CAP_AUTH_XOAUTH2;
+                    else if (j - s == 11 && str_ncasecmp(p + s, "OAUTHBEARER", 11) == 0)
+                        *caps |= SMTP_CAP_AUTH_OAUTHBEARER;
                 }
             }
         }
@@ -416,6 +421,45 @@ static int smtp_auth_done(struct smtp *s, const char *mech, struct err *e)
                    s->o->user, txt);
 }
 
+/*
+ * XOAUTH2 / OAUTHBEARER with the response on the AUTH line (RFC 4954 allows 12288 octets).
+ * A refused token comes back as a 334 challenge holding a JSON error: answer it as the
+ * mechanism says, read the final 5xx, and report the decoded detail with it.
+ */
+static int smtp_auth_oauth(struct smtp *s, enum auth_mech mech, struct err *e)
+{
+    const struct smtp_opts *o = s->o;
+    const char *name = sasl_mech_name(mech);
+    struct buf b = BUF_INIT;
+    char detail[300], txt[400];
+    int rc = -1;
+
+    if (strpbrk(o->user, "\r\n\001") || strpbrk(o->token, "\r\n\001 "))
+        return err_set(e, ERR_AUTH, "user name or token contains a control character");
+    buf_printf(&b, "AUTH %s ", name);
+    sasl_oauth_response(mech, o->user, o->token, s->host, o->port, &b);
+    conn_trace_sent(s->conn, b.ptr, b.len, false);   /* log.c redacts after "AUTH MECH" */
+    buf_add(&b, "\r\n", 2);
+    conn_write(s->conn, b.ptr, b.len);
+    wipe(&b);
+    buf_free(&b);
+    if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
+        return -1;
+    if (s->r.code != 334)
+        return smtp_auth_done(s, name, e);
+    sasl_oauth_error(s->r.text.ptr ? s->r.text.ptr : "", s->r.text.len, detail, sizeof detail);
+    smtp_cmd(s, true, "%s", sasl_oauth_abort(mech));
+    if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
+        return -1;
+    if (s->r.code == 235)
+        return err_set(e, ERR_PROTO, "%s: AUTH %s succeeded after an error challenge", s->host,
+                       name);
+    smtp_reply_format(&s->r, txt, sizeof txt);
+    rc = err_set(e, ERR_AUTH, "%s: authentication (%s) as %s failed: token refused (%s): %s",
+                 s->host, name, o->user, detail, txt);
+    return rc;
+}
+
 static int smtp_auth(struct smtp *s, struct err *e)
 {
     const struct smtp_opts *o = s->o;
@@ -424,6 +468,28 @@ static int smtp_auth(struct smtp *s, struct err *e)
     int rc = -1;
     bool plain;
 
+    if (o->auth == AUTH_XOAUTH2 || o->auth == AUTH_OAUTHBEARER) {
+        unsigned bit = o->auth == AUTH_XOAUTH2 ? SMTP_CAP_AUTH_XOAUTH2
+                                               : SMTP_CAP_AUTH_OAUTHBEARER;
+
+        if (o->token == NULL)
+            return err_set(e, ERR_AUTH, "%s: smtp_auth = %s needs an OAuth2 token", s->host,
+                           config_auth_name(o->auth));
+        if (!(s->caps & bit))
+            return err_set(e, ERR_AUTH, "%s: the server does not offer AUTH %s%s", s->host,
+                           sasl_mech_name(o->auth),
+                           conn_is_tls(s->conn) ? "" : " (without TLS)");
+        return smtp_auth_oauth(s, o->auth, e);
+    }
+    if (o->auth == AUTH_AUTO && o->token != NULL) {
+        if (s->caps & SMTP_CAP_AUTH_OAUTHBEARER)
+            return smtp_auth_oauth(s, AUTH_OAUTHBEARER, e);
+        if (s->caps & SMTP_CAP_AUTH_XOAUTH2)
+            return smtp_auth_oauth(s, AUTH_XOAUTH2, e);
+        if (o->password == NULL)
+            return err_set(e, ERR_AUTH, "%s: the server offers no AUTH XOAUTH2 or OAUTHBEARER%s",
+                           s->host, conn_is_tls(s->conn) ? "" : " (without TLS)");
+    }
     if (!(s->caps & (SMTP_CAP_AUTH_PLAIN | SMTP_CAP_AUTH_LOGIN)))
         return err_set(e, ERR_AUTH, "%s: the server offers no AUTH PLAIN or LOGIN%s", s->host,
                        conn_is_tls(s->conn) ? "" : " (without TLS)");

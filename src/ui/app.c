@@ -919,6 +919,7 @@ int ui_main(int argc, char **argv, const struct globals *g)
     buf_free(&a->pr.text);
     keymap_free(&a->km);
     free(a->root);
+    notify_free();
     config_free(a->cfg);
     if (a->msg_error && a->msg[0])
         fprintf(stderr, "%s: %s\n", g->progname, a->msg);

@@ -101,6 +101,7 @@ static void set_counts(struct app *a, struct folders *f, size_t i, long total, l
         app_dirty(a, PANE_FOLDERS);
     f->total[i] = total;
     f->unread[i] = unread;
+    notify_count(a, f->names[i], total, unread);
 }
 
 /* Recount the folders whose directories changed; only_open: just the open folder (the
@@ -137,6 +138,7 @@ static void update_counts(struct app *a, struct folders *f, bool only_open)
         set_counts(a, f, i, total, unread);
         free(dir);
     }
+    notify_flush(a);
 }
 
 static void folders_draw(struct app *a, struct pane *p, const struct rect *r)

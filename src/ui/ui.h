@@ -311,6 +311,11 @@ void folders_scan(struct app *a);
 const char *folders_name(struct app *a, size_t i);
 /* Tab in a folder prompt: complete text to a folder name. */
 void folders_complete(struct app *a, struct buf *text);
+/* notify.c: new mail (bell, title, OSC 9/777). notify_count takes a folder's counts each
+ * time they are known; notify_flush tells what grew, once no fetch job runs. */
+void notify_count(struct app *a, const char *folder, long total, long unread);
+void notify_flush(struct app *a);
+void notify_free(void);
 
 /* list.c: the list pane. Its prompts (also for ":" commands with an argument). */
 void list_prompt_done(struct app *a, enum prompt_kind k, const char *text);

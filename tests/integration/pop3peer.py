@@ -3,7 +3,9 @@
 server will not do (STARTTLS injection, stripping, hostile replies, cuts). It writes its port
 to PORTFILE, serves connections until killed, and appends every line it receives to LOG so
 that a test can check that no credential was ever sent."""
-import os, socket, ssl, sys, time
+import base64, os, socket, ssl, sys, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 mode, portfile, logpath, cert, key = sys.argv[1:6]
 MSGS = [("uid-%d" % i, ("Subject: peer %d\r\n\r\nbody %d\r\n..dot\r\n" % (i, i)).encode())
@@ -40,6 +42,34 @@ def capa(c, items):
     c.send("+OK\r\n" + "".join(i + "\r\n" for i in items) + ".\r\n")
 
 
+def oauth_login(c, words):
+    """AUTH XOAUTH2/OAUTHBEARER checked against the test's OAuth2 endpoint (oauthd.py)."""
+    import oauthcheck
+    mech = words[1].upper() if len(words) > 1 else ""
+    if mech not in ("XOAUTH2", "OAUTHBEARER"):
+        c.send("-ERR unsupported mechanism\r\n")
+        return
+    if len(words) > 2:
+        resp = words[2]
+    else:
+        c.send("+ \r\n")
+        resp = c.line()
+    try:
+        got = oauthcheck.parse(mech, base64.b64decode(resp, validate=True))
+    except ValueError:
+        got = None
+    if got is None:
+        c.send("-ERR malformed response\r\n")
+        return
+    res = oauthcheck.check(got[1])
+    if res["active"]:
+        c.send("+OK logged in as %s\r\n" % got[0])
+        return
+    c.send("+ %s\r\n" % oauthcheck.error_challenge(res["reason"]))
+    c.line()
+    c.send("-ERR [AUTH] token refused\r\n")
+
+
 def serve(c):
     c.send("+OK peer ready\r\n")
     tls_on = False
@@ -56,6 +86,9 @@ def serve(c):
                 capa(c, ["STLS", "USER"])          # before TLS: USER only
             elif mode == "fake-capa":
                 capa(c, ["SASL PLAIN", "UIDL"])    # after TLS: PLAIN only
+            elif mode == "oauth":
+                capa(c, ["STLS", "UIDL", "PIPELINING", "SASL XOAUTH2 OAUTHBEARER"] if tls_on
+                     else ["STLS", "UIDL"])
             else:
                 capa(c, ["STLS", "USER", "UIDL", "PIPELINING", "SASL PLAIN"])
         elif word == "STLS":
@@ -85,6 +118,8 @@ def serve(c):
                 c.send("-ERR should not have used USER\r\n")
             else:
                 c.send("+OK\r\n")
+        elif word == "AUTH" and mode == "oauth":
+            oauth_login(c, cmd.split(" "))
         elif word in ("PASS", "AUTH", "APOP"):
             if mode == "stall-login":
                 time.sleep(30)

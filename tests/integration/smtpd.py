@@ -3,7 +3,7 @@
 
 Binds 127.0.0.1 on a free port (written to --port-file), offers STARTTLS with --cert/--key,
 PIPELINING, SIZE, 8BITMIME, SMTPUTF8 and AUTH PLAIN/LOGIN (after STARTTLS) when --user is
-given. Each accepted message is stored as STORE/N.eml (the DATA content exactly as received,
+given, AUTH XOAUTH2/OAUTHBEARER checked against oauthd.py with --oauth. Each accepted message is stored as STORE/N.eml (the DATA content exactly as received,
 dot-unstuffed, CRLF kept) with STORE/N.json (mail_from, rcpt_tos, mail_options).
 
 Faults: --temp-fail K (the first K transactions get --temp-code, 451 or 421, after DATA),
@@ -132,6 +132,39 @@ class Handler:
         return "250 2.0.0 Ok: queued as %06d" % k
 
 
+class OAuthHandler(Handler):
+    """Handler with AUTH XOAUTH2 and OAUTHBEARER, tokens checked against oauthd.py."""
+
+    async def _oauth(self, server, args, mech):
+        import base64
+        import oauthcheck
+        from aiosmtpd.smtp import AuthResult, MISSING
+        if len(args) > 1:
+            try:
+                raw = base64.b64decode(args[1], validate=True)
+            except ValueError:
+                return AuthResult(success=False, handled=False, message="501 5.5.2 Cannot decode base64")
+        else:
+            raw = await server.challenge_auth("")
+            if raw is MISSING:
+                return AuthResult(success=False, handled=True)
+        got = oauthcheck.parse(mech, raw)
+        if got is None:
+            return AuthResult(success=False, handled=False, message="501 5.5.2 malformed response")
+        res = oauthcheck.check(got[1])
+        if res["active"]:
+            return AuthResult(success=True, auth_data=got[0])
+        await server.challenge_auth(oauthcheck.error_challenge(res["reason"]), encode_to_b64=False)
+        return AuthResult(success=False, handled=False,
+                          message="535 5.7.8 Username and Password not accepted")
+
+    async def auth_XOAUTH2(self, server, args):
+        return await self._oauth(server, args, "XOAUTH2")
+
+    async def auth_OAUTHBEARER(self, server, args):
+        return await self._oauth(server, args, "OAUTHBEARER")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port-file", required=True)
@@ -148,6 +181,8 @@ def main():
     ap.add_argument("--size", type=int, default=0)
     ap.add_argument("--drop-after-data", type=int, default=0)
     ap.add_argument("--require-starttls", action="store_true")
+    ap.add_argument("--oauth", action="store_true",
+                    help="AUTH XOAUTH2/OAUTHBEARER (env OAUTH_INTROSPECT, OAUTH_CA)")
     args = ap.parse_args()
     port = free_port()
     if args.mode != "smtp":
@@ -171,7 +206,11 @@ def main():
         kw["authenticator"] = auth
         kw["auth_require_tls"] = bool(args.cert)
         kw["auth_required"] = True
-    ctl = Controller(Handler(args), hostname="127.0.0.1", port=port, server_hostname="localhost",
+    if args.oauth:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        kw["auth_required"] = True
+        kw["auth_require_tls"] = bool(args.cert)
+    ctl = Controller((OAuthHandler if args.oauth else Handler)(args), hostname="127.0.0.1", port=port, server_hostname="localhost",
                      data_size_limit=args.size or None, enable_SMTPUTF8=True,
                      decode_data=False, **kw)
     ctl.start()

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <time.h>
 
 #include "testutil.h"
 #include "tern/config.h"
@@ -445,7 +446,7 @@ START_TEST(wrong_values_name_line_and_key)
     parse_fails("[account a]\npop3_tls = ssl\n",
                 "rc:2: pop3_tls: 'ssl' is not valid: use tls, starttls or none");
     parse_fails("[account a]\nsmtp_auth = apop\n",
-                "rc:2: smtp_auth: 'apop' is not valid: use auto, plain or login");
+                "rc:2: smtp_auth: 'apop' is not valid: use auto, plain, login, xoauth2 or oauthbearer");
     parse_fails("[account a]\npop3_keep = sometimes\n",
                 "rc:2: pop3_keep: 'sometimes' is not valid: use no, yes or a number of days "
                 "from 1 to 36500");
@@ -550,10 +551,32 @@ START_TEST(password_command_success_and_failure)
     ck_assert_int_eq(e.cls, ERR_AUTH);
     ck_assert_str_eq(e.msg, "account fails: password_command failed (exit status 3)");
     ck_assert_ptr_null(secret_get(config_account(cfg, "empty"), SECRET_POP3, &e));
-    ck_assert_str_eq(e.msg, "account empty: password_command gave an empty password");
+    ck_assert_str_eq(e.msg, "account empty: password_command printed nothing");
     ck_assert_ptr_null(secret_get(config_account(cfg, "none"), SECRET_SMTP, &e));
     ck_assert_str_eq(e.msg, "account none: no password: set password or password_command");
     config_free(cfg);
+}
+END_TEST
+
+/* The runner's bounds: output size, and time (the helper's whole process group is killed). */
+START_TEST(secret_command_is_bounded)
+{
+    struct timespec t0, t1;
+    struct err e;
+    char *s;
+
+    s = secret_command("a", "oauth_token_command", "head -c 100000 /dev/zero | tr '\\0' x", &e);
+    ck_assert_ptr_null(s);
+    ck_assert_str_eq(e.msg, "account a: oauth_token_command printed more than 65536 bytes");
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    s = secret_command_bounded("a", "password_command", "sleep 30; echo late", 1, &e);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_ptr_null(s);
+    ck_assert_str_eq(e.msg, "account a: password_command gave no answer within 1 seconds");
+    ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 10);
+    s = secret_command("a", "k", "printf 'tok\\nrest\\n'", &e);
+    ck_assert_str_eq(s, "tok");
+    secret_free(s);
 }
 END_TEST
 
@@ -652,6 +675,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, file_permissions_warning);
     tcase_add_test(tc, password_command_success_and_failure);
     tcase_add_test(tc, describe_masks_passwords);
+    tcase_add_test(tc, secret_command_is_bounded);
     tcase_add_test(tc, crlf_and_continuations);
     tcase_add_test(tc, compose_keys);
     tcase_add_test(tc, dsn_keys);

@@ -18,6 +18,8 @@
 
 #include "testutil.h"
 #include "tern/conn.h"
+#include "tern/oauth.h"
+#include "tern/secret.h"
 #include "tern/tls.h"
 
 static char *dir;
@@ -519,6 +521,37 @@ START_TEST(test_starttls_inject_during_handshake)
 }
 END_TEST
 
+/* What the OAuth2 client reads: the browser's redirect and the token file. */
+START_TEST(test_oauth_parsers)
+{
+    const char *q = "state=s%2B1&code=4%2F0Ab+x&error=";
+    char *v, *r, *a;
+    long long x;
+    const char *file = "refresh_token rt-1\naccess_token has space\nexpires 42\njunk\n"
+                       "refresh_token second\n";
+
+    v = oauth_query_get(q, strlen(q), "code");
+    ck_assert_str_eq(v, "4/0Ab x");
+    free(v);
+    v = oauth_query_get(q, strlen(q), "state");
+    ck_assert_str_eq(v, "s+1");
+    free(v);
+    v = oauth_query_get(q, strlen(q), "error");
+    ck_assert_str_eq(v, "");
+    free(v);
+    ck_assert_ptr_null(oauth_query_get(q, strlen(q), "cod"));
+    ck_assert_ptr_null(oauth_query_get("code=%zz", 8, "code"));
+    ck_assert_ptr_null(oauth_query_get("code=%2", 7, "code"));
+    ck_assert_ptr_null(oauth_query_get("code=%00x", 9, "code"));
+    ck_assert_ptr_null(oauth_query_get("code=%+1", 8, "code"));
+    oauth_tokens_parse(file, strlen(file), &r, &a, &x);
+    ck_assert_str_eq(r, "rt-1");
+    ck_assert_ptr_null(a);      /* a token with a space is refused */
+    ck_assert_int_eq(x, 42);
+    secret_free(r);
+}
+END_TEST
+
 static Suite *conn_suite(void)
 {
     Suite *s = suite_create("conn");
@@ -542,6 +575,7 @@ static Suite *conn_suite(void)
     tcase_add_test(tc, test_starttls_inject_same_segment);
     tcase_add_test(tc, test_starttls_inject_later_segment);
     tcase_add_test(tc, test_starttls_inject_during_handshake);
+    tcase_add_test(tc, test_oauth_parsers);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -4,6 +4,7 @@
 
 #include "testutil.h"
 #include "tern/pop3.h"
+#include "tern/sasl.h"
 
 static const struct {
     const char *line;
@@ -54,6 +55,46 @@ START_TEST(test_capa)
     ck_assert_uint_eq(pop3_parse_capa("SASL CRAM-MD5 PLAINX", 20), 0);
     ck_assert_uint_eq(pop3_parse_capa("USER", 4), POP3_CAP_USER);
     ck_assert_uint_eq(pop3_parse_capa("IMPLEMENTATION STLS", 19), 0);
+    ck_assert_uint_eq(pop3_parse_capa("SASL XOAUTH2 OAUTHBEARER", 24),
+                      POP3_CAP_SASL_XOAUTH2 | POP3_CAP_SASL_OAUTHBEARER);
+    ck_assert_uint_eq(pop3_parse_capa("SASL XOAUTH", 11), 0);
+}
+END_TEST
+
+/* The SASL OAuth2 responses (checked against RFC 7628's and Google's examples' layout). */
+START_TEST(test_sasl_oauth)
+{
+    struct buf b = BUF_INIT;
+    char out[300];
+
+    sasl_oauth_response(AUTH_XOAUTH2, "someuser@example.com", "ya29.vF9dft4qmTc2Nvb3RlckBhdHRh",
+                        "imap.example.com", 993, &b);
+    ck_assert_str_eq(b.ptr, "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRm"
+                            "dDRxbVRjMk52YjNSbGNrQmhkSFJoAQE=");
+    buf_reset(&b);
+    sasl_oauth_response(AUTH_OAUTHBEARER, "user@example.com", "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==",
+                        "server.example.com", 143, &b);
+    ck_assert_str_eq(b.ptr, "bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1wbGUuY29tAXBvcnQ9"
+                            "MTQzAWF1dGg9QmVhcmVyIHZGOWRmdDRxbVRjMk52YjNSbGNrQmhiSFJoZG1semRHRXVZMjl0Q2c9PQEB");
+    buf_free(&b);
+    /* {"status":"401","schemes":"bearer","scope":"https://mail.google.com/"} */
+    sasl_oauth_error("eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29v"
+                     "Z2xlLmNvbS8ifQ==", 96, out, sizeof out);
+    ck_assert_str_eq(out, "status 401, scope https://mail.google.com/, schemes bearer");
+    /* {"status":"invalid_token","x":"\u001b[2J"}: no control character comes through */
+    sasl_oauth_error("eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuXHUwMDFiWzJKIn0=", 48, out, sizeof out);
+    ck_assert_str_eq(out, "status invalid_token?[2J");
+    /* padding only at the end, at most two: "====" once made a negative length */
+    sasl_oauth_error("====", 4, out, sizeof out);
+    ck_assert_str_eq(out, "no readable error detail");
+    sasl_oauth_error("e===", 4, out, sizeof out);
+    ck_assert_str_eq(out, "no readable error detail");
+    sasl_oauth_error("e30=e30=", 8, out, sizeof out);
+    ck_assert_str_eq(out, "no readable error detail");
+    sasl_oauth_error("not base64!", 11, out, sizeof out);
+    ck_assert_str_eq(out, "no readable error detail");
+    sasl_oauth_error("bm90IGpzb24=", 12, out, sizeof out);
+    ck_assert_str_eq(out, "undecodable error detail");
 }
 END_TEST
 
@@ -170,6 +211,7 @@ static Suite *pop3_suite(void)
 
     tcase_add_loop_test(tc, test_status, 0, sizeof status_cases / sizeof status_cases[0]);
     tcase_add_test(tc, test_capa);
+    tcase_add_test(tc, test_sasl_oauth);
     tcase_add_loop_test(tc, test_uidl_line, 0, sizeof uidl_cases / sizeof uidl_cases[0]);
     tcase_add_test(tc, test_list_line);
     tcase_add_loop_test(tc, test_body, 0, sizeof body_cases / sizeof body_cases[0]);

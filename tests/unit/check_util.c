@@ -12,6 +12,7 @@
 #include "tern/buf.h"
 #include "tern/err.h"
 #include "tern/fsutil.h"
+#include "tern/json.h"
 #include "tern/log.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
@@ -207,6 +208,58 @@ START_TEST(log_redacts_credentials)
     ck_assert_str_eq(out, "USER ann");
     log_redact("+OK \x1b[2Jhi", 10, false, out, sizeof out);
     ck_assert_str_eq(out, "+OK ?[2Jhi");
+    /* OAuth2 mechanisms: the initial response carries the bearer token */
+    log_redact("AUTH XOAUTH2 dXNlcj1hbm4BYXV0aD1CZWFyZXIgc2VjcmV0AQE=", 52, false, out,
+               sizeof out);
+    ck_assert_str_eq(out, "AUTH XOAUTH2 <redacted>");
+    log_redact("AUTH OAUTHBEARER bixhPWFubiwBYXV0aD1CZWFyZXIgeAEB", 49, false, out,
+               sizeof out);
+    ck_assert_str_eq(out, "AUTH OAUTHBEARER <redacted>");
+    /* HTTP bodies to and from a token endpoint are traced as secret lines */
+    log_redact("grant_type=refresh_token&refresh_token=1%2F%2Fsecret", 52, true, out,
+               sizeof out);
+    ck_assert_str_eq(out, "<redacted>");
+}
+END_TEST
+
+START_TEST(json_strict_reader)
+{
+    static const char *const bad[] = {
+        "", "{", "{\"a\":1,}", "[1,]", "{\"a\" 1}", "01", "1.", "-", ".5", "1e", "tru",
+        "\"\\x\"", "\"a\x01\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\u0000\"", "\"\xff\"",
+        "\"\xc0\xaf\"", "{\"a\":1,\"a\":2}", "{} {}", "[1] x", "{\"a\":1}}", "nul",
+        "\"unterminated",
+    };
+    const char *ok = " {\"access_token\":\"ya29.a\\/b\",\"expires_in\":3599,"
+                     "\"n\":[1,-0.5,2e10,true,false,null,{}],\"u\":\"\\u00e9\\ud83d\\ude00\"} ";
+    char deep[200];
+    struct json *j;
+    struct err e;
+    long n;
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        j = json_parse(bad[i], strlen(bad[i]), &e);
+        ck_assert_msg(j == NULL, "accepted %s", bad[i]);
+        ck_assert_int_eq(e.cls, ERR_PARSE);
+    }
+    j = json_parse(ok, strlen(ok), &e);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(json_get_str(j, "access_token"), "ya29.a/b");
+    ck_assert_int_eq(json_get_long(j, "expires_in", 0, 100000, &n), 0);
+    ck_assert_int_eq(n, 3599);
+    ck_assert_int_eq(json_get_long(j, "expires_in", 0, 100, &n), -1);
+    ck_assert_str_eq(json_get_str(j, "u"), "\xc3\xa9\xf0\x9f\x98\x80");
+    ck_assert_uint_eq(json_len(json_get(j, "n")), 7);
+    ck_assert_int_eq(json_type(json_at(json_get(j, "n"), 3)), JSON_BOOL);
+    ck_assert_ptr_null(json_get_str(j, "expires_in"));
+    ck_assert_ptr_null(json_get(j, "missing"));
+    json_free(j);
+    /* the depth cap */
+    memset(deep, '[', sizeof deep);
+    ck_assert_ptr_null(json_parse(deep, sizeof deep, &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "deeply"));
+    /* a NUL byte inside the input is not the end of it */
+    ck_assert_ptr_null(json_parse("{}\0", 3, &e));
 }
 END_TEST
 
@@ -224,6 +277,7 @@ static Suite *util_suite(void)
     tcase_add_test(tc, fs_atomic_and_lock);
     tcase_add_test(tc, fs_expand_home_and_vars);
     tcase_add_test(tc, log_redacts_credentials);
+    tcase_add_test(tc, json_strict_reader);
     suite_add_tcase(s, tc);
     return s;
 }
