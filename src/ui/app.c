@@ -546,6 +546,7 @@ static void dispatch(struct app *a, int key)
     if (c == ACT_NONE) {
         char nm[32];
 
+        a->tag_prefix = false;          /* `;` then a stray key: the `;` is spent */
         ui_key_name(key, nm, sizeof nm);
         app_msg(a, "Key %s is not bound. Press ? for help.", nm);
         return;
@@ -565,6 +566,10 @@ void app_run(struct app *a, enum action c)
     struct pane *p;
 
     a->prompt->dirty = true;
+    if (c == ACT_HELP || c == ACT_COMMAND || c == ACT_FETCH || c == ACT_FLUSH ||
+        c == ACT_CANCEL || c == ACT_REDRAW || c == ACT_ZOOM || c == ACT_NEXT_PANE ||
+        c == ACT_FOLDERS || c == ACT_CHANGE_FOLDER)
+        a->tag_prefix = false;          /* `;` applies to message commands only */
     switch (c) {
     case ACT_HELP:
         app_overlay(a, help_pane_new());

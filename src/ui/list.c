@@ -439,7 +439,7 @@ static void move_or_copy(struct app *a, enum prompt_kind k, const char *text)
 
 /* A prompt for a message command on ids: they are kept until the answer. */
 static void prompt_on(struct app *a, enum prompt_kind k, const char *what, uint32_t *ids,
-                      size_t n)
+                      size_t n, bool tagged)
 {
     struct list_pane *lp = list_of(a);
     char label[128];
@@ -447,7 +447,7 @@ static void prompt_on(struct app *a, enum prompt_kind k, const char *what, uint3
     free(lp->pending);
     lp->pending = ids;
     lp->npending = n;
-    if (n > 1 || model_ntagged(a->m) == n)
+    if (tagged)
         snprintf(label, sizeof label, "%s %zu tagged message%s to%s: ", what, n,
                  n == 1 ? "" : "s", k == PR_PIPE ? " command" : " folder");
     else
@@ -613,13 +613,13 @@ static void message_key(struct app *a, enum action c, uint32_t *ids, size_t n, b
         set_flags_on(a, ids, n, NULL, "T");
         break;
     case ACT_MOVE:
-        prompt_on(a, PR_MOVE, "Move", ids, n);
+        prompt_on(a, PR_MOVE, "Move", ids, n, tagged);
         return;
     case ACT_COPY:
-        prompt_on(a, PR_COPY, "Copy", ids, n);
+        prompt_on(a, PR_COPY, "Copy", ids, n, tagged);
         return;
     case ACT_PIPE:
-        prompt_on(a, PR_PIPE, "Pipe", ids, n);
+        prompt_on(a, PR_PIPE, "Pipe", ids, n, tagged);
         return;
     case ACT_TAG:
         if (tagged) {                   /* ;t: untag them all */

@@ -191,7 +191,19 @@ expect_screen "[30 msgs" "INBOX has two fewer"
 expect_no_screen "tagged]" "moved messages are no longer tagged"
 grep -lq "^Subject: Crew list and race plan" "$M2"/Sent/cur/* && pass "the crew list is in Sent" ||
     fail "the crew list is in Sent"
-keys t t k; semi; keys t
+keys t t
+expect_screen ", 2 tagged]" "two tagged again"
+keys s
+expect_screen "Move to folder:" "s without ; names no tagged messages"
+keys Escape
+semi; keys '?'
+expect_screen "sort-reverse" "; then ? shows the help"
+keys q
+keys d
+expect_screen ", 1 deleted" "after ; ?, d acts on one message only (the ; was spent)"
+keys k u
+expect_no_screen ", 1 deleted" "u takes the mark away"
+semi; keys t
 expect_no_screen "tagged]" "; t untags every message"
 semi
 expect_screen "No tagged messages" "; with no tags says so"
