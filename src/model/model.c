@@ -156,12 +156,27 @@ static void prune_tags(struct model *m)
     m->ntags = k;
 }
 
+/* The collapsed set is sorted: collapsing all of 100,000 messages stays quick. */
+static size_t collapsed_slot(const struct model *m, uint32_t id)
+{
+    size_t lo = 0, hi = m->ncollapsed;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (m->collapsed[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static bool is_collapsed(const struct model *m, uint32_t id)
 {
-    for (size_t i = 0; i < m->ncollapsed; i++)
-        if (m->collapsed[i] == id)
-            return true;
-    return false;
+    size_t i = collapsed_slot(m, id);
+
+    return i < m->ncollapsed && m->collapsed[i] == id;
 }
 
 /* A thread starts where the thread number changes. */
@@ -704,26 +719,42 @@ size_t model_thread_ids(const struct model *m, size_t r, uint32_t **ids)
 /* The view row showing tv row t (the first row of its thread when collapsed). */
 static size_t vis_row(const struct model *m, size_t t)
 {
-    size_t r = 0;
+    size_t lo = 0, hi = m->nvis;     /* vis is ascending: the last entry <= t */
 
-    while (r + 1 < m->nvis && m->vis[r + 1] <= t)
-        r++;
-    return r;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (m->vis[mid] <= t)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 static void set_collapsed(struct model *m, uint32_t id, bool on)
 {
-    size_t j = 0;
+    size_t i = collapsed_slot(m, id);
+    bool have = i < m->ncollapsed && m->collapsed[i] == id;
 
-    if (on && !is_collapsed(m, id)) {
+    if (on && !have) {
         m->collapsed = xreallocarray(m->collapsed, m->ncollapsed + 1, sizeof *m->collapsed);
-        m->collapsed[m->ncollapsed++] = id;
-        return;
+        memmove(m->collapsed + i + 1, m->collapsed + i,
+                (m->ncollapsed - i) * sizeof *m->collapsed);
+        m->collapsed[i] = id;
+        m->ncollapsed++;
+    } else if (!on && have) {
+        memmove(m->collapsed + i, m->collapsed + i + 1,
+                (m->ncollapsed - i - 1) * sizeof *m->collapsed);
+        m->ncollapsed--;
     }
-    for (size_t i = 0; i < m->ncollapsed; i++)
-        if (on || m->collapsed[i] != id)
-            m->collapsed[j++] = m->collapsed[i];
-    m->ncollapsed = j;
+}
+
+static int cmp_u32(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+    return a < b ? -1 : a > b;
 }
 
 bool model_collapse_thread(struct model *m)
@@ -749,10 +780,13 @@ bool model_collapse_all(struct model *m)
         return m->threads;
     t0 = m->vis[m->cur];
     m->ncollapsed = 0;
-    if (!any)
+    if (!any) {
+        m->collapsed = xreallocarray(m->collapsed, m->tv.n ? m->tv.n : 1, sizeof *m->collapsed);
         for (size_t t = 0; t < m->tv.n; t++)
             if (thread_start(&m->tv, t) && t + 1 < m->tv.n && !thread_start(&m->tv, t + 1))
-                set_collapsed(m, idx_msg(m->x, m->tv.rows[t].msg)->id, true);
+                m->collapsed[m->ncollapsed++] = idx_msg(m->x, m->tv.rows[t].msg)->id;
+        qsort(m->collapsed, m->ncollapsed, sizeof *m->collapsed, cmp_u32);
+    }
     build_vis(m);
     m->cur = vis_row(m, t0);
     return true;
