@@ -3,8 +3,8 @@
  * (Subject), ~i (Message-ID), ~h (the header block), ~b (the body), ~B (the whole message),
  * and the states ~A ~N ~O ~U ~R ~F ~D ~T ~Q; ! negates, juxtaposition is "and", | is "or",
  * parentheses group. Regular expressions are POSIX extended, case-insensitive when they
- * hold no upper-case letter (mutt's rule), with ^ and $ at each line (as grep). The limit code (idx_limit_compile) hands any
- * pattern that starts with ~, !~ or ( to this parser.
+ * hold no upper-case letter (mutt's rule), with ^ and $ at each line (as grep). The limit
+ * code (idx_limit_compile) hands any pattern that starts with ~, !~ or ( to this parser.
  */
 #ifndef TERN_PATTERN_H
 #define TERN_PATTERN_H
