@@ -166,6 +166,18 @@ expect_screen "Abort this message?" "q in compose asks"
 keys y
 expect_no_screen "Compose (account demo)" "the reply is dropped"
 
+semi; keys g
+expect_screen "Compose (account demo)" "; g opens one reply to all"
+to=$(grep -E "^(To|Cc):" "$T/edited.txt" | tr '\n' ' ')
+case $to in *ben@rowing.example*priya@work.example*) pass "; g: both senders";;
+    *) fail "; g: both senders ($to)";; esac
+case $to in *crew@rowing.example*dev@work.example*) pass "; g: and both messages' recipients";;
+    *) fail "; g: and both messages' recipients ($to)";; esac
+keys q
+expect_screen "Abort this message?" "q in compose asks"
+keys y
+expect_no_screen "Compose (account demo)" "the reply to all is dropped"
+
 semi; keys f
 expect_screen "Compose (account demo)" "; f opens one forward"
 grep -q "^Subject: Fwd: Crew list and race plan" "$T/edited.txt" && pass "; f: Fwd: the first subject" ||
