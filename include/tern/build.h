@@ -67,6 +67,16 @@ int build_header_addresses(struct buf *out, const char *name, const char *utf8,
 char *build_message_id(const char *domain);
 /* RFC 5322 date in local time, English names whatever the locale. */
 void build_date(struct buf *out, time_t t);
+/*
+ * Make a finished message fit SMTP (RFC 5321 4.5.3.1.6, RFC 6152): when a line is over 998
+ * octets, a NUL is present, or 8-bit data is there and !allow_8bit, every part that breaks the
+ * wire is re-encoded (text quoted-printable, anything else base64; Content-Transfer-Encoding
+ * replaced, MIME-Version and Content-Type added when missing) and long header lines folded.
+ * 0: nothing to do (out untouched); 1: out holds the new message; -1 (ERR_PERM) when what
+ * breaks the wire is outside any part or the MIME structure is too broken to rewrite.
+ */
+int build_wire_safe(const char *msg, size_t n, bool allow_8bit, struct buf *out,
+                    struct err *e);
 /* MIME type from a file name's extension; application/octet-stream when unknown. */
 const char *build_mime_type(const char *name);
 

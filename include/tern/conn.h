@@ -51,6 +51,8 @@ void conn_trace_reads(struct conn *c, bool on);
 size_t conn_buffered(const struct conn *c);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" or "plain". Borrowed. */
 const char *conn_describe(const struct conn *c);
+/* The server's numeric address ("127.0.0.1", "2001:db8::1"); -1 (and "") when unknown. */
+int conn_peer_addr(const struct conn *c, char *out, size_t outsz);
 /* The socket, for poll() by a caller that multiplexes; do not read or write it directly. */
 int conn_fd(const struct conn *c);
 /* Total bytes read from the network so far (progress). */
@@ -62,6 +64,15 @@ unsigned long long conn_bytes_read(const struct conn *c);
  */
 int conn_peek(struct conn *c, const char **p, size_t *n, struct err *e);
 void conn_consume(struct conn *c, size_t n);
+/*
+ * An overall deadline, seconds from now (0 clears it), for what follows until cleared: reads
+ * (conn_peek, conn_read_line) and writes (conn_flush) fail with ERR_NET "HOST is too slow:
+ * WHAT not complete within N s" when it passes, however steadily bytes trickle in. Each
+ * conn_read_line has its own deadline too: the whole line within the timeout.
+ */
+void conn_set_deadline(struct conn *c, int seconds, const char *what);
+/* The deadline for a transfer of bytes: the timeout plus the time at 4 KiB/s. */
+int conn_deadline_for(const struct conn *c, unsigned long long bytes);
 /* Change the timeout (seconds) for the following reads and writes. */
 void conn_set_timeout(struct conn *c, int seconds);
 int conn_get_timeout(const struct conn *c);

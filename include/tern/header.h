@@ -24,6 +24,10 @@ struct hdr_field {
     size_t value_len;
 };
 
+/* The longest field value any reader sees (1 MiB): longer values are cut there (see
+ * doc/LENIENCY.md), so a huge header line costs memory in proportion to the cap only. */
+#define HDR_VALUE_MAX (1024 * 1024)
+
 /* Iterate fields: *pos starts at 0; returns 1 and fills f, or 0 at the end of the block.
  * hdrs may be the whole message: iteration stops at the blank line. Lines that are not
  * fields (no colon, a space in the name, a continuation with no field) are skipped. */
@@ -37,6 +41,14 @@ int hdr_find(const char *hdrs, size_t len, const char *name, struct hdr_field *f
 char *hdr_decode(const char *value, size_t len);
 /* hdr_decode of the first field called name, or NULL when there is none. */
 char *hdr_get(const char *hdrs, size_t len, const char *name);
+/* An address field for display and editing: the RAW value is split into addresses first and
+ * only then each display name decoded, so that an encoded word never yields an address
+ * ("=?utf-8?b?...?= <bob@x>" whose text is "Eve <eve@y>,"). Items come back as
+ * "Name <mailbox>" joined by ", "; a value without encoded words is hdr_decode'd. New string. */
+char *addr_list_decode(const char *value, size_t len);
+/* addr_list_decode of the first field called name, or NULL when there is none. Use it, not
+ * hdr_get, for From, To, Cc, Bcc, Reply-To and Sender. */
+char *hdr_get_addrs(const char *hdrs, size_t len, const char *name);
 /* Unfold only: line breaks inside the value removed (the folding white space kept). New
  * string, raw bytes otherwise untouched. */
 char *hdr_unfold(const char *value, size_t len);

@@ -90,6 +90,7 @@ struct idx_stats {
     size_t vanished;   /* files that disappeared between readdir and open */
     bool listed;       /* the directories were read (false: the mtimes matched) */
     bool cache_bad;    /* a cache file existed but was rejected */
+    bool unsaved;      /* the cache needed writing and could not be written */
 };
 const struct idx_stats *idx_stats(const struct idx *x);
 

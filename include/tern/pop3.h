@@ -63,6 +63,8 @@ unsigned pop3_caps(const struct pop3 *p);
 bool pop3_is_tls(const struct pop3 *p);
 /* "TLSv1.3 ..." or "plain". Borrowed. */
 const char *pop3_describe(const struct pop3 *p);
+/* The server's numeric address (conn_peer_addr). */
+int pop3_peer_addr(const struct pop3 *p, char *out, size_t outsz);
 /*
  * Log in. AUTH_AUTO picks over TLS: SASL PLAIN, LOGIN, USER, APOP; without TLS (only when
  * the account says pop3_tls = none): APOP first. AUTH_XOAUTH2 and AUTH_OAUTHBEARER take an
@@ -91,6 +93,9 @@ int pop3_flush(struct pop3 *p, struct err *e);
  * Read the reply to the oldest RETR/TOP in flight and stream its body to sink. More than max
  * decoded bytes is ERR_PROTO (the session is then unusable). *got receives the byte count.
  */
+/* The size LIST gave for the next pop3_recv_body: its deadline is the timeout plus the time
+ * at 4 KiB/s for that size (without it, for max). */
+void pop3_expect_size(struct pop3 *p, unsigned long long size);
 int pop3_recv_body(struct pop3 *p, unsigned long num, unsigned long long max, pop3_sink sink,
                    void *ctx, unsigned long long *got, struct err *e);
 int pop3_retr(struct pop3 *p, unsigned long num, unsigned long long max, pop3_sink sink,

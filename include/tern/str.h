@@ -29,4 +29,23 @@ size_t utf8_encode(unsigned cp, char *out);
 /* Terminal columns of a valid UTF-8 string (wcwidth rules; controls count 0). */
 size_t utf8_width(const char *s, size_t n);
 
+struct buf;
+/* Sanitising modes: TEXT keeps tab and newline (CRLF becomes LF); LINE turns tab, CR and LF
+ * into spaces (for one-line values: server replies, header fields, status lines). */
+#define STR_SAN_TEXT 0
+#define STR_SAN_LINE 1
+/*
+ * The one sanitiser for text that did not come from the user (mail, server replies, caches),
+ * appending to out: C0 controls and DEL shown as ^X (ESC is ^[), C1 controls, bidi controls,
+ * line/paragraph separators and invisible format characters (str_invisible) as <U+XXXX>,
+ * invalid UTF-8 (so any raw byte 0x80-0xFF out of a sequence) as U+FFFD. The output never
+ * holds a byte that could drive the terminal or a character the screen would not show.
+ */
+void str_sanitize(const char *s, size_t n, int mode, struct buf *out);
+/* str_sanitize (LINE) into a fixed buffer, cut at a character boundary; returns the length. */
+size_t str_sanitize_to(const char *s, size_t n, char *out, size_t outsz);
+/* A code point that must be shown as <U+XXXX>: C1, bidi marks/embeddings/overrides/isolates,
+ * separators, zero-width and tag characters. */
+bool str_invisible(unsigned cp);
+
 #endif

@@ -39,6 +39,9 @@ ssize_t tls_read(struct tls *t, void *p, size_t n, struct err *e);
 int tls_write_all(struct tls *t, const void *p, size_t n, struct err *e);
 /* Bytes OpenSSL has decrypted but not yet handed out. */
 size_t tls_pending(const struct tls *t);
+/* Bound every wait by an absolute CLOCK_MONOTONIC time in ms as well (0: only the timeout);
+ * passing it is ERR_NET "too slow". Set by conn for its line and message deadlines. */
+void tls_set_deadline(struct tls *t, long long deadline_ms);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384", for the trace. Borrowed. */
 const char *tls_describe(const struct tls *t);
 /* The server certificate's SHA-256 fingerprint as colon-separated hex (out >= 96 bytes). */

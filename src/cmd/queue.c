@@ -12,6 +12,7 @@
 #include "tern/fsutil.h"
 #include "tern/header.h"
 #include "tern/queue.h"
+#include "tern/str.h"
 
 static void when(time_t t, char *out, size_t n)
 {
@@ -25,9 +26,16 @@ static void when(time_t t, char *out, size_t n)
     strftime(out, n, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+static const char *safe(struct buf *b, const char *s)
+{
+    buf_reset(b);
+    str_sanitize(s ? s : "", s ? strlen(s) : 0, STR_SAN_LINE, b);
+    return buf_cstr(b);
+}
+
 static void show(const struct queue_entry *q)
 {
-    struct buf msg = BUF_INIT;
+    struct buf msg = BUF_INIT, tmp = BUF_INIT, tmp2 = BUF_INIT;
     struct err e;
     char next[32];
     char *subject = NULL;
@@ -42,10 +50,14 @@ static void show(const struct queue_entry *q)
     for (size_t i = 0; i < q->nrcpts; i++)
         printf(" <%s>%s", q->rcpts[i], i + 1 < q->nrcpts ? "," : "");
     printf("\n    subject: %s\n", subject ? subject : "");
+    /* Replies are the server's words (kept in a file anyone may have edited): sanitised. */
     for (size_t i = 0; i < q->nrefused; i++)
-        printf("    refused: <%s> %s\n", q->refused[i].addr, q->refused[i].reply);
+        printf("    refused: <%s> %s\n", safe(&tmp, q->refused[i].addr),
+               safe(&tmp2, q->refused[i].reply));
     if (q->reply)
-        printf("    last reply: %s\n", q->reply);
+        printf("    last reply: %s\n", safe(&tmp, q->reply));
+    buf_free(&tmp);
+    buf_free(&tmp2);
     free(subject);
     buf_free(&msg);
 }

@@ -25,6 +25,18 @@ static void add_cols(struct buf *out, const char *s, size_t cols)
 {
     size_t used = 0, n = strlen(s);
     const unsigned char *p = (const unsigned char *)s;
+    struct buf clean = BUF_INIT;
+
+    /* Strings come from the cache file, which anyone may have crafted (its checksum is no
+     * signature): anything but printable ASCII goes through the sanitiser here, at display. */
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < 0x20 || p[i] >= 0x7f) {
+            str_sanitize(s, n, STR_SAN_LINE, &clean);
+            p = (const unsigned char *)buf_cstr(&clean);
+            n = clean.len;
+            break;
+        }
+    }
 
     while (n > 0) {
         size_t l, w;
@@ -54,6 +66,19 @@ static void add_cols(struct buf *out, const char *s, size_t cols)
     }
     while (used++ < cols)
         buf_addc(out, ' ');
+    buf_free(&clean);
+}
+
+/* Append s, sanitised unless it is printable ASCII (cached strings are never trusted). */
+static void add_text(struct buf *out, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p >= 0x7f) {
+            str_sanitize(s, strlen(s), STR_SAN_LINE, out);
+            return;
+        }
+    }
+    buf_adds(out, s);
 }
 
 /* Dates of consecutive lines are often on one day: keep the last day's bounds. */
@@ -122,7 +147,7 @@ static void scan_line(struct buf *out, size_t num, const struct idx_msg *m,
     buf_addc(out, ' ');
     if (tree && tree[0])
         buf_adds(out, tree);
-    buf_adds(out, m->subject[0] ? m->subject : "(no subject)");
+    add_text(out, m->subject[0] ? m->subject : "(no subject)");
     buf_addc(out, '\n');
 }
 
@@ -258,8 +283,10 @@ int cmd_scan(int argc, char **argv, const struct globals *g)
 
         fprintf(stderr, "%s: %zu messages, %zu shown; cached %zu, parsed %zu, renamed %zu, "
                         "removed %zu, vanished %zu; directories %s; cache %s\n",
-                g->progname, idx_count(x), v.n, s->cached, s->parsed, s->renamed, s->removed, s->vanished,
-                s->listed ? "read" : "unchanged", s->cache_bad ? "rejected" : "ok");
+                g->progname, idx_count(x), v.n, s->cached, s->parsed, s->renamed, s->removed,
+                s->vanished, s->listed ? "read" : "unchanged",
+                s->cache_bad ? (s->unsaved ? "rejected, not written" : "rejected, rewritten")
+                             : s->unsaved ? "not written" : "ok");
     }
     buf_free(&out);
     idx_view_free(&v);

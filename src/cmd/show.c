@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -20,11 +19,11 @@
 #include "tern/str.h"
 #include "tern/xalloc.h"
 
-/* A message file mapped read-only (or read, for empty files and special files). */
+/* A message file read into memory. */
 struct msgfile {
     const char *ptr;
     size_t len;
-    void *map;
+    bool changed;                /* its size or time changed while it was read */
     struct buf copy;
 };
 
@@ -47,21 +46,22 @@ static int msg_open(const char *path, struct msgfile *m, struct err *e)
         errno = EISDIR;
         return -1;
     }
-    if (S_ISREG(st.st_mode) && st.st_size > 0) {
-        m->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m->map != MAP_FAILED) {
-            close(fd);
-            m->ptr = m->map;
-            m->len = (size_t)st.st_size;
-            return 0;
-        }
-        m->map = NULL;
-    }
+    /* Read, never mapped: a file that another program truncates while it is mapped ends
+     * the process with SIGBUS. A file that changed while being read is said to have. */
     if (fs_read_fd(fd, &m->copy) != 0) {
         int saved = errno;
         close(fd);
         errno = saved;
         return err_sys(e, "%s", path);
+    }
+    {
+        struct stat after;
+
+        m->changed = S_ISREG(st.st_mode) &&
+                     (fstat(fd, &after) != 0 || after.st_size != st.st_size ||
+                      (off_t)m->copy.len != st.st_size ||
+                      after.st_mtim.tv_sec != st.st_mtim.tv_sec ||
+                      after.st_mtim.tv_nsec != st.st_mtim.tv_nsec);
     }
     close(fd);
     m->ptr = m->copy.ptr ? m->copy.ptr : "";
@@ -71,8 +71,6 @@ static int msg_open(const char *path, struct msgfile *m, struct err *e)
 
 static void msg_close(struct msgfile *m)
 {
-    if (m->map)
-        munmap(m->map, m->len);
     buf_free(&m->copy);
 }
 
@@ -110,7 +108,7 @@ static int save_part(const struct msgfile *m, int num, const char *to, const cha
     } else {
         path = xstrdup(to);
     }
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         if (errno == EEXIST)
             fprintf(stderr, "%s: %s: already exists, not overwritten\n", prog, path);
@@ -280,6 +278,9 @@ int cmd_show(int argc, char **argv, const struct globals *g)
                 rc = cmd_exit_code(e.cls);
             continue;
         }
+        if (m.changed)
+            fprintf(stderr, "%s: %s changed while it was read (another program is writing "
+                    "it); shown as read\n", prog, argv[i]);
         if (part) {
             r = outpath ? save_part(&m, (int)part, outpath, prog) : print_part(&m, (int)part, prog);
         } else if (raw) {

@@ -1133,11 +1133,32 @@ static int build(struct config *cfg, const struct scan *sc, dictionary *d, struc
     return 0;
 }
 
+/* 127.0.0.0/8, ::1 and localhost: a password sent there in clear never leaves the host. */
+static bool host_is_loopback(const char *h)
+{
+    size_t n = strlen(h);
+
+    while (n > 1 && h[n - 1] == '.')
+        n--;
+    return (n == 9 && str_ncasecmp(h, "localhost", 9) == 0) ||
+           (n > 10 && str_ncasecmp(h + n - 10, ".localhost", 10) == 0) ||
+           strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0 || strcmp(h, "[::1]") == 0;
+}
+
 /* Defaults that depend on other keys. */
 static void finish_accounts(struct config *cfg)
 {
     for (size_t i = 0; i < cfg->naccounts; i++) {
         struct account *a = &cfg->accounts[i];
+
+        /* Said at check-config and at every command that may connect (tern fetch/send). */
+        if (a->pop3_host && a->pop3_tls == TLS_MODE_NONE && !host_is_loopback(a->pop3_host))
+            cfg_warn(cfg, 0, "account %s: pop3_tls = none with %s: the password goes over the "
+                     "network in clear", a->name, a->pop3_host);
+        if (a->smtp_host && a->smtp_tls == TLS_MODE_NONE && !host_is_loopback(a->smtp_host) &&
+            (a->smtp_user || a->pop3_user))
+            cfg_warn(cfg, 0, "account %s: smtp_tls = none with %s: the password goes over the "
+                     "network in clear", a->name, a->smtp_host);
 
         if (a->pop3_port == 0)
             a->pop3_port = a->pop3_tls == TLS_MODE_TLS ? 995 : 110;
@@ -1286,6 +1307,9 @@ int config_load(const char *path, struct config **out, struct err *e)
     buf_free(&text);
     if (rc == 0 && holds_password(*out) && (st.st_mode & 077))
         cfg_warn(*out, 0, "holds a password and is readable by others: chmod 600 %s", path);
+    else if (rc == 0 && (st.st_mode & 022))
+        cfg_warn(*out, 0, "is writable by others and names commands tern runs (editor, "
+                 "password_command): chmod 600 %s", path);
     return rc;
 }
 

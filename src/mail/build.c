@@ -16,6 +16,7 @@
 
 #include "tern/build.h"
 #include "tern/codec.h"
+#include "tern/mime.h"
 #include "tern/fsutil.h"
 #include "tern/header.h"
 #include "tern/str.h"
@@ -261,10 +262,17 @@ static void encode_text(struct folder *f, const char *s)
 void build_header_text(struct buf *out, const char *name, const char *utf8)
 {
     struct folder f;
+    char *flat = xstrdup(utf8);
 
+    /* A line break (or any control) in a value would end the field on the wire and start
+     * another ("Subject: hi\rBcc: x@y"): one field is one logical line, whatever the caller. */
+    for (char *p = flat; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
     fold_start(&f, out, name);
-    encode_text(&f, utf8);
+    encode_text(&f, flat);
     fold_end(&f);
+    free(flat);
 }
 
 /* ---- addresses ---- */
@@ -305,6 +313,25 @@ static void put_phrase(struct folder *f, const char *name)
     buf_free(&q);
 }
 
+/* Controls, brackets, and a space or comma outside a quoted local part ("a b"@x is fine). */
+static bool mailbox_bad(const char *m)
+{
+    bool quoted = false;
+
+    for (const char *p = m; *p; p++) {
+        if (*p == '\\' && quoted && p[1]) {
+            p++;
+            continue;
+        }
+        if (*p == '"')
+            quoted = !quoted;
+        else if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>' ||
+                 (!quoted && (*p == ' ' || *p == ',')))
+            return true;
+    }
+    return quoted;
+}
+
 int build_header_addresses(struct buf *out, const char *name, const char *utf8, struct err *e)
 {
     struct addr *a;
@@ -316,7 +343,7 @@ int build_header_addresses(struct buf *out, const char *name, const char *utf8, 
         return err_set(e, ERR_PARSE, "%s: no address in '%s'", name, utf8);
     for (size_t i = 0; i < n; i++) {
         if (a[i].mailbox == NULL || strchr(a[i].mailbox, '@') == NULL ||
-            strpbrk(a[i].mailbox, " \t\r\n<>,") != NULL) {
+            mailbox_bad(a[i].mailbox)) {
             err_set(e, ERR_PARSE, "%s: '%s' is not an address", name,
                     a[i].mailbox ? a[i].mailbox : utf8);
             addr_list_free(a, n);
@@ -809,6 +836,8 @@ void draft_to_text(const struct draft *d, struct buf *out)
 }
 
 /* Split off one logical header line (with its continuation lines joined by a space). */
+static int draft_parse_text(struct draft *d, const char *text, size_t n, struct err *e);
+
 static size_t next_logical_line(const char *s, size_t n, struct buf *line)
 {
     size_t i = 0;
@@ -835,7 +864,41 @@ static size_t next_logical_line(const char *s, size_t n, struct buf *line)
     }
 }
 
-int draft_from_text(struct draft *d, const char *text, size_t n, struct err *e)
+/*
+ * The edited file with CR LF, lone CR and LF all read as one line end in the header block (a
+ * CR pasted into a Subject must not hide a field that the wire would see) and CR LF read as
+ * LF in the body.
+ */
+static void unify_line_ends(const char *t, size_t n, struct buf *out)
+{
+    bool body = false;
+
+    buf_reserve(out, n);
+    for (size_t i = 0; i < n; i++) {
+        char c = t[i];
+
+        if (c == '\r' && i + 1 < n && t[i + 1] == '\n')
+            continue;
+        if (c == '\r' && !body)
+            c = '\n';
+        if (c == '\n' && !body && (out->len == 0 || out->ptr[out->len - 1] == '\n'))
+            body = true;
+        buf_addc(out, c);
+    }
+}
+
+int draft_from_text(struct draft *d, const char *raw, size_t rawlen, struct err *e)
+{
+    struct buf unified = BUF_INIT;
+    int rc;
+
+    unify_line_ends(raw, rawlen, &unified);
+    rc = draft_parse_text(d, unified.ptr ? unified.ptr : "", unified.len, e);
+    buf_free(&unified);
+    return rc;
+}
+
+static int draft_parse_text(struct draft *d, const char *text, size_t n, struct err *e)
 {
     struct buf line = BUF_INIT;
     char *fields[NEDITABLE] = { NULL };
@@ -885,3 +948,167 @@ out:
     buf_free(&line);
     return rc;
 }
+
+/* ---- making a finished message fit SMTP (tern send, the queue) ---- */
+
+/* Does this stretch break the wire: a line over 998 octets, a NUL, 8-bit data unallowed? */
+static bool wire_breaks(const char *p, size_t n, bool allow_8bit)
+{
+    size_t line = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+
+        if (c == '\n') {
+            line = 0;
+            continue;
+        }
+        if (c == '\0' || (c >= 0x80 && !allow_8bit))
+            return true;
+        if (c != '\r' && ++line > 998)
+            return true;
+    }
+    return false;
+}
+
+static bool field_named(const char *line, size_t n, const char *name)
+{
+    size_t l = strlen(name);
+
+    return n > l && line[l] == ':' && str_ncasecmp(line, name, l) == 0;
+}
+
+/*
+ * A part's header with its Content-Transfer-Encoding replaced by cte (and, for the message
+ * itself, MIME-Version and a Content-Type added when missing); header lines over 998 octets
+ * folded at their last white space before the limit.
+ */
+static void wire_header(const char *h, size_t n, bool root, const char *ctype, const char *cte,
+                        struct buf *out)
+{
+    bool have_mv = false, have_ct = false, skipping = false;
+    size_t i = 0;
+
+    while (i < n) {
+        const char *nl = memchr(h + i, '\n', n - i);
+        size_t len = nl ? (size_t)(nl - (h + i)) : n - i;
+        const char *line = h + i;
+        size_t l = len;
+
+        i += len + (nl ? 1 : 0);
+        if (l > 0 && line[l - 1] == '\r')
+            l--;
+        if (l == 0)
+            break;                          /* the blank line: written below */
+        if (line[0] == ' ' || line[0] == '\t') {
+            if (skipping)
+                continue;
+        } else {
+            skipping = field_named(line, l, "Content-Transfer-Encoding");
+            if (skipping)
+                continue;
+            have_mv = have_mv || field_named(line, l, "MIME-Version");
+            have_ct = have_ct || field_named(line, l, "Content-Type");
+        }
+        while (l > 998) {
+            size_t cut = 0;
+
+            for (size_t k = 1; k < 998; k++)
+                if (line[k] == ' ' || line[k] == '\t')
+                    cut = k;
+            if (cut == 0)
+                break;                      /* one long word: nothing to fold at */
+            buf_add(out, line, cut);
+            buf_addc(out, '\n');
+            line += cut;
+            l -= cut;
+        }
+        buf_add(out, line, l);
+        buf_addc(out, '\n');
+    }
+    if (root && !have_mv)
+        buf_adds(out, "MIME-Version: 1.0\n");
+    if (!have_ct)
+        buf_printf(out, "Content-Type: %s\n", ctype);
+    buf_printf(out, "Content-Transfer-Encoding: %s\n\n", cte);
+}
+
+/* One leaf part re-encoded: quoted-printable for text, base64 for anything else. */
+static void wire_leaf(const struct mime_part *p, bool root, struct buf *out)
+{
+    struct buf raw = BUF_INIT, text = BUF_INIT;
+    bool is_text = strncmp(p->type, "text/", 5) == 0;
+    const char *ctype;
+
+    mime_decode(p, &raw);
+    if (is_text && raw.len > 0 && memchr(raw.ptr, '\0', raw.len) != NULL)
+        is_text = false;
+    ctype = !is_text ? "application/octet-stream"
+            : codec_utf8_valid(raw.ptr ? raw.ptr : "", raw.len) ? "text/plain; charset=utf-8"
+                                                                : "text/plain; charset=unknown-8bit";
+    wire_header(p->hdr, p->hdr_len, root, ctype, is_text ? "quoted-printable" : "base64", out);
+    if (is_text) {
+        for (size_t i = 0; i < raw.len; i++)
+            if (!(raw.ptr[i] == '\r' && i + 1 < raw.len && raw.ptr[i + 1] == '\n'))
+                buf_addc(&text, raw.ptr[i]);
+        qp_encode(text.ptr ? text.ptr : "", text.len, out);
+    } else {
+        struct buf b = BUF_INIT;
+
+        /* The line end after the last line is the original's (before a delimiter). */
+        codec_b64_encode(raw.ptr ? raw.ptr : "", raw.len, &b);
+        for (size_t i = 0; i < b.len; i += 76) {
+            if (i > 0)
+                buf_addc(out, '\n');
+            buf_add(out, b.ptr + i, b.len - i < 76 ? b.len - i : 76);
+        }
+        buf_free(&b);
+    }
+    buf_free(&raw);
+    buf_free(&text);
+}
+
+int build_wire_safe(const char *msg, size_t n, bool allow_8bit, struct buf *out, struct err *e)
+{
+    struct mime_tree t;
+    size_t pos = 0;
+    bool changed = false;
+
+    if (!wire_breaks(msg, n, allow_8bit))
+        return 0;
+    mime_parse(msg, n, &t);
+    if (t.flags & (MIME_F_CAPPED | MIME_F_GUESSED | MIME_F_NO_BOUNDARY)) {
+        mime_free(&t);
+        return err_set(e, ERR_PERM, "the message has lines over 998 octets, NUL bytes or 8-bit "
+                       "data the server does not accept, and its MIME structure is too broken "
+                       "to re-encode");
+    }
+    buf_reset(out);
+    for (size_t i = 0; i < t.n; i++) {
+        const struct mime_part *p = &t.parts[i];
+        const char *start = p->hdr_len ? p->hdr : p->body;
+        const char *end = p->body + p->body_len;
+
+        if (p->nchildren > 0 || mime_is_multipart(p) || start < msg + pos ||
+            (!wire_breaks(p->body, p->body_len, allow_8bit) &&
+             !wire_breaks(p->hdr, p->hdr_len, true)))
+            continue;
+        buf_add(out, msg + pos, (size_t)(start - (msg + pos)));
+        wire_leaf(p, i == 0, out);
+        pos = (size_t)(end - msg);
+        changed = true;
+    }
+    buf_add(out, msg + pos, n - pos);
+    mime_free(&t);
+    /* 8-bit header fields are sent as before (most servers take them); what is left must
+     * at least not break the wire itself: no NUL, no line over 998 octets. */
+    if (wire_breaks(changed ? out->ptr : msg, changed ? out->len : n, true)) {
+        buf_reset(out);
+        return err_set(e, ERR_PERM, "the message has lines over 998 octets or NUL bytes outside "
+                       "its parts (in a header or a preamble): SMTP cannot carry it");
+    }
+    if (!changed)
+        buf_reset(out);
+    return changed ? 1 : 0;
+}
+

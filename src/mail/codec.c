@@ -531,52 +531,5 @@ void codec_unflow(const char *in, size_t n, bool delsp, struct buf *out)
 
 void codec_sanitize(const char *s, size_t n, int mode, struct buf *out)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, start = 0;
-
-    buf_reserve(out, n);
-    while (i < n) {
-        unsigned char c = p[i];
-        size_t l;
-        unsigned cp;
-
-        if ((c >= 0x20 && c < 0x7f) || ((c == '\n' || c == '\t') && mode == CODEC_SAN_TEXT)) {
-            i++;
-            continue;
-        }
-        if (c < 0x80) {
-            buf_add(out, s + start, i - start);
-            if ((c == '\t' || c == '\n' || c == '\r') && mode == CODEC_SAN_LINE) {
-                buf_addc(out, ' ');
-            } else if (c == '\r' && mode == CODEC_SAN_TEXT) {
-                /* A bare CR would overwrite the line: drop it before LF, show it elsewhere. */
-                if (!(i + 1 < n && p[i + 1] == '\n'))
-                    buf_add(out, "^M", 2);
-            } else {
-                char vis[2] = { '^', c == 0x7f ? '?' : (char)(c + 0x40) };
-                buf_add(out, vis, 2);
-            }
-            start = ++i;
-            continue;
-        }
-        l = utf8_seqlen(p + i, n - i);
-        if (l == 0) {
-            buf_add(out, s + start, i - start);
-            buf_add(out, replacement, 3);
-            start = ++i;
-            continue;
-        }
-        cp = utf8_decode(p + i, l);
-        if ((cp >= 0x80 && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) ||
-            (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029) {
-            /* C1 controls (0x9b is CSI) and bidi overrides that could disguise text. */
-            buf_add(out, s + start, i - start);
-            buf_printf(out, "<U+%04X>", cp);
-            i += l;
-            start = i;
-            continue;
-        }
-        i += l;
-    }
-    buf_add(out, s + start, i - start);
+    str_sanitize(s, n, mode == CODEC_SAN_LINE ? STR_SAN_LINE : STR_SAN_TEXT, out);
 }

@@ -87,6 +87,10 @@ int hdr_next(const char *hdrs, size_t len, size_t *pos, struct hdr_field *f)
             p++;
         if (vend > p && vend[-1] == '\r')
             vend--;
+        /* A field is at most HDR_VALUE_MAX bytes for every reader (decoding copies it a few
+         * times: a 1 GB line would cost gigabytes); the rest is skipped, not kept. */
+        if ((size_t)(vend - p) > HDR_VALUE_MAX)
+            vend = p + HDR_VALUE_MAX;
         f->value = p;
         f->value_len = (size_t)(vend - p);
         return 1;
@@ -475,12 +479,18 @@ static char *clean_mailbox(const char *s, size_t n)
     if (all_plain(s + i, n - i) && !memchr(s + i, ' ', n - i))
         return xmemdup0(s + i, n - i);
     codec_sanitize(s + i, n - i, CODEC_SAN_LINE, &out);
-    /* Mailboxes hold no spaces; drop any the sanitiser produced. */
+    /* Mailboxes hold no spaces outside a quoted local part ("a b"@x is another mailbox
+     * than ab@x); drop any other the sanitiser produced. */
     {
         size_t w = 0;
-        for (size_t k = 0; k < out.len; k++)
-            if (out.ptr[k] != ' ')
+        bool quoted = false;
+
+        for (size_t k = 0; k < out.len; k++) {
+            if (out.ptr[k] == '"' && (k == 0 || out.ptr[k - 1] != '\\'))
+                quoted = !quoted;
+            if (out.ptr[k] != ' ' || quoted)
                 out.ptr[w++] = out.ptr[k];
+        }
         buf_truncate(&out, w);
     }
     return buf_detach(&out);
@@ -523,10 +533,18 @@ static void acc_word(struct acc *a, const char *s, size_t n, int quoted)
     if (a->phrase.len)
         buf_addc(&a->phrase, ' ');
     buf_add(&a->phrase, s, n);
-    if (!quoted || a->bare.len == 0)
+    if (!quoted) {
         buf_add(&a->bare, s, n);
-    else
-        buf_add(&a->bare, s, n);
+    } else {
+        /* A quoted local part stays quoted: "a b"@x is not ab@x. */
+        buf_addc(&a->bare, '"');
+        for (size_t i = 0; i < n; i++) {
+            if (s[i] == '"' || s[i] == '\\')
+                buf_addc(&a->bare, '\\');
+            buf_addc(&a->bare, s[i]);
+        }
+        buf_addc(&a->bare, '"');
+    }
     a->words++;
 }
 
@@ -889,6 +907,55 @@ void addr_format(struct buf *out, const char *name, const char *mailbox)
         buf_addc(out, *p);
     }
     buf_printf(out, "\" <%s>", mailbox);
+}
+
+static bool mailbox_junk(const char *m)
+{
+    bool quoted = false;
+
+    for (const char *p = m; *p; p++) {
+        if (*p == '\\' && quoted && p[1]) {
+            p++;
+            continue;
+        }
+        if (*p == '"')
+            quoted = !quoted;
+        else if (!quoted && strchr("<>,;:()[]\\ \t", *p) != NULL)
+            return true;
+    }
+    return quoted;
+}
+
+char *addr_list_decode(const char *value, size_t len)
+{
+    struct addr *a;
+    struct buf out = BUF_INIT;
+    size_t n;
+
+    /* Without an encoded word, decoding cannot invent an address separator. */
+    if (memmem(value, len, "=?", 2) == NULL)
+        return hdr_decode(value, len);
+    addr_parse_list(value, len, &a, &n);
+    for (size_t i = 0; i < n; i++) {
+        /* A mailbox the parser salvaged from garbage (with brackets, commas...) would not
+         * read back as one address: it is left out. */
+        if (a[i].mailbox == NULL || a[i].mailbox[0] == '\0' || mailbox_junk(a[i].mailbox))
+            continue;
+        if (out.len)
+            buf_adds(&out, ", ");
+        addr_format(&out, a[i].name, a[i].mailbox);
+    }
+    addr_list_free(a, n);
+    return out.len ? buf_detach(&out) : (buf_free(&out), xstrdup(""));
+}
+
+char *hdr_get_addrs(const char *hdrs, size_t len, const char *name)
+{
+    struct hdr_field f;
+
+    if (!hdr_find(hdrs, len, name, &f))
+        return NULL;
+    return addr_list_decode(f.value, f.value_len);
 }
 
 char *hdr_get(const char *hdrs, size_t len, const char *name)

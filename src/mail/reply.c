@@ -83,8 +83,10 @@ static char *list_post_address(const char *v)
 static int reply_recipients(const char *msg, size_t hlen, enum reply_mode mode,
                             const struct identity *me, struct draft *d, struct err *e)
 {
-    char *from = hdr_get(msg, hlen, "From"), *reply_to = hdr_get(msg, hlen, "Reply-To");
-    char *to = hdr_get(msg, hlen, "To"), *cc = hdr_get(msg, hlen, "Cc");
+    /* Split before decoding: an encoded word must never become a recipient. */
+    char *from = hdr_get_addrs(msg, hlen, "From");
+    char *reply_to = hdr_get_addrs(msg, hlen, "Reply-To");
+    char *to = hdr_get_addrs(msg, hlen, "To"), *cc = hdr_get_addrs(msg, hlen, "Cc");
     struct buf tol = BUF_INIT, ccl = BUF_INIT, seen = BUF_INIT;
     char *sender = from ? addr_first_mailbox(from, strlen(from)) : NULL;
     bool from_me = sender && is_own(me, sender);
@@ -92,7 +94,10 @@ static int reply_recipients(const char *msg, size_t hlen, enum reply_mode mode,
 
     free(sender);
     if (mode == REPLY_LIST) {
-        char *lp = hdr_get(msg, hlen, "List-Post");
+        struct hdr_field lf;
+        /* A URL field: never RFC 2047 decoded (an encoded word must not yield a mailto). */
+        char *lp = hdr_find(msg, hlen, "List-Post", &lf) ? hdr_unfold(lf.value, lf.value_len)
+                                                           : NULL;
         char *addr = list_post_address(lp);
 
         if (addr == NULL)

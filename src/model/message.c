@@ -231,7 +231,7 @@ void learn_senders(struct learn *l, const struct message *msg)
     if (hdr_find(top->hdr, top->hdr_len, "Date", &f))
         hdr_parse_date(f.value, f.value_len, &t);
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        char *v = hdr_get(top->hdr, top->hdr_len, fields[i]);
+        char *v = hdr_get_addrs(top->hdr, top->hdr_len, fields[i]);
 
         learn_note(l, v, t);
         free(v);

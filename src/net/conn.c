@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tern/conn.h"
@@ -22,6 +23,7 @@
 #include "tern/xalloc.h"
 
 #define CONN_RBUF 65536
+#define CONN_MIN_RATE 4096       /* bytes a second a message may not fall below on average */
 
 struct conn {
     int fd;
@@ -36,20 +38,58 @@ struct conn {
     size_t rpos, rlen;
     struct buf wbuf;
     unsigned long long nread;
+    long long deadline;          /* CLOCK_MONOTONIC ms of conn_set_deadline; 0: none */
+    int deadline_secs;
+    const char *deadline_what;
 };
 
-/* Wait for fd to become ready; ERR_NET naming what timed out. */
-static int conn_poll(int fd, short events, int timeout, const char *what, struct err *e)
+static long long conn_now_ms(void)
 {
-    struct pollfd p = { .fd = fd, .events = events };
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The earlier of two deadlines, 0 meaning none. */
+static long long conn_earlier(long long a, long long b)
+{
+    if (a == 0)
+        return b;
+    if (b == 0)
+        return a;
+    return a < b ? a : b;
+}
+
+/*
+ * Wait for fd like conn_poll, but never past deadline (ms, 0: none): a server that sends a
+ * byte now and then must not hold us for hours. 1 when the deadline passed (e untouched).
+ */
+static int conn_poll_until(struct conn *c, short events, long long deadline, const char *what,
+                           struct err *e)
+{
+    struct pollfd p = { .fd = c->fd, .events = events };
 
     for (;;) {
-        int r = poll(&p, 1, timeout * 1000);
+        long long wait = (long long)c->timeout * 1000;
+        bool by_deadline = false;
+        int r;
 
+        if (deadline > 0) {
+            long long left = deadline - conn_now_ms();
+
+            if (left < wait) {
+                wait = left > 0 ? left : 0;
+                by_deadline = true;
+            }
+        }
+        r = poll(&p, 1, (int)wait);
         if (r > 0)
             return 0;
+        if (r == 0 && by_deadline)
+            return 1;
         if (r == 0)
-            return err_set(e, ERR_NET, "timed out after %d s %s", timeout, what);
+            return err_set(e, ERR_NET, "timed out after %d s %s", c->timeout, what);
         if (errno != EINTR)
             return err_sys(e, "poll");
     }
@@ -210,23 +250,40 @@ bool conn_is_tls(const struct conn *c)
     return c->tls != NULL;
 }
 
-/* Refill the read buffer (it is empty). 0 on data; -1 on EOF, error or timeout. */
-static int conn_fill(struct conn *c, struct err *e)
+/* The one line for a passed deadline: what was not complete, and in how long. */
+static int conn_too_slow(struct conn *c, int secs, const char *what, struct err *e)
 {
+    return err_set(e, ERR_NET, "%s is too slow: %s not complete within %d s (timeout %d s); "
+                   "giving up", c->host, what, secs, c->timeout);
+}
+
+/* Refill the read buffer (it is empty). 0 on data; -1 on EOF, error, timeout or when the
+ * deadline (line_dl, or conn_set_deadline's) passes. */
+static int conn_fill(struct conn *c, long long line_dl, int line_secs, struct err *e)
+{
+    long long dl = conn_earlier(c->deadline, line_dl);
+    bool mine = dl != 0 && dl == c->deadline;
+    int secs = mine ? c->deadline_secs : line_secs;
+    const char *what = mine ? c->deadline_what : "a reply line";
     ssize_t r;
+    int w;
 
     c->rpos = c->rlen = 0;
     if (c->tls != NULL) {
         if (tls_pending(c->tls) == 0 &&
-            conn_poll(c->fd, POLLIN, c->timeout, "waiting for the server", e) < 0)
-            return -1;
+            (w = conn_poll_until(c, POLLIN, dl, "waiting for the server", e)) != 0)
+            return w > 0 ? conn_too_slow(c, secs, what, e) : -1;
+        tls_set_deadline(c->tls, dl);
         r = tls_read(c->tls, c->rbuf, CONN_RBUF, e);
+        tls_set_deadline(c->tls, 0);
+        if (r < 0 && dl != 0 && conn_now_ms() >= dl)
+            return conn_too_slow(c, secs, what, e);
         if (r < 0)
             return err_prefix(e, "%s", c->host);
     } else {
         for (;;) {
-            if (conn_poll(c->fd, POLLIN, c->timeout, "waiting for the server", e) < 0)
-                return -1;
+            if ((w = conn_poll_until(c, POLLIN, dl, "waiting for the server", e)) != 0)
+                return w > 0 ? conn_too_slow(c, secs, what, e) : -1;
             r = read(c->fd, c->rbuf, CONN_RBUF);
             if (r >= 0)
                 break;
@@ -244,6 +301,9 @@ static int conn_fill(struct conn *c, struct err *e)
 
 int conn_read_line(struct conn *c, struct buf *line, size_t max, struct err *e)
 {
+    /* A whole line within the timeout, not each read: one byte a second is no progress. */
+    long long dl = conn_now_ms() + (long long)c->timeout * 1000;
+
     buf_reset(line);
     buf_reserve(line, 0);
     line->ptr[0] = '\0';
@@ -269,7 +329,7 @@ int conn_read_line(struct conn *c, struct buf *line, size_t max, struct err *e)
             return 0;
         }
         c->rpos = c->rlen;
-        if (conn_fill(c, e) < 0)
+        if (conn_fill(c, dl, c->timeout, e) < 0)
             return -1;
     }
 }
@@ -288,8 +348,12 @@ int conn_flush(struct conn *c, struct err *e)
     if (n == 0)
         return 0;
     if (c->tls != NULL) {
+        tls_set_deadline(c->tls, c->deadline);
         if (tls_write_all(c->tls, s, n, e) < 0)
-            rc = err_prefix(e, "%s", c->host);
+            rc = c->deadline != 0 && conn_now_ms() >= c->deadline
+                     ? conn_too_slow(c, c->deadline_secs, c->deadline_what, e)
+                     : err_prefix(e, "%s", c->host);
+        tls_set_deadline(c->tls, 0);
     } else {
         while (n > 0) {
             ssize_t w = send(c->fd, s, n, MSG_NOSIGNAL);
@@ -298,8 +362,12 @@ int conn_flush(struct conn *c, struct err *e)
                 if (errno == EINTR)
                     continue;
                 if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                    if (conn_poll(c->fd, POLLOUT, c->timeout, "sending to the server", e) < 0) {
-                        rc = -1;
+                    int pw = conn_poll_until(c, POLLOUT, c->deadline, "sending to the server",
+                                             e);
+
+                    if (pw != 0) {
+                        rc = pw > 0 ? conn_too_slow(c, c->deadline_secs, c->deadline_what, e)
+                                    : -1;
                         break;
                     }
                     continue;
@@ -335,6 +403,21 @@ const char *conn_describe(const struct conn *c)
     return c->tls ? tls_describe(c->tls) : "plain";
 }
 
+int conn_peer_addr(const struct conn *c, char *out, size_t outsz)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &sl) < 0 ||
+        getnameinfo((struct sockaddr *)&ss, sl, out, (socklen_t)outsz, NULL, 0,
+                    NI_NUMERICHOST) != 0) {
+        if (outsz > 0)
+            out[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 int conn_fd(const struct conn *c)
 {
     return c->fd;
@@ -347,7 +430,7 @@ unsigned long long conn_bytes_read(const struct conn *c)
 
 int conn_peek(struct conn *c, const char **p, size_t *n, struct err *e)
 {
-    if (c->rpos >= c->rlen && conn_fill(c, e) < 0)
+    if (c->rpos >= c->rlen && conn_fill(c, 0, 0, e) < 0)
         return -1;
     *p = c->rbuf + c->rpos;
     *n = c->rlen - c->rpos;
@@ -357,6 +440,20 @@ int conn_peek(struct conn *c, const char **p, size_t *n, struct err *e)
 void conn_consume(struct conn *c, size_t n)
 {
     c->rpos += n < c->rlen - c->rpos ? n : c->rlen - c->rpos;
+}
+
+void conn_set_deadline(struct conn *c, int seconds, const char *what)
+{
+    c->deadline = seconds > 0 ? conn_now_ms() + (long long)seconds * 1000 : 0;
+    c->deadline_secs = seconds;
+    c->deadline_what = what ? what : "the transfer";
+}
+
+int conn_deadline_for(const struct conn *c, unsigned long long bytes)
+{
+    unsigned long long s = (unsigned long long)c->timeout + bytes / CONN_MIN_RATE;
+
+    return s > 86400 ? 86400 : (int)s;
 }
 
 void conn_set_timeout(struct conn *c, int seconds)

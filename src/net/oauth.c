@@ -230,14 +230,10 @@ static void oauth_error_text(const struct json *j, char *out, size_t n)
     buf_adds(&b, err ? err : "no error code");
     if (desc) {
         buf_adds(&b, ": ");
-        for (size_t i = 0; desc[i] && i < 200; i++)
-            buf_addc(&b, ((unsigned char)desc[i] < 0x20 || desc[i] == 0x7f) ? '?' : desc[i]);
+        buf_add(&b, desc, strnlen(desc, 200));
     }
-    buf_cstr(&b);
-    for (char *p = b.ptr; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
-    snprintf(out, n, "%s", b.ptr);
+    /* The endpoint's words: the one sanitiser (C1 and bidi controls too, issue 14 item 2). */
+    str_sanitize_to(b.ptr, b.len, out, n);
     buf_free(&b);
 }
 
@@ -492,17 +488,15 @@ static void say(const struct oauth_ui *ui, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void say(const struct oauth_ui *ui, const char *fmt, ...)
 {
-    char line[1200];
+    char line[1200], clean[1600];
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    for (char *p = line; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
+    str_sanitize_to(line, strlen(line), clean, sizeof clean);
     if (ui && ui->say)
-        ui->say(ui->ctx, line);
+        ui->say(ui->ctx, clean);
 }
 
 static void sleep_s(long s)
@@ -519,8 +513,8 @@ static const char *shown(const char *s)
     if (s == NULL || strlen(s) > 512)
         return "?";
     for (const char *p = s; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            return "?";
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+            return "?";     /* URLs and user codes are ASCII: no room for bidi tricks */
     return s;
 }
 

@@ -25,6 +25,7 @@ struct tls {
     SSL *ssl;
     int fd;
     int timeout;
+    long long deadline;          /* CLOCK_MONOTONIC ms; 0: none (tls_set_deadline) */
     char desc[96];
 };
 
@@ -104,15 +105,36 @@ static int tls_wait(struct tls *t, int sslerr, const char *what, struct err *e)
     struct pollfd p = { .fd = t->fd, .events = sslerr == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN };
 
     for (;;) {
-        int r = poll(&p, 1, t->timeout * 1000);
+        long long wait = (long long)t->timeout * 1000;
+        bool by_deadline = false;
+        int r;
 
+        if (t->deadline > 0) {
+            struct timespec ts;
+            long long left;
+
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            left = t->deadline - ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+            if (left < wait) {
+                wait = left > 0 ? left : 0;
+                by_deadline = true;
+            }
+        }
+        r = poll(&p, 1, (int)wait);
         if (r > 0)
             return 0;
+        if (r == 0 && by_deadline)
+            return err_set(e, ERR_NET, "too slow: deadline passed during %s", what);
         if (r == 0)
             return err_set(e, ERR_NET, "timed out after %d s during %s", t->timeout, what);
         if (errno != EINTR)
             return err_sys(e, "poll");
     }
+}
+
+void tls_set_deadline(struct tls *t, long long deadline_ms)
+{
+    t->deadline = deadline_ms;
 }
 
 /* Turn a failed SSL_* call into an error; 1 if the caller should retry after waiting. */

@@ -36,7 +36,7 @@
 #define FETCH_WINDOW_BYTES (8UL << 20)   /* ... unless their listed sizes exceed this */
 #define FETCH_COMMIT_THREADS 8            /* parallel fsync + rename per window */
 #define FETCH_BUFFER (256UL << 10)       /* message bytes held before a write(2) */
-#define STATE_HEADER "# tern pop3 state 1: first-fetched-time uidl\n"
+#define STATE_HEADER "# tern pop3 state 2: first-fetched-time uidl [adopted]\n"
 
 /* ---- the set of fetched UIDLs ---- */
 
@@ -45,6 +45,8 @@ struct uent {
     long long when;              /* first fetched, seconds since the epoch */
     bool on_server;              /* listed by UIDL this session */
     bool deleted;                /* DELE acknowledged and QUIT succeeded */
+    bool adopted;                /* taken over from an older state: never fetched again,
+                                    never deleted (this state did not store it) */
 };
 
 struct uset {
@@ -134,6 +136,10 @@ struct fetch {
     char *inbox;
     int lock_fd, journal_fd;
     int inbox_fd;                /* for syncfs: one flush per window instead of one per file */
+    bool keep_journal;           /* renames happened that the state did not record */
+    bool adopting;               /* reconciling an older state's journal (state_migrate) */
+    bool fresh;                  /* first contact: no state of this mailbox existed */
+    char peer[64];               /* the server's numeric address, recorded in the state */
     struct uset set;
     struct pop3 *pop;
     struct fetch_progress prog;
@@ -166,7 +172,40 @@ static void fetch_safe(struct buf *b, const char *s)
     }
 }
 
+/*
+ * The state belongs to a mailbox, not to an account's name: user, host and port. The host
+ * is compared as DNS does (case-insensitive, a final dot ignored), so that respelling it in
+ * ~/.mailrc or renaming the account finds the same state, while another pop3_user or port
+ * gets its own (its UIDLs may coincide with the old mailbox's).
+ */
 char *fetch_state_path(const struct config *cfg, const struct account *a)
+{
+    char *root = fs_expand(cfg->mail_root ? cfg->mail_root : "~/Mail");
+    const char *user = a->pop3_user ? a->pop3_user : "";
+    char *host = xstrdup(a->pop3_host ? a->pop3_host : "");
+    size_t hl = strlen(host);
+    struct buf b = BUF_INIT;
+
+    while (hl > 1 && host[hl - 1] == '.')
+        host[--hl] = '\0';
+    for (char *p = host; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    buf_adds(&b, root);
+    buf_adds(&b, "/.tern/pop3/");
+    if (user[0] == '.' || user[0] == '\0')
+        buf_addc(&b, '_');
+    fetch_safe(&b, user);
+    buf_addc(&b, '@');
+    fetch_safe(&b, host);
+    buf_printf(&b, ":%ld", (long)a->pop3_port);
+    free(host);
+    free(root);
+    return buf_detach(&b);
+}
+
+/* Where tern up to state version 1 kept it: ACCOUNT@HOST, whatever the user and port. */
+static char *fetch_legacy_state_path(const struct config *cfg, const struct account *a)
 {
     char *root = fs_expand(cfg->mail_root ? cfg->mail_root : "~/Mail");
     struct buf b = BUF_INIT;
@@ -184,13 +223,13 @@ char *fetch_state_path(const struct config *cfg, const struct account *a)
 
 /* Read the state file: "TIME UIDL" lines. A damaged file stops the fetch (re-downloading
  * everything would be worse than asking the user). */
-static int state_load(struct fetch *f, struct err *e)
+static int state_load_file(struct fetch *f, const char *path, bool adopt, struct err *e)
 {
     struct buf text = BUF_INIT;
     char *p, *end;
     int lineno = 0;
 
-    if (fs_read_file(f->state_path, &text, e) < 0) {
+    if (fs_read_file(path, &text, e) < 0) {
         buf_free(&text);
         if (errno == ENOENT)
             return 0;
@@ -206,24 +245,43 @@ static int state_load(struct fetch *f, struct err *e)
         lineno++;
         if (nl == NULL) {
             buf_free(&text);
-            return err_set(e, ERR_PARSE, "%s:%d: truncated line", f->state_path, lineno);
+            return err_set(e, ERR_PARSE, "%s:%d: truncated line", path, lineno);
         }
         *nl = '\0';
+        /* Our own recorded server address survives a run that never connected. */
+        if (!adopt && strncmp(p, "# peer ", 7) == 0)
+            snprintf(f->peer, sizeof f->peer, "%s", p + 7);
         if (*p == '#' || *p == '\0') {
             p = nl + 1;
             continue;
         }
         when = strtoll(p, &sp, 10);
-        if (sp == p || *sp != ' ' || !uidl_ok(sp + 1, strlen(sp + 1))) {
-            buf_free(&text);
-            return err_set(e, ERR_PARSE, "%s:%d: malformed line (move the file away to "
-                           "fetch everything again)", f->state_path, lineno);
+        {
+            char *flag = sp == p || *sp != ' ' ? NULL : strchr(sp + 1, ' ');
+            bool adopted = adopt;
+            struct uent *u;
+
+            if (flag != NULL && strcmp(flag, " adopted") == 0) {
+                *flag = '\0';
+                adopted = true;
+            }
+            if (sp == p || *sp != ' ' || !uidl_ok(sp + 1, strlen(sp + 1))) {
+                buf_free(&text);
+                return err_set(e, ERR_PARSE, "%s:%d: malformed line (move the file away to "
+                               "fetch everything again)", path, lineno);
+            }
+            u = uset_add(&f->set, sp + 1, when);
+            u->adopted = u->adopted || adopted;
         }
-        uset_add(&f->set, sp + 1, when);
         p = nl + 1;
     }
     buf_free(&text);
     return 0;
+}
+
+static int state_load(struct fetch *f, struct err *e)
+{
+    return state_load_file(f, f->state_path, false, e);
 }
 
 /* Rewrite the state atomically; entries deleted on the server, or no longer listed by a
@@ -234,12 +292,16 @@ static int state_save(struct fetch *f, bool prune, struct err *e)
     int rc;
 
     buf_adds(&out, STATE_HEADER);
+    buf_printf(&out, "# mailbox %s@%s port %ld\n", f->a->pop3_user ? f->a->pop3_user : "",
+               f->a->pop3_host, (long)f->a->pop3_port);
+    if (f->peer[0])
+        buf_printf(&out, "# peer %s\n", f->peer);
     for (size_t i = 0; i < f->set.cap; i++) {
         const struct uent *u = &f->set.tab[i];
 
         if (u->uidl == NULL || u->deleted || (prune && !u->on_server))
             continue;
-        buf_printf(&out, "%lld %s\n", u->when, u->uidl);
+        buf_printf(&out, "%lld %s%s\n", u->when, u->uidl, u->adopted ? " adopted" : "");
     }
     rc = fs_write_atomic(f->state_path, out.ptr, out.len, 0600, e);
     buf_free(&out);
@@ -331,7 +393,9 @@ static int journal_reconcile(struct fetch *f, struct err *e)
     }
     for (size_t i = 0; i < npend; i++) {
         if (pend[i].found) {
-            uset_add(&f->set, pend[i].uidl, pend[i].when);
+            struct uent *u = uset_add(&f->set, pend[i].uidl, pend[i].when);
+
+            u->adopted = u->adopted || f->adopting;
         } else {
             struct buf t = BUF_INIT;
 
@@ -567,8 +631,13 @@ static int fetch_commit_io(struct fetch *f, struct slot *win, size_t k, struct e
     /* The renames are durable only after the directory fsync: until then they are not
      * "safely on disk" and must not be recorded (DELE is sent only for recorded ids). */
     if (ndone > 0 && maildir_sync(f->inbox, rc < 0 ? NULL : e) < 0) {
-        for (size_t i = 0; i < k; i++)
+        for (size_t i = 0; i < k; i++) {
+            /* Renamed but not recorded: only the journal proves them now, so it must
+             * survive this run (the next start records them instead of fetching again). */
+            if (win[i].committed)
+                f->keep_journal = true;
             win[i].committed = false;
+        }
         rc = -1;
     }
     return rc;
@@ -673,6 +742,7 @@ static int fetch_download(struct fetch *f, struct pop3_entry *ents, const unsign
             }
             sc.tmp = cur[i].tmp;
             buf_reset(&sc.pending);
+            pop3_expect_size(f->pop, en->size);
             if (pop3_recv_body(f->pop, en->num, max, fetch_sink, &sc, &cur[i].bytes, e) < 0 ||
                 (sc.pending.len > 0 &&
                  maildir_tmp_write(sc.tmp, sc.pending.ptr, sc.pending.len, e) < 0)) {
@@ -720,11 +790,73 @@ static bool fetch_should_delete(const struct fetch *f, const struct uent *u, tim
 {
     long keep = f->a->pop3_keep;
 
+    if (u->adopted)
+        return false;   /* another state stored it: maybe another mailbox's id */
     if (keep == POP3_KEEP_FOREVER)
         return false;
     if (keep == POP3_KEEP_NO)
         return true;
     return (long long)now - u->when >= (long long)keep * 86400;
+}
+
+/* Does the state file at path record the server address peer? */
+static bool state_has_peer(const char *path, const char *peer)
+{
+    struct buf text = BUF_INIT;
+    struct err e;
+    bool yes = false;
+
+    if (fs_read_file(path, &text, &e) == 0) {
+        struct buf want = BUF_INIT;
+
+        buf_printf(&want, "\n# peer %s\n", peer);
+        yes = text.len > 0 && memmem(text.ptr, text.len, want.ptr, want.len) != NULL;
+        buf_free(&want);
+    }
+    buf_free(&text);
+    return yes;
+}
+
+/*
+ * First contact with this mailbox under its name: the same user and port on a server at the
+ * same address under another host name (an alias, the address itself) is the same mailbox.
+ * Its ids are taken over as adopted: not fetched again (a keep = yes mailbox is not fetched
+ * twice), never deleted (the address could be shared by two services).
+ */
+static int state_adopt_same_peer(struct fetch *f, struct err *e)
+{
+    char *dir = fs_dirname(f->state_path);
+    struct buf prefix = BUF_INIT, suffix = BUF_INIT;
+    const char *user = f->a->pop3_user ? f->a->pop3_user : "";
+    const char *mine = strrchr(f->state_path, '/') + 1;
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int rc = 0;
+
+    if (user[0] == '.' || user[0] == '\0')
+        buf_addc(&prefix, '_');
+    fetch_safe(&prefix, user);
+    buf_addc(&prefix, '@');
+    buf_printf(&suffix, ":%ld", (long)f->a->pop3_port);
+    while (rc == 0 && d != NULL && (de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        char *path;
+
+        if (strcmp(de->d_name, mine) == 0 || n <= prefix.len + suffix.len ||
+            strncmp(de->d_name, prefix.ptr, prefix.len) != 0 ||
+            strcmp(de->d_name + n - suffix.len, suffix.ptr) != 0)
+            continue;
+        path = fs_join(dir, de->d_name);
+        if (state_has_peer(path, f->peer))
+            rc = state_load_file(f, path, true, e);
+        free(path);
+    }
+    if (d != NULL)
+        closedir(d);
+    buf_free(&prefix);
+    buf_free(&suffix);
+    free(dir);
+    return rc;
 }
 
 /*
@@ -789,6 +921,9 @@ static int fetch_session(struct fetch *f, struct fetch_result *r, bool *listed, 
     if (pop3_open(&po, &f->pop, e) < 0)
         return -1;
     snprintf(r->tls, sizeof r->tls, "%s", pop3_describe(f->pop));
+    pop3_peer_addr(f->pop, f->peer, sizeof f->peer);
+    if (f->fresh && f->peer[0] && state_adopt_same_peer(f, e) < 0)
+        return -1;
     if (fetch_login(f, e) < 0)
         return -1;
     rc = -1;
@@ -872,6 +1007,52 @@ out:
     return rc;
 }
 
+/*
+ * First contact with this mailbox under its own state while an older tern kept one under the
+ * account's name and host: take its ids (and those its journal proves delivered) over as
+ * adopted, so that nothing is fetched again and nothing it names is ever deleted: the user or
+ * port may have changed since, and then they are another mailbox's ids. The old files are
+ * renamed, not removed, and only after the new state is durable.
+ */
+static int state_migrate(struct fetch *f, struct err *e)
+{
+    char *old = fetch_legacy_state_path(f->cfg, f->a);
+    struct buf oj = BUF_INIT, done = BUF_INIT;
+    struct stat st;
+    char *saved_journal = f->journal_path;
+    int rc = 0;
+
+    if (f->set.n > 0 || stat(f->state_path, &st) == 0 || lstat(old, &st) < 0 ||
+        !S_ISREG(st.st_mode)) {
+        free(old);
+        return 0;
+    }
+    buf_printf(&oj, "%s.journal", old);
+    f->fresh = false;
+    if (state_load_file(f, old, true, e) < 0) {
+        rc = -1;
+        goto out;
+    }
+    /* The old journal's delivered intents are old-state ids too. */
+    f->journal_path = oj.ptr;
+    f->adopting = true;
+    rc = journal_reconcile(f, e);      /* saves the new state, then drops the old journal */
+    f->adopting = false;
+    f->journal_path = saved_journal;
+    if (rc == 0 && state_save(f, false, e) < 0)    /* also when there was no journal */
+        rc = -1;
+    if (rc == 0) {
+        buf_printf(&done, "%s.migrated", old);
+        if (rename(old, done.ptr) < 0)
+            rc = err_sys(e, "rename %s", old);
+    }
+out:
+    buf_free(&done);
+    buf_free(&oj);
+    free(old);
+    return rc;
+}
+
 int fetch_account(const struct config *cfg, const struct account *a, const struct fetch_opts *o,
                   struct fetch_result *r, struct err *e)
 {
@@ -914,8 +1095,9 @@ int fetch_account(const struct config *cfg, const struct account *a, const struc
                     a->name, f.lock_path);
         goto out;
     }
+    f.fresh = access(f.state_path, F_OK) != 0;
     if (maildir_create(f.inbox, e) < 0 || state_load(&f, e) < 0 ||
-        journal_reconcile(&f, e) < 0 || journal_open(&f, e) < 0)
+        state_migrate(&f, e) < 0 || journal_reconcile(&f, e) < 0 || journal_open(&f, e) < 0)
         goto out;
     fetch_clean_tmp(f.inbox);
     f.inbox_fd = open(f.inbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -926,7 +1108,7 @@ int fetch_account(const struct config *cfg, const struct account *a, const struc
         if (state_save(&f, listed, rc < 0 ? &se : e) < 0) {
             if (rc == 0)
                 rc = -1;
-        } else {
+        } else if (!f.keep_journal) {
             unlink(f.journal_path);
         }
     }

@@ -28,6 +28,8 @@ struct pop3 {
     struct buf line;
     unsigned long ndele;         /* acknowledged DELEs: QUIT has that much work to do */
     bool tls_asked;              /* starttls or implicit TLS: credentials need TLS */
+    unsigned long long expect;   /* pop3_expect_size for the next body; 0: unknown */
+    char deadline_what[40];
 };
 
 /* ---- parsers ---- */
@@ -35,18 +37,11 @@ struct pop3 {
 /* The server's words, safe to print: control bytes replaced, length bounded. */
 static void pop3_quote(const char *line, size_t len, char *out, size_t outsz)
 {
-    size_t o = 0;
+    size_t room = outsz > 8 ? outsz - 3 : outsz;
+    size_t o = str_sanitize_to(line, len, out, room);
 
-    for (size_t i = 0; i < len && o + 4 < outsz; i++) {
-        unsigned char ch = (unsigned char)line[i];
-
-        out[o++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
-    }
-    if (len > 0 && o + 4 >= outsz) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
+    if (room < outsz && o + 8 >= room)
+        memcpy(out + o, "...", 4);
 }
 
 int pop3_parse_status(const char *host, const char *what, const char *line, size_t len,
@@ -477,6 +472,11 @@ const char *pop3_describe(const struct pop3 *p)
     return conn_describe(p->conn);
 }
 
+int pop3_peer_addr(const struct pop3 *p, char *out, size_t outsz)
+{
+    return conn_peer_addr(p->conn, out, outsz);
+}
+
 static void pop3_b64(struct buf *out, const unsigned char *in, size_t n)
 {
     static const char tab[] =
@@ -841,8 +841,38 @@ int pop3_flush(struct pop3 *p, struct err *e)
     return conn_flush(p->conn, e);
 }
 
+static int pop3_recv_body_now(struct pop3 *p, unsigned long num, unsigned long long max,
+                              pop3_sink sink, void *ctx, unsigned long long *got, struct err *e);
+
+void pop3_expect_size(struct pop3 *p, unsigned long long size)
+{
+    p->expect = size;
+}
+
+/*
+ * The body within an overall deadline derived from the timeout and its expected size (the
+ * LIST size, bounded by max): a server that sends a byte now and then must not keep the
+ * fetch, and the account's lock, for hours.
+ */
 int pop3_recv_body(struct pop3 *p, unsigned long num, unsigned long long max, pop3_sink sink,
                    void *ctx, unsigned long long *got, struct err *e)
+{
+    unsigned long long size = p->expect ? p->expect : max;
+    int rc;
+
+    if (size > max)
+        size = max;
+    p->expect = 0;
+    snprintf(p->deadline_what, sizeof p->deadline_what, "message %lu", num);
+    conn_set_deadline(p->conn, conn_deadline_for(p->conn, size + size / 8 + 4096),
+                      p->deadline_what);
+    rc = pop3_recv_body_now(p, num, max, sink, ctx, got, e);
+    conn_set_deadline(p->conn, 0, NULL);
+    return rc;
+}
+
+static int pop3_recv_body_now(struct pop3 *p, unsigned long num, unsigned long long max,
+                              pop3_sink sink, void *ctx, unsigned long long *got, struct err *e)
 {
     struct pop3_body body;
     char *out = NULL;
@@ -910,6 +940,7 @@ int pop3_top(struct pop3 *p, unsigned long num, unsigned long lines, pop3_sink s
     pop3_send_top(p, num, lines);
     if (pop3_flush(p, e) < 0)
         return -1;
+    pop3_expect_size(p, 65536);
     return pop3_recv_body(p, num, 1ULL << 40, sink, ctx, &got, e);
 }
 

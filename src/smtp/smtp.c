@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tern/build.h"
 #include "tern/conn.h"
 #include "tern/sasl.h"
 #include "tern/smtp.h"
@@ -128,19 +129,19 @@ void smtp_reply_format(const struct smtp_reply *r, char *out, size_t size)
     o = (size_t)k;
     if (r->text.len > 0 && o + 1 < size)
         out[o++] = ' ';
-    for (size_t i = 0; i < r->text.len && o + 1 < size; i++) {
-        unsigned char c = (unsigned char)r->text.ptr[i];
+    {
+        struct buf joined = BUF_INIT;
 
-        if (c == '\n') {
-            if (o + 4 >= size)
-                break;
-            memcpy(out + o, " / ", 3);
-            o += 3;
-        } else {
-            out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+        /* The lines of a multi-line reply joined by " / ", then the one sanitiser. */
+        for (size_t i = 0; i < r->text.len; i++) {
+            if (r->text.ptr[i] == '\n')
+                buf_adds(&joined, " / ");
+            else
+                buf_addc(&joined, r->text.ptr[i]);
         }
+        str_sanitize_to(joined.ptr ? joined.ptr : "", joined.len, out + o, size - o);
+        buf_free(&joined);
     }
-    out[o] = '\0';
 }
 
 void smtp_parse_ehlo(const struct smtp_reply *r, unsigned *caps, long *size)
@@ -672,15 +673,41 @@ static void smtp_rset(struct smtp *s)
         s->alive = false;
 }
 
-/* The parameters of MAIL FROM: SIZE, BODY=8BITMIME, SMTPUTF8 and the DSN ones. */
-static void mail_params(const struct smtp *s, const struct smtp_msg *m, size_t enclen, bool utf8,
-                        struct buf *params)
+/*
+ * The DATA bytes for this server (CRLF, dot-stuffed): the message as queued, or re-encoded by
+ * build_wire_safe when it would break the wire here (a line over 998 octets, a NUL, 8-bit
+ * data without 8BITMIME); ERR_PERM when it cannot be made to fit.
+ */
+static int smtp_wire_data(const struct smtp *s, const struct smtp_msg *m, struct buf *enc,
+                          struct err *e)
 {
+    struct buf fixed = BUF_INIT;
+    int r = build_wire_safe(m->data, m->len, (s->caps & SMTP_CAP_8BITMIME) != 0, &fixed, e);
+
+    if (r < 0) {
+        buf_free(&fixed);
+        return err_prefix(e, "%s", s->host);
+    }
+    if (r > 0)
+        smtp_data_encode(fixed.ptr, fixed.len, enc);
+    else
+        smtp_data_encode(m->data, m->len, enc);
+    buf_free(&fixed);
+    return 0;
+}
+
+/* The parameters of MAIL FROM: SIZE, BODY=8BITMIME, SMTPUTF8 and the DSN ones. */
+static void mail_params(const struct smtp *s, const struct smtp_msg *m, const struct buf *enc,
+                        bool utf8, struct buf *params)
+{
+    size_t enclen = enc->len;
+
     bool dsn = (s->caps & SMTP_CAP_DSN) && (s->o->dsn_notify || s->o->dsn_ret);
 
     if (s->caps & SMTP_CAP_SIZE)
         buf_printf(params, " SIZE=%zu", enclen);
-    if ((s->caps & SMTP_CAP_8BITMIME) && smtp_needs_8bit(m->data, m->len))
+    /* What goes out (re-encoded by smtp_wire_data when the server lacks 8BITMIME). */
+    if ((s->caps & SMTP_CAP_8BITMIME) && smtp_needs_8bit(enc->ptr, enc->len))
         buf_adds(params, " BODY=8BITMIME");
     if (utf8)
         buf_adds(params, " SMTPUTF8");
@@ -713,12 +740,13 @@ int smtp_send(struct smtp *s, struct smtp_msg *m, char *final, size_t finalsz, s
         return err_set(e, ERR_PERM, "%s: the addresses need SMTPUTF8, which the server does not "
                        "offer", s->host);
     buf_reset(&s->out);
-    smtp_data_encode(m->data, m->len, &s->out);
+    if (smtp_wire_data(s, m, &s->out, e) < 0)
+        return -1;
     /* SIZE: refuse before sending anything. */
     if ((s->caps & SMTP_CAP_SIZE) && s->size_max > 0 && s->out.len > (size_t)s->size_max)
         return err_set(e, ERR_PERM, "%s: message of %zu bytes exceeds the server's limit of %ld "
                        "(SIZE)", s->host, s->out.len, s->size_max);
-    mail_params(s, m, s->out.len, utf8, &params);
+    mail_params(s, m, &s->out, utf8, &params);
 
     /* The envelope: in one write when pipelining, else command by command. */
     smtp_cmd(s, false, "MAIL FROM:<%s>%s", m->from, params.len ? params.ptr : "");
@@ -810,7 +838,14 @@ int smtp_send(struct smtp *s, struct smtp_msg *m, char *final, size_t finalsz, s
         conn_trace_sent(s->conn, note, k > 0 ? (size_t)k : 0, false);
     }
     conn_write(s->conn, s->out.ptr, s->out.len);
-    if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
+    /* A server that reads a byte now and then must not hold the queue for hours. */
+    conn_set_deadline(s->conn, conn_deadline_for(s->conn, s->out.len), "the message content");
+    if (smtp_flush(s, e) < 0) {
+        conn_set_deadline(s->conn, 0, NULL);
+        goto out;
+    }
+    conn_set_deadline(s->conn, 0, NULL);
+    if (smtp_read_reply(s, e) < 0)
         goto out;
     if (final && finalsz)
         smtp_reply_format(&s->r, final, finalsz);
@@ -846,7 +881,8 @@ static int smtp_precheck(struct smtp *s, struct smtp_msg *m, struct buf *enc, bo
         return err_set(e, ERR_PERM, "%s: the addresses need SMTPUTF8, which the server does not "
                        "offer", s->host);
     buf_reset(enc);
-    smtp_data_encode(m->data, m->len, enc);
+    if (smtp_wire_data(s, m, enc, e) < 0)
+        return -1;
     if ((s->caps & SMTP_CAP_SIZE) && s->size_max > 0 && enc->len > (size_t)s->size_max)
         return err_set(e, ERR_PERM, "%s: message of %zu bytes exceeds the server's limit of %ld "
                        "(SIZE)", s->host, enc->len, s->size_max);
@@ -854,12 +890,13 @@ static int smtp_precheck(struct smtp *s, struct smtp_msg *m, struct buf *enc, bo
 }
 
 /* Queue MAIL, RCPT... and DATA for one message. */
-static void smtp_envelope(struct smtp *s, const struct smtp_msg *m, size_t enclen, bool utf8)
+static void smtp_envelope(struct smtp *s, const struct smtp_msg *m, const struct buf *enc,
+                          bool utf8)
 {
     bool dsn = (s->caps & SMTP_CAP_DSN) && (s->o->dsn_notify || s->o->dsn_ret);
     struct buf params = BUF_INIT;
 
-    mail_params(s, m, enclen, utf8, &params);
+    mail_params(s, m, enc, utf8, &params);
     smtp_cmd(s, false, "MAIL FROM:<%s>%s", m->from, params.len ? params.ptr : "");
     for (size_t i = 0; i < m->nrcpts; i++) {
         if (dsn && s->o->dsn_notify)
@@ -957,13 +994,19 @@ int smtp_send_batch(struct smtp *s, struct smtp_msg *msgs, size_t n, struct smtp
         if (i < n) {
             env = i;
             out[i].tried = true;
-            smtp_envelope(s, &msgs[i], enc[i].len, utf8[i]);
+            smtp_envelope(s, &msgs[i], &enc[i], utf8[i]);
             i++;
         }
         if (content == n && !empty && !rset && env == n)
             break;
-        if (!s->alive || smtp_flush(s, &e) < 0)
+        if (content < n)
+            conn_set_deadline(s->conn, conn_deadline_for(s->conn, enc[content].len),
+                              "the message content");
+        if (!s->alive || smtp_flush(s, &e) < 0) {
+            conn_set_deadline(s->conn, 0, NULL);
             goto lost;
+        }
+        conn_set_deadline(s->conn, 0, NULL);
         if (content < n) {
             if (smtp_read_reply(s, &out[content].err) < 0)
                 goto lost;

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,7 +33,7 @@
  *
  * Every record field that names a string is an offset into the table; the table ends with
  * a NUL, so any in-range offset is a valid C string. The checksum covers records and table.
- * A warm open is: stat two directories, mmap, check sizes and checksum, and turn offsets
+ * A warm open is: stat two directories, read the file, check sizes and checksum, and turn offsets
  * into pointers; no per-message parsing.
  */
 #define IDX_MAGIC "TERNIDX3"
@@ -216,8 +215,7 @@ static void arena_free(struct pctx *x)
 
 static void idx_unmap(struct idx *x)
 {
-    if (x->map)
-        munmap(x->map, x->map_len);
+    free(x->map);
     x->map = NULL;
     x->map_len = 0;
 }
@@ -452,13 +450,29 @@ static void idx_load_cache(struct idx *x)
         x->stats.cache_bad = true;
         return;
     }
+    /* Read, not mapped: another program (or a second tern) may truncate the file in place
+     * while it is open, and a mapping would then end this process with SIGBUS. A file that
+     * shrinks while being read is simply a bad cache. */
     x->map_len = (size_t)st.st_size;
-    x->map = mmap(NULL, x->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (x->map == MAP_FAILED) {
-        x->map = NULL;
-        x->stats.cache_bad = true;
-        return;
+    x->map = xmalloc(x->map_len);
+    {
+        size_t got = 0;
+
+        while (got < x->map_len) {
+            ssize_t r = pread(fd, (char *)x->map + got, x->map_len - got, (off_t)got);
+
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+        }
+        close(fd);
+        if (got < x->map_len) {
+            idx_unmap(x);
+            x->stats.cache_bad = true;
+            return;
+        }
     }
     if (idx_load_image(x, x->map, x->map_len, true, &e) < 0) {
         x->n = 0;
@@ -1155,7 +1169,8 @@ int idx_open(const char *dir, int flags, struct idx **out, struct err *e)
     }
     if (x->stats.cache_bad)
         x->dirty = true;
-    idx_save(x, &ignored);   /* a cache we cannot write is not an error */
+    /* a cache we cannot write is not an error, but --stats must not call it ok */
+    x->stats.unsaved = idx_save(x, &ignored) < 0;
     *out = x;
     return 0;
 }
@@ -1166,7 +1181,7 @@ int idx_refresh(struct idx *x, struct err *e)
     int rc = idx_sync(x, e);
 
     if (rc >= 0)
-        idx_save(x, &ignored);
+        x->stats.unsaved = idx_save(x, &ignored) < 0;
     return rc;
 }
 

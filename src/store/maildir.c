@@ -23,18 +23,31 @@
 int maildir_create(const char *dir, struct err *e)
 {
     static const char *const subs[] = { "cur", "new", "tmp" };
+    struct stat st;
+    bool created = stat(dir, &st) < 0;
 
     if (fs_mkdir_p(dir, 0700, e) < 0)
         return -1;
     for (size_t i = 0; i < 3; i++) {
         char *p = fs_join(dir, subs[i]);
 
-        if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+        if (mkdir(p, 0700) == 0) {
+            created = true;
+        } else if (errno != EEXIST) {
             err_sys(e, "mkdir %s", p);
             free(p);
             return -1;
         }
         free(p);
+    }
+    /* A new folder must survive a power cut like the mail delivered into it: its
+     * subdirectories' entries, and its own entry in the parent. */
+    if (created) {
+        char *parent = fs_dirname(dir);
+        int rc = fs_fsync_dir(dir, e) < 0 || fs_fsync_dir(parent, e) < 0 ? -1 : 0;
+
+        free(parent);
+        return rc;
     }
     return 0;
 }
@@ -515,6 +528,19 @@ static const char *rel_base(const char *rel)
  */
 typedef char *(*rename_fn)(const char *base, const char *rel, void *arg);
 
+/* Make a rename durable (a flag set, new/ -> cur/): fsync the directory it left and the one
+ * it entered, so that a power cut cannot undo a flag. Best effort: the rename is done. */
+static void sync_rename(const char *src, const char *dst)
+{
+    char *a = fs_dirname(src), *b = fs_dirname(dst);
+
+    fs_fsync_dir(b, NULL);
+    if (strcmp(a, b) != 0)
+        fs_fsync_dir(a, NULL);
+    free(a);
+    free(b);
+}
+
 static int rename_retry(const char *dir, const char *rel, rename_fn fn, void *arg,
                         char **new_rel, struct err *e)
 {
@@ -533,6 +559,8 @@ static int rename_retry(const char *dir, const char *rel, rename_fn fn, void *ar
         char *src = fs_join(dir, cur), *dst = fs_join(dir, to);
 
         if (strcmp(cur, to) == 0 || rename(src, dst) == 0) {
+            if (strcmp(cur, to) != 0)
+                sync_rename(src, dst);
             free(src);
             free(dst);
             if (new_rel)

@@ -105,6 +105,18 @@ static char *decoded(const char *msg, size_t hlen, const char *name)
     return v;
 }
 
+/* The same for an address field: split first, then decode names (hdr_get_addrs). */
+static char *decoded_addrs(const char *msg, size_t hlen, const char *name)
+{
+    char *v = hdr_get_addrs(msg, hlen, name);
+
+    if (v && *v == '\0') {
+        free(v);
+        v = NULL;
+    }
+    return v;
+}
+
 static char *unfolded(const char *msg, size_t hlen, const char *name)
 {
     struct hdr_field f;
@@ -124,11 +136,11 @@ static void load_message(struct draft *d, const char *msg, size_t len)
     struct mime_tree t;
     bool have_text = false;
 
-    d->from = decoded(msg, hlen, "From");
-    d->to = decoded(msg, hlen, "To");
-    d->cc = decoded(msg, hlen, "Cc");
-    d->bcc = decoded(msg, hlen, "Bcc");
-    d->reply_to = decoded(msg, hlen, "Reply-To");
+    d->from = decoded_addrs(msg, hlen, "From");
+    d->to = decoded_addrs(msg, hlen, "To");
+    d->cc = decoded_addrs(msg, hlen, "Cc");
+    d->bcc = decoded_addrs(msg, hlen, "Bcc");
+    d->reply_to = decoded_addrs(msg, hlen, "Reply-To");
     d->subject = decoded(msg, hlen, "Subject");
     d->in_reply_to = unfolded(msg, hlen, "In-Reply-To");
     d->references = unfolded(msg, hlen, "References");
@@ -548,7 +560,7 @@ void compose_note_sender(const struct config *cfg, const char *msg_path)
         goto out;
     hlen = hdr_block_len(msg.ptr, msg.len);
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        char *v = decoded(msg.ptr, hlen, fields[i]);
+        char *v = decoded_addrs(msg.ptr, hlen, fields[i]);
         time_t t = time(NULL);
         struct hdr_field f;
 

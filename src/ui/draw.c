@@ -2,13 +2,23 @@
  * gives them, controls and broken UTF-8 become '?', nothing spills into the next pane. */
 #include "config.h"
 
+#include <stdio.h>
 #include <wchar.h>
 
 #include "tern/str.h"
 #include "tcurses.h"
 #include "ui.h"
 
-/* Columns of one character; controls and invalid bytes show as one '?'. */
+/* Bidi controls, zero-width and tag characters are drawn as "<U+XXXX>": curses would
+ * otherwise take them for combining marks and send them raw, where they reorder or hide
+ * text (a folder name with U+202E). */
+static int invisible_cols(unsigned cp)
+{
+    return cp > 0xffff ? 9 : 8;
+}
+
+/* Columns of one character; controls and invalid bytes show as one '?', invisible format
+ * characters as their code (invisible_cols). */
 static int char_cols(const unsigned char *p, size_t n, size_t *len, unsigned *cp)
 {
     size_t l = utf8_seqlen(p, n);
@@ -25,6 +35,8 @@ static int char_cols(const unsigned char *p, size_t n, size_t *len, unsigned *cp
         *cp = '?';
         return 1;
     }
+    if (str_invisible(*cp))
+        return invisible_cols(*cp);
     w = wcwidth((wchar_t)*cp);
     if (w < 0) {
         *cp = '?';
@@ -72,6 +84,18 @@ int ui_put(int y, int x, const char *s, size_t n, int cols, unsigned attr, bool 
         int nw = 0;
         cchar_t cc;
 
+        if (str_invisible(cp) && cp >= 0xa0) {
+            char vis[16];
+
+            if (c + w > cols)
+                break;
+            snprintf(vis, sizeof vis, "<U+%04X>", cp);
+            for (int k = 0; k < w; k++)
+                addch((chtype)(unsigned char)vis[k]);
+            c += w;
+            off += len;
+            continue;
+        }
         if (w == 0) {           /* a stray combining mark with no base: skip it */
             off += len;
             continue;

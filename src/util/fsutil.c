@@ -113,7 +113,12 @@ int fs_write_atomic(const char *path, const void *p, size_t n, mode_t mode, stru
     int fd, rc = -1;
 
     buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-    fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    /* Never through a name someone else made: O_EXCL|O_NOFOLLOW refuses a planted symlink
+     * (or file); one left by a dead process of the same pid is removed (unlink does not
+     * follow links) and the create tried once more. */
+    fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0 && errno == EEXIST && unlink(tmp.ptr) == 0)
+        fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) {
         err_sys(e, "%s", tmp.ptr);
         goto out;

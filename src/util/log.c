@@ -106,12 +106,15 @@ void log_redact(const char *line, size_t len, bool secret, char *out, size_t out
     }
     if (keep > outsz - 1)
         keep = outsz - 1;
-    /* Control bytes from a hostile server must not reach the terminal through the trace. */
-    for (size_t i = 0; i < keep; i++)
-        out[i] = ((unsigned char)line[i] < 0x20 || line[i] == 0x7f) ? '?' : line[i];
-    out[keep] = '\0';
-    if (keep < len)
-        snprintf(out + keep, outsz - keep, "<redacted>");
+    /* Controls, C1 and bidi from a hostile server must not reach the terminal through the
+     * trace: the one sanitiser. */
+    {
+        size_t room = keep < len && outsz > 11 ? outsz - 10 : outsz;
+        size_t o = str_sanitize_to(line, keep, out, room);
+
+        if (keep < len)
+            snprintf(out + o, outsz - o, "<redacted>");
+    }
 }
 
 void log_proto(const char *tag, char dir, const char *line, size_t len, bool secret)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "tern/buf.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
 
@@ -226,4 +227,91 @@ size_t utf8_width(const char *s, size_t n)
         p += len, n -= len;
     }
     return cols;
+}
+
+/* ---- the terminal sanitiser ---- */
+
+static const char replacement[] = "\xef\xbf\xbd";
+
+bool str_invisible(unsigned cp)
+{
+    return (cp >= 0x80 && cp < 0xa0) ||              /* C1 controls */
+           cp == 0x061c || cp == 0x200e || cp == 0x200f ||   /* bidi marks */
+           (cp >= 0x202a && cp <= 0x202e) ||         /* bidi embeddings and overrides */
+           (cp >= 0x2066 && cp <= 0x2069) ||         /* bidi isolates */
+           cp == 0x2028 || cp == 0x2029 ||           /* line and paragraph separators */
+           cp == 0x200b || cp == 0x2060 || cp == 0xfeff || cp == 0x180e ||  /* zero width */
+           (cp >= 0x2061 && cp <= 0x2064) ||         /* invisible operators */
+           (cp >= 0xe0000 && cp <= 0xe007f);         /* tag characters */
+}
+
+void str_sanitize(const char *s, size_t n, int mode, struct buf *out)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, start = 0;
+
+    buf_reserve(out, n);
+    while (i < n) {
+        unsigned char c = p[i];
+        size_t l;
+        unsigned cp;
+
+        if ((c >= 0x20 && c < 0x7f) || ((c == '\n' || c == '\t') && mode == STR_SAN_TEXT)) {
+            i++;
+            continue;
+        }
+        if (c < 0x80) {
+            buf_add(out, s + start, i - start);
+            if ((c == '\t' || c == '\n' || c == '\r') && mode == STR_SAN_LINE) {
+                buf_addc(out, ' ');
+            } else if (c == '\r' && mode == STR_SAN_TEXT) {
+                /* A bare CR would overwrite the line: drop it before LF, show it elsewhere. */
+                if (!(i + 1 < n && p[i + 1] == '\n'))
+                    buf_add(out, "^M", 2);
+            } else {
+                char vis[2] = { '^', c == 0x7f ? '?' : (char)(c + 0x40) };
+                buf_add(out, vis, 2);
+            }
+            start = ++i;
+            continue;
+        }
+        l = utf8_seqlen(p + i, n - i);
+        if (l == 0) {
+            buf_add(out, s + start, i - start);
+            buf_add(out, replacement, 3);
+            start = ++i;
+            continue;
+        }
+        cp = utf8_decode(p + i, l);
+        if (str_invisible(cp)) {
+            /* C1 controls (0x9b is CSI), bidi controls that could disguise text, invisible
+             * format characters that the screen would draw as nothing. */
+            buf_add(out, s + start, i - start);
+            buf_printf(out, "<U+%04X>", cp);
+            i += l;
+            start = i;
+            continue;
+        }
+        i += l;
+    }
+    buf_add(out, s + start, i - start);
+}
+
+size_t str_sanitize_to(const char *s, size_t n, char *out, size_t outsz)
+{
+    struct buf b = BUF_INIT;
+    size_t k;
+
+    if (outsz == 0)
+        return 0;
+    str_sanitize(s, n, STR_SAN_LINE, &b);
+    k = b.len < outsz - 1 ? b.len : outsz - 1;
+    /* Cut at a character boundary, never inside a UTF-8 sequence. */
+    while (k > 0 && k < b.len && ((unsigned char)b.ptr[k] & 0xc0) == 0x80)
+        k--;
+    if (k > 0)
+        memcpy(out, b.ptr, k);
+    out[k] = '\0';
+    buf_free(&b);
+    return k;
 }

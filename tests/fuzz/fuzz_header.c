@@ -37,6 +37,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         addr_list_free(a, n);
         free(addr_display(f.value, f.value_len));
+        /* Splitting first, then decoding names: the decoded list never has more mailboxes
+         * than the raw one (an encoded word never yields an address). */
+        d = addr_list_decode(f.value, f.value_len);
+        {
+            struct addr *raw, *dec;
+            size_t nraw, ndec, with_at = 0, dec_at = 0;
+
+            addr_parse_list(f.value, f.value_len, &raw, &nraw);
+            addr_parse_list(d, strlen(d), &dec, &ndec);
+            for (size_t i = 0; i < nraw; i++)
+                with_at += strchr(raw[i].mailbox, '@') != NULL;
+            for (size_t i = 0; i < ndec; i++)
+                dec_at += strchr(dec[i].mailbox, '@') != NULL;
+            if (memmem(f.value, f.value_len, "=?", 2) != NULL && dec_at > with_at)
+                abort();
+            addr_list_free(raw, nraw);
+            addr_list_free(dec, ndec);
+        }
+        free(d);
         hdr_parse_date(f.value, f.value_len, &t);
         n = hdr_msgids(f.value, f.value_len, &ids);
         hdr_msgids_free(ids, n);

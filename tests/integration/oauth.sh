@@ -176,6 +176,10 @@ run revoked 77 "fetch with a revoked authorization fails" -- "$TERN" -c "$T/rc" 
 [ "$(wc -l <"$T/err")" = 1 ] && pass "one line" || { fail "$(wc -l <"$T/err") lines"; cat "$T/err"; }
 expect_in "$T/err" 'run `tern auth work` again' "the line names tern auth"
 expect_in "$T/err" "invalid_grant" "the line gives the endpoint's reason"
+# (the endpoint's description ends with U+202E and U+009B: shown, never raw; issue 14, item 2)
+expect_in "$T/err" "revoked.<U+202E><U+009B>2J" "the endpoint's bidi and C1 controls are shown"
+grep -q "$(printf '\342\200\256')" "$T/err" && fail "a raw U+202E reached stderr" ||
+    pass "no raw bidi control on stderr"
 run revoked-send 0 "send with a revoked authorization keeps the message queued" -- send "queued"
 expect_in "$T/err" 'tern auth work' "send names tern auth too"
 [ "$(find "$T/Mail/.tern/queue" -name '*.state' | wc -l)" = 1 ] && pass "one message queued" ||

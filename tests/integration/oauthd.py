@@ -144,7 +144,7 @@ class H(http.server.BaseHTTPRequestHandler):
                         log("refused refresh %s" % old)
                         return self.reply(400, {"error": "invalid_grant",
                                                 "error_description": "Token has been expired "
-                                                "or revoked."})
+                                                "or revoked.\u202e\u009b2J"})
                     r["revoked"] = True          # rotation: the old one is used up
                     at, rt, body = issue()
                     log("refresh %s -> %s %s" % (old, at, rt))

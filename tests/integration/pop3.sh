@@ -74,7 +74,7 @@ rc "$T/keep.rc" "$T/m3" "pop3_port = $POP3S_PORT" "pop3_keep = 2"
 expect_status 0 "keep = 2 first run" -- "$TERN" -c "$T/keep.rc" fetch
 expect_in "$T/out" "5 new messages" "keep = 2 fetches 5"
 expect_in "$T/out" "0 deleted" "keep = 2 deletes nothing young"
-state=$(ls "$T/m3/.tern/pop3/"a@* | grep -v '\.lock$')
+state=$(ls "$T/m3/.tern/pop3/"alice@127.0.0.1:* | grep -v -e "\.lock$" -e "\.journal$")
 old=$(($(date +%s) - 3 * 86400))
 sed -i "s/^[0-9][0-9]* /$old /" "$state"
 expect_status 0 "keep = 2 after three days" -- "$TERN" -c "$T/keep.rc" fetch
@@ -87,7 +87,7 @@ rc "$T/keep1.rc" "$T/m3b" "pop3_port = $POP3S_PORT" "pop3_keep = 1"
 expect_status 0 "keep = 1 first run" -- "$TERN" -c "$T/keep1.rc" fetch
 expect_in "$T/out" "4 new messages" "keep = 1 fetches 4"
 expect_in "$T/out" "0 deleted" "keep = 1 deletes nothing fetched just now"
-state=$(ls "$T/m3b/.tern/pop3/"a@* | grep -v '\.lock$')
+state=$(ls "$T/m3b/.tern/pop3/"alice@127.0.0.1:* | grep -v -e "\.lock$" -e "\.journal$")
 sed -i "s/^[0-9][0-9]* /$(($(date +%s) - 23 * 3600)) /" "$state"
 expect_status 0 "keep = 1 after 23 hours" -- "$TERN" -c "$T/keep1.rc" fetch
 expect_in "$T/out" "0 deleted" "keep = 1 keeps messages fetched less than a day ago"
@@ -139,12 +139,59 @@ dovecot_start
 rc "$T/lock.rc" "$T/m5" "pop3_port = $POP3S_PORT" "pop3_keep = yes"
 mkdir -p "$T/m5/.tern/pop3"
 if command -v flock >/dev/null 2>&1; then
-    flock "$T/m5/.tern/pop3/a@127.0.0.1.lock" sleep 3 &
+    flock "$T/m5/.tern/pop3/alice@127.0.0.1:$POP3S_PORT.lock" sleep 3 &
     sleep 0.3
     expect_status 75 "second fetcher" -- "$TERN" -c "$T/lock.rc" fetch
     expect_in "$T/err" "another tern fetch is running" "second fetcher says so"
     wait
 fi
+
+# --- 5b. the state belongs to the mailbox (issue 14, item 11). With UIDLs that are the
+# message numbers, two fresh mailboxes have the same UIDLs: changing pop3_user must fetch the
+# new mailbox's mail (keep = no: and delete only what was fetched), and renaming the account
+# or respelling the host must not fetch a mailbox again. ---
+dovecot_stop
+dovecot_conf "$T/dv" cert "pop3_uidl_format = %u"
+for u in carol bob; do
+    echo "$u:{PLAIN}secret::::::" >>"$T/dv/passwd"
+    mkdir -p "$T/dv/mail/$u/Maildir/cur" "$T/dv/mail/$u/Maildir/tmp"
+done
+python3 "$HERE/genmail.py" "$T/dv/mail/carol/Maildir" 3 300 900 31
+python3 "$HERE/genmail.py" "$T/dv/mail/bob/Maildir" 4 300 900 32
+digests "$T/dv/mail/bob/Maildir/new" >"$T/bob.sum"
+dovecot_own
+dovecot_start
+rc "$T/u.rc" "$T/m7" "pop3_port = $POP3S_PORT" "pop3_keep = yes"
+sed -i 's/pop3_user = alice/pop3_user = carol/; s/pop3_host = 127.0.0.1/pop3_host = localhost/' \
+    "$T/u.rc"
+expect_status 0 "carol's mailbox" -- "$TERN" -c "$T/u.rc" fetch
+expect_in "$T/out" "3 new messages" "carol's 3 messages fetched"
+sed 's/pop3_user = carol/pop3_user = bob/; s/pop3_keep = yes/pop3_keep = no/' "$T/u.rc" \
+    >"$T/bob.rc"
+chmod 600 "$T/bob.rc"
+expect_status 0 "pop3_user changed to bob, keep = no" -- "$TERN" -c "$T/bob.rc" fetch
+expect_in "$T/out" "4 new messages" "bob's 4 messages all fetched (UIDLs coincide with carol's)"
+digests "$T/m7/INBOX/new" >"$T/m7.sum"
+[ -z "$(comm -23 "$T/bob.sum" "$T/m7.sum")" ] && pass "each of bob's messages is on disk" ||
+    fail "bob's messages missing: $(comm -23 "$T/bob.sum" "$T/m7.sum" | wc -l)"
+[ "$(count_files "$T/m7/INBOX")" = 7 ] && pass "3 + 4 messages on disk, none lost" ||
+    fail "$(count_files "$T/m7/INBOX") messages on disk for 3 + 4"
+[ "$(count_files "$T/dv/mail/carol/Maildir/cur" "$T/dv/mail/carol/Maildir/new")" = 3 ] &&
+    pass "carol's mailbox untouched" || fail "carol's mailbox changed"
+sed 's/\[account a\]/[account renamed]/; s/pop3_host = localhost/pop3_host = LOCALHOST/' \
+    "$T/u.rc" >"$T/ren.rc"
+chmod 600 "$T/ren.rc"
+expect_status 0 "account renamed, host respelled" -- "$TERN" -c "$T/ren.rc" fetch
+expect_in "$T/out" "0 new messages" "a renamed account fetches nothing again"
+[ "$(count_files "$T/m7/INBOX")" = 7 ] && pass "still 7 messages" || fail "fetched again"
+sed 's/pop3_host = localhost/pop3_host = 127.0.0.1/' "$T/u.rc" >"$T/ip.rc"
+chmod 600 "$T/ip.rc"
+expect_status 0 "the same server by its address" -- "$TERN" -c "$T/ip.rc" fetch
+expect_in "$T/out" "0 new messages" "the same mailbox under another host name is not fetched again"
+[ "$(count_files "$T/m7/INBOX")" = 7 ] && pass "still 7 messages" || fail "fetched again"
+dovecot_stop
+dovecot_conf "$T/dv" cert ""
+dovecot_start
 
 # --- 6. kill -9 at random moments, 50 times: every message exactly once ---
 K=${POP3_KILL_MESSAGES:-200}
@@ -245,6 +292,18 @@ t0=$(date +%s)
 expect_status 75 "stall" -- "$TERN" -c "$T/p.rc" fetch
 [ $(($(date +%s) - t0)) -le 6 ] && pass "stall ends at the timeout" || fail "stall took too long"
 expect_in "$T/err" "timed out" "stall named"
+# A server that trickles a byte at a time, each in time for the timeout (issue 14, item 4):
+# a reply line, and a message, each have an overall deadline; one clear line says so.
+for m in trickle-line trickle-body; do
+    peer $m
+    rc "$T/p.rc" "$T/mh5" "pop3_port = $PEER_PORT" "pop3_tls = none" "timeout = 2"
+    t0=$(date +%s)
+    expect_status 75 "$m" -- "$TERN" -c "$T/p.rc" fetch
+    [ $(($(date +%s) - t0)) -le 12 ] && pass "$m ends at its deadline" ||
+        fail "$m took $(($(date +%s) - t0)) s"
+    expect_in "$T/err" "is too slow" "$m named"
+    [ "$(wc -l <"$T/err")" = 1 ] && pass "$m: one line" || fail "$m: $(cat "$T/err")"
+done
 kill "$PEER_PID" 2>/dev/null; wait "$PEER_PID" 2>/dev/null || true; PEER_PID=
 
 finish

@@ -123,6 +123,15 @@ def serve(c):
         elif word in ("PASS", "AUTH", "APOP"):
             if mode == "stall-login":
                 time.sleep(30)
+            if mode == "trickle-line":
+                # one byte every half second, never a line end: every read is in time,
+                # the line never is (bounded so that a client without deadlines ends too)
+                c.send("+OK ")
+                for _ in range(60):
+                    c.send("x")
+                    time.sleep(0.5)
+                c.s.close()
+                return
             c.send("+OK logged in\r\n")
         elif word == "STAT":
             c.send("+OK %d %d\r\n" % (len(MSGS), sum(len(m) for _, m in MSGS)))
@@ -151,6 +160,13 @@ def serve(c):
                 chunk = b"never ending line\r\n" * 4096
                 while True:
                     c.send(chunk)
+            if mode == "trickle-body":
+                c.send("+OK\r\n")
+                for i in range(80):
+                    c.send(body[i % len(body):i % len(body) + 1])
+                    time.sleep(0.25)
+                c.s.close()
+                return
             if mode == "stall":
                 c.send("+OK\r\n" + "partial\r\n")
                 time.sleep(60)

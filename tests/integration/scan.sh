@@ -63,7 +63,7 @@ expect_not_in "$T/out" "N   2025-01-05" "carol's message no longer new"
 cp "$T/out" "$T/before"
 printf 'garbage' | dd of="$M/INBOX/.tern-index" bs=1 seek=100 conv=notrunc 2>/dev/null
 expect_status 0 "scan with a corrupt index" -- S --stats INBOX
-expect_in "$T/err" "cache rejected" "corruption detected"
+expect_in "$T/err" "cache rejected, rewritten" "corruption detected"
 cmp -s "$T/out" "$T/before" && pass "rebuilt output equals" || fail "rebuilt output equals"
 head -c 50 "$M/INBOX/.tern-index" >"$T/trunc" && cp "$T/trunc" "$M/INBOX/.tern-index"
 expect_status 0 "scan with a truncated index" -- S INBOX
@@ -97,4 +97,54 @@ expect_status 2 "bad limit" -- S --limit 'is:sleepy' INBOX
 expect_status 2 "no folder" -- S
 expect_status 66 "not a Maildir" -- S "$T/nowhere"
 expect_in "$T/err" "not a Maildir" "error names the problem"
+# A cache that cannot be written is not "ok" (issue 14, item 17): .tern-index is a directory
+# here, so the rename over it fails (tests may run as root: permissions would not stop it).
+W="$M/Unwritable"
+mkdir -p "$W/cur" "$W/new" "$W/tmp" "$W/.tern-index/x"
+printf 'From: a@x.org\nSubject: s\n\nbody\n' >"$W/cur/1.A.host:2,S"
+expect_status 0 "scan a folder whose cache cannot be written" -- S --stats Unwritable
+expect_in "$T/err" "not written" "--stats says the cache was not written"
+expect_not_in "$T/err" "cache ok" "and not that it is ok"
+
+# A crafted cache (issue 14, item 5): strings in .tern-index with ESC, C1 and bidi controls
+# and a valid checksum reach the terminal only sanitised.
+X="$M/Crafted"
+mkdir -p "$X/cur" "$X/new" "$X/tmp"
+printf 'From: ZZZZZZZZZZZZ <z@x.org>\nSubject: YYYYYYYYYYYY\n\nbody\n' >"$X/cur/1.A.host:2,S"
+touch -d '2020-01-01' "$X/cur" "$X/new"
+S Crafted >/dev/null
+python3 - "$X/.tern-index" <<'PY'
+import struct, sys
+p = sys.argv[1]
+d = bytearray(open(p, "rb").read())
+evil = b"\x1b[2J\xc2\x9b" + b"2J\xe2\x80\xae" + b"x"      # ESC [2J, CSI (C1), RLO
+for old in (b"ZZZZZZZZZZZZ", b"YYYYYYYYYYYY"):
+    i = d.find(old, 64)
+    assert i > 0 and len(evil) == len(old)
+    d[i:i + len(old)] = evil
+M64 = (1 << 64) - 1
+def mix(h, w):
+    h = ((h ^ w) * 0x9E3779B97F4A7C15) & M64
+    return h ^ (h >> 29)
+body = bytes(d[64:])
+h = 0x243F6A8885A308D3
+full = len(body) // 8 * 8
+for k in range(0, full, 8):
+    h = mix(h, struct.unpack_from("<Q", body, k)[0])
+h = mix(h, int.from_bytes(body[full:] + b"\0" * (8 - len(body) + full), "little"))
+h = mix(h, len(body))
+struct.pack_into("<Q", d, 56, h)
+open(p, "wb").write(d)
+PY
+S --stats Crafted >"$T/crafted.out" 2>"$T/crafted.err" || true
+grep -q "cached" "$T/crafted.err" "$T/crafted.out" 2>/dev/null || true
+if grep -q "$(printf '\033')" "$T/crafted.out" || grep -q "$(printf '\302\233')" "$T/crafted.out" ||
+    grep -q "$(printf '\342\200\256')" "$T/crafted.out"; then
+    fail "crafted cache strings reached the terminal raw"
+else
+    pass "crafted cache strings are sanitised at display"
+fi
+grep -q '\^\[\[2J<U+009B>2J<U+202E>x$' "$T/crafted.out" && pass "and shown visibly (from the cache)" ||
+    fail "crafted strings not shown: $(cat "$T/crafted.out")"
+
 finish

@@ -178,6 +178,42 @@ expect_status 2 "send without recipients is a usage error" -- "$TERN" -c "$RC" s
 expect_status 78 "send -a with an unknown account" -- sh -c \
     'echo x | "$0" -c "$1" send -a nope a@example.org' "$TERN" "$RC"
 
+# ---- send -t reads recipients from the raw fields: an encoded word whose text is an
+# address never becomes one (issue 14, item 1) ----
+start_server encw
+config encw
+printf 'To: =?utf-8?q?Bob_=3Cevil=40attacker=2Eexample=3E=2C?= <bob@example.org>\nCc: =?utf-8?b?ZXZpbEBhdHRhY2tlci5leGFtcGxlLA==?= <carol@example.org>\nSubject: s\n\nx\n' \
+    >"$T/encw.msg"
+expect_status 0 "send -t with encoded words hiding addresses" -- \
+    sh -c '"$0" -c "$1" send -t -i < "$2"' "$TERN" "$RC" "$T/encw.msg"
+expect_in "$T/encw/store/000001.json" '"bob@example.org", "carol@example.org"' \
+    "the envelope has the real recipients"
+expect_not_in "$T/encw/store/000001.json" "attacker" "and no address from an encoded word"
+
+# ---- what SMTP forbids (issue 14, item 8): a 2,000-octet line, a NUL, 8-bit text: the
+# server (which refuses lines over 1000 octets) gets a re-encoded message that decodes to
+# the same text ----
+start_server wire
+config wire
+"$PY" - "$T/wire.msg" <<'PY'
+import sys
+body = ("caf\u00e9 " + "long" * 500 + "\n").encode() + b"nul\x00byte\nend\n"
+open(sys.argv[1], "wb").write(b"To: bob@example.org\nSubject: wire\n\n" + body)
+PY
+expect_status 0 "send a message with a 2,000-octet line and a NUL" -- \
+    sh -c '"$0" -c "$1" send -t -i < "$2"' "$TERN" "$RC" "$T/wire.msg"
+expect_status 0 "it arrived" -- test "$(stored wire)" = 1
+expect_status 0 "it decodes to the text sent, every line within 998 octets" -- "$PY" -c '
+import email, sys
+raw = open(sys.argv[1], "rb").read()
+assert max(len(l) for l in raw.split(b"\r\n")) <= 998, "long line on the wire"
+assert b"\x00" not in raw
+m = email.message_from_bytes(raw)
+want = open(sys.argv[2], "rb").read().split(b"\n\n", 1)[1]
+got = m.get_payload(decode=True)
+assert got == want, (got[:80], want[:80])
+' "$T/wire/store/000001.eml" "$T/wire.msg"
+
 # ---- smuggling: bare CR, bare LF, dots: one message each, bytes as documented ----
 start_server smug
 config smug

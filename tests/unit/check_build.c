@@ -308,6 +308,152 @@ START_TEST(draft_text_round_trip)
 }
 END_TEST
 
+/* A CR typed or pasted into a header of the edited file (issue 14, item 7): the wire never
+ * shows a field the draft did not read; CR, LF and CR LF are one line end in the header. */
+static const char *const cr_edits[] = {
+    "To: a@x.example\nSubject: hi\rBcc: evil@y.example\n\nbody\n",
+    "To: a@x.example\rBcc: evil@y.example\nSubject: s\n\nbody\n",
+    "To: a@x.example,\n b@x.example\rReply-To: evil@y.example\r\nSubject: s\r\n\r\nbody\n",
+    "Subject: hi\r\rX-Evil: 1\nTo: a@x.example\n\nbody\n",
+    "To: a@x.example\nSubject: a\r b\rCc: evil@y.example\n\nbody\rtext\n",
+};
+
+START_TEST(edited_cr_never_splits_a_header)
+{
+    static const char *const known[] = { "From", "To", "Cc", "Reply-To", "Subject", "Date",
+                                         "Message-ID", "MIME-Version", "Content-Type",
+                                         "Content-Transfer-Encoding", "User-Agent" };
+    struct draft d;
+    struct buf out = BUF_INIT;
+    struct build_opts o = { .date = 1795000000 };
+    struct err e;
+    size_t hlen, pos = 0;
+    struct hdr_field f;
+
+    draft_init(&d);
+    d.from = xstrdup("ann@example.org");
+    if (draft_from_text(&d, cr_edits[_i], strlen(cr_edits[_i]), &e) < 0) {
+        /* refusing the edit is fine; what the wire carries is the point */
+        draft_free(&d);
+        return;
+    }
+    if (d.from == NULL)
+        d.from = xstrdup("ann@example.org");
+    ck_assert_int_eq(build_message(&d, &o, &out, &e), 0);
+    hlen = hdr_block_len(out.ptr, out.len);
+    ck_assert_msg(memchr(out.ptr, '\r', hlen) == NULL, "%s", out.ptr);
+    while (hdr_next(out.ptr, hlen, &pos, &f)) {
+        bool ok = false;
+
+        for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+            ok = ok || (f.name_len == strlen(known[k]) &&
+                        str_ncasecmp(f.name, known[k], f.name_len) == 0);
+        ck_assert_msg(ok, "edit %d: field %.*s on the wire", _i, (int)f.name_len, f.name);
+        /* evil@ reaches the wire only in a field the draft itself holds it in */
+        if (memmem(f.value, f.value_len, "evil@", 5))
+            ck_assert_msg((d.cc && strstr(d.cc, "evil@")) ||
+                          (d.reply_to && strstr(d.reply_to, "evil@")),
+                          "edit %d: hidden %.*s", _i, (int)f.value_len, f.value);
+    }
+    buf_free(&out);
+    /* whatever a caller puts in a value, one field stays one field */
+    build_header_text(&out, "Subject", "a\rBcc: x@y\nX: 1\r\nY: 2");
+    ck_assert_str_eq(out.ptr, "Subject: a Bcc: x@y X: 1 Y: 2\n");
+    buf_free(&out);
+    draft_free(&d);
+}
+END_TEST
+
+/* "a b"@x is another mailbox than ab@x: a quoted local part goes out exactly (item 9). */
+START_TEST(quoted_local_part_kept)
+{
+    struct buf b = BUF_INIT;
+    struct err e;
+
+    ck_assert_int_eq(build_header_addresses(&b, "To", "A <\"a b\"@example.org>, "
+                                            "\"c\\\"d e\"@x.example", &e), 0);
+    ck_assert_str_eq(b.ptr, "To: A <\"a b\"@example.org>, \"c\\\"d e\"@x.example\n");
+    buf_free(&b);
+}
+END_TEST
+
+/* build_wire_safe (item 8): every leaf that broke the wire is re-encoded, decodes to the same
+ * bytes, and nothing else changes. */
+static bool breaks(const char *p, size_t n, bool allow_8bit)
+{
+    size_t line = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\n') {
+            line = 0;
+            continue;
+        }
+        if (p[i] == '\0' || ((unsigned char)p[i] >= 0x80 && !allow_8bit) || ++line > 998)
+            return true;
+    }
+    return false;
+}
+
+START_TEST(wire_safe_reencodes_what_breaks)
+{
+    struct buf in = BUF_INIT, out = BUF_INIT, a = BUF_INIT, b = BUF_INIT;
+    struct mime_tree t1, t2;
+    struct err e;
+
+    /* a multipart: a long-line text part, an 8-bit part with a NUL, a clean part */
+    buf_adds(&in, "From: a@x\nSubject: ");
+    for (int i = 0; i < 150; i++)
+        buf_adds(&in, "word ");
+    buf_adds(&in, "\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=BB\n\n"
+                  "--BB\nContent-Type: text/plain; charset=utf-8\n"
+                  "Content-Transfer-Encoding: 8bit\n\n");
+    for (int i = 0; i < 1500; i++)
+        buf_addc(&in, (char)('a' + i % 26));
+    buf_adds(&in, "\nend\n--BB\nContent-Type: application/x-thing\n\n");
+    buf_add(&in, "\x00\x01\xff\xfe\ntail", 9);
+    buf_adds(&in, "\n--BB\nContent-Type: text/plain\n\nclean\n--BB--\n");
+    ck_assert_int_eq(build_wire_safe(in.ptr, in.len, true, &out, &e), 1);
+    ck_assert(!breaks(out.ptr, out.len, false));
+    ck_assert(strstr(out.ptr, "Content-Transfer-Encoding: quoted-printable\n") != NULL);
+    ck_assert(strstr(out.ptr, "Content-Transfer-Encoding: base64\n") != NULL);
+    ck_assert(strstr(out.ptr, "Content-Transfer-Encoding: 8bit") == NULL);
+    ck_assert(strstr(out.ptr, "\n--BB\nContent-Type: text/plain\n\nclean\n--BB--\n") != NULL);
+    mime_parse(in.ptr, in.len, &t1);
+    mime_parse(out.ptr, out.len, &t2);
+    ck_assert_uint_eq(t1.n, t2.n);
+    for (size_t i = 0; i < t1.n; i++) {
+        if (t1.parts[i].nchildren > 0)
+            continue;
+        buf_reset(&a);
+        buf_reset(&b);
+        mime_decode(&t1.parts[i], &a);
+        mime_decode(&t2.parts[i], &b);
+        ck_assert_uint_eq(a.len, b.len);
+        ck_assert(a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+        ck_assert_str_eq(t1.parts[i].type, t2.parts[i].type);
+    }
+    mime_free(&t1);
+    mime_free(&t2);
+    /* a plain message with 8-bit text: nothing to do with 8BITMIME, QP without */
+    buf_reset(&in);
+    buf_adds(&in, "Subject: s\n\ncaf\xc3\xa9 cr\r\nlf\n");
+    ck_assert_int_eq(build_wire_safe(in.ptr, in.len, true, &out, &e), 0);
+    ck_assert_int_eq(build_wire_safe(in.ptr, in.len, false, &out, &e), 1);
+    ck_assert_str_eq(out.ptr, "Subject: s\nMIME-Version: 1.0\n"
+                              "Content-Type: text/plain; charset=utf-8\n"
+                              "Content-Transfer-Encoding: quoted-printable\n\ncaf=C3=A9 cr\nlf\n");
+    /* what breaks the wire outside any part cannot be fixed: said so */
+    buf_reset(&in);
+    buf_adds(&in, "Subject: ");
+    for (int i = 0; i < 1100; i++)
+        buf_addc(&in, 'x');
+    buf_adds(&in, "\n\nbody\n");
+    ck_assert_int_eq(build_wire_safe(in.ptr, in.len, true, &out, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_PERM);
+    buf_free(&in), buf_free(&out), buf_free(&a), buf_free(&b);
+}
+END_TEST
+
 START_TEST(mime_types_and_dates)
 {
     struct buf b = BUF_INIT;
@@ -431,6 +577,10 @@ static Suite *build_suite(void)
     tcase_add_test(tc, flowed_wraps_with_soft_breaks);
     tcase_add_test(tc, attachments_multipart_base64_rfc2231);
     tcase_add_test(tc, draft_text_round_trip);
+    tcase_add_test(tc, quoted_local_part_kept);
+    tcase_add_test(tc, wire_safe_reencodes_what_breaks);
+    tcase_add_loop_test(tc, edited_cr_never_splits_a_header, 0,
+                        sizeof cr_edits / sizeof cr_edits[0]);
     tcase_add_test(tc, mime_types_and_dates);
     tcase_add_loop_test(tc, round_trip_through_the_engine, 0,
                         (int)(sizeof round_trips / sizeof round_trips[0]));

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <time.h>
+
 #include "testutil.h"
 #include "tern/config.h"
 #include "tern/secret.h"
@@ -519,6 +521,16 @@ START_TEST(file_permissions_warning)
     ck_assert_int_eq(config_load(path, &cfg, &e), 0);
     ck_assert_uint_eq(cfg->nwarnings, 0);
     config_free(cfg);
+    /* writable by others: it names commands tern runs, password or not (issue 14, item 10) */
+    chmod(path, 0664);
+    ck_assert_int_eq(config_load(path, &cfg, &e), 0);
+    ck_assert_uint_eq(cfg->nwarnings, 1);
+    ck_assert(strstr(cfg->warnings[0], "is writable by others") != NULL);
+    config_free(cfg);
+    chmod(path, 0602);
+    ck_assert_int_eq(config_load(path, &cfg, &e), 0);
+    ck_assert_uint_eq(cfg->nwarnings, 1);
+    config_free(cfg);
     /* a missing file gives the defaults */
     snprintf(path, sizeof path, "%s/absent", dir);
     ck_assert_int_eq(config_load(path, &cfg, &e), 0);
@@ -554,6 +566,23 @@ START_TEST(password_command_success_and_failure)
     ck_assert_str_eq(e.msg, "account empty: password_command printed nothing");
     ck_assert_ptr_null(secret_get(config_account(cfg, "none"), SECRET_SMTP, &e));
     ck_assert_str_eq(e.msg, "account none: no password: set password or password_command");
+    config_free(cfg);
+}
+END_TEST
+
+/* tls = none towards a host that is not this one: the password goes in clear (item 10). */
+START_TEST(cleartext_warned)
+{
+    struct config *cfg = parse_ok(
+        "[account far]\npop3_host = pop.example.org\npop3_tls = none\npop3_user = u\n"
+        "smtp_host = smtp.example.org\nsmtp_tls = none\n"
+        "[account near]\npop3_host = 127.0.0.1\npop3_tls = none\nsmtp_host = localhost\n"
+        "smtp_tls = none\npop3_user = u\n");
+
+    ck_assert_uint_eq(cfg->nwarnings, 2);
+    ck_assert(strstr(cfg->warnings[0], "account far: pop3_tls = none with pop.example.org: "
+                     "the password goes over the network in clear") != NULL);
+    ck_assert(strstr(cfg->warnings[1], "smtp_tls = none with smtp.example.org") != NULL);
     config_free(cfg);
 }
 END_TEST
@@ -674,6 +703,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, keys_and_colors_sections_are_kept_in_order);
     tcase_add_test(tc, file_permissions_warning);
     tcase_add_test(tc, password_command_success_and_failure);
+    tcase_add_test(tc, cleartext_warned);
     tcase_add_test(tc, describe_masks_passwords);
     tcase_add_test(tc, secret_command_is_bounded);
     tcase_add_test(tc, crlf_and_continuations);

@@ -5,11 +5,14 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "tern/config.h"
@@ -103,18 +106,43 @@ static void peer_stop(void)
     waitpid(peer_pid, NULL, 0);
 }
 
-static struct config *make_config(int port, const char *keep)
+static struct config *make_config_as(int port, const char *keep, const char *name,
+                                     const char *host, const char *user)
 {
     char text[2048];
     struct config *cfg;
     struct err e;
 
     snprintf(text, sizeof text,
-             "[general]\nmail_root = %s/Mail\n[account a]\npop3_host = 127.0.0.1\n"
-             "pop3_port = %d\npop3_tls = none\npop3_user = u\npassword = p\n"
-             "pop3_keep = %s\ntimeout = 5\n", dir, port, keep);
+             "[general]\nmail_root = %s/Mail\n[account %s]\npop3_host = %s\n"
+             "pop3_port = %d\npop3_tls = none\npop3_user = %s\npassword = p\n"
+             "pop3_keep = %s\ntimeout = 5\n", dir, name, host, port, user, keep);
     ck_assert_msg(config_parse("test", text, strlen(text), &cfg, &e) == 0, "%s", e.msg);
     return cfg;
+}
+
+static struct config *make_config(int port, const char *keep)
+{
+    return make_config_as(port, keep, "a", "127.0.0.1", "u");
+}
+
+/* A narrow fault injector for this test binary: while armed, fsync of the inbox's new/
+ * directory fails with EIO (the executable's fsync interposes libc's for libtern too). */
+static int fail_new_fsync;
+
+int fsync(int fd)
+{
+    char link[64], target[4096];
+    ssize_t n;
+
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    n = readlink(link, target, sizeof target - 1);
+    if (fail_new_fsync > 0 && n > 10 && memcmp(target + n - 10, "/INBOX/new", 10) == 0) {
+        fail_new_fsync--;
+        errno = EIO;
+        return -1;
+    }
+    return (int)syscall(SYS_fsync, fd);
 }
 
 static size_t count_dir(const char *sub)
@@ -293,6 +321,138 @@ START_TEST(test_fetch_bad_state)
 }
 END_TEST
 
+/* Item 11 of issue 14: the state belongs to the mailbox (user, host, port). Another
+ * pop3_user whose UIDLs coincide with the old mailbox's gets everything fetched, and
+ * nothing deleted that it did not store itself; a renamed account or a respelled host keeps
+ * its state. */
+START_TEST(test_fetch_state_per_mailbox)
+{
+    int port = peer_start();
+    struct config *cfg = make_config_as(port, "yes", "a", "localhost", "u");
+    struct config *other = make_config_as(port, "no", "a", "localhost", "v");
+    struct config *renamed = make_config_as(port, "yes", "renamed", "LOCALHOST", "u");
+    struct config *dotted = make_config_as(port, "yes", "x", "LocalHost.", "u");
+    struct config *moved = make_config_as(port + 1, "yes", "a", "localhost", "u");
+    struct fetch_result r;
+    struct err e;
+    struct buf b = BUF_INIT;
+    char *s1 = fetch_state_path(cfg, &cfg->accounts[0]);
+    char *s2 = fetch_state_path(other, &other->accounts[0]);
+    char *s3 = fetch_state_path(renamed, &renamed->accounts[0]);
+    char *s4 = fetch_state_path(moved, &moved->accounts[0]);
+
+    ck_assert_str_ne(s1, s2);
+    ck_assert_str_eq(s1, s3);
+    ck_assert_str_ne(s1, s4);
+    {
+        char *s5 = fetch_state_path(dotted, &dotted->accounts[0]);
+
+        ck_assert_str_eq(s1, s5);
+        free(s5);
+        config_free(dotted);
+    }
+    ck_assert_msg(fetch_account(cfg, &cfg->accounts[0], NULL, &r, &e) == 0, "%s", e.msg);
+    ck_assert_uint_eq(r.fetched, 3);
+    /* the other user's mailbox: its u1..u3 are other messages */
+    ck_assert_msg(fetch_account(other, &other->accounts[0], NULL, &r, &e) == 0, "%s", e.msg);
+    ck_assert_uint_eq(r.fetched, 3);
+    ck_assert_uint_eq(count_dir("new"), 6);
+    /* renamed account, host spelled in capitals: nothing again */
+    ck_assert_msg(fetch_account(renamed, &renamed->accounts[0], NULL, &r, &e) == 0, "%s",
+                  e.msg);
+    ck_assert_uint_eq(r.fetched, 0);
+    ck_assert_uint_eq(count_dir("new"), 6);
+    read_file(s1, &b);
+    ck_assert_ptr_nonnull(strstr(b.ptr, " u2\n"));
+    ck_assert_ptr_nonnull(strstr(b.ptr, "\n# peer 127.0.0.1\n"));
+    /* the same server under another name (its address): the same mailbox, nothing fetched
+     * again, and (keep = no) nothing deleted that this new state did not store itself */
+    {
+        struct config *byaddr = make_config_as(port, "no", "a", "127.0.0.1", "u");
+        char *s5 = fetch_state_path(byaddr, &byaddr->accounts[0]);
+
+        ck_assert_str_ne(s1, s5);
+        test_write(logpath, "");
+        ck_assert_msg(fetch_account(byaddr, &byaddr->accounts[0], NULL, &r, &e) == 0, "%s",
+                      e.msg);
+        ck_assert_uint_eq(r.fetched, 0);
+        ck_assert_uint_eq(r.deleted, 0);
+        ck_assert_uint_eq(count_dir("new"), 6);
+        read_file(s5, &b);
+        ck_assert_ptr_nonnull(strstr(b.ptr, " u1 adopted\n"));
+        free(s5);
+        config_free(byaddr);
+    }
+    buf_free(&b);
+    free(s1), free(s2), free(s3), free(s4);
+    config_free(cfg), config_free(other), config_free(renamed), config_free(moved);
+    peer_stop();
+}
+END_TEST
+
+/* The state of an older tern (ACCOUNT@HOST, any user) is taken over without fetching its
+ * ids again and without ever deleting them: they may be another mailbox's. */
+START_TEST(test_fetch_state_migration)
+{
+    struct config *cfg = make_config(peer_start(), "no");
+    struct fetch_result r;
+    struct err e;
+    struct buf b = BUF_INIT;
+    char old[4400], moved[4500];
+
+    snprintf(old, sizeof old, "%s/Mail/.tern/pop3", dir);
+    ck_assert_int_eq(fs_mkdir_p(old, 0700, &e), 0);
+    snprintf(old, sizeof old, "%s/Mail/.tern/pop3/a@127.0.0.1", dir);
+    test_write(old, "# tern pop3 state 1: first-fetched-time uidl\n100 u1\n100 u2\n");
+    ck_assert_msg(fetch_account(cfg, &cfg->accounts[0], NULL, &r, &e) == 0, "%s", e.msg);
+    ck_assert_uint_eq(r.fetched, 1);
+    ck_assert_uint_eq(r.deleted, 1);
+    read_file(logpath, &b);
+    ck_assert_ptr_null(strstr(b.ptr, "RETR 1"));
+    ck_assert_ptr_null(strstr(b.ptr, "DELE 1"));
+    ck_assert_ptr_null(strstr(b.ptr, "DELE 2"));
+    ck_assert_ptr_nonnull(strstr(b.ptr, "DELE 3"));
+    ck_assert_int_ne(access(old, F_OK), 0);
+    snprintf(moved, sizeof moved, "%s.migrated", old);
+    ck_assert_int_eq(access(moved, F_OK), 0);
+    /* and the next run still neither fetches nor deletes them (this peer never forgets
+     * u3, so that one comes again: it was deleted and forgotten) */
+    test_write(logpath, "");
+    ck_assert_msg(fetch_account(cfg, &cfg->accounts[0], NULL, &r, &e) == 0, "%s", e.msg);
+    read_file(logpath, &b);
+    ck_assert_ptr_null(strstr(b.ptr, "RETR 1"));
+    ck_assert_ptr_null(strstr(b.ptr, "RETR 2"));
+    ck_assert_ptr_null(strstr(b.ptr, "DELE 1"));
+    ck_assert_ptr_null(strstr(b.ptr, "DELE 2"));
+    buf_free(&b);
+    config_free(cfg);
+    peer_stop();
+}
+END_TEST
+
+/* Item 14: one EIO on the directory sync after a window leaves files renamed into new/ but
+ * not recorded; the journal that proves them must survive, so the next run records them
+ * instead of fetching the window again. */
+START_TEST(test_fetch_dirsync_eio_no_duplicates)
+{
+    struct config *cfg = make_config(peer_start(), "yes");
+    struct fetch_result r;
+    struct err e;
+
+    fail_new_fsync = 1;
+    ck_assert_int_eq(fetch_account(cfg, &cfg->accounts[0], NULL, &r, &e), -1);
+    ck_assert_msg(strstr(e.msg, "new") != NULL, "%s", e.msg);
+    ck_assert_int_eq(fail_new_fsync, 0);
+    ck_assert_msg(fetch_account(cfg, &cfg->accounts[0], NULL, &r, &e) == 0, "%s", e.msg);
+    ck_assert_uint_eq(r.fetched, 0);
+    ck_assert_uint_eq(count_dir("new"), 3);
+    ck_assert_msg(fetch_account(cfg, &cfg->accounts[0], NULL, &r, &e) == 0, "%s", e.msg);
+    ck_assert_uint_eq(count_dir("new"), 3);
+    config_free(cfg);
+    peer_stop();
+}
+END_TEST
+
 static int collect(void *ctx, const char *p, size_t n, struct err *e)
 {
     (void)e;
@@ -358,6 +518,9 @@ static Suite *fetch_suite(void)
     tcase_add_test(tc, test_fetch_locked);
     tcase_add_test(tc, test_fetch_bad_state);
     tcase_add_test(tc, test_pop3_session);
+    tcase_add_test(tc, test_fetch_state_per_mailbox);
+    tcase_add_test(tc, test_fetch_state_migration);
+    tcase_add_test(tc, test_fetch_dirsync_eio_no_duplicates);
     suite_add_tcase(s, tc);
     return s;
 }

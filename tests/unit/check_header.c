@@ -167,8 +167,12 @@ static const struct {
     { "<a@b> (Comment Name)", 1, "Comment Name", "a@b", NULL, NULL },
     { "Nested (a (b) c) <n@n>", 1, "Nested", "n@n", NULL, NULL },
     { "M\xfcller <m@x>", 1, "M\xc3\xbcller", "m@x", NULL, NULL },
+    /* a quoted local part is another mailbox than the unquoted one: kept exactly */
+    { "\"a b\"@example.org", 1, NULL, "\"a b\"@example.org", NULL, NULL },
+    { "A <\"a b\"@example.org>, \"x\\\"y z\"@q.example", 2, "A", "\"a b\"@example.org",
+      NULL, "\"x\\\"y z\"@q.example" },
     /* found by fuzz_header: a backslash ending an unterminated quoted string hung */
-    { "\"abc\\", 1, NULL, "abc\\", NULL, NULL },
+    { "\"abc\\", 1, NULL, "\"abc\\\\\"", NULL, NULL },
 };
 
 START_TEST(test_addr)
@@ -193,6 +197,59 @@ START_TEST(test_addr)
         ck_assert_str_eq(a[1].mailbox, addr_cases[_i].mbox1);
     }
     addr_list_free(a, n);
+}
+END_TEST
+
+/* Encoded words whose text holds address syntax, in every place an address list has a
+ * phrase: decoding them must never add a recipient (issue 14, item 1). */
+static const char *const smuggled[] = {
+    "=?utf-8?b?Qm9iIDxldmlsQGF0dGFja2VyLmV4YW1wbGU+LA==?= <bob@bank.example>",
+    "=?utf-8?q?Bob_=3Cevil=40attacker=2Eexample=3E=2C?= <bob@bank.example>",
+    "bob@bank.example (=?utf-8?q?evil=40attacker=2Eexample=2C_x?=)",
+    "\"=?utf-8?q?=2C_evil=40attacker=2Eexample_=3C?=\" <bob@bank.example>",
+    "grp: =?us-ascii?q?a=3B_evil=40attacker=2Eexample=2C?= <bob@bank.example>;",
+    "=?iso-8859-1?b?ZXZpbEBhdHRhY2tlci5leGFtcGxl?=, <bob@bank.example>",
+};
+
+START_TEST(test_addr_smuggling)
+{
+    char *d = addr_list_decode(smuggled[_i], strlen(smuggled[_i]));
+    struct addr *a;
+    size_t n, real = 0;
+
+    addr_parse_list(d, strlen(d), &a, &n);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(strstr(a[i].mailbox, "attacker") == NULL, "%s -> %s: smuggled %s",
+                      smuggled[_i], d, a[i].mailbox);
+        real += strcmp(a[i].mailbox, "bob@bank.example") == 0;
+    }
+    ck_assert_msg(real == 1, "%s -> %s: the real address is lost", smuggled[_i], d);
+    addr_list_free(a, n);
+    free(d);
+}
+END_TEST
+
+/* A header line longer than HDR_VALUE_MAX is cut there for every reader; the fields after
+ * it are still found (issue 14, item 10). */
+START_TEST(test_long_field_capped)
+{
+    struct buf m = BUF_INIT;
+    struct hdr_field f;
+    char *v;
+
+    buf_adds(&m, "Subject: ");
+    for (size_t i = 0; i < 3 * HDR_VALUE_MAX; i++)
+        buf_addc(&m, (char)('a' + i % 26));
+    buf_adds(&m, "\nTo: x@y.example\n\nbody\n");
+    ck_assert_int_eq(hdr_find(m.ptr, m.len, "Subject", &f), 1);
+    ck_assert_uint_eq(f.value_len, HDR_VALUE_MAX);
+    v = hdr_get(m.ptr, m.len, "Subject");
+    ck_assert_uint_eq(strlen(v), HDR_VALUE_MAX);
+    free(v);
+    v = hdr_get(m.ptr, m.len, "To");
+    ck_assert_str_eq(v, "x@y.example");
+    free(v);
+    buf_free(&m);
 }
 END_TEST
 
@@ -297,6 +354,8 @@ static Suite *header_suite(void)
     tcase_add_loop_test(tc, test_decode, 0, sizeof decode_cases / sizeof decode_cases[0]);
     tcase_add_loop_test(tc, test_date, 0, sizeof date_cases / sizeof date_cases[0]);
     tcase_add_loop_test(tc, test_addr, 0, sizeof addr_cases / sizeof addr_cases[0]);
+    tcase_add_loop_test(tc, test_addr_smuggling, 0, sizeof smuggled / sizeof smuggled[0]);
+    tcase_add_test(tc, test_long_field_capped);
     tcase_add_test(tc, test_addr_display);
     tcase_add_test(tc, test_msgids);
     tcase_add_test(tc, test_truncations);

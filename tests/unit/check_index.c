@@ -7,6 +7,7 @@
 
 #include "testutil.h"
 #include "tern/fsutil.h"
+#include <sys/time.h>
 #include "tern/index.h"
 #include "tern/maildir.h"
 #include "tern/str.h"
@@ -117,6 +118,42 @@ START_TEST(warm_open_uses_cache)
     ck_assert_int_eq(idx_open(d, IDX_NO_CACHE | IDX_NO_SAVE, &x, &e), 0);
     ck_assert_uint_eq(idx_stats(x)->parsed, 3);
     idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* Item 16 of issue 14: the cache file truncated in place while an index is open (another
+ * program, a second tern) must not end the process with SIGBUS. */
+START_TEST(cache_truncated_while_open)
+{
+    char *d = mkfolder();
+    char *cache = fs_join(d, ".tern-index");
+    struct idx *x;
+    struct err e;
+    size_t total = 0;
+    struct timeval old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+    char sub[4200];
+
+    /* directories unchanged for long: the second open trusts the cache alone */
+    snprintf(sub, sizeof sub, "%s/new", d);
+    ck_assert_int_eq(utimes(sub, old), 0);
+    snprintf(sub, sizeof sub, "%s/cur", d);
+    ck_assert_int_eq(utimes(sub, old), 0);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert_uint_eq(idx_stats(x)->cached, 3);
+    ck_assert_int_eq(truncate(cache, 0), 0);
+    for (size_t i = 0; i < idx_count(x); i++) {
+        const struct idx_msg *m = idx_msg(x, i);
+
+        total += strlen(m->from) + strlen(m->subject) + strlen(m->to);
+    }
+    ck_assert_uint_gt(total, 0);
+    ck_assert_int_ge(find_subject(x, "Budget 2024"), 0);
+    idx_close(x);
+    free(cache);
     rm_rf(d);
     free(d);
 }
@@ -515,6 +552,7 @@ static Suite *index_suite(void)
 
     tcase_add_test(tc, build_and_fields);
     tcase_add_test(tc, warm_open_uses_cache);
+    tcase_add_test(tc, cache_truncated_while_open);
     tcase_add_test(tc, incremental_refresh);
     tcase_add_test(tc, damaged_cache_rebuilt);
     tcase_add_test(tc, image_loader_rejects_garbage);

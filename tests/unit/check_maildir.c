@@ -2,7 +2,10 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "tern/fsutil.h"
@@ -124,6 +127,70 @@ START_TEST(two_phase_names_unique)
     ck_assert_uint_eq(test_count_entries(d, "new"), 25);
     rm_rf(d);
     free(d);
+}
+END_TEST
+
+/* Which directories were fsynced: this test binary's fsync interposes libc's (libtern's
+ * calls come here too) and remembers directory paths. */
+static char synced[16][4096];
+static int nsynced;
+
+int fsync(int fd)
+{
+    char link[64];
+    struct stat st;
+
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && nsynced < 16) {
+        ssize_t n;
+
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        n = readlink(link, synced[nsynced], sizeof synced[0] - 1);
+        if (n > 0)
+            synced[nsynced++][n] = '\0';
+    }
+    return (int)syscall(SYS_fsync, fd);
+}
+
+static bool was_synced(const char *dir)
+{
+    char real[4096];
+
+    if (realpath(dir, real) == NULL)
+        return false;
+    for (int i = 0; i < nsynced; i++)
+        if (strcmp(synced[i], real) == 0)
+            return true;
+    return false;
+}
+
+/* Issue 14, item 17: a flag rename (new/ -> cur/ here) and a new folder are made durable by
+ * fsyncing the directories involved; a power cut must not undo them. */
+START_TEST(flag_renames_and_new_folders_are_synced)
+{
+    char *top = test_tmpdir();
+    char *d = fs_join(top, "Folder");
+    char *path = NULL, *rel = NULL, *rel2 = NULL, *newrel, *cur, *nw;
+    struct err e;
+
+    nsynced = 0;
+    ck_assert_int_eq(maildir_create(d, &e), 0);
+    ck_assert(was_synced(d));
+    ck_assert(was_synced(top));
+    ck_assert_int_eq(maildir_deliver(d, "x", 1, NULL, &path, &e), 0);
+    newrel = fs_join("new", strrchr(path, '/') + 1);
+    cur = fs_join(d, "cur");
+    nw = fs_join(d, "new");
+    nsynced = 0;
+    ck_assert_int_eq(maildir_set_flags(d, newrel, "S", NULL, &rel, &e), 0);
+    ck_assert(was_synced(cur));
+    ck_assert(was_synced(nw));
+    nsynced = 0;
+    ck_assert_int_eq(maildir_set_flags(d, rel, "F", NULL, &rel2, &e), 0);
+    ck_assert(was_synced(cur));
+    free(rel), free(rel2), free(newrel), free(path), free(cur), free(nw);
+    rm_rf(top);
+    free(d);
+    free(top);
 }
 END_TEST
 
@@ -312,6 +379,7 @@ static Suite *maildir_suite(void)
     tcase_add_test(tc, deliver_new_and_cur);
     tcase_add_test(tc, two_phase_names_unique);
     tcase_add_test(tc, set_flags_and_lost_race);
+    tcase_add_test(tc, flag_renames_and_new_folders_are_synced);
     tcase_add_test(tc, mark_cur_keeps_flags);
     tcase_add_test(tc, move_copy_delete);
     tcase_add_test(tc, folders_discovered);

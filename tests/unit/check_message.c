@@ -103,6 +103,39 @@ START_TEST(urls_in_order_once)
 }
 END_TEST
 
+/* The address book learns senders from the raw From and Reply-To, names decoded afterwards:
+ * an encoded word whose text is an address is never learned as one (issue 14, item 1). */
+START_TEST(learn_never_takes_addresses_from_encoded_words)
+{
+    char *d = test_tmpdir();
+    char path[4096], book[4096];
+    struct message *msg;
+    struct learn *l;
+    struct addrbook *ab;
+    struct err e;
+
+    snprintf(path, sizeof path, "%s/m", d);
+    snprintf(book, sizeof book, "%s/addresses", d);
+    test_write(path, "From: =?utf-8?q?Bob_=3Cevil=40attacker=2Eexample=3E=2C?= <bob@bank.example>\n"
+                     "Reply-To: =?utf-8?b?ZXZpbEBhdHRhY2tlci5leGFtcGxlLA==?= <help@bank.example>\n"
+                     "Subject: s\n\nbody\n");
+    l = learn_new(book);
+    ck_assert_int_eq(message_open(path, 1, &msg, &e), 0);
+    learn_senders(l, msg);
+    message_close(msg);
+    ck_assert_int_eq(learn_flush(l, &e), 0);
+    ck_assert_int_eq(addrbook_open(book, &ab, &e), 0);
+    ck_assert_uint_eq(addrbook_count(ab), 2);
+    for (size_t i = 0; i < addrbook_count(ab); i++)
+        ck_assert_msg(strstr(addrbook_get(ab, i)->mailbox, "attacker") == NULL, "%s",
+                      addrbook_get(ab, i)->mailbox);
+    addrbook_free(ab);
+    learn_free(l);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
 START_TEST(learn_writes_only_on_flush)
 {
     char *d = test_tmpdir();
@@ -159,6 +192,7 @@ static Suite *suite(void)
     tcase_add_test(t, open_render_parts_from_memory);
     tcase_add_test(t, urls_in_order_once);
     tcase_add_test(t, learn_writes_only_on_flush);
+    tcase_add_test(t, learn_never_takes_addresses_from_encoded_words);
     suite_add_tcase(s, t);
     return s;
 }

@@ -26,7 +26,12 @@ static const struct {
     { "-ERRX", -1, ERR_PROTO, "unexpected reply" },
     { "", -1, ERR_PROTO, "unexpected reply" },
     { "* OK imap", -1, ERR_PROTO, "\"* OK imap\"" },
-    { "-ERR bad\033[2Jterminal", -1, ERR_PERM, "bad?[2Jterminal" },
+    { "-ERR bad\033[2Jterminal", -1, ERR_PERM, "bad^[[2Jterminal" },
+    /* C1 (raw and as UTF-8) and bidi controls are shown, never passed (issue 14, item 2) */
+    { "-ERR a\x9b" "2Jb", -1, ERR_PERM, "a\xef\xbf\xbd" "2Jb" },
+    { "-ERR a\xc2\x9b" "2Jb", -1, ERR_PERM, "a<U+009B>2Jb" },
+    { "-ERR gpj.\xe2\x80\xae" "exe", -1, ERR_PERM, "gpj.<U+202E>exe" },
+    { "-ERR x\xe2\x81\xa6" "y\xe2\x81\xa9", -1, ERR_PERM, "x<U+2066>y<U+2069>" },
 };
 
 START_TEST(test_status)

@@ -7,6 +7,7 @@
 #include "testutil.h"
 #include "tern/build.h"
 #include "tern/fsutil.h"
+#include "tern/header.h"
 #include "tern/mime.h"
 #include "tern/render.h"
 #include "tern/reply.h"
@@ -275,6 +276,75 @@ START_TEST(corpus_replies_and_forwards)
 }
 END_TEST
 
+/* An address hidden in an encoded word of From, Reply-To, To or Cc never becomes a
+ * recipient of a reply (issue 14, item 1): the raw field is split first. */
+static const char *const smuggled[] = {
+    "=?utf-8?b?Qm9iIDxldmlsQGF0dGFja2VyLmV4YW1wbGU+LA==?= <bob@bank.example>",
+    "=?utf-8?q?Bob_=3Cevil=40attacker=2Eexample=3E=2C?= <bob@bank.example>",
+    "=?utf-8?q?evil=40attacker=2Eexample=2C?= <bob@bank.example>",
+    "bob@bank.example (=?utf-8?q?evil=40attacker=2Eexample=2C_x?=)",
+    "grp: =?us-ascii?q?a=3B_evil=40attacker=2Eexample=2C?= <bob@bank.example>;",
+};
+
+START_TEST(reply_never_takes_addresses_from_encoded_words)
+{
+    static const char *const fields[] = { "From", "Reply-To", "To", "Cc" };
+    enum reply_mode modes[] = { REPLY_SENDER, REPLY_ALL };
+
+    for (size_t f = 0; f < 4; f++) {
+        for (size_t m = 0; m < 2; m++) {
+            struct buf msg = BUF_INIT;
+            struct draft d;
+            struct err e;
+
+            buf_printf(&msg, "%s: %s\n", fields[f], smuggled[_i]);
+            if (f != 0)
+                buf_adds(&msg, "From: Carl <carl@x.example>\n");
+            buf_adds(&msg, "Subject: s\nMessage-ID: <m@x>\n\nbody\n");
+            draft_init(&d);
+            ck_assert_int_eq(reply_draft(msg.ptr, msg.len, modes[m], &me, &d, &e), 0);
+            ck_assert_msg(d.to == NULL || strstr(d.to, "attacker") == NULL ||
+                          strstr(d.to, "\" <") != NULL, "%s: %s -> To: %s", fields[f],
+                          smuggled[_i], d.to);
+            ck_assert_msg(d.cc == NULL || strstr(d.cc, "attacker") == NULL ||
+                          strstr(d.cc, "\" <") != NULL, "%s: %s -> Cc: %s", fields[f],
+                          smuggled[_i], d.cc);
+            for (size_t l = 0; l < 2; l++) {
+                const char *v = l ? d.cc : d.to;
+                struct addr *a;
+                size_t n;
+
+                if (v == NULL)
+                    continue;
+                addr_parse_list(v, strlen(v), &a, &n);
+                for (size_t i = 0; i < n; i++)
+                    ck_assert_msg(strstr(a[i].mailbox, "attacker") == NULL, "%s: %s -> %s",
+                                  fields[f], smuggled[_i], a[i].mailbox);
+                addr_list_free(a, n);
+            }
+            if (f <= 1 || m == 1)
+                ck_assert_msg((d.to && strstr(d.to, "<bob@bank.example>")) ||
+                              (d.cc && strstr(d.cc, "<bob@bank.example>")),
+                              "%s: %s: bob lost (%s)", fields[f], smuggled[_i], d.to);
+            draft_free(&d);
+            buf_free(&msg);
+        }
+    }
+    /* List-Post is a URL: an encoded word there is not a mailto either */
+    {
+        const char lp[] = "From: c@x.example\nList-Post: =?utf-8?q?=3Cmailto=3Aevil=40"
+                          "attacker=2Eexample=3E?=\nSubject: s\n\nb\n";
+        struct draft d;
+        struct err e;
+
+        draft_init(&d);
+        reply_draft(lp, sizeof lp - 1, REPLY_LIST, &me, &d, &e);
+        ck_assert_msg(d.to == NULL || strstr(d.to, "attacker") == NULL, "%s", d.to);
+        draft_free(&d);
+    }
+}
+END_TEST
+
 static Suite *reply_suite(void)
 {
     Suite *s = suite_create("reply");
@@ -290,6 +360,8 @@ static Suite *reply_suite(void)
     tcase_add_test(tc, forward_inline_keeps_attachments);
     tcase_add_test(tc, forward_as_attachment_round_trips);
     tcase_add_test(tc, corpus_replies_and_forwards);
+    tcase_add_loop_test(tc, reply_never_takes_addresses_from_encoded_words, 0,
+                        sizeof smuggled / sizeof smuggled[0]);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     return s;

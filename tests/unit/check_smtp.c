@@ -32,7 +32,10 @@ static const struct reply_case reply_cases[] = {
     { { "199 too low" }, -1, 0, NULL, NULL },
     { { "600 too high" }, -1, 0, NULL, NULL },
     { { "250_bad separator" }, -1, 0, NULL, NULL },
-    { { "220 evil\033[2Jterm" }, 1, 220, "", "220 evil?[2Jterm" },
+    { { "220 evil\033[2Jterm" }, 1, 220, "", "220 evil^[[2Jterm" },
+    { { "550 a\x9b" "2Jb\xc2\x85" "c" }, 1, 550, "", "550 a\xef\xbf\xbd" "2Jb<U+0085>c" },
+    { { "550-x\xe2\x80\xae" "y", "550 \xe2\x81\xa7z" }, 1, 550, "",
+      "550 x<U+202E>y / <U+2067>z" },
 };
 
 START_TEST(reply_table)
@@ -239,7 +242,7 @@ START_TEST(session_pipelined_partial)
         "C:QUIT", "S:221 bye\n", "W", NULL,
     };
     struct smtp_rcpt r[2] = { { "b@x", 0, "" }, { "c@x", 0, "" } };
-    struct smtp_msg m = { "a@x", r, 2, "Subject: t\n\n.dot\nx", 19, NULL };
+    struct smtp_msg m = { "a@x", r, 2, "Subject: t\n\n.dot\nx", 18, NULL };
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
@@ -371,6 +374,62 @@ START_TEST(session_8bit_and_utf8)
     ck_assert_int_eq(smtp_send(s, &mu, NULL, 0, &e), -1);
     ck_assert_int_eq(e.cls, ERR_PERM);
     ck_assert_ptr_nonnull(strstr(e.msg, "SMTPUTF8"));
+    smtp_close(s);
+    ck_assert_int_eq(peer_wait(pid), 0);
+}
+END_TEST
+
+/* Issue 14, item 8: to a server without 8BITMIME, 8-bit text and a line over 998 octets go
+ * quoted-printable, with the MIME fields added, and MAIL FROM has no BODY=8BITMIME. */
+START_TEST(session_reencodes_for_the_wire)
+{
+    const char *steps[40];
+    char qp[13][80], last[40], msg[1200];
+    size_t k = 0, n;
+    struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
+    struct smtp_msg m = { "a@x", r, 1, msg, 0, NULL };
+    struct smtp_opts o;
+    struct smtp *s;
+    struct err e;
+    int port;
+    pid_t pid;
+
+    n = (size_t)snprintf(msg, sizeof msg, "Subject: x\n\ncaf\xc3\xa9\n");
+    memset(msg + n, 'a', 1000);
+    msg[n + 1000] = '\n';
+    m.len = n + 1001;
+    steps[k++] = "S:220 peer\n";
+    steps[k++] = "C:EHLO client.test";
+    steps[k++] = "S:250-peer\n250 PIPELINING\n";
+    steps[k++] = "C:MAIL FROM:<a@x>";
+    steps[k++] = "C:RCPT TO:<b@x>";
+    steps[k++] = "C:DATA";
+    steps[k++] = "S:250 ok\n250 ok\n354 go\n";
+    steps[k++] = "C:Subject: x";
+    steps[k++] = "C:MIME-Version: 1.0";
+    steps[k++] = "C:Content-Type: text/plain; charset=utf-8";
+    steps[k++] = "C:Content-Transfer-Encoding: quoted-printable";
+    steps[k++] = "C:";
+    steps[k++] = "C:caf=C3=A9";
+    for (int i = 0; i < 13; i++) {
+        memcpy(qp[i], "C:", 2);
+        memset(qp[i] + 2, 'a', 75);
+        memcpy(qp[i] + 77, "=", 2);
+        steps[k++] = qp[i];
+    }
+    memcpy(last, "C:", 2);
+    memset(last + 2, 'a', 25);
+    last[27] = '\0';
+    steps[k++] = last;
+    steps[k++] = "C:.";
+    steps[k++] = "S:250 ok\n";
+    steps[k++] = "C:QUIT";
+    steps[k++] = "S:221 bye\n";
+    steps[k] = NULL;
+    pid = peer_start(steps, &port);
+    opts_for(&o, port, TLS_MODE_NONE);
+    ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
+    ck_assert_msg(smtp_send(s, &m, NULL, 0, &e) == 0, "%s", e.msg);
     smtp_close(s);
     ck_assert_int_eq(peer_wait(pid), 0);
 }
@@ -654,6 +713,7 @@ static Suite *smtp_suite(void)
     tcase_add_test(p, session_silent_greeting_times_out);
     tcase_add_test(p, session_batch_pipelined);
     tcase_add_test(p, session_batch_lost);
+    tcase_add_test(p, session_reencodes_for_the_wire);
     suite_add_tcase(s, p);
     return s;
 }

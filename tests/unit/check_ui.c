@@ -229,6 +229,13 @@ START_TEST(clip_by_width)
         { "a\tb", 3, 3, 3 },               /* a control shows as one '?' */
         { "\xff\xfe", 1, 1, 1 },           /* invalid bytes: one column each */
         { "abc", 0, 0, 0 },
+        /* invisible format characters take the columns of their "<U+XXXX>" (item 3) */
+        { "a\xe2\x80\xae" "b", 20, 5, 10 },    /* U+202E, never a zero-width mark on 'a' */
+        { "a\xe2\x81\xa6" "b", 5, 1, 1 },      /* U+2066 does not fit whole: not drawn */
+        { "a\xe2\x80\x8b" "b", 20, 5, 10 },    /* U+200B zero width space */
+        { "a\xe2\x80\x8f" "b", 20, 5, 10 },    /* U+200F right-to-left mark */
+        { "a\xd8\x9c" "b", 20, 4, 10 },         /* U+061C arabic letter mark */
+        { "a\xf3\xa0\x81\x81" "b", 20, 6, 11 }, /* U+E0041 tag latin capital A */
     };
 
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {

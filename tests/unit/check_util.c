@@ -167,6 +167,25 @@ START_TEST(fs_atomic_and_lock)
     fs_unlock(fd2);
     ck_assert_int_eq(fs_read_file("/nonexistent/x", &b, &e), -1);
     ck_assert(strstr(e.msg, "/nonexistent/x") != NULL);
+    /* a symlink planted at the temporary name is not followed (issue 14, item 10) */
+    {
+        char *victim = fs_join(dir, "victim");
+        struct buf tmp = BUF_INIT;
+
+        test_write(victim, "precious\n");
+        buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+        ck_assert_int_eq(symlink(victim, tmp.ptr), 0);
+        ck_assert_int_eq(fs_write_atomic(path, "three\n", 6, 0600, &e), 0);
+        buf_reset(&b);
+        ck_assert_int_eq(fs_read_file(victim, &b, &e), 0);
+        ck_assert_str_eq(b.ptr, "precious\n");
+        buf_reset(&b);
+        ck_assert_int_eq(fs_read_file(path, &b, &e), 0);
+        ck_assert_str_eq(b.ptr, "three\n");
+        ck_assert_int_eq(lstat(tmp.ptr, &st), -1);
+        buf_free(&tmp);
+        free(victim);
+    }
     buf_free(&b);
     rm_rf(dir);
     free(path), free(deep), free(dir);
@@ -207,7 +226,10 @@ START_TEST(log_redacts_credentials)
     log_redact("USER ann", 8, false, out, sizeof out);
     ck_assert_str_eq(out, "USER ann");
     log_redact("+OK \x1b[2Jhi", 10, false, out, sizeof out);
-    ck_assert_str_eq(out, "+OK ?[2Jhi");
+    ck_assert_str_eq(out, "+OK ^[[2Jhi");
+    /* the trace shows C1 and bidi controls too (issue 14, item 2) */
+    log_redact("+OK \x9b\xc2\x9b\xe2\x80\xae!", 11, false, out, sizeof out);
+    ck_assert_str_eq(out, "+OK \xef\xbf\xbd<U+009B><U+202E>!");
     /* OAuth2 mechanisms: the initial response carries the bearer token */
     log_redact("AUTH XOAUTH2 dXNlcj1hbm4BYXV0aD1CZWFyZXIgc2VjcmV0AQE=", 52, false, out,
                sizeof out);
