@@ -1,7 +1,7 @@
 /*
- * The outgoing queue: messages in the Maildir folder "Outbox" under mail_root, each with an
- * envelope/state file in mail_root/.tern/queue/ID.state (ID = the message's Maildir unique
- * name), retry with backoff, and the flusher that delivers them over SMTP.
+ * The outgoing queue's storage: messages in the Maildir folder "Outbox" under mail_root, each
+ * with an envelope/state file in mail_root/.tern/queue/ID.state (ID = the message's Maildir
+ * unique name), the retry policy, the flusher lock. The flusher itself is tern/flush.h.
  */
 #ifndef TERN_QUEUE_H
 #define TERN_QUEUE_H
@@ -16,7 +16,10 @@
 
 #define QUEUE_FOLDER "Outbox"
 
-enum queue_state { QUEUE_QUEUED, QUEUE_FAILED };
+/* queued: waiting for its next attempt; failed: refused for good (5xx), kept until retried
+ * or deleted; held: the account cannot deliver (authentication, TLS, configuration), kept
+ * until the account's settings change or the user asks for a retry. */
+enum queue_state { QUEUE_QUEUED, QUEUE_FAILED, QUEUE_HELD };
 
 /* A refused recipient and the server's words about it. */
 struct queue_refusal {
@@ -38,21 +41,28 @@ struct queue_entry {
     time_t next;                 /* next attempt (0: now) */
     bool sent_copied;            /* already copied into the Sent folder (partial delivery) */
     char *reply;                 /* last server reply or error; NULL if none */
+    char *held_config;           /* held: fingerprint of the account's settings then */
+    /* The message this one answers (a reply: flag R; a forward: P), set on that message
+     * once the server accepts this one: its folder directory and unique name, or NULL. */
+    char *answers_dir;
+    char *answers_id;
+    char answers_flag;
     char *path;                  /* the message file (set by queue_list), or NULL when gone */
 };
 
 void queue_entry_free(struct queue_entry *q);   /* frees the members, not q */
 void queue_entry_add_rcpt(struct queue_entry *q, const char *addr);
 void queue_entry_set_reply(struct queue_entry *q, const char *reply);
+/* Remember the message at path (DIR/new/NAME or DIR/cur/NAME) as the one this answers, to
+ * get flag (R or P) once sent; -1 when path is not a Maildir message. */
+int queue_entry_set_answers(struct queue_entry *q, const char *path, char flag);
+/* Note a recipient refused for good (addr) with the server's words. */
+void queue_entry_add_refusal(struct queue_entry *q, const char *addr, const char *reply);
 
 /* The state file's text (one "key value" per line) and back. Parsing rejects unknown
  * versions, missing keys and control bytes: 0 or -1 with ERR_PARSE. */
 char *queue_state_format(const struct queue_entry *q);
 int queue_state_parse(const char *text, size_t n, struct queue_entry *q, struct err *e);
-
-/* The bytes to transmit for a stored message: without its Bcc and Resent-Bcc fields (the
- * envelope carries those recipients), everything else byte for byte. Appended to out. */
-void queue_wire_form(const char *msg, size_t n, struct buf *out);
 
 /* ---- retry policy ---- */
 
@@ -70,6 +80,22 @@ void queue_note_temp(struct queue_entry *q, const struct queue_policy *p, time_t
                      const char *reply);
 /* A permanent failure: FAILED with the reply, kept until retried or deleted. */
 void queue_note_perm(struct queue_entry *q, time_t now, const char *reply);
+/* The account cannot deliver: HELD with the reason and the fingerprint of its settings. */
+void queue_note_held(struct queue_entry *q, const char *reply, const char *config_fp);
+/*
+ * The retry policy, one switch on the error class: temporary network trouble, 4xx and
+ * protocol breakage back off (queue_note_temp); authentication, TLS and configuration
+ * failures hold the message (queue_note_held); 5xx and bad data fail it (queue_note_perm).
+ * Returns the state the entry is in afterwards.
+ */
+enum queue_state queue_note_error(struct queue_entry *q, const struct queue_policy *p,
+                                  time_t now, enum err_class cls, const char *reply,
+                                  const char *config_fp);
+/* A held entry is tried again when its account's settings changed since, or on request. */
+bool queue_held_due(const struct queue_entry *q, const char *config_fp, bool retry_held);
+/* Back to the queue, due now, with a fresh lifetime (tern queue --retry, --retry-held). */
+void queue_release(struct queue_entry *q, time_t now);
+const char *queue_state_name(enum queue_state s);
 /* Due for a flush now (queued and next <= now, or any queued entry when all). */
 bool queue_due(const struct queue_entry *q, time_t now, bool all);
 
@@ -83,7 +109,8 @@ void queue_close(struct queue *q);
 const char *queue_outbox(const struct queue *q);
 /*
  * Store a message and its envelope durably: the message goes into Outbox (fsynced), then the
- * state file (atomically). Fills q->id, created, next. A crash between the two leaves a
+ * state file (atomically). Fills q->id, created, next. When the state cannot be written the
+ * message is removed again (queued properly or not at all). A crash between the two leaves a
  * message without state, which the flusher never sends and `tern queue` lists as incomplete.
  */
 int queue_add(struct queue *q, const char *msg, size_t n, struct queue_entry *ent, struct err *e);
@@ -100,51 +127,70 @@ int queue_save(struct queue *q, const struct queue_entry *ent, struct err *e);
 /* Delete the message, then its state (a crash between leaves a state that the next list
  * drops). */
 int queue_remove(struct queue *q, const struct queue_entry *ent, struct err *e);
+/* The queue id of the message file at path when it is in mail_root's Outbox, else NULL.
+ * New string. */
+char *queue_id_of_path(const char *mail_root, const char *path);
 /* Find an entry by id or unique id prefix in a list: index, -1 none, -2 ambiguous. */
 long queue_find(const struct queue_entry *ents, size_t n, const char *id);
+/*
+ * Another program may rename an Outbox file while it is queued (new/ → cur/ when it marks it
+ * seen, a flag change): these follow the message by its unique name. queue_refind updates
+ * ent->path (0, or -1 when the message is gone); queue_unlink_msg removes the message (0
+ * also when it was already gone); queue_rename_msg moves it to dst (-1 with errno).
+ */
+int queue_refind(struct queue *q, struct queue_entry *ent);
+int queue_unlink_msg(struct queue *q, struct queue_entry *ent, struct err *e);
+int queue_rename_msg(struct queue *q, struct queue_entry *ent, const char *dst);
+/* Remove an entry's state file (not synced: see queue_sync). */
+int queue_drop_state(struct queue *q, const char *id, struct err *e);
+/* Make removals and renames in Outbox and the state directory durable. */
+int queue_sync(struct queue *q, struct err *e);
+/* The mtimes of the queue's directories: whether anything changed since the last look
+ * (a reader that shows the queue rereads it only then): 1 changed (a zeroed stamp has), 0
+ * not, 2 not that the mtimes show, but they are recent enough to hide a change. */
+struct queue_stamp {
+    struct timespec t[3];
+};
+int queue_changed(struct queue *q, struct queue_stamp *st);
+/* When the next queued message is due (*when; 0 or past: now): 1, or 0 when nothing is
+ * queued (held and failed messages wait for a person), -1 on error. */
+int queue_next_due(struct queue *q, time_t *when, struct err *e);
 /* The flusher lock (only one at a time): a descriptor, or -1 with ERR_LOCKED. */
 int queue_lock(struct queue *q, struct err *e);
 
-/* ---- flushing ---- */
-
-enum queue_event_kind {
-    QEV_START,        /* total = messages due */
-    QEV_CONNECT,      /* text = account */
-    QEV_SENT,         /* a message accepted (text = final reply; partial refusals in ent) */
-    QEV_DEFERRED,     /* temporary failure, stays queued (text = reason) */
-    QEV_FAILED,       /* permanent failure or lifetime over (text = reason) */
-    QEV_REFUSED,      /* one recipient refused for good (addr, text = reply) */
-};
-
-struct queue_event {
-    enum queue_event_kind kind;
-    const struct queue_entry *ent;
-    const char *addr;
-    const char *text;
-    size_t done, total;
-};
-
-typedef void (*queue_event_fn)(const struct queue_event *ev, void *arg);
-
-struct queue_flush_opts {
-    bool all;                    /* ignore backoff */
-    const char *const *accounts; /* only these accounts (NULL: every account) */
-    size_t naccounts;
-    const char *only_id;         /* only this message (tern send's immediate try) */
-    time_t now;                  /* 0: time(NULL) */
-};
-
-struct queue_flush_stats {
-    size_t sent, deferred, failed, skipped;
-};
+/* ---- the acceptance journal ---- */
 
 /*
- * Deliver what is due: group by account, one SMTP session per account (reopened when the
- * connection is lost), pipelined; on acceptance copy into the account's sent folder with flag
- * S, then remove from the queue. Takes the flusher lock (ERR_LOCKED when another flush runs).
- * Returns 0 when the flush ran (whatever happened to each message), -1 on local errors.
+ * MAIL_ROOT/.tern/queue/accepted.journal: one line "ID<TAB>RCPT<TAB>RCPT..." per message the
+ * server accepted, written the moment its 250 arrives, before the Sent copy or the state
+ * update (a kill cannot undo a write); made durable by queue_journal_sync with the batch's
+ * other fsyncs, before any state is removed (a power cut may resend that batch, as before).
+ * Space for it is reserved ahead (posix_fallocate), so a full disk does not stop the record.
+ * A flush applies what it finds before sending anything and empties the journal once every
+ * record is durable elsewhere: an accepted message is never sent again, whatever fails after.
  */
-int queue_flush(struct queue *q, const struct config *cfg, const struct queue_flush_opts *o,
-                queue_event_fn fn, void *arg, struct queue_flush_stats *st, struct err *e);
+struct queue_accepted {
+    char *id;
+    char **rcpts;                /* the recipients the server accepted */
+    size_t nrcpts;
+};
+
+/* Open the journal (under the flusher lock) and reserve space. */
+int queue_journal_open(struct queue *q, struct err *e);
+/* Record an acceptance (written, not yet synced), or fail (the caller then records it
+ * another way). */
+int queue_journal_note(struct queue *q, const char *id, const char *const *rcpts, size_t n,
+                       struct err *e);
+/* fdatasync what was recorded since the last call. */
+int queue_journal_sync(struct queue *q, struct err *e);
+/* Every whole record, oldest first (a torn last line is ignored). */
+int queue_journal_read(struct queue *q, struct queue_accepted **out, size_t *n, struct err *e);
+void queue_accepted_free(struct queue_accepted *v, size_t n);
+/* The journal's text into records: whole lines only; never fails, skips what is bad. */
+void queue_journal_parse(const char *text, size_t len, struct queue_accepted **out, size_t *n);
+/* Empty the journal (when every record is durable elsewhere). */
+int queue_journal_reset(struct queue *q, struct err *e);
+/* Remove the recipients a record says were accepted; true when some were. */
+bool queue_entry_drop_rcpts(struct queue_entry *ent, const struct queue_accepted *a);
 
 #endif

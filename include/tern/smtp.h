@@ -5,6 +5,7 @@
 #ifndef TERN_SMTP_H
 #define TERN_SMTP_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -116,6 +117,11 @@ struct smtp_msg {
     const char *data;            /* the message as stored (LF or CRLF lines) */
     size_t len;
     const char *envid;           /* ENVID= when DSN is used; NULL for none */
+    /* Called the moment the server accepts the message (250 to the final dot), before
+     * anything more is read or sent, so that the caller can record it in the smallest
+     * window (may be NULL). */
+    void (*accepted)(const struct smtp_msg *m, void *arg);
+    void *arg;
 };
 
 /*
@@ -144,5 +150,11 @@ struct smtp_outcome {
  * after a lost session the rest have tried = false. Returns 0.
  */
 int smtp_send_batch(struct smtp *s, struct smtp_msg *msgs, size_t n, struct smtp_outcome *out);
+/*
+ * A flag (set from a signal handler) that makes a batch stop before the next message
+ * content goes out: the message in flight is finished, the rest get tried = false and the
+ * session ends. NULL: never.
+ */
+void smtp_set_stop(struct smtp *s, const volatile sig_atomic_t *stop);
 
 #endif

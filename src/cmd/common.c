@@ -18,7 +18,7 @@ static const struct {
       "list the messages of a folder (one line each)" },
     { "send", "[-c FILE] [-t] [-i|-oi] [-f ADDR] [-F NAME] [-a ACCOUNT] [-q] [-v] [--] "
       "[RCPT...] < message", "queue a message (a sendmail drop-in) and deliver it" },
-    { "flush", "[-c FILE] [--all] [-q] [--progress-fd N] [ACCOUNT...]",
+    { "flush", "[-c FILE] [--all] [--retry-held] [-q] [--progress-fd N] [ACCOUNT...]",
       "deliver the queued messages that are due" },
     { "queue", "[-c FILE] [--retry ID | --delete ID]",
       "list the outgoing queue; --retry ID, --delete ID" },

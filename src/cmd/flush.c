@@ -4,13 +4,16 @@
  */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tern/cmd.h"
+#include "tern/flush.h"
 #include "tern/queue.h"
 #include "tern/str.h"
 
@@ -54,6 +57,9 @@ static void machine_event(FILE *m, const struct queue_event *ev)
     case QEV_REFUSED:
         fprintf(m, "refused %s %s %s\n", id, ev->addr, ev->text);
         break;
+    case QEV_HELD:
+        fprintf(m, "held %zu %zu %s %s\n", ev->done, ev->total, id, ev->text);
+        break;
     }
     fflush(m);
 }
@@ -92,6 +98,11 @@ static void flush_event(const struct queue_event *ev, void *arg)
         fprintf(stderr, "%s: %s: recipient <%s> refused: %s\n", u->progname,
                 ev->ent ? ev->ent->id : "-", ev->addr, ev->text);
         break;
+    case QEV_HELD:
+        clear_line(u);
+        fprintf(stderr, "%s: held %s: %s\n", u->progname, ev->ent ? ev->ent->id : "-",
+                ev->text);
+        break;
     }
     if (u->tty && ev->kind != QEV_START && ev->kind != QEV_CONNECT && ev->total > 0) {
         clear_line(u);
@@ -100,6 +111,56 @@ static void flush_event(const struct queue_event *ev, void *arg)
     }
 }
 
+/* What happened; when nothing was due, what is waiting and until when. */
+static void print_summary(const struct queue_flush_stats *st)
+{
+    size_t tried = st->sent + st->deferred + st->skipped + st->failed + st->held;
+
+    if (tried == 0 && (st->waiting > 0 || st->held_waiting > 0)) {
+        if (st->waiting > 0) {
+            char when[32] = "later";
+            struct tm tm, today;
+            time_t now = time(NULL);
+
+            localtime_r(&st->next_due, &tm);
+            localtime_r(&now, &today);
+            strftime(when, sizeof when, tm.tm_yday == today.tm_yday &&
+                     tm.tm_year == today.tm_year ? "%H:%M" : "%Y-%m-%d %H:%M", &tm);
+            printf("%zu queued, not due until %s (tern flush --all sends now)\n", st->waiting,
+                   when);
+        }
+        if (st->held_waiting > 0)
+            printf("%zu held until the account's settings change (tern queue says why; "
+                   "tern flush --retry-held)\n", st->held_waiting);
+        return;
+    }
+    printf("%zu sent, %zu deferred, %zu failed", st->sent, st->deferred + st->skipped,
+           st->failed);
+    if (st->held)
+        printf(", %zu held (tern queue says why; tern flush --retry-held)", st->held);
+    printf("\n");
+}
+
+/* SIGTERM (the client quitting or cancelling) and ^C: finish the message in flight, record
+ * it, and stop; dying mid-message could send it twice. */
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static void catch_stop(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
 
 
 int cmd_flush(int argc, char **argv, const struct globals *g)
@@ -117,6 +178,8 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
 
         if (strcmp(s, "--all") == 0 || strcmp(s, "-a") == 0) {
             fo.all = true;
+        } else if (strcmp(s, "--retry-held") == 0) {
+            fo.retry_held = true;
         } else if (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0) {
             u.quiet = true;
         } else if (strcmp(s, "--progress-fd") == 0 || strncmp(s, "--progress-fd=", 14) == 0) {
@@ -153,6 +216,8 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
     fo.accounts = (const char *const *)(argv + i);
     fo.naccounts = (size_t)(argc - i);
     u.tty = !u.quiet && isatty(STDERR_FILENO);
+    catch_stop();
+    fo.stop = &stop_flag;
     if (queue_open(cfg->mail_root, &q, &e) < 0 ||
         queue_flush(q, cfg, &fo, flush_event, &u, &st, &e) < 0) {
         clear_line(&u);
@@ -166,9 +231,9 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
     if (u.machine)
         fprintf(u.machine, "done %zu %zu %zu\n", st.sent, st.deferred + st.skipped, st.failed);
     if (!u.quiet)
-        printf("%zu sent, %zu deferred, %zu failed\n", st.sent, st.deferred + st.skipped,
-               st.failed);
-    rc = st.failed ? EX_UNAVAILABLE : (st.deferred + st.skipped) ? EX_TEMPFAIL : EX_OK;
+        print_summary(&st);
+    rc = st.failed || st.held ? EX_UNAVAILABLE : (st.deferred + st.skipped) ? EX_TEMPFAIL :
+         EX_OK;
 out:
     queue_close(q);
     config_free(cfg);

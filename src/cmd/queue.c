@@ -43,8 +43,8 @@ static void show(const struct queue_entry *q)
     if (q->path && fs_read_file(q->path, &msg, &e) == 0)
         subject = hdr_get(msg.ptr, hdr_block_len(msg.ptr, msg.len), "Subject");
     when(q->state == QUEUE_QUEUED ? q->next : 0, next, sizeof next);
-    printf("%s  %s  attempts %d  next %s  account %s\n", q->id,
-           q->state == QUEUE_FAILED ? "failed" : "queued", q->attempts,
+    printf("%s  %s  attempts %d  next %s  account %s\n", q->id, queue_state_name(q->state),
+           q->attempts, q->state == QUEUE_HELD ? "when the account's settings change" :
            q->state == QUEUE_FAILED ? "-" : next, q->account);
     printf("    from: <%s>\n    to:", q->from);
     for (size_t i = 0; i < q->nrcpts; i++)
@@ -69,7 +69,7 @@ int cmd_queue(int argc, char **argv, const struct globals *g)
     struct config *cfg;
     struct queue *q = NULL;
     struct queue_entry *ents = NULL;
-    size_t n = 0, orphans = 0, failed = 0;
+    size_t n = 0, orphans = 0, failed = 0, held = 0;
     struct err e;
     int rc;
 
@@ -121,9 +121,7 @@ int cmd_queue(int argc, char **argv, const struct globals *g)
                 printf("deleted %s\n", ents[k].id);
         } else {
             /* back to the queue, due now, with a fresh lifetime */
-            ents[k].state = QUEUE_QUEUED;
-            ents[k].next = 0;
-            ents[k].created = time(NULL);
+            queue_release(&ents[k], time(NULL));
             rc = queue_save(q, &ents[k], &e);
             if (rc == 0)
                 printf("%s will be sent at the next flush\n", ents[k].id);
@@ -137,11 +135,15 @@ int cmd_queue(int argc, char **argv, const struct globals *g)
     for (size_t i = 0; i < n; i++) {
         show(&ents[i]);
         failed += ents[i].state == QUEUE_FAILED;
+        held += ents[i].state == QUEUE_HELD;
     }
     if (n == 0)
         printf("the queue is empty\n");
-    else
+    else if (held == 0)
         printf("%zu message%s, %zu failed\n", n, n == 1 ? "" : "s", failed);
+    else
+        printf("%zu message%s, %zu failed, %zu held (fix the account, or tern flush "
+               "--retry-held)\n", n, n == 1 ? "" : "s", failed, held);
     if (orphans)
         printf("%zu message%s in %s without an envelope (an interrupted tern send): "
                "not sent\n", orphans, orphans == 1 ? "" : "s", queue_outbox(q));

@@ -32,6 +32,8 @@ struct model {
     bool outbox;
     struct queue_entry *q;      /* Outbox: the queue's entries */
     size_t nq;
+    struct queue_stamp qstamp;  /* ... as of these directory mtimes */
+    time_t qread;               /* ... read then */
     size_t cur;                 /* cursor row */
     struct model_counts counts;
     size_t gone;
@@ -128,16 +130,26 @@ static void count(struct model *m)
     c->shown = m->v.n;
 }
 
+/* The queue's entries for the Outbox rows: reread only when its directories changed (a
+ * 300-message flush must not cost a full reread per key or per refresh). */
 static void load_queue(struct model *m)
 {
     struct queue *q;
     struct err e;
+    int changed;
 
+    if (queue_open(m->root, &q, &e) < 0)
+        return;
+    changed = queue_changed(q, &m->qstamp);
+    /* unchanged, or possibly changed but already reread this second */
+    if (m->q != NULL && (changed == 0 || (changed == 2 && m->qread == time(NULL)))) {
+        queue_close(q);
+        return;
+    }
+    m->qread = time(NULL);
     queue_list_free(m->q, m->nq);
     m->q = NULL;
     m->nq = 0;
-    if (queue_open(m->root, &q, &e) < 0)
-        return;
     if (queue_list(q, &m->q, &m->nq, NULL, &e) < 0) {
         m->q = NULL;
         m->nq = 0;

@@ -28,6 +28,7 @@ struct smtp {
     struct smtp_reply r;         /* the last reply read */
     struct buf line;
     struct buf out;              /* scratch for commands and DATA */
+    const volatile sig_atomic_t *stop;   /* smtp_set_stop */
 };
 
 /* ---- replies ---- */
@@ -854,6 +855,8 @@ int smtp_send(struct smtp *s, struct smtp_msg *m, char *final, size_t finalsz, s
         goto refused;
     }
     rc = 0;
+    if (m->accepted)
+        m->accepted(m, m->arg);
     goto out;
 all_refused:
     err_set(e, temp ? ERR_TEMP : ERR_PERM, "%s: no recipient accepted: %s", s->host,
@@ -953,6 +956,11 @@ static int smtp_envelope_replies(struct smtp *s, struct smtp_msg *m, struct smtp
     return 0;
 }
 
+void smtp_set_stop(struct smtp *s, const volatile sig_atomic_t *stop)
+{
+    s->stop = stop;
+}
+
 int smtp_send_batch(struct smtp *s, struct smtp_msg *msgs, size_t n, struct smtp_outcome *out)
 {
     struct buf *enc = xcalloc(n + 1, sizeof *enc);
@@ -965,7 +973,7 @@ int smtp_send_batch(struct smtp *s, struct smtp_msg *msgs, size_t n, struct smtp
         out[k].rc = -1;
     }
     if (!(s->caps & SMTP_CAP_PIPELINING)) {
-        for (size_t k = 0; k < n && smtp_alive(s); k++) {
+        for (size_t k = 0; k < n && smtp_alive(s) && !(s->stop && *s->stop); k++) {
             out[k].tried = true;
             out[k].rc = smtp_send(s, &msgs[k], out[k].final, sizeof out[k].final, &out[k].err);
         }
@@ -975,6 +983,16 @@ int smtp_send_batch(struct smtp *s, struct smtp_msg *msgs, size_t n, struct smtp
         size_t env = n;
         struct err e;
 
+        if (s->stop && *s->stop) {
+            /* Asked to stop: the content due next is not sent; the server drops that
+             * transaction with the connection, and the message is left for a later run. */
+            if (content < n) {
+                out[content].tried = false;
+                err_clear(&out[content].err);
+            }
+            s->alive = false;
+            goto done;
+        }
         /* skip what cannot be sent at all */
         while (i < n && smtp_precheck(s, &msgs[i], &enc[i], &utf8[i], &out[i].err) < 0) {
             out[i].tried = true;
@@ -1011,9 +1029,11 @@ int smtp_send_batch(struct smtp *s, struct smtp_msg *msgs, size_t n, struct smtp
             if (smtp_read_reply(s, &out[content].err) < 0)
                 goto lost;
             smtp_reply_format(&s->r, out[content].final, sizeof out[content].final);
-            if (s->r.code == 250)
+            if (s->r.code == 250) {
                 out[content].rc = 0;
-            else
+                if (msgs[content].accepted)
+                    msgs[content].accepted(&msgs[content], msgs[content].arg);
+            } else
                 smtp_reply_err(s, "end of data", &out[content].err);
             content = n;
         } else if (empty) {

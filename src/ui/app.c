@@ -24,6 +24,7 @@
 #include "tern/log.h"
 #include "tern/message.h"
 #include "tern/model.h"
+#include "tern/queue.h"
 #include "tern/str.h"
 #include "tern/ui.h"
 #include "tern/xalloc.h"
@@ -386,6 +387,8 @@ static void job_done(struct app *a, const char *name, int status, const char *la
                 last_line ? last_line : "");
     else
         app_err(a, "%s", last_line);
+    if (strcmp(name, "flush") == 0)
+        a->next_queue_check = time(NULL);   /* what was deferred: when is it due? */
     app_refresh(a);
     app_notify(a, EV_FOLDERS_CHANGED);
 }
@@ -414,10 +417,10 @@ void app_fetch(struct app *a)
         app_msg(a, "Fetching in the background...");
 }
 
-/* all: ignore the retry backoff (the user asked for it now). */
+/* all: ignore the retry backoff and try held messages too (the user asked for it now). */
 static void start_flush(struct app *a, bool all)
 {
-    char *argv[10];
+    char *argv[12];
     int n = 0;
 
     if (jobs_running(a, "flush")) {
@@ -430,8 +433,10 @@ static void start_flush(struct app *a, bool all)
         argv[n++] = (char *)a->g->config_path;
     }
     argv[n++] = "flush";
-    if (all)
+    if (all) {
         argv[n++] = "--all";
+        argv[n++] = "--retry-held";
+    }
     argv[n++] = "--progress-fd";
     argv[n++] = "3";
     argv[n] = NULL;
@@ -699,8 +704,40 @@ static void read_signals(struct app *a)
     }
 }
 
+/*
+ * Queued messages are retried by the client itself: when one is due a flush job starts
+ * (at most one a minute, so a flush that cannot help is not restarted in a loop); otherwise
+ * the loop wakes when the next one is due. The queue is read once a minute at most.
+ */
+static void flush_due(struct app *a, time_t now)
+{
+    struct queue *q;
+    struct err e;
+    time_t due = 0;
+    int r;
+
+    a->next_queue_check = now + 60;
+    if (jobs_running(a, "flush") || queue_open(a->root, &q, &e) < 0)
+        return;
+    r = queue_next_due(q, &due, &e);
+    queue_close(q);
+    if (r != 1)
+        return;
+    if (due > now) {
+        if (due < a->next_queue_check)
+            a->next_queue_check = due;
+    } else if (now - a->last_auto_flush >= 60) {
+        a->last_auto_flush = now;
+        start_flush(a, false);
+    } else {
+        a->next_queue_check = a->last_auto_flush + 60;
+    }
+}
+
 static void on_timers(struct app *a, time_t now)
 {
+    if (now >= a->next_queue_check)
+        flush_due(a, now);
     if (a->cfg->fetch_interval > 0 && now >= a->next_fetch) {
         a->next_fetch = now + a->cfg->fetch_interval * 60;
         if (!jobs_running(a, "fetch"))
@@ -729,6 +766,8 @@ static int next_timeout(const struct app *a, time_t now)
         t = a->next_fetch;
     if (a->next_learn < t)
         t = a->next_learn;
+    if (a->next_queue_check < t)
+        t = a->next_queue_check;
     if (t <= now)
         return 0;
     if (t - now > 60)
@@ -903,6 +942,7 @@ int ui_main(int argc, char **argv, const struct globals *g)
         time_t now = time(NULL);
 
         a->next_check = now;     /* counts and refresh right after the first screen */
+        a->next_queue_check = now;
         a->next_fetch = now + a->cfg->fetch_interval * 60;
     }
     app_learn_flush(a);         /* nothing to write yet: starts the timer */

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "compose.h"
 #include "tcurses.h"
 #include "tern/addrbook.h"
+#include "tern/compose.h"
 #include "tern/fsutil.h"
 #include "tern/model.h"
 #include "tern/queue.h"
@@ -119,7 +119,7 @@ static void compose_from(struct app *a, enum compose_kind kind, char **paths, si
 /* m, r, g, L, f: a new message or one made from the message under the cursor. */
 void ui_compose(struct app *a, enum compose_kind kind)
 {
-    char *path = NULL, *queue_id = NULL;
+    char *path = NULL;
 
     if (compose_of(a))
         return;
@@ -131,14 +131,8 @@ void ui_compose(struct app *a, enum compose_kind kind)
             return;
         }
     }
-    if (kind == COMPOSE_RESUME && app_folder(a) && strcmp(app_folder(a), QUEUE_FOLDER) == 0) {
-        /* A queued message is named by its Maildir unique name in Outbox. */
-        const char *base = strrchr(path, '/');
-        queue_id = xstrndup(base + 1, strcspn(base + 1, ":"));
-    }
-    compose_from(a, kind, path ? &path : NULL, path ? 1 : 0, queue_id);
+    compose_from(a, kind, path ? &path : NULL, path ? 1 : 0, NULL);
     free(path);
-    free(queue_id);
 }
 
 void ui_compose_many(struct app *a, enum compose_kind kind, const uint32_t *ids, size_t n)
@@ -187,6 +181,11 @@ static void recover_done(struct app *a, enum prompt_kind k, const char *answer)
         free(cu);
     } else {
         app_overlay(a, compose_pane_new(cu));
+        if (cu->c.text_broken) {
+            /* the newer text has an error: offer it to fix, never the older copy */
+            cu->file_broken = true;
+            app_err(a, "The message has an error, press e to fix it: %s", cu->c.broken.msg);
+        }
     }
     compose_list_free(paths, n);
 }
@@ -415,6 +414,15 @@ static void complete_address(struct app *a)
     free(path);
 }
 
+/* A change made on this screen is saved with the draft at once (crash recovery). */
+static void checkpoint(struct app *a)
+{
+    struct err e;
+
+    if (compose_of(a) && compose_checkpoint(&compose_of(a)->c, a->cfg, &e) < 0)
+        app_err(a, "Not saved for recovery: %s", e.msg);
+}
+
 static void attach_done(struct app *a, enum prompt_kind k, const char *text)
 {
     char *path;
@@ -430,6 +438,7 @@ static void attach_done(struct app *a, enum prompt_kind k, const char *text)
         draft_attach_file(&compose_of(a)->c.d, path, NULL);
         compose_of(a)->sel = compose_of(a)->c.d.natt - 1;
         compose_of(a)->c.edited = true;
+        checkpoint(a);
     }
     free(path);
 }
@@ -458,6 +467,7 @@ static void field_done(struct app *a, enum prompt_kind k, const char *text)
     *f = *text ? xstrdup(text) : NULL;
     compose_of(a)->c.edited = true;
     compose_of(a)->pending = 0;
+    checkpoint(a);
 }
 
 static void edit_field(struct app *a, char key)
@@ -488,6 +498,7 @@ static void account_done(struct app *a, enum prompt_kind k, const char *text)
     free(compose_of(a)->c.d.from);
     compose_of(a)->c.d.from = acct->from ? xstrdup(acct->from) : NULL;
     compose_of(a)->c.edited = true;
+    checkpoint(a);
 }
 
 static void compose_key(struct app *a, struct pane *p, enum action c, int key)
@@ -527,6 +538,7 @@ static void compose_key(struct app *a, struct pane *p, enum action c, int key)
         if (cu->sel > 0 && cu->sel >= cu->c.d.natt)
             cu->sel--;
         cu->c.edited = true;
+        checkpoint(a);
         return;
     case 't': case 'c': case 'b': case 's': case 'r':
         edit_field(a, (char)key);

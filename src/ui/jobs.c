@@ -123,10 +123,11 @@ static void setf(char *dst, size_t n, const char *fmt, ...)
 /*
  * One line from a child: its --progress-fd protocol (fetch: "start ACCT", "progress ACCT PHASE
  * DONE TOTAL BYTES BYTES_TOTAL", "done ACCT N ...", "error ACCT CLASS N MESSAGE"; flush:
- * "start N", "connect ACCT", "sent D T ID REPLY", "deferred|failed D T ID TEXT", "refused ID
- * ADDR TEXT", "done SENT DEFERRED FAILED", "error MESSAGE") mixed with its ordinary output.
+ * "start N", "connect ACCT", "sent D T ID REPLY", "deferred|failed|held D T ID TEXT",
+ * "refused ID ADDR TEXT", "done SENT DEFERRED FAILED", "error MESSAGE") mixed with its
+ * ordinary output.
  * Progress goes to the status bar; errors are kept as the job's last words; delivered mail
- * refreshes the list at once.
+ * shows on the next one-second refresh.
  */
 static void job_line(struct app *a, struct job *j, char *line)
 {
@@ -167,12 +168,12 @@ static void job_line(struct app *a, struct job *j, char *line)
         return;
     }
     if (nw >= 3 && (strcmp(w[0], "sent") == 0 || strcmp(w[0], "deferred") == 0 ||
-                    strcmp(w[0], "failed") == 0)) {
+                    strcmp(w[0], "failed") == 0 || strcmp(w[0], "held") == 0)) {
         setf(j->progress, sizeof j->progress, "%s: %s %s/%s", j->name, w[0], w[1], w[2]);
         if (strcmp(w[0], "sent") != 0)
             setf(j->last, sizeof j->last, "%s: %s", w[0], rest);
-        if (j->ops->changed)
-            j->ops->changed(a);
+        /* no refresh per message: with Outbox open that reread the whole queue for each
+         * of hundreds of lines; the loop's one-second timer shows the progress */
         return;
     }
     if (nw >= 2 && strcmp(w[0], "refused") == 0) {

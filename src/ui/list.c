@@ -121,14 +121,17 @@ static void draw_row(struct app *a, const struct rect *r, int y, size_t row)
             snprintf(st, sizeof st, "[no envelope] ");
         else if (q->state == QUEUE_FAILED)
             snprintf(st, sizeof st, "[FAILED: %s] ", q->reply ? q->reply : "?");
+        else if (q->state == QUEUE_HELD)
+            snprintf(st, sizeof st, "[HELD: %s] ", q->reply ? q->reply : "?");
         else if (q->attempts > 0)
             snprintf(st, sizeof st, "[queued, %d %s: %s] ", q->attempts,
                      q->attempts == 1 ? "try" : "tries", q->reply ? q->reply : "");
         else
             snprintf(st, sizeof st, "[queued] ");
-        /* The state (with the server's reply) takes at most half of what is left: the
-         * subject keeps the rest. */
-        int room = r->x + w - x, stw = room / 2;
+        /* The state (with the server's reply) takes what the subject leaves: the subject
+         * keeps up to 40 columns, so a long reply never squeezes it away. */
+        int sw = (int)utf8_width(g->subject, strlen(g->subject));
+        int room = r->x + w - x, stw = room - (sw < 40 ? sw : 40);
 
         if (stw < 12)
             stw = room < 12 ? room : 12;
@@ -143,7 +146,7 @@ static void draw_row(struct app *a, const struct rect *r, int y, size_t row)
             memcpy(st, cut, sizeof st);
         }
         x += ui_put(r->y + y, x, st, strlen(st), stw,
-                    sel ? at : a->attr[q && q->state == QUEUE_FAILED ? COL_ERROR : COL_TREE],
+                    sel ? at : a->attr[q && q->state != QUEUE_QUEUED ? COL_ERROR : COL_TREE],
                     false);
     }
     if (model_threads(m)) {

@@ -13,8 +13,8 @@
 
 #include "tern/buf.h"
 #include "tern/cmd.h"
+#include "tern/compose.h"
 #include "tern/config.h"
-#include "compose.h"
 
 /* ---- geometry (layout.c) ---- */
 
@@ -249,6 +249,8 @@ struct app {
     time_t next_fetch;
     time_t next_check;
     time_t next_learn;
+    time_t next_queue_check;     /* when to look for due queued messages (app.c) */
+    time_t last_auto_flush;
 };
 
 /* app.c and session.c (the open folder, the address book timer): the loop's services to the

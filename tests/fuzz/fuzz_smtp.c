@@ -1,5 +1,5 @@
 /* libFuzzer target: SMTP replies (line by line, as the session feeds them), EHLO keywords,
- * the DATA encoder's invariants, and the queue's state-file parser. */
+ * the DATA encoder's invariants, the queue's state-file and acceptance-journal parsers. */
 #include "config.h"
 
 #include <stdint.h>
@@ -62,6 +62,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         queue_entry_free(&q2);
         free(t);
         queue_entry_free(&q);
+    }
+    {
+        struct queue_accepted *acc;
+        size_t nacc;
+
+        queue_journal_parse((const char *)data, size, &acc, &nacc);
+        for (size_t i = 0; i < nacc; i++)
+            if (acc[i].id[0] == '\0' || strchr(acc[i].id, '/') != NULL)
+                abort();
+        queue_accepted_free(acc, nacc);
     }
     return 0;
 }

@@ -260,6 +260,12 @@ expect_in "$T/err" "451 4.3.0" "451: the deferral shows the server's reply"
 "$TERN" -c "$RC" queue >"$T/q1"
 expect_in "$T/q1" "queued  attempts 1" "451: queued after 1 attempt"
 expect_in "$T/q1" "last reply: 127.0.0.1: end of data: 451 4.3.0" "451: last reply kept"
+# not due yet: flush says what waits and until when, instead of "0 sent, 0 deferred"
+due=$(( $(date +%s) + 7200 ))
+sed -i "s/^next .*/next $due/" "$T"/t451/Mail/.tern/queue/*.state
+expect_status 0 "not due: flush sends nothing" -- "$TERN" -c "$RC" flush
+expect_in "$T/out" "1 queued, not due until $(date -d @$due +%H:%M)" \
+    "not due: flush says what waits and until when"
 expect_status 75 "451: second attempt deferred (exit 75)" -- "$TERN" -c "$RC" flush --all
 expect_status 0 "451: third attempt delivers" -- "$TERN" -c "$RC" flush --all
 expect_status 0 "451: stored once, queue empty" -- test "$(stored t451):$(queued t451)" = 1:0
@@ -332,16 +338,60 @@ config tauth
 sed -i 's/^smtp_password = .*/smtp_password = wrong/' "$RC"
 msg bob@example.org "auth"
 "$TERN" -c "$RC" send -t -q <"$T/fault.msg"
-expect_status 75 "wrong password: flush defers" -- "$TERN" -c "$RC" flush
+expect_status 69 "wrong password: flush holds the message" -- "$TERN" -c "$RC" flush
 expect_in "$T/err" "authentication (PLAIN) as ann failed: 535" "wrong password: clear error"
 expect_status 0 "wrong password: message kept" -- test "$(queued tauth)" = 1
+"$TERN" -c "$RC" queue >"$T/qauth"
+expect_in "$T/qauth" "held  attempts 1  next when the account's settings change" \
+    "wrong password: held in tern queue, not scheduled for retry"
+expect_in "$T/qauth" "last reply: 127.0.0.1: authentication (PLAIN) as ann failed: 535 5.7.8" \
+    "wrong password: the server's reply in tern queue"
+expect_not_in "$T/qauth" "next now" "wrong password: no retry time"
+# even with the retry delays long past, a flush leaves it alone: retrying cannot help
+sed -i 's/^next .*/next 1000/' "$T"/tauth/Mail/.tern/queue/*.state
+auths=$(grep -c 'AUTH' "$T/tauth/server.log" || true)
+expect_status 0 "wrong password: a later flush does not try again" -- "$TERN" -c "$RC" flush
+expect_in "$T/out" "1 held until the account's settings change" \
+    "wrong password: a later flush says the message is held"
+expect_status 0 "wrong password: no new login attempt" -- \
+    test "$(grep -c 'AUTH' "$T/tauth/server.log" || true)" = "$auths"
+expect_status 0 "wrong password: still held" -- grep -q '^state held' \
+    "$T"/tauth/Mail/.tern/queue/*.state
+expect_status 69 "wrong password: --retry-held tries on request" -- \
+    "$TERN" -c "$RC" flush --retry-held
+# the settings change: the held message goes at the next flush
+sed -i 's/^smtp_password = .*/smtp_password = s3cret/' "$RC"
+expect_status 0 "password fixed: the held message is sent" -- "$TERN" -c "$RC" flush
+expect_status 0 "password fixed: arrived" -- test "$(stored tauth)" = 1
+expect_status 0 "password fixed: queue empty" -- test "$(queued tauth)" = 0
+
+# an acceptance in the journal (a crash right after the server's 250) is never sent again
+start_server tjournal
+config tjournal
+msg bob@example.org "journal"
+"$TERN" -c "$RC" send -t -q <"$T/fault.msg"
+msg carol@example.org "journal 2"
+"$TERN" -c "$RC" send -t -q <"$T/fault.msg"
+id=$(grep -l 'rcpt bob@example.org' "$T"/tjournal/Mail/.tern/queue/*.state)
+id=$(basename "$id" .state)
+printf '%s\tbob@example.org\n' "$id" >"$T/tjournal/Mail/.tern/queue/accepted.journal"
+expect_status 0 "journal: flush after a crash" -- "$TERN" -c "$RC" flush
+expect_status 0 "journal: only the unrecorded message is sent" -- test "$(stored tjournal)" = 1
+expect_in "$(ls "$T"/tjournal/store/*.json)" "carol@example.org" "journal: that one is carol's"
+expect_status 0 "journal: queue empty" -- test "$(queued tjournal)" = 0
+expect_status 0 "journal: both in the sent folder" -- \
+    test "$(ls "$T/tjournal/Mail/Sent/cur" | wc -l)" = 2
+expect_status 0 "journal: emptied once settled" -- \
+    test "$(tr -d '\0' <"$T/tjournal/Mail/.tern/queue/accepted.journal" | wc -c)" = 0
 
 config tcert
 sed -i '/^tls_ca_file/d' "$RC"
 msg bob@example.org "cert"
 "$TERN" -c "$RC" send -t -q <"$T/fault.msg"
-expect_status 75 "untrusted certificate: flush defers" -- "$TERN" -c "$RC" flush
+expect_status 69 "untrusted certificate: flush holds the message" -- "$TERN" -c "$RC" flush
 expect_in "$T/err" "certificate" "untrusted certificate: clear error"
+"$TERN" -c "$RC" queue >"$T/qcert"
+expect_in "$T/qcert" "held" "untrusted certificate: held in tern queue"
 
 start_server tinject --mode inject --log "$T/inject.log"
 config tinject

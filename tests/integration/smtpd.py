@@ -202,6 +202,8 @@ def main():
         def auth(server, session, envelope, mechanism, data):
             ok = (isinstance(data, LoginPassword) and
                   data.login == args.user.encode() and data.password == args.password.encode())
+            # one line per attempt in the log, so that tests can count logins
+            print("AUTH %s %s" % (mechanism, "ok" if ok else "refused"), flush=True)
             return AuthResult(success=ok, handled=False)
         kw["authenticator"] = auth
         kw["auth_require_tls"] = bool(args.cert)

@@ -302,6 +302,13 @@ if "$TERN" --help 2>&1 | grep -q '^  send '; then
     expect_screen "[queued, 2 tries: " "the Outbox row follows the new attempt" 5
     keys q
     expect_screen "EXITED:0" "quit from Outbox"
+    # a held message (refused login) shows why in its row
+    st=$(ls "$M"/.tern/queue/*.state | head -n 1)
+    sed -i -e 's/^state .*/state held/' -e 's/^reply .*/reply 535 5.7.8 bad credentials/' "$st"
+    start_tern -c "$T/rc3" -f Outbox
+    expect_screen "[HELD: 535 5.7.8 bad credentials]" "Outbox shows a held message and why"
+    keys q
+    expect_screen "EXITED:0" "quit from Outbox again"
 fi
 
 # ---- a mailx ~/.mailrc: its ignore lines weed the pager's headers ----

@@ -126,6 +126,16 @@ reply=$(grep -l "^Subject: Re: Sunday lunch?" "$T"/store/*.eml 2>/dev/null | hea
 if [ -n "$reply" ] && grep -q "^In-Reply-To: <mum1@demo.example.org>" "$reply" &&
     grep -q "^> Are you coming on Sunday?" "$reply"; then pass "the reply arrived threaded and quoted"
 else fail "the reply arrived threaded and quoted"; fi
+# once the server took the reply, the original carries the Maildir flag R (replied)
+orig=""
+for _ in $(seq 100); do
+    orig=$(grep -l "^Message-ID: <mum1@demo.example.org>" "$T"/Mail/INBOX/cur/*:2,*R* 2>/dev/null |
+           head -n 1)
+    [ -n "$orig" ] && break
+    sleep 0.1
+done
+if [ -n "$orig" ]; then pass "the replied-to message has flag R"; else
+    fail "the replied-to message has no flag R: $(ls "$T"/Mail/INBOX/cur | head -3)"; fi
 
 # Reading a message teaches the address book its sender: Tab completes it in a header.
 keys /
@@ -178,6 +188,58 @@ expect_screen "Message aborted." "q asks and aborts"
 keys Q
 sleep 0.5
 expect_restored "the terminal is restored after quitting"
+
+# Changes made on the compose screen (a new To, an attachment) survive a crash.
+cat >"$T/edit" <<'ED'
+sed -i -e 's/^To: $/To: first@example.org/' -e 's/^Subject: $/Subject: Screen edits/' "$1"
+ED
+start_tern -c "$T/rc"
+expect_screen "INBOX" "the client is up for the screen-edit crash"
+keys m
+expect_screen "Subject: Screen edits" "the editor's subject is on the compose screen"
+keys t
+expect_screen "To: first@example.org" "t edits To"
+keys C-e C-u
+typetext "second@example.org"
+keys Enter
+expect_screen "second@example.org" "the new To is shown"
+keys a
+expect_screen "Attach file:" "a asks for a file to attach"
+typetext "$T/crew.csv"
+keys Enter
+expect_screen "crew.csv  [text/csv" "the attachment is listed"
+kill -9 "$(pgrep -f "$TERN -c $T/rc" | head -n 1)"
+sleep 0.5
+start_tern -c "$T/rc"
+expect_screen "Resume the message saved when tern stopped? (y/n)" "the crash left the message"
+printf ':\n' >"$T/edit"
+keys y
+expect_screen "second@example.org" "recovery keeps the To changed on the compose screen"
+expect_screen "crew.csv  [text/csv" "recovery keeps the attachment added on the compose screen"
+expect_no_screen "first@example.org" "the older To is gone"
+keys q
+keys y
+expect_screen "Message aborted." "the recovered message is aborted"
+keys Q
+sleep 0.5
+
+# A queued message that is due goes out by itself: no key pressed.
+printf 'To: carl@example.org\nSubject: Queued while away\n\nhello\n' |
+    "$TERN" -c "$T/rc" send -q -t
+start_tern -c "$T/rc"
+expect_screen "INBOX" "the client is up again"
+for _ in $(seq 300); do
+    grep -lq "^Subject: Queued while away" "$T"/store/*.eml 2>/dev/null && break
+    sleep 0.1
+done
+if grep -lq "^Subject: Queued while away" "$T"/store/*.eml 2>/dev/null; then
+    pass "the client flushes a due queued message by itself"
+else
+    fail "the due queued message was not sent"
+fi
+expect_screen "flush: done" "the flush it started is reported" 20
+keys Q
+sleep 0.5
 expect_clean_stderr
 
 finish

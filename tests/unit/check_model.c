@@ -8,13 +8,14 @@
 #include "testutil.h"
 #include "tern/maildir.h"
 #include "tern/model.h"
+#include "tern/queue.h"
 #include "tern/xalloc.h"
 
 static void put(const char *dir, const char *sub, const char *name, const char *text)
 {
     char path[4096];
 
-    snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name);
+    ck_assert_int_lt(snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name), (int)sizeof path);
     test_write(path, text);
 }
 
@@ -517,6 +518,90 @@ START_TEST(background_index_rule)
 }
 END_TEST
 
+/* Set the queue's directories' mtimes ten seconds back: settled, not recent (coarse file
+ * system clocks make recent mtimes untrustworthy, and the model rereads those). */
+static void age_queue(const char *root)
+{
+    static const char *const sub[] = { ".tern/queue", "Outbox/new", "Outbox/cur" };
+    struct timespec old[2] = { { time(NULL) - 10, 0 }, { time(NULL) - 10, 0 } };
+    char path[4096];
+
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_int_lt(snprintf(path, sizeof path, "%s/%s", root, sub[i]), (int)sizeof path);
+        ck_assert_int_eq(utimensat(AT_FDCWD, path, old, 0), 0);
+    }
+}
+
+/* With Outbox open, refreshes and view changes (sort, every key that rebuilds the view) do not
+ * reread the queue unless it changed: a 300-message flush kept the client busy rereading. */
+START_TEST(outbox_queue_read_only_on_change)
+{
+    char *root = mkroot();
+    struct queue *q;
+    struct queue_entry ent, *ents;
+    struct model *m;
+    size_t n;
+    struct err e;
+
+    ck_assert_int_eq(queue_open(root, &q, &e), 0);
+    for (int i = 0; i < 3; i++) {
+        memset(&ent, 0, sizeof ent);
+        ent.account = xstrdup("a");
+        ent.from = xstrdup("a@x");
+        queue_entry_add_rcpt(&ent, "b@x");
+        ent.created = 1000 + i;
+        ck_assert_int_eq(queue_add(q, "Subject: q\n\nx\n", 14, &ent, &e), 0);
+        queue_entry_free(&ent);
+    }
+    age_queue(root);
+    ck_assert_msg(model_open(root, "Outbox", NULL, &m, &e) == 0, "%s", e.msg);
+    ck_assert(model_is_outbox(m));
+    ck_assert_uint_eq(model_rows(m), 3);
+    /* a state rewritten in place (no rename: the directories do not change) stays unseen,
+     * which shows that refreshes and view changes do not reread the queue */
+    ck_assert_int_eq(queue_list(q, &ents, &n, NULL, &e), 0);
+    {
+        char path[4096], *text;
+
+        queue_entry_set_reply(&ents[0], "SNEAKY");
+        text = queue_state_format(&ents[0]);
+        ck_assert_int_lt(snprintf(path, sizeof path, "%s/.tern/queue/%s.state", root,
+                                  ents[0].id), (int)sizeof path);
+        test_write(path, text);
+        free(text);
+    }
+    queue_list_free(ents, n);
+    age_queue(root);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_ge(model_refresh(m, &e), 0);
+        model_set_sort(m, i % 2 ? IDX_SORT_DATE : IDX_SORT_SUBJECT, false);
+        for (size_t r = 0; r < model_rows(m); r++) {
+            const struct queue_entry *qe = model_queue_entry(m, r);
+
+            ck_assert(qe == NULL || qe->reply == NULL || strcmp(qe->reply, "SNEAKY") != 0);
+        }
+    }
+    /* a flush changes a state: the next refresh shows it */
+    ck_assert_int_eq(queue_list(q, &ents, &n, NULL, &e), 0);
+    queue_note_held(&ents[0], "535 5.7.8 no", "fp");
+    ck_assert_int_eq(queue_save(q, &ents[0], &e), 0);
+    queue_list_free(ents, n);
+    ck_assert_int_ge(model_refresh(m, &e), 0);
+    {
+        bool held = false;
+
+        for (size_t r = 0; r < model_rows(m); r++)
+            held = held || (model_queue_entry(m, r) &&
+                            model_queue_entry(m, r)->state == QUEUE_HELD);
+        ck_assert(held);
+    }
+    model_close(m);
+    queue_close(q);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("model");
@@ -535,6 +620,7 @@ static Suite *suite(void)
     tcase_add_test(t, tag_pattern_and_sets);
     tcase_add_test(t, thread_commands);
     tcase_add_test(t, outbox_has_nothing_unread);
+    tcase_add_test(t, outbox_queue_read_only_on_change);
     suite_add_tcase(s, t);
     return s;
 }

@@ -6,6 +6,8 @@
 #include "smtp_peer.h"
 #include "testutil.h"
 #include "tern/fsutil.h"
+#include "tern/maildir.h"
+#include "tern/flush.h"
 #include "tern/queue.h"
 
 static void entry_fill(struct queue_entry *q)
@@ -132,6 +134,52 @@ START_TEST(transitions)
 }
 END_TEST
 
+/* The retry policy is one switch on the error class. */
+static const struct {
+    enum err_class cls;
+    enum queue_state state;
+} policy_cases[] = {
+    { ERR_NET, QUEUE_QUEUED }, { ERR_TEMP, QUEUE_QUEUED }, { ERR_PROTO, QUEUE_QUEUED },
+    { ERR_SYS, QUEUE_QUEUED }, { ERR_AUTH, QUEUE_HELD }, { ERR_TLS, QUEUE_HELD },
+    { ERR_CONFIG, QUEUE_HELD }, { ERR_PERM, QUEUE_FAILED }, { ERR_PARSE, QUEUE_FAILED },
+};
+
+START_TEST(policy_by_class)
+{
+    struct queue_policy p = { 60, 3600, 5 * 86400 };
+    struct queue_entry q, r;
+    time_t t0 = 1764036000;
+    struct err e;
+    char *text;
+
+    entry_fill(&q);
+    q.created = t0;
+    ck_assert_int_eq(queue_note_error(&q, &p, t0, policy_cases[_i].cls, "535 5.7.8 no",
+                                      "fp1"), policy_cases[_i].state);
+    ck_assert_int_eq(q.state, policy_cases[_i].state);
+    ck_assert_str_eq(q.reply, "535 5.7.8 no");
+    text = queue_state_format(&q);
+    ck_assert_int_eq(queue_state_parse(text, strlen(text), &r, &e), 0);
+    ck_assert_int_eq(r.state, q.state);
+    if (q.state == QUEUE_HELD) {
+        /* not due by time, ever; due when the settings changed or on request */
+        ck_assert(!queue_due(&r, t0 + 100 * 86400, true));
+        ck_assert_str_eq(r.held_config, "fp1");
+        ck_assert(!queue_held_due(&r, "fp1", false));
+        ck_assert(queue_held_due(&r, "fp2", false));
+        ck_assert(queue_held_due(&r, "fp1", true));
+        queue_release(&r, t0 + 10);
+        ck_assert(queue_due(&r, t0 + 10, false));
+        ck_assert_ptr_null(r.held_config);
+    } else {
+        ck_assert(!queue_held_due(&r, "fp2", true));
+    }
+    free(text);
+    queue_entry_free(&q);
+    queue_entry_free(&r);
+}
+END_TEST
+
 START_TEST(wire_form_drops_bcc)
 {
     static const char msg[] =
@@ -142,13 +190,13 @@ START_TEST(wire_form_drops_bcc)
     static const char crlf[] = "Bcc: h@x\r\nTo: b@x\r\n\r\nbody\r\n";
     struct buf b = BUF_INIT;
 
-    queue_wire_form(msg, strlen(msg), &b);
+    flush_wire_form(msg, strlen(msg), &b);
     ck_assert_str_eq(buf_cstr(&b), want);
     buf_reset(&b);
-    queue_wire_form(crlf, strlen(crlf), &b);
+    flush_wire_form(crlf, strlen(crlf), &b);
     ck_assert_str_eq(buf_cstr(&b), "To: b@x\r\n\r\nbody\r\n");
     buf_reset(&b);
-    queue_wire_form("To: b@x\n\nno bcc\n", 16, &b);
+    flush_wire_form("To: b@x\n\nno bcc\n", 16, &b);
     ck_assert_str_eq(buf_cstr(&b), "To: b@x\n\nno bcc\n");
     buf_free(&b);
 }
@@ -174,6 +222,22 @@ START_TEST(on_disk)
     ck_assert_int_eq(queue_add(q, "Subject: one\n\nbody\n", 19, &a, &e), 0);
     ck_assert_ptr_nonnull(a.id);
     ck_assert(a.created > 0);
+    {
+        /* the queue names its messages; nobody else parses file names for it */
+        char *id = queue_id_of_path(root, a.path), *flagged;
+        struct buf p = BUF_INIT;
+
+        ck_assert_str_eq(id, a.id);
+        free(id);
+        buf_printf(&p, "%s/cur/%s:2,S", outbox, a.id);
+        flagged = queue_id_of_path(root, p.ptr);
+        ck_assert_str_eq(flagged, a.id);
+        free(flagged);
+        buf_reset(&p);
+        buf_printf(&p, "%s/Sent/cur/%s:2,S", root, a.id);
+        ck_assert_ptr_null(queue_id_of_path(root, p.ptr));
+        buf_free(&p);
+    }
     entry_fill(&b);
     free(b.id);
     b.id = NULL;
@@ -359,6 +423,145 @@ START_TEST(flush_outcomes)
 }
 END_TEST
 
+/* Another mail program marks an Outbox message seen (new/ -> cur/, flag S): "one" before
+ * the flusher reads it, "two" after it was read and while "one" is being recorded. */
+static void rename_outbox(const struct queue_event *ev, void *arg)
+{
+    const char *outbox = arg, *subject;
+    char cmd[4200];
+
+    if (ev->kind == QEV_CONNECT)
+        subject = "one";
+    else if (ev->kind == QEV_SENT && strstr(ev->text, "first"))
+        subject = "two";
+    else
+        return;
+    snprintf(cmd, sizeof cmd, "cd '%s' && f=$(grep -l 'Subject: %s' new/*) && "
+             "mv \"$f\" \"cur/${f#new/}:2,S\"", outbox, subject);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Messages renamed by another program during a flush are still sent once, reported sent,
+ * moved to Sent and removed from Outbox. */
+START_TEST(flush_follows_renamed_messages)
+{
+    static const char *const steps[] = {
+        "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",
+        "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
+        "C:Subject: one", "C:", "C:body", "C:.",
+        "S:250 2.0.0 first\n", "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA",
+        "S:250 ok\n250 ok\n354 go\n", "C:Subject: two", "C:", "C:body", "C:.",
+        "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
+    };
+    char *root = test_tmpdir(), rc[1024], *sent;
+    struct config *cfg;
+    struct queue *q;
+    struct queue_entry *ents;
+    struct queue_flush_opts fo = { 0 };
+    struct queue_flush_stats st;
+    size_t n, orphans;
+    struct err e;
+    int port;
+    pid_t pid = peer_start(steps, &port);
+    time_t now = time(NULL);
+
+    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n"
+             "[account a]\nfrom = a@x\nsmtp_host = 127.0.0.1\nsmtp_port = %d\n"
+             "smtp_tls = none\ntimeout = 5\n", root, port);
+    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
+        ck_abort_msg("%s", e.msg);
+    ck_assert_int_eq(queue_open(root, &q, &e), 0);
+    add_msg(q, "Subject: one\n\nbody\n", now - 2, "b@x", NULL);
+    add_msg(q, "Subject: two\n\nbody\n", now - 1, "b@x", NULL);
+    if (queue_flush(q, cfg, &fo, rename_outbox, (void *)queue_outbox(q), &st, &e) < 0)
+        ck_abort_msg("%s", e.msg);
+    ck_assert_uint_eq(st.sent, 2);
+    ck_assert_uint_eq(st.deferred + st.skipped + st.failed, 0);
+    ck_assert_int_eq(peer_wait(pid), 0);
+    ck_assert_int_eq(queue_list(q, &ents, &n, &orphans, &e), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_uint_eq(orphans, 0);
+    ck_assert_uint_eq(count_files(queue_outbox(q)), 0);
+    sent = fs_join(root, "Sent");
+    ck_assert_uint_eq(count_files(sent), 2);
+    free(sent);
+    queue_list_free(ents, n);
+    queue_close(q);
+    config_free(cfg);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
+/* Once a reply is accepted its original gets R; a forward's gets P (both kept flags). */
+START_TEST(flush_flags_the_answered_message)
+{
+    static const char *const steps[] = {
+        "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",
+        "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
+        "C:Subject: re", "C:", "C:body", "C:.",
+        "S:250 2.0.0 first\n", "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA",
+        "S:250 ok\n250 ok\n354 go\n", "C:Subject: fwd", "C:", "C:body", "C:.",
+        "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
+    };
+    char *root = test_tmpdir(), rc[1024], *inbox, *p1 = NULL, *p2 = NULL, *rel;
+    struct config *cfg;
+    struct queue *q;
+    struct queue_entry ent;
+    struct queue_flush_opts fo = { 0 };
+    struct queue_flush_stats st;
+    struct err e;
+    int port;
+    pid_t pid = peer_start(steps, &port);
+    time_t now = time(NULL);
+    const char *re = "Subject: re\n\nbody\n", *fwd = "Subject: fwd\n\nbody\n";
+
+    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n"
+             "[account a]\nfrom = a@x\nsmtp_host = 127.0.0.1\nsmtp_port = %d\n"
+             "smtp_tls = none\ntimeout = 5\n", root, port);
+    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
+        ck_abort_msg("%s", e.msg);
+    inbox = fs_join(root, "INBOX");
+    ck_assert_int_eq(maildir_create(inbox, &e), 0);
+    ck_assert_int_eq(maildir_deliver(inbox, "Subject: a\n\n", 12, "S", &p1, &e), 0);
+    ck_assert_int_eq(maildir_deliver(inbox, "Subject: b\n\n", 12, NULL, &p2, &e), 0);
+    ck_assert_int_eq(queue_open(root, &q, &e), 0);
+    memset(&ent, 0, sizeof ent);
+    ent.account = strdup("a");
+    ent.from = strdup("a@x");
+    queue_entry_add_rcpt(&ent, "b@x");
+    ent.created = now - 2;
+    ck_assert_int_eq(queue_entry_set_answers(&ent, p1, 'R'), 0);
+    ck_assert_int_eq(queue_add(q, re, strlen(re), &ent, &e), 0);
+    free(ent.id);
+    ent.id = NULL;
+    ent.created = now - 1;
+    ck_assert_int_eq(queue_entry_set_answers(&ent, p2, 'P'), 0);
+    ck_assert_int_eq(queue_add(q, fwd, strlen(fwd), &ent, &e), 0);
+    queue_entry_free(&ent);
+    if (queue_flush(q, cfg, &fo, NULL, NULL, &st, &e) < 0)
+        ck_abort_msg("%s", e.msg);
+    ck_assert_int_eq(peer_wait(pid), 0);
+    ck_assert_uint_eq(st.sent, 2);
+    rel = maildir_find(inbox, strrchr(p1, '/') + 1, strcspn(strrchr(p1, '/') + 1, ":"));
+    ck_assert_ptr_nonnull(rel);
+    ck_assert_ptr_nonnull(strstr(rel, ":2,RS"));
+    free(rel);
+    rel = maildir_find(inbox, strrchr(p2, '/') + 1, strcspn(strrchr(p2, '/') + 1, ":"));
+    ck_assert_ptr_nonnull(rel);
+    ck_assert_ptr_nonnull(strstr(rel, "cur/"));
+    ck_assert_ptr_nonnull(strstr(rel, ":2,P"));
+    free(rel);
+    free(p1);
+    free(p2);
+    free(inbox);
+    queue_close(q);
+    config_free(cfg);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
 static Suite *queue_suite(void)
 {
     Suite *s = suite_create("queue");
@@ -368,10 +571,13 @@ static Suite *queue_suite(void)
     tcase_add_loop_test(t, state_rejects, 0, sizeof bad_states / sizeof bad_states[0]);
     tcase_add_test(t, backoff_doubles_and_caps);
     tcase_add_test(t, transitions);
+    tcase_add_loop_test(t, policy_by_class, 0, sizeof policy_cases / sizeof policy_cases[0]);
     tcase_add_test(t, wire_form_drops_bcc);
     tcase_add_test(t, on_disk);
     tcase_set_timeout(t, 20);
     tcase_add_test(t, flush_outcomes);
+    tcase_add_test(t, flush_follows_renamed_messages);
+    tcase_add_test(t, flush_flags_the_answered_message);
     suite_add_tcase(s, t);
     return s;
 }

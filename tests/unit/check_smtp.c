@@ -242,7 +242,7 @@ START_TEST(session_pipelined_partial)
         "C:QUIT", "S:221 bye\n", "W", NULL,
     };
     struct smtp_rcpt r[2] = { { "b@x", 0, "" }, { "c@x", 0, "" } };
-    struct smtp_msg m = { "a@x", r, 2, "Subject: t\n\n.dot\nx", 18, NULL };
+    struct smtp_msg m = { "a@x", r, 2, "Subject: t\n\n.dot\nx", 18, NULL, NULL, NULL };
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
@@ -277,7 +277,7 @@ START_TEST(session_all_refused_then_next)
         "C:QUIT", "S:221 bye\n", NULL,
     };
     struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
-    struct smtp_msg m = { "a@x", r, 1, "hi\n", 3, NULL };
+    struct smtp_msg m = { "a@x", r, 1, "hi\n", 3, NULL, NULL, NULL };
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
@@ -304,7 +304,7 @@ START_TEST(session_no_pipelining_helo_fallback)
         "S:550 5.1.1 unknown\n", "C:RSET", "S:250 ok\n", "C:QUIT", "S:221 bye\n", NULL,
     };
     struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
-    struct smtp_msg m = { "", r, 1, "caf\xc3\xa9\n", 6, NULL };
+    struct smtp_msg m = { "", r, 1, "caf\xc3\xa9\n", 6, NULL, NULL, NULL };
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
@@ -329,7 +329,7 @@ START_TEST(session_size_refused_early)
     };
     static char big[2000];
     struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
-    struct smtp_msg m = { "a@x", r, 1, big, sizeof big, NULL };
+    struct smtp_msg m = { "a@x", r, 1, big, sizeof big, NULL, NULL, NULL };
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
@@ -359,8 +359,8 @@ START_TEST(session_8bit_and_utf8)
     };
     struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
     struct smtp_rcpt ru[1] = { { "j\xc3\xb6rg@x", 0, "" } };
-    struct smtp_msg m = { "a@x", r, 1, "caf\xc3\xa9\n", 6, NULL };
-    struct smtp_msg mu = { "a@x", ru, 1, "x\n", 2, NULL };
+    struct smtp_msg m = { "a@x", r, 1, "caf\xc3\xa9\n", 6, NULL, NULL, NULL };
+    struct smtp_msg mu = { "a@x", ru, 1, "x\n", 2, NULL, NULL, NULL };
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
@@ -387,7 +387,7 @@ START_TEST(session_reencodes_for_the_wire)
     char qp[13][80], last[40], msg[1200];
     size_t k = 0, n;
     struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
-    struct smtp_msg m = { "a@x", r, 1, msg, 0, NULL };
+    struct smtp_msg m = { "a@x", r, 1, msg, 0, NULL, NULL, NULL };
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
@@ -444,7 +444,7 @@ START_TEST(session_dsn_params)
         "S:354 go\n", "C:x", "C:.", "S:250 ok\n", "C:QUIT", "S:221 bye\n", NULL,
     };
     struct smtp_rcpt r[1] = { { "j\xc3\xb6rg@x", 0, "" } };
-    struct smtp_msg m = { "a@x", r, 1, "x", 1, "id1" };
+    struct smtp_msg m = { "a@x", r, 1, "x", 1, "id1", NULL, NULL };
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
@@ -555,7 +555,7 @@ START_TEST(session_broken_replies)
         "S:250 ok\n250 ok\n354 go\n", "C:x", "C:.", NULL,    /* drops after the dot */
     };
     struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
-    struct smtp_msg m = { "a@x", r, 1, "x\n", 2, NULL };
+    struct smtp_msg m = { "a@x", r, 1, "x\n", 2, NULL, NULL, NULL };
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
@@ -619,8 +619,8 @@ START_TEST(session_batch_pipelined)
     struct smtp_rcpt r1[1] = { { "b@x", 0, "" } }, r2[1] = { { "c@x", 0, "" } };
     struct smtp_rcpt r3[1] = { { "b@x", 0, "" } }, r4[1] = { { "b@x", 0, "" } };
     struct smtp_msg m[4] = {
-        { "a@x", r1, 1, "one\n", 4, NULL }, { "a@x", r2, 1, "two\n", 4, NULL },
-        { "a@x", r3, 1, big, sizeof big, NULL }, { "a@x", r4, 1, ".four", 5, NULL },
+        { "a@x", r1, 1, "one\n", 4, NULL, NULL, NULL }, { "a@x", r2, 1, "two\n", 4, NULL, NULL, NULL },
+        { "a@x", r3, 1, big, sizeof big, NULL, NULL, NULL }, { "a@x", r4, 1, ".four", 5, NULL, NULL, NULL },
     };
     struct smtp_outcome out[4];
     struct smtp_opts o;
@@ -660,8 +660,8 @@ START_TEST(session_batch_lost)
     struct smtp_rcpt r[3][1] = { { { "b@x", 0, "" } }, { { "b@x", 0, "" } },
                                  { { "b@x", 0, "" } } };
     struct smtp_msg m[3] = {
-        { "a@x", r[0], 1, "one\n", 4, NULL }, { "a@x", r[1], 1, "two\n", 4, NULL },
-        { "a@x", r[2], 1, "three\n", 6, NULL },
+        { "a@x", r[0], 1, "one\n", 4, NULL, NULL, NULL }, { "a@x", r[1], 1, "two\n", 4, NULL, NULL, NULL },
+        { "a@x", r[2], 1, "three\n", 6, NULL, NULL, NULL },
     };
     struct smtp_outcome out[3];
     struct smtp_opts o;

@@ -1,8 +1,7 @@
 /*
- * Composing without the screen: the editor file lives in a private directory under the mail
- * root, with the built message beside it after every edit, so that a crash while editing
- * loses nothing and the next start can offer it back. Sending hands the message to the
- * queue, which owns it durably from then on.
+ * The outgoing path below the UI, for the compose screen and `tern send` alike: envelope,
+ * aliases, account choice, Date and Message-ID; the editor file in a private directory with
+ * the built message beside it (a crash while editing loses nothing); drafts; the queue.
  */
 #include "config.h"
 
@@ -16,13 +15,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "compose.h"
+#include "tern/compose.h"
 #include "tern/addrbook.h"
 #include "tern/fsutil.h"
 #include "tern/header.h"
 #include "tern/maildir.h"
 #include "tern/mime.h"
 #include "tern/queue.h"
+#include "tern/smtp.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
 
@@ -60,6 +60,19 @@ static size_t own_addresses(const struct config *cfg, char ***out)
     return n;
 }
 
+const struct account *compose_account_by_addr(const struct config *cfg, const char *addr)
+{
+    for (size_t i = 0; addr && i < cfg->naccounts; i++) {
+        char *m = mailbox_of(cfg->accounts[i].from);
+        bool same = m && str_casecmp(m, addr) == 0;
+
+        free(m);
+        if (same)
+            return &cfg->accounts[i];
+    }
+    return NULL;
+}
+
 /* The account a reply should come from: the one the original was addressed to. */
 static const struct account *account_for_reply(const struct config *cfg, const char *msg,
                                                size_t len)
@@ -68,6 +81,7 @@ static const struct account *account_for_reply(const struct config *cfg, const c
     size_t hlen = hdr_block_len(msg, len);
 
     for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+        const struct account *hit = NULL;
         struct hdr_field hf;
         struct addr *a;
         size_t n;
@@ -75,18 +89,11 @@ static const struct account *account_for_reply(const struct config *cfg, const c
         if (!hdr_find(msg, hlen, fields[f], &hf) ||
             addr_parse_list(hf.value, hf.value_len, &a, &n) < 0)
             continue;
-        for (size_t i = 0; i < n; i++)
-            for (size_t k = 0; a[i].mailbox && k < cfg->naccounts; k++) {
-                char *m = mailbox_of(cfg->accounts[k].from);
-                bool same = m && str_casecmp(m, a[i].mailbox) == 0;
-
-                free(m);
-                if (same) {
-                    addr_list_free(a, n);
-                    return &cfg->accounts[k];
-                }
-            }
+        for (size_t i = 0; hit == NULL && i < n; i++)
+            hit = compose_account_by_addr(cfg, a[i].mailbox);
         addr_list_free(a, n);
+        if (hit)
+            return hit;
     }
     return NULL;
 }
@@ -166,6 +173,101 @@ static void load_message(struct draft *d, const char *msg, size_t len)
     mime_free(&t);
 }
 
+/* ---- what a draft answers, kept beside it ----
+ * A reply or forward remembers its original (for flag R or P once sent) through a postponed
+ * draft and a crash: mail_root/.tern/compose/answers/KEY holds "FLAG PATH", KEY being the
+ * unique name of the Drafts message or the recovery copy's file name. */
+
+static char *answers_path(const struct config *cfg, const char *file)
+{
+    const char *base = strrchr(file, '/');
+    size_t ulen;
+    struct buf b = BUF_INIT;
+
+    base = base ? base + 1 : file;
+    maildir_name_split(base, &ulen);
+    if (ulen == 0 || base[0] == '.')
+        return NULL;
+    buf_printf(&b, "%s/.tern/compose/answers/", cfg->mail_root);
+    buf_add(&b, base, ulen);
+    return buf_detach(&b);
+}
+
+static char *answers_save(const struct compose *c, const struct config *cfg, const char *file)
+{
+    char *path = c->answers ? answers_path(cfg, file) : NULL;
+    struct buf text = BUF_INIT;
+    struct err e;
+
+    if (path == NULL)
+        return NULL;
+    buf_printf(&text, "%c %s\n", c->answers_flag, c->answers);
+    {
+        char *dir = fs_dirname(path);
+
+        if (fs_mkdir_p(dir, 0700, &e) == 0)
+            fs_write_atomic(path, text.ptr, text.len, 0600, &e);
+        free(dir);
+    }
+    buf_free(&text);
+    return path;
+}
+
+static void answers_load(struct compose *c, const struct config *cfg, const char *file)
+{
+    char *path = answers_path(cfg, file);
+    struct buf text = BUF_INIT;
+    struct err e;
+
+    if (path && fs_read_file(path, &text, &e) == 0 && text.len > 3 &&
+        (text.ptr[0] == 'R' || text.ptr[0] == 'P') && text.ptr[1] == ' ') {
+        size_t n = text.len - 2;
+
+        while (n > 0 && text.ptr[2 + n - 1] == '\n')
+            n--;
+        free(c->answers);
+        c->answers = xstrndup(text.ptr + 2, n);
+        c->answers_flag = text.ptr[0];
+    }
+    buf_free(&text);
+    free(path);
+}
+
+/* A queued message taken back for editing keeps what its queue entry answers. */
+static void answers_from_queue(struct compose *c, const struct config *cfg)
+{
+    struct queue *q;
+    struct queue_entry *ents;
+    size_t n;
+    struct err e;
+    long i;
+
+    if (queue_open(cfg->mail_root, &q, &e) < 0)
+        return;
+    if (queue_list(q, &ents, &n, NULL, &e) == 0) {
+        i = queue_find(ents, n, c->origin_queue_id);
+        if (i >= 0 && ents[i].answers_dir && ents[i].answers_id && ents[i].answers_flag) {
+            struct buf b = BUF_INIT;
+
+            buf_printf(&b, "%s/cur/%s", ents[i].answers_dir, ents[i].answers_id);
+            free(c->answers);
+            c->answers = buf_detach(&b);
+            c->answers_flag = ents[i].answers_flag;
+        }
+        queue_list_free(ents, n);
+    }
+    queue_close(q);
+}
+
+static void answers_drop(const struct config *cfg, const char *file)
+{
+    char *path = file ? answers_path(cfg, file) : NULL;
+
+    if (path)
+        unlink(path);
+    free(path);
+}
+
 /* ---- starting ---- */
 
 static void append_signature(struct draft *d, const struct account *acct)
@@ -204,8 +306,20 @@ static int start_from_message(struct compose *c, const struct config *cfg,
     return rc;
 }
 
-/* A recovery copy ("draft-XXXXXX.eml" in the compose directory) comes back with its editor
- * file, whose text wins when it is newer (the crash came while editing). */
+/* a is newer than b (nanoseconds: both files are often written within one second) */
+static bool newer(const struct stat *a, const struct stat *b)
+{
+    return a->st_mtim.tv_sec != b->st_mtim.tv_sec ? a->st_mtim.tv_sec > b->st_mtim.tv_sec :
+                                                    a->st_mtim.tv_nsec > b->st_mtim.tv_nsec;
+}
+
+/*
+ * A recovery copy ("draft-XXXXXX.eml" in the compose directory) comes back with its editor
+ * file. The newer of the two wins: the editor file when the crash came while editing (its
+ * text over the copy's headers and body; attachments come from the copy), the copy when the
+ * last change was made on the compose screen. An editor file that is newer but does not
+ * parse is never replaced by the older copy: text_broken says the user must fix it first.
+ */
 static void adopt_recovery(struct compose *c, const char *path)
 {
     size_t n = strlen(path);
@@ -217,9 +331,15 @@ static void adopt_recovery(struct compose *c, const char *path)
         return;
     c->saved = xstrdup(path);
     c->file = xstrndup(path, n - 4);
-    if (stat(c->saved, &se) == 0 && stat(c->file, &st) == 0 && st.st_mtime >= se.st_mtime &&
-        fs_read_file(c->file, &text, &e) == 0)
-        draft_from_text(&c->d, text.ptr ? text.ptr : "", text.len, &e);
+    if (stat(c->saved, &se) == 0 && stat(c->file, &st) == 0 && newer(&st, &se) &&
+        fs_read_file(c->file, &text, &e) == 0) {
+        if (draft_from_text(&c->d, text.ptr ? text.ptr : "", text.len, &e) < 0) {
+            c->text_broken = true;
+            c->broken = e;
+        }
+        buf_reset(&c->written);
+        buf_add(&c->written, text.ptr, text.len);
+    }
     buf_free(&text);
     c->edited = true;
 }
@@ -335,8 +455,14 @@ int compose_start_many(struct compose *c, const struct config *cfg, enum compose
     if (kind == COMPOSE_RESUME) {
         load_message(&c->d, msg.ptr, msg.len);
         c->origin = xstrdup(msg_path);
-        c->origin_queue_id = queue_id ? xstrdup(queue_id) : NULL;
+        c->origin_queue_id = queue_id ? xstrdup(queue_id) :
+                             queue_id_of_path(cfg->mail_root, msg_path);
         adopt_recovery(c, msg_path);
+        answers_load(c, cfg, msg_path);
+        if (c->origin_queue_id)
+            answers_from_queue(c, cfg);
+        if (c->saved && c->answers)
+            c->answers_file = answers_path(cfg, c->saved);
         if (c->saved) {             /* a recovery copy is not an origin to delete later */
             free(c->origin);
             c->origin = NULL;
@@ -349,6 +475,8 @@ int compose_start_many(struct compose *c, const struct config *cfg, enum compose
         if (start_from_message(c, cfg, kind, msg.ptr, msg.len, e) < 0 ||
             add_messages(c, cfg, kind, paths + 1, npaths - 1, e) < 0)
             goto fail;
+        c->answers = xstrdup(msg_path);
+        c->answers_flag = kind == COMPOSE_FORWARD ? 'P' : 'R';
     } else {
         c->d.from = c->acct && c->acct->from ? xstrdup(c->acct->from) : NULL;
     }
@@ -374,6 +502,8 @@ void compose_free(struct compose *c)
     free(c->saved);
     free(c->origin);
     free(c->origin_queue_id);
+    free(c->answers);
+    free(c->answers_file);
     buf_free(&c->written);
     memset(c, 0, sizeof *c);
 }
@@ -414,6 +544,8 @@ int compose_write(struct compose *c, const struct config *cfg, struct err *e)
         c->file = buf_detach(&path);
         buf_printf(&path, "%s.eml", c->file);
         c->saved = buf_detach(&path);
+        free(c->answers_file);
+        c->answers_file = answers_save(c, cfg, c->saved);
     }
     buf_reset(&c->written);
     draft_to_text(&c->d, &c->written);
@@ -421,6 +553,13 @@ int compose_write(struct compose *c, const struct config *cfg, struct err *e)
         return -1;
     save_recovery(c);
     return 0;
+}
+
+int compose_checkpoint(struct compose *c, const struct config *cfg, struct err *e)
+{
+    if (c->text_broken)
+        return 0;        /* the user's newer text waits to be fixed: never overwrite it */
+    return compose_write(c, cfg, e);
 }
 
 const char *compose_editor(const struct config *cfg)
@@ -481,6 +620,7 @@ int compose_read(struct compose *c, const struct config *cfg, bool *changed, str
     *changed = text.len != c->written.len ||
                (text.len && memcmp(text.ptr, c->written.ptr, text.len) != 0);
     rc = draft_from_text(&c->d, text.ptr ? text.ptr : "", text.len, e);
+    c->text_broken = rc < 0;
     if (rc == 0 && *changed) {
         c->edited = true;
         buf_reset(&c->written);
@@ -585,6 +725,8 @@ void compose_discard(struct compose *c)
         unlink(c->file);
     if (c->saved)
         unlink(c->saved);
+    if (c->answers_file)
+        unlink(c->answers_file);
 }
 
 /* Remove the message this one replaces: a draft file, or an entry of the queue. */
@@ -609,6 +751,7 @@ static void drop_origin(struct compose *c, const struct config *cfg)
         unlink(c->origin);
         fs_fsync_dir(dir, &e);
         free(dir);
+        answers_drop(cfg, c->origin);
     }
 }
 
@@ -619,46 +762,205 @@ int compose_postpone(struct compose *c, const struct config *cfg, struct err *e)
     char *dir = maildir_folder_path(cfg->mail_root, c->acct ? c->acct->drafts : "Drafts");
     int rc = -1;
 
+    char *saved_path = NULL;
+
     if (build_message(&c->d, &o, &out, e) == 0 && maildir_create(dir, e) == 0 &&
-        maildir_deliver(dir, out.ptr, out.len, "DS", NULL, e) == 0) {
+        maildir_deliver(dir, out.ptr, out.len, "DS", &saved_path, e) == 0) {
+        free(answers_save(c, cfg, saved_path));
         drop_origin(c, cfg);
         compose_discard(c);
         rc = 0;
     }
+    free(saved_path);
     buf_free(&out);
     free(dir);
     return rc;
 }
 
-/* The envelope: the sender's mailbox and every recipient of To, Cc and Bcc, once each. */
-static int envelope(const struct draft *d, struct queue_entry *ent, struct err *e)
+/* ---- the envelope ---- */
+
+int compose_envelope_add(const struct config *cfg, struct queue_entry *ent, const char *value,
+                         size_t len, bool local_ok)
+{
+    char *v = xmemdup0(value, len), *x = addrbook_expand(cfg, v);
+    struct addr *a;
+    size_t n;
+    int added = 0;
+
+    free(v);
+    if (addr_parse_list(x, strlen(x), &a, &n) < 0) {
+        free(x);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        bool dup = false;
+
+        if (a[i].mailbox == NULL || *a[i].mailbox == '\0' ||
+            (!local_ok && strchr(a[i].mailbox, '@') == NULL))
+            continue;
+        for (size_t k = 0; k < ent->nrcpts; k++)
+            dup = dup || str_casecmp(ent->rcpts[k], a[i].mailbox) == 0;
+        if (!dup) {
+            queue_entry_add_rcpt(ent, a[i].mailbox);
+            added++;
+        }
+    }
+    addr_list_free(a, n);
+    free(x);
+    return added;
+}
+
+/* The envelope of a draft: the sender's mailbox and every recipient of To, Cc and Bcc. */
+static int envelope(const struct config *cfg, const struct draft *d, struct queue_entry *ent,
+                    struct err *e)
 {
     const char *lists[] = { d->to, d->cc, d->bcc };
 
     ent->from = mailbox_of(d->from);
     if (ent->from == NULL)
         return err_set(e, ERR_PARSE, "From: '%s' is not an address", d->from ? d->from : "");
-    for (size_t l = 0; l < 3; l++) {
-        struct addr *a;
-        size_t n;
-
-        if (lists[l] == NULL || addr_parse_list(lists[l], strlen(lists[l]), &a, &n) < 0)
-            continue;
-        for (size_t i = 0; i < n; i++) {
-            bool dup = false;
-
-            if (a[i].mailbox == NULL || strchr(a[i].mailbox, '@') == NULL)
-                continue;
-            for (size_t k = 0; k < ent->nrcpts; k++)
-                dup = dup || str_casecmp(ent->rcpts[k], a[i].mailbox) == 0;
-            if (!dup)
-                queue_entry_add_rcpt(ent, a[i].mailbox);
-        }
-        addr_list_free(a, n);
-    }
+    for (size_t l = 0; l < 3; l++)
+        if (lists[l])
+            compose_envelope_add(cfg, ent, lists[l], strlen(lists[l]), false);
     if (ent->nrcpts == 0)
         return err_set(e, ERR_PARSE, "no recipients: fill in To, Cc or Bcc");
     return 0;
+}
+
+/* ---- a message given whole (tern send) ---- */
+
+/* "From: NAME <sender>" for -F NAME, the name quoted when it needs it (RFC 5322). */
+static void add_from_name(struct buf *b, const char *name, const char *sender, const char *nl)
+{
+    bool quote = strpbrk(name, "()<>[]:;@\\,.\"") != NULL;
+
+    buf_adds(b, "From: ");
+    if (quote)
+        buf_addc(b, '"');
+    for (const char *p = name; *p; p++) {
+        if (quote && (*p == '"' || *p == '\\'))
+            buf_addc(b, '\\');
+        if (*p != '\r' && *p != '\n')
+            buf_addc(b, *p);
+    }
+    if (quote)
+        buf_addc(b, '"');
+    buf_printf(b, " <%s>%s", sender, nl);
+}
+
+void compose_complete_header(const char *msg, size_t n, const char *from, const char *fullname,
+                             const char *sender, struct buf *out)
+{
+    size_t hlen = hdr_block_len(msg, n);
+    const char *first = hlen ? memchr(msg, '\n', hlen) : NULL;
+    const char *nl = first && first > msg && first[-1] == '\r' ? "\r\n" : "\n";
+    const char *at = sender ? strrchr(sender, '@') : NULL;
+    struct hdr_field f;
+
+    if (hdr_find(msg, hlen, "From", &f) == 1)
+        ;
+    else if (fullname && *fullname)
+        add_from_name(out, fullname, sender, nl);
+    else
+        buf_printf(out, "From: %s%s", from ? from : sender, nl);
+    if (hdr_find(msg, hlen, "Date", &f) != 1) {
+        buf_adds(out, "Date: ");
+        build_date(out, time(NULL));
+        buf_adds(out, nl);
+    }
+    if (hdr_find(msg, hlen, "Message-ID", &f) != 1) {
+        char *mid = build_message_id(at && at[1] && !smtp_addr_bad(at + 1) ? at + 1 : NULL);
+
+        buf_printf(out, "Message-ID: %s%s", mid, nl);
+        free(mid);
+    }
+    if (hdr_find(msg, hlen, "MIME-Version", &f) != 1)
+        buf_printf(out, "MIME-Version: 1.0%s", nl);
+    /* a message with no header block at all keeps its bytes as the body */
+    if (hlen == 0)
+        buf_adds(out, nl);
+    buf_add(out, msg, n);
+}
+
+/* The account: the one named, then the From address's, then -f's, then the default. */
+static const struct account *raw_account(const struct config *cfg, const struct compose_raw *r,
+                                         const char *hdr_from, struct err *e)
+{
+    const struct account *a = NULL;
+
+    if (r->account) {
+        a = config_account(cfg, r->account);
+        if (a == NULL)
+            err_set(e, ERR_CONFIG, "no account called '%s' in %s", r->account, cfg->path);
+        return a;
+    }
+    a = compose_account_by_addr(cfg, hdr_from);
+    if (a == NULL)
+        a = compose_account_by_addr(cfg, r->from);
+    if (a == NULL)
+        a = config_account(cfg, NULL);
+    if (a == NULL)
+        err_set(e, ERR_CONFIG, "no account configured in %s (see mailrc(5))", cfg->path);
+    return a;
+}
+
+int compose_raw(const struct config *cfg, const struct compose_raw *r, const char *msg,
+                size_t n, struct queue_entry *ent, struct buf *out, struct err *e)
+{
+    size_t hlen = hdr_block_len(msg, n), pos = 0;
+    const struct account *a;
+    char *hdr_from = NULL;
+    struct hdr_field f;
+    int rc = -1;
+
+    /* cron writes "From: root (Cron Daemon)": a local name is no envelope sender */
+    if (hdr_find(msg, hlen, "From", &f) == 1) {
+        hdr_from = addr_first_mailbox(f.value, f.value_len);
+        if (hdr_from && strchr(hdr_from, '@') == NULL) {
+            free(hdr_from);
+            hdr_from = NULL;
+        }
+    }
+    a = raw_account(cfg, r, hdr_from, e);
+    if (a == NULL)
+        goto out;
+    /* the envelope sender: -f, then From, then the account's address */
+    free(ent->from);
+    ent->from = r->from ? xstrdup(r->from) : hdr_from ? xstrdup(hdr_from) : mailbox_of(a->from);
+    if (ent->from == NULL) {
+        err_set(e, ERR_CONFIG, "no sender: give -f, a From field or 'from' for account %s",
+                a->name);
+        goto out;
+    }
+    if (smtp_addr_bad(ent->from)) {
+        err_set(e, ERR_PARSE, "bad sender address '%s'", ent->from);
+        goto out;
+    }
+    free(ent->account);
+    ent->account = xstrdup(a->name);
+    for (size_t i = 0; i < r->nrcpts; i++)
+        compose_envelope_add(cfg, ent, r->rcpts[i], strlen(r->rcpts[i]), true);
+    while (r->extract && hdr_next(msg, hlen, &pos, &f) == 1) {
+        if ((f.name_len == 2 && str_ncasecmp(f.name, "To", 2) == 0) ||
+            (f.name_len == 2 && str_ncasecmp(f.name, "Cc", 2) == 0) ||
+            (f.name_len == 3 && str_ncasecmp(f.name, "Bcc", 3) == 0))
+            compose_envelope_add(cfg, ent, f.value, f.value_len, true);
+    }
+    if (ent->nrcpts == 0) {
+        err_set(e, ERR_PARSE, "no recipient addresses found");
+        goto out;
+    }
+    for (size_t k = 0; k < ent->nrcpts; k++) {
+        if (smtp_addr_bad(ent->rcpts[k])) {
+            err_set(e, ERR_PARSE, "bad recipient address '%s'", ent->rcpts[k]);
+            goto out;
+        }
+    }
+    compose_complete_header(msg, n, a->from, r->fullname, ent->from, out);
+    rc = 0;
+out:
+    free(hdr_from);
+    return rc;
 }
 
 int compose_send(struct compose *c, const struct config *cfg, char **id, struct err *e)
@@ -675,7 +977,9 @@ int compose_send(struct compose *c, const struct config *cfg, char **id, struct 
         goto out;
     }
     ent.account = xstrdup(c->acct->name);
-    if (envelope(&c->d, &ent, e) < 0 || build_message(&c->d, &o, &out, e) < 0 ||
+    if (c->answers)
+        queue_entry_set_answers(&ent, c->answers, c->answers_flag);
+    if (envelope(cfg, &c->d, &ent, e) < 0 || build_message(&c->d, &o, &out, e) < 0 ||
         queue_open(cfg->mail_root, &q, e) < 0 || queue_add(q, out.ptr, out.len, &ent, e) < 0)
         goto out;
     if (id)

@@ -1,16 +1,19 @@
 /*
- * Composing, apart from the screen: the private editor file, the editor hand-off, reading
- * the result back, the forgotten-attachment check, postponing to Drafts, resuming a draft or
- * a queued message, putting the message in the queue, and recovering after a crash.
+ * The outgoing path below the UI (no curses), used by the compose screen and `tern send`:
+ * account choice, envelope and alias expansion, Date and Message-ID; the private editor file,
+ * the editor hand-off, reading the result back, the forgotten-attachment check, postponing to
+ * Drafts, resuming a draft or a queued message, queueing, and recovering after a crash.
  */
-#ifndef TERN_UI_COMPOSE_H
-#define TERN_UI_COMPOSE_H
+#ifndef TERN_COMPOSE_H
+#define TERN_COMPOSE_H
 
 #include <stdbool.h>
 
 #include "tern/build.h"
 #include "tern/config.h"
+#include "tern/buf.h"
 #include "tern/err.h"
+#include "tern/queue.h"
 #include "tern/reply.h"
 
 enum compose_kind { COMPOSE_NEW, COMPOSE_REPLY, COMPOSE_REPLY_ALL, COMPOSE_REPLY_LIST,
@@ -24,6 +27,12 @@ struct compose {
     char *origin;                /* a Drafts file or Outbox entry this replaces, or NULL */
     char *origin_queue_id;       /* when origin is a queued message: its queue id */
     bool edited;                 /* the user changed something since it was made */
+    bool text_broken;            /* the editor file has a header error: keep it for the user */
+    struct err broken;           /* ... and what the error is (after recovery) */
+    char *answers;               /* the message replied to or forwarded (gets R or P once
+                                  * this one is sent), or NULL */
+    char answers_flag;
+    char *answers_file;          /* where the recovery copy's answers are kept, or NULL */
     struct buf written;          /* what compose_write put in the editor file */
 };
 
@@ -31,8 +40,9 @@ struct compose {
 char *compose_dir(const struct config *cfg, struct err *e);
 /*
  * Start a message: new, reply/forward to the message at msg_path, or resume the draft or
- * queued message at msg_path (queue_id set for a queued one). The account is acct, or the
- * one whose from matches the original's recipients, or the default.
+ * queued message at msg_path (queue_id NULL: found from the path when it is in Outbox).
+ * The account is acct, or the one whose from matches the original's recipients, or the
+ * default.
  */
 int compose_start(struct compose *c, const struct config *cfg, enum compose_kind kind,
                   const char *msg_path, const char *queue_id, const struct account *acct,
@@ -45,6 +55,10 @@ int compose_start_many(struct compose *c, const struct config *cfg, enum compose
 void compose_free(struct compose *c);
 /* Write the editor file (and the recovery copy). */
 int compose_write(struct compose *c, const struct config *cfg, struct err *e);
+/* After a change on the compose screen (a field, the account, an attachment): save the
+ * state with the draft (editor file and recovery copy), so a crash loses none of it; never
+ * over an editor file with an error the user has yet to fix. */
+int compose_checkpoint(struct compose *c, const struct config *cfg, struct err *e);
 /* The editor command: editor, else $VISUAL, else $EDITOR, else vi. */
 const char *compose_editor(const struct config *cfg);
 /* Run the editor on the file with the terminal (the caller has left curses mode); blocks.
@@ -70,5 +84,43 @@ void compose_discard(struct compose *c);
 /* Recovery copies left by a crash, newest first (full paths; free with compose_list_free). */
 size_t compose_leftovers(const struct config *cfg, char ***paths);
 void compose_list_free(char **paths, size_t n);
+
+/* ---- the rules both paths share ---- */
+
+/* The account whose from address is addr (case-insensitive), or NULL. */
+const struct account *compose_account_by_addr(const struct config *cfg, const char *addr);
+/*
+ * Add the recipients of an address header value (or a command-line argument) to ent, alias
+ * names expanded by the address book's rules (addrbook_expand), each mailbox once. A mailbox
+ * without '@' is kept only when local_ok (sendmail's local recipients). Returns how many
+ * were added.
+ */
+int compose_envelope_add(const struct config *cfg, struct queue_entry *ent, const char *value,
+                         size_t len, bool local_ok);
+/* Append msg to out with the fields it lacks put in front: From ("FULLNAME <sender>" when
+ * fullname is given, else from, else the sender), Date, Message-ID (build_message_id),
+ * MIME-Version; the message's line ends are kept. */
+void compose_complete_header(const char *msg, size_t n, const char *from, const char *fullname,
+                             const char *sender, struct buf *out);
+
+/* A message given whole, as `tern send` gets it. */
+struct compose_raw {
+    const char *from;            /* -f: the envelope sender, or NULL */
+    const char *account;         /* -a: the account by name, or NULL */
+    const char *fullname;        /* -F: the sender's name when From is added, or NULL */
+    bool extract;                /* -t: recipients from To, Cc and Bcc too */
+    char *const *rcpts;          /* recipient arguments */
+    size_t nrcpts;
+};
+
+/*
+ * Prepare a whole message for the queue: the account (named, else by the From address, else
+ * by -f, else the default), the envelope sender (-f, From unless it is a local name such as
+ * cron's "root (Cron Daemon)", the account's), the recipients
+ * (arguments, plus To/Cc/Bcc with extract; aliases expanded) into ent, and the completed
+ * message into out. ERR_CONFIG (no account, no sender) or ERR_PARSE (bad or no addresses).
+ */
+int compose_raw(const struct config *cfg, const struct compose_raw *r, const char *msg,
+                size_t n, struct queue_entry *ent, struct buf *out, struct err *e);
 
 #endif

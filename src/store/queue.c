@@ -1,0 +1,1003 @@
+/*
+ * The outgoing queue's storage: Outbox messages with durable envelope/state files, the retry
+ * policy's arithmetic, the flusher lock. Delivering is src/smtp/flush.c's job.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tern/buf.h"
+#include "tern/fsutil.h"
+#include "tern/header.h"
+#include "tern/maildir.h"
+#include "tern/queue.h"
+#include "tern/str.h"
+#include "tern/xalloc.h"
+
+#define STATE_SUFFIX ".state"
+#define REPLY_MAX 1000
+
+#define JOURNAL_NAME "accepted.journal"
+#define JOURNAL_RESERVE (64 * 1024)
+
+struct queue {
+    char *root;
+    char *outbox;
+    char *statedir;
+    int lockfd;
+    int jfd;                     /* the acceptance journal, open while flushing */
+    off_t jlen;                  /* bytes of records in it */
+    off_t jcap;                  /* bytes reserved on disk */
+    bool junsynced;              /* records written since the last fdatasync */
+};
+
+/* ---- entries ---- */
+
+void queue_entry_free(struct queue_entry *q)
+{
+    if (q == NULL)
+        return;
+    free(q->id);
+    free(q->account);
+    free(q->from);
+    for (size_t i = 0; i < q->nrcpts; i++)
+        free(q->rcpts[i]);
+    free(q->rcpts);
+    for (size_t i = 0; i < q->nrefused; i++) {
+        free(q->refused[i].addr);
+        free(q->refused[i].reply);
+    }
+    free(q->refused);
+    free(q->reply);
+    free(q->held_config);
+    free(q->answers_dir);
+    free(q->answers_id);
+    free(q->path);
+    memset(q, 0, sizeof *q);
+}
+
+void queue_entry_add_rcpt(struct queue_entry *q, const char *addr)
+{
+    q->rcpts = xreallocarray(q->rcpts, q->nrcpts + 1, sizeof *q->rcpts);
+    q->rcpts[q->nrcpts++] = xstrdup(addr);
+}
+
+/* One line, no control bytes, bounded: what a state file can hold. */
+static char *clean_line(const char *s)
+{
+    struct buf b = BUF_INIT;
+
+    for (; *s && b.len < REPLY_MAX; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '\n' || c == '\r' || c == '\t')
+            buf_addc(&b, ' ');
+        else if (c < 0x20 || c == 0x7f)
+            buf_addc(&b, '?');
+        else
+            buf_addc(&b, (char)c);
+    }
+    return buf_detach(&b);
+}
+
+void queue_entry_set_reply(struct queue_entry *q, const char *reply)
+{
+    free(q->reply);
+    q->reply = reply ? clean_line(reply) : NULL;
+}
+
+void queue_entry_add_refusal(struct queue_entry *q, const char *addr, const char *reply)
+{
+    q->refused = xreallocarray(q->refused, q->nrefused + 1, sizeof *q->refused);
+    q->refused[q->nrefused].addr = xstrdup(addr);
+    q->refused[q->nrefused].reply = clean_line(reply);
+    q->nrefused++;
+}
+
+/* ---- state files ---- */
+
+char *queue_state_format(const struct queue_entry *q)
+{
+    struct buf b = BUF_INIT;
+
+    buf_adds(&b, "tern-queue 1\n");
+    buf_printf(&b, "id %s\n", q->id ? q->id : "");
+    buf_printf(&b, "account %s\n", q->account ? q->account : "");
+    buf_printf(&b, "from %s\n", q->from ? q->from : "");
+    for (size_t i = 0; i < q->nrcpts; i++)
+        buf_printf(&b, "rcpt %s\n", q->rcpts[i]);
+    for (size_t i = 0; i < q->nrefused; i++)
+        buf_printf(&b, "refused %s %s\n", q->refused[i].addr, q->refused[i].reply);
+    buf_printf(&b, "state %s\n", queue_state_name(q->state));
+    buf_printf(&b, "attempts %d\n", q->attempts);
+    buf_printf(&b, "created %lld\n", (long long)q->created);
+    buf_printf(&b, "next %lld\n", (long long)q->next);
+    buf_printf(&b, "sent-copied %d\n", q->sent_copied ? 1 : 0);
+    if (q->reply)
+        buf_printf(&b, "reply %s\n", q->reply);
+    if (q->state == QUEUE_HELD && q->held_config)
+        buf_printf(&b, "held-config %s\n", q->held_config);
+    if (q->answers_dir && q->answers_id && q->answers_flag) {
+        buf_printf(&b, "answers-flag %c\n", q->answers_flag);
+        buf_printf(&b, "answers-id %s\n", q->answers_id);
+        buf_printf(&b, "answers-dir %s\n", q->answers_dir);
+    }
+    return buf_detach(&b);
+}
+
+static int parse_num(const char *v, long long min, long long max, long long *out)
+{
+    char *end;
+    long long x;
+
+    if (*v == '\0')
+        return -1;
+    errno = 0;
+    x = strtoll(v, &end, 10);
+    if (errno || *end != '\0' || x < min || x > max)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+int queue_state_parse(const char *text, size_t n, struct queue_entry *q, struct err *e)
+{
+    const char *p = text, *end = text + n;
+    unsigned seen = 0;
+    int lineno = 0;
+    long long num;
+
+    memset(q, 0, sizeof *q);
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        char *line = xmemdup0(p, len), *val;
+
+        p += len + (nl ? 1 : 0);
+        lineno++;
+        for (size_t i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)line[i];
+
+            if (c < 0x20 || c == 0x7f) {
+                free(line);
+                goto bad;
+            }
+        }
+        val = strchr(line, ' ');
+        if (val)
+            *val++ = '\0';
+        else
+            val = line + len;
+        if (lineno == 1) {
+            if (strcmp(line, "tern-queue") != 0 || strcmp(val, "1") != 0) {
+                free(line);
+                queue_entry_free(q);
+                return err_set(e, ERR_PARSE, "not a tern queue state (version 1)");
+            }
+        } else if (strcmp(line, "id") == 0 && !(seen & 1)) {
+            q->id = xstrdup(val), seen |= 1;
+        } else if (strcmp(line, "account") == 0 && !(seen & 2)) {
+            q->account = xstrdup(val), seen |= 2;
+        } else if (strcmp(line, "from") == 0 && !(seen & 4)) {
+            q->from = xstrdup(val), seen |= 4;
+        } else if (strcmp(line, "rcpt") == 0 && *val) {
+            queue_entry_add_rcpt(q, val);
+        } else if (strcmp(line, "refused") == 0 && *val) {
+            char *sp = strchr(val, ' ');
+
+            if (sp)
+                *sp++ = '\0';
+            queue_entry_add_refusal(q, val, sp ? sp : "");
+        } else if (strcmp(line, "state") == 0 && !(seen & 8)) {
+            if (strcmp(val, "queued") == 0)
+                q->state = QUEUE_QUEUED;
+            else if (strcmp(val, "failed") == 0)
+                q->state = QUEUE_FAILED;
+            else if (strcmp(val, "held") == 0)
+                q->state = QUEUE_HELD;
+            else {
+                free(line);
+                goto bad;
+            }
+            seen |= 8;
+        } else if (strcmp(line, "attempts") == 0 && parse_num(val, 0, 1000000, &num) == 0) {
+            q->attempts = (int)num;
+        } else if (strcmp(line, "created") == 0 && parse_num(val, 0, 1LL << 40, &num) == 0) {
+            q->created = (time_t)num, seen |= 16;
+        } else if (strcmp(line, "next") == 0 && parse_num(val, 0, 1LL << 40, &num) == 0) {
+            q->next = (time_t)num;
+        } else if (strcmp(line, "sent-copied") == 0 && parse_num(val, 0, 1, &num) == 0) {
+            q->sent_copied = num == 1;
+        } else if (strcmp(line, "reply") == 0 && q->reply == NULL) {
+            q->reply = xstrdup(val);
+        } else if (strcmp(line, "held-config") == 0 && q->held_config == NULL && *val) {
+            q->held_config = xstrdup(val);
+        } else if (strcmp(line, "answers-flag") == 0 && (strcmp(val, "R") == 0 ||
+                                                          strcmp(val, "P") == 0)) {
+            q->answers_flag = *val;
+        } else if (strcmp(line, "answers-id") == 0 && q->answers_id == NULL && *val &&
+                   *val != '.' && strchr(val, '/') == NULL) {
+            q->answers_id = xstrdup(val);
+        } else if (strcmp(line, "answers-dir") == 0 && q->answers_dir == NULL && *val == '/') {
+            q->answers_dir = xstrdup(val);
+        } else if (line[0] != '\0') {
+            free(line);
+            goto bad;
+        }
+        free(line);
+    }
+    if (lineno == 0 || (seen & 31) != 31 || q->id[0] == '\0' || q->id[0] == '.' ||
+        strchr(q->id, '/') != NULL) {
+        queue_entry_free(q);
+        return err_set(e, ERR_PARSE, "queue state incomplete (needs id, account, from, state, "
+                       "created)");
+    }
+    return 0;
+bad:
+    queue_entry_free(q);
+    return err_set(e, ERR_PARSE, "queue state line %d is malformed", lineno);
+}
+
+/* ---- policy ---- */
+
+long queue_backoff(const struct queue_policy *p, int attempts)
+{
+    long d = p->retry_min > 0 ? p->retry_min : 1;
+
+    for (int i = 1; i < attempts && d < p->retry_max; i++)
+        d = d > p->retry_max / 2 ? p->retry_max : d * 2;
+    return d < p->retry_max ? d : p->retry_max;
+}
+
+void queue_note_temp(struct queue_entry *q, const struct queue_policy *p, time_t now,
+                     const char *reply)
+{
+    q->attempts++;
+    if (p->lifetime > 0 && now - q->created >= p->lifetime) {
+        char msg[REPLY_MAX + 80];
+        long days = (long)(now - q->created) / 86400, hours = (long)(now - q->created) / 3600;
+
+        if (days >= 1)
+            snprintf(msg, sizeof msg, "gave up after %ld day%s and %d attempt%s: %s", days,
+                     days == 1 ? "" : "s", q->attempts, q->attempts == 1 ? "" : "s",
+                     reply ? reply : "");
+        else
+            snprintf(msg, sizeof msg, "gave up after %ld hour%s and %d attempt%s: %s", hours,
+                     hours == 1 ? "" : "s", q->attempts, q->attempts == 1 ? "" : "s",
+                     reply ? reply : "");
+        q->state = QUEUE_FAILED;
+        q->next = 0;
+        queue_entry_set_reply(q, msg);
+        return;
+    }
+    q->state = QUEUE_QUEUED;
+    q->next = now + queue_backoff(p, q->attempts);
+    queue_entry_set_reply(q, reply);
+}
+
+void queue_note_perm(struct queue_entry *q, time_t now, const char *reply)
+{
+    (void)now;
+    q->attempts++;
+    q->state = QUEUE_FAILED;
+    q->next = 0;
+    queue_entry_set_reply(q, reply);
+}
+
+void queue_note_held(struct queue_entry *q, const char *reply, const char *config_fp)
+{
+    q->attempts++;
+    q->state = QUEUE_HELD;
+    q->next = 0;
+    queue_entry_set_reply(q, reply);
+    free(q->held_config);
+    q->held_config = config_fp ? xstrdup(config_fp) : NULL;
+}
+
+enum queue_state queue_note_error(struct queue_entry *q, const struct queue_policy *p,
+                                  time_t now, enum err_class cls, const char *reply,
+                                  const char *config_fp)
+{
+    switch (cls) {
+    case ERR_AUTH:
+    case ERR_TLS:
+    case ERR_CONFIG:
+        /* Retrying cannot help until someone changes something: say so, and wait. */
+        queue_note_held(q, reply, config_fp);
+        break;
+    case ERR_PERM:
+    case ERR_PARSE:
+        queue_note_perm(q, now, reply);
+        break;
+    case ERR_NONE:
+    case ERR_SYS:
+    case ERR_NET:
+    case ERR_PROTO:
+    case ERR_TEMP:
+    case ERR_CANCEL:
+    case ERR_LOCKED:
+    default:
+        queue_note_temp(q, p, now, reply);
+        break;
+    }
+    return q->state;
+}
+
+bool queue_held_due(const struct queue_entry *q, const char *config_fp, bool retry_held)
+{
+    if (q->state != QUEUE_HELD)
+        return false;
+    return retry_held || q->held_config == NULL || config_fp == NULL ||
+           strcmp(q->held_config, config_fp) != 0;
+}
+
+void queue_release(struct queue_entry *q, time_t now)
+{
+    q->state = QUEUE_QUEUED;
+    q->next = 0;
+    q->created = now;
+    free(q->held_config);
+    q->held_config = NULL;
+}
+
+const char *queue_state_name(enum queue_state s)
+{
+    switch (s) {
+    case QUEUE_FAILED:
+        return "failed";
+    case QUEUE_HELD:
+        return "held";
+    case QUEUE_QUEUED:
+    default:
+        return "queued";
+    }
+}
+
+bool queue_due(const struct queue_entry *q, time_t now, bool all)
+{
+    return q->state == QUEUE_QUEUED && (all || q->next <= now);
+}
+
+/* ---- the queue on disk ---- */
+
+int queue_open(const char *mail_root, struct queue **out, struct err *e)
+{
+    struct queue *q = xcalloc(1, sizeof *q);
+    char *dot;
+
+    *out = NULL;
+    q->lockfd = -1;
+    q->jfd = -1;
+    q->root = xstrdup(mail_root);
+    q->outbox = maildir_folder_path(mail_root, QUEUE_FOLDER);
+    dot = fs_join(mail_root, ".tern");
+    q->statedir = fs_join(dot, "queue");
+    free(dot);
+    if (maildir_create(q->outbox, e) < 0 || fs_mkdir_p(q->statedir, 0700, e) < 0) {
+        queue_close(q);
+        return -1;
+    }
+    *out = q;
+    return 0;
+}
+
+void queue_close(struct queue *q)
+{
+    if (q == NULL)
+        return;
+    if (q->jfd >= 0)
+        close(q->jfd);
+    if (q->lockfd >= 0)
+        fs_unlock(q->lockfd);
+    free(q->root);
+    free(q->outbox);
+    free(q->statedir);
+    free(q);
+}
+
+const char *queue_outbox(const struct queue *q)
+{
+    return q->outbox;
+}
+
+static char *state_path(const struct queue *q, const char *id)
+{
+    struct buf b = BUF_INIT;
+
+    buf_printf(&b, "%s/%s%s", q->statedir, id, STATE_SUFFIX);
+    return buf_detach(&b);
+}
+
+int queue_save(struct queue *q, const struct queue_entry *ent, struct err *e)
+{
+    char *text = queue_state_format(ent), *path = state_path(q, ent->id);
+    int rc = fs_write_atomic(path, text, strlen(text), 0600, e);
+
+    free(text);
+    free(path);
+    return rc;
+}
+
+/* The message is in new/: make that durable, then write its state. */
+static int add_sync_and_save(struct queue *q, const struct queue_entry *ent, struct err *e)
+{
+    char *newdir = fs_join(q->outbox, "new");   /* the file went to new/ only */
+    int rc = fs_fsync_dir(newdir, e);
+
+    free(newdir);
+    return rc < 0 ? -1 : queue_save(q, ent, e);
+}
+
+int queue_add(struct queue *q, const char *msg, size_t n, struct queue_entry *ent, struct err *e)
+{
+    struct maildir_tmp *t;
+    char *path = NULL;
+
+    if (maildir_tmp_open(q->outbox, &t, e) < 0)
+        return -1;
+    free(ent->id);
+    ent->id = xstrdup(maildir_tmp_name(t));
+    if (maildir_tmp_write(t, msg, n, e) < 0) {
+        maildir_tmp_abort(t);
+        return -1;
+    }
+    if (maildir_tmp_commit(t, NULL, &path, e) < 0)
+        return -1;
+    if (ent->created == 0)
+        ent->created = time(NULL);
+    ent->state = QUEUE_QUEUED;
+    if (add_sync_and_save(q, ent, e) < 0) {
+        /* Queued properly or not at all: a message without its envelope would never go. */
+        struct err ue;
+        char *newdir = fs_join(q->outbox, "new");
+
+        if (unlink(path) < 0 && errno != ENOENT)
+            err_prefix(e, "%s is left in Outbox without an envelope (%s)", path,
+                       strerror(errno));
+        else
+            fs_fsync_dir(newdir, &ue);
+        queue_drop_state(q, ent->id, &ue);
+        free(newdir);
+        free(path);
+        return -1;
+    }
+    free(ent->path);
+    ent->path = path;
+    return 0;
+}
+
+struct name_ent {
+    char *uniq;
+    char *path;
+};
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct name_ent *)a)->uniq, ((const struct name_ent *)b)->uniq);
+}
+
+static void scan_sub(const char *outbox, const char *sub, struct name_ent **v, size_t *n)
+{
+    char *dir = fs_join(outbox, sub);
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    if (d != NULL) {
+        while ((de = readdir(d)) != NULL) {
+            size_t ulen;
+
+            if (de->d_name[0] == '.')
+                continue;
+            maildir_name_split(de->d_name, &ulen);
+            *v = xreallocarray(*v, *n + 1, sizeof **v);
+            (*v)[*n].uniq = xstrndup(de->d_name, ulen);
+            (*v)[*n].path = fs_join(dir, de->d_name);
+            (*n)++;
+        }
+        closedir(d);
+    }
+    free(dir);
+}
+
+static int ent_cmp(const void *a, const void *b)
+{
+    const struct queue_entry *x = a, *y = b;
+
+    if (x->created != y->created)
+        return x->created < y->created ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+int queue_list(struct queue *q, struct queue_entry **out, size_t *n, size_t *orphans,
+               struct err *e)
+{
+    struct name_ent *names = NULL;
+    size_t nnames = 0, used = 0;
+    struct queue_entry *ents = NULL;
+    size_t nents = 0;
+    DIR *d;
+    struct dirent *de;
+    bool *has_state;
+
+    *out = NULL;
+    *n = 0;
+    scan_sub(q->outbox, "new", &names, &nnames);
+    scan_sub(q->outbox, "cur", &names, &nnames);
+    if (nnames > 0)
+        qsort(names, nnames, sizeof *names, name_cmp);
+    has_state = xcalloc(nnames + 1, sizeof *has_state);
+    d = opendir(q->statedir);
+    if (d == NULL) {
+        err_sys(e, "%s", q->statedir);
+        goto fail;
+    }
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name), sl = strlen(STATE_SUFFIX);
+        struct queue_entry ent;
+        struct buf text = BUF_INIT;
+        struct err pe;
+        char *path;
+
+        if (de->d_name[0] == '.' || len <= sl || strcmp(de->d_name + len - sl, STATE_SUFFIX))
+            continue;
+        path = fs_join(q->statedir, de->d_name);
+        if (fs_read_file(path, &text, &pe) < 0 ||
+            queue_state_parse(text.ptr, text.len, &ent, &pe) < 0) {
+            /* A damaged state is kept for a person to look at, never sent. */
+            buf_free(&text);
+            free(path);
+            continue;
+        }
+        buf_free(&text);
+        {
+            struct name_ent key = { ent.id, NULL }, *hit = NULL;
+
+            if (nnames > 0)
+                hit = bsearch(&key, names, nnames, sizeof *names, name_cmp);
+            if (hit == NULL) {
+                /* The message was deleted from Outbox: the entry goes with it. */
+                unlink(path);
+                free(path);
+                queue_entry_free(&ent);
+                continue;
+            }
+            ent.path = xstrdup(hit->path);
+            has_state[hit - names] = true;
+        }
+        free(path);
+        ents = xreallocarray(ents, nents + 1, sizeof *ents);
+        ents[nents++] = ent;
+    }
+    closedir(d);
+    for (size_t i = 0; i < nnames; i++)
+        used += has_state[i] ? 0 : 1;
+    if (orphans)
+        *orphans = used;
+    if (nents > 0)
+        qsort(ents, nents, sizeof *ents, ent_cmp);
+    *out = ents;
+    *n = nents;
+    for (size_t i = 0; i < nnames; i++) {
+        free(names[i].uniq);
+        free(names[i].path);
+    }
+    free(names);
+    free(has_state);
+    return 0;
+fail:
+    for (size_t i = 0; i < nnames; i++) {
+        free(names[i].uniq);
+        free(names[i].path);
+    }
+    free(names);
+    free(has_state);
+    queue_list_free(ents, nents);
+    return -1;
+}
+
+void queue_list_free(struct queue_entry *ents, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        queue_entry_free(&ents[i]);
+    free(ents);
+}
+
+int queue_remove(struct queue *q, const struct queue_entry *ent, struct err *e)
+{
+    char *sp = state_path(q, ent->id);
+    struct queue_entry follow = { 0 };   /* the message, followed if it moved */
+    int rc = 0;
+
+    follow.id = ent->id;
+    follow.path = ent->path ? xstrdup(ent->path) : NULL;
+    rc = queue_unlink_msg(q, &follow, e);
+    free(follow.path);
+    if (rc < 0) {
+        free(sp);
+        return -1;
+    }
+    if (maildir_sync(q->outbox, e) < 0)
+        rc = -1;
+    if (rc == 0 && unlink(sp) < 0 && errno != ENOENT)
+        rc = err_sys(e, "%s", sp);
+    if (rc == 0)
+        rc = fs_fsync_dir(q->statedir, e);
+    free(sp);
+    return rc;
+}
+
+long queue_find(const struct queue_entry *ents, size_t n, const char *id)
+{
+    long hit = -1;
+    size_t len = strlen(id);
+
+    if (len == 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(ents[i].id, id) == 0)
+            return (long)i;
+        if (strncmp(ents[i].id, id, len) == 0) {
+            if (hit >= 0)
+                return -2;
+            hit = (long)i;
+        }
+    }
+    return hit;
+}
+
+int queue_lock(struct queue *q, struct err *e)
+{
+    char *path;
+
+    if (q->lockfd >= 0)
+        return q->lockfd;
+    path = fs_join(q->statedir, "flush.lock");
+    q->lockfd = fs_lock(path, e);
+    free(path);
+    if (q->lockfd < 0 && e && e->cls == ERR_LOCKED)
+        err_set(e, ERR_LOCKED, "another flush is running");
+    return q->lockfd;
+}
+
+int queue_drop_state(struct queue *q, const char *id, struct err *e)
+{
+    char *sp = state_path(q, id);
+    int rc = 0;
+
+    if (unlink(sp) < 0 && errno != ENOENT)
+        rc = err_sys(e, "%s", sp);
+    free(sp);
+    return rc;
+}
+
+int queue_sync(struct queue *q, struct err *e)
+{
+    if (maildir_sync(q->outbox, e) < 0 || fs_fsync_dir(q->statedir, e) < 0)
+        return -1;
+    return 0;
+}
+
+char *queue_id_of_path(const char *mail_root, const char *path)
+{
+    char *outbox = maildir_folder_path(mail_root, QUEUE_FOLDER);
+    size_t n = strlen(outbox), ulen;
+    const char *base;
+    char *id = NULL;
+
+    /* OUTBOX/new/NAME or OUTBOX/cur/NAME */
+    if (strncmp(path, outbox, n) == 0 && (strncmp(path + n, "/new/", 5) == 0 ||
+                                          strncmp(path + n, "/cur/", 5) == 0)) {
+        base = path + n + 5;
+        if (*base && *base != '.' && strchr(base, '/') == NULL) {
+            maildir_name_split(base, &ulen);
+            id = xstrndup(base, ulen);
+        }
+    }
+    free(outbox);
+    return id;
+}
+
+/* ---- the acceptance journal ---- */
+
+/* Make sure the next records have room on disk: a full disk must not keep the flusher from
+ * writing down that the server took a message. */
+static int journal_reserve(struct queue *q, size_t need, struct err *e)
+{
+    off_t want = q->jlen + (off_t)need + JOURNAL_RESERVE;
+    int rc;
+
+    /* keep at least half the reserve ahead of the records */
+    if (q->jlen + (off_t)need + JOURNAL_RESERVE / 2 <= q->jcap)
+        return 0;
+    rc = posix_fallocate(q->jfd, 0, want);
+    if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) {
+        errno = rc;
+        return err_sys(e, "reserving space for %s/%s", q->statedir, JOURNAL_NAME);
+    }
+    q->jcap = rc == 0 ? want : q->jlen + (off_t)need;
+    return 0;
+}
+
+int queue_journal_open(struct queue *q, struct err *e)
+{
+    char *path;
+    struct buf text = BUF_INIT;
+    char chunk[8192];
+    ssize_t r;
+
+    if (q->jfd >= 0)
+        return 0;
+    path = fs_join(q->statedir, JOURNAL_NAME);
+    q->jfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (q->jfd < 0) {
+        err_sys(e, "%s", path);
+        free(path);
+        return -1;
+    }
+    free(path);
+    /* the records end at the first NUL: the rest is reserved space */
+    while ((r = read(q->jfd, chunk, sizeof chunk)) > 0) {
+        const char *nul = memchr(chunk, '\0', (size_t)r);
+
+        buf_add(&text, chunk, nul ? (size_t)(nul - chunk) : (size_t)r);
+        if (nul)
+            break;
+    }
+    q->jlen = (off_t)text.len;
+    q->jcap = lseek(q->jfd, 0, SEEK_END);
+    buf_free(&text);
+    if (q->jcap < q->jlen)
+        q->jcap = q->jlen;
+    return journal_reserve(q, 0, e);
+}
+
+int queue_journal_note(struct queue *q, const char *id, const char *const *rcpts, size_t n,
+                       struct err *e)
+{
+    struct buf line = BUF_INIT;
+    int rc = -1;
+
+    if (q->jfd < 0 && queue_journal_open(q, e) < 0)
+        return -1;
+    buf_adds(&line, id);
+    for (size_t i = 0; i < n; i++)
+        buf_printf(&line, "\t%s", rcpts[i]);
+    buf_addc(&line, '\n');
+    if (journal_reserve(q, line.len, e) < 0)
+        goto out;
+    if (pwrite(q->jfd, line.ptr, line.len, q->jlen) != (ssize_t)line.len) {
+        err_sys(e, "%s/%s", q->statedir, JOURNAL_NAME);
+        goto out;
+    }
+    q->jlen += (off_t)line.len;
+    q->junsynced = true;
+    rc = 0;
+out:
+    buf_free(&line);
+    return rc;
+}
+
+int queue_journal_sync(struct queue *q, struct err *e)
+{
+    if (q->jfd < 0 || !q->junsynced)
+        return 0;
+    if (fdatasync(q->jfd) < 0)
+        return err_sys(e, "%s/%s", q->statedir, JOURNAL_NAME);
+    q->junsynced = false;
+    return 0;
+}
+
+void queue_accepted_free(struct queue_accepted *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].id);
+        for (size_t k = 0; k < v[i].nrcpts; k++)
+            free(v[i].rcpts[k]);
+        free(v[i].rcpts);
+    }
+    free(v);
+}
+
+void queue_journal_parse(const char *text, size_t len, struct queue_accepted **out, size_t *n)
+{
+    const char *p = text, *end = text + len;
+
+    *out = NULL;
+    *n = 0;
+    /* a record counts only when whole (ends in a newline); a torn last one is ignored */
+    while (p && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        struct queue_accepted a = { 0 };
+        char *line, *save = NULL, *tok;
+
+        if (nl == NULL)
+            break;
+        line = xmemdup0(p, (size_t)(nl - p));
+        p = nl + 1;
+        tok = strtok_r(line, "\t", &save);
+        if (tok == NULL || *tok == '.' || strchr(tok, '/') != NULL) {
+            free(line);
+            continue;
+        }
+        a.id = xstrdup(tok);
+        while ((tok = strtok_r(NULL, "\t", &save)) != NULL) {
+            a.rcpts = xreallocarray(a.rcpts, a.nrcpts + 1, sizeof *a.rcpts);
+            a.rcpts[a.nrcpts++] = xstrdup(tok);
+        }
+        free(line);
+        *out = xreallocarray(*out, *n + 1, sizeof **out);
+        (*out)[(*n)++] = a;
+    }
+}
+
+int queue_journal_read(struct queue *q, struct queue_accepted **out, size_t *n, struct err *e)
+{
+    struct buf text = BUF_INIT;
+
+    *out = NULL;
+    *n = 0;
+    if (q->jfd < 0 && queue_journal_open(q, e) < 0)
+        return -1;
+    if (q->jlen > 0) {
+        buf_reserve(&text, (size_t)q->jlen);
+        if (pread(q->jfd, text.ptr, (size_t)q->jlen, 0) != (ssize_t)q->jlen) {
+            buf_free(&text);
+            return err_sys(e, "%s/%s", q->statedir, JOURNAL_NAME);
+        }
+        text.len = (size_t)q->jlen;
+    }
+    queue_journal_parse(text.ptr, text.len, out, n);
+    buf_free(&text);
+    return 0;
+}
+
+int queue_journal_reset(struct queue *q, struct err *e)
+{
+    if (q->jfd < 0 && queue_journal_open(q, e) < 0)
+        return -1;
+    if (q->jlen == 0)
+        return 0;
+    if (ftruncate(q->jfd, 0) < 0 || fdatasync(q->jfd) < 0)
+        return err_sys(e, "%s/%s", q->statedir, JOURNAL_NAME);
+    q->jlen = 0;
+    q->jcap = 0;
+    return journal_reserve(q, 0, e);
+}
+
+bool queue_entry_drop_rcpts(struct queue_entry *ent, const struct queue_accepted *a)
+{
+    size_t keep = 0;
+    bool changed = false;
+
+    for (size_t i = 0; i < ent->nrcpts; i++) {
+        bool done = false;
+
+        for (size_t k = 0; k < a->nrcpts && !done; k++)
+            done = str_casecmp(ent->rcpts[i], a->rcpts[k]) == 0;
+        if (done) {
+            free(ent->rcpts[i]);
+            changed = true;
+        } else {
+            ent->rcpts[keep++] = ent->rcpts[i];
+        }
+    }
+    ent->nrcpts = keep;
+    return changed;
+}
+
+int queue_refind(struct queue *q, struct queue_entry *ent)
+{
+    char *rel = maildir_find(q->outbox, ent->id, strlen(ent->id));
+
+    if (rel == NULL)
+        return -1;
+    free(ent->path);
+    ent->path = fs_join(q->outbox, rel);
+    free(rel);
+    return 0;
+}
+
+int queue_unlink_msg(struct queue *q, struct queue_entry *ent, struct err *e)
+{
+    for (int tries = 0; ent->path && tries < 5; tries++) {
+        if (unlink(ent->path) == 0)
+            return 0;
+        if (errno != ENOENT)
+            return err_sys(e, "%s", ent->path);
+        if (queue_refind(q, ent) < 0)
+            return 0;            /* really gone */
+    }
+    return 0;
+}
+
+int queue_rename_msg(struct queue *q, struct queue_entry *ent, const char *dst)
+{
+    for (int tries = 0; ent->path && tries < 5; tries++) {
+        if (rename(ent->path, dst) == 0)
+            return 0;
+        if (errno != ENOENT || queue_refind(q, ent) < 0)
+            return -1;
+    }
+    errno = ENOENT;
+    return -1;
+}
+
+int queue_entry_set_answers(struct queue_entry *q, const char *path, char flag)
+{
+    const char *base = strrchr(path, '/');
+    char *dir, *abs;
+    size_t ulen;
+
+    /* DIR/new/NAME or DIR/cur/NAME; DIR kept absolute (the flusher may run elsewhere) */
+    if (base == NULL || base - path < 4 ||
+        (strncmp(base - 4, "/new", 4) != 0 && strncmp(base - 4, "/cur", 4) != 0) ||
+        base[1] == '\0' || base[1] == '.')
+        return -1;
+    dir = base - 4 == path ? xstrdup("/") : xstrndup(path, (size_t)(base - 4 - path));
+    abs = realpath(dir, NULL);
+    free(dir);
+    if (abs == NULL)
+        return -1;
+    free(q->answers_dir);
+    free(q->answers_id);
+    q->answers_dir = abs;
+    maildir_name_split(base + 1, &ulen);
+    q->answers_id = xstrndup(base + 1, ulen);
+    q->answers_flag = flag;
+    return 0;
+}
+
+int queue_next_due(struct queue *q, time_t *when, struct err *e)
+{
+    struct queue_entry *ents;
+    size_t n;
+    int found = 0;
+
+    if (queue_list(q, &ents, &n, NULL, e) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (ents[i].state != QUEUE_QUEUED)
+            continue;
+        if (!found || ents[i].next < *when)
+            *when = ents[i].next;
+        found = 1;
+    }
+    queue_list_free(ents, n);
+    return found;
+}
+
+int queue_changed(struct queue *q, struct queue_stamp *st)
+{
+    const char *dirs[3] = { q->statedir, NULL, NULL };
+    char *nd = fs_join(q->outbox, "new"), *cd = fs_join(q->outbox, "cur");
+    struct queue_stamp now = { 0 };
+    time_t newest = 0;
+    int changed;
+
+    dirs[1] = nd;
+    dirs[2] = cd;
+    for (size_t i = 0; i < 3; i++) {
+        struct stat sb;
+
+        if (stat(dirs[i], &sb) == 0) {
+            now.t[i] = sb.st_mtim;
+            if (sb.st_mtim.tv_sec > newest)
+                newest = sb.st_mtim.tv_sec;
+        }
+    }
+    free(nd);
+    free(cd);
+    changed = memcmp(&now, st, sizeof now) != 0;
+    *st = now;
+    if (changed)
+        return 1;
+    /* file system clocks are coarse: a change just after the last look may keep the mtime */
+    return newest >= time(NULL) - 1 ? 2 : 0;
+}
