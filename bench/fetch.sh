@@ -60,9 +60,9 @@ pop3_keep = no
 RC
 chmod 600 "$T/tern.rc"
 s=$(now)
-"$TERN" -c "$T/tern.rc" fetch --progress-fd 3 3>"$T/progress"
+"$TERN" -c "$T/tern.rc" fetch --worker-fd 3 3>"$T/progress"
 e=$(now)
-retr_s=$(awk '$1 == "progress" && $3 == "delete" { print $8; exit }' "$T/progress")
+retr_s=$(awk '$1 == "progress" && $3 == "delete" { print $8 / 1000; exit }' "$T/progress")
 tern_s=$(echo "$e - $s" | bc -l)
 tern_n=$(count "$T/tern-mail/INBOX")
 left=$(find "$DOVECOT_MAILDIR" -type f -path '*/cur/*' -o -type f -path '*/new/*' | wc -l)

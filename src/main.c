@@ -21,6 +21,7 @@ struct command {
 static const struct command commands[] = {
     { "check-config", cmd_check_config },
     { "scan", cmd_scan },
+    { "index", cmd_index },
     { "send", cmd_send },
     { "flush", cmd_flush },
     { "queue", cmd_queue },

@@ -16,6 +16,9 @@ void buf_init(struct buf *b);
 void buf_free(struct buf *b);
 /* Forget the contents, keep the memory. */
 void buf_reset(struct buf *b);
+/* Overwrite all of b's memory with zeros (explicit_bzero: never optimised away) and empty it:
+ * the one wipe for buffers that held a secret (then buf_free, or reuse). */
+void buf_wipe(struct buf *b);
 /* Make room for n more bytes (plus the terminating NUL). */
 void buf_reserve(struct buf *b, size_t n);
 void buf_add(struct buf *b, const void *p, size_t n);

@@ -39,7 +39,8 @@ int cmd_exit_code(enum err_class cls);
 
 int cmd_check_config(int argc, char **argv, const struct globals *g);
 int cmd_scan(int argc, char **argv, const struct globals *g);
-/* src/cmd/send.c, flush.c, queue.c: the outgoing queue. */
+int cmd_index(int argc, char **argv, const struct globals *g);
+/* src/cmd/send.c, flush.c, cmd_queue.c: the outgoing queue. */
 int cmd_send(int argc, char **argv, const struct globals *g);
 int cmd_flush(int argc, char **argv, const struct globals *g);
 int cmd_queue(int argc, char **argv, const struct globals *g);

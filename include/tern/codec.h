@@ -36,8 +36,6 @@ enum codec_how {
  * never emits invalid UTF-8. Charset names are matched loosely (case, common aliases).
  */
 enum codec_how codec_to_utf8(const char *charset, const char *in, size_t n, struct buf *out);
-/* 1 if iconv (or our own tables) know this charset name, else 0. */
-int codec_charset_known(const char *charset);
 /* n bytes are entirely valid UTF-8 (no overlongs, no surrogates). */
 bool codec_utf8_valid(const char *s, size_t n);
 /* Append s as UTF-8, replacing each invalid byte with U+FFFD. */

@@ -23,6 +23,7 @@ struct account {
     char *inbox;
     char *sent;
     char *drafts;
+    char *trash;                 /* NULL: the layout's default (see tern/paths.h) */
     char *pop3_host;
     long pop3_port;              /* 0 until defaulted from pop3_tls */
     enum tls_mode pop3_tls;
@@ -133,8 +134,7 @@ bool config_header_shown(const struct config *cfg, const char *name, size_t len)
 char *config_mailx_safe(const char *name, const char *text, size_t len, struct err *e);
 /* Explain the effective settings, passwords masked, for `tern check-config`. */
 char *config_describe(const struct config *cfg);
-/* Names used in messages: "tls", "starttls", "none" / "auto", "user", ... */
-const char *config_tls_name(enum tls_mode m);
+/* The name of an authentication setting in messages: "auto", "user", "plain", ... */
 const char *config_auth_name(enum auth_mech m);
 
 #endif

@@ -44,19 +44,10 @@ int conn_flush(struct conn *c, struct err *e);
 /* Trace a line we sent (secret: redact all of it) — conn_write itself does not trace. */
 void conn_trace_sent(struct conn *c, const char *line, size_t n, bool secret);
 
-/* Extensions (POP3 helper). conn_read_line traces every line it returns at -v unless turned
- * off here (message bodies are not traced). */
-void conn_trace_reads(struct conn *c, bool on);
-/* Bytes received and not yet returned by conn_read_line (STARTTLS injection check, tests). */
-size_t conn_buffered(const struct conn *c);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" or "plain". Borrowed. */
 const char *conn_describe(const struct conn *c);
 /* The server's numeric address ("127.0.0.1", "2001:db8::1"); -1 (and "") when unknown. */
 int conn_peer_addr(const struct conn *c, char *out, size_t outsz);
-/* The socket, for poll() by a caller that multiplexes; do not read or write it directly. */
-int conn_fd(const struct conn *c);
-/* Total bytes read from the network so far (progress). */
-unsigned long long conn_bytes_read(const struct conn *c);
 /*
  * Raw access for protocol bodies that are decoded as a stream (no line bound needed): point
  * *p at the buffered bytes, reading from the network first when none are buffered (ERR_NET on

@@ -36,9 +36,9 @@ struct fetch_opts {
     /* When non-NULL and set (by a signal handler), the fetch stops cleanly: what is on disk
      * stays recorded, nothing is deleted on the server. ERR_CANCEL. */
     volatile sig_atomic_t *cancel;
-    /* Called with the final path of each message once it is safely in the inbox (after the
-     * directory fsync); may be NULL. */
-    void (*delivered)(void *ctx, const char *path);
+    /* Called for each message once it is safely in the inbox (after the directory fsync):
+     * folder is the inbox's folder name as configured, path the message file's; may be NULL. */
+    void (*delivered)(void *ctx, const char *folder, const char *path);
 };
 
 struct fetch_result {

@@ -62,6 +62,14 @@ struct idx;   /* opaque */
  */
 int idx_open(const char *dir, int flags, struct idx **out, struct err *e);
 void idx_close(struct idx *x);
+/*
+ * The freshness rule, without loading anything: 1 when dir's cache exists, is of this version
+ * and reflects its directories as they are now (the stamps idx_sync compares are equal), so
+ * that idx_open reads no message file (at most it lists the names again, when the listing
+ * came within a second of the last change); else 0. *count (may be NULL) gets the number of
+ * messages the cache holds, 0 without a usable cache.
+ */
+int idx_fresh(const char *dir, size_t *count);
 
 /* Number of messages (including entries marked gone until the next refresh). */
 size_t idx_count(const struct idx *x);
@@ -69,8 +77,7 @@ size_t idx_count(const struct idx *x);
 const struct idx_msg *idx_msg(const struct idx *x, size_t i);
 /* Position of the message with this stable id, or -1 when it no longer exists. */
 long idx_find_id(const struct idx *x, uint32_t id);
-/* The folder directory (borrowed) and the full path of message i (new string). */
-const char *idx_dir(const struct idx *x);
+/* The full path of message i (new string). */
 char *idx_path(const struct idx *x, size_t i);
 
 /*
@@ -164,12 +171,6 @@ int idx_load_image(struct idx *x, const void *p, size_t n, bool verify_checksum,
                    struct err *e);
 /* An empty index for dir (no file system access); for the fuzz target and tests. */
 struct idx *idx_new_empty(const char *dir);
-/*
- * The freshness rule: true when dir's cache file exists and reflects its directories as they
- * are now (their mtimes match what the cache recorded), so idx_open reads no message file.
- * Reads the cache's header only.
- */
-bool idx_cache_fresh(const char *dir);
 /* The cache file's path for dir (new string). */
 char *idx_cache_path(const char *dir);
 

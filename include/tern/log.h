@@ -19,8 +19,6 @@ void log_set_fd(int fd);
 void log_proto(const char *tag, char dir, const char *line, size_t len, bool secret);
 /* Informational message, shown at LOG_NORMAL and above. */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Warning, shown unless LOG_QUIET. */
-void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Write the redacted form of a protocol line into out (size outsz); exposed for tests. */
 void log_redact(const char *line, size_t len, bool secret, char *out, size_t outsz);
 

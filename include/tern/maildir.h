@@ -52,6 +52,13 @@ int maildir_deliver(const char *dir, const void *p, size_t n, const char *flags,
  * working directory is taken as that path.
  */
 char *maildir_folder_path(const char *mail_root, const char *folder);
+/*
+ * The one iterator over a Maildir's messages: fn(sub, name, arg) for each file name in
+ * dir/new and dir/cur (in that order; dot files skipped) until fn returns non-zero, which is
+ * then returned; 0 when every name was seen (an unreadable directory has none).
+ */
+typedef int (*maildir_each_fn)(const char *sub, const char *name, void *arg);
+int maildir_each(const char *dir, maildir_each_fn fn, void *arg);
 /* Is dir a Maildir (has cur/ and new/)? */
 bool maildir_is_maildir(const char *dir);
 /*
@@ -62,8 +69,10 @@ bool maildir_is_maildir(const char *dir);
  */
 int maildir_folders(const char *mail_root, char ***names, size_t *n, struct err *e);
 void maildir_folders_free(char **names);
-/* Create INBOX, Sent, Drafts and Trash under mail_root when missing. */
-int maildir_ensure_defaults(const char *mail_root, struct err *e);
+/* Create the default account's INBOX, sent, drafts and trash folders (tern/paths.h) when
+ * missing. */
+struct config;
+int maildir_ensure_roles(const struct config *cfg, struct err *e);
 
 /* ---- names and flags ---- */
 

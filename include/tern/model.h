@@ -46,7 +46,7 @@ void model_close(struct model *m);
 
 /*
  * The one background-index rule: true when the folder at dir has no index that index.c
- * would trust as it is (idx_cache_fresh) and at least model_large_folder() messages, so
+ * would trust as it is (idx_fresh) and at least model_large_folder() messages, so
  * that reading it would hold the screen; a child (`tern index` or scan) builds the index.
  */
 bool model_needs_background_index(const char *dir);

@@ -14,8 +14,6 @@
 #include "tern/config.h"
 #include "tern/err.h"
 
-#define QUEUE_FOLDER "Outbox"
-
 /* queued: waiting for its next attempt; failed: refused for good (5xx), kept until retried
  * or deleted; held: the account cannot deliver (authentication, TLS, configuration), kept
  * until the account's settings change or the user asks for a retry. */

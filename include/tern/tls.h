@@ -44,8 +44,6 @@ size_t tls_pending(const struct tls *t);
 void tls_set_deadline(struct tls *t, long long deadline_ms);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384", for the trace. Borrowed. */
 const char *tls_describe(const struct tls *t);
-/* The server certificate's SHA-256 fingerprint as colon-separated hex (out >= 96 bytes). */
-int tls_peer_fingerprint(const struct tls *t, char *out, size_t outsz);
 /* Parse a fingerprint written as hex with optional colons into 32 bytes; 0 or -1. */
 int tls_parse_fingerprint(const char *s, unsigned char out[32]);
 

@@ -16,15 +16,17 @@ static const struct {
     { "scan", "[--sort KEY] [--threads] [--limit PATTERN] [--no-index] [--stats] FOLDER|PATH\n"
       "  KEY: date (default), arrival, from, subject, size; -KEY reverses",
       "list the messages of a folder (one line each)" },
+    { "index", "[-c FILE] [--rebuild] [-q] [--worker-fd N] FOLDER|PATH...",
+      "build or bring up to date the index of folders" },
     { "send", "[-c FILE] [-t] [-i|-oi] [-f ADDR] [-F NAME] [-a ACCOUNT] [-q] [-v] [--] "
       "[RCPT...] < message", "queue a message (a sendmail drop-in) and deliver it" },
-    { "flush", "[-c FILE] [--all] [--retry-held] [-q] [--progress-fd N] [ACCOUNT...]",
+    { "flush", "[-c FILE] [--all] [--retry-held] [-q] [--worker-fd N] [ACCOUNT...]",
       "deliver the queued messages that are due" },
     { "queue", "[-c FILE] [--retry ID | --delete ID]",
       "list the outgoing queue; --retry ID, --delete ID" },
     { "show", "[-c FILE] [--raw] [--headers=all|none] [--html] [--part N [-o FILE|DIR]] "
       "FILE...", "print messages as the pager shows them, or save a part" },
-    { "fetch", "[-c FILE] [-v] [--progress-fd N] [ACCOUNT...]",
+    { "fetch", "[-c FILE] [-v] [--worker-fd N] [ACCOUNT...]",
       "download new mail from POP3 accounts into their inbox" },
     { "auth", "[-c FILE] [-v] [--device | --browser] ACCOUNT",
       "authorize an OAuth2 account once (device code or browser)" },

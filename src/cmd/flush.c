@@ -1,6 +1,6 @@
 /*
  * tern flush: deliver the queued messages that are due, with progress on a terminal, a
- * summary, and a line protocol on a descriptor for the full-screen client (--progress-fd).
+ * summary, and the worker protocol (tern/worker.h) for the full-screen client (--worker-fd).
  */
 #include "config.h"
 
@@ -16,12 +16,13 @@
 #include "tern/flush.h"
 #include "tern/queue.h"
 #include "tern/str.h"
+#include "tern/worker.h"
 
 struct flush_ui {
     const char *progname;
     bool tty;            /* a progress line on stderr */
     bool quiet;
-    FILE *machine;       /* --progress-fd */
+    int wfd;             /* --worker-fd, or -1 */
     bool line_open;
 };
 
@@ -33,43 +34,50 @@ static void clear_line(struct flush_ui *u)
     }
 }
 
-/* One word per event, then fields separated by one space; the free text comes last. */
-static void machine_event(FILE *m, const struct queue_event *ev)
+/* Each queue event as its worker-protocol event, then the progress it makes. */
+static void worker_event(int wfd, const struct queue_event *ev)
 {
-    const char *id = ev->ent ? ev->ent->id : "-";
+    struct worker_event w = { .id = ev->ent ? ev->ent->id : NULL, .text = ev->text };
+    struct worker_event prog = {
+        .kind = WEV_PROGRESS, .unit = ev->ent ? ev->ent->account : NULL, .phase = "send",
+        .num = { ev->done, ev->total },
+    };
 
     switch (ev->kind) {
     case QEV_START:
-        fprintf(m, "start %zu\n", ev->total);
         break;
     case QEV_CONNECT:
-        fprintf(m, "connect %s\n", ev->text);
+        prog.unit = ev->text;
+        prog.phase = "connect";
         break;
     case QEV_SENT:
-        fprintf(m, "sent %zu %zu %s %s\n", ev->done, ev->total, id, ev->text ? ev->text : "");
+        w.kind = WEV_SENT;
         break;
     case QEV_DEFERRED:
-        fprintf(m, "deferred %zu %zu %s %s\n", ev->done, ev->total, id, ev->text);
+        w.kind = WEV_DEFERRED;
         break;
     case QEV_FAILED:
-        fprintf(m, "failed %zu %zu %s %s\n", ev->done, ev->total, id, ev->text);
+        w.kind = WEV_FAILED;
         break;
     case QEV_REFUSED:
-        fprintf(m, "refused %s %s %s\n", id, ev->addr, ev->text);
+        w.kind = WEV_REFUSED;
+        w.addr = ev->addr;
         break;
     case QEV_HELD:
-        fprintf(m, "held %zu %zu %s %s\n", ev->done, ev->total, id, ev->text);
+        w.kind = WEV_HELD;
         break;
     }
-    fflush(m);
+    if (ev->kind != QEV_START && ev->kind != QEV_CONNECT)
+        (void)worker_emit(wfd, &w);
+    if (ev->kind != QEV_REFUSED)
+        (void)worker_emit(wfd, &prog);
 }
 
 static void flush_event(const struct queue_event *ev, void *arg)
 {
     struct flush_ui *u = arg;
 
-    if (u->machine)
-        machine_event(u->machine, ev);
+    worker_event(u->wfd, ev);
     if (u->quiet)
         return;
     switch (ev->kind) {
@@ -165,7 +173,8 @@ static void catch_stop(void)
 
 int cmd_flush(int argc, char **argv, const struct globals *g)
 {
-    struct flush_ui u = { g->progname, false, false, NULL, false };
+    struct flush_ui u = { g->progname, false, false, -1, false };
+    struct worker_event wev = { .kind = WEV_DONE };
     struct queue_flush_opts fo = { 0 };
     struct queue_flush_stats st;
     struct config *cfg;
@@ -182,16 +191,22 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
             fo.retry_held = true;
         } else if (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0) {
             u.quiet = true;
-        } else if (strcmp(s, "--progress-fd") == 0 || strncmp(s, "--progress-fd=", 14) == 0) {
-            const char *v = s[13] == '=' ? s + 14 : (i + 1 < argc ? argv[++i] : NULL);
+        } else if (strcmp(s, "--worker-fd") == 0 || strncmp(s, "--worker-fd=", 12) == 0 ||
+                   strcmp(s, "--progress-fd") == 0 || strncmp(s, "--progress-fd=", 14) == 0) {
+            /* --progress-fd: the option's name before the worker protocol had its own. */
+            const char *eq = strchr(s, '=');
+            const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
             long fd;
 
-            if (v == NULL || str_tolong(v, 0, 1 << 20, &fd) < 0 ||
-                (u.machine = fdopen((int)fd, "w")) == NULL) {
-                fprintf(stderr, "%s: --progress-fd needs an open descriptor\n",
+            if (v == NULL || str_tolong(v, 0, 1 << 20, &fd) < 0) {
+                fprintf(stderr, "%s: --worker-fd needs a descriptor number\n",
                         g->progname);
                 return TERN_EX_USAGE;
             }
+            u.wfd = (int)fd;
+            wev = (struct worker_event){ .kind = WEV_HELLO, .version = WORKER_VERSION,
+                                         .job = "flush" };
+            (void)worker_emit(u.wfd, &wev);
         } else if (strcmp(s, "--") == 0) {
             i++;
             break;
@@ -204,11 +219,18 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
         }
     }
     rc = cmd_load_config(g, &cfg);
-    if (rc != 0)
+    if (rc != 0) {
+        wev = (struct worker_event){ .kind = WEV_ERROR, .cls = ERR_CONFIG,
+                                     .text = "the configuration cannot be read" };
+        (void)worker_emit(u.wfd, &wev);
         goto done;
+    }
     for (int k = i; k < argc; k++) {
         if (config_account(cfg, argv[k]) == NULL) {
             fprintf(stderr, "%s: no account called '%s'\n", g->progname, argv[k]);
+            wev = (struct worker_event){ .kind = WEV_ERROR, .cls = ERR_CONFIG,
+                                         .unit = argv[k], .text = "no such account" };
+            (void)worker_emit(u.wfd, &wev);
             rc = EX_CONFIG;
             goto out;
         }
@@ -222,14 +244,16 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
         queue_flush(q, cfg, &fo, flush_event, &u, &st, &e) < 0) {
         clear_line(&u);
         fprintf(stderr, "%s: %s\n", g->progname, e.msg);
-        if (u.machine)
-            fprintf(u.machine, "error %s\n", e.msg);
+        wev = (struct worker_event){ .kind = WEV_ERROR, .cls = e.cls, .text = e.msg };
+        (void)worker_emit(u.wfd, &wev);
         rc = cmd_exit_code(e.cls);
         goto out;
     }
     clear_line(&u);
-    if (u.machine)
-        fprintf(u.machine, "done %zu %zu %zu\n", st.sent, st.deferred + st.skipped, st.failed);
+    wev = (struct worker_event){ .kind = WEV_FLUSHED,
+                                 .num = { st.sent, st.deferred + st.skipped + st.held,
+                                          st.failed } };
+    (void)worker_emit(u.wfd, &wev);
     if (!u.quiet)
         print_summary(&st);
     rc = st.failed || st.held ? EX_UNAVAILABLE : (st.deferred + st.skipped) ? EX_TEMPFAIL :
@@ -238,7 +262,7 @@ out:
     queue_close(q);
     config_free(cfg);
 done:
-    if (u.machine)
-        fclose(u.machine);
+    wev = (struct worker_event){ .kind = WEV_DONE };
+    (void)worker_emit(u.wfd, &wev);
     return rc;
 }

@@ -13,6 +13,7 @@
 #include "tern/cmd.h"
 #include "tern/index.h"
 #include "tern/maildir.h"
+#include "tern/paths.h"
 #include "tern/str.h"
 #include "tern/thread.h"
 #include "tern/xalloc.h"
@@ -227,7 +228,7 @@ int cmd_scan(int argc, char **argv, const struct globals *g)
                   str_startswith(f, "~/") || strcmp(f, ".") == 0 || strcmp(f, "..") == 0;
         /* INBOX, Sent, Drafts and Trash exist from the first run */
         if (!is_path)
-            maildir_ensure_defaults(cfg->mail_root, &e);
+            maildir_ensure_roles(cfg, &e);
         dir = maildir_folder_path(cfg->mail_root, f);
     }
     if (!maildir_is_maildir(dir)) {

@@ -81,8 +81,10 @@ static const struct key_def general_keys[] = {
 static const struct key_def account_keys[] = {
     { "from", K_RAW, A(from), 0, 0, NULL },
     { "inbox", K_RAW, A(inbox), 0, 0, "INBOX" },
-    { "sent", K_RAW, A(sent), 0, 0, "Sent" },
-    { "drafts", K_RAW, A(drafts), 0, 0, "Drafts" },
+    /* role folders without a setting: tern/paths.h picks them by the mail root's layout */
+    { "sent", K_RAW, A(sent), 0, 0, NULL },
+    { "drafts", K_RAW, A(drafts), 0, 0, NULL },
+    { "trash", K_RAW, A(trash), 0, 0, NULL },
     { "pop3_host", K_STR, A(pop3_host), 0, 0, NULL },
     { "pop3_port", K_NUM, A(pop3_port), 1, 65535, NULL },
     { "pop3_tls", K_TLS, A(pop3_tls), 0, 0, "tls" },
@@ -1373,11 +1375,6 @@ const struct alias *config_alias(const struct config *cfg, const char *name)
         if (str_casecmp(cfg->aliases[i].name, name) == 0)
             return &cfg->aliases[i];
     return NULL;
-}
-
-const char *config_tls_name(enum tls_mode m)
-{
-    return tls_names[m];
 }
 
 const char *config_auth_name(enum auth_mech m)

@@ -19,16 +19,13 @@ void secret_free(char *s)
 {
     if (s == NULL)
         return;
-    /* volatile so the compiler cannot drop the wipe of memory about to be freed */
-    for (volatile char *p = s; *p; p++)
-        *p = '\0';
+    explicit_bzero(s, strlen(s));    /* never optimised away, unlike a memset */
     free(s);
 }
 
 static void wipe_buf(struct buf *b)
 {
-    for (volatile char *p = b->ptr; p && p < b->ptr + b->cap; p++)
-        *p = '\0';
+    buf_wipe(b);
     buf_free(b);
 }
 

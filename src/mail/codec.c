@@ -343,20 +343,6 @@ static iconv_t cd_get(const char *name)
     return cd_cache[victim].cd;
 }
 
-int codec_charset_known(const char *charset)
-{
-    char name[48];
-
-    switch (cs_classify(charset, name, sizeof name)) {
-    case CS_NONE:
-        return 0;
-    case CS_ICONV:
-        return strlen(name) < 47 && cd_get(name) != (iconv_t)-1;
-    default:
-        return 1;
-    }
-}
-
 /* Convert with iconv, replacing each undecodable byte with U+FFFD. Returns the number of
  * replacements. */
 static size_t iconv_convert(iconv_t cd, const char *in, size_t n, struct buf *out)

@@ -3,19 +3,20 @@
  * it and check_model tests it. */
 #include "config.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tern/maildir.h"
 #include "tern/model.h"
+#include "tern/paths.h"
 #include "tern/queue.h"
 #include "tern/str.h"
 #include "tern/thread.h"
 #include "tern/xalloc.h"
 
 struct model {
+    const struct config *cfg;    /* borrowed, may be NULL: role folders */
     char *root;
     char *name;
     char *dir;
@@ -275,24 +276,20 @@ static void initial_cursor(struct model *m)
 
 /* ---- open, close, refresh ---- */
 
-static bool is_recipient_folder(const char *name, const struct config *cfg)
+/* Sent, Drafts, Outbox (any account's, by tern/paths.h) and their usual names elsewhere:
+ * the recipient is what matters there. */
+static bool is_recipient_folder(const char *root, const char *name, const struct config *cfg)
 {
+    enum path_role r = paths_role_of(cfg, root, name);
     const char *b = strrchr(name, '/');
 
+    if (r == ROLE_SENT || r == ROLE_DRAFTS || r == ROLE_OUTBOX)
+        return true;
     b = b ? b + 1 : name;
     if (*b == '.')
         b++;
-    if (str_casecmp(b, "Sent") == 0 || str_casecmp(b, "Drafts") == 0 ||
-        str_casecmp(b, QUEUE_FOLDER) == 0 || str_casecmp(b, "Sent Messages") == 0)
-        return true;
-    for (size_t i = 0; cfg && i < cfg->naccounts; i++) {
-        const struct account *ac = &cfg->accounts[i];
-
-        if ((ac->sent && strcmp(ac->sent, name) == 0) ||
-            (ac->drafts && strcmp(ac->drafts, name) == 0))
-            return true;
-    }
-    return false;
+    return str_casecmp(b, "Sent") == 0 || str_casecmp(b, "Drafts") == 0 ||
+           str_casecmp(b, "Sent Messages") == 0;
 }
 
 int model_open(const char *root, const char *name, const struct config *cfg,
@@ -300,7 +297,6 @@ int model_open(const char *root, const char *name, const struct config *cfg,
 {
     struct model *m;
     char *dir = maildir_folder_path(root, name);
-    const char *b;
 
     *out = NULL;
     if (dir == NULL || !maildir_is_maildir(dir)) {
@@ -316,10 +312,9 @@ int model_open(const char *root, const char *name, const struct config *cfg,
         model_close(m);
         return -1;
     }
-    b = strrchr(name, '/');
-    b = b ? b + 1 : name;
-    m->show_to = is_recipient_folder(name, cfg);
-    m->outbox = str_casecmp(b, QUEUE_FOLDER) == 0;
+    m->cfg = cfg;
+    m->show_to = is_recipient_folder(root, name, cfg);
+    m->outbox = paths_role_of(cfg, root, name) == ROLE_OUTBOX;
     rebuild_at(m, UINT32_MAX);
     initial_cursor(m);
     (void)maildir_stamp(dir, &m->stamp, e);
@@ -359,30 +354,29 @@ size_t model_large_folder(void)
 }
 
 /* At least threshold messages in dir (counted by name, stopping there). */
+struct at_least {
+    size_t n, threshold;
+};
+
+static int count_to(const char *sub, const char *name, void *arg)
+{
+    struct at_least *c = arg;
+
+    (void)sub;
+    (void)name;
+    return ++c->n >= c->threshold;
+}
+
 static bool has_at_least(const char *dir, size_t threshold)
 {
-    size_t n = 0;
+    struct at_least c = { 0, threshold };
 
-    for (int k = 0; k < 2 && n < threshold; k++) {
-        char path[4096];
-        DIR *d;
-        struct dirent *de;
-
-        if (snprintf(path, sizeof path, "%s/%s", dir, k ? "new" : "cur") >= (int)sizeof path)
-            continue;
-        if ((d = opendir(path)) == NULL)
-            continue;
-        while (n < threshold && (de = readdir(d)) != NULL)
-            if (de->d_name[0] != '.')
-                n++;
-        closedir(d);
-    }
-    return n >= threshold;
+    return threshold == 0 || maildir_each(dir, count_to, &c) != 0;
 }
 
 bool model_needs_background_index(const char *dir)
 {
-    return !idx_cache_fresh(dir) && has_at_least(dir, model_large_folder());
+    return !idx_fresh(dir, NULL) && has_at_least(dir, model_large_folder());
 }
 
 bool model_is_large(const struct model *m)
@@ -927,13 +921,14 @@ long model_undelete(struct model *m, const uint32_t *ids, size_t n, size_t *gone
 static long move_or_copy(struct model *m, const uint32_t *ids, size_t n, const char *dst,
                          enum op op, size_t *gone, struct err *e)
 {
-    char *path = maildir_folder_path(m->root, dst);
+    /* under the mail root only: "../x" or "/tmp/x" never makes a directory elsewhere */
+    char *path = paths_folder_dir(m->root, dst, e);
     long r;
 
     if (gone)
         *gone = 0;
     if (path == NULL)
-        return err_set(e, ERR_SYS, "%s: no such folder", dst);
+        return -1;
     if (strcmp(path, m->dir) == 0) {
         free(path);
         return err_set(e, ERR_PERM, "The message is already in %s.", dst);
@@ -957,7 +952,7 @@ long model_copy(struct model *m, const uint32_t *ids, size_t n, const char *dst,
 
 long model_expunge(struct model *m, struct err *e)
 {
-    char *trash = maildir_folder_path(m->root, "Trash");
+    char *trash = paths_role_dir(m->cfg, m->root, NULL, ROLE_TRASH);
     size_t n = idx_count(m->x);
     long done = 0;
     bool failed = false;

@@ -33,11 +33,9 @@ struct conn {
     char *ca_file;
     char *fingerprint;
     char *tag;
-    bool trace_reads;
     char *rbuf;
     size_t rpos, rlen;
     struct buf wbuf;
-    unsigned long long nread;
     long long deadline;          /* CLOCK_MONOTONIC ms of conn_set_deadline; 0: none */
     int deadline_secs;
     const char *deadline_what;
@@ -189,7 +187,6 @@ int conn_open(const struct conn_opts *o, struct conn **out, struct err *e)
     c->ca_file = o->ca_file ? xstrdup(o->ca_file) : NULL;
     c->fingerprint = o->fingerprint ? xstrdup(o->fingerprint) : NULL;
     c->tag = xstrdup(o->trace_tag ? o->trace_tag : "net");
-    c->trace_reads = true;
     c->rbuf = xmalloc(CONN_RBUF);
     buf_init(&c->wbuf);
     if (o->implicit_tls && conn_starttls(c, e) < 0) {
@@ -295,7 +292,6 @@ static int conn_fill(struct conn *c, long long line_dl, int line_secs, struct er
     if (r == 0)
         return err_set(e, ERR_NET, "%s closed the connection", c->host);
     c->rlen = (size_t)r;
-    c->nread += (unsigned long long)r;
     return 0;
 }
 
@@ -324,8 +320,7 @@ int conn_read_line(struct conn *c, struct buf *line, size_t max, struct err *e)
             if (line->len > max)
                 return err_set(e, ERR_PROTO, "%s sent a line longer than %zu bytes", c->host,
                                max);
-            if (c->trace_reads)
-                log_proto(c->tag, '<', line->ptr, line->len, false);
+            log_proto(c->tag, '<', line->ptr, line->len, false);
             return 0;
         }
         c->rpos = c->rlen;
@@ -388,16 +383,6 @@ void conn_trace_sent(struct conn *c, const char *line, size_t n, bool secret)
     log_proto(c->tag, '>', line, n, secret);
 }
 
-void conn_trace_reads(struct conn *c, bool on)
-{
-    c->trace_reads = on;
-}
-
-size_t conn_buffered(const struct conn *c)
-{
-    return c->rlen - c->rpos + (c->tls ? tls_pending(c->tls) : 0);
-}
-
 const char *conn_describe(const struct conn *c)
 {
     return c->tls ? tls_describe(c->tls) : "plain";
@@ -416,16 +401,6 @@ int conn_peer_addr(const struct conn *c, char *out, size_t outsz)
         return -1;
     }
     return 0;
-}
-
-int conn_fd(const struct conn *c)
-{
-    return c->fd;
-}
-
-unsigned long long conn_bytes_read(const struct conn *c)
-{
-    return c->nread;
 }
 
 int conn_peek(struct conn *c, const char **p, size_t *n, struct err *e)

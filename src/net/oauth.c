@@ -30,6 +30,7 @@
 #include "tern/json.h"
 #include "tern/log.h"
 #include "tern/oauth.h"
+#include "tern/paths.h"
 #include "tern/secret.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
@@ -74,11 +75,11 @@ bool oauth_configured(const struct account *a)
 
 char *oauth_token_path(const struct config *cfg, const struct account *a)
 {
-    char *root = fs_expand(cfg->mail_root ? cfg->mail_root : "~/Mail");
+    char *root = paths_state(cfg->mail_root, PATH_OAUTH);
     struct buf b = BUF_INIT;
 
     buf_adds(&b, root);
-    buf_adds(&b, "/.tern/oauth/");
+    buf_addc(&b, '/');
     if (a->name[0] == '.')
         buf_addc(&b, '_');
     for (const char *s = a->name; *s; s++)
@@ -89,8 +90,7 @@ char *oauth_token_path(const struct config *cfg, const struct account *a)
 
 static void wipe(struct buf *b)
 {
-    for (volatile char *p = b->ptr; p && p < b->ptr + b->cap; p++)
-        *p = '\0';
+    buf_wipe(b);
     buf_free(b);
 }
 

@@ -75,18 +75,6 @@ static void tls_hex(const unsigned char *md, unsigned len, char *out, size_t out
         o += (size_t)snprintf(out + o, outsz - o, i ? ":%02X" : "%02X", md[i]);
 }
 
-int tls_peer_fingerprint(const struct tls *t, char *out, size_t outsz)
-{
-    X509 *cert = SSL_get0_peer_certificate(t->ssl);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-
-    if (cert == NULL || !X509_digest(cert, EVP_sha256(), md, &len))
-        return -1;
-    tls_hex(md, len, out, outsz);
-    return 0;
-}
-
 /* The first OpenSSL error on the queue, as text; empties the queue. */
 static void tls_ossl_reason(char *out, size_t outsz)
 {

@@ -21,6 +21,7 @@
 #include "tern/header.h"
 #include "tern/maildir.h"
 #include "tern/mime.h"
+#include "tern/paths.h"
 #include "tern/queue.h"
 #include "tern/smtp.h"
 #include "tern/str.h"
@@ -28,7 +29,7 @@
 
 char *compose_dir(const struct config *cfg, struct err *e)
 {
-    char *dir = fs_join(cfg->mail_root, ".tern/compose");
+    char *dir = paths_state(cfg->mail_root, PATH_COMPOSE);
 
     if (fs_mkdir_p(dir, 0700, e) < 0 || chmod(dir, 0700) < 0) {
         if (e && e->cls == ERR_NONE)
@@ -188,7 +189,12 @@ static char *answers_path(const struct config *cfg, const char *file)
     maildir_name_split(base, &ulen);
     if (ulen == 0 || base[0] == '.')
         return NULL;
-    buf_printf(&b, "%s/.tern/compose/answers/", cfg->mail_root);
+    {
+        char *dir = paths_state(cfg->mail_root, PATH_COMPOSE);
+
+        buf_printf(&b, "%s/answers/", dir);
+        free(dir);
+    }
     buf_add(&b, base, ulen);
     return buf_detach(&b);
 }
@@ -663,7 +669,7 @@ bool compose_forgot_attachment(const struct draft *d)
 void compose_expand(struct compose *c, const struct config *cfg)
 {
     char **fields[] = { &c->d.to, &c->d.cc, &c->d.bcc };
-    char *path = fs_join(cfg->mail_root, ".tern/addresses");
+    char *path = paths_state(cfg->mail_root, PATH_ADDRESSES);
     struct addrbook *ab = NULL;
     struct err e;
 
@@ -690,7 +696,7 @@ void compose_expand(struct compose *c, const struct config *cfg)
 void compose_note_sender(const struct config *cfg, const char *msg_path)
 {
     static const char *const fields[] = { "From", "Reply-To" };
-    char *path = fs_join(cfg->mail_root, ".tern/addresses");
+    char *path = paths_state(cfg->mail_root, PATH_ADDRESSES);
     struct addrbook *ab = NULL;
     struct buf msg = BUF_INIT;
     struct err e;
@@ -759,7 +765,7 @@ int compose_postpone(struct compose *c, const struct config *cfg, struct err *e)
 {
     struct build_opts o = { .keep_bcc = true, .flowed = cfg->text_flowed };
     struct buf out = BUF_INIT;
-    char *dir = maildir_folder_path(cfg->mail_root, c->acct ? c->acct->drafts : "Drafts");
+    char *dir = paths_role_dir(cfg, NULL, c->acct, ROLE_DRAFTS);
     int rc = -1;
 
     char *saved_path = NULL;
@@ -1012,7 +1018,7 @@ static int newest_first(const void *a, const void *b)
 
 size_t compose_leftovers(const struct config *cfg, char ***paths)
 {
-    char *dir = fs_join(cfg->mail_root, ".tern/compose");
+    char *dir = paths_state(cfg->mail_root, PATH_COMPOSE);
     DIR *d = opendir(dir);
     struct leftover *v = NULL;
     struct dirent *de;

@@ -27,6 +27,7 @@
 #include "tern/oauth.h"
 #include "tern/fsutil.h"
 #include "tern/maildir.h"
+#include "tern/paths.h"
 #include "tern/pop3.h"
 #include "tern/secret.h"
 #include "tern/xalloc.h"
@@ -134,6 +135,7 @@ struct fetch {
     const struct fetch_opts *o;
     char *state_path, *journal_path, *lock_path;
     char *inbox;
+    const char *inbox_name;      /* the folder name of inbox, for o->delivered */
     int lock_fd, journal_fd;
     int inbox_fd;                /* for syncfs: one flush per window instead of one per file */
     bool keep_journal;           /* renames happened that the state did not record */
@@ -180,7 +182,7 @@ static void fetch_safe(struct buf *b, const char *s)
  */
 char *fetch_state_path(const struct config *cfg, const struct account *a)
 {
-    char *root = fs_expand(cfg->mail_root ? cfg->mail_root : "~/Mail");
+    char *root = paths_state(cfg->mail_root, PATH_POP3);
     const char *user = a->pop3_user ? a->pop3_user : "";
     char *host = xstrdup(a->pop3_host ? a->pop3_host : "");
     size_t hl = strlen(host);
@@ -192,7 +194,7 @@ char *fetch_state_path(const struct config *cfg, const struct account *a)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
     buf_adds(&b, root);
-    buf_adds(&b, "/.tern/pop3/");
+    buf_addc(&b, '/');
     if (user[0] == '.' || user[0] == '\0')
         buf_addc(&b, '_');
     fetch_safe(&b, user);
@@ -207,11 +209,11 @@ char *fetch_state_path(const struct config *cfg, const struct account *a)
 /* Where tern up to state version 1 kept it: ACCOUNT@HOST, whatever the user and port. */
 static char *fetch_legacy_state_path(const struct config *cfg, const struct account *a)
 {
-    char *root = fs_expand(cfg->mail_root ? cfg->mail_root : "~/Mail");
+    char *root = paths_state(cfg->mail_root, PATH_POP3);
     struct buf b = BUF_INIT;
 
     buf_adds(&b, root);
-    buf_adds(&b, "/.tern/pop3/");
+    buf_addc(&b, '/');
     if (a->name[0] == '.')
         buf_addc(&b, '_');
     fetch_safe(&b, a->name);
@@ -653,7 +655,7 @@ static void fetch_commit_record(struct fetch *f, struct slot *win, size_t k,
         struct uent *u;
 
         if (win[i].committed && f->o && f->o->delivered && win[i].path)
-            f->o->delivered(f->o->ctx, win[i].path);
+            f->o->delivered(f->o->ctx, f->inbox_name, win[i].path);
         free(win[i].path);
         win[i].path = NULL;
         if (!win[i].committed)
@@ -1081,7 +1083,8 @@ int fetch_account(const struct config *cfg, const struct account *a, const struc
         buf_printf(&b, "%s.lock", f.state_path);
         f.lock_path = buf_detach(&b);
     }
-    f.inbox = maildir_folder_path(cfg->mail_root, a->inbox ? a->inbox : "INBOX");
+    f.inbox_name = paths_role(cfg, NULL, a, ROLE_INBOX);
+    f.inbox = paths_role_dir(cfg, NULL, a, ROLE_INBOX);
     dir = fs_dirname(f.state_path);
     if (fs_mkdir_p(dir, 0700, e) < 0) {
         free(dir);

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "tern/buf.h"
+#include "tern/codec.h"
 #include "tern/conn.h"
 #include "tern/log.h"
 #include "tern/pop3.h"
@@ -265,6 +266,13 @@ static int pop3_read(struct pop3 *p, struct err *e)
 }
 
 /* Send one command line (queued + flushed); secret hides its argument from the trace. */
+/* A buffer that held a credential. */
+static void pop3_wipe(struct buf *b)
+{
+    buf_wipe(b);
+    buf_free(b);
+}
+
 static int pop3_send(struct pop3 *p, bool secret, struct err *e, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int pop3_send(struct pop3 *p, bool secret, struct err *e, const char *fmt, ...)
@@ -288,9 +296,7 @@ static int pop3_send(struct pop3 *p, bool secret, struct err *e, const char *fmt
     conn_trace_sent(p->conn, cmd.ptr, cmd.len, secret);
     buf_adds(&cmd, "\r\n");
     conn_write(p->conn, cmd.ptr, cmd.len);
-    /* wipe: it may hold a credential */
-    memset(cmd.ptr, 0, cmd.len);
-    buf_free(&cmd);
+    pop3_wipe(&cmd);                     /* it may hold a credential */
     rc = conn_flush(p->conn, e);
     return rc;
 }
@@ -477,32 +483,6 @@ int pop3_peer_addr(const struct pop3 *p, char *out, size_t outsz)
     return conn_peer_addr(p->conn, out, outsz);
 }
 
-static void pop3_b64(struct buf *out, const unsigned char *in, size_t n)
-{
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)in[i] << 16;
-
-        if (i + 1 < n)
-            v |= (unsigned)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        buf_addc(out, tab[v >> 18 & 63]);
-        buf_addc(out, tab[v >> 12 & 63]);
-        buf_addc(out, i + 1 < n ? tab[v >> 6 & 63] : '=');
-        buf_addc(out, i + 2 < n ? tab[v & 63] : '=');
-    }
-}
-
-static void pop3_wipe(struct buf *b)
-{
-    if (b->ptr)
-        memset(b->ptr, 0, b->cap);
-    buf_free(b);
-}
-
 static int pop3_auth_plain(struct pop3 *p, const char *user, const char *pass, struct err *e)
 {
     struct buf raw = BUF_INIT, enc = BUF_INIT;
@@ -512,7 +492,7 @@ static int pop3_auth_plain(struct pop3 *p, const char *user, const char *pass, s
     buf_adds(&raw, user);
     buf_addc(&raw, '\0');
     buf_adds(&raw, pass);
-    pop3_b64(&enc, (const unsigned char *)raw.ptr, raw.len);
+    codec_b64_encode(raw.ptr, raw.len, &enc);
     r = pop3_send(p, false, e, "AUTH PLAIN %s", enc.ptr);   /* the trace redacts it */
     pop3_wipe(&raw);
     pop3_wipe(&enc);
@@ -539,7 +519,7 @@ static int pop3_auth_login(struct pop3 *p, const char *user, const char *pass, s
             return -1;
         if (r == 1)
             return err_set(e, ERR_PROTO, "%s: AUTH LOGIN ended early", p->host);
-        pop3_b64(&enc, (const unsigned char *)steps[i], strlen(steps[i]));
+        codec_b64_encode(steps[i], strlen(steps[i]), &enc);
         r = pop3_send(p, true, e, "%s", enc.ptr ? enc.ptr : "");
         pop3_wipe(&enc);
         if (r < 0)

@@ -19,6 +19,7 @@
 #include "tern/header.h"
 #include "tern/maildir.h"
 #include "tern/oauth.h"
+#include "tern/paths.h"
 #include "tern/queue.h"
 #include "tern/secret.h"
 #include "tern/smtp.h"
@@ -191,7 +192,7 @@ static void fail_perm(struct flusher *f, struct queue_entry *ent, const char *wh
 static int copy_to_sent(struct flusher *f, const struct account *a, const char *msg, size_t n,
                         bool batched, struct err *e)
 {
-    char *dir = maildir_folder_path(f->cfg->mail_root, a->sent ? a->sent : "Sent");
+    char *dir = paths_role_dir(f->cfg, NULL, a, ROLE_SENT);
     struct maildir_tmp *t;
     int rc = maildir_create(dir, e);
 
@@ -222,7 +223,7 @@ static int copy_to_sent(struct flusher *f, const struct account *a, const char *
  */
 static int move_to_sent(struct flusher *f, const struct account *a, struct queue_entry *ent)
 {
-    char *dir = maildir_folder_path(f->cfg->mail_root, a->sent ? a->sent : "Sent");
+    char *dir = paths_role_dir(f->cfg, NULL, a, ROLE_SENT);
     struct buf dst = BUF_INIT;
     struct err e;
     int rc = -1;
@@ -653,7 +654,7 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
 static int settle_one(struct flusher *f, struct queue_entry *ent, struct err *e)
 {
     const struct account *a = config_account(f->cfg, ent->account);
-    char *dir = maildir_folder_path(f->cfg->mail_root, a && a->sent ? a->sent : "Sent");
+    char *dir = paths_role_dir(f->cfg, NULL, a, ROLE_SENT);
     struct buf dst = BUF_INIT, msg = BUF_INIT;
     int rc = 0;
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tern/codec.h"
 #include "tern/build.h"
 #include "tern/conn.h"
 #include "tern/sasl.h"
@@ -384,32 +385,6 @@ static int smtp_ehlo(struct smtp *s, struct err *e)
     return 0;
 }
 
-static void b64(struct buf *out, const unsigned char *p, size_t n)
-{
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16;
-
-        if (i + 1 < n)
-            v |= (unsigned)p[i + 1] << 8;
-        if (i + 2 < n)
-            v |= p[i + 2];
-        buf_addc(out, tab[(v >> 18) & 63]);
-        buf_addc(out, tab[(v >> 12) & 63]);
-        buf_addc(out, i + 1 < n ? tab[(v >> 6) & 63] : '=');
-        buf_addc(out, i + 2 < n ? tab[v & 63] : '=');
-    }
-}
-
-static void wipe(struct buf *b)
-{
-    for (volatile char *p = b->ptr; p && p < b->ptr + b->cap; p++)
-        *p = '\0';
-    buf_reset(b);
-}
-
 static int smtp_auth_done(struct smtp *s, const char *mech, struct err *e)
 {
     char txt[400];
@@ -443,7 +418,7 @@ static int smtp_auth_oauth(struct smtp *s, enum auth_mech mech, struct err *e)
     conn_trace_sent(s->conn, b.ptr, b.len, false);   /* log.c redacts after "AUTH MECH" */
     buf_add(&b, "\r\n", 2);
     conn_write(s->conn, b.ptr, b.len);
-    wipe(&b);
+    buf_wipe(&b);
     buf_free(&b);
     if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
         return -1;
@@ -514,8 +489,8 @@ static int smtp_auth(struct smtp *s, struct err *e)
         buf_addc(&raw, '\0');
         buf_adds(&raw, pw);
         buf_adds(&b, "AUTH PLAIN ");
-        b64(&b, (const unsigned char *)raw.ptr, raw.len);
-        wipe(&raw);
+        codec_b64_encode(raw.ptr, raw.len, &b);
+        buf_wipe(&raw);
         buf_free(&raw);
         conn_trace_sent(s->conn, b.ptr, b.len, false);   /* log.c redacts after "AUTH PLAIN" */
         buf_add(&b, "\r\n", 2);
@@ -531,27 +506,27 @@ static int smtp_auth(struct smtp *s, struct err *e)
         rc = smtp_auth_done(s, "LOGIN", e);
         goto out;
     }
-    b64(&b, (const unsigned char *)o->user, strlen(o->user));
+    codec_b64_encode(o->user, strlen(o->user), &b);
     conn_trace_sent(s->conn, b.ptr, b.len, true);
     buf_add(&b, "\r\n", 2);
     conn_write(s->conn, b.ptr, b.len);
-    wipe(&b);
+    buf_wipe(&b);
     if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
         goto out;
     if (s->r.code != 334) {
         rc = smtp_auth_done(s, "LOGIN", e);
         goto out;
     }
-    b64(&b, (const unsigned char *)pw, strlen(pw));
+    codec_b64_encode(pw, strlen(pw), &b);
     conn_trace_sent(s->conn, b.ptr, b.len, true);
     buf_add(&b, "\r\n", 2);
     conn_write(s->conn, b.ptr, b.len);
-    wipe(&b);
+    buf_wipe(&b);
     if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
         goto out;
     rc = smtp_auth_done(s, "LOGIN", e);
 out:
-    wipe(&b);
+    buf_wipe(&b);
     buf_free(&b);
     return rc;
 }

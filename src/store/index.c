@@ -336,11 +336,6 @@ long idx_find_id(const struct idx *x, uint32_t id)
     return -1;
 }
 
-const char *idx_dir(const struct idx *x)
-{
-    return x->dir;
-}
-
 static char *msg_rel(const struct idx_msg *m)
 {
     struct buf b = BUF_INIT;
@@ -689,28 +684,6 @@ static bool stamp_current(const struct idx *x, const struct maildir_stamp *now)
      * with coarse timestamps could otherwise hide a change made in the same tick. */
     return x->have_stamp && stamp_equal(now, &x->stamp) &&
            x->listed_at / 2 - newest / 2 >= 500000000LL;   /* halves: no overflow */
-}
-
-bool idx_cache_fresh(const char *dir)
-{
-    char *path = access(dir, W_OK) == 0 ? idx_cache_path(dir) : idx_fallback_path(dir);
-    struct idx_fhdr h;
-    struct maildir_stamp now, was;
-    struct err e;
-    int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    bool ok;
-
-    free(path);
-    if (fd < 0)
-        return false;
-    ok = pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h;
-    close(fd);
-    if (!ok || memcmp(h.magic, IDX_MAGIC, 8) != 0 || h.endian != IDX_ENDIAN ||
-        h.rec_size != sizeof(struct idx_frec) || maildir_stamp(dir, &now, &e) < 0)
-        return false;
-    was.new_mtime = h.new_mtime;
-    was.cur_mtime = h.cur_mtime;
-    return stamp_equal(&now, &was);
 }
 
 static void ht_insert(uint32_t *ht, size_t mask, const struct idx_msg *all, uint32_t pos)
@@ -1143,6 +1116,45 @@ out:
 
 /* ---- open, refresh ---- */
 
+/* Where idx_open keeps dir's cache: in the folder, or the fallback for a read-only one. */
+static char *idx_cache_for(const char *dir, int flags)
+{
+    if (access(dir, W_OK) != 0 && !(flags & IDX_NO_SAVE)) {
+        char *alt = idx_fallback_path(dir);
+
+        if (alt)
+            return alt;
+    }
+    return idx_cache_path(dir);
+}
+
+int idx_fresh(const char *dir, size_t *count)
+{
+    char *path = idx_cache_for(dir, 0);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct idx_fhdr h;
+    struct maildir_stamp now, was;
+    bool ok;
+
+    free(path);
+    if (count)
+        *count = 0;
+    if (fd < 0)
+        return 0;
+    ok = read(fd, &h, sizeof h) == (ssize_t)sizeof h && memcmp(h.magic, IDX_MAGIC, 8) == 0 &&
+         h.endian == IDX_ENDIAN && h.rec_size == sizeof(struct idx_frec);
+    close(fd);
+    if (!ok)
+        return 0;
+    if (count)
+        *count = h.count;
+    if (maildir_stamp(dir, &now, NULL) < 0)
+        return 0;
+    was.new_mtime = h.new_mtime;
+    was.cur_mtime = h.cur_mtime;
+    return stamp_equal(&now, &was) ? 1 : 0;
+}
+
 int idx_open(const char *dir, int flags, struct idx **out, struct err *e)
 {
     struct idx *x;
@@ -1153,14 +1165,8 @@ int idx_open(const char *dir, int flags, struct idx **out, struct err *e)
         return err_set(e, ERR_SYS, "%s: not a Maildir (no cur/ and new/)", dir);
     x = idx_new_empty(dir);
     x->oflags = flags;
-    if (access(dir, W_OK) != 0 && !(flags & IDX_NO_SAVE)) {
-        char *alt = idx_fallback_path(dir);
-
-        if (alt) {
-            free(x->cache_path);
-            x->cache_path = alt;
-        }
-    }
+    free(x->cache_path);
+    x->cache_path = idx_cache_for(dir, flags);
     if (!(flags & IDX_NO_CACHE))
         idx_load_cache(x);
     if (idx_sync(x, e) < 0) {

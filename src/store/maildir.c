@@ -15,6 +15,7 @@
 #include "tern/buf.h"
 #include "tern/fsutil.h"
 #include "tern/maildir.h"
+#include "tern/paths.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
 
@@ -274,12 +275,8 @@ char *maildir_folder_path(const char *mail_root, const char *folder)
         str_startswith(folder, "./") || str_startswith(folder, "../") ||
         str_startswith(folder, "~/") || folder[0] == '$')
         return fs_expand(folder);
-    root = fs_expand(mail_root ? mail_root : "~/Mail");
-    p = fs_join(root, folder);
-    if (strcmp(folder, "INBOX") == 0 && !is_dir(p) && maildir_is_maildir(root)) {
-        free(p);
-        return root;
-    }
+    root = paths_root(mail_root);
+    p = paths_folder_join(root, folder);
     if (!is_dir(p) && is_dir(folder)) {
         free(p);
         free(root);
@@ -341,6 +338,36 @@ static void folder_walk(const char *path, const char *rel, int depth, struct fol
     closedir(d);
 }
 
+/* A Maildir++ root: its dot-folders by the names dovecot shows (".Sub.folder" is
+ * "Sub/folder"); other directories in it are walked as usual. */
+static void maildirpp_walk(const char *root, struct folder_list *l)
+{
+    DIR *d = opendir(root);
+    struct dirent *de;
+
+    if (d == NULL)
+        return;
+    while ((de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        char *child, *name;
+
+        if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0 || strcmp(nm, "cur") == 0 ||
+            strcmp(nm, "new") == 0 || strcmp(nm, "tmp") == 0 || str_startswith(nm, ".tern") ||
+            strcmp(nm, ".git") == 0)
+            continue;
+        child = fs_join(root, nm);
+        if (nm[0] != '.') {
+            folder_walk(child, nm, 1, l);
+        } else if (maildir_is_maildir(child)) {
+            name = paths_folder_name(nm);
+            folder_add(l, name);
+            free(name);
+        }
+        free(child);
+    }
+    closedir(d);
+}
+
 static int folder_cmp(const void *a, const void *b)
 {
     const char *x = *(const char *const *)a, *y = *(const char *const *)b;
@@ -354,7 +381,7 @@ static int folder_cmp(const void *a, const void *b)
 int maildir_folders(const char *mail_root, char ***names, size_t *n, struct err *e)
 {
     struct folder_list l = { NULL, 0, 0 };
-    char *root = fs_expand(mail_root ? mail_root : "~/Mail");
+    char *root = paths_root(mail_root);
 
     *names = NULL;
     *n = 0;
@@ -369,8 +396,10 @@ int maildir_folders(const char *mail_root, char ***names, size_t *n, struct err 
         if (!is_dir(inbox))
             folder_add(&l, "INBOX");
         free(inbox);
+        maildirpp_walk(root, &l);
+    } else {
+        folder_walk(root, "", 0, &l);
     }
-    folder_walk(root, "", 0, &l);
     free(root);
     if (l.v == NULL) {
         l.v = xcalloc(1, sizeof *l.v);
@@ -390,12 +419,12 @@ void maildir_folders_free(char **names)
     free(names);
 }
 
-int maildir_ensure_defaults(const char *mail_root, struct err *e)
+int maildir_ensure_roles(const struct config *cfg, struct err *e)
 {
-    static const char *const defs[] = { "INBOX", "Sent", "Drafts", "Trash" };
+    static const enum path_role made[] = { ROLE_INBOX, ROLE_SENT, ROLE_DRAFTS, ROLE_TRASH };
 
-    for (size_t i = 0; i < 4; i++) {
-        char *p = maildir_folder_path(mail_root, defs[i]);
+    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
+        char *p = paths_role_dir(cfg, NULL, NULL, made[i]);
         int rc = maildir_is_maildir(p) ? 0 : maildir_create(p, e);
 
         free(p);
@@ -483,35 +512,54 @@ char *maildir_flags_edit(const char *flags, const char *add, const char *del, ch
 
 /* ---- operations on one message ---- */
 
-static char *find_in(const char *dir, const char *sub, const char *uniq, size_t uniq_len)
+int maildir_each(const char *dir, maildir_each_fn fn, void *arg)
 {
-    char *path = fs_join(dir, sub);
-    DIR *d = opendir(path);
-    struct dirent *de;
-    char *found = NULL;
+    static const char *const subs[] = { "new", "cur" };
 
-    free(path);
-    if (d == NULL)
-        return NULL;
-    while ((de = readdir(d)) != NULL) {
-        if (strncmp(de->d_name, uniq, uniq_len) == 0 &&
-            (de->d_name[uniq_len] == '\0' || de->d_name[uniq_len] == ':')) {
-            struct buf b = BUF_INIT;
+    for (size_t k = 0; k < 2; k++) {
+        char *path = fs_join(dir, subs[k]);
+        DIR *d = opendir(path);
+        struct dirent *de;
+        int rc = 0;
 
-            buf_printf(&b, "%s/%s", sub, de->d_name);
-            found = buf_detach(&b);
-            break;
-        }
+        free(path);
+        if (d == NULL)
+            continue;
+        while (rc == 0 && (de = readdir(d)) != NULL)
+            if (de->d_name[0] != '.')
+                rc = fn(subs[k], de->d_name, arg);
+        closedir(d);
+        if (rc != 0)
+            return rc;
     }
-    closedir(d);
-    return found;
+    return 0;
+}
+
+struct find {
+    const char *uniq;
+    size_t uniq_len;
+    char *found;
+};
+
+static int find_one(const char *sub, const char *name, void *arg)
+{
+    struct find *f = arg;
+    struct buf b = BUF_INIT;
+
+    if (strncmp(name, f->uniq, f->uniq_len) != 0 ||
+        (name[f->uniq_len] != '\0' && name[f->uniq_len] != ':'))
+        return 0;
+    buf_printf(&b, "%s/%s", sub, name);
+    f->found = buf_detach(&b);
+    return 1;
 }
 
 char *maildir_find(const char *dir, const char *uniq, size_t uniq_len)
 {
-    char *r = find_in(dir, "cur", uniq, uniq_len);
+    struct find f = { uniq, uniq_len, NULL };
 
-    return r ? r : find_in(dir, "new", uniq, uniq_len);
+    (void)maildir_each(dir, find_one, &f);
+    return f.found;
 }
 
 /* The base name part of rel ("new/X" -> "X"). */
@@ -523,9 +571,37 @@ static const char *rel_base(const char *rel)
 }
 
 /*
- * Rename dir/rel to the name computed by fn from the current name; on ENOENT look the unique
- * part up again and retry a few times (another client renamed it meanwhile).
+ * The one ENOENT retry of this module: run op on dir/rel; when op finds the file gone
+ * (returns 1: another client renamed it meanwhile, new/ -> cur/ or other flags), look its
+ * unique part up again and run op on the new name, up to five times. op returns 0 (done), 1
+ * (not there), -1 (error, e filled). Returns 0, 1 when the message is really gone, -1 with e.
  */
+typedef int (*msg_op)(const char *dir, const char *rel, void *arg, struct err *e);
+
+static int retry_enoent(const char *dir, const char *rel, msg_op op, void *arg, struct err *e)
+{
+    const char *base = rel_base(rel);
+    char *cur = xstrdup(rel), *uniq;
+    size_t ulen;
+    int rc = 1;
+
+    maildir_name_split(base, &ulen);
+    uniq = xstrndup(base, ulen);
+    for (int tries = 0; tries < 5 && cur != NULL; tries++) {
+        rc = op(dir, cur, arg, e);
+        if (rc != 1)
+            break;
+        free(cur);
+        cur = maildir_find(dir, uniq, ulen);
+    }
+    if (rc == 1 && cur != NULL)
+        rc = err_set(e, ERR_TEMP, "%s/%s keeps moving; try again", dir, rel);
+    free(cur);
+    free(uniq);
+    return rc;
+}
+
+/* Rename dir/rel to the name fn computes from the current one. */
 typedef char *(*rename_fn)(const char *base, const char *rel, void *arg);
 
 /* Make a rename durable (a flag set, new/ -> cur/): fsync the directory it left and the one
@@ -541,57 +617,43 @@ static void sync_rename(const char *src, const char *dst)
     free(b);
 }
 
+struct rename_op {
+    rename_fn fn;
+    void *arg;
+    char **new_rel;
+};
+
+static int op_rename(const char *dir, const char *rel, void *arg, struct err *e)
+{
+    struct rename_op *r = arg;
+    char *to = r->fn(rel_base(rel), rel, r->arg);
+    char *src = fs_join(dir, rel), *dst = fs_join(dir, to);
+    int rc = 0;
+
+    if (strcmp(rel, to) != 0) {
+        if (rename(src, dst) < 0)
+            rc = errno == ENOENT ? 1 : err_sys(e, "rename %s", src);
+        else
+            sync_rename(src, dst);
+    }
+    if (rc == 0 && r->new_rel) {
+        *r->new_rel = to;
+        to = NULL;
+    }
+    free(to);
+    free(src);
+    free(dst);
+    return rc;
+}
+
 static int rename_retry(const char *dir, const char *rel, rename_fn fn, void *arg,
                         char **new_rel, struct err *e)
 {
-    char *cur = xstrdup(rel);
-    size_t ulen;
-    const char *base = rel_base(rel);
-    char *uniq;
-    int rc = -1;
+    struct rename_op r = { fn, arg, new_rel };
 
-    maildir_name_split(base, &ulen);
-    uniq = xstrndup(base, ulen);
     if (new_rel)
         *new_rel = NULL;
-    for (int tries = 0; tries < 5; tries++) {
-        char *to = fn(rel_base(cur), cur, arg);
-        char *src = fs_join(dir, cur), *dst = fs_join(dir, to);
-
-        if (strcmp(cur, to) == 0 || rename(src, dst) == 0) {
-            if (strcmp(cur, to) != 0)
-                sync_rename(src, dst);
-            free(src);
-            free(dst);
-            if (new_rel)
-                *new_rel = to;
-            else
-                free(to);
-            rc = 0;
-            break;
-        }
-        if (errno != ENOENT) {
-            err_sys(e, "rename %s", src);
-            free(src);
-            free(dst);
-            free(to);
-            break;
-        }
-        free(src);
-        free(dst);
-        free(to);
-        free(cur);
-        cur = maildir_find(dir, uniq, ulen);
-        if (cur == NULL) {
-            rc = 1;     /* gone: removed by someone else */
-            break;
-        }
-    }
-    if (rc < 0 && e && e->cls == ERR_NONE)
-        err_set(e, ERR_TEMP, "%s/%s keeps moving; try again", dir, rel);
-    free(cur);
-    free(uniq);
-    return rc;
+    return retry_enoent(dir, rel, op_rename, &r, e);
 }
 
 struct flag_edit {
@@ -700,49 +762,72 @@ static int copy_file(const char *src, const char *dst_dir, const char *base, boo
     return 0;
 }
 
+struct copy_op {
+    const char *dst_dir;
+    char **new_rel;
+};
+
+static int op_copy(const char *dir, const char *rel, void *arg, struct err *e)
+{
+    struct copy_op *c = arg;
+    char *src = fs_join(dir, rel);
+    int rc = copy_file(src, c->dst_dir, rel_base(rel), str_startswith(rel, "cur/"), c->new_rel,
+                       e);
+
+    free(src);
+    return rc;
+}
+
 int maildir_copy(const char *dir, const char *rel, const char *dst_dir, char **new_rel,
                  struct err *e)
 {
-    char *cur = xstrdup(rel);
-    int rc = 1;
+    struct copy_op c = { dst_dir, new_rel };
 
     if (new_rel)
         *new_rel = NULL;
     if (e)
         err_clear(e);
-    if (maildir_create(dst_dir, e) < 0) {
-        free(cur);
+    if (maildir_create(dst_dir, e) < 0)
         return -1;
+    return retry_enoent(dir, rel, op_copy, &c, e);
+}
+
+/* Rename into dst_dir under the same name (the unique part names this very message there
+ * too); across file systems, copy and unlink. */
+static int op_move(const char *dir, const char *rel, void *arg, struct err *e)
+{
+    struct copy_op *c = arg;
+    char *src = fs_join(dir, rel), *dst = fs_join(c->dst_dir, rel);
+    int rc;
+
+    if (rename(src, dst) == 0) {
+        rc = fsync_sub(c->dst_dir, rel, e) < 0 || fsync_sub(dir, rel, e) < 0 ? -1 : 0;
+        if (rc == 0 && c->new_rel)
+            *c->new_rel = xstrdup(rel);
+    } else if (errno == EXDEV) {
+        char *copied = NULL;
+
+        rc = maildir_copy(dir, rel, c->dst_dir, &copied, e);
+        if (rc == 0 && unlink(src) < 0 && errno != ENOENT)
+            rc = err_sys(e, "unlink %s", src);
+        else if (rc == 0 && fsync_sub(dir, rel, e) < 0)
+            rc = -1;
+        if (rc == 0 && c->new_rel)
+            *c->new_rel = copied;
+        else
+            free(copied);
+    } else {
+        rc = errno == ENOENT ? 1 : err_sys(e, "rename %s", src);
     }
-    for (int tries = 0; tries < 5 && cur; tries++) {
-        char *src = fs_join(dir, cur);
-        const char *base = rel_base(cur);
-
-        rc = copy_file(src, dst_dir, base, str_startswith(cur, "cur/"), new_rel, e);
-        free(src);
-        if (rc != 1)
-            break;
-        size_t ulen;
-
-        maildir_name_split(base, &ulen);
-        char *u = xstrndup(base, ulen);
-
-        free(cur);
-        cur = maildir_find(dir, u, ulen);
-        free(u);
-        rc = 1;
-    }
-    free(cur);
+    free(src);
+    free(dst);
     return rc;
 }
 
 int maildir_move(const char *dir, const char *rel, const char *dst_dir, char **new_rel,
                  struct err *e)
 {
-    char *cur = xstrdup(rel);
-    size_t ulen;
-    char *uniq;
-    int rc = 1;
+    struct copy_op c = { dst_dir, new_rel };
 
     if (new_rel)
         *new_rel = NULL;
@@ -750,69 +835,12 @@ int maildir_move(const char *dir, const char *rel, const char *dst_dir, char **n
         err_clear(e);
     if (same_dir(dir, dst_dir)) {
         if (new_rel)
-            *new_rel = cur;
-        else
-            free(cur);
+            *new_rel = xstrdup(rel);
         return 0;
     }
-    if (maildir_create(dst_dir, e) < 0) {
-        free(cur);
+    if (maildir_create(dst_dir, e) < 0)
         return -1;
-    }
-    maildir_name_split(rel_base(rel), &ulen);
-    uniq = xstrndup(rel_base(rel), ulen);
-    for (int tries = 0; tries < 5 && cur; tries++) {
-        char *src = fs_join(dir, cur), *dst = fs_join(dst_dir, cur);
-
-        /* The unique part stays unique in the destination: it names this very message. */
-        if (rename(src, dst) == 0) {
-            free(src);
-            free(dst);
-            if (fsync_sub(dst_dir, cur, e) < 0 || fsync_sub(dir, cur, e) < 0) {
-                rc = -1;
-                break;
-            }
-            if (new_rel) {
-                *new_rel = cur;
-                cur = NULL;
-            }
-            rc = 0;
-            break;
-        }
-        if (errno == EXDEV) {
-            char *copied = NULL;
-
-            rc = maildir_copy(dir, cur, dst_dir, &copied, e);
-            if (rc == 0) {
-                if (unlink(src) < 0 && errno != ENOENT) {
-                    rc = err_sys(e, "unlink %s", src);
-                } else if (fsync_sub(dir, cur, e) < 0) {
-                    rc = -1;
-                }
-            }
-            free(src);
-            free(dst);
-            if (rc == 0 && new_rel)
-                *new_rel = copied;
-            else
-                free(copied);
-            break;
-        }
-        if (errno != ENOENT) {
-            rc = err_sys(e, "rename %s", src);
-            free(src);
-            free(dst);
-            break;
-        }
-        free(src);
-        free(dst);
-        free(cur);
-        cur = maildir_find(dir, uniq, ulen);
-        rc = 1;
-    }
-    free(cur);
-    free(uniq);
-    return rc;
+    return retry_enoent(dir, rel, op_move, &c, e);
 }
 
 /*
@@ -842,6 +870,20 @@ static int move_to_trash(const char *dir, const char *rel, const char *trash_dir
     return rc;
 }
 
+static int op_unlink(const char *dir, const char *rel, void *arg, struct err *e)
+{
+    char *p = fs_join(dir, rel);
+    int rc = 0;
+
+    (void)arg;
+    if (unlink(p) < 0)
+        rc = errno == ENOENT ? 1 : err_sys(e, "unlink %s", p);
+    else if (fsync_sub(dir, rel, e) < 0)
+        rc = -1;
+    free(p);
+    return rc;
+}
+
 int maildir_delete(const char *dir, const char *rel, const char *trash_dir, char **new_rel,
                    struct err *e)
 {
@@ -851,35 +893,7 @@ int maildir_delete(const char *dir, const char *rel, const char *trash_dir, char
         err_clear(e);
     if (trash_dir != NULL && !same_dir(dir, trash_dir))
         return move_to_trash(dir, rel, trash_dir, new_rel, e);
-
-    char *cur = xstrdup(rel);
-    size_t ulen;
-    char *uniq;
-    int rc = 1;
-
-    maildir_name_split(rel_base(rel), &ulen);
-    uniq = xstrndup(rel_base(rel), ulen);
-    for (int tries = 0; tries < 5 && cur; tries++) {
-        char *p = fs_join(dir, cur);
-
-        if (unlink(p) == 0) {
-            free(p);
-            rc = fsync_sub(dir, cur, e) < 0 ? -1 : 0;
-            break;
-        }
-        if (errno != ENOENT) {
-            rc = err_sys(e, "unlink %s", p);
-            free(p);
-            break;
-        }
-        free(p);
-        free(cur);
-        cur = maildir_find(dir, uniq, ulen);
-        rc = 1;
-    }
-    free(cur);
-    free(uniq);
-    return rc;
+    return retry_enoent(dir, rel, op_unlink, NULL, e);
 }
 
 /* ---- change detection ---- */

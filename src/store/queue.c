@@ -17,6 +17,7 @@
 #include "tern/fsutil.h"
 #include "tern/header.h"
 #include "tern/maildir.h"
+#include "tern/paths.h"
 #include "tern/queue.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
@@ -370,16 +371,13 @@ bool queue_due(const struct queue_entry *q, time_t now, bool all)
 int queue_open(const char *mail_root, struct queue **out, struct err *e)
 {
     struct queue *q = xcalloc(1, sizeof *q);
-    char *dot;
 
     *out = NULL;
     q->lockfd = -1;
     q->jfd = -1;
-    q->root = xstrdup(mail_root);
-    q->outbox = maildir_folder_path(mail_root, QUEUE_FOLDER);
-    dot = fs_join(mail_root, ".tern");
-    q->statedir = fs_join(dot, "queue");
-    free(dot);
+    q->root = paths_root(mail_root);
+    q->outbox = maildir_folder_path(q->root, paths_role(NULL, q->root, NULL, ROLE_OUTBOX));
+    q->statedir = paths_state(q->root, PATH_QUEUE);
     if (maildir_create(q->outbox, e) < 0 || fs_mkdir_p(q->statedir, 0700, e) < 0) {
         queue_close(q);
         return -1;
@@ -686,7 +684,8 @@ int queue_sync(struct queue *q, struct err *e)
 
 char *queue_id_of_path(const char *mail_root, const char *path)
 {
-    char *outbox = maildir_folder_path(mail_root, QUEUE_FOLDER);
+    char *outbox = maildir_folder_path(mail_root, paths_role(NULL, mail_root, NULL,
+                                                             ROLE_OUTBOX));
     size_t n = strlen(outbox), ulen;
     const char *base;
     char *id = NULL;

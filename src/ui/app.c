@@ -24,6 +24,7 @@
 #include "tern/log.h"
 #include "tern/message.h"
 #include "tern/model.h"
+#include "tern/paths.h"
 #include "tern/queue.h"
 #include "tern/str.h"
 #include "tern/ui.h"
@@ -393,54 +394,30 @@ static void job_done(struct app *a, const char *name, int status, const char *la
     app_notify(a, EV_FOLDERS_CHANGED);
 }
 
-static const struct job_ops mail_job = { .changed = app_refresh, .done = job_done };
+static const struct job_ops fetch_job = { "fetch", "starting", app_refresh, job_done };
+static const struct job_ops flush_job = { "flush", "starting", app_refresh, job_done };
 
 void app_fetch(struct app *a)
 {
-    char *argv[10];
-    int n = 0;
-
     if (jobs_running(a, "fetch")) {
         app_msg(a, "A fetch is already running.");
         return;
     }
-    argv[n++] = "tern";
-    if (a->g->config_path) {
-        argv[n++] = "-c";
-        argv[n++] = (char *)a->g->config_path;
-    }
-    argv[n++] = "fetch";
-    argv[n++] = "--progress-fd";
-    argv[n++] = "3";
-    argv[n] = NULL;
-    if (job_start(a, "fetch", argv, &mail_job) == 0)
+    if (job_start(a, &fetch_job, NULL) == 0)
         app_msg(a, "Fetching in the background...");
 }
 
 /* all: ignore the retry backoff and try held messages too (the user asked for it now). */
 static void start_flush(struct app *a, bool all)
 {
-    char *argv[12];
-    int n = 0;
+    /* all: the user asked for it now, so held messages are tried again too */
+    char *args[] = { all ? "--all" : NULL, "--retry-held", NULL };
 
     if (jobs_running(a, "flush")) {
         app_msg(a, "A flush is already running.");
         return;
     }
-    argv[n++] = "tern";
-    if (a->g->config_path) {
-        argv[n++] = "-c";
-        argv[n++] = (char *)a->g->config_path;
-    }
-    argv[n++] = "flush";
-    if (all) {
-        argv[n++] = "--all";
-        argv[n++] = "--retry-held";
-    }
-    argv[n++] = "--progress-fd";
-    argv[n++] = "3";
-    argv[n] = NULL;
-    if (job_start(a, "flush", argv, &mail_job) == 0)
+    if (job_start(a, &flush_job, args) == 0)
         app_msg(a, "Sending the queue in the background...");
 }
 
@@ -744,9 +721,10 @@ static void on_timers(struct app *a, time_t now)
             app_fetch(a);
     }
     if (now >= a->next_check) {
-        /* New mail delivered by anyone (our fetch child, another tern, an MDA) shows up
-         * without a keypress; the index refresh is a directory stat when nothing changed. */
-        a->next_check = now + (a->jobs ? 1 : 3);
+        /* New mail delivered by others (another tern, an MDA) shows up without a keypress;
+         * the index refresh is a directory stat when nothing changed. Our own workers'
+         * deliveries arrive as events (jobs.h), not through this poll. */
+        a->next_check = now + 3;
         app_refresh(a);
         app_notify(a, EV_TICK);
     }
@@ -884,7 +862,7 @@ int ui_main(int argc, char **argv, const struct globals *g)
     rc = cmd_load_config(g, &a->cfg);
     if (rc != 0)
         return rc;
-    a->root = xstrdup(a->cfg->mail_root ? a->cfg->mail_root : ".");
+    a->root = paths_root(a->cfg->mail_root);
     sl = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
     if (sl > 0)
         self_path[sl] = '\0';
@@ -926,9 +904,10 @@ int ui_main(int argc, char **argv, const struct globals *g)
     }
 
     folders_scan(a);
+    app_session_listen(a);
     if (app_open_folder(a, folder ? folder : "INBOX") < 0 && folder == NULL &&
-        folders_name(a, 0) != NULL)
-        (void)app_open_folder(a, folders_name(a, 0));
+        (folders_name(a, 0) == NULL || app_open_folder(a, folders_name(a, 0)) < 0))
+        app_await_folder(a, "INBOX");   /* first run: it opens when a fetch creates it */
     if (warn.len > 0) {
         char *nl = strchr(warn.ptr, '\n');
 

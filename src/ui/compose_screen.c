@@ -17,6 +17,7 @@
 #include "tern/compose.h"
 #include "tern/fsutil.h"
 #include "tern/model.h"
+#include "tern/paths.h"
 #include "tern/queue.h"
 #include "tern/render.h"
 #include "tern/str.h"
@@ -299,6 +300,7 @@ static void send_now(struct app *a)
     free(id);
     app_flush(a);
     app_refresh(a);
+    app_notify(a, EV_FOLDERS_CHANGED);      /* the Outbox may be new: list it */
 }
 
 static void confirm_done(struct app *a, enum prompt_kind k, const char *answer)
@@ -380,7 +382,7 @@ static void complete_address(struct app *a)
     const char *text = buf_cstr(&a->pr.text);
     const char *comma = strrchr(text, ',');
     const char *word = comma ? comma + 1 : text;
-    char *path = fs_join(a->cfg->mail_root, ".tern/addresses");
+    char *path = paths_state(a->cfg->mail_root, PATH_ADDRESSES);
     struct addrbook *ab = NULL;
     struct err e;
     char **res;
@@ -552,9 +554,10 @@ static void compose_key(struct app *a, struct pane *p, enum action c, int key)
             app_err(a, "Not postponed: %s", e.msg);
             return;
         }
+        app_msg(a, "Postponed to %s.", paths_role(a->cfg, NULL, cu->c.acct, ROLE_DRAFTS));
         compose_close(a);
-        app_msg(a, "Postponed to Drafts.");
         app_refresh(a);
+        app_notify(a, EV_FOLDERS_CHANGED);  /* the drafts folder may be new: list it */
         return;
     case 'q':
         if (cu->c.edited) {

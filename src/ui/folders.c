@@ -3,7 +3,6 @@
  * open folder's counts come from its model. */
 #include "config.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,28 +70,20 @@ void folders_scan(struct app *a)
 }
 
 /* Count messages and unseen ones in sub ("new" or "cur") of dir by their names. */
-static void count_dir(const char *dir, const char *sub, long *total, long *unread)
+struct tally {
+    long total, unread;
+};
+
+static int count_one(const char *sub, const char *name, void *arg)
 {
-    char path[4096];
-    DIR *d;
-    struct dirent *de;
+    struct tally *t = arg;
+    size_t ul;
+    const char *fl = maildir_name_split(name, &ul);
 
-    if (snprintf(path, sizeof path, "%s/%s", dir, sub) >= (int)sizeof path)
-        return;
-    if ((d = opendir(path)) == NULL)
-        return;
-    while ((de = readdir(d)) != NULL) {
-        size_t ul;
-        const char *fl;
-
-        if (de->d_name[0] == '.')
-            continue;
-        (*total)++;
-        fl = maildir_name_split(de->d_name, &ul);
-        if (strcmp(sub, "new") == 0 || !(maildir_flags_bits(fl) & MDF_SEEN))
-            (*unread)++;
-    }
-    closedir(d);
+    t->total++;
+    if (strcmp(sub, "new") == 0 || !(maildir_flags_bits(fl) & MDF_SEEN))
+        t->unread++;
+    return 0;
 }
 
 static void set_counts(struct app *a, struct folders *f, size_t i, long total, long unread)
@@ -132,8 +123,13 @@ static void update_counts(struct app *a, struct folders *f, bool only_open)
             continue;
         }
         (void)maildir_stamp(dir, &f->stamps[i], &e);
-        count_dir(dir, "new", &total, &unread);
-        count_dir(dir, "cur", &total, &unread);
+        {
+            struct tally t = { 0, 0 };
+
+            (void)maildir_each(dir, count_one, &t);
+            total = t.total;
+            unread = t.unread;
+        }
         f->counted[i] = true;
         set_counts(a, f, i, total, unread);
         free(dir);

@@ -1,6 +1,7 @@
-/* Background work as child processes (`tern fetch --progress`, `tern flush --progress`): their
- * output arrives line by line over a pipe the loop polls; a signal cancels them; whatever they
- * do (hang, crash, fail) the screen stays ours and shows their last words. */
+/* Background work as child processes (`tern fetch|flush|index --worker-fd 3`): their events
+ * arrive over a pipe of their own that the loop polls (tern/worker.h parses them), their
+ * ordinary output over another; a signal cancels them; whatever they do (hang, crash, fail)
+ * the screen stays ours and shows their last words. */
 #include "config.h"
 
 #include <errno.h>
@@ -16,97 +17,39 @@
 #include "tern/xalloc.h"
 #include "ui.h"
 
-#define JOB_LINE_MAX 4096
+#define JOB_LINE_MAX WORKER_LINE_MAX
+
+/* One pipe from the child, read line by line. */
+struct stream {
+    int fd;                      /* -1 at EOF */
+    struct buf in;               /* a partial line */
+};
 
 struct job {
     struct job *next;
-    char name[16];
+    const struct job_ops *ops;
     pid_t pid;
-    int fd;                      /* read end of the child's stdout+stderr, -1 at EOF */
-    struct buf in;               /* a partial line */
-    char last[300];              /* the last complete line */
-    char progress[160];          /* the last progress line, shown in the status bar */
+    struct stream proto;         /* the worker protocol (child's fd 3) */
+    struct stream out;           /* the child's stdout and stderr */
+    char last[300];              /* its last words: the last error, or output line */
+    char progress[160];          /* the last progress, shown in the status bar */
     char summary[200];           /* what a successful run did ("demo: 3 new") */
     bool had_error;
+    bool said_done;              /* the worker wrote "done": it ended by itself */
+    bool changed;                /* mail was delivered or sent since the last settle */
     bool exited;
     int status;
-    const struct job_ops *ops;   /* told of changes and of the end */
 };
 
-int job_start(struct app *a, const char *name, char *const argv[], const struct job_ops *ops)
+static struct jobs_listener listeners[JOBS_MAX_LISTENERS];
+static size_t nlisteners;
+
+int jobs_listen(const struct jobs_listener *l)
 {
-    int p[2];
-    pid_t pid;
-    struct job *j;
-
-    if (pipe2(p, O_CLOEXEC) < 0) {
-        app_err(a, "%s: pipe: %s", name, strerror(errno));
+    if (nlisteners == JOBS_MAX_LISTENERS)
         return -1;
-    }
-    pid = fork();
-    if (pid < 0) {
-        app_err(a, "%s: fork: %s", name, strerror(errno));
-        close(p[0]);
-        close(p[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-        struct sigaction sa;
-
-        /* Its own process group, so a cancel reaches whatever it starts (password_command). */
-        setpgid(0, 0);
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = SIG_DFL;
-        for (int s = 1; s < 32; s++)
-            if (s != SIGKILL && s != SIGSTOP)
-                sigaction(s, &sa, NULL);
-        signal(SIGINT, SIG_IGN);  /* ^C on the terminal is for the client, not for us */
-        if (null >= 0)
-            dup2(null, 0);
-        /* stdout, stderr and the --progress-fd 3 protocol share the one pipe. */
-        if (p[1] == 3)
-            fcntl(3, F_SETFD, 0);
-        else
-            dup2(p[1], 3);
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        execv(app_self(), argv);
-        {
-            static const char msg[] = "cannot run tern\n";
-            (void)!write(2, msg, sizeof msg - 1);
-        }
-        _exit(127);
-    }
-    setpgid(pid, pid);
-    close(p[1]);
-    fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
-    j = xcalloc(1, sizeof *j);
-    snprintf(j->name, sizeof j->name, "%s", name);
-    j->pid = pid;
-    j->fd = p[0];
-    j->ops = ops;
-    buf_init(&j->in);
-    snprintf(j->progress, sizeof j->progress, "%s: %s", name,
-             strcmp(name, "index") == 0 ? "reading headers" : "starting");
-    j->next = a->jobs;
-    a->jobs = j;
-    app_dirty(a, -1);
+    listeners[nlisteners++] = *l;
     return 0;
-}
-
-int jobs_pollfds(struct app *a, struct pollfd *fds, int max)
-{
-    int n = 0;
-
-    for (struct job *j = a->jobs; j && n < max; j = j->next)
-        if (j->fd >= 0) {
-            fds[n].fd = j->fd;
-            fds[n].events = POLLIN;
-            fds[n].revents = 0;
-            n++;
-        }
-    return n;
 }
 
 /* snprintf that may cut: status texts are bounded on purpose. */
@@ -120,128 +63,257 @@ static void setf(char *dst, size_t n, const char *fmt, ...)
     va_end(ap);
 }
 
-/*
- * One line from a child: its --progress-fd protocol (fetch: "start ACCT", "progress ACCT PHASE
- * DONE TOTAL BYTES BYTES_TOTAL", "done ACCT N ...", "error ACCT CLASS N MESSAGE"; flush:
- * "start N", "connect ACCT", "sent D T ID REPLY", "deferred|failed|held D T ID TEXT",
- * "refused ID ADDR TEXT", "done SENT DEFERRED FAILED", "error MESSAGE") mixed with its
- * ordinary output.
- * Progress goes to the status bar; errors are kept as the job's last words; delivered mail
- * shows on the next one-second refresh.
- */
-static void job_line(struct app *a, struct job *j, char *line)
+/* The child's side: its own process group, default signals, fd 3 the protocol pipe, 1 and
+ * 2 the output pipe; never returns. */
+static void job_child(int wfd, int ofd, char *const argv[])
+{
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    struct sigaction sa;
+
+    /* Its own process group, so a cancel reaches whatever it starts (password_command). */
+    setpgid(0, 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 32; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    signal(SIGINT, SIG_IGN);  /* ^C on the terminal is for the client, not for us */
+    /* Out of the way of 0-3 first, so that no dup2 below overwrites the other pipe. */
+    wfd = fcntl(wfd, F_DUPFD_CLOEXEC, 10);
+    ofd = fcntl(ofd, F_DUPFD_CLOEXEC, 10);
+    if (null >= 0)
+        dup2(null, 0);
+    if (wfd >= 0 && ofd >= 0 && dup2(ofd, 1) == 1 && dup2(ofd, 2) == 2 && dup2(wfd, 3) == 3)
+        execv(app_self(), argv);
+    {
+        static const char msg[] = "cannot run tern\n";
+        (void)!write(2, msg, sizeof msg - 1);
+    }
+    _exit(127);
+}
+
+int job_start(struct app *a, const struct job_ops *k, char *const args[])
+{
+    char *argv[24];
+    int n = 0, wp[2], op[2];
+    pid_t pid;
+    struct job *j;
+
+    argv[n++] = "tern";
+    if (a->g->config_path) {
+        argv[n++] = "-c";
+        argv[n++] = (char *)a->g->config_path;
+    }
+    argv[n++] = (char *)k->name;
+    argv[n++] = "--worker-fd";
+    argv[n++] = "3";
+    for (size_t i = 0; args && args[i] && n < 23; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    if (pipe2(wp, O_CLOEXEC) < 0) {
+        app_err(a, "%s: pipe: %s", k->name, strerror(errno));
+        return -1;
+    }
+    if (pipe2(op, O_CLOEXEC) < 0) {
+        app_err(a, "%s: pipe: %s", k->name, strerror(errno));
+        close(wp[0]);
+        close(wp[1]);
+        return -1;
+    }
+    pid = fork();
+    if (pid == 0)
+        job_child(wp[1], op[1], argv);
+    close(wp[1]);
+    close(op[1]);
+    if (pid < 0) {
+        app_err(a, "%s: fork: %s", k->name, strerror(errno));
+        close(wp[0]);
+        close(op[0]);
+        return -1;
+    }
+    setpgid(pid, pid);
+    fcntl(wp[0], F_SETFL, fcntl(wp[0], F_GETFL) | O_NONBLOCK);
+    fcntl(op[0], F_SETFL, fcntl(op[0], F_GETFL) | O_NONBLOCK);
+    j = xcalloc(1, sizeof *j);
+    j->ops = k;
+    j->pid = pid;
+    j->proto.fd = wp[0];
+    j->out.fd = op[0];
+    buf_init(&j->proto.in);
+    buf_init(&j->out.in);
+    setf(j->progress, sizeof j->progress, "%s: %s", k->name, k->starting);
+    j->next = a->jobs;
+    a->jobs = j;
+    app_dirty(a, -1);
+    return 0;
+}
+
+int jobs_pollfds(struct app *a, struct pollfd *fds, int max)
+{
+    int n = 0;
+
+    for (struct job *j = a->jobs; j; j = j->next)
+        for (int s = 0; s < 2 && n < max; s++) {
+            int fd = s ? j->out.fd : j->proto.fd;
+
+            if (fd >= 0) {
+                fds[n].fd = fd;
+                fds[n].events = POLLIN;
+                fds[n].revents = 0;
+                n++;
+            }
+        }
+    return n;
+}
+
+/* What the status bar and the job's end report make of an event. */
+static void job_event(struct job *j, const struct worker_event *ev)
+{
+    const char *name = j->ops->name;
+    char prev[sizeof j->summary];
+
+    switch (ev->kind) {
+    case WEV_NEW:
+    case WEV_SENT:
+        j->changed = true;
+        break;
+    case WEV_PROGRESS:
+        if (strcmp(ev->phase, "retr") == 0)
+            setf(j->progress, sizeof j->progress, "%s %s: %llu/%llu", name, ev->unit,
+                 ev->num[0], ev->num[1]);
+        else if (strcmp(ev->phase, "send") == 0)
+            setf(j->progress, sizeof j->progress, "%s: %llu/%llu", name, ev->num[0],
+                 ev->num[1]);
+        else if (strcmp(ev->phase, "connect") == 0)
+            setf(j->progress, sizeof j->progress, "%s: connecting (%s)", name, ev->unit);
+        else
+            setf(j->progress, sizeof j->progress, "%s %s: %s", name, ev->unit, ev->phase);
+        break;
+    case WEV_DEFERRED:
+    case WEV_HELD:
+    case WEV_FAILED:
+        j->changed = true;          /* the Outbox shows the state */
+        setf(j->last, sizeof j->last, "%s: %s", worker_kind_name(ev->kind), ev->text);
+        break;
+    case WEV_REFUSED:
+        setf(j->last, sizeof j->last, "refused %s: %s", ev->addr, ev->text);
+        break;
+    case WEV_FETCHED:
+        memcpy(prev, j->summary, sizeof prev);
+        setf(j->summary, sizeof j->summary, "%s%s%s: %llu new", prev, prev[0] ? ", " : "",
+             ev->unit, ev->num[0]);
+        break;
+    case WEV_FLUSHED:
+        setf(j->summary, sizeof j->summary, "%llu sent, %llu deferred, %llu failed",
+             ev->num[0], ev->num[1], ev->num[2]);
+        break;
+    case WEV_INDEXED:
+        setf(j->summary, sizeof j->summary, "%s: %llu messages", ev->folder, ev->num[0]);
+        break;
+    case WEV_ERROR:
+        if (ev->unit[0])
+            setf(j->last, sizeof j->last, "%s: %s", ev->unit, ev->text);
+        else
+            setf(j->last, sizeof j->last, "%s", ev->text);
+        j->had_error = true;
+        break;
+    case WEV_DONE:
+        j->said_done = true;
+        break;
+    default:
+        break;
+    }
+}
+
+/* One protocol line: parsed, then shown, then told to the subscribers. */
+static void job_proto_line(struct app *a, struct job *j, const char *line, size_t n)
+{
+    static struct worker_event ev;      /* 4 KiB: not on the stack of every read */
+    struct err e;
+
+    if (n == 0)
+        return;
+    app_dirty(a, -1);
+    if (worker_parse(line, n, &ev, &e) < 0) {
+        if (!j->had_error)
+            setf(j->last, sizeof j->last, "%s", e.msg);
+        return;
+    }
+    job_event(j, &ev);
+    for (size_t i = 0; i < nlisteners; i++)
+        if (listeners[i].event)
+            listeners[i].event(a, j->ops->name, &ev, listeners[i].arg);
+}
+
+/* Ordinary output: the job's last words unless the protocol said more. */
+static void job_out_line(struct job *j, char *line)
 {
     size_t n = strlen(line);
-    char w[5][64];
-    int nw, off = 0;
-    const char *rest;
 
     while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' '))
         line[--n] = '\0';
-    if (n == 0)
+    if (n == 0 || j->had_error)
         return;
     for (char *p = line; *p; p++)
         if ((unsigned char)*p < 32)
             *p = ' ';
-    app_dirty(a, -1);
-    nw = sscanf(line, "%63s %63s %63s %63s %63s%n", w[0], w[1], w[2], w[3], w[4], &off);
-    rest = off > 0 && off <= (int)n ? line + off : "";
-    while (*rest == ' ')
-        rest++;
-    if (nw >= 1 && strcmp(w[0], "progress") == 0 && nw >= 5) {
-        if (strcmp(w[2], "retr") == 0) {
-            setf(j->progress, sizeof j->progress, "%s %s: %s/%s", j->name, w[1], w[3], w[4]);
-            /* The list catches up on the loop's one-second timer while a job runs: new
-             * messages show while the rest arrive, without a refresh per line. */
-        } else {
-            setf(j->progress, sizeof j->progress, "%s %s: %s", j->name, w[1], w[2]);
-        }
-        return;
-    }
-    if (nw >= 2 && strcmp(w[0], "start") == 0) {
-        setf(j->progress, sizeof j->progress, "%s: %s%s", j->name,
-                 strcmp(j->name, "flush") == 0 ? "messages due: " : "", w[1]);
-        return;
-    }
-    if (nw >= 2 && strcmp(w[0], "connect") == 0) {
-        setf(j->progress, sizeof j->progress, "%s: connecting (%s)", j->name, w[1]);
-        return;
-    }
-    if (nw >= 3 && (strcmp(w[0], "sent") == 0 || strcmp(w[0], "deferred") == 0 ||
-                    strcmp(w[0], "failed") == 0 || strcmp(w[0], "held") == 0)) {
-        setf(j->progress, sizeof j->progress, "%s: %s %s/%s", j->name, w[0], w[1], w[2]);
-        if (strcmp(w[0], "sent") != 0)
-            setf(j->last, sizeof j->last, "%s: %s", w[0], rest);
-        /* no refresh per message: with Outbox open that reread the whole queue for each
-         * of hundreds of lines; the loop's one-second timer shows the progress */
-        return;
-    }
-    if (nw >= 2 && strcmp(w[0], "refused") == 0) {
-        setf(j->last, sizeof j->last, "refused %s: %s", nw >= 3 ? w[2] : "", rest);
-        return;
-    }
-    if (nw >= 2 && strcmp(w[0], "done") == 0) {
-        if (strcmp(j->name, "fetch") == 0 && nw >= 3) {
-            char prev[sizeof j->summary];
-
-            memcpy(prev, j->summary, sizeof prev);
-            setf(j->summary, sizeof j->summary, "%s%s%s: %s new", prev, prev[0] ? ", " : "",
-                 w[1], w[2]);
-        } else if (nw >= 4) {
-            setf(j->summary, sizeof j->summary, "%s sent, %s deferred, %s failed", w[1], w[2],
-                 w[3]);
-        }
-        if (j->ops->changed)
-            j->ops->changed(a);
-        return;
-    }
-    if (nw >= 1 && strcmp(w[0], "error") == 0) {
-        /* fetch: "error ACCT CLASS N MESSAGE"; flush: "error MESSAGE". */
-        if (strcmp(j->name, "fetch") == 0 && nw >= 4) {
-            const char *msg = line + 6;
-
-            for (int k = 0; k < 3 && msg; k++) {
-                msg = strchr(msg, ' ');
-                if (msg)
-                    msg++;
-            }
-            setf(j->last, sizeof j->last, "%s: %s", w[1], msg ? msg : "");
-        } else {
-            setf(j->last, sizeof j->last, "%s", line + 6);
-        }
-        j->had_error = true;
-        return;
-    }
-    /* Ordinary output: keep it as the last words unless the protocol said more. */
-    if (!j->had_error)
-        setf(j->last, sizeof j->last, "%s", line);
+    setf(j->last, sizeof j->last, "%s", line);
 }
 
-static void job_finish(struct app *a, struct job *j)
+static void job_line(struct app *a, struct job *j, struct stream *s, char *line, size_t n)
 {
-    int st = j->status;
-    char why[400];
-
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && !j->had_error) {
-        j->ops->done(a, j->name, 0, j->summary[0] ? j->summary : j->last);
-        return;
-    }
-    if (WIFEXITED(st) && j->summary[0]) {
-        /* It ran to its end but not everything went through (deferred, a refused login):
-         * the summary with the server's reason. */
-        setf(why, sizeof why, "%s: %s%s%s", j->name, j->summary, j->last[0] ? "; " : "",
-             j->last);
-        j->ops->done(a, j->name, WEXITSTATUS(st) ? WEXITSTATUS(st) : 1, why);
-        return;
-    }
-    if (WIFSIGNALED(st))
-        snprintf(why, sizeof why, "%s stopped by signal %d%s%s", j->name, WTERMSIG(st),
-                 j->last[0] ? ": " : "", j->last);
+    if (s == &j->proto)
+        job_proto_line(a, j, line, n);
     else
-        snprintf(why, sizeof why, "%s failed (exit %d)%s%s", j->name, WEXITSTATUS(st),
-                 j->last[0] ? ": " : "", j->last);
-    j->ops->done(a, j->name, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), why);
+        job_out_line(j, line);
 }
+
+/* Read what is there; lines to job_line; EOF or an error closes the stream. */
+static void stream_read(struct app *a, struct job *j, struct stream *s)
+{
+    char chunk[4096];
+    ssize_t n;
+
+    while ((n = read(s->fd, chunk, sizeof chunk)) > 0) {
+        char *nl;
+
+        buf_add(&s->in, chunk, (size_t)n);
+        while ((nl = memchr(s->in.ptr, '\n', s->in.len)) != NULL) {
+            *nl = '\0';
+            job_line(a, j, s, s->in.ptr, (size_t)(nl - s->in.ptr));
+            buf_consume(&s->in, (size_t)(nl - s->in.ptr) + 1);
+        }
+        if (s->in.len > JOB_LINE_MAX)   /* a child that never ends its line */
+            buf_reset(&s->in);
+    }
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        close(s->fd);
+        s->fd = -1;
+        if (s->in.len > 0) {              /* a last line without its newline */
+            char *l = xstrdup(buf_cstr(&s->in));
+
+            job_line(a, j, s, l, strlen(l));
+            free(l);
+            buf_reset(&s->in);
+        }
+    }
+}
+
+/* Every job's starter and every listener applies what this turn's events said. */
+static void jobs_settle(struct app *a)
+{
+    for (struct job *j = a->jobs; j; j = j->next)
+        if (j->changed) {
+            j->changed = false;
+            if (j->ops->changed)
+                j->ops->changed(a);
+        }
+    for (size_t i = 0; i < nlisteners; i++)
+        if (listeners[i].settled)
+            listeners[i].settled(a, listeners[i].arg);
+}
+
+static void job_finish(struct app *a, struct job *j, int st);
 
 static void jobs_collect(struct app *a)
 {
@@ -250,15 +322,11 @@ static void jobs_collect(struct app *a)
     while (*pp) {
         struct job *j = *pp;
 
-        if (j->exited && j->fd < 0) {
+        if (j->exited && j->proto.fd < 0 && j->out.fd < 0) {
             *pp = j->next;
-            if (j->in.len > 0) {
-                char *l = xstrdup(buf_cstr(&j->in));
-                job_line(a, j, l);
-                free(l);
-            }
-            job_finish(a, j);
-            buf_free(&j->in);
+            job_finish(a, j, j->status);
+            buf_free(&j->proto.in);
+            buf_free(&j->out.in);
             free(j);
             app_dirty(a, -1);
         } else {
@@ -270,29 +338,15 @@ static void jobs_collect(struct app *a)
 void jobs_input(struct app *a, int fd)
 {
     for (struct job *j = a->jobs; j; j = j->next) {
-        char chunk[4096];
-        ssize_t n;
-
-        if (j->fd != fd)
+        if (j->proto.fd == fd)
+            stream_read(a, j, &j->proto);
+        else if (j->out.fd == fd)
+            stream_read(a, j, &j->out);
+        else
             continue;
-        while ((n = read(fd, chunk, sizeof chunk)) > 0) {
-            char *nl;
-
-            buf_add(&j->in, chunk, (size_t)n);
-            while ((nl = memchr(j->in.ptr, '\n', j->in.len)) != NULL) {
-                *nl = '\0';
-                job_line(a, j, j->in.ptr);
-                buf_consume(&j->in, (size_t)(nl - j->in.ptr) + 1);
-            }
-            if (j->in.len > JOB_LINE_MAX)   /* a child that never ends its line */
-                buf_reset(&j->in);
-        }
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-            close(j->fd);
-            j->fd = -1;
-        }
         break;
     }
+    jobs_settle(a);
     jobs_collect(a);
 }
 
@@ -328,7 +382,7 @@ void jobs_cancel_all(struct app *a)
 bool jobs_running(const struct app *a, const char *name)
 {
     for (const struct job *j = a->jobs; j; j = j->next)
-        if (strcmp(j->name, name) == 0)
+        if (strcmp(j->ops->name, name) == 0)
             return true;
     return false;
 }
@@ -353,9 +407,46 @@ void jobs_free(struct app *a)
         struct job *j = a->jobs;
 
         a->jobs = j->next;
-        if (j->fd >= 0)
-            close(j->fd);
-        buf_free(&j->in);
+        if (j->proto.fd >= 0)
+            close(j->proto.fd);
+        if (j->out.fd >= 0)
+            close(j->out.fd);
+        buf_free(&j->proto.in);
+        buf_free(&j->out.in);
         free(j);
     }
+}
+
+/* ---- the end of a job ---- */
+
+/* Tell the starter how it ended: the summary, or why not everything went through. */
+static void job_finish(struct app *a, struct job *j, int st)
+{
+    const char *name = j->ops->name;
+    char why[400];
+
+    if (j->ops->done == NULL)
+        return;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && !j->had_error) {
+        j->ops->done(a, name, 0, j->summary[0] ? j->summary : j->last);
+        return;
+    }
+    if (WIFEXITED(st) && j->summary[0]) {
+        /* It ran to its end but not everything went through (deferred, a refused login):
+         * the summary with the server's reason. */
+        setf(why, sizeof why, "%s: %s%s%s", name, j->summary, j->last[0] ? "; " : "",
+             j->last);
+        j->ops->done(a, name, WEXITSTATUS(st) ? WEXITSTATUS(st) : 1, why);
+        return;
+    }
+    if (WIFSIGNALED(st))
+        setf(why, sizeof why, "%s stopped by signal %d%s%s", name, WTERMSIG(st),
+             j->last[0] ? ": " : "", j->last);
+    else if (WEXITSTATUS(st) == 130 && j->said_done)
+        setf(why, sizeof why, "%s cancelled%s%s", name, j->summary[0] ? ": " : "",
+             j->summary);
+    else
+        setf(why, sizeof why, "%s failed (exit %d)%s%s", name, WEXITSTATUS(st),
+             j->last[0] ? ": " : "", j->last);
+    j->ops->done(a, name, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), why);
 }

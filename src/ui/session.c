@@ -3,6 +3,7 @@
  * and the senders of shown messages noted for the address book and written on a timer. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,6 +12,7 @@
 #include "tern/maildir.h"
 #include "tern/message.h"
 #include "tern/model.h"
+#include "tern/paths.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
 #include "ui.h"
@@ -42,32 +44,26 @@ static int open_now(struct app *a, const char *name)
     return 0;
 }
 
+/* What this turn's events asked for, applied once in session_settled. */
+static struct {
+    bool rescan;                 /* a folder the pane does not list received mail */
+    char await[256];             /* open this folder once it exists (app_await_folder) */
+} pending;
+
 static void index_done(struct app *a, const char *name, int status, const char *text);
-static const struct job_ops index_job = { .done = index_done };
+static const struct job_ops index_job = { "index", "reading headers", NULL, index_done };
 
 /*
- * A large folder without a fresh index would take seconds to read: a child (`tern scan`,
- * which builds and saves the index) does it while the screen stays live; the folder opens
- * from the fresh index when the child is done (index_done). keep_open: the open folder is
- * being refreshed and stays on the screen meanwhile.
+ * A large folder without a fresh index would take seconds to read: a child (`tern index
+ * NAME`, which builds and saves the index) does it while the screen stays live; the folder
+ * opens from the fresh index when the child is done (index_done). keep_open: the open folder
+ * is being refreshed and stays on the screen meanwhile.
  */
-static int index_in_background(struct app *a, const char *name, const char *dir,
-                               bool keep_open)
+static int index_in_background(struct app *a, const char *name, bool keep_open)
 {
-    char *argv[12];
-    int n = 0;
+    char *args[] = { "-q", "--", (char *)name, NULL };
 
-    argv[n++] = "tern";
-    if (a->g->config_path) {
-        argv[n++] = "-c";
-        argv[n++] = (char *)a->g->config_path;
-    }
-    argv[n++] = "scan";
-    argv[n++] = "--limit";
-    argv[n++] = "date:..1971";      /* print nothing: only the index is wanted */
-    argv[n++] = (char *)dir;
-    argv[n] = NULL;
-    if (jobs_running(a, "index") || job_start(a, "index", argv, &index_job) < 0)
+    if (jobs_running(a, "index") || job_start(a, &index_job, args) < 0)
         return -1;
     free(a->pending_folder);
     a->pending_folder = xstrdup(name);
@@ -105,6 +101,7 @@ int app_open_folder(struct app *a, const char *name)
     char *dir;
 
     if (name == NULL) {
+        pending.await[0] = '\0';
         free(a->pending_folder);
         a->pending_folder = NULL;
         replace_model(a, NULL);
@@ -116,7 +113,7 @@ int app_open_folder(struct app *a, const char *name)
         free(dir);
         return -1;
     }
-    if (model_needs_background_index(dir) && index_in_background(a, name, dir, false) == 0) {
+    if (model_needs_background_index(dir) && index_in_background(a, name, false) == 0) {
         free(dir);
         return 0;
     }
@@ -124,11 +121,69 @@ int app_open_folder(struct app *a, const char *name)
     return open_now(a, name);
 }
 
+/* ---- what the workers report (jobs.h) ---- */
+
+static bool folder_listed(struct app *a, const char *name)
+{
+    for (size_t i = 0; folders_name(a, i) != NULL; i++)
+        if (strcmp(folders_name(a, i), name) == 0)
+            return true;
+    return false;
+}
+
+static void session_event(struct app *a, const char *job, const struct worker_event *ev,
+                          void *arg)
+{
+    (void)job;
+    (void)arg;
+    if (ev->kind == WEV_NEW && !folder_listed(a, ev->folder))
+        pending.rescan = true;
+}
+
+static void session_settled(struct app *a, void *arg)
+{
+    (void)arg;
+    if (pending.rescan) {
+        pending.rescan = false;
+        app_notify(a, EV_FOLDERS_CHANGED);
+    }
+    if (pending.await[0] && a->m == NULL && a->pending_folder == NULL &&
+        folder_listed(a, pending.await)) {
+        char name[sizeof pending.await];
+
+        memcpy(name, pending.await, sizeof name);
+        pending.await[0] = '\0';
+        if (app_open_folder(a, name) == 0)
+            app_msg(a, "%s: new mail.", name);
+    }
+}
+
+void app_session_listen(struct app *a)
+{
+    static const struct jobs_listener l = { session_event, session_settled, NULL };
+
+    (void)a;
+    (void)jobs_listen(&l);
+}
+
+void app_await_folder(struct app *a, const char *name)
+{
+    snprintf(pending.await, sizeof pending.await, "%s", name);
+    app_msg(a, "%s does not exist yet; it opens when mail arrives (F fetches).", name);
+}
+
 void app_refresh(struct app *a)
 {
     struct err e;
     int r;
 
+    if (a->m == NULL && pending.await[0] && a->pending_folder == NULL) {
+        /* Delivered by another program: the timer's poll finds it. */
+        if (!folder_listed(a, pending.await))
+            app_notify(a, EV_FOLDERS_CHANGED);
+        session_settled(a, NULL);
+        return;
+    }
     if (a->m == NULL || a->pending_folder)
         return;
     /* A large folder's refresh reads every name and rewrites a big cache: seconds, not for
@@ -136,7 +191,7 @@ void app_refresh(struct app *a)
     if (model_is_large(a->m)) {
         if (jobs_running(a, "fetch") || jobs_running(a, "index") || !model_changed(a->m))
             return;
-        (void)index_in_background(a, model_name(a->m), model_dir(a->m), true);
+        (void)index_in_background(a, model_name(a->m), true);
         return;
     }
     r = model_refresh(a->m, &e);
@@ -164,7 +219,7 @@ static long learn_every(void)
 void app_learn(struct app *a, const struct message *msg)
 {
     if (a->learn == NULL) {
-        char *path = fs_join(a->root, ".tern/addresses");
+        char *path = paths_state(a->root, PATH_ADDRESSES);
 
         a->learn = learn_new(path);
         free(path);

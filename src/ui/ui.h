@@ -15,6 +15,7 @@
 #include "tern/cmd.h"
 #include "tern/compose.h"
 #include "tern/config.h"
+#include "jobs.h"
 
 /* ---- geometry (layout.c) ---- */
 
@@ -280,6 +281,10 @@ int app_open_folder(struct app *a, const char *name);
 const char *app_folder(const struct app *a);
 /* Re-read the open folder (new mail, a finished job); keeps the cursor on its message. */
 void app_refresh(struct app *a);
+/* Subscribe the open folder's session to the workers' events (jobs_listen): once, at start. */
+void app_session_listen(struct app *a);
+/* Open folder name as soon as it exists (first run: INBOX before the first fetch). */
+void app_await_folder(struct app *a, const char *name);
 /* Note the senders of a shown message for the address book (written later). */
 struct message;
 void app_learn(struct app *a, const struct message *msg);
@@ -339,25 +344,6 @@ void ui_compose_many(struct app *a, enum compose_kind kind, const uint32_t *ids,
 /* At start: offer a message that a crash left unsent. */
 void ui_compose_offer_recovery(struct app *a);
 
-/* jobs.c: background children. What a job tells its starter: that it changed mail (a message
- * delivered or sent, may be NULL), and how it ended (status 0 for success; text its summary
- * or last words). */
-struct job_ops {
-    void (*changed)(struct app *a);
-    void (*done)(struct app *a, const char *name, int status, const char *text);
-};
-/* Start `tern ARGS...` in the background, its output read line by line. name labels it. */
-int job_start(struct app *a, const char *name, char *const argv[], const struct job_ops *ops);
-/* Add the jobs' pipes to fds (at most max); returns how many were added. */
-int jobs_pollfds(struct app *a, struct pollfd *fds, int max);
-/* Read what is ready on fd. */
-void jobs_input(struct app *a, int fd);
-/* Reap exited children (after SIGCHLD). */
-void jobs_reap(struct app *a);
-void jobs_cancel_all(struct app *a);
-bool jobs_running(const struct app *a, const char *name);
-/* One short line for the status bar, or "" when idle. */
-void jobs_status(const struct app *a, char *out, size_t n);
-void jobs_free(struct app *a);
+/* jobs.c: background children, declared in jobs.h (included above). */
 
 #endif

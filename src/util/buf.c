@@ -29,6 +29,13 @@ void buf_reset(struct buf *b)
         b->ptr[0] = '\0';
 }
 
+void buf_wipe(struct buf *b)
+{
+    if (b->ptr)
+        explicit_bzero(b->ptr, b->cap);
+    b->len = 0;
+}
+
 void buf_reserve(struct buf *b, size_t n)
 {
     size_t want, cap;

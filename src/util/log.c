@@ -63,17 +63,6 @@ void log_info(const char *fmt, ...)
     va_end(ap);
 }
 
-void log_warn(const char *fmt, ...)
-{
-    va_list ap;
-
-    if (log_level < LOG_NORMAL)
-        return;
-    va_start(ap, fmt);
-    log_vline("tern: warning: ", fmt, ap);
-    va_end(ap);
-}
-
 /* Commands whose arguments are credentials; AUTH keeps its mechanism name visible. */
 static size_t log_keep_prefix(const char *line, size_t len)
 {

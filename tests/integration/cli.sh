@@ -73,7 +73,7 @@ expect_not_in "$T/err" "warning" "the rewritten file gets no warning"
 expect_status 2 "check-config refuses an unknown option" -- "$TERN" check-config --frob
 
 # Every subcommand answers --help on stdout, exit 0, in one format.
-for c in check-config scan send flush queue show fetch; do
+for c in check-config scan index send flush queue show fetch; do
     expect_status 0 "$c --help exits 0" -- "$TERN" "$c" --help
     if [ "$(head -n 1 "$T/out" | cut -d' ' -f1-2)" = "usage: tern" ] &&
         head -n 1 "$T/out" | grep -q "^usage: tern $c " && [ "$(tail -n 1 "$T/out")" = "See tern(1)." ] &&

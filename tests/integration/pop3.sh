@@ -60,6 +60,55 @@ if cmp -s "$T/orig.sum" "$T/m2.sum"; then pass "every POP3S message equals the s
 else fail "POP3S messages differ"; fi
 [ "$(count_files "$DOVECOT_MAILDIR/cur" "$DOVECOT_MAILDIR/new")" = "$N" ] &&
     pass "keep = yes deleted nothing" || fail "keep = yes deleted messages"
+# --- 2a. the worker protocol on its own descriptor (tern/worker.h): a version line, one
+# "new INBOX FILE" per delivered message naming a file that is there, the account's result
+# and "done"; nothing of it on stdout or stderr ---
+rc "$T/w.rc" "$T/mw" "pop3_port = $POP3S_PORT" "pop3_tls = tls" "pop3_keep = yes"
+expect_status 0 "fetch with --worker-fd" -- sh -c '"$1" -c "$2" fetch --worker-fd 3 3>"$3"' \
+    sh "$TERN" "$T/w.rc" "$T/w.proto"
+[ "$(head -n 1 "$T/w.proto")" = "tern-worker 1 fetch" ] && pass "worker: version line first" ||
+    fail "worker: no version line: $(head -n 1 "$T/w.proto")"
+[ "$(tail -n 1 "$T/w.proto")" = "done" ] && pass "worker: done last" || fail "worker: no done"
+expect_in "$T/w.proto" "fetched a $N 0" "worker: the account's result"
+missing=0
+awk '$1 == "new" { print $2, $3 }' "$T/w.proto" >"$T/w.new"
+while read -r folder file; do
+    [ "$folder" = INBOX ] && [ -f "$T/mw/INBOX/new/$file" ] || missing=$((missing + 1))
+done <"$T/w.new"
+[ "$(wc -l <"$T/w.new")" -eq "$N" ] && [ "$missing" = 0 ] &&
+    pass "worker: one 'new INBOX FILE' per message, each file there" ||
+    fail "worker: $(wc -l <"$T/w.new") new events, $missing without their file"
+expect_not_in "$T/out" "progress" "worker: no protocol on stdout"
+expect_not_in "$T/err" "progress" "worker: no protocol on stderr"
+
+# --- 2b. SIGTERM stops a fetch at a message boundary: what arrived is recorded (a rerun
+# fetches exactly the rest), the worker says "error cancelled" and "done", exit 130 ---
+rc "$T/c.rc" "$T/mc" "pop3_port = $POP3S_PORT" "pop3_tls = tls" "pop3_keep = yes"
+"$TERN" -c "$T/c.rc" fetch --worker-fd 3 3>"$T/c.proto" >/dev/null 2>&1 &
+fpid=$!
+n=0
+while [ "$n" -lt 400 ] && ! grep -q '^new ' "$T/c.proto" 2>/dev/null; do
+    sleep 0.05; n=$((n + 1)); done
+kill -TERM "$fpid"
+set +e; wait "$fpid"; st=$?; set -e
+ngot=$(count_files "$T/mc/INBOX/new")
+if [ "$st" = 130 ]; then
+    pass "SIGTERM: fetch exits 130 ($ngot of $N delivered)"
+    expect_in "$T/c.proto" "error cancelled a interrupted" "SIGTERM: the worker says cancelled"
+    [ "$(tail -n 1 "$T/c.proto")" = "done" ] && pass "SIGTERM: done last" ||
+        fail "SIGTERM: no done line"
+    [ "$(grep -c '^new ' "$T/c.proto")" = "$ngot" ] && pass "SIGTERM: one event per file" ||
+        fail "SIGTERM: $(grep -c '^new ' "$T/c.proto") events for $ngot files"
+elif [ "$st" = 0 ] && [ "$ngot" = "$N" ]; then
+    pass "SIGTERM: the fetch had already finished (a fast machine)"
+else
+    fail "SIGTERM: exit $st with $ngot files"
+fi
+expect_status 0 "rerun after SIGTERM" -- "$TERN" -c "$T/c.rc" fetch
+expect_in "$T/out" "a: $((N - ngot)) new messages" "rerun fetches exactly the rest"
+[ "$(count_files "$T/mc/INBOX")" = "$N" ] && pass "SIGTERM: all $N exactly once" ||
+    fail "SIGTERM: $(count_files "$T/mc/INBOX") files"
+
 rc "$T/tls.rc" "$T/m2" "pop3_port = $POP3S_PORT" "pop3_tls = tls" "pop3_keep = no"
 expect_status 0 "keep = no" -- "$TERN" -c "$T/tls.rc" fetch
 expect_in "$T/out" "0 new messages" "keep = no downloads nothing again"

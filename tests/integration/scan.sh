@@ -97,6 +97,34 @@ expect_status 2 "bad limit" -- S --limit 'is:sleepy' INBOX
 expect_status 2 "no folder" -- S
 expect_status 66 "not a Maildir" -- S "$T/nowhere"
 expect_in "$T/err" "not a Maildir" "error names the problem"
+
+# tern index: builds a folder's index (what the client runs for a large folder), then
+# brings it up to date reading only what changed; the worker protocol on --worker-fd.
+I() { "$TERN" -c "$T/rc" index "$@"; }
+n=$(find "$M/INBOX/cur" "$M/INBOX/new" -type f | wc -l | tr -d ' ')
+rm -f "$M/INBOX/.tern-index"
+expect_status 0 "index builds the index" -- I INBOX
+[ -f "$M/INBOX/.tern-index" ] && pass "index: cache written" || fail "index: no cache written"
+expect_in "$T/out" "INBOX: $n messages ($n read, 0 from the index)" "index: read every message"
+expect_status 0 "index again" -- I INBOX
+expect_in "$T/out" "INBOX: $n messages (0 read, $n from the index)" "index: nothing read again"
+printf 'From: x@y\nSubject: one more\n\nbody\n' >"$M/INBOX/new/1700000099.Z.host"
+expect_status 0 "index after new mail" -- I -q "$M/INBOX"
+[ ! -s "$T/out" ] && pass "index -q prints nothing" || fail "index -q printed: $(cat "$T/out")"
+expect_status 0 "index reports the new count" -- I INBOX
+expect_in "$T/out" "INBOX: $((n + 1)) messages (0 read, $((n + 1)) from the index)" \
+    "index: the new message was indexed by the previous run"
+expect_status 0 "index --rebuild" -- I --rebuild INBOX
+expect_in "$T/out" "($((n + 1)) read, 0 from the index)" "index --rebuild reads everything"
+expect_status 0 "index --worker-fd" -- sh -c '"$1" -c "$2" index --worker-fd 3 INBOX 3>&1 >/dev/null' \
+    sh "$TERN" "$T/rc"
+printf 'tern-worker 1 index\nindexed INBOX %s\ndone\n' $((n + 1)) >"$T/want"
+cmp -s "$T/out" "$T/want" && pass "index: the worker protocol" ||
+    { fail "index: the worker protocol"; cat "$T/out"; }
+expect_status 66 "index of a missing folder" -- sh -c \
+    '"$1" -c "$2" index --worker-fd 3 Nowhere 3>&1 2>/dev/null' sh "$TERN" "$T/rc"
+expect_in "$T/out" "error config Nowhere " "index: the error line names class and folder"
+expect_status 2 "index without a folder" -- I
 # A cache that cannot be written is not "ok" (issue 14, item 17): .tern-index is a directory
 # here, so the rename over it fails (tests may run as root: permissions would not stop it).
 W="$M/Unwritable"

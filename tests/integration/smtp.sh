@@ -178,6 +178,36 @@ expect_status 2 "send without recipients is a usage error" -- "$TERN" -c "$RC" s
 expect_status 78 "send -a with an unknown account" -- sh -c \
     'echo x | "$0" -c "$1" send -a nope a@example.org' "$TERN" "$RC"
 
+# ---- Maildir++ (issue 13): a mail root kept by dovecot/Courier (the root is the INBOX
+# Maildir, folders are .Name with a maildirfolder file): the sent copy lands in .Sent, and no
+# Sent/Drafts/Trash directories appear beside the dot folders ----
+stop_server
+start_server mpp
+config mpp
+MPP="$T/mpp/Mail"
+for f in "" .Sent .Drafts .Trash .Sub.folder; do
+    mkdir -p "$MPP/$f/cur" "$MPP/$f/new" "$MPP/$f/tmp"
+    [ -z "$f" ] || : >"$MPP/$f/maildirfolder"
+done
+printf 'Sent\nDrafts\nTrash\nSub.folder\n' >"$MPP/subscriptions"
+printf '3 V1700000000 N1 G0123456789abcdef\n' >"$MPP/dovecot-uidlist"
+printf 'Subject: to .Sent\nTo: bob@example.org\n\nhello\n' >"$T/mpp.msg"
+expect_status 0 "Maildir++: send" -- sh -c '"$0" -c "$1" send -t < "$2"' "$TERN" "$RC" "$T/mpp.msg"
+expect_status 0 "Maildir++: the message arrived" -- test "$(stored mpp)" = 1
+expect_status 0 "Maildir++: the sent copy is in .Sent" -- \
+    test "$(find "$MPP/.Sent/cur" -type f | wc -l)" = 1
+expect_status 0 "Maildir++: no Sent, Drafts, Trash or Outbox beside the dot folders" -- \
+    sh -c '! ls -d "$0/Sent" "$0/Drafts" "$0/Trash" "$0/Outbox" 2>/dev/null | grep -q .' "$MPP"
+expect_status 0 "Maildir++: scan .Sent lists it" -- "$TERN" -c "$RC" scan .Sent
+expect_in "$T/out" "to .Sent" "Maildir++: the copy is the sent message"
+expect_status 0 "Maildir++: 'Sent' is the name of .Sent, as dovecot shows it" -- \
+    "$TERN" -c "$RC" scan Sent
+expect_in "$T/out" "to .Sent" "Maildir++: scan Sent lists the sent copy"
+expect_status 0 "Maildir++: Sub/folder is .Sub.folder" -- "$TERN" -c "$RC" scan Sub/folder
+expect_status 0 "Maildir++: scan INBOX (the root) creates no Sent beside .Sent" -- \
+    "$TERN" -c "$RC" scan INBOX
+expect_status 0 "Maildir++: still no plain Sent/Drafts/Trash" -- \
+    sh -c '! ls -d "$0/Sent" "$0/Drafts" "$0/Trash" 2>/dev/null | grep -q .' "$MPP"
 # ---- send -t reads recipients from the raw fields: an encoded word whose text is an
 # address never becomes one (issue 14, item 1) ----
 start_server encw

@@ -145,6 +145,22 @@ sleep 0.2
 [ "$(count_files "$M/Sent/cur")" = 6 ] && pass "the file is in Sent" || fail "the file is in Sent"
 expect_screen "[30 msgs" "the list lost it"
 
+# Folder names for move and copy stay under the mail root (issue 12, item 10): "../x" is
+# refused and makes no directory beside it; a new name is created under the root and listed.
+keys C
+typetext "../escape"
+keys Enter
+expect_screen "may not contain '..'" "C ../escape is refused"
+[ ! -e "$T/escape" ] && [ ! -e "$M/../escape" ] && pass "no directory outside the mail root" ||
+    fail "a directory was made outside the mail root"
+keys C
+typetext "Archive/2024"
+keys Enter
+expect_screen "Copied to Archive/2024." "C copies into a new folder under the root"
+[ "$(count_files "$M/Archive/2024/cur")" = 1 ] && pass "the copy is under the root" ||
+    fail "the copy is under the root"
+expect_screen " Archive/2024" "the new folder is listed at once"
+
 # New mail appears without a keypress, and the cursor keeps its message.
 keys Home j
 expect_screen "2/30" "cursor on the second message"

@@ -85,9 +85,11 @@ if wait_for "[fetch" 15; then
     typetext "cancel"
     keys Enter
     # The notice lasts until the job's end replaces it, which on a quiet machine is at once.
-    if wait_for "Cancelling 1 background job" 5 || wait_for "fetch stopped by signal" 1; then
+    if wait_for "Cancelling 1 background job" 5 || wait_for "fetch cancelled" 1 ||
+        wait_for "fetch stopped by signal" 1; then
         pass ":cancel signals the job"; else fail ":cancel signals the job"; fi
-    if wait_for "fetch stopped by signal" 10 || wait_for "fetch failed" 1; then
+    if wait_for "fetch cancelled" 10 || wait_for "fetch stopped by signal" 1 ||
+        wait_for "fetch failed" 1; then
         pass "the cancelled fetch is reported"; else fail "the cancelled fetch is reported"; fi
     n=100
     while pgrep -f "$T/gate.sh" >/dev/null && [ $n -gt 0 ]; do sleep 0.05; n=$((n - 1)); done
@@ -104,5 +106,26 @@ else
 fi
 keys q
 expect_screen "EXITED:0" "quit after cancel"
+
+# First run with an empty mail root (issue 12, item 9): the client says INBOX does not exist
+# yet instead of failing, and opens it as soon as the fetch delivers into it.
+M3="$T/Mail3"
+mkdir -p "$M3"
+write_rc "$T/rc3" "$M3" "$(acct secret)"
+start_tern -c "$T/rc3"
+expect_screen "INBOX does not exist yet" "first run: INBOX is awaited, not an error"
+expect_no_screen "no such folder" "first run: no 'no such folder'"
+keys i
+expect_screen "INBOX 1/" "first run: INBOX opens when the fetch creates it" 15
+expect_screen "[$N msgs" "first run: every fetched message is listed" 30
+# A role folder shows in the pane once it is created: the first expunge creates Trash.
+expect_no_screen " Trash" "first run: no Trash yet"
+keys d '$'
+expect_screen "[$((N - 1)) msgs" "first run: expunge moved a message"
+[ "$(count_files "$M3/Trash/cur")" = 1 ] && pass "first run: Trash created on expunge" ||
+    fail "first run: Trash created on expunge"
+expect_screen " Trash" "first run: Trash is listed as soon as it exists"
+keys q
+expect_screen "EXITED:0" "quit after the first run"
 expect_clean_stderr
 finish

@@ -48,7 +48,13 @@ exec sleep 600
 EOS
     chmod +x "$T/run.sh"
     rm -f "$T/tern.pid"
-    tm -f /dev/null new-session -d -s t -x 120 -y 40 "exec sh $T/run.sh $*"
+    # kill-server returns before the old server has gone: a new session started at once can
+    # reach the dying one ("server exited unexpectedly"), so try again after a moment.
+    for _ in 1 2 3 4 5; do
+        tm -f /dev/null new-session -d -s t -x 120 -y 40 "exec sh $T/run.sh $*" 2>/dev/null &&
+            break
+        sleep 0.2
+    done
     tm set-option -t t status off >/dev/null
     for _ in $(seq 100); do [ -s "$T/tern.pid" ] && break; sleep 0.05; done
 }

@@ -123,6 +123,56 @@ START_TEST(warm_open_uses_cache)
 }
 END_TEST
 
+/* Set the mtime of DIR/SUB back by `ago` seconds. */
+static void age(const char *dir, const char *sub, int ago)
+{
+    char path[4096];
+    struct timespec t[2];
+
+    snprintf(path, sizeof path, "%s/%s", dir, sub);
+    clock_gettime(CLOCK_REALTIME, &t[0]);
+    t[0].tv_sec -= ago;
+    t[1] = t[0];
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+/* idx_fresh answers with index.c's own rule, without loading the cache. */
+START_TEST(freshness_rule)
+{
+    char *d = mkfolder();
+    struct idx *x;
+    struct err e;
+    size_t n = 99;
+
+    ck_assert_int_eq(idx_fresh(d, &n), 0);              /* no cache */
+    ck_assert_uint_eq(n, 0);
+    age(d, "new", 10);
+    age(d, "cur", 10);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);        /* listed well after the change */
+    idx_close(x);
+    ck_assert_int_eq(idx_fresh(d, &n), 1);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);        /* and open agrees: no listing */
+    ck_assert(!idx_stats(x)->listed);
+    idx_close(x);
+    put(d, "new", "1003.D.host", "Subject: late\n\nx\n");
+    ck_assert_int_eq(idx_fresh(d, &n), 0);              /* new/ changed since */
+    ck_assert_uint_eq(n, 3);
+    age(d, "new", 5);
+    ck_assert_int_eq(idx_fresh(d, NULL), 0);            /* another stamp: still stale */
+    {
+        char *cache = idx_cache_path(d);
+
+        test_write(cache, "not an index at all, but long enough to have a header......");
+        free(cache);
+    }
+    ck_assert_int_eq(idx_fresh(d, &n), 0);              /* a foreign file */
+    ck_assert_uint_eq(n, 0);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
 /* Item 16 of issue 14: the cache file truncated in place while an index is open (another
  * program, a second tern) must not end the process with SIGBUS. */
 START_TEST(cache_truncated_while_open)
@@ -552,6 +602,7 @@ static Suite *index_suite(void)
 
     tcase_add_test(tc, build_and_fields);
     tcase_add_test(tc, warm_open_uses_cache);
+    tcase_add_test(tc, freshness_rule);
     tcase_add_test(tc, cache_truncated_while_open);
     tcase_add_test(tc, incremental_refresh);
     tcase_add_test(tc, damaged_cache_rebuilt);

@@ -23,6 +23,13 @@ static bool exists(const char *dir, const char *rel)
     return ok;
 }
 
+static bool str_endswith_test(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
 START_TEST(flags_normalised)
 {
     static const struct {
@@ -298,6 +305,52 @@ START_TEST(move_copy_delete)
 }
 END_TEST
 
+/* Copy, move and delete share the one ENOENT retry: a caller holding the new/ name of a
+ * message another client has since moved to cur/ still reaches it; a removed one is 1. */
+START_TEST(lost_race_for_every_operation)
+{
+    char *d = test_tmpdir();
+    char *inbox = fs_join(d, "INBOX"), *arch = fs_join(d, "Arch"), *trash = fs_join(d, "Trash");
+    char *path = NULL, *rel = NULL, *newrel, *moved = NULL;
+    struct err e;
+
+    ck_assert_int_eq(maildir_create(inbox, &e), 0);
+    ck_assert_int_eq(maildir_deliver(inbox, "hello", 5, NULL, &path, &e), 0);
+    newrel = fs_join("new", strrchr(path, '/') + 1);
+    /* another client reads it: new/NAME -> cur/NAME:2,S */
+    ck_assert_int_eq(maildir_set_flags(inbox, newrel, "S", NULL, &moved, &e), 0);
+    free(moved);
+    ck_assert_int_eq(maildir_copy(inbox, newrel, arch, &rel, &e), 0);
+    ck_assert(exists(arch, rel));
+    free(rel);
+    ck_assert_int_eq(maildir_move(inbox, newrel, trash, &rel, &e), 0);
+    ck_assert(str_startswith(rel, "cur/"));
+    ck_assert(exists(trash, rel));
+    ck_assert_uint_eq(test_count_entries(inbox, "cur"), 0);
+    /* deleted inside Trash by the old name, then gone for every operation */
+    ck_assert_int_eq(maildir_delete(trash, "new/x", trash, NULL, &e), 1);
+    {
+        char *nr = fs_join("new", strrchr(rel, '/') + 1);
+
+        *strrchr(nr, ':') = '\0';
+        ck_assert_int_eq(maildir_delete(trash, nr, trash, NULL, &e), 0);
+        ck_assert_uint_eq(test_count_entries(trash, "cur"), 0);
+        ck_assert_int_eq(maildir_delete(trash, nr, trash, NULL, &e), 1);
+        ck_assert_int_eq(maildir_copy(trash, nr, arch, NULL, &e), 1);
+        ck_assert_int_eq(maildir_move(trash, nr, arch, NULL, &e), 1);
+        free(nr);
+    }
+    free(rel);
+    free(newrel);
+    free(path);
+    free(inbox);
+    free(arch);
+    free(trash);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
 START_TEST(folders_discovered)
 {
     char *d = test_tmpdir();
@@ -306,7 +359,11 @@ START_TEST(folders_discovered)
     struct err e;
     char *p;
 
-    ck_assert_int_eq(maildir_ensure_defaults(d, &e), 0);
+    for (int i = 0; i < 4; i++) {
+        p = fs_join(d, (const char *[]){ "INBOX", "Sent", "Drafts", "Trash" }[i]);
+        ck_assert_int_eq(maildir_create(p, &e), 0);
+        free(p);
+    }
     p = fs_join(d, "Work/Lists/tern");
     ck_assert_int_eq(maildir_create(p, &e), 0);
     free(p);
@@ -343,8 +400,11 @@ START_TEST(folders_discovered)
     ck_assert_int_eq(maildir_folders(pp, &names, &n, &e), 0);
     ck_assert_uint_eq(n, 2);
     ck_assert_str_eq(names[0], "INBOX");
-    ck_assert_str_eq(names[1], ".Sent");
+    ck_assert_str_eq(names[1], "Sent");        /* the name dovecot shows for .Sent */
     maildir_folders_free(names);
+    p = maildir_folder_path(pp, "Sent");
+    ck_assert(str_endswith_test(p, "/pp/.Sent"));
+    free(p);
     p = maildir_folder_path(d, "/abs/path");
     ck_assert_str_eq(p, "/abs/path");
     free(p);
@@ -382,6 +442,7 @@ static Suite *maildir_suite(void)
     tcase_add_test(tc, flag_renames_and_new_folders_are_synced);
     tcase_add_test(tc, mark_cur_keeps_flags);
     tcase_add_test(tc, move_copy_delete);
+    tcase_add_test(tc, lost_race_for_every_operation);
     tcase_add_test(tc, folders_discovered);
     tcase_add_test(tc, stamp_detects_change);
     suite_add_tcase(s, tc);

@@ -73,6 +73,22 @@ START_TEST(buf_grows_and_terminates)
 }
 END_TEST
 
+/* The one wipe for secrets: every byte of the allocation, not only the text. */
+START_TEST(buf_wipe_zeroes_everything)
+{
+    struct buf b = BUF_INIT;
+
+    buf_adds(&b, "AUTH PLAIN c2VjcmV0");
+    buf_truncate(&b, 4);                      /* the secret lies beyond len now */
+    buf_wipe(&b);
+    ck_assert_uint_eq(b.len, 0);
+    for (size_t i = 0; i < b.cap; i++)
+        ck_assert_int_eq(b.ptr[i], 0);
+    buf_free(&b);
+    buf_wipe(&b);                             /* an empty buffer is fine */
+}
+END_TEST
+
 START_TEST(str_helpers)
 {
     char s[] = "  \t hello world \r\n";
@@ -292,6 +308,7 @@ static Suite *util_suite(void)
 
     setlocale(LC_ALL, "C.UTF-8");
     tcase_add_test(tc, buf_grows_and_terminates);
+    tcase_add_test(tc, buf_wipe_zeroes_everything);
     tcase_add_test(tc, xalloc_die_runs_hook);
     tcase_add_test(tc, str_helpers);
     tcase_add_test(tc, utf8_decoding_and_width);

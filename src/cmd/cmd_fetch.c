@@ -1,7 +1,9 @@
-/* tern fetch [--progress-fd N] [ACCOUNT...]: download new POP3 mail into each account's inbox. */
+/* tern fetch [--worker-fd N] [ACCOUNT...]: download new POP3 mail into each account's inbox;
+ * SIGTERM stops it at a message boundary with what arrived recorded. */
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,16 +11,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tern/buf.h"
 #include "tern/cmd.h"
 #include "tern/fetch.h"
 #include "tern/fsutil.h"
 #include "tern/newmail.h"
+#include "tern/paths.h"
 #include "tern/str.h"
+#include "tern/worker.h"
 
 struct fetch_ui {
     bool tty;                    /* a progress line on stderr */
-    int progress_fd;             /* machine-readable lines, or -1 */
+    int wfd;                     /* the worker protocol (tern/worker.h), or -1 */
     double last;                 /* when the last progress update was shown */
     struct newmail *nm;          /* what this account's fetch delivered, for new_mail_command */
 };
@@ -31,18 +34,58 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* Account names in progress lines: no spaces or control bytes, so lines split on spaces. */
-static void safe_name(struct buf *b, const char *s)
+static volatile sig_atomic_t fetch_cancelled;
+static volatile sig_atomic_t downloading;    /* in FETCH_RETR: messages are arriving */
+
+static void on_term(int sig)
 {
-    for (; *s; s++)
-        buf_addc(b, ((unsigned char)*s <= 0x20 || *s == 0x7f) ? '_' : *s);
+    if (!downloading) {
+        /* Nothing of this run is half-done (connecting, logging in, waiting for a
+         * password_command, deleting): end at once, as without a handler. */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    fetch_cancelled = 1;
 }
 
-static void pfd_line(const struct fetch_ui *u, struct buf *b)
+/* SIGTERM (the client's cancel, a shutdown) ends the fetch cleanly: while messages arrive,
+ * the one being received is finished, what is on disk is recorded, nothing more is
+ * deleted; at any other point the fetch ends at once (the state is consistent then). */
+static void catch_term(void)
 {
-    buf_addc(b, '\n');
-    if (u->progress_fd >= 0)
-        fs_write_all(u->progress_fd, b->ptr, b->len);
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static void emit(const struct fetch_ui *u, const struct worker_event *ev)
+{
+    (void)worker_emit(u->wfd, ev);
+}
+
+static void config_error(const struct fetch_ui *u, const char *unit, const char *msg)
+{
+    struct worker_event ev = { .kind = WEV_ERROR, .cls = ERR_CONFIG, .unit = unit, .text = msg };
+
+    emit(u, &ev);
+}
+
+/* A message is safely in folder: tell the client (worker protocol) and note it for
+ * new_mail_command. */
+static void on_delivered(void *ctx, const char *folder, const char *path)
+{
+    struct fetch_ui *u = ctx;
+    const char *slash = strrchr(path, '/');
+    struct worker_event ev = { .kind = WEV_NEW, .folder = folder,
+                               .file = slash ? slash + 1 : path };
+
+    emit(u, &ev);
+    if (u->nm)
+        newmail_add(u->nm, path);
 }
 
 static const char *phase_name(enum fetch_phase p)
@@ -59,18 +102,19 @@ static void show_progress(void *ctx, const struct fetch_progress *p)
     bool final = p->phase == FETCH_DONE || p->phase == FETCH_DELETE ||
                  p->phase == FETCH_LIST || p->phase == FETCH_CONNECT;
 
+    downloading = p->phase == FETCH_RETR;
+
     if (!final && t - u->last < 0.1 && p->done != p->total)
         return;
     u->last = t;
-    if (u->progress_fd >= 0) {
-        struct buf b = BUF_INIT;
+    if (u->wfd >= 0) {
+        struct worker_event ev = {
+            .kind = WEV_PROGRESS, .unit = p->account, .phase = phase_name(p->phase),
+            .num = { p->done, p->total, p->bytes, p->bytes_total,
+                     (unsigned long long)(p->elapsed * 1000) },
+        };
 
-        buf_adds(&b, "progress ");
-        safe_name(&b, p->account);
-        buf_printf(&b, " %s %lu %lu %llu %llu %.3f", phase_name(p->phase), p->done, p->total,
-                   p->bytes, p->bytes_total, p->elapsed);
-        pfd_line(u, &b);
-        buf_free(&b);
+        emit(u, &ev);
     }
     if (u->tty && p->phase != FETCH_DONE) {
         double rate = p->elapsed > 0 ? (double)p->bytes / p->elapsed : 0;
@@ -83,13 +127,6 @@ static void show_progress(void *ctx, const struct fetch_progress *p)
             fprintf(stderr, "\r\033[K%s: %s...", p->account, phase_name(p->phase));
         fflush(stderr);
     }
-}
-
-static void note_delivered(void *ctx, const char *path)
-{
-    struct fetch_ui *u = ctx;
-
-    newmail_add(u->nm, path);
 }
 
 static int fetch_usage(const struct globals *g)
@@ -114,10 +151,13 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             first++;
             break;
         }
-        if (strcmp(a, "--progress-fd") == 0) {
+        /* --progress-fd: the option's name before the worker protocol had its own. */
+        if (strcmp(a, "--worker-fd") == 0 || strcmp(a, "--progress-fd") == 0) {
             if (first + 1 >= argc)
                 return fetch_usage(g);
             val = argv[++first];
+        } else if (strncmp(a, "--worker-fd=", 12) == 0) {
+            val = a + 12;
         } else if (strncmp(a, "--progress-fd=", 14) == 0) {
             val = a + 14;
         } else if (a[0] == '-') {
@@ -130,15 +170,30 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             long fd;
 
             if (str_tolong(val, 0, 1 << 20, &fd) < 0) {
-                fprintf(stderr, "%s: --progress-fd needs a descriptor number\n",
+                fprintf(stderr, "%s: --worker-fd needs a descriptor number\n",
                         g->progname);
                 return fetch_usage(g);
             }
-            ui.progress_fd = (int)fd;
+            ui.wfd = (int)fd;
         }
     }
-    if ((rc = cmd_load_config(g, &cfg)) != 0)
+    if (ui.wfd >= 0) {
+        struct worker_event hello = { .kind = WEV_HELLO, .version = WORKER_VERSION,
+                                      .job = "fetch" };
+
+        emit(&ui, &hello);
+    }
+    catch_term();
+    if ((rc = cmd_load_config(g, &cfg)) != 0) {
+        struct worker_event err = { .kind = WEV_ERROR, .cls = ERR_CONFIG,
+                                    .text = "the configuration cannot be read" };
+
+        struct worker_event done = { .kind = WEV_DONE };
+
+        emit(&ui, &err);
+        emit(&ui, &done);
         return rc;
+    }
     todo = calloc(cfg->naccounts + (size_t)argc + 1, sizeof *todo);
     if (todo == NULL) {
         config_free(cfg);
@@ -151,6 +206,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             if (a == NULL) {
                 fprintf(stderr, "%s: %s: no such account in %s\n", g->progname, argv[i],
                         cfg->path);
+                config_error(&ui, argv[i], "no such account");
                 status = EX_CONFIG;
                 nfail++;
                 continue;
@@ -158,6 +214,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             if (a->pop3_host == NULL) {
                 fprintf(stderr, "%s: %s: the account has no pop3_host\n", g->progname,
                         a->name);
+                config_error(&ui, a->name, "the account has no pop3_host");
                 status = EX_CONFIG;
                 nfail++;
                 continue;
@@ -171,6 +228,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
         if (ntodo == 0) {
             fprintf(stderr, "%s: no account has a pop3_host in %s\n", g->progname,
                     cfg->path);
+            config_error(&ui, NULL, "no account has a pop3_host");
             status = EX_CONFIG;
             nfail++;
         }
@@ -178,21 +236,17 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
     for (size_t i = 0; i < ntodo; i++) {
         const struct account *a = todo[i];
         struct newmail nm = { NULL, 0, 0 };
-        struct fetch_opts fo = { show_progress, &ui, NULL, NULL };
+        struct fetch_opts fo = { show_progress, &ui, &fetch_cancelled, on_delivered };
         struct fetch_result r;
         struct err e = { ERR_NONE, "" };
-        struct buf b = BUF_INIT;
 
-        if (ui.progress_fd >= 0) {
-            buf_adds(&b, "start ");
-            safe_name(&b, a->name);
-            pfd_line(&ui, &b);
-            buf_reset(&b);
+        if (fetch_cancelled) {
+            status = cmd_exit_code(ERR_CANCEL);
+            break;
         }
-        if (cfg->new_mail_command)
-            fo.delivered = note_delivered;
-        ui.nm = &nm;
+        ui.nm = cfg->new_mail_command ? &nm : NULL;
         rc = fetch_account(cfg, a, &fo, &r, &e);
+        downloading = 0;
         ui.nm = NULL;
         if (ui.tty)
             fprintf(stderr, "\r\033[K");
@@ -200,7 +254,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             /* Once per fetch of the account, whatever happened after the deliveries. */
             struct err ne = { ERR_NONE, "" };
 
-            if (newmail_run(cfg, a->name, a->inbox ? a->inbox : "INBOX", &nm, &ne) < 0)
+            if (newmail_run(cfg, a->name, paths_role(cfg, NULL, a, ROLE_INBOX), &nm, &ne) < 0)
                 fprintf(stderr, "%s: fetch %s: warning: %s\n", g->progname, a->name, ne.msg);
         }
         newmail_free(&nm);
@@ -210,13 +264,11 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
                 fprintf(stderr, " (%lu new message%s kept)", r.fetched,
                         r.fetched == 1 ? "" : "s");
             fputc('\n', stderr);
-            if (ui.progress_fd >= 0) {
-                buf_adds(&b, "error ");
-                safe_name(&b, a->name);
-                buf_printf(&b, " %s %lu ", err_class_name(e.cls), r.fetched);
-                for (const char *s = e.msg; *s; s++)
-                    buf_addc(&b, (unsigned char)*s < 0x20 ? ' ' : *s);
-                pfd_line(&ui, &b);
+            {
+                struct worker_event ev = { .kind = WEV_ERROR, .cls = e.cls, .unit = a->name,
+                                           .text = e.msg };
+
+                emit(&ui, &ev);
             }
             if (status == EX_OK)
                 status = cmd_exit_code(e.cls);
@@ -226,14 +278,18 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
                    "[%s]\n", a->name, r.fetched, r.fetched == 1 ? "" : "s",
                    (double)r.bytes / 1e6, r.seconds, r.deleted, r.on_server - r.deleted, r.tls);
             fflush(stdout);
-            if (ui.progress_fd >= 0) {
-                buf_adds(&b, "done ");
-                safe_name(&b, a->name);
-                buf_printf(&b, " %lu %lu %llu %.3f", r.fetched, r.deleted, r.bytes, r.seconds);
-                pfd_line(&ui, &b);
+            {
+                struct worker_event ev = { .kind = WEV_FETCHED, .unit = a->name,
+                                           .num = { r.fetched, r.deleted } };
+
+                emit(&ui, &ev);
             }
         }
-        buf_free(&b);
+    }
+    {
+        struct worker_event done = { .kind = WEV_DONE };
+
+        emit(&ui, &done);
     }
     free(todo);
     config_free(cfg);
