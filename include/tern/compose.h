@@ -11,6 +11,7 @@
 
 #include "tern/build.h"
 #include "tern/config.h"
+#include "tern/crypt.h"
 #include "tern/buf.h"
 #include "tern/err.h"
 #include "tern/queue.h"
@@ -33,6 +34,8 @@ struct compose {
                                   * this one is sent), or NULL */
     char answers_flag;
     char *answers_file;          /* where the recovery copy's answers are kept, or NULL */
+    int crypt;                   /* CRYPT_SIGN | CRYPT_ENCRYPT | CRYPT_SMIME (crypt.h) */
+    bool quotes_decrypted;       /* made from an encrypted message: only sent encrypted */
     struct buf written;          /* what compose_write put in the editor file */
 };
 
@@ -74,10 +77,14 @@ bool compose_forgot_attachment(const struct draft *d);
 void compose_expand(struct compose *c, const struct config *cfg);
 /* Remember the sender of a message the user reads (From, Reply-To) in the address book. */
 void compose_note_sender(const struct config *cfg, const char *msg_path);
-/* Postpone: the message goes to the account's Drafts folder (flags D and S). */
+/* Postpone: the message goes to the account's Drafts folder (flags D and S); encrypted to
+ * ourselves when it is to be sent encrypted or quotes decrypted text (compose_start with
+ * COMPOSE_RESUME decrypts it again, in memory). */
 int compose_postpone(struct compose *c, const struct config *cfg, struct err *e);
 /* Queue the message for sending (durable when this returns 0); the caller starts a flush.
- * *id receives the queue id (new string) when not NULL. */
+ * *id receives the queue id (new string) when not NULL. The message is signed and/or
+ * encrypted as c->crypt says (and encrypted when the account's crypt_encrypt_when_possible
+ * finds every key); a reply quoting decrypted text is refused unless it is encrypted. */
 int compose_send(struct compose *c, const struct config *cfg, char **id, struct err *e);
 /* Give up: remove the editor file and the recovery copy. */
 void compose_discard(struct compose *c);

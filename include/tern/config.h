@@ -55,6 +55,12 @@ struct account {
     char *oauth_scope;
     char *oauth_token_command;   /* prints an access token; replaces the built-in client */
     char *oauth_ca_file;         /* CA bundle for the OAuth2 endpoints (default: system) */
+    bool crypt_sign;             /* sign new messages by default */
+    bool crypt_encrypt_when_possible;  /* encrypt when every recipient has a key */
+    bool crypt_smime;            /* S/MIME instead of PGP/MIME by default */
+    char *pgp_key;               /* OpenPGP signing key; NULL: the From address */
+    char *smime_cert;            /* PEM: our S/MIME certificate */
+    char *smime_key;             /* PEM: its private key */
     int line;                    /* where its section starts, for messages */
 };
 

@@ -41,6 +41,7 @@ struct idx_msg {
     uint32_t id;            /* stable while the idx is open, across refreshes */
     uint32_t flags;         /* MDF_* bits of maildir.h from the name */
     uint16_t uniq_len;      /* length of the unique part of name */
+    uint8_t crypt;          /* CRYPT_MARK_SIGNED / _ENCRYPTED (crypt.h), from Content-Type */
     bool in_new;            /* in new/ (not yet seen by any client) */
     bool gone;              /* moved/deleted by us since the last refresh: skip it */
 };

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "tern/buf.h"
+#include "tern/crypt.h"
 #include "tern/err.h"
 
 struct render_opts {
@@ -23,6 +24,12 @@ struct render_opts {
      * it accepts are shown in message order instead of the five default ones. */
     bool (*header_shown)(const void *arg, const char *name, size_t len);
     const void *header_arg;
+    /* Check signatures and decrypt (PGP/MIME, inline PGP, S/MIME) with these keys, one
+     * verdict line per signature, parts outside an envelope marked; NULL: leave signed and
+     * encrypted parts as they are (no gpg, no keys). */
+    const struct crypt_opts *crypt;
+    bool crypt_quiet;     /* decrypt, but without verdict and envelope lines (for quoting) */
+    struct buf *protected_out;  /* when set: receives the protected header block, if any */
 };
 
 /*

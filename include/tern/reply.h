@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "tern/build.h"
+#include "tern/crypt.h"
 #include "tern/err.h"
 
 enum reply_mode { REPLY_SENDER, REPLY_ALL, REPLY_LIST };
@@ -15,6 +16,7 @@ struct identity {
     const char *from;            /* "Name <me@example.org>" */
     const char *const *own;      /* mailboxes of the user, any case */
     size_t nown;
+    const struct crypt_opts *crypt;  /* quote decrypted text (see render_opts); NULL: don't */
 };
 
 /*

@@ -18,7 +18,8 @@ static const struct {
       "list the messages of a folder (one line each)" },
     { "index", "[-c FILE] [--rebuild] [-q] [--worker-fd N] FOLDER|PATH...",
       "build or bring up to date the index of folders" },
-    { "send", "[-c FILE] [-t] [-i|-oi] [-f ADDR] [-F NAME] [-a ACCOUNT] [-q] [-v] [--] "
+    { "send", "[-c FILE] [-t] [-i|-oi] [-f ADDR] [-F NAME] [-a ACCOUNT] [-q] [-v]\n"
+      "  [--sign] [--encrypt] [--smime|--pgp] [--no-sign] [--no-encrypt] [--] "
       "[RCPT...] < message", "queue a message (a sendmail drop-in) and deliver it" },
     { "flush", "[-c FILE] [--all] [--retry-held] [-q] [--worker-fd N] [ACCOUNT...]",
       "deliver the queued messages that are due" },

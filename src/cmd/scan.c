@@ -11,6 +11,7 @@
 
 #include "tern/buf.h"
 #include "tern/cmd.h"
+#include "tern/crypt.h"
 #include "tern/index.h"
 #include "tern/maildir.h"
 #include "tern/paths.h"
@@ -114,17 +115,18 @@ static const char *fmt_day(struct day_cache *dc, int64_t t64)
 }
 
 /* The list pane's flag columns: D trashed, else N unread in new/, O unread in cur/;
- * ! flagged; r replied, f passed (forwarded). */
+ * ! flagged; r replied, f passed (forwarded); E encrypted, S signed. */
 static void add_flags(struct buf *out, const struct idx_msg *m)
 {
-    char f[4];
+    char f[5];
 
     f[0] = (m->flags & MDF_TRASHED) ? 'D' : !(m->flags & MDF_SEEN) ? (m->in_new ? 'N' : 'O')
                                                                    : ' ';
     f[1] = (m->flags & MDF_FLAGGED) ? '!' : ' ';
     f[2] = (m->flags & MDF_REPLIED) ? 'r' : (m->flags & MDF_PASSED) ? 'f' : ' ';
-    f[3] = ' ';
-    buf_add(out, f, 4);
+    f[3] = (m->crypt & CRYPT_MARK_ENCRYPTED) ? 'E' : (m->crypt & CRYPT_MARK_SIGNED) ? 'S' : ' ';
+    f[4] = ' ';
+    buf_add(out, f, 5);
 }
 
 static void scan_line(struct buf *out, size_t num, const struct idx_msg *m,

@@ -16,6 +16,7 @@
 #include "tern/buf.h"
 #include "tern/cmd.h"
 #include "tern/compose.h"
+#include "tern/crypt.h"
 #include "tern/flush.h"
 #include "tern/fsutil.h"
 #include "tern/log.h"
@@ -152,6 +153,13 @@ int cmd_send(int argc, char **argv, const struct globals *g)
             rc = cmd_exit_code(e.cls);
             goto out;
         }
+    }
+    /* --sign/--encrypt and the account's crypt_* defaults (crypt.h) */
+    if (crypt_protect_account(&full, config_account(cfg, ent.account), cfg->mail_root,
+                              sa.crypt_on, sa.crypt_off, ent.rcpts, ent.nrcpts, &e) < 0) {
+        fprintf(stderr, "%s: the message was NOT queued: %s\n", g->progname, e.msg);
+        rc = cmd_exit_code(e.cls);
+        goto out;
     }
     if (queue_open(cfg->mail_root, &q, &e) < 0 || queue_add(q, full.ptr, full.len, &ent, &e) < 0) {
         fprintf(stderr, "%s: the message was NOT queued: %s\n", g->progname, e.msg);

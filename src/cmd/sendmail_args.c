@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tern/crypt.h"
 #include "tern/sendmail_args.h"
 #include "tern/str.h"
 
@@ -84,6 +85,27 @@ static int take_value(struct sendmail_args *o, char letter, const char *v, char 
     return 0;
 }
 
+/* tern's own: --sign, --encrypt, --smime, --pgp and the --no- forms; false for others. */
+static bool crypt_option(struct sendmail_args *o, const char *s)
+{
+    static const struct { const char *name; int flag; } opts[] = {
+        { "sign", CRYPT_SIGN }, { "encrypt", CRYPT_ENCRYPT }, { "smime", CRYPT_SMIME },
+    };
+    bool no = strncmp(s, "--no-", 5) == 0;
+
+    if (strcmp(s, "--pgp") == 0) {
+        o->crypt_off |= CRYPT_SMIME;
+        return true;
+    }
+    for (size_t k = 0; strncmp(s, "--", 2) == 0 && k < sizeof opts / sizeof opts[0]; k++) {
+        if (strcmp(s + (no ? 5 : 2), opts[k].name) == 0) {
+            *(no ? &o->crypt_off : &o->crypt_on) |= opts[k].flag;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* One option argument s (starting with '-'); i may advance past its value. */
 static int take_option(struct sendmail_args *o, int argc, char **argv, int *i, char *err,
                        size_t n)
@@ -91,6 +113,8 @@ static int take_option(struct sendmail_args *o, int argc, char **argv, int *i, c
     const char *s = argv[*i];
     const char *v;
 
+    if (crypt_option(o, s))
+        return 0;
     if (strcmp(s, "--help") == 0) {   /* not -h: sendmail's -h N is a hop count */
         o->help = true;
         return 0;

@@ -194,6 +194,8 @@ int cmd_show(int argc, char **argv, const struct globals *g)
     const char *outpath = NULL;
     int i, rc = EX_OK, npaths = 0;
     char prog[64];
+    struct config *cfg = NULL;
+    struct crypt_opts co;
 
     snprintf(prog, sizeof prog, "%s", g->progname);
     for (i = 1; i < argc; i++) {
@@ -254,7 +256,6 @@ int cmd_show(int argc, char **argv, const struct globals *g)
         return TERN_EX_USAGE;
     }
     /* ignore/retain lines of ~/.mailrc weed the header block, as in mailx */
-    struct config *cfg = NULL;
     int crc = cmd_load_config(g, &cfg);
 
     if (crc != 0)
@@ -263,6 +264,8 @@ int cmd_show(int argc, char **argv, const struct globals *g)
         o.header_shown = show_header_shown;
         o.header_arg = cfg;
     }
+    crypt_opts_init(&co, cfg ? cfg->mail_root : NULL, cfg ? config_account(cfg, NULL) : NULL);
+    o.crypt = &co;
     for (int k = 0; i < argc; i++, k++) {
         struct msgfile m;
         struct err e;
@@ -304,6 +307,7 @@ int cmd_show(int argc, char **argv, const struct globals *g)
         fprintf(stderr, "%s: standard output: %s\n", prog, strerror(errno));
         rc = EX_IOERR;
     }
+    crypt_opts_free(&co);
     config_free(cfg);
     return rc;
 }

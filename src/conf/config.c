@@ -116,6 +116,12 @@ static const struct key_def account_keys[] = {
     { "oauth_scope", K_RAW, A(oauth_scope), 0, 0, NULL },
     { "oauth_token_command", K_RAW, A(oauth_token_command), 0, 0, NULL },
     { "oauth_ca_file", K_STR, A(oauth_ca_file), 0, 0, NULL },
+    { "crypt_sign", K_BOOL, A(crypt_sign), 0, 0, "no" },
+    { "crypt_encrypt_when_possible", K_BOOL, A(crypt_encrypt_when_possible), 0, 0, "no" },
+    { "crypt_smime", K_BOOL, A(crypt_smime), 0, 0, "no" },
+    { "pgp_key", K_RAW, A(pgp_key), 0, 0, NULL },
+    { "smime_cert", K_STR, A(smime_cert), 0, 0, NULL },
+    { "smime_key", K_STR, A(smime_key), 0, 0, NULL },
     { NULL, K_STR, 0, 0, 0, NULL },
 };
 

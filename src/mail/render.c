@@ -9,9 +9,12 @@
 #include <wchar.h>
 
 #include "tern/codec.h"
+#include "tern/crypt.h"
 #include "tern/header.h"
 #include "tern/mime.h"
+#include "tern/pgp.h"
 #include "tern/render.h"
+#include "tern/smime.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
 
@@ -99,8 +102,21 @@ char *render_safe_filename(const char *name)
 
 /* ---- which parts are shown ---- */
 
+/* Shared by a walk and the walks over decrypted content inside it. */
+struct cstate {
+    int protect;          /* > 0 while inside a signed or encrypted envelope */
+    bool any;             /* the message has one: parts outside it are marked */
+    bool have_prot;       /* protected headers found (prot holds them) */
+    struct buf prot;      /* header block of the encrypted top-level entity */
+    struct buf sink;      /* verdict lines when they are not wanted (quoting) */
+    char *from;           /* the message's From mailbox, to compare signers with */
+    int ops;              /* checks and decryptions so far (RENDER_MAX_CRYPT_OPS) */
+};
+
 struct walk {
     const struct mime_tree *t;
+    struct cstate *cs;    /* NULL: no cryptography (o->crypt is NULL) */
+    char *unprot;         /* per part: listed attachment outside any envelope */
     const struct render_opts *o;
     int *first_child, *next_sibling;
     char *shown;          /* per part: 1 shown inline, 2 hidden alternative */
@@ -128,8 +144,8 @@ static bool contains(const struct walk *w, int i, const char *t)
     return false;
 }
 
-static void header_block(const char *hdr, size_t len, const struct render_opts *o,
-                         struct buf *out);
+static void header_block(const char *hdr, size_t len, const char *ph, size_t phl,
+                         const struct render_opts *o, struct buf *out);
 
 static void separate(struct buf *b)
 {
@@ -141,25 +157,49 @@ static void separate(struct buf *b)
         buf_addc(b, '\n');
 }
 
+static bool outside(const struct walk *w)
+{
+    return w->cs && w->cs->any && w->cs->protect == 0;
+}
+
+/* Where the verdict and envelope lines go: nowhere when quoting (crypt_quiet). */
+static struct buf *lines(const struct walk *w)
+{
+    if (!w->o->crypt_quiet)
+        return w->body;
+    buf_reset(&w->cs->sink);
+    return &w->cs->sink;
+}
+
 static void mark_attachments(struct walk *w, int i)
 {
     const struct mime_part *p = &w->t->parts[i];
 
     if (p->number > 0) {
         w->attach[i] = 1;
+        w->unprot[i] = outside(w);
         return;
     }
     for (int c = w->first_child[i]; c >= 0; c = w->next_sibling[c])
         mark_attachments(w, c);
 }
 
+static void walk(struct walk *w, int i, int depth);
+static void crypt_walk(struct walk *w, int i, enum crypt_kind k, int depth);
+static bool inline_pgp(struct walk *w, const struct mime_part *p);
+
 static void walk(struct walk *w, int i, int depth)
 {
     const struct mime_part *p = &w->t->parts[i];
+    enum crypt_kind k;
     int c;
 
     if (depth > MIME_MAX_DEPTH + 2)
         return;
+    if (w->cs && (k = crypt_kind_of(p)) != CRYPT_NONE) {
+        crypt_walk(w, i, k, depth);
+        return;
+    }
     if (mime_is_multipart(p)) {
         int first = w->first_child[i];
 
@@ -205,7 +245,7 @@ static void walk(struct walk *w, int i, int depth)
         if (w->body) {
             separate(w->body);
             buf_printf(w->body, "[-- Attached message (part %d) --]\n", p->number);
-            header_block(m->hdr, m->hdr_len, w->o, w->body);
+            header_block(m->hdr, m->hdr_len, NULL, 0, w->o, w->body);
             buf_addc(w->body, '\n');
         }
         walk(w, child, depth + 1);
@@ -217,6 +257,8 @@ static void walk(struct walk *w, int i, int depth)
     }
     if (!p->attachment && (is_type(p, "text/plain") || is_type(p, "text/html"))) {
         w->shown[i] = 1;
+        if (w->body && w->cs && is_type(p, "text/plain") && inline_pgp(w, p))
+            return;
         if (w->body) {
             struct buf text = BUF_INIT;
 
@@ -226,6 +268,9 @@ static void walk(struct walk *w, int i, int depth)
                 return;
             }
             separate(w->body);
+            if (outside(w))
+                buf_printf(lines(w), "[-- Part %d is NOT signed and NOT encrypted --]\n",
+                           p->number);
             if (is_type(p, "text/html"))
                 render_html(text.ptr, text.len, w->o->width, w->body);
             else
@@ -235,6 +280,7 @@ static void walk(struct walk *w, int i, int depth)
         return;
     }
     w->attach[i] = 1;
+    w->unprot[i] = outside(w);
 }
 
 static void walk_init(struct walk *w, const struct mime_tree *t, const struct render_opts *o)
@@ -248,6 +294,8 @@ static void walk_init(struct walk *w, const struct mime_tree *t, const struct re
     last = xcalloc(t->n, sizeof(int));
     w->shown = xcalloc(t->n, 1);
     w->attach = xcalloc(t->n, 1);
+    w->unprot = xcalloc(t->n, 1);
+    w->cs = NULL;
     w->body = NULL;
     for (size_t i = 0; i < t->n; i++) {
         w->first_child[i] = w->next_sibling[i] = last[i] = -1;
@@ -272,6 +320,326 @@ static void walk_free(struct walk *w)
     free(w->next_sibling);
     free(w->shown);
     free(w->attach);
+    free(w->unprot);
+}
+
+/* ---- signed and encrypted parts ---- */
+
+static void human_size(size_t n, struct buf *out);
+static bool has_text(const char *s, size_t n);
+
+/* Each check or decryption may start gpg: a hostile message with thousands of signed parts
+ * must not keep the pager busy for minutes. The rest is shown "not checked". */
+#define RENDER_MAX_CRYPT_OPS 32
+
+static bool op_ok(const struct walk *w, struct err *e)
+{
+    if (++w->cs->ops <= RENDER_MAX_CRYPT_OPS)
+        return true;
+    err_set(e, ERR_PARSE, "more than %d signed or encrypted parts", RENDER_MAX_CRYPT_OPS);
+    return false;
+}
+
+/* GPGME starts gpg: not when the caller said no_gpg. */
+static bool gpg_ok(const struct walk *w, struct err *e)
+{
+    if (!op_ok(w, e))
+        return false;
+    if (!w->o->crypt->no_gpg)
+        return true;
+    err_set(e, ERR_CONFIG, "OpenPGP is not used here");
+    return false;
+}
+
+/* "part 2", "parts 1-3" or "the part below": what a signature covers. */
+static void covers(const struct walk *w, int i, struct buf *out)
+{
+    int lo = 0, hi = 0;
+
+    for (size_t k = (size_t)i; k < w->t->n; k++) {
+        int a = (int)k;
+        bool inside = false;
+
+        for (; a >= 0; a = w->t->parts[a].parent)
+            if (a == i) {
+                inside = true;
+                break;
+            }
+        if (!inside)
+            break;
+        if (w->t->parts[k].number > 0) {
+            if (lo == 0)
+                lo = w->t->parts[k].number;
+            hi = w->t->parts[k].number;
+        }
+    }
+    if (lo == 0)
+        buf_adds(out, "the text below");
+    else if (lo == hi)
+        buf_printf(out, "part %d", lo);
+    else
+        buf_printf(out, "parts %d-%d", lo, hi);
+}
+
+static void verdicts(struct walk *w, struct crypt_result *r, const char *what)
+{
+    for (size_t k = 0; k < r->nsigs; k++) {
+        struct buf *out = lines(w);
+
+        /* Signature spoofing: a good signature by someone else than the sender claims. */
+        if (r->sigs[k].signer && w->cs->from &&
+            !str_casemem(r->sigs[k].signer, strlen(r->sigs[k].signer), w->cs->from))
+            r->sigs[k].not_from = true;
+        buf_adds(out, "[-- ");
+        crypt_sig_line(&r->sigs[k], out);
+        buf_printf(out, "; covers %s --]\n", what);
+    }
+}
+
+/* Render a MIME entity that came out of a decryption or an opaque signature: its own tree,
+ * drawn into the same body, its attachments listed in place (they are not saved by number). */
+static void walk_entity(struct walk *w, const char *s, size_t n, int depth, bool top_level)
+{
+    struct mime_tree t;
+    struct walk sub;
+
+    mime_parse(s, n, &t);
+    walk_init(&sub, &t, w->o);
+    sub.cs = w->cs;
+    sub.body = w->body;
+    if (top_level && !w->cs->have_prot) {
+        /* Protected headers (RFC 9788): the inner Subject and friends replace the outer
+         * ones, which an encrypting client hides. They sit on the decrypted entity, or on
+         * the first part of a multipart/signed inside it (sign, then encrypt). */
+        const struct mime_part *h = &t.parts[0];
+        struct hdr_field f;
+
+        if (crypt_kind_of(h) == CRYPT_PGP_SIGNED || crypt_kind_of(h) == CRYPT_SMIME_SIGNED)
+            h = t.n > 1 ? &t.parts[1] : h;
+        if (h->hdr_len > 0 && hdr_find(h->hdr, h->hdr_len, "subject", &f) == 1) {
+            buf_add(&w->cs->prot, h->hdr, h->hdr_len);
+            w->cs->have_prot = true;
+        }
+    }
+    walk(&sub, 0, depth + 1);
+    for (size_t k = 0; k < t.n; k++) {
+        const struct mime_part *p = &t.parts[k];
+        char *name;
+
+        if (!sub.attach[k] || p->number == 0)
+            continue;
+        name = render_safe_filename(p->filename);
+        separate(w->body);
+        buf_printf(lines(w), "[-- Attachment inside: %s, %s, ", p->type,
+                   name ? name : "(no name)");
+        human_size(mime_decoded_size(p), w->body);
+        buf_adds(w->body, " --]\n");
+        free(name);
+    }
+    walk_free(&sub);
+    mime_free(&t);
+}
+
+static void crypt_signed(struct walk *w, int i, bool smime, int depth)
+{
+    int first = w->first_child[i], sig = first >= 0 ? w->next_sibling[first] : -1;
+    struct crypt_result r = { 0 };
+    struct buf canon = BUF_INIT, sigb = BUF_INIT, what = BUF_INIT;
+    struct err e = { 0 };
+    const char *s;
+    size_t n;
+    int rc;
+
+    if (first < 0 || sig < 0) {
+        separate(w->body);
+        buf_adds(lines(w), "[-- Malformed signed part: NOT checked --]\n");
+        if (first >= 0)
+            walk(w, first, depth + 1);
+        return;
+    }
+    crypt_part_bytes(&w->t->parts[first], &s, &n);
+    crypt_canon(s, n, &canon);
+    mime_decode(&w->t->parts[sig], &sigb);
+    if (smime && !op_ok(w, &e))
+        rc = -1;
+    else if (smime)
+        rc = smime_verify_detached(canon.ptr, canon.len, sigb.ptr, sigb.len, w->o->crypt, &r, &e);
+    else if (gpg_ok(w, &e))
+        rc = pgp_verify_detached(canon.ptr, canon.len, sigb.ptr, sigb.len, &r, &e);
+    else
+        rc = -1;
+    covers(w, first, &what);
+    separate(w->body);
+    if (rc < 0 || r.nsigs == 0)
+        buf_printf(lines(w), "[-- %s signature NOT CHECKED: %s; NOT verified: %s --]\n",
+                   smime ? "S/MIME" : "PGP", rc < 0 ? e.msg : "no signature found",
+                   buf_cstr(&what));
+    else
+        verdicts(w, &r, buf_cstr(&what));
+    w->cs->protect++;
+    walk(w, first, depth + 1);
+    w->cs->protect--;
+    separate(w->body);
+    buf_adds(lines(w), "[-- End of signed part --]\n");
+    w->shown[sig] = 2;
+    crypt_result_free(&r);
+    buf_free(&canon);
+    buf_free(&sigb);
+    buf_free(&what);
+}
+
+static void crypt_opened(struct walk *w, int i, bool encrypted, const struct buf *plain,
+                         struct crypt_result *r, int depth)
+{
+    separate(w->body);
+    verdicts(w, r, encrypted ? "the encrypted part" : "the signed part");
+    buf_printf(lines(w), "[-- Begin %s part --]\n", encrypted ? "encrypted" : "signed");
+    w->cs->protect++;
+    walk_entity(w, plain->ptr ? plain->ptr : "", plain->len, depth, encrypted && i == 0);
+    w->cs->protect--;
+    separate(w->body);
+    buf_printf(lines(w), "[-- End of %s part --]\n", encrypted ? "encrypted" : "signed");
+}
+
+static void crypt_walk(struct walk *w, int i, enum crypt_kind k, int depth)
+{
+    const struct mime_part *p = &w->t->parts[i];
+    struct crypt_result r = { 0 };
+    struct buf in = BUF_INIT, plain = BUF_INIT;
+    struct err e = { 0 };
+    bool enveloped = true;
+    int rc = -1, data = -1;
+
+    if (!w->body) {
+        /* Only deciding what is shown: the envelope's parts are not attachments. */
+        w->shown[i] = 1;
+        return;
+    }
+    w->shown[i] = 1;
+    switch (k) {
+    case CRYPT_PGP_SIGNED:
+    case CRYPT_SMIME_SIGNED:
+        crypt_signed(w, i, k == CRYPT_SMIME_SIGNED, depth);
+        return;
+    case CRYPT_PGP_ENCRYPTED:
+        data = w->first_child[i] >= 0 ? w->next_sibling[w->first_child[i]] : -1;
+        if (data >= 0) {
+            mime_decode(&w->t->parts[data], &in);
+            rc = gpg_ok(w, &e) ? pgp_decrypt(in.ptr ? in.ptr : "", in.len, &plain, &r, &e) : -1;
+        } else {
+            err_set(&e, ERR_PARSE, "malformed multipart/encrypted");
+        }
+        break;
+    case CRYPT_SMIME_OPAQUE:
+        mime_decode(p, &in);
+        rc = op_ok(w, &e) ? smime_open(in.ptr ? in.ptr : "", in.len, w->o->crypt, &plain,
+                                       &enveloped, &r, &e)
+                          : -1;
+        break;
+    case CRYPT_NONE:
+        break;
+    }
+    if (rc == 0) {
+        crypt_opened(w, i, enveloped, &plain, &r, depth);
+    } else {
+        separate(w->body);
+        buf_printf(lines(w), "[-- %s part NOT shown: %s --]\n",
+                   enveloped ? "Encrypted" : "Signed", e.msg);
+    }
+    crypt_result_free(&r);
+    /* Decrypted bytes live in memory only: wipe them before they go back to the heap. */
+    if (plain.ptr)
+        memset(plain.ptr, 0, plain.cap);
+    buf_free(&plain);
+    buf_free(&in);
+}
+
+/* Inline PGP in a text/plain part: every armored block verified or decrypted, the text
+ * around them marked as outside. false when the part has no armor (render it as usual). */
+static bool inline_pgp(struct walk *w, const struct mime_part *p)
+{
+    struct buf raw = BUF_INIT;
+    size_t pos = 0, start, end;
+    enum crypt_armor a;
+
+    mime_decode(p, &raw);
+    if (crypt_armor_find(raw.ptr ? raw.ptr : "", raw.len, &start, &end) == CRYPT_ARMOR_NONE) {
+        buf_free(&raw);
+        return false;
+    }
+    separate(w->body);
+    while (pos < raw.len) {
+        struct crypt_result r = { 0 };
+        struct buf plain = BUF_INIT;
+        struct err e = { 0 };
+        int rc;
+
+        a = crypt_armor_find(raw.ptr + pos, raw.len - pos, &start, &end);
+        if (a == CRYPT_ARMOR_NONE)
+            start = end = raw.len - pos;
+        if (has_text(raw.ptr + pos, start)) {
+            /* inside a PGP/MIME or S/MIME envelope that covers it, the text is protected */
+            if (outside(w))
+                buf_printf(lines(w), "[-- Text NOT signed and NOT encrypted (part %d): --]\n",
+                           p->number);
+            else
+                buf_adds(lines(w), "[-- Text outside the PGP block: --]\n");
+            codec_to_utf8(p->charset, raw.ptr + pos, start, w->body);
+            separate(w->body);
+        }
+        if (a == CRYPT_ARMOR_NONE)
+            break;
+        if (!gpg_ok(w, &e))
+            rc = -1;
+        else if (a == CRYPT_ARMOR_SIGNED)
+            rc = pgp_verify_inline(raw.ptr + pos + start, end - start, &plain, &r, &e);
+        else
+            rc = pgp_decrypt(raw.ptr + pos + start, end - start, &plain, &r, &e);
+        if (rc < 0) {
+            buf_printf(lines(w), "[-- PGP block NOT %s: %s --]\n",
+                       a == CRYPT_ARMOR_SIGNED ? "checked" : "decrypted", e.msg);
+        } else {
+            const char *what = a == CRYPT_ARMOR_SIGNED ? "signed" : "encrypted";
+
+            if (a == CRYPT_ARMOR_SIGNED && r.nsigs == 0)
+                buf_adds(lines(w), "[-- PGP signature NOT CHECKED: no signature found --]\n");
+            verdicts(w, &r, a == CRYPT_ARMOR_SIGNED ? "the signed text" : "the encrypted text");
+            buf_printf(lines(w), "[-- Begin %s text --]\n", what);
+            codec_to_utf8(p->charset, plain.ptr ? plain.ptr : "", plain.len, w->body);
+            separate(w->body);
+            buf_printf(lines(w), "[-- End of %s text --]\n", what);
+        }
+        if (plain.ptr)
+            memset(plain.ptr, 0, plain.cap);
+        buf_free(&plain);
+        crypt_result_free(&r);
+        pos += end;
+    }
+    buf_free(&raw);
+    return true;
+}
+
+/* Does the message hold anything signed or encrypted (so that parts outside are marked)? */
+static bool any_crypto(const struct mime_tree *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const struct mime_part *p = &t->parts[i];
+
+        if (crypt_kind_of(p) != CRYPT_NONE)
+            return true;
+        if (strcmp(p->type, "text/plain") == 0 && !p->attachment) {
+            struct buf raw = BUF_INIT;
+            size_t s, e;
+            bool found;
+
+            mime_decode(p, &raw);
+            found = crypt_armor_find(raw.ptr ? raw.ptr : "", raw.len, &s, &e) != CRYPT_ARMOR_NONE;
+            buf_free(&raw);
+            if (found)
+                return true;
+        }
+    }
+    return false;
 }
 
 /* ---- header block ---- */
@@ -320,9 +688,10 @@ static void add_date(const struct hdr_field *f, struct buf *out)
 }
 
 /* mailx-style weeding: every field the filter accepts, in message order, addresses and
- * dates formatted as in the default block. */
-static void weeded_block(const char *hdr, size_t len, const struct render_opts *o,
-                         struct buf *out)
+ * dates formatted as in the default block; a field also among the protected headers ph is
+ * taken from there. */
+static void weeded_block(const char *hdr, size_t len, const char *ph, size_t phl,
+                         const struct render_opts *o, struct buf *out)
 {
     static const char *const addr_fields[] = { "From", "To", "Cc", "Reply-To", "Sender" };
     struct hdr_field f;
@@ -330,9 +699,18 @@ static void weeded_block(const char *hdr, size_t len, const struct render_opts *
 
     while (hdr_next(hdr, len, &pos, &f)) {
         bool addr = false;
+        char name[64];
 
         if (!o->header_shown(o->header_arg, f.name, f.name_len))
             continue;
+        if (ph && f.name_len < sizeof name) {
+            struct hdr_field pf;
+
+            memcpy(name, f.name, f.name_len);
+            name[f.name_len] = '\0';
+            if (hdr_find(ph, phl, name, &pf) == 1)
+                f = pf;
+        }
         codec_sanitize(f.name, f.name_len, CODEC_SAN_LINE, out);
         buf_add(out, ": ", 2);
         for (size_t k = 0; k < sizeof addr_fields / sizeof addr_fields[0]; k++)
@@ -351,8 +729,10 @@ static void weeded_block(const char *hdr, size_t len, const struct render_opts *
     }
 }
 
-static void header_block(const char *hdr, size_t len, const struct render_opts *o,
-                         struct buf *out)
+/* The shown fields of hdr; a field also in ph (protected headers from inside the
+ * encrypted part) is taken from there instead. */
+static void header_block(const char *hdr, size_t len, const char *ph, size_t phl,
+                         const struct render_opts *o, struct buf *out)
 {
     static const char *const shown[] = { "From", "To", "Cc", "Date", "Subject" };
     struct hdr_field f;
@@ -374,11 +754,11 @@ static void header_block(const char *hdr, size_t len, const struct render_opts *
         return;
     }
     if (o->header_shown != NULL) {
-        weeded_block(hdr, len, o, out);
+        weeded_block(hdr, len, ph, phl, o, out);
         return;
     }
     for (size_t k = 0; k < sizeof shown / sizeof shown[0]; k++) {
-        if (!hdr_find(hdr, len, shown[k], &f))
+        if (!(ph && hdr_find(ph, phl, shown[k], &f)) && !hdr_find(hdr, len, shown[k], &f))
             continue;
         buf_printf(out, "%s: ", shown[k]);
         if (k < 3) {
@@ -432,34 +812,47 @@ int render_message_tree(const struct mime_tree *tree, const struct render_opts *
     static const struct render_opts defaults;
     const struct mime_tree t = *tree;
     struct walk w;
-    struct buf text = BUF_INIT;
+    struct cstate cs = { 0, false, false, BUF_INIT, BUF_INIT, NULL, 0 };
+    struct buf text = BUF_INIT, body = BUF_INIT;
     int nattach = 0;
 
     (void)e;
     if (o == NULL)
         o = &defaults;
     walk_init(&w, &t, o);
-    w.body = &text;
-    header_block(t.parts[0].hdr, t.parts[0].hdr_len, o, &text);
-    if (text.len > 0)
-        buf_addc(&text, '\n');
+    if (o->crypt) {
+        struct hdr_field f;
+
+        w.cs = &cs;
+        cs.any = any_crypto(&t);
+        if (hdr_find(t.parts[0].hdr, t.parts[0].hdr_len, "from", &f) == 1)
+            cs.from = addr_first_mailbox(f.value, f.value_len);
+    }
+    /* The body first: decrypting it may bring protected headers for the header block. */
+    w.body = &body;
     {
-        size_t body_start = text.len;
         bool any_attachment = false;
 
         walk(&w, 0, 0);
         for (size_t i = 0; i < t.n; i++)
             if (w.attach[i] && t.parts[i].number > 0)
                 any_attachment = true;
-        if (text.len == body_start && !any_attachment &&
+        if (body.len == 0 && !any_attachment &&
             (t.n > 1 || mime_is_multipart(&t.parts[0])) &&
             has_text(t.parts[0].body, t.parts[0].body_len)) {
             /* The structure yielded nothing to show (empty or ambiguous parts): show the
              * source of the body rather than silently nothing. */
-            buf_adds(&text, "[-- The MIME structure has nothing to show; the body as sent: --]\n");
-            codec_to_utf8(NULL, t.parts[0].body, t.parts[0].body_len, &text);
+            buf_adds(&body, "[-- The MIME structure has nothing to show; the body as sent: --]\n");
+            codec_to_utf8(NULL, t.parts[0].body, t.parts[0].body_len, &body);
         }
     }
+    header_block(t.parts[0].hdr, t.parts[0].hdr_len, cs.have_prot ? cs.prot.ptr : NULL,
+                 cs.prot.len, o, &text);
+    if (o->protected_out && cs.have_prot)
+        buf_add(o->protected_out, cs.prot.ptr, cs.prot.len);
+    if (text.len > 0)
+        buf_addc(&text, '\n');
+    buf_add(&text, body.ptr, body.len);
     if (text.len > 0 && text.ptr[text.len - 1] != '\n')
         buf_addc(&text, '\n');
     if (!o->no_attachments) {
@@ -476,6 +869,8 @@ int render_message_tree(const struct mime_tree *tree, const struct render_opts *
             name = render_safe_filename(p->filename);
             buf_printf(&text, "  [%d] %s, %s, ", p->number, p->type, name ? name : "(no name)");
             human_size(mime_decoded_size(p), &text);
+            if (w.unprot[i])
+                buf_adds(&text, " (NOT signed, NOT encrypted)");
             buf_addc(&text, '\n');
             free(name);
         }
@@ -483,7 +878,16 @@ int render_message_tree(const struct mime_tree *tree, const struct render_opts *
     if (t.flags & MIME_F_CAPPED)
         buf_adds(&text, "[-- Message structure too deep or too large: the rest is not shown --]\n");
     render_sanitize(text.ptr ? text.ptr : "", text.len, out);
+    /* Decrypted text is wiped before its memory is reused. */
+    if (text.ptr)
+        memset(text.ptr, 0, text.cap);
+    if (body.ptr)
+        memset(body.ptr, 0, body.cap);
     buf_free(&text);
+    buf_free(&body);
+    buf_free(&cs.prot);
+    buf_free(&cs.sink);
+    free(cs.from);
     walk_free(&w);
     return 0;
 }

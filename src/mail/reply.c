@@ -172,9 +172,11 @@ static void threading(const char *msg, size_t hlen, struct draft *d)
 }
 
 /* The message's text as the pager shows it, without headers or the attachment list. */
-static void body_text(const char *msg, size_t len, struct buf *out)
+static void body_text(const char *msg, size_t len, const struct crypt_opts *co, struct buf *out,
+                      struct buf *prot)
 {
-    struct render_opts o = { .no_headers = true, .no_attachments = true };
+    struct render_opts o = { .no_headers = true, .no_attachments = true, .crypt = co,
+                           .crypt_quiet = true, .protected_out = prot };
     struct err e;
 
     render_message(msg, len, &o, out, &e);
@@ -235,21 +237,27 @@ int reply_draft(const char *msg, size_t len, enum reply_mode mode, const struct 
                 struct draft *d, struct err *e)
 {
     size_t hlen = hdr_block_len(msg, len);
-    char *subject = hdr_get(msg, hlen, "Subject");
-    struct buf text = BUF_INIT;
+    char *subject = NULL;
+    struct buf text = BUF_INIT, prot = BUF_INIT;
 
-    if (reply_recipients(msg, hlen, mode, me, d, e) < 0) {
-        free(subject);
+    if (reply_recipients(msg, hlen, mode, me, d, e) < 0)
         return -1;
-    }
+    /* the text first: decrypting it may bring the real (protected) Subject */
+    body_text(msg, len, me->crypt, &text, &prot);
+    if (prot.len)
+        subject = hdr_get(prot.ptr, prot.len, "Subject");
+    if (subject == NULL)
+        subject = hdr_get(msg, hlen, "Subject");
     d->from = me->from ? xstrdup(me->from) : NULL;
     d->subject = prefixed_subject(subject, "Re");
     threading(msg, hlen, d);
     attribution(msg, hlen, &d->body);
-    body_text(msg, len, &text);
     quote_text(text.ptr ? text.ptr : "", text.len, &d->body);
     buf_adds(&d->body, "\n");
+    if (text.ptr)
+        memset(text.ptr, 0, text.cap);
     buf_free(&text);
+    buf_free(&prot);
     free(subject);
     return 0;
 }
@@ -290,7 +298,7 @@ int forward_draft(const char *msg, size_t len, bool as_attachment, const struct 
         size_t natt = render_attachments(msg, len, &att);
 
         forwarded_summary(msg, hlen, &d->body);
-        body_text(msg, len, &d->body);
+        body_text(msg, len, me->crypt, &d->body, NULL);
         for (size_t i = 0; i < natt; i++) {
             struct buf data = BUF_INIT;
             char *fname = NULL;

@@ -298,14 +298,26 @@ static int start_from_message(struct compose *c, const struct config *cfg,
 {
     char **own;
     size_t nown = own_addresses(cfg, &own);
-    struct identity me = { c->acct ? c->acct->from : NULL, (const char *const *)own, nown };
+    struct identity me = { c->acct ? c->acct->from : NULL, (const char *const *)own, nown,
+                           NULL };
+    struct crypt_opts co;
+    bool smime;
     int rc;
 
+    /* An encrypted original: its text is quoted decrypted, so the reply is encrypted by
+     * default (in the original's protocol) and may not go out unencrypted. */
+    crypt_opts_init(&co, cfg->mail_root, c->acct);
+    if (crypt_scan(msg, len, &smime) & CRYPT_MARK_ENCRYPTED) {
+        me.crypt = &co;
+        c->quotes_decrypted = true;
+        c->crypt = (c->crypt & ~CRYPT_SMIME) | CRYPT_ENCRYPT | (smime ? CRYPT_SMIME : 0);
+    }
     if (kind == COMPOSE_FORWARD)
         rc = forward_draft(msg, len, cfg->forward_as_attachment, &me, &c->d, e);
     else
         rc = reply_draft(msg, len, kind == COMPOSE_REPLY_ALL ? REPLY_ALL :
                          kind == COMPOSE_REPLY_LIST ? REPLY_LIST : REPLY_SENDER, &me, &c->d, e);
+    crypt_opts_free(&co);
     for (size_t i = 0; i < nown; i++)
         free(own[i]);
     free(own);
@@ -434,6 +446,32 @@ static int add_messages(struct compose *c, const struct config *cfg, enum compos
     return 0;
 }
 
+/* A draft postponed encrypted (it quoted decrypted text): decrypted in memory to be edited,
+ * and encrypted again whatever happens next. */
+static int resume_encrypted(struct compose *c, const struct config *cfg, struct buf *msg,
+                            struct err *e)
+{
+    struct crypt_opts co;
+    struct buf plain = BUF_INIT;
+    bool smime;
+    int rc;
+
+    crypt_opts_init(&co, cfg->mail_root, c->acct);
+    rc = crypt_unwrap(msg->ptr ? msg->ptr : "", msg->len, &co, &plain, &smime, e);
+    crypt_opts_free(&co);
+    if (rc < 0) {
+        buf_free(&plain);
+        return err_prefix(e, "cannot resume the encrypted draft"), -1;
+    }
+    if (rc == 1) {
+        buf_free(msg);
+        *msg = plain;
+        c->quotes_decrypted = true;
+        c->crypt = (c->crypt & ~CRYPT_SMIME) | CRYPT_ENCRYPT | (smime ? CRYPT_SMIME : 0);
+    }
+    return 0;
+}
+
 int compose_start(struct compose *c, const struct config *cfg, enum compose_kind kind,
                   const char *msg_path, const char *queue_id, const struct account *acct,
                   struct err *e)
@@ -453,12 +491,17 @@ int compose_start_many(struct compose *c, const struct config *cfg, enum compose
     draft_init(&c->d);
     buf_init(&c->written);
     c->acct = acct ? acct : config_account(cfg, NULL);
+    if (c->acct)
+        c->crypt = (c->acct->crypt_sign ? CRYPT_SIGN : 0) |
+                   (c->acct->crypt_smime ? CRYPT_SMIME : 0);
     if (kind != COMPOSE_NEW) {
         if (msg_path == NULL || fs_read_file(msg_path, &msg, e) < 0)
             goto fail;
         buf_cstr(&msg);
     }
     if (kind == COMPOSE_RESUME) {
+        if (resume_encrypted(c, cfg, &msg, e) < 0)
+            goto fail;
         load_message(&c->d, msg.ptr, msg.len);
         c->origin = xstrdup(msg_path);
         c->origin_queue_id = queue_id ? xstrdup(queue_id) :
@@ -493,6 +536,8 @@ int compose_start_many(struct compose *c, const struct config *cfg, enum compose
         c->d.message_id = build_message_id(dom ? strchr(dom, '@') + 1 : NULL);
         free(dom);
     }
+    if (msg.ptr)                    /* it may be decrypted text */
+        memset(msg.ptr, 0, msg.cap);
     buf_free(&msg);
     return 0;
 fail:
@@ -761,6 +806,22 @@ static void drop_origin(struct compose *c, const struct config *cfg)
     }
 }
 
+/* A draft that quotes decrypted text, or is to be sent encrypted, goes to Drafts encrypted
+ * to ourselves only (no recipient can read a draft). */
+static int postpone_protect(struct compose *c, const struct config *cfg, struct buf *out,
+                            struct err *e)
+{
+    struct crypt_opts co;
+    int rc;
+
+    if (!c->quotes_decrypted && !(c->crypt & CRYPT_ENCRYPT))
+        return 0;
+    crypt_opts_init(&co, cfg->mail_root, c->acct);
+    rc = crypt_protect(out, CRYPT_ENCRYPT | (c->crypt & CRYPT_SMIME), &co, NULL, 0, e);
+    crypt_opts_free(&co);
+    return rc;
+}
+
 int compose_postpone(struct compose *c, const struct config *cfg, struct err *e)
 {
     struct build_opts o = { .keep_bcc = true, .flowed = cfg->text_flowed };
@@ -770,7 +831,8 @@ int compose_postpone(struct compose *c, const struct config *cfg, struct err *e)
 
     char *saved_path = NULL;
 
-    if (build_message(&c->d, &o, &out, e) == 0 && maildir_create(dir, e) == 0 &&
+    if (build_message(&c->d, &o, &out, e) == 0 && postpone_protect(c, cfg, &out, e) == 0 &&
+        maildir_create(dir, e) == 0 &&
         maildir_deliver(dir, out.ptr, out.len, "DS", &saved_path, e) == 0) {
         free(answers_save(c, cfg, saved_path));
         drop_origin(c, cfg);
@@ -969,9 +1031,24 @@ out:
     return rc;
 }
 
+/* Sign and/or encrypt the built message as c->crypt (which started from the account's
+ * defaults) says, and as crypt_encrypt_when_possible allows. */
+static int protect(struct compose *c, const struct config *cfg, const struct queue_entry *ent,
+                   struct buf *out, struct err *e)
+{
+    if (c->quotes_decrypted && !(c->crypt & CRYPT_ENCRYPT))
+        return err_set(e, ERR_CONFIG, "this message quotes decrypted text: it is only sent "
+                       "encrypted (E turns encryption back on)");
+    return crypt_protect_account(out, c->acct, cfg->mail_root, c->crypt,
+                                 (CRYPT_SIGN | CRYPT_SMIME) & ~c->crypt, ent->rcpts,
+                                 ent->nrcpts, e);
+}
+
 int compose_send(struct compose *c, const struct config *cfg, char **id, struct err *e)
 {
-    struct build_opts o = { .keep_bcc = true, .flowed = cfg->text_flowed };
+    /* Signed text must survive transport byte for byte: no format=flowed trailing spaces. */
+    struct build_opts o = { .keep_bcc = true,
+                            .flowed = cfg->text_flowed && !(c->crypt & CRYPT_SIGN) };
     struct queue_entry ent;
     struct buf out = BUF_INIT;
     struct queue *q = NULL;
@@ -986,6 +1063,7 @@ int compose_send(struct compose *c, const struct config *cfg, char **id, struct 
     if (c->answers)
         queue_entry_set_answers(&ent, c->answers, c->answers_flag);
     if (envelope(cfg, &c->d, &ent, e) < 0 || build_message(&c->d, &o, &out, e) < 0 ||
+        protect(c, cfg, &ent, &out, e) < 0 ||
         queue_open(cfg->mail_root, &q, e) < 0 || queue_add(q, out.ptr, out.len, &ent, e) < 0)
         goto out;
     if (id)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "tern/buf.h"
+#include "tern/crypt.h"
 #include "tern/fsutil.h"
 #include "tern/header.h"
 #include "tern/index.h"
@@ -36,7 +37,7 @@
  * A warm open is: stat two directories, read the file, check sizes and checksum, and turn offsets
  * into pointers; no per-message parsing.
  */
-#define IDX_MAGIC "TERNIDX3"
+#define IDX_MAGIC "TERNIDX4"
 #define IDX_ENDIAN 0x01020304u
 
 struct idx_fhdr {
@@ -56,7 +57,7 @@ enum { F_NAME, F_FROM, F_TO, F_SUBJECT, F_MSGID, F_IRT, F_REFS, F_NSTR };
 
 struct idx_frec {
     uint32_t str[F_NSTR];
-    uint32_t bits;           /* bit 0: in new/ */
+    uint32_t bits;           /* bit 0: in new/; bits 1-2: CRYPT_MARK_* */
     int64_t date;
     int64_t mtime;
     uint64_t size;
@@ -411,6 +412,7 @@ int idx_load_image(struct idx *x, const void *p, size_t n, bool verify_checksum,
             goto bad;
         m = idx_append(x);
         msg_set_name(m, s[F_NAME], (r.bits & 1) != 0);
+        m->crypt = (uint8_t)((r.bits >> 1) & 3);
         m->from = s[F_FROM];
         m->to = s[F_TO];
         m->subject = s[F_SUBJECT];
@@ -549,6 +551,7 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
     struct stat st;
     size_t got = 0, hl;
     bool eof = false;
+    struct hdr_field fct = { 0 };
     struct hdr_field f, ff = { 0 }, ft = { 0 }, fs = { 0 }, fd_ = { 0 }, fm = { 0 }, fi = { 0 },
         fr = { 0 };
     size_t pos = 0;
@@ -619,6 +622,10 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
             if (field_is(&f, "in-reply-to", 11))
                 slot = &fi;
             break;
+        case 12:
+            if (field_is(&f, "content-type", 12))
+                slot = &fct;
+            break;
         default:
             break;
         }
@@ -634,6 +641,8 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
     m->msgid = fm.name ? arena_take(x, id_clean(hdr_msgid(fm.value, fm.value_len))) : "";
     m->in_reply_to = fi.name ? arena_take(x, id_clean(first_id(fi.value, fi.value_len))) : "";
     m->references = fr.name ? arena_take(x, refs_join(fr.value, fr.value_len)) : "";
+    /* the signed/encrypted mark comes from the Content-Type alone: nothing is decrypted */
+    m->crypt = fct.name ? (uint8_t)crypt_mark(fct.value, fct.value_len) : 0;
     pthread_mutex_unlock(&decode_lock);
     m->mtime = (int64_t)st.st_mtime;
     m->size = (uint64_t)st.st_size;
@@ -1077,7 +1086,7 @@ int idx_save(struct idx *x, struct err *e)
             if (s[0])
                 off += strlen(s) + 1;
         }
-        r.bits = m->in_new ? 1 : 0;
+        r.bits = (m->in_new ? 1u : 0u) | (uint32_t)m->crypt << 1;
         r.date = m->date;
         r.mtime = m->mtime;
         r.size = m->size;

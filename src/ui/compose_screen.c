@@ -206,6 +206,17 @@ void ui_compose_offer_recovery(struct app *a)
 
 /* ---- drawing ---- */
 
+static const char *crypt_label(int f)
+{
+    static const char *const l[] = {
+        "none (S: sign, E: encrypt, M: S/MIME)", "sign (PGP/MIME)", "encrypt (PGP/MIME)",
+        "sign + encrypt (PGP/MIME)", "none (S/MIME; M: PGP)", "sign (S/MIME)",
+        "encrypt (S/MIME)", "sign + encrypt (S/MIME)",
+    };
+
+    return l[f & 7];
+}
+
 static void draw_field(struct app *a, int y, const char *name, const char *value, int cols)
 {
     char label[16];
@@ -244,7 +255,7 @@ static void compose_draw(struct app *a, struct pane *p, const struct rect *r)
 
     (void)r;
     buf_printf(&line, "Compose (account %s)   y:send e:edit a:attach D:detach t/c/b/s/r: "
-               "header  <:account P:postpone q:abort",
+               "header  <:account S/E/M:security P:postpone q:abort",
                cu->c.acct ? cu->c.acct->name : "none");
     ui_put(y++, 0, line.ptr, line.len, cols, a->attr[COL_TITLE], true);
     draw_field(a, y++, "From", d->from, cols);
@@ -253,6 +264,11 @@ static void compose_draw(struct app *a, struct pane *p, const struct rect *r)
     draw_field(a, y++, "Bcc", d->bcc, cols);
     draw_field(a, y++, "Subject", d->subject, cols);
     draw_field(a, y++, "Reply-To", d->reply_to, cols);
+    buf_reset(&line);
+    buf_adds(&line, crypt_label(cu->c.crypt));
+    if (!(cu->c.crypt & CRYPT_ENCRYPT) && cu->c.acct && cu->c.acct->crypt_encrypt_when_possible)
+        buf_adds(&line, "; encrypted if every recipient has a key");
+    draw_field(a, y++, "Security", buf_cstr(&line), cols);
     y++;
     buf_reset(&line);
     buf_printf(&line, "-- Attachments (%zu) --", d->natt);
@@ -545,6 +561,12 @@ static void compose_key(struct app *a, struct pane *p, enum action c, int key)
     case 't': case 'c': case 'b': case 's': case 'r':
         edit_field(a, (char)key);
         return;
+    case 'S': case 'E': case 'M':
+        /* toggles: sign, encrypt, PGP/MIME <-> S/MIME (applied when the message is sent) */
+        cu->c.crypt ^= key == 'S' ? CRYPT_SIGN : key == 'E' ? CRYPT_ENCRYPT : CRYPT_SMIME;
+        if (key == 'E' && cu->c.quotes_decrypted && !(cu->c.crypt & CRYPT_ENCRYPT))
+            app_msg(a, "This reply quotes decrypted text: it will not be sent unencrypted.");
+        return;
     case '<':
         app_prompt(a, PR_COMPOSE_FIELD, "Send from account: ",
                    cu->c.acct ? cu->c.acct->name : "", account_done);
@@ -571,7 +593,7 @@ static void compose_key(struct app *a, struct pane *p, enum action c, int key)
     default:
         if (c == ACT_HELP)
             app_msg(a, "y:send e:edit a:attach D:detach t:To c:Cc b:Bcc s:Subject "
-                       "r:Reply-To <:account P:postpone q:abort");
+                       "r:Reply-To <:account S:sign E:encrypt M:S/MIME P:postpone q:abort");
         return;
     }
 }

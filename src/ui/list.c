@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tern/crypt.h"
 #include "tern/fsutil.h"
 #include "tern/maildir.h"
 #include "tern/model.h"
@@ -68,7 +69,7 @@ static void draw_row(struct app *a, const struct rect *r, int y, size_t row)
     const struct idx_msg *g = model_row(m, row);
     bool sel = row == model_cursor(m);
     unsigned at = a->attr[COL_NORMAL];
-    char flags[5], date[16], size[16], tree[128];
+    char flags[6], date[16], size[16], tree[128];
     int x = r->x, fromw, w = r->w;
     const char *who = model_show_to(m) ? g->to : g->from;
     struct buf who_b = BUF_INIT;
@@ -87,7 +88,10 @@ static void draw_row(struct app *a, const struct rect *r, int y, size_t row)
     flags[1] = model_tagged(m, g->id) ? '*' : ' ';
     flags[2] = (g->flags & MDF_FLAGGED) ? '!' : ' ';
     flags[3] = (g->flags & MDF_REPLIED) ? 'r' : (g->flags & MDF_PASSED) ? 'f' : ' ';
-    flags[4] = '\0';
+    /* E encrypted, S signed: from the Content-Type the index keeps (nothing decrypted) */
+    flags[4] = (g->crypt & CRYPT_MARK_ENCRYPTED) ? 'E'
+               : (g->crypt & CRYPT_MARK_SIGNED) ? 'S' : ' ';
+    flags[5] = '\0';
     fmt_date(g->date, date, sizeof date);
     fmt_size(g->size, size, sizeof size);
     if (model_show_to(m)) {
@@ -98,11 +102,11 @@ static void draw_row(struct app *a, const struct rect *r, int y, size_t row)
     ui_fill(r->y + y, x, w, at);
     fromw = w / 4 < 22 ? w / 4 : 22;
     if (w < 50) {                  /* narrow: flags, from, subject */
-        x += ui_put(r->y + y, x, flags, 4, w, at, false);
+        x += ui_put(r->y + y, x, flags, 5, w, at, false);
         x += ui_put(r->y + y, x, " ", 1, r->x + w - x, at, false);
         x += ui_put(r->y + y, x, who, strlen(who), fromw, at, true);
     } else {
-        x += ui_put(r->y + y, x, flags, 4, 4, at, false) + 1;
+        x += ui_put(r->y + y, x, flags, 5, 5, at, false) + 1;
         x += ui_put(r->y + y, x, date, strlen(date), 10, at, true) + 1;
         x += ui_put(r->y + y, x, who, strlen(who), fromw, at, true) + 1;
         ui_put(r->y + y, x, size, strlen(size), 5, at, false);

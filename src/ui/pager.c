@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tern/crypt.h"
 #include "tern/message.h"
 #include "tern/model.h"
 #include "tern/str.h"
@@ -111,6 +112,7 @@ static void render(struct app *a, struct pager *pg, const struct err *open_err)
 {
     int width = a->lay.pane[PANE_PAGER].w;
     struct render_opts o;
+    struct crypt_opts co;
     struct err e;
 
     memset(&o, 0, sizeof o);
@@ -120,6 +122,14 @@ static void render(struct app *a, struct pager *pg, const struct err *open_err)
         o.header_arg = a->cfg;
     }
     o.width = width > 20 && width < 78 ? width : 0;
+    /* Signed and encrypted parts are checked and decrypted (crypt.h); a text pinentry asks
+     * on this terminal. Decrypted text lives in pg->text only: wiped before reuse. */
+    if (getenv("GPG_TTY") == NULL && isatty(STDIN_FILENO) && ttyname(STDIN_FILENO))
+        setenv("GPG_TTY", ttyname(STDIN_FILENO), 0);
+    crypt_opts_init(&co, a->cfg->mail_root, config_account(a->cfg, NULL));
+    o.crypt = &co;
+    if (pg->text.ptr)
+        memset(pg->text.ptr, 0, pg->text.cap);
     buf_reset(&pg->text);
     if (pg->msg == NULL)
         buf_printf(&pg->text, "Cannot show this message: %s\n", open_err ? open_err->msg : "");
@@ -127,6 +137,9 @@ static void render(struct app *a, struct pager *pg, const struct err *open_err)
         buf_reset(&pg->text);
         buf_printf(&pg->text, "Cannot show this message: %s\n", e.msg);
     }
+    crypt_opts_free(&co);
+    /* gpg-agent may have drawn a pinentry on this terminal: repaint all of it. */
+    clearok(curscr, TRUE);
     buf_cstr(&pg->text);
     pg->width = 0;
     free_urls(pg);

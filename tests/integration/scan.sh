@@ -35,7 +35,7 @@ expect_in "$T/err" "parsed 4" "cold scan reads the four messages"
 [ "$(wc -l <"$T/out")" -eq 4 ] && pass "four lines" || fail "four lines"
 head -n 1 "$T/out" >"$T/first"
 expect_in "$T/first" "carol@example.net" "date order: oldest first"
-expect_in "$T/first" "     1 N   2025-01-05" "number, new flag, date columns"
+expect_in "$T/first" "     1 N    2025-01-05" "number, new flag, date columns"
 cp "$T/out" "$T/cold"
 for d in Sent Drafts Trash; do
     [ -d "$M/$d/cur" ] && pass "$d created on first run" || fail "$d created on first run"
@@ -57,7 +57,7 @@ expect_status 0 "scan after changes" -- S --stats INBOX
 expect_in "$T/err" "parsed 1, renamed 1, removed 1" "only the change is read"
 expect_not_in "$T/out" "Alice" "deleted message gone"
 expect_in "$T/out" "New one" "new message shown"
-expect_not_in "$T/out" "N   2025-01-05" "carol's message no longer new"
+expect_not_in "$T/out" "N    2025-01-05" "carol's message no longer new"
 
 # damaged index: detected, rebuilt, same output
 cp "$T/out" "$T/before"
@@ -72,7 +72,7 @@ cmp -s "$T/out" "$T/before" && pass "truncated index rebuilt" || fail "truncated
 expect_status 0 "sort by from" -- S --sort from INBOX
 head -n 1 "$T/out" >"$T/first"
 expect_in "$T/first" "Björn" "from order"
-expect_in "$T/first" "  r 2025-01-07" "replied flag column"
+expect_in "$T/first" "  r  2025-01-07" "replied flag column"
 expect_status 0 "reverse date" -- S --sort -date INBOX
 head -n 1 "$T/out" >"$T/first"
 expect_in "$T/first" "New one" "newest first"
@@ -81,7 +81,7 @@ expect_in "$T/out" "└─>Re: Lunch on Friday" "thread tree drawn"
 expect_status 0 "limit" -- S --limit 'lunch is:flagged' INBOX
 [ "$(wc -l <"$T/out")" -eq 1 ] && pass "limit selects one" || fail "limit selects one"
 expect_in "$T/out" "Dave" "limit picks the flagged reply"
-expect_in "$T/out" "     1  !  2025-01-08 Dave" "flag columns as in the list pane"
+expect_in "$T/out" "     1  !   2025-01-08 Dave" "flag columns as in the list pane"
 expect_status 0 "limit by date" -- S --limit 'date:2025-01-09..' INBOX
 [ "$(wc -l <"$T/out")" -eq 1 ] && pass "date range" || fail "date range"
 expect_status 0 "mutt pattern" -- S --limit '~s lunch ~F' INBOX

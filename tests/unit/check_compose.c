@@ -221,6 +221,38 @@ START_TEST(reply_comes_from_the_addressed_account)
 }
 END_TEST
 
+/* A reply to an encrypted message quotes its decrypted text: it is encrypted by default, in
+ * the original's protocol, and refused when encryption is turned off. */
+START_TEST(reply_to_encrypted_is_encrypted)
+{
+    struct compose c;
+    struct err e;
+    char *msg = fs_join(root, "enc.eml");
+
+    test_write(msg, "From: Priya <priya@work.example>\nTo: ann@example.org\nSubject: [...]\n"
+                    "Content-Type: application/pkcs7-mime; smime-type=enveloped-data\n"
+                    "Content-Transfer-Encoding: base64\n\nMIAGCSqGSIb3DQEHA6CAMIACAQA=\n");
+    ck_assert_int_eq(compose_start(&c, cfg, COMPOSE_REPLY, msg, NULL, NULL, &e), 0);
+    ck_assert_int_eq(c.crypt, CRYPT_ENCRYPT | CRYPT_SMIME);
+    ck_assert(c.quotes_decrypted);
+    ck_assert_int_eq(compose_write(&c, cfg, &e), 0);
+    c.crypt &= ~CRYPT_ENCRYPT;           /* the user presses E */
+    ck_assert_int_eq(compose_send(&c, cfg, NULL, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_CONFIG);
+    ck_assert(strstr(e.msg, "quotes decrypted text") != NULL);
+    ck_assert_int_eq(access(c.file, F_OK), 0);            /* nothing lost */
+    compose_discard(&c);
+    compose_free(&c);
+    /* a plain original: nothing forced */
+    test_write(msg, "From: priya@work.example\nTo: ann@example.org\nSubject: hi\n\nhi\n");
+    ck_assert_int_eq(compose_start(&c, cfg, COMPOSE_REPLY, msg, NULL, NULL, &e), 0);
+    ck_assert_int_eq(c.crypt, 0);
+    ck_assert(!c.quotes_decrypted);
+    compose_free(&c);
+    free(msg);
+}
+END_TEST
+
 START_TEST(sending_needs_recipients)
 {
     struct compose c;
@@ -554,6 +586,7 @@ static Suite *compose_suite(void)
     tcase_add_test(tc, crash_while_editing_is_recovered);
     tcase_add_test(tc, reply_comes_from_the_addressed_account);
     tcase_add_test(tc, sending_needs_recipients);
+    tcase_add_test(tc, reply_to_encrypted_is_encrypted);
     tcase_add_test(tc, attachment_words);
     tcase_add_test(tc, raw_message_shares_the_rules);
     tcase_add_test(tc, screen_edits_survive_a_crash);

@@ -15,7 +15,7 @@
 #include "tern/xalloc.h"
 
 static const char *const own[] = { "ann@example.org", "ann.work@example.com" };
-static const struct identity me = { "Ann Example <ann@example.org>", own, 2 };
+static const struct identity me = { "Ann Example <ann@example.org>", own, 2, NULL };
 
 static const char original[] =
     "From: Ben Ortiz <ben@rowing.example>\n"

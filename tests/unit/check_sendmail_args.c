@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "testutil.h"
+#include "tern/crypt.h"
 #include "tern/sendmail_args.h"
 
 /* Parse a NULL-terminated list of arguments (argv[0] included). */
@@ -105,6 +106,26 @@ START_TEST(options_after_recipients_are_refused)
 }
 END_TEST
 
+START_TEST(crypt_options)
+{
+    struct sendmail_args sa;
+    char err[256];
+
+    ck_assert_int_eq(parse(&sa, err, ARGS("tern", "--sign", "--encrypt", "--smime", "-t")), 0);
+    ck_assert_int_eq(sa.crypt_on, CRYPT_SIGN | CRYPT_ENCRYPT | CRYPT_SMIME);
+    ck_assert_int_eq(sa.crypt_off, 0);
+    ck_assert(sa.extract);
+    ck_assert_int_eq(parse(&sa, err, ARGS("tern", "--no-sign", "--pgp", "--no-encrypt", "bob")),
+                     0);
+    ck_assert_int_eq(sa.crypt_on, 0);
+    ck_assert_int_eq(sa.crypt_off, CRYPT_SIGN | CRYPT_SMIME | CRYPT_ENCRYPT);
+    ck_assert_uint_eq(sa.nrcpts, 1);
+    /* not a prefix match, and after the recipients still refused */
+    ck_assert_int_eq(parse(&sa, err, ARGS("tern", "--signature", "bob")), -1);
+    ck_assert_int_eq(parse(&sa, err, ARGS("tern", "bob", "--sign")), -1);
+}
+END_TEST
+
 START_TEST(bad_options)
 {
     struct sendmail_args sa;
@@ -134,6 +155,7 @@ static Suite *sendmail_args_suite(void)
     tcase_add_test(tc, mailx_git_and_modes);
     tcase_add_test(tc, options_after_recipients_are_refused);
     tcase_add_test(tc, bad_options);
+    tcase_add_test(tc, crypt_options);
     suite_add_tcase(s, tc);
     return s;
 }
