@@ -24,6 +24,7 @@ struct account {
     char *sent;
     char *drafts;
     char *trash;                 /* NULL: the layout's default (see tern/paths.h) */
+    char *outbox;                /* the queue's folder for this account; NULL: Outbox */
     char *pop3_host;
     long pop3_port;              /* 0 until defaulted from pop3_tls */
     enum tls_mode pop3_tls;

@@ -12,7 +12,7 @@
  * Folder names: a folder is named by its path under mail_root ("Work/Lists"); when mail_root
  * is itself a Maildir (Maildir++, as dovecot and Courier keep it) a name is what dovecot
  * shows: INBOX is mail_root, "Sent" is mail_root/.Sent, "Sub/folder" is .Sub.folder.
- * Role folders: an account's setting (inbox, sent, drafts, trash) when given, else INBOX,
+ * Role folders: an account's setting (inbox, sent, drafts, trash, outbox) when given, else INBOX,
  * Sent, Drafts, Trash, Outbox -- placed by the layout (so .Sent on Maildir++).
  */
 #ifndef TERN_PATHS_H

@@ -1,6 +1,7 @@
 /*
- * The outgoing queue's storage: messages in the Maildir folder "Outbox" under mail_root, each
- * with an envelope/state file in mail_root/.tern/queue/ID.state (ID = the message's Maildir
+ * The outgoing queue's storage: messages in the account's outbox Maildir folder ("Outbox"
+ * under mail_root unless the account's outbox setting names another), each with an
+ * envelope/state file in mail_root/.tern/queue/ID.state (ID = the message's Maildir
  * unique name), the retry policy, the flusher lock. The flusher itself is tern/flush.h.
  */
 #ifndef TERN_QUEUE_H
@@ -8,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "tern/buf.h"
@@ -26,7 +28,7 @@ struct queue_refusal {
 };
 
 struct queue_entry {
-    char *id;                    /* Maildir unique name of the message in Outbox */
+    char *id;                    /* Maildir unique name of the message in its outbox */
     char *account;               /* account name */
     char *from;                  /* envelope sender ("" = null sender) */
     char **rcpts;                /* recipients still to deliver (Bcc included) */
@@ -45,6 +47,11 @@ struct queue_entry {
     char *answers_dir;
     char *answers_id;
     char answers_flag;
+    /* The account's outbox the message was queued in (queue_add sets it): its directory
+     * under mail_root (relative, so a moved or restored tree still works), or absolute when
+     * outside it; NULL in a state written before per-account outboxes: mail_root's default
+     * Outbox. */
+    char *outbox;
     char *path;                  /* the message file (set by queue_list), or NULL when gone */
 };
 
@@ -101,21 +108,34 @@ bool queue_due(const struct queue_entry *q, time_t now, bool all);
 
 struct queue;
 
-/* Create Outbox and the state directory when missing. */
-int queue_open(const char *mail_root, struct queue **out, struct err *e);
-void queue_close(struct queue *q);
-const char *queue_outbox(const struct queue *q);
 /*
- * Store a message and its envelope durably: the message goes into Outbox (fsynced), then the
+ * The queue under mail_root: its states in mail_root/.tern/queue/ (one set, keyed by id) and
+ * its messages in the outboxes. queue_open knows mail_root's default Outbox and every outbox
+ * a state names, which is enough to list, flush and remove; queue_open_cfg also knows each
+ * account's outbox (the outbox setting, tern/paths.h), where queue_add puts an account's
+ * message (mail_root NULL: cfg's). Both create the default outbox and the state directory
+ * when missing.
+ */
+int queue_open(const char *mail_root, struct queue **out, struct err *e);
+int queue_open_cfg(const struct config *cfg, const char *mail_root, struct queue **out,
+                   struct err *e);
+void queue_close(struct queue *q);
+/* Where a message of an account without its own outbox goes. */
+const char *queue_outbox(const struct queue *q);
+/* The outbox directories known (the ones queue_list scans); *dirs borrowed from q. */
+size_t queue_outboxes(const struct queue *q, const char *const **dirs);
+/*
+ * Store a message and its envelope durably: the message goes into the outbox of ent->account
+ * (fsynced; ent->outbox names it), then the
  * state file (atomically). Fills q->id, created, next. When the state cannot be written the
  * message is removed again (queued properly or not at all). A crash between the two leaves a
  * message without state, which the flusher never sends and `tern queue` lists as incomplete.
  */
 int queue_add(struct queue *q, const char *msg, size_t n, struct queue_entry *ent, struct err *e);
 /*
- * Every entry, oldest first, with path set from Outbox. A state whose message is gone (the
- * user deleted it in Outbox) is removed. *orphans (may be NULL) counts messages in Outbox
- * without a state.
+ * Every entry, oldest first, with path set from the outboxes. A state whose message is gone
+ * (the user deleted it in its outbox) is removed. *orphans (may be NULL) counts messages in
+ * the known outboxes without a state.
  */
 int queue_list(struct queue *q, struct queue_entry **out, size_t *n, size_t *orphans,
                struct err *e);
@@ -125,7 +145,8 @@ int queue_save(struct queue *q, const struct queue_entry *ent, struct err *e);
 /* Delete the message, then its state (a crash between leaves a state that the next list
  * drops). */
 int queue_remove(struct queue *q, const struct queue_entry *ent, struct err *e);
-/* The queue id of the message file at path when it is in mail_root's Outbox, else NULL.
+/* The queue id of the message file at path when it is in the outbox its state names (no
+ * state, or an old one: mail_root's default Outbox), else NULL.
  * New string. */
 char *queue_id_of_path(const char *mail_root, const char *path);
 /* Find an entry by id or unique id prefix in a list: index, -1 none, -2 ambiguous. */
@@ -147,7 +168,7 @@ int queue_sync(struct queue *q, struct err *e);
  * (a reader that shows the queue rereads it only then): 1 changed (a zeroed stamp has), 0
  * not, 2 not that the mtimes show, but they are recent enough to hide a change. */
 struct queue_stamp {
-    struct timespec t[3];
+    uint64_t h;                  /* the mtimes of the state directory and every outbox */
 };
 int queue_changed(struct queue *q, struct queue_stamp *st);
 /* When the next queued message is due (*when; 0 or past: now): 1, or 0 when nothing is

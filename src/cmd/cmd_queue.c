@@ -11,6 +11,7 @@
 #include "tern/cmd.h"
 #include "tern/fsutil.h"
 #include "tern/header.h"
+#include "tern/maildir.h"
 #include "tern/queue.h"
 #include "tern/str.h"
 
@@ -100,7 +101,7 @@ int cmd_queue(int argc, char **argv, const struct globals *g)
     rc = cmd_load_config(g, &cfg);
     if (rc != 0)
         return rc;
-    if (queue_open(cfg->mail_root, &q, &e) < 0 || queue_list(q, &ents, &n, &orphans, &e) < 0) {
+    if (queue_open_cfg(cfg, NULL, &q, &e) < 0 || queue_list(q, &ents, &n, &orphans, &e) < 0) {
         fprintf(stderr, "%s: %s\n", g->progname, e.msg);
         rc = cmd_exit_code(e.cls);
         goto out;
@@ -144,9 +145,19 @@ int cmd_queue(int argc, char **argv, const struct globals *g)
     else
         printf("%zu message%s, %zu failed, %zu held (fix the account, or tern flush "
                "--retry-held)\n", n, n == 1 ? "" : "s", failed, held);
-    if (orphans)
+    if (orphans) {
+        const char *const *dirs;
+        size_t nd = queue_outboxes(q, &dirs);
+        struct buf where = BUF_INIT;
+
+        /* name the outboxes there are: the one, or each that exists */
+        for (size_t i = 0; i < nd; i++)
+            if (nd == 1 || maildir_is_maildir(dirs[i]))
+                buf_printf(&where, "%s%s", where.len ? ", " : "", dirs[i]);
         printf("%zu message%s in %s without an envelope (an interrupted tern send): "
-               "not sent\n", orphans, orphans == 1 ? "" : "s", queue_outbox(q));
+               "not sent\n", orphans, orphans == 1 ? "" : "s", buf_cstr(&where));
+        buf_free(&where);
+    }
 out:
     queue_list_free(ents, n);
     queue_close(q);

@@ -240,7 +240,7 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
     u.tty = !u.quiet && isatty(STDERR_FILENO);
     catch_stop();
     fo.stop = &stop_flag;
-    if (queue_open(cfg->mail_root, &q, &e) < 0 ||
+    if (queue_open_cfg(cfg, NULL, &q, &e) < 0 ||
         queue_flush(q, cfg, &fo, flush_event, &u, &st, &e) < 0) {
         clear_line(&u);
         fprintf(stderr, "%s: %s\n", g->progname, e.msg);

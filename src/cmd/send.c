@@ -161,7 +161,7 @@ int cmd_send(int argc, char **argv, const struct globals *g)
         rc = cmd_exit_code(e.cls);
         goto out;
     }
-    if (queue_open(cfg->mail_root, &q, &e) < 0 || queue_add(q, full.ptr, full.len, &ent, &e) < 0) {
+    if (queue_open_cfg(cfg, NULL, &q, &e) < 0 || queue_add(q, full.ptr, full.len, &ent, &e) < 0) {
         fprintf(stderr, "%s: the message was NOT queued: %s\n", g->progname, e.msg);
         rc = cmd_exit_code(e.cls);
         goto out;

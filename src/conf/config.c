@@ -85,6 +85,7 @@ static const struct key_def account_keys[] = {
     { "sent", K_RAW, A(sent), 0, 0, NULL },
     { "drafts", K_RAW, A(drafts), 0, 0, NULL },
     { "trash", K_RAW, A(trash), 0, 0, NULL },
+    { "outbox", K_RAW, A(outbox), 0, 0, NULL },
     { "pop3_host", K_STR, A(pop3_host), 0, 0, NULL },
     { "pop3_port", K_NUM, A(pop3_port), 1, 65535, NULL },
     { "pop3_tls", K_TLS, A(pop3_tls), 0, 0, "tls" },

@@ -107,6 +107,7 @@ static const char *role_setting(const struct account *a, enum path_role r)
     case ROLE_SENT: return a->sent;
     case ROLE_DRAFTS: return a->drafts;
     case ROLE_TRASH: return a->trash;
+    case ROLE_OUTBOX: return a->outbox;
     default: return NULL;
     }
 }

@@ -139,7 +139,7 @@ static void load_queue(struct model *m)
     struct err e;
     int changed;
 
-    if (queue_open(m->root, &q, &e) < 0)
+    if (queue_open_cfg(m->cfg, m->root, &q, &e) < 0)
         return;
     changed = queue_changed(q, &m->qstamp);
     /* unchanged, or possibly changed but already reread this second */

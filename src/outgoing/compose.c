@@ -248,7 +248,7 @@ static void answers_from_queue(struct compose *c, const struct config *cfg)
     struct err e;
     long i;
 
-    if (queue_open(cfg->mail_root, &q, &e) < 0)
+    if (queue_open_cfg(cfg, NULL, &q, &e) < 0)
         return;
     if (queue_list(q, &ents, &n, NULL, &e) == 0) {
         i = queue_find(ents, n, c->origin_queue_id);
@@ -788,7 +788,7 @@ static void drop_origin(struct compose *c, const struct config *cfg)
     size_t n, orphans;
     struct err e;
 
-    if (c->origin_queue_id && queue_open(cfg->mail_root, &q, &e) == 0) {
+    if (c->origin_queue_id && queue_open_cfg(cfg, NULL, &q, &e) == 0) {
         if (queue_list(q, &ents, &n, &orphans, &e) == 0) {
             long i = queue_find(ents, n, c->origin_queue_id);
             if (i >= 0)
@@ -1064,7 +1064,7 @@ int compose_send(struct compose *c, const struct config *cfg, char **id, struct 
         queue_entry_set_answers(&ent, c->answers, c->answers_flag);
     if (envelope(cfg, &c->d, &ent, e) < 0 || build_message(&c->d, &o, &out, e) < 0 ||
         protect(c, cfg, &ent, &out, e) < 0 ||
-        queue_open(cfg->mail_root, &q, e) < 0 || queue_add(q, out.ptr, out.len, &ent, e) < 0)
+        queue_open_cfg(cfg, NULL, &q, e) < 0 || queue_add(q, out.ptr, out.len, &ent, e) < 0)
         goto out;
     if (id)
         *id = xstrdup(ent.id);

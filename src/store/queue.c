@@ -28,9 +28,19 @@
 #define JOURNAL_NAME "accepted.journal"
 #define JOURNAL_RESERVE (64 * 1024)
 
+struct acct_box {
+    char *account;
+    char *dir;
+};
+
 struct queue {
     char *root;
-    char *outbox;
+    char *outbox;                /* where a message of an account without an outbox goes */
+    char *legacy;                /* mail_root's Outbox: states without "outbox" are there */
+    char **boxes;                /* every outbox directory known: scanned, synced, stamped */
+    size_t nboxes;
+    struct acct_box *accts;      /* each account's outbox directory (queue_open_cfg) */
+    size_t naccts;
     char *statedir;
     int lockfd;
     int jfd;                     /* the acceptance journal, open while flushing */
@@ -60,6 +70,7 @@ void queue_entry_free(struct queue_entry *q)
     free(q->held_config);
     free(q->answers_dir);
     free(q->answers_id);
+    free(q->outbox);
     free(q->path);
     memset(q, 0, sizeof *q);
 }
@@ -125,6 +136,8 @@ char *queue_state_format(const struct queue_entry *q)
         buf_printf(&b, "reply %s\n", q->reply);
     if (q->state == QUEUE_HELD && q->held_config)
         buf_printf(&b, "held-config %s\n", q->held_config);
+    if (q->outbox)
+        buf_printf(&b, "outbox %s\n", q->outbox);
     if (q->answers_dir && q->answers_id && q->answers_flag) {
         buf_printf(&b, "answers-flag %c\n", q->answers_flag);
         buf_printf(&b, "answers-id %s\n", q->answers_id);
@@ -146,6 +159,22 @@ static int parse_num(const char *v, long long min, long long max, long long *out
         return -1;
     *out = x;
     return 0;
+}
+
+/* An outbox as a state names it: absolute, or under the mail root without ".." or "//". */
+static bool outbox_ok(const char *v)
+{
+    const char *p = v[0] == '/' ? v + 1 : v;
+
+    for (;;) {
+        size_t n = strcspn(p, "/");
+
+        if (n == 0 || (n == 2 && p[0] == '.' && p[1] == '.'))
+            return false;
+        if (p[n] == '\0')
+            return true;
+        p += n + 1;
+    }
 }
 
 int queue_state_parse(const char *text, size_t n, struct queue_entry *q, struct err *e)
@@ -228,6 +257,8 @@ int queue_state_parse(const char *text, size_t n, struct queue_entry *q, struct 
             q->answers_id = xstrdup(val);
         } else if (strcmp(line, "answers-dir") == 0 && q->answers_dir == NULL && *val == '/') {
             q->answers_dir = xstrdup(val);
+        } else if (strcmp(line, "outbox") == 0 && q->outbox == NULL && outbox_ok(val)) {
+            q->outbox = xstrdup(val);
         } else if (line[0] != '\0') {
             free(line);
             goto bad;
@@ -368,22 +399,73 @@ bool queue_due(const struct queue_entry *q, time_t now, bool all)
 
 /* ---- the queue on disk ---- */
 
-int queue_open(const char *mail_root, struct queue **out, struct err *e)
+/* Remember dir as an outbox, once however it is spelt: a folder scanned twice would show
+ * each of its messages once more as a message without a state. */
+static void box_add(struct queue *q, const char *dir)
+{
+    char *real = realpath(dir, NULL);
+
+    if (real == NULL)
+        real = xstrdup(dir);
+    for (size_t i = 0; i < q->nboxes; i++)
+        if (strcmp(q->boxes[i], real) == 0) {
+            free(real);
+            return;
+        }
+    q->boxes = xreallocarray(q->boxes, q->nboxes + 1, sizeof *q->boxes);
+    q->boxes[q->nboxes++] = real;
+}
+
+static struct queue *queue_new(const char *mail_root)
 {
     struct queue *q = xcalloc(1, sizeof *q);
 
-    *out = NULL;
     q->lockfd = -1;
     q->jfd = -1;
     q->root = paths_root(mail_root);
-    q->outbox = maildir_folder_path(q->root, paths_role(NULL, q->root, NULL, ROLE_OUTBOX));
+    q->legacy = maildir_folder_path(q->root, paths_role(NULL, q->root, NULL, ROLE_OUTBOX));
     q->statedir = paths_state(q->root, PATH_QUEUE);
+    return q;
+}
+
+static int queue_ready(struct queue *q, struct queue **out, struct err *e)
+{
+    box_add(q, q->outbox);
+    box_add(q, q->legacy);       /* a queue from before per-account outboxes still goes */
     if (maildir_create(q->outbox, e) < 0 || fs_mkdir_p(q->statedir, 0700, e) < 0) {
         queue_close(q);
         return -1;
     }
     *out = q;
     return 0;
+}
+
+int queue_open(const char *mail_root, struct queue **out, struct err *e)
+{
+    struct queue *q = queue_new(mail_root);
+
+    *out = NULL;
+    q->outbox = xstrdup(q->legacy);
+    return queue_ready(q, out, e);
+}
+
+int queue_open_cfg(const struct config *cfg, const char *mail_root, struct queue **out,
+                   struct err *e)
+{
+    struct queue *q = queue_new(mail_root ? mail_root : cfg ? cfg->mail_root : NULL);
+
+    *out = NULL;
+    q->outbox = paths_role_dir(cfg, q->root, NULL, ROLE_OUTBOX);
+    for (size_t i = 0; cfg && i < cfg->naccounts; i++) {
+        const struct account *a = &cfg->accounts[i];
+
+        q->accts = xreallocarray(q->accts, q->naccts + 1, sizeof *q->accts);
+        q->accts[q->naccts].account = xstrdup(a->name);
+        q->accts[q->naccts].dir = paths_role_dir(cfg, q->root, a, ROLE_OUTBOX);
+        box_add(q, q->accts[q->naccts].dir);
+        q->naccts++;
+    }
+    return queue_ready(q, out, e);
 }
 
 void queue_close(struct queue *q)
@@ -396,8 +478,64 @@ void queue_close(struct queue *q)
         fs_unlock(q->lockfd);
     free(q->root);
     free(q->outbox);
+    free(q->legacy);
+    for (size_t i = 0; i < q->nboxes; i++)
+        free(q->boxes[i]);
+    free(q->boxes);
+    for (size_t i = 0; i < q->naccts; i++) {
+        free(q->accts[i].account);
+        free(q->accts[i].dir);
+    }
+    free(q->accts);
     free(q->statedir);
     free(q);
+}
+
+size_t queue_outboxes(const struct queue *q, const char *const **dirs)
+{
+    *dirs = (const char *const *)q->boxes;
+    return q->nboxes;
+}
+
+/* The outbox a new message of account goes to. */
+static const char *box_of_account(const struct queue *q, const char *account)
+{
+    for (size_t i = 0; account && i < q->naccts; i++)
+        if (strcmp(q->accts[i].account, account) == 0)
+            return q->accts[i].dir;
+    return q->outbox;
+}
+
+/* The directory of an outbox as a state names it (relative: under root). New string. */
+static char *box_dir(const char *root, const char *outbox)
+{
+    return outbox[0] == '/' ? xstrdup(outbox) : fs_join(root, outbox);
+}
+
+/* The directory of the outbox an entry's message was queued in. New string. */
+static char *box_of_entry(const struct queue *q, const struct queue_entry *ent)
+{
+    return ent->outbox ? box_dir(q->root, ent->outbox) : xstrdup(q->legacy);
+}
+
+/* How a state names the outbox dir: its path under the mail root when it is there (the
+ * tree may be moved or restored elsewhere), else absolute. NULL when it cannot be resolved. */
+static char *box_name(const struct queue *q, const char *dir)
+{
+    char *real = realpath(dir, NULL), *root = realpath(q->root, NULL), *name = NULL;
+    size_t n = root ? strlen(root) : 0;
+
+    if (real && root && strncmp(real, root, n) == 0 && real[n] == '/' && real[n + 1] != '\0')
+        name = xstrdup(real + n + 1);
+    else if (real)
+        name = xstrdup(real);
+    if (name && !outbox_ok(name)) {
+        free(name);
+        name = NULL;
+    }
+    free(real);
+    free(root);
+    return name;
 }
 
 const char *queue_outbox(const struct queue *q)
@@ -426,10 +564,11 @@ int queue_save(struct queue *q, const struct queue_entry *ent, struct err *e)
 /* The message is in new/: make that durable, then write its state. */
 static int add_sync_and_save(struct queue *q, const struct queue_entry *ent, struct err *e)
 {
-    char *newdir = fs_join(q->outbox, "new");   /* the file went to new/ only */
+    char *box = box_of_entry(q, ent), *newdir = fs_join(box, "new");   /* only new/ changed */
     int rc = fs_fsync_dir(newdir, e);
 
     free(newdir);
+    free(box);
     return rc < 0 ? -1 : queue_save(q, ent, e);
 }
 
@@ -437,8 +576,16 @@ int queue_add(struct queue *q, const char *msg, size_t n, struct queue_entry *en
 {
     struct maildir_tmp *t;
     char *path = NULL;
+    const char *box = box_of_account(q, ent->account);
 
-    if (maildir_tmp_open(q->outbox, &t, e) < 0)
+    if (maildir_create(box, e) < 0)
+        return -1;
+    /* recorded in the state: queue_open without the configuration finds it */
+    free(ent->outbox);
+    if ((ent->outbox = box_name(q, box)) == NULL)
+        return err_sys(e, "%s", box);
+    box_add(q, box);
+    if (maildir_tmp_open(box, &t, e) < 0)
         return -1;
     free(ent->id);
     ent->id = xstrdup(maildir_tmp_name(t));
@@ -454,7 +601,7 @@ int queue_add(struct queue *q, const char *msg, size_t n, struct queue_entry *en
     if (add_sync_and_save(q, ent, e) < 0) {
         /* Queued properly or not at all: a message without its envelope would never go. */
         struct err ue;
-        char *newdir = fs_join(q->outbox, "new");
+        char *newdir = fs_join(box, "new");
 
         if (unlink(path) < 0 && errno != ENOENT)
             err_prefix(e, "%s is left in Outbox without an envelope (%s)", path,
@@ -513,31 +660,31 @@ static int ent_cmp(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
-int queue_list(struct queue *q, struct queue_entry **out, size_t *n, size_t *orphans,
-               struct err *e)
+static void names_free(struct name_ent *names, size_t n)
 {
-    struct name_ent *names = NULL;
-    size_t nnames = 0, used = 0;
-    struct queue_entry *ents = NULL;
-    size_t nents = 0;
-    DIR *d;
+    for (size_t i = 0; i < n; i++) {
+        free(names[i].uniq);
+        free(names[i].path);
+    }
+    free(names);
+}
+
+/* Every state that parses, its file path in paths[i]. A damaged state is kept for a person
+ * to look at, never sent. */
+static int read_states(struct queue *q, struct queue_entry **out, char ***paths, size_t *n,
+                       struct err *e)
+{
+    DIR *d = opendir(q->statedir);
     struct dirent *de;
-    bool *has_state;
+    size_t sl = strlen(STATE_SUFFIX);
 
     *out = NULL;
+    *paths = NULL;
     *n = 0;
-    scan_sub(q->outbox, "new", &names, &nnames);
-    scan_sub(q->outbox, "cur", &names, &nnames);
-    if (nnames > 0)
-        qsort(names, nnames, sizeof *names, name_cmp);
-    has_state = xcalloc(nnames + 1, sizeof *has_state);
-    d = opendir(q->statedir);
-    if (d == NULL) {
-        err_sys(e, "%s", q->statedir);
-        goto fail;
-    }
+    if (d == NULL)
+        return err_sys(e, "%s", q->statedir);
     while ((de = readdir(d)) != NULL) {
-        size_t len = strlen(de->d_name), sl = strlen(STATE_SUFFIX);
+        size_t len = strlen(de->d_name);
         struct queue_entry ent;
         struct buf text = BUF_INIT;
         struct err pe;
@@ -548,56 +695,83 @@ int queue_list(struct queue *q, struct queue_entry **out, size_t *n, size_t *orp
         path = fs_join(q->statedir, de->d_name);
         if (fs_read_file(path, &text, &pe) < 0 ||
             queue_state_parse(text.ptr, text.len, &ent, &pe) < 0) {
-            /* A damaged state is kept for a person to look at, never sent. */
             buf_free(&text);
             free(path);
             continue;
         }
         buf_free(&text);
-        {
-            struct name_ent key = { ent.id, NULL }, *hit = NULL;
-
-            if (nnames > 0)
-                hit = bsearch(&key, names, nnames, sizeof *names, name_cmp);
-            if (hit == NULL) {
-                /* The message was deleted from Outbox: the entry goes with it. */
-                unlink(path);
-                free(path);
-                queue_entry_free(&ent);
-                continue;
-            }
-            ent.path = xstrdup(hit->path);
-            has_state[hit - names] = true;
-        }
-        free(path);
-        ents = xreallocarray(ents, nents + 1, sizeof *ents);
-        ents[nents++] = ent;
+        *out = xreallocarray(*out, *n + 1, sizeof **out);
+        *paths = xreallocarray(*paths, *n + 1, sizeof **paths);
+        (*out)[*n] = ent;
+        (*paths)[(*n)++] = path;
     }
     closedir(d);
+    return 0;
+}
+
+int queue_list(struct queue *q, struct queue_entry **out, size_t *n, size_t *orphans,
+               struct err *e)
+{
+    struct name_ent *names = NULL;
+    size_t nnames = 0, used = 0, nstates, nents = 0;
+    struct queue_entry *ents;
+    char **spaths;
+    bool *has_state;
+
+    *out = NULL;
+    *n = 0;
+    if (read_states(q, &ents, &spaths, &nstates, e) < 0)
+        return -1;
+    /* the outboxes: the configuration's, the default one, and every one a state names */
+    for (size_t i = 0; i < nstates; i++) {
+        char *box = box_of_entry(q, &ents[i]);
+
+        box_add(q, box);
+        free(box);
+    }
+    for (size_t i = 0; i < q->nboxes; i++) {
+        scan_sub(q->boxes[i], "new", &names, &nnames);
+        scan_sub(q->boxes[i], "cur", &names, &nnames);
+    }
+    if (nnames > 0)
+        qsort(names, nnames, sizeof *names, name_cmp);
+    has_state = xcalloc(nnames + 1, sizeof *has_state);
+    for (size_t i = 0; i < nstates; i++) {
+        struct queue_entry ent = ents[i];
+        struct name_ent key = { ent.id, NULL }, *hit = NULL;
+
+        if (nnames > 0)
+            hit = bsearch(&key, names, nnames, sizeof *names, name_cmp);
+        if (hit == NULL && queue_refind(q, &ent) == 0) {
+            /* renamed (new/ to cur/) by another program while we looked: still queued */
+            ents[nents++] = ent;
+        } else if (hit == NULL) {
+            /* The message was deleted from its outbox: the entry goes with it. */
+            unlink(spaths[i]);
+            queue_entry_free(&ent);
+        } else {
+            ent.path = xstrdup(hit->path);
+            has_state[hit - names] = true;
+            ents[nents++] = ent;
+        }
+        free(spaths[i]);
+    }
+    free(spaths);
     for (size_t i = 0; i < nnames; i++)
         used += has_state[i] ? 0 : 1;
     if (orphans)
         *orphans = used;
     if (nents > 0)
         qsort(ents, nents, sizeof *ents, ent_cmp);
+    else {
+        free(ents);
+        ents = NULL;
+    }
     *out = ents;
     *n = nents;
-    for (size_t i = 0; i < nnames; i++) {
-        free(names[i].uniq);
-        free(names[i].path);
-    }
-    free(names);
+    names_free(names, nnames);
     free(has_state);
     return 0;
-fail:
-    for (size_t i = 0; i < nnames; i++) {
-        free(names[i].uniq);
-        free(names[i].path);
-    }
-    free(names);
-    free(has_state);
-    queue_list_free(ents, nents);
-    return -1;
 }
 
 void queue_list_free(struct queue_entry *ents, size_t n)
@@ -607,6 +781,21 @@ void queue_list_free(struct queue_entry *ents, size_t n)
     free(ents);
 }
 
+/* fsync the folder of the message file at path (DIR/new/NAME or DIR/cur/NAME). */
+static int msg_box_sync(const char *path, struct err *e)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir;
+    int rc;
+
+    if (slash == NULL || slash - path < 4)
+        return 0;
+    dir = xstrndup(path, (size_t)(slash - 4 - path));
+    rc = maildir_sync(dir, e);
+    free(dir);
+    return rc;
+}
+
 int queue_remove(struct queue *q, const struct queue_entry *ent, struct err *e)
 {
     char *sp = state_path(q, ent->id);
@@ -614,15 +803,16 @@ int queue_remove(struct queue *q, const struct queue_entry *ent, struct err *e)
     int rc = 0;
 
     follow.id = ent->id;
+    follow.outbox = ent->outbox;
     follow.path = ent->path ? xstrdup(ent->path) : NULL;
     rc = queue_unlink_msg(q, &follow, e);
+    if (rc == 0 && follow.path && msg_box_sync(follow.path, e) < 0)
+        rc = -1;
     free(follow.path);
     if (rc < 0) {
         free(sp);
         return -1;
     }
-    if (maildir_sync(q->outbox, e) < 0)
-        rc = -1;
     if (rc == 0 && unlink(sp) < 0 && errno != ENOENT)
         rc = err_sys(e, "%s", sp);
     if (rc == 0)
@@ -677,29 +867,79 @@ int queue_drop_state(struct queue *q, const char *id, struct err *e)
 
 int queue_sync(struct queue *q, struct err *e)
 {
-    if (maildir_sync(q->outbox, e) < 0 || fs_fsync_dir(q->statedir, e) < 0)
+    for (size_t i = 0; i < q->nboxes; i++)
+        if (maildir_is_maildir(q->boxes[i]) && maildir_sync(q->boxes[i], e) < 0)
+            return -1;
+    if (fs_fsync_dir(q->statedir, e) < 0)
         return -1;
     return 0;
 }
 
+/* Do directories a and b name the same one? */
+static bool same_dir(const char *a, const char *b)
+{
+    char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+    bool same = ra && rb ? strcmp(ra, rb) == 0 : strcmp(a, b) == 0;
+
+    free(ra);
+    free(rb);
+    return same;
+}
+
+/* The outbox directory the state of id names: NULL when the state is missing or older than
+ * per-account outboxes (its message is in the default Outbox). New string. */
+static char *state_outbox(const char *statedir, const char *id)
+{
+    struct buf sp = BUF_INIT, text = BUF_INIT;
+    struct queue_entry ent;
+    struct err e;
+    char *box = NULL;
+
+    buf_printf(&sp, "%s/%s%s", statedir, id, STATE_SUFFIX);
+    if (fs_read_file(sp.ptr, &text, &e) == 0 &&
+        queue_state_parse(text.ptr, text.len, &ent, &e) == 0) {
+        box = ent.outbox;
+        ent.outbox = NULL;
+        queue_entry_free(&ent);
+    }
+    buf_free(&text);
+    buf_free(&sp);
+    return box;
+}
+
 char *queue_id_of_path(const char *mail_root, const char *path)
 {
-    char *outbox = maildir_folder_path(mail_root, paths_role(NULL, mail_root, NULL,
-                                                             ROLE_OUTBOX));
-    size_t n = strlen(outbox), ulen;
-    const char *base;
-    char *id = NULL;
+    const char *base = strrchr(path, '/');
+    char *root, *statedir, *dir, *id, *box;
+    size_t ulen;
 
-    /* OUTBOX/new/NAME or OUTBOX/cur/NAME */
-    if (strncmp(path, outbox, n) == 0 && (strncmp(path + n, "/new/", 5) == 0 ||
-                                          strncmp(path + n, "/cur/", 5) == 0)) {
-        base = path + n + 5;
-        if (*base && *base != '.' && strchr(base, '/') == NULL) {
-            maildir_name_split(base, &ulen);
-            id = xstrndup(base, ulen);
-        }
+    /* DIR/new/NAME or DIR/cur/NAME with DIR the outbox its state names, or the default
+     * Outbox (queued before per-account outboxes, or a message without its state) */
+    if (base == NULL || base - path < 4 || base[1] == '\0' || base[1] == '.' ||
+        (strncmp(base - 4, "/new", 4) != 0 && strncmp(base - 4, "/cur", 4) != 0))
+        return NULL;
+    root = paths_root(mail_root);
+    statedir = paths_state(root, PATH_QUEUE);
+    dir = xstrndup(path, (size_t)(base - 4 - path));
+    maildir_name_split(base + 1, &ulen);
+    id = xstrndup(base + 1, ulen);
+    box = state_outbox(statedir, id);
+    if (box == NULL)
+        box = maildir_folder_path(root, paths_role(NULL, root, NULL, ROLE_OUTBOX));
+    else {
+        char *named = box;
+
+        box = box_dir(root, named);
+        free(named);
     }
-    free(outbox);
+    if (!same_dir(dir, box)) {
+        free(id);
+        id = NULL;
+    }
+    free(box);
+    free(dir);
+    free(statedir);
+    free(root);
     return id;
 }
 
@@ -893,13 +1133,22 @@ bool queue_entry_drop_rcpts(struct queue_entry *ent, const struct queue_accepted
 
 int queue_refind(struct queue *q, struct queue_entry *ent)
 {
-    char *rel = maildir_find(q->outbox, ent->id, strlen(ent->id));
+    char *box = box_of_entry(q, ent), *rel = maildir_find(box, ent->id, strlen(ent->id));
 
-    if (rel == NULL)
+    /* where it was queued, else any outbox (a person may have moved it) */
+    for (size_t i = 0; rel == NULL && i < q->nboxes; i++)
+        if ((rel = maildir_find(q->boxes[i], ent->id, strlen(ent->id))) != NULL) {
+            free(box);
+            box = xstrdup(q->boxes[i]);
+        }
+    if (rel == NULL) {
+        free(box);
         return -1;
+    }
     free(ent->path);
-    ent->path = fs_join(q->outbox, rel);
+    ent->path = fs_join(box, rel);
     free(rel);
+    free(box);
     return 0;
 }
 
@@ -972,28 +1221,42 @@ int queue_next_due(struct queue *q, time_t *when, struct err *e)
     return found;
 }
 
+/* Fold a directory's mtime into a stamp (FNV-1a over the bytes that matter). */
+static void stamp_dir(const char *dir, uint64_t *h, time_t *newest)
+{
+    struct stat sb;
+    long long v[2] = { -1, -1 };
+
+    if (stat(dir, &sb) == 0) {
+        v[0] = (long long)sb.st_mtim.tv_sec;
+        v[1] = (long long)sb.st_mtim.tv_nsec;
+        if (sb.st_mtim.tv_sec > *newest)
+            *newest = sb.st_mtim.tv_sec;
+    }
+    for (size_t i = 0; i < sizeof v; i++) {
+        *h ^= ((const unsigned char *)v)[i];
+        *h *= 0x100000001b3ULL;
+    }
+}
+
 int queue_changed(struct queue *q, struct queue_stamp *st)
 {
-    const char *dirs[3] = { q->statedir, NULL, NULL };
-    char *nd = fs_join(q->outbox, "new"), *cd = fs_join(q->outbox, "cur");
-    struct queue_stamp now = { 0 };
+    struct queue_stamp now = { 0xcbf29ce484222325ULL };
     time_t newest = 0;
     int changed;
 
-    dirs[1] = nd;
-    dirs[2] = cd;
-    for (size_t i = 0; i < 3; i++) {
-        struct stat sb;
+    stamp_dir(q->statedir, &now.h, &newest);
+    for (size_t i = 0; i < q->nboxes; i++) {
+        char *nd = fs_join(q->boxes[i], "new"), *cd = fs_join(q->boxes[i], "cur");
 
-        if (stat(dirs[i], &sb) == 0) {
-            now.t[i] = sb.st_mtim;
-            if (sb.st_mtim.tv_sec > newest)
-                newest = sb.st_mtim.tv_sec;
-        }
+        stamp_dir(nd, &now.h, &newest);
+        stamp_dir(cd, &now.h, &newest);
+        free(nd);
+        free(cd);
     }
-    free(nd);
-    free(cd);
-    changed = memcmp(&now, st, sizeof now) != 0;
+    if (now.h == 0)
+        now.h = 1;              /* a zeroed stamp always differs */
+    changed = now.h != st->h;
     *st = now;
     if (changed)
         return 1;

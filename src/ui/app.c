@@ -694,7 +694,7 @@ static void flush_due(struct app *a, time_t now)
     int r;
 
     a->next_queue_check = now + 60;
-    if (jobs_running(a, "flush") || queue_open(a->root, &q, &e) < 0)
+    if (jobs_running(a, "flush") || queue_open_cfg(a->cfg, a->root, &q, &e) < 0)
         return;
     r = queue_next_due(q, &due, &e);
     queue_close(q);

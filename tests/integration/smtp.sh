@@ -208,6 +208,64 @@ expect_status 0 "Maildir++: scan INBOX (the root) creates no Sent beside .Sent" 
     "$TERN" -c "$RC" scan INBOX
 expect_status 0 "Maildir++: still no plain Sent/Drafts/Trash" -- \
     sh -c '! ls -d "$0/Sent" "$0/Drafts" "$0/Trash" 2>/dev/null | grep -q .' "$MPP"
+
+# ---- an outbox per account (issue 13) on a Maildir++ root: each account's message is queued
+# in its own outbox, one tern queue lists them with a message queued before the accounts had
+# outboxes (its state names none, it is in .Outbox), one flush sends all three and files each
+# sent copy in its account's sent folder ----
+stop_server
+start_server obx
+config obx 'outbox = Queue/Work' 'sent = Work/Sent' '[account home]' \
+    'from = Ann at Home <ann@home.example.org>' 'smtp_host = 127.0.0.1' "smtp_port = $PORT" \
+    'smtp_tls = starttls' 'smtp_user = ann' 'smtp_password = s3cret' \
+    "tls_ca_file = $T/cert.pem" 'timeout = 5' 'outbox = Queue/Home' 'sent = Home/Sent'
+OBX="$T/obx/Mail"
+mkdir -p "$OBX/cur" "$OBX/new" "$OBX/tmp"
+grep -v '^outbox = ' "$RC" >"$T/obx/rc.old"
+chmod 600 "$T/obx/rc.old"
+printf 'Subject: queued before the upgrade\nTo: old@example.org\n\nold\n' >"$T/obx/old.msg"
+expect_status 0 "outboxes: a message queued by the old configuration" -- \
+    sh -c '"$0" -c "$1" send -q -t < "$2"' "$TERN" "$T/obx/rc.old" "$T/obx/old.msg"
+expect_status 0 "outboxes: the old configuration queues in .Outbox" -- \
+    test "$(find "$OBX/.Outbox/new" -type f | wc -l)" = 1
+# what a state looked like before per-account outboxes: no outbox line
+for st in "$OBX"/.tern/queue/*.state; do
+    grep -v '^outbox ' "$st" >"$st.tmp" && mv "$st.tmp" "$st"
+done
+expect_status 1 "outboxes: the old state names no outbox" -- \
+    grep -q '^outbox ' "$OBX"/.tern/queue/*.state
+printf 'Subject: from work\nTo: bob@example.org\n\nwork\n' >"$T/obx/work.msg"
+printf 'Subject: from home\nTo: carol@example.org\n\nhome\n' >"$T/obx/home.msg"
+expect_status 0 "outboxes: queue for work" -- \
+    sh -c '"$0" -c "$1" send -q -a work -t < "$2"' "$TERN" "$RC" "$T/obx/work.msg"
+expect_status 0 "outboxes: queue for home" -- \
+    sh -c '"$0" -c "$1" send -q -a home -t < "$2"' "$TERN" "$RC" "$T/obx/home.msg"
+expect_status 0 "outboxes: work's message is in .Queue.Work" -- \
+    test "$(grep -l 'from work' "$OBX"/.Queue.Work/new/* | wc -l)" = 1
+expect_status 0 "outboxes: home's message is in .Queue.Home" -- \
+    test "$(grep -l 'from home' "$OBX"/.Queue.Home/new/* | wc -l)" = 1
+expect_status 0 "outboxes: no plain Queue directory beside the dot folders" -- \
+    test ! -e "$OBX/Queue"
+expect_status 0 "outboxes: tern queue lists all three" -- "$TERN" -c "$RC" queue
+expect_in "$T/out" "3 messages, 0 failed" "outboxes: three queued, none incomplete"
+expect_not_in "$T/out" "without an envelope" "outboxes: no message without its state"
+expect_status 0 "outboxes: one flush sends all three" -- "$TERN" -c "$RC" flush
+expect_in "$T/out" "3 sent, 0 deferred, 0 failed" "outboxes: flush summary"
+expect_status 0 "outboxes: three arrived" -- test "$(stored obx)" = 3
+expect_status 0 "outboxes: work's copies (the old one too) in .Work.Sent" -- \
+    test "$(grep -l -e 'from work' -e 'before the upgrade' "$OBX"/.Work.Sent/cur/* | wc -l)" = 2
+expect_status 0 "outboxes: home's copy in .Home.Sent" -- \
+    test "$(grep -l 'from home' "$OBX"/.Home.Sent/cur/* | wc -l)" = 1
+expect_status 0 "outboxes: every outbox empty, no state left" -- test "$(find "$OBX/.Outbox" \
+    "$OBX/.Queue.Work" "$OBX/.Queue.Home" "$OBX/.tern/queue" -type f ! -name flush.lock \
+    ! -name accepted.journal | wc -l)" = 0
+printf 'Subject: half queued\n\nx\n' >"$OBX/.Queue.Home/new/1.orphan.host"
+expect_status 0 "outboxes: tern queue with a message in home's outbox and no state" -- \
+    "$TERN" -c "$RC" queue
+expect_in "$T/out" "1 message in " "outboxes: the stateless message in an account's outbox is counted"
+expect_in "$T/out" "Queue.Home" "outboxes: ... naming the outboxes"
+rm -f "$OBX/.Queue.Home/new/1.orphan.host"
+
 # ---- send -t reads recipients from the raw fields: an encoded word whose text is an
 # address never becomes one (issue 14, item 1) ----
 start_server encw

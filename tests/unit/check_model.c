@@ -606,6 +606,48 @@ START_TEST(outbox_queue_read_only_on_change)
 }
 END_TEST
 
+/* Every account's outbox is an Outbox to the model: its rows carry their queue state. */
+START_TEST(outbox_of_every_account)
+{
+    char *root = mkroot(), rc[1024];
+    struct config *cfg;
+    struct queue *q;
+    struct queue_entry ent;
+    struct model *m;
+    struct err e;
+    static const char *const accounts[] = { "a", "b" };
+
+    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n[account a]\nfrom = a@x\n"
+             "outbox = Queue/A\n[account b]\nfrom = b@x\n", root);
+    ck_assert_msg(config_parse("rc", rc, strlen(rc), &cfg, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(queue_open_cfg(cfg, NULL, &q, &e), 0);
+    for (int i = 0; i < 2; i++) {
+        memset(&ent, 0, sizeof ent);
+        ent.account = xstrdup(accounts[i]);
+        ent.from = xstrdup("a@x");
+        queue_entry_add_rcpt(&ent, "b@x");
+        ck_assert_int_eq(queue_add(q, "Subject: q\n\nx\n", 14, &ent, &e), 0);
+        queue_entry_free(&ent);
+    }
+    queue_close(q);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_msg(model_open(root, i ? "Outbox" : "Queue/A", cfg, &m, &e) == 0, "%s",
+                      e.msg);
+        ck_assert(model_is_outbox(m));
+        ck_assert_uint_eq(model_rows(m), 1);
+        ck_assert_ptr_nonnull(model_queue_entry(m, 0));
+        ck_assert_str_eq(model_queue_entry(m, 0)->account, accounts[i]);
+        model_close(m);
+    }
+    ck_assert_msg(model_open(root, "INBOX", cfg, &m, &e) == 0, "%s", e.msg);
+    ck_assert(!model_is_outbox(m));
+    model_close(m);
+    config_free(cfg);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("model");
@@ -625,6 +667,7 @@ static Suite *suite(void)
     tcase_add_test(t, thread_commands);
     tcase_add_test(t, outbox_has_nothing_unread);
     tcase_add_test(t, outbox_queue_read_only_on_change);
+    tcase_add_test(t, outbox_of_every_account);
     suite_add_tcase(s, t);
     return s;
 }

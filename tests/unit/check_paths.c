@@ -66,7 +66,7 @@ START_TEST(roles_plain_layout_and_settings)
 
     buf_printf(&b, "[general]\nmail_root = %s\n[account home]\nfrom = a@b\n"
                "[account work]\nfrom = w@b\nsent = Work/Sent\ntrash = Work/Bin\n"
-               "drafts = Work/Drafts\ninbox = Work/INBOX\n", d);
+               "drafts = Work/Drafts\ninbox = Work/INBOX\noutbox = Work/Queue\n", d);
     cfg = conf(buf_cstr(&b));
     ck_assert_str_eq(paths_role(cfg, NULL, NULL, ROLE_INBOX), "INBOX");
     ck_assert_str_eq(paths_role(cfg, NULL, NULL, ROLE_SENT), "Sent");
@@ -78,6 +78,9 @@ START_TEST(roles_plain_layout_and_settings)
     ck_assert_str_eq(paths_role(cfg, NULL, w, ROLE_TRASH), "Work/Bin");
     ck_assert_str_eq(paths_role(cfg, NULL, w, ROLE_DRAFTS), "Work/Drafts");
     ck_assert_str_eq(paths_role(cfg, NULL, w, ROLE_INBOX), "Work/INBOX");
+    ck_assert_str_eq(paths_role(cfg, NULL, w, ROLE_OUTBOX), "Work/Queue");
+    /* every account's outbox is an outbox: home's default one and work's own */
+    ck_assert_int_eq(paths_role_of(cfg, d, "Work/Queue"), ROLE_OUTBOX);
     ck_assert_int_eq(paths_role_of(cfg, d, "Work/Bin"), ROLE_TRASH);
     ck_assert_int_eq(paths_role_of(cfg, d, "Sent"), ROLE_SENT);
     ck_assert_int_eq(paths_role_of(cfg, d, "Outbox"), ROLE_OUTBOX);
@@ -116,7 +119,8 @@ START_TEST(roles_maildirpp)
     p = fs_join(d, ".Sub.folder");
     ck_assert_int_eq(maildir_create(p, &e), 0);
     free(p);
-    buf_printf(&b, "[general]\nmail_root = %s\n[account home]\nfrom = a@b\n", d);
+    buf_printf(&b, "[general]\nmail_root = %s\n[account home]\nfrom = a@b\n"
+               "[account work]\nfrom = w@b\noutbox = Work/Queue\n", d);
     cfg = conf(buf_cstr(&b));
     ck_assert(paths_maildirpp(d));
     /* the names dovecot shows; the directories are the dot-folders */
@@ -134,6 +138,13 @@ START_TEST(roles_maildirpp)
         ck_assert_str_eq(p, buf_cstr(&b));
         free(p);
     }
+    /* an account's own outbox is a dot-folder too */
+    p = paths_role_dir(cfg, NULL, config_account(cfg, "work"), ROLE_OUTBOX);
+    buf_reset(&b);
+    buf_printf(&b, "%s/.Work.Queue", d);
+    ck_assert_str_eq(p, buf_cstr(&b));
+    free(p);
+    ck_assert_int_eq(paths_role_of(cfg, d, "Work/Queue"), ROLE_OUTBOX);
     ck_assert_int_eq(maildir_ensure_roles(cfg, &e), 0);
     ck_assert_int_eq(maildir_folders(d, &names, &n, &e), 0);
     ck_assert_uint_eq(n, 5);                   /* no Sent/Drafts/Trash beside the dot ones */

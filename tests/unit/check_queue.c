@@ -33,6 +33,7 @@ START_TEST(state_roundtrip)
     queue_entry_set_reply(&q, "451 4.3.0 try\r\nlater\033");
     q.sent_copied = true;
     q.state = QUEUE_FAILED;
+    q.outbox = strdup("/mail/Queue/Work");
     text = queue_state_format(&q);
     ck_assert_int_eq(queue_state_parse(text, strlen(text), &r, &e), 0);
     ck_assert_str_eq(r.id, q.id);
@@ -43,6 +44,7 @@ START_TEST(state_roundtrip)
     ck_assert_str_eq(r.reply, "451 4.3.0 try  later?");
     ck_assert_int_eq(r.state, QUEUE_FAILED);
     ck_assert(r.sent_copied);
+    ck_assert_str_eq(r.outbox, "/mail/Queue/Work");
     ck_assert_int_eq(r.attempts, 1);
     ck_assert_int_eq((long)r.created, 1764036000);
     ck_assert_int_eq((long)r.next, 1764036060);
@@ -65,6 +67,8 @@ static const char *const bad_states[] = {
     "tern-queue 1\nid x\naccount a\nfrom f\r\nstate queued\ncreated 1\n",
     "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\ncreated 1\nbogus 1\n",
     "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\n",
+    "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\ncreated 1\noutbox ../Queue\n",
+    "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\ncreated 1\noutbox Q//A\n",
 };
 
 START_TEST(state_rejects)
@@ -562,6 +566,244 @@ START_TEST(flush_flags_the_answered_message)
 }
 END_TEST
 
+/* Queue a message for account; its entry (path, outbox, id) in *out. */
+static void add_as(struct queue *q, const char *account, const char *msg, time_t created,
+                   struct queue_entry *out)
+{
+    struct err e;
+
+    memset(out, 0, sizeof *out);
+    out->account = strdup(account);
+    out->from = strdup("a@x");
+    queue_entry_add_rcpt(out, "b@x");
+    out->created = created;
+    if (queue_add(q, msg, strlen(msg), out, &e) < 0)
+        ck_abort_msg("%s", e.msg);
+}
+
+static void age_dir(const char *dir, const char *sub, const char *when)
+{
+    char cmd[4200];
+
+    snprintf(cmd, sizeof cmd, "touch -d @%s '%s/%s'", when, dir, sub);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Each account's message goes to its own outbox; one queue (one state directory, one lock)
+ * finds them all, also when opened without the configuration. */
+START_TEST(outbox_per_account)
+{
+    char *root = test_tmpdir(), rc[1024], *boxa, *boxb, *boxc, *statedir;
+    struct config *cfg;
+    struct queue *q, *plain;
+    struct queue_entry a, b, c, *ents;
+    struct queue_stamp st = { 0 };
+    size_t n, orphans;
+    struct err e;
+    time_t now = time(NULL);
+
+    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n[account a]\nfrom = a@x\n"
+             "outbox = Queue/A\n[account b]\nfrom = b@x\noutbox = Queue/B\n"
+             "[account c]\nfrom = c@x\n", root);
+    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
+        ck_abort_msg("%s", e.msg);
+    boxa = fs_join(root, "Queue/A");
+    boxb = fs_join(root, "Queue/B");
+    boxc = fs_join(root, "Outbox");
+    statedir = fs_join(root, ".tern/queue");
+    ck_assert_int_eq(queue_open_cfg(cfg, NULL, &q, &e), 0);
+    add_as(q, "a", "Subject: a\n\n", now - 3, &a);
+    add_as(q, "b", "Subject: b\n\n", now - 2, &b);
+    add_as(q, "c", "Subject: c\n\n", now - 1, &c);
+    /* named under the mail root: a tree moved or restored elsewhere still works */
+    ck_assert_str_eq(a.outbox, "Queue/A");
+    ck_assert_str_eq(b.outbox, "Queue/B");
+    ck_assert_str_eq(c.outbox, "Outbox");      /* no setting: the default Outbox */
+    ck_assert_uint_eq(count_files(boxa), 1);
+    ck_assert_uint_eq(count_files(boxb), 1);
+    ck_assert_uint_eq(count_files(boxc), 1);
+    ck_assert_int_eq(strncmp(b.path, boxb, strlen(boxb)), 0);
+
+    /* without the configuration the states say where the messages are */
+    ck_assert_int_eq(queue_open(root, &plain, &e), 0);
+    ck_assert_int_eq(queue_list(plain, &ents, &n, &orphans, &e), 0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(orphans, 0);
+    ck_assert_str_eq(ents[0].id, a.id);
+    ck_assert_str_eq(ents[0].path, a.path);
+    ck_assert_str_eq(ents[1].path, b.path);
+    ck_assert_str_eq(ents[2].path, c.path);
+    queue_list_free(ents, n);
+    queue_close(plain);
+
+    /* the queue names a message in the outbox its state names, and only there */
+    {
+        char *id = queue_id_of_path(root, b.path);
+        struct buf p = BUF_INIT;
+
+        ck_assert_str_eq(id, b.id);
+        free(id);
+        buf_printf(&p, "%s/cur/%s:2,S", boxa, b.id);
+        ck_assert_ptr_null(queue_id_of_path(root, p.ptr));
+        buf_reset(&p);
+        buf_printf(&p, "%s/cur/%s:2,S", boxc, c.id);
+        id = queue_id_of_path(root, p.ptr);
+        ck_assert_str_eq(id, c.id);
+        free(id);
+        buf_free(&p);
+    }
+
+    /* a message in an account's outbox without its state is counted */
+    {
+        char *p = fs_join(boxb, "new/123.orphan.host");
+
+        test_write(p, "Subject: orphan\n\n");
+        free(p);
+    }
+    ck_assert_int_eq(queue_list(q, &ents, &n, &orphans, &e), 0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_uint_eq(orphans, 1);
+
+    /* a reader rereads the queue when any outbox changes */
+    age_dir(statedir, "", "1000000000");
+    for (const char *const *d = (const char *const[]){ boxa, boxb, boxc, NULL }; *d; d++) {
+        age_dir(*d, "new", "1000000000");
+        age_dir(*d, "cur", "1000000000");
+    }
+    ck_assert_int_eq(queue_changed(q, &st), 1);
+    ck_assert_int_eq(queue_changed(q, &st), 0);
+    age_dir(boxb, "cur", "1000000100");
+    ck_assert_int_eq(queue_changed(q, &st), 1);
+
+    /* removing takes the message from its own outbox */
+    ck_assert_int_eq(queue_remove(q, &ents[1], &e), 0);
+    ck_assert_uint_eq(count_files(boxb), 1);   /* the orphan */
+    ck_assert_uint_eq(count_files(boxa), 1);
+    queue_list_free(ents, n);
+    ck_assert_int_eq(queue_list(q, &ents, &n, NULL, &e), 0);
+    ck_assert_uint_eq(n, 2);
+    queue_list_free(ents, n);
+    queue_close(q);
+
+    /* the tree moved (restored from a backup elsewhere): the queue is found where it is */
+    {
+        struct buf moved = BUF_INIT;
+
+        buf_printf(&moved, "%s.moved", root);
+        ck_assert_int_eq(rename(root, moved.ptr), 0);
+        ck_assert_int_eq(queue_open(moved.ptr, &plain, &e), 0);
+        ck_assert_int_eq(queue_list(plain, &ents, &n, NULL, &e), 0);
+        ck_assert_uint_eq(n, 2);
+        for (size_t i = 0; i < n; i++)
+            ck_assert_int_eq(strncmp(ents[i].path, moved.ptr, moved.len), 0);
+        queue_list_free(ents, n);
+        queue_close(plain);
+        ck_assert_int_eq(rename(moved.ptr, root), 0);
+        buf_free(&moved);
+    }
+    queue_entry_free(&a);
+    queue_entry_free(&b);
+    queue_entry_free(&c);
+    config_free(cfg);
+    free(boxa);
+    free(boxb);
+    free(boxc);
+    free(statedir);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
+/* An upgrade: a queue written before per-account outboxes (states without "outbox", the
+ * messages in the default Outbox) is listed, named and flushed after the account gets an
+ * outbox of its own, beside a message queued into that one. */
+START_TEST(outbox_upgrade_keeps_old_queue)
+{
+    static const char *const steps[] = {
+        "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",
+        "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
+        "C:Subject: one", "C:", "C:body", "C:.",
+        "S:250 2.0.0 first\n", "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA",
+        "S:250 ok\n250 ok\n354 go\n", "C:Subject: two", "C:", "C:body", "C:.",
+        "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
+    };
+    char *root = test_tmpdir(), rc[1024], *legacy, *boxa, *sent, *sp, *id;
+    struct config *cfg;
+    struct queue *q;
+    struct queue_entry old, fresh, *ents;
+    struct queue_flush_opts fo = { 0 };
+    struct queue_flush_stats st;
+    struct buf text = BUF_INIT, keep = BUF_INIT;
+    size_t n;
+    struct err e;
+    int port;
+    pid_t pid;
+    time_t now = time(NULL);
+
+    /* the old queue: Outbox, and a state file without the outbox line */
+    ck_assert_int_eq(queue_open(root, &q, &e), 0);
+    add_as(q, "a", "Subject: one\n\nbody\n", now - 2, &old);
+    queue_close(q);
+    legacy = fs_join(root, "Outbox");
+    ck_assert_int_eq(strncmp(old.path, legacy, strlen(legacy)), 0);
+    {
+        struct buf f = BUF_INIT;
+
+        buf_printf(&f, "%s/.tern/queue/%s.state", root, old.id);
+        sp = buf_detach(&f);
+    }
+    ck_assert_int_eq(fs_read_file(sp, &text, &e), 0);
+    for (char *line = strtok(text.ptr, "\n"); line; line = strtok(NULL, "\n"))
+        if (strncmp(line, "outbox ", 7) != 0)
+            buf_printf(&keep, "%s\n", line);
+    ck_assert_ptr_null(strstr(buf_cstr(&keep), "outbox"));
+    ck_assert_int_eq(fs_write_atomic(sp, keep.ptr, keep.len, 0600, &e), 0);
+
+    pid = peer_start(steps, &port);
+    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n"
+             "[account a]\nfrom = a@x\noutbox = Queue/A\nsmtp_host = 127.0.0.1\n"
+             "smtp_port = %d\nsmtp_tls = none\ntimeout = 5\n", root, port);
+    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
+        ck_abort_msg("%s", e.msg);
+    boxa = fs_join(root, "Queue/A");
+    ck_assert_int_eq(queue_open_cfg(cfg, NULL, &q, &e), 0);
+    add_as(q, "a", "Subject: two\n\nbody\n", now - 1, &fresh);
+    ck_assert_int_eq(strncmp(fresh.path, boxa, strlen(boxa)), 0);
+    ck_assert_int_eq(queue_list(q, &ents, &n, NULL, &e), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_ptr_null(ents[0].outbox);
+    ck_assert_str_eq(ents[0].path, old.path);
+    queue_list_free(ents, n);
+    id = queue_id_of_path(root, old.path);
+    ck_assert_str_eq(id, old.id);
+    free(id);
+
+    if (queue_flush(q, cfg, &fo, NULL, NULL, &st, &e) < 0)
+        ck_abort_msg("%s", e.msg);
+    ck_assert_int_eq(peer_wait(pid), 0);
+    ck_assert_uint_eq(st.sent, 2);
+    sent = fs_join(root, "Sent");
+    ck_assert_uint_eq(count_files(sent), 2);
+    ck_assert_uint_eq(count_files(legacy), 0);
+    ck_assert_uint_eq(count_files(boxa), 0);
+    ck_assert_int_eq(queue_list(q, &ents, &n, NULL, &e), 0);
+    ck_assert_uint_eq(n, 0);
+    queue_list_free(ents, n);
+    queue_close(q);
+    queue_entry_free(&old);
+    queue_entry_free(&fresh);
+    config_free(cfg);
+    buf_free(&text);
+    buf_free(&keep);
+    free(sp);
+    free(sent);
+    free(legacy);
+    free(boxa);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
 static Suite *queue_suite(void)
 {
     Suite *s = suite_create("queue");
@@ -578,6 +820,8 @@ static Suite *queue_suite(void)
     tcase_add_test(t, flush_outcomes);
     tcase_add_test(t, flush_follows_renamed_messages);
     tcase_add_test(t, flush_flags_the_answered_message);
+    tcase_add_test(t, outbox_per_account);
+    tcase_add_test(t, outbox_upgrade_keeps_old_queue);
     suite_add_tcase(s, t);
     return s;
 }
