@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "tern/config.h"
+#include "tern/secret.h"
 
 /* A bad option or an unknown command: usage on stderr and this exit status. */
 #define TERN_EX_USAGE 2
@@ -32,10 +33,27 @@ int cmd_load_config(const struct globals *g, struct config **cfg);
  * CMD" or "sendmail"); with help, also its summary and the pointer to tern(1), on f.
  */
 void cmd_usage(FILE *f, const struct globals *g, bool help);
+/* A bad command line: "PROGNAME: MESSAGE" when fmt is not NULL, then the usage, on stderr.
+ * Returns TERN_EX_USAGE, for the command to return. */
+int cmd_bad_usage(const struct globals *g, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* The one-line summary of a subcommand, or NULL for an unknown name. */
 const char *cmd_summary(const char *command);
+/* --password-fd N: read "ACCOUNT<TAB>PASSWORD" lines the client hands over (secret.h).
+ * 0, or -1 with the problem printed. */
+int cmd_password_fd(const struct globals *g, const char *arg);
+/*
+ * For each account (duplicates once) that has no password for use, no command and no OAuth,
+ * and none handed over: ask on /dev/tty with echo off, once. Without a terminal nothing is
+ * asked and the login fails with secret_get's line naming what to set.
+ */
+void cmd_ask_passwords(const struct globals *g, const struct account *const *accts, size_t n,
+                       enum secret_use use);
 /* The exit code for an error class (sysexits.h). */
 int cmd_exit_code(enum err_class cls);
+/* Run handler on sig (sigaction, no flags, nothing blocked): how fetch and flush catch the
+ * signals that ask them to stop after the message in flight. */
+void cmd_catch_signal(int sig, void (*handler)(int));
 
 int cmd_check_config(int argc, char **argv, const struct globals *g);
 int cmd_scan(int argc, char **argv, const struct globals *g);

@@ -36,6 +36,9 @@ enum codec_how {
  * never emits invalid UTF-8. Charset names are matched loosely (case, common aliases).
  */
 enum codec_how codec_to_utf8(const char *charset, const char *in, size_t n, struct buf *out);
+/* The code point of byte c in Windows-1252 (U+FFFD for its five unassigned bytes): the
+ * fallback charset, and what HTML makes of &#128;..&#159; as browsers do. */
+unsigned codec_cp1252(unsigned char c);
 /* n bytes are entirely valid UTF-8 (no overlongs, no surrogates). */
 bool codec_utf8_valid(const char *s, size_t n);
 /* Append s as UTF-8, replacing each invalid byte with U+FFFD. */

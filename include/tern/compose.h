@@ -18,7 +18,7 @@
 #include "tern/reply.h"
 
 enum compose_kind { COMPOSE_NEW, COMPOSE_REPLY, COMPOSE_REPLY_ALL, COMPOSE_REPLY_LIST,
-                    COMPOSE_FORWARD, COMPOSE_RESUME };
+                    COMPOSE_FORWARD, COMPOSE_RESUME, COMPOSE_AS_NEW };
 
 struct compose {
     struct draft d;
@@ -28,6 +28,8 @@ struct compose {
     char *origin;                /* a Drafts file or Outbox entry this replaces, or NULL */
     char *origin_queue_id;       /* when origin is a queued message: its queue id */
     bool edited;                 /* the user changed something since it was made */
+    int lock_fd, origin_lock_fd; /* held while editing (draft-X.lock, edit-ORIGIN.lock) so
+                                  * that another tern neither offers nor resumes it; -1 */
     bool text_broken;            /* the editor file has a header error: keep it for the user */
     struct err broken;           /* ... and what the error is (after recovery) */
     char *answers;               /* the message replied to or forwarded (gets R or P once
@@ -42,8 +44,10 @@ struct compose {
 /* mail_root/.tern/compose, created 0700. New string. */
 char *compose_dir(const struct config *cfg, struct err *e);
 /*
- * Start a message: new, reply/forward to the message at msg_path, or resume the draft or
- * queued message at msg_path (queue_id NULL: found from the path when it is in Outbox).
+ * Start a message: new, reply/forward to the message at msg_path, resume the draft or
+ * queued message at msg_path (queue_id NULL: found from the path when it is in Outbox), or a
+ * received message edited as new (COMPOSE_AS_NEW: its headers and body, a Message-ID of its
+ * own, the original left alone). A draft another tern is editing is ERR_LOCKED.
  * The account is acct, or the one whose from matches the original's recipients, or the
  * default.
  */
@@ -88,7 +92,9 @@ int compose_postpone(struct compose *c, const struct config *cfg, struct err *e)
 int compose_send(struct compose *c, const struct config *cfg, char **id, struct err *e);
 /* Give up: remove the editor file and the recovery copy. */
 void compose_discard(struct compose *c);
-/* Recovery copies left by a crash, newest first (full paths; free with compose_list_free). */
+/* Recovery copies left by a crash (draft-X.saved, the editor file draft-X.eml beside it),
+ * newest first, leaving out any that another running tern is editing (full paths; free with
+ * compose_list_free). */
 size_t compose_leftovers(const struct config *cfg, char ***paths);
 void compose_list_free(char **paths, size_t n);
 

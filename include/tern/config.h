@@ -83,6 +83,9 @@ struct config {
     bool exists;
     char *mail_root;
     char *editor;                /* NULL: $VISUAL, then $EDITOR, then vi */
+    char *url_command;           /* opens a link (%s: the URL); NULL: $BROWSER, xdg-open */
+    char *query_command;         /* address query as mutt's (%s: the query); NULL: none */
+    char *headers;               /* header names the pager shows; NULL: the usual few */
     char *default_account;
     long queue_retry_min;        /* seconds before the first retry */
     long queue_retry_max;        /* cap of the doubling backoff */
@@ -126,6 +129,9 @@ int config_parse(const char *name, const char *text, size_t len, struct config *
 void config_free(struct config *cfg);
 /* The account called name (case-insensitive), or the default one when name is NULL. */
 const struct account *config_account(const struct config *cfg, const char *name);
+/* Add (or replace) the alias name for one address in memory, as a line just written to the
+ * file would give at the next start. */
+void config_alias_add(struct config *cfg, const char *name, const char *address);
 /* The alias called name, or NULL. */
 const struct alias *config_alias(const struct config *cfg, const char *name);
 /*

@@ -6,6 +6,7 @@
 #ifndef TERN_HEADER_H
 #define TERN_HEADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -75,6 +76,14 @@ char *addr_first_mailbox(const char *value, size_t len);
 /* Append "Name <mailbox>" to out, the name quoted when it holds specials (a comma, a dot...),
  * or the bare mailbox when name is NULL or empty: a ready item of an address header. */
 void addr_format(struct buf *out, const char *name, const char *mailbox);
+/* Append s as a quoted string: in double quotes, with '"' and '\\' escaped by a backslash. */
+void addr_quote(struct buf *out, const char *s);
+/*
+ * Whether mailbox m has a character that bad(c, quoted) rejects, or leaves a quote open. The
+ * walk knows a quoted local part ("a b"@x) and the escapes inside it (never passed to bad):
+ * the one scan behind what composing refuses and what display distrusts in a parsed mailbox.
+ */
+bool addr_mailbox_bad(const char *m, bool (*bad)(char c, bool quoted));
 
 /* The first "<id>" in a Message-ID value, without the brackets (a bare id@host is accepted
  * too). New string, or NULL when there is none. */

@@ -61,6 +61,8 @@ const char *model_dir(const struct model *m);    /* the Maildir path */
 bool model_show_to(const struct model *m);
 /* The folder is the Outbox: model_queue_entry gives each row's queue state. */
 bool model_is_outbox(const struct model *m);
+/* The folder is the Trash: expunging here removes mail for good (the UI asks first). */
+bool model_is_trash(const struct model *m);
 const struct model_counts *model_counts(const struct model *m);
 const struct idx *model_index(const struct model *m);
 
@@ -170,6 +172,13 @@ long model_move(struct model *m, const uint32_t *ids, size_t n, const char *dst,
                 size_t *gone, struct err *e);
 long model_copy(struct model *m, const uint32_t *ids, size_t n, const char *dst,
                 size_t *gone, struct err *e);
+/* A move/copy target that names a file or a directory outside the folders (starts with / or
+ * ~) rather than a folder: model_save writes there. */
+bool model_is_file_target(const char *target);
+/* Save copies of the messages to an mbox file or a Maildir (save_message: ~ expanded);
+ * *where (may be NULL) gets the path written to (new string). The messages stay. */
+long model_save(struct model *m, const uint32_t *ids, size_t n, const char *target,
+                char **where, size_t *gone, struct err *e);
 /* Remove every message marked for deletion to the Trash folder (for real in the Trash
  * itself). Returns how many went. */
 long model_expunge(struct model *m, struct err *e);

@@ -2,6 +2,9 @@
 #ifndef TERN_SECRET_H
 #define TERN_SECRET_H
 
+#include <stdbool.h>
+
+#include "tern/buf.h"
 #include "tern/config.h"
 #include "tern/err.h"
 
@@ -28,5 +31,22 @@ char *secret_command_bounded(const char *account, const char *key, const char *c
                              struct err *e);
 /* Wipe and free. */
 void secret_free(char *s);
+
+/*
+ * Passwords the user typed this session, for accounts with no password and no
+ * password_command (secret_get falls back to them). Kept in memory only; secret_forget_all
+ * wipes them.
+ */
+void secret_remember(const char *account, const char *password);
+void secret_forget(const char *account);
+void secret_forget_all(void);
+/* The password typed for account this session (borrowed), or NULL. */
+const char *secret_remembered(const char *account);
+/* Nothing is configured or remembered that secret_get could answer with for this use. */
+bool secret_missing(const struct account *a, enum secret_use use);
+/* The line that hands one to a child through a pipe: "ACCOUNT<TAB>PASSWORD\n". */
+void secret_format(struct buf *out, const char *account, const char *password);
+/* Read such lines from fd until EOF (the client's private pipe), remember them, close fd. */
+int secret_read_fd(int fd, struct err *e);
 
 #endif

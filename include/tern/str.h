@@ -16,8 +16,12 @@ int str_ncasecmp(const char *a, const char *b, size_t n);
 const char *str_casemem(const char *hay, size_t n, const char *needle);
 /* Parse a whole decimal number in [min, max]; 0 on success, -1 otherwise. */
 int str_tolong(const char *s, long min, long max, long *out);
+/* The value of one hex digit (either case), or -1 for any other character. */
+int str_hexval(int c);
 /* Parse yes/no/true/false/on/off/1/0 (any case); 0 on success, -1 otherwise. */
 int str_tobool(const char *s, bool *out);
+/* Free each of the n strings in v, then v itself; v may be NULL when n is 0. */
+void str_list_free(char **v, size_t n);
 /* Levenshtein distance, for "did you mean" suggestions. */
 size_t str_distance(const char *a, const char *b);
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid or cut by n. */

@@ -42,6 +42,13 @@ size_t tls_pending(const struct tls *t);
 /* Bound every wait by an absolute CLOCK_MONOTONIC time in ms as well (0: only the timeout);
  * passing it is ERR_NET "too slow". Set by conn for its line and message deadlines. */
 void tls_set_deadline(struct tls *t, long long deadline_ms);
+/*
+ * Wait up to timeout seconds for events on fd (a plain socket or one under TLS), and never past
+ * deadline (CLOCK_MONOTONIC ms, 0: none), polling again after a signal. 0 when ready, 1 when
+ * the deadline passed first, 2 when the timeout did, -1 with errno when poll failed. The one
+ * wait of the net layer: conn's and tls's errors differ, so each caller words its own.
+ */
+int tls_poll_fd(int fd, short events, int timeout, long long deadline);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384", for the trace. Borrowed. */
 const char *tls_describe(const struct tls *t);
 /* Parse a fingerprint written as hex with optional colons into 32 bytes; 0 or -1. */

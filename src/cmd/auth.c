@@ -15,12 +15,6 @@ static void auth_say(void *ctx, const char *line)
     fprintf(stderr, "%s\n", line);
 }
 
-static int auth_usage(const struct globals *g)
-{
-    cmd_usage(stderr, g, false);
-    return TERN_EX_USAGE;
-}
-
 int cmd_auth(int argc, char **argv, const struct globals *g)
 {
     struct oauth_ui ui = { auth_say, NULL, getenv("BROWSER") };
@@ -38,7 +32,7 @@ int cmd_auth(int argc, char **argv, const struct globals *g)
         else if (strcmp(argv[i], "--browser") == 0)
             ;
         else if (argv[i][0] == '-' || name != NULL)
-            return auth_usage(g);
+            return cmd_bad_usage(g, NULL);
         else
             name = argv[i];
     }

@@ -82,11 +82,8 @@ int cmd_check_config(int argc, char **argv, const struct globals *g)
             cmd_usage(stdout, g, true);
             return EX_OK;
         }
-        if (strcmp(argv[i], "--mailx-safe") != 0) {
-            fprintf(stderr, "%s: unknown option '%s'\n", g->progname, argv[i]);
-            cmd_usage(stderr, g, false);
-            return TERN_EX_USAGE;
-        }
+        if (strcmp(argv[i], "--mailx-safe") != 0)
+            return cmd_bad_usage(g, "unknown option '%s'", argv[i]);
         mailx_safe = true;
     }
     if (mailx_safe)

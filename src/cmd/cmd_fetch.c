@@ -54,12 +54,7 @@ static void on_term(int sig)
  * deleted; at any other point the fetch ends at once (the state is consistent then). */
 static void catch_term(void)
 {
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_term;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
+    cmd_catch_signal(SIGTERM, on_term);
 }
 
 static void emit(const struct fetch_ui *u, const struct worker_event *ev)
@@ -129,12 +124,6 @@ static void show_progress(void *ctx, const struct fetch_progress *p)
     }
 }
 
-static int fetch_usage(const struct globals *g)
-{
-    cmd_usage(stderr, g, false);
-    return TERN_EX_USAGE;
-}
-
 int cmd_fetch(int argc, char **argv, const struct globals *g)
 {
     struct fetch_ui ui = { isatty(STDERR_FILENO) && g->verbose == 0, -1, 0, NULL };
@@ -151,29 +140,31 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             first++;
             break;
         }
+        if (strcmp(a, "--password-fd") == 0 || strncmp(a, "--password-fd=", 14) == 0) {
+            if (cmd_password_fd(g, a[13] == '=' ? a + 14 : first + 1 < argc ? argv[++first]
+                                                                             : NULL) < 0)
+                return cmd_bad_usage(g, NULL);
+            continue;
+        }
         /* --progress-fd: the option's name before the worker protocol had its own. */
         if (strcmp(a, "--worker-fd") == 0 || strcmp(a, "--progress-fd") == 0) {
             if (first + 1 >= argc)
-                return fetch_usage(g);
+                return cmd_bad_usage(g, NULL);
             val = argv[++first];
         } else if (strncmp(a, "--worker-fd=", 12) == 0) {
             val = a + 12;
         } else if (strncmp(a, "--progress-fd=", 14) == 0) {
             val = a + 14;
         } else if (a[0] == '-') {
-            fprintf(stderr, "%s: unknown option '%s'\n", g->progname, a);
-            return fetch_usage(g);
+            return cmd_bad_usage(g, "unknown option '%s'", a);
         } else {
             break;
         }
         {
             long fd;
 
-            if (str_tolong(val, 0, 1 << 20, &fd) < 0) {
-                fprintf(stderr, "%s: --worker-fd needs a descriptor number\n",
-                        g->progname);
-                return fetch_usage(g);
-            }
+            if (str_tolong(val, 0, 1 << 20, &fd) < 0)
+                return cmd_bad_usage(g, "--worker-fd needs a descriptor number");
             ui.wfd = (int)fd;
         }
     }
@@ -233,6 +224,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             nfail++;
         }
     }
+    cmd_ask_passwords(g, todo, ntodo, SECRET_POP3);
     for (size_t i = 0; i < ntodo; i++) {
         const struct account *a = todo[i];
         struct newmail nm = { NULL, 0, 0 };

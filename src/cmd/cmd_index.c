@@ -14,12 +14,6 @@
 #include "tern/str.h"
 #include "tern/worker.h"
 
-static int index_usage(const struct globals *g)
-{
-    cmd_usage(stderr, g, false);
-    return TERN_EX_USAGE;
-}
-
 static int index_one(const struct config *cfg, const char *f, int oflags, bool quiet, int wfd,
                      const struct globals *g)
 {
@@ -73,20 +67,19 @@ int cmd_index(int argc, char **argv, const struct globals *g)
             long fd;
 
             if (v == NULL || str_tolong(v, 0, 1 << 20, &fd) < 0)
-                return index_usage(g);
+                return cmd_bad_usage(g, NULL);
             wfd = (int)fd;
         } else if (strcmp(s, "--") == 0) {
             i++;
             break;
         } else if (s[0] == '-' && s[1] != '\0') {
-            fprintf(stderr, "%s: unknown option %s\n", g->progname, s);
-            return index_usage(g);
+            return cmd_bad_usage(g, "unknown option %s", s);
         } else {
             break;
         }
     }
     if (i >= argc)
-        return index_usage(g);
+        return cmd_bad_usage(g, NULL);
     (void)worker_emit(wfd, &ev);
     if ((rc = cmd_load_config(g, &cfg)) != 0) {
         ev = (struct worker_event){ .kind = WEV_ERROR, .cls = ERR_CONFIG,

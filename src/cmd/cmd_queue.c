@@ -84,20 +84,14 @@ int cmd_queue(int argc, char **argv, const struct globals *g)
         } else {
             if (argv[i][0] == '-' && strcmp(argv[i], "--retry") != 0 &&
                 strcmp(argv[i], "--delete") != 0)
-                fprintf(stderr, "%s: unknown option '%s'\n", g->progname, argv[i]);
-            else if (argv[i][0] == '-')
-                fprintf(stderr, "%s: %s needs a queue id\n", g->progname, argv[i]);
-            else
-                fprintf(stderr, "%s: unexpected argument '%s'\n", g->progname, argv[i]);
-            cmd_usage(stderr, g, false);
-            return TERN_EX_USAGE;
+                return cmd_bad_usage(g, "unknown option '%s'", argv[i]);
+            if (argv[i][0] == '-')
+                return cmd_bad_usage(g, "%s needs a queue id", argv[i]);
+            return cmd_bad_usage(g, "unexpected argument '%s'", argv[i]);
         }
     }
-    if (retry && del) {
-        fprintf(stderr, "%s: give --retry or --delete, not both\n", g->progname);
-        cmd_usage(stderr, g, false);
-        return TERN_EX_USAGE;
-    }
+    if (retry && del)
+        return cmd_bad_usage(g, "give --retry or --delete, not both");
     rc = cmd_load_config(g, &cfg);
     if (rc != 0)
         return rc;

@@ -1,12 +1,24 @@
 /* What every front end shares: loading the configuration and mapping errors to exit codes. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <termios.h>
+#include <unistd.h>
 
+#include "tern/buf.h"
 #include "tern/cmd.h"
+#include "tern/fsutil.h"
+#include "tern/oauth.h"
+#include "tern/secret.h"
+#include "tern/str.h"
+#include "tern/xalloc.h"
 
 static const struct {
     const char *name, *synopsis, *summary;
@@ -21,13 +33,14 @@ static const struct {
     { "send", "[-c FILE] [-t] [-i|-oi] [-f ADDR] [-F NAME] [-a ACCOUNT] [-q] [-v]\n"
       "  [--sign] [--encrypt] [--smime|--pgp] [--no-sign] [--no-encrypt] [--] "
       "[RCPT...] < message", "queue a message (a sendmail drop-in) and deliver it" },
-    { "flush", "[-c FILE] [--all] [--retry-held] [-q] [--worker-fd N] [ACCOUNT...]",
+    { "flush", "[-c FILE] [--all] [--retry-held] [-q] [--worker-fd N] [--password-fd N]\n"
+      "  [ACCOUNT...]",
       "deliver the queued messages that are due" },
     { "queue", "[-c FILE] [--retry ID | --delete ID]",
       "list the outgoing queue; --retry ID, --delete ID" },
     { "show", "[-c FILE] [--raw] [--headers=all|none] [--html] [--part N [-o FILE|DIR]] "
       "FILE...", "print messages as the pager shows them, or save a part" },
-    { "fetch", "[-c FILE] [-v] [--worker-fd N] [ACCOUNT...]",
+    { "fetch", "[-c FILE] [-v] [--worker-fd N] [--password-fd N] [ACCOUNT...]",
       "download new mail from POP3 accounts into their inbox" },
     { "auth", "[-c FILE] [-v] [--device | --browser] ACCOUNT",
       "authorize an OAuth2 account once (device code or browser)" },
@@ -57,6 +70,21 @@ void cmd_usage(FILE *f, const struct globals *g, bool help)
     fprintf(f, "usage: %s %s\n", g->progname, docs[i].synopsis);
     if (help)
         fprintf(f, "%s\nSee tern(1).\n", docs[i].summary);
+}
+
+int cmd_bad_usage(const struct globals *g, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (fmt) {
+        fprintf(stderr, "%s: ", g->progname);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+    }
+    cmd_usage(stderr, g, false);
+    return TERN_EX_USAGE;
 }
 
 int cmd_load_config(const struct globals *g, struct config **cfg)
@@ -103,4 +131,94 @@ int cmd_exit_code(enum err_class cls)
     default:
         return EX_IOERR;
     }
+}
+
+void cmd_catch_signal(int sig, void (*handler)(int))
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
+}
+
+int cmd_password_fd(const struct globals *g, const char *arg)
+{
+    long fd;
+    struct err e;
+
+    if (arg == NULL || str_tolong(arg, 0, 1 << 20, &fd) < 0) {
+        fprintf(stderr, "%s: --password-fd needs a descriptor number\n", g->progname);
+        return -1;
+    }
+    if (secret_read_fd((int)fd, &e) < 0) {
+        fprintf(stderr, "%s: %s\n", g->progname, e.msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Read one line from the terminal with echo off; NULL on EOF or error. */
+static char *ask_tty(int tty, const char *prompt)
+{
+    struct termios old, quiet;
+    struct buf line = BUF_INIT;
+    bool restore = tcgetattr(tty, &old) == 0;
+    char c, *res = NULL;
+    ssize_t r;
+
+    if (restore) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+        quiet.c_lflag |= ICANON;
+        tcsetattr(tty, TCSAFLUSH, &quiet);
+    }
+    (void)fs_write_all(tty, prompt, strlen(prompt));
+    while ((r = read(tty, &c, 1)) == 1 || (r < 0 && errno == EINTR)) {
+        if (r < 0)
+            continue;
+        if (c == '\n' || c == '\r') {
+            res = xstrdup(buf_cstr(&line));
+            break;
+        }
+        if (line.len < 4096)
+            buf_addc(&line, c);
+    }
+    if (restore)
+        tcsetattr(tty, TCSAFLUSH, &old);
+    (void)fs_write_all(tty, "\n", 1);
+    for (volatile char *p = line.ptr; p && p < line.ptr + line.cap; p++)
+        *p = '\0';
+    buf_free(&line);
+    return res;
+}
+
+void cmd_ask_passwords(const struct globals *g, const struct account *const *accts, size_t n,
+                       enum secret_use use)
+{
+    int tty = -1;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct account *a = accts[i];
+        const char *user = use == SECRET_SMTP ? a->smtp_user : a->pop3_user;
+        const char *host = use == SECRET_SMTP ? a->smtp_host : a->pop3_host;
+        char prompt[512], *pw;
+        bool dup = false;
+
+        for (size_t k = 0; k < i; k++)
+            dup = dup || accts[k] == a;
+        if (dup || !secret_missing(a, use) || oauth_configured(a))
+            continue;
+        if (tty < 0 && (tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) < 0)
+            return;         /* no terminal: secret_get's error says what to set */
+        snprintf(prompt, sizeof prompt, "%s: password for %s (%s@%s): ", g->progname, a->name,
+                 user ? user : "?", host ? host : "?");
+        pw = ask_tty(tty, prompt);
+        if (pw && *pw)
+            secret_remember(a->name, pw);
+        secret_free(pw);
+    }
+    if (tty >= 0)
+        close(tty);
 }

@@ -17,6 +17,7 @@
 #include "tern/queue.h"
 #include "tern/str.h"
 #include "tern/worker.h"
+#include "tern/xalloc.h"
 
 struct flush_ui {
     const char *progname;
@@ -161,15 +162,38 @@ static void on_stop(int sig)
 
 static void catch_stop(void)
 {
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    cmd_catch_signal(SIGTERM, on_stop);
+    cmd_catch_signal(SIGINT, on_stop);
 }
 
+
+/* Ask on the terminal for the password of each account that has due mail to log in with
+ * and no password configured (asked once, before any connection). */
+static void ask_passwords(const struct globals *g, const struct config *cfg, struct queue *q,
+                          const struct queue_flush_opts *fo)
+{
+    struct queue_entry *ents = NULL;
+    const struct account **todo;
+    size_t n = 0, ntodo = 0;
+    time_t now = time(NULL);
+    struct err e;
+
+    if (queue_list(q, &ents, &n, NULL, &e) < 0)
+        return;
+    todo = xreallocarray(NULL, n + 1, sizeof *todo);
+    for (size_t i = 0; i < n; i++) {
+        const struct account *a = config_account(cfg, ents[i].account);
+        bool named = fo->naccounts == 0;
+
+        for (size_t k = 0; k < fo->naccounts && a; k++)
+            named = named || str_casecmp(fo->accounts[k], a->name) == 0;
+        if (a && named && a->smtp_user && queue_due(&ents[i], now, fo->all))
+            todo[ntodo++] = a;
+    }
+    cmd_ask_passwords(g, todo, ntodo, SECRET_SMTP);
+    free(todo);
+    queue_list_free(ents, n);
+}
 
 int cmd_flush(int argc, char **argv, const struct globals *g)
 {
@@ -191,6 +215,9 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
             fo.retry_held = true;
         } else if (strcmp(s, "-q") == 0 || strcmp(s, "--quiet") == 0) {
             u.quiet = true;
+        } else if (strcmp(s, "--password-fd") == 0 || strncmp(s, "--password-fd=", 14) == 0) {
+            if (cmd_password_fd(g, s[13] == '=' ? s + 14 : i + 1 < argc ? argv[++i] : NULL) < 0)
+                return TERN_EX_USAGE;
         } else if (strcmp(s, "--worker-fd") == 0 || strncmp(s, "--worker-fd=", 12) == 0 ||
                    strcmp(s, "--progress-fd") == 0 || strncmp(s, "--progress-fd=", 14) == 0) {
             /* --progress-fd: the option's name before the worker protocol had its own. */
@@ -211,9 +238,7 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
             i++;
             break;
         } else if (s[0] == '-') {
-            fprintf(stderr, "%s: unknown option '%s'\n", g->progname, s);
-            cmd_usage(stderr, g, false);
-            return TERN_EX_USAGE;
+            return cmd_bad_usage(g, "unknown option '%s'", s);
         } else {
             break;
         }
@@ -240,7 +265,9 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
     u.tty = !u.quiet && isatty(STDERR_FILENO);
     catch_stop();
     fo.stop = &stop_flag;
-    if (queue_open_cfg(cfg, NULL, &q, &e) < 0 ||
+    if (queue_open_cfg(cfg, NULL, &q, &e) == 0)
+        ask_passwords(g, cfg, q, &fo);
+    if ((q == NULL && queue_open_cfg(cfg, NULL, &q, &e) < 0) ||
         queue_flush(q, cfg, &fo, flush_event, &u, &st, &e) < 0) {
         clear_line(&u);
         fprintf(stderr, "%s: %s\n", g->progname, e.msg);

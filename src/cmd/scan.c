@@ -184,11 +184,8 @@ int cmd_scan(int argc, char **argv, const struct globals *g)
     while ((c = getopt_long(argc, argv, "+s:tl:h", opts, NULL)) != -1) {
         switch (c) {
         case 's':
-            if (idx_sort_parse(optarg, &key, &reverse) < 0) {
-                fprintf(stderr, "%s: unknown sort key '%s'\n", g->progname, optarg);
-                cmd_usage(stderr, g, false);
-                return TERN_EX_USAGE;
-            }
+            if (idx_sort_parse(optarg, &key, &reverse) < 0)
+                return cmd_bad_usage(g, "unknown sort key '%s'", optarg);
             break;
         case 't':
             threads = true;
@@ -206,15 +203,11 @@ int cmd_scan(int argc, char **argv, const struct globals *g)
             cmd_usage(stdout, g, true);
             return EX_OK;
         default:
-            fprintf(stderr, "%s: unknown option '%s'\n", g->progname, argv[optind - 1]);
-            cmd_usage(stderr, g, false);
-            return TERN_EX_USAGE;
+            return cmd_bad_usage(g, "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind != argc - 1) {
-        cmd_usage(stderr, g, false);
-        return TERN_EX_USAGE;
-    }
+    if (optind != argc - 1)
+        return cmd_bad_usage(g, NULL);
     if (limit && idx_limit_compile(limit, &lim, &e) < 0) {
         fprintf(stderr, "%s: %s\n", g->progname, e.msg);
         return TERN_EX_USAGE;

@@ -110,11 +110,8 @@ int cmd_send(int argc, char **argv, const struct globals *g)
 
     memset(&ent, 0, sizeof ent);
     g = &gl;     /* g->progname: "tern send", or "sendmail" when called so */
-    if (sendmail_args_parse(argc, argv, &sa, argerr, sizeof argerr) < 0) {
-        fprintf(stderr, "%s: %s\n", g->progname, argerr);
-        cmd_usage(stderr, g, false);
-        return TERN_EX_USAGE;
-    }
+    if (sendmail_args_parse(argc, argv, &sa, argerr, sizeof argerr) < 0)
+        return cmd_bad_usage(g, "%s", argerr);
     if (sa.help) {
         cmd_usage(stdout, g, true);
         return EX_OK;
@@ -130,11 +127,8 @@ int cmd_send(int argc, char **argv, const struct globals *g)
     extract = sa.extract;
     dot_ends = sa.dot_ends;
     queue_only = sa.queue_only;
-    if (!extract && sa.nrcpts == 0) {
-        fprintf(stderr, "%s: no recipients (give them or use -t)\n", g->progname);
-        cmd_usage(stderr, g, false);
-        return TERN_EX_USAGE;
-    }
+    if (!extract && sa.nrcpts == 0)
+        return cmd_bad_usage(g, "no recipients (give them or use -t)");
     rc = cmd_load_config(g, &cfg);
     if (rc != 0)
         return rc;

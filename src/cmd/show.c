@@ -237,16 +237,12 @@ int cmd_show(int argc, char **argv, const struct globals *g)
             cmd_usage(stdout, g, true);
             return EX_OK;
         } else {
-            fprintf(stderr, "%s: unknown option '%s'\n", prog, a);
-            cmd_usage(stderr, g, false);
-            return TERN_EX_USAGE;
+            return cmd_bad_usage(g, "unknown option '%s'", a);
         }
     }
     npaths = argc - i;
-    if (npaths <= 0) {
-        cmd_usage(stderr, g, false);
-        return TERN_EX_USAGE;
-    }
+    if (npaths <= 0)
+        return cmd_bad_usage(g, NULL);
     if (outpath && part == 0) {
         fprintf(stderr, "%s: -o needs --part N\n", prog);
         return TERN_EX_USAGE;

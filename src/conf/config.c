@@ -64,6 +64,9 @@ struct key_def {
 static const struct key_def general_keys[] = {
     { "mail_root", K_STR, G(mail_root), 0, 0, "~/Mail" },
     { "editor", K_RAW, G(editor), 0, 0, NULL },
+    { "url_command", K_RAW, G(url_command), 0, 0, NULL },
+    { "query_command", K_RAW, G(query_command), 0, 0, NULL },
+    { "headers", K_RAW, G(headers), 0, 0, NULL },
     { "default_account", K_RAW, G(default_account), 0, 0, NULL },
     { "queue_retry_min", K_DURATION, G(queue_retry_min), 1, 86400, "1m" },
     { "queue_retry_max", K_DURATION, G(queue_retry_max), 1, 7 * 86400, "1h" },
@@ -347,9 +350,7 @@ static void add_alias(struct config *cfg, const char *line, int lineno)
     alias_words(line, &words, &n);
     if (n < 2) {
         cfg_warn(cfg, lineno, "alias without addresses ignored");
-        for (size_t i = 0; i < n; i++)
-            free(words[i]);
-        free(words);
+        str_list_free(words, n);
         return;
     }
     merge_display_names(words, &n);
@@ -499,9 +500,7 @@ static void mailx_command(struct config *cfg, const char *line, int lineno)
         weed_list(&cfg->hdr_ignore, &cfg->nhdr_ignore, words, n, ign);
     else
         weed_list(&cfg->hdr_retain, &cfg->nhdr_retain, words, n, ret);
-    for (size_t i = 0; i < n; i++)
-        free(words[i]);
-    free(words);
+    str_list_free(words, n);
 }
 
 /* The command word of a mailx line, past s-nail's modifiers (wysh, ignerr, local, u). */
@@ -1267,8 +1266,27 @@ char *config_mailx_safe(const char *name, const char *text, size_t len, struct e
     return buf_detach(&out);
 }
 
+/* Whether name (len bytes) is one of the words (blanks or commas between) of list. */
+static bool word_listed(const char *list, const char *name, size_t len)
+{
+    const char *p = list;
+
+    while (*p) {
+        size_t n;
+
+        p += strspn(p, " \t,");
+        n = strcspn(p, " \t,");
+        if (n == len && str_ncasecmp(p, name, len) == 0)
+            return true;
+        p += n;
+    }
+    return false;
+}
+
 bool config_header_shown(const struct config *cfg, const char *name, size_t len)
 {
+    if (cfg->headers != NULL)           /* [general] headers: tern's own list wins */
+        return word_listed(cfg->headers, name, len);
     if (cfg->nhdr_retain > 0) {
         for (size_t i = 0; i < cfg->nhdr_retain; i++)
             if (strlen(cfg->hdr_retain[i]) == len && str_ncasecmp(cfg->hdr_retain[i], name,
@@ -1338,28 +1356,20 @@ void config_free(struct config *cfg)
         free(a->name);
     }
     for (size_t i = 0; i < cfg->naliases; i++) {
-        for (size_t j = 0; j < cfg->aliases[i].naddrs; j++)
-            free(cfg->aliases[i].addrs[j]);
-        free(cfg->aliases[i].addrs);
+        str_list_free(cfg->aliases[i].addrs, cfg->aliases[i].naddrs);
         free(cfg->aliases[i].name);
     }
     for (size_t i = 0; i < cfg->nkeys; i++)
         free(cfg->keys[i].name), free(cfg->keys[i].value);
     for (size_t i = 0; i < cfg->ncolors; i++)
         free(cfg->colors[i].name), free(cfg->colors[i].value);
-    for (size_t i = 0; i < cfg->nwarnings; i++)
-        free(cfg->warnings[i]);
-    for (size_t i = 0; i < cfg->nhdr_ignore; i++)
-        free(cfg->hdr_ignore[i]);
-    for (size_t i = 0; i < cfg->nhdr_retain; i++)
-        free(cfg->hdr_retain[i]);
-    free(cfg->hdr_ignore);
-    free(cfg->hdr_retain);
+    str_list_free(cfg->warnings, cfg->nwarnings);
+    str_list_free(cfg->hdr_ignore, cfg->nhdr_ignore);
+    str_list_free(cfg->hdr_retain, cfg->nhdr_retain);
     free(cfg->accounts);
     free(cfg->aliases);
     free(cfg->keys);
     free(cfg->colors);
-    free(cfg->warnings);
     free(cfg->path);
     free(cfg);
 }
@@ -1374,6 +1384,19 @@ const struct account *config_account(const struct config *cfg, const char *name)
         if (str_casecmp(cfg->accounts[i].name, name) == 0)
             return &cfg->accounts[i];
     return NULL;
+}
+
+void config_alias_add(struct config *cfg, const char *name, const char *address)
+{
+    struct alias *a;
+
+    remove_aliases(cfg, name);
+    cfg->aliases = xreallocarray(cfg->aliases, cfg->naliases + 1, sizeof *cfg->aliases);
+    a = &cfg->aliases[cfg->naliases++];
+    a->name = xstrdup(name);
+    a->naddrs = 1;
+    a->addrs = xreallocarray(NULL, 1, sizeof *a->addrs);
+    a->addrs[0] = xstrdup(address);
 }
 
 const struct alias *config_alias(const struct config *cfg, const char *name)

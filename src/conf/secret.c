@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tern/buf.h"
+#include "tern/fsutil.h"
 #include "tern/secret.h"
 #include "tern/xalloc.h"
 
@@ -135,6 +136,102 @@ out:
     return res;
 }
 
+/*
+ * Passwords typed this session for accounts that configure none: asked once by the client
+ * or on the terminal, or read from the client's private pipe (--password-fd). Memory only.
+ */
+static struct remembered {
+    char *account;
+    char *password;
+} *mem;
+static size_t nmem;
+
+const char *secret_remembered(const char *account)
+{
+    for (size_t i = 0; i < nmem; i++)
+        if (strcmp(mem[i].account, account) == 0)
+            return mem[i].password;
+    return NULL;
+}
+
+void secret_remember(const char *account, const char *password)
+{
+    for (size_t i = 0; i < nmem; i++)
+        if (strcmp(mem[i].account, account) == 0) {
+            secret_free(mem[i].password);
+            mem[i].password = xstrdup(password);
+            return;
+        }
+    mem = xreallocarray(mem, nmem + 1, sizeof *mem);
+    mem[nmem].account = xstrdup(account);
+    mem[nmem].password = xstrdup(password);
+    nmem++;
+}
+
+void secret_forget(const char *account)
+{
+    for (size_t i = 0; i < nmem; i++)
+        if (strcmp(mem[i].account, account) == 0) {
+            free(mem[i].account);
+            secret_free(mem[i].password);
+            mem[i] = mem[--nmem];
+            return;
+        }
+}
+
+void secret_forget_all(void)
+{
+    for (size_t i = 0; i < nmem; i++) {
+        free(mem[i].account);
+        secret_free(mem[i].password);
+    }
+    free(mem);
+    mem = NULL;
+    nmem = 0;
+}
+
+bool secret_missing(const struct account *a, enum secret_use use)
+{
+    if (use == SECRET_SMTP && (a->smtp_password || a->smtp_password_command))
+        return false;
+    return !a->password && !a->password_command && secret_remembered(a->name) == NULL;
+}
+
+void secret_format(struct buf *out, const char *account, const char *password)
+{
+    buf_adds(out, account);
+    buf_addc(out, '\t');
+    buf_adds(out, password);
+    buf_addc(out, '\n');
+}
+
+int secret_read_fd(int fd, struct err *e)
+{
+    struct buf in = BUF_INIT;
+    size_t pos = 0;
+
+    if (fs_read_fd(fd, &in) < 0) {
+        wipe_buf(&in);
+        return err_sys(e, "reading passwords from descriptor %d", fd);
+    }
+    close(fd);
+    while (pos < in.len) {
+        char *line = in.ptr + pos, *nl = memchr(line, '\n', in.len - pos), *tab;
+
+        if (nl == NULL)
+            break;
+        *nl = '\0';
+        tab = strchr(line, '\t');
+        if (tab && tab > line && tab[1]) {
+            *tab = '\0';
+            secret_remember(line, tab + 1);
+        }
+        pos = (size_t)(nl - in.ptr) + 1;
+    }
+    wipe_buf(&in);
+    return 0;
+}
+
 char *secret_get(const struct account *a, enum secret_use use, struct err *e)
 {
     if (use == SECRET_SMTP) {
@@ -147,6 +244,9 @@ char *secret_get(const struct account *a, enum secret_use use, struct err *e)
         return xstrdup(a->password);
     if (a->password_command)
         return secret_command(a->name, "password_command", a->password_command, e);
-    err_set(e, ERR_AUTH, "account %s: no password: set password or password_command", a->name);
+    if (secret_remembered(a->name))
+        return xstrdup(secret_remembered(a->name));
+    err_set(e, ERR_AUTH, "account %s: no password: set password or password_command, or run "
+            "tern on a terminal to be asked", a->name);
     return NULL;
 }

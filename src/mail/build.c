@@ -302,34 +302,16 @@ static void put_phrase(struct folder *f, const char *name)
         encode_text(f, name);
         return;
     }
-    buf_addc(&q, '"');
-    for (const char *p = name; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            buf_addc(&q, '\\');
-        buf_addc(&q, *p);
-    }
-    buf_addc(&q, '"');
+    addr_quote(&q, name);
     fold_atom(f, q.ptr, q.len);
     buf_free(&q);
 }
 
 /* Controls, brackets, and a space or comma outside a quoted local part ("a b"@x is fine). */
-static bool mailbox_bad(const char *m)
+static bool mailbox_bad(char c, bool quoted)
 {
-    bool quoted = false;
-
-    for (const char *p = m; *p; p++) {
-        if (*p == '\\' && quoted && p[1]) {
-            p++;
-            continue;
-        }
-        if (*p == '"')
-            quoted = !quoted;
-        else if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>' ||
-                 (!quoted && (*p == ' ' || *p == ',')))
-            return true;
-    }
-    return quoted;
+    return (unsigned char)c < 0x20 || c == 0x7f || c == '<' || c == '>' ||
+           (!quoted && (c == ' ' || c == ','));
 }
 
 int build_header_addresses(struct buf *out, const char *name, const char *utf8, struct err *e)
@@ -343,7 +325,7 @@ int build_header_addresses(struct buf *out, const char *name, const char *utf8, 
         return err_set(e, ERR_PARSE, "%s: no address in '%s'", name, utf8);
     for (size_t i = 0; i < n; i++) {
         if (a[i].mailbox == NULL || strchr(a[i].mailbox, '@') == NULL ||
-            mailbox_bad(a[i].mailbox)) {
+            addr_mailbox_bad(a[i].mailbox, mailbox_bad)) {
             err_set(e, ERR_PARSE, "%s: '%s' is not an address", name,
                     a[i].mailbox ? a[i].mailbox : utf8);
             addr_list_free(a, n);

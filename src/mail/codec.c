@@ -89,17 +89,6 @@ void codec_b64_encode(const void *in, size_t n, struct buf *out)
 
 /* ---- quoted-printable ---- */
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 size_t codec_qp_decode(const char *in, size_t n, bool header, struct buf *out)
 {
     size_t bad = 0, i = 0, start = 0;
@@ -112,8 +101,8 @@ size_t codec_qp_decode(const char *in, size_t n, bool header, struct buf *out)
             int h, l;
 
             buf_add(out, in + start, i - start);
-            if (i + 2 < n && (h = hexval((unsigned char)in[i + 1])) >= 0 &&
-                (l = hexval((unsigned char)in[i + 2])) >= 0) {
+            if (i + 2 < n && (h = str_hexval((unsigned char)in[i + 1])) >= 0 &&
+                (l = str_hexval((unsigned char)in[i + 2])) >= 0) {
                 buf_addc(out, (char)(h * 16 + l));
                 i += 3;
             } else if (!header) {
@@ -233,6 +222,11 @@ static const unsigned short cp1252_hi[32] = {
     0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0xfffd, 0x017e, 0x0178,
 };
 
+unsigned codec_cp1252(unsigned char c)
+{
+    return c >= 0x80 && c < 0xa0 ? cp1252_hi[c - 0x80] : c;
+}
+
 static void cp1252_to_utf8(const char *s, size_t n, struct buf *out)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -246,7 +240,7 @@ static void cp1252_to_utf8(const char *s, size_t n, struct buf *out)
         if (p[i] < 0x80)
             continue;
         buf_add(out, s + start, i - start);
-        cp = p[i] < 0xa0 ? cp1252_hi[p[i] - 0x80] : p[i];
+        cp = codec_cp1252(p[i]);
         buf_add(out, enc, utf8_encode(cp, enc));
         start = i + 1;
     }

@@ -177,24 +177,13 @@ struct segment {
     int encoded;      /* had a trailing '*': percent-encoded */
 };
 
-static int hexdig(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static void pct_decode(const char *s, size_t n, struct buf *out)
 {
     for (size_t i = 0; i < n; i++) {
         int h, l;
 
-        if (s[i] == '%' && i + 2 < n && (h = hexdig(s[i + 1])) >= 0 &&
-            (l = hexdig(s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < n && (h = str_hexval(s[i + 1])) >= 0 &&
+            (l = str_hexval(s[i + 2])) >= 0) {
             buf_addc(out, (char)(h * 16 + l));
             i += 2;
         } else {

@@ -858,9 +858,7 @@ size_t hdr_msgids(const char *v, size_t len, char ***ids)
 
 void hdr_msgids_free(char **ids, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        free(ids[i]);
-    free(ids);
+    str_list_free(ids, n);
 }
 
 char *hdr_msgid(const char *value, size_t len)
@@ -900,16 +898,22 @@ void addr_format(struct buf *out, const char *name, const char *mailbox)
         buf_printf(out, "%s <%s>", name, mailbox);
         return;
     }
+    addr_quote(out, name);
+    buf_printf(out, " <%s>", mailbox);
+}
+
+void addr_quote(struct buf *out, const char *s)
+{
     buf_addc(out, '"');
-    for (const char *p = name; *p; p++) {
+    for (const char *p = s; *p; p++) {
         if (*p == '"' || *p == '\\')
             buf_addc(out, '\\');
         buf_addc(out, *p);
     }
-    buf_printf(out, "\" <%s>", mailbox);
+    buf_addc(out, '"');
 }
 
-static bool mailbox_junk(const char *m)
+bool addr_mailbox_bad(const char *m, bool (*bad)(char c, bool quoted))
 {
     bool quoted = false;
 
@@ -920,10 +924,16 @@ static bool mailbox_junk(const char *m)
         }
         if (*p == '"')
             quoted = !quoted;
-        else if (!quoted && strchr("<>,;:()[]\\ \t", *p) != NULL)
+        else if (bad(*p, quoted))
             return true;
     }
     return quoted;
+}
+
+/* Specials outside a quoted local part: what the parser salvaged from garbage. */
+static bool mailbox_junk(char c, bool quoted)
+{
+    return !quoted && strchr("<>,;:()[]\\ \t", c) != NULL;
 }
 
 char *addr_list_decode(const char *value, size_t len)
@@ -939,7 +949,7 @@ char *addr_list_decode(const char *value, size_t len)
     for (size_t i = 0; i < n; i++) {
         /* A mailbox the parser salvaged from garbage (with brackets, commas...) would not
          * read back as one address: it is left out. */
-        if (a[i].mailbox == NULL || a[i].mailbox[0] == '\0' || mailbox_junk(a[i].mailbox))
+        if (a[i].mailbox == NULL || a[i].mailbox[0] == '\0' || addr_mailbox_bad(a[i].mailbox, mailbox_junk))
             continue;
         if (out.len)
             buf_adds(&out, ", ");

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tern/codec.h"
 #include "tern/render.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
@@ -180,13 +181,6 @@ static const struct entity entities[] = {
     { "scaron", 0x161 }, { "Scaron", 0x160 },
 };
 
-static const unsigned short win1252_c1[32] = {
-    0x20ac, 0xfffd, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
-    0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0xfffd, 0x017d, 0xfffd,
-    0xfffd, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
-    0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0xfffd, 0x017e, 0x0178,
-};
-
 /* Decode entities in s[0..n) into out. */
 static void decode_entities(const char *s, size_t n, struct buf *out)
 {
@@ -228,7 +222,7 @@ static void decode_entities(const char *s, size_t n, struct buf *out)
             if (digits > 0) {
                 ok = 1;
                 if (cp >= 0x80 && cp < 0xa0)
-                    cp = win1252_c1[cp - 0x80];   /* as browsers do */
+                    cp = codec_cp1252((unsigned char)cp);   /* as browsers do */
                 else if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
                     cp = 0xfffd;
                 if (j < n && s[j] == ';')

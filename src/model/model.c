@@ -6,11 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "tern/fsutil.h"
 #include "tern/maildir.h"
 #include "tern/model.h"
 #include "tern/paths.h"
 #include "tern/queue.h"
+#include "tern/save.h"
 #include "tern/str.h"
 #include "tern/thread.h"
 #include "tern/xalloc.h"
@@ -388,6 +391,20 @@ const char *model_name(const struct model *m) { return m->name; }
 const char *model_dir(const struct model *m) { return m->dir; }
 bool model_show_to(const struct model *m) { return m->show_to; }
 bool model_is_outbox(const struct model *m) { return m->outbox; }
+
+/* By identity of the directory, not by name: "Trash", "./Trash" and an absolute path are one
+ * folder, and expunging there is what removes mail for good. */
+bool model_is_trash(const struct model *m)
+{
+    char *trash = paths_role_dir(m->cfg, m->root, NULL, ROLE_TRASH);
+    struct stat a, b;
+    bool same = trash && stat(trash, &a) == 0 && stat(m->dir, &b) == 0 && a.st_dev == b.st_dev &&
+                a.st_ino == b.st_ino;
+
+    free(trash);
+    return same;
+}
+
 const struct model_counts *model_counts(const struct model *m) { return &m->counts; }
 const struct idx *model_index(const struct model *m) { return m->x; }
 
@@ -948,6 +965,49 @@ long model_copy(struct model *m, const uint32_t *ids, size_t n, const char *dst,
                 size_t *gone, struct err *e)
 {
     return move_or_copy(m, ids, n, dst, OP_COPY, gone, e);
+}
+
+bool model_is_file_target(const char *target)
+{
+    return target[0] == '/' || target[0] == '~';
+}
+
+long model_save(struct model *m, const uint32_t *ids, size_t n, const char *target,
+                char **where, size_t *gone, struct err *e)
+{
+    struct buf data = BUF_INIT;
+    long done = 0;
+    bool failed = false;
+
+    if (gone)
+        *gone = 0;
+    if (where)
+        *where = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const struct idx_msg *g = model_msg(m, ids[i]);
+        char *path = model_path(m, ids[i]), *w = NULL;
+        struct err e1;
+
+        buf_reset(&data);
+        if (g == NULL || path == NULL) {
+            if (gone)
+                (*gone)++;
+        } else if (fs_read_file(path, &data, &e1) < 0 ||
+                   save_message(target, data.ptr ? data.ptr : "", data.len, (time_t)g->date,
+                                &w, &e1) < 0) {
+            if (!failed)
+                *e = e1;
+            failed = true;
+        } else {
+            done++;
+            if (where && *where == NULL)
+                *where = w, w = NULL;
+        }
+        free(w);
+        free(path);
+    }
+    buf_free(&data);
+    return failed ? -1 : done;
 }
 
 long model_expunge(struct model *m, struct err *e)

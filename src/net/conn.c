@@ -60,36 +60,21 @@ static long long conn_earlier(long long a, long long b)
 }
 
 /*
- * Wait for fd like conn_poll, but never past deadline (ms, 0: none): a server that sends a
+ * Wait for fd up to the timeout, but never past deadline (ms, 0: none): a server that sends a
  * byte now and then must not hold us for hours. 1 when the deadline passed (e untouched).
  */
 static int conn_poll_until(struct conn *c, short events, long long deadline, const char *what,
                            struct err *e)
 {
-    struct pollfd p = { .fd = c->fd, .events = events };
-
-    for (;;) {
-        long long wait = (long long)c->timeout * 1000;
-        bool by_deadline = false;
-        int r;
-
-        if (deadline > 0) {
-            long long left = deadline - conn_now_ms();
-
-            if (left < wait) {
-                wait = left > 0 ? left : 0;
-                by_deadline = true;
-            }
-        }
-        r = poll(&p, 1, (int)wait);
-        if (r > 0)
-            return 0;
-        if (r == 0 && by_deadline)
-            return 1;
-        if (r == 0)
-            return err_set(e, ERR_NET, "timed out after %d s %s", c->timeout, what);
-        if (errno != EINTR)
-            return err_sys(e, "poll");
+    switch (tls_poll_fd(c->fd, events, c->timeout, deadline)) {
+    case 0:
+        return 0;
+    case 1:
+        return 1;
+    case 2:
+        return err_set(e, ERR_NET, "timed out after %d s %s", c->timeout, what);
+    default:
+        return err_sys(e, "poll");
     }
 }
 

@@ -655,17 +655,6 @@ static int run_browser(const char *browser, const char *url, struct err *e)
     return 0;   /* not waited for: a browser may stay; SIGCHLD is default, reaped at exit */
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 char *oauth_query_get(const char *q, size_t n, const char *name)
 {
     size_t nl = strlen(name);
@@ -680,8 +669,8 @@ char *oauth_query_get(const char *q, size_t n, const char *name)
 
             for (size_t k = i + nl + 1; k < j; k++) {
                 if (q[k] == '%') {
-                    int hi = k + 2 < j ? hexval(q[k + 1]) : -1;
-                    int lo = k + 2 < j ? hexval(q[k + 2]) : -1;
+                    int hi = k + 2 < j ? str_hexval(q[k + 1]) : -1;
+                    int lo = k + 2 < j ? str_hexval(q[k + 2]) : -1;
 
                     if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                         buf_free(&b);

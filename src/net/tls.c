@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "tern/tls.h"
+#include "tern/str.h"
 #include "tern/xalloc.h"
 
 struct tls {
@@ -46,13 +47,7 @@ int tls_parse_fingerprint(const char *s, unsigned char out[32])
 
         if (*s == ':' || *s == ' ')
             continue;
-        if (*s >= '0' && *s <= '9')
-            v = *s - '0';
-        else if (*s >= 'a' && *s <= 'f')
-            v = *s - 'a' + 10;
-        else if (*s >= 'A' && *s <= 'F')
-            v = *s - 'A' + 10;
-        else
+        if ((v = str_hexval(*s)) < 0)
             return -1;
         if (hi < 0) {
             hi = v;
@@ -87,22 +82,21 @@ static void tls_ossl_reason(char *out, size_t outsz)
     ERR_clear_error();
 }
 
-/* Wait until the socket is ready for what OpenSSL asked for. */
-static int tls_wait(struct tls *t, int sslerr, const char *what, struct err *e)
+int tls_poll_fd(int fd, short events, int timeout, long long deadline)
 {
-    struct pollfd p = { .fd = t->fd, .events = sslerr == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN };
+    struct pollfd p = { .fd = fd, .events = events };
 
     for (;;) {
-        long long wait = (long long)t->timeout * 1000;
+        long long wait = (long long)timeout * 1000;
         bool by_deadline = false;
         int r;
 
-        if (t->deadline > 0) {
+        if (deadline > 0) {
             struct timespec ts;
             long long left;
 
             clock_gettime(CLOCK_MONOTONIC, &ts);
-            left = t->deadline - ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+            left = deadline - ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
             if (left < wait) {
                 wait = left > 0 ? left : 0;
                 by_deadline = true;
@@ -111,12 +105,26 @@ static int tls_wait(struct tls *t, int sslerr, const char *what, struct err *e)
         r = poll(&p, 1, (int)wait);
         if (r > 0)
             return 0;
-        if (r == 0 && by_deadline)
-            return err_set(e, ERR_NET, "too slow: deadline passed during %s", what);
         if (r == 0)
-            return err_set(e, ERR_NET, "timed out after %d s during %s", t->timeout, what);
+            return by_deadline ? 1 : 2;
         if (errno != EINTR)
-            return err_sys(e, "poll");
+            return -1;
+    }
+}
+
+/* Wait until the socket is ready for what OpenSSL asked for. */
+static int tls_wait(struct tls *t, int sslerr, const char *what, struct err *e)
+{
+    switch (tls_poll_fd(t->fd, sslerr == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN, t->timeout,
+                        t->deadline)) {
+    case 0:
+        return 0;
+    case 1:
+        return err_set(e, ERR_NET, "too slow: deadline passed during %s", what);
+    case 2:
+        return err_set(e, ERR_NET, "timed out after %d s during %s", t->timeout, what);
+    default:
+        return err_sys(e, "poll");
     }
 }
 

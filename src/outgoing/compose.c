@@ -101,11 +101,9 @@ static const struct account *account_for_reply(const struct config *cfg, const c
 
 /* ---- loading a stored message back into a draft ---- */
 
-/* An empty field counts as absent: the draft leaves it unset. */
-static char *decoded(const char *msg, size_t hlen, const char *name)
+/* An empty field counts as absent: the draft leaves it unset. Takes v (a new string). */
+static char *unless_empty(char *v)
 {
-    char *v = hdr_get(msg, hlen, name);
-
     if (v && *v == '\0') {
         free(v);
         v = NULL;
@@ -113,16 +111,15 @@ static char *decoded(const char *msg, size_t hlen, const char *name)
     return v;
 }
 
+static char *decoded(const char *msg, size_t hlen, const char *name)
+{
+    return unless_empty(hdr_get(msg, hlen, name));
+}
+
 /* The same for an address field: split first, then decode names (hdr_get_addrs). */
 static char *decoded_addrs(const char *msg, size_t hlen, const char *name)
 {
-    char *v = hdr_get_addrs(msg, hlen, name);
-
-    if (v && *v == '\0') {
-        free(v);
-        v = NULL;
-    }
-    return v;
+    return unless_empty(hdr_get_addrs(msg, hlen, name));
 }
 
 static char *unfolded(const char *msg, size_t hlen, const char *name)
@@ -318,10 +315,50 @@ static int start_from_message(struct compose *c, const struct config *cfg,
         rc = reply_draft(msg, len, kind == COMPOSE_REPLY_ALL ? REPLY_ALL :
                          kind == COMPOSE_REPLY_LIST ? REPLY_LIST : REPLY_SENDER, &me, &c->d, e);
     crypt_opts_free(&co);
-    for (size_t i = 0; i < nown; i++)
-        free(own[i]);
-    free(own);
+    str_list_free(own, nown);
     return rc;
+}
+
+/* The lock file of a draft-X.eml / draft-X.saved pair: draft-X.lock (new string). */
+static char *lock_path_of(const char *path, size_t suffix)
+{
+    struct buf b = BUF_INIT;
+
+    buf_add(&b, path, strlen(path) - suffix);
+    buf_adds(&b, ".lock");
+    return buf_detach(&b);
+}
+
+/* Hold the lock of a draft being edited; -1 when another tern holds it. */
+static int lock_draft(const char *path, size_t suffix)
+{
+    char *lp = lock_path_of(path, suffix);
+    struct err e;
+    int fd = fs_lock(lp, &e);
+
+    free(lp);
+    return fd;
+}
+
+/* The lock of a Drafts file or queued message being resumed, keyed by its Maildir unique
+ * name (the flags part changes): COMPOSE_DIR/edit-UNIQUE.lock. -1 when taken. */
+static int lock_origin(const struct config *cfg, const char *origin, struct err *e)
+{
+    const char *base = strrchr(origin, '/');
+    char *dir = compose_dir(cfg, e);
+    struct buf lp = BUF_INIT;
+    int fd;
+
+    if (dir == NULL)
+        return -1;
+    base = base ? base + 1 : origin;
+    buf_printf(&lp, "%s/edit-%.*s.lock", dir, (int)strcspn(base, ":"), base);
+    free(dir);
+    fd = fs_lock(lp.ptr, e);
+    if (fd < 0 && e->cls == ERR_LOCKED)
+        err_set(e, ERR_LOCKED, "This message is being edited in another tern.");
+    buf_free(&lp);
+    return fd;
 }
 
 /* a is newer than b (nanoseconds: both files are often written within one second) */
@@ -332,23 +369,26 @@ static bool newer(const struct stat *a, const struct stat *b)
 }
 
 /*
- * A recovery copy ("draft-XXXXXX.eml" in the compose directory) comes back with its editor
- * file. The newer of the two wins: the editor file when the crash came while editing (its
- * text over the copy's headers and body; attachments come from the copy), the copy when the
- * last change was made on the compose screen. An editor file that is newer but does not
+ * A recovery copy ("draft-XXXXXX.saved" in the compose directory) comes back with its editor
+ * file (draft-XXXXXX.eml), whose lock it takes. The newer of the two wins: the editor file
+ * when the crash came while editing (its text over the copy's headers and body; attachments
+ * come from the copy), the copy when the last change was made on the compose screen. An editor file that is newer but does not
  * parse is never replaced by the older copy: text_broken says the user must fix it first.
  */
 static void adopt_recovery(struct compose *c, const char *path)
 {
     size_t n = strlen(path);
     struct stat se, st;
-    struct buf text = BUF_INIT;
+    struct buf text = BUF_INIT, f = BUF_INIT;
     struct err e;
 
-    if (n < 5 || strcmp(path + n - 4, ".eml") != 0 || strstr(path, "/.tern/compose/") == NULL)
+    if (n < 7 || strcmp(path + n - 6, ".saved") != 0 || strstr(path, "/.tern/compose/") == NULL)
         return;
     c->saved = xstrdup(path);
-    c->file = xstrndup(path, n - 4);
+    buf_add(&f, path, n - 6);
+    buf_adds(&f, ".eml");
+    c->file = buf_detach(&f);
+    c->lock_fd = lock_draft(path, 6);
     if (stat(c->saved, &se) == 0 && stat(c->file, &st) == 0 && newer(&st, &se) &&
         fs_read_file(c->file, &text, &e) == 0) {
         if (draft_from_text(&c->d, text.ptr ? text.ptr : "", text.len, &e) < 0) {
@@ -488,6 +528,7 @@ int compose_start_many(struct compose *c, const struct config *cfg, enum compose
     char *dom;
 
     memset(c, 0, sizeof *c);
+    c->lock_fd = c->origin_lock_fd = -1;
     draft_init(&c->d);
     buf_init(&c->written);
     c->acct = acct ? acct : config_account(cfg, NULL);
@@ -499,9 +540,14 @@ int compose_start_many(struct compose *c, const struct config *cfg, enum compose
             goto fail;
         buf_cstr(&msg);
     }
-    if (kind == COMPOSE_RESUME) {
-        if (resume_encrypted(c, cfg, &msg, e) < 0)
-            goto fail;
+    if ((kind == COMPOSE_RESUME || kind == COMPOSE_AS_NEW) &&
+        resume_encrypted(c, cfg, &msg, e) < 0)      /* an encrypted one is edited decrypted */
+        goto fail;
+    if (kind == COMPOSE_AS_NEW) {
+        load_message(&c->d, msg.ptr, msg.len);
+        free(c->d.message_id);          /* a message of its own; the original stays */
+        c->d.message_id = NULL;
+    } else if (kind == COMPOSE_RESUME) {
         load_message(&c->d, msg.ptr, msg.len);
         c->origin = xstrdup(msg_path);
         c->origin_queue_id = queue_id ? xstrdup(queue_id) :
@@ -515,6 +561,12 @@ int compose_start_many(struct compose *c, const struct config *cfg, enum compose
         if (c->saved) {             /* a recovery copy is not an origin to delete later */
             free(c->origin);
             c->origin = NULL;
+            if (c->lock_fd < 0) {
+                err_set(e, ERR_LOCKED, "This message is being edited in another tern.");
+                goto fail;
+            }
+        } else if ((c->origin_lock_fd = lock_origin(cfg, msg_path, e)) < 0) {
+            goto fail;
         }
     } else if (kind != COMPOSE_NEW) {
         const struct account *to_acct = acct ? NULL : account_for_reply(cfg, msg.ptr, msg.len);
@@ -529,7 +581,7 @@ int compose_start_many(struct compose *c, const struct config *cfg, enum compose
     } else {
         c->d.from = c->acct && c->acct->from ? xstrdup(c->acct->from) : NULL;
     }
-    if (kind != COMPOSE_RESUME)
+    if (kind != COMPOSE_RESUME && kind != COMPOSE_AS_NEW)
         append_signature(&c->d, c->acct);
     if (c->d.message_id == NULL) {
         dom = mailbox_of(c->d.from);
@@ -548,6 +600,10 @@ fail:
 
 void compose_free(struct compose *c)
 {
+    if (c->lock_fd >= 0)
+        fs_unlock(c->lock_fd);
+    if (c->origin_lock_fd >= 0)
+        fs_unlock(c->origin_lock_fd);
     draft_free(&c->d);
     free(c->file);
     free(c->saved);
@@ -557,6 +613,7 @@ void compose_free(struct compose *c)
     free(c->answers_file);
     buf_free(&c->written);
     memset(c, 0, sizeof *c);
+    c->lock_fd = c->origin_lock_fd = -1;
 }
 
 /* ---- the editor ---- */
@@ -583,9 +640,10 @@ int compose_write(struct compose *c, const struct config *cfg, struct err *e)
 
         if (dir == NULL)
             return -1;
-        buf_printf(&path, "%s/draft-XXXXXX", dir);
+        /* .eml so that editors take it for mail (vim, emacs, nano pick the file type). */
+        buf_printf(&path, "%s/draft-XXXXXX.eml", dir);
         free(dir);
-        fd = mkostemp(path.ptr, O_CLOEXEC);
+        fd = mkostemps(path.ptr, 4, O_CLOEXEC);
         if (fd < 0) {
             err_sys(e, "%s", path.ptr);
             buf_free(&path);
@@ -593,8 +651,11 @@ int compose_write(struct compose *c, const struct config *cfg, struct err *e)
         }
         close(fd);
         c->file = buf_detach(&path);
-        buf_printf(&path, "%s.eml", c->file);
+        buf_add(&path, c->file, strlen(c->file) - 4);
+        buf_adds(&path, ".saved");
         c->saved = buf_detach(&path);
+        if (c->lock_fd < 0)
+            c->lock_fd = lock_draft(c->file, 4);
         free(c->answers_file);
         c->answers_file = answers_save(c, cfg, c->saved);
     }
@@ -774,8 +835,13 @@ void compose_discard(struct compose *c)
 {
     if (c->file)
         unlink(c->file);
-    if (c->saved)
+    if (c->saved) {
+        char *lp = lock_path_of(c->saved, 6);
+
         unlink(c->saved);
+        unlink(lp);
+        free(lp);
+    }
     if (c->answers_file)
         unlink(c->answers_file);
 }
@@ -1108,13 +1174,20 @@ size_t compose_leftovers(const struct config *cfg, char ***paths)
         struct stat st;
         char *p;
 
-        if (len < 5 || strcmp(de->d_name + len - 4, ".eml") != 0)
+        int lk;
+
+        if (len < 7 || strcmp(de->d_name + len - 6, ".saved") != 0)
             continue;
         p = fs_join(dir, de->d_name);
         if (stat(p, &st) < 0 || !S_ISREG(st.st_mode)) {
             free(p);
             continue;
         }
+        if ((lk = lock_draft(p, 6)) < 0) {      /* another tern is editing it */
+            free(p);
+            continue;
+        }
+        fs_unlock(lk);
         v = xreallocarray(v, n + 1, sizeof *v);
         v[n].path = p;
         v[n++].mtime = st.st_mtime;
@@ -1133,7 +1206,5 @@ size_t compose_leftovers(const struct config *cfg, char ***paths)
 
 void compose_list_free(char **paths, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        free(paths[i]);
-    free(paths);
+    str_list_free(paths, n);
 }

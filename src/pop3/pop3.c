@@ -309,16 +309,22 @@ static int pop3_status(struct pop3 *p, const char *what, enum err_class dflt, st
     return pop3_parse_status(p->host, what, p->line.ptr, p->line.len, dflt, e);
 }
 
+/* The final reply to what: +OK is 0; -ERR is -1 (class dflt, see pop3_parse_status), and
+ * so is a "+ " continuation, which ends no exchange. */
+static int pop3_final(struct pop3 *p, const char *what, enum err_class dflt, struct err *e)
+{
+    int r = pop3_status(p, what, dflt, e);
+
+    if (r == 0)
+        return err_set(e, ERR_PROTO, "%s: unexpected continuation after %s", p->host, what);
+    return r < 0 ? -1 : 0;
+}
+
 static int pop3_simple(struct pop3 *p, const char *cmd, enum err_class dflt, struct err *e)
 {
-    int r;
-
     if (pop3_send(p, false, e, "%s", cmd) < 0)
         return -1;
-    r = pop3_status(p, cmd, dflt, e);
-    if (r == 0)
-        return err_set(e, ERR_PROTO, "%s: unexpected continuation after %s", p->host, cmd);
-    return r < 0 ? -1 : 0;
+    return pop3_final(p, cmd, dflt, e);
 }
 
 /* Read the lines of a multi-line listing until ".", handing each (unstuffed) to fn. */
@@ -498,10 +504,7 @@ static int pop3_auth_plain(struct pop3 *p, const char *user, const char *pass, s
     pop3_wipe(&enc);
     if (r < 0)
         return -1;
-    r = pop3_status(p, "AUTH PLAIN", ERR_AUTH, e);
-    if (r == 0)
-        return err_set(e, ERR_PROTO, "%s: unexpected continuation after AUTH PLAIN", p->host);
-    return r < 0 ? -1 : 0;
+    return pop3_final(p, "AUTH PLAIN", ERR_AUTH, e);
 }
 
 static int pop3_auth_login(struct pop3 *p, const char *user, const char *pass, struct err *e)
@@ -525,10 +528,7 @@ static int pop3_auth_login(struct pop3 *p, const char *user, const char *pass, s
         if (r < 0)
             return -1;
     }
-    r = pop3_status(p, "AUTH LOGIN", ERR_AUTH, e);
-    if (r == 0)
-        return err_set(e, ERR_PROTO, "%s: unexpected continuation after AUTH LOGIN", p->host);
-    return r < 0 ? -1 : 0;
+    return pop3_final(p, "AUTH LOGIN", ERR_AUTH, e);
 }
 
 /* A line longer than pop3_send's bound (a SASL response carrying a token). */

@@ -153,24 +153,22 @@ static void fail_class(struct flusher *f, const struct account *a, struct queue_
                        enum err_class cls, const char *why)
 {
     char fp[FLUSH_FP_LEN + 1];
+    enum queue_state to;
 
     flush_account_fingerprint(f->cfg, a, fp);
-    switch (queue_note_error(ent, &f->pol, f->now, cls, why, fp)) {
+    to = queue_note_error(ent, &f->pol, f->now, cls, why, fp);
+    save_or_report(f, ent);
+    f->done++;
+    switch (to) {
     case QUEUE_HELD:
-        save_or_report(f, ent);
-        f->done++;
         f->st->held++;
         emit(f, QEV_HELD, ent, NULL, ent->reply);
         break;
     case QUEUE_FAILED:
-        save_or_report(f, ent);
-        f->done++;
         f->st->failed++;
         emit(f, QEV_FAILED, ent, NULL, ent->reply);
         break;
     case QUEUE_QUEUED:
-        save_or_report(f, ent);
-        f->done++;
         f->st->deferred++;
         emit(f, QEV_DEFERRED, ent, NULL, why);
         break;
@@ -335,9 +333,7 @@ static void delivered(struct flusher *f, const struct account *a, struct queue_e
         /* the queued file itself is now the Sent copy */
     } else if (!ent->sent_copied && copy_to_sent(f, a, msg, n, batched, &e) < 0) {
         /* Delivered but not recorded: keep it visible, never send it again. */
-        for (size_t i = 0; i < nleft; i++)
-            free(left[i]);
-        free(left);
+        str_list_free(left, nleft);
         left = NULL;
         nleft = 0;
         for (size_t i = 0; i < ent->nrcpts; i++)

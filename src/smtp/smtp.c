@@ -398,6 +398,19 @@ static int smtp_auth_done(struct smtp *s, const char *mech, struct err *e)
                    s->o->user, txt);
 }
 
+/* Send the credentials line in b (CRLF added), traced redacted when secret (else log.c
+ * redacts after "AUTH MECH"), wipe b and read the reply. */
+static int smtp_send_auth(struct smtp *s, struct buf *b, bool secret, struct err *e)
+{
+    conn_trace_sent(s->conn, b->ptr, b->len, secret);
+    buf_add(b, "\r\n", 2);
+    conn_write(s->conn, b->ptr, b->len);
+    buf_wipe(b);
+    if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
+        return -1;
+    return 0;
+}
+
 /*
  * XOAUTH2 / OAUTHBEARER with the response on the AUTH line (RFC 4954 allows 12288 octets).
  * A refused token comes back as a 334 challenge holding a JSON error: answer it as the
@@ -415,12 +428,9 @@ static int smtp_auth_oauth(struct smtp *s, enum auth_mech mech, struct err *e)
         return err_set(e, ERR_AUTH, "user name or token contains a control character");
     buf_printf(&b, "AUTH %s ", name);
     sasl_oauth_response(mech, o->user, o->token, s->host, o->port, &b);
-    conn_trace_sent(s->conn, b.ptr, b.len, false);   /* log.c redacts after "AUTH MECH" */
-    buf_add(&b, "\r\n", 2);
-    conn_write(s->conn, b.ptr, b.len);
-    buf_wipe(&b);
+    rc = smtp_send_auth(s, &b, false, e);
     buf_free(&b);
-    if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
+    if (rc < 0)
         return -1;
     if (s->r.code != 334)
         return smtp_auth_done(s, name, e);
@@ -492,10 +502,7 @@ static int smtp_auth(struct smtp *s, struct err *e)
         codec_b64_encode(raw.ptr, raw.len, &b);
         buf_wipe(&raw);
         buf_free(&raw);
-        conn_trace_sent(s->conn, b.ptr, b.len, false);   /* log.c redacts after "AUTH PLAIN" */
-        buf_add(&b, "\r\n", 2);
-        conn_write(s->conn, b.ptr, b.len);
-        if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
+        if (smtp_send_auth(s, &b, false, e) < 0)
             goto out;
         rc = smtp_auth_done(s, "PLAIN", e);
         goto out;
@@ -507,22 +514,14 @@ static int smtp_auth(struct smtp *s, struct err *e)
         goto out;
     }
     codec_b64_encode(o->user, strlen(o->user), &b);
-    conn_trace_sent(s->conn, b.ptr, b.len, true);
-    buf_add(&b, "\r\n", 2);
-    conn_write(s->conn, b.ptr, b.len);
-    buf_wipe(&b);
-    if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
+    if (smtp_send_auth(s, &b, true, e) < 0)
         goto out;
     if (s->r.code != 334) {
         rc = smtp_auth_done(s, "LOGIN", e);
         goto out;
     }
     codec_b64_encode(pw, strlen(pw), &b);
-    conn_trace_sent(s->conn, b.ptr, b.len, true);
-    buf_add(&b, "\r\n", 2);
-    conn_write(s->conn, b.ptr, b.len);
-    buf_wipe(&b);
-    if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
+    if (smtp_send_auth(s, &b, true, e) < 0)
         goto out;
     rc = smtp_auth_done(s, "LOGIN", e);
 out:

@@ -266,9 +266,7 @@ size_t addrbook_complete(const struct addrbook *ab, const struct config *cfg,
 
 void addrbook_results_free(char **results, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        free(results[i]);
-    free(results);
+    str_list_free(results, n);
 }
 
 /* Append the items of value to out, expanding alias names, skipping mailboxes already there. */

@@ -778,8 +778,10 @@ static int op_copy(const char *dir, const char *rel, void *arg, struct err *e)
     return rc;
 }
 
-int maildir_copy(const char *dir, const char *rel, const char *dst_dir, char **new_rel,
-                 struct err *e)
+/* What copy and move share: the destination made a Maildir if need be, then op (op_copy or
+ * op_move) on the message wherever a flag change has moved it meanwhile. */
+static int into_maildir(const char *dir, const char *rel, const char *dst_dir, msg_op op,
+                        char **new_rel, struct err *e)
 {
     struct copy_op c = { dst_dir, new_rel };
 
@@ -789,7 +791,13 @@ int maildir_copy(const char *dir, const char *rel, const char *dst_dir, char **n
         err_clear(e);
     if (maildir_create(dst_dir, e) < 0)
         return -1;
-    return retry_enoent(dir, rel, op_copy, &c, e);
+    return retry_enoent(dir, rel, op, &c, e);
+}
+
+int maildir_copy(const char *dir, const char *rel, const char *dst_dir, char **new_rel,
+                 struct err *e)
+{
+    return into_maildir(dir, rel, dst_dir, op_copy, new_rel, e);
 }
 
 /* Rename into dst_dir under the same name (the unique part names this very message there
@@ -827,20 +835,14 @@ static int op_move(const char *dir, const char *rel, void *arg, struct err *e)
 int maildir_move(const char *dir, const char *rel, const char *dst_dir, char **new_rel,
                  struct err *e)
 {
-    struct copy_op c = { dst_dir, new_rel };
-
-    if (new_rel)
-        *new_rel = NULL;
-    if (e)
-        err_clear(e);
     if (same_dir(dir, dst_dir)) {
+        if (e)
+            err_clear(e);
         if (new_rel)
             *new_rel = xstrdup(rel);
         return 0;
     }
-    if (maildir_create(dst_dir, e) < 0)
-        return -1;
-    return retry_enoent(dir, rel, op_move, &c, e);
+    return into_maildir(dir, rel, dst_dir, op_move, new_rel, e);
 }
 
 /*

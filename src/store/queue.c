@@ -58,9 +58,7 @@ void queue_entry_free(struct queue_entry *q)
     free(q->id);
     free(q->account);
     free(q->from);
-    for (size_t i = 0; i < q->nrcpts; i++)
-        free(q->rcpts[i]);
-    free(q->rcpts);
+    str_list_free(q->rcpts, q->nrcpts);
     for (size_t i = 0; i < q->nrefused; i++) {
         free(q->refused[i].addr);
         free(q->refused[i].reply);

@@ -87,6 +87,7 @@ static void app_vmsg(struct app *a, bool error, const char *fmt, va_list ap)
     a->msg_error = error;
     a->msg_time = time(NULL);
     app_dirty(a, -1);
+    msglog_add(a, error, a->msg);
 }
 
 void app_msg(struct app *a, const char *fmt, ...)
@@ -115,7 +116,8 @@ void app_prompt(struct app *a, enum prompt_kind k, const char *label, const char
     buf_reset(&a->pr.text);
     buf_adds(&a->pr.text, init ? init : "");
     a->pr.cur = a->pr.text.len;
-    a->pr.onekey = (k == PR_SORT || k == PR_CONFIRM_QUIT);
+    a->pr.onekey = (k == PR_SORT || k == PR_CONFIRM_QUIT || k == PR_CONFIRM_PURGE ||
+                    k == PR_CONFIRM_BOUNCE);
     a->pr.done = done;
     a->pr.complete = NULL;
     a->msg[0] = '\0';
@@ -397,14 +399,43 @@ static void job_done(struct app *a, const char *name, int status, const char *la
 static const struct job_ops fetch_job = { "fetch", "starting", app_refresh, job_done };
 static const struct job_ops flush_job = { "flush", "starting", app_refresh, job_done };
 
+/* Start a fetch or flush child; passwords typed this session go on a private pipe. args
+ * (NULL-terminated, at most 4) get --password-fd 4 then. */
+static void start_with_passwords(struct app *a, const struct job_ops *k, char *const *args,
+                                 bool smtp)
+{
+    struct buf sec = BUF_INIT;
+    char *all[8];
+    int n = 0, rc;
+
+    for (size_t i = 0; args && args[i] && n < 4; i++)
+        all[n++] = args[i];
+    ui_passwords_for_child(a, smtp, &sec);
+    if (sec.len > 0) {
+        all[n++] = "--password-fd";
+        all[n++] = "4";
+    }
+    all[n] = NULL;
+    rc = sec.len > 0 ? job_start_secret(a, k, all, sec.ptr, sec.len) : job_start(a, k, all);
+    for (volatile char *p = sec.ptr; p && p < sec.ptr + sec.cap; p++)
+        *p = '\0';
+    buf_free(&sec);
+    if (rc == 0)
+        app_msg(a, k == &fetch_job ? "Fetching in the background..."
+                                   : "Sending the queue in the background...");
+}
+
+static void flush_all(struct app *a);
+
 void app_fetch(struct app *a)
 {
     if (jobs_running(a, "fetch")) {
         app_msg(a, "A fetch is already running.");
         return;
     }
-    if (job_start(a, &fetch_job, NULL) == 0)
-        app_msg(a, "Fetching in the background...");
+    if (!ui_passwords_ready(a, false, app_fetch))
+        return;
+    start_with_passwords(a, &fetch_job, NULL, false);
 }
 
 /* all: ignore the retry backoff and try held messages too (the user asked for it now). */
@@ -417,8 +448,14 @@ static void start_flush(struct app *a, bool all)
         app_msg(a, "A flush is already running.");
         return;
     }
-    if (job_start(a, &flush_job, args) == 0)
-        app_msg(a, "Sending the queue in the background...");
+    if (!ui_passwords_ready(a, true, all ? flush_all : app_flush))
+        return;
+    start_with_passwords(a, &flush_job, args, true);
+}
+
+static void flush_all(struct app *a)
+{
+    start_flush(a, true);
 }
 
 void app_flush(struct app *a)
@@ -585,6 +622,11 @@ void app_run(struct app *a, enum action c)
                       c == ACT_GROUP_REPLY ? COMPOSE_REPLY_ALL :
                       c == ACT_LIST_REPLY ? COMPOSE_REPLY_LIST :
                       c == ACT_FORWARD ? COMPOSE_FORWARD : COMPOSE_RESUME);
+        return;
+    case ACT_ALIAS:
+    case ACT_BOUNCE:
+    case ACT_MESSAGES:
+        msgcmd_run(a, c);
         return;
     case ACT_FLUSH:
         start_flush(a, true);
@@ -874,6 +916,7 @@ int ui_main(int argc, char **argv, const struct globals *g)
     colors_defaults(colors);
     colors_apply(colors, a->cfg->colors, a->cfg->ncolors, &warn);
     buf_init(&a->pr.text);
+    buf_init(&a->log);
     a->panes[PANE_FOLDERS] = folders_pane_new();
     a->panes[PANE_LIST] = list_pane_new();
     a->panes[PANE_PAGER] = pager_pane_new();
@@ -898,6 +941,7 @@ int ui_main(int argc, char **argv, const struct globals *g)
         free_panes(a);
         keymap_free(&a->km);
         buf_free(&a->pr.text);
+        buf_free(&a->log);
         free(a->root);
         config_free(a->cfg);
         return EX_UNAVAILABLE;
@@ -941,6 +985,7 @@ int ui_main(int argc, char **argv, const struct globals *g)
     learn_free(a->learn);
     free_panes(a);
     buf_free(&a->pr.text);
+    buf_free(&a->log);
     keymap_free(&a->km);
     free(a->root);
     notify_free();

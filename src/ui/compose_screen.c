@@ -118,6 +118,15 @@ static void compose_from(struct app *a, enum compose_kind kind, char **paths, si
 }
 
 /* m, r, g, L, f: a new message or one made from the message under the cursor. */
+/* e resumes in a Drafts or the Outbox folder; on any other message it edits as new. */
+static bool resumable_here(struct app *a)
+{
+    const char *f = app_folder(a);
+    enum path_role r = f ? paths_role_of(a->cfg, a->root, f) : NROLES;
+
+    return r == ROLE_DRAFTS || r == ROLE_OUTBOX;
+}
+
 void ui_compose(struct app *a, enum compose_kind kind)
 {
     char *path = NULL;
@@ -132,6 +141,8 @@ void ui_compose(struct app *a, enum compose_kind kind)
             return;
         }
     }
+    if (kind == COMPOSE_RESUME && !resumable_here(a))
+        kind = COMPOSE_AS_NEW;          /* e on a received message: mutt's resend-message */
     compose_from(a, kind, path ? &path : NULL, path ? 1 : 0, NULL);
     free(path);
 }
@@ -392,46 +403,6 @@ static void complete_path(struct app *a)
     free(expanded);
 }
 
-/* Tab in an address prompt: complete the last item from aliases and the address book. */
-static void complete_address(struct app *a)
-{
-    const char *text = buf_cstr(&a->pr.text);
-    const char *comma = strrchr(text, ',');
-    const char *word = comma ? comma + 1 : text;
-    char *path = paths_state(a->cfg->mail_root, PATH_ADDRESSES);
-    struct addrbook *ab = NULL;
-    struct err e;
-    char **res;
-    size_t n;
-
-    while (*word == ' ')
-        word++;
-    addrbook_open(path, &ab, &e);
-    n = addrbook_complete(ab, a->cfg, word, &res, 8);
-    if (n > 0) {
-        struct buf nt = BUF_INIT;
-
-        buf_add(&nt, text, (size_t)(word - text));
-        buf_adds(&nt, res[0]);
-        buf_reset(&a->pr.text);
-        buf_add(&a->pr.text, nt.ptr, nt.len);
-        a->pr.cur = a->pr.text.len;
-        buf_free(&nt);
-        if (n > 1) {
-            struct buf more = BUF_INIT;
-            for (size_t i = 1; i < n; i++)
-                buf_printf(&more, "%s%s", i > 1 ? " | " : "also: ", res[i]);
-            app_msg(a, "%s", more.ptr);
-            buf_free(&more);
-        }
-    } else {
-        app_msg(a, "No address matches '%s'.", word);
-    }
-    addrbook_results_free(res, n);
-    addrbook_free(ab);
-    free(path);
-}
-
 /* A change made on this screen is saved with the draft at once (crash recovery). */
 static void checkpoint(struct app *a)
 {
@@ -498,7 +469,7 @@ static void edit_field(struct app *a, char key)
     app_prompt(a, PR_COMPOSE_FIELD, labels[strchr(keys, key) - keys], *f ? *f : "",
                field_done);
     if (key != 's')
-        a->pr.complete = complete_address;
+        a->pr.complete = ui_complete_address;
 }
 
 static void account_done(struct app *a, enum prompt_kind k, const char *text)

@@ -66,6 +66,27 @@ size_t ui_clip(const char *s, size_t n, int cols, int *used)
     return off;
 }
 
+size_t ui_wrap(const char *s, size_t n, int cols)
+{
+    size_t take = ui_clip(s, n, cols, NULL);
+
+    if (take == 0 && n > 0) {           /* one character wider than the pane */
+        size_t l = utf8_seqlen((const unsigned char *)s, n);
+
+        return l ? l : 1;
+    }
+    if (take == n)
+        return take;
+    if (s[take] == ' ')                 /* the space goes with this line, clipped */
+        return take + 1;
+    /* Break after the last space that fits, as mutt's smart_wrap; a word longer than the
+     * line is still broken inside. */
+    for (size_t i = take; i > 0; i--)
+        if (s[i - 1] == ' ')
+            return i;
+    return take;
+}
+
 int ui_put(int y, int x, const char *s, size_t n, int cols, unsigned attr, bool pad)
 {
     const unsigned char *p = (const unsigned char *)s;

@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tern/fsutil.h"
+#include "tern/secret.h"
 #include "tern/xalloc.h"
 #include "ui.h"
 
@@ -31,7 +33,7 @@ struct job {
     pid_t pid;
     struct stream proto;         /* the worker protocol (child's fd 3) */
     struct stream out;           /* the child's stdout and stderr */
-    char last[300];              /* its last words: the last error, or output line */
+    char last[600];              /* its last words: every error (";"), or output line */
     char progress[160];          /* the last progress, shown in the status bar */
     char summary[200];           /* what a successful run did ("demo: 3 new") */
     bool had_error;
@@ -65,7 +67,7 @@ static void setf(char *dst, size_t n, const char *fmt, ...)
 
 /* The child's side: its own process group, default signals, fd 3 the protocol pipe, 1 and
  * 2 the output pipe; never returns. */
-static void job_child(int wfd, int ofd, char *const argv[])
+static void job_child(int wfd, int ofd, int sfd, char *const argv[])
 {
     int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
     struct sigaction sa;
@@ -81,9 +83,13 @@ static void job_child(int wfd, int ofd, char *const argv[])
     /* Out of the way of 0-3 first, so that no dup2 below overwrites the other pipe. */
     wfd = fcntl(wfd, F_DUPFD_CLOEXEC, 10);
     ofd = fcntl(ofd, F_DUPFD_CLOEXEC, 10);
+    if (sfd >= 0)
+        sfd = fcntl(sfd, F_DUPFD_CLOEXEC, 10);
     if (null >= 0)
         dup2(null, 0);
-    if (wfd >= 0 && ofd >= 0 && dup2(ofd, 1) == 1 && dup2(ofd, 2) == 2 && dup2(wfd, 3) == 3)
+    /* Typed passwords come on descriptor 4 (--password-fd 4), never in argv or environ. */
+    if (wfd >= 0 && ofd >= 0 && dup2(ofd, 1) == 1 && dup2(ofd, 2) == 2 && dup2(wfd, 3) == 3 &&
+        (sfd < 0 || dup2(sfd, 4) == 4))
         execv(app_self(), argv);
     {
         static const char msg[] = "cannot run tern\n";
@@ -94,8 +100,14 @@ static void job_child(int wfd, int ofd, char *const argv[])
 
 int job_start(struct app *a, const struct job_ops *k, char *const args[])
 {
+    return job_start_secret(a, k, args, NULL, 0);
+}
+
+int job_start_secret(struct app *a, const struct job_ops *k, char *const args[],
+                     const char *secret, size_t secret_len)
+{
     char *argv[24];
-    int n = 0, wp[2], op[2];
+    int n = 0, wp[2], op[2], sp[2] = { -1, -1 };
     pid_t pid;
     struct job *j;
 
@@ -120,11 +132,23 @@ int job_start(struct app *a, const struct job_ops *k, char *const args[])
         close(wp[1]);
         return -1;
     }
+    if (secret && pipe2(sp, O_CLOEXEC) < 0) {
+        app_err(a, "%s: pipe: %s", k->name, strerror(errno));
+        close(wp[0]), close(wp[1]), close(op[0]), close(op[1]);
+        return -1;
+    }
     pid = fork();
     if (pid == 0)
-        job_child(wp[1], op[1], argv);
+        job_child(wp[1], op[1], sp[0], argv);
     close(wp[1]);
     close(op[1]);
+    if (sp[0] >= 0) {
+        /* A few short lines: the pipe's buffer holds them, the write cannot block. */
+        if (pid > 0)
+            (void)fs_write_all(sp[1], secret, secret_len);
+        close(sp[1]);
+        close(sp[0]);
+    }
     if (pid < 0) {
         app_err(a, "%s: fork: %s", k->name, strerror(errno));
         close(wp[0]);
@@ -166,8 +190,32 @@ int jobs_pollfds(struct app *a, struct pollfd *fds, int max)
     return n;
 }
 
+/*
+ * A failure the child reported: kept with the ones before it (two failing accounts both
+ * show) and put in the message log at once with the job's name.
+ */
+static void note_error(struct app *a, struct job *j, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void note_error(struct app *a, struct job *j, const char *fmt, ...)
+{
+    char one[400], log[420];
+    size_t len = strlen(j->last);
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(one, sizeof one, fmt, ap);
+    va_end(ap);
+    if (!j->had_error || len == 0)
+        setf(j->last, sizeof j->last, "%s", one);
+    else if (strstr(j->last, one) == NULL)      /* the same reason twice says it once */
+        setf(j->last + len, sizeof j->last - len, "; %s", one);
+    j->had_error = true;
+    snprintf(log, sizeof log, "%s: %s", j->ops->name, one);
+    msglog_add(a, true, log);
+}
+
 /* What the status bar and the job's end report make of an event. */
-static void job_event(struct job *j, const struct worker_event *ev)
+static void job_event(struct app *a, struct job *j, const struct worker_event *ev)
 {
     const char *name = j->ops->name;
     char prev[sizeof j->summary];
@@ -193,10 +241,10 @@ static void job_event(struct job *j, const struct worker_event *ev)
     case WEV_HELD:
     case WEV_FAILED:
         j->changed = true;          /* the Outbox shows the state */
-        setf(j->last, sizeof j->last, "%s: %s", worker_kind_name(ev->kind), ev->text);
+        note_error(a, j, "%s: %s", worker_kind_name(ev->kind), ev->text);
         break;
     case WEV_REFUSED:
-        setf(j->last, sizeof j->last, "refused %s: %s", ev->addr, ev->text);
+        note_error(a, j, "refused %s: %s", ev->addr, ev->text);
         break;
     case WEV_FETCHED:
         memcpy(prev, j->summary, sizeof prev);
@@ -211,11 +259,13 @@ static void job_event(struct job *j, const struct worker_event *ev)
         setf(j->summary, sizeof j->summary, "%s: %llu messages", ev->folder, ev->num[0]);
         break;
     case WEV_ERROR:
-        if (ev->unit[0])
-            setf(j->last, sizeof j->last, "%s: %s", ev->unit, ev->text);
+        if (ev->unit[0] && strcmp(ev->unit, "-") != 0)
+            note_error(a, j, "%s: %s", ev->unit, ev->text);
         else
-            setf(j->last, sizeof j->last, "%s", ev->text);
-        j->had_error = true;
+            note_error(a, j, "%s", ev->text);
+        /* A refused password typed this session is asked again next time. */
+        if (ev->cls == ERR_AUTH && ev->unit[0] && secret_remembered(ev->unit))
+            secret_forget(ev->unit);
         break;
     case WEV_DONE:
         j->said_done = true;
@@ -239,7 +289,7 @@ static void job_proto_line(struct app *a, struct job *j, const char *line, size_
             setf(j->last, sizeof j->last, "%s", e.msg);
         return;
     }
-    job_event(j, &ev);
+    job_event(a, j, &ev);
     for (size_t i = 0; i < nlisteners; i++)
         if (listeners[i].event)
             listeners[i].event(a, j->ops->name, &ev, listeners[i].arg);
@@ -423,7 +473,7 @@ void jobs_free(struct app *a)
 static void job_finish(struct app *a, struct job *j, int st)
 {
     const char *name = j->ops->name;
-    char why[400];
+    char why[800];
 
     if (j->ops->done == NULL)
         return;

@@ -32,6 +32,10 @@ struct job_ops {
  * 0, or -1 with the reason shown.
  */
 int job_start(struct app *a, const struct job_ops *ops, char *const args[]);
+/* The same, with secret (secret_len bytes) on a private pipe that the child reads as
+ * descriptor 4 (args say --password-fd 4): never in argv or the environment. */
+int job_start_secret(struct app *a, const struct job_ops *ops, char *const args[],
+                     const char *secret, size_t secret_len);
 /* A job called name runs. */
 bool jobs_running(const struct app *a, const char *name);
 /* Add the jobs' pipes to fds (at most max); returns how many were added. */

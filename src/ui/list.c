@@ -368,6 +368,28 @@ static void expunge(struct app *a)
     app_notify(a, EV_FOLDERS_CHANGED);
 }
 
+/* In the Trash an expunge is for good: ask first, naming the count. kind is what to do on
+ * yes (PR_CONFIRM_PURGE: expunge; PR_CONFIRM_QUIT: expunge and leave). Returns true when a
+ * question was asked. */
+static bool ask_purge(struct app *a, enum prompt_kind kind)
+{
+    size_t t = model_counts(a->m)->trashed;
+    char q[128];
+
+    if (!model_is_trash(a->m) || t == 0)
+        return false;
+    snprintf(q, sizeof q, "Delete %zu message%s for good? (y/n%s) ", t, t == 1 ? "" : "s",
+             kind == PR_CONFIRM_QUIT ? ", Esc: stay" : "");
+    app_prompt(a, kind, q, "", list_prompt_done);
+    return true;
+}
+
+static void expunge_asked(struct app *a)
+{
+    if (!ask_purge(a, PR_CONFIRM_PURGE))
+        expunge(a);
+}
+
 static void search(struct app *a, bool back, const char *what)
 {
     bool wrapped;
@@ -415,6 +437,41 @@ static void sort_by(struct app *a, const char *key)
         app_err(a, "Sort keys: d a f s z t");
 }
 
+/*
+ * s or C to a file (a path starting with / or ~): the message is appended to an mbox or
+ * stored in a Maildir there; s then marks it for deletion as mutt's save does (it goes at
+ * the next $), C leaves it.
+ */
+static void save_to_file(struct app *a, enum prompt_kind k, const uint32_t *ids, size_t n,
+                         const char *target)
+{
+    char *where = NULL;
+    size_t gone = 0;
+    struct err e;
+    long r = model_save(a->m, ids, n, target, &where, &gone, &e);
+
+    if (r < 0) {
+        app_err(a, "%s", e.msg);
+    } else if (gone) {
+        app_msg(a, "That message was moved or deleted by another program.");
+    } else if (k == PR_MOVE) {
+        if (model_delete(a->m, ids, n, &gone, &e) < 0)
+            app_err(a, "Saved to %s, but: %s", where, e.msg);
+        else if (n > 1)
+            app_msg(a, "Saved %ld messages to %s; marked for deletion.", r, where);
+        else
+            app_msg(a, "Saved to %s; marked for deletion.", where);
+        if (!a->pager_open && n == 1)
+            move_cursor(a, 1);
+    } else if (n > 1) {
+        app_msg(a, "Saved copies of %ld messages to %s.", r, where);
+    } else {
+        app_msg(a, "Saved a copy to %s.", where);
+    }
+    free(where);
+    app_notify(a, EV_FOLDER_CHANGED);
+}
+
 static void move_or_copy(struct app *a, enum prompt_kind k, const char *text)
 {
     struct list_pane *lp = list_of(a);
@@ -426,6 +483,12 @@ static void move_or_copy(struct app *a, enum prompt_kind k, const char *text)
 
     if (*text == '\0' || model_rows(a->m) == 0)
         return;
+    if (model_is_file_target(text)) {
+        save_to_file(a, k, ids, n, text);
+        return;
+    }
+    if ((text[0] == '=' || text[0] == '+') && text[1])    /* mutt's names for folders */
+        text++;
     r = k == PR_MOVE ? model_move(a->m, ids, n, text, &gone, &e)
                      : model_copy(a->m, ids, n, text, &gone, &e);
     if (r < 0) {
@@ -449,16 +512,19 @@ static void prompt_on(struct app *a, enum prompt_kind k, const char *what, uint3
                       size_t n, bool tagged)
 {
     struct list_pane *lp = list_of(a);
-    char label[128];
+    char label[160];
 
     free(lp->pending);
     lp->pending = ids;
     lp->npending = n;
+    const char *to = k == PR_PIPE ? "command" : k == PR_MOVE ? "folder (or save to ~/file)"
+                                                             : "folder (or ~/file)";
+
     if (tagged)
-        snprintf(label, sizeof label, "%s %zu tagged message%s to%s: ", what, n,
-                 n == 1 ? "" : "s", k == PR_PIPE ? " command" : " folder");
+        snprintf(label, sizeof label, "%s %zu tagged message%s to %s: ", what, n,
+                 n == 1 ? "" : "s", to);
     else
-        snprintf(label, sizeof label, "%s to%s: ", what, k == PR_PIPE ? " command" : " folder");
+        snprintf(label, sizeof label, "%s to %s: ", what, to);
     app_prompt(a, k, label, "", list_prompt_done);
 }
 
@@ -495,6 +561,12 @@ void list_prompt_done(struct app *a, enum prompt_kind k, const char *text)
     case PR_TAG_PATTERN:
     case PR_UNTAG_PATTERN:
         tag_pattern_done(a, k, text);
+        return;
+    case PR_CONFIRM_PURGE:
+        if (text[0] == 'y' || text[0] == 'Y')
+            expunge(a);
+        else
+            app_msg(a, "Nothing deleted.");
         return;
     case PR_CONFIRM_QUIT:
         if (text[0] == 'y' || text[0] == 'Y') {
@@ -676,6 +748,8 @@ static void list_key(struct app *a, struct pane *p, enum action c, int key)
             app_set_pager(a, false);
             return;
         }
+        if (m && ask_purge(a, PR_CONFIRM_QUIT))
+            return;
         if (m && model_counts(m)->trashed > 0) {
             char q[128];
             size_t t = model_counts(m)->trashed;
@@ -784,7 +858,7 @@ static void list_key(struct app *a, struct pane *p, enum action c, int key)
         thread_key(a, c);
         break;
     case ACT_EXPUNGE:
-        expunge(a);
+        expunge_asked(a);
         break;
     case ACT_ATTACHMENTS:
     case ACT_HEADERS:

@@ -14,6 +14,7 @@
 #include "tern/crypt.h"
 #include "tern/message.h"
 #include "tern/model.h"
+#include "tern/save.h"
 #include "tern/str.h"
 #include "tern/xalloc.h"
 #include "tcurses.h"
@@ -48,7 +49,7 @@ static void free_urls(struct pager *pg)
     pg->show_urls = false;
 }
 
-/* Break the text into screen lines of at most width columns (wrapping long lines). */
+/* Break the text into screen lines of at most width columns, long lines at spaces. */
 static void wrap(struct pager *pg, int width)
 {
     const char *t = pg->text.ptr ? pg->text.ptr : "";
@@ -64,12 +65,8 @@ static void wrap(struct pager *pg, int width)
         size_t end = nl ? (size_t)(nl - t) : len;
 
         do {
-            size_t take = ui_clip(t + off, end - off, width, NULL);
+            size_t take = off < end ? ui_wrap(t + off, end - off, width) : 0;
 
-            if (take == 0 && off < end) {       /* one character wider than the pane */
-                size_t l = utf8_seqlen((const unsigned char *)t + off, end - off);
-                take = l ? l : 1;
-            }
             if (pg->nlines + 2 > cap) {
                 cap = cap ? cap * 2 : 256;
                 pg->lines = xreallocarray(pg->lines, cap, sizeof *pg->lines);
@@ -117,7 +114,7 @@ static void render(struct app *a, struct pager *pg, const struct err *open_err)
 
     memset(&o, 0, sizeof o);
     o.all_headers = pg->full_headers;
-    if (a->cfg->nhdr_ignore + a->cfg->nhdr_retain > 0) {      /* mailx ignore/retain */
+    if (a->cfg->nhdr_ignore + a->cfg->nhdr_retain > 0 || a->cfg->headers) {  /* weeding */
         o.header_shown = pager_header_shown;
         o.header_arg = a->cfg;
     }
@@ -352,18 +349,32 @@ static void find_in_text(struct app *a, struct pager *pg, bool back)
 
 static void pager_done(struct app *a, enum prompt_kind k, const char *text);
 
-/* Run argv in the background, detached from the screen (a viewer or a browser). */
-static void spawn_detached(struct app *a, char *const argv[])
+/*
+ * Run argv in the background, detached from the screen (a viewer or a browser). 0 when it
+ * started; else -1 with errno from the failed exec (a pipe closed on exec tells which).
+ */
+static int spawn_detached(struct app *a, char *const argv[])
 {
-    pid_t pid = fork();
+    int fds[2], err = 0;
+    pid_t pid;
+    ssize_t r;
 
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        app_err(a, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    pid = fork();
     if (pid < 0) {
-        app_err(a, "fork: %s", strerror(errno));
-        return;
+        err = errno;
+        close(fds[0]);
+        close(fds[1]);
+        errno = err;
+        return -1;
     }
     if (pid == 0) {
         int null = open("/dev/null", O_RDWR);
 
+        close(fds[0]);
         setsid();
         if (null >= 0) {
             dup2(null, 0);
@@ -371,9 +382,116 @@ static void spawn_detached(struct app *a, char *const argv[])
             dup2(null, 2);
         }
         execvp(argv[0], argv);
+        err = errno;
+        (void)!write(fds[1], &err, sizeof err);
         _exit(127);
     }
-    app_msg(a, "Started %s.", argv[0]);
+    close(fds[1]);
+    while ((r = read(fds[0], &err, sizeof err)) < 0 && errno == EINTR)
+        ;
+    close(fds[0]);
+    if (r == (ssize_t)sizeof err) {
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+/* Split cmd at blanks into argv (no shell: nothing from the mail is ever parsed by one),
+ * each %s replaced by url and %% by %; the url is appended when no word holds %s. */
+static char **opener_argv(const char *cmd, size_t cmdlen, const char *url)
+{
+    char **argv = NULL;
+    size_t n = 0;
+    bool used = false;
+    const char *p = cmd, *end = cmd + cmdlen;
+
+    while (p < end) {
+        struct buf w = BUF_INIT;
+
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        if (p == end)
+            break;
+        for (; p < end && *p != ' ' && *p != '\t'; p++) {
+            if (p[0] == '%' && p + 1 < end && p[1] == 's') {
+                buf_adds(&w, url);
+                used = true;
+                p++;
+            } else if (p[0] == '%' && p + 1 < end && p[1] == '%') {
+                buf_addc(&w, '%');
+                p++;
+            } else {
+                buf_addc(&w, *p);
+            }
+        }
+        argv = xreallocarray(argv, n + 3, sizeof *argv);
+        argv[n++] = buf_detach(&w);
+    }
+    if (n == 0) {
+        free(argv);
+        return NULL;
+    }
+    if (!used)
+        argv[n++] = xstrdup(url);
+    argv[n] = NULL;
+    return argv;
+}
+
+static void argv_free(char **argv)
+{
+    for (size_t i = 0; argv && argv[i]; i++)
+        free(argv[i]);
+    free(argv);
+}
+
+/* Try one opener command; true when it started. *tried notes the first failure. */
+static bool try_opener(struct app *a, const char *cmd, size_t len, const char *url,
+                       char *tried, size_t triedsz)
+{
+    char **argv = opener_argv(cmd, len, url);
+    bool ok;
+
+    if (argv == NULL)
+        return false;
+    ok = spawn_detached(a, argv) == 0;
+    if (ok)
+        app_msg(a, "Opened the link with %s.", argv[0]);
+    else if (!tried[0])
+        snprintf(tried, triedsz, "%s: %s", argv[0], strerror(errno));
+    argv_free(argv);
+    return ok;
+}
+
+/*
+ * Open a link: url_command, else each entry of $BROWSER in turn (colon-separated, %s as in
+ * the BROWSER convention), else xdg-open. A missing program is said, never "Started".
+ */
+static void open_url(struct app *a, const char *url)
+{
+    const char *browser = getenv("BROWSER");
+    char tried[300] = "";
+
+    if (a->cfg->url_command && *a->cfg->url_command) {
+        if (!try_opener(a, a->cfg->url_command, strlen(a->cfg->url_command), url, tried,
+                        sizeof tried))
+            app_err(a, "Cannot open the link: %s (url_command)", tried);
+        return;
+    }
+    if (browser && *browser) {
+        for (const char *p = browser; *p;) {
+            size_t n = strcspn(p, ":");
+
+            if (try_opener(a, p, n, url, tried, sizeof tried))
+                return;
+            p += n;
+            if (*p == ':')
+                p++;
+        }
+    }
+    if (try_opener(a, "xdg-open", 8, url, tried, sizeof tried))
+        return;
+    app_err(a, "No program to open links: set url_command (%s).", tried);
 }
 
 static void attachments(struct app *a, struct pager *pg)
@@ -441,7 +559,12 @@ static void attach_action(struct app *a, struct pager *pg, const char *text)
         goto out;
     }
     if (save) {
-        snprintf(path, sizeof path, "%s", *dest ? dest : name ? name : "part");
+        /* A directory gets DIR/NAME, and ~ is the home, as on the command line; with no
+         * target the name from the mail loses any directory part (./NAME). */
+        char *target = save_part_path(*dest ? dest : ".", name);
+
+        snprintf(path, sizeof path, "%s", target);
+        free(target);
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     } else {
         snprintf(path, sizeof path, "%s/tern-part.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR")
@@ -475,7 +598,12 @@ static void attach_action(struct app *a, struct pager *pg, const char *text)
         unlink(path);
     } else {
         char *argv[] = { "xdg-open", path, NULL };
-        spawn_detached(a, argv);
+
+        if (spawn_detached(a, argv) < 0)
+            app_err(a, "No viewer: %s (%s); 's %ld' saves the part.", strerror(errno),
+                    argv[0], num);
+        else
+            app_msg(a, "Started %s.", argv[0]);
     }
 out:
     free(name);
@@ -496,8 +624,7 @@ static void pager_done(struct app *a, enum prompt_kind k, const char *text)
         break;
     case PR_URL:
         if (str_tolong(text, 1, (long)pg->nurls, &n) == 0) {
-            char *argv[] = { "xdg-open", pg->urls[n - 1], NULL };
-            spawn_detached(a, argv);
+            open_url(a, pg->urls[n - 1]);
         }
         pg->show_urls = false;
         break;

@@ -111,6 +111,13 @@ static void prompt_draw(struct app *a, struct pane *p, const struct rect *r)
         size_t start = 0;
         int before;
 
+        if (a->pr.kind == PR_PASSWORD) {        /* no echo, not even its length */
+            ui_put(r->y, lw, "", 0, room > 0 ? room : 0, a->attr[COL_PROMPT], true);
+            move(r->y, lw);
+            curs_set(1);
+            return;
+        }
+
         /* Scroll the text so the cursor stays visible. */
         while (room > 0 && (int)utf8_width(t + start, a->pr.cur - start) > room) {
             size_t l = utf8_seqlen((const unsigned char *)t + start, a->pr.text.len - start);
@@ -172,12 +179,19 @@ static void prompt_key(struct app *a, struct pane *p, enum action act, int key)
         prompt_done_fn done = a->pr.done;
 
         a->pr.kind = PR_NONE;
+        if (k == PR_PASSWORD)                   /* the typed password leaves no copy */
+            for (volatile char *q = a->pr.text.ptr; q && q < a->pr.text.ptr + a->pr.text.cap;
+                 q++)
+                *q = '\0';
         if (r > 0) {
             if (k == PR_COMMAND)
                 app_command(a, text);
             else if (done)
                 done(a, k, text);
         }
+        if (k == PR_PASSWORD)
+            for (volatile char *q = text; *q; q++)
+                *q = '\0';
         free(text);
     }
 }

@@ -46,6 +46,12 @@ int layout_hit(const struct layout *l, int y, int x);
  * the columns taken. Invalid bytes and controls count one column (they are drawn as '?').
  */
 size_t ui_clip(const char *s, size_t n, int cols, int *used);
+/*
+ * How many bytes of the line s (n bytes) go on one screen line of cols columns when
+ * wrapping: up to and with the last space that fits, so that words stay whole; a word
+ * longer than the line is broken; at least one character, so that wrapping advances.
+ */
+size_t ui_wrap(const char *s, size_t n, int cols);
 
 /* ---- actions and keys (keys.c) ---- */
 
@@ -65,6 +71,7 @@ enum action {
     ACT_TAG, ACT_TAG_PATTERN, ACT_UNTAG_PATTERN, ACT_TAG_PREFIX, ACT_COLLAPSE_THREAD,
     ACT_COLLAPSE_ALL, ACT_DELETE_THREAD, ACT_UNDELETE_THREAD, ACT_READ_THREAD, ACT_NEXT_THREAD,
     ACT_PREV_THREAD, ACT_PARENT,
+    ACT_ALIAS, ACT_BOUNCE, ACT_MESSAGES,
     NACTIONS
 };
 
@@ -148,7 +155,8 @@ struct pane;
 enum prompt_kind {
     PR_NONE, PR_SEARCH, PR_SEARCH_BACK, PR_LIMIT, PR_COMMAND, PR_MOVE, PR_COPY, PR_CHANGE,
     PR_PIPE, PR_SORT, PR_CONFIRM_QUIT, PR_PAGER_SEARCH, PR_SAVE, PR_ATTACH, PR_URL,
-    PR_COMPOSE_CONFIRM, PR_COMPOSE_FIELD, PR_TAG_PATTERN, PR_UNTAG_PATTERN
+    PR_COMPOSE_CONFIRM, PR_COMPOSE_FIELD, PR_CONFIRM_PURGE, PR_SAVE_MSG, PR_ALIAS, PR_BOUNCE,
+    PR_CONFIRM_BOUNCE, PR_PASSWORD, PR_TAG_PATTERN, PR_UNTAG_PATTERN
 };
 
 typedef void (*prompt_done_fn)(struct app *a, enum prompt_kind k, const char *text);
@@ -239,6 +247,7 @@ struct app {
     bool msg_error;
     time_t msg_time;
     struct prompt pr;
+    struct buf log;              /* the session's messages, one per line (msgcmd.c) */
 
     /* the open folder (model.h), or the one being indexed in the background */
     struct model *m;
@@ -343,6 +352,23 @@ void ui_compose(struct app *a, enum compose_kind kind);
 void ui_compose_many(struct app *a, enum compose_kind kind, const uint32_t *ids, size_t n);
 /* At start: offer a message that a crash left unsent. */
 void ui_compose_offer_recovery(struct app *a);
+
+/* msgcmd.c: commands on the message under the cursor that are neither list nor pager
+ * business (alias from the sender, bounce), and the message log (M). */
+void msgcmd_run(struct app *a, enum action c);
+/* Keep a status line for the log screen (bounded: the oldest lines go first). */
+void msglog_add(struct app *a, bool error, const char *text);
+/*
+ * Before a fetch (smtp false) or a flush (smtp true): the first account that would log in
+ * with no password configured or typed yet is asked for one in the prompt line (no echo);
+ * the answer is kept for the session and then runs again. true when nothing is missing.
+ */
+bool ui_passwords_ready(struct app *a, bool smtp, void (*then)(struct app *a));
+/* The typed passwords a fetch or flush child needs, as secret_format lines, into out. */
+void ui_passwords_for_child(struct app *a, bool smtp, struct buf *out);
+/* Tab in an address prompt: complete the last item from aliases, the address book and the
+ * query_command. */
+void ui_complete_address(struct app *a);
 
 /* jobs.c: background children, declared in jobs.h (included above). */
 

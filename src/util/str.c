@@ -80,6 +80,24 @@ const char *str_casemem(const char *hay, size_t n, const char *needle)
     return NULL;
 }
 
+int str_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+void str_list_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 int str_tolong(const char *s, long min, long max, long *out)
 {
     char *end;

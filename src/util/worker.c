@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tern/fsutil.h"
+#include "tern/str.h"
 #include "tern/worker.h"
 
 /*
@@ -137,17 +138,6 @@ int worker_emit(int fd, const struct worker_event *ev)
     return rc;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* Decode the word [p, end) into *dst (advanced past its NUL); -1 on a bad escape or a NUL. */
 static int get_word(const char *p, const char *end, char **dst)
 {
@@ -162,7 +152,7 @@ static int get_word(const char *p, const char *end, char **dst)
         if (*p == '%') {
             int hi, lo;
 
-            if (end - p < 3 || (hi = hexval(p[1])) < 0 || (lo = hexval(p[2])) < 0 ||
+            if (end - p < 3 || (hi = str_hexval(p[1])) < 0 || (lo = str_hexval(p[2])) < 0 ||
                 (hi == 0 && lo == 0))
                 return -1;
             *o++ = (char)(hi * 16 + lo);

@@ -138,7 +138,7 @@ fi
 keys Home s
 typetext "Se"
 keys Tab
-expect_screen "Move to folder: Sent" "Tab completes a folder name"
+expect_screen "Move to folder (or save to ~/file): Sent" "Tab completes a folder name"
 keys Enter
 expect_screen "Moved to Sent." "s moves a message"
 sleep 0.2

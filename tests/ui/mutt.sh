@@ -190,7 +190,7 @@ keys y
 expect_no_screen "Compose (account demo)" "the forward is dropped"
 
 semi; keys C
-expect_screen "Copy 2 tagged messages to folder:" "; C asks for a folder"
+expect_screen "Copy 2 tagged messages to folder" "; C asks for a folder"
 typetext "Trash"
 keys Enter
 expect_screen "Copied 2 messages to Trash." "; C copies both"
@@ -206,7 +206,7 @@ grep -lq "^Subject: Crew list and race plan" "$M2"/Sent/cur/* && pass "the crew 
 keys t t
 expect_screen ", 2 tagged]" "two tagged again"
 keys s
-expect_screen "Move to folder:" "s without ; names no tagged messages"
+expect_screen "Move to folder (or save to ~/file):" "s without ; names no tagged messages"
 keys Escape
 semi; keys '?'
 expect_screen "sort-reverse" "; then ? shows the help"

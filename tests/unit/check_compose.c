@@ -168,6 +168,15 @@ START_TEST(postpone_resume_and_send)
 }
 END_TEST
 
+/* What a crash does to a compose's locks: the kernel drops them with the process. */
+static void crash(struct compose *c)
+{
+    fs_unlock(c->lock_fd);
+    c->lock_fd = -1;
+    fs_unlock(c->origin_lock_fd);
+    c->origin_lock_fd = -1;
+}
+
 START_TEST(crash_while_editing_is_recovered)
 {
     struct compose c, r;
@@ -182,6 +191,11 @@ START_TEST(crash_while_editing_is_recovered)
     sleep(1);
     use_editor("#!/bin/sh\nsed -i 's/^Subject: $/Subject: Sunday lunch/' \"$1\"\n");
     ck_assert_int_eq(compose_run_editor(cfg, c.file, &e), 0);
+    /* while this tern edits it, no other offers or resumes it */
+    ck_assert_uint_eq(compose_leftovers(cfg, &paths), 0);
+    compose_list_free(paths, 0);
+    ck_assert(strlen(c.file) > 4 && strcmp(c.file + strlen(c.file) - 4, ".eml") == 0);
+    crash(&c);
     n = compose_leftovers(cfg, &paths);
     ck_assert_uint_eq(n, 1);
     ck_assert_int_eq(compose_start(&r, cfg, COMPOSE_RESUME, paths[0], NULL, NULL, &e), 0);
@@ -217,6 +231,34 @@ START_TEST(reply_comes_from_the_addressed_account)
     compose_free(&c);
     ck_assert_int_eq(compose_start(&c, cfg, COMPOSE_REPLY, "/nonexistent", NULL, NULL, &e), -1);
     ck_assert(strstr(e.msg, "/nonexistent") != NULL);
+    free(msg);
+}
+END_TEST
+
+START_TEST(resume_locks_and_edit_as_new)
+{
+    char *msg = fs_join(root, "held.eml");
+    struct compose c, d;
+    struct err e;
+
+    test_write(msg, "From: Bob <bob@example.org>\nTo: ann@example.org\nSubject: Plans\n"
+                    "Message-ID: <plans@example.org>\n\nsee you\n");
+    /* one tern resumes it: another is refused while it edits */
+    ck_assert_int_eq(compose_start(&c, cfg, COMPOSE_RESUME, msg, NULL, NULL, &e), 0);
+    ck_assert_int_eq(compose_start(&d, cfg, COMPOSE_RESUME, msg, NULL, NULL, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_LOCKED);
+    compose_free(&c);
+    ck_assert_int_eq(compose_start(&d, cfg, COMPOSE_RESUME, msg, NULL, NULL, &e), 0);
+    compose_free(&d);
+    /* edited as new: its headers and text, no origin to remove, a Message-ID of its own */
+    ck_assert_int_eq(compose_start(&c, cfg, COMPOSE_AS_NEW, msg, NULL, NULL, &e), 0);
+    ck_assert_str_eq(c.d.subject, "Plans");
+    ck_assert_str_eq(c.d.from, "Bob <bob@example.org>");
+    ck_assert_ptr_null(c.origin);
+    ck_assert_ptr_nonnull(c.d.message_id);
+    ck_assert_ptr_null(strstr(c.d.message_id, "plans@example.org"));
+    compose_free(&c);
+    ck_assert_int_eq(access(msg, F_OK), 0);
     free(msg);
 }
 END_TEST
@@ -441,6 +483,7 @@ START_TEST(screen_edits_survive_a_crash)
     draft_attach_data(&c.d, "menu.txt", "text/plain", "soup\n", 5);
     ck_assert_int_eq(compose_checkpoint(&c, cfg, &e), 0);
     /* tern dies here */
+    crash(&c);
     n = compose_leftovers(cfg, &paths);
     ck_assert_uint_eq(n, 1);
     ck_assert_int_eq(compose_start(&r, cfg, COMPOSE_RESUME, paths[0], NULL, NULL, &e), 0);
@@ -476,6 +519,7 @@ START_TEST(recovery_never_offers_the_older_copy)
     ck_assert(c.text_broken);
     ck_assert_int_eq(compose_checkpoint(&c, cfg, &e), 0);       /* must not overwrite */
     /* tern dies; the next start */
+    crash(&c);
     n = compose_leftovers(cfg, &paths);
     ck_assert_uint_eq(n, 1);
     ck_assert_int_eq(compose_start(&r, cfg, COMPOSE_RESUME, paths[0], NULL, NULL, &e), 0);
@@ -584,6 +628,7 @@ static Suite *compose_suite(void)
     tcase_add_test(tc, new_message_edit_and_queue);
     tcase_add_test(tc, postpone_resume_and_send);
     tcase_add_test(tc, crash_while_editing_is_recovered);
+    tcase_add_test(tc, resume_locks_and_edit_as_new);
     tcase_add_test(tc, reply_comes_from_the_addressed_account);
     tcase_add_test(tc, sending_needs_recipients);
     tcase_add_test(tc, reply_to_encrypted_is_encrypted);

@@ -350,6 +350,20 @@ START_TEST(ignore_and_retain_weed_headers)
 }
 END_TEST
 
+START_TEST(general_headers_setting_weeds)
+{
+    /* [general] headers names the fields shown, over any mailx retain/ignore line */
+    struct config *cfg = parse_ok("retain Subject\n[general]\nheaders = From, Date X-Label\n");
+
+    ck_assert(config_header_shown(cfg, "from", 4));
+    ck_assert(config_header_shown(cfg, "X-Label: y", 7));
+    ck_assert(config_header_shown(cfg, "Date", 4));
+    ck_assert(!config_header_shown(cfg, "Subject", 7));
+    ck_assert(!config_header_shown(cfg, "Dat", 3));
+    config_free(cfg);
+}
+END_TEST
+
 START_TEST(mailx_safe_marks_only_ini_lines)
 {
     const char *in =
@@ -565,7 +579,29 @@ START_TEST(password_command_success_and_failure)
     ck_assert_ptr_null(secret_get(config_account(cfg, "empty"), SECRET_POP3, &e));
     ck_assert_str_eq(e.msg, "account empty: password_command printed nothing");
     ck_assert_ptr_null(secret_get(config_account(cfg, "none"), SECRET_SMTP, &e));
-    ck_assert_str_eq(e.msg, "account none: no password: set password or password_command");
+    ck_assert_str_eq(e.msg, "account none: no password: set password or password_command, "
+                     "or run tern on a terminal to be asked");
+    /* A password typed this session answers for an account that configures none. */
+    ck_assert(secret_missing(config_account(cfg, "none"), SECRET_SMTP));
+    {
+        struct buf b = BUF_INIT;
+        int p[2];
+        char *pw;
+
+        secret_format(&b, "none", "typed pw");
+        secret_format(&b, "other", "x");
+        ck_assert_int_eq(pipe(p), 0);
+        ck_assert_int_eq(write(p[1], b.ptr, b.len), (ssize_t)b.len);
+        close(p[1]);
+        ck_assert_int_eq(secret_read_fd(p[0], &e), 0);
+        buf_free(&b);
+        ck_assert(!secret_missing(config_account(cfg, "none"), SECRET_SMTP));
+        pw = secret_get(config_account(cfg, "none"), SECRET_POP3, &e);
+        ck_assert_str_eq(pw, "typed pw");
+        secret_free(pw);
+        secret_forget_all();
+        ck_assert(secret_missing(config_account(cfg, "none"), SECRET_POP3));
+    }
     config_free(cfg);
 }
 END_TEST
@@ -697,6 +733,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, snail_constructs_are_skipped);
     tcase_add_test(tc, unalias_and_whitespace_aliases);
     tcase_add_test(tc, ignore_and_retain_weed_headers);
+    tcase_add_test(tc, general_headers_setting_weeds);
     tcase_add_test(tc, mailx_safe_marks_only_ini_lines);
     tcase_add_test(tc, wrong_values_name_line_and_key);
     tcase_add_test(tc, unknown_keys_warn_with_suggestion);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "testutil.h"
+#include "tern/fsutil.h"
 #include "tern/maildir.h"
 #include "tern/model.h"
 #include "tern/queue.h"
@@ -490,6 +491,42 @@ START_TEST(outbox_has_nothing_unread)
 }
 END_TEST
 
+START_TEST(save_to_files_and_trash)
+{
+    char *root = mkroot();
+    struct model *m = open_inbox(root), *trash;
+    uint32_t ids[2] = { id_of(m, "Lunch"), id_of(m, "Budget") };
+    char path[4096], *where = NULL;
+    struct buf got = BUF_INIT;
+    size_t gone;
+    struct err e;
+
+    /* Two messages appended to an mbox; they stay in the folder. */
+    snprintf(path, sizeof path, "%s/saved.mbox", root);
+    ck_assert(model_is_file_target(path));
+    ck_assert(model_is_file_target("~/x"));
+    ck_assert(!model_is_file_target("Archive"));
+    ck_assert_int_eq(model_save(m, ids, 2, path, &where, &gone, &e), 2);
+    ck_assert_str_eq(where, path);
+    free(where);
+    ck_assert_uint_eq(model_rows(m), 4);
+    ck_assert_int_eq(fs_read_file(path, &got, &e), 0);
+    buf_cstr(&got);
+    ck_assert_ptr_nonnull(strstr(got.ptr, "\nSubject: Lunch\n"));
+    ck_assert_ptr_nonnull(strstr(got.ptr, "\nSubject: Budget\n"));
+    ck_assert(strncmp(got.ptr, "From ", 5) == 0);
+    buf_free(&got);
+    /* Only the Trash is the Trash. */
+    ck_assert(!model_is_trash(m));
+    ck_assert_int_eq(model_open(root, "Trash", NULL, &trash, &e), 0);
+    ck_assert(model_is_trash(trash));
+    model_close(trash);
+    model_close(m);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
 START_TEST(background_index_rule)
 {
     char *root = mkroot();
@@ -662,6 +699,7 @@ static Suite *suite(void)
     tcase_add_test(t, flag_gone_message);
     tcase_add_test(t, move_and_copy);
     tcase_add_test(t, delete_undelete_expunge);
+    tcase_add_test(t, save_to_files_and_trash);
     tcase_add_test(t, background_index_rule);
     tcase_add_test(t, tag_pattern_and_sets);
     tcase_add_test(t, thread_commands);

@@ -163,7 +163,8 @@ START_TEST(mutt_keys)
         { "G", ACT_LAST }, { "i", ACT_FETCH }, { "Q", ACT_EXIT }, { "N", ACT_SEARCH_PREV },
         { "U", ACT_TOGGLE_READ }, { "<Tab>", ACT_NEXT_PANE }, { "#", ACT_THREADS },
         { "z", ACT_ZOOM }, { "^F", ACT_PAGE_DOWN }, { "^B", ACT_URLS }, { "S", ACT_FLUSH },
-        { "y", ACT_FOLDERS }, { "e", ACT_EDIT_DRAFT }, { "x", ACT_NONE }, { "D", ACT_NONE },
+        { "y", ACT_FOLDERS }, { "e", ACT_EDIT_DRAFT }, { "a", ACT_ALIAS }, { "b", ACT_BOUNCE },
+        { "M", ACT_MESSAGES }, { "x", ACT_NONE }, { "D", ACT_NONE },
         { "[", ACT_NONE }, { "]", ACT_NONE }, { "*", ACT_NONE },
     };
     struct keymap km;
@@ -248,6 +249,33 @@ START_TEST(clip_by_width)
 }
 END_TEST
 
+START_TEST(wrap_at_spaces)
+{
+    static const struct {
+        const char *s;
+        int cols;
+        size_t bytes;
+    } t[] = {
+        { "hello world", 8, 6 },           /* "hello " then "world" */
+        { "hello world", 11, 11 },         /* fits */
+        { "hello world", 5, 6 },           /* the space ends the line, not starts one */
+        { "hello world", 6, 6 },
+        { "abcdefghij", 4, 4 },            /* a long word is still broken */
+        { "a bcdefghij", 4, 2 },
+        { "日本 語", 4, 7 },               /* "日本 " */
+        { "日本 語", 3, 3 },               /* "日" */
+        { "日本語", 1, 3 },                /* wider than the pane: one character */
+        { "x", 0, 1 },
+    };
+
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        size_t b = ui_wrap(t[i].s, strlen(t[i].s), t[i].cols);
+
+        ck_assert_msg(b == t[i].bytes, "case %zu: %zu bytes", i, b);
+    }
+}
+END_TEST
+
 static void type(struct buf *b, size_t *cur, const char *keys)
 {
     for (const char *p = keys; *p; p++)
@@ -292,6 +320,7 @@ static Suite *ui_suite(void)
     tcase_add_test(tc, layout_sizes);
     tcase_add_test(tc, layout_folders_and_hit);
     tcase_add_test(tc, key_names);
+    tcase_add_test(tc, wrap_at_spaces);
     tcase_add_test(tc, keymap_defaults_and_rebind);
     tcase_add_test(tc, mutt_keys);
     tcase_add_test(tc, colors);

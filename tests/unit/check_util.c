@@ -106,6 +106,13 @@ START_TEST(str_helpers)
     ck_assert_int_eq(str_tobool("off", &v), 0);
     ck_assert(!v);
     ck_assert_int_eq(str_tobool("maybe", &v), -1);
+    ck_assert_int_eq(str_hexval('0'), 0);
+    ck_assert_int_eq(str_hexval('9'), 9);
+    ck_assert_int_eq(str_hexval('a'), 10);
+    ck_assert_int_eq(str_hexval('F'), 15);
+    ck_assert_int_eq(str_hexval('g'), -1);
+    ck_assert_int_eq(str_hexval('/'), -1);
+    ck_assert_int_eq(str_hexval((char)0xb0), -1);
     ck_assert_int_eq(str_tolong("587", 1, 65535, &n), 0);
     ck_assert_int_eq(n, 587);
     ck_assert_int_eq(str_tolong("70000", 1, 65535, &n), -1);

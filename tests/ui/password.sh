@@ -1,0 +1,94 @@
+#!/bin/sh
+# The password prompt: an account with no password and no password_command. The client asks
+# once in the prompt line (nothing echoed), keeps it for the session and hands it to the
+# fetch child on a private pipe; `tern fetch` asks on the terminal (a pty here) and, with
+# no terminal, fails with a line that says what to set. Against a private dovecot.
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/dovecot.sh"
+HERE=$(cd "$(dirname "$0")/../integration" && pwd)
+command -v openssl >/dev/null 2>&1 || skip "openssl not installed"
+
+dovecot_setup "$T/dv"
+trap 'rc=$?; dovecot_stop; tmux -S "$SOCK" kill-server 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
+python3 "$HERE/genmail.py" "$DOVECOT_MAILDIR" 3 300 3000 5
+dovecot_own
+dovecot_start
+
+M="$T/Mail"
+demo_mail "$M"
+write_rc "$T/rc" "$M" '[account a]' 'pop3_host = 127.0.0.1' "pop3_port = $POP3S_PORT" \
+    'pop3_user = alice' "tls_ca_file = $T/dv/cert.pem" 'timeout = 5' 'pop3_keep = yes'
+inbox() { find "$M/INBOX/new" "$M/INBOX/cur" -type f | wc -l | tr -d ' '; }
+
+# The client asks once, without echo; a refused one is asked again.
+start_tern -c "$T/rc"
+expect_screen "[32 msgs" "client is up"
+keys i
+expect_screen "Password for a (alice@127.0.0.1):" "i asks for the missing password"
+typetext "wrong"
+keys Enter
+expect_screen "fetch failed" "a wrong password fails the fetch" 20
+keys i
+expect_screen "Password for a (alice@127.0.0.1):" "and is asked again"
+typetext "secret"
+if screen | tail -n 1 | grep -q secret; then fail "the password is not echoed"; else
+    pass "the password is not echoed"; fi
+keys Enter
+expect_screen "fetch: done" "the fetch runs with it" 20
+[ "$(inbox)" = 35 ] && pass "3 messages delivered" || fail "3 messages delivered ($(inbox))"
+if grep -r secret "$T/tern.err" >/dev/null 2>&1; then fail "the password is in no output"; else
+    pass "the password is in no output"; fi
+keys i
+expect_screen "fetch: done: a: 0 new" "a second fetch does not ask again" 20
+expect_no_screen "Password for" "no prompt the second time" 1
+keys M
+expect_no_screen "secret" "the message log holds no password" 1
+keys q Q
+expect_restored "Q leaves"
+
+# An empty answer starts nothing.
+start_tern -c "$T/rc"
+expect_screen "[35 msgs" "client is up again"
+keys i
+expect_screen "Password for a" "asked again in a new session"
+keys Enter
+expect_screen "No password given for a: nothing started." "an empty answer starts nothing"
+keys Q
+expect_restored "Q leaves"
+
+# The command line: asked on the terminal (a pty), no echo; without one, a clear line.
+/usr/bin/python3 - "$TERN" "$T/rc" <<'PY' >"$T/pty.out" 2>&1 && pass "tern fetch asks on the terminal, without echo" || { fail "tern fetch asks on the terminal"; sed 's/^/    /' "$T/pty.out"; }
+import os, pty, sys, select
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "-c", sys.argv[2], "fetch"])
+out = b""
+def read_until(pat):
+    global out
+    while pat not in out:
+        r, _, _ = select.select([fd], [], [], 30)
+        assert r, "timed out waiting for %r in %r" % (pat, out)
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+read_until(b"password for a (alice@127.0.0.1): ")
+os.write(fd, b"secret\n")
+read_until(b"0 new")
+_, st = os.waitpid(pid, 0)
+assert b"secret" not in out, out
+assert os.WEXITSTATUS(st) == 0, (st, out)
+print(out.decode(errors="replace"))
+PY
+# setsid: no controlling terminal, so /dev/tty cannot be opened.
+setsid "$TERN" -c "$T/rc" fetch </dev/null >"$T/notty.out" 2>&1 && rc=0 || rc=$?
+if [ "$rc" != 0 ] && grep -q "account a: no password: set password or password_command" \
+    "$T/notty.out"; then pass "without a terminal: a clear line, and failure"; else
+    fail "without a terminal: a clear line ($rc)"; cat "$T/notty.out"; fi
+
+expect_clean_stderr
+finish
