@@ -15,6 +15,8 @@
 size_t codec_b64_decode(const char *in, size_t n, struct buf *out);
 /* Encode n bytes as base64 without line breaks (for tests and the builder). */
 void codec_b64_encode(const void *in, size_t n, struct buf *out);
+/* Encode n bytes as base64 in lines of 76 characters, each ending in LF (a MIME body). */
+void codec_b64_encode_lines(const void *in, size_t n, struct buf *out);
 /*
  * Decode quoted-printable, appending to out. header: RFC 2047 Q ('_' is a space, no soft line
  * breaks). A '=' not followed by two hex digits or a line break is kept as is.

@@ -76,6 +76,8 @@ struct crypt_result {
 
 void crypt_result_free(struct crypt_result *r);
 void crypt_result_add(struct crypt_result *r, const struct crypt_sig *s);
+/* Zero b's bytes, then free it: decrypted text must not go back to the heap readable. */
+void crypt_wipe(struct buf *b);
 /* One line (no newline, not yet sanitised): "PGP signature: GOOD from ..., key ..., trusted". */
 void crypt_sig_line(const struct crypt_sig *s, struct buf *out);
 

@@ -1,8 +1,8 @@
 /*
  * The per-folder index: a cache (DIR/.tern-index; deleting it loses nothing) of what the
  * message list needs for every message, validated against the directory mtimes and names,
- * updated incrementally, written atomically. Plus the views over it: sort, limit, threads
- * (threads in thread.h).
+ * updated incrementally, written atomically. The views over it (sort, limit) are in view.h,
+ * threads in thread.h.
  *
  * Typical use (the list pane):
  *     struct idx *x;  if (idx_open(dir, 0, &x, &e) < 0) ...
@@ -35,6 +35,8 @@ struct idx_msg {
     const char *in_reply_to;/* first id of In-Reply-To without <> */
     const char *references; /* ids of References without <>, separated by one space (the
                                first and the last four of a longer chain) */
+    const char *from_addr;  /* mailbox (local@domain) of the first From address, or "" */
+    const char *to_addrs;   /* mailboxes of To and Cc, space-separated (the first 8) */
     int64_t date;           /* Date: header (UTC seconds); the file mtime when missing/bad */
     int64_t mtime;          /* file mtime: arrival order */
     uint64_t size;          /* file size in bytes */
@@ -47,6 +49,15 @@ struct idx_msg {
 };
 
 struct idx;   /* opaque */
+
+/* Counts over the messages that are not gone. */
+struct idx_counts {
+    size_t total;
+    size_t unread;     /* without S */
+    size_t flagged;
+    size_t in_new;
+    size_t trashed;
+};
 
 /* idx_open flags */
 #define IDX_NO_CACHE  0x1   /* ignore any cache file (rebuild from the messages) */
@@ -65,15 +76,19 @@ int idx_open(const char *dir, int flags, struct idx **out, struct err *e);
 void idx_close(struct idx *x);
 /*
  * The freshness rule, without loading anything: 1 when dir's cache exists, is of this version
- * and reflects its directories as they are now (the stamps idx_sync compares are equal), so
- * that idx_open reads no message file (at most it lists the names again, when the listing
+ * and reflects its directories as they are now (the stamps idx_sync compares are equal: the
+ * cache's, or that of its journal's last entry when the journal is whole and belongs to it),
+ * so that idx_open reads no message file (at most it lists the names again, when the listing
  * came within a second of the last change); else 0. *count (may be NULL) gets the number of
- * messages the cache holds, 0 without a usable cache.
+ * messages, 0 without a usable cache. Reads 128 bytes of the cache and 88 of the journal.
  */
 int idx_fresh(const char *dir, size_t *count);
 
 /* Number of messages (including entries marked gone until the next refresh). */
 size_t idx_count(const struct idx *x);
+/* The counts, kept in the cache file and up to date after every operation and refresh:
+ * no entry is read for them. */
+void idx_counts(const struct idx *x, struct idx_counts *out);
 /* Message at position i < idx_count. Positions are stable until the next idx_refresh. */
 const struct idx_msg *idx_msg(const struct idx *x, size_t i);
 /* Position of the message with this stable id, or -1 when it no longer exists. */
@@ -97,6 +112,9 @@ struct idx_stats {
     size_t removed;
     size_t vanished;   /* files that disappeared between readdir and open */
     bool listed;       /* the directories were read (false: the mtimes matched) */
+    bool new_only;     /* of them only new/ (cur/ had not changed) */
+    size_t filled;     /* entries filled from cache records so far (they are filled
+                          when first used, so a first screen fills only its rows) */
     bool cache_bad;    /* a cache file existed but was rejected */
     bool unsaved;      /* the cache needed writing and could not be written */
 };
@@ -116,60 +134,15 @@ int idx_copy(struct idx *x, size_t i, const char *dst_dir, struct err *e);
 /* Move to trash_dir; remove for real when trash_dir is NULL or this folder is the trash. */
 int idx_delete(struct idx *x, size_t i, const char *trash_dir, struct err *e);
 
-/* ---- views: sort and limit ---- */
-
-enum idx_sort {
-    IDX_SORT_DATE = 0,   /* Date header, then arrival */
-    IDX_SORT_ARRIVAL,    /* file mtime, then name */
-    IDX_SORT_FROM,       /* case-insensitive, then date */
-    IDX_SORT_SUBJECT,    /* without Re:/Fwd: prefixes, case-insensitive, then date */
-    IDX_SORT_SIZE,       /* then date */
-};
-/* "date", "arrival", "from", "subject", "size" (a leading '-' reverses); 0 or -1. */
-int idx_sort_parse(const char *s, enum idx_sort *key, bool *reverse);
-
-/* Positions into the index, in display order. */
-struct idx_view {
-    uint32_t *v;
-    size_t n;
-    size_t cap;
-};
-void idx_view_init(struct idx_view *v);
-void idx_view_free(struct idx_view *v);
-struct idx_limit;
-/* Fill v with the messages that are not gone and match lim (NULL: all), sorted by key. */
-void idx_view_build(const struct idx *x, struct idx_view *v, enum idx_sort key, bool reverse,
-                    const struct idx_limit *lim);
-/* Sort positions in place. */
-void idx_sort(const struct idx *x, uint32_t *v, size_t n, enum idx_sort key, bool reverse);
-/* The subject without leading "Re:", "Fwd:", "Fw:", "Aw:", "[list]" tags...; borrowed
- * pointer into s. */
-const char *idx_subject_base(const char *s);
-
-/*
- * A limit pattern: space-separated terms, all of which must match; a term starting with
- * '-' (or "!") is negated.
- *   WORD              in from, to or subject (case-insensitive substring)
- *   from:W to:W subject:W (also f: t: s:)   in that field only
- *   is:new  is:unread  is:seen  is:flagged  is:replied  is:passed  is:draft  is:trashed
- *   date:FROM..TO     dates as YYYY, YYYY-MM or YYYY-MM-DD (either side may be empty),
- *                     or Nd / Nw / Nm / Ny meaning that long ago ("date:7d.." = last week)
- *   body:W            in the message file (reads it: slow, only when asked)
- * Quoting: "two words" is one term.
- */
-int idx_limit_compile(const char *pattern, struct idx_limit **out, struct err *e);
-void idx_limit_free(struct idx_limit *l);
-bool idx_limit_match(const struct idx *x, const struct idx_limit *l, size_t i);
-/* What ~T (tagged) asks: the index knows no tags, its user (the client's model) does. */
-void idx_limit_set_tagged(struct idx_limit *l, bool (*tagged)(void *arg, uint32_t id),
-                          void *arg);
-
 /* ---- the cache file (exposed for tests and the fuzz target) ---- */
 
 /* Parse a cache image into x's entries; checks structure (and the checksum when asked).
  * Returns 0, or -1 (ERR_PARSE) when the image is unusable. Never crashes on any input. */
 int idx_load_image(struct idx *x, const void *p, size_t n, bool verify_checksum,
                    struct err *e);
+/* Replay a journal image (CACHE.log) onto an index loaded from the cache file it extends;
+ * 0, or -1 (ERR_PARSE) when it is foreign or has no complete change. j must outlive x. */
+int idx_replay_journal(struct idx *x, char *j, size_t len, struct err *e);
 /* An empty index for dir (no file system access); for the fuzz target and tests. */
 struct idx *idx_new_empty(const char *dir);
 /* The cache file's path for dir (new string). */

@@ -22,6 +22,7 @@
 #include "tern/config.h"
 #include "tern/err.h"
 #include "tern/index.h"
+#include "tern/view.h"
 
 struct model;       /* opaque */
 struct queue_entry;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "tern/index.h"
+#include "tern/view.h"
 
 struct thread_row {
     uint32_t msg;       /* position in the index */

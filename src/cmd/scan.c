@@ -17,6 +17,7 @@
 #include "tern/paths.h"
 #include "tern/str.h"
 #include "tern/thread.h"
+#include "tern/view.h"
 #include "tern/xalloc.h"
 
 #define FROM_COLS 20

@@ -629,18 +629,6 @@ static void put_param(struct buf *out, const char *param, const char *value)
     buf_free(&enc);
 }
 
-static void base64_lines(const char *p, size_t n, struct buf *out)
-{
-    struct buf b = BUF_INIT;
-
-    codec_b64_encode(p, n, &b);
-    for (size_t i = 0; i < b.len; i += 76) {
-        buf_add(out, b.ptr + i, b.len - i < 76 ? b.len - i : 76);
-        buf_addc(out, '\n');
-    }
-    buf_free(&b);
-}
-
 static int attachment_part(const struct attachment *a, struct buf *out, struct err *e)
 {
     struct buf file = BUF_INIT;
@@ -659,7 +647,7 @@ static int attachment_part(const struct attachment *a, struct buf *out, struct e
     buf_adds(out, "\nContent-Disposition: attachment");
     put_param(out, "filename", a->name);
     buf_adds(out, "\nContent-Transfer-Encoding: base64\n\n");
-    base64_lines(data->ptr ? data->ptr : "", data->len, out);
+    codec_b64_encode_lines(data->ptr ? data->ptr : "", data->len, out);
     buf_free(&file);
     return 0;
 }

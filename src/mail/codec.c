@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <iconv.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -85,6 +87,18 @@ void codec_b64_encode(const void *in, size_t n, struct buf *out)
         q[3] = i + 2 < n ? abc[v & 63] : '=';
         buf_add(out, q, 4);
     }
+}
+
+void codec_b64_encode_lines(const void *in, size_t n, struct buf *out)
+{
+    struct buf b = BUF_INIT;
+
+    codec_b64_encode(in, n, &b);
+    for (size_t i = 0; i < b.len; i += 76) {
+        buf_add(out, b.ptr + i, b.len - i < 76 ? b.len - i : 76);
+        buf_addc(out, '\n');
+    }
+    buf_free(&b);
 }
 
 /* ---- quoted-printable ---- */
@@ -306,35 +320,79 @@ static enum cs_kind cs_classify(const char *cs, char *dst, size_t dstsz)
     return CS_ICONV;
 }
 
-/* iconv_open is slow (it loads gconv modules): keep a few descriptors. Single-threaded use. */
-#define CD_CACHE 8
+/*
+ * iconv_open is slow (it loads gconv modules): keep a pool of descriptors. An iconv_t has
+ * shift state, so a thread takes a descriptor out of the pool for one conversion and puts it
+ * back after; the lock covers only the pool, never a conversion, so the index's parsing
+ * threads decode in parallel without a lock of their own.
+ */
+#define CD_POOL 16
 static struct {
     char name[48];
     iconv_t cd;          /* (iconv_t)-1 when iconv does not know the name */
     unsigned long used;
-} cd_cache[CD_CACHE];
+} cd_pool[CD_POOL];
 static unsigned long cd_clock;
+static pthread_mutex_t cd_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static iconv_t cd_get(const char *name)
+static void cd_put(const char *name, iconv_t cd);
+
+/* Take a descriptor for name out of the pool (or open one); (iconv_t)-1 if unknown. */
+static iconv_t cd_take(const char *name, bool *unknown)
+{
+    iconv_t cd;
+
+    *unknown = false;
+    pthread_mutex_lock(&cd_lock);
+    for (size_t i = 0; i < CD_POOL; i++) {
+        if (cd_pool[i].name[0] && strcmp(cd_pool[i].name, name) == 0) {
+            cd = cd_pool[i].cd;
+            if (cd == (iconv_t)-1) {
+                cd_pool[i].used = ++cd_clock;      /* remembered as unknown: stays */
+                *unknown = true;
+            } else {
+                cd_pool[i].name[0] = '\0';         /* taken */
+                cd_pool[i].used = 0;
+            }
+            pthread_mutex_unlock(&cd_lock);
+            if (cd != (iconv_t)-1)
+                iconv(cd, NULL, NULL, NULL, NULL);   /* reset shift state */
+            return cd;
+        }
+    }
+    pthread_mutex_unlock(&cd_lock);
+    cd = iconv_open("UTF-8", name);
+    if (cd == (iconv_t)-1) {
+        *unknown = true;
+        cd_put(name, cd);
+    }
+    return cd;
+}
+
+/* Give a descriptor back (or remember that name is unknown); the least recently used
+ * entry is closed when the pool is full. */
+static void cd_put(const char *name, iconv_t cd)
 {
     size_t victim = 0;
+    iconv_t old = (iconv_t)-1;
 
-    for (size_t i = 0; i < CD_CACHE; i++) {
-        if (cd_cache[i].name[0] && strcmp(cd_cache[i].name, name) == 0) {
-            cd_cache[i].used = ++cd_clock;
-            if (cd_cache[i].cd != (iconv_t)-1)
-                iconv(cd_cache[i].cd, NULL, NULL, NULL, NULL);   /* reset shift state */
-            return cd_cache[i].cd;
+    pthread_mutex_lock(&cd_lock);
+    for (size_t i = 0; i < CD_POOL; i++) {
+        if (cd_pool[i].name[0] == '\0') {
+            victim = i;
+            break;
         }
-        if (cd_cache[i].used < cd_cache[victim].used)
+        if (cd_pool[i].used < cd_pool[victim].used)
             victim = i;
     }
-    if (cd_cache[victim].name[0] && cd_cache[victim].cd != (iconv_t)-1)
-        iconv_close(cd_cache[victim].cd);
-    snprintf(cd_cache[victim].name, sizeof cd_cache[victim].name, "%s", name);
-    cd_cache[victim].cd = iconv_open("UTF-8", name);
-    cd_cache[victim].used = ++cd_clock;
-    return cd_cache[victim].cd;
+    if (cd_pool[victim].name[0])
+        old = cd_pool[victim].cd;
+    snprintf(cd_pool[victim].name, sizeof cd_pool[victim].name, "%s", name);
+    cd_pool[victim].cd = cd;
+    cd_pool[victim].used = ++cd_clock;
+    pthread_mutex_unlock(&cd_lock);
+    if (old != (iconv_t)-1)
+        iconv_close(old);
 }
 
 /* Convert with iconv, replacing each undecodable byte with U+FFFD. Returns the number of
@@ -416,10 +474,16 @@ enum codec_how codec_to_utf8(const char *charset, const char *in, size_t n, stru
         cp1252_to_utf8(in, n, out);
         return CODEC_AS_DECLARED;
     case CS_ICONV:
-        cd = strlen(name) < 47 ? cd_get(name) : (iconv_t)-1;
+        cd = (iconv_t)-1;
+        if (strlen(name) < 47) {
+            bool unknown;
+
+            cd = cd_take(name, &unknown);
+        }
         if (cd != (iconv_t)-1) {
             size_t mark = out->len, errs = iconv_convert(cd, in, n, out);
 
+            cd_put(name, cd);
             /* glibc's iconv lets some invalid sequences through (code points past
              * U+10FFFF from a "UTF-8" alias): check what it produced. */
             if (!codec_utf8_valid(out->ptr + mark, out->len - mark)) {

@@ -230,6 +230,13 @@ void crypt_result_free(struct crypt_result *r)
     r->nsigs = 0;
 }
 
+void crypt_wipe(struct buf *b)
+{
+    if (b->ptr)
+        memset(b->ptr, 0, b->cap);
+    buf_free(b);
+}
+
 void crypt_sig_line(const struct crypt_sig *s, struct buf *out)
 {
     static const char *const word[] = {
@@ -391,15 +398,8 @@ static int inner_entity(const char *msg, size_t len, bool prot, struct buf *out,
                 add_field(out, &f);
     }
     if (recode) {
-        struct buf b = BUF_INIT;
-
         buf_adds(out, "Content-Transfer-Encoding: base64\n\n");
-        codec_b64_encode(body, blen, &b);
-        for (size_t i = 0; i < b.len; i += 76) {
-            buf_add(out, b.ptr + i, b.len - i < 76 ? b.len - i : 76);
-            buf_addc(out, '\n');
-        }
-        buf_free(&b);
+        codec_b64_encode_lines(body, blen, out);
     } else {
         buf_addc(out, '\n');
         buf_add(out, body, blen);
@@ -407,16 +407,17 @@ static int inner_entity(const char *msg, size_t len, bool prot, struct buf *out,
     return 0;
 }
 
-static void base64_lines(const char *p, size_t n, struct buf *out)
+/*
+ * gpgme's ASCII armour (CRLF) as a body part of our LF entity; out already holds the part's
+ * header, so it is never empty, and the part ends with a line end before the next delimiter.
+ */
+static void add_armour(struct buf *out, const struct buf *armour)
 {
-    struct buf b = BUF_INIT;
-
-    codec_b64_encode(p, n, &b);
-    for (size_t i = 0; i < b.len; i += 76) {
-        buf_add(out, b.ptr + i, b.len - i < 76 ? b.len - i : 76);
+    for (size_t i = 0; i < armour->len; i++)
+        if (armour->ptr[i] != '\r')
+            buf_addc(out, armour->ptr[i]);
+    if (out->ptr[out->len - 1] != '\n')
         buf_addc(out, '\n');
-    }
-    buf_free(&b);
 }
 
 /* entity (LF) → a multipart/signed entity (LF) with its signature. */
@@ -455,16 +456,12 @@ static int sign_entity(const struct buf *entity, bool smime, const struct crypt_
         buf_adds(out, "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\n"
                  "Content-Transfer-Encoding: base64\n"
                  "Content-Disposition: attachment; filename=\"smime.p7s\"\n\n");
-        base64_lines(sig.ptr, sig.len, out);
+        codec_b64_encode_lines(sig.ptr, sig.len, out);
     } else {
         buf_adds(out, "Content-Type: application/pgp-signature; name=\"signature.asc\"\n"
                  "Content-Description: OpenPGP digital signature\n"
                  "Content-Disposition: attachment; filename=\"signature.asc\"\n\n");
-        for (size_t i = 0; i < sig.len; i++)
-            if (sig.ptr[i] != '\r')
-                buf_addc(out, sig.ptr[i]);
-        if (out->ptr[out->len - 1] != '\n')
-            buf_addc(out, '\n');
+        add_armour(out, &sig);
     }
     buf_printf(out, "--%s--\n", b);
     free(micalg);
@@ -499,7 +496,7 @@ static int encrypt_entity(const struct buf *entity, bool smime, bool sign,
         buf_adds(out, "Content-Type: application/pkcs7-mime; smime-type=enveloped-data;\n"
                  " name=\"smime.p7m\"\nContent-Transfer-Encoding: base64\n"
                  "Content-Disposition: attachment; filename=\"smime.p7m\"\n\n");
-        base64_lines(c.ptr, c.len, out);
+        codec_b64_encode_lines(c.ptr, c.len, out);
     } else {
         char b[48];
 
@@ -512,11 +509,7 @@ static int encrypt_entity(const struct buf *entity, bool smime, bool sign,
                    "--%s\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\n"
                    "Content-Description: OpenPGP encrypted message\n"
                    "Content-Disposition: inline; filename=\"encrypted.asc\"\n\n", b, b, b);
-        for (size_t i = 0; i < c.len; i++)
-            if (c.ptr[i] != '\r')
-                buf_addc(out, c.ptr[i]);
-        if (out->ptr[out->len - 1] != '\n')
-            buf_addc(out, '\n');
+        add_armour(out, &c);
         buf_printf(out, "--%s--\n", b);
     }
     buf_free(&c);
@@ -702,12 +695,8 @@ int crypt_unwrap(const char *msg, size_t len, const struct crypt_opts *o, struct
         mime_free(&in);
     }
     crypt_result_free(&r);
-    if (plain.ptr)
-        memset(plain.ptr, 0, plain.cap);
-    if (lf.ptr)
-        memset(lf.ptr, 0, lf.cap);
-    buf_free(&plain);
-    buf_free(&lf);
+    crypt_wipe(&plain);
+    crypt_wipe(&lf);
     buf_free(&der);
     mime_free(&t);
     return rc;

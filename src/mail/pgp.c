@@ -91,50 +91,47 @@ static void collect(gpgme_ctx_t ctx, struct crypt_result *r)
     }
 }
 
-int pgp_verify_detached(const char *data, size_t n, const char *sig, size_t sn,
-                        struct crypt_result *r, struct err *e)
+/*
+ * One verification for both forms: with out NULL, sig is a detached signature over the n bytes
+ * of data; otherwise sig is a clear-signed or inline-signed text whose plain text goes to out.
+ */
+static int verify(const char *sig, size_t sn, const char *data, size_t n, struct buf *out,
+                  struct crypt_result *r, struct err *e)
 {
     gpgme_ctx_t ctx;
-    gpgme_data_t dd = NULL, ds = NULL;
+    gpgme_data_t ds = NULL, dd = NULL, plain = NULL;
     gpgme_error_t ge;
     int rc = 0;
 
     if (pgp_init(&ctx, e) < 0)
         return -1;
-    if ((ge = gpgme_data_new_from_mem(&dd, data, n, 0)) != 0 ||
-        (ge = gpgme_data_new_from_mem(&ds, sig, sn, 0)) != 0 ||
-        (ge = gpgme_op_verify(ctx, ds, dd, NULL)) != 0)
+    if ((ge = gpgme_data_new_from_mem(&ds, sig, sn, 0)) != 0 ||
+        (out == NULL && (ge = gpgme_data_new_from_mem(&dd, data, n, 0)) != 0) ||
+        (out != NULL && (ge = gpgme_data_new(&plain)) != 0) ||
+        (ge = gpgme_op_verify(ctx, ds, dd, plain)) != 0) {
         rc = err_set(e, ERR_PARSE, "OpenPGP signature: %s", gpgme_strerror(ge));
-    else
+        gpgme_data_release(plain);
+    } else {
         collect(ctx, r);
+        if (out != NULL)
+            data_take(plain, out);
+    }
     gpgme_data_release(dd);
     gpgme_data_release(ds);
     gpgme_release(ctx);
     return rc;
 }
 
+int pgp_verify_detached(const char *data, size_t n, const char *sig, size_t sn,
+                        struct crypt_result *r, struct err *e)
+{
+    return verify(sig, sn, data, n, NULL, r, e);
+}
+
 int pgp_verify_inline(const char *s, size_t n, struct buf *out, struct crypt_result *r,
                       struct err *e)
 {
-    gpgme_ctx_t ctx;
-    gpgme_data_t in = NULL, plain = NULL;
-    gpgme_error_t ge;
-    int rc = 0;
-
-    if (pgp_init(&ctx, e) < 0)
-        return -1;
-    if ((ge = gpgme_data_new_from_mem(&in, s, n, 0)) != 0 ||
-        (ge = gpgme_data_new(&plain)) != 0 ||
-        (ge = gpgme_op_verify(ctx, in, NULL, plain)) != 0) {
-        rc = err_set(e, ERR_PARSE, "OpenPGP signature: %s", gpgme_strerror(ge));
-        gpgme_data_release(plain);
-    } else {
-        collect(ctx, r);
-        data_take(plain, out);
-    }
-    gpgme_data_release(in);
-    gpgme_release(ctx);
-    return rc;
+    return verify(s, n, NULL, 0, out, r, e);
 }
 
 int pgp_decrypt(const char *s, size_t n, struct buf *out, struct crypt_result *r, struct err *e)

@@ -548,9 +548,7 @@ static void crypt_walk(struct walk *w, int i, enum crypt_kind k, int depth)
     }
     crypt_result_free(&r);
     /* Decrypted bytes live in memory only: wipe them before they go back to the heap. */
-    if (plain.ptr)
-        memset(plain.ptr, 0, plain.cap);
-    buf_free(&plain);
+    crypt_wipe(&plain);
     buf_free(&in);
 }
 
@@ -609,9 +607,7 @@ static bool inline_pgp(struct walk *w, const struct mime_part *p)
             separate(w->body);
             buf_printf(lines(w), "[-- End of %s text --]\n", what);
         }
-        if (plain.ptr)
-            memset(plain.ptr, 0, plain.cap);
-        buf_free(&plain);
+        crypt_wipe(&plain);
         crypt_result_free(&r);
         pos += end;
     }
@@ -687,18 +683,38 @@ static void add_date(const struct hdr_field *f, struct buf *out)
     }
 }
 
+/* A shown field's value and line end: addresses and dates formatted, anything else decoded.
+ * The weeded and the default block share it so a field looks the same in both. */
+static void add_value(const struct hdr_field *f, struct buf *out)
+{
+    static const char *const addr_fields[] = { "From", "To", "Cc", "Reply-To", "Sender" };
+    bool addr = false;
+
+    for (size_t k = 0; k < sizeof addr_fields / sizeof addr_fields[0]; k++)
+        addr |= strlen(addr_fields[k]) == f->name_len &&
+                str_ncasecmp(addr_fields[k], f->name, f->name_len) == 0;
+    if (addr) {
+        add_addresses(f, out);
+    } else if (f->name_len == 4 && str_ncasecmp(f->name, "Date", 4) == 0) {
+        add_date(f, out);
+    } else {
+        char *d = hdr_decode(f->value, f->value_len);
+        buf_adds(out, d);
+        free(d);
+    }
+    buf_addc(out, '\n');
+}
+
 /* mailx-style weeding: every field the filter accepts, in message order, addresses and
  * dates formatted as in the default block; a field also among the protected headers ph is
  * taken from there. */
 static void weeded_block(const char *hdr, size_t len, const char *ph, size_t phl,
                          const struct render_opts *o, struct buf *out)
 {
-    static const char *const addr_fields[] = { "From", "To", "Cc", "Reply-To", "Sender" };
     struct hdr_field f;
     size_t pos = 0;
 
     while (hdr_next(hdr, len, &pos, &f)) {
-        bool addr = false;
         char name[64];
 
         if (!o->header_shown(o->header_arg, f.name, f.name_len))
@@ -713,19 +729,7 @@ static void weeded_block(const char *hdr, size_t len, const char *ph, size_t phl
         }
         codec_sanitize(f.name, f.name_len, CODEC_SAN_LINE, out);
         buf_add(out, ": ", 2);
-        for (size_t k = 0; k < sizeof addr_fields / sizeof addr_fields[0]; k++)
-            addr |= strlen(addr_fields[k]) == f.name_len &&
-                    str_ncasecmp(addr_fields[k], f.name, f.name_len) == 0;
-        if (addr) {
-            add_addresses(&f, out);
-        } else if (f.name_len == 4 && str_ncasecmp(f.name, "Date", 4) == 0) {
-            add_date(&f, out);
-        } else {
-            char *d = hdr_decode(f.value, f.value_len);
-            buf_adds(out, d);
-            free(d);
-        }
-        buf_addc(out, '\n');
+        add_value(&f, out);
     }
 }
 
@@ -761,16 +765,7 @@ static void header_block(const char *hdr, size_t len, const char *ph, size_t phl
         if (!(ph && hdr_find(ph, phl, shown[k], &f)) && !hdr_find(hdr, len, shown[k], &f))
             continue;
         buf_printf(out, "%s: ", shown[k]);
-        if (k < 3) {
-            add_addresses(&f, out);
-        } else if (k == 3) {
-            add_date(&f, out);
-        } else {
-            char *d = hdr_decode(f.value, f.value_len);
-            buf_adds(out, d);
-            free(d);
-        }
-        buf_addc(out, '\n');
+        add_value(&f, out);
     }
 }
 
@@ -879,12 +874,8 @@ int render_message_tree(const struct mime_tree *tree, const struct render_opts *
         buf_adds(&text, "[-- Message structure too deep or too large: the rest is not shown --]\n");
     render_sanitize(text.ptr ? text.ptr : "", text.len, out);
     /* Decrypted text is wiped before its memory is reused. */
-    if (text.ptr)
-        memset(text.ptr, 0, text.cap);
-    if (body.ptr)
-        memset(body.ptr, 0, body.cap);
-    buf_free(&text);
-    buf_free(&body);
+    crypt_wipe(&text);
+    crypt_wipe(&body);
     buf_free(&cs.prot);
     buf_free(&cs.sink);
     free(cs.from);

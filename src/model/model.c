@@ -73,9 +73,13 @@ const struct idx_msg *model_row(const struct model *m, size_t r)
 size_t model_row_of(const struct model *m, uint32_t id)
 {
     size_t n = model_rows(m);
+    long pos = idx_find_id(m->x, id);
 
+    /* compare positions, not entries: a million rows are not read to find one */
+    if (pos < 0)
+        return SIZE_MAX;
     for (size_t r = 0; r < n; r++)
-        if (model_row(m, r)->id == id)
+        if (row_pos(m, r) == (size_t)pos)
             return r;
     return SIZE_MAX;
 }
@@ -106,31 +110,21 @@ const struct queue_entry *model_queue_entry(const struct model *m, size_t r)
 
 /* ---- counts, the Outbox, rebuilding ---- */
 
+/* From the index's counts: no entry is read (a large folder's first screen reads only the
+ * rows it shows). */
 static void count(struct model *m)
 {
-    size_t n = idx_count(m->x);
     struct model_counts *c = &m->counts;
+    struct idx_counts ic;
 
-    c->unread = c->flagged = c->trashed = c->in_new = 0;
-    m->gone = 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct idx_msg *g = idx_msg(m->x, i);
-
-        if (g->gone) {
-            m->gone++;
-            continue;
-        }
-        /* Queued messages are ours, not mail to read: the Outbox has nothing unread. */
-        if (!(g->flags & MDF_SEEN) && !m->outbox)
-            c->unread++;
-        if (g->flags & MDF_FLAGGED)
-            c->flagged++;
-        if (g->flags & MDF_TRASHED)
-            c->trashed++;
-        if (g->in_new && !m->outbox)
-            c->in_new++;
-    }
-    c->total = n - m->gone;
+    idx_counts(m->x, &ic);
+    /* Queued messages are ours, not mail to read: the Outbox has nothing unread. */
+    c->unread = m->outbox ? 0 : ic.unread;
+    c->flagged = ic.flagged;
+    c->trashed = ic.trashed;
+    c->in_new = m->outbox ? 0 : ic.in_new;
+    m->gone = idx_count(m->x) - ic.total;
+    c->total = ic.total;
     c->shown = m->v.n;
 }
 
@@ -262,6 +256,11 @@ static void initial_cursor(struct model *m)
     size_t n = model_rows(m), best = 0;
     int64_t newest = INT64_MIN;
 
+    if (m->counts.unread == 0 && !m->threads && m->sort == IDX_SORT_DATE && n > 0) {
+        /* nothing unread: the newest, which the date order puts at one end */
+        m->cur = m->reverse ? 0 : n - 1;
+        return;
+    }
     for (size_t r = 0; r < n; r++) {
         const struct idx_msg *g = model_row(m, r);
 

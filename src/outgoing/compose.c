@@ -963,23 +963,33 @@ static int envelope(const struct config *cfg, const struct draft *d, struct queu
 
 /* ---- a message given whole (tern send) ---- */
 
-/* "From: NAME <sender>" for -F NAME, the name quoted when it needs it (RFC 5322). */
+/*
+ * "From: NAME <sender>" for -F NAME: quoted, or RFC 2047-encoded when it is not ASCII, by the
+ * builder every composed From goes through; line ends as the message has them. A sender the
+ * builder cannot take (no domain) keeps the plain quoted form.
+ */
 static void add_from_name(struct buf *b, const char *name, const char *sender, const char *nl)
 {
-    bool quote = strpbrk(name, "()<>[]:;@\\,.\"") != NULL;
+    struct buf phrase = BUF_INIT, field = BUF_INIT;
 
-    buf_adds(b, "From: ");
-    if (quote)
-        buf_addc(b, '"');
-    for (const char *p = name; *p; p++) {
-        if (quote && (*p == '"' || *p == '\\'))
-            buf_addc(b, '\\');
-        if (*p != '\r' && *p != '\n')
-            buf_addc(b, *p);
+    for (const char *p = name; *p; p++)         /* a name never spans lines */
+        buf_addc(&phrase, *p == '\r' || *p == '\n' ? ' ' : *p);
+    buf_addc(&phrase, '\0');
+    char *flat = buf_detach(&phrase);
+    addr_quote(&phrase, flat);
+    buf_printf(&phrase, " <%s>", sender);
+    if (build_header_addresses(&field, "From", buf_cstr(&phrase), NULL) == 0) {
+        for (size_t i = 0; i < field.len; i++)
+            if (field.ptr[i] == '\n')
+                buf_adds(b, nl);
+            else
+                buf_addc(b, field.ptr[i]);
+    } else {
+        buf_printf(b, "From: %s%s", buf_cstr(&phrase), nl);
     }
-    if (quote)
-        buf_addc(b, '"');
-    buf_printf(b, " <%s>%s", sender, nl);
+    free(flat);
+    buf_free(&phrase);
+    buf_free(&field);
 }
 
 void compose_complete_header(const char *msg, size_t n, const char *from, const char *fullname,

@@ -1,6 +1,7 @@
 /*
- * The per-folder index: entries for the message list, kept in a cache file that a warm open
- * maps and checks instead of reading messages; incremental update against the directory.
+ * The per-folder index: entries for the message list, brought up to date with the directory
+ * (renamed files keep their data, only new files have their header block read, on several
+ * threads), and the operations on messages. The cache file itself is idxfile.c.
  */
 #include "config.h"
 
@@ -15,153 +16,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "index_int.h"
 #include "tern/buf.h"
+#include "tern/codec.h"
 #include "tern/crypt.h"
 #include "tern/fsutil.h"
 #include "tern/header.h"
 #include "tern/index.h"
 #include "tern/maildir.h"
 #include "tern/str.h"
+#include "tern/view.h"
 #include "tern/xalloc.h"
 
 #define IDX_FILE ".tern-index"
 
-/* ---- the cache file format (host byte order; a foreign machine's file is rebuilt) ----
- *
- *   struct idx_fhdr   64 bytes
- *   struct idx_frec   count x 64 bytes, in directory order
- *   string table      strtab_size bytes of NUL-terminated UTF-8; offset 0 is ""
- *
- * Every record field that names a string is an offset into the table; the table ends with
- * a NUL, so any in-range offset is a valid C string. The checksum covers records and table.
- * A warm open is: stat two directories, read the file, check sizes and checksum, and turn offsets
- * into pointers; no per-message parsing.
- */
-#define IDX_MAGIC "TERNIDX4"
-#define IDX_ENDIAN 0x01020304u
-
-struct idx_fhdr {
-    char magic[8];
-    uint32_t endian;
-    uint32_t rec_size;
-    uint32_t count;
-    uint32_t reserved0;
-    uint64_t strtab_size;
-    int64_t new_mtime;       /* the directory stamp the records reflect */
-    int64_t cur_mtime;
-    int64_t listed_at;       /* wall clock (ns) when the directories were read */
-    uint64_t checksum;
-};
-
-enum { F_NAME, F_FROM, F_TO, F_SUBJECT, F_MSGID, F_IRT, F_REFS, F_NSTR };
-
-struct idx_frec {
-    uint32_t str[F_NSTR];
-    uint32_t bits;           /* bit 0: in new/; bits 1-2: CRYPT_MARK_* */
-    int64_t date;
-    int64_t mtime;
-    uint64_t size;
-    uint64_t reserved;
-};
-
-_Static_assert(sizeof(struct idx_fhdr) == 64, "header layout");
-_Static_assert(sizeof(struct idx_frec) == 64, "record layout");
-
-/* ---- a streaming 64-bit hash over 8-byte words (fast enough to check 20 MB per open) ---- */
-
-struct csum {
-    uint64_t h;
-    unsigned char carry[8];
-    size_t ncarry;
-    uint64_t total;
-};
-
-static void csum_init(struct csum *c)
-{
-    c->h = 0x243F6A8885A308D3ull;
-    c->ncarry = 0;
-    c->total = 0;
-}
-
-static inline uint64_t csum_mix(uint64_t h, uint64_t w)
-{
-    h ^= w;
-    h *= 0x9E3779B97F4A7C15ull;
-    h ^= h >> 29;
-    return h;
-}
-
-static void csum_add(struct csum *c, const void *p, size_t n)
-{
-    const unsigned char *s = p;
-
-    c->total += n;
-    while (c->ncarry > 0 && n > 0) {
-        c->carry[c->ncarry++] = *s++;
-        n--;
-        if (c->ncarry == 8) {
-            uint64_t w;
-
-            memcpy(&w, c->carry, 8);
-            c->h = csum_mix(c->h, w);
-            c->ncarry = 0;
-        }
-    }
-    while (n >= 8) {
-        uint64_t w;
-
-        memcpy(&w, s, 8);
-        c->h = csum_mix(c->h, w);
-        s += 8;
-        n -= 8;
-    }
-    while (n > 0) {
-        c->carry[c->ncarry++] = *s++;
-        n--;
-    }
-}
-
-static uint64_t csum_final(struct csum *c)
-{
-    uint64_t w = 0;
-
-    memcpy(&w, c->carry, c->ncarry);
-    return csum_mix(csum_mix(c->h, w), c->total);
-}
-
-/* ---- memory: strings live in the mapped file or in chunks that never move ---- */
-
-struct chunk {
-    struct chunk *next;
-    size_t used, cap;
-    char data[];
-};
-
-/* What parsing needs of its own: string storage and a read buffer (one per thread). */
-struct pctx {
-    struct chunk *chunks;
-    char *rbuf;
-    size_t rbuf_cap;
-};
-
-struct idx {
-    char *dir;
-    char *cache_path;
-    int oflags;
-    struct idx_msg *m;
-    size_t n, cap;
-    uint32_t next_id;
-    struct pctx p;
-    void *map;
-    size_t map_len;
-    struct maildir_stamp stamp;
-    int64_t listed_at;
-    bool have_stamp;
-    bool dirty;
-    struct idx_stats stats;
-};
-
-static const char *arena_strn(struct pctx *x, const char *s, size_t n)
+const char *idx_arena_strn(struct pctx *x, const char *s, size_t n)
 {
     struct chunk *c = x->chunks;
     char *p;
@@ -190,21 +59,20 @@ static const char *arena_strn(struct pctx *x, const char *s, size_t n)
     return p;
 }
 
-static const char *arena_str(struct pctx *x, const char *s)
+const char *idx_arena_str(struct pctx *x, const char *s)
 {
-    return arena_strn(x, s, strlen(s));
+    return idx_arena_strn(x, s, strlen(s));
 }
 
-/* Take ownership of a malloc'd string: copy into the arena, free it. */
-static const char *arena_take(struct pctx *x, char *s)
+const char *idx_arena_take(struct pctx *x, char *s)
 {
-    const char *r = s ? arena_str(x, s) : "";
+    const char *r = s ? idx_arena_str(x, s) : "";
 
     free(s);
     return r;
 }
 
-static void arena_free(struct pctx *x)
+void idx_arena_free(struct pctx *x)
 {
     while (x->chunks) {
         struct chunk *next = x->chunks->next;
@@ -214,29 +82,7 @@ static void arena_free(struct pctx *x)
     }
 }
 
-static void idx_unmap(struct idx *x)
-{
-    free(x->map);
-    x->map = NULL;
-    x->map_len = 0;
-}
-
-static struct idx_msg *idx_append(struct idx *x)
-{
-    struct idx_msg *m;
-
-    if (x->n == x->cap) {
-        x->cap = x->cap ? x->cap * 2 : 1024;
-        x->m = xreallocarray(x->m, x->cap, sizeof *x->m);
-    }
-    m = &x->m[x->n++];
-    memset(m, 0, sizeof *m);
-    m->id = x->next_id++;
-    return m;
-}
-
-/* Set name, uniq_len, flags and in_new from a file name (name already stable storage). */
-static void msg_set_name(struct idx_msg *m, const char *name, bool in_new)
+void idx_msg_set_name(struct idx_msg *m, const char *name, bool in_new)
 {
     size_t ul;
     const char *fl = maildir_name_split(name, &ul);
@@ -253,6 +99,7 @@ struct idx *idx_new_empty(const char *dir)
 
     x->dir = xstrdup(dir);
     x->cache_path = idx_cache_path(dir);
+    x->fd = -1;
     x->next_id = 1;
     return x;
 }
@@ -301,7 +148,10 @@ void idx_close(struct idx *x)
     if (x == NULL)
         return;
     free(x->m);
-    arena_free(&x->p);
+    free(x->fpos);
+    buf_free(&x->jbuf);
+    free(x->jmem);
+    idx_arena_free(&x->p);
     idx_unmap(x);
     free(x->p.rbuf);
     free(x->dir);
@@ -314,9 +164,72 @@ size_t idx_count(const struct idx *x)
     return x->n;
 }
 
+/* Entries are filled from the mapped cache when first asked for: the struct is logically
+ * const to callers, the fill is a cache. */
 const struct idx_msg *idx_msg(const struct idx *x, size_t i)
 {
-    return &x->m[i];
+    return idx_entry((struct idx *)x, i);
+}
+
+void idx_load_all(struct idx *x)
+{
+    for (size_t i = 0; i < x->nmapped; i++)
+        (void)idx_entry(x, i);
+    x->nmapped = 0;     /* every entry is ready: no more bit tests */
+}
+
+void idx_reserve(struct idx *x, size_t want)
+{
+    size_t cap;
+
+    if (x->cap >= want)
+        return;
+    cap = want + want / 8 + 1024;
+    /* a large block is remapped, not copied: entries never filled stay untouched */
+    x->m = xreallocarray(x->m, cap, sizeof *x->m);
+    x->fpos = xreallocarray(x->fpos, cap, sizeof *x->fpos);
+    x->cap = cap;
+}
+
+void idx_counts(const struct idx *x, struct idx_counts *out)
+{
+    *out = x->counts;
+}
+
+/* Add (d = 1) or remove (d = -1) m's share of the counts. */
+static void count_msg(struct idx *x, const struct idx_msg *m, int d)
+{
+    size_t u = (size_t)(ptrdiff_t)d;    /* modular: adding (size_t)-1 subtracts one */
+
+    x->counts.total += u;
+    if (!(m->flags & MDF_SEEN))
+        x->counts.unread += u;
+    if (m->flags & MDF_FLAGGED)
+        x->counts.flagged += u;
+    if (m->in_new)
+        x->counts.in_new += u;
+    if (m->flags & MDF_TRASHED)
+        x->counts.trashed += u;
+}
+
+static void recount(struct idx *x)
+{
+    memset(&x->counts, 0, sizeof x->counts);
+    for (size_t i = 0; i < x->n; i++)
+        if (!x->m[i].gone)
+            count_msg(x, &x->m[i], 1);
+}
+
+/* Mark entry m gone (moved or deleted by us, or found missing). */
+static void mark_gone(struct idx *x, struct idx_msg *m)
+{
+    if (m->gone)
+        return;
+    count_msg(x, m, -1);
+    m->gone = true;
+    x->ngone++;
+    x->dirty = true;
+    idx_jnl_remove(x, (size_t)(m - x->m));
 }
 
 long idx_find_id(const struct idx *x, uint32_t id)
@@ -327,12 +240,12 @@ long idx_find_id(const struct idx *x, uint32_t id)
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
 
-        if (x->m[mid].id < id)
+        if (idx_msg(x, mid)->id < id)
             lo = mid + 1;
         else
             hi = mid;
     }
-    if (lo < x->n && x->m[lo].id == id && !x->m[lo].gone)
+    if (lo < x->n && idx_msg(x, lo)->id == id && !idx_msg(x, lo)->gone)
         return (long)lo;
     return -1;
 }
@@ -349,136 +262,15 @@ static char *msg_rel(const struct idx_msg *m)
 char *idx_path(const struct idx *x, size_t i)
 {
     struct buf b = BUF_INIT;
+    const struct idx_msg *m = idx_msg(x, i);
 
-    buf_printf(&b, "%s/%s/%s", x->dir, x->m[i].in_new ? "new" : "cur", x->m[i].name);
+    buf_printf(&b, "%s/%s/%s", x->dir, m->in_new ? "new" : "cur", m->name);
     return buf_detach(&b);
 }
 
 const struct idx_stats *idx_stats(const struct idx *x)
 {
     return &x->stats;
-}
-
-/* ---- loading the cache ---- */
-
-int idx_load_image(struct idx *x, const void *p, size_t n, bool verify_checksum,
-                   struct err *e)
-{
-    struct idx_fhdr h;
-    const char *base = p;
-    const char *strtab;
-    size_t recs_len;
-
-    if (n < sizeof h)
-        return err_set(e, ERR_PARSE, "index: truncated header");
-    memcpy(&h, p, sizeof h);
-    if (memcmp(h.magic, IDX_MAGIC, 8) != 0 || h.endian != IDX_ENDIAN ||
-        h.rec_size != sizeof(struct idx_frec))
-        return err_set(e, ERR_PARSE, "index: not a tern index of this version");
-    /* count < 2^32 and records are 64 bytes: no overflow on 64-bit size_t; n bounds it */
-    if ((uint64_t)h.count > (uint64_t)(n / sizeof(struct idx_frec)))
-        return err_set(e, ERR_PARSE, "index: size mismatch (truncated?)");
-    recs_len = (size_t)h.count * sizeof(struct idx_frec);
-    if (h.strtab_size > n || h.strtab_size == 0 || n - sizeof h < recs_len ||
-        n - sizeof h - recs_len != h.strtab_size)
-        return err_set(e, ERR_PARSE, "index: size mismatch (truncated?)");
-    strtab = base + sizeof h + recs_len;
-    if (strtab[0] != '\0' || strtab[h.strtab_size - 1] != '\0')
-        return err_set(e, ERR_PARSE, "index: bad string table");
-    if (verify_checksum) {
-        struct csum c;
-
-        csum_init(&c);
-        csum_add(&c, base + sizeof h, n - sizeof h);
-        if (csum_final(&c) != h.checksum)
-            return err_set(e, ERR_PARSE, "index: checksum mismatch");
-    }
-    if (x->cap < x->n + h.count) {
-        x->cap = x->n + h.count;
-        x->m = xreallocarray(x->m, x->cap, sizeof *x->m);
-    }
-    for (uint32_t i = 0; i < h.count; i++) {
-        struct idx_frec r;
-        struct idx_msg *m;
-        const char *s[F_NSTR];
-
-        memcpy(&r, base + sizeof h + (size_t)i * sizeof r, sizeof r);
-        for (int f = 0; f < F_NSTR; f++) {
-            if (r.str[f] >= h.strtab_size)
-                goto bad;
-            s[f] = strtab + r.str[f];
-        }
-        if (s[F_NAME][0] == '\0' || strchr(s[F_NAME], '/') != NULL)
-            goto bad;
-        m = idx_append(x);
-        msg_set_name(m, s[F_NAME], (r.bits & 1) != 0);
-        m->crypt = (uint8_t)((r.bits >> 1) & 3);
-        m->from = s[F_FROM];
-        m->to = s[F_TO];
-        m->subject = s[F_SUBJECT];
-        m->msgid = s[F_MSGID];
-        m->in_reply_to = s[F_IRT];
-        m->references = s[F_REFS];
-        m->date = r.date;
-        m->mtime = r.mtime;
-        m->size = r.size;
-    }
-    x->stamp.new_mtime = h.new_mtime;
-    x->stamp.cur_mtime = h.cur_mtime;
-    x->listed_at = h.listed_at;
-    x->have_stamp = true;
-    return 0;
-bad:
-    x->n = 0;
-    return err_set(e, ERR_PARSE, "index: record out of range");
-}
-
-/* Map and load the cache file; on any problem leave x empty (the caller rebuilds). */
-static void idx_load_cache(struct idx *x)
-{
-    int fd = open(x->cache_path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    struct err e;
-
-    if (fd < 0)
-        return;
-    if (fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(struct idx_fhdr)) {
-        close(fd);
-        x->stats.cache_bad = true;
-        return;
-    }
-    /* Read, not mapped: another program (or a second tern) may truncate the file in place
-     * while it is open, and a mapping would then end this process with SIGBUS. A file that
-     * shrinks while being read is simply a bad cache. */
-    x->map_len = (size_t)st.st_size;
-    x->map = xmalloc(x->map_len);
-    {
-        size_t got = 0;
-
-        while (got < x->map_len) {
-            ssize_t r = pread(fd, (char *)x->map + got, x->map_len - got, (off_t)got);
-
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0)
-                break;
-            got += (size_t)r;
-        }
-        close(fd);
-        if (got < x->map_len) {
-            idx_unmap(x);
-            x->stats.cache_bad = true;
-            return;
-        }
-    }
-    if (idx_load_image(x, x->map, x->map_len, true, &e) < 0) {
-        x->n = 0;
-        x->have_stamp = false;
-        idx_unmap(x);
-        x->stats.cache_bad = true;
-        return;
-    }
-    x->stats.cached = x->n;
 }
 
 /* ---- reading one message's header block ---- */
@@ -534,7 +326,63 @@ static char *id_clean(char *s)
     return s;
 }
 
-#define HDR_FIRST_READ 8192
+#define ADDRS_KEEP 8
+
+/* Append a mailbox as one word of valid UTF-8 without controls (the index's promise). */
+static void add_mailbox(struct buf *b, const char *mb)
+{
+    size_t mark = b->len, n = strlen(mb);
+
+    if (!codec_utf8_valid(mb, n)) {
+        codec_utf8_repair(mb, n, b);
+    } else {
+        buf_add(b, mb, n);
+    }
+    for (size_t i = mark; i < b->len; i++)
+        if ((unsigned char)b->ptr[i] <= ' ' || b->ptr[i] == 0x7f)
+            b->ptr[i] = '_';
+}
+
+static char *first_mailbox(const struct hdr_field *f)
+{
+    char *mb = addr_first_mailbox(f->value, f->value_len);
+    struct buf b = BUF_INIT;
+
+    if (mb == NULL)
+        return NULL;
+    add_mailbox(&b, mb);
+    free(mb);
+    return buf_detach(&b);
+}
+
+/* The mailboxes of To and Cc (the first ADDRS_KEEP), space-separated, for to: searches;
+ * NULL when there are none. */
+static char *mailboxes(const struct hdr_field *to, const struct hdr_field *cc)
+{
+    const struct hdr_field *fs[2] = { to, cc };
+    struct buf b = BUF_INIT;
+    size_t kept = 0;
+
+    for (int k = 0; k < 2; k++) {
+        struct addr *a;
+        size_t n;
+
+        if (fs[k]->name == NULL || addr_parse_list(fs[k]->value, fs[k]->value_len, &a, &n) < 0)
+            continue;
+        for (size_t i = 0; i < n && kept < ADDRS_KEEP; i++) {
+            if (a[i].mailbox == NULL || a[i].mailbox[0] == '\0')
+                continue;
+            if (b.len)
+                buf_addc(&b, ' ');
+            add_mailbox(&b, a[i].mailbox);
+            kept++;
+        }
+        addr_list_free(a, n);
+    }
+    return b.len ? buf_detach(&b) : (buf_free(&b), NULL);
+}
+
+#define HDR_FIRST_READ 4096     /* most header blocks fit: read the body only when not */
 #define HDR_MAX_READ (1 << 20)
 
 /*
@@ -542,8 +390,6 @@ static char *id_clean(char *s)
  * Returns 0, 1 when the file is gone (renamed or removed since readdir), 2 when it is not a
  * regular file (not a message), -1 when it cannot be read.
  */
-static pthread_mutex_t decode_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx_msg *m)
 {
     /* openat: no path walk per message (a measurable share of a cold scan) */
@@ -553,7 +399,7 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
     bool eof = false;
     struct hdr_field fct = { 0 };
     struct hdr_field f, ff = { 0 }, ft = { 0 }, fs = { 0 }, fd_ = { 0 }, fm = { 0 }, fi = { 0 },
-        fr = { 0 };
+        fr = { 0 }, fc = { 0 };
     size_t pos = 0;
     time_t t;
 
@@ -601,6 +447,8 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
         case 2:
             if (field_is(&f, "to", 2))
                 slot = &ft;
+            else if (field_is(&f, "cc", 2))
+                slot = &fc;
             break;
         case 4:
             if (field_is(&f, "from", 4))
@@ -632,18 +480,16 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
         if (slot && slot->name == NULL)
             *slot = f;
     }
-    /* the decoders keep a cache of iconv descriptors that is not thread-safe: reading
-     * and finding the fields run in parallel, decoding one thread at a time */
-    pthread_mutex_lock(&decode_lock);
-    m->from = ff.name ? arena_take(x, addr_display(ff.value, ff.value_len)) : "";
-    m->to = ft.name ? arena_take(x, addr_display(ft.value, ft.value_len)) : "";
-    m->subject = fs.name ? arena_take(x, hdr_decode(fs.value, fs.value_len)) : "";
-    m->msgid = fm.name ? arena_take(x, id_clean(hdr_msgid(fm.value, fm.value_len))) : "";
-    m->in_reply_to = fi.name ? arena_take(x, id_clean(first_id(fi.value, fi.value_len))) : "";
-    m->references = fr.name ? arena_take(x, refs_join(fr.value, fr.value_len)) : "";
+    m->from = ff.name ? idx_arena_take(x, addr_display(ff.value, ff.value_len)) : "";
+    m->to = ft.name ? idx_arena_take(x, addr_display(ft.value, ft.value_len)) : "";
+    m->subject = fs.name ? idx_arena_take(x, hdr_decode(fs.value, fs.value_len)) : "";
+    m->msgid = fm.name ? idx_arena_take(x, id_clean(hdr_msgid(fm.value, fm.value_len))) : "";
+    m->in_reply_to = fi.name ? idx_arena_take(x, id_clean(first_id(fi.value, fi.value_len))) : "";
+    m->references = fr.name ? idx_arena_take(x, refs_join(fr.value, fr.value_len)) : "";
+    m->from_addr = ff.name ? idx_arena_take(x, first_mailbox(&ff)) : "";
+    m->to_addrs = idx_arena_take(x, mailboxes(&ft, &fc));
     /* the signed/encrypted mark comes from the Content-Type alone: nothing is decrypted */
     m->crypt = fct.name ? (uint8_t)crypt_mark(fct.value, fct.value_len) : 0;
-    pthread_mutex_unlock(&decode_lock);
     m->mtime = (int64_t)st.st_mtime;
     m->size = (uint64_t)st.st_size;
     if (fd_.name && hdr_parse_date(fd_.value, fd_.value_len, &t) == 0)
@@ -655,15 +501,25 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
 
 /* ---- bringing the entries up to date with the directory ---- */
 
+/* Eight bytes a step: a refresh hashes every file name of the folder twice. */
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = 0xcbf29ce484222325ull ^ n;
 
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ull;
+    for (; n >= 8; s += 8, n -= 8) {
+        uint64_t w;
+
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+        h ^= h >> 31;
     }
-    return h;
+    if (n > 0) {
+        uint64_t w = 0;
+
+        memcpy(&w, s, n);
+        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+    }
+    return h ^ (h >> 29);
 }
 
 struct pending {
@@ -685,14 +541,20 @@ static bool stamp_equal(const struct maildir_stamp *a, const struct maildir_stam
 }
 
 /* Can the entries be trusted for the directory as it is now without reading it? */
-static bool stamp_current(const struct idx *x, const struct maildir_stamp *now)
+bool idx_stamp_trusted(const struct maildir_stamp *was, int64_t listed_at,
+                       const struct maildir_stamp *now)
 {
     int64_t newest = now->new_mtime > now->cur_mtime ? now->new_mtime : now->cur_mtime;
 
     /* The listing must have happened a full second after the last change: a file system
      * with coarse timestamps could otherwise hide a change made in the same tick. */
-    return x->have_stamp && stamp_equal(now, &x->stamp) &&
-           x->listed_at / 2 - newest / 2 >= 500000000LL;   /* halves: no overflow */
+    return stamp_equal(now, was) &&
+           listed_at / 2 - newest / 2 >= 500000000LL;   /* halves: no overflow */
+}
+
+static bool stamp_current(const struct idx *x, const struct maildir_stamp *now)
+{
+    return x->have_stamp && idx_stamp_trusted(&x->stamp, x->listed_at, now);
 }
 
 static void ht_insert(uint32_t *ht, size_t mask, const struct idx_msg *all, uint32_t pos)
@@ -744,12 +606,13 @@ static void *worker_run(void *arg)
 
             memset(m, 0, sizeof *m);
             m->from = m->to = m->msgid = m->in_reply_to = m->references = "";
+            m->from_addr = m->to_addrs = "";
             m->subject = "(unreadable message file)";
             m->date = m->mtime = strtoll(w->pend[i].name, NULL, 10);
             w->rc[i] = 0;
         }
         if (w->rc[i] == 0)
-            msg_set_name(&w->out[i], arena_str(&w->p, w->pend[i].name), w->pend[i].in_new);
+            idx_msg_set_name(&w->out[i], idx_arena_str(&w->p, w->pend[i].name), w->pend[i].in_new);
     }
     return NULL;
 }
@@ -780,10 +643,7 @@ static void parse_pending(struct idx *x, struct pending *pend, size_t npend, con
     if (npend == 0)
         return;
     /* the workers fill the entries' final slots; failures are squeezed out afterwards */
-    if (x->cap < x->n + npend) {
-        x->cap = x->n + npend;
-        x->m = xreallocarray(x->m, x->cap, sizeof *x->m);
-    }
+    idx_reserve(x, x->n + npend);
     out = x->m + x->n;
     memset(out, 0, npend * sizeof *out);
     rc = xcalloc(npend, 1);
@@ -828,6 +688,9 @@ static void parse_pending(struct idx *x, struct pending *pend, size_t npend, con
             if (m != &out[i])
                 *m = out[i];
             m->id = x->next_id++;
+            x->fpos[x->n - 1] = x->nfile++;
+            idx_jnl_add(x, x->n - 1);
+            count_msg(x, m, 1);
             x->stats.parsed++;
         } else if (rc[i] == 1) {
             /* gone between readdir and open (renamed or removed by someone else): leave it
@@ -841,9 +704,111 @@ static void parse_pending(struct idx *x, struct pending *pend, size_t npend, con
     free(rc);
 }
 
+/* Only new/ changed since the last listing (a delivery, or another client that removed a
+ * message from new/): cur/ need not be read again. */
+static bool only_new_changed(const struct idx *x, const struct maildir_stamp *now)
+{
+    return x->have_stamp && now->cur_mtime == x->stamp.cur_mtime &&
+           x->listed_at / 2 - now->cur_mtime / 2 >= 500000000LL;
+}
+
+/* Start over from the messages (the cache turned out damaged after open). */
+static void idx_reset(struct idx *x)
+{
+    idx_load_all(x);
+    x->n = 0;
+    x->ngone = 0;
+    x->have_stamp = false;
+    x->damaged = false;
+    x->sorted = 0;
+    x->jok = false;             /* the next save rewrites the cache */
+    x->nfile = 0;
+    memset(&x->counts, 0, sizeof x->counts);
+}
+
+/* Drop the entries marked gone (positions change). */
+static bool compact(struct idx *x)
+{
+    size_t o = 0;
+
+    if (x->ngone == 0)
+        return false;
+    idx_load_all(x);
+    for (size_t i = 0; i < x->n; i++) {
+        if (i == x->sorted)
+            x->sorted = o;      /* the sorted prefix keeps its order, minus the gone */
+        if (x->m[i].gone)
+            continue;
+        if (o != i) {
+            x->m[o] = x->m[i];
+            x->fpos[o] = x->fpos[i];
+        }
+        o++;
+    }
+    if (x->sorted >= x->n)
+        x->sorted = o;
+    x->n = o;
+    x->ngone = x->ngone_replayed = 0;
+    x->dirty = true;
+    return true;
+}
+
+/* Read the directory sub (0 new, 1 cur): known names are marked seen (renamed ones take
+ * their new name), unknown ones are added to pend. -1 when it cannot be read. */
+static int list_sub(struct idx *x, int s, const uint32_t *ht, size_t mask, unsigned char *seen,
+                    struct pending **pend, size_t *npend, size_t *pcap, bool *changed,
+                    struct err *e)
+{
+    static const char *const subs[] = { "new", "cur" };
+    char *sub = fs_join(x->dir, subs[s]);
+    DIR *d = opendir(sub);
+    struct dirent *de;
+
+    if (d == NULL) {
+        err_sys(e, "%s", sub);
+        free(sub);
+        return -1;
+    }
+    free(sub);
+    while ((de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        size_t ul;
+        long pos;
+
+        if (nm[0] == '.')
+            continue;
+        maildir_name_split(nm, &ul);
+        pos = ht_find(ht, mask, x->m, nm, ul);
+        if (pos >= 0 && !seen[pos]) {
+            struct idx_msg *m = &x->m[pos];
+
+            seen[pos] = 1;
+            if (m->in_new != (s == 0) || strcmp(m->name, nm) != 0) {
+                idx_msg_set_name(m, idx_arena_str(&x->p, nm), s == 0);
+                idx_jnl_rename(x, (size_t)pos);
+                x->stats.renamed++;
+                *changed = true;
+            }
+            continue;
+        }
+        if (pos >= 0)
+            continue;   /* the same message twice (caught mid-rename): keep one */
+        if (*npend == *pcap) {
+            *pcap = *pcap ? *pcap * 2 : 256;
+            *pend = xreallocarray(*pend, *pcap, sizeof **pend);
+        }
+        (*pend)[*npend].name = xstrdup(nm);
+        (*pend)[*npend].in_new = (s == 0);
+        (*npend)++;
+    }
+    closedir(d);
+    return 0;
+}
+
 /*
- * Read new/ and cur/, keep entries whose file still exists (renamed ones keep their data),
- * drop the others, parse the newcomers. Returns 1 when anything changed, 0 or -1.
+ * Read new/ (and cur/ unless only new/ changed), keep entries whose file still exists
+ * (renamed ones keep their data), drop the others, parse the newcomers. Returns 1 when
+ * anything changed, 0 or -1.
  */
 static int idx_sync(struct idx *x, struct err *e)
 {
@@ -854,37 +819,41 @@ static int idx_sync(struct idx *x, struct err *e)
     unsigned char *seen;
     struct pending *pend = NULL;
     int64_t listed_at;
-    bool changed = false;
+    bool changed = false, partial;
     struct buf path = BUF_INIT;
     int dfd[2] = { -1, -1 };
 
-    x->stats.listed = false;
+    x->stats.listed = x->stats.new_only = false;
     x->stats.parsed = x->stats.renamed = x->stats.removed = x->stats.vanished = 0;
     if (maildir_stamp(x->dir, &now, e) < 0)
         return err_prefix(e, "not a Maildir");
-    if (stamp_current(x, &now)) {
-        /* drop what our own operations marked gone */
-        goto compact;
+    if (x->damaged) {
+        idx_reset(x);
+        changed = true;
     }
+    if (stamp_current(x, &now)) {
+        /* drop what our own operations marked gone; removals replayed from the journal
+         * stay hidden until the next listing (compacting reads every entry) */
+        if (x->ngone > x->ngone_replayed && compact(x))
+            changed = true;
+        return changed ? 1 : 0;
+    }
+    partial = only_new_changed(x, &now);
     x->stats.listed = true;
+    x->stats.new_only = partial;
     listed_at = now_ns();
+    idx_load_all(x);
     for (cap = 1024; cap < x->n * 2 + 2; cap *= 2)
         ;
     mask = cap - 1;
     ht = xmalloc(cap * sizeof *ht);
     memset(ht, 0xff, cap * sizeof *ht);
     for (size_t i = 0; i < x->n; i++)
-        if (!x->m[i].gone)
+        if (!x->m[i].gone && (!partial || x->m[i].in_new))
             ht_insert(ht, mask, x->m, (uint32_t)i);
     seen = xcalloc(x->n + 1, 1);
-    for (int s = 0; s < 2; s++) {
-        char *sub = fs_join(x->dir, subs[s]);
-        DIR *d = opendir(sub);
-        struct dirent *de;
-
-        if (d == NULL) {
-            err_sys(e, "%s", sub);
-            free(sub);
+    for (int s = 0; s < (partial ? 1 : 2); s++) {
+        if (list_sub(x, s, ht, mask, seen, &pend, &npend, &pcap, &changed, e) < 0) {
             free(ht);
             free(seen);
             for (size_t i = 0; i < npend; i++)
@@ -892,43 +861,11 @@ static int idx_sync(struct idx *x, struct err *e)
             free(pend);
             return -1;
         }
-        free(sub);
-        while ((de = readdir(d)) != NULL) {
-            const char *nm = de->d_name;
-            size_t ul;
-            long pos;
-
-            if (nm[0] == '.')
-                continue;
-            maildir_name_split(nm, &ul);
-            pos = ht_find(ht, mask, x->m, nm, ul);
-            if (pos >= 0 && !seen[pos]) {
-                struct idx_msg *m = &x->m[pos];
-
-                seen[pos] = 1;
-                if (m->in_new != (s == 0) || strcmp(m->name, nm) != 0) {
-                    msg_set_name(m, arena_str(&x->p, nm), s == 0);
-                    x->stats.renamed++;
-                    changed = true;
-                }
-                continue;
-            }
-            if (pos >= 0)
-                continue;   /* the same message twice (caught mid-rename): keep one */
-            if (npend == pcap) {
-                pcap = pcap ? pcap * 2 : 256;
-                pend = xreallocarray(pend, pcap, sizeof *pend);
-            }
-            pend[npend].name = xstrdup(nm);
-            pend[npend].in_new = (s == 0);
-            npend++;
-        }
-        closedir(d);
     }
     free(ht);
     for (size_t i = 0; i < x->n; i++)
-        if (!seen[i] && !x->m[i].gone) {
-            x->m[i].gone = true;
+        if (!seen[i] && !x->m[i].gone && (!partial || x->m[i].in_new)) {
+            mark_gone(x, &x->m[i]);
             x->stats.removed++;
         }
     free(seen);
@@ -947,186 +884,16 @@ static int idx_sync(struct idx *x, struct err *e)
     free(pend);
     buf_free(&path);
     x->dirty = true;    /* at least the stamp is new */
-compact:
-    {
-        size_t o = 0;
-
-        for (size_t i = 0; i < x->n; i++) {
-            if (x->m[i].gone) {
-                changed = true;
-                continue;
-            }
-            if (o != i)
-                x->m[o] = x->m[i];
-            o++;
-        }
-        if (o != x->n)
-            x->dirty = true;
-        x->n = o;
-    }
+    if (compact(x))
+        changed = true;
+    recount(x);
     return changed ? 1 : 0;
-}
-
-/* ---- saving ---- */
-
-struct writer {
-    int fd;
-    char buf[65536];
-    size_t len;
-    struct csum cs;
-    bool failed;
-};
-
-static void w_flush(struct writer *w)
-{
-    if (w->len && !w->failed && fs_write_all(w->fd, w->buf, w->len) < 0)
-        w->failed = true;
-    w->len = 0;
-}
-
-static void w_add(struct writer *w, const void *p, size_t n)
-{
-    const char *s = p;
-
-    csum_add(&w->cs, p, n);
-    while (n > 0) {
-        size_t room = sizeof w->buf - w->len, k = n < room ? n : room;
-
-        memcpy(w->buf + w->len, s, k);
-        w->len += k;
-        s += k;
-        n -= k;
-        if (w->len == sizeof w->buf)
-            w_flush(w);
-    }
-}
-
-static const char *msg_str(const struct idx_msg *m, int f)
-{
-    switch (f) {
-    case F_NAME: return m->name;
-    case F_FROM: return m->from;
-    case F_TO: return m->to;
-    case F_SUBJECT: return m->subject;
-    case F_MSGID: return m->msgid;
-    case F_IRT: return m->in_reply_to;
-    default: return m->references;
-    }
-}
-
-/*
- * The cache is written to a temporary name and renamed over the old one, without fsync:
- * it is only a cache, and a torn file after a crash fails the size or checksum test and is
- * rebuilt, which costs time, never mail.
- */
-int idx_save(struct idx *x, struct err *e)
-{
-    struct idx_fhdr h;
-    struct writer *w;
-    struct buf tmp = BUF_INIT;
-    uint64_t off = 1;
-    size_t live = 0;
-    uint32_t *order = NULL;
-    int rc = -1;
-
-    if (!x->dirty || (x->oflags & IDX_NO_SAVE))
-        return 0;
-    for (size_t i = 0; i < x->n; i++) {
-        if (x->m[i].gone)
-            continue;
-        live++;
-        for (int f = 0; f < F_NSTR; f++) {
-            const char *s = msg_str(&x->m[i], f);
-
-            if (s[0])
-                off += strlen(s) + 1;
-        }
-    }
-    if (off > UINT32_MAX)
-        return err_set(e, ERR_SYS, "%s: index too large", x->cache_path);
-    memset(&h, 0, sizeof h);
-    memcpy(h.magic, IDX_MAGIC, 8);
-    h.endian = IDX_ENDIAN;
-    h.rec_size = sizeof(struct idx_frec);
-    h.count = (uint32_t)live;
-    h.strtab_size = off;
-    if (x->have_stamp) {
-        h.new_mtime = x->stamp.new_mtime;
-        h.cur_mtime = x->stamp.cur_mtime;
-        h.listed_at = x->listed_at;
-    }
-    buf_printf(&tmp, "%s.tmp.%ld", x->cache_path, (long)getpid());
-    w = xmalloc(sizeof *w);
-    w->len = 0;
-    w->failed = false;
-    csum_init(&w->cs);
-    w->fd = open(tmp.ptr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (w->fd < 0) {
-        err_sys(e, "%s", tmp.ptr);
-        goto out;
-    }
-    if (fs_write_all(w->fd, &h, sizeof h) < 0)
-        w->failed = true;
-    /* records in date order: the default view then finds its input already sorted */
-    order = xmalloc((live + 1) * sizeof *order);
-    for (size_t i = 0, k = 0; i < x->n; i++)
-        if (!x->m[i].gone)
-            order[k++] = (uint32_t)i;
-    idx_sort(x, order, live, IDX_SORT_DATE, false);
-    off = 1;
-    for (size_t k = 0; k < live; k++) {
-        struct idx_frec r;
-        const struct idx_msg *m = &x->m[order[k]];
-
-        memset(&r, 0, sizeof r);
-        for (int f = 0; f < F_NSTR; f++) {
-            const char *s = msg_str(m, f);
-
-            r.str[f] = s[0] ? (uint32_t)off : 0;
-            if (s[0])
-                off += strlen(s) + 1;
-        }
-        r.bits = (m->in_new ? 1u : 0u) | (uint32_t)m->crypt << 1;
-        r.date = m->date;
-        r.mtime = m->mtime;
-        r.size = m->size;
-        w_add(w, &r, sizeof r);
-    }
-    w_add(w, "", 1);
-    for (size_t k = 0; k < live; k++) {
-        for (int f = 0; f < F_NSTR; f++) {
-            const char *s = msg_str(&x->m[order[k]], f);
-
-            if (s[0])
-                w_add(w, s, strlen(s) + 1);
-        }
-    }
-    w_flush(w);
-    h.checksum = csum_final(&w->cs);
-    if (w->failed || pwrite(w->fd, &h, sizeof h, 0) != (ssize_t)sizeof h) {
-        err_sys(e, "write %s", tmp.ptr);
-        close(w->fd);
-        unlink(tmp.ptr);
-        goto out;
-    }
-    if (close(w->fd) < 0 || rename(tmp.ptr, x->cache_path) < 0) {
-        err_sys(e, "rename %s", x->cache_path);
-        unlink(tmp.ptr);
-        goto out;
-    }
-    x->dirty = false;
-    rc = 0;
-out:
-    free(order);
-    free(w);
-    buf_free(&tmp);
-    return rc;
 }
 
 /* ---- open, refresh ---- */
 
 /* Where idx_open keeps dir's cache: in the folder, or the fallback for a read-only one. */
-static char *idx_cache_for(const char *dir, int flags)
+char *idx_cache_for(const char *dir, int flags)
 {
     if (access(dir, W_OK) != 0 && !(flags & IDX_NO_SAVE)) {
         char *alt = idx_fallback_path(dir);
@@ -1135,33 +902,6 @@ static char *idx_cache_for(const char *dir, int flags)
             return alt;
     }
     return idx_cache_path(dir);
-}
-
-int idx_fresh(const char *dir, size_t *count)
-{
-    char *path = idx_cache_for(dir, 0);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct idx_fhdr h;
-    struct maildir_stamp now, was;
-    bool ok;
-
-    free(path);
-    if (count)
-        *count = 0;
-    if (fd < 0)
-        return 0;
-    ok = read(fd, &h, sizeof h) == (ssize_t)sizeof h && memcmp(h.magic, IDX_MAGIC, 8) == 0 &&
-         h.endian == IDX_ENDIAN && h.rec_size == sizeof(struct idx_frec);
-    close(fd);
-    if (!ok)
-        return 0;
-    if (count)
-        *count = h.count;
-    if (maildir_stamp(dir, &now, NULL) < 0)
-        return 0;
-    was.new_mtime = h.new_mtime;
-    was.cur_mtime = h.cur_mtime;
-    return stamp_equal(&now, &was) ? 1 : 0;
 }
 
 int idx_open(const char *dir, int flags, struct idx **out, struct err *e)
@@ -1204,24 +944,21 @@ int idx_refresh(struct idx *x, struct err *e)
 
 static int op_result(struct idx *x, size_t i, int rc)
 {
-    if (rc == 1) {
-        x->m[i].gone = true;
-        x->dirty = true;
-    }
+    if (rc == 1)
+        mark_gone(x, &x->m[i]);
     return rc;
 }
 
 static int idx_rename_op(struct idx *x, size_t i, const char *add, const char *del, bool cur_only,
                          struct err *e)
 {
-    struct idx_msg *m = &x->m[i];
-    char *rel = msg_rel(m), *nrel = NULL;
+    struct idx_msg *m = idx_entry(x, i);
+    char *rel, *nrel = NULL;
     int rc;
 
-    if (m->gone) {
-        free(rel);
+    if (m->gone)
         return 1;
-    }
+    rel = msg_rel(m);
     rc = cur_only ? maildir_mark_cur(x->dir, rel, &nrel, e)
                   : maildir_set_flags(x->dir, rel, add, del, &nrel, e);
     free(rel);
@@ -1229,7 +966,10 @@ static int idx_rename_op(struct idx *x, size_t i, const char *add, const char *d
         bool in_new = str_startswith(nrel, "new/");
 
         if (strcmp(nrel + 4, m->name) != 0 || in_new != m->in_new) {
-            msg_set_name(m, arena_str(&x->p, nrel + 4), in_new);
+            count_msg(x, m, -1);
+            idx_msg_set_name(m, idx_arena_str(&x->p, nrel + 4), in_new);
+            count_msg(x, m, 1);
+            idx_jnl_rename(x, i);
             x->dirty = true;
         }
     }
@@ -1244,15 +984,18 @@ int idx_set_flags(struct idx *x, size_t i, const char *add, const char *del, str
 
 int idx_mark_cur(struct idx *x, size_t i, struct err *e)
 {
-    if (!x->m[i].in_new)
-        return x->m[i].gone ? 1 : 0;
+    const struct idx_msg *m = idx_entry(x, i);
+
+    if (!m->in_new)
+        return m->gone ? 1 : 0;
     return idx_rename_op(x, i, NULL, NULL, true, e);
 }
 
 int idx_move(struct idx *x, size_t i, const char *dst_dir, struct err *e)
 {
-    char *rel = msg_rel(&x->m[i]);
-    int rc = x->m[i].gone ? 1 : maildir_move(x->dir, rel, dst_dir, NULL, e);
+    struct idx_msg *m = idx_entry(x, i);
+    char *rel = msg_rel(m);
+    int rc = m->gone ? 1 : maildir_move(x->dir, rel, dst_dir, NULL, e);
 
     free(rel);
     if (rc == 0) {
@@ -1260,18 +1003,17 @@ int idx_move(struct idx *x, size_t i, const char *dst_dir, struct err *e)
 
         /* moving into the same folder is a no-op, not a removal */
         if (!(stat(x->dir, &a) == 0 && stat(dst_dir, &b) == 0 && a.st_dev == b.st_dev &&
-              a.st_ino == b.st_ino)) {
-            x->m[i].gone = true;
-            x->dirty = true;
-        }
+              a.st_ino == b.st_ino))
+            mark_gone(x, m);
     }
     return op_result(x, i, rc);
 }
 
 int idx_copy(struct idx *x, size_t i, const char *dst_dir, struct err *e)
 {
-    char *rel = msg_rel(&x->m[i]);
-    int rc = x->m[i].gone ? 1 : maildir_copy(x->dir, rel, dst_dir, NULL, e);
+    struct idx_msg *m = idx_entry(x, i);
+    char *rel = msg_rel(m);
+    int rc = m->gone ? 1 : maildir_copy(x->dir, rel, dst_dir, NULL, e);
 
     free(rel);
     return op_result(x, i, rc);
@@ -1279,13 +1021,12 @@ int idx_copy(struct idx *x, size_t i, const char *dst_dir, struct err *e)
 
 int idx_delete(struct idx *x, size_t i, const char *trash_dir, struct err *e)
 {
-    char *rel = msg_rel(&x->m[i]);
-    int rc = x->m[i].gone ? 1 : maildir_delete(x->dir, rel, trash_dir, NULL, e);
+    struct idx_msg *m = idx_entry(x, i);
+    char *rel = msg_rel(m);
+    int rc = m->gone ? 1 : maildir_delete(x->dir, rel, trash_dir, NULL, e);
 
     free(rel);
-    if (rc == 0) {
-        x->m[i].gone = true;
-        x->dirty = true;
-    }
+    if (rc == 0)
+        mark_gone(x, m);
     return op_result(x, i, rc);
 }

@@ -205,6 +205,39 @@ void app_overlay(struct app *a, struct pane *p)
     app_dirty_all(a);
 }
 
+struct pane *pane_new(const struct pane_ops *ops, void *data)
+{
+    struct pane *p = xcalloc(1, sizeof *p);
+
+    p->ops = ops;
+    p->data = data;
+    return p;
+}
+
+void pane_free_plain(struct pane *p)
+{
+    free(p->data);
+    free(p);
+}
+
+/* The help and message-log overlays scroll alike; *top is their first line, last what
+ * ACT_LAST sets it to (each draw clamps it). Any key that does not scroll closes them. */
+void app_overlay_scroll(struct app *a, int *top, int last, enum action c)
+{
+    int page = a->rows - 3 > 1 ? a->rows - 3 : 1;
+
+    switch (c) {
+    case ACT_DOWN: (*top)++; break;
+    case ACT_UP: *top = *top > 0 ? *top - 1 : 0; break;
+    case ACT_PAGE_DOWN: case ACT_PAGE: case ACT_HALF_DOWN: *top += page; break;
+    case ACT_PAGE_UP: case ACT_HALF_UP: *top = *top > page ? *top - page : 0; break;
+    case ACT_FIRST: *top = 0; break;
+    case ACT_LAST: *top = last; break;
+    case ACT_EXIT: a->running = false; break;
+    default: app_overlay(a, NULL); break;
+    }
+}
+
 static void init_colors(struct app *a, const struct color_spec colors[NCOLOBJ])
 {
     bool color = has_colors() && getenv("NO_COLOR") == NULL;

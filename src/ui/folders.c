@@ -332,9 +332,5 @@ const struct pane_ops folders_pane_ops = {
 
 struct pane *folders_pane_new(void)
 {
-    struct pane *p = xcalloc(1, sizeof *p);
-
-    p->ops = &folders_pane_ops;
-    p->data = xcalloc(1, sizeof(struct folders));
-    return p;
+    return pane_new(&folders_pane_ops, xcalloc(1, sizeof(struct folders)));
 }

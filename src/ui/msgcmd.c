@@ -446,43 +446,25 @@ static void log_draw(struct app *a, struct pane *pane, const struct rect *r)
 static void log_key(struct app *a, struct pane *p, enum action c, int key)
 {
     struct logview *lv = p->data;
-    int page = a->rows - 3 > 1 ? a->rows - 3 : 1;
 
     (void)key;
     p->dirty = true;
-    switch (c) {
-    case ACT_DOWN: lv->top++; break;
-    case ACT_UP: lv->top = lv->top > 0 ? lv->top - 1 : 0; break;
-    case ACT_PAGE_DOWN: case ACT_PAGE: case ACT_HALF_DOWN: lv->top += page; break;
-    case ACT_PAGE_UP: case ACT_HALF_UP: lv->top = lv->top > page ? lv->top - page : 0; break;
-    case ACT_FIRST: lv->top = 0; break;
-    case ACT_LAST: lv->top = -1; break;
-    case ACT_EXIT: a->running = false; break;
-    default: app_overlay(a, NULL); break;
-    }
-}
-
-static void log_free(struct pane *p)
-{
-    free(p->data);
-    free(p);
+    app_overlay_scroll(a, &lv->top, -1, c);   /* -1: the end, newest last */
 }
 
 static const struct pane_ops log_pane_ops = {
     .name = "messages",
     .draw = log_draw,
     .key = log_key,
-    .free = log_free,
+    .free = pane_free_plain,
 };
 
 static void show_log(struct app *a)
 {
-    struct pane *p = xcalloc(1, sizeof *p);
     struct logview *lv = xcalloc(1, sizeof *lv);
+    struct pane *p = pane_new(&log_pane_ops, lv);
 
     lv->top = -1;
-    p->ops = &log_pane_ops;
-    p->data = lv;
     p->dirty = true;
     app_overlay(a, p);
 }

@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tern/buf.h"
 #include "tern/crypt.h"
+#include "tern/fold.h"
 #include "tern/message.h"
 #include "tern/model.h"
 #include "tern/save.h"
@@ -225,20 +227,25 @@ static void draw_text_line(struct app *a, struct pager *pg, int y, int x, int w,
                            size_t n, unsigned at)
 {
     const char *pat = pg->search;
-    size_t pl = strlen(pat);
+    struct fold_word fw;
+    size_t pl = 0;
     int used = 0;
 
+    fold_word_init(&fw, pat);
     while (n > 0 && used < w) {
-        const char *hit = pl ? str_casemem(s, n, pat) : NULL;
+        const char *hit = fw.n ? fold_find(&fw, s, n, &pl) : NULL;
         size_t before = hit ? (size_t)(hit - s) : n;
 
         used += ui_put(y, x + used, s, before, w - used, at, false);
         if (!hit)
             break;
         used += ui_put(y, x + used, hit, pl, w - used, a->attr[COL_SEARCH], false);
+        if (pl == 0)
+            break;
         s = hit + pl;
         n -= before + pl;
     }
+    fold_word_free(&fw);
 }
 
 static void pager_draw(struct app *a, struct pane *p, const struct rect *r)
@@ -327,11 +334,14 @@ static void find_in_text(struct app *a, struct pager *pg, bool back)
 {
     const char *pat = pg->search;
     size_t n;
+    struct fold_word fw;
+    struct buf scratch = BUF_INIT;
 
     if (!*pat) {
         app_msg(a, "No search yet: / starts one.");
         return;
     }
+    fold_word_init(&fw, pat);
     if (pg->width == 0)
         wrap(pg, a->lay.pane[PANE_PAGER].w);
     n = pg->nlines;
@@ -339,11 +349,15 @@ static void find_in_text(struct app *a, struct pager *pg, bool back)
         size_t i = back ? (pg->top + n - k) % n : (pg->top + k) % n;
         size_t len = line_end(pg, i) - pg->lines[i];
 
-        if (str_casemem(pg->text.ptr + pg->lines[i], len, pat)) {
+        if (fold_has(&fw, pg->text.ptr + pg->lines[i], len, &scratch)) {
             pg->top = i;
+            fold_word_free(&fw);
+            buf_free(&scratch);
             return;
         }
     }
+    fold_word_free(&fw);
+    buf_free(&scratch);
     app_err(a, "Not found in this message: %s", pat);
 }
 
@@ -784,11 +798,8 @@ const struct pane_ops pager_pane_ops = {
 
 struct pane *pager_pane_new(void)
 {
-    struct pane *p = xcalloc(1, sizeof *p);
     struct pager *pg = xcalloc(1, sizeof *pg);
 
     buf_init(&pg->text);
-    p->ops = &pager_pane_ops;
-    p->data = pg;
-    return p;
+    return pane_new(&pager_pane_ops, pg);
 }

@@ -249,61 +249,23 @@ static void help_draw(struct app *a, struct pane *pane, const struct rect *r)
 static void help_key(struct app *a, struct pane *p, enum action c, int key)
 {
     struct help *h = p->data;
-    int page = a->rows - 3 > 1 ? a->rows - 3 : 1;
 
     (void)key;
     p->dirty = true;
-    switch (c) {
-    case ACT_DOWN:
-        h->top++;
-        break;
-    case ACT_UP:
-        if (h->top > 0)
-            h->top--;
-        break;
-    case ACT_PAGE_DOWN:
-    case ACT_PAGE:
-    case ACT_HALF_DOWN:
-        h->top += page;
-        break;
-    case ACT_PAGE_UP:
-    case ACT_HALF_UP:
-        h->top = h->top > page ? h->top - page : 0;
-        break;
-    case ACT_FIRST:
-        h->top = 0;
-        break;
-    case ACT_LAST:
-        h->top = NACTIONS;
-        break;
-    case ACT_EXIT:
-        a->running = false;
-        break;
-    default:
-        app_overlay(a, NULL);
-        break;
-    }
-}
-
-static void help_free(struct pane *p)
-{
-    free(p->data);
-    free(p);
+    app_overlay_scroll(a, &h->top, NACTIONS, c);
 }
 
 const struct pane_ops help_pane_ops = {
     .name = "help",
     .draw = help_draw,
     .key = help_key,
-    .free = help_free,
+    .free = pane_free_plain,
 };
 
 struct pane *help_pane_new(void)
 {
-    struct pane *p = xcalloc(1, sizeof *p);
+    struct pane *p = pane_new(&help_pane_ops, xcalloc(1, sizeof(struct help)));
 
-    p->ops = &help_pane_ops;
-    p->data = xcalloc(1, sizeof(struct help));
     p->dirty = true;
     return p;
 }

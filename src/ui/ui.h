@@ -283,6 +283,11 @@ void app_set_pager(struct app *a, bool open);
 /* Put an overlay pane over the screen (help, compose), or close it (NULL); the old one is
  * freed. */
 void app_overlay(struct app *a, struct pane *p);
+/* Scroll keys of a read-only overlay (help, messages); other keys close it. */
+void app_overlay_scroll(struct app *a, int *top, int last, enum action c);
+/* A pane with these ops and state (not yet dirty); pane_free_plain frees state and pane. */
+struct pane *pane_new(const struct pane_ops *ops, void *data);
+void pane_free_plain(struct pane *p);
 /* Open folder name: from the model, or (large and not indexed) in the background first. 0, or
  * -1 with a message shown. NULL closes the folder. */
 int app_open_folder(struct app *a, const char *name);

@@ -188,10 +188,14 @@ dovecot_start
 rc "$T/lock.rc" "$T/m5" "pop3_port = $POP3S_PORT" "pop3_keep = yes"
 mkdir -p "$T/m5/.tern/pop3"
 if command -v flock >/dev/null 2>&1; then
-    flock "$T/m5/.tern/pop3/alice@127.0.0.1:$POP3S_PORT.lock" sleep 3 &
-    sleep 0.3
+    # The lock is held until the test lets go, and the fetcher starts only once it is held.
+    lock="$T/m5/.tern/pop3/alice@127.0.0.1:$POP3S_PORT.lock"
+    flock "$lock" sh -c 'touch "$1.held"; while [ ! -e "$1.free" ]; do sleep 0.05; done' \
+        - "$T/m5" &
+    for _ in $(seq 200); do [ -e "$T/m5.held" ] && break; sleep 0.05; done
     expect_status 75 "second fetcher" -- "$TERN" -c "$T/lock.rc" fetch
     expect_in "$T/err" "another tern fetch is running" "second fetcher says so"
+    touch "$T/m5.free"
     wait
 fi
 

@@ -142,26 +142,44 @@ printf 'From: ZZZZZZZZZZZZ <z@x.org>\nSubject: YYYYYYYYYYYY\n\nbody\n' >"$X/cur/
 touch -d '2020-01-01' "$X/cur" "$X/new"
 S Crafted >/dev/null
 python3 - "$X/.tern-index" <<'PY'
+# Format 4 (src/store/idxfile.c): a 128-byte header, a table of (checksum, first string
+# offset) per block of records, the records, the strings; a block's checksum covers its
+# records then its strings, the header's covers itself (checksum field zero) and the table.
 import struct, sys
 p = sys.argv[1]
 d = bytearray(open(p, "rb").read())
+count, = struct.unpack_from("<I", d, 16)
+strtab_size, = struct.unpack_from("<Q", d, 24)
+blk_recs, nblocks = struct.unpack_from("<II", d, 56)
+recs = 128 + 16 * nblocks
+strtab = recs + 64 * count
 evil = b"\x1b[2J\xc2\x9b" + b"2J\xe2\x80\xae" + b"x"      # ESC [2J, CSI (C1), RLO
 for old in (b"ZZZZZZZZZZZZ", b"YYYYYYYYYYYY"):
-    i = d.find(old, 64)
+    i = d.find(old, strtab)
     assert i > 0 and len(evil) == len(old)
     d[i:i + len(old)] = evil
 M64 = (1 << 64) - 1
 def mix(h, w):
     h = ((h ^ w) * 0x9E3779B97F4A7C15) & M64
     return h ^ (h >> 29)
-body = bytes(d[64:])
-h = 0x243F6A8885A308D3
-full = len(body) // 8 * 8
-for k in range(0, full, 8):
-    h = mix(h, struct.unpack_from("<Q", body, k)[0])
-h = mix(h, int.from_bytes(body[full:] + b"\0" * (8 - len(body) + full), "little"))
-h = mix(h, len(body))
-struct.pack_into("<Q", d, 56, h)
+def csum(data):
+    h = [0x243F6A8885A308D3, 0x13198A2E03707344, 0xA4093822299F31D0, 0x082EFA98EC4E6C89]
+    pad = bytes(data) + b"\0" * (-len(data) % 32)
+    for k in range(0, len(pad), 32):
+        for j in range(4):
+            h[j] = mix(h[j], struct.unpack_from("<Q", pad, k + 8 * j)[0])
+    r = len(data)
+    for j in range(4):
+        r = mix(r, h[j])
+    return mix(r, len(data))
+for b in range(nblocks):
+    lo, hi = b * blk_recs, min(count, (b + 1) * blk_recs)
+    s0, = struct.unpack_from("<Q", d, 128 + 16 * b + 8)
+    s1 = struct.unpack_from("<Q", d, 128 + 16 * (b + 1) + 8)[0] if b + 1 < nblocks else strtab_size
+    body = bytes(d[recs + 64 * lo:recs + 64 * hi]) + bytes(d[strtab + s0:strtab + s1])
+    struct.pack_into("<Q", d, 128 + 16 * b, csum(body))
+struct.pack_into("<Q", d, 88, 0)
+struct.pack_into("<Q", d, 88, csum(bytes(d[:128 + 16 * nblocks])))
 open(p, "wb").write(d)
 PY
 S --stats Crafted >"$T/crafted.out" 2>"$T/crafted.err" || true

@@ -92,6 +92,13 @@ printf 'Subject: no from\n\nbody\n' | "$SENDMAIL" -F "Backup Job" -f ann@example
 check 2 "-F NAME becomes the name of the From field tern writes; envelope from -f" \
     "b'From: Backup Job <ann@example.org>' in msg" "env['mail_from'] == 'ann@example.org'" \
     "env['rcpt_tos'] == ['bob@example.org']"
+# a name that is not ASCII (and has a comma) is RFC 2047-encoded, never sent raw
+printf 'Subject: nightly\n\nbody\n' | "$SENDMAIL" -F "Müller, Jörg" -f ann@example.org \
+    bob@example.org >"$T/out" 2>"$T/err" && pass "-F with UTF-8 delivers" || fail "-F: $(cat "$T/err")"
+check 3 "-F NAME in UTF-8 is an encoded word that decodes to the name" \
+    "all(b < 128 for b in msg.split(b'\\r\\n\\r\\n')[0])" \
+    "__import__('email').message_from_bytes(msg, policy=__import__('email.policy').policy.default)['From'].addresses[0].display_name == 'Müller, Jörg'" \
+    "__import__('email').message_from_bytes(msg, policy=__import__('email.policy').policy.default)['From'].addresses[0].addr_spec == 'ann@example.org'"
 
 # 2. s-nail: sendmail -i [args] -- rcpt (the real s-nail, mta set to the link)
 if command -v s-nail >/dev/null; then

@@ -115,15 +115,15 @@ expect_screen "[32 msgs" "the limit is gone again"
 
 # Flag the first message: one rename on disk.
 keys Home F
-sleep 0.3
-if ls "$M/INBOX/cur" | grep -q 'Q0\.demo:2,FS$'; then pass "F sets the F flag on disk";
+if eventually 5 sh -c "ls '$M/INBOX/cur' | grep -q 'Q0\.demo:2,FS$'"; then
+    pass "F sets the F flag on disk";
 else fail "F sets the F flag on disk"; ls "$M/INBOX/cur" | head -n 3; fi
 expect_screen "3 flagged" "flag count follows"
 
 # Delete (a mark), then expunge (to Trash).
 keys d
-sleep 0.3
-if ls "$M/INBOX/cur" | grep -q 'Q0\.demo:2,FST$'; then pass "d marks the message (T flag)";
+if eventually 5 sh -c "ls '$M/INBOX/cur' | grep -q 'Q0\.demo:2,FST$'"; then
+    pass "d marks the message (T flag)";
 else fail "d marks the message (T flag)"; fi
 expect_screen "1 deleted" "deleted count follows"
 keys '$'
@@ -141,8 +141,8 @@ keys Tab
 expect_screen "Move to folder (or save to ~/file): Sent" "Tab completes a folder name"
 keys Enter
 expect_screen "Moved to Sent." "s moves a message"
-sleep 0.2
-[ "$(count_files "$M/Sent/cur")" = 6 ] && pass "the file is in Sent" || fail "the file is in Sent"
+sent_has() { [ "$(count_files "$M/Sent/cur")" = "$1" ]; }
+eventually 5 sent_has 6 && pass "the file is in Sent" || fail "the file is in Sent"
 expect_screen "[30 msgs" "the list lost it"
 
 # Folder names for move and copy stay under the mail root (issue 12, item 10): "../x" is
@@ -181,6 +181,17 @@ expect_screen " Drafts" "wide screen shows the folder pane again"
 keys '?'
 expect_screen "sort-reverse" "? lists the commands"
 expect_screen "expunge" "help names expunge"
+# The help scrolls (longer than the screen): to the end, a line back up, then the top.
+expect_no_screen "session's messages and errors" "help starts at its first line"
+keys G
+expect_screen "session's messages and errors" "G scrolls the help to its last line"
+expect_no_screen "previous line or message" "the first line is scrolled off"
+keys Home
+expect_screen "previous line or message" "Home scrolls the help back to the top"
+keys j
+expect_no_screen "previous line or message" "j scrolls the help one line"
+keys k
+expect_screen "previous line or message" "k scrolls it back"
 keys q
 expect_no_screen "sort-reverse" "q closes the help"
 

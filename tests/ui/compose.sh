@@ -176,7 +176,8 @@ ED
 tm send-keys -t t "" 2>/dev/null
 pgrep -f "$TERN -c $T/rc" | head -n 1 >"$T/tern.pid.real"
 keys m
-sleep 1
+# the editor kills tern: wait for that, not for a time
+eventually 30 gone "$(cat "$T/tern.pid.real")" || fail "the editor killed tern"
 start_tern -c "$T/rc"
 expect_screen "Resume the message saved when tern stopped? (y/n)" "the next start offers the unsent message"
 printf ':\n' >"$T/edit"
@@ -208,8 +209,9 @@ expect_screen "Attach file:" "a asks for a file to attach"
 typetext "$T/crew.csv"
 keys Enter
 expect_screen "crew.csv  [text/csv" "the attachment is listed"
-kill -9 "$(pgrep -f "$TERN -c $T/rc" | head -n 1)"
-sleep 0.5
+victim=$(pgrep -f "$TERN -c $T/rc" | head -n 1)
+kill -9 "$victim"
+eventually 10 gone "$victim" || fail "tern was killed"
 start_tern -c "$T/rc"
 expect_screen "Resume the message saved when tern stopped? (y/n)" "the crash left the message"
 printf ':\n' >"$T/edit"

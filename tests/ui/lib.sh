@@ -81,6 +81,21 @@ wait_for() {
     return 1
 }
 
+# eventually SECONDS COMMAND...: run COMMAND until it succeeds, for at most SECONDS; 0 or 1.
+# What a key changes on disk is checked with this, never after a fixed sleep.
+eventually() {
+    n=$(( $1 * 20 )); shift
+    while [ "$n" -gt 0 ]; do
+        if "$@"; then return 0; fi
+        sleep 0.05
+        n=$((n - 1))
+    done
+    return 1
+}
+
+# gone PID: the process has ended (for eventually).
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
 # wait_gone TEXT [SECONDS]
 wait_gone() {
     n=$(( ${2:-5} * 20 ))

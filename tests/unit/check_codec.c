@@ -1,6 +1,8 @@
 /* base64, quoted-printable, charset fallback, sanitising, format=flowed. */
 #include "config.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +29,25 @@ START_TEST(test_b64)
     buf_reset(&b);
     codec_b64_encode("hello", 5, &b);
     ck_assert_str_eq(buf_cstr(&b), "aGVsbG8=");
+    buf_free(&b);
+}
+END_TEST
+
+/* MIME bodies: 76 characters a line (57 input bytes), every line ending in LF, even the last. */
+START_TEST(test_b64_lines)
+{
+    struct buf b = BUF_INIT;
+    char in[58];
+
+    codec_b64_encode_lines("", 0, &b);
+    ck_assert_uint_eq(b.len, 0);
+    memset(in, 'x', sizeof in);
+    codec_b64_encode_lines(in, 57, &b);
+    ck_assert_uint_eq(b.len, 77);
+    ck_assert_int_eq(b.ptr[76], '\n');
+    buf_reset(&b);
+    codec_b64_encode_lines(in, 58, &b);
+    ck_assert_str_eq(buf_cstr(&b) + 76, "\neA==\n");
     buf_free(&b);
 }
 END_TEST
@@ -96,6 +117,74 @@ START_TEST(test_conv)
 }
 END_TEST
 
+
+/* Several threads convert at once (the index parses headers on every core): each must get
+ * its own descriptor, or a stateful charset's shift state leaks between conversions. More
+ * charsets than the pool holds, so descriptors are also closed and reopened meanwhile. */
+static const struct {
+    const char *cs, *in, *out;
+} mt[] = {
+    { "iso-2022-jp", "\x1b$B\x46\x7c\x4b\x5c\x1b(B ok", "\xe6\x97\xa5\xe6\x9c\xac ok" },
+    { "koi8-r", "\xf0\xd2\xc9", "\xd0\x9f\xd1\x80\xd0\xb8" },
+    { "windows-1251", "\xcf\xf0\xe8", "\xd0\x9f\xd1\x80\xd0\xb8" },
+    { "iso-8859-2", "\xb1", "\xc4\x85" },
+    { "iso-8859-5", "\xbf", "\xd0\x9f" },
+    { "iso-8859-7", "\xd3", "\xce\xa3" },
+    { "iso-8859-15", "\xa4", "\xe2\x82\xac" },
+    { "cp850", "\x81", "\xc3\xbc" },
+    { "cp437", "\x84", "\xc3\xa4" },
+    { "mac", "\x8a", "\xc3\xa4" },
+    { "iso-8859-3", "\xa1", "\xc4\xa6" },
+    { "iso-8859-4", "\xa1", "\xc4\x84" },
+    { "iso-8859-9", "\xd0", "\xc4\x9e" },
+    { "iso-8859-13", "\xa1", "\xe2\x80\x9d" },
+    { "koi8-u", "\xa4", "\xd1\x94" },
+    { "windows-1250", "\x8a", "\xc5\xa0" },
+    { "windows-1253", "\xd3", "\xce\xa3" },
+    { "big5", "\xa4\xa4", "\xe4\xb8\xad" },
+    { "euc-jp", "\xc6\xfc", "\xe6\x97\xa5" },
+    { "gb2312", "\xd6\xd0", "\xe4\xb8\xad" },
+};
+
+static void *conv_worker(void *arg)
+{
+    size_t seed = (size_t)(uintptr_t)arg, bad = 0;
+    struct buf b = BUF_INIT;
+
+    for (size_t k = 0; k < 3000; k++) {
+        size_t i = (k * 7 + seed * 3) % (sizeof mt / sizeof mt[0]);
+
+        buf_reset(&b);
+        codec_to_utf8(mt[i].cs, mt[i].in, strlen(mt[i].in), &b);
+        if (strcmp(buf_cstr(&b), mt[i].out) != 0)
+            bad++;
+    }
+    buf_free(&b);
+    return (void *)(uintptr_t)bad;
+}
+
+START_TEST(test_conv_threads)
+{
+    pthread_t t[4];
+
+    for (size_t i = 0; i < sizeof mt / sizeof mt[0]; i++) {
+        struct buf b = BUF_INIT;
+
+        codec_to_utf8(mt[i].cs, mt[i].in, strlen(mt[i].in), &b);
+        ck_assert_msg(strcmp(buf_cstr(&b), mt[i].out) == 0, "%s", mt[i].cs);
+        buf_free(&b);
+    }
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, conv_worker, (void *)(uintptr_t)i), 0);
+    for (size_t i = 0; i < 4; i++) {
+        void *bad;
+
+        pthread_join(t[i], &bad);
+        ck_assert_uint_eq((uintptr_t)bad, 0);
+    }
+}
+END_TEST
+
 static const struct {
     const char *in, *out;
     int mode;
@@ -156,8 +245,10 @@ static Suite *codec_suite(void)
     TCase *tc = tcase_create("core");
 
     tcase_add_test(tc, test_b64);
+    tcase_add_test(tc, test_b64_lines);
     tcase_add_loop_test(tc, test_qp, 0, sizeof qp / sizeof qp[0]);
     tcase_add_loop_test(tc, test_conv, 0, sizeof conv / sizeof conv[0]);
+    tcase_add_test(tc, test_conv_threads);
     tcase_add_loop_test(tc, test_sanitize, 0, sizeof san / sizeof san[0]);
     tcase_add_loop_test(tc, test_flowed, 0, sizeof flowed / sizeof flowed[0]);
     suite_add_tcase(s, tc);

@@ -4,13 +4,17 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "testutil.h"
+#include "tern/buf.h"
+#include "tern/crypt.h"
 #include "tern/fsutil.h"
 #include <sys/time.h>
 #include "tern/index.h"
 #include "tern/maildir.h"
 #include "tern/str.h"
+#include "tern/view.h"
 #include "tern/xalloc.h"
 
 static bool str_endswith_test(const char *s, const char *suffix)
@@ -265,7 +269,7 @@ START_TEST(damaged_cache_rebuilt)
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     idx_close(x);
     ck_assert_int_eq(fs_read_file(cache, &good, &e), 0);
-    ck_assert_uint_gt(good.len, 64 + 3 * 64);
+    ck_assert_uint_gt(good.len, 144 + 3 * 64);
     for (int kind = 0; kind < 6; kind++) {
         struct buf bad = BUF_INIT;
 
@@ -273,10 +277,10 @@ START_TEST(damaged_cache_rebuilt)
         switch (kind) {
         case 0: buf_truncate(&bad, bad.len / 2); break;            /* truncated */
         case 1: buf_truncate(&bad, 10); break;                      /* torn header */
-        case 2: bad.ptr[64 + 70] ^= 0x55; break;                    /* flipped record bit */
+        case 2: bad.ptr[144 + 70] ^= 0x55; break;                   /* flipped record bit */
         case 3: bad.ptr[bad.len - 2] ^= 0x20; break;                /* flipped string byte */
         case 4: buf_truncate(&bad, 0); break;                       /* empty */
-        case 5: memset(bad.ptr + 64, 0xff, 64); break;              /* wild offsets */
+        case 5: memset(bad.ptr + 144, 0xff, 64); break;             /* wild offsets */
         }
         ck_assert_int_eq(fs_write_atomic(cache, bad.ptr, bad.len, 0600, &e), 0);
         ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
@@ -308,6 +312,10 @@ START_TEST(image_loader_rejects_garbage)
     memset(junk, 'A', sizeof junk);
     ck_assert_int_eq(idx_load_image(x, junk, sizeof junk, false, &e), -1);
     ck_assert_int_eq(e.cls, ERR_PARSE);
+    /* an older version of the format is not read: it is rebuilt (the upgrade) */
+    memcpy(junk, "TERNIDX3", 8);
+    ck_assert_int_eq(idx_load_image(x, junk, sizeof junk, false, &e), -1);
+    ck_assert(strstr(e.msg, "version") != NULL);
     ck_assert_int_eq(idx_load_image(x, junk, 0, false, &e), -1);
     ck_assert_uint_eq(idx_count(x), 0);
     idx_close(x);
@@ -451,6 +459,8 @@ START_TEST(limits)
     } cases[] = {
         { "", 3 },
         { "bern", 2 },
+        { "GRÜSSE", 2 },                /* Unicode case folding: ß is ss, Ü is ü */
+        { "s:grüße", 2 },
         { "BERN -re:", 1 },             /* "re:" is not a key: a plain word, negated */
         { "from:alice", 1 },
         { "to:alice", 1 },
@@ -543,6 +553,20 @@ START_TEST(many_messages_parallel)
         ck_assert(m->in_new == (i % 3 == 0));
         ck_assert_int_eq(idx_find_id(x, m->id), (long)k);
     }
+    /* the date order of a large view (sorted on copied keys) is the comparison's order */
+    for (int rev = 0; rev < 2; rev++) {
+        struct idx_view v;
+
+        idx_view_init(&v);
+        idx_view_build(x, &v, IDX_SORT_DATE, rev, NULL);
+        ck_assert_uint_eq(v.n, N);
+        for (size_t k = 1; k < v.n; k++) {
+            int c = idx_msg_cmp(idx_msg(x, v.v[k - 1]), idx_msg(x, v.v[k]), IDX_SORT_DATE);
+
+            ck_assert_int_lt(rev ? -c : c, 0);
+        }
+        idx_view_free(&v);
+    }
     idx_close(x);
     free(hit);
     rm_rf(d);
@@ -593,6 +617,509 @@ START_TEST(long_references_trimmed)
 }
 END_TEST
 
+
+static void age_dir(const char *d, const char *sub, int seconds)
+{
+    char path[4096];
+    struct timespec ts[2];
+
+    snprintf(path, sizeof path, "%s/%s", d, sub);
+    clock_gettime(CLOCK_REALTIME, &ts[0]);
+    ts[0].tv_sec -= seconds;
+    ts[1] = ts[0];
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/* The counts live in the cache header and follow every operation; a warm open and the
+ * default view read no entry at all (the stored date order needs no sort). */
+START_TEST(counts_and_lazy_view)
+{
+    char *d = mkfolder();
+    size_t filled;
+    struct idx *x;
+    struct idx_counts c;
+    struct idx_view v;
+    struct err e;
+    long i;
+
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.total, 3);
+    ck_assert_uint_eq(c.unread, 1);
+    ck_assert_uint_eq(c.flagged, 1);
+    ck_assert_uint_eq(c.in_new, 1);
+    i = find_subject(x, "Budget 2024");
+    ck_assert_int_eq(idx_mark_cur(x, (size_t)i, &e), 0);
+    ck_assert_int_eq(idx_set_flags(x, (size_t)i, "S", NULL, &e), 0);
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.unread, 0);
+    ck_assert_uint_eq(c.in_new, 0);
+    i = find_subject(x, "Re: Grüße aus Bern");
+    ck_assert_int_eq(idx_delete(x, (size_t)i, NULL, &e), 0);
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.total, 2);
+    ck_assert_uint_eq(c.flagged, 0);
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    idx_close(x);
+    /* directories changed over a second before the listing: the next open is warm */
+    age_dir(d, "cur", 10);
+    age_dir(d, "new", 10);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert(!idx_stats(x)->listed);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.total, 2);
+    ck_assert_uint_eq(c.unread, 0);
+    /* replaying the journal (a rename, a removal) read no entry either */
+    filled = idx_stats(x)->filled;
+    ck_assert_uint_eq(filled, 0);
+    idx_view_init(&v);
+    idx_view_build(x, &v, IDX_SORT_DATE, false, NULL);
+    ck_assert_uint_eq(v.n, 2);
+    ck_assert_uint_eq(idx_stats(x)->filled, filled);
+    ck_assert_str_eq(idx_msg(x, v.v[0])->subject, "Budget 2024");      /* 2023-12-31 */
+    ck_assert_str_eq(idx_msg(x, v.v[1])->subject, "Grüße aus Bern");   /* 2024-01-01 */
+    ck_assert_uint_le(idx_stats(x)->filled, 3);
+    idx_view_build(x, &v, IDX_SORT_DATE, true, NULL);
+    ck_assert_str_eq(idx_msg(x, v.v[0])->subject, "Grüße aus Bern");
+    idx_view_free(&v);
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* A large cache is checked block by block when first used: damage found then hides the
+ * block's entries and the next refresh rebuilds from the messages. */
+START_TEST(lazy_block_damage)
+{
+    char *d = mkfolder();
+    char *cache = idx_cache_path(d);
+    struct idx *x;
+    struct err e;
+    struct buf img = BUF_INIT;
+    size_t gone = 0;
+
+    setenv("TERN_INDEX_EAGER_MAX", "0", 1);
+    age_dir(d, "cur", 10);
+    age_dir(d, "new", 10);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
+    img.ptr[img.len - 3] ^= 0x20;                   /* a string byte of the last record */
+    ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert(!idx_stats(x)->cache_bad);            /* not seen yet: nothing was read */
+    ck_assert_uint_eq(idx_count(x), 3);
+    for (size_t i = 0; i < idx_count(x); i++)
+        gone += idx_msg(x, i)->gone;
+    ck_assert_uint_eq(gone, 3);                     /* one block: all of it hidden */
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    ck_assert_uint_eq(idx_count(x), 3);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 3);
+    ck_assert_int_ge(find_subject(x, "Grüße aus Bern"), 0);
+    idx_close(x);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    for (size_t i = 0; i < idx_count(x); i++)
+        ck_assert(!idx_msg(x, i)->gone);
+    idx_close(x);
+    unsetenv("TERN_INDEX_EAGER_MAX");
+    buf_free(&img);
+    free(cache);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+
+/* New mail is merged into the stored date order; only it is sorted. */
+START_TEST(merge_appended)
+{
+    char *d = mkfolder();
+    struct idx *x;
+    struct idx_view v;
+    struct err e;
+    struct buf out = BUF_INIT;
+
+    age_dir(d, "cur", 10);
+    age_dir(d, "new", 10);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    put(d, "new", "1005.M.host", "From: mid@example.com\nSubject: middle\n"
+        "Date: Mon, 01 Jan 2024 12:00:00 +0000\n\n.\n");
+    put(d, "new", "1006.L.host", "From: late@example.com\nSubject: latest\n"
+        "Date: Mon, 01 Jan 2029 12:00:00 +0000\n\n.\n");
+    put(d, "new", "1007.E.host", "From: early@example.com\nSubject: earliest\n"
+        "Date: Mon, 01 Jan 2001 12:00:00 +0000\n\n.\n");
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    idx_view_init(&v);
+    idx_view_build(x, &v, IDX_SORT_DATE, false, NULL);
+    view_subjects(x, &v, &out);
+    ck_assert_str_eq(buf_cstr(&out), "earliest|Budget 2024|Grüße aus Bern|middle|"
+                                     "Re: Grüße aus Bern|latest|");
+    idx_view_build(x, &v, IDX_SORT_DATE, true, NULL);
+    view_subjects(x, &v, &out);
+    ck_assert_str_eq(buf_cstr(&out), "latest|Re: Grüße aus Bern|middle|Grüße aus Bern|"
+                                     "Budget 2024|earliest|");
+    /* and the same after a removal (the prefix shrinks) */
+    ck_assert_int_eq(idx_delete(x, (size_t)find_subject(x, "Grüße aus Bern"), NULL, &e), 0);
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    idx_view_build(x, &v, IDX_SORT_DATE, false, NULL);
+    view_subjects(x, &v, &out);
+    ck_assert_str_eq(buf_cstr(&out), "earliest|Budget 2024|middle|Re: Grüße aus Bern|latest|");
+    idx_view_free(&v);
+    buf_free(&out);
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* A delivery changes only new/: cur/ (most of a big folder) is not read again. */
+START_TEST(new_only_listing)
+{
+    char *d = mkfolder();
+    char a[4096], b[4096];
+    struct idx *x;
+    struct err e;
+
+    age_dir(d, "cur", 10);
+    age_dir(d, "new", 10);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    put(d, "new", "1004.E.host", "From: eve@example.com\nSubject: fresh\n\n.\n");
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    ck_assert(idx_stats(x)->listed);
+    ck_assert(idx_stats(x)->new_only);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 1);
+    ck_assert_uint_eq(idx_count(x), 4);
+    /* another client removed the unread message from new/ */
+    snprintf(a, sizeof a, "%s/new/1002.C.host", d);
+    ck_assert_int_eq(unlink(a), 0);
+    age_dir(d, "new", 5);
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    ck_assert(idx_stats(x)->new_only);
+    ck_assert_uint_eq(idx_stats(x)->removed, 1);
+    ck_assert_uint_eq(idx_count(x), 3);
+    /* a rename in cur/ needs cur/ read */
+    snprintf(a, sizeof a, "%s/cur/1000.A.host:2,S", d);
+    snprintf(b, sizeof b, "%s/cur/1000.A.host:2,RS", d);
+    ck_assert_int_eq(rename(a, b), 0);
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    ck_assert(!idx_stats(x)->new_only);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 1);
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+
+static size_t limit_count(const struct idx *x, const char *pattern)
+{
+    struct idx_limit *l;
+    struct idx_view v;
+    struct err e;
+    size_t n;
+
+    ck_assert_msg(idx_limit_compile(pattern, &l, &e) == 0, "%s", pattern);
+    idx_view_init(&v);
+    idx_view_build(x, &v, IDX_SORT_DATE, false, l);
+    n = v.n;
+    idx_view_free(&v);
+    idx_limit_free(l);
+    return n;
+}
+
+static time_t file_mtime_ns(const char *path, struct stat *st)
+{
+    ck_assert_int_eq(stat(path, st), 0);
+    return st->st_mtime;
+}
+
+/* Small changes are appended to CACHE.log instead of rewriting the cache; an open replays
+ * them without reading the directories. */
+START_TEST(journal_replayed)
+{
+    char *d = mkfolder();
+    size_t n;
+    char *cache = idx_cache_path(d), log[4096], a[4096], b[4096];
+    struct idx *x;
+    struct idx_counts c;
+    struct stat st0, st1;
+    struct err e;
+    long i;
+
+    snprintf(log, sizeof log, "%s.log", cache);
+    age_dir(d, "cur", 10);
+    age_dir(d, "new", 10);
+    ck_assert_int_eq(idx_fresh(d, NULL), 0);            /* no cache yet */
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    file_mtime_ns(cache, &st0);
+    ck_assert_int_eq(idx_fresh(d, &n), 1);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    /* another client: a flag change, a removal, a delivery */
+    snprintf(a, sizeof a, "%s/cur/1000.A.host:2,S", d);
+    snprintf(b, sizeof b, "%s/cur/1000.A.host:2,FS", d);
+    ck_assert_int_eq(rename(a, b), 0);
+    snprintf(a, sizeof a, "%s/cur/1001.B.host:2,FS", d);
+    ck_assert_int_eq(unlink(a), 0);
+    put(d, "new", "1009.N.host", "From: nina@example.com\nSubject: journal\n"
+        "Date: Mon, 01 Jan 2024 11:00:00 +0000\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; "
+        "boundary=b\n\n.\n");
+    age_dir(d, "cur", 5);
+    age_dir(d, "new", 5);
+    ck_assert_int_eq(idx_fresh(d, NULL), 0);            /* the directories changed */
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    idx_close(x);
+    ck_assert_int_eq(idx_fresh(d, &n), 1);              /* by the journal's stamp */
+    ck_assert_uint_eq(n, 3);
+    file_mtime_ns(cache, &st1);
+    ck_assert_uint_eq(st0.st_ino, st1.st_ino);       /* not rewritten */
+    ck_assert_int_eq(access(log, F_OK), 0);
+
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert(!idx_stats(x)->listed);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    i = find_subject(x, "Grüße aus Bern");
+    ck_assert_int_ge(i, 0);
+    ck_assert_str_eq(idx_msg(x, (size_t)i)->name, "1000.A.host:2,FS");
+    ck_assert_int_lt(find_subject(x, "Re: Grüße aus Bern"), 0);
+    i = find_subject(x, "journal");
+    ck_assert_int_ge(i, 0);
+    ck_assert_str_eq(idx_msg(x, (size_t)i)->from_addr, "nina@example.com");
+    ck_assert_uint_eq(idx_msg(x, (size_t)i)->crypt, CRYPT_MARK_ENCRYPTED);  /* via J_ADD */
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.total, 3);
+    ck_assert_uint_eq(c.flagged, 1);
+    ck_assert_uint_eq(c.in_new, 2);
+    ck_assert_uint_eq(limit_count(x, ""), 3);
+    /* an operation here goes to the journal too */
+    ck_assert_int_eq(idx_set_flags(x, (size_t)i, "S", NULL, &e), 0);
+    ck_assert_int_eq(idx_save(x, &e), 0);
+    idx_close(x);
+    age_dir(d, "cur", 3);
+    age_dir(d, "new", 3);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);      /* the mtimes moved: listed, same data */
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "journal"))->name, "1009.N.host:2,S");
+    ck_assert_uint_eq(idx_msg(x, (size_t)find_subject(x, "journal"))->crypt,
+                      CRYPT_MARK_ENCRYPTED);
+    idx_close(x);
+    /* and through a rewritten cache file */
+    ck_assert_int_eq(idx_open(d, IDX_NO_CACHE, &x, &e), 0);
+    idx_close(x);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    ck_assert_uint_eq(idx_msg(x, (size_t)find_subject(x, "journal"))->crypt,
+                      CRYPT_MARK_ENCRYPTED);
+    idx_close(x);
+    free(cache);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* A journal that is torn, damaged or belongs to an older cache is never trusted blindly:
+ * the directories are read and the result is the same. */
+START_TEST(journal_damaged)
+{
+    char *d = mkfolder();
+    char *cache = idx_cache_path(d), log[4096], a[4096], b[4096];
+    struct buf good = BUF_INIT;
+    struct err e;
+
+    snprintf(log, sizeof log, "%s.log", cache);
+    age_dir(d, "cur", 10);
+    age_dir(d, "new", 10);
+    {
+        struct idx *x;
+
+        ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+        snprintf(a, sizeof a, "%s/cur/1000.A.host:2,S", d);
+        snprintf(b, sizeof b, "%s/cur/1000.A.host:2,RS", d);
+        ck_assert_int_eq(rename(a, b), 0);
+        age_dir(d, "cur", 5);
+        ck_assert_int_eq(idx_refresh(x, &e), 1);
+        idx_close(x);
+    }
+    ck_assert_int_eq(fs_read_file(log, &good, &e), 0);
+    for (int kind = 0; kind < 4; kind++) {
+        struct buf bad = BUF_INIT;
+        struct idx *x;
+        long i;
+
+        buf_add(&bad, good.ptr, good.len);
+        switch (kind) {
+        case 0: buf_add(&bad, "\x10\0\0\0\3\0\0\0garbage!", 16); break;  /* torn tail */
+        case 1: bad.ptr[24 + 16 + 2] ^= 0x01; break;                     /* flipped byte */
+        case 2: buf_truncate(&bad, bad.len - 3); break;                  /* cut stamp */
+        case 3: bad.ptr[8] ^= 0x01; break;                               /* other cache */
+        }
+        ck_assert_int_eq(fs_write_atomic(log, bad.ptr, bad.len, 0600, &e), 0);
+        if (kind != 1)      /* not ending in a whole stamp of this cache: not trusted */
+            ck_assert_msg(idx_fresh(d, NULL) == 0, "kind %d", kind);
+        ck_assert_int_eq(idx_open(d, IDX_NO_SAVE, &x, &e), 0);
+        ck_assert_uint_eq(idx_count(x) - (size_t)0, idx_count(x));
+        i = find_subject(x, "Grüße aus Bern");
+        ck_assert_int_ge(i, 0);
+        ck_assert_msg(strcmp(idx_msg(x, (size_t)i)->name, "1000.A.host:2,RS") == 0,
+                      "kind %d: %s", kind, idx_msg(x, (size_t)i)->name);
+        ck_assert_uint_eq(limit_count(x, ""), 3);
+        ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+        if (kind != 0)
+            ck_assert(idx_stats(x)->listed);    /* the change was lost: read again */
+        idx_close(x);
+        buf_free(&bad);
+    }
+    buf_free(&good);
+    free(cache);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+
+/* Another program truncates the cache in place while it is open: the entries not yet read
+ * come out as damaged (hidden until the refresh rebuilds them), never as a crash (a mapped
+ * file would end the process with SIGBUS here). */
+START_TEST(truncated_while_open)
+{
+    char *d = mkfolder();
+    char *cache = idx_cache_path(d);
+    struct idx *x;
+    struct err e;
+    size_t gone = 0;
+
+    setenv("TERN_INDEX_EAGER_MAX", "0", 1);
+    age_dir(d, "cur", 10);
+    age_dir(d, "new", 10);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert(!idx_stats(x)->listed);
+    ck_assert_int_eq(truncate(cache, 200), 0);
+    for (size_t i = 0; i < idx_count(x); i++)
+        gone += idx_msg(x, i)->gone;
+    ck_assert_uint_eq(gone, 3);
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    ck_assert_uint_eq(limit_count(x, ""), 3);
+    ck_assert_int_ge(find_subject(x, "Budget 2024"), 0);
+    idx_close(x);
+    unsetenv("TERN_INDEX_EAGER_MAX");
+    free(cache);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* Addresses as well as names; bodies decoded (base64, QP, KOI8-R), attachments not. */
+static char *mkintl(size_t filler)
+{
+    char *d = test_tmpdir();
+    struct err e;
+
+    ck_assert_int_eq(maildir_create(d, &e), 0);
+    /* "Встреча в пятницу.\n" in base64 UTF-8 */
+    put(d, "cur", "2000.A.host:2,S",
+        "From: =?UTF-8?B?0JjQstCw0L0=?= <ivan@example.ru>\n"
+        "To: =?UTF-8?B?0J/RkdGC0YA=?= <petr@example.ru>, Anna <anna@example.org>\n"
+        "Subject: =?UTF-8?B?0L/RgNC40LLQtdGC?=\nDate: Mon, 01 Jan 2024 10:00:00 +0000\n"
+        "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+        "Content-Transfer-Encoding: base64\n\n0JLRgdGC0YDQtdGH0LAg0LIg0L/Rj9GC0L3QuNGG0YMuCg==\n");
+    put(d, "cur", "2001.B.host:2,S",
+        "From: Hans <hans@example.de>\nTo: grete@example.de\nSubject: Hallo\n"
+        "Date: Tue, 02 Jan 2024 10:00:00 +0000\nMIME-Version: 1.0\n"
+        "Content-Type: text/plain; charset=iso-8859-1\n"
+        "Content-Transfer-Encoding: quoted-printable\n\nGr=FC=DFe aus M=FC=\nnchen\n");
+    /* "товарищ" in KOI8-R, 8bit */
+    put(d, "cur", "2002.C.host:2,S",
+        "From: old@example.su\nSubject: koi\nDate: Wed, 03 Jan 2024 10:00:00 +0000\n"
+        "MIME-Version: 1.0\nContent-Type: text/plain; charset=koi8-r\n"
+        "Content-Transfer-Encoding: 8bit\n\n\xd4\xcf\xd7\xc1\xd2\xc9\xdd\n");
+    /* the attachment's base64 holds QUJDREVGR0g and decodes to "secretword" */
+    put(d, "cur", "2003.D.host:2,S",
+        "From: att@example.org\nSubject: =?UTF-8?B?zp/OlM6fzqM=?=\n"
+        "Date: Thu, 04 Jan 2024 10:00:00 +0000\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=XX\n\n--XX\n"
+        "Content-Type: text/plain\n\nsee attached\n--XX\n"
+        "Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n"
+        "Content-Disposition: attachment; filename=a.bin\n\n"
+        "c2VjcmV0d29yZA==\nQUJDREVGR0g=\n--XX--\n");
+    for (size_t i = 0; i < filler; i++) {
+        char name[64], text[256];
+
+        snprintf(name, sizeof name, "%zu.F.host:2,S", 3000 + i);
+        snprintf(text, sizeof text, "From: f%zu@example.com\nSubject: filler %zu\n"
+                 "Date: Fri, 05 Jan 2024 10:00:00 +0000\n\nnothing to see %s\n", i, i,
+                 i % 10 == 0 ? "needle" : "");
+        put(d, "cur", name, text);
+    }
+    return d;
+}
+
+START_TEST(addresses_and_bodies)
+{
+    static const struct {
+        const char *pattern;
+        size_t count;
+    } cases[] = {
+        { "from:ivan", 1 },            /* the address, not in the display name */
+        { "from:иван", 1 },
+        { "from:ИВАН", 1 },
+        { "f:example.ru", 1 },
+        { "to:petr", 1 },
+        { "to:anna@example.org", 1 },  /* a second recipient */
+        { "to:пётр", 1 },
+        { "ПРИВЕТ", 1 },
+        { "οδος", 1 },                  /* ΟΔΟΣ: final sigma */
+        { "body:пятницу", 1 },          /* base64 UTF-8 */
+        { "body:ПЯТНИЦУ", 1 },
+        { "body:münchen", 1 },          /* QP Latin-1, soft line break inside the word */
+        { "body:GRÜSSE", 1 },
+        { "body:товарищ", 1 },          /* KOI8-R */
+        { "body:attached", 1 },
+        { "body:QUJDREVGR0g", 0 },      /* base64 data of an attachment */
+        { "body:secretword", 0 },       /* decoded attachment that is not text */
+        { "body:needle", 10 },
+        { "body:needle -body:nothing", 0 },
+        { "from:ivan body:пятницу", 1 },
+    };
+    char *d = mkintl(100);
+    struct idx *x;
+    struct err e;
+
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    for (int pass = 0; pass < 2; pass++) {
+        /* once on several threads, once on one: the same answers */
+        if (pass == 1)
+            setenv("TERN_INDEX_THREADS", "1", 1);
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            size_t n = limit_count(x, cases[k].pattern);
+
+            ck_assert_msg(n == cases[k].count, "'%s': %zu, wanted %zu (pass %d)",
+                          cases[k].pattern, n, cases[k].count, pass);
+        }
+    }
+    unsetenv("TERN_INDEX_THREADS");
+    idx_close(x);
+    /* the addresses come back from the cache */
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    ck_assert_uint_eq(limit_count(x, "from:ivan to:anna"), 1);
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
 static Suite *index_suite(void)
 {
     Suite *s = suite_create("index");
@@ -615,6 +1142,14 @@ static Suite *index_suite(void)
     tcase_add_test(tc, many_messages_parallel);
     tcase_add_test(tc, non_files_skipped);
     tcase_add_test(tc, long_references_trimmed);
+    tcase_add_test(tc, counts_and_lazy_view);
+    tcase_add_test(tc, lazy_block_damage);
+    tcase_add_test(tc, new_only_listing);
+    tcase_add_test(tc, merge_appended);
+    tcase_add_test(tc, journal_replayed);
+    tcase_add_test(tc, journal_damaged);
+    tcase_add_test(tc, truncated_while_open);
+    tcase_add_test(tc, addresses_and_bodies);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -8,6 +8,7 @@
 #include "tern/index.h"
 #include "tern/maildir.h"
 #include "tern/thread.h"
+#include "tern/view.h"
 
 struct tmsg {
     const char *name;      /* file name and subject */

@@ -1,0 +1,242 @@
+#!/bin/sh
+# The index at 1,000 / 100,000 / 1,000,000 messages against mblaze (and NeoMutt at 100,000),
+# in one run: first screen, cold build, index size, refresh after 1,000 changes, threads,
+# limit, body search (against grep). Prints Markdown tables with ratios and the load.
+#
+# usage: bench/index.sh BUILD_DIR      (an -O2 build without sanitizers: tern and
+#                                       bench/bench_index are built there when missing)
+# env:   BASE=/tmp/tern-bench-100000   the generated 100,000 messages (made when missing)
+#        BIG=$BASE-x10 SMALL=$BASE-1k  1,000,000 hard links of BASE, and 1,000 of them
+#        RUNS=3 (1 at 1,000,000)  NO_NEOMUTT=1  KEEP=1 (keep BIG and SMALL afterwards)
+# The 1,000,000-message folder costs 1,000,000 directory entries, no inodes and little
+# space (hard links); it is removed at the end unless KEEP is set.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:?usage: bench/index.sh BUILD_DIR}
+BASE=${BASE:-/tmp/tern-bench-100000}
+BIG=${BIG:-$BASE-x10}
+SMALL=${SMALL:-$BASE-1k}
+RUNS=${RUNS:-3}
+export LC_ALL=C.UTF-8 TZ=UTC
+TERN=$build/tern
+BI=$build/bench/bench_index
+make -C "$build" -s tern bench/bench_index >/dev/null
+for t in mlist mscan mthread mpick; do
+    command -v $t >/dev/null || { echo "bench: mblaze missing (apt-get install mblaze)" >&2; exit 1; }
+done
+MSORT=$(command -v msort || command -v mblaze-sort)     # Debian calls it mblaze-sort
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/tern-index-bench.XXXXXX")
+cleanup() {
+    rm -rf "$W"
+    [ -n "${KEEP:-}" ] || rm -rf "$BIG" "$SMALL"
+}
+trap cleanup EXIT
+mkdir -p "$W/home/.mblaze" "$W/root"
+: >"$W/home/.mblaze/seq"
+export HOME="$W/home" MBLAZE="$W/home/.mblaze"
+printf '[general]\nmail_root = %s\n' "$W/root" >"$W/mailrc"
+chmod 600 "$W/mailrc"
+
+echo "load at start: $(uptime)"
+if [ ! -d "$BASE/cur" ]; then
+    echo "bench: generating 100,000 messages in $BASE" >&2
+    "$here/gen-maildir" --count 100000 --seed 42 "$BASE" >&2
+fi
+# BIG: every message of BASE ten times under new unique names; SMALL: 1,000 of them
+python3 - "$BASE" "$BIG" "$SMALL" <<'PY'
+import os, sys
+base, big, small = sys.argv[1:4]
+for d, copies, limit in ((big, 10, None), (small, 1, 1000)):
+    if os.path.isdir(os.path.join(d, "cur")):
+        continue
+    for s in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(d, s), exist_ok=True)
+    made = 0
+    for s in ("new", "cur"):
+        names = sorted(os.listdir(os.path.join(base, s)))
+        if limit:
+            names = names[: limit // 10 if s == "new" else limit - limit // 10]
+        for c in range(copies):
+            for n in names:
+                os.link(os.path.join(base, s, n), os.path.join(d, s, "c%d.%s" % (c, n)))
+                made += 1
+    print("bench: %s: %d links" % (d, made), file=sys.stderr)
+PY
+find "$BASE" -type f -exec cat {} + >/dev/null 2>&1 || true     # page cache warm for everyone
+
+# best/median helpers: wall seconds of a shell command, output discarded
+wall() {
+    /usr/bin/time -f "%e" -o "$W/t" sh -c "$1" >/dev/null 2>&1 || true
+    cat "$W/t"
+}
+median() {   # median RUNS_N CMD
+    n=$1; shift
+    i=0; : >"$W/m"
+    while [ $i -lt "$n" ]; do wall "$1" >>"$W/m"; i=$((i + 1)); done
+    sort -n "$W/m" | awk '{ a[NR] = $1 } END { printf "%.3f", a[int((NR + 1) / 2)] }'
+}
+field() {    # field NAME FILE: the seconds of the bench_index line NAME (median over lines)
+    awk -v n="$1" '$1 == n { print $2 }' "$2" | sort -n |
+        awk '{ a[NR] = $1 } END { if (NR) printf "%.4f", a[int((NR + 1) / 2)]; else printf "-" }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.1f", a / b; else printf "-" }'; }
+
+# ---- warm indexes (and the stored directory stamps more than a second old) ----
+for d in "$SMALL" "$BASE" "$BIG"; do
+    touch -d '-1 min' "$d/cur" "$d/new"
+    $TERN -c "$W/mailrc" scan "$d" >/dev/null
+done
+
+# ---- first screen ----
+# store level: open, counts, default view, the 40 newest rows (bench_index first)
+for d in "$SMALL" "$BASE" "$BIG"; do
+    i=0
+    while [ $i -lt "$RUNS" ]; do "$BI" first "$d" >>"$W/first.$(basename "$d")"; i=$((i + 1)); done
+done
+# whole client in a 120x40 pty until 8 real subjects show (bench/tui-pty.py)
+python3 - "$BASE" "$W/subjects" <<'PY'
+import email.header, os, sys
+d, out = sys.argv[1], sys.argv[2]
+with open(out, "w", encoding="utf-8") as o:
+    for sub in ("cur", "new"):
+        for n in os.listdir(os.path.join(d, sub)):
+            with open(os.path.join(d, sub, n), "rb") as f:
+                head = f.read(16384).split(b"\n\n", 1)[0].decode("utf-8", "replace")
+            for line in head.replace("\n\t", " ").replace("\n ", " ").split("\n"):
+                if line.lower().startswith("subject:"):
+                    s = line[8:].strip()
+                    try:
+                        s = str(email.header.make_header(email.header.decode_header(s)))
+                    except Exception:
+                        pass
+                    o.write(" ".join(s.split()) + "\n")
+                    break
+PY
+tui() {   # tui NAME CMD...: RUNS first-screen times (ms) and peak RSS (KB) into $W/tui.NAME
+    name=$1; shift
+    i=0
+    while [ $i -lt "$RUNS" ]; do
+        python3 "$here/tui-pty.py" "$W/subjects" "q" -- "$@" >>"$W/tui.$name" || true
+        i=$((i + 1))
+    done
+}
+tmed() { sed -n "s/.*$2=\([^ ,]*\).*/\1/p" "$W/tui.$1" | sort -n |
+         awk '{ a[NR] = $1 } END { if (NR) printf "%.1f", a[int((NR + 1) / 2)]; else printf "-" }'; }
+tui small $TERN -c "$W/mailrc" -f "$SMALL"
+# ten copies of each message: 40 rows show 4 or 5 distinct subjects
+export MATCH=3
+tui big $TERN -c "$W/mailrc" -f "$BIG"
+unset MATCH
+if [ -z "${NO_NEOMUTT:-}" ] && command -v neomutt >/dev/null; then
+    cat >"$W/muttrc" <<EOF2
+set mbox_type=Maildir
+set folder="$BASE"
+set spoolfile="$BASE"
+set header_cache="$W/hcache"
+set move=no
+set quit=yes
+set mark_old=no
+set sort=date
+set check_new=no
+EOF2
+    RUNS_SAVE=$RUNS; RUNS=1
+    tui neofill neomutt -n -F "$W/muttrc" -f "$BASE"      # fills the header cache, untimed
+    RUNS=$RUNS_SAVE
+    tui neomutt neomutt -n -F "$W/muttrc" -f "$BASE"
+    tui base $TERN -c "$W/mailrc" -f "$BASE"
+fi
+mb_first_small=$(median "$RUNS" "mlist $SMALL | $MSORT -d | tail -n 40 | mscan")
+mb_first_base=$(median "$RUNS" "mlist $BASE | $MSORT -d | tail -n 40 | mscan")
+mb_first_big=$(median 1 "mlist $BIG | $MSORT -d | tail -n 40 | mscan")
+
+# ---- refresh after 1,000 changes at 100,000 ----
+i=0
+while [ $i -lt "$RUNS" ]; do
+    touch -d '-1 min' "$BASE/cur" "$BASE/new"; $TERN -c "$W/mailrc" scan "$BASE" >/dev/null
+    "$BI" renames "$BASE" 1000 $i >>"$W/changes"
+    touch -d '-1 min' "$BASE/cur" "$BASE/new"; $TERN -c "$W/mailrc" scan "$BASE" >/dev/null
+    "$BI" deliveries "$BASE" 1000 $i >>"$W/changes"
+    i=$((i + 1))
+done
+mb_base=$(median "$RUNS" "mlist $BASE | mscan")
+
+# ---- threads, limit, body search ----
+i=0
+while [ $i -lt "$RUNS" ]; do
+    "$BI" views "$BASE" "from:alice" deadline >>"$W/views.base"
+    i=$((i + 1))
+done
+"$BI" views "$BIG" "from:alice" >>"$W/views.big"
+"$BI" views "$BIG" "from:alice" >>"$W/views.big"
+BENCH_READ_FIRST=1 "$BI" views "$BIG" >>"$W/views.bigread"
+BENCH_READ_FIRST=1 "$BI" views "$BIG" >>"$W/views.bigread"
+mt_base=$(median "$RUNS" "mlist $BASE | mthread")
+mt_big=$(median 1 "mlist $BIG | mthread")
+mp_base=$(median "$RUNS" "mlist $BASE | mpick -t 'from =~~ \"alice\"'")
+mp_big=$(median 1 "mlist $BIG | mpick -t 'from =~~ \"alice\"'")
+grep_base=$(median "$RUNS" "grep -rli deadline $BASE")
+grep_base_cs=$(median "$RUNS" "grep -rl deadline $BASE")
+
+# ---- build from nothing ----
+cold_base=$(median "$RUNS" "rm -f $BASE/.tern-index; $TERN -c $W/mailrc scan $BASE")
+cold_big=$(median 1 "rm -f $BIG/.tern-index; $TERN -c $W/mailrc scan $BIG")
+mb_big=$(median 1 "mlist $BIG | mscan")
+size_base=$(stat -c %s "$BASE/.tern-index")
+size_big=$(stat -c %s "$BIG/.tern-index")
+echo "load after the runs: $(uptime)"
+
+kb2mb() { awk -v k="$1" 'BEGIN { if (k + 0 > 0) printf "%.1f", k / 1024; else printf "-" }'; }
+rss_small=$(kb2mb "$(tmed small rss_kb)")
+rss_big=$(kb2mb "$(tmed big rss_kb)")
+fs() { field first_screen "$W/first.$(basename "$1")"; }
+rss() { awk '$1 == "first_screen" { sub("rss_mb=", "", $3); print $3 }' "$W/first.$(basename "$1")" | sort -n | tail -n 1; }
+fill() { awk '$1 == "first_screen" { sub("filled=", "", $4); print $4 }' "$W/first.$(basename "$1")" | head -n 1; }
+cat <<EOF
+
+### First screen (RUNS=$RUNS, medians)
+
+| folder | tern client, start to 8 subjects (ms) | peak RSS (MB) | store: open + view + 40 rows (s) | entries read | RSS (MB) | mblaze \`mlist \| msort -d \| tail -40 \| mscan\` (s) | mblaze ÷ tern store |
+|---|---|---|---|---|---|---|---|
+| 1,000 | $(tmed small first_ms) | $rss_small | $(fs "$SMALL") | $(fill "$SMALL") | $(rss "$SMALL") | $mb_first_small | $(ratio "$mb_first_small" "$(fs "$SMALL")") |
+| 100,000 | $(tmed base first_ms) | | $(fs "$BASE") | $(fill "$BASE") | $(rss "$BASE") | $mb_first_base | $(ratio "$mb_first_base" "$(fs "$BASE")") |
+| 1,000,000 | $(tmed big first_ms) | $rss_big | $(fs "$BIG") | $(fill "$BIG") | $(rss "$BIG") | $mb_first_big | $(ratio "$mb_first_big" "$(fs "$BIG")") |
+
+tern client 1,000,000 ÷ 1,000: $(ratio "$(tmed big first_ms)" "$(tmed small first_ms)")
+EOF
+if [ -f "$W/tui.neomutt" ]; then
+    echo "NeoMutt (header cache warm) at 100,000: $(tmed neomutt first_ms) ms, $(tmed neomutt rss_kb) KB;" \
+         "tern $(tmed base first_ms) ms: NeoMutt ÷ tern = $(ratio "$(tmed neomutt first_ms)" "$(tmed base first_ms)")"
+fi
+rr=$(field refresh_renames "$W/changes")
+rd=$(field refresh_deliveries "$W/changes")
+cat <<EOF
+
+### Changes at 100,000 (refresh after another client's changes; mblaze re-reads the folder)
+
+| what | tern refresh (s) | mblaze \`mlist \| mscan\` (s) | mblaze ÷ tern |
+|---|---|---|---|
+| 1,000 renames (flag changes) in cur/ | $rr | $mb_base | $(ratio "$mb_base" "$rr") |
+| 1,000 deliveries into new/ | $rd | $mb_base | $(ratio "$mb_base" "$rd") |
+
+### Views
+
+| what | tern (s) | mblaze (s) | mblaze ÷ tern |
+|---|---|---|---|
+| threads, 100,000 | $(field threads "$W/views.base") | $mt_base (\`mlist \| mthread\`) | $(ratio "$mt_base" "$(field threads "$W/views.base")") |
+| threads, 1,000,000 | $(field threads "$W/views.big") | $mt_big | $(ratio "$mt_big" "$(field threads "$W/views.big")") |
+| of which reading every entry (all blocks read and checked) | $(field read_all "$W/views.bigread") | | |
+| threads, 1,000,000, entries already read | $(field threads "$W/views.bigread") | $mt_big | $(ratio "$mt_big" "$(field threads "$W/views.bigread")") |
+| limit from:alice, 100,000 | $(field limit "$W/views.base") | $mp_base (\`mpick -t 'from =~~ "alice"'\`) | $(ratio "$mp_base" "$(field limit "$W/views.base")") |
+| limit from:alice, 1,000,000 | $(field limit "$W/views.big") | $mp_big | $(ratio "$mp_big" "$(field limit "$W/views.big")") |
+| body:deadline (decoded text parts), 100,000 | $(field body "$W/views.base") | grep -rli $grep_base, grep -rl $grep_base_cs | grep -rli ÷ tern $(ratio "$grep_base" "$(field body "$W/views.base")") |
+
+### Build from nothing (\`rm .tern-index; tern scan\` vs \`mlist | mscan\`, output to /dev/null)
+
+| messages | tern (s) | mblaze (s) | tern ÷ mblaze | index bytes/message |
+|---|---|---|---|---|
+| 100,000 | $cold_base | $mb_base | $(ratio "$cold_base" "$mb_base") | $(awk -v s="$size_base" 'BEGIN { printf "%.0f", s / 100000 }') (64 fixed) |
+| 1,000,000 | $cold_big | $mb_big | $(ratio "$cold_big" "$mb_big") | $(awk -v s="$size_big" 'BEGIN { printf "%.0f", s / 1000000 }') (64 fixed) |
+EOF
+[ -z "${VERBOSE:-}" ] || cat "$W"/first.* "$W"/changes "$W"/views.* "$W"/tui.*

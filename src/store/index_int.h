@@ -1,0 +1,156 @@
+/*
+ * What the index's two halves share: index.c (open, directory synchronisation, parsing,
+ * operations) and idxfile.c (the cache file format). Not for use outside src/store.
+ */
+#ifndef TERN_STORE_INDEX_INT_H
+#define TERN_STORE_INDEX_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tern/buf.h"
+#include "tern/index.h"
+#include "tern/maildir.h"
+
+/* Strings live in the mapped file or in chunks that never move. */
+struct chunk {
+    struct chunk *next;
+    size_t used, cap;
+    char data[];
+};
+
+/* What parsing needs of its own: string storage and a read buffer (one per thread). */
+struct pctx {
+    struct chunk *chunks;
+    char *rbuf;
+    size_t rbuf_cap;
+};
+
+enum { BLK_UNCHECKED = 0, BLK_GOOD, BLK_BAD };
+
+/* A block of the cache file as read: its records, and its strings (string table offsets
+ * [str_lo, str_hi) at str). */
+/* A rename replayed from the journal for an entry not read yet: applied when it is read. */
+struct jren {
+    uint32_t key;       /* position + 1; 0 for an empty slot */
+    uint32_t in_new;
+    const char *name;
+};
+
+struct blkmem {
+    const char *rec, *str;
+    uint64_t str_lo, str_hi;
+    char *own;          /* the memory read into (NULL for an image) */
+};
+
+struct idx {
+    char *dir;
+    char *cache_path;
+    int oflags;
+    struct idx_msg *m;
+    size_t n, cap;
+    uint32_t next_id;
+    struct pctx p;
+    int fd;                             /* the cache file, read block by block */
+    const char *img;                    /* or an image in memory (fuzz target, tests) */
+    size_t img_len;
+    struct maildir_stamp stamp;
+    int64_t listed_at;
+    bool have_stamp;
+    bool dirty;
+    struct idx_stats stats;
+    /* Entries [0, nmapped) come from the mapped cache and are filled from their record when
+     * first used (idx_entry); ready has a bit per such entry. */
+    size_t nmapped;
+    uint64_t *ready;
+    char *blktab;                       /* the block table */
+    struct blkmem *blk_mem;             /* per block, once read */
+    uint64_t recs_off, strtab_off, strtab_size;
+    uint32_t blk_recs, nblocks;
+    unsigned char *blk_state;           /* BLK_* per block */
+    bool verify;                        /* check block checksums (not for the fuzz target) */
+    bool damaged;                       /* a block failed its check: rebuild on refresh */
+    size_t sorted;                      /* positions [0, sorted) are in date order (as
+                                           stored); later ones were appended since */
+    size_t ngone;                       /* entries marked gone, not yet compacted away */
+    size_t ngone_replayed;              /* of them, removals replayed from the journal */
+    struct idx_counts counts;
+    /* The journal (idxfile.c): changes since the cache file was written, appended to
+     * CACHE.log instead of rewriting the cache. Entries are named there by their file
+     * position: the record number in the cache file, then numbers for entries added since. */
+    uint32_t *fpos;                     /* per position, its file position */
+    uint32_t nfile;                     /* the next file position to give */
+    struct buf jbuf;                    /* journal entries not yet written */
+    char *jmem;                         /* the journal as read (added entries' strings) */
+    uint64_t base_sum;                  /* identity of the cache file the journal extends */
+    uint64_t base_size, jsize;
+    uint32_t base_count;
+    bool jok;                           /* appending to the journal is possible */
+    struct jren *jren;                  /* replayed renames of entries not read yet */
+    size_t jren_n, jren_cap;
+    uint64_t *jgone;                    /* replayed removals of entries not read yet */
+    bool replaying;
+};
+
+const char *idx_arena_strn(struct pctx *x, const char *s, size_t n);
+const char *idx_arena_str(struct pctx *x, const char *s);
+/* Take ownership of a malloc'd string: copy into the arena, free it. */
+const char *idx_arena_take(struct pctx *x, char *s);
+void idx_arena_free(struct pctx *x);
+/* Set name, uniq_len, flags and in_new from a file name (name already stable storage). */
+void idx_msg_set_name(struct idx_msg *m, const char *name, bool in_new);
+
+/* idxfile.c: open and load x->cache_path; on any problem leave x empty and set
+ * stats.cache_bad (the caller rebuilds). */
+void idx_load_cache(struct idx *x);
+/* Free the blocks read and close the cache file (at idx_close only: entries point there). */
+void idx_unmap(struct idx *x);
+/* Fill entry i (< nmapped) from its record (checking its block first). */
+void idx_load_rec(struct idx *x, size_t i);
+/* Drop what idx_load_image set up (the map itself stays until idx_unmap). */
+void idx_forget_map(struct idx *x);
+
+static inline bool idx_ready(const struct idx *x, size_t i)
+{
+    return i >= x->nmapped || (x->ready[i / 64] >> (i % 64) & 1);
+}
+
+/* Entry i, filled. */
+static inline struct idx_msg *idx_entry(struct idx *x, size_t i)
+{
+    if (!idx_ready(x, i))
+        idx_load_rec(x, i);
+    return &x->m[i];
+}
+
+/* Entry i is gone, without filling it (an entry not yet used is gone only when the journal
+ * said so). */
+static inline bool idx_is_gone(const struct idx *x, size_t i)
+{
+    if (idx_ready(x, i))
+        return x->m[i].gone;
+    return x->jgone && (x->jgone[i / 64] >> (i % 64) & 1);
+}
+
+/* index.c: the stamp rule (was, listed at listed_at, still describes the directories now). */
+bool idx_stamp_trusted(const struct maildir_stamp *was, int64_t listed_at,
+                       const struct maildir_stamp *now);
+/* Where idx_open keeps dir's cache: in the folder, or the fallback for a read-only one. */
+char *idx_cache_for(const char *dir, int flags);
+
+/* The date order's numbers of entry i without filling it (a record's 64 bytes at most are
+ * read, not its block): for merging new mail into the stored order. */
+void idx_peek(struct idx *x, size_t i, int64_t *date, int64_t *mtime, uint32_t *id);
+
+/* Fill every entry (before anything that walks or moves all of them). */
+void idx_load_all(struct idx *x);
+/* Room for want entries (and their file positions). */
+void idx_reserve(struct idx *x, size_t want);
+
+/* Journal entries for what just happened to entry i (nothing when not journaling). */
+void idx_jnl_rename(struct idx *x, size_t i);
+void idx_jnl_remove(struct idx *x, size_t i);
+void idx_jnl_add(struct idx *x, size_t i);
+
+#endif
