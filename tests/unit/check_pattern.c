@@ -9,6 +9,7 @@
 #include "tern/index.h"
 #include "tern/maildir.h"
 #include "tern/pattern.h"
+#include "tern/view.h"
 
 static const struct {
     const char *name;      /* file name: the letter is what the tests expect back */
