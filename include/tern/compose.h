@@ -54,6 +54,11 @@ char *compose_dir(const struct config *cfg, struct err *e);
 int compose_start(struct compose *c, const struct config *cfg, enum compose_kind kind,
                   const char *msg_path, const char *queue_id, const struct account *acct,
                   struct err *e);
+/* The same from several messages (`;r`, `;g`, `;f` on tagged messages): the first makes the
+ * draft, the others join it (see add_messages). */
+int compose_start_many(struct compose *c, const struct config *cfg, enum compose_kind kind,
+                       const char *const *paths, size_t npaths, const char *queue_id,
+                       const struct account *acct, struct err *e);
 void compose_free(struct compose *c);
 /* Write the editor file (and the recovery copy). */
 int compose_write(struct compose *c, const struct config *cfg, struct err *e);

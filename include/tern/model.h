@@ -132,6 +132,27 @@ size_t model_ntagged(const struct model *m);
 /* The tagged ids in ascending order (borrowed, valid until the next change of the set). */
 const uint32_t *model_tags(const struct model *m);
 void model_untag_all(struct model *m);
+/* Tag (on) or untag every message of the view (the limit applies) matching pattern (the
+ * limit syntax). Returns how many changed, or -1 with e filled (a bad pattern). */
+long model_tag_pattern(struct model *m, const char *pattern, bool on, struct err *e);
+
+/* ---- threads (each false, or 0, when the thread view is off) ---- */
+
+/* The ids of every message of the thread shown on row r, collapsed ones too (a new array
+ * in *ids, the caller frees it); returns how many. */
+size_t model_thread_ids(const struct model *m, size_t r, uint32_t **ids);
+/* Collapse the thread under the cursor to its first message, or expand it again; the cursor
+ * goes to that first message. */
+bool model_collapse_thread(struct model *m);
+/* Collapse every thread of more than one message, or expand all when any is collapsed. */
+bool model_collapse_all(struct model *m);
+/* How many messages row r hides (a collapsed thread's first row), else 0. */
+size_t model_hidden(const struct model *m, size_t r);
+/* Move the cursor to the first message of the next (back: the previous) thread; false
+ * when there is none. */
+bool model_next_thread(struct model *m, bool back);
+/* Move the cursor to the parent of its message; false for a thread's first message. */
+bool model_parent(struct model *m);
 
 /* ---- operations on a set of messages, by id ---- */
 

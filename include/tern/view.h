@@ -53,11 +53,15 @@ const char *idx_subject_base(const char *s);
  *   body:W            in the decoded text parts of the message (QP/base64 undone, charset
  *                     converted; never in non-text parts); reads the files, on up to four
  *                     threads in idx_view_build
- * Quoting: "two words" is one term.
+ * Quoting: "two words" is one term. A pattern whose first non-blank is ~ (or ! or ( before
+ * one) is mutt's syntax instead, with regular expressions: tern/pattern.h.
  */
 int idx_limit_compile(const char *pattern, struct idx_limit **out, struct err *e);
 void idx_limit_free(struct idx_limit *l);
 bool idx_limit_match(const struct idx *x, const struct idx_limit *l, size_t i);
+/* What ~T (tagged) asks: the index knows no tags, its user (the client's model) does. */
+void idx_limit_set_tagged(struct idx_limit *l, bool (*tagged)(void *arg, uint32_t id),
+                          void *arg);
 
 /* Compare two messages by key, then date, arrival and id (a total order; never reversed). */
 int idx_msg_cmp(const struct idx_msg *a, const struct idx_msg *b, enum idx_sort key);

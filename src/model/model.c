@@ -44,19 +44,25 @@ struct model {
     struct maildir_stamp stamp; /* what the directories looked like when we last knew */
     uint32_t *tags;             /* sorted ids */
     size_t ntags, captags;
+    /* Threads: the rows shown (rows of tv; a collapsed thread shows its first row only),
+     * how many each hides, and the collapsed threads by the id of their first message. */
+    uint32_t *vis, *hidden;
+    size_t nvis;
+    uint32_t *collapsed;
+    size_t ncollapsed;
 };
 
 /* ---- rows ---- */
 
 size_t model_rows(const struct model *m)
 {
-    return m->threads ? m->tv.n : m->v.n;
+    return m->threads ? m->nvis : m->v.n;
 }
 
 /* Index position of view row r. */
 static size_t row_pos(const struct model *m, size_t r)
 {
-    return m->threads ? m->tv.rows[r].msg : m->v.v[r];
+    return m->threads ? m->tv.rows[m->vis[r]].msg : m->v.v[r];
 }
 
 const struct idx_msg *model_row(const struct model *m, size_t r)
@@ -82,9 +88,14 @@ char *model_row_tree(const struct model *m, size_t r, char *out, size_t outsz)
 {
     if (outsz)
         out[0] = '\0';
-    if (m->threads && r < m->tv.n)
-        thread_prefix(&m->tv, r, out, outsz);
+    if (m->threads && r < m->nvis)
+        thread_prefix(&m->tv, m->vis[r], out, outsz);
     return out;
+}
+
+size_t model_hidden(const struct model *m, size_t r)
+{
+    return m->threads && r < m->nvis ? m->hidden[r] : 0;
 }
 
 const struct queue_entry *model_queue_entry(const struct model *m, size_t r)
@@ -107,10 +118,11 @@ static void count(struct model *m)
     struct idx_counts ic;
 
     idx_counts(m->x, &ic);
-    c->unread = ic.unread;
+    /* Queued messages are ours, not mail to read: the Outbox has nothing unread. */
+    c->unread = m->outbox ? 0 : ic.unread;
     c->flagged = ic.flagged;
     c->trashed = ic.trashed;
-    c->in_new = ic.in_new;
+    c->in_new = m->outbox ? 0 : ic.in_new;
     m->gone = idx_count(m->x) - ic.total;
     c->total = ic.total;
     c->shown = m->v.n;
@@ -154,6 +166,61 @@ static void prune_tags(struct model *m)
     m->ntags = k;
 }
 
+/* The collapsed set is sorted: collapsing all of 100,000 messages stays quick. */
+static size_t collapsed_slot(const struct model *m, uint32_t id)
+{
+    size_t lo = 0, hi = m->ncollapsed;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (m->collapsed[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static bool is_collapsed(const struct model *m, uint32_t id)
+{
+    size_t i = collapsed_slot(m, id);
+
+    return i < m->ncollapsed && m->collapsed[i] == id;
+}
+
+/* A thread starts where the thread number changes. */
+static bool thread_start(const struct thread_view *tv, size_t t)
+{
+    return t == 0 || tv->rows[t].thread != tv->rows[t - 1].thread;
+}
+
+/* The rows shown: every row of tv, but only the first of a collapsed thread. */
+static void build_vis(struct model *m)
+{
+    size_t k = 0, j = 0;
+    bool coll = false;
+
+    m->vis = xreallocarray(m->vis, m->tv.n ? m->tv.n : 1, sizeof *m->vis);
+    m->hidden = xreallocarray(m->hidden, m->tv.n ? m->tv.n : 1, sizeof *m->hidden);
+    for (size_t t = 0; t < m->tv.n; t++) {
+        if (thread_start(&m->tv, t)) {
+            coll = is_collapsed(m, idx_msg(m->x, m->tv.rows[t].msg)->id);
+        } else if (coll) {
+            m->hidden[k - 1]++;
+            continue;
+        }
+        m->vis[k] = (uint32_t)t;
+        m->hidden[k++] = 0;
+    }
+    m->nvis = k;
+    /* Forget collapsed threads that are no longer there. */
+    for (size_t i = 0; i < m->ncollapsed; i++)
+        if (model_msg(m, m->collapsed[i]) != NULL)
+            m->collapsed[j++] = m->collapsed[i];
+    m->ncollapsed = j;
+}
+
 /* Rebuild the view after any change; the cursor stays on message id when it still exists
  * (the id must be taken before the index changes: positions move on refresh). */
 static void rebuild_at(struct model *m, uint32_t id)
@@ -162,8 +229,11 @@ static void rebuild_at(struct model *m, uint32_t id)
 
     idx_view_build(m->x, &m->v, m->sort, m->reverse, m->lim);
     thread_view_free(&m->tv);
-    if (m->threads)
+    m->nvis = 0;
+    if (m->threads) {
         thread_build(m->x, m->v.v, m->v.n, m->sort, m->reverse, &m->tv);
+        build_vis(m);
+    }
     count(m);
     if (m->outbox)
         load_queue(m);
@@ -266,6 +336,9 @@ void model_close(struct model *m)
     queue_list_free(m->q, m->nq);
     free(m->limit_text);
     free(m->tags);
+    free(m->vis);
+    free(m->hidden);
+    free(m->collapsed);
     free(m->dir);
     free(m->name);
     free(m->root);
@@ -400,6 +473,12 @@ int model_reload(struct model *m, struct err *e)
 
 /* ---- the view ---- */
 
+/* ~T in a pattern: the model's tags. */
+static bool tagged_cb(void *arg, uint32_t id)
+{
+    return model_tagged(arg, id);
+}
+
 void model_set_sort(struct model *m, enum idx_sort key, bool reverse)
 {
     m->sort = key;
@@ -420,6 +499,8 @@ int model_set_limit(struct model *m, const char *pattern, struct err *e)
     if (pattern && *pattern && strcmp(pattern, "all") != 0 && strcmp(pattern, "~A") != 0 &&
         idx_limit_compile(pattern, &l, e) < 0)
         return -1;
+    if (l)
+        idx_limit_set_tagged(l, tagged_cb, m);
     idx_limit_free(m->lim);
     free(m->limit_text);
     m->lim = l;
@@ -515,6 +596,7 @@ int model_set_search(struct model *m, const char *pattern, struct err *e)
 
     if (idx_limit_compile(pattern, &l, e) < 0)
         return -1;
+    idx_limit_set_tagged(l, tagged_cb, m);
     idx_limit_free(m->search);
     m->search = l;
     return 0;
@@ -595,6 +677,177 @@ const uint32_t *model_tags(const struct model *m)
 void model_untag_all(struct model *m)
 {
     m->ntags = 0;
+}
+
+long model_tag_pattern(struct model *m, const char *pattern, bool on, struct err *e)
+{
+    struct idx_limit *l;
+    long n = 0;
+
+    if (idx_limit_compile(pattern, &l, e) < 0)
+        return -1;
+    idx_limit_set_tagged(l, tagged_cb, m);
+    /* Decide first, then change: ~T must see the tags as they were. */
+    {
+        uint32_t *ids = xreallocarray(NULL, m->v.n ? m->v.n : 1, sizeof *ids);
+        size_t k = 0;
+
+        for (size_t r = 0; r < m->v.n; r++)
+            if (idx_limit_match(m->x, l, m->v.v[r]))
+                ids[k++] = idx_msg(m->x, m->v.v[r])->id;
+        for (size_t i = 0; i < k; i++)
+            if (model_tagged(m, ids[i]) != on) {
+                model_tag(m, ids[i], on);
+                n++;
+            }
+        free(ids);
+    }
+    idx_limit_free(l);
+    return n;
+}
+
+/* ---- threads ---- */
+
+/* The first and one-past-last rows of tv of the thread shown on view row r. */
+static bool thread_span(const struct model *m, size_t r, size_t *first, size_t *end)
+{
+    size_t t;
+
+    if (!m->threads || r >= m->nvis)
+        return false;
+    t = m->vis[r];
+    while (!thread_start(&m->tv, t))
+        t--;
+    *first = t;
+    for (t++; t < m->tv.n && !thread_start(&m->tv, t); t++)
+        ;
+    *end = t;
+    return true;
+}
+
+size_t model_thread_ids(const struct model *m, size_t r, uint32_t **ids)
+{
+    size_t first, end;
+
+    *ids = NULL;
+    if (!thread_span(m, r, &first, &end))
+        return 0;
+    *ids = xreallocarray(NULL, end - first, sizeof **ids);
+    for (size_t t = first; t < end; t++)
+        (*ids)[t - first] = idx_msg(m->x, m->tv.rows[t].msg)->id;
+    return end - first;
+}
+
+/* The view row showing tv row t (the first row of its thread when collapsed). */
+static size_t vis_row(const struct model *m, size_t t)
+{
+    size_t lo = 0, hi = m->nvis;     /* vis is ascending: the last entry <= t */
+
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (m->vis[mid] <= t)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void set_collapsed(struct model *m, uint32_t id, bool on)
+{
+    size_t i = collapsed_slot(m, id);
+    bool have = i < m->ncollapsed && m->collapsed[i] == id;
+
+    if (on && !have) {
+        m->collapsed = xreallocarray(m->collapsed, m->ncollapsed + 1, sizeof *m->collapsed);
+        memmove(m->collapsed + i + 1, m->collapsed + i,
+                (m->ncollapsed - i) * sizeof *m->collapsed);
+        m->collapsed[i] = id;
+        m->ncollapsed++;
+    } else if (!on && have) {
+        memmove(m->collapsed + i, m->collapsed + i + 1,
+                (m->ncollapsed - i - 1) * sizeof *m->collapsed);
+        m->ncollapsed--;
+    }
+}
+
+static int cmp_u32(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+    return a < b ? -1 : a > b;
+}
+
+bool model_collapse_thread(struct model *m)
+{
+    size_t first, end;
+    uint32_t id;
+
+    if (!thread_span(m, m->cur, &first, &end))
+        return false;
+    id = idx_msg(m->x, m->tv.rows[first].msg)->id;
+    set_collapsed(m, id, !is_collapsed(m, id));
+    build_vis(m);
+    m->cur = vis_row(m, first);
+    return true;
+}
+
+bool model_collapse_all(struct model *m)
+{
+    bool any = m->ncollapsed > 0;
+    size_t t0;
+
+    if (!m->threads || m->nvis == 0)
+        return m->threads;
+    t0 = m->vis[m->cur];
+    m->ncollapsed = 0;
+    if (!any) {
+        m->collapsed = xreallocarray(m->collapsed, m->tv.n ? m->tv.n : 1, sizeof *m->collapsed);
+        for (size_t t = 0; t < m->tv.n; t++)
+            if (thread_start(&m->tv, t) && t + 1 < m->tv.n && !thread_start(&m->tv, t + 1))
+                m->collapsed[m->ncollapsed++] = idx_msg(m->x, m->tv.rows[t].msg)->id;
+        qsort(m->collapsed, m->ncollapsed, sizeof *m->collapsed, cmp_u32);
+    }
+    build_vis(m);
+    m->cur = vis_row(m, t0);
+    return true;
+}
+
+bool model_next_thread(struct model *m, bool back)
+{
+    size_t first, end;
+
+    if (!thread_span(m, m->cur, &first, &end))
+        return false;
+    if (!back) {
+        if (end >= m->tv.n)
+            return false;
+        m->cur = vis_row(m, end);
+        return true;
+    }
+    if (first == 0)
+        return false;
+    /* The start of the thread before this one. */
+    for (size_t t = first - 1;; t--)
+        if (thread_start(&m->tv, t)) {
+            m->cur = vis_row(m, t);
+            break;
+        }
+    return true;
+}
+
+bool model_parent(struct model *m)
+{
+    uint32_t p;
+
+    if (!m->threads || m->cur >= m->nvis)
+        return false;
+    p = m->tv.rows[m->vis[m->cur]].parent;
+    if (p == UINT32_MAX)
+        return false;
+    m->cur = vis_row(m, p);
+    return true;
 }
 
 /* ---- operations ---- */

@@ -402,6 +402,90 @@ static void adopt_recovery(struct compose *c, const char *path)
     c->edited = true;
 }
 
+/* Append the addresses of list that are not in *dst yet (by mailbox, any case). */
+static void merge_addresses(char **dst, const char *list)
+{
+    struct buf b = BUF_INIT;
+    const char *p = list;
+
+    if (list == NULL || *list == '\0')
+        return;
+    buf_adds(&b, *dst ? *dst : "");
+    while (*p) {
+        size_t n = 0;
+        bool q = false;
+        char *one;
+
+        for (; p[n] && (q || p[n] != ','); n++)     /* "Doe, Jane" <j@x> is one address */
+            if (p[n] == '"')
+                q = !q;
+        one = xstrndup(p, n);
+        char *mb = mailbox_of(one);
+
+        if (mb && (b.len == 0 || str_casemem(b.ptr, b.len, mb) == NULL)) {
+            if (b.len)
+                buf_adds(&b, ", ");
+            buf_adds(&b, one + strspn(one, " "));
+        }
+        free(mb);
+        free(one);
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    free(*dst);
+    *dst = xstrdup(buf_cstr(&b));
+    buf_free(&b);
+}
+
+/*
+ * `;r`, `;g`, `;f`: the other tagged messages join the draft made from the first. A reply
+ * goes to every sender (to all their recipients too with g) and quotes each message in
+ * turn; a forward carries every message (inline: one after the other with their
+ * attachments; as attachments: one message/rfc822 part each).
+ */
+static int add_messages(struct compose *c, const struct config *cfg, enum compose_kind kind,
+                        const char *const *paths, size_t n, struct err *e)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct compose one;
+        struct buf msg = BUF_INIT;
+        int rc;
+
+        memset(&one, 0, sizeof one);
+        draft_init(&one.d);
+        one.acct = c->acct;
+        rc = fs_read_file(paths[i], &msg, e);
+        if (rc == 0)
+            rc = start_from_message(&one, cfg, kind, buf_cstr(&msg), msg.len, e);
+        buf_free(&msg);
+        if (rc < 0) {
+            draft_free(&one.d);
+            return -1;
+        }
+        if (kind != COMPOSE_FORWARD) {
+            merge_addresses(&c->d.to, one.d.to);
+            merge_addresses(&c->d.cc, one.d.cc);
+        }
+        if (c->d.body.len && c->d.body.ptr[c->d.body.len - 1] != '\n')
+            buf_addc(&c->d.body, '\n');
+        if (one.d.body.len) {
+            buf_addc(&c->d.body, '\n');
+            buf_add(&c->d.body, one.d.body.ptr, one.d.body.len);
+        }
+        for (size_t k = 0; k < one.d.natt; k++) {
+            struct attachment *at = &one.d.att[k];
+
+            if (at->path)
+                draft_attach_file(&c->d, at->path, at->name);
+            else
+                draft_attach_data(&c->d, at->name, at->type, at->data.ptr, at->data.len);
+        }
+        draft_free(&one.d);
+    }
+    return 0;
+}
+
 /* A draft postponed encrypted (it quoted decrypted text): decrypted in memory to be edited,
  * and encrypted again whatever happens next. */
 static int resume_encrypted(struct compose *c, const struct config *cfg, struct buf *msg,
@@ -432,6 +516,14 @@ int compose_start(struct compose *c, const struct config *cfg, enum compose_kind
                   const char *msg_path, const char *queue_id, const struct account *acct,
                   struct err *e)
 {
+    return compose_start_many(c, cfg, kind, &msg_path, msg_path ? 1 : 0, queue_id, acct, e);
+}
+
+int compose_start_many(struct compose *c, const struct config *cfg, enum compose_kind kind,
+                       const char *const *paths, size_t npaths, const char *queue_id,
+                       const struct account *acct, struct err *e)
+{
+    const char *msg_path = npaths ? paths[0] : NULL;
     struct buf msg = BUF_INIT;
     char *dom;
 
@@ -481,7 +573,8 @@ int compose_start(struct compose *c, const struct config *cfg, enum compose_kind
 
         if (to_acct)
             c->acct = to_acct;
-        if (start_from_message(c, cfg, kind, msg.ptr, msg.len, e) < 0)
+        if (start_from_message(c, cfg, kind, msg.ptr, msg.len, e) < 0 ||
+            add_messages(c, cfg, kind, paths + 1, npaths - 1, e) < 0)
             goto fail;
         c->answers = xstrdup(msg_path);
         c->answers_flag = kind == COMPOSE_FORWARD ? 'P' : 'R';

@@ -21,6 +21,7 @@
 #include "tern/maildir.h"
 #include "tern/mime.h"
 #include "tern/str.h"
+#include "tern/pattern.h"
 #include "tern/view.h"
 #include "tern/xalloc.h"
 
@@ -335,7 +336,17 @@ struct idx_limit {
     struct term *t;
     size_t n;
     bool body;               /* a term reads message files */
+    bool (*tagged)(void *arg, uint32_t id);
+    void *targ;
+    struct pattern *pat;     /* the ~ syntax (pattern.c) instead of terms */
 };
+
+void idx_limit_set_tagged(struct idx_limit *l, bool (*tagged)(void *arg, uint32_t id),
+                          void *arg)
+{
+    l->tagged = tagged;
+    l->targ = arg;
+}
 
 void idx_limit_free(struct idx_limit *l)
 {
@@ -346,6 +357,7 @@ void idx_limit_free(struct idx_limit *l)
         fold_word_free(&l->t[i].fw);
     }
     free(l->t);
+    pattern_free(l->pat);
     free(l);
 }
 
@@ -499,6 +511,14 @@ int idx_limit_compile(const char *pattern, struct idx_limit **out, struct err *e
     size_t cap = 0;
 
     *out = NULL;
+    if (pattern_is_pattern(pattern)) {
+        if (pattern_compile(pattern, &l->pat, e) < 0) {
+            idx_limit_free(l);
+            return -1;
+        }
+        *out = l;
+        return 0;
+    }
     for (;;) {
         struct buf w = BUF_INIT;
 
@@ -648,6 +668,8 @@ static bool match(const struct idx *x, const struct idx_limit *l, size_t i, stru
 {
     const struct idx_msg *m = idx_msg(x, i);
 
+    if (l->pat)
+        return pattern_match(l->pat, x, i, l->tagged, l->targ);
     for (size_t k = 0; k < l->n; k++) {
         const struct term *t = &l->t[k];
         bool r;

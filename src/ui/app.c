@@ -386,6 +386,10 @@ static void on_mouse(struct app *a)
     if (ev.bstate & (BUTTON4_PRESSED | BUTTON5_PRESSED)) {
         enum action c = (ev.bstate & BUTTON4_PRESSED) ? ACT_UP : ACT_DOWN;
 
+        if (a->panes[p]->ops->wheel) {
+            a->panes[p]->ops->wheel(a, a->panes[p], c == ACT_UP ? -3 : 3);
+            return;
+        }
         for (int i = 0; i < 3; i++)
             app_pane_key(a, p, c);
         return;
@@ -578,6 +582,14 @@ static void dispatch(struct app *a, int key)
         a->msg[0] = '\0';
         a->prompt->dirty = true;
     }
+    if (a->meta) {                      /* Esc, then this key: mutt's "Esc v" */
+        a->meta = false;
+        if (!KEY_IS_F(key) && key != 27)
+            key = KEYM(key);
+    } else if (key == 27 && a->overlay == NULL && keymap_lookup(&a->km, 27) == ACT_NONE) {
+        a->meta = true;
+        return;
+    }
     c = keymap_lookup(&a->km, key);
     if (a->overlay) {
         a->overlay->ops->key(a, a->overlay, c, key);
@@ -586,6 +598,7 @@ static void dispatch(struct app *a, int key)
     if (c == ACT_NONE) {
         char nm[32];
 
+        a->tag_prefix = false;          /* `;` then a stray key: the `;` is spent */
         ui_key_name(key, nm, sizeof nm);
         app_msg(a, "Key %s is not bound. Press ? for help.", nm);
         return;
@@ -605,6 +618,10 @@ void app_run(struct app *a, enum action c)
     struct pane *p;
 
     a->prompt->dirty = true;
+    if (c == ACT_HELP || c == ACT_COMMAND || c == ACT_FETCH || c == ACT_FLUSH ||
+        c == ACT_CANCEL || c == ACT_REDRAW || c == ACT_ZOOM || c == ACT_NEXT_PANE ||
+        c == ACT_FOLDERS || c == ACT_CHANGE_FOLDER)
+        a->tag_prefix = false;          /* `;` applies to message commands only */
     switch (c) {
     case ACT_HELP:
         app_overlay(a, help_pane_new());
@@ -624,6 +641,16 @@ void app_run(struct app *a, enum action c)
     case ACT_LIST_REPLY:
     case ACT_FORWARD:
     case ACT_EDIT_DRAFT:
+        if (a->tag_prefix && c != ACT_COMPOSE && c != ACT_EDIT_DRAFT && c != ACT_LIST_REPLY) {
+            size_t n;
+            uint32_t *ids = list_targets(a, &n);
+
+            ui_compose_many(a, c == ACT_FORWARD ? COMPOSE_FORWARD : c == ACT_REPLY ?
+                            COMPOSE_REPLY : COMPOSE_REPLY_ALL, ids, n);
+            free(ids);
+            return;
+        }
+        a->tag_prefix = false;
         ui_compose(a, c == ACT_COMPOSE ? COMPOSE_NEW : c == ACT_REPLY ? COMPOSE_REPLY :
                       c == ACT_GROUP_REPLY ? COMPOSE_REPLY_ALL :
                       c == ACT_LIST_REPLY ? COMPOSE_REPLY_LIST :

@@ -92,6 +92,31 @@ static int edit(struct app *a, struct compose_ui *cu)
     return changed;
 }
 
+/* Start composing from paths[0..n) (none for a new message) and open the screen. */
+static void compose_from(struct app *a, enum compose_kind kind, char **paths, size_t n,
+                         const char *queue_id)
+{
+    struct compose_ui *cu = xcalloc(1, sizeof *cu);
+    struct err e;
+    int changed;
+
+    if (compose_start_many(&cu->c, a->cfg, kind, (const char *const *)paths, n, queue_id,
+                           NULL, &e) < 0) {
+        app_err(a, "%s", e.msg);
+        free(cu);
+        return;
+    }
+    app_overlay(a, compose_pane_new(cu));
+    changed = edit(a, cu);
+    if (changed == 0 && kind == COMPOSE_NEW && !cu->file_broken) {
+        compose_discard(&cu->c);
+        compose_close(a);
+        app_msg(a, "Message not changed: aborted.");
+        return;
+    }
+    app_dirty_all(a);
+}
+
 /* m, r, g, L, f: a new message or one made from the message under the cursor. */
 /* e resumes in a Drafts or the Outbox folder; on any other message it edits as new. */
 static bool resumable_here(struct app *a)
@@ -104,10 +129,7 @@ static bool resumable_here(struct app *a)
 
 void ui_compose(struct app *a, enum compose_kind kind)
 {
-    struct compose_ui *cu;
     char *path = NULL;
-    struct err e;
-    int changed;
 
     if (compose_of(a))
         return;
@@ -121,23 +143,33 @@ void ui_compose(struct app *a, enum compose_kind kind)
     }
     if (kind == COMPOSE_RESUME && !resumable_here(a))
         kind = COMPOSE_AS_NEW;          /* e on a received message: mutt's resend-message */
-    cu = xcalloc(1, sizeof *cu);
-    if (compose_start(&cu->c, a->cfg, kind, path, NULL, NULL, &e) < 0) {
-        app_err(a, "%s", e.msg);
-        free(cu);
-        free(path);
-        return;
-    }
+    compose_from(a, kind, path ? &path : NULL, path ? 1 : 0, NULL);
     free(path);
-    app_overlay(a, compose_pane_new(cu));
-    changed = edit(a, cu);
-    if (changed == 0 && kind == COMPOSE_NEW && !cu->file_broken) {
-        compose_discard(&cu->c);
-        compose_close(a);
-        app_msg(a, "Message not changed: aborted.");
+}
+
+void ui_compose_many(struct app *a, enum compose_kind kind, const uint32_t *ids, size_t n)
+{
+    char **paths;
+    size_t k = 0;
+
+    if (compose_of(a) || a->m == NULL)
+        return;
+    if (n == 0) {
+        app_err(a, "No message selected.");
         return;
     }
-    app_dirty_all(a);
+    app_learn_flush(a);
+    paths = xcalloc(n, sizeof *paths);
+    for (size_t i = 0; i < n; i++)
+        if ((paths[k] = model_path(a->m, ids[i])) != NULL)
+            k++;
+    if (k == 0)
+        app_err(a, "The tagged messages are gone.");
+    else
+        compose_from(a, kind, paths, k, NULL);
+    for (size_t i = 0; i < k; i++)
+        free(paths[i]);
+    free(paths);
 }
 
 /* At start: offer what a crash left in the compose directory. */

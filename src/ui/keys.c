@@ -39,7 +39,7 @@ static const struct act_def acts[NACTIONS] = {
     [ACT_LIMIT] = { "limit", "show only matching messages (empty or 'all': everything)" },
     [ACT_CHANGE_FOLDER] = { "change-folder", "open another folder" },
     [ACT_THREADS] = { "threads", "toggle the thread view" },
-    [ACT_SORT] = { "sort", "sort by (d)ate (f)rom (s)ubject si(z)e (o)rder on disk" },
+    [ACT_SORT] = { "sort", "sort by " SORT_KEYS_HELP },
     [ACT_SORT_REVERSE] = { "sort-reverse", "reverse the sort order" },
     [ACT_TOGGLE_READ] = { "toggle-read", "mark read / unread" },
     [ACT_FLAG] = { "flag", "flag / unflag" },
@@ -70,6 +70,18 @@ static const struct act_def acts[NACTIONS] = {
     [ACT_ALIAS] = { "alias", "add an alias for the sender to the mailrc" },
     [ACT_BOUNCE] = { "bounce", "send the message unchanged to other recipients (Resent-*)" },
     [ACT_MESSAGES] = { "messages", "the session's messages and errors" },
+    [ACT_TAG] = { "tag", "tag or untag the message" },
+    [ACT_TAG_PATTERN] = { "tag-pattern", "tag the messages matching a pattern" },
+    [ACT_UNTAG_PATTERN] = { "untag-pattern", "untag the messages matching a pattern" },
+    [ACT_TAG_PREFIX] = { "tag-prefix", "apply the next command to the tagged messages" },
+    [ACT_COLLAPSE_THREAD] = { "collapse-thread", "collapse or expand the thread" },
+    [ACT_COLLAPSE_ALL] = { "collapse-all", "collapse or expand all threads" },
+    [ACT_DELETE_THREAD] = { "delete-thread", "mark the thread for deletion" },
+    [ACT_UNDELETE_THREAD] = { "undelete-thread", "remove the thread's deletion marks" },
+    [ACT_READ_THREAD] = { "read-thread", "mark the thread read" },
+    [ACT_NEXT_THREAD] = { "next-thread", "first message of the next thread" },
+    [ACT_PREV_THREAD] = { "previous-thread", "first message of the previous thread" },
+    [ACT_PARENT] = { "parent", "the parent of the message in its thread" },
 };
 
 const char *act_name(enum action c)
@@ -113,6 +125,16 @@ int ui_key_parse(const char *s, int *key)
 
     if (n == 0)
         return -1;
+    /* "<Esc>v" or "M-v": Esc then v. */
+    if ((n > 5 && str_ncasecmp(s, "<Esc>", 5) == 0) || (n > 2 && (s[0] == 'M' || s[0] == 'm') &&
+                                                       s[1] == '-')) {
+        int k;
+
+        if (ui_key_parse(s + (s[0] == '<' ? 5 : 2), &k) < 0 || KEY_IS_M(k))
+            return -1;
+        *key = KEYM(k);
+        return 0;
+    }
     if (s[0] == '<' && n > 2 && s[n - 1] == '>' && n - 2 < sizeof tmp) {
         memcpy(tmp, s + 1, n - 2);
         tmp[n - 2] = '\0';
@@ -164,6 +186,13 @@ int ui_key_parse(const char *s, int *key)
 
 void ui_key_name(int key, char *out, size_t n)
 {
+    if (KEY_IS_M(key)) {
+        char k[24];
+
+        ui_key_name(key & ~0x20000000, k, sizeof k);
+        snprintf(out, n, "<Esc>%s", k);
+        return;
+    }
     for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
         if (named[i].key == key) {
             snprintf(out, n, "<%s>", named[i].name);
@@ -199,12 +228,13 @@ static const struct {
 } defaults[] = {
     { ACT_UP, "k <Up>" }, { ACT_DOWN, "j <Down>" },
     { ACT_PAGE_UP, "<PageUp> -" }, { ACT_PAGE_DOWN, "<PageDown> ^F" },
-    { ACT_HALF_UP, "^U" }, { ACT_HALF_DOWN, "^D" },
+    { ACT_HALF_UP, "" }, { ACT_HALF_DOWN, "" },   /* ^U, ^D: threads, as in mutt */
     { ACT_FIRST, "<Home> =" }, { ACT_LAST, "G <End>" },
     { ACT_NEXT_PANE, "<Tab>" }, { ACT_OPEN, "<Enter> <Right>" }, { ACT_PAGE, "<Space>" },
     { ACT_QUIT, "q <Left>" }, { ACT_EXIT, "Q" },
-    { ACT_SEARCH, "/" }, { ACT_SEARCH_NEXT, "n" }, { ACT_SEARCH_PREV, "N" },
-    { ACT_LIMIT, "l" }, { ACT_CHANGE_FOLDER, "c" }, { ACT_THREADS, "t" },
+    { ACT_SEARCH, "/" }, { ACT_SEARCH_BACK, "<Esc>/" }, { ACT_SEARCH_NEXT, "n" },
+    { ACT_SEARCH_PREV, "N" },
+    { ACT_LIMIT, "l" }, { ACT_CHANGE_FOLDER, "c" }, { ACT_THREADS, "#" },
     { ACT_SORT, "o" }, { ACT_SORT_REVERSE, "O" }, { ACT_TOGGLE_READ, "U" },
     { ACT_FLAG, "F" }, { ACT_DELETE, "d" }, { ACT_UNDELETE, "u" }, { ACT_MOVE, "s" },
     { ACT_COPY, "C" }, { ACT_EXPUNGE, "$" }, { ACT_ATTACHMENTS, "v" }, { ACT_HEADERS, "h" },
@@ -214,6 +244,10 @@ static const struct {
     { ACT_COMPOSE, "m" }, { ACT_REPLY, "r" }, { ACT_GROUP_REPLY, "g" }, { ACT_LIST_REPLY, "L" },
     { ACT_FORWARD, "f" },
     { ACT_EDIT_DRAFT, "e" }, { ACT_ALIAS, "a" }, { ACT_BOUNCE, "b" }, { ACT_MESSAGES, "M" },
+    { ACT_TAG, "t" }, { ACT_TAG_PATTERN, "T" }, { ACT_UNTAG_PATTERN, "^T" },
+    { ACT_TAG_PREFIX, ";" }, { ACT_COLLAPSE_THREAD, "<Esc>v" }, { ACT_COLLAPSE_ALL, "<Esc>V" },
+    { ACT_DELETE_THREAD, "^D" }, { ACT_UNDELETE_THREAD, "^U" }, { ACT_READ_THREAD, "^R" },
+    { ACT_NEXT_THREAD, "^N" }, { ACT_PREV_THREAD, "^P" }, { ACT_PARENT, "P" },
 };
 
 void keymap_bind(struct keymap *km, int key, enum action act)

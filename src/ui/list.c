@@ -3,15 +3,20 @@
  * change does all belong to the model. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tern/crypt.h"
+#include "tern/fsutil.h"
 #include "tern/maildir.h"
 #include "tern/model.h"
 #include "tern/queue.h"
+#include "tern/str.h"
 #include "tern/xalloc.h"
 #include "tcurses.h"
 #include "ui.h"
@@ -19,6 +24,8 @@
 struct list_pane {
     size_t top;                  /* first visible row */
     char last_search[256];       /* for n and N, and an empty search prompt */
+    uint32_t *pending;           /* the ids a move, copy or pipe prompt acts on */
+    size_t npending;
 };
 
 static struct list_pane *list_of(struct app *a)
@@ -62,7 +69,7 @@ static void draw_row(struct app *a, const struct rect *r, int y, size_t row)
     const struct idx_msg *g = model_row(m, row);
     bool sel = row == model_cursor(m);
     unsigned at = a->attr[COL_NORMAL];
-    char flags[5], date[16], size[16], tree[128];
+    char flags[6], date[16], size[16], tree[128];
     int x = r->x, fromw, w = r->w;
     const char *who = model_show_to(m) ? g->to : g->from;
     struct buf who_b = BUF_INIT;
@@ -71,18 +78,20 @@ static void draw_row(struct app *a, const struct rect *r, int y, size_t row)
         at = a->attr[COL_DELETED];
     else if (g->flags & MDF_FLAGGED)
         at = a->attr[COL_FLAGGED];
-    else if (!(g->flags & MDF_SEEN))
+    else if (!(g->flags & MDF_SEEN) && !model_is_outbox(m))
         at = a->attr[COL_NEW];
     if (sel)
         at = a->attr[COL_CURSOR] | (at & A_BOLD);
-    flags[0] = (g->flags & MDF_TRASHED) ? 'D' : !(g->flags & MDF_SEEN) ? (g->in_new ? 'N' : 'O')
-                                                                        : ' ';
-    flags[1] = (g->flags & MDF_FLAGGED) ? '!' : ' ';
-    flags[2] = (g->flags & MDF_REPLIED) ? 'r' : (g->flags & MDF_PASSED) ? 'f' : ' ';
+    flags[0] = (g->flags & MDF_TRASHED) ? 'D'
+               : !(g->flags & MDF_SEEN) && !model_is_outbox(m) ? (g->in_new ? 'N' : 'O')
+                                                                : ' ';
+    flags[1] = model_tagged(m, g->id) ? '*' : ' ';
+    flags[2] = (g->flags & MDF_FLAGGED) ? '!' : ' ';
+    flags[3] = (g->flags & MDF_REPLIED) ? 'r' : (g->flags & MDF_PASSED) ? 'f' : ' ';
     /* E encrypted, S signed: from the Content-Type the index keeps (nothing decrypted) */
-    flags[3] = (g->crypt & CRYPT_MARK_ENCRYPTED) ? 'E'
+    flags[4] = (g->crypt & CRYPT_MARK_ENCRYPTED) ? 'E'
                : (g->crypt & CRYPT_MARK_SIGNED) ? 'S' : ' ';
-    flags[4] = '\0';
+    flags[5] = '\0';
     fmt_date(g->date, date, sizeof date);
     fmt_size(g->size, size, sizeof size);
     if (model_show_to(m)) {
@@ -93,11 +102,11 @@ static void draw_row(struct app *a, const struct rect *r, int y, size_t row)
     ui_fill(r->y + y, x, w, at);
     fromw = w / 4 < 22 ? w / 4 : 22;
     if (w < 50) {                  /* narrow: flags, from, subject */
-        x += ui_put(r->y + y, x, flags, 4, w, at, false);
+        x += ui_put(r->y + y, x, flags, 5, w, at, false);
         x += ui_put(r->y + y, x, " ", 1, r->x + w - x, at, false);
         x += ui_put(r->y + y, x, who, strlen(who), fromw, at, true);
     } else {
-        x += ui_put(r->y + y, x, flags, 4, 4, at, false) + 1;
+        x += ui_put(r->y + y, x, flags, 5, 5, at, false) + 1;
         x += ui_put(r->y + y, x, date, strlen(date), 10, at, true) + 1;
         x += ui_put(r->y + y, x, who, strlen(who), fromw, at, true) + 1;
         ui_put(r->y + y, x, size, strlen(size), 5, at, false);
@@ -123,12 +132,33 @@ static void draw_row(struct app *a, const struct rect *r, int y, size_t row)
                      q->attempts == 1 ? "try" : "tries", q->reply ? q->reply : "");
         else
             snprintf(st, sizeof st, "[queued] ");
-        x += ui_put(r->y + y, x, st, strlen(st), r->x + w - x,
+        /* The state (with the server's reply) takes what the subject leaves: the subject
+         * keeps up to 40 columns, so a long reply never squeezes it away. */
+        int sw = (int)utf8_width(g->subject, strlen(g->subject));
+        int room = r->x + w - x, stw = room - (sw < 40 ? sw : 40);
+
+        if (stw < 12)
+            stw = room < 12 ? room : 12;
+        if ((int)utf8_width(st, strlen(st)) <= stw) {
+            stw = (int)utf8_width(st, strlen(st));
+        } else if (stw > 2) {
+            char cut[200];
+            int used;
+            size_t keep = ui_clip(st, strlen(st), stw - 2, &used);
+
+            snprintf(cut, sizeof cut, "%.*s] ", (int)keep, st);
+            memcpy(st, cut, sizeof st);
+        }
+        x += ui_put(r->y + y, x, st, strlen(st), stw,
                     sel ? at : a->attr[q && q->state != QUEUE_QUEUED ? COL_ERROR : COL_TREE],
                     false);
     }
     if (model_threads(m)) {
+        size_t hid = model_hidden(m, row);
+
         model_row_tree(m, row, tree, sizeof tree);
+        if (hid)                        /* a collapsed thread: how many it hides */
+            snprintf(tree, sizeof tree, "+%zu ", hid);
         x += ui_put(r->y + y, x, tree, strlen(tree), r->x + w - x,
                     sel ? at : a->attr[COL_TREE], false);
     }
@@ -191,6 +221,60 @@ static void move_cursor(struct app *a, long delta)
     cursor_moved(a);
 }
 
+static int cmp_id(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+    return a < b ? -1 : a > b;
+}
+
+/* The tagged ids in the order the list shows them (a reply or forward follows it), then the
+ * tagged ones the view hides (a collapsed thread, a limit). */
+static uint32_t *tags_in_view_order(struct model *m, size_t *n)
+{
+    size_t nt = model_ntagged(m), k = 0, rows = model_rows(m);
+    const uint32_t *tags = model_tags(m);
+    uint32_t *ids = xreallocarray(NULL, nt ? nt : 1, sizeof *ids);
+    uint32_t *seen;
+    size_t ns, j = 0;
+
+    for (size_t r = 0; r < rows && k < nt; r++)
+        if (model_tagged(m, model_row(m, r)->id))
+            ids[k++] = model_row(m, r)->id;
+    ns = k;
+    seen = xreallocarray(NULL, ns ? ns : 1, sizeof *seen);
+    if (ns)
+        memcpy(seen, ids, ns * sizeof *seen);
+    qsort(seen, ns, sizeof *seen, cmp_id);
+    for (size_t i = 0; i < nt; i++) {       /* both sorted: the tags not seen in the view */
+        while (j < ns && seen[j] < tags[i])
+            j++;
+        if (j >= ns || seen[j] != tags[i])
+            ids[k++] = tags[i];
+    }
+    free(seen);
+    *n = k;
+    return ids;
+}
+
+uint32_t *list_targets(struct app *a, size_t *n)
+{
+    uint32_t *ids;
+
+    *n = 0;
+    if (a->m == NULL)
+        return NULL;
+    if (a->tag_prefix) {
+        a->tag_prefix = false;
+        return tags_in_view_order(a->m, n);
+    }
+    ids = xmalloc(sizeof *ids);
+    ids[0] = model_cursor_id(a->m);
+    if (ids[0] != UINT32_MAX)
+        *n = 1;
+    return ids;
+}
+
 /* One operation's outcome on the status line; the panes catch up. */
 static void op_done(struct app *a, long r, size_t gone, const struct err *e)
 {
@@ -201,14 +285,72 @@ static void op_done(struct app *a, long r, size_t gone, const struct err *e)
     app_notify(a, EV_FOLDER_CHANGED);
 }
 
-static void set_flags(struct app *a, const char *add, const char *del)
+static void set_flags_on(struct app *a, const uint32_t *ids, size_t n, const char *add,
+                         const char *del)
 {
-    uint32_t id = model_cursor_id(a->m);
     size_t gone = 0;
     struct err e;
-    long r = model_flag(a->m, &id, 1, add, del, &gone, &e);
+    long r = model_flag(a->m, ids, n, add, del, &gone, &e);
 
     op_done(a, r, gone, &e);
+    if (r > 0 && n > 1)
+        app_msg(a, "%ld message%s changed.", r, r == 1 ? "" : "s");
+}
+
+/* U and F on the targets: when any lacks the flag, all get it; else all lose it (mutt's
+ * rule for tagged messages, the plain toggle for one). */
+static void toggle_flag(struct app *a, const uint32_t *ids, size_t n, unsigned bit,
+                        const char *letter)
+{
+    bool any_without = false;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct idx_msg *g = model_msg(a->m, ids[i]);
+
+        if (g && !(g->flags & bit))
+            any_without = true;
+    }
+    if (any_without)
+        set_flags_on(a, ids, n, letter, NULL);
+    else
+        set_flags_on(a, ids, n, NULL, letter);
+}
+
+/* Pipe several messages: one after the other into the command's standard input (mutt's
+ * pipe_split unset). */
+static void pipe_many(struct app *a, const uint32_t *ids, size_t n, const char *cmd)
+{
+    char tmp[4096];
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    int fd;
+
+    if (n == 1) {
+        char *path = model_path(a->m, ids[0]);
+
+        if (path)
+            app_pipe(a, path, cmd);
+        free(path);
+        return;
+    }
+    snprintf(tmp, sizeof tmp, "%s/tern-pipe.XXXXXX", dir);
+    if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+        app_err(a, "%s: %s", tmp, strerror(errno));
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *path = model_path(a->m, ids[i]);
+        struct buf b = BUF_INIT;
+        struct err e;
+
+        if (path && fs_read_file(path, &b, &e) == 0 && b.len &&
+            write(fd, b.ptr, b.len) != (ssize_t)b.len)
+            app_err(a, "%s: %s", tmp, strerror(errno));
+        buf_free(&b);
+        free(path);
+    }
+    close(fd);
+    app_pipe(a, tmp, cmd);
+    unlink(tmp);
 }
 
 static void expunge(struct app *a)
@@ -269,7 +411,7 @@ static void sort_by(struct app *a, const char *key)
 {
     static const struct { char c; enum idx_sort s; } map[] = {
         { 'd', IDX_SORT_DATE }, { 'a', IDX_SORT_ARRIVAL }, { 'f', IDX_SORT_FROM },
-        { 's', IDX_SORT_SUBJECT }, { 'z', IDX_SORT_SIZE }, { 'o', IDX_SORT_ARRIVAL },
+        { 's', IDX_SORT_SUBJECT }, { 'z', IDX_SORT_SIZE },
     };
     enum idx_sort s, now;
     bool rev;
@@ -280,6 +422,11 @@ static void sort_by(struct app *a, const char *key)
         return;
     }
     model_get_sort(a->m, &now, &rev);
+    if (key[0] == 't') {            /* mutt's sort prompt: (t)hreads */
+        model_set_threads(a->m, !model_threads(a->m));
+        app_dirty(a, PANE_LIST);
+        return;
+    }
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (key[0] == map[i].c) {
             model_set_sort(a->m, map[i].s, rev);
@@ -287,7 +434,7 @@ static void sort_by(struct app *a, const char *key)
             return;
         }
     if (key[0])
-        app_err(a, "Sort keys: d a f s z");
+        app_err(a, "Sort keys: d a f s z t");
 }
 
 /*
@@ -295,24 +442,29 @@ static void sort_by(struct app *a, const char *key)
  * stored in a Maildir there; s then marks it for deletion as mutt's save does (it goes at
  * the next $), C leaves it.
  */
-static void save_to_file(struct app *a, enum prompt_kind k, uint32_t id, const char *target)
+static void save_to_file(struct app *a, enum prompt_kind k, const uint32_t *ids, size_t n,
+                         const char *target)
 {
     char *where = NULL;
     size_t gone = 0;
     struct err e;
-    long r = model_save(a->m, &id, 1, target, &where, &gone, &e);
+    long r = model_save(a->m, ids, n, target, &where, &gone, &e);
 
     if (r < 0) {
         app_err(a, "%s", e.msg);
     } else if (gone) {
         app_msg(a, "That message was moved or deleted by another program.");
     } else if (k == PR_MOVE) {
-        if (model_delete(a->m, &id, 1, &gone, &e) < 0)
+        if (model_delete(a->m, ids, n, &gone, &e) < 0)
             app_err(a, "Saved to %s, but: %s", where, e.msg);
+        else if (n > 1)
+            app_msg(a, "Saved %ld messages to %s; marked for deletion.", r, where);
         else
             app_msg(a, "Saved to %s; marked for deletion.", where);
-        if (!a->pager_open)
+        if (!a->pager_open && n == 1)
             move_cursor(a, 1);
+    } else if (n > 1) {
+        app_msg(a, "Saved copies of %ld messages to %s.", r, where);
     } else {
         app_msg(a, "Saved a copy to %s.", where);
     }
@@ -322,27 +474,31 @@ static void save_to_file(struct app *a, enum prompt_kind k, uint32_t id, const c
 
 static void move_or_copy(struct app *a, enum prompt_kind k, const char *text)
 {
-    uint32_t id = model_cursor_id(a->m);
-    size_t gone = 0;
+    struct list_pane *lp = list_of(a);
+    uint32_t one = model_cursor_id(a->m);
+    const uint32_t *ids = lp->pending ? lp->pending : &one;
+    size_t n = lp->pending ? lp->npending : 1, gone = 0;
     struct err e;
     long r;
 
     if (*text == '\0' || model_rows(a->m) == 0)
         return;
     if (model_is_file_target(text)) {
-        save_to_file(a, k, id, text);
+        save_to_file(a, k, ids, n, text);
         return;
     }
     if ((text[0] == '=' || text[0] == '+') && text[1])    /* mutt's names for folders */
         text++;
-    r = k == PR_MOVE ? model_move(a->m, &id, 1, text, &gone, &e)
-                     : model_copy(a->m, &id, 1, text, &gone, &e);
+    r = k == PR_MOVE ? model_move(a->m, ids, n, text, &gone, &e)
+                     : model_copy(a->m, ids, n, text, &gone, &e);
     if (r < 0) {
         app_err(a, "%s", e.msg);
         return;
     }
     if (gone)
         app_msg(a, "That message was moved or deleted by another program.");
+    else if (n > 1)
+        app_msg(a, "%s %ld messages to %s.", k == PR_MOVE ? "Moved" : "Copied", r, text);
     else
         app_msg(a, "%s to %s.", k == PR_MOVE ? "Moved" : "Copied", text);
     if (k == PR_MOVE)
@@ -351,14 +507,61 @@ static void move_or_copy(struct app *a, enum prompt_kind k, const char *text)
     app_notify(a, EV_FOLDERS_CHANGED);
 }
 
+/* A prompt for a message command on ids: they are kept until the answer. */
+static void prompt_on(struct app *a, enum prompt_kind k, const char *what, uint32_t *ids,
+                      size_t n, bool tagged)
+{
+    struct list_pane *lp = list_of(a);
+    char label[160];
+
+    free(lp->pending);
+    lp->pending = ids;
+    lp->npending = n;
+    const char *to = k == PR_PIPE ? "command" : k == PR_MOVE ? "folder (or save to ~/file)"
+                                                             : "folder (or ~/file)";
+
+    if (tagged)
+        snprintf(label, sizeof label, "%s %zu tagged message%s to %s: ", what, n,
+                 n == 1 ? "" : "s", to);
+    else
+        snprintf(label, sizeof label, "%s to %s: ", what, to);
+    app_prompt(a, k, label, "", list_prompt_done);
+}
+
+static void tag_pattern_done(struct app *a, enum prompt_kind k, const char *text)
+{
+    struct err e;
+    long r;
+
+    if (*text == '\0')
+        return;
+    r = model_tag_pattern(a->m, text, k == PR_TAG_PATTERN, &e);
+    if (r < 0) {
+        app_err(a, "%s", e.msg);
+        return;
+    }
+    app_msg(a, "%ld message%s %s.", r, r == 1 ? "" : "s",
+            k == PR_TAG_PATTERN ? "tagged" : "untagged");
+    app_notify(a, EV_FOLDER_CHANGED);
+}
+
 void list_prompt_done(struct app *a, enum prompt_kind k, const char *text)
 {
+    struct list_pane *lp = list_of(a);
     char *last_search;
     struct err e;
 
     if (a->m == NULL)
         return;
+    if (k != PR_MOVE && k != PR_COPY && k != PR_PIPE) {
+        free(lp->pending);
+        lp->pending = NULL;
+    }
     switch (k) {
+    case PR_TAG_PATTERN:
+    case PR_UNTAG_PATTERN:
+        tag_pattern_done(a, k, text);
+        return;
     case PR_CONFIRM_PURGE:
         if (text[0] == 'y' || text[0] == 'Y')
             expunge(a);
@@ -403,17 +606,113 @@ void list_prompt_done(struct app *a, enum prompt_kind k, const char *text)
         move_or_copy(a, k, text);
         break;
     case PR_PIPE:
-        if (*text && model_rows(a->m) > 0) {
-            char *path = model_path(a->m, model_cursor_id(a->m));
-
-            if (path)
-                app_pipe(a, path, text);
-            free(path);
-        }
+        if (*text && lp->pending)
+            pipe_many(a, lp->pending, lp->npending, text);
         break;
     default:
         break;
     }
+    free(lp->pending);
+    lp->pending = NULL;
+}
+
+/* The thread commands (threads on). */
+static void thread_key(struct app *a, enum action c)
+{
+    struct model *m = a->m;
+    uint32_t *ids = NULL;
+    size_t n = 0, gone = 0;
+    struct err e;
+    long r = 0;
+
+    if (!model_threads(m)) {
+        app_err(a, "Threads are off: o t (or #) turns them on.");
+        return;
+    }
+    switch (c) {
+    case ACT_COLLAPSE_THREAD:
+        model_collapse_thread(m);
+        cursor_moved(a);
+        return;
+    case ACT_COLLAPSE_ALL:
+        model_collapse_all(m);
+        cursor_moved(a);
+        return;
+    case ACT_NEXT_THREAD:
+    case ACT_PREV_THREAD:
+        if (model_next_thread(m, c == ACT_PREV_THREAD))
+            cursor_moved(a);
+        else
+            app_msg(a, c == ACT_NEXT_THREAD ? "No thread below." : "No thread above.");
+        return;
+    case ACT_PARENT:
+        if (model_parent(m))
+            cursor_moved(a);
+        else
+            app_msg(a, "This message starts its thread.");
+        return;
+    default:
+        break;
+    }
+    n = model_thread_ids(m, model_cursor(m), &ids);
+    if (c == ACT_DELETE_THREAD)
+        r = model_delete(m, ids, n, &gone, &e);
+    else if (c == ACT_UNDELETE_THREAD)
+        r = model_undelete(m, ids, n, &gone, &e);
+    else
+        r = model_flag(m, ids, n, "S", NULL, &gone, &e);
+    free(ids);
+    op_done(a, r, gone, &e);
+    if (r >= 0)
+        app_msg(a, "%ld message%s of the thread %s.", r, r == 1 ? "" : "s",
+                c == ACT_DELETE_THREAD ? "marked for deletion"
+                : c == ACT_UNDELETE_THREAD ? "unmarked" : "marked read");
+    if (c == ACT_DELETE_THREAD && model_next_thread(m, false))
+        cursor_moved(a);
+}
+
+/* A message command on ids (the cursor's message, or the tagged ones after `;`). */
+static void message_key(struct app *a, enum action c, uint32_t *ids, size_t n, bool tagged)
+{
+    struct model *m = a->m;
+
+    switch (c) {
+    case ACT_TOGGLE_READ:
+        toggle_flag(a, ids, n, MDF_SEEN, "S");
+        break;
+    case ACT_FLAG:
+        toggle_flag(a, ids, n, MDF_FLAGGED, "F");
+        break;
+    case ACT_DELETE:
+        set_flags_on(a, ids, n, "T", NULL);
+        if (!tagged)
+            move_cursor(a, 1);
+        break;
+    case ACT_UNDELETE:
+        set_flags_on(a, ids, n, NULL, "T");
+        break;
+    case ACT_MOVE:
+        prompt_on(a, PR_MOVE, "Move", ids, n, tagged);
+        return;
+    case ACT_COPY:
+        prompt_on(a, PR_COPY, "Copy", ids, n, tagged);
+        return;
+    case ACT_PIPE:
+        prompt_on(a, PR_PIPE, "Pipe", ids, n, tagged);
+        return;
+    case ACT_TAG:
+        if (tagged) {                   /* ;t: untag them all */
+            model_untag_all(m);
+        } else {
+            model_tag(m, ids[0], !model_tagged(m, ids[0]));
+            move_cursor(a, 1);
+        }
+        app_notify(a, EV_FOLDER_CHANGED);
+        break;
+    default:
+        break;
+    }
+    free(ids);
 }
 
 static void list_key(struct app *a, struct pane *p, enum action c, int key)
@@ -425,6 +724,12 @@ static void list_key(struct app *a, struct pane *p, enum action c, int key)
     (void)p;
     (void)key;
     app_dirty(a, PANE_LIST);
+    if (a->tag_prefix && c != ACT_TOGGLE_READ && c != ACT_FLAG && c != ACT_DELETE &&
+        c != ACT_UNDELETE && c != ACT_MOVE && c != ACT_COPY && c != ACT_PIPE && c != ACT_TAG) {
+        a->tag_prefix = false;
+        app_err(a, "; applies to d u s C F U t | r g f, not to %s.", act_name(c));
+        return;
+    }
     if (m == NULL && c != ACT_QUIT) {
         app_msg(a, "No folder open: c opens one.");
         return;
@@ -465,6 +770,8 @@ static void list_key(struct app *a, struct pane *p, enum action c, int key)
             return;
         }
         app_notify(a, EV_SHOW_MESSAGE);
+        if (a->pager_open)
+            a->focus = PANE_PAGER;      /* Enter reads; j and k only follow (they stay here) */
         return;
     case ACT_NEXT_UNREAD:
         if (model_next_unread(m))
@@ -492,8 +799,7 @@ static void list_key(struct app *a, struct pane *p, enum action c, int key)
         model_set_threads(m, !model_threads(m));
         return;
     case ACT_SORT:
-        app_prompt(a, PR_SORT, "Sort by (d)ate (a)rrival (f)rom (s)ubject si(z)e: ", "",
-                   list_prompt_done);
+        app_prompt(a, PR_SORT, "Sort by " SORT_KEYS_HELP ": ", "", list_prompt_done);
         return;
     case ACT_SORT_REVERSE: {
         enum idx_sort k;
@@ -512,35 +818,47 @@ static void list_key(struct app *a, struct pane *p, enum action c, int key)
     }
     switch (c) {
     case ACT_TOGGLE_READ:
-        if (model_row(m, model_cursor(m))->flags & MDF_SEEN)
-            set_flags(a, NULL, "S");
-        else
-            set_flags(a, "S", NULL);
-        break;
     case ACT_FLAG:
-        if (model_row(m, model_cursor(m))->flags & MDF_FLAGGED)
-            set_flags(a, NULL, "F");
-        else
-            set_flags(a, "F", NULL);
-        break;
     case ACT_DELETE:
-        set_flags(a, "T", NULL);
-        move_cursor(a, 1);
-        break;
     case ACT_UNDELETE:
-        set_flags(a, NULL, "T");
+    case ACT_MOVE:
+    case ACT_COPY:
+    case ACT_PIPE:
+    case ACT_TAG: {
+        bool tagged = a->tag_prefix;
+        size_t k;
+        uint32_t *ids = list_targets(a, &k);
+
+        message_key(a, c, ids, k, tagged);
+        break;
+    }
+    case ACT_TAG_PREFIX:
+        if (model_ntagged(m) == 0) {
+            app_msg(a, "No tagged messages (t tags one, T by pattern).");
+            break;
+        }
+        a->tag_prefix = true;
+        app_msg(a, "; -- the next command acts on the %zu tagged message%s", model_ntagged(m),
+                model_ntagged(m) == 1 ? "" : "s");
+        return;
+    case ACT_TAG_PATTERN:
+        app_prompt(a, PR_TAG_PATTERN, "Tag messages matching: ", "", list_prompt_done);
+        break;
+    case ACT_UNTAG_PATTERN:
+        app_prompt(a, PR_UNTAG_PATTERN, "Untag messages matching: ", "", list_prompt_done);
+        break;
+    case ACT_COLLAPSE_THREAD:
+    case ACT_COLLAPSE_ALL:
+    case ACT_DELETE_THREAD:
+    case ACT_UNDELETE_THREAD:
+    case ACT_READ_THREAD:
+    case ACT_NEXT_THREAD:
+    case ACT_PREV_THREAD:
+    case ACT_PARENT:
+        thread_key(a, c);
         break;
     case ACT_EXPUNGE:
         expunge_asked(a);
-        break;
-    case ACT_MOVE:
-        app_prompt(a, PR_MOVE, "Move to folder (or save to ~/file): ", "", list_prompt_done);
-        break;
-    case ACT_COPY:
-        app_prompt(a, PR_COPY, "Copy to folder (or ~/file): ", "", list_prompt_done);
-        break;
-    case ACT_PIPE:
-        app_prompt(a, PR_PIPE, "Pipe to command: ", "", list_prompt_done);
         break;
     case ACT_ATTACHMENTS:
     case ACT_HEADERS:
@@ -553,6 +871,17 @@ static void list_key(struct app *a, struct pane *p, enum action c, int key)
         app_msg(a, "%s does nothing in the message list.", act_name(c));
         break;
     }
+}
+
+/* The wheel moves the cursor but never shows a message: scrolling over the list must not
+ * mark what was never read (the pager keeps its message until Enter). */
+static void list_wheel(struct app *a, struct pane *p, int delta)
+{
+    (void)p;
+    if (a->m == NULL || model_rows(a->m) == 0)
+        return;
+    model_move_cursor(a->m, delta);
+    app_dirty(a, PANE_LIST);
 }
 
 static void list_click(struct app *a, struct pane *p, int row)
@@ -583,6 +912,9 @@ static void list_notify(struct app *a, struct pane *p, enum ui_event ev)
 
 static void list_free(struct pane *p)
 {
+    struct list_pane *lp = p->data;
+
+    free(lp->pending);
     free(p->data);
     free(p);
 }
@@ -592,6 +924,7 @@ const struct pane_ops list_pane_ops = {
     .draw = list_draw,
     .key = list_key,
     .click = list_click,
+    .wheel = list_wheel,
     .notify = list_notify,
     .free = list_free,
 };

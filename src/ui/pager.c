@@ -175,9 +175,10 @@ static void show_current(struct app *a, struct pager *pg)
         free(path);
     }
     render(a, pg, &e);
-    if (!a->pager_open)
+    if (!a->pager_open) {
         app_set_pager(a, true);
-    a->focus = PANE_PAGER;
+        a->focus = PANE_PAGER;
+    }
     if (a->zoom >= 0 && a->zoom != PANE_PAGER) {
         a->zoom = PANE_PAGER;
         app_relayout(a);
@@ -661,6 +662,10 @@ static void pager_key(struct app *a, struct pane *p, enum action c, int key)
 
     (void)key;
     p->dirty = true;
+    if (a->tag_prefix) {                /* `;` then a command: the list acts on the tags */
+        app_pane_key(a, PANE_LIST, c);
+        return;
+    }
     if (pg->show_urls && c != ACT_URLS && c != ACT_QUIT && c != ACT_OPEN)
         pg->show_urls = false;
     switch (c) {
@@ -724,7 +729,14 @@ static void pager_key(struct app *a, struct pane *p, enum action c, int key)
         app_prompt(a, PR_PIPE, "Pipe to command: ", "", pager_done);
         break;
     default:
-        /* Message commands (d, F, s, ...) act on the message shown. */
+        /* Message commands (d, F, s, ...) act on the message shown, even when the wheel
+         * moved the list's cursor away from it. */
+        if (pg->msg && a->m) {
+            size_t r = model_row_of(a->m, message_id(pg->msg));
+
+            if (r != SIZE_MAX)
+                model_set_cursor(a->m, r);
+        }
         app_pane_key(a, PANE_LIST, c);
         break;
     }

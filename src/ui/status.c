@@ -55,6 +55,8 @@ static void folder_status(struct app *a, struct buf *out)
         buf_printf(out, ", %zu flagged", c->flagged);
     if (c->trashed)
         buf_printf(out, ", %zu deleted", c->trashed);
+    if (model_ntagged(m))
+        buf_printf(out, ", %zu tagged", model_ntagged(m));
     buf_printf(out, "]");
     if (c->arrived > 0)
         buf_printf(out, " +%ld arrived", c->arrived);

@@ -67,6 +67,10 @@ enum action {
     ACT_PIPE, ACT_HELP, ACT_COMMAND, ACT_FETCH, ACT_FLUSH, ACT_CANCEL, ACT_ZOOM, ACT_REDRAW,
     ACT_URLS, ACT_NEXT_UNREAD, ACT_FOLDERS,
     ACT_COMPOSE, ACT_REPLY, ACT_GROUP_REPLY, ACT_LIST_REPLY, ACT_FORWARD, ACT_EDIT_DRAFT,
+    /* tags and threads, as mutt */
+    ACT_TAG, ACT_TAG_PATTERN, ACT_UNTAG_PATTERN, ACT_TAG_PREFIX, ACT_COLLAPSE_THREAD,
+    ACT_COLLAPSE_ALL, ACT_DELETE_THREAD, ACT_UNDELETE_THREAD, ACT_READ_THREAD, ACT_NEXT_THREAD,
+    ACT_PREV_THREAD, ACT_PARENT,
     ACT_ALIAS, ACT_BOUNCE, ACT_MESSAGES,
     NACTIONS
 };
@@ -74,6 +78,9 @@ enum action {
 /* Keys: a Unicode code point, a control character, or KEYF(curses KEY_ value). */
 #define KEYF(k) (0x40000000 | (k))
 #define KEY_IS_F(k) (((k) & 0x40000000) != 0)
+/* Esc then a key (mutt's "Esc v"; what Alt+v sends). */
+#define KEYM(k) (0x20000000 | (k))
+#define KEY_IS_M(k) (((k) & 0x20000000) != 0)
 
 struct binding {
     int key;
@@ -84,6 +91,9 @@ struct keymap {
     struct binding *b;
     size_t n;
 };
+
+/* The sort prompt's letters, the same in the prompt and on the help screen. */
+#define SORT_KEYS_HELP "(d)ate (a)rrival (f)rom (s)ubject si(z)e (t)hreads on/off"
 
 const char *act_name(enum action c);
 const char *act_help(enum action c);
@@ -146,14 +156,14 @@ enum prompt_kind {
     PR_NONE, PR_SEARCH, PR_SEARCH_BACK, PR_LIMIT, PR_COMMAND, PR_MOVE, PR_COPY, PR_CHANGE,
     PR_PIPE, PR_SORT, PR_CONFIRM_QUIT, PR_PAGER_SEARCH, PR_SAVE, PR_ATTACH, PR_URL,
     PR_COMPOSE_CONFIRM, PR_COMPOSE_FIELD, PR_CONFIRM_PURGE, PR_SAVE_MSG, PR_ALIAS, PR_BOUNCE,
-    PR_CONFIRM_BOUNCE, PR_PASSWORD
+    PR_CONFIRM_BOUNCE, PR_PASSWORD, PR_TAG_PATTERN, PR_UNTAG_PATTERN
 };
 
 typedef void (*prompt_done_fn)(struct app *a, enum prompt_kind k, const char *text);
 
 struct prompt {
     enum prompt_kind kind;
-    char label[64];
+    char label[256];            /* long labels (the limit prompt's help) must not be cut */
     struct buf text;
     size_t cur;                 /* byte offset of the cursor in text */
     bool onekey;                /* answered by a single key (y/n, sort letter) */
@@ -190,6 +200,8 @@ struct pane_ops {
     void (*key)(struct app *a, struct pane *p, enum action act, int key);
     void (*click)(struct app *a, struct pane *p, int row);
     void (*resize)(struct app *a, struct pane *p, const struct rect *r);
+    /* The mouse wheel over the pane (delta rows); NULL: up/down keys instead. */
+    void (*wheel)(struct app *a, struct pane *p, int delta);
     void (*notify)(struct app *a, struct pane *p, enum ui_event ev);
     void (*free)(struct pane *p);
 };
@@ -226,6 +238,8 @@ struct app {
     bool pager_open;
     bool redraw_all;             /* erase and draw everything this turn */
     bool running;
+    bool meta;                   /* Esc was pressed: the next key is Esc+key */
+    bool tag_prefix;             /* `;` was pressed: the next command acts on the tags */
     int exit_code;
 
     /* status / prompt line (status.c) */
@@ -326,6 +340,9 @@ void notify_free(void);
 
 /* list.c: the list pane. Its prompts (also for ":" commands with an argument). */
 void list_prompt_done(struct app *a, enum prompt_kind k, const char *text);
+/* The ids a message command acts on: the tagged messages after `;`, else the one under the
+ * cursor (a new array; *n gets the count, 0 when there is none). Clears the `;`. */
+uint32_t *list_targets(struct app *a, size_t *n);
 
 
 /* status.c: the status bar, the prompt pane, the help pane, ":" commands. */
@@ -335,6 +352,9 @@ void app_command(struct app *a, const char *line);
 
 /* compose_screen.c: m, r, g, L, f, e and the compose screen (an overlay pane). */
 void ui_compose(struct app *a, enum compose_kind kind);
+/* The same for the messages ids[0..n) (`;r`: one reply to every sender, quoting each; `;f`:
+ * one forward of them all). */
+void ui_compose_many(struct app *a, enum compose_kind kind, const uint32_t *ids, size_t n);
 /* At start: offer a message that a crash left unsent. */
 void ui_compose_offer_recovery(struct app *a);
 

@@ -84,6 +84,13 @@ expect_in "$T/out" "Dave" "limit picks the flagged reply"
 expect_in "$T/out" "     1  !   2025-01-08 Dave" "flag columns as in the list pane"
 expect_status 0 "limit by date" -- S --limit 'date:2025-01-09..' INBOX
 [ "$(wc -l <"$T/out")" -eq 1 ] && pass "date range" || fail "date range"
+expect_status 0 "mutt pattern" -- S --limit '~s lunch ~F' INBOX
+[ "$(wc -l <"$T/out")" -eq 1 ] && pass "~s lunch ~F selects one" || fail "~s lunch ~F selects one"
+expect_in "$T/out" "Dave" "the regex pattern picks the flagged reply"
+expect_status 0 "mutt pattern with or and not" -- S --limit '!~F (~s ^lunch | ~f ^dave$)' INBOX
+grep -q "Dave" "$T/out" && fail "! excludes the flagged one" || pass "! excludes the flagged one"
+expect_status 2 "bad regular expression" -- S --limit '~s (' INBOX
+expect_in "$T/err" "bad regular expression" "the error names the regex"
 
 expect_status 2 "bad sort key" -- S --sort sideways INBOX
 expect_status 2 "bad limit" -- S --limit 'is:sleepy' INBOX

@@ -200,7 +200,7 @@ keys :
 typetext "sort subject"
 keys Enter
 expect_screen "(subject)" ":sort subject"
-keys t
+keys o t
 expect_screen "threads)" "t threads the list"
 expect_screen "─>" "thread tree is drawn"
 
@@ -326,7 +326,7 @@ if "$TERN" --help 2>&1 | grep -q '^  send '; then
     expect_screen "[queued, 1 try: connect" "Outbox shows the state and the last reply"
     keys S
     expect_screen "0 sent, 1 deferred" "S flushes in the background and reports" 15
-    expect_screen "[queued, 2 tries: connect" "the Outbox row follows the new attempt" 5
+    expect_screen "[queued, 2 tries: " "the Outbox row follows the new attempt" 5
     keys q
     expect_screen "EXITED:0" "quit from Outbox"
     # a held message (refused login) shows why in its row

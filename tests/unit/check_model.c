@@ -353,6 +353,144 @@ START_TEST(delete_undelete_expunge)
 }
 END_TEST
 
+START_TEST(tag_pattern_and_sets)
+{
+    char *root = mkroot();
+    struct model *m = open_inbox(root);
+    size_t gone;
+    struct err e;
+
+    ck_assert_int_eq(model_tag_pattern(m, "Lunch", true, &e), 2);
+    ck_assert(model_tagged(m, id_of(m, "Lunch")) && model_tagged(m, id_of(m, "Re: Lunch")));
+    ck_assert_int_eq(model_tag_pattern(m, "Lunch", true, &e), 0);     /* already tagged */
+    ck_assert_int_eq(model_tag_pattern(m, "from:bob", false, &e), 1);
+    ck_assert_uint_eq(model_ntagged(m), 1);
+    ck_assert_int_eq(model_tag_pattern(m, "from:carol", true, &e), 1);
+    ck_assert_int_eq(model_tag_pattern(m, "is:bogus", true, &e), -1);
+    ck_assert_uint_eq(model_ntagged(m), 2);
+    /* The limit bounds a tag pattern, as in mutt. */
+    ck_assert_int_eq(model_set_limit(m, "Zebra", &e), 0);
+    ck_assert_int_eq(model_tag_pattern(m, "is:read", true, &e), 1);
+    ck_assert_int_eq(model_set_limit(m, NULL, &e), 0);
+    ck_assert_uint_eq(model_ntagged(m), 3);
+    /* Every operation applies to the set. */
+    ck_assert_int_eq(model_delete(m, model_tags(m), model_ntagged(m), &gone, &e), 3);
+    ck_assert_uint_eq(model_counts(m)->trashed, 3);
+    ck_assert_int_eq(model_undelete(m, model_tags(m), model_ntagged(m), &gone, &e), 3);
+    ck_assert_uint_eq(model_counts(m)->trashed, 0);
+    ck_assert_int_eq(model_copy(m, model_tags(m), model_ntagged(m), "Archive", &gone, &e), 3);
+    ck_assert_int_eq(model_move(m, model_tags(m), model_ntagged(m), "Archive", &gone, &e), 3);
+    ck_assert_uint_eq(model_rows(m), 1);
+    ck_assert_str_eq(model_row(m, 0)->subject, "Re: Lunch");
+    ck_assert_uint_eq(model_ntagged(m), 0);         /* moved away: no longer tagged */
+    {
+        char path[4096];
+
+        snprintf(path, sizeof path, "%s/Archive", root);
+        ck_assert_uint_eq(test_count_entries(path, "cur") + test_count_entries(path, "new"), 6);
+    }
+    model_close(m);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
+START_TEST(thread_commands)
+{
+    char *root = mkroot();
+    struct model *m = open_inbox(root);
+    uint32_t *ids;
+    size_t gone;
+    struct err e;
+
+    /* Threads off: the thread commands do nothing. */
+    ck_assert(!model_collapse_thread(m));
+    ck_assert_uint_eq(model_thread_ids(m, 0, &ids), 0);
+    ck_assert(!model_next_thread(m, false));
+    model_set_threads(m, true);
+    /* Threads by their newest message: Budget, Lunch + Re: Lunch, Zebra crossing. */
+    ck_assert_str_eq(model_row(m, 0)->subject, "Budget");
+    ck_assert_str_eq(model_row(m, 1)->subject, "Lunch");
+    ck_assert_str_eq(model_row(m, 2)->subject, "Re: Lunch");
+    ck_assert_str_eq(model_row(m, 3)->subject, "Zebra crossing");
+
+    model_set_cursor(m, 2);
+    ck_assert(model_parent(m));
+    ck_assert_uint_eq(model_cursor(m), 1);
+    ck_assert(!model_parent(m));                    /* the first of its thread */
+
+    model_set_cursor(m, 0);
+    ck_assert(model_next_thread(m, false));
+    ck_assert_uint_eq(model_cursor(m), 1);
+    ck_assert(model_next_thread(m, false));
+    ck_assert_uint_eq(model_cursor(m), 3);          /* skips the reply */
+    ck_assert(!model_next_thread(m, false));
+    ck_assert(model_next_thread(m, true));
+    ck_assert_uint_eq(model_cursor(m), 1);
+    ck_assert(model_next_thread(m, true));
+    ck_assert_uint_eq(model_cursor(m), 0);
+    ck_assert(!model_next_thread(m, true));
+
+    ck_assert_uint_eq(model_thread_ids(m, 2, &ids), 2);
+    ck_assert(ids[0] != ids[1]);
+    free(ids);
+
+    /* Collapse the thread from its reply: one row left, the cursor on it. */
+    model_set_cursor(m, 2);
+    ck_assert(model_collapse_thread(m));
+    ck_assert_uint_eq(model_rows(m), 3);
+    ck_assert_uint_eq(model_cursor(m), 1);
+    ck_assert_str_eq(model_row(m, 1)->subject, "Lunch");
+    ck_assert_uint_eq(model_hidden(m, 1), 1);
+    ck_assert_uint_eq(model_hidden(m, 0), 0);
+    ck_assert_str_eq(model_row(m, 2)->subject, "Zebra crossing");
+    /* The collapsed thread still acts whole: delete, undelete, read. */
+    ck_assert_uint_eq(model_thread_ids(m, 1, &ids), 2);
+    ck_assert_int_eq(model_delete(m, ids, 2, &gone, &e), 2);
+    ck_assert_uint_eq(model_counts(m)->trashed, 2);
+    ck_assert_uint_eq(model_rows(m), 3);            /* stays collapsed across the change */
+    ck_assert_int_eq(model_undelete(m, ids, 2, &gone, &e), 2);
+    ck_assert_uint_eq(model_counts(m)->trashed, 0);
+    ck_assert_int_eq(model_flag(m, ids, 2, NULL, "S", &gone, &e), 2);
+    ck_assert_uint_eq(model_counts(m)->unread, 3);
+    ck_assert_int_eq(model_flag(m, ids, 2, "S", NULL, &gone, &e), 2);
+    ck_assert_uint_eq(model_counts(m)->unread, 1);
+    free(ids);
+    ck_assert(model_collapse_thread(m));            /* expand again */
+    ck_assert_uint_eq(model_rows(m), 4);
+
+    /* All: only threads of more than one message collapse; again expands. */
+    ck_assert(model_collapse_all(m));
+    ck_assert_uint_eq(model_rows(m), 3);
+    ck_assert(model_collapse_all(m));
+    ck_assert_uint_eq(model_rows(m), 4);
+    model_close(m);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
+START_TEST(outbox_has_nothing_unread)
+{
+    char *root = mkroot();
+    char path[4096];
+    struct model *m;
+    struct err e;
+
+    snprintf(path, sizeof path, "%s/Outbox", root);
+    ck_assert_int_eq(maildir_create(path, &e), 0);
+    put(path, "new", "2000.Q.host", "To: x@example.org\nSubject: queued\n\nhi\n");
+    ck_assert_int_eq(model_open(root, "Outbox", NULL, &m, &e), 0);
+    ck_assert(model_is_outbox(m));
+    ck_assert_uint_eq(model_counts(m)->total, 1);
+    ck_assert_uint_eq(model_counts(m)->unread, 0);
+    ck_assert_uint_eq(model_counts(m)->in_new, 0);
+    model_close(m);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
 START_TEST(save_to_files_and_trash)
 {
     char *root = mkroot();
@@ -563,6 +701,9 @@ static Suite *suite(void)
     tcase_add_test(t, delete_undelete_expunge);
     tcase_add_test(t, save_to_files_and_trash);
     tcase_add_test(t, background_index_rule);
+    tcase_add_test(t, tag_pattern_and_sets);
+    tcase_add_test(t, thread_commands);
+    tcase_add_test(t, outbox_has_nothing_unread);
     tcase_add_test(t, outbox_queue_read_only_on_change);
     tcase_add_test(t, outbox_of_every_account);
     suite_add_tcase(s, t);

@@ -77,9 +77,11 @@ START_TEST(key_names)
         { "down", KEYF(KEY_DOWN) }, { "<PageDown>", KEYF(KEY_NPAGE) },
         { "<pgup>", KEYF(KEY_PPAGE) }, { "<Tab>", '\t' }, { "<Enter>", '\r' },
         { "<Space>", ' ' }, { "<F5>", KEYF(KEY_F(5)) }, { "$", '$' }, { "é", 0xe9 },
-        { "^?", 127 },
+        { "^?", 127 }, { "<Esc>v", KEYM('v') }, { "M-V", KEYM('V') }, { "<esc>/", KEYM('/') },
+        { "<Esc>^D", KEYM(4) },
     };
-    static const char *const bad[] = { "", "<>", "<Nope>", "ab", "^1", "F99", "C-" };
+    static const char *const bad[] = { "", "<>", "<Nope>", "ab", "^1", "F99", "C-",
+                                       "M-", "<Esc><Esc>v", "M-<Nope>" };
     int key;
 
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -138,6 +140,43 @@ START_TEST(keymap_defaults_and_rebind)
         ck_assert_int_eq(act_lookup(act_name((enum action)c)), c);
     buf_free(&keys);
     buf_free(&warn);
+    keymap_free(&km);
+}
+END_TEST
+
+/* tern.1's "For mutt users" says these keys do what mutt's do (and the others differ). */
+START_TEST(mutt_keys)
+{
+    static const struct { const char *key; enum action act; } t[] = {
+        { "m", ACT_COMPOSE }, { "r", ACT_REPLY }, { "g", ACT_GROUP_REPLY },
+        { "L", ACT_LIST_REPLY }, { "f", ACT_FORWARD }, { "F", ACT_FLAG }, { "d", ACT_DELETE },
+        { "u", ACT_UNDELETE }, { "s", ACT_MOVE }, { "C", ACT_COPY }, { "c", ACT_CHANGE_FOLDER },
+        { "l", ACT_LIMIT }, { "o", ACT_SORT }, { "O", ACT_SORT_REVERSE },
+        { "v", ACT_ATTACHMENTS }, { "h", ACT_HEADERS }, { "|", ACT_PIPE }, { "/", ACT_SEARCH },
+        { "<Esc>/", ACT_SEARCH_BACK }, { "n", ACT_SEARCH_NEXT }, { "?", ACT_HELP },
+        { ":", ACT_COMMAND }, { "$", ACT_EXPUNGE }, { "q", ACT_QUIT }, { "t", ACT_TAG },
+        { "T", ACT_TAG_PATTERN }, { "^T", ACT_UNTAG_PATTERN }, { ";", ACT_TAG_PREFIX },
+        { "<Esc>v", ACT_COLLAPSE_THREAD }, { "<Esc>V", ACT_COLLAPSE_ALL },
+        { "^D", ACT_DELETE_THREAD }, { "^U", ACT_UNDELETE_THREAD }, { "^R", ACT_READ_THREAD },
+        { "^N", ACT_NEXT_THREAD }, { "^P", ACT_PREV_THREAD }, { "P", ACT_PARENT },
+        /* the differences the section lists */
+        { "G", ACT_LAST }, { "i", ACT_FETCH }, { "Q", ACT_EXIT }, { "N", ACT_SEARCH_PREV },
+        { "U", ACT_TOGGLE_READ }, { "<Tab>", ACT_NEXT_PANE }, { "#", ACT_THREADS },
+        { "z", ACT_ZOOM }, { "^F", ACT_PAGE_DOWN }, { "^B", ACT_URLS }, { "S", ACT_FLUSH },
+        { "y", ACT_FOLDERS }, { "e", ACT_EDIT_DRAFT }, { "a", ACT_ALIAS }, { "b", ACT_BOUNCE },
+        { "M", ACT_MESSAGES }, { "x", ACT_NONE }, { "D", ACT_NONE },
+        { "[", ACT_NONE }, { "]", ACT_NONE }, { "*", ACT_NONE },
+    };
+    struct keymap km;
+
+    keymap_defaults(&km);
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        int key;
+
+        ck_assert_int_eq(ui_key_parse(t[i].key, &key), 0);
+        ck_assert_msg(keymap_lookup(&km, key) == t[i].act, "%s is %s, not %s", t[i].key,
+                      act_name(keymap_lookup(&km, key)), act_name(t[i].act));
+    }
     keymap_free(&km);
 }
 END_TEST
@@ -283,6 +322,7 @@ static Suite *ui_suite(void)
     tcase_add_test(tc, key_names);
     tcase_add_test(tc, wrap_at_spaces);
     tcase_add_test(tc, keymap_defaults_and_rebind);
+    tcase_add_test(tc, mutt_keys);
     tcase_add_test(tc, colors);
     tcase_add_test(tc, clip_by_width);
     tcase_add_test(tc, line_editor);

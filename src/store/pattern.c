@@ -1,0 +1,445 @@
+/* mutt-style ~ patterns over index entries: a small recursive-descent parser into a tree of
+ * and/or/not nodes whose leaves are POSIX extended regular expressions or states. */
+#include "config.h"
+
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wctype.h>
+
+#include "tern/buf.h"
+#include "tern/fsutil.h"
+#include "tern/header.h"
+#include "tern/maildir.h"
+#include "tern/pattern.h"
+#include "tern/str.h"
+#include "tern/xalloc.h"
+
+/* Bounds against hostile or mistaken input: nesting depth and the number of nodes. */
+#define PAT_MAX_DEPTH 64
+#define PAT_MAX_NODES 1000
+
+enum pnode { PN_AND, PN_OR, PN_NOT, PN_REGEX, PN_STATE };
+
+struct pattern {
+    enum pnode kind;
+    char field;                 /* the letter after ~ */
+    regex_t re;                 /* PN_REGEX */
+    struct pattern *a, *b;      /* PN_AND, PN_OR: both; PN_NOT: a */
+};
+
+struct parser {
+    const char *s, *p;
+    int depth, nodes;
+    struct err *e;
+};
+
+static struct pattern *node(struct parser *ps, enum pnode k)
+{
+    struct pattern *n = xcalloc(1, sizeof *n);
+
+    n->kind = k;
+    ps->nodes++;
+    return n;
+}
+
+void pattern_free(struct pattern *p)
+{
+    if (p == NULL)
+        return;
+    if (p->kind == PN_REGEX)
+        regfree(&p->re);
+    pattern_free(p->a);
+    pattern_free(p->b);
+    free(p);
+}
+
+static void skip_blank(struct parser *ps)
+{
+    while (*ps->p == ' ' || *ps->p == '\t')
+        ps->p++;
+}
+
+static int fail(struct parser *ps, const char *what)
+{
+    return err_set(ps->e, ERR_PARSE, "pattern, at column %d: %s", (int)(ps->p - ps->s) + 1,
+                   what);
+}
+
+/* mutt's rule: a regex without an upper-case letter ignores case. */
+static bool has_upper(const char *s)
+{
+    size_t n = strlen(s);
+
+    for (size_t i = 0; i < n;) {
+        size_t l = utf8_seqlen((const unsigned char *)s + i, n - i);
+        unsigned cp;
+
+        if (l == 0)
+            l = 1;
+        cp = utf8_decode((const unsigned char *)s + i, l);
+        if (iswupper((wint_t)cp))
+            return true;
+        i += l;
+    }
+    return false;
+}
+
+/* The argument of ~X: "quoted" or 'quoted' (a backslash keeps the quote), or a word up to
+ * blank space or a ) that closes a group (parentheses inside the word balance). */
+static int read_arg(struct parser *ps, struct buf *out)
+{
+    skip_blank(ps);
+    if (*ps->p == '"' || *ps->p == '\'') {
+        char q = *ps->p++;
+
+        while (*ps->p && *ps->p != q) {
+            if (*ps->p == '\\' && ps->p[1] == q)
+                ps->p++;
+            buf_addc(out, *ps->p++);
+        }
+        if (*ps->p != q)
+            return fail(ps, "the quote is not closed");
+        ps->p++;
+    } else {
+        int open = 0;
+
+        while (*ps->p && *ps->p != ' ' && *ps->p != '\t') {
+            if (*ps->p == '(')
+                open++;
+            else if (*ps->p == ')' && open-- == 0)
+                break;
+            if (*ps->p == '\\' && ps->p[1])
+                buf_addc(out, *ps->p++);
+            buf_addc(out, *ps->p++);
+        }
+    }
+    if (out->len == 0)
+        return fail(ps, "a regular expression is missing");
+    return 0;
+}
+
+/*
+ * glibc's regcomp copies the tree once per counted or stacked repetition: "a++++..." or
+ * "(a{1,99}){1,99}" take gigabytes. Refuse a repetition right after another one and counted
+ * repetitions whose bounds multiply past 1000 (the fuzzer found it; a typo must not take
+ * the client's memory).
+ */
+static bool re_too_costly(const char *re)
+{
+    bool prev_rep = false;
+    long product = 1;
+
+    for (const char *p = re; *p; p++) {
+        if (*p == '\\' && p[1]) {
+            p++;
+            prev_rep = false;
+        } else if (*p == '[') {             /* a bracket expression: no operators inside */
+            p++;
+            if (*p == '^')
+                p++;
+            if (*p == ']')
+                p++;
+            while (*p && *p != ']')
+                p++;
+            if (*p == '\0')
+                return false;           /* regcomp reports it */
+            prev_rep = false;
+        } else if (*p == '*' || *p == '+' || *p == '?' || *p == '{') {
+            if (prev_rep)
+                return true;
+            if (*p == '{') {
+                long lo = strtol(p + 1, NULL, 10), hi = lo;
+                const char *c = strchr(p, ',');
+                const char *end = strchr(p, '}');
+
+                if (c && end && c < end && c[1] != '}')
+                    hi = strtol(c + 1, NULL, 10);
+                if (lo > hi)
+                    hi = lo;
+                if (hi > 1000 || (hi > 1 && (product *= hi) > 1000))
+                    return true;
+                if (end)
+                    p = end;
+            }
+            prev_rep = true;
+        } else {
+            prev_rep = false;
+        }
+    }
+    return false;
+}
+
+static struct pattern *parse_or(struct parser *ps);
+
+static struct pattern *parse_atom(struct parser *ps)
+{
+    static const char regex_fields[] = "ftcCsihbB", state_fields[] = "ANOURFDTQ";
+    struct pattern *n;
+    char f;
+
+    skip_blank(ps);
+    if (*ps->p == '!') {
+        ps->p++;
+        if (++ps->depth > PAT_MAX_DEPTH)
+            return fail(ps, "nested too deep"), NULL;
+        n = node(ps, PN_NOT);
+        n->a = parse_atom(ps);
+        ps->depth--;
+        if (n->a == NULL) {
+            pattern_free(n);
+            return NULL;
+        }
+        return n;
+    }
+    if (*ps->p == '(') {
+        ps->p++;
+        if (++ps->depth > PAT_MAX_DEPTH)
+            return fail(ps, "nested too deep"), NULL;
+        n = parse_or(ps);
+        ps->depth--;
+        if (n == NULL)
+            return NULL;
+        skip_blank(ps);
+        if (*ps->p != ')') {
+            pattern_free(n);
+            return fail(ps, "a ( is not closed"), NULL;
+        }
+        ps->p++;
+        return n;
+    }
+    if (*ps->p != '~')
+        return fail(ps, *ps->p ? "expected ~X, ! or (" : "the pattern ends too soon"), NULL;
+    f = ps->p[1];
+    if (f && strchr(state_fields, f)) {
+        ps->p += 2;
+        n = node(ps, PN_STATE);
+        n->field = f;
+        return n;
+    }
+    if (f && strchr(regex_fields, f)) {
+        struct buf re = BUF_INIT;
+        int rc;
+
+        ps->p += 2;
+        if (read_arg(ps, &re) < 0) {
+            buf_free(&re);
+            return NULL;
+        }
+        if (re_too_costly(buf_cstr(&re))) {
+            err_set(ps->e, ERR_PARSE, "pattern: regular expression '%s' is too costly "
+                    "(stacked or large repetitions)", re.ptr);
+            buf_free(&re);
+            return NULL;
+        }
+        n = node(ps, PN_REGEX);
+        n->field = f;
+        rc = regcomp(&n->re, buf_cstr(&re),
+                     REG_EXTENDED | REG_NOSUB | REG_NEWLINE | (has_upper(re.ptr) ? 0 : REG_ICASE));
+        if (rc != 0) {
+            char why[128];
+
+            regerror(rc, &n->re, why, sizeof why);
+            n->kind = PN_STATE;     /* nothing to regfree */
+            pattern_free(n);
+            err_set(ps->e, ERR_PARSE, "pattern: bad regular expression '%s': %s",
+                    buf_cstr(&re), why);
+            buf_free(&re);
+            return NULL;
+        }
+        buf_free(&re);
+        return n;
+    }
+    return fail(ps, "unknown ~ letter (~f ~t ~c ~C ~s ~i ~h ~b ~B ~A ~N ~O ~U ~R ~F ~D ~T ~Q)"),
+           NULL;
+}
+
+/* Juxtaposition is "and": atoms until |, ) or the end. */
+static struct pattern *parse_and(struct parser *ps)
+{
+    struct pattern *l = parse_atom(ps);
+
+    for (;;) {
+        struct pattern *r, *n;
+
+        if (l == NULL)
+            return NULL;
+        skip_blank(ps);
+        if (*ps->p == '\0' || *ps->p == '|' || *ps->p == ')')
+            return l;
+        if (ps->nodes > PAT_MAX_NODES) {
+            pattern_free(l);
+            return fail(ps, "too long"), NULL;
+        }
+        if ((r = parse_atom(ps)) == NULL) {
+            pattern_free(l);
+            return NULL;
+        }
+        n = node(ps, PN_AND);
+        n->a = l;
+        n->b = r;
+        l = n;
+    }
+}
+
+static struct pattern *parse_or(struct parser *ps)
+{
+    struct pattern *l = parse_and(ps);
+
+    while (l != NULL) {
+        struct pattern *r, *n;
+
+        skip_blank(ps);
+        if (*ps->p != '|')
+            return l;
+        if (ps->nodes > PAT_MAX_NODES) {
+            pattern_free(l);
+            return fail(ps, "too long"), NULL;
+        }
+        ps->p++;
+        if ((r = parse_and(ps)) == NULL) {
+            pattern_free(l);
+            return NULL;
+        }
+        n = node(ps, PN_OR);
+        n->a = l;
+        n->b = r;
+        l = n;
+    }
+    return NULL;
+}
+
+bool pattern_is_pattern(const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '!' || *s == '(')
+        s++;
+    return *s == '~';
+}
+
+int pattern_compile(const char *s, struct pattern **out, struct err *e)
+{
+    struct parser ps = { s, s, 0, 0, e };
+    struct pattern *p = parse_or(&ps);
+
+    *out = NULL;
+    if (p == NULL)
+        return -1;
+    skip_blank(&ps);
+    if (*ps.p != '\0') {
+        pattern_free(p);
+        return fail(&ps, *ps.p == ')' ? "a ) has no (" : "unexpected text");
+    }
+    *out = p;
+    return 0;
+}
+
+/* ---- matching ---- */
+
+/* The message file, read once per match of one message (several ~b/~h leaves share it). */
+struct msgtext {
+    const struct idx *x;
+    size_t i;
+    bool loaded;
+    struct buf b;
+    size_t hlen;
+};
+
+static const char *text_of(struct msgtext *t)
+{
+    if (!t->loaded) {
+        char *path = idx_path(t->x, t->i);
+        struct err e;
+
+        t->loaded = true;
+        if (path == NULL || fs_read_file(path, &t->b, &e) < 0)
+            buf_reset(&t->b);
+        free(path);
+        buf_cstr(&t->b);
+        t->hlen = hdr_block_len(t->b.ptr, t->b.len);
+    }
+    return t->b.ptr;
+}
+
+static bool re_on(const regex_t *re, const char *s)
+{
+    return s && regexec(re, s, 0, NULL, 0) == 0;
+}
+
+/* A header of the message, decoded, matched by re. */
+static bool header_match(const regex_t *re, struct msgtext *t, const char *name)
+{
+    const char *s = text_of(t);
+    char *v = hdr_get(s, t->hlen, name);
+    bool r = re_on(re, v);
+
+    free(v);
+    return r;
+}
+
+static bool match_regex(const struct pattern *p, const struct idx_msg *g, struct msgtext *t)
+{
+    switch (p->field) {
+    case 'f': return re_on(&p->re, g->from);
+    case 't': return re_on(&p->re, g->to);
+    case 's': return re_on(&p->re, g->subject);
+    case 'i': return re_on(&p->re, g->msgid);
+    case 'c': return header_match(&p->re, t, "Cc");
+    case 'C': return re_on(&p->re, g->to) || header_match(&p->re, t, "To") ||
+                     header_match(&p->re, t, "Cc");
+    case 'h': {
+        const char *s = text_of(t);
+        char *h = xstrndup(s, t->hlen);
+        bool r;
+
+        r = regexec(&p->re, h, 0, NULL, 0) == 0;
+        free(h);
+        return r;
+    }
+    case 'b':
+        return re_on(&p->re, text_of(t) + t->hlen);
+    case 'B':
+    default:
+        return re_on(&p->re, text_of(t));
+    }
+}
+
+static bool match_state(char f, const struct idx_msg *g, bool (*tagged)(void *, uint32_t),
+                        void *arg)
+{
+    bool unread = !(g->flags & MDF_SEEN);
+
+    switch (f) {
+    case 'A': return true;
+    case 'N': return unread && g->in_new;
+    case 'O': return unread && !g->in_new;
+    case 'U': return unread;
+    case 'R': return !unread;
+    case 'F': return (g->flags & MDF_FLAGGED) != 0;
+    case 'D': return (g->flags & MDF_TRASHED) != 0;
+    case 'Q': return (g->flags & MDF_REPLIED) != 0;
+    case 'T': return tagged != NULL && tagged(arg, g->id);
+    default: return false;
+    }
+}
+
+static bool eval(const struct pattern *p, const struct idx_msg *g, struct msgtext *t,
+                 bool (*tagged)(void *, uint32_t), void *arg)
+{
+    switch (p->kind) {
+    case PN_AND: return eval(p->a, g, t, tagged, arg) && eval(p->b, g, t, tagged, arg);
+    case PN_OR: return eval(p->a, g, t, tagged, arg) || eval(p->b, g, t, tagged, arg);
+    case PN_NOT: return !eval(p->a, g, t, tagged, arg);
+    case PN_REGEX: return match_regex(p, g, t);
+    case PN_STATE: default: return match_state(p->field, g, tagged, arg);
+    }
+}
+
+bool pattern_match(const struct pattern *p, const struct idx *x, size_t i,
+                   bool (*tagged)(void *arg, uint32_t id), void *arg)
+{
+    struct msgtext t = { x, i, false, BUF_INIT, 0 };
+    bool r = eval(p, idx_msg(x, i), &t, tagged, arg);
+
+    buf_free(&t.b);
+    return r;
+}
