@@ -138,7 +138,11 @@ int worker_emit(int fd, const struct worker_event *ev)
     return rc;
 }
 
-/* Decode the word [p, end) into *dst (advanced past its NUL); -1 on a bad escape or a NUL. */
+/*
+ * Decode the word [p, end) into *dst (advanced past its NUL); -1 on a bad escape, a NUL, or a
+ * raw control byte (the emitter escapes those: a raw one would come back three bytes long,
+ * and the line, formatted again, could outgrow WORKER_LINE_MAX).
+ */
 static int get_word(const char *p, const char *end, char **dst)
 {
     char *o = *dst;
@@ -157,6 +161,8 @@ static int get_word(const char *p, const char *end, char **dst)
                 return -1;
             *o++ = (char)(hi * 16 + lo);
             p += 3;
+        } else if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            return -1;
         } else {
             *o++ = *p++;
         }

@@ -174,6 +174,9 @@ START_TEST(malformed_lines_are_refused)
         "error bogus acct text", "error auth", "sent", "new IN%2 x", "new IN%zz x",
         "new IN%00BOX x", "tern-worker 2 fetch", "tern-worker x fetch", "flushed 1 2",
         "done now", "new INBOX x ",
+        /* raw controls in a field: the emitter escapes them (fuzz_worker found one whose
+         * escaped form outgrew the line limit) */
+        "new IN\rBOX x", "new INBOX x\ty", "new IN\x7f x", "sent q\x01 text",
     };
     struct worker_event *ev = malloc(sizeof *ev);
     struct err e;
@@ -189,6 +192,27 @@ START_TEST(malformed_lines_are_refused)
     memset(huge, 'a', WORKER_LINE_MAX + 9);
     memcpy(huge, "failed q ", 9);
     ck_assert_int_eq(worker_parse(huge, WORKER_LINE_MAX + 9, ev, &e), -1);
+    /* a field of escaped controls formats back to a line the parser takes */
+    {
+        struct buf b = BUF_INIT;
+        struct worker_event *again = malloc(sizeof *again);
+        char *line = malloc(WORKER_LINE_MAX);
+        size_t n = 0;
+
+        n += (size_t)snprintf(line, WORKER_LINE_MAX, "new F ");
+        while (n + 4 < WORKER_LINE_MAX - 1) {
+            memcpy(line + n, "%0D", 3);
+            n += 3;
+        }
+        ck_assert_int_eq(worker_parse(line, n, ev, &e), 0);
+        worker_format(ev, &b);
+        ck_assert_uint_lt(b.len - 1, WORKER_LINE_MAX);
+        ck_assert_int_eq(worker_parse(b.ptr, b.len - 1, again, &e), 0);
+        ck_assert_str_eq(again->file, ev->file);
+        buf_free(&b);
+        free(again);
+        free(line);
+    }
     /* a CR before the end of line is ignored */
     ck_assert_int_eq(parse_str("new INBOX f\r", ev, &e), 0);
     ck_assert_str_eq(ev->file, "f");
