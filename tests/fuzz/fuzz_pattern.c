@@ -11,6 +11,7 @@
 
 #include "tern/index.h"
 #include "tern/pattern.h"
+#include "tern/view.h"
 #include "tern/xalloc.h"
 
 static struct idx *folder(void)
