@@ -62,6 +62,10 @@ struct idx_counts {
 /* idx_open flags */
 #define IDX_NO_CACHE  0x1   /* ignore any cache file (rebuild from the messages) */
 #define IDX_NO_SAVE   0x2   /* never write the cache file */
+#define IDX_WATCH     0x4   /* watch new/ and cur/ while open (Linux inotify, local file
+                               systems): a refresh applies the changes the kernel reported
+                               instead of listing the directories; without such a watch the
+                               flag is ignored */
 
 /*
  * Open the folder at dir (a Maildir path, see maildir_folder_path): load the cache if it is
@@ -102,6 +106,18 @@ char *idx_path(const struct idx *x, size_t i);
  * rebuild views, re-find selections by id), 0 when not, -1 on error. Saves the cache.
  */
 int idx_refresh(struct idx *x, struct err *e);
+/*
+ * The refresh a running client makes when its folder's watch fired (or on a timer): with a
+ * watch (IDX_WATCH) that lost nothing, the changes the kernel reported are applied without
+ * reading the directories (renames, removals, new files, whose header blocks are read), and
+ * the result is that of idx_refresh. Returns 2, having changed nothing it cannot vouch for,
+ * when only a listing can tell (no watch, events lost, a directory replaced): call
+ * idx_refresh then (or do it in the background for a large folder).
+ */
+int idx_refresh_watched(struct idx *x, struct err *e);
+/* The watch's descriptor: readable when the folder changed (poll it, then refresh); -1 when
+ * there is no watch. */
+int idx_watch_fd(const struct idx *x);
 /* Write the cache now if it differs from the file (atomic replace). */
 int idx_save(struct idx *x, struct err *e);
 /* Statistics of the last open/refresh, for benchmarks and -v. */
@@ -111,7 +127,10 @@ struct idx_stats {
     size_t renamed;    /* entries whose file name changed (flags, new/ -> cur/) */
     size_t removed;
     size_t vanished;   /* files that disappeared between readdir and open */
-    bool listed;       /* the directories were read (false: the mtimes matched) */
+    bool listed;       /* the directories were read (false: the mtimes matched or the
+                          watch said what changed) */
+    bool watched;      /* the watch's events were applied, no listing */
+    size_t events;     /* events read from the watch */
     bool new_only;     /* of them only new/ (cur/ had not changed) */
     size_t filled;     /* entries filled from cache records so far (they are filled
                           when first used, so a first screen fills only its rows) */
@@ -143,6 +162,11 @@ int idx_load_image(struct idx *x, const void *p, size_t n, bool verify_checksum,
 /* Replay a journal image (CACHE.log) onto an index loaded from the cache file it extends;
  * 0, or -1 (ERR_PARSE) when it is foreign or has no complete change. j must outlive x. */
 int idx_replay_journal(struct idx *x, char *j, size_t len, struct err *e);
+/* Tests: queue an event for the next refresh as if the watch had read it (x must have a
+ * watch): name left new/ or cur/ (IDX_WEV_GONE: moved away or deleted), arrived there
+ * (IDX_WEV_CAME: moved in or created), or the kernel's queue overflowed (IDX_WEV_LOST). */
+enum { IDX_WEV_GONE = 1, IDX_WEV_CAME, IDX_WEV_LOST };
+void idx_watch_inject(struct idx *x, int kind, bool in_new, const char *name);
 /* An empty index for dir (no file system access); for the fuzz target and tests. */
 struct idx *idx_new_empty(const char *dir);
 /* The cache file's path for dir (new string). */

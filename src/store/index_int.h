@@ -91,6 +91,19 @@ struct idx {
     size_t jren_n, jren_cap;
     uint64_t *jgone;                    /* replayed removals of entries not read yet */
     bool replaying;
+    /* The name table (index.c): the unique part of every entry's file name -> its position,
+     * kept across refreshes. hh has the hash of positions [0, hh_n); ht is an open-addressing
+     * table over them whose slots carry the hash's high half, so a miss compares no name. */
+    struct idx_slot *ht;
+    size_t ht_mask, ht_n;
+    uint64_t *hh;
+    size_t hh_n, hh_cap;
+    struct idx_watch *watch;            /* idxwatch.c: inotify on new/ and cur/, or NULL */
+};
+
+struct idx_slot {
+    uint32_t pos;                       /* UINT32_MAX: empty */
+    uint32_t tag;                       /* the hash's high 32 bits */
 };
 
 const char *idx_arena_strn(struct pctx *x, const char *s, size_t n);
@@ -152,5 +165,31 @@ void idx_reserve(struct idx *x, size_t want);
 void idx_jnl_rename(struct idx *x, size_t i);
 void idx_jnl_remove(struct idx *x, size_t i);
 void idx_jnl_add(struct idx *x, size_t i);
+
+/* index.c, for the watch: the position of the live entry whose unique part is u (ul bytes),
+ * -1 when none (the first call reads every entry's name). */
+long idx_name_find(struct idx *x, const char *u, size_t ul);
+/* Entry i moved to name (in new/ when in_new) or left: counts, journal, dirty. */
+void idx_entry_renamed(struct idx *x, size_t i, const char *name, bool in_new);
+void idx_entry_gone(struct idx *x, size_t i);
+/* Read the header blocks of these files (names in new/ or cur/) and append them; each name
+ * is freed. Files gone meanwhile are left out. */
+struct idx_pending {
+    char *name;
+    bool in_new;
+};
+void idx_add_files(struct idx *x, struct idx_pending *p, size_t n, bool *changed);
+
+/* idxwatch.c: the watch's side of a refresh. Drain what the kernel queued (and what tests
+ * injected) and apply it: 0 when the entries now reflect the directories, 1 when that is not
+ * known (events lost, a watched directory gone, the watch not yet verified): list them. */
+int idx_watch_apply(struct idx *x, bool *changed);
+/* Arm the watch (idx_open with IDX_WATCH): 0, or -1 when there is none to be had (not
+ * Linux, no inotify, a file system whose changes it would not see). */
+int idx_watch_start(struct idx *x);
+/* The listing (or the stamp check) just brought the entries up to date: the watch's
+ * events from now on are enough. */
+void idx_watch_verified(struct idx *x);
+void idx_watch_free(struct idx *x);
 
 #endif
