@@ -186,15 +186,19 @@ void app_refresh(struct app *a)
     }
     if (a->m == NULL || a->pending_folder)
         return;
-    /* A large folder's refresh reads every name and rewrites a big cache: seconds, not for
-     * the loop. A child does it (after a running fetch ends), then the index is swapped. */
-    if (model_is_large(a->m)) {
+    /* The folder's watch says what changed, whatever its size; only when it cannot (no
+     * watch, events lost) are the directories read. */
+    r = model_refresh_watched(a->m, &e);
+    /* A large folder's listing reads every name: not for the loop. A child does it (after
+     * a running fetch ends), then the index is swapped. */
+    if (r == 2 && model_is_large(a->m)) {
         if (jobs_running(a, "fetch") || jobs_running(a, "index") || !model_changed(a->m))
             return;
         (void)index_in_background(a, model_name(a->m), true);
         return;
     }
-    r = model_refresh(a->m, &e);
+    if (r == 2)
+        r = model_refresh(a->m, &e);
     if (r < 0)
         app_err(a, "%s", e.msg);
     else if (r > 0)
