@@ -574,8 +574,9 @@ static void names_drop(struct idx *x)
 
 /*
  * Bring the table up to the entries [0, n): entries appended since (parsed, replayed) are
- * added; the first call reads every entry's name (every block of the cache file), which is
- * what a listing needs anyway. Renames keep the unique part, so they change nothing here.
+ * added. The first call takes the hashes of the cache file's records from the file (8 bytes
+ * a message; no record is read), else reads every entry's name. Renames keep the unique
+ * part, so they change nothing here.
  */
 static void names_sync(struct idx *x)
 {
@@ -583,12 +584,14 @@ static void names_sync(struct idx *x)
         names_drop(x);
     if (x->ht && x->hh_n == x->n)
         return;
-    if (x->hh_n < x->nmapped)
-        idx_load_all(x);
     if (x->hh_cap < x->n) {
         x->hh_cap = x->n + x->n / 8 + 1024;
         x->hh = xreallocarray(x->hh, x->hh_cap, sizeof *x->hh);
     }
+    if (x->hh_n == 0 && x->nmapped > 0 && idx_file_hashes(x, x->hh))
+        x->hh_n = x->nmapped;
+    if (x->hh_n < x->nmapped)
+        idx_load_all(x);
     for (size_t i = x->hh_n; i < x->n; i++) {
         const struct idx_msg *m = idx_entry(x, i);
 
@@ -605,23 +608,24 @@ static void names_sync(struct idx *x)
 }
 
 /* The live entry with unique part u (in new/ only, when new_only), else -1. The table is
- * current (names_sync). */
-static long names_find(const struct idx *x, const char *u, size_t ul, bool new_only)
+ * current (names_sync). Only an entry whose whole hash matches is read. */
+static long names_find(struct idx *x, const char *u, size_t ul, bool new_only)
 {
     uint64_t h = str_hash(u, ul);
     uint32_t tag = (uint32_t)(h >> 32);
 
     for (size_t i = (size_t)h & x->ht_mask; x->ht[i].pos != SLOT_EMPTY;
          i = (i + 1) & x->ht_mask) {
+        uint32_t pos = x->ht[i].pos;
         const struct idx_msg *m;
 
-        if (x->ht[i].tag != tag)
+        if (x->ht[i].tag != tag || x->hh[pos] != h || idx_is_gone(x, pos))
             continue;
-        m = &x->m[x->ht[i].pos];
+        m = idx_entry(x, pos);
         if (m->gone || m->uniq_len != ul || memcmp(m->name, u, ul) != 0 ||
             (new_only && !m->in_new))
             continue;
-        return x->ht[i].pos;
+        return pos;
     }
     return -1;
 }
@@ -933,6 +937,7 @@ static int list_dirs(struct idx *x, const struct maildir_stamp *now, bool *chang
     x->stats.listed = true;
     x->stats.new_only = partial;
     listed_at = now_ns();
+    idx_load_all(x);            /* the entries not seen are judged by their fields */
     names_sync(x);
     seen = xcalloc(x->n + 1, 1);
     for (int s = 0; s < (partial ? 1 : 2); s++) {

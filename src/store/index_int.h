@@ -67,6 +67,7 @@ struct idx {
     char *blktab;                       /* the block table */
     struct blkmem *blk_mem;             /* per block, once read */
     uint64_t recs_off, strtab_off, strtab_size;
+    uint64_t hash_off, hash_sum;        /* the name hashes of the records */
     uint32_t blk_recs, nblocks;
     unsigned char *blk_state;           /* BLK_* per block */
     bool verify;                        /* check block checksums (not for the fuzz target) */
@@ -145,6 +146,10 @@ static inline bool idx_is_gone(const struct idx *x, size_t i)
         return x->m[i].gone;
     return x->jgone && (x->jgone[i / 64] >> (i % 64) & 1);
 }
+
+/* The name hashes of the records [0, nmapped) into out, checked: false when there are none
+ * or they cannot be read or trusted (the entries are read instead). */
+bool idx_file_hashes(struct idx *x, uint64_t *out);
 
 /* index.c: the stamp rule (was, listed at listed_at, still describes the directories now). */
 bool idx_stamp_trusted(const struct maildir_stamp *was, int64_t listed_at,

@@ -279,7 +279,7 @@ START_TEST(damaged_cache_rebuilt)
         case 0: buf_truncate(&bad, bad.len / 2); break;            /* truncated */
         case 1: buf_truncate(&bad, 10); break;                      /* torn header */
         case 2: bad.ptr[144 + 70] ^= 0x55; break;                   /* flipped record bit */
-        case 3: bad.ptr[bad.len - 2] ^= 0x20; break;                /* flipped string byte */
+        case 3: bad.ptr[bad.len - 3 * 8 - 2] ^= 0x20; break;        /* flipped string byte */
         case 4: buf_truncate(&bad, 0); break;                       /* empty */
         case 5: memset(bad.ptr + 144, 0xff, 64); break;             /* wild offsets */
         }
@@ -710,7 +710,8 @@ START_TEST(lazy_block_damage)
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     idx_close(x);
     ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
-    img.ptr[img.len - 3] ^= 0x20;                   /* a string byte of the last record */
+    img.ptr[img.len - 3 * 8 - 3] ^= 0x20;           /* a string byte of the last record
+                                                       (before the 3 name hashes) */
     ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     ck_assert(!idx_stats(x)->cache_bad);            /* not seen yet: nothing was read */
@@ -1417,6 +1418,44 @@ START_TEST(watch_many_renames)
 }
 END_TEST
 
+
+/* The name hashes at the end of the cache file are checked when a refresh first needs them;
+ * damaged, they are not used (the entries' names are read instead) and nothing is lost. */
+START_TEST(watch_damaged_name_hashes)
+{
+    char *d = mkfolder();
+    char *cache = idx_cache_path(d);
+    struct buf img = BUF_INIT;
+    struct idx *x;
+    struct err e;
+
+    pin_dirs(d);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
+    img.ptr[img.len - 5] ^= 0x20;                   /* the last record's name hash */
+    ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
+    pin_dirs(d);
+    x = open_watched(d);
+    ck_assert(!idx_stats(x)->cache_bad);
+    ck_assert(!idx_stats(x)->listed);
+    mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
+    mv(d, "cur/1001.B.host:2,FS", "cur/1001.B.host:2,S");
+    mv(d, "new/1002.C.host", "cur/1002.C.host:2,S");
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 3);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    ck_assert_uint_eq(idx_count(x), 3);
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->name,
+                     "1002.C.host:2,S");
+    idx_close(x);
+    buf_free(&img);
+    free(cache);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
 static Suite *index_suite(void)
 {
     Suite *s = suite_create("index");
@@ -1456,6 +1495,7 @@ static Suite *index_suite(void)
     tcase_add_test(tc, watch_overflow_lists);
     tcase_add_test(tc, watch_absent);
     tcase_add_test(tc, watch_many_renames);
+    tcase_add_test(tc, watch_damaged_name_hashes);
     suite_add_tcase(s, tc);
     return s;
 }
