@@ -390,6 +390,47 @@ void idx_peek(struct idx *x, size_t i, int64_t *date, int64_t *mtime, uint32_t *
     *id = (uint32_t)i + 1;          /* what idx_load_rec will give it */
 }
 
+bool idx_peek_name(struct idx *x, size_t i, char *out, size_t cap, bool *in_new)
+{
+    struct idx_frec r;
+    uint64_t off;
+    size_t n;
+    const char *src = NULL, *z;
+
+    if (idx_ready(x, i) || cap == 0)
+        return false;
+    if (x->jren_n) {
+        const struct jren *j = &x->jren[jren_slot(x, (uint32_t)i + 1)];
+
+        if (j->key) {
+            if (strlen(j->name) >= cap)
+                return false;
+            memcpy(out, j->name, strlen(j->name) + 1);
+            *in_new = j->in_new != 0;
+            return true;
+        }
+    }
+    if (!img_read(x, x->recs_off + i * sizeof r, sizeof r, (char *)&r, NULL))
+        return false;
+    off = r.str[F_NAME];
+    if (off == 0 || off >= x->strtab_size)
+        return false;
+    n = x->strtab_size - off < cap ? (size_t)(x->strtab_size - off) : cap;
+    if (!img_read(x, x->strtab_off + off, n, out, &src))
+        return false;
+    if ((z = memchr(src, '\0', n)) == NULL || z == src || memchr(src, '/', (size_t)(z - src)))
+        return false;
+    if (src != out)
+        memcpy(out, src, (size_t)(z - src) + 1);
+    *in_new = (r.bits & 1) != 0;
+    return true;
+}
+
+void idx_rename_unread(struct idx *x, size_t i, const char *name, bool in_new)
+{
+    jren_put(x, i, name, in_new);
+}
+
 /* Up to how many records every block is checked at open ($TERN_INDEX_EAGER_MAX for tests). */
 static size_t eager_max(void)
 {
@@ -852,18 +893,22 @@ static bool journaling(const struct idx *x)
     return x->jok && !x->replaying && !(x->oflags & IDX_NO_SAVE);
 }
 
-void idx_jnl_rename(struct idx *x, size_t i)
+void idx_jnl_rename_to(struct idx *x, size_t i, const char *name, bool in_new)
 {
-    const struct idx_msg *m = &x->m[i];
     struct buf p = BUF_INIT;
-    uint32_t head[2] = { x->fpos[i], m->in_new };
+    uint32_t head[2] = { x->fpos[i], in_new };
 
     if (!journaling(x))
         return;
     buf_add(&p, head, sizeof head);
-    buf_add(&p, m->name, strlen(m->name) + 1);
+    buf_add(&p, name, strlen(name) + 1);
     jnl_entry(&x->jbuf, J_RENAME, p.ptr, p.len);
     buf_free(&p);
+}
+
+void idx_jnl_rename(struct idx *x, size_t i)
+{
+    idx_jnl_rename_to(x, i, x->m[i].name, x->m[i].in_new);
 }
 
 void idx_jnl_remove(struct idx *x, size_t i)

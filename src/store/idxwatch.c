@@ -57,6 +57,9 @@ static void apply_one(struct idx *x, struct drain *d, int kind, bool in_new, con
 {
     size_t ul;
     long pos;
+    char buf[512];
+    const char *cur;
+    bool cur_new;
 
     if (name[0] == '.' || name[0] == '\0' || strchr(name, '/') != NULL)
         return;
@@ -74,7 +77,8 @@ static void apply_one(struct idx *x, struct drain *d, int kind, bool in_new, con
             d->na++;
             return;
         }
-        if (x->m[pos].in_new != in_new || strcmp(x->m[pos].name, name) != 0) {
+        cur = idx_entry_name(x, (size_t)pos, buf, sizeof buf, &cur_new);
+        if (cur_new != in_new || strcmp(cur, name) != 0) {
             idx_entry_renamed(x, (size_t)pos, name, in_new);
             *d->changed = true;
         }
@@ -83,8 +87,10 @@ static void apply_one(struct idx *x, struct drain *d, int kind, bool in_new, con
         return;
     }
     /* left: only the entry's own name counts (an older name is our own rename's echo) */
-    if (pos < 0 || x->m[pos].in_new != in_new || strcmp(x->m[pos].name, name) != 0 ||
-        bit(d->missing, (size_t)pos))
+    if (pos < 0 || bit(d->missing, (size_t)pos))
+        return;
+    cur = idx_entry_name(x, (size_t)pos, buf, sizeof buf, &cur_new);
+    if (cur_new != in_new || strcmp(cur, name) != 0)
         return;
     if (d->missing == NULL)
         d->missing = xcalloc(x->n / 64 + 1, sizeof *d->missing);

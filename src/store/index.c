@@ -607,8 +607,20 @@ static void names_sync(struct idx *x)
     x->ht_n = x->hh_n;
 }
 
+const char *idx_entry_name(struct idx *x, size_t i, char *buf, size_t cap, bool *in_new)
+{
+    const struct idx_msg *m;
+
+    if (idx_peek_name(x, i, buf, cap, in_new))
+        return buf;
+    m = idx_entry(x, i);
+    *in_new = m->in_new;
+    return m->name;
+}
+
 /* The live entry with unique part u (in new/ only, when new_only), else -1. The table is
- * current (names_sync). Only an entry whose whole hash matches is read. */
+ * current (names_sync). Only an entry whose whole hash matches is looked at, and an entry
+ * not filled yet is not filled for it (its name is read from its record). */
 static long names_find(struct idx *x, const char *u, size_t ul, bool new_only)
 {
     uint64_t h = str_hash(u, ul);
@@ -617,13 +629,18 @@ static long names_find(struct idx *x, const char *u, size_t ul, bool new_only)
     for (size_t i = (size_t)h & x->ht_mask; x->ht[i].pos != SLOT_EMPTY;
          i = (i + 1) & x->ht_mask) {
         uint32_t pos = x->ht[i].pos;
-        const struct idx_msg *m;
+        char buf[512];
+        const char *name;
+        size_t nl;
+        bool in_new;
 
         if (x->ht[i].tag != tag || x->hh[pos] != h || idx_is_gone(x, pos))
             continue;
-        m = idx_entry(x, pos);
-        if (m->gone || m->uniq_len != ul || memcmp(m->name, u, ul) != 0 ||
-            (new_only && !m->in_new))
+        name = idx_entry_name(x, pos, buf, sizeof buf, &in_new);
+        if (idx_is_gone(x, pos))
+            continue;           /* filled just now, and found damaged */
+        maildir_name_split(name, &nl);
+        if (nl != ul || memcmp(name, u, ul) != 0 || (new_only && !in_new))
             continue;
         return pos;
     }
@@ -901,12 +918,31 @@ void idx_add_files(struct idx *x, struct idx_pending *p, size_t n, bool *changed
 
 void idx_entry_renamed(struct idx *x, size_t i, const char *name, bool in_new)
 {
-    struct idx_msg *m = idx_entry(x, i);
+    char buf[512];
+    bool was_new;
+    const char *was = idx_entry_name(x, i, buf, sizeof buf, &was_new);
 
-    count_msg(x, m, -1);
-    idx_msg_set_name(m, idx_arena_str(&x->p, name), in_new);
-    count_msg(x, m, 1);
-    idx_jnl_rename(x, i);
+    if (!idx_ready(x, i)) {
+        /* not filled yet: the counts from the two names, the name kept for when it is */
+        struct idx_msg a, b;
+        const char *nm = idx_arena_str(&x->p, name);
+
+        memset(&a, 0, sizeof a);
+        memset(&b, 0, sizeof b);
+        idx_msg_set_name(&a, was, was_new);
+        idx_msg_set_name(&b, nm, in_new);
+        count_msg(x, &a, -1);
+        count_msg(x, &b, 1);
+        idx_rename_unread(x, i, nm, in_new);
+        idx_jnl_rename_to(x, i, nm, in_new);
+    } else {
+        struct idx_msg *m = &x->m[i];
+
+        count_msg(x, m, -1);
+        idx_msg_set_name(m, idx_arena_str(&x->p, name), in_new);
+        count_msg(x, m, 1);
+        idx_jnl_rename(x, i);
+    }
     x->stats.renamed++;
     x->dirty = true;
 }

@@ -168,12 +168,21 @@ void idx_reserve(struct idx *x, size_t want);
 
 /* Journal entries for what just happened to entry i (nothing when not journaling). */
 void idx_jnl_rename(struct idx *x, size_t i);
+void idx_jnl_rename_to(struct idx *x, size_t i, const char *name, bool in_new);
+/* The current file name of entry i not filled yet (its pending rename, else its record's
+ * name read from the file, unchecked: the block is checked when the entry is filled) into
+ * out; false when the entry is filled or the name cannot be read. */
+bool idx_peek_name(struct idx *x, size_t i, char *out, size_t cap, bool *in_new);
+/* Entry i, not filled yet, takes name (stable storage) when it is filled. */
+void idx_rename_unread(struct idx *x, size_t i, const char *name, bool in_new);
 void idx_jnl_remove(struct idx *x, size_t i);
 void idx_jnl_add(struct idx *x, size_t i);
 
 /* index.c, for the watch: the position of the live entry whose unique part is u (ul bytes),
- * -1 when none (the first call reads every entry's name). */
+ * -1 when none; the entry may not be filled (the first call reads the names' hashes). */
 long idx_name_find(struct idx *x, const char *u, size_t ul);
+/* The current file name of entry i, filled or not (in buf when it is read from the record). */
+const char *idx_entry_name(struct idx *x, size_t i, char *buf, size_t cap, bool *in_new);
 /* Entry i moved to name (in new/ when in_new) or left: counts, journal, dirty. */
 void idx_entry_renamed(struct idx *x, size_t i, const char *name, bool in_new);
 void idx_entry_gone(struct idx *x, size_t i);

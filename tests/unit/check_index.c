@@ -1456,6 +1456,60 @@ START_TEST(watch_damaged_name_hashes)
 }
 END_TEST
 
+/* Entries not filled yet (a warm open reads no record): the watch renames them without
+ * filling them (counts from the names, the name kept until they are filled), twice in a
+ * row, and the journal carries it to the next open. */
+START_TEST(watch_unread_entries)
+{
+    char *d = mkfolder();
+    struct idx *x;
+    struct idx_counts c;
+    struct err e;
+
+    setenv("TERN_INDEX_EAGER_MAX", "0", 1);
+    pin_dirs(d);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    x = open_watched(d);
+    ck_assert_uint_eq(idx_stats(x)->filled, 0);
+    mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
+    mv(d, "new/1002.C.host", "cur/1002.C.host:2,");
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 2);
+    ck_assert_uint_eq(idx_stats(x)->filled, 0);
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.total, 3);
+    ck_assert_uint_eq(c.flagged, 2);
+    ck_assert_uint_eq(c.in_new, 0);
+    ck_assert_uint_eq(c.unread, 1);
+    mv(d, "cur/1002.C.host:2,", "cur/1002.C.host:2,S");
+    mv(d, "cur/1000.A.host:2,FS", "cur/1000.A.host:2,RS");
+    pin_dirs(d);
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 2);
+    ck_assert_uint_eq(idx_stats(x)->filled, 0);
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.flagged, 1);
+    ck_assert_uint_eq(c.unread, 0);
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
+                     "1000.A.host:2,RS");
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->name,
+                     "1002.C.host:2,S");
+    idx_close(x);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert(!idx_stats(x)->listed);
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
+                     "1000.A.host:2,RS");
+    ck_assert(!idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->in_new);
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.unread, 0);
+    idx_close(x);
+    unsetenv("TERN_INDEX_EAGER_MAX");
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
 static Suite *index_suite(void)
 {
     Suite *s = suite_create("index");
@@ -1496,6 +1550,7 @@ static Suite *index_suite(void)
     tcase_add_test(tc, watch_absent);
     tcase_add_test(tc, watch_many_renames);
     tcase_add_test(tc, watch_damaged_name_hashes);
+    tcase_add_test(tc, watch_unread_entries);
     suite_add_tcase(s, tc);
     return s;
 }
