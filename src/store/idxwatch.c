@@ -213,7 +213,8 @@ int idx_watch_apply(struct idx *x, bool *changed)
         drain_fd(x, w, &d);
     if (d.mn > 0 && !w->broken && !w->lost)
         drain_fd(x, w, &d);     /* a rename's second half may be on its way */
-    rc = w->broken || w->lost || !w->verified ? 1 : 0;
+    /* no stamp: the entries were dropped (a damaged cache) and only a listing refills them */
+    rc = w->broken || w->lost || !w->verified || !x->have_stamp ? 1 : 0;
     if (w->broken && w->fd >= 0) {
         close(w->fd);
         w->fd = -1;

@@ -1510,6 +1510,48 @@ START_TEST(watch_unread_entries)
 }
 END_TEST
 
+/* A block found damaged while the folder is watched: the watched refresh declines, and the
+ * refresh rebuilds from the messages (a listing), not from the events alone. */
+START_TEST(watch_damaged_block_lists)
+{
+    char *d = mkfolder();
+    char *cache = idx_cache_path(d);
+    struct buf img = BUF_INIT;
+    struct idx *x;
+    struct err e;
+    size_t gone = 0;
+
+    setenv("TERN_INDEX_EAGER_MAX", "0", 1);
+    pin_dirs(d);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
+    img.ptr[img.len - 3 * 8 - 3] ^= 0x20;           /* a string byte of the last record */
+    ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
+    x = open_watched(d);
+    for (size_t i = 0; i < idx_count(x); i++)
+        gone += idx_msg(x, i)->gone;
+    ck_assert_uint_eq(gone, 3);
+    mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 2);
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    ck_assert(idx_stats(x)->listed);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 3);
+    ck_assert_uint_eq(idx_count(x), 3);
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
+                     "1000.A.host:2,FS");
+    mv(d, "cur/1001.B.host:2,FS", "cur/1001.B.host:2,S");
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
+    ck_assert(idx_stats(x)->watched);
+    idx_close(x);
+    unsetenv("TERN_INDEX_EAGER_MAX");
+    buf_free(&img);
+    free(cache);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
 static Suite *index_suite(void)
 {
     Suite *s = suite_create("index");
@@ -1551,6 +1593,7 @@ static Suite *index_suite(void)
     tcase_add_test(tc, watch_many_renames);
     tcase_add_test(tc, watch_damaged_name_hashes);
     tcase_add_test(tc, watch_unread_entries);
+    tcase_add_test(tc, watch_damaged_block_lists);
     suite_add_tcase(s, tc);
     return s;
 }
