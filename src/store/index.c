@@ -636,6 +636,13 @@ static long names_find(struct idx *x, const char *u, size_t ul, bool new_only)
 
         if (x->ht[i].tag != tag || x->hh[pos] != h || idx_is_gone(x, pos))
             continue;
+        if (idx_ready(x, pos)) {
+            const struct idx_msg *m = &x->m[pos];
+
+            if (m->uniq_len == ul && memcmp(m->name, u, ul) == 0 && (!new_only || m->in_new))
+                return pos;
+            continue;
+        }
         name = idx_entry_name(x, pos, buf, sizeof buf, &in_new);
         if (idx_is_gone(x, pos))
             continue;           /* filled just now, and found damaged */
