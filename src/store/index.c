@@ -621,9 +621,8 @@ const char *idx_entry_name(struct idx *x, size_t i, char *buf, size_t cap, bool 
 /* The live entry with unique part u (in new/ only, when new_only), else -1. The table is
  * current (names_sync). Only an entry whose whole hash matches is looked at, and an entry
  * not filled yet is not filled for it (its name is read from its record). */
-static long names_find(struct idx *x, const char *u, size_t ul, bool new_only)
+static long names_find_h(struct idx *x, const char *u, size_t ul, uint64_t h, bool new_only)
 {
-    uint64_t h = str_hash(u, ul);
     uint32_t tag = (uint32_t)(h >> 32);
 
     for (size_t i = (size_t)h & x->ht_mask; x->ht[i].pos != SLOT_EMPTY;
@@ -652,6 +651,11 @@ static long names_find(struct idx *x, const char *u, size_t ul, bool new_only)
         return pos;
     }
     return -1;
+}
+
+static long names_find(struct idx *x, const char *u, size_t ul, bool new_only)
+{
+    return names_find_h(x, u, ul, str_hash(u, ul), new_only);
 }
 
 long idx_name_find(struct idx *x, const char *u, size_t ul)
@@ -844,6 +848,72 @@ static bool compact(struct idx *x)
     return true;
 }
 
+/* A listed name, looked up in batches: what each lookup touches (its slot, the entry, the
+ * entry's name: three cache misses in a large folder) is fetched for the whole batch first,
+ * so that the misses overlap instead of following one another. */
+#define LIST_BATCH 32
+
+struct lname {
+    uint64_t h;
+    size_t ul;
+    long cand;                  /* the entry of the first slot whose tag matches, or -1 */
+    char name[256];
+};
+
+static void prefetch_batch(const struct idx *x, struct lname *b, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        __builtin_prefetch(&x->ht[b[k].h & x->ht_mask]);
+    for (size_t k = 0; k < n; k++) {
+        uint32_t tag = (uint32_t)(b[k].h >> 32);
+
+        b[k].cand = -1;
+        for (size_t i = b[k].h & x->ht_mask; x->ht[i].pos != SLOT_EMPTY;
+             i = (i + 1) & x->ht_mask)
+            if (x->ht[i].tag == tag) {
+                b[k].cand = x->ht[i].pos;
+                __builtin_prefetch(&x->m[b[k].cand]);
+                break;
+            }
+    }
+    for (size_t k = 0; k < n; k++)
+        if (b[k].cand >= 0 && idx_ready(x, (size_t)b[k].cand))
+            __builtin_prefetch(x->m[b[k].cand].name);
+}
+
+/* One listed name of sub s: a known one is marked seen (a renamed one takes its new name),
+ * an unknown one goes to pend. */
+static void list_one(struct idx *x, int s, bool partial, const struct lname *l,
+                     unsigned char *seen, struct idx_pending **pend, size_t *npend,
+                     size_t *pcap, bool *changed)
+{
+    /* only new/ read: a name there matches only an entry of new/ (the same message also in
+     * cur/ is a second link, listed twice as before) */
+    long pos = names_find_h(x, l->name, l->ul, l->h, partial);
+
+    if (pos >= 0 && !seen[pos]) {
+        struct idx_msg *m = &x->m[pos];
+
+        seen[pos] = 1;
+        if (m->in_new != (s == 0) || strcmp(m->name, l->name) != 0) {
+            idx_msg_set_name(m, idx_arena_str(&x->p, l->name), s == 0);
+            idx_jnl_rename(x, (size_t)pos);
+            x->stats.renamed++;
+            *changed = true;
+        }
+        return;
+    }
+    if (pos >= 0)
+        return;     /* the same message twice (caught mid-rename): keep one */
+    if (*npend == *pcap) {
+        *pcap = *pcap ? *pcap * 2 : 256;
+        *pend = xreallocarray(*pend, *pcap, sizeof **pend);
+    }
+    (*pend)[*npend].name = xstrdup(l->name);
+    (*pend)[*npend].in_new = (s == 0);
+    (*npend)++;
+}
+
 /* Read the directory sub (0 new, 1 cur): known names are marked seen (renamed ones take
  * their new name), unknown ones are added to pend. -1 when it cannot be read. */
 static int list_sub(struct idx *x, int s, bool partial, unsigned char *seen,
@@ -853,7 +923,8 @@ static int list_sub(struct idx *x, int s, bool partial, unsigned char *seen,
     static const char *const subs[] = { "new", "cur" };
     char *sub = fs_join(x->dir, subs[s]);
     DIR *d = opendir(sub);
-    struct dirent *de;
+    struct dirent *de = NULL;
+    struct lname *b;
 
     if (d == NULL) {
         err_sys(e, "%s", sub);
@@ -861,39 +932,25 @@ static int list_sub(struct idx *x, int s, bool partial, unsigned char *seen,
         return -1;
     }
     free(sub);
-    while ((de = readdir(d)) != NULL) {
-        const char *nm = de->d_name;
-        size_t ul;
-        long pos;
+    b = xmalloc(LIST_BATCH * sizeof *b);
+    do {
+        size_t n = 0;
 
-        if (nm[0] == '.')
-            continue;
-        maildir_name_split(nm, &ul);
-        /* only new/ read: a name there matches only an entry of new/ (the same message
-         * also in cur/ is a second link, listed twice as before) */
-        pos = names_find(x, nm, ul, partial);
-        if (pos >= 0 && !seen[pos]) {
-            struct idx_msg *m = &x->m[pos];
+        while (n < LIST_BATCH && (de = readdir(d)) != NULL) {
+            size_t len = strlen(de->d_name);
 
-            seen[pos] = 1;
-            if (m->in_new != (s == 0) || strcmp(m->name, nm) != 0) {
-                idx_msg_set_name(m, idx_arena_str(&x->p, nm), s == 0);
-                idx_jnl_rename(x, (size_t)pos);
-                x->stats.renamed++;
-                *changed = true;
-            }
-            continue;
+            if (de->d_name[0] == '.' || len >= sizeof b[n].name)
+                continue;
+            memcpy(b[n].name, de->d_name, len + 1);
+            maildir_name_split(b[n].name, &b[n].ul);
+            b[n].h = str_hash(b[n].name, b[n].ul);
+            n++;
         }
-        if (pos >= 0)
-            continue;   /* the same message twice (caught mid-rename): keep one */
-        if (*npend == *pcap) {
-            *pcap = *pcap ? *pcap * 2 : 256;
-            *pend = xreallocarray(*pend, *pcap, sizeof **pend);
-        }
-        (*pend)[*npend].name = xstrdup(nm);
-        (*pend)[*npend].in_new = (s == 0);
-        (*npend)++;
-    }
+        prefetch_batch(x, b, n);
+        for (size_t k = 0; k < n; k++)
+            list_one(x, s, partial, &b[k], seen, pend, npend, pcap, changed);
+    } while (de != NULL);
+    free(b);
     closedir(d);
     return 0;
 }
