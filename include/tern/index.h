@@ -115,6 +115,14 @@ int idx_refresh(struct idx *x, struct err *e);
  * idx_refresh then (or do it in the background for a large folder).
  */
 int idx_refresh_watched(struct idx *x, struct err *e);
+/*
+ * Messages another process says it delivered into new/ under these names (the fetcher's
+ * `new FOLDER FILE` events): their header blocks are read and they are added now, without
+ * listing the directories; names already known (or gone meanwhile) are left alone. The next
+ * refresh still checks the directories (the names prove nothing about other changes), and
+ * finds these known. Returns 1 when any was added, else 0.
+ */
+int idx_add_new(struct idx *x, char *const *names, size_t n);
 /* The watch's descriptor: readable when the folder changed (poll it, then refresh); -1 when
  * there is no watch. */
 int idx_watch_fd(const struct idx *x);

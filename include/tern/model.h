@@ -78,6 +78,9 @@ int model_refresh(struct model *m, struct err *e);
  * can tell (no watch, events lost): model_refresh then, or a child for a large folder.
  */
 int model_refresh_watched(struct model *m, struct err *e);
+/* Messages a fetch delivered into this folder's new/ under these names: shown now, without
+ * reading the directories (idx_add_new). 1 when the view changed, else 0. */
+int model_add_new(struct model *m, char *const *names, size_t n);
 /* Readable when the folder changed (the loop polls it and refreshes); -1 without a watch. */
 int model_watch_fd(const struct model *m);
 /* The directories changed since the index was last read or written by us (a large folder's

@@ -443,6 +443,19 @@ int model_refresh_watched(struct model *m, struct err *e)
     return refresh(m, true, e);
 }
 
+int model_add_new(struct model *m, char *const *names, size_t n)
+{
+    size_t before = m->v.n;
+    uint32_t id = model_cursor_id(m);
+
+    if (idx_add_new(m->x, names, n) == 0)
+        return 0;
+    rebuild_at(m, id);
+    if (m->v.n > before)
+        m->counts.arrived += (long)(m->v.n - before);
+    return 1;
+}
+
 int model_watch_fd(const struct model *m)
 {
     return idx_watch_fd(m->x);

@@ -1177,6 +1177,43 @@ int idx_refresh(struct idx *x, struct err *e)
     return rc;
 }
 
+int idx_add_new(struct idx *x, char *const *names, size_t n)
+{
+    struct idx_pending *p = xcalloc(n + 1, sizeof *p);
+    size_t np = 0, before = x->n;
+    bool changed = false;
+    struct err ignored;
+
+    x->stats.parsed = x->stats.vanished = 0;
+    if (x->damaged)
+        n = 0;                  /* the refresh rebuilds from the directories */
+    for (size_t i = 0; i < n; i++) {
+        size_t ul;
+
+        if (names[i][0] == '.' || names[i][0] == '\0' || strchr(names[i], '/') != NULL)
+            continue;
+        maildir_name_split(names[i], &ul);
+        names_sync(x);
+        if (names_find(x, names[i], ul, false) >= 0)
+            continue;
+        for (size_t k = 0; k < np && ul; k++)
+            if (strcmp(p[k].name, names[i]) == 0)
+                ul = 0;         /* told twice */
+        if (ul == 0)
+            continue;
+        p[np].name = xstrdup(names[i]);
+        p[np].in_new = true;
+        np++;
+    }
+    add_files(x, p, np, &changed);
+    free(p);
+    if (x->n == before)
+        return 0;
+    x->dirty = true;
+    x->stats.unsaved = idx_save(x, &ignored) < 0;
+    return 1;
+}
+
 int idx_refresh_watched(struct idx *x, struct err *e)
 {
     struct err ignored;

@@ -57,5 +57,32 @@ mv "$M/INBOX/cur/$f" "$M/INBOX/cur/${f%:2,S}:2,FS"
 expect_screen "[32 msgs, 14 unread, 4 new, 4 flagged]" "the timer's listing finds a flag change" 15
 keys q
 expect_restored "q quits"
+
+# Without the watch, in a large folder, while a fetch runs (no listing then, not even in a
+# child): the messages it delivered show from its own reports (`new FOLDER FILE`). The peer
+# holds the fetch before its 140th message (its third window) until the test opens the gate.
+if command -v openssl >/dev/null 2>&1; then
+    HERE=$(cd "$(dirname "$0")/../integration" && pwd)
+    openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost \
+        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$T/peer.key" \
+        -out "$T/peer.crt" -days 2 >/dev/null 2>&1
+    python3 "$HERE/pop3peer.py" gate "$T/peer.port" "$T/peer.log" "$T/peer.crt" "$T/peer.key" &
+    PEER_PID=$!
+    for _ in $(seq 100); do [ -s "$T/peer.port" ] && break; sleep 0.05; done
+    write_rc "$T/rc3" "$M" "[account p]" "pop3_host = localhost" \
+        "pop3_port = $(cat "$T/peer.port")" "pop3_tls = starttls" "pop3_user = u" \
+        "password = x" "tls_ca_file = $T/peer.crt" "pop3_keep = yes" "timeout = 30"
+    export TERN_BG_INDEX_MIN=10 TERN_CHECK_EVERY=3600
+    start_tern -c "$T/rc3"
+    expect_screen "[32 msgs" "client is up without a watch, INBOX large"
+    keys i
+    expect_screen "[96 msgs" "the fetch's first 64 messages show while it runs" 20
+    expect_screen "[fetch" "(the fetch is still held)" 1
+    : >"$T/peer.port.go"
+    expect_screen "[182 msgs" "all 150 once the fetch ends" 30
+    keys q
+    expect_restored "q quits"
+    kill "$PEER_PID" 2>/dev/null || true
+fi
 expect_clean_stderr
 finish

@@ -1552,6 +1552,45 @@ START_TEST(watch_damaged_block_lists)
 }
 END_TEST
 
+/* Names a fetcher says it delivered are added without a listing; the next refresh (by
+ * listing or by the watch) finds them known and reads them no second time. */
+START_TEST(delivered_names_added)
+{
+    char *d = mkfolder();
+    struct idx *x;
+    struct err e;
+    char *names[] = { "1010.F.host", "1000.A.host:2,S", "1099.missing.host", "1010.F.host",
+                      "../escape", ".hidden" };
+    char *one[] = { "1011.G.host" };
+
+    pin_dirs(d);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    put(d, "new", "1010.F.host", "From: fay@example.com\nSubject: fetched\n\n.\n");
+    ck_assert_int_eq(idx_add_new(x, names, sizeof names / sizeof names[0]), 1);
+    ck_assert_uint_eq(idx_count(x), 4);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 1);
+    ck_assert(idx_msg(x, (size_t)find_subject(x, "fetched"))->in_new);
+    ck_assert_int_eq(idx_add_new(x, names, 1), 0);         /* known now */
+    age_dir(d, "new", 3);
+    ck_assert_int_eq(idx_refresh(x, &e), 0);
+    ck_assert(idx_stats(x)->listed);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    ck_assert_uint_eq(idx_count(x), 4);
+    idx_close(x);
+    /* with the watch: its event for the file changes nothing more */
+    x = open_watched(d);
+    put(d, "new", "1011.G.host", "From: gil@example.com\nSubject: fetched too\n\n.\n");
+    ck_assert_int_eq(idx_add_new(x, one, 1), 1);
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 0);
+    ck_assert(idx_stats(x)->watched);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    ck_assert_uint_eq(idx_count(x), 5);
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
 static Suite *index_suite(void)
 {
     Suite *s = suite_create("index");
@@ -1594,6 +1633,7 @@ static Suite *index_suite(void)
     tcase_add_test(tc, watch_damaged_name_hashes);
     tcase_add_test(tc, watch_unread_entries);
     tcase_add_test(tc, watch_damaged_block_lists);
+    tcase_add_test(tc, delivered_names_added);
     suite_add_tcase(s, tc);
     return s;
 }
