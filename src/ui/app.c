@@ -199,8 +199,7 @@ void app_set_pager(struct app *a, bool open)
 
 void app_overlay(struct app *a, struct pane *p)
 {
-    if (a->overlay)
-        a->overlay->ops->free(a->overlay);
+    pane_free(a->overlay);
     a->overlay = p;
     app_dirty_all(a);
 }
@@ -211,11 +210,16 @@ struct pane *pane_new(const struct pane_ops *ops, void *data)
 
     p->ops = ops;
     p->data = data;
+    p->dirty = true;             /* never drawn yet */
     return p;
 }
 
-void pane_free_plain(struct pane *p)
+void pane_free(struct pane *p)
 {
+    if (p == NULL)
+        return;
+    if (p->ops->free != NULL)
+        p->ops->free(p);
     free(p->data);
     free(p);
 }
@@ -895,11 +899,10 @@ static int setup_signals(void)
 
 static void free_panes(struct app *a)
 {
-    if (a->overlay)
-        a->overlay->ops->free(a->overlay);
+    pane_free(a->overlay);
     for (int i = 0; i < NPANES; i++)
-        a->panes[i]->ops->free(a->panes[i]);
-    a->prompt->ops->free(a->prompt);
+        pane_free(a->panes[i]);
+    pane_free(a->prompt);
 }
 
 static void usage(const char *prog)
@@ -953,8 +956,7 @@ int ui_main(int argc, char **argv, const struct globals *g)
     a->panes[PANE_FOLDERS] = folders_pane_new();
     a->panes[PANE_LIST] = list_pane_new();
     a->panes[PANE_PAGER] = pager_pane_new();
-    a->prompt = xcalloc(1, sizeof *a->prompt);
-    a->prompt->ops = &prompt_pane_ops;
+    a->prompt = pane_new(&prompt_pane_ops, NULL);
     a->zoom = -1;
     a->focus = PANE_LIST;
     a->running = true;
