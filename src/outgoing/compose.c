@@ -249,13 +249,13 @@ static void answers_from_queue(struct compose *c, const struct config *cfg)
         return;
     if (queue_list(q, &ents, &n, NULL, &e) == 0) {
         i = queue_find(ents, n, c->origin_queue_id);
-        if (i >= 0 && ents[i].answers_dir && ents[i].answers_id && ents[i].answers_flag) {
+        if (i >= 0 && ents[i].answers.dir && ents[i].answers.id && ents[i].answers.flag) {
             struct buf b = BUF_INIT;
 
-            buf_printf(&b, "%s/cur/%s", ents[i].answers_dir, ents[i].answers_id);
+            buf_printf(&b, "%s/cur/%s", ents[i].answers.dir, ents[i].answers.id);
             free(c->answers);
             c->answers = buf_detach(&b);
-            c->answers_flag = ents[i].answers_flag;
+            c->answers_flag = ents[i].answers.flag;
         }
         queue_list_free(ents, n);
     }
