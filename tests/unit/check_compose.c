@@ -173,8 +173,8 @@ static void crash(struct compose *c)
 {
     fs_unlock(c->lock_fd);
     c->lock_fd = -1;
-    fs_unlock(c->origin_lock_fd);
-    c->origin_lock_fd = -1;
+    fs_unlock(c->origin.lock_fd);
+    c->origin.lock_fd = -1;
 }
 
 START_TEST(crash_while_editing_is_recovered)
@@ -254,7 +254,7 @@ START_TEST(resume_locks_and_edit_as_new)
     ck_assert_int_eq(compose_start(&c, cfg, COMPOSE_AS_NEW, msg, NULL, NULL, &e), 0);
     ck_assert_str_eq(c.d.subject, "Plans");
     ck_assert_str_eq(c.d.from, "Bob <bob@example.org>");
-    ck_assert_ptr_null(c.origin);
+    ck_assert_ptr_null(c.origin.path);
     ck_assert_ptr_nonnull(c.d.message_id);
     ck_assert_ptr_null(strstr(c.d.message_id, "plans@example.org"));
     compose_free(&c);
