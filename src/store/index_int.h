@@ -1,6 +1,7 @@
 /*
- * What the index's two halves share: index.c (open, directory synchronisation, parsing,
- * operations) and idxfile.c (the cache file format). Not for use outside src/store.
+ * What the index's parts share: index.c (open, directory synchronisation, parsing,
+ * operations), idxfile.c (the cache file format) and idxwatch.c (the folder's watch). Not
+ * for use outside src/store (the fuzz target reads the file readers it declares).
  */
 #ifndef TERN_STORE_INDEX_INT_H
 #define TERN_STORE_INDEX_INT_H
