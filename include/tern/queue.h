@@ -27,6 +27,12 @@ struct queue_refusal {
     char *reply;
 };
 
+/* A message a queued one answers: its folder directory (absolute) and unique name. */
+struct queue_answer {
+    char *dir;
+    char *id;
+};
+
 struct queue_entry {
     char *id;                    /* Maildir unique name of the message in its outbox */
     char *account;               /* account name */
@@ -42,10 +48,11 @@ struct queue_entry {
     bool sent_copied;            /* already copied into the Sent folder (partial delivery) */
     char *reply;                 /* last server reply or error; NULL if none */
     char *held_config;           /* held: fingerprint of the account's settings then */
-    /* The message this one answers (a reply: flag R; a forward: P), set on that message
-     * once the server accepts this one: its folder directory and unique name, or NULL. */
-    char *answers_dir;
-    char *answers_id;
+    /* The messages this one answers (a reply: flag R; a forward: P; several after `;r` or
+     * `;f` on tagged messages), set on each once the server accepts this one: its folder
+     * directory and unique name. */
+    struct queue_answer *answers;
+    size_t nanswers;
     char answers_flag;
     /* The account's outbox the message was queued in (queue_add sets it): its directory
      * under mail_root (relative, so a moved or restored tree still works), or absolute when
@@ -59,8 +66,12 @@ void queue_entry_free(struct queue_entry *q);   /* frees the members, not q */
 void queue_entry_add_rcpt(struct queue_entry *q, const char *addr);
 void queue_entry_set_reply(struct queue_entry *q, const char *reply);
 /* Remember the message at path (DIR/new/NAME or DIR/cur/NAME) as the one this answers, to
- * get flag (R or P) once sent; -1 when path is not a Maildir message. */
+ * get flag (R or P) once sent, in place of any before; -1 when path is not a Maildir
+ * message. */
 int queue_entry_set_answers(struct queue_entry *q, const char *path, char flag);
+/* The same for one more message this answers (up to QUEUE_MAX_ANSWERS). */
+int queue_entry_add_answers(struct queue_entry *q, const char *path, char flag);
+#define QUEUE_MAX_ANSWERS 10000
 /* Note a recipient refused for good (addr) with the server's words. */
 void queue_entry_add_refusal(struct queue_entry *q, const char *addr, const char *reply);
 

@@ -286,20 +286,26 @@ out:
     f->sent_dir = NULL;
 }
 
-/* A reply or forward went out: the message it answers gets R or P (as mutt, dovecot and
- * mblaze do). Best effort: the original may have been moved or deleted since. */
+/* A reply or forward went out: each message it answers gets R or P (as mutt, dovecot and
+ * mblaze do). Best effort: an original may have been moved or deleted since. */
 static void mark_answered(const struct queue_entry *ent)
 {
     char flag[2] = { ent->answers_flag, '\0' };
-    char *rel;
     struct err e;
 
-    if (ent->answers_dir == NULL || ent->answers_id == NULL || ent->answers_flag == '\0')
+    if (ent->answers_flag == '\0')
         return;
-    rel = maildir_find(ent->answers_dir, ent->answers_id, strlen(ent->answers_id));
-    if (rel != NULL)
-        maildir_set_flags(ent->answers_dir, rel, flag, NULL, NULL, &e);
-    free(rel);
+    for (size_t i = 0; i < ent->nanswers; i++) {
+        const struct queue_answer *an = &ent->answers[i];
+        char *rel;
+
+        if (an->dir == NULL || an->id == NULL)
+            continue;
+        rel = maildir_find(an->dir, an->id, strlen(an->id));
+        if (rel != NULL)
+            maildir_set_flags(an->dir, rel, flag, NULL, NULL, &e);
+        free(rel);
+    }
 }
 
 /* The server accepted the message for some recipients: record who, copy, remove or keep. */

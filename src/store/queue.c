@@ -51,6 +51,18 @@ struct queue {
 
 /* ---- entries ---- */
 
+static void queue_entry_clear_answers(struct queue_entry *q)
+{
+    for (size_t i = 0; i < q->nanswers; i++) {
+        free(q->answers[i].dir);
+        free(q->answers[i].id);
+    }
+    free(q->answers);
+    q->answers = NULL;
+    q->nanswers = 0;
+    q->answers_flag = '\0';
+}
+
 void queue_entry_free(struct queue_entry *q)
 {
     if (q == NULL)
@@ -66,8 +78,7 @@ void queue_entry_free(struct queue_entry *q)
     free(q->refused);
     free(q->reply);
     free(q->held_config);
-    free(q->answers_dir);
-    free(q->answers_id);
+    queue_entry_clear_answers(q);
     free(q->outbox);
     free(q->path);
     memset(q, 0, sizeof *q);
@@ -136,12 +147,42 @@ char *queue_state_format(const struct queue_entry *q)
         buf_printf(&b, "held-config %s\n", q->held_config);
     if (q->outbox)
         buf_printf(&b, "outbox %s\n", q->outbox);
-    if (q->answers_dir && q->answers_id && q->answers_flag) {
-        buf_printf(&b, "answers-flag %c\n", q->answers_flag);
-        buf_printf(&b, "answers-id %s\n", q->answers_id);
-        buf_printf(&b, "answers-dir %s\n", q->answers_dir);
+    if (q->answers_flag) {
+        bool flag = false;
+
+        for (size_t i = 0; i < q->nanswers; i++) {
+            if (q->answers[i].dir == NULL || q->answers[i].id == NULL)
+                continue;
+            if (!flag)
+                buf_printf(&b, "answers-flag %c\n", q->answers_flag);
+            flag = true;
+            buf_printf(&b, "answers-id %s\n", q->answers[i].id);
+            buf_printf(&b, "answers-dir %s\n", q->answers[i].dir);
+        }
     }
     return buf_detach(&b);
+}
+
+/* An answers-id or answers-dir line: the field of the first answer that lacks it, else of a
+ * new one (a state holds them in pairs; beyond QUEUE_MAX_ANSWERS they are dropped). */
+static void answer_field(struct queue_entry *q, bool dir, const char *val)
+{
+    struct queue_answer *a = NULL;
+
+    for (size_t i = 0; i < q->nanswers && a == NULL; i++)
+        if ((dir ? q->answers[i].dir : q->answers[i].id) == NULL)
+            a = &q->answers[i];
+    if (a == NULL) {
+        if (q->nanswers >= QUEUE_MAX_ANSWERS)
+            return;
+        q->answers = xreallocarray(q->answers, q->nanswers + 1, sizeof *q->answers);
+        a = &q->answers[q->nanswers++];
+        a->dir = a->id = NULL;
+    }
+    if (dir)
+        a->dir = xstrdup(val);
+    else
+        a->id = xstrdup(val);
 }
 
 static int parse_num(const char *v, long long min, long long max, long long *out)
@@ -250,11 +291,11 @@ int queue_state_parse(const char *text, size_t n, struct queue_entry *q, struct 
         } else if (strcmp(line, "answers-flag") == 0 && (strcmp(val, "R") == 0 ||
                                                           strcmp(val, "P") == 0)) {
             q->answers_flag = *val;
-        } else if (strcmp(line, "answers-id") == 0 && q->answers_id == NULL && *val &&
-                   *val != '.' && strchr(val, '/') == NULL) {
-            q->answers_id = xstrdup(val);
-        } else if (strcmp(line, "answers-dir") == 0 && q->answers_dir == NULL && *val == '/') {
-            q->answers_dir = xstrdup(val);
+        } else if (strcmp(line, "answers-id") == 0 && *val && *val != '.' &&
+                   strchr(val, '/') == NULL) {
+            answer_field(q, false, val);
+        } else if (strcmp(line, "answers-dir") == 0 && *val == '/') {
+            answer_field(q, true, val);
         } else if (strcmp(line, "outbox") == 0 && q->outbox == NULL && outbox_ok(val)) {
             q->outbox = xstrdup(val);
         } else if (line[0] != '\0') {
@@ -1177,6 +1218,12 @@ int queue_rename_msg(struct queue *q, struct queue_entry *ent, const char *dst)
 
 int queue_entry_set_answers(struct queue_entry *q, const char *path, char flag)
 {
+    queue_entry_clear_answers(q);
+    return queue_entry_add_answers(q, path, flag);
+}
+
+int queue_entry_add_answers(struct queue_entry *q, const char *path, char flag)
+{
     const char *base = strrchr(path, '/');
     char *dir, *abs;
     size_t ulen;
@@ -1191,11 +1238,14 @@ int queue_entry_set_answers(struct queue_entry *q, const char *path, char flag)
     free(dir);
     if (abs == NULL)
         return -1;
-    free(q->answers_dir);
-    free(q->answers_id);
-    q->answers_dir = abs;
+    if (q->nanswers >= QUEUE_MAX_ANSWERS) {
+        free(abs);
+        return -1;
+    }
+    q->answers = xreallocarray(q->answers, q->nanswers + 1, sizeof *q->answers);
+    q->answers[q->nanswers].dir = abs;
     maildir_name_split(base + 1, &ulen);
-    q->answers_id = xstrndup(base + 1, ulen);
+    q->answers[q->nanswers++].id = xstrndup(base + 1, ulen);
     q->answers_flag = flag;
     return 0;
 }

@@ -641,12 +641,13 @@ void app_run(struct app *a, enum action c)
     case ACT_LIST_REPLY:
     case ACT_FORWARD:
     case ACT_EDIT_DRAFT:
-        if (a->tag_prefix && c != ACT_COMPOSE && c != ACT_EDIT_DRAFT && c != ACT_LIST_REPLY) {
+        if (a->tag_prefix && c != ACT_COMPOSE && c != ACT_EDIT_DRAFT) {
             size_t n;
             uint32_t *ids = list_targets(a, &n);
 
             ui_compose_many(a, c == ACT_FORWARD ? COMPOSE_FORWARD : c == ACT_REPLY ?
-                            COMPOSE_REPLY : COMPOSE_REPLY_ALL, ids, n);
+                            COMPOSE_REPLY : c == ACT_LIST_REPLY ? COMPOSE_REPLY_LIST :
+                            COMPOSE_REPLY_ALL, ids, n);
             free(ids);
             return;
         }

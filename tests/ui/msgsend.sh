@@ -166,6 +166,38 @@ fi
 [ "$(grep -l "Stollen pre-orders are open until" "$M"/INBOX/cur/* | wc -l)" = 1 ] &&
     pass "the original stays in INBOX" || fail "the original stays in INBOX"
 
+# ; r and ; f on two tagged messages: once sent, every message answered carries R (the
+# reply) or P (the forward), as mutt sets them, not only the first.
+semi() { tm send-keys -t t '\;'; }
+flags_of() { f=$(grep -lx "Subject: $1" "$M"/INBOX/cur/* "$M"/INBOX/new/* 2>/dev/null | head -n 1)
+    [ -n "$f" ] && printf '%s\n' "${f##*:2,}"; }
+# wait_flags FLAG: until both tagged messages carry FLAG (the flush runs in the background)
+wait_flags() { n=0; while [ "$n" -lt 200 ]; do
+    case "$(flags_of 'Crew list and race plan') $(flags_of 'Index corruption on ARM (RC1)')" in
+    *"$1"*\ *"$1"*) return 0;; esac; sleep 0.1; n=$((n + 1)); done; return 1; }
+cat >"$T/edit" <<'ED'
+printf 'Agreed.\n' >>"$1"
+ED
+keys T
+typetext "~s ^Crew.list | ~s ^Index.corruption"
+keys Enter
+expect_screen ", 2 tagged]" "T tags the crew list and the ARM report"
+semi; keys r
+expect_screen "Compose (account demo)" "; r opens one reply to both"
+keys y
+wait_flags R && pass "; r sent: both originals have flag R" ||
+    fail "; r sent: both originals have flag R ($(flags_of 'Crew list and race plan') $(flags_of 'Index corruption on ARM (RC1)'))"
+cat >"$T/edit" <<'ED'
+sed -i -e 's/^To:.*/To: fwd@example.net/' "$1"
+ED
+semi; keys f
+expect_screen "Compose (account demo)" "; f opens one forward of both"
+keys y
+wait_flags P && pass "; f sent: both originals have flag P" ||
+    fail "; f sent: both originals have flag P ($(flags_of 'Crew list and race plan') $(flags_of 'Index corruption on ARM (RC1)'))"
+semi; keys t
+expect_no_screen "tagged]" "; t untags both"
+
 # M: the session's messages, to read again.
 keys M
 expect_screen "Messages of this session" "M shows the message log"

@@ -88,6 +88,9 @@ expect_screen "EXITED:0" "Q quits"
 # ---- tagging: t, T, ^T and ; with every message command ----
 M2="$T/Mail2"
 demo_mail "$M2"
+# a second message of a mailing list (List-Post), beside the digest, for ; L
+f=$(grep -l '^Message-ID: <list0@' "$M2"/INBOX/cur/*)
+sed -i '1i List-Post: <mailto:maildir@list.example>' "$f"
 cat >"$T/editor.sh" <<ED
 #!/bin/sh
 cp "\$1" "$T/edited.txt"
@@ -219,6 +222,28 @@ semi; keys t
 expect_no_screen "tagged]" "; t untags every message"
 semi
 expect_screen "No tagged messages" "; with no tags says so"
+# ; L: one reply to the lists of every tagged message; ; s to a file saves them all.
+keys T
+typetext "~h ^List-Post:"
+keys Enter
+expect_screen ", 2 tagged]" "T tags the two messages of mailing lists"
+semi; keys L
+expect_screen "Compose (account demo)" "; L opens one list reply"
+to=$(grep -E "^(To|Cc):" "$T/edited.txt" | tr '\n' ' ')
+case $to in *maildir@list.example*list@lists.example*|*list@lists.example*maildir@list.example*)
+    pass "; L: to both lists";; *) fail "; L: to both lists ($to)";; esac
+keys q
+expect_screen "Abort this message?" "q in compose asks"
+keys y
+expect_no_screen "Compose (account demo)" "the list reply is dropped"
+semi; keys s
+expect_screen "Move 2 tagged messages to folder" "; s asks where"
+typetext "$T/saved.mbox"
+keys Enter
+expect_screen "Saved 2 messages to" "; s to a file saves both"
+expect_screen ", 2 deleted" "and marks both for deletion, as mutt's save"
+[ "$(grep -c '^From ' "$T/saved.mbox" 2>/dev/null)" = 2 ] && grep -q "^List-Post: <mailto:maildir" \
+    "$T/saved.mbox" && pass "the mbox holds both messages" || fail "the mbox holds both messages"
 keys Q
 expect_screen "EXITED:0" "Q quits"
 

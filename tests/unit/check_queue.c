@@ -57,6 +57,37 @@ START_TEST(state_roundtrip)
 }
 END_TEST
 
+/* A message answering several (`;r`, `;f` on tagged messages) keeps each original through
+ * the state file; a state written with one answer (the form before) still reads. */
+START_TEST(state_keeps_every_answered_message)
+{
+    const char *one = "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\ncreated 1\n"
+                      "answers-flag R\nanswers-id 17.M1.h\nanswers-dir /m/INBOX\n";
+    const char *two = "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\ncreated 1\n"
+                      "answers-flag P\nanswers-id 17.M1.h\nanswers-dir /m/INBOX\n"
+                      "answers-id 18.M2.h\nanswers-dir /m/Lists\n";
+    struct queue_entry r;
+    struct err e;
+    char *text;
+
+    ck_assert_int_eq(queue_state_parse(one, strlen(one), &r, &e), 0);
+    ck_assert_int_eq(r.answers_flag, 'R');
+    ck_assert_uint_eq(r.nanswers, 1);
+    ck_assert_str_eq(r.answers[0].id, "17.M1.h");
+    ck_assert_str_eq(r.answers[0].dir, "/m/INBOX");
+    queue_entry_free(&r);
+    ck_assert_int_eq(queue_state_parse(two, strlen(two), &r, &e), 0);
+    ck_assert_int_eq(r.answers_flag, 'P');
+    ck_assert_uint_eq(r.nanswers, 2);
+    ck_assert_str_eq(r.answers[1].id, "18.M2.h");
+    ck_assert_str_eq(r.answers[1].dir, "/m/Lists");
+    text = queue_state_format(&r);
+    ck_assert_ptr_nonnull(strstr(text, strstr(two, "answers-flag")));
+    free(text);
+    queue_entry_free(&r);
+}
+END_TEST
+
 static const char *const bad_states[] = {
     "",
     "tern-queue 2\nid x\naccount a\nfrom f\nstate queued\ncreated 1\n",
@@ -497,7 +528,8 @@ START_TEST(flush_follows_renamed_messages)
 }
 END_TEST
 
-/* Once a reply is accepted its original gets R; a forward's gets P (both kept flags). */
+/* Once a reply is accepted its original gets R; a forward's gets P (both kept flags); a
+ * forward of two tagged messages flags both. */
 START_TEST(flush_flags_the_answered_message)
 {
     static const char *const steps[] = {
@@ -508,7 +540,7 @@ START_TEST(flush_flags_the_answered_message)
         "S:250 ok\n250 ok\n354 go\n", "C:Subject: fwd", "C:", "C:body", "C:.",
         "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
     };
-    char *root = test_tmpdir(), rc[1024], *inbox, *p1 = NULL, *p2 = NULL, *rel;
+    char *root = test_tmpdir(), rc[1024], *inbox, *p1 = NULL, *p2 = NULL, *p3 = NULL, *rel;
     struct config *cfg;
     struct queue *q;
     struct queue_entry ent;
@@ -529,6 +561,7 @@ START_TEST(flush_flags_the_answered_message)
     ck_assert_int_eq(maildir_create(inbox, &e), 0);
     ck_assert_int_eq(maildir_deliver(inbox, "Subject: a\n\n", 12, "S", &p1, &e), 0);
     ck_assert_int_eq(maildir_deliver(inbox, "Subject: b\n\n", 12, NULL, &p2, &e), 0);
+    ck_assert_int_eq(maildir_deliver(inbox, "Subject: c\n\n", 12, "S", &p3, &e), 0);
     ck_assert_int_eq(queue_open(root, &q, &e), 0);
     memset(&ent, 0, sizeof ent);
     ent.account = strdup("a");
@@ -541,6 +574,8 @@ START_TEST(flush_flags_the_answered_message)
     ent.id = NULL;
     ent.created = now - 1;
     ck_assert_int_eq(queue_entry_set_answers(&ent, p2, 'P'), 0);
+    ck_assert_int_eq(queue_entry_add_answers(&ent, p3, 'P'), 0);     /* `;f` of two */
+    ck_assert_uint_eq(ent.nanswers, 2);
     ck_assert_int_eq(queue_add(q, fwd, strlen(fwd), &ent, &e), 0);
     queue_entry_free(&ent);
     if (queue_flush(q, cfg, &fo, NULL, NULL, &st, &e) < 0)
@@ -556,8 +591,13 @@ START_TEST(flush_flags_the_answered_message)
     ck_assert_ptr_nonnull(strstr(rel, "cur/"));
     ck_assert_ptr_nonnull(strstr(rel, ":2,P"));
     free(rel);
+    rel = maildir_find(inbox, strrchr(p3, '/') + 1, strcspn(strrchr(p3, '/') + 1, ":"));
+    ck_assert_ptr_nonnull(rel);
+    ck_assert_ptr_nonnull(strstr(rel, ":2,PS"));
+    free(rel);
     free(p1);
     free(p2);
+    free(p3);
     free(inbox);
     queue_close(q);
     config_free(cfg);
@@ -810,6 +850,7 @@ static Suite *queue_suite(void)
     TCase *t = tcase_create("core");
 
     tcase_add_test(t, state_roundtrip);
+    tcase_add_test(t, state_keeps_every_answered_message);
     tcase_add_loop_test(t, state_rejects, 0, sizeof bad_states / sizeof bad_states[0]);
     tcase_add_test(t, backoff_doubles_and_caps);
     tcase_add_test(t, transitions);
