@@ -301,6 +301,7 @@ expect_screen "EXITED:0" "Q quits"
 M4="$T/Mail4"
 demo_mail "$M4"
 write_rc "$T/rc5" "$M4"
+export TZ=UTC     # ~d counts local days: the demo's dates fall on these UTC days
 start_tern -c "$T/rc5"
 expect_screen "INBOX 4/32" "a fresh copy for the patterns"
 keys l
@@ -338,6 +339,48 @@ typetext "~T"
 keys Enter
 expect_screen "[2 msgs of 32" "~T limits to the tagged messages"
 keys l C-u Enter
+# ~d and ~r with mutt's dates
+keys l
+typetext "~d 20/11/2026-"
+keys Enter
+expect_screen "[10 msgs of 32" "~d 20/11/2026- : on or after the 20th"
+keys l C-u
+typetext "~d -11/11/2026"
+keys Enter
+expect_screen "[6 msgs of 32" "~d -11/11/2026 : on or before the 11th"
+keys l C-u
+typetext "~d 15/11/2026"
+keys Enter
+expect_screen "[5 msgs of 32" "~d 15/11/2026 : that day"
+keys l C-u
+typetext "~d 12/11/2026-14/11/2026 | ~d 15/11/2026*1d"
+keys Enter
+expect_screen "[11 msgs of 32" "a range of days, and a day with a margin"
+keys l C-u
+typetext "~r <1d ~d 15/11/2026"
+keys Enter
+expect_screen "[5 msgs of 32" "~r <1d: every file arrived today (the copy)"
+keys l C-u
+typetext "~r >1d"
+keys Enter
+expect_screen "No message matches the limit" "~r >1d: none"
+keys l C-u
+typetext "~d 31/02/x"
+keys Enter
+expect_screen "pattern: bad date" "a bad date is reported"
+keys l C-u Enter
+semi; keys t
+expect_no_screen "tagged]" "; t untags the two tagged before"
+keys T
+typetext "~d 1/11/2026-14/11/2026"
+keys Enter
+expect_screen "11 messages tagged." "T with a ~d range tags the first two weeks' mail"
+semi; keys t
+expect_no_screen "tagged]" "; t untags them"
+keys /
+typetext "~d 23/11/2026"
+keys Enter
+expect_screen "INBOX 28/32" "/ with ~d finds the first message of the 23rd"
 keys /
 typetext "~s ^Stollen"
 keys Enter
