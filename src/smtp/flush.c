@@ -70,6 +70,8 @@ struct flusher {
     size_t done, total;
     time_t now;
     bool retry_held;
+    bool (*reauth)(void *arg, const struct account *a);
+    void *reauth_arg;
     volatile sig_atomic_t *stop; /* SIGTERM: finish the message in flight, then stop */
     volatile sig_atomic_t own_stop;
     /* Accepted messages whose Sent copies are written but not yet made durable by a
@@ -559,6 +561,16 @@ static bool account_wanted(const struct queue_flush_opts *o, const char *name)
     return false;
 }
 
+/* pw is the password the user typed this session for a (none is configured). */
+static bool typed_password(const struct account *a, const char *pw)
+{
+    const char *typed = secret_remembered(a->name);
+
+    return pw != NULL && typed != NULL && strcmp(pw, typed) == 0 && a->smtp_password == NULL &&
+           a->smtp_password_command == NULL && a->password == NULL &&
+           a->password_command == NULL;
+}
+
 /* Deliver the due entries of one account over one session, reconnecting when it is lost. */
 static void flush_account(struct flusher *f, const char *name, struct queue_entry **ents,
                           size_t n)
@@ -569,7 +581,7 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
     char *pw = NULL, *tok = NULL;
     struct err e;
     size_t i = 0;
-    int reconnects = 0;
+    int reconnects = 0, reauths = 0;
     bool refreshed = false;
 
     if (a == NULL || a->smtp_host == NULL) {
@@ -622,6 +634,20 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
                 so.token = tok = oauth_token(f->cfg, a, true, &e);
                 if (tok != NULL)
                     continue;
+            }
+            if (s == NULL && e.cls == ERR_AUTH && typed_password(a, pw)) {
+                /* A password the user typed, refused: never kept; perhaps typed again. */
+                emit(f, QEV_AUTH, NULL, a->name, e.msg);
+                if (f->reauth && reauths++ < FLUSH_REAUTH_MAX && f->reauth(f->reauth_arg, a)) {
+                    struct err pe;
+                    char *again = secret_get(a, SECRET_SMTP, &pe);
+
+                    if (again != NULL) {
+                        secret_free(pw);
+                        so.password = pw = again;
+                        continue;
+                    }
+                }
             }
             if (s == NULL) {
                 /* No message of this account can go now. A server refusing the session
@@ -765,6 +791,8 @@ int queue_flush(struct queue *q, const struct config *cfg, const struct queue_fl
     f.st = st;
     f.now = o->now ? o->now : time(NULL);
     f.retry_held = o->retry_held;
+    f.reauth = o->reauth;
+    f.reauth_arg = o->reauth_arg;
     f.stop = o->stop ? o->stop : &f.own_stop;
     due = xcalloc(n + 1, sizeof *due);
     for (size_t i = 0; i < n; i++) {

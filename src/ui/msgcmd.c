@@ -292,7 +292,7 @@ static void bounce(struct app *a)
 
 /* ---- passwords asked in the prompt line ---- */
 
-/* The accounts a fetch (or a flush of what is queued) logs in to, in config order. */
+/* The accounts a fetch (or a flush of what is queued or held) logs in to, in config order. */
 static bool logs_in(struct app *a, const struct account *acct, bool smtp)
 {
     if (oauth_configured(acct))
@@ -311,7 +311,7 @@ static bool logs_in(struct app *a, const struct account *acct, bool smtp)
         if (queue_open_cfg(a->cfg, NULL, &q, &e) == 0 &&
             queue_list(q, &ents, &n, NULL, &e) == 0)
             for (size_t i = 0; i < n && !queued; i++)
-                queued = ents[i].state == QUEUE_QUEUED &&
+                queued = (ents[i].state == QUEUE_QUEUED || ents[i].state == QUEUE_HELD) &&
                          str_casecmp(ents[i].account, acct->name) == 0;
         queue_list_free(ents, n);
         if (q)
