@@ -620,7 +620,7 @@ void app_run(struct app *a, enum action c)
     a->prompt->dirty = true;
     if (c == ACT_HELP || c == ACT_COMMAND || c == ACT_FETCH || c == ACT_FLUSH ||
         c == ACT_CANCEL || c == ACT_REDRAW || c == ACT_ZOOM || c == ACT_NEXT_PANE ||
-        c == ACT_FOLDERS || c == ACT_CHANGE_FOLDER)
+        c == ACT_FOLDERS || c == ACT_CHANGE_FOLDER || c == ACT_MESSAGES || c == ACT_QUERY)
         a->tag_prefix = false;          /* `;` applies to message commands only */
     switch (c) {
     case ACT_HELP:
@@ -660,6 +660,7 @@ void app_run(struct app *a, enum action c)
     case ACT_ALIAS:
     case ACT_BOUNCE:
     case ACT_MESSAGES:
+    case ACT_QUERY:
         msgcmd_run(a, c);
         return;
     case ACT_FLUSH:

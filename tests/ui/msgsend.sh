@@ -198,6 +198,30 @@ wait_flags P && pass "; f sent: both originals have flag P" ||
 semi; keys t
 expect_no_screen "tagged]" "; t untags both"
 
+# Esc q: the address query (mutt's Q; tern's Q quits): query_command's answers listed,
+# Enter writes to the chosen one.
+cat >"$T/edit" <<'ED'
+printf 'Hello Zed.\n' >>"$1"
+ED
+keys Escape q
+expect_screen "Query:" "Esc q asks for a query"
+typetext "zed"
+keys Enter
+expect_screen "Query 'zed': 1 address" "the query's answers are listed"
+expect_screen "Zed Query <zed@query.example>" "with name and address"
+keys Enter
+expect_screen "Compose (account demo)" "Enter writes to the chosen address"
+grep -q "^To: Zed Query <zed@query.example>" "$T/edited.in" && pass "the new message is to Zed" ||
+    { fail "the new message is to Zed"; grep "^To:" "$T/edited.in"; }
+keys q
+expect_screen "Abort this message?" "q in compose asks"
+keys y
+expect_no_screen "Compose (account demo)" "the message to Zed is dropped"
+keys Escape q
+typetext "nobody"
+keys Enter
+expect_screen "The query for 'nobody' found nothing." "a query without answers says so"
+
 # M: the session's messages, to read again.
 keys M
 expect_screen "Messages of this session" "M shows the message log"
