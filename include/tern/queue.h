@@ -27,10 +27,20 @@ struct queue_refusal {
     char *reply;
 };
 
-/* A message a queued one answers: its folder directory (absolute) and unique name. */
+/* A message a queued reply or forward answers: its folder directory (absolute) and unique
+ * name. */
 struct queue_answer {
     char *dir;
     char *id;
+};
+
+/* The messages a queued reply or forward answers (several after `;r` or `;f` on tagged
+ * messages): each gets flag (R for a reply, P for a forward) once the server accepts this
+ * one. */
+struct queue_answers {
+    struct queue_answer *msg;
+    size_t n;
+    char flag;
 };
 
 struct queue_entry {
@@ -48,12 +58,7 @@ struct queue_entry {
     bool sent_copied;            /* already copied into the Sent folder (partial delivery) */
     char *reply;                 /* last server reply or error; NULL if none */
     char *held_config;           /* held: fingerprint of the account's settings then */
-    /* The messages this one answers (a reply: flag R; a forward: P; several after `;r` or
-     * `;f` on tagged messages), set on each once the server accepts this one: its folder
-     * directory and unique name. */
-    struct queue_answer *answers;
-    size_t nanswers;
-    char answers_flag;
+    struct queue_answers answers;
     /* The account's outbox the message was queued in (queue_add sets it): its directory
      * under mail_root (relative, so a moved or restored tree still works), or absolute when
      * outside it; NULL in a state written before per-account outboxes: mail_root's default

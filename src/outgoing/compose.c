@@ -267,17 +267,17 @@ static void answers_from_queue(struct compose *c, const struct config *cfg)
     if (queue_open_cfg(cfg, NULL, &q, &e) < 0)
         return;
     if (queue_list(q, &ents, &n, NULL, &e) == 0) {
-        i = queue_find(ents, n, c->origin_queue_id);
-        if (i >= 0 && ents[i].answers_flag && ents[i].nanswers)
+        i = queue_find(ents, n, c->origin.queue_id);
+        if (i >= 0 && ents[i].answers.flag && ents[i].answers.n)
             answers_clear(c);
-        for (size_t k = 0; i >= 0 && ents[i].answers_flag && k < ents[i].nanswers; k++) {
-            const struct queue_answer *an = &ents[i].answers[k];
+        for (size_t k = 0; i >= 0 && ents[i].answers.flag && k < ents[i].answers.n; k++) {
+            const struct queue_answer *an = &ents[i].answers.msg[k];
             struct buf b = BUF_INIT;
 
             if (an->dir == NULL || an->id == NULL)
                 continue;
             buf_printf(&b, "%s/cur/%s", an->dir, an->id);
-            answers_add(c, b.ptr, b.len, ents[i].answers_flag);
+            answers_add(c, b.ptr, b.len, ents[i].answers.flag);
             buf_free(&b);
         }
         queue_list_free(ents, n);
@@ -551,7 +551,7 @@ int compose_start_many(struct compose *c, const struct config *cfg, enum compose
     char *dom;
 
     memset(c, 0, sizeof *c);
-    c->lock_fd = c->origin_lock_fd = -1;
+    c->lock_fd = c->origin.lock_fd = -1;
     draft_init(&c->d);
     buf_init(&c->written);
     c->acct = acct ? acct : config_account(cfg, NULL);
@@ -572,23 +572,23 @@ int compose_start_many(struct compose *c, const struct config *cfg, enum compose
         c->d.message_id = NULL;
     } else if (kind == COMPOSE_RESUME) {
         load_message(&c->d, msg.ptr, msg.len);
-        c->origin = xstrdup(msg_path);
-        c->origin_queue_id = queue_id ? xstrdup(queue_id) :
+        c->origin.path = xstrdup(msg_path);
+        c->origin.queue_id = queue_id ? xstrdup(queue_id) :
                              queue_id_of_path(cfg->mail_root, msg_path);
         adopt_recovery(c, msg_path);
         answers_load(c, cfg, msg_path);
-        if (c->origin_queue_id)
+        if (c->origin.queue_id)
             answers_from_queue(c, cfg);
         if (c->saved && c->nanswers)
             c->answers_file = answers_path(cfg, c->saved);
         if (c->saved) {             /* a recovery copy is not an origin to delete later */
-            free(c->origin);
-            c->origin = NULL;
+            free(c->origin.path);
+            c->origin.path = NULL;
             if (c->lock_fd < 0) {
                 err_set(e, ERR_LOCKED, "This message is being edited in another tern.");
                 goto fail;
             }
-        } else if ((c->origin_lock_fd = lock_origin(cfg, msg_path, e)) < 0) {
+        } else if ((c->origin.lock_fd = lock_origin(cfg, msg_path, e)) < 0) {
             goto fail;
         }
     } else if (kind != COMPOSE_NEW) {
@@ -621,22 +621,27 @@ fail:
     return -1;
 }
 
+static void origin_free(struct compose_origin *o)
+{
+    if (o->lock_fd >= 0)
+        fs_unlock(o->lock_fd);
+    free(o->path);
+    free(o->queue_id);
+}
+
 void compose_free(struct compose *c)
 {
     if (c->lock_fd >= 0)
         fs_unlock(c->lock_fd);
-    if (c->origin_lock_fd >= 0)
-        fs_unlock(c->origin_lock_fd);
+    origin_free(&c->origin);
     draft_free(&c->d);
     free(c->file);
     free(c->saved);
-    free(c->origin);
-    free(c->origin_queue_id);
     answers_clear(c);
     free(c->answers_file);
     buf_free(&c->written);
     memset(c, 0, sizeof *c);
-    c->lock_fd = c->origin_lock_fd = -1;
+    c->lock_fd = c->origin.lock_fd = -1;
 }
 
 /* ---- the editor ---- */
@@ -877,21 +882,21 @@ static void drop_origin(struct compose *c, const struct config *cfg)
     size_t n, orphans;
     struct err e;
 
-    if (c->origin_queue_id && queue_open_cfg(cfg, NULL, &q, &e) == 0) {
+    if (c->origin.queue_id && queue_open_cfg(cfg, NULL, &q, &e) == 0) {
         if (queue_list(q, &ents, &n, &orphans, &e) == 0) {
-            long i = queue_find(ents, n, c->origin_queue_id);
+            long i = queue_find(ents, n, c->origin.queue_id);
             if (i >= 0)
                 queue_remove(q, &ents[i], &e);
             queue_list_free(ents, n);
         }
         queue_close(q);
-    } else if (c->origin) {
-        char *dir = fs_dirname(c->origin);
+    } else if (c->origin.path) {
+        char *dir = fs_dirname(c->origin.path);
 
-        unlink(c->origin);
+        unlink(c->origin.path);
         fs_fsync_dir(dir, &e);
         free(dir);
-        answers_drop(cfg, c->origin);
+        answers_drop(cfg, c->origin.path);
     }
 }
 

@@ -292,13 +292,13 @@ out:
  * mblaze do). Best effort: an original may have been moved or deleted since. */
 static void mark_answered(const struct queue_entry *ent)
 {
-    char flag[2] = { ent->answers_flag, '\0' };
+    char flag[2] = { ent->answers.flag, '\0' };
     struct err e;
 
-    if (ent->answers_flag == '\0')
+    if (ent->answers.flag == '\0')
         return;
-    for (size_t i = 0; i < ent->nanswers; i++) {
-        const struct queue_answer *an = &ent->answers[i];
+    for (size_t i = 0; i < ent->answers.n; i++) {
+        const struct queue_answer *an = &ent->answers.msg[i];
         char *rel;
 
         if (an->dir == NULL || an->id == NULL)

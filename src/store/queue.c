@@ -51,16 +51,23 @@ struct queue {
 
 /* ---- entries ---- */
 
-static void queue_entry_clear_answers(struct queue_entry *q)
+static void refusals_free(struct queue_refusal *r, size_t n)
 {
-    for (size_t i = 0; i < q->nanswers; i++) {
-        free(q->answers[i].dir);
-        free(q->answers[i].id);
+    for (size_t i = 0; i < n; i++) {
+        free(r[i].addr);
+        free(r[i].reply);
     }
-    free(q->answers);
-    q->answers = NULL;
-    q->nanswers = 0;
-    q->answers_flag = '\0';
+    free(r);
+}
+
+static void answers_free(struct queue_answers *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        free(a->msg[i].dir);
+        free(a->msg[i].id);
+    }
+    free(a->msg);
+    memset(a, 0, sizeof *a);
 }
 
 void queue_entry_free(struct queue_entry *q)
@@ -71,14 +78,10 @@ void queue_entry_free(struct queue_entry *q)
     free(q->account);
     free(q->from);
     str_list_free(q->rcpts, q->nrcpts);
-    for (size_t i = 0; i < q->nrefused; i++) {
-        free(q->refused[i].addr);
-        free(q->refused[i].reply);
-    }
-    free(q->refused);
+    refusals_free(q->refused, q->nrefused);
     free(q->reply);
     free(q->held_config);
-    queue_entry_clear_answers(q);
+    answers_free(&q->answers);
     free(q->outbox);
     free(q->path);
     memset(q, 0, sizeof *q);
@@ -147,17 +150,19 @@ char *queue_state_format(const struct queue_entry *q)
         buf_printf(&b, "held-config %s\n", q->held_config);
     if (q->outbox)
         buf_printf(&b, "outbox %s\n", q->outbox);
-    if (q->answers_flag) {
+    if (q->answers.flag) {
         bool flag = false;
 
-        for (size_t i = 0; i < q->nanswers; i++) {
-            if (q->answers[i].dir == NULL || q->answers[i].id == NULL)
+        for (size_t i = 0; i < q->answers.n; i++) {
+            const struct queue_answer *an = &q->answers.msg[i];
+
+            if (an->dir == NULL || an->id == NULL)
                 continue;
             if (!flag)
-                buf_printf(&b, "answers-flag %c\n", q->answers_flag);
+                buf_printf(&b, "answers-flag %c\n", q->answers.flag);
             flag = true;
-            buf_printf(&b, "answers-id %s\n", q->answers[i].id);
-            buf_printf(&b, "answers-dir %s\n", q->answers[i].dir);
+            buf_printf(&b, "answers-id %s\n", an->id);
+            buf_printf(&b, "answers-dir %s\n", an->dir);
         }
     }
     return buf_detach(&b);
@@ -165,18 +170,18 @@ char *queue_state_format(const struct queue_entry *q)
 
 /* An answers-id or answers-dir line: the field of the first answer that lacks it, else of a
  * new one (a state holds them in pairs; beyond QUEUE_MAX_ANSWERS they are dropped). */
-static void answer_field(struct queue_entry *q, bool dir, const char *val)
+static void answer_field(struct queue_answers *an, bool dir, const char *val)
 {
     struct queue_answer *a = NULL;
 
-    for (size_t i = 0; i < q->nanswers && a == NULL; i++)
-        if ((dir ? q->answers[i].dir : q->answers[i].id) == NULL)
-            a = &q->answers[i];
+    for (size_t i = 0; i < an->n && a == NULL; i++)
+        if ((dir ? an->msg[i].dir : an->msg[i].id) == NULL)
+            a = &an->msg[i];
     if (a == NULL) {
-        if (q->nanswers >= QUEUE_MAX_ANSWERS)
+        if (an->n >= QUEUE_MAX_ANSWERS)
             return;
-        q->answers = xreallocarray(q->answers, q->nanswers + 1, sizeof *q->answers);
-        a = &q->answers[q->nanswers++];
+        an->msg = xreallocarray(an->msg, an->n + 1, sizeof *an->msg);
+        a = &an->msg[an->n++];
         a->dir = a->id = NULL;
     }
     if (dir)
@@ -290,12 +295,12 @@ int queue_state_parse(const char *text, size_t n, struct queue_entry *q, struct 
             q->held_config = xstrdup(val);
         } else if (strcmp(line, "answers-flag") == 0 && (strcmp(val, "R") == 0 ||
                                                           strcmp(val, "P") == 0)) {
-            q->answers_flag = *val;
+            q->answers.flag = *val;
         } else if (strcmp(line, "answers-id") == 0 && *val && *val != '.' &&
                    strchr(val, '/') == NULL) {
-            answer_field(q, false, val);
+            answer_field(&q->answers, false, val);
         } else if (strcmp(line, "answers-dir") == 0 && *val == '/') {
-            answer_field(q, true, val);
+            answer_field(&q->answers, true, val);
         } else if (strcmp(line, "outbox") == 0 && q->outbox == NULL && outbox_ok(val)) {
             q->outbox = xstrdup(val);
         } else if (line[0] != '\0') {
@@ -1218,7 +1223,7 @@ int queue_rename_msg(struct queue *q, struct queue_entry *ent, const char *dst)
 
 int queue_entry_set_answers(struct queue_entry *q, const char *path, char flag)
 {
-    queue_entry_clear_answers(q);
+    answers_free(&q->answers);
     return queue_entry_add_answers(q, path, flag);
 }
 
@@ -1238,15 +1243,15 @@ int queue_entry_add_answers(struct queue_entry *q, const char *path, char flag)
     free(dir);
     if (abs == NULL)
         return -1;
-    if (q->nanswers >= QUEUE_MAX_ANSWERS) {
+    if (q->answers.n >= QUEUE_MAX_ANSWERS) {
         free(abs);
         return -1;
     }
-    q->answers = xreallocarray(q->answers, q->nanswers + 1, sizeof *q->answers);
-    q->answers[q->nanswers].dir = abs;
+    q->answers.msg = xreallocarray(q->answers.msg, q->answers.n + 1, sizeof *q->answers.msg);
+    q->answers.msg[q->answers.n].dir = abs;
     maildir_name_split(base + 1, &ulen);
-    q->answers[q->nanswers++].id = xstrndup(base + 1, ulen);
-    q->answers_flag = flag;
+    q->answers.msg[q->answers.n++].id = xstrndup(base + 1, ulen);
+    q->answers.flag = flag;
     return 0;
 }
 

@@ -456,17 +456,13 @@ static const struct pane_ops log_pane_ops = {
     .name = "messages",
     .draw = log_draw,
     .key = log_key,
-    .free = pane_free_plain,
 };
 
 static void show_log(struct app *a)
 {
     struct logview *lv = xcalloc(1, sizeof *lv);
-    struct pane *p = pane_new(&log_pane_ops, lv);
-
     lv->top = -1;
-    p->dirty = true;
-    app_overlay(a, p);
+    app_overlay(a, pane_new(&log_pane_ops, lv));
 }
 
 /* ---- the address query (mutt's Q): query_command's answers, write to one ---- */
@@ -547,8 +543,6 @@ static void query_free(struct pane *p)
     struct queryview *qv = p->data;
 
     query_results_free(qv->res, qv->n);
-    free(qv);
-    free(p);
 }
 
 static const struct pane_ops query_pane_ops = {
@@ -588,7 +582,6 @@ static void query_done(struct app *a, enum prompt_kind k, const char *text)
     snprintf(qv->title, sizeof qv->title, " Query '%.60s': %zu address%s   Enter or m: write "
              "to it   q: close", text, qv->n, qv->n == 1 ? "" : "es");
     p = pane_new(&query_pane_ops, qv);
-    p->dirty = true;
     app_overlay(a, p);
 }
 

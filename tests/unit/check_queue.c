@@ -72,16 +72,16 @@ START_TEST(state_keeps_every_answered_message)
     char *text;
 
     ck_assert_int_eq(queue_state_parse(one, strlen(one), &r, &e), 0);
-    ck_assert_int_eq(r.answers_flag, 'R');
-    ck_assert_uint_eq(r.nanswers, 1);
-    ck_assert_str_eq(r.answers[0].id, "17.M1.h");
-    ck_assert_str_eq(r.answers[0].dir, "/m/INBOX");
+    ck_assert_int_eq(r.answers.flag, 'R');
+    ck_assert_uint_eq(r.answers.n, 1);
+    ck_assert_str_eq(r.answers.msg[0].id, "17.M1.h");
+    ck_assert_str_eq(r.answers.msg[0].dir, "/m/INBOX");
     queue_entry_free(&r);
     ck_assert_int_eq(queue_state_parse(two, strlen(two), &r, &e), 0);
-    ck_assert_int_eq(r.answers_flag, 'P');
-    ck_assert_uint_eq(r.nanswers, 2);
-    ck_assert_str_eq(r.answers[1].id, "18.M2.h");
-    ck_assert_str_eq(r.answers[1].dir, "/m/Lists");
+    ck_assert_int_eq(r.answers.flag, 'P');
+    ck_assert_uint_eq(r.answers.n, 2);
+    ck_assert_str_eq(r.answers.msg[1].id, "18.M2.h");
+    ck_assert_str_eq(r.answers.msg[1].dir, "/m/Lists");
     text = queue_state_format(&r);
     ck_assert_ptr_nonnull(strstr(text, strstr(two, "answers-flag")));
     free(text);
@@ -670,7 +670,7 @@ START_TEST(flush_flags_the_answered_message)
     ent.created = now - 1;
     ck_assert_int_eq(queue_entry_set_answers(&ent, p2, 'P'), 0);
     ck_assert_int_eq(queue_entry_add_answers(&ent, p3, 'P'), 0);     /* `;f` of two */
-    ck_assert_uint_eq(ent.nanswers, 2);
+    ck_assert_uint_eq(ent.answers.n, 2);
     ck_assert_int_eq(queue_add(q, fwd, strlen(fwd), &ent, &e), 0);
     queue_entry_free(&ent);
     if (queue_flush(q, cfg, &fo, NULL, NULL, &st, &e) < 0)
