@@ -49,9 +49,6 @@ int cmd_password_fd(const struct globals *g, const char *arg);
  */
 void cmd_ask_passwords(const struct globals *g, const struct account *const *accts, size_t n,
                        enum secret_use use);
-/* The account logs in for use with a password typed this session (asked by
- * cmd_ask_passwords or handed over): nothing is configured, and one is remembered. */
-bool cmd_password_typed(const struct account *a, enum secret_use use);
 /* How many times a refused typed password is asked again in one run. */
 #define CMD_REAUTH_MAX 2
 /* The exit code for an error class (sysexits.h). */

@@ -241,7 +241,7 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             rc = fetch_account(cfg, a, &fo, &r, &e);
             /* A password typed here and refused is forgotten and asked again (the
              * client's worker leaves that to the client). */
-            if (rc == 0 || e.cls != ERR_AUTH || !cmd_password_typed(a, SECRET_POP3) ||
+            if (rc == 0 || e.cls != ERR_AUTH || !secret_typed(a, SECRET_POP3) ||
                 ui.wfd >= 0 || tries >= CMD_REAUTH_MAX || fetch_cancelled)
                 break;
             fprintf(stderr, "%s%s: %s: password refused: %s\n", ui.tty ? "\r\033[K" : "",

@@ -194,14 +194,6 @@ static char *ask_tty(int tty, const char *prompt)
     return res;
 }
 
-bool cmd_password_typed(const struct account *a, enum secret_use use)
-{
-    if (a->password || a->password_command ||
-        (use == SECRET_SMTP && (a->smtp_password || a->smtp_password_command)))
-        return false;
-    return secret_remembered(a->name) != NULL;
-}
-
 void cmd_ask_passwords(const struct globals *g, const struct account *const *accts, size_t n,
                        enum secret_use use)
 {

@@ -561,16 +561,6 @@ static bool account_wanted(const struct queue_flush_opts *o, const char *name)
     return false;
 }
 
-/* pw is the password the user typed this session for a (none is configured). */
-static bool typed_password(const struct account *a, const char *pw)
-{
-    const char *typed = secret_remembered(a->name);
-
-    return pw != NULL && typed != NULL && strcmp(pw, typed) == 0 && a->smtp_password == NULL &&
-           a->smtp_password_command == NULL && a->password == NULL &&
-           a->password_command == NULL;
-}
-
 /* Deliver the due entries of one account over one session, reconnecting when it is lost. */
 static void flush_account(struct flusher *f, const char *name, struct queue_entry **ents,
                           size_t n)
@@ -635,7 +625,7 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
                 if (tok != NULL)
                     continue;
             }
-            if (s == NULL && e.cls == ERR_AUTH && typed_password(a, pw)) {
+            if (s == NULL && e.cls == ERR_AUTH && pw && secret_typed(a, SECRET_SMTP)) {
                 /* A password the user typed, refused: never kept; perhaps typed again. */
                 emit(f, QEV_AUTH, NULL, a->name, e.msg);
                 if (f->reauth && reauths++ < FLUSH_REAUTH_MAX && f->reauth(f->reauth_arg, a)) {
