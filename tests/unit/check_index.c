@@ -1020,6 +1020,77 @@ START_TEST(truncated_while_open)
 }
 END_TEST
 
+/* idx_read_all on a cache of two blocks (4,096 records and the rest): each block read and
+ * checked by its own thread, every entry filled once and right, a damaged block's entries
+ * hidden and the others not, the same with one thread. */
+START_TEST(read_all_blocks)
+{
+    enum { N = 4200, BLK = 4096 };
+    char *d = test_tmpdir();
+    char *cache = idx_cache_path(d);
+    struct idx *x;
+    struct err e;
+    struct buf img = BUF_INIT;
+    char name[64], text[256];
+
+    ck_assert_int_eq(maildir_create(d, &e), 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "%d.R%d.host:2,S", 5000 + i, i);
+        /* dates in file order: record k of the cache is message k */
+        snprintf(text, sizeof text, "From: u%d@example.org\nSubject: s%d\n"
+                 "Date: %d Jan 2024 %02d:%02d:00 +0000\nMessage-ID: <%d@x>\n\nbody\n",
+                 i, i, 1 + i / 1440, i / 60 % 24, i % 60, i);
+        put(d, "cur", name, text);
+    }
+    age_dir(d, "cur", 10);
+    age_dir(d, "new", 10);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    setenv("TERN_INDEX_EAGER_MAX", "0", 1);
+    for (int pass = 0; pass < 3; pass++) {
+        size_t gone = 0;
+
+        if (pass == 1)
+            setenv("TERN_INDEX_THREADS", "1", 1);
+        if (pass == 2) {
+            unsetenv("TERN_INDEX_THREADS");
+            ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
+            img.ptr[img.len - 3] ^= 0x20;           /* a string of the last block */
+            ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
+        }
+        ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+        ck_assert(!idx_stats(x)->listed);
+        ck_assert_uint_eq(idx_count(x), N);
+        (void)idx_msg(x, 7);                        /* one entry filled before */
+        idx_read_all(x);
+        ck_assert_uint_eq(idx_stats(x)->filled, N);
+        for (size_t k = 0; k < N; k++) {
+            const struct idx_msg *m = idx_msg(x, k);
+
+            if (m->gone) {
+                ck_assert_uint_ge(k, BLK);
+                gone++;
+                continue;
+            }
+            snprintf(text, sizeof text, "s%zu", k);
+            ck_assert_str_eq(m->subject, text);
+            snprintf(text, sizeof text, "%zu@x", k);
+            ck_assert_str_eq(m->msgid, text);
+            ck_assert_int_eq(atoi(m->name), 5000 + (int)k);
+            ck_assert_int_eq(idx_find_id(x, m->id), (long)k);
+        }
+        ck_assert_uint_eq(gone, pass == 2 ? N - BLK : 0);
+        ck_assert_uint_eq(idx_stats(x)->filled, N);
+        idx_close(x);
+    }
+    unsetenv("TERN_INDEX_EAGER_MAX");
+    buf_free(&img);
+    free(cache);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
 /* Addresses as well as names; bodies decoded (base64, QP, KOI8-R), attachments not. */
 static char *mkintl(size_t filler)
 {
@@ -1150,6 +1221,7 @@ static Suite *index_suite(void)
     tcase_add_test(tc, journal_damaged);
     tcase_add_test(tc, truncated_while_open);
     tcase_add_test(tc, addresses_and_bodies);
+    tcase_add_test(tc, read_all_blocks);
     suite_add_tcase(s, tc);
     return s;
 }
