@@ -1,8 +1,10 @@
 /* Threads as a view over an index: JWZ's algorithm, in steps (see thread_build). */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tern/index.h"
 #include "tern/thread.h"
@@ -11,6 +13,14 @@
 #include "tern/xalloc.h"
 
 #define NONE UINT32_MAX
+
+/* How many messages ahead the loops over all of them fetch what they will read. */
+#define AHEAD 16
+
+/* From this many messages on, base subjects are found on a second thread. */
+#define SUBJECT_THREAD_MIN 4096
+
+struct sbase;
 
 struct cont {
     const char *id;
@@ -47,6 +57,9 @@ struct thr {
     uint32_t *roots;
     size_t nroots;
     uint32_t *best;             /* per root: the message that places the thread */
+    struct sbase *sb;           /* per message: its base subject (step 4) */
+    pthread_t sb_tid;
+    bool sb_thread;             /* sb is being filled by sb_tid */
 };
 
 static uint32_t cont_new(struct thr *t, const char *id, size_t len)
@@ -93,10 +106,9 @@ static void ids_grow(struct thr *t)
     free(old);
 }
 
-/* Find or create the container of id. */
-static uint32_t id_get(struct thr *t, const char *id, size_t len)
+/* Find or create the container of id, whose str_hash is hv. */
+static uint32_t id_get_h(struct thr *t, const char *id, size_t len, uint64_t hv)
 {
-    uint64_t hv = str_hash(id, len);
     uint32_t tag = (uint32_t)(hv >> 32);
     size_t h = (size_t)hv & t->mask;
 
@@ -118,6 +130,11 @@ static uint32_t id_get(struct thr *t, const char *id, size_t len)
     t->nids++;
     t->slots[h] = (struct slot){ tag, cont_new(t, id, len) };
     return t->slots[h].val;
+}
+
+static uint32_t id_get(struct thr *t, const char *id, size_t len)
+{
+    return id_get_h(t, id, len, str_hash(id, len));
 }
 
 static bool is_ancestor(const struct cont *c, uint32_t anc, uint32_t node)
@@ -142,61 +159,104 @@ static const struct idx_msg *thr_msg(const struct thr *t, uint32_t i)
     return t->m[i];
 }
 
+/* The date order of view_cmp_datekey, on entries. */
+static int date_cmp(const struct idx_msg *a, const struct idx_msg *b)
+{
+    struct view_datekey ka = { a->date, a->mtime, a->id, 0 };
+    struct view_datekey kb = { b->date, b->mtime, b->id, 0 };
+    bool no = false;
+
+    return view_cmp_datekey(&ka, &kb, &no);
+}
+
+/* A view in another order: sort keys copied out of the entries. */
+static void ranks_by_sort(struct thr *t)
+{
+    struct view_datekey *k = xmalloc((t->n + 1) * sizeof *k);
+    bool no = false;
+    size_t i;
+
+    for (i = 0; i < t->n; i++)
+        k[i] = (struct view_datekey){ t->m[i]->date, t->m[i]->mtime, t->m[i]->id, (uint32_t)i };
+    qsort_r(k, t->n, sizeof *k, view_cmp_datekey, &no);
+    for (i = 0; i < t->n; i++) {
+        t->byrank[i] = k[i].pos;
+        t->rank[k[i].pos] = (uint32_t)i;
+    }
+    free(k);
+}
+
 /* 0. Every message's entry, and its place in date order (date, arrival, id: a total order,
  * as ids are unique), so that later steps compare dates as integers. A view in date order,
  * the usual case, needs no sort. */
 static void thr_date_ranks(struct thr *t)
 {
-    struct view_datekey *k = xmalloc((t->n + 1) * sizeof *k);
-    bool up = true, down = true, no = false;
+    bool up = true, down = true;
     size_t i;
 
     t->m = xmalloc((t->n + 1) * sizeof *t->m);
     t->rank = xmalloc((t->n + 1) * sizeof *t->rank);
     t->byrank = xmalloc((t->n + 1) * sizeof *t->byrank);
     for (i = 0; i < t->n; i++) {
-        const struct idx_msg *m = idx_msg(t->x, t->v[i]);
+        t->m[i] = idx_msg(t->x, t->v[i]);
+        if (i > 0 && (up || down)) {
+            int c = date_cmp(t->m[i - 1], t->m[i]);
 
-        t->m[i] = m;
-        k[i] = (struct view_datekey){ m->date, m->mtime, m->id, (uint32_t)i };
+            up = up && c < 0;
+            down = down && c > 0;
+        }
     }
-    for (i = 1; i < t->n && (up || down); i++) {
-        int c = view_cmp_datekey(&k[i - 1], &k[i], &no);
-
-        up = up && c < 0;
-        down = down && c > 0;
+    if (!up && !down) {
+        ranks_by_sort(t);
+        return;
     }
-    if (!up && !down)
-        qsort_r(k, t->n, sizeof *k, view_cmp_datekey, &no);
     for (i = 0; i < t->n; i++) {
-        uint32_t pos = up ? (uint32_t)i : !down ? k[i].pos : (uint32_t)(t->n - 1 - i);
+        uint32_t pos = up ? (uint32_t)i : (uint32_t)(t->n - 1 - i);
 
         t->byrank[i] = pos;
         t->rank[pos] = (uint32_t)i;
     }
-    free(k);
 }
 
-/* 1. A container per message, keyed by Message-ID (duplicates and id-less get their own). */
+/* 1. A container per message, keyed by Message-ID (duplicates and id-less get their own).
+ * The loop runs at memory speed: the ids are scattered over the cache's blocks and the
+ * table is larger than any cache, so each message's id is fetched AHEAD messages early and
+ * its slot AHEAD / 2 early. */
 static void thr_containers(struct thr *t)
 {
+    uint64_t hv[AHEAD];
+    uint32_t len[AHEAD];
+
     t->cc = t->n * 2 + 16;
     t->c = xmalloc(t->cc * sizeof *t->c);
-    t->slots = slots_new(t->n * 2 + 16, &t->mask);
+    t->slots = slots_new(t->n + 16, &t->mask);
     t->mcont = xmalloc((t->n + 1) * sizeof *t->mcont);
-    for (size_t i = 0; i < t->n; i++) {
-        const struct idx_msg *m = thr_msg(t, (uint32_t)i);
+    for (size_t i = 0; i < t->n + AHEAD / 2; i++) {
+        size_t j = i;                   /* hashed now, looked up AHEAD / 2 later */
         uint32_t k = NONE;
 
-        if (m->msgid[0]) {
-            k = id_get(t, m->msgid, strlen(m->msgid));
+        if (j + AHEAD < t->n)
+            __builtin_prefetch(thr_msg(t, (uint32_t)(j + AHEAD))->msgid);
+        if (j < t->n) {
+            const char *id = thr_msg(t, (uint32_t)j)->msgid;
+            size_t l = strlen(id);
+
+            hv[j % AHEAD] = l ? str_hash(id, l) : 0;
+            len[j % AHEAD] = (uint32_t)l;
+            __builtin_prefetch(&t->slots[(size_t)hv[j % AHEAD] & t->mask]);
+        }
+        if (i < AHEAD / 2)
+            continue;
+        j = i - AHEAD / 2;
+        if (len[j % AHEAD]) {
+            k = id_get_h(t, thr_msg(t, (uint32_t)j)->msgid, len[j % AHEAD], hv[j % AHEAD]);
             if (t->c[k].msg != NONE)
                 k = NONE;
         }
         if (k == NONE)
             k = cont_new(t, "", 0);
-        t->c[k].msg = (uint32_t)i;
-        t->mcont[i] = k;
+        t->c[k].msg = (uint32_t)j;
+        t->mcont[j] = k;
     }
 }
 
@@ -206,16 +266,19 @@ static void thr_link_refs(struct thr *t)
 {
     for (size_t i = 0; i < t->n; i++) {
         const struct idx_msg *m = thr_msg(t, (uint32_t)i);
-        const char *p = m->references;
+        const char *p = m->references, *end = p + strlen(p);
         uint32_t prev = NONE;
 
-        while (*p) {
-            const char *q = p;
-            size_t len;
+        if (i + AHEAD < t->n) {
+            const struct idx_msg *a = thr_msg(t, (uint32_t)(i + AHEAD));
 
-            while (*q && *q != ' ')
-                q++;
-            len = (size_t)(q - p);
+            __builtin_prefetch(a->references);
+            __builtin_prefetch(a->in_reply_to);
+        }
+        while (p < end) {
+            const char *q = memchr(p, ' ', (size_t)(end - p));
+            size_t len = q ? (size_t)(q - p) : (size_t)(end - p);
+
             if (len) {
                 uint32_t k = id_get(t, p, len);
 
@@ -285,50 +348,74 @@ static void thr_display_parents(struct thr *t)
     free(leader);
 }
 
-/* A root's base subject, for the subject fallback. */
-struct sroot {
+/* A message's base subject, for the subject fallback. */
+struct sbase {
     const char *base;
-    uint32_t len;
-    uint32_t i;          /* the root (subset index) */
-    uint64_t hash;
+    uint32_t len;        /* 0: no subject to merge by */
     bool reply;          /* the subject is a reply (its base is shorter) */
+    uint64_t hash;
 };
 
-/* The roots with a base subject, in view order. */
-static struct sroot *subject_roots(const struct thr *t, size_t *count)
+static void subject_bases(const struct thr *t, size_t lo, size_t hi)
 {
-    struct sroot *r = xmalloc((t->n + 1) * sizeof *r);
-    size_t nr = 0;
+    for (size_t i = lo; i < hi; i++) {
+        const char *subj = thr_msg(t, (uint32_t)i)->subject;
 
-    for (size_t i = 0; i < t->n; i++) {
-        const char *subj, *base;
-        size_t bl;
+        if (i + AHEAD < hi)
+            __builtin_prefetch(thr_msg(t, (uint32_t)(i + AHEAD))->subject);
+        const char *base = idx_subject_base(subj);
+        size_t bl = strlen(base);
 
-        if (t->dparent[i] != NONE)
-            continue;
-        subj = thr_msg(t, (uint32_t)i)->subject;
-        base = idx_subject_base(subj);
-        bl = strlen(base);
-        if (bl == 0)
-            continue;
-        r[nr++] = (struct sroot){ base, (uint32_t)bl, (uint32_t)i, str_hash(base, bl),
-                                  base != subj };
+        t->sb[i] = (struct sbase){ base, (uint32_t)bl, base != subj,
+                                   bl ? str_hash(base, bl) : 0 };
     }
-    *count = nr;
-    return r;
+}
+
+static void *subject_run(void *arg)
+{
+    const struct thr *t = arg;
+
+    subject_bases(t, 0, t->n);
+    return NULL;
+}
+
+/* Every message's base subject, on a thread of its own while steps 1-3 run (they read the
+ * same entries and write nothing it reads), for a large view. */
+static void thr_subjects_start(struct thr *t)
+{
+    const char *env = getenv("TERN_INDEX_THREADS");   /* for benchmarks: 1 = serial */
+
+    t->sb = xmalloc((t->n + 1) * sizeof *t->sb);
+    t->sb_thread = t->n >= SUBJECT_THREAD_MIN && !(env && strcmp(env, "1") == 0) &&
+                   sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+                   pthread_create(&t->sb_tid, NULL, subject_run, t) == 0;
+}
+
+static void thr_subjects_wait(struct thr *t)
+{
+    if (t->sb_thread)
+        pthread_join(t->sb_tid, NULL);
+    else
+        subject_bases(t, 0, t->n);
 }
 
 /* 4. Subject fallback: a root whose subject is a reply joins the root that has the same
  * base subject and is not a reply (or the earliest such reply, in view order). */
 static void thr_subject_fallback(struct thr *t)
 {
-    size_t nr, mask;
-    struct sroot *r = subject_roots(t, &nr);
-    struct slot *st = slots_new(nr + 1, &mask);
+    uint32_t *roots = xmalloc((t->n + 1) * sizeof *roots);
+    size_t nr = 0, mask;
+    struct slot *st;
 
+    thr_subjects_wait(t);
+    for (size_t i = 0; i < t->n; i++)
+        if (t->dparent[i] == NONE && t->sb[i].len > 0)
+            roots[nr++] = (uint32_t)i;
+    st = slots_new(nr + 1, &mask);
     for (int pass = 0; pass < 2; pass++) {
         for (size_t k = 0; k < nr; k++) {
-            const struct sroot *q = &r[k];
+            uint32_t i = roots[k];
+            const struct sbase *q = &t->sb[i];
             uint32_t tag = (uint32_t)(q->hash >> 32);
             size_t h = (size_t)q->hash & mask;
 
@@ -336,22 +423,22 @@ static void thr_subject_fallback(struct thr *t)
                 continue;       /* originals claim their subject first; two originals with
                                    one subject stay apart */
             while (st[h].val != NONE) {
-                const struct sroot *o = &r[st[h].val];
+                const struct sbase *o = &t->sb[st[h].val];
 
                 if (st[h].tag == tag && o->len == q->len && memcmp(o->base, q->base, q->len) == 0)
                     break;
                 h = (h + 1) & mask;
             }
             if (st[h].val == NONE) {
-                st[h] = (struct slot){ tag, (uint32_t)k };
+                st[h] = (struct slot){ tag, i };
             } else if (pass == 1) {
-                t->dparent[q->i] = r[st[h].val].i;
-                t->fake[q->i] = true;
+                t->dparent[i] = st[h].val;
+                t->fake[i] = true;
             }
         }
     }
     free(st);
-    free(r);
+    free(roots);
 }
 
 /* 5. Children lists (in date order: filled in date order) and the list of roots. */
@@ -519,6 +606,7 @@ void thread_build(const struct idx *x, const uint32_t *v, size_t n, enum idx_sor
     if (n >= 1024 && n >= idx_count(x) / 4)
         idx_read_all(x);
     thr_date_ranks(&t);
+    thr_subjects_start(&t);
     thr_containers(&t);
     thr_link_refs(&t);
     thr_display_parents(&t);
@@ -539,6 +627,7 @@ void thread_build(const struct idx *x, const uint32_t *v, size_t n, enum idx_sor
     free(t.kids);
     free(t.roots);
     free(t.best);
+    free(t.sb);
 }
 
 char *thread_prefix(const struct thread_view *tv, size_t r, char *out, size_t outsz)
