@@ -223,8 +223,10 @@ static bool img_read(struct idx *x, uint64_t off, size_t n, char *dst, const cha
     return true;
 }
 
-/* Read block b (records, then its strings) and check it; its state becomes GOOD or BAD. */
-static void blk_load(struct idx *x, uint32_t b)
+/* Read block b (records, then its strings) and check it; its state becomes GOOD or BAD.
+ * The records go to recbuf (blk_recs of them) when it is not NULL: for a caller that fills
+ * every entry of the block at once and needs them no longer. */
+static void blk_load(struct idx *x, uint32_t b, char *recbuf)
 {
     size_t lo = (size_t)b * x->blk_recs, hi = lo + x->blk_recs, rlen;
     uint64_t s0 = blk_get(x, b).str_off, s1 = blk_str_end(x, b);
@@ -235,10 +237,14 @@ static void blk_load(struct idx *x, uint32_t b)
     if (hi > x->nmapped)
         hi = x->nmapped;
     rlen = (hi - lo) * sizeof(struct idx_frec);
-    if (x->img == NULL)
+    if (x->img == NULL && recbuf)
+        bm->own = xmalloc((size_t)(s1 - s0) + 1);
+    else if (x->img == NULL)
         buf = bm->own = xmalloc(rlen + (size_t)(s1 - s0) + 1);
-    ok = img_read(x, x->recs_off + lo * sizeof(struct idx_frec), rlen, buf, &bm->rec) &&
-         img_read(x, x->strtab_off + s0, (size_t)(s1 - s0), buf ? buf + rlen : NULL, &bm->str);
+    ok = img_read(x, x->recs_off + lo * sizeof(struct idx_frec), rlen, recbuf ? recbuf : buf,
+                  &bm->rec) &&
+         img_read(x, x->strtab_off + s0, (size_t)(s1 - s0),
+                  recbuf ? bm->own : buf ? buf + rlen : NULL, &bm->str);
     /* the block's strings end with a NUL: any offset into them is a string inside them */
     ok = ok && (s1 == s0 || bm->str[s1 - s0 - 1] == '\0');
     if (ok && x->verify) {
@@ -383,7 +389,7 @@ void idx_load_rec(struct idx *x, size_t i)
 
     x->ready[i / 64] |= (uint64_t)1 << (i % 64);
     if (x->blk_state[b] == BLK_UNCHECKED)
-        blk_load(x, b);
+        blk_load(x, b, NULL);
     rec_fill(x, i, &a);
     fill_acc_add(x, &a);
 }
@@ -404,24 +410,32 @@ struct fill_job {
     struct fill_acc acc;
 };
 
+/* A block not read yet has no entry filled (filling one reads its block first): all are
+ * filled now, so its records are read into memory used again for the next block, and only
+ * its strings, which the entries point into, are kept (a sixth less memory to fault in). */
 static void fill_blocks(struct fill_job *j)
 {
     struct idx *x = j->x;
+    char *recs = xmalloc((size_t)x->blk_recs * sizeof(struct idx_frec));
 
     for (uint32_t b = j->b0; b < j->b1; b++) {
         size_t lo = (size_t)b * x->blk_recs, hi = lo + x->blk_recs;
+        bool fresh = x->blk_state[b] == BLK_UNCHECKED;
 
         if (hi > x->nmapped)
             hi = x->nmapped;
+        if (fresh)
+            blk_load(x, b, recs);
         for (size_t i = lo; i < hi; i++) {
             if (idx_ready(x, i))
                 continue;
-            if (x->blk_state[b] == BLK_UNCHECKED)
-                blk_load(x, b);
             rec_fill(x, i, &j->acc);
             x->ready[i / 64] |= (uint64_t)1 << (i % 64);
         }
+        if (fresh)
+            x->blk_mem[b].rec = NULL;
     }
+    free(recs);
 }
 
 static void *fill_run(void *arg)
@@ -591,7 +605,7 @@ static int load_head(struct idx *x, size_t n, bool verify, struct err *e)
     x->have_stamp = true;
     if (verify && h.count <= eager_max()) {
         for (uint32_t b = 0; b < nb; b++) {
-            blk_load(x, b);
+            blk_load(x, b, NULL);
             if (x->blk_state[b] != BLK_GOOD) {
                 idx_forget_map(x);
                 return err_set(e, ERR_PARSE, "index: checksum mismatch");
