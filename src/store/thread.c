@@ -419,6 +419,8 @@ static void thr_subject_fallback(struct thr *t)
             uint32_t tag = (uint32_t)(q->hash >> 32);
             size_t h = (size_t)q->hash & mask;
 
+            if (k + AHEAD < nr)
+                __builtin_prefetch(&st[(size_t)t->sb[roots[k + AHEAD]].hash & mask]);
             if (q->reply != (pass == 1))
                 continue;       /* originals claim their subject first; two originals with
                                    one subject stay apart */
