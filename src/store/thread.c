@@ -593,6 +593,12 @@ void thread_view_free(struct thread_view *tv)
     tv->n = 0;
 }
 
+/*
+ * Steps 0-7 above, one after the other over one context. At a million messages the work is
+ * mostly waiting for memory, so two things run beside the main line: the entries of a large
+ * view are read first by idx_read_all (cache blocks read and checked on several threads),
+ * and the base subjects of step 4 are found on a second thread during steps 1-3.
+ */
 void thread_build(const struct idx *x, const uint32_t *v, size_t n, enum idx_sort key,
                   bool reverse, struct thread_view *out)
 {
