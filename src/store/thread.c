@@ -302,6 +302,10 @@ static void thr_link_refs(struct thr *t)
         if (prev != NONE)
             link_parent(t->c, prev, t->mcont[i], true);
     }
+    /* no id is looked up after this: the table goes (a million messages hold a lot of
+     * memory at once otherwise) */
+    free(t->slots);
+    t->slots = NULL;
 }
 
 /* The topmost empty container above message i when no message is above it, else NONE;
@@ -346,6 +350,10 @@ static void thr_display_parents(struct thr *t)
         }
     }
     free(leader);
+    free(t->c);              /* containers are not needed after this step */
+    free(t->mcont);
+    t->c = NULL;
+    t->mcont = NULL;
 }
 
 /* A message's base subject, for the subject fallback. */
@@ -441,6 +449,8 @@ static void thr_subject_fallback(struct thr *t)
     }
     free(st);
     free(roots);
+    free(t->sb);
+    t->sb = NULL;
 }
 
 /* 5. Children lists (in date order: filled in date order) and the list of roots. */
@@ -468,6 +478,8 @@ static void thr_children(struct thr *t)
         if (p != NONE)
             t->kids[t->start[p] + t->nkids[p]++] = i;
     }
+    free(t->byrank);
+    t->byrank = NULL;
 }
 
 static int cmp_root(const void *pa, const void *pb, void *arg)
@@ -538,11 +550,14 @@ static void thr_order_roots(struct thr *t)
         t->best[t->roots[r]] = t->roots[r];
     if (t->key == IDX_SORT_DATE || t->key == IDX_SORT_ARRIVAL)
         thread_newest(t);
-    if (t->key == IDX_SORT_DATE) {
+    if (t->key == IDX_SORT_DATE)
         sort_roots_by_date(t);
-        return;
-    }
-    qsort_r(t->roots, t->nroots, sizeof *t->roots, cmp_root, t);
+    else
+        qsort_r(t->roots, t->nroots, sizeof *t->roots, cmp_root, t);
+    free(t->m);              /* the rows need positions only */
+    free(t->rank);
+    t->m = NULL;
+    t->rank = NULL;
 }
 
 /* 7. The rows: each thread depth first, children in date order. */
