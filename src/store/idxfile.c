@@ -416,7 +416,7 @@ struct fill_job {
 static void fill_blocks(struct fill_job *j)
 {
     struct idx *x = j->x;
-    char *recs = xmalloc((size_t)x->blk_recs * sizeof(struct idx_frec));
+    char *recs = NULL;
 
     for (uint32_t b = j->b0; b < j->b1; b++) {
         size_t lo = (size_t)b * x->blk_recs, hi = lo + x->blk_recs;
@@ -424,6 +424,8 @@ static void fill_blocks(struct fill_job *j)
 
         if (hi > x->nmapped)
             hi = x->nmapped;
+        if (fresh && recs == NULL)
+            recs = xmalloc((size_t)x->blk_recs * sizeof(struct idx_frec));
         if (fresh)
             blk_load(x, b, recs);
         for (size_t i = lo; i < hi; i++) {
