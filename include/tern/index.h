@@ -9,7 +9,8 @@
  *     struct idx_view v;  idx_view_init(&v);
  *     idx_view_build(x, &v, IDX_SORT_DATE, false, limit_or_NULL);
  *     for (i = 0; i < v.n; i++) draw(idx_msg(x, v.v[i]));
- *     ... on a timer or when the folder is shown again:
+ *     ... on a timer, when the folder is shown again, or when idx_watch_fd is readable
+ *     (opened with IDX_WATCH):
  *     if (idx_refresh(x, &e) == 1) { rebuild the view; re-find the cursor by id }
  *     idx_close(x);
  */
@@ -105,7 +106,8 @@ long idx_find_id(const struct idx *x, uint32_t id);
 char *idx_path(const struct idx *x, size_t i);
 
 /*
- * Pick up changes made by others (new, removed, renamed/re-flagged messages). Cheap (two
+ * Pick up changes made by others (new, removed, renamed/re-flagged messages): from the
+ * watch's events when there is a watch that lost none, else from the directories. Cheap (two
  * stat calls) when nothing changed. Returns 1 when the list changed (positions changed:
  * rebuild views, re-find selections by id), 0 when not, -1 on error. Saves the cache.
  */
