@@ -1,17 +1,8 @@
-# A private dovecot POP3 server for the integration tests and the benchmark (sourced).
+# A private dovecot POP3 server for the integration tests and the benchmark (sourced after
+# tests/integration/lib.sh or bench/lib.sh); it is stopped at exit.
 # dovecot_setup DIR: certificate, passwd-file user "alice" (password "secret"), config with
 # free ports on 127.0.0.1: $POP3_PORT (plain + STLS) and $POP3S_PORT (implicit TLS).
 # dovecot_start / dovecot_stop; the mailbox is $DOVECOT_MAILDIR (fill it, then dovecot_own).
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# make_cert DIR NAME CN SAN: DIR/NAME.pem and DIR/NAME.key, self-signed.
-make_cert() {
-    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=$3" -addext "subjectAltName=$4" \
-        -keyout "$1/$2.key" -out "$1/$2.pem" 2>/dev/null
-}
 
 dovecot_setup() {
     D=$1
@@ -29,6 +20,7 @@ dovecot_setup() {
     POP3_PORT=$(free_port)
     POP3S_PORT=$(free_port)
     dovecot_conf "$D" cert "${DOVECOT_EXTRA:-}"
+    at_exit dovecot_stop
 }
 
 # dovecot_conf DIR CERTNAME EXTRA: (re)write DIR/dovecot.conf

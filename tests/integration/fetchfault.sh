@@ -15,7 +15,6 @@ command -v openssl >/dev/null 2>&1 || skip "openssl not installed"
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 
 dovecot_setup "$T/dv"
-trap 'rc=$?; dovecot_stop; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
 N=6
 python3 "$HERE/genmail.py" "$DOVECOT_MAILDIR" "$N" 300 3000 11
 mkdir -p "$T/orig" && cp "$DOVECOT_MAILDIR"/new/* "$T/orig/"

@@ -1,11 +1,16 @@
 # Shared by the integration scripts: a scratch directory, assertions, skip handling.
-# Scripts source it and use $TERN (the binary under test) and $T (their scratch directory).
+# Scripts source it and use $TERN (the binary under test), $T (their scratch directory),
+# $TERN_SRCDIR (the source tree) and $PY (Debian's python3), and at_exit and serve
+# (tests/integration/serve.sh) for what must be stopped when they end.
 set -eu
 
 TERN=${TERN_BIN:-$(pwd)/tern}
+TERN_SRCDIR=${TERN_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+PY=/usr/bin/python3
+. "$TERN_SRCDIR/tests/integration/serve.sh"
 T=$(mktemp -d "${TMPDIR:-/tmp}/tern-it.XXXXXX")
 chmod 755 "$T"
-trap 'rc=$?; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
+at_exit '[ -n "${KEEP:-}" ] || rm -rf "$T"'
 export HOME="$T/home"
 mkdir -p "$HOME"
 unset MAILRC VISUAL EDITOR

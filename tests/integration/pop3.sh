@@ -10,7 +10,6 @@ command -v openssl >/dev/null 2>&1 || skip "openssl not installed"
 [ "$(id -u)" = 0 ] || skip "dovecot's private instance needs root (its mail user is 'mail')"
 
 dovecot_setup "$T/dv"
-trap 'rc=$?; dovecot_stop; [ -n "${PEER_PID:-}" ] && kill $PEER_PID 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
 N=${POP3_TEST_MESSAGES:-1000}
 python3 "$HERE/genmail.py" "$DOVECOT_MAILDIR" "$N" 300 6000 7
 mkdir -p "$T/orig" && cp "$DOVECOT_MAILDIR"/new/* "$T/orig/"
@@ -272,12 +271,11 @@ else fail "kill -9 x50: $(wc -l <"$T/k.got") files for $K messages";
 
 # --- 7. the scripted peer ---
 peer() {
-    [ -n "${PEER_PID:-}" ] && { kill "$PEER_PID" 2>/dev/null; wait "$PEER_PID" 2>/dev/null || true; }
-    rm -f "$T/peer.port" "$T/peer.port.cut" "$T/peer.log"
-    python3 "$HERE/pop3peer.py" "$1" "$T/peer.port" "$T/peer.log" "$T/dv/cert.pem" \
-        "$T/dv/cert.key" &
-    PEER_PID=$!
-    for _ in $(seq 50); do [ -s "$T/peer.port" ] && break; sleep 0.1; done
+    [ -z "${PEER_PID:-}" ] || serve_stop "$PEER_PID"
+    rm -f "$T/peer.port.cut" "$T/peer.log"
+    serve "pop3peer.py $1" "$T/peer.port" "$T/peer.out" python3 "$HERE/pop3peer.py" "$1" \
+        "$T/peer.port" "$T/peer.log" "$T/dv/cert.pem" "$T/dv/cert.key"
+    PEER_PID=$SERVE_PID
     PEER_PORT=$(cat "$T/peer.port")
 }
 no_credentials() {
@@ -357,6 +355,6 @@ for m in trickle-line trickle-body; do
     expect_in "$T/err" "is too slow" "$m named"
     [ "$(wc -l <"$T/err")" = 1 ] && pass "$m: one line" || fail "$m: $(cat "$T/err")"
 done
-kill "$PEER_PID" 2>/dev/null; wait "$PEER_PID" 2>/dev/null || true; PEER_PID=
+serve_stop "$PEER_PID"; PEER_PID=
 
 finish

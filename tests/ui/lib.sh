@@ -9,7 +9,7 @@ command -v python3 >/dev/null 2>&1 || skip "python3 is not installed"
 NSOCK=0
 SOCK="$T/tmux.$NSOCK.sock"
 tm() { tmux -S "$SOCK" "$@"; }
-trap 'rc=$?; tmux -S "$SOCK" kill-server 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
+at_exit 'tmux -S "$SOCK" kill-server 2>/dev/null'
 
 # demo_mail DIR: a scratch copy of the demo Maildirs (git keeps no empty new/ and tmp/).
 demo_mail() {

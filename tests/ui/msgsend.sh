@@ -6,21 +6,8 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
-PY=/usr/bin/python3
-[ -x "$PY" ] && "$PY" -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd not installed"
-command -v openssl >/dev/null || skip "openssl not installed"
-
-openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -days 2 \
-    -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
-"$PY" "$TERN_SRCDIR/tests/integration/smtpd.py" --port-file "$T/port" --store "$T/store" \
-    --cert "$T/cert.pem" --key "$T/key.pem" --user ann --password s3cret \
-    --reject-rcpt nobody@example.net >"$T/smtpd.log" 2>&1 &
-SMTPD=$!
-trap 'rc=$?; kill $SMTPD 2>/dev/null; tmux -S "$SOCK" kill-server 2>/dev/null || true;
-      [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || skip "the SMTP server did not start"
+. "$(dirname "$0")/../integration/smtpd.sh"
+smtpd_start "$T" --tls --auth --reject-rcpt nobody@example.net
 
 M="$T/Mail"
 demo_mail "$M"
@@ -41,7 +28,7 @@ ED
 chmod +x "$T/editor.sh"
 write_rc "$T/rc" "$M" "query_command = $T/query.sh %s" "editor = $T/editor.sh" \
     '[account demo]' 'from = Ann Example <ann@example.org>' 'smtp_host = 127.0.0.1' \
-    "smtp_port = $(cat "$T/port")" 'smtp_tls = starttls' 'smtp_user = ann' \
+    "smtp_port = $SMTPD_PORT" 'smtp_tls = starttls' 'smtp_user = ann' \
     'smtp_password = s3cret' "tls_ca_file = $T/cert.pem" 'timeout = 10'
 export TERN_LEARN_EVERY=3600
 export HOME="$T/home"
@@ -82,9 +69,7 @@ expect_screen "Bounce to news@bakery.example, Carl <carl@example....? (y/n)" \
     "the alias is expanded and the bounce confirmed"
 keys y
 expect_screen "flush: done" "the bounce is queued and flushed" 20
-n=0
-while [ "$n" -lt 200 ] && [ "$(find "$T/store" -name '*.eml' 2>/dev/null | wc -l)" -lt 1 ]; do
-    sleep 0.1; n=$((n + 1)); done
+smtpd_wait 1 || true
 got=$(find "$T/store" -name '*.eml' | head -n 1)
 if [ -n "$got" ]; then pass "the bounce arrived"; else fail "nothing arrived"; fi
 if [ -n "$got" ]; then
@@ -142,7 +127,7 @@ if screen | tail -n 1 | grep -q "RCPT TO:<nobody@example.net>: 550 5.1.1"; then
 cat >"$T/edit" <<'ED'
 sed -i -e 's/^To: .*/To: eve@example.net/' "$1"
 ED
-nstore=$(find "$T/store" -name '*.eml' | wc -l)
+nstore=$(smtpd_stored)
 keys /
 typetext "Stollen"
 keys Enter
@@ -153,9 +138,7 @@ grep -q "^Subject: Stollen pre-orders are open" "$T/edited.in" &&
     grep -q "Stollen pre-orders are open until 15 December." "$T/edited.in" &&
     pass "the editor got its headers and body" || fail "the editor got its headers and body"
 keys y
-n=0
-while [ "$n" -lt 200 ] && [ "$(find "$T/store" -name '*.eml' | wc -l)" -le "$nstore" ]; do
-    sleep 0.1; n=$((n + 1)); done
+smtpd_wait $((nstore + 1)) || true
 new=$(grep -l "^To: eve@example.net" "$T"/store/*.eml 2>/dev/null | head -n 1)
 if [ -n "$new" ] && grep -q "Stollen pre-orders are open until 15 December." "$new" &&
     ! grep -qi "^Message-ID: <news2@demo.example.org>" "$new" && grep -qi "^Message-ID: <" "$new"; then
@@ -180,9 +163,9 @@ expect_restored "Q leaves"
 # goes out with it.
 write_rc "$T/rc-nopw" "$M" \
     '[account demo]' 'from = Ann Example <ann@example.org>' 'smtp_host = 127.0.0.1' \
-    "smtp_port = $(cat "$T/port")" 'smtp_tls = starttls' 'smtp_user = ann' \
+    "smtp_port = $SMTPD_PORT" 'smtp_tls = starttls' 'smtp_user = ann' \
     "tls_ca_file = $T/cert.pem" 'timeout = 10'
-nstore=$(find "$T/store" -name '*.eml' | wc -l)
+nstore=$(smtpd_stored)
 start_tern -c "$T/rc-nopw"
 expect_screen "[32 msgs" "INBOX is open (no smtp_password)"
 keys /
@@ -195,9 +178,7 @@ typetext "s3cret"
 if screen | tail -n 1 | grep -q s3cret; then fail "not echoed"; else pass "not echoed"; fi
 keys Enter
 expect_screen "flush: done: 1 sent" "the bounce is sent with it" 20
-n=0
-while [ "$n" -lt 200 ] && [ "$(find "$T/store" -name '*.eml' | wc -l)" -le "$nstore" ]; do
-    sleep 0.1; n=$((n + 1)); done
+smtpd_wait $((nstore + 1)) || true
 grep -l "^Resent-To: fred@example.net" "$T"/store/*.eml >/dev/null 2>&1 &&
     pass "it arrived" || fail "it arrived"
 keys Q
