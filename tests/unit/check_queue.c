@@ -300,8 +300,7 @@ START_TEST(on_disk)
     queue_entry_free(&b);
     buf_free(&text);
     free(outbox);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 END_TEST
 
@@ -365,7 +364,7 @@ START_TEST(flush_outcomes)
         "S:250 ok\n451 4.2.0 d busy\n554 5.5.1 no valid recipients\n", "C:RSET", "S:250 ok\n",
         "C:QUIT", "S:221 bye\n", NULL,
     };
-    char *root = test_tmpdir(), rc[1024], *sent;
+    char *root = test_tmpdir(), *sent;
     struct config *cfg;
     struct queue *q;
     struct queue_entry *ents;
@@ -378,11 +377,9 @@ START_TEST(flush_outcomes)
     pid_t pid = peer_start(steps, &port);
     time_t now = time(NULL);
 
-    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\nqueue_retry_min = 10s\n"
-             "[account a]\nfrom = a@x\nsmtp_host = 127.0.0.1\nsmtp_port = %d\n"
-             "smtp_tls = none\ntimeout = 5\n", root, port);
-    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
-        ck_abort_msg("%s", e.msg);
+    cfg = test_config("[general]\nmail_root = %s\nqueue_retry_min = 10s\n"
+                      "[account a]\nfrom = a@x\nsmtp_host = 127.0.0.1\nsmtp_port = %d\n"
+                      "smtp_tls = none\ntimeout = 5\n", root, port);
     ck_assert_int_eq(queue_open(root, &q, &e), 0);
     add_msg(q, "Subject: one\n\nbody\n", now - 3, "b@x", NULL);
     add_msg(q, "To: b@x\nBcc: c@x\nSubject: two\n\n.dot\n", now - 2, "b@x", "c@x");
@@ -422,8 +419,7 @@ START_TEST(flush_outcomes)
     ck_assert_uint_eq(st.sent + st.deferred + st.failed, 0);
     queue_close(q);
     config_free(cfg);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 END_TEST
 
@@ -457,7 +453,7 @@ START_TEST(flush_follows_renamed_messages)
         "S:250 ok\n250 ok\n354 go\n", "C:Subject: two", "C:", "C:body", "C:.",
         "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
     };
-    char *root = test_tmpdir(), rc[1024], *sent;
+    char *root = test_tmpdir(), *sent;
     struct config *cfg;
     struct queue *q;
     struct queue_entry *ents;
@@ -469,11 +465,9 @@ START_TEST(flush_follows_renamed_messages)
     pid_t pid = peer_start(steps, &port);
     time_t now = time(NULL);
 
-    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n"
-             "[account a]\nfrom = a@x\nsmtp_host = 127.0.0.1\nsmtp_port = %d\n"
-             "smtp_tls = none\ntimeout = 5\n", root, port);
-    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
-        ck_abort_msg("%s", e.msg);
+    cfg = test_config("[general]\nmail_root = %s\n"
+                      "[account a]\nfrom = a@x\nsmtp_host = 127.0.0.1\nsmtp_port = %d\n"
+                      "smtp_tls = none\ntimeout = 5\n", root, port);
     ck_assert_int_eq(queue_open(root, &q, &e), 0);
     add_msg(q, "Subject: one\n\nbody\n", now - 2, "b@x", NULL);
     add_msg(q, "Subject: two\n\nbody\n", now - 1, "b@x", NULL);
@@ -492,8 +486,7 @@ START_TEST(flush_follows_renamed_messages)
     queue_list_free(ents, n);
     queue_close(q);
     config_free(cfg);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 END_TEST
 
@@ -508,7 +501,7 @@ START_TEST(flush_flags_the_answered_message)
         "S:250 ok\n250 ok\n354 go\n", "C:Subject: fwd", "C:", "C:body", "C:.",
         "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
     };
-    char *root = test_tmpdir(), rc[1024], *inbox, *p1 = NULL, *p2 = NULL, *rel;
+    char *root = test_tmpdir(), *inbox, *p1 = NULL, *p2 = NULL, *rel;
     struct config *cfg;
     struct queue *q;
     struct queue_entry ent;
@@ -520,11 +513,9 @@ START_TEST(flush_flags_the_answered_message)
     time_t now = time(NULL);
     const char *re = "Subject: re\n\nbody\n", *fwd = "Subject: fwd\n\nbody\n";
 
-    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n"
-             "[account a]\nfrom = a@x\nsmtp_host = 127.0.0.1\nsmtp_port = %d\n"
-             "smtp_tls = none\ntimeout = 5\n", root, port);
-    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
-        ck_abort_msg("%s", e.msg);
+    cfg = test_config("[general]\nmail_root = %s\n"
+                      "[account a]\nfrom = a@x\nsmtp_host = 127.0.0.1\nsmtp_port = %d\n"
+                      "smtp_tls = none\ntimeout = 5\n", root, port);
     inbox = fs_join(root, "INBOX");
     ck_assert_int_eq(maildir_create(inbox, &e), 0);
     ck_assert_int_eq(maildir_deliver(inbox, "Subject: a\n\n", 12, "S", &p1, &e), 0);
@@ -561,8 +552,7 @@ START_TEST(flush_flags_the_answered_message)
     free(inbox);
     queue_close(q);
     config_free(cfg);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 END_TEST
 
@@ -593,7 +583,7 @@ static void age_dir(const char *dir, const char *sub, const char *when)
  * finds them all, also when opened without the configuration. */
 START_TEST(outbox_per_account)
 {
-    char *root = test_tmpdir(), rc[1024], *boxa, *boxb, *boxc, *statedir;
+    char *root = test_tmpdir(), *boxa, *boxb, *boxc, *statedir;
     struct config *cfg;
     struct queue *q, *plain;
     struct queue_entry a, b, c, *ents;
@@ -602,11 +592,9 @@ START_TEST(outbox_per_account)
     struct err e;
     time_t now = time(NULL);
 
-    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n[account a]\nfrom = a@x\n"
-             "outbox = Queue/A\n[account b]\nfrom = b@x\noutbox = Queue/B\n"
-             "[account c]\nfrom = c@x\n", root);
-    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
-        ck_abort_msg("%s", e.msg);
+    cfg = test_config("[general]\nmail_root = %s\n[account a]\nfrom = a@x\n"
+                      "outbox = Queue/A\n[account b]\nfrom = b@x\noutbox = Queue/B\n"
+                      "[account c]\nfrom = c@x\n", root);
     boxa = fs_join(root, "Queue/A");
     boxb = fs_join(root, "Queue/B");
     boxc = fs_join(root, "Outbox");
@@ -709,8 +697,7 @@ START_TEST(outbox_per_account)
     free(boxb);
     free(boxc);
     free(statedir);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 END_TEST
 
@@ -727,7 +714,7 @@ START_TEST(outbox_upgrade_keeps_old_queue)
         "S:250 ok\n250 ok\n354 go\n", "C:Subject: two", "C:", "C:body", "C:.",
         "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
     };
-    char *root = test_tmpdir(), rc[1024], *legacy, *boxa, *sent, *sp, *id;
+    char *root = test_tmpdir(), *legacy, *boxa, *sent, *sp, *id;
     struct config *cfg;
     struct queue *q;
     struct queue_entry old, fresh, *ents;
@@ -760,11 +747,9 @@ START_TEST(outbox_upgrade_keeps_old_queue)
     ck_assert_int_eq(fs_write_atomic(sp, keep.ptr, keep.len, 0600, &e), 0);
 
     pid = peer_start(steps, &port);
-    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n"
-             "[account a]\nfrom = a@x\noutbox = Queue/A\nsmtp_host = 127.0.0.1\n"
-             "smtp_port = %d\nsmtp_tls = none\ntimeout = 5\n", root, port);
-    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
-        ck_abort_msg("%s", e.msg);
+    cfg = test_config("[general]\nmail_root = %s\n"
+                      "[account a]\nfrom = a@x\noutbox = Queue/A\nsmtp_host = 127.0.0.1\n"
+                      "smtp_port = %d\nsmtp_tls = none\ntimeout = 5\n", root, port);
     boxa = fs_join(root, "Queue/A");
     ck_assert_int_eq(queue_open_cfg(cfg, NULL, &q, &e), 0);
     add_as(q, "a", "Subject: two\n\nbody\n", now - 1, &fresh);
@@ -799,8 +784,7 @@ START_TEST(outbox_upgrade_keeps_old_queue)
     free(sent);
     free(legacy);
     free(boxa);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 END_TEST
 

@@ -13,16 +13,6 @@
 #include "tern/maildir.h"
 #include "tern/save.h"
 
-static char *slurp(const char *path)
-{
-    struct buf b = BUF_INIT;
-    struct err e;
-
-    ck_assert_int_eq(fs_read_file(path, &b, &e), 0);
-    buf_addc(&b, '\0');
-    return buf_detach(&b);
-}
-
 static const char MSG1[] =
     "Return-Path: <ann@example.org>\r\n"
     "From: Ann <ann@example.org>\r\n"
@@ -49,7 +39,7 @@ START_TEST(mboxrd_quoting_and_separators)
     tzset();
     ck_assert_int_eq(save_mbox_append(box, MSG1, sizeof MSG1 - 1, NULL, 0, &e), 0);
     ck_assert_int_eq(save_mbox_append(box, MSG2, sizeof MSG2 - 1, NULL, 86400, &e), 0);
-    char *got = slurp(box);
+    char *got = test_slurp(box);
     ck_assert_str_eq(got,
         "From ann@example.org Thu Jan  1 00:00:00 1970\n"
         "Return-Path: <ann@example.org>\n"
@@ -72,8 +62,7 @@ START_TEST(mboxrd_quoting_and_separators)
     ck_assert_int_eq(st.st_mode & 0777, 0600);
     free(got);
     free(box);
-    rm_rf(dir);
-    free(dir);
+    test_tmpdir_free(dir);
 }
 END_TEST
 
@@ -86,12 +75,11 @@ START_TEST(mbox_missing_separator_mended)
 
     test_write(box, "From x Thu Jan  1 00:00:00 1970\nSubject: a\n\nbody");
     ck_assert_int_eq(save_mbox_append(box, MSG2, sizeof MSG2 - 1, "env@x", 0, &e), 0);
-    char *got = slurp(box);
+    char *got = test_slurp(box);
     ck_assert_ptr_nonnull(strstr(got, "\nbody\n\nFrom env@x "));
     free(got);
     free(box);
-    rm_rf(dir);
-    free(dir);
+    test_tmpdir_free(dir);
 }
 END_TEST
 
@@ -105,7 +93,7 @@ START_TEST(refuses_what_is_not_an_mbox)
     test_write(file, "my notes\n");
     ck_assert_int_eq(save_message(file, MSG2, sizeof MSG2 - 1, 0, NULL, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "is not an mbox"));
-    char *got = slurp(file);
+    char *got = test_slurp(file);
     ck_assert_str_eq(got, "my notes\n");          /* untouched */
     free(got);
     ck_assert_int_eq(mkdir(plain, 0700), 0);
@@ -113,8 +101,7 @@ START_TEST(refuses_what_is_not_an_mbox)
     ck_assert_ptr_nonnull(strstr(e.msg, "not a Maildir"));
     free(file);
     free(plain);
-    rm_rf(dir);
-    free(dir);
+    test_tmpdir_free(dir);
 }
 END_TEST
 
@@ -131,8 +118,7 @@ START_TEST(saves_into_a_maildir)
     ck_assert_uint_eq(test_count_entries(md, "cur"), 1);
     free(where);
     free(md);
-    rm_rf(dir);
-    free(dir);
+    test_tmpdir_free(dir);
 }
 END_TEST
 
@@ -168,8 +154,7 @@ START_TEST(waits_for_the_lock)
     ck_assert_int_eq(save_mbox_append(box, MSG2, sizeof MSG2 - 1, NULL, 0, &e), 0);
     close(fd);
     free(box);
-    rm_rf(dir);
-    free(dir);
+    test_tmpdir_free(dir);
 }
 END_TEST
 
@@ -196,8 +181,7 @@ START_TEST(part_path_in_a_directory)
     ck_assert_str_eq(p + strlen(dir), "/a.txt");
     free(p);
     free(file);
-    rm_rf(dir);
-    free(dir);
+    test_tmpdir_free(dir);
 }
 END_TEST
 

@@ -86,8 +86,7 @@ START_TEST(simple_tree)
     s = render(d, IDX_SORT_DATE, true);
     ck_assert_str_eq(s, "0:a 1:b 2:c 1:d 0:e");
     free(s);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -105,8 +104,7 @@ START_TEST(missing_parent_groups_siblings)
 
     ck_assert_str_eq(s, "0:r1 1:r2 2:r3 0:z");
     free(s);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -123,8 +121,7 @@ START_TEST(subject_fallback)
 
     ck_assert_str_eq(s, "0:Lunch plans 1:Re: Lunch plans 0:Lunch plans 0:Fwd: Unrelated");
     free(s);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -147,8 +144,7 @@ START_TEST(loops_and_duplicates)
     ck_assert_ptr_nonnull(strstr(s, "0:dup"));
     ck_assert_ptr_nonnull(strstr(s, ":noid"));
     free(s);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -180,8 +176,7 @@ START_TEST(tree_prefix)
     thread_view_free(&tv);
     idx_view_free(&v);
     idx_close(x);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -212,8 +207,7 @@ START_TEST(limited_subset)
     idx_view_free(&v);
     idx_limit_free(l);
     idx_close(x);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
