@@ -34,21 +34,28 @@ bench_build() {
     make -C "$_dir" -s "$@" >/dev/null
 }
 
-# bench_tern [TERN]: $TERN from the argument, else ./tern, else tern on PATH.
-bench_tern() {
+# bench_args [TERN]: the settings of the benchmarks on one generated folder: $TERN from the
+# argument, else ./tern, else tern on PATH; N=100000 messages in DIR=/tmp/tern-bench-N made
+# with SEED=42; RUNS=5; a fixed locale and time zone.
+bench_args() {
     TERN=${1:-}
     if [ -z "$TERN" ]; then
         if [ -x ./tern ]; then TERN=$(pwd)/tern; else TERN=$(command -v tern); fi
     fi
+    N=${N:-100000}
+    DIR=${DIR:-/tmp/tern-bench-$N}
+    RUNS=${RUNS:-5}
+    SEED=${SEED:-42}
+    export LC_ALL=C.UTF-8 TZ=UTC
 }
 
-# bench_maildir DIR N SEED: DIR holds N generated messages (bench/gen-maildir), made when it
+# bench_maildir: DIR holds N generated messages (bench/gen-maildir with SEED), made when it
 # holds fewer.
 bench_maildir() {
-    if [ ! -d "$1/cur" ] || [ "$(ls "$1/cur" "$1/new" | wc -l)" -lt "$2" ]; then
-        echo "bench: generating $2 messages in $1 (seed $3)" >&2
-        rm -rf "$1"
-        "$BENCH_SRC/bench/gen-maildir" --count "$2" --seed "$3" "$1"
+    if [ ! -d "$DIR/cur" ] || [ "$(ls "$DIR/cur" "$DIR/new" | wc -l)" -lt "$N" ]; then
+        echo "bench: generating $N messages in $DIR (seed $SEED)" >&2
+        rm -rf "$DIR"
+        "$BENCH_SRC/bench/gen-maildir" --count "$N" --seed "$SEED" "$DIR"
     fi
 }
 

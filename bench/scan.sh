@@ -14,12 +14,7 @@
 #   neomutt        neomutt opening DIR and quitting, header cache warm and cold
 # Peak RSS comes from /usr/bin/time -v (Maximum resident set size).
 . "$(dirname "$0")/lib.sh"
-N=${N:-100000}
-DIR=${DIR:-/tmp/tern-bench-$N}
-RUNS=${RUNS:-5}
-SEED=${SEED:-42}
-bench_tern "${1:-}"
-export LC_ALL=C.UTF-8 TZ=UTC
+bench_args "${1:-}"
 
 need mlist mblaze
 need mscan mblaze
@@ -27,7 +22,7 @@ need mscan mblaze
 [ -n "${NO_NEOMUTT:-}" ] || need neomutt neomutt
 [ -n "${NO_NEOMUTT:-}" ] || need script bsdutils
 
-bench_maildir "$DIR" "$N" "$SEED"
+bench_maildir
 bench_scratch tern-bench
 mkdir -p "$W/home/.mblaze"
 : >"$W/home/.mblaze/seq"
@@ -110,14 +105,8 @@ r_mb=$(rss "$M_SCAN")
 
 t_nm_warm=n/a; t_nm_cold=n/a; r_nm=n/a
 if [ -z "${NO_NEOMUTT:-}" ] && command -v neomutt >/dev/null; then
-    cat >"$W/muttrc" <<RC
-set folder = "$DIR"
-set spoolfile = "$DIR"
-set header_cache = "$W/hcache"
-set quit = yes
-set sort = date
-set mbox_type = Maildir
-set check_new = no
+    bench_muttrc "$W/muttrc" "$DIR" "$W/hcache"
+    cat >>"$W/muttrc" <<RC
 set mail_check_stats = no
 set timeout = 1
 set use_envelope_from = no

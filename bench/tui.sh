@@ -7,17 +7,12 @@
 # usage: bench/tui.sh [TERN]        (TERN defaults to ./tern, then tern on PATH)
 # env:   N=100000  DIR=/tmp/tern-bench-N  RUNS=5  SEED=42  NO_NEOMUTT=1 (skip neomutt)
 . "$(dirname "$0")/lib.sh"
-N=${N:-100000}
-DIR=${DIR:-/tmp/tern-bench-$N}
-RUNS=${RUNS:-5}
-SEED=${SEED:-42}
-bench_tern "${1:-}"
-export LC_ALL=C.UTF-8 TZ=UTC
+bench_args "${1:-}"
 
 need python3 python3
 [ -n "${NO_NEOMUTT:-}" ] || need neomutt neomutt
 
-bench_maildir "$DIR" "$N" "$SEED"
+bench_maildir
 bench_scratch tern-tui-bench
 
 bench_subjects "$DIR" "$W/subjects"

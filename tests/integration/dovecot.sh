@@ -7,6 +7,9 @@
 dovecot_setup() {
     D=$1
     command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || skip "dovecot not installed"
+    command -v python3 >/dev/null 2>&1 || skip "python3 not installed"
+    command -v openssl >/dev/null 2>&1 || skip "openssl not installed"
+    [ "$(id -u)" = 0 ] || skip "dovecot's private instance needs root (its mail user is 'mail')"
     DOVECOT=$(command -v dovecot 2>/dev/null || echo /usr/sbin/dovecot)
     mkdir -p "$D/run" "$D/state" "$D/mail/alice"
     chmod 755 "$D" "$D/mail"
@@ -75,14 +78,28 @@ CONF
 
 dovecot_own() { chown -R mail:mail "$D/mail"; }
 
+# dovecot_start: returns once the plain port accepts connections (the master opens every
+# listener before it forks; pop3.sh turns the other one off); a condition, the limit only
+# ends a hang.
 dovecot_start() {
     "$DOVECOT" -c "$D/dovecot.conf" || { cat "$D/dovecot.log" 2>/dev/null; return 1; }
-    for _ in $(seq 50); do
-        if python3 -c "import socket; socket.create_connection(('127.0.0.1', $POP3_PORT), 1)" \
-            2>/dev/null; then return 0; fi
+    _n=600
+    until python3 -c "import socket; socket.create_connection(('127.0.0.1', $POP3_PORT), 1)" \
+        2>/dev/null; do
+        if [ "$_n" = 0 ]; then echo "dovecot did not start"; cat "$D/dovecot.log"; return 1; fi
         sleep 0.1
+        _n=$((_n - 1))
     done
-    echo "dovecot did not start"; cat "$D/dovecot.log"; return 1
 }
 
-dovecot_stop() { "$DOVECOT" -c "$D/dovecot.conf" stop 2>/dev/null || true; sleep 0.3; }
+# dovecot_stop: returns once the master process has gone (with it its listeners), so that
+# the next dovecot_start can bind the same ports.
+dovecot_stop() {
+    _pid=$(cat "$D/run/master.pid" 2>/dev/null || true)
+    "$DOVECOT" -c "$D/dovecot.conf" stop 2>/dev/null || true
+    _n=600
+    while [ -n "$_pid" ] && kill -0 "$_pid" 2>/dev/null && [ "$_n" -gt 0 ]; do
+        sleep 0.1
+        _n=$((_n - 1))
+    done
+}

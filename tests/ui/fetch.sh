@@ -6,7 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../integration/dovecot.sh"
 HERE=$(cd "$(dirname "$0")/../integration" && pwd)
-command -v openssl >/dev/null 2>&1 || skip "openssl not installed"
 
 dovecot_setup "$T/dv"
 N=${UI_FETCH_MESSAGES:-600}

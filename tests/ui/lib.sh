@@ -21,6 +21,15 @@ demo_mail() {
     find "$1" -name .keep -delete
 }
 
+# demo_setup [extra general lines...]: the demo mail in $M ($T/Mail) and $T/rc for it; the
+# address book is written only at exit (no timer fires during a test).
+demo_setup() {
+    M="$T/Mail"
+    demo_mail "$M"
+    write_rc "$T/rc" "$M" "$@"
+    export TERN_LEARN_EVERY=3600
+}
+
 # write_rc FILE MAILROOT [extra lines...]
 write_rc() {
     rc=$1 root=$2; shift 2

@@ -6,8 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../integration/dovecot.sh"
 HERE=$(cd "$(dirname "$0")/../integration" && pwd)
-command -v openssl >/dev/null 2>&1 || skip "openssl not installed"
-[ "$(id -u)" = 0 ] || skip "dovecot's private instance needs root (its mail user is 'mail')"
 
 dovecot_setup "$T/dv"
 python3 "$HERE/genmail.py" "$DOVECOT_MAILDIR" 3 300 3000 9

@@ -336,6 +336,14 @@ static void count_event(const struct queue_event *ev, void *arg)
     s->refused += ev->kind == QEV_REFUSED;
 }
 
+/* mail_root ROOT with the GENERAL lines; account a sends to the peer on PORT, no TLS. */
+static struct config *peer_config(const char *root, int port, const char *general)
+{
+    return test_config("[general]\nmail_root = %s\n%s[account a]\nfrom = a@x\n"
+                       "smtp_host = 127.0.0.1\nsmtp_port = %d\nsmtp_tls = none\ntimeout = 5\n",
+                       root, general, port);
+}
+
 static size_t count_files(const char *dir)
 {
     char cmd[4200];
@@ -377,9 +385,7 @@ START_TEST(flush_outcomes)
     pid_t pid = peer_start(steps, &port);
     time_t now = time(NULL);
 
-    cfg = test_config("[general]\nmail_root = %s\nqueue_retry_min = 10s\n"
-                      "[account a]\nfrom = a@x\nsmtp_host = 127.0.0.1\nsmtp_port = %d\n"
-                      "smtp_tls = none\ntimeout = 5\n", root, port);
+    cfg = peer_config(root, port, "queue_retry_min = 10s\n");
     ck_assert_int_eq(queue_open(root, &q, &e), 0);
     add_msg(q, "Subject: one\n\nbody\n", now - 3, "b@x", NULL);
     add_msg(q, "To: b@x\nBcc: c@x\nSubject: two\n\n.dot\n", now - 2, "b@x", "c@x");
@@ -441,18 +447,21 @@ static void rename_outbox(const struct queue_event *ev, void *arg)
     ck_assert_int_eq(system(cmd), 0);
 }
 
+/* The peer's script for two messages from a@x to b@x, "Subject: one" and "Subject: two" with
+ * the body "body", both accepted. */
+static const char *const two_accepted[] = {
+    "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",
+    "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
+    "C:Subject: one", "C:", "C:body", "C:.",
+    "S:250 2.0.0 first\n", "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA",
+    "S:250 ok\n250 ok\n354 go\n", "C:Subject: two", "C:", "C:body", "C:.",
+    "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
+};
+
 /* Messages renamed by another program during a flush are still sent once, reported sent,
  * moved to Sent and removed from Outbox. */
 START_TEST(flush_follows_renamed_messages)
 {
-    static const char *const steps[] = {
-        "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",
-        "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
-        "C:Subject: one", "C:", "C:body", "C:.",
-        "S:250 2.0.0 first\n", "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA",
-        "S:250 ok\n250 ok\n354 go\n", "C:Subject: two", "C:", "C:body", "C:.",
-        "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
-    };
     char *root = test_tmpdir(), *sent;
     struct config *cfg;
     struct queue *q;
@@ -462,12 +471,10 @@ START_TEST(flush_follows_renamed_messages)
     size_t n, orphans;
     struct err e;
     int port;
-    pid_t pid = peer_start(steps, &port);
+    pid_t pid = peer_start(two_accepted, &port);
     time_t now = time(NULL);
 
-    cfg = test_config("[general]\nmail_root = %s\n"
-                      "[account a]\nfrom = a@x\nsmtp_host = 127.0.0.1\nsmtp_port = %d\n"
-                      "smtp_tls = none\ntimeout = 5\n", root, port);
+    cfg = peer_config(root, port, "");
     ck_assert_int_eq(queue_open(root, &q, &e), 0);
     add_msg(q, "Subject: one\n\nbody\n", now - 2, "b@x", NULL);
     add_msg(q, "Subject: two\n\nbody\n", now - 1, "b@x", NULL);
@@ -493,14 +500,6 @@ END_TEST
 /* Once a reply is accepted its original gets R; a forward's gets P (both kept flags). */
 START_TEST(flush_flags_the_answered_message)
 {
-    static const char *const steps[] = {
-        "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",
-        "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
-        "C:Subject: re", "C:", "C:body", "C:.",
-        "S:250 2.0.0 first\n", "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA",
-        "S:250 ok\n250 ok\n354 go\n", "C:Subject: fwd", "C:", "C:body", "C:.",
-        "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
-    };
     char *root = test_tmpdir(), *inbox, *p1 = NULL, *p2 = NULL, *rel;
     struct config *cfg;
     struct queue *q;
@@ -509,13 +508,11 @@ START_TEST(flush_flags_the_answered_message)
     struct queue_flush_stats st;
     struct err e;
     int port;
-    pid_t pid = peer_start(steps, &port);
+    pid_t pid = peer_start(two_accepted, &port);
     time_t now = time(NULL);
-    const char *re = "Subject: re\n\nbody\n", *fwd = "Subject: fwd\n\nbody\n";
+    const char *re = "Subject: one\n\nbody\n", *fwd = "Subject: two\n\nbody\n";
 
-    cfg = test_config("[general]\nmail_root = %s\n"
-                      "[account a]\nfrom = a@x\nsmtp_host = 127.0.0.1\nsmtp_port = %d\n"
-                      "smtp_tls = none\ntimeout = 5\n", root, port);
+    cfg = peer_config(root, port, "");
     inbox = fs_join(root, "INBOX");
     ck_assert_int_eq(maildir_create(inbox, &e), 0);
     ck_assert_int_eq(maildir_deliver(inbox, "Subject: a\n\n", 12, "S", &p1, &e), 0);
@@ -706,14 +703,6 @@ END_TEST
  * outbox of its own, beside a message queued into that one. */
 START_TEST(outbox_upgrade_keeps_old_queue)
 {
-    static const char *const steps[] = {
-        "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",
-        "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
-        "C:Subject: one", "C:", "C:body", "C:.",
-        "S:250 2.0.0 first\n", "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA",
-        "S:250 ok\n250 ok\n354 go\n", "C:Subject: two", "C:", "C:body", "C:.",
-        "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
-    };
     char *root = test_tmpdir(), *legacy, *boxa, *sent, *sp, *id;
     struct config *cfg;
     struct queue *q;
@@ -746,7 +735,7 @@ START_TEST(outbox_upgrade_keeps_old_queue)
     ck_assert_ptr_null(strstr(buf_cstr(&keep), "outbox"));
     ck_assert_int_eq(fs_write_atomic(sp, keep.ptr, keep.len, 0600, &e), 0);
 
-    pid = peer_start(steps, &port);
+    pid = peer_start(two_accepted, &port);
     cfg = test_config("[general]\nmail_root = %s\n"
                       "[account a]\nfrom = a@x\noutbox = Queue/A\nsmtp_host = 127.0.0.1\n"
                       "smtp_port = %d\nsmtp_tls = none\ntimeout = 5\n", root, port);

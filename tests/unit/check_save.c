@@ -31,8 +31,7 @@ static const char MSG2[] =
 
 START_TEST(mboxrd_quoting_and_separators)
 {
-    char *dir = test_tmpdir();
-    char *box = fs_join(dir, "saved.mbox");
+    char *box = fs_join(test_dir, "saved.mbox");
     struct err e;
 
     setenv("TZ", "UTC", 1);
@@ -62,15 +61,13 @@ START_TEST(mboxrd_quoting_and_separators)
     ck_assert_int_eq(st.st_mode & 0777, 0600);
     free(got);
     free(box);
-    test_tmpdir_free(dir);
 }
 END_TEST
 
 /* A last message written by another program without its blank line is mended first. */
 START_TEST(mbox_missing_separator_mended)
 {
-    char *dir = test_tmpdir();
-    char *box = fs_join(dir, "m");
+    char *box = fs_join(test_dir, "m");
     struct err e;
 
     test_write(box, "From x Thu Jan  1 00:00:00 1970\nSubject: a\n\nbody");
@@ -79,15 +76,13 @@ START_TEST(mbox_missing_separator_mended)
     ck_assert_ptr_nonnull(strstr(got, "\nbody\n\nFrom env@x "));
     free(got);
     free(box);
-    test_tmpdir_free(dir);
 }
 END_TEST
 
 START_TEST(refuses_what_is_not_an_mbox)
 {
-    char *dir = test_tmpdir();
-    char *file = fs_join(dir, "notes.txt");
-    char *plain = fs_join(dir, "plain");
+    char *file = fs_join(test_dir, "notes.txt");
+    char *plain = fs_join(test_dir, "plain");
     struct err e;
 
     test_write(file, "my notes\n");
@@ -101,14 +96,12 @@ START_TEST(refuses_what_is_not_an_mbox)
     ck_assert_ptr_nonnull(strstr(e.msg, "not a Maildir"));
     free(file);
     free(plain);
-    test_tmpdir_free(dir);
 }
 END_TEST
 
 START_TEST(saves_into_a_maildir)
 {
-    char *dir = test_tmpdir();
-    char *md = fs_join(dir, "Archive");
+    char *md = fs_join(test_dir, "Archive");
     char *where = NULL;
     struct err e;
 
@@ -118,15 +111,13 @@ START_TEST(saves_into_a_maildir)
     ck_assert_uint_eq(test_count_entries(md, "cur"), 1);
     free(where);
     free(md);
-    test_tmpdir_free(dir);
 }
 END_TEST
 
 /* Another program holding the fcntl lock makes the save wait, then fail, never interleave. */
 START_TEST(waits_for_the_lock)
 {
-    char *dir = test_tmpdir();
-    char *box = fs_join(dir, "locked");
+    char *box = fs_join(test_dir, "locked");
     struct err e;
     int fd = open(box, O_RDWR | O_CREAT, 0600);
     struct flock l = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
@@ -154,34 +145,31 @@ START_TEST(waits_for_the_lock)
     ck_assert_int_eq(save_mbox_append(box, MSG2, sizeof MSG2 - 1, NULL, 0, &e), 0);
     close(fd);
     free(box);
-    test_tmpdir_free(dir);
 }
 END_TEST
 
 START_TEST(part_path_in_a_directory)
 {
-    char *dir = test_tmpdir();
-    char *file = fs_join(dir, "x.pdf");
+    char *file = fs_join(test_dir, "x.pdf");
     char *p;
 
-    p = save_part_path(dir, "report.pdf");
-    ck_assert_str_eq(p + strlen(dir), "/report.pdf");
+    p = save_part_path(test_dir, "report.pdf");
+    ck_assert_str_eq(p + strlen(test_dir), "/report.pdf");
     free(p);
-    p = save_part_path(dir, "../../etc/.passwd");    /* no way out of the directory */
-    ck_assert_str_eq(p + strlen(dir), "/passwd");
+    p = save_part_path(test_dir, "../../etc/.passwd");    /* no way out of the directory */
+    ck_assert_str_eq(p + strlen(test_dir), "/passwd");
     free(p);
-    p = save_part_path(dir, "...");
-    ck_assert_str_eq(p + strlen(dir), "/part");
+    p = save_part_path(test_dir, "...");
+    ck_assert_str_eq(p + strlen(test_dir), "/part");
     free(p);
     p = save_part_path(file, "report.pdf");           /* a file name is taken as it is */
     ck_assert_str_eq(p, file);
     free(p);
-    setenv("HOME", dir, 1);
+    setenv("HOME", test_dir, 1);
     p = save_part_path("~", "a.txt");                  /* ~ is expanded */
-    ck_assert_str_eq(p + strlen(dir), "/a.txt");
+    ck_assert_str_eq(p + strlen(test_dir), "/a.txt");
     free(p);
     free(file);
-    test_tmpdir_free(dir);
 }
 END_TEST
 
@@ -190,6 +178,7 @@ static Suite *save_suite(void)
     Suite *s = suite_create("save");
     TCase *t = tcase_create("core");
 
+    tcase_add_checked_fixture(t, test_dir_setup, test_dir_teardown);
     tcase_add_test(t, mboxrd_quoting_and_separators);
     tcase_add_test(t, mbox_missing_separator_mended);
     tcase_add_test(t, refuses_what_is_not_an_mbox);

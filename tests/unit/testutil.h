@@ -40,6 +40,21 @@ static inline void test_tmpdir_free(char *path)
     free(path);
 }
 
+/* A scratch directory for every test of a TCase, made before the test and removed after it:
+ * tcase_add_checked_fixture(tc, test_dir_setup, test_dir_teardown). */
+__attribute__((unused)) static char *test_dir;
+
+static inline void test_dir_setup(void)
+{
+    test_dir = test_tmpdir();
+}
+
+static inline void test_dir_teardown(void)
+{
+    test_tmpdir_free(test_dir);
+    test_dir = NULL;
+}
+
 static inline void test_write(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
