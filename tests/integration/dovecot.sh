@@ -2,7 +2,8 @@
 # tests/integration/lib.sh or bench/lib.sh); it is stopped at exit.
 # dovecot_setup DIR: certificate, passwd-file user "alice" (password "secret"), config with
 # free ports on 127.0.0.1: $POP3_PORT (plain + STLS) and $POP3S_PORT (implicit TLS).
-# dovecot_start / dovecot_stop; the mailbox is $DOVECOT_MAILDIR (fill it, then dovecot_own).
+# dovecot_start / dovecot_stop; the mailbox is $DOVECOT_MAILDIR (dovecot_fill, or fill it and
+# then dovecot_own).
 
 dovecot_setup() {
     D=$1
@@ -77,6 +78,13 @@ CONF
 }
 
 dovecot_own() { chown -R mail:mail "$D/mail"; }
+
+# dovecot_fill N MIN MAX SEED: N more generated messages of MIN-MAX bytes in the mailbox
+# (tests/integration/genmail.py), owned by the mail user.
+dovecot_fill() {
+    python3 "$TERN_SRCDIR/tests/integration/genmail.py" "$DOVECOT_MAILDIR" "$@"
+    dovecot_own
+}
 
 # dovecot_start: returns once the plain port accepts connections (the master opens every
 # listener before it forks; pop3.sh turns the other one off); a condition, the limit only

@@ -6,11 +6,9 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../integration/dovecot.sh"
-HERE=$(cd "$(dirname "$0")/../integration" && pwd)
 
 dovecot_setup "$T/dv"
-python3 "$HERE/genmail.py" "$DOVECOT_MAILDIR" 3 300 3000 5
-dovecot_own
+dovecot_fill 3 300 3000 5
 dovecot_start
 
 M="$T/Mail"
