@@ -304,6 +304,14 @@ START_TEST(on_disk)
 }
 END_TEST
 
+/* mail_root ROOT with the GENERAL lines; account a sends to the peer on PORT, no TLS. */
+static struct config *peer_config(const char *root, int port, const char *general)
+{
+    return test_config("[general]\nmail_root = %s\n%s[account a]\nfrom = a@x\n"
+                       "smtp_host = 127.0.0.1\nsmtp_port = %d\nsmtp_tls = none\ntimeout = 5\n",
+                       root, general, port);
+}
+
 static void add_msg(struct queue *q, const char *msg, time_t created, const char *r1,
                     const char *r2)
 {
@@ -334,14 +342,6 @@ static void count_event(const struct queue_event *ev, void *arg)
     s->deferred += ev->kind == QEV_DEFERRED;
     s->failed += ev->kind == QEV_FAILED;
     s->refused += ev->kind == QEV_REFUSED;
-}
-
-/* mail_root ROOT with the GENERAL lines; account a sends to the peer on PORT, no TLS. */
-static struct config *peer_config(const char *root, int port, const char *general)
-{
-    return test_config("[general]\nmail_root = %s\n%s[account a]\nfrom = a@x\n"
-                       "smtp_host = 127.0.0.1\nsmtp_port = %d\nsmtp_tls = none\ntimeout = 5\n",
-                       root, general, port);
 }
 
 static size_t count_files(const char *dir)
