@@ -500,7 +500,15 @@ END_TEST
 /* Once a reply is accepted its original gets R; a forward's gets P (both kept flags). */
 START_TEST(flush_flags_the_answered_message)
 {
-    char *root = test_tmpdir(), *inbox, *p1 = NULL, *p2 = NULL, *rel;
+    static const char *const steps[] = {
+        "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",
+        "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
+        "C:Subject: re", "C:", "C:body", "C:.",
+        "S:250 2.0.0 first\n", "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA",
+        "S:250 ok\n250 ok\n354 go\n", "C:Subject: fwd", "C:", "C:body", "C:.",
+        "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
+    };
+    char *root = test_tmpdir(), rc[1024], *inbox, *p1 = NULL, *p2 = NULL, *rel;
     struct config *cfg;
     struct queue *q;
     struct queue_entry ent;
@@ -508,11 +516,15 @@ START_TEST(flush_flags_the_answered_message)
     struct queue_flush_stats st;
     struct err e;
     int port;
-    pid_t pid = peer_start(two_accepted, &port);
+    pid_t pid = peer_start(steps, &port);
     time_t now = time(NULL);
-    const char *re = "Subject: one\n\nbody\n", *fwd = "Subject: two\n\nbody\n";
+    const char *re = "Subject: re\n\nbody\n", *fwd = "Subject: fwd\n\nbody\n";
 
-    cfg = peer_config(root, port, "");
+    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n"
+             "[account a]\nfrom = a@x\nsmtp_host = 127.0.0.1\nsmtp_port = %d\n"
+             "smtp_tls = none\ntimeout = 5\n", root, port);
+    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
+        ck_abort_msg("%s", e.msg);
     inbox = fs_join(root, "INBOX");
     ck_assert_int_eq(maildir_create(inbox, &e), 0);
     ck_assert_int_eq(maildir_deliver(inbox, "Subject: a\n\n", 12, "S", &p1, &e), 0);
@@ -549,7 +561,8 @@ START_TEST(flush_flags_the_answered_message)
     free(inbox);
     queue_close(q);
     config_free(cfg);
-    test_tmpdir_free(root);
+    rm_rf(root);
+    free(root);
 }
 END_TEST
 
