@@ -74,6 +74,14 @@ field() {    # field NAME FILE: the seconds of the bench_index line NAME (median
     awk -v n="$1" '$1 == n { print $2 }' "$2" | sort -n |
         awk '{ a[NR] = $1 } END { if (NR) printf "%.4f", a[int((NR + 1) / 2)]; else printf "-" }'
 }
+kv() {       # kv NAME KEY FILE: median of KEY=value on the bench_index lines NAME
+    awk -v n="$1" -v k="$2=" '$1 == n { for (i = 3; i <= NF; i++) if (index($i, k) == 1)
+        print substr($i, length(k) + 1) }' "$3" | sort -n |
+        awk '{ a[NR] = $1 } END { if (NR) printf "%.2f", a[int((NR + 1) / 2)]; else printf "-" }'
+}
+cpu() {      # cpu NAME FILE: "CPU x, main thread y" of a bench_index line (threads, read_all)
+    printf "(CPU %s, main thread %s)" "$(kv "$1" cpu "$2")" "$(kv "$1" main "$2")"
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.1f", a / b; else printf "-" }'; }
 
 # ---- warm indexes (and the stored directory stamps more than a second old) ----
@@ -190,10 +198,10 @@ cat <<EOF
 
 | what | tern (s) | mblaze (s) | mblaze ÷ tern |
 |---|---|---|---|
-| threads, 100,000 | $(field threads "$W/views.base") | $mt_base (\`mlist \| mthread\`) | $(ratio "$mt_base" "$(field threads "$W/views.base")") |
-| threads, 1,000,000 | $(field threads "$W/views.big") | $mt_big | $(ratio "$mt_big" "$(field threads "$W/views.big")") |
-| of which reading every entry (all blocks read and checked) | $(field read_all "$W/views.bigread") | | |
-| threads, 1,000,000, entries already read | $(field threads "$W/views.bigread") | $mt_big | $(ratio "$mt_big" "$(field threads "$W/views.bigread")") |
+| threads, 100,000 | $(field threads "$W/views.base") $(cpu threads "$W/views.base") | $mt_base (\`mlist \| mthread\`) | $(ratio "$mt_base" "$(field threads "$W/views.base")") |
+| threads, 1,000,000 | $(field threads "$W/views.big") $(cpu threads "$W/views.big") | $mt_big | $(ratio "$mt_big" "$(field threads "$W/views.big")") |
+| of which reading every entry (all blocks read and checked) | $(field read_all "$W/views.bigread") $(cpu read_all "$W/views.bigread") | | |
+| threads, 1,000,000, entries already read | $(field threads "$W/views.bigread") $(cpu threads "$W/views.bigread") | $mt_big | $(ratio "$mt_big" "$(field threads "$W/views.bigread")") |
 | limit from:alice, 100,000 | $(field limit "$W/views.base") | $mp_base (\`mpick -t 'from =~~ "alice"'\`) | $(ratio "$mp_base" "$(field limit "$W/views.base")") |
 | limit from:alice, 1,000,000 | $(field limit "$W/views.big") | $mp_big | $(ratio "$mp_big" "$(field limit "$W/views.big")") |
 | body:deadline (decoded text parts), 100,000 | $(field body "$W/views.base") | grep -rli $grep_base, grep -rl $grep_base_cs | grep -rli ÷ tern $(ratio "$grep_base" "$(field body "$W/views.base")") |

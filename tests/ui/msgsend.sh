@@ -149,6 +149,62 @@ fi
 [ "$(grep -l "Stollen pre-orders are open until" "$M"/INBOX/cur/* | wc -l)" = 1 ] &&
     pass "the original stays in INBOX" || fail "the original stays in INBOX"
 
+# ; r and ; f on two tagged messages: once sent, every message answered carries R (the
+# reply) or P (the forward), as mutt sets them, not only the first.
+semi() { tm send-keys -t t '\;'; }
+flags_of() { f=$(grep -lx "Subject: $1" "$M"/INBOX/cur/* "$M"/INBOX/new/* 2>/dev/null | head -n 1)
+    [ -n "$f" ] && printf '%s\n' "${f##*:2,}"; }
+# wait_flags FLAG: until both tagged messages carry FLAG (the flush runs in the background)
+wait_flags() { n=0; while [ "$n" -lt 200 ]; do
+    case "$(flags_of 'Crew list and race plan') $(flags_of 'Index corruption on ARM (RC1)')" in
+    *"$1"*\ *"$1"*) return 0;; esac; sleep 0.1; n=$((n + 1)); done; return 1; }
+cat >"$T/edit" <<'ED'
+printf 'Agreed.\n' >>"$1"
+ED
+keys T
+typetext "~s ^Crew.list | ~s ^Index.corruption"
+keys Enter
+expect_screen ", 2 tagged]" "T tags the crew list and the ARM report"
+semi; keys r
+expect_screen "Compose (account demo)" "; r opens one reply to both"
+keys y
+wait_flags R && pass "; r sent: both originals have flag R" ||
+    fail "; r sent: both originals have flag R ($(flags_of 'Crew list and race plan') $(flags_of 'Index corruption on ARM (RC1)'))"
+cat >"$T/edit" <<'ED'
+sed -i -e 's/^To:.*/To: fwd@example.net/' "$1"
+ED
+semi; keys f
+expect_screen "Compose (account demo)" "; f opens one forward of both"
+keys y
+wait_flags P && pass "; f sent: both originals have flag P" ||
+    fail "; f sent: both originals have flag P ($(flags_of 'Crew list and race plan') $(flags_of 'Index corruption on ARM (RC1)'))"
+semi; keys t
+expect_no_screen "tagged]" "; t untags both"
+
+# Esc q: the address query (mutt's Q; tern's Q quits): query_command's answers listed,
+# Enter writes to the chosen one.
+cat >"$T/edit" <<'ED'
+printf 'Hello Zed.\n' >>"$1"
+ED
+keys Escape q
+expect_screen "Query:" "Esc q asks for a query"
+typetext "zed"
+keys Enter
+expect_screen "Query 'zed': 1 address" "the query's answers are listed"
+expect_screen "Zed Query <zed@query.example>" "with name and address"
+keys Enter
+expect_screen "Compose (account demo)" "Enter writes to the chosen address"
+grep -q "^To: Zed Query <zed@query.example>" "$T/edited.in" && pass "the new message is to Zed" ||
+    { fail "the new message is to Zed"; grep "^To:" "$T/edited.in"; }
+keys q
+expect_screen "Abort this message?" "q in compose asks"
+keys y
+expect_no_screen "Compose (account demo)" "the message to Zed is dropped"
+keys Escape q
+typetext "nobody"
+keys Enter
+expect_screen "The query for 'nobody' found nothing." "a query without answers says so"
+
 # M: the session's messages, to read again.
 keys M
 expect_screen "Messages of this session" "M shows the message log"
@@ -174,6 +230,13 @@ keys Enter b
 typetext "fred@example.net"
 keys Enter y
 expect_screen "Password for demo (ann@127.0.0.1):" "the flush asks for the SMTP password"
+# a wrong one: the server's reply is shown, the password forgotten, and asked for again
+typetext "wrong"
+keys Enter
+expect_screen "535" "a refused password shows the server's reply" 20
+expect_screen "flush: 0 sent, 1 deferred" "the bounce waits" 20
+keys S
+expect_screen "Password for demo (ann@127.0.0.1):" "the next send asks again"
 typetext "s3cret"
 if screen | tail -n 1 | grep -q s3cret; then fail "not echoed"; else pass "not echoed"; fi
 keys Enter
@@ -183,6 +246,48 @@ grep -l "^Resent-To: fred@example.net" "$T"/store/*.eml >/dev/null 2>&1 &&
     pass "it arrived" || fail "it arrived"
 keys Q
 expect_restored "Q leaves"
+
+# tern flush on a terminal (a pty): asked once, no echo; a refused password is forgotten and
+# asked again after the server's reply, and the message goes out with the right one.
+printf 'From: ann@example.org\nTo: gus@example.net\nSubject: from the command line\n\nhi\n' |
+    "$TERN" -c "$T/rc-nopw" send -q gus@example.net && pass "tern send -q queues" ||
+    fail "tern send -q queues"
+"$PY" - "$TERN" "$T/rc-nopw" <<'PY' >"$T/pty.out" 2>&1 && pass "tern flush asks again when refused, with the reply" || { fail "tern flush asks again when refused"; sed 's/^/    /' "$T/pty.out"; }
+import os, pty, sys, select
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1], "-c", sys.argv[2], "flush"])
+out = b""
+def read_until(pat, times=1):
+    global out
+    while out.count(pat) < times:
+        r, _, _ = select.select([fd], [], [], 30)
+        assert r, "timed out waiting for %r in %r" % (pat, out)
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    assert out.count(pat) >= times, "no %r in %r" % (pat, out)
+ask = b"password for demo (ann@127.0.0.1): "
+read_until(ask)
+os.write(fd, b"wrong\n")
+read_until(b"password refused: ")
+read_until(ask, 2)
+assert b"535" in out.split(b"password refused: ")[1], out
+os.write(fd, b"s3cret\n")
+read_until(b"1 sent")
+_, st = os.waitpid(pid, 0)
+assert b"s3cret" not in out and b"wrong" not in out, out
+assert os.WEXITSTATUS(st) == 0, (st, out)
+print(out.decode(errors="replace"))
+PY
+n=0
+while [ "$n" -lt 100 ] && ! grep -ql "^Subject: from the command line" "$T"/store/*.eml 2>/dev/null; do
+    sleep 0.1; n=$((n + 1)); done
+grep -ql "^Subject: from the command line" "$T"/store/*.eml && pass "it arrived" || fail "it arrived"
 
 expect_clean_stderr
 finish

@@ -25,6 +25,7 @@ expect_screen "Password for a (alice@127.0.0.1):" "i asks for the missing passwo
 typetext "wrong"
 keys Enter
 expect_screen "fetch failed" "a wrong password fails the fetch" 20
+expect_screen "Authentication failed" "with the server's reply" 1
 keys i
 expect_screen "Password for a (alice@127.0.0.1):" "and is asked again"
 typetext "secret"
@@ -53,16 +54,17 @@ expect_screen "No password given for a: nothing started." "an empty answer start
 keys Q
 expect_restored "Q leaves"
 
-# The command line: asked on the terminal (a pty), no echo; without one, a clear line.
-/usr/bin/python3 - "$TERN" "$T/rc" <<'PY' >"$T/pty.out" 2>&1 && pass "tern fetch asks on the terminal, without echo" || { fail "tern fetch asks on the terminal"; sed 's/^/    /' "$T/pty.out"; }
+# The command line: asked on the terminal (a pty), no echo; a refused one is asked again
+# with the server's reply; without a terminal, a clear line.
+/usr/bin/python3 - "$TERN" "$T/rc" <<'PY' >"$T/pty.out" 2>&1 && pass "tern fetch asks on the terminal, without echo, again when refused" || { fail "tern fetch asks on the terminal"; sed 's/^/    /' "$T/pty.out"; }
 import os, pty, sys, select
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], [sys.argv[1], "-c", sys.argv[2], "fetch"])
 out = b""
-def read_until(pat):
+def read_until(pat, times=1):
     global out
-    while pat not in out:
+    while out.count(pat) < times:
         r, _, _ = select.select([fd], [], [], 30)
         assert r, "timed out waiting for %r in %r" % (pat, out)
         try:
@@ -72,7 +74,13 @@ def read_until(pat):
         if not chunk:
             break
         out += chunk
+    assert out.count(pat) >= times, "no %r in %r" % (pat, out)
 read_until(b"password for a (alice@127.0.0.1): ")
+os.write(fd, b"wrong\n")
+# refused: the server's reply, then the question again
+read_until(b"password refused: ")
+read_until(b"password for a (alice@127.0.0.1): ", 2)
+assert b"-ERR" in out.split(b"password refused: ")[1], out
 os.write(fd, b"secret\n")
 read_until(b"0 new")
 _, st = os.waitpid(pid, 0)
