@@ -47,6 +47,15 @@ expect_not_in() {
     if grep -qF -- "$2" "$1"; then fail "$3 ('$2' found)"; else pass "$3"; fi
 }
 
+# gpg_home VAR: a new GnuPG home in $VAR, short (gpg-agent's socket must fit in sun_path),
+# its agent stopped and the directory removed at exit.
+gpg_home() {
+    _h=$(mktemp -d /tmp/tern-gpg.XXXXXX)
+    chmod 700 "$_h"
+    at_exit "GNUPGHOME=$_h gpgconf --kill all 2>/dev/null; [ -n \"\${KEEP:-}\" ] || rm -rf $_h"
+    eval "$1=\$_h"
+}
+
 finish() {
     echo "$passes passed, $fails failed"
     [ "$fails" -eq 0 ]
