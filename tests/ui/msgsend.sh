@@ -249,44 +249,17 @@ expect_restored "Q leaves"
 
 # tern flush on a terminal (a pty): asked once, no echo; a refused password is forgotten and
 # asked again after the server's reply, and the message goes out with the right one.
+nstore=$(smtpd_stored)
 printf 'From: ann@example.org\nTo: gus@example.net\nSubject: from the command line\n\nhi\n' |
     "$TERN" -c "$T/rc-nopw" send -q gus@example.net && pass "tern send -q queues" ||
     fail "tern send -q queues"
-"$PY" - "$TERN" "$T/rc-nopw" <<'PY' >"$T/pty.out" 2>&1 && pass "tern flush asks again when refused, with the reply" || { fail "tern flush asks again when refused"; sed 's/^/    /' "$T/pty.out"; }
-import os, pty, sys, select
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "-c", sys.argv[2], "flush"])
-out = b""
-def read_until(pat, times=1):
-    global out
-    while out.count(pat) < times:
-        r, _, _ = select.select([fd], [], [], 30)
-        assert r, "timed out waiting for %r in %r" % (pat, out)
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    assert out.count(pat) >= times, "no %r in %r" % (pat, out)
-ask = b"password for demo (ann@127.0.0.1): "
-read_until(ask)
-os.write(fd, b"wrong\n")
-read_until(b"password refused: ")
-read_until(ask, 2)
-assert b"535" in out.split(b"password refused: ")[1], out
-os.write(fd, b"s3cret\n")
-read_until(b"1 sent")
-_, st = os.waitpid(pid, 0)
-assert b"s3cret" not in out and b"wrong" not in out, out
-assert os.WEXITSTATUS(st) == 0, (st, out)
-print(out.decode(errors="replace"))
-PY
-n=0
-while [ "$n" -lt 100 ] && ! grep -ql "^Subject: from the command line" "$T"/store/*.eml 2>/dev/null; do
-    sleep 0.1; n=$((n + 1)); done
+ask="expect:password for demo (ann@127.0.0.1): "
+"$PY" "$TERN_SRCDIR/tests/integration/ptytalk.py" "$TERN" -c "$T/rc-nopw" flush -- \
+    "$ask" send:wrong "expect:password refused: " expect:535 "$ask" send:s3cret "expect:1 sent" \
+    absent:s3cret absent:wrong >"$T/pty.out" 2>&1 &&
+    pass "tern flush asks again when refused, with the reply" ||
+    { fail "tern flush asks again when refused"; sed 's/^/    /' "$T/pty.out"; }
+smtpd_wait $((nstore + 1)) || true
 grep -ql "^Subject: from the command line" "$T"/store/*.eml && pass "it arrived" || fail "it arrived"
 
 expect_clean_stderr
