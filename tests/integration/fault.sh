@@ -17,7 +17,8 @@ smtpd_start "$T"
 # rc DIR: a configuration with mail_root DIR/Mail.
 rc() {
     mkdir -p "$1"
-    { printf '[general]\nmail_root = %s/Mail\n' "$1"; smtpd_account a; echo 'timeout = 10'; } >"$1/rc"
+    { printf '[general]\nmail_root = %s/Mail\n' "$1"; smtpd_account a; echo 'timeout = 10'; } \
+        >"$1/rc"
     chmod 600 "$1/rc"
 }
 # faulty DIR K ACTION MODE OPS COMMAND...: run a tern command with the K-th operation under

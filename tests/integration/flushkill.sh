@@ -66,7 +66,8 @@ while [ "$kills" -lt "$KILLS" ] && [ "$(queued)" -gt 0 ]; do
     signal_flush KILL
     kills=$((kills + 1))
 done
-echo "    ($kills kills, $(smtpd_stored) deliveries, $(queued) still queued, $(( $(date +%s) - t0 )) s)"
+echo "    ($kills kills, $(smtpd_stored) deliveries, $(queued) still queued," \
+    "$(( $(date +%s) - t0 )) s)"
 expect_status 0 "after the kills: a clean flush finishes" -- "$TERN" -c "$RC" flush --all
 expect_status 0 "after the kills: queue empty" -- test "$(queued)" = 0
 read -r missing dups most <<<"$(count kill "$N")"

@@ -50,7 +50,8 @@ printf 'From: root (Cron Daemon)\nTo: ann\nSubject: Cron <ann@host> date\nMIME-V
     >"$T/cron.msg"
 expect_status 0 "cron's call delivers" -- \
     "$SENDMAIL" -FCronDaemon -i -B8BITMIME -oem ann <"$T/cron.msg"
-[ "$(smtpd_stored)" = 1 ] && pass "cron's message reached the server" || fail "cron: $(smtpd_stored) stored"
+[ "$(smtpd_stored)" = 1 ] && pass "cron's message reached the server" ||
+    fail "cron: $(smtpd_stored) stored"
 check 1 "cron: envelope from the account, USER through the alias, 8BITMIME" \
     "env['mail_from'] == 'ann@example.org'" "env['rcpt_tos'] == ['ann@example.org']" \
     "'BODY=8BITMIME' in env['mail_options']"

@@ -12,7 +12,8 @@ $AT_EXIT"
 trap 'rc=$?; set +e; eval "$AT_EXIT"; exit $rc' EXIT
 
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+    python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # make_cert DIR NAME CN SAN: DIR/NAME.pem and DIR/NAME.key, self-signed.

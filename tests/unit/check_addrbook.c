@@ -75,10 +75,11 @@ END_TEST
 
 START_TEST(expand_aliases_nested_and_deduplicated)
 {
-    struct config *cfg = test_config("alias crew ben@rowing.example, \"Chloé Dubois <chloe@rowing.example>\"\n"
-                            "alias boss Jane Q. Public <jane@example.org>\n"
-                            "alias club crew, secretary@rowing.example\n"
-                            "alias loop loop\n");
+    struct config *cfg = test_config("alias crew ben@rowing.example, "
+                                     "\"Chloé Dubois <chloe@rowing.example>\"\n"
+                                     "alias boss Jane Q. Public <jane@example.org>\n"
+                                     "alias club crew, secretary@rowing.example\n"
+                                     "alias loop loop\n");
     char *s;
 
     s = addrbook_expand(cfg, "club, Ben@Rowing.example, ann@example.org");
