@@ -10,8 +10,7 @@
 #        RUNS=3 (1 at 1,000,000)  NO_NEOMUTT=1  KEEP=1 (keep BIG and SMALL afterwards)
 # The 1,000,000-message folder costs 1,000,000 directory entries, no inodes and little
 # space (hard links); it is removed at the end unless KEEP is set.
-set -eu
-
+. "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:?usage: bench/index.sh BUILD_DIR}
 BASE=${BASE:-/tmp/tern-bench-100000}
@@ -27,17 +26,11 @@ for t in mlist mscan mthread mpick; do
 done
 MSORT=$(command -v msort || command -v mblaze-sort)     # Debian calls it mblaze-sort
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/tern-index-bench.XXXXXX")
-cleanup() {
-    rm -rf "$W"
-    [ -n "${KEEP:-}" ] || rm -rf "$BIG" "$SMALL"
-}
-trap cleanup EXIT
-mkdir -p "$W/home/.mblaze" "$W/root"
+at_exit '[ -n "${KEEP:-}" ] || rm -rf "$BIG" "$SMALL"'
+bench_scratch tern-index-bench
+mkdir -p "$W/home/.mblaze"
 : >"$W/home/.mblaze/seq"
-export HOME="$W/home" MBLAZE="$W/home/.mblaze"
-printf '[general]\nmail_root = %s\n' "$W/root" >"$W/mailrc"
-chmod 600 "$W/mailrc"
+export MBLAZE="$W/home/.mblaze"
 
 echo "load at start: $(uptime)"
 if [ ! -d "$BASE/cur" ]; then
@@ -104,24 +97,7 @@ for d in "$SMALL" "$BASE" "$BIG"; do
     while [ $i -lt "$RUNS" ]; do "$BI" first "$d" >>"$W/first.$(basename "$d")"; i=$((i + 1)); done
 done
 # whole client in a 120x40 pty until 8 real subjects show (bench/tui-pty.py)
-python3 - "$BASE" "$W/subjects" <<'PY'
-import email.header, os, sys
-d, out = sys.argv[1], sys.argv[2]
-with open(out, "w", encoding="utf-8") as o:
-    for sub in ("cur", "new"):
-        for n in os.listdir(os.path.join(d, sub)):
-            with open(os.path.join(d, sub, n), "rb") as f:
-                head = f.read(16384).split(b"\n\n", 1)[0].decode("utf-8", "replace")
-            for line in head.replace("\n\t", " ").replace("\n ", " ").split("\n"):
-                if line.lower().startswith("subject:"):
-                    s = line[8:].strip()
-                    try:
-                        s = str(email.header.make_header(email.header.decode_header(s)))
-                    except Exception:
-                        pass
-                    o.write(" ".join(s.split()) + "\n")
-                    break
-PY
+bench_subjects "$BASE" "$W/subjects"
 tui() {   # tui NAME CMD...: RUNS first-screen times (ms) and peak RSS (KB) into $W/tui.NAME
     name=$1; shift
     i=0
@@ -138,17 +114,7 @@ export MATCH=3
 tui big $TERN -c "$W/mailrc" -f "$BIG"
 unset MATCH
 if [ -z "${NO_NEOMUTT:-}" ] && command -v neomutt >/dev/null; then
-    cat >"$W/muttrc" <<EOF2
-set mbox_type=Maildir
-set folder="$BASE"
-set spoolfile="$BASE"
-set header_cache="$W/hcache"
-set move=no
-set quit=yes
-set mark_old=no
-set sort=date
-set check_new=no
-EOF2
+    bench_muttrc "$W/muttrc" "$BASE" "$W/hcache"
     RUNS_SAVE=$RUNS; RUNS=1
     tui neofill neomutt -n -F "$W/muttrc" -f "$BASE"      # fills the header cache, untimed
     RUNS=$RUNS_SAVE

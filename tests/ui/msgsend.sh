@@ -6,21 +6,8 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
-PY=/usr/bin/python3
-[ -x "$PY" ] && "$PY" -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd not installed"
-command -v openssl >/dev/null || skip "openssl not installed"
-
-openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -days 2 \
-    -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
-"$PY" "$TERN_SRCDIR/tests/integration/smtpd.py" --port-file "$T/port" --store "$T/store" \
-    --cert "$T/cert.pem" --key "$T/key.pem" --user ann --password s3cret \
-    --reject-rcpt nobody@example.net >"$T/smtpd.log" 2>&1 &
-SMTPD=$!
-trap 'rc=$?; kill $SMTPD 2>/dev/null; tmux -S "$SOCK" kill-server 2>/dev/null || true;
-      [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || skip "the SMTP server did not start"
+. "$(dirname "$0")/../integration/smtpd.sh"
+smtpd_start "$T" --tls --auth --reject-rcpt nobody@example.net
 
 M="$T/Mail"
 demo_mail "$M"
@@ -41,7 +28,7 @@ ED
 chmod +x "$T/editor.sh"
 write_rc "$T/rc" "$M" "query_command = $T/query.sh %s" "editor = $T/editor.sh" \
     '[account demo]' 'from = Ann Example <ann@example.org>' 'smtp_host = 127.0.0.1' \
-    "smtp_port = $(cat "$T/port")" 'smtp_tls = starttls' 'smtp_user = ann' \
+    "smtp_port = $SMTPD_PORT" 'smtp_tls = starttls' 'smtp_user = ann' \
     'smtp_password = s3cret' "tls_ca_file = $T/cert.pem" 'timeout = 10'
 export TERN_LEARN_EVERY=3600
 export HOME="$T/home"
@@ -82,9 +69,7 @@ expect_screen "Bounce to news@bakery.example, Carl <carl@example....? (y/n)" \
     "the alias is expanded and the bounce confirmed"
 keys y
 expect_screen "flush: done" "the bounce is queued and flushed" 20
-n=0
-while [ "$n" -lt 200 ] && [ "$(find "$T/store" -name '*.eml' 2>/dev/null | wc -l)" -lt 1 ]; do
-    sleep 0.1; n=$((n + 1)); done
+smtpd_wait 1 || true
 got=$(find "$T/store" -name '*.eml' | head -n 1)
 if [ -n "$got" ]; then pass "the bounce arrived"; else fail "nothing arrived"; fi
 if [ -n "$got" ]; then
@@ -142,7 +127,7 @@ if screen | tail -n 1 | grep -q "RCPT TO:<nobody@example.net>: 550 5.1.1"; then
 cat >"$T/edit" <<'ED'
 sed -i -e 's/^To: .*/To: eve@example.net/' "$1"
 ED
-nstore=$(find "$T/store" -name '*.eml' | wc -l)
+nstore=$(smtpd_stored)
 keys /
 typetext "Stollen"
 keys Enter
@@ -153,9 +138,7 @@ grep -q "^Subject: Stollen pre-orders are open" "$T/edited.in" &&
     grep -q "Stollen pre-orders are open until 15 December." "$T/edited.in" &&
     pass "the editor got its headers and body" || fail "the editor got its headers and body"
 keys y
-n=0
-while [ "$n" -lt 200 ] && [ "$(find "$T/store" -name '*.eml' | wc -l)" -le "$nstore" ]; do
-    sleep 0.1; n=$((n + 1)); done
+smtpd_wait $((nstore + 1)) || true
 new=$(grep -l "^To: eve@example.net" "$T"/store/*.eml 2>/dev/null | head -n 1)
 if [ -n "$new" ] && grep -q "Stollen pre-orders are open until 15 December." "$new" &&
     ! grep -qi "^Message-ID: <news2@demo.example.org>" "$new" && grep -qi "^Message-ID: <" "$new"; then
@@ -236,9 +219,9 @@ expect_restored "Q leaves"
 # goes out with it.
 write_rc "$T/rc-nopw" "$M" \
     '[account demo]' 'from = Ann Example <ann@example.org>' 'smtp_host = 127.0.0.1' \
-    "smtp_port = $(cat "$T/port")" 'smtp_tls = starttls' 'smtp_user = ann' \
+    "smtp_port = $SMTPD_PORT" 'smtp_tls = starttls' 'smtp_user = ann' \
     "tls_ca_file = $T/cert.pem" 'timeout = 10'
-nstore=$(find "$T/store" -name '*.eml' | wc -l)
+nstore=$(smtpd_stored)
 start_tern -c "$T/rc-nopw"
 expect_screen "[32 msgs" "INBOX is open (no smtp_password)"
 keys /
@@ -258,9 +241,7 @@ typetext "s3cret"
 if screen | tail -n 1 | grep -q s3cret; then fail "not echoed"; else pass "not echoed"; fi
 keys Enter
 expect_screen "flush: done: 1 sent" "the bounce is sent with it" 20
-n=0
-while [ "$n" -lt 200 ] && [ "$(find "$T/store" -name '*.eml' | wc -l)" -le "$nstore" ]; do
-    sleep 0.1; n=$((n + 1)); done
+smtpd_wait $((nstore + 1)) || true
 grep -l "^Resent-To: fred@example.net" "$T"/store/*.eml >/dev/null 2>&1 &&
     pass "it arrived" || fail "it arrived"
 keys Q
@@ -268,44 +249,17 @@ expect_restored "Q leaves"
 
 # tern flush on a terminal (a pty): asked once, no echo; a refused password is forgotten and
 # asked again after the server's reply, and the message goes out with the right one.
+nstore=$(smtpd_stored)
 printf 'From: ann@example.org\nTo: gus@example.net\nSubject: from the command line\n\nhi\n' |
     "$TERN" -c "$T/rc-nopw" send -q gus@example.net && pass "tern send -q queues" ||
     fail "tern send -q queues"
-"$PY" - "$TERN" "$T/rc-nopw" <<'PY' >"$T/pty.out" 2>&1 && pass "tern flush asks again when refused, with the reply" || { fail "tern flush asks again when refused"; sed 's/^/    /' "$T/pty.out"; }
-import os, pty, sys, select
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "-c", sys.argv[2], "flush"])
-out = b""
-def read_until(pat, times=1):
-    global out
-    while out.count(pat) < times:
-        r, _, _ = select.select([fd], [], [], 30)
-        assert r, "timed out waiting for %r in %r" % (pat, out)
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    assert out.count(pat) >= times, "no %r in %r" % (pat, out)
-ask = b"password for demo (ann@127.0.0.1): "
-read_until(ask)
-os.write(fd, b"wrong\n")
-read_until(b"password refused: ")
-read_until(ask, 2)
-assert b"535" in out.split(b"password refused: ")[1], out
-os.write(fd, b"s3cret\n")
-read_until(b"1 sent")
-_, st = os.waitpid(pid, 0)
-assert b"s3cret" not in out and b"wrong" not in out, out
-assert os.WEXITSTATUS(st) == 0, (st, out)
-print(out.decode(errors="replace"))
-PY
-n=0
-while [ "$n" -lt 100 ] && ! grep -ql "^Subject: from the command line" "$T"/store/*.eml 2>/dev/null; do
-    sleep 0.1; n=$((n + 1)); done
+ask="expect:password for demo (ann@127.0.0.1): "
+"$PY" "$TERN_SRCDIR/tests/integration/ptytalk.py" "$TERN" -c "$T/rc-nopw" flush -- \
+    "$ask" send:wrong "expect:password refused: " expect:535 "$ask" send:s3cret "expect:1 sent" \
+    absent:s3cret absent:wrong >"$T/pty.out" 2>&1 &&
+    pass "tern flush asks again when refused, with the reply" ||
+    { fail "tern flush asks again when refused"; sed 's/^/    /' "$T/pty.out"; }
+smtpd_wait $((nstore + 1)) || true
 grep -ql "^Subject: from the command line" "$T"/store/*.eml && pass "it arrived" || fail "it arrived"
 
 expect_clean_stderr

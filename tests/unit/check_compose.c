@@ -41,8 +41,7 @@ static void setup(void)
 static void teardown(void)
 {
     config_free(cfg);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 
 /* An "editor": a shell script run with the file as $1. */

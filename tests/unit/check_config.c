@@ -551,8 +551,7 @@ START_TEST(file_permissions_warning)
     ck_assert(!cfg->exists);
     ck_assert_uint_eq(cfg->naccounts, 0);
     config_free(cfg);
-    rm_rf(dir);
-    free(dir);
+    test_tmpdir_free(dir);
 }
 END_TEST
 

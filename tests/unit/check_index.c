@@ -19,21 +19,11 @@
 #include "tern/view.h"
 #include "tern/xalloc.h"
 
-static bool str_endswith_test(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-
-    return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
-/* Write DIR/SUB/NAME with the given text. */
-static void put(const char *dir, const char *sub, const char *name, const char *text)
-{
-    char path[4096];
-
-    snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name);
-    test_write(path, text);
-}
+/* This suite's short names for the shared fixtures of testutil.h. */
+#define put test_put
+#define age test_age
+#define age_dir test_age
+#define str_endswith_test test_endswith
 
 static char *mkfolder(void)
 {
@@ -128,19 +118,6 @@ START_TEST(warm_open_uses_cache)
     free(d);
 }
 END_TEST
-
-/* Set the mtime of DIR/SUB back by `ago` seconds. */
-static void age(const char *dir, const char *sub, int ago)
-{
-    char path[4096];
-    struct timespec t[2];
-
-    snprintf(path, sizeof path, "%s/%s", dir, sub);
-    clock_gettime(CLOCK_REALTIME, &t[0]);
-    t[0].tv_sec -= ago;
-    t[1] = t[0];
-    ck_assert_int_eq(utimensat(AT_FDCWD, path, t, 0), 0);
-}
 
 /* idx_fresh answers with index.c's own rule, without loading the cache. */
 START_TEST(freshness_rule)
@@ -618,19 +595,6 @@ START_TEST(long_references_trimmed)
     free(d);
 }
 END_TEST
-
-
-static void age_dir(const char *d, const char *sub, int seconds)
-{
-    char path[4096];
-    struct timespec ts[2];
-
-    snprintf(path, sizeof path, "%s/%s", d, sub);
-    clock_gettime(CLOCK_REALTIME, &ts[0]);
-    ts[0].tv_sec -= seconds;
-    ts[1] = ts[0];
-    ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
-}
 
 /* The counts live in the cache header and follow every operation; a warm open and the
  * default view read no entry at all (the stored date order needs no sort). */

@@ -332,10 +332,17 @@ START_TEST(on_disk)
     queue_entry_free(&b);
     buf_free(&text);
     free(outbox);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 END_TEST
+
+/* mail_root ROOT with the GENERAL lines; account a sends to the peer on PORT, no TLS. */
+static struct config *peer_config(const char *root, int port, const char *general)
+{
+    return test_config("[general]\nmail_root = %s\n%s[account a]\nfrom = a@x\n"
+                       "smtp_host = 127.0.0.1\nsmtp_port = %d\nsmtp_tls = none\ntimeout = 5\n",
+                       root, general, port);
+}
 
 static void add_msg(struct queue *q, const char *msg, time_t created, const char *r1,
                     const char *r2)
@@ -491,7 +498,7 @@ START_TEST(flush_outcomes)
         "S:250 ok\n451 4.2.0 d busy\n554 5.5.1 no valid recipients\n", "C:RSET", "S:250 ok\n",
         "C:QUIT", "S:221 bye\n", NULL,
     };
-    char *root = test_tmpdir(), rc[1024], *sent;
+    char *root = test_tmpdir(), *sent;
     struct config *cfg;
     struct queue *q;
     struct queue_entry *ents;
@@ -504,11 +511,7 @@ START_TEST(flush_outcomes)
     pid_t pid = peer_start(steps, &port);
     time_t now = time(NULL);
 
-    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\nqueue_retry_min = 10s\n"
-             "[account a]\nfrom = a@x\nsmtp_host = 127.0.0.1\nsmtp_port = %d\n"
-             "smtp_tls = none\ntimeout = 5\n", root, port);
-    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
-        ck_abort_msg("%s", e.msg);
+    cfg = peer_config(root, port, "queue_retry_min = 10s\n");
     ck_assert_int_eq(queue_open(root, &q, &e), 0);
     add_msg(q, "Subject: one\n\nbody\n", now - 3, "b@x", NULL);
     add_msg(q, "To: b@x\nBcc: c@x\nSubject: two\n\n.dot\n", now - 2, "b@x", "c@x");
@@ -548,8 +551,7 @@ START_TEST(flush_outcomes)
     ck_assert_uint_eq(st.sent + st.deferred + st.failed, 0);
     queue_close(q);
     config_free(cfg);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 END_TEST
 
@@ -571,19 +573,22 @@ static void rename_outbox(const struct queue_event *ev, void *arg)
     ck_assert_int_eq(system(cmd), 0);
 }
 
+/* The peer's script for two messages from a@x to b@x, "Subject: one" and "Subject: two" with
+ * the body "body", both accepted. */
+static const char *const two_accepted[] = {
+    "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",
+    "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
+    "C:Subject: one", "C:", "C:body", "C:.",
+    "S:250 2.0.0 first\n", "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA",
+    "S:250 ok\n250 ok\n354 go\n", "C:Subject: two", "C:", "C:body", "C:.",
+    "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
+};
+
 /* Messages renamed by another program during a flush are still sent once, reported sent,
  * moved to Sent and removed from Outbox. */
 START_TEST(flush_follows_renamed_messages)
 {
-    static const char *const steps[] = {
-        "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",
-        "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
-        "C:Subject: one", "C:", "C:body", "C:.",
-        "S:250 2.0.0 first\n", "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA",
-        "S:250 ok\n250 ok\n354 go\n", "C:Subject: two", "C:", "C:body", "C:.",
-        "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
-    };
-    char *root = test_tmpdir(), rc[1024], *sent;
+    char *root = test_tmpdir(), *sent;
     struct config *cfg;
     struct queue *q;
     struct queue_entry *ents;
@@ -592,14 +597,10 @@ START_TEST(flush_follows_renamed_messages)
     size_t n, orphans;
     struct err e;
     int port;
-    pid_t pid = peer_start(steps, &port);
+    pid_t pid = peer_start(two_accepted, &port);
     time_t now = time(NULL);
 
-    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n"
-             "[account a]\nfrom = a@x\nsmtp_host = 127.0.0.1\nsmtp_port = %d\n"
-             "smtp_tls = none\ntimeout = 5\n", root, port);
-    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
-        ck_abort_msg("%s", e.msg);
+    cfg = peer_config(root, port, "");
     ck_assert_int_eq(queue_open(root, &q, &e), 0);
     add_msg(q, "Subject: one\n\nbody\n", now - 2, "b@x", NULL);
     add_msg(q, "Subject: two\n\nbody\n", now - 1, "b@x", NULL);
@@ -618,8 +619,7 @@ START_TEST(flush_follows_renamed_messages)
     queue_list_free(ents, n);
     queue_close(q);
     config_free(cfg);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 END_TEST
 
@@ -728,7 +728,7 @@ static void age_dir(const char *dir, const char *sub, const char *when)
  * finds them all, also when opened without the configuration. */
 START_TEST(outbox_per_account)
 {
-    char *root = test_tmpdir(), rc[1024], *boxa, *boxb, *boxc, *statedir;
+    char *root = test_tmpdir(), *boxa, *boxb, *boxc, *statedir;
     struct config *cfg;
     struct queue *q, *plain;
     struct queue_entry a, b, c, *ents;
@@ -737,11 +737,9 @@ START_TEST(outbox_per_account)
     struct err e;
     time_t now = time(NULL);
 
-    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n[account a]\nfrom = a@x\n"
-             "outbox = Queue/A\n[account b]\nfrom = b@x\noutbox = Queue/B\n"
-             "[account c]\nfrom = c@x\n", root);
-    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
-        ck_abort_msg("%s", e.msg);
+    cfg = test_config("[general]\nmail_root = %s\n[account a]\nfrom = a@x\n"
+                      "outbox = Queue/A\n[account b]\nfrom = b@x\noutbox = Queue/B\n"
+                      "[account c]\nfrom = c@x\n", root);
     boxa = fs_join(root, "Queue/A");
     boxb = fs_join(root, "Queue/B");
     boxc = fs_join(root, "Outbox");
@@ -844,8 +842,7 @@ START_TEST(outbox_per_account)
     free(boxb);
     free(boxc);
     free(statedir);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 END_TEST
 
@@ -854,15 +851,7 @@ END_TEST
  * outbox of its own, beside a message queued into that one. */
 START_TEST(outbox_upgrade_keeps_old_queue)
 {
-    static const char *const steps[] = {
-        "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",
-        "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
-        "C:Subject: one", "C:", "C:body", "C:.",
-        "S:250 2.0.0 first\n", "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA",
-        "S:250 ok\n250 ok\n354 go\n", "C:Subject: two", "C:", "C:body", "C:.",
-        "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
-    };
-    char *root = test_tmpdir(), rc[1024], *legacy, *boxa, *sent, *sp, *id;
+    char *root = test_tmpdir(), *legacy, *boxa, *sent, *sp, *id;
     struct config *cfg;
     struct queue *q;
     struct queue_entry old, fresh, *ents;
@@ -894,12 +883,10 @@ START_TEST(outbox_upgrade_keeps_old_queue)
     ck_assert_ptr_null(strstr(buf_cstr(&keep), "outbox"));
     ck_assert_int_eq(fs_write_atomic(sp, keep.ptr, keep.len, 0600, &e), 0);
 
-    pid = peer_start(steps, &port);
-    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n"
-             "[account a]\nfrom = a@x\noutbox = Queue/A\nsmtp_host = 127.0.0.1\n"
-             "smtp_port = %d\nsmtp_tls = none\ntimeout = 5\n", root, port);
-    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
-        ck_abort_msg("%s", e.msg);
+    pid = peer_start(two_accepted, &port);
+    cfg = test_config("[general]\nmail_root = %s\n"
+                      "[account a]\nfrom = a@x\noutbox = Queue/A\nsmtp_host = 127.0.0.1\n"
+                      "smtp_port = %d\nsmtp_tls = none\ntimeout = 5\n", root, port);
     boxa = fs_join(root, "Queue/A");
     ck_assert_int_eq(queue_open_cfg(cfg, NULL, &q, &e), 0);
     add_as(q, "a", "Subject: two\n\nbody\n", now - 1, &fresh);
@@ -934,8 +921,7 @@ START_TEST(outbox_upgrade_keeps_old_queue)
     free(sent);
     free(legacy);
     free(boxa);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 END_TEST
 

@@ -84,6 +84,15 @@ static char *render(const char *d, enum idx_sort key, bool rev)
     return render_view(d, IDX_SORT_DATE, false, key, rev);
 }
 
+/* The threads of folder D in KEY order (REV: reversed) read WANT (render's notation). */
+static void expect_threads(const char *d, enum idx_sort key, bool rev, const char *want)
+{
+    char *s = render(d, key, rev);
+
+    ck_assert_str_eq(s, want);
+    free(s);
+}
+
 START_TEST(simple_tree)
 {
     static const struct tmsg t[] = {
@@ -94,16 +103,11 @@ START_TEST(simple_tree)
         { "e", "02", "e@x", NULL, NULL, NULL, 0 },
     };
     char *d = folder(t, 5);
-    char *s = render(d, IDX_SORT_DATE, false);
 
     /* threads ordered by their newest message: e (02) before a's thread (04) */
-    ck_assert_str_eq(s, "0:e 0:a 1:b 2:c 1:d");
-    free(s);
-    s = render(d, IDX_SORT_DATE, true);
-    ck_assert_str_eq(s, "0:a 1:b 2:c 1:d 0:e");
-    free(s);
-    rm_rf(d);
-    free(d);
+    expect_threads(d, IDX_SORT_DATE, false, "0:e 0:a 1:b 2:c 1:d");
+    expect_threads(d, IDX_SORT_DATE, true, "0:a 1:b 2:c 1:d 0:e");
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -117,12 +121,9 @@ START_TEST(missing_parent_groups_siblings)
         { "z", "05", "z@x", NULL, NULL, NULL, 0 },
     };
     char *d = folder(t, 4);
-    char *s = render(d, IDX_SORT_DATE, false);
 
-    ck_assert_str_eq(s, "0:r1 1:r2 2:r3 0:z");
-    free(s);
-    rm_rf(d);
-    free(d);
+    expect_threads(d, IDX_SORT_DATE, false, "0:r1 1:r2 2:r3 0:z");
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -135,12 +136,10 @@ START_TEST(subject_fallback)
         { "fwd", "04", "f@x", NULL, NULL, "Fwd: Unrelated", 0 },
     };
     char *d = folder(t, 4);
-    char *s = render(d, IDX_SORT_DATE, false);
 
-    ck_assert_str_eq(s, "0:Lunch plans 1:Re: Lunch plans 0:Lunch plans 0:Fwd: Unrelated");
-    free(s);
-    rm_rf(d);
-    free(d);
+    expect_threads(d, IDX_SORT_DATE, false,
+                   "0:Lunch plans 1:Re: Lunch plans 0:Lunch plans 0:Fwd: Unrelated");
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -163,8 +162,7 @@ START_TEST(loops_and_duplicates)
     ck_assert_ptr_nonnull(strstr(s, "0:dup"));
     ck_assert_ptr_nonnull(strstr(s, ":noid"));
     free(s);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -196,8 +194,7 @@ START_TEST(tree_prefix)
     thread_view_free(&tv);
     idx_view_free(&v);
     idx_close(x);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -228,8 +225,7 @@ START_TEST(limited_subset)
     idx_view_free(&v);
     idx_limit_free(l);
     idx_close(x);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -243,12 +239,9 @@ START_TEST(loop_and_duplicate_exact)
         { "re", "05", "r@x", "<d@x>", NULL, NULL, 0 },     /* answers the first d */
     };
     char *d = folder(t, 5);
-    char *s = render(d, IDX_SORT_DATE, false);
 
-    ck_assert_str_eq(s, "0:b 1:a 0:d2 0:d1 1:re");
-    free(s);
-    rm_rf(d);
-    free(d);
+    expect_threads(d, IDX_SORT_DATE, false, "0:b 1:a 0:d2 0:d1 1:re");
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -264,15 +257,10 @@ START_TEST(date_ties)
         { "z", "03", "z@x", NULL, NULL, NULL, 50 },
     };
     char *d = folder(t, 6);
-    char *s = render(d, IDX_SORT_DATE, false);
 
-    ck_assert_str_eq(s, "0:a 1:c 1:b 1:d 0:z 0:y");
-    free(s);
-    s = render(d, IDX_SORT_DATE, true);
-    ck_assert_str_eq(s, "0:y 0:z 0:a 1:c 1:b 1:d");
-    free(s);
-    rm_rf(d);
-    free(d);
+    expect_threads(d, IDX_SORT_DATE, false, "0:a 1:c 1:b 1:d 0:z 0:y");
+    expect_threads(d, IDX_SORT_DATE, true, "0:y 0:z 0:a 1:c 1:b 1:d");
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -301,8 +289,7 @@ START_TEST(view_order_irrelevant)
         }
     }
     free(want);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -315,15 +302,10 @@ START_TEST(arrival_order)
         { "c", "03", "c@x", NULL, NULL, NULL, 300 },
     };
     char *d = folder(t, 3);
-    char *s = render(d, IDX_SORT_ARRIVAL, false);
 
-    ck_assert_str_eq(s, "0:c 0:a 1:b");
-    free(s);
-    s = render(d, IDX_SORT_DATE, false);
-    ck_assert_str_eq(s, "0:a 1:b 0:c");
-    free(s);
-    rm_rf(d);
-    free(d);
+    expect_threads(d, IDX_SORT_ARRIVAL, false, "0:c 0:a 1:b");
+    expect_threads(d, IDX_SORT_DATE, false, "0:a 1:b 0:c");
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -338,12 +320,10 @@ START_TEST(subject_replies_only)
         { "p2", "04", "4@x", NULL, NULL, "Re: Plans B", 0 },
     };
     char *d = folder(t, 4);
-    char *s = render(d, IDX_SORT_DATE, false);
 
-    ck_assert_str_eq(s, "0:Re: Plans 1:[team] RE: Plans 1:Re[2]: Plans 0:Re: Plans B");
-    free(s);
-    rm_rf(d);
-    free(d);
+    expect_threads(d, IDX_SORT_DATE, false,
+                   "0:Re: Plans 1:[team] RE: Plans 1:Re[2]: Plans 0:Re: Plans B");
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -386,8 +366,7 @@ START_TEST(many_unknown_references)
     thread_view_free(&tv);
     idx_view_free(&v);
     idx_close(x);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
