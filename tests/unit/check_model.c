@@ -240,7 +240,7 @@ START_TEST(watched_refresh_and_delivered)
     snprintf(a, sizeof a, "%s/cur/1002.C.host:2,", dir);
     snprintf(b, sizeof b, "%s/cur/1002.C.host:2,FS", dir);
     ck_assert_int_eq(rename(a, b), 0);
-    put(dir, "new", "999.Z.host", "From: Zoe <zoe@example.org>\nSubject: Early\n"
+    test_put(dir, "new", "999.Z.host", "From: Zoe <zoe@example.org>\nSubject: Early\n"
         "Date: Sun, 31 Dec 2023 10:00:00 +0000\n\nold\n");
     ck_assert_int_eq(model_refresh_watched(m, &e), 1);
     ck_assert(idx_stats(model_index(m))->watched);
@@ -250,7 +250,7 @@ START_TEST(watched_refresh_and_delivered)
     ck_assert_uint_eq(model_counts(m)->unread, 1);
     ck_assert_int_eq(model_counts(m)->arrived, 1);
     ck_assert_int_eq(model_refresh_watched(m, &e), 0);
-    put(dir, "new", "1005.F.host", "From: Fay <fay@example.org>\nSubject: Fetched\n"
+    test_put(dir, "new", "1005.F.host", "From: Fay <fay@example.org>\nSubject: Fetched\n"
         "Date: Fri, 05 Jan 2024 10:00:00 +0000\n\nnew\n");
     ck_assert_int_eq(model_add_new(m, names, 1), 1);
     ck_assert_uint_ne(row_with(m, "Fetched"), SIZE_MAX);
