@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "tern/buf.h"
 #include "tern/fsutil.h"
 #include "tern/index.h"
+#include "tern/parallel.h"
 #include "tern/str.h"
 #include "tern/view.h"
 #include "tern/xalloc.h"
@@ -408,7 +408,6 @@ void idx_load_rec(struct idx *x, size_t i)
  * their blkmem, state and entries, and (as a block is a multiple of 64 records) their own
  * words of the ready bits; the counts are added after the join. */
 
-#define FILL_MAX_THREADS 4
 
 struct fill_job {
     struct idx *x;
@@ -454,24 +453,15 @@ static void *fill_run(void *arg)
 
 static size_t fill_threads(const struct idx *x, uint32_t nb)
 {
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    const char *env = getenv("TERN_INDEX_THREADS");   /* for benchmarks: 1 = serial */
-
-    if (env && *env >= '1' && *env <= '9')
-        ncpu = *env - '0';
     /* a block is a few megabytes to read and check: worth a thread from two on */
-    if (x->nmapped <= x->blk_recs || x->blk_recs % 64 != 0 || ncpu < 2)
+    if (x->nmapped <= x->blk_recs || x->blk_recs % 64 != 0)
         return 1;
-    if ((size_t)ncpu > nb)
-        ncpu = (long)nb;
-    return (size_t)(ncpu < FILL_MAX_THREADS ? ncpu : FILL_MAX_THREADS);
+    return par_threads(nb);
 }
 
 void idx_fill_mapped(struct idx *x)
 {
-    struct fill_job j[FILL_MAX_THREADS];
-    pthread_t tid[FILL_MAX_THREADS];
-    bool started[FILL_MAX_THREADS] = { false };
+    struct fill_job j[PAR_MAX_THREADS];
     uint32_t nb;
     size_t nt;
 
@@ -482,15 +472,7 @@ void idx_fill_mapped(struct idx *x)
     for (size_t k = 0; k < nt; k++)
         j[k] = (struct fill_job){ x, (uint32_t)(nb * k / nt), (uint32_t)(nb * (k + 1) / nt),
                                   { 0, 0 } };
-    for (size_t k = 1; k < nt; k++)
-        started[k] = pthread_create(&tid[k], NULL, fill_run, &j[k]) == 0;
-    fill_blocks(&j[0]);
-    for (size_t k = 1; k < nt; k++) {
-        if (started[k])
-            pthread_join(tid[k], NULL);
-        else
-            fill_blocks(&j[k]);     /* no thread: do its share here */
-    }
+    par_run(fill_run, j, sizeof j[0], nt);
     for (size_t k = 0; k < nt; k++)
         fill_acc_add(x, &j[k].acc);
 }

@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "tern/codec.h"
 #include "tern/crypt.h"
 #include "tern/fsutil.h"
+#include "tern/parallel.h"
 #include "tern/header.h"
 #include "tern/index.h"
 #include "tern/maildir.h"
@@ -699,8 +699,6 @@ static void *worker_run(void *arg)
     return NULL;
 }
 
-#define IDX_MAX_THREADS 4
-
 /*
  * Read the header blocks of the new files, in parallel when there are many (a cold open of
  * a large folder is mostly open/read system calls), and append them in listing order.
@@ -708,19 +706,11 @@ static void *worker_run(void *arg)
 static void parse_pending(struct idx *x, struct idx_pending *pend, size_t npend, const int *dfd,
                           bool *changed)
 {
-    struct worker w[IDX_MAX_THREADS];
-    pthread_t tid[IDX_MAX_THREADS];
-    bool started[IDX_MAX_THREADS] = { false };
+    struct worker w[PAR_MAX_THREADS];
     struct idx_msg *out;
     signed char *rc;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    const char *env = getenv("TERN_INDEX_THREADS");   /* for benchmarks: 1 = serial */
-
-    if (env && *env >= '1' && *env <= '9')
-        ncpu = *env - '0';
-    size_t nw = npend >= 1000 && ncpu > 1 ? (size_t)(ncpu < IDX_MAX_THREADS ? ncpu
-                                                                           : IDX_MAX_THREADS)
-                                          : 1;
+    /* a cold open of a large folder is mostly open/read system calls: threads from 1,000 on */
+    size_t nw = npend >= 1000 ? par_threads(PAR_MAX_THREADS) : 1;
 
     if (npend == 0)
         return;
@@ -738,15 +728,7 @@ static void parse_pending(struct idx *x, struct idx_pending *pend, size_t npend,
         w[k].rc = rc;
         w[k].dfd = dfd;
     }
-    for (size_t k = 1; k < nw; k++)
-        started[k] = pthread_create(&tid[k], NULL, worker_run, &w[k]) == 0;
-    worker_run(&w[0]);
-    for (size_t k = 1; k < nw; k++) {
-        if (started[k])
-            pthread_join(tid[k], NULL);
-        else
-            worker_run(&w[k]);      /* no thread: do its share here */
-    }
+    par_run(worker_run, w, sizeof w[0], nw);
     /* keep every worker's strings: splice their chunks behind the current one */
     for (size_t k = 0; k < nw; k++) {
         struct chunk *h = w[k].p.chunks, *t = h;
