@@ -796,18 +796,6 @@ static void flush_due(struct app *a, time_t now)
     }
 }
 
-/* Seconds between the timer's checks for others' changes: 3, or $TERN_CHECK_EVERY (the
- * tests set it high to see that the folder's watch alone shows a change). */
-static long check_every(void)
-{
-    const char *s = getenv("TERN_CHECK_EVERY");
-    long n;
-
-    if (s && str_tolong(s, 1, 100000000, &n) == 0)
-        return n;
-    return 3;
-}
-
 static void on_timers(struct app *a, time_t now)
 {
     if (now >= a->next_queue_check)
@@ -821,8 +809,10 @@ static void on_timers(struct app *a, time_t now)
         /* New mail delivered by others (another tern, an MDA) shows up without a keypress
          * even without a watch (the loop polls the folder's watch when it has one); the
          * index refresh is a directory stat when nothing changed. Our own workers'
-         * deliveries arrive as events (jobs.h), not through this poll. */
-        a->next_check = now + check_every();
+         * deliveries arrive as events (jobs.h), not through this poll. Every 3 seconds,
+         * or $TERN_CHECK_EVERY: the tests set it high to see that the watch alone shows a
+         * change. */
+        a->next_check = now + str_env_long("TERN_CHECK_EVERY", 1, 100000000, 3);
         app_refresh(a);
         app_notify(a, EV_TICK);
     }
