@@ -621,6 +621,19 @@ static void change_done(struct app *a, enum prompt_kind k, const char *text)
         a->focus = PANE_LIST;
 }
 
+/* What a compose key writes: a new message, a reply, a forward, or the draft resumed. */
+static enum compose_kind compose_kind_of(enum action c)
+{
+    switch (c) {
+    case ACT_REPLY: return COMPOSE_REPLY;
+    case ACT_GROUP_REPLY: return COMPOSE_REPLY_ALL;
+    case ACT_LIST_REPLY: return COMPOSE_REPLY_LIST;
+    case ACT_FORWARD: return COMPOSE_FORWARD;
+    case ACT_EDIT_DRAFT: return COMPOSE_RESUME;
+    default: return COMPOSE_NEW;
+    }
+}
+
 void app_run(struct app *a, enum action c)
 {
     struct pane *p;
@@ -653,17 +666,12 @@ void app_run(struct app *a, enum action c)
             size_t n;
             uint32_t *ids = list_targets(a, &n);
 
-            ui_compose_many(a, c == ACT_FORWARD ? COMPOSE_FORWARD : c == ACT_REPLY ?
-                            COMPOSE_REPLY : c == ACT_LIST_REPLY ? COMPOSE_REPLY_LIST :
-                            COMPOSE_REPLY_ALL, ids, n);
+            ui_compose_many(a, compose_kind_of(c), ids, n);
             free(ids);
             return;
         }
         a->tag_prefix = false;
-        ui_compose(a, c == ACT_COMPOSE ? COMPOSE_NEW : c == ACT_REPLY ? COMPOSE_REPLY :
-                      c == ACT_GROUP_REPLY ? COMPOSE_REPLY_ALL :
-                      c == ACT_LIST_REPLY ? COMPOSE_REPLY_LIST :
-                      c == ACT_FORWARD ? COMPOSE_FORWARD : COMPOSE_RESUME);
+        ui_compose(a, compose_kind_of(c));
         return;
     case ACT_ALIAS:
     case ACT_BOUNCE:
