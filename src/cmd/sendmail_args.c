@@ -48,9 +48,12 @@ static int take_word(const char **to, const char *v, const char *const *words, b
 {
     char copy[128];
     char *save = NULL;
-    bool ok = list ? *v != '\0' && strlen(v) < sizeof copy : one_of(v, words);
+    bool ok;
 
-    if (list) {
+    if (!list) {
+        ok = one_of(v, words);
+    } else {
+        ok = *v != '\0' && strlen(v) < sizeof copy;
         snprintf(copy, sizeof copy, "%s", v);
         for (char *w = strtok_r(copy, ",", &save); ok && w; w = strtok_r(NULL, ",", &save))
             ok = one_of(w, words);
