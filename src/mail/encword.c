@@ -265,12 +265,11 @@ char *mime_param(const char *value, size_t len, const char *name)
     size_t nl = strlen(name), pos = 0, pn;
     const char *p;
     struct buf val = BUF_INIT, plain = BUF_INIT, raw = BUF_INIT, out = BUF_INIT;
-    struct segment seg[MAX_SEGMENTS];
+    struct segment *seg = NULL;     /* made at the first continuation: most values have none */
     int have_plain = 0, have_ext = 0, have_seg = 0;
     char *ext_charset = NULL;
     char *result = NULL;
 
-    memset(seg, 0, sizeof seg);
     while (next_param(value, len, &pos, &p, &pn, &val)) {
         if (pn < nl || str_ncasecmp(p, name, nl) != 0)
             continue;
@@ -295,7 +294,11 @@ char *mime_param(const char *value, size_t len, const char *name)
                 idx = idx * 10 + (p[k] - '0');
                 k++, digits++;
             }
-            if (digits == 0 || idx >= MAX_SEGMENTS || seg[idx].val)
+            if (digits == 0 || idx >= MAX_SEGMENTS)
+                continue;
+            if (seg == NULL)
+                seg = xcalloc(MAX_SEGMENTS, sizeof *seg);
+            if (seg[idx].val)
                 continue;
             if (k < pn && !(p[k] == '*' && k + 1 == pn))
                 continue;
@@ -352,8 +355,9 @@ char *mime_param(const char *value, size_t len, const char *name)
         ew_decode(plain.ptr ? plain.ptr : "", plain.len, &out);
         result = buf_detach(&out);
     }
-    for (int k = 0; k < MAX_SEGMENTS; k++)
+    for (int k = 0; seg && k < MAX_SEGMENTS; k++)
         free(seg[k].val);
+    free(seg);
     free(ext_charset);
     buf_free(&val);
     buf_free(&plain);

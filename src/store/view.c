@@ -568,8 +568,9 @@ int idx_limit_compile(const char *pattern, struct idx_limit **out, struct err *e
 struct mctx {
     struct buf fold;        /* folded text of a non-ASCII field or part */
     struct buf text;        /* a decoded text part */
-    struct buf file;        /* the message file */
+    struct buf file;        /* the message file, kept from message to message */
     const int *dfd;         /* new/ and cur/ opened (openat: no path walk), or NULL */
+    bool atime;             /* O_NOATIME was refused (not our file): open without it */
 };
 
 static void mctx_free(struct mctx *c)
@@ -584,54 +585,122 @@ static bool has(struct mctx *c, const char *hay, const struct term *t)
     return fold_has(&t->fw, hay, strlen(hay), &c->fold);
 }
 
-/* Read the file at x's position i into c->file; false when it cannot be read. */
-static bool read_msg(const struct idx *x, size_t i, struct mctx *c)
+#ifndef O_NOATIME
+#define O_NOATIME 0
+#endif
+
+static int open_in(int dfd, const char *name, const char *path, int flags)
+{
+    return dfd >= 0 ? openat(dfd, name, flags) : open(path, flags);
+}
+
+/* Open message file i without updating its access time where we may (O_NOATIME is for the
+ * file's owner): a search is not a reading, and the kernel then has no inode to write. */
+static int open_msg(const struct idx *x, size_t i, struct mctx *c)
 {
     const struct idx_msg *m = idx_msg(x, i);
-    int fd, dfd = c->dfd ? c->dfd[m->in_new ? 0 : 1] : -1;
-    struct stat st;
-    bool ok = false;
+    int dfd = c->dfd ? c->dfd[m->in_new ? 0 : 1] : -1, fd = -1;
+    int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+    char *path = dfd >= 0 ? NULL : idx_path(x, i);
 
-    if (dfd >= 0) {
-        fd = openat(dfd, m->name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    } else {
-        char *path = idx_path(x, i);
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-        free(path);
+    if (!c->atime) {
+        fd = open_in(dfd, m->name, path, flags | O_NOATIME);
+        if (fd < 0 && errno == EPERM)
+            c->atime = true;
     }
+    if (fd < 0 && c->atime)
+        fd = open_in(dfd, m->name, path, flags);
+    free(path);
+    return fd;
+}
+
+/*
+ * Read message file i into c->file; false when it cannot be read or is too large. One read
+ * for most messages: the buffer is kept across messages and a short read is the end of a
+ * regular file (a FIFO or a device gives no more than it has; a directory fails), so there
+ * is no fstat.
+ */
+static bool read_msg(const struct idx *x, size_t i, struct mctx *c)
+{
+    int fd = open_msg(x, i, c);
+    bool ok = true;
+
     buf_reset(&c->file);
     if (fd < 0)
         return false;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (off_t)BODY_MAX) {
-        size_t want = (size_t)st.st_size;
+    for (;;) {
+        size_t room;
+        ssize_t r;
 
-        buf_reserve(&c->file, want + 1);
-        ok = true;
-        while (c->file.len < want) {
-            ssize_t r = read(fd, c->file.ptr + c->file.len, want - c->file.len);
-
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0) {
-                ok = r == 0;    /* shorter than it was: search what is there */
-                break;
-            }
-            c->file.len += (size_t)r;
+        if (c->file.cap < c->file.len + 4096 + 1)
+            buf_reserve(&c->file, c->file.len < (64u << 10) ? (64u << 10) : c->file.len);
+        room = c->file.cap - c->file.len - 1;
+        r = read(fd, c->file.ptr + c->file.len, room);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            ok = false;
+            break;
         }
-        c->file.ptr[c->file.len] = '\0';
+        c->file.len += (size_t)r;
+        if (c->file.len >= BODY_MAX) {
+            ok = false;
+            break;
+        }
+        if ((size_t)r < room)
+            break;
     }
     close(fd);
+    c->file.ptr[c->file.len] = '\0';
     return ok;
 }
 
-/* A part whose raw bytes are already the text (no transfer encoding, UTF-8 or ASCII). */
+/* A part whose raw bytes are already the text: no transfer encoding, labelled UTF-8 or ASCII
+ * and valid UTF-8 (a "7bit" part can hold anything; mime_text reads invalid bytes as
+ * Windows-1252), not format=flowed (whose soft line breaks are undone in the text). */
 static bool part_is_raw_text(const struct mime_part *p)
 {
     return (p->enc == MIME_7BIT || p->enc == MIME_8BIT || p->enc == MIME_BINARY) &&
-           (p->charset == NULL || str_casecmp(p->charset, "utf-8") == 0 ||
-            str_casecmp(p->charset, "us-ascii") == 0) &&
-           (p->enc == MIME_7BIT ? true : codec_utf8_valid(p->body, p->body_len));
+           !p->flowed && (p->charset == NULL || str_casecmp(p->charset, "utf-8") == 0 ||
+                          str_casecmp(p->charset, "us-ascii") == 0) &&
+           codec_utf8_valid(p->body, p->body_len);
+}
+
+/*
+ * Text part p holds the word once decoded, converted to UTF-8 and folded. An ASCII word is
+ * looked for first in the transfer-decoded bytes, before any conversion, when the charset
+ * keeps ASCII as it is: found there (followed by an ASCII byte) it is in the text, and in a
+ * part of only ASCII bytes it is nowhere. Only the rest is converted and folded.
+ */
+static bool part_has(const struct term *t, const struct mime_part *p, struct mctx *c)
+{
+    if (t->fw.ascii && !p->flowed && codec_ascii_compatible(p->charset)) {
+        const char *s = p->body;
+        size_t n = p->body_len;
+
+        if (p->enc == MIME_QP || p->enc == MIME_BASE64) {
+            buf_reset(&c->text);
+            mime_decode(p, &c->text);
+            s = c->text.ptr ? c->text.ptr : "";
+            n = c->text.len;
+        }
+        switch (fold_scan_ascii(&t->fw, s, n)) {
+        case FOLD_YES:
+            return true;
+        case FOLD_NO:
+            if (fold_is_ascii(s, n))
+                return false;
+            break;
+        case FOLD_MAYBE:
+        default:
+            break;
+        }
+    }
+    if (part_is_raw_text(p))
+        return fold_has(&t->fw, p->body, p->body_len, &c->fold);
+    buf_reset(&c->text);
+    mime_text(p, &c->text);
+    return fold_has(&t->fw, c->text.ptr ? c->text.ptr : "", c->text.len, &c->fold);
 }
 
 /*
@@ -650,15 +719,8 @@ static bool body_has(const struct idx *x, size_t i, const struct term *t, struct
     for (size_t k = 0; k < tree.n && !r; k++) {
         const struct mime_part *p = &tree.parts[k];
 
-        if (mime_is_multipart(p) || strncmp(p->type, "text/", 5) != 0)
-            continue;
-        if (part_is_raw_text(p)) {
-            r = fold_has(&t->fw, p->body, p->body_len, &c->fold);
-            continue;
-        }
-        buf_reset(&c->text);
-        mime_text(p, &c->text);
-        r = fold_has(&t->fw, c->text.ptr ? c->text.ptr : "", c->text.len, &c->fold);
+        if (!mime_is_multipart(p) && strncmp(p->type, "text/", 5) == 0)
+            r = part_has(t, p, c);
     }
     mime_free(&tree);
     return r;
@@ -710,7 +772,7 @@ static bool match(const struct idx *x, const struct idx_limit *l, size_t i, stru
 
 bool idx_limit_match(const struct idx *x, const struct idx_limit *l, size_t i)
 {
-    struct mctx c = { BUF_INIT, BUF_INIT, BUF_INIT, NULL };
+    struct mctx c = { BUF_INIT, BUF_INIT, BUF_INIT, NULL, false };
     bool r = match(x, l, i, &c);
 
     mctx_free(&c);
@@ -728,7 +790,7 @@ struct mjob {
 static void *match_run(void *arg)
 {
     struct mjob *j = arg;
-    struct mctx c = { BUF_INIT, BUF_INIT, BUF_INIT, j->dfd };
+    struct mctx c = { BUF_INIT, BUF_INIT, BUF_INIT, j->dfd, false };
 
     for (size_t i = j->lo; i < j->hi; i++)
         j->hit[i] = !idx_is_gone(j->x, i) && match(j->x, j->l, i, &c);
