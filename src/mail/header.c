@@ -36,16 +36,10 @@ size_t hdr_block_len(const char *msg, size_t len)
     /* A message that starts with its blank line has no headers. */
     if ((b = blank_line(p, end)) > 0)
         return b;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-        if (nl == NULL)
-            return len;
-        p = nl + 1;
-        if (p < end && (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t') &&
-            (b = blank_line(p, end)) > 0)
-            return (size_t)(p + b - msg);
-    }
+    /* only lines that start with white space can be blank */
+    for (size_t i = 1; (i = str_line_start(msg, len, i, "\n\r \t", 4)) < len; i++)
+        if ((b = blank_line(msg + i, end)) > 0)
+            return i + b;
     return len;
 }
 

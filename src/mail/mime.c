@@ -211,16 +211,24 @@ static void parse_multipart(struct parser *ps, int idx, const char *boundary)
 }
 
 /* The first Content-Type, Content-Transfer-Encoding and Content-Disposition fields (name
- * NULL when absent), in one walk over the block: a message has dozens of fields (Received,
+ * NULL when absent), in one pass over the block: a message has dozens of fields (Received,
  * DKIM-Signature) and a body search parses a hundred thousand headers. */
 static void content_fields(const char *h, size_t n, struct hdr_field *ct, struct hdr_field *cte,
                            struct hdr_field *cd)
 {
     struct hdr_field f;
-    size_t pos = 0;
+    size_t at = n > 0 && (h[0] == 'c' || h[0] == 'C') ? 0 : str_line_start(h, n, 1, "cC", 2);
 
     *ct = *cte = *cd = (struct hdr_field){ NULL, 0, NULL, 0 };
-    while ((!ct->name || !cte->name || !cd->name) && hdr_next(h, n, &pos, &f)) {
+    /* only the lines that start with a C: a field never starts inside another (continuation
+     * lines start with white space), and hdr_next from a line start reads what a walk over
+     * every field would (or the next field, when that line is not one) */
+    for (; at < n && (!ct->name || !cte->name || !cd->name);
+         at = str_line_start(h, n, at + 1, "cC", 2)) {
+        size_t pos = at;
+
+        if (!hdr_next(h, n, &pos, &f))
+            break;
         if (f.name_len < 12 || str_ncasecmp(f.name, "content-", 8) != 0)
             continue;
         if (!ct->name && f.name_len == 12 && str_ncasecmp(f.name + 8, "type", 4) == 0)

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -779,47 +781,74 @@ bool idx_limit_match(const struct idx *x, const struct idx_limit *l, size_t i)
     return r;
 }
 
+/* The work of the matching threads: positions are taken a chunk at a time from one counter,
+ * so a thread that the scheduler holds back (a busy machine) leaves its share to the others. */
 struct mjob {
     const struct idx *x;
     const struct idx_limit *l;
-    size_t lo, hi;
+    size_t n;
+    atomic_size_t next;
     unsigned char *hit;
     const int *dfd;
 };
+
+#define MATCH_CHUNK 64
 
 static void *match_run(void *arg)
 {
     struct mjob *j = arg;
     struct mctx c = { BUF_INIT, BUF_INIT, BUF_INIT, j->dfd, false };
+    size_t lo;
 
-    for (size_t i = j->lo; i < j->hi; i++)
-        j->hit[i] = !idx_is_gone(j->x, i) && match(j->x, j->l, i, &c);
+    while ((lo = atomic_fetch_add(&j->next, MATCH_CHUNK)) < j->n) {
+        size_t hi = lo + MATCH_CHUNK < j->n ? lo + MATCH_CHUNK : j->n;
+
+        for (size_t i = lo; i < hi; i++)
+            j->hit[i] = !idx_is_gone(j->x, i) && match(j->x, j->l, i, &c);
+    }
     mctx_free(&c);
     return NULL;
 }
 
-#define MATCH_MAX_THREADS 4
+#define MATCH_MAX_THREADS 8
+
+/* The processors this process may run on (its affinity mask, as taskset or a container
+ * sets it), or TERN_INDEX_THREADS. */
+static size_t match_cpus(void)
+{
+    const char *env = getenv("TERN_INDEX_THREADS");
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (env && *env >= '1' && *env <= '9')
+        return (size_t)(*env - '0');
+#ifdef CPU_COUNT
+    {
+        cpu_set_t set;
+
+        if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+            n = CPU_COUNT(&set);
+    }
+#endif
+    return n > 0 ? (size_t)n : 1;
+}
 
 /*
- * Which positions match, in parallel when the limit reads message files (body:): that is
- * open/read/decode per message, like the index's cold build. Entries are filled first, by
- * this thread (filling is not thread-safe).
+ * Which positions match, in parallel when the limit reads message files (body:), one thread
+ * a processor: that is open/read/decode per message, like the index's cold build. Entries
+ * are filled first, by this thread (filling is not thread-safe).
  */
 static void match_all(const struct idx *x, const struct idx_limit *l, unsigned char *hit)
 {
     size_t n = idx_count(x), nt = 1;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    const char *env = getenv("TERN_INDEX_THREADS");
-    struct mjob j[MATCH_MAX_THREADS];
     pthread_t tid[MATCH_MAX_THREADS];
     bool started[MATCH_MAX_THREADS] = { false };
-
-    if (env && *env >= '1' && *env <= '9')
-        ncpu = *env - '0';
-    if (l->body && n >= 64 && ncpu > 1)
-        nt = (size_t)(ncpu < MATCH_MAX_THREADS ? ncpu : MATCH_MAX_THREADS);
     int dfd[2] = { -1, -1 };
+    struct mjob j;
 
+    if (l->body && n >= 64)
+        nt = match_cpus();
+    if (nt > MATCH_MAX_THREADS)
+        nt = MATCH_MAX_THREADS;
     if (nt > 1)
         idx_load_all((struct idx *)x);
     if (l->body) {
@@ -830,17 +859,18 @@ static void match_all(const struct idx *x, const struct idx_limit *l, unsigned c
             free(sub);
         }
     }
-    for (size_t k = 0; k < nt; k++)
-        j[k] = (struct mjob){ x, l, n * k / nt, n * (k + 1) / nt, hit, dfd };
+    j.x = x;
+    j.l = l;
+    j.n = n;
+    j.hit = hit;
+    j.dfd = dfd;
+    atomic_init(&j.next, 0);
     for (size_t k = 1; k < nt; k++)
-        started[k] = pthread_create(&tid[k], NULL, match_run, &j[k]) == 0;
-    match_run(&j[0]);
-    for (size_t k = 1; k < nt; k++) {
+        started[k] = pthread_create(&tid[k], NULL, match_run, &j) == 0;
+    match_run(&j);      /* and whatever a thread that could not start would have done */
+    for (size_t k = 1; k < nt; k++)
         if (started[k])
             pthread_join(tid[k], NULL);
-        else
-            match_run(&j[k]);
-    }
     for (int s = 0; s < 2; s++)
         if (dfd[s] >= 0)
             close(dfd[s]);
