@@ -15,10 +15,6 @@ int str_casecmp(const char *a, const char *b);
 int str_ncasecmp(const char *a, const char *b, size_t n);
 /* Case-insensitive search of needle in the n bytes at hay; NULL if absent. */
 const char *str_casemem(const char *hay, size_t n, const char *needle);
-/* The first line start at or after from (a position just after a '\n') whose first byte is
- * one of the nset (1 to 4) bytes of set, or n. Sixteen bytes at a time: header blocks are
- * walked this way for their few interesting lines (the blank line, Content- fields). */
-size_t str_line_start(const char *s, size_t n, size_t from, const char *set, size_t nset);
 /* Parse a whole decimal number in [min, max]; 0 on success, -1 otherwise. */
 int str_tolong(const char *s, long min, long max, long *out);
 /* The value of one hex digit (either case), or -1 for any other character. */

@@ -210,44 +210,19 @@ static void parse_multipart(struct parser *ps, int idx, const char *boundary)
     /* The epilogue after the closing delimiter is ignored too. */
 }
 
-/* The first Content-Type, Content-Transfer-Encoding and Content-Disposition fields (name
- * NULL when absent), in one pass over the block: a message has dozens of fields (Received,
- * DKIM-Signature) and a body search parses a hundred thousand headers. */
-static void content_fields(const char *h, size_t n, struct hdr_field *ct, struct hdr_field *cte,
-                           struct hdr_field *cd)
-{
-    struct hdr_field f;
-    size_t at = n > 0 && (h[0] == 'c' || h[0] == 'C') ? 0 : str_line_start(h, n, 1, "cC", 2);
-
-    *ct = *cte = *cd = (struct hdr_field){ NULL, 0, NULL, 0 };
-    /* only the lines that start with a C: a field never starts inside another (continuation
-     * lines start with white space), and hdr_next from a line start reads what a walk over
-     * every field would (or the next field, when that line is not one) */
-    for (; at < n && (!ct->name || !cte->name || !cd->name);
-         at = str_line_start(h, n, at + 1, "cC", 2)) {
-        size_t pos = at;
-
-        if (!hdr_next(h, n, &pos, &f))
-            break;
-        if (f.name_len < 12 || str_ncasecmp(f.name, "content-", 8) != 0)
-            continue;
-        if (!ct->name && f.name_len == 12 && str_ncasecmp(f.name + 8, "type", 4) == 0)
-            *ct = f;
-        else if (!cte->name && f.name_len == 25 &&
-                 str_ncasecmp(f.name + 8, "transfer-encoding", 17) == 0)
-            *cte = f;
-        else if (!cd->name && f.name_len == 19 && str_ncasecmp(f.name + 8, "disposition", 11) == 0)
-            *cd = f;
-    }
-}
-
 static void parse_entity(struct parser *ps, const char *p, size_t len, int depth, int parent,
                          const char *deftype)
 {
     int idx = add_part(ps);
     struct mime_part *mp = &ps->t->parts[idx];
-    struct hdr_field f, ct, cte, cd;
-    size_t hl = hdr_block_len(p, len);
+    /* the block's end and these fields in one pass over it: a message has dozens of fields
+     * (Received, DKIM-Signature) and a body search parses a hundred thousand headers */
+    static const char *const names[3] = {
+        "content-type", "content-transfer-encoding", "content-disposition",
+    };
+    struct hdr_field f, cf[3];
+    const struct hdr_field *ct = &cf[0], *cte = &cf[1], *cd = &cf[2];
+    size_t hl = hdr_block_find(p, len, names, 3, cf);
     char *boundary = NULL;
 
     if (parent >= 0 && len > 0 && (p[0] == ' ' || p[0] == '\t') &&
@@ -257,7 +232,7 @@ static void parse_entity(struct parser *ps, const char *p, size_t len, int depth
         if (nl && looks_like_header(nl + 1, len - (size_t)(nl + 1 - p))) {
             len -= (size_t)(nl + 1 - p);
             p = nl + 1;
-            hl = hdr_block_len(p, len);
+            hl = hdr_block_find(p, len, names, 3, cf);
         }
     }
     mp->hdr = p;
@@ -275,38 +250,38 @@ static void parse_entity(struct parser *ps, const char *p, size_t len, int depth
         mp->hdr_len = 0;
         mp->body = p;
         mp->body_len = len;
+        cf[0].name = cf[1].name = cf[2].name = NULL;
     }
-    content_fields(mp->hdr, mp->hdr_len, &ct, &cte, &cd);
-    if (ct.name) {
-        mp->type = mime_value_token(ct.value, ct.value_len);
+    if (ct->name) {
+        mp->type = mime_value_token(ct->value, ct->value_len);
         if (!strchr(mp->type, '/') || mp->type[0] == '/') {
             free(mp->type);
             mp->type = NULL;      /* "text" or garbage: the default type */
         } else {
             char *fmt, *dsp;
 
-            mp->charset = mime_param(ct.value, ct.value_len, "charset");
+            mp->charset = mime_param(ct->value, ct->value_len, "charset");
             if (strcmp(mp->type, "text/plain") == 0 &&
-                (fmt = mime_param(ct.value, ct.value_len, "format"))) {
+                (fmt = mime_param(ct->value, ct->value_len, "format"))) {
                 mp->flowed = str_casecmp(fmt, "flowed") == 0;
                 free(fmt);
-                if ((dsp = mime_param(ct.value, ct.value_len, "delsp"))) {
+                if ((dsp = mime_param(ct->value, ct->value_len, "delsp"))) {
                     mp->delsp = str_casecmp(dsp, "yes") == 0;
                     free(dsp);
                 }
             }
             if (mime_is_multipart(mp))
-                boundary = mime_param(ct.value, ct.value_len, "boundary");
-            mp->filename = mime_param(ct.value, ct.value_len, "name");
+                boundary = mime_param(ct->value, ct->value_len, "boundary");
+            mp->filename = mime_param(ct->value, ct->value_len, "name");
         }
     }
     if (mp->type == NULL)
         mp->type = xstrdup(deftype);
-    if (cte.name)
-        mp->enc = parse_enc(cte.value, cte.value_len);
-    if (cd.name) {
-        char *d = mime_value_token(cd.value, cd.value_len);
-        char *fn = mime_param(cd.value, cd.value_len, "filename");
+    if (cte->name)
+        mp->enc = parse_enc(cte->value, cte->value_len);
+    if (cd->name) {
+        char *d = mime_value_token(cd->value, cd->value_len);
+        char *fn = mime_param(cd->value, cd->value_len, "filename");
 
         mp->attachment = strcmp(d, "attachment") == 0;
         free(d);

@@ -80,46 +80,6 @@ const char *str_casemem(const char *hay, size_t n, const char *needle)
     return NULL;
 }
 
-#if defined(__GNUC__)
-typedef unsigned char str_v16 __attribute__((vector_size(16)));
-#endif
-
-size_t str_line_start(const char *s, size_t n, size_t from, const char *set, size_t nset)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    unsigned char c[4];
-    size_t q = from > 0 ? from - 1 : 0;     /* where the '\n' may be */
-
-    for (size_t k = 0; k < 4; k++)
-        c[k] = (unsigned char)set[k < nset ? k : 0];
-#if defined(__GNUC__)
-    {
-        str_v16 nl = (str_v16){ 0 } + '\n', c0 = (str_v16){ 0 } + c[0];
-        str_v16 c1 = (str_v16){ 0 } + c[1], c2 = (str_v16){ 0 } + c[2];
-        str_v16 c3 = (str_v16){ 0 } + c[3];
-
-        for (; q + 17 <= n; q += 16) {
-            str_v16 a, b, m;
-            uint64_t half[2];
-
-            memcpy(&a, u + q, 16);
-            memcpy(&b, u + q + 1, 16);
-            m = (str_v16)((a == nl) & ((b == c0) | (b == c1) | (b == c2) | (b == c3)));
-            memcpy(half, &m, 16);
-            if (half[0])
-                return q + (size_t)__builtin_ctzll(half[0]) / 8 + 1;
-            if (half[1])
-                return q + 8 + (size_t)__builtin_ctzll(half[1]) / 8 + 1;
-        }
-    }
-#endif
-    for (; q + 1 < n; q++)
-        if (u[q] == '\n' && (u[q + 1] == c[0] || u[q + 1] == c[1] || u[q + 1] == c[2] ||
-                             u[q + 1] == c[3]))
-            return q + 1;
-    return n;
-}
-
 int str_hexval(int c)
 {
     if (c >= '0' && c <= '9')

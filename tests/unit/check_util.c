@@ -123,34 +123,6 @@ START_TEST(str_helpers)
 }
 END_TEST
 
-/* str_line_start against a byte-by-byte reading, at every length and start (the vector loop
- * and its tail). */
-START_TEST(str_line_start_agrees)
-{
-    static const char alphabet[] = "\nCc \tab:\r";
-    unsigned seed = 7;
-    char s[200];
-
-    ck_assert_uint_eq(str_line_start("a\nCx\ncy", 7, 0, "cC", 2), 2);
-    ck_assert_uint_eq(str_line_start("a\nCx\ncy", 7, 3, "cC", 2), 5);
-    ck_assert_uint_eq(str_line_start("Cx", 2, 0, "cC", 2), 2);       /* 0 is no line start */
-    ck_assert_uint_eq(str_line_start("x\n", 2, 0, "\n", 1), 2);
-    for (int round = 0; round < 20000; round++) {
-        size_t n = (seed = seed * 1103515245u + 12345u) % sizeof s, from, want = 0;
-
-        for (size_t i = 0; i < n; i++)
-            s[i] = alphabet[((seed = seed * 1103515245u + 12345u) >> 8) % (sizeof alphabet - 1)];
-        from = n ? (seed >> 8) % (n + 1) : 0;
-        for (want = from ? from : 1; want < n; want++)
-            if (s[want - 1] == '\n' && (s[want] == '\t' || s[want] == ' ' || s[want] == '\r'))
-                break;
-        if (want > n)
-            want = n;
-        ck_assert_uint_eq(str_line_start(s, n, from, " \t\r", 3), want);
-    }
-}
-END_TEST
-
 START_TEST(utf8_decoding_and_width)
 {
     const unsigned char bad[] = { 0xc0, 0xaf };     /* overlong '/' */
@@ -346,7 +318,6 @@ static Suite *util_suite(void)
     tcase_add_test(tc, buf_wipe_zeroes_everything);
     tcase_add_test(tc, xalloc_die_runs_hook);
     tcase_add_test(tc, str_helpers);
-    tcase_add_test(tc, str_line_start_agrees);
     tcase_add_test(tc, utf8_decoding_and_width);
     tcase_add_test(tc, err_formats);
     tcase_add_test(tc, fs_atomic_and_lock);
