@@ -20,16 +20,23 @@
 enum compose_kind { COMPOSE_NEW, COMPOSE_REPLY, COMPOSE_REPLY_ALL, COMPOSE_REPLY_LIST,
                     COMPOSE_FORWARD, COMPOSE_RESUME, COMPOSE_AS_NEW };
 
+/* The message a resumed one replaces (a Drafts file or an Outbox entry), removed when this
+ * one is sent or postponed. */
+struct compose_origin {
+    char *path;                  /* NULL: none */
+    char *queue_id;              /* when it is a queued message: its queue id */
+    int lock_fd;                 /* edit-ORIGIN.lock, held while editing, like lock_fd; -1 */
+};
+
 struct compose {
     struct draft d;
     const struct account *acct;  /* the sending account (from the configuration) */
     char *file;                  /* the editor file, in the private compose directory */
     char *saved;                 /* the built message kept beside it for crash recovery */
-    char *origin;                /* a Drafts file or Outbox entry this replaces, or NULL */
-    char *origin_queue_id;       /* when origin is a queued message: its queue id */
+    struct compose_origin origin;
     bool edited;                 /* the user changed something since it was made */
-    int lock_fd, origin_lock_fd; /* held while editing (draft-X.lock, edit-ORIGIN.lock) so
-                                  * that another tern neither offers nor resumes it; -1 */
+    int lock_fd;                 /* draft-X.lock, held while editing so that another tern
+                                  * neither offers nor resumes it; -1 */
     bool text_broken;            /* the editor file has a header error: keep it for the user */
     struct err broken;           /* ... and what the error is (after recovery) */
     char *answers;               /* the message replied to or forwarded (gets R or P once

@@ -40,6 +40,11 @@ enum path_role { ROLE_INBOX, ROLE_SENT, ROLE_DRAFTS, ROLE_TRASH, ROLE_OUTBOX, NR
 char *paths_root(const char *mail_root);
 /* mail_root/.tern/... for s (new string). */
 char *paths_state(const char *mail_root, enum path_state s);
+/* Append to b the start of a file's path in state directory s: "mail_root/.tern/DIR/", and
+ * "_" when the name to follow, starting with first, would be hidden (".") or empty. */
+struct buf;
+void paths_state_file(struct buf *b, const char *mail_root, enum path_state s,
+                      const char *first);
 /* Is mail_root itself a Maildir, its folders dot-folders inside it (Maildir++)? */
 bool paths_maildirpp(const char *mail_root);
 /* The directory of folder name under root (expanded): root/name, or on a Maildir++ root

@@ -13,7 +13,7 @@
 
 struct query_result {
     char *address;
-    char *name;                  /* may be "" */
+    char *name;                  /* may be ""; in address's allocation, not freed alone */
 };
 
 /*

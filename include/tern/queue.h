@@ -27,6 +27,15 @@ struct queue_refusal {
     char *reply;
 };
 
+/* The message a queued reply or forward answers, set on that message (flag R for a reply,
+ * P for a forward) once the server accepts this one: its folder directory and unique name,
+ * or NULL. */
+struct queue_answers {
+    char *dir;
+    char *id;
+    char flag;
+};
+
 struct queue_entry {
     char *id;                    /* Maildir unique name of the message in its outbox */
     char *account;               /* account name */
@@ -42,11 +51,7 @@ struct queue_entry {
     bool sent_copied;            /* already copied into the Sent folder (partial delivery) */
     char *reply;                 /* last server reply or error; NULL if none */
     char *held_config;           /* held: fingerprint of the account's settings then */
-    /* The message this one answers (a reply: flag R; a forward: P), set on that message
-     * once the server accepts this one: its folder directory and unique name, or NULL. */
-    char *answers_dir;
-    char *answers_id;
-    char answers_flag;
+    struct queue_answers answers;
     /* The account's outbox the message was queued in (queue_add sets it): its directory
      * under mail_root (relative, so a moved or restored tree still works), or absolute when
      * outside it; NULL in a state written before per-account outboxes: mail_root's default

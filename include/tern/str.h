@@ -27,6 +27,8 @@ void str_list_free(char **v, size_t n);
 size_t str_distance(const char *a, const char *b);
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid or cut by n. */
 size_t utf8_seqlen(const unsigned char *s, size_t n);
+/* U+FFFD, the replacement character, in UTF-8. */
+#define UTF8_REPLACEMENT "\xef\xbf\xbd"
 /* Decode one UTF-8 sequence of length len (from utf8_seqlen). */
 unsigned utf8_decode(const unsigned char *s, size_t len);
 /* Append the UTF-8 encoding of code point cp to out (at most 4 bytes); returns the length. */
@@ -35,6 +37,9 @@ size_t utf8_encode(unsigned cp, char *out);
 size_t utf8_width(const char *s, size_t n);
 
 struct buf;
+/* Append s[start..i) as it is, then U+FFFD in place of the invalid byte at s[i]; returns
+ * i + 1, where the next run starts. */
+size_t utf8_add_replaced(struct buf *out, const char *s, size_t start, size_t i);
 /* Sanitising modes: TEXT keeps tab and newline (CRLF becomes LF); LINE turns tab, CR and LF
  * into spaces (for one-line values: server replies, header fields, status lines). */
 #define STR_SAN_TEXT 0

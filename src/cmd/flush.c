@@ -35,6 +35,14 @@ static void clear_line(struct flush_ui *u)
     }
 }
 
+/* One line about one message: "tern: deferred ID: why". */
+static void say(struct flush_ui *u, const char *what, const struct queue_event *ev)
+{
+    clear_line(u);
+    fprintf(stderr, "%s: %s %s: %s\n", u->progname, what, ev->ent ? ev->ent->id : "-",
+            ev->text);
+}
+
 /* Each queue event as its worker-protocol event, then the progress it makes. */
 static void worker_event(int wfd, const struct queue_event *ev)
 {
@@ -93,14 +101,10 @@ static void flush_event(const struct queue_event *ev, void *arg)
         }
         break;
     case QEV_DEFERRED:
-        clear_line(u);
-        fprintf(stderr, "%s: deferred %s: %s\n", u->progname, ev->ent ? ev->ent->id : "-",
-                ev->text);
+        say(u, "deferred", ev);
         break;
     case QEV_FAILED:
-        clear_line(u);
-        fprintf(stderr, "%s: failed %s: %s\n", u->progname, ev->ent ? ev->ent->id : "-",
-                ev->text);
+        say(u, "failed", ev);
         break;
     case QEV_REFUSED:
         clear_line(u);
@@ -108,9 +112,7 @@ static void flush_event(const struct queue_event *ev, void *arg)
                 ev->ent ? ev->ent->id : "-", ev->addr, ev->text);
         break;
     case QEV_HELD:
-        clear_line(u);
-        fprintf(stderr, "%s: held %s: %s\n", u->progname, ev->ent ? ev->ent->id : "-",
-                ev->text);
+        say(u, "held", ev);
         break;
     }
     if (u->tty && ev->kind != QEV_START && ev->kind != QEV_CONNECT && ev->total > 0) {

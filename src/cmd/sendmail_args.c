@@ -21,6 +21,19 @@ static bool ignored_o(const char *s)
     return s[0] == 'o' && s[1] != '\0';
 }
 
+/* The words -B, -N and -R take (in any case). */
+static const char *const body_words[] = { "8BITMIME", "7BIT", NULL };
+static const char *const notify_words[] = { "never", "success", "failure", "delay", NULL };
+static const char *const ret_words[] = { "full", "hdrs", NULL };
+
+static bool one_of(const char *w, const char *const *words)
+{
+    for (; *words != NULL; words++)
+        if (str_casecmp(w, *words) == 0)
+            return true;
+    return false;
+}
+
 static int arg_error(char *err, size_t n, const char *fmt, const char *what)
 {
     snprintf(err, n, fmt, what);
@@ -56,7 +69,7 @@ static int take_value(struct sendmail_args *o, char letter, const char *v, char 
         o->config = v;
         break;
     case 'B':
-        if (str_casecmp(v, "8BITMIME") != 0 && str_casecmp(v, "7BIT") != 0)
+        if (!one_of(v, body_words))
             return arg_error(err, n, "-B takes 7BIT or 8BITMIME, not '%s'", v);
         o->body = v;
         break;
@@ -67,15 +80,14 @@ static int take_value(struct sendmail_args *o, char letter, const char *v, char 
 
         snprintf(copy, sizeof copy, "%s", v);
         for (char *w = strtok_r(copy, ",", &save); ok && w; w = strtok_r(NULL, ",", &save))
-            ok = str_casecmp(w, "never") == 0 || str_casecmp(w, "success") == 0 ||
-                 str_casecmp(w, "failure") == 0 || str_casecmp(w, "delay") == 0;
+            ok = one_of(w, notify_words);
         if (!ok || *v == '\0')
             return arg_error(err, n, "-N takes never or success,failure,delay, not '%s'", v);
         o->notify = v;
         break;
     }
     case 'R':
-        if (str_casecmp(v, "full") != 0 && str_casecmp(v, "hdrs") != 0)
+        if (!one_of(v, ret_words))
             return arg_error(err, n, "-R takes full or hdrs, not '%s'", v);
         o->ret = v;
         break;

@@ -140,6 +140,19 @@ static const char *const smtp_auth_names[] = { "auto", "", "", "plain", "login",
 static const char *const provider_names[] = { "none", "google", "microsoft", NULL };
 static const char *const notify_names[] = { "no", "osc9", "osc777", NULL };
 
+/* The words of a key that takes one of a list (stored as the word's index), or NULL. */
+static const char *const *enum_names(enum key_type t)
+{
+    switch (t) {
+    case K_TLS: return tls_names;
+    case K_AUTH: return auth_names;
+    case K_SMTP_AUTH: return smtp_auth_names;
+    case K_PROVIDER: return provider_names;
+    case K_NOTIFY: return notify_names;
+    default: return NULL;
+    }
+}
+
 /*
  * First words of mailx commands (POSIX mailx, bsd-mailx, Heirloom, s-nail, mailutils) that
  * may stand in .mailrc, also inside tern's sections. Outside them any line is mailx's own.
@@ -826,19 +839,31 @@ static bool valid_fingerprint(const char *v)
     return hex == 64;
 }
 
+/* "a, b or c" of the words (the empty ones are none). */
+static const char *words_text(const char *const *names, char *tmp, size_t n)
+{
+    size_t off = 0, k = 0, total = 0;
+
+    for (size_t i = 0; names[i]; i++)
+        total += names[i][0] != '\0';
+    tmp[0] = '\0';
+    for (size_t i = 0; names[i] && off < n; i++) {
+        const char *sep;
+
+        if (names[i][0] == '\0')
+            continue;
+        k++;
+        sep = k == 1 ? "" : k == total ? " or " : ", ";
+        off += (size_t)snprintf(tmp + off, n - off, "%s%s", sep, names[i]);
+    }
+    return tmp;
+}
+
 static const char *allowed_text(const struct key_def *k, char *tmp, size_t n)
 {
+    if (enum_names(k->type) != NULL)
+        return words_text(enum_names(k->type), tmp, n);
     switch (k->type) {
-    case K_TLS:
-        return "tls, starttls or none";
-    case K_AUTH:
-        return "auto, user, apop, plain, login, xoauth2 or oauthbearer";
-    case K_SMTP_AUTH:
-        return "auto, plain, login, xoauth2 or oauthbearer";
-    case K_PROVIDER:
-        return "none, google or microsoft";
-    case K_NOTIFY:
-        return "no, osc9 or osc777";
     case K_KEEP:
         snprintf(tmp, n, "no, yes or a number of days from 1 to %ld", k->max);
         return tmp;
@@ -955,20 +980,8 @@ static int set_value(void *base, const struct key_def *k, const char *v, int lin
     case K_SIZE:
         rc = parse_scaled(v, "kmg", size_mult, &n);
         break;
-    case K_TLS:
-        rc = parse_enum(v, tls_names, &n);
-        break;
-    case K_AUTH:
-        rc = parse_enum(v, auth_names, &n);
-        break;
-    case K_SMTP_AUTH:
-        rc = parse_enum(v, smtp_auth_names, &n);
-        break;
-    case K_PROVIDER:
-        rc = parse_enum(v, provider_names, &n);
-        break;
-    case K_NOTIFY:
-        rc = parse_enum(v, notify_names, &n);
+    case K_TLS: case K_AUTH: case K_SMTP_AUTH: case K_PROVIDER: case K_NOTIFY:
+        rc = parse_enum(v, enum_names(k->type), &n);
         break;
     case K_BOOL: {
         bool b;
@@ -993,8 +1006,7 @@ static int set_value(void *base, const struct key_def *k, const char *v, int lin
     if (rc < 0)
         return cfg_error(e, line, "%s: '%s' is not valid: use %s", k->name, v,
                          allowed_text(k, tmp, sizeof tmp));
-    if (k->type == K_TLS || k->type == K_AUTH || k->type == K_SMTP_AUTH ||
-        k->type == K_PROVIDER || k->type == K_NOTIFY)
+    if (enum_names(k->type) != NULL)
         *(int *)((char *)base + k->off) = (int)n;
     else
         *lp = n;
@@ -1436,17 +1448,8 @@ static void describe_keys(struct buf *b, const void *base, const struct key_def 
             else
                 buf_adds(b, sp);
             break;
-        case K_TLS:
-            buf_adds(b, tls_names[*(const int *)field]);
-            break;
-        case K_AUTH: case K_SMTP_AUTH:
-            buf_adds(b, auth_names[*(const int *)field]);
-            break;
-        case K_PROVIDER:
-            buf_adds(b, provider_names[*(const int *)field]);
-            break;
-        case K_NOTIFY:
-            buf_adds(b, notify_names[*(const int *)field]);
+        case K_TLS: case K_AUTH: case K_SMTP_AUTH: case K_PROVIDER: case K_NOTIFY:
+            buf_adds(b, enum_names(k->type)[*(const int *)field]);
             break;
         case K_KEEP:
             n = *(const long *)field;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tern/buf.h"
 #include "tern/fsutil.h"
 #include "tern/paths.h"
 #include "tern/str.h"
@@ -27,6 +28,18 @@ char *paths_state(const char *mail_root, enum path_state s)
 
     free(root);
     return p;
+}
+
+void paths_state_file(struct buf *b, const char *mail_root, enum path_state s,
+                      const char *first)
+{
+    char *dir = paths_state(mail_root, s);
+
+    buf_adds(b, dir);
+    buf_addc(b, '/');
+    if (first[0] == '.' || first[0] == '\0')
+        buf_addc(b, '_');
+    free(dir);
 }
 
 static bool is_dir(const char *dir, const char *sub)

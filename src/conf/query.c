@@ -148,6 +148,20 @@ static bool has_controls(const char *s, size_t n)
     return false;
 }
 
+/* One allocation a record: the address, then the name after its NUL. */
+static void result_set(struct query_result *r, const char *addr, size_t alen, const char *name,
+                       size_t nlen)
+{
+    char *s = xmalloc(alen + nlen + 2);
+
+    memcpy(s, addr, alen);
+    s[alen] = '\0';
+    memcpy(s + alen + 1, name, nlen);
+    s[alen + 1 + nlen] = '\0';
+    r->address = s;
+    r->name = s + alen + 1;
+}
+
 size_t query_parse(const char *out, size_t n, struct query_result **res)
 {
     const char *p = out, *end = out + n;
@@ -174,9 +188,7 @@ size_t query_parse(const char *out, size_t n, struct query_result **res)
         nlen = tab ? (tab2 ? (size_t)(tab2 - tab - 1) : len - alen - 1) : 0;
         if (alen > 0) {
             *res = xreallocarray(*res, count + 1, sizeof **res);
-            (*res)[count].address = xstrndup(p, alen);
-            (*res)[count].name = xstrndup(tab ? tab + 1 : "", nlen);
-            count++;
+            result_set(&(*res)[count++], p, alen, tab ? tab + 1 : "", nlen);
         }
         p = nl ? nl + 1 : end;
     }
@@ -185,9 +197,7 @@ size_t query_parse(const char *out, size_t n, struct query_result **res)
 
 void query_results_free(struct query_result *res, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         free(res[i].address);
-        free(res[i].name);
-    }
     free(res);
 }

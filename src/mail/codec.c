@@ -200,8 +200,6 @@ bool codec_utf8_valid(const char *s, size_t n)
     return true;
 }
 
-static const char replacement[] = "\xef\xbf\xbd";
-
 void codec_utf8_repair(const char *s, size_t n, struct buf *out)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -217,9 +215,7 @@ void codec_utf8_repair(const char *s, size_t n, struct buf *out)
         }
         l = utf8_seqlen(p + i, n - i);
         if (l == 0) {
-            buf_add(out, s + start, i - start);
-            buf_add(out, replacement, 3);
-            start = ++i;
+            start = i = utf8_add_replaced(out, s, start, i);
         } else {
             i += l;
         }
@@ -418,7 +414,7 @@ static size_t iconv_convert(iconv_t cd, const char *in, size_t n, struct buf *ou
         if (errno == E2BIG)
             continue;
         /* EILSEQ or EINVAL (truncated sequence at the end): skip one byte. */
-        buf_add(out, replacement, 3);
+        buf_add(out, UTF8_REPLACEMENT, 3);
         errors++;
         ip++, il--;
         iconv(cd, NULL, NULL, NULL, NULL);

@@ -420,6 +420,14 @@ static void add_armour(struct buf *out, const struct buf *armour)
         buf_addc(out, '\n');
 }
 
+/* An S/MIME body part: its Content-Type, then the DER object der in base64, as file. */
+static void add_pkcs7(struct buf *out, const char *ctype, const char *file, const struct buf *der)
+{
+    buf_printf(out, "Content-Type: %s\nContent-Transfer-Encoding: base64\n"
+               "Content-Disposition: attachment; filename=\"%s\"\n\n", ctype, file);
+    codec_b64_encode_lines(der->ptr, der->len, out);
+}
+
 /* entity (LF) → a multipart/signed entity (LF) with its signature. */
 static int sign_entity(const struct buf *entity, bool smime, const struct crypt_opts *o,
                        const char *signer, struct buf *out, struct err *e)
@@ -453,10 +461,7 @@ static int sign_entity(const struct buf *entity, bool smime, const struct crypt_
     buf_add(out, entity->ptr, n);
     buf_printf(out, "\n--%s\n", b);
     if (smime) {
-        buf_adds(out, "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\n"
-                 "Content-Transfer-Encoding: base64\n"
-                 "Content-Disposition: attachment; filename=\"smime.p7s\"\n\n");
-        codec_b64_encode_lines(sig.ptr, sig.len, out);
+        add_pkcs7(out, "application/pkcs7-signature; name=\"smime.p7s\"", "smime.p7s", &sig);
     } else {
         buf_adds(out, "Content-Type: application/pgp-signature; name=\"signature.asc\"\n"
                  "Content-Description: OpenPGP digital signature\n"
@@ -493,10 +498,8 @@ static int encrypt_entity(const struct buf *entity, bool smime, bool sign,
         return -1;
     }
     if (smime) {
-        buf_adds(out, "Content-Type: application/pkcs7-mime; smime-type=enveloped-data;\n"
-                 " name=\"smime.p7m\"\nContent-Transfer-Encoding: base64\n"
-                 "Content-Disposition: attachment; filename=\"smime.p7m\"\n\n");
-        codec_b64_encode_lines(c.ptr, c.len, out);
+        add_pkcs7(out, "application/pkcs7-mime; smime-type=enveloped-data;\n name=\"smime.p7m\"",
+                  "smime.p7m", &c);
     } else {
         char b[48];
 

@@ -373,32 +373,38 @@ static int read_time(const char *s, size_t n, size_t *i, int *h, int *mi, int *s
     return 0;
 }
 
+/* Past the comment that opens at s[i] == '(' (nested, with quoted pairs: RFC 5322 3.2.2);
+ * n when it is never closed. */
+static size_t skip_comment(const char *s, size_t n, size_t i)
+{
+    int depth = 0;
+
+    for (; i < n; i++) {
+        if (s[i] == '\\') {
+            i++;
+            continue;
+        }
+        if (s[i] == '(')
+            depth++;
+        else if (s[i] == ')' && --depth == 0)
+            return i + 1;
+    }
+    return n;
+}
+
 int hdr_parse_date(const char *s, size_t n, time_t *out)
 {
     long year = -1, mon = -1, day = -1;
     int h = 0, mi = 0, sec = 0, have_time = 0, have_zone = 0, zone = 0, year_digits = 0;
     size_t i = 0;
-    int depth;
 
     if (n > 200)
         n = 200;    /* a date is short; do not walk a hostile megabyte */
     while (i < n) {
         char c = s[i];
 
-        if (c == '(') {      /* comment, possibly nested */
-            depth = 0;
-            for (; i < n; i++) {
-                if (s[i] == '\\') {
-                    i++;
-                    continue;
-                }
-                if (s[i] == '(')
-                    depth++;
-                else if (s[i] == ')' && --depth == 0) {
-                    i++;
-                    break;
-                }
-            }
+        if (c == '(') {
+            i = skip_comment(s, n, i);
             continue;
         }
         if ((c == '+' || c == '-') && i + 1 < n && is_digit(s[i + 1]) && have_time &&
@@ -733,15 +739,7 @@ int addr_parse_list(const char *v, size_t len, struct addr **out, size_t *n)
                     continue;
                 }
                 if (v[j] == '(') {      /* comment inside the brackets */
-                    int depth = 0;
-                    for (; j < len; j++) {
-                        if (v[j] == '(')
-                            depth++;
-                        else if (v[j] == ')' && --depth == 0) {
-                            j++;
-                            break;
-                        }
-                    }
+                    j = skip_comment(v, len, j);
                     continue;
                 }
                 if (v[j] == ',') {
@@ -865,14 +863,7 @@ size_t hdr_msgids(const char *v, size_t len, char ***ids)
     *ids = NULL;
     while (i < len && n < MAX_IDS) {
         if (v[i] == '(') {
-            int depth = 0;
-            for (; i < len; i++) {
-                if (v[i] == '(')
-                    depth++;
-                else if (v[i] == ')' && --depth == 0)
-                    break;
-            }
-            i++;
+            i = skip_comment(v, len, i);
             continue;
         }
         if (v[i] == '<') {

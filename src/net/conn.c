@@ -29,17 +29,50 @@ struct conn {
     int fd;
     int timeout;
     struct tls *tls;
-    char *host;
-    char *ca_file;
-    char *fingerprint;
-    char *tag;
+    /* The options kept for STARTTLS and the messages: copies in strs, below. */
+    const char *host;
+    const char *ca_file;
+    const char *fingerprint;
+    const char *tag;
     char *rbuf;
     size_t rpos, rlen;
     struct buf wbuf;
     long long deadline;          /* CLOCK_MONOTONIC ms of conn_set_deadline; 0: none */
     int deadline_secs;
     const char *deadline_what;
+    char strs[];                 /* allocated with the conn: they live exactly as long */
 };
+
+static size_t str_size(const char *s)
+{
+    return s ? strlen(s) + 1 : 0;
+}
+
+/* s copied to *at (which moves past it), or NULL. */
+static const char *keep_str(char **at, const char *s)
+{
+    char *p = *at;
+
+    if (s == NULL)
+        return NULL;
+    memcpy(p, s, str_size(s));
+    *at += str_size(s);
+    return p;
+}
+
+static struct conn *conn_new(const struct conn_opts *o)
+{
+    const char *tag = o->trace_tag ? o->trace_tag : "net";
+    struct conn *c = xcalloc(1, sizeof *c + str_size(o->host) + str_size(o->ca_file) +
+                                str_size(o->fingerprint) + str_size(tag));
+    char *at = c->strs;
+
+    c->host = keep_str(&at, o->host);
+    c->ca_file = keep_str(&at, o->ca_file);
+    c->fingerprint = keep_str(&at, o->fingerprint);
+    c->tag = keep_str(&at, tag);
+    return c;
+}
 
 static long long conn_now_ms(void)
 {
@@ -165,13 +198,9 @@ int conn_open(const struct conn_opts *o, struct conn **out, struct err *e)
         return err_set(e, ERR_NET, "connect to %s port %d: %s", o->host, o->port,
                        strerror(last_errno));
     }
-    c = xcalloc(1, sizeof *c);
+    c = conn_new(o);
     c->fd = fd;
     c->timeout = o->timeout > 0 ? o->timeout : 60;
-    c->host = xstrdup(o->host);
-    c->ca_file = o->ca_file ? xstrdup(o->ca_file) : NULL;
-    c->fingerprint = o->fingerprint ? xstrdup(o->fingerprint) : NULL;
-    c->tag = xstrdup(o->trace_tag ? o->trace_tag : "net");
     c->rbuf = xmalloc(CONN_RBUF);
     buf_init(&c->wbuf);
     if (o->implicit_tls && conn_starttls(c, e) < 0) {
@@ -189,10 +218,6 @@ void conn_close(struct conn *c)
     tls_free(c->tls);
     if (c->fd >= 0)
         close(c->fd);
-    free(c->host);
-    free(c->ca_file);
-    free(c->fingerprint);
-    free(c->tag);
     free(c->rbuf);
     buf_free(&c->wbuf);
     free(c);

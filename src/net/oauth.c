@@ -75,16 +75,11 @@ bool oauth_configured(const struct account *a)
 
 char *oauth_token_path(const struct config *cfg, const struct account *a)
 {
-    char *root = paths_state(cfg->mail_root, PATH_OAUTH);
     struct buf b = BUF_INIT;
 
-    buf_adds(&b, root);
-    buf_addc(&b, '/');
-    if (a->name[0] == '.')
-        buf_addc(&b, '_');
+    paths_state_file(&b, cfg->mail_root, PATH_OAUTH, a->name);
     for (const char *s = a->name; *s; s++)
         buf_addc(&b, ((unsigned char)*s <= 0x20 || *s == '/' || *s == 0x7f) ? '_' : *s);
-    free(root);
     return buf_detach(&b);
 }
 

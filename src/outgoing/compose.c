@@ -248,14 +248,14 @@ static void answers_from_queue(struct compose *c, const struct config *cfg)
     if (queue_open_cfg(cfg, NULL, &q, &e) < 0)
         return;
     if (queue_list(q, &ents, &n, NULL, &e) == 0) {
-        i = queue_find(ents, n, c->origin_queue_id);
-        if (i >= 0 && ents[i].answers_dir && ents[i].answers_id && ents[i].answers_flag) {
+        i = queue_find(ents, n, c->origin.queue_id);
+        if (i >= 0 && ents[i].answers.dir && ents[i].answers.id && ents[i].answers.flag) {
             struct buf b = BUF_INIT;
 
-            buf_printf(&b, "%s/cur/%s", ents[i].answers_dir, ents[i].answers_id);
+            buf_printf(&b, "%s/cur/%s", ents[i].answers.dir, ents[i].answers.id);
             free(c->answers);
             c->answers = buf_detach(&b);
-            c->answers_flag = ents[i].answers_flag;
+            c->answers_flag = ents[i].answers.flag;
         }
         queue_list_free(ents, n);
     }
@@ -528,7 +528,7 @@ int compose_start_many(struct compose *c, const struct config *cfg, enum compose
     char *dom;
 
     memset(c, 0, sizeof *c);
-    c->lock_fd = c->origin_lock_fd = -1;
+    c->lock_fd = c->origin.lock_fd = -1;
     draft_init(&c->d);
     buf_init(&c->written);
     c->acct = acct ? acct : config_account(cfg, NULL);
@@ -549,23 +549,23 @@ int compose_start_many(struct compose *c, const struct config *cfg, enum compose
         c->d.message_id = NULL;
     } else if (kind == COMPOSE_RESUME) {
         load_message(&c->d, msg.ptr, msg.len);
-        c->origin = xstrdup(msg_path);
-        c->origin_queue_id = queue_id ? xstrdup(queue_id) :
+        c->origin.path = xstrdup(msg_path);
+        c->origin.queue_id = queue_id ? xstrdup(queue_id) :
                              queue_id_of_path(cfg->mail_root, msg_path);
         adopt_recovery(c, msg_path);
         answers_load(c, cfg, msg_path);
-        if (c->origin_queue_id)
+        if (c->origin.queue_id)
             answers_from_queue(c, cfg);
         if (c->saved && c->answers)
             c->answers_file = answers_path(cfg, c->saved);
         if (c->saved) {             /* a recovery copy is not an origin to delete later */
-            free(c->origin);
-            c->origin = NULL;
+            free(c->origin.path);
+            c->origin.path = NULL;
             if (c->lock_fd < 0) {
                 err_set(e, ERR_LOCKED, "This message is being edited in another tern.");
                 goto fail;
             }
-        } else if ((c->origin_lock_fd = lock_origin(cfg, msg_path, e)) < 0) {
+        } else if ((c->origin.lock_fd = lock_origin(cfg, msg_path, e)) < 0) {
             goto fail;
         }
     } else if (kind != COMPOSE_NEW) {
@@ -598,22 +598,27 @@ fail:
     return -1;
 }
 
+static void origin_free(struct compose_origin *o)
+{
+    if (o->lock_fd >= 0)
+        fs_unlock(o->lock_fd);
+    free(o->path);
+    free(o->queue_id);
+}
+
 void compose_free(struct compose *c)
 {
     if (c->lock_fd >= 0)
         fs_unlock(c->lock_fd);
-    if (c->origin_lock_fd >= 0)
-        fs_unlock(c->origin_lock_fd);
+    origin_free(&c->origin);
     draft_free(&c->d);
     free(c->file);
     free(c->saved);
-    free(c->origin);
-    free(c->origin_queue_id);
     free(c->answers);
     free(c->answers_file);
     buf_free(&c->written);
     memset(c, 0, sizeof *c);
-    c->lock_fd = c->origin_lock_fd = -1;
+    c->lock_fd = c->origin.lock_fd = -1;
 }
 
 /* ---- the editor ---- */
@@ -854,21 +859,21 @@ static void drop_origin(struct compose *c, const struct config *cfg)
     size_t n, orphans;
     struct err e;
 
-    if (c->origin_queue_id && queue_open_cfg(cfg, NULL, &q, &e) == 0) {
+    if (c->origin.queue_id && queue_open_cfg(cfg, NULL, &q, &e) == 0) {
         if (queue_list(q, &ents, &n, &orphans, &e) == 0) {
-            long i = queue_find(ents, n, c->origin_queue_id);
+            long i = queue_find(ents, n, c->origin.queue_id);
             if (i >= 0)
                 queue_remove(q, &ents[i], &e);
             queue_list_free(ents, n);
         }
         queue_close(q);
-    } else if (c->origin) {
-        char *dir = fs_dirname(c->origin);
+    } else if (c->origin.path) {
+        char *dir = fs_dirname(c->origin.path);
 
-        unlink(c->origin);
+        unlink(c->origin.path);
         fs_fsync_dir(dir, &e);
         free(dir);
-        answers_drop(cfg, c->origin);
+        answers_drop(cfg, c->origin.path);
     }
 }
 

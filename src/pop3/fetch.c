@@ -182,7 +182,6 @@ static void fetch_safe(struct buf *b, const char *s)
  */
 char *fetch_state_path(const struct config *cfg, const struct account *a)
 {
-    char *root = paths_state(cfg->mail_root, PATH_POP3);
     const char *user = a->pop3_user ? a->pop3_user : "";
     char *host = xstrdup(a->pop3_host ? a->pop3_host : "");
     size_t hl = strlen(host);
@@ -193,33 +192,24 @@ char *fetch_state_path(const struct config *cfg, const struct account *a)
     for (char *p = host; *p; p++)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
-    buf_adds(&b, root);
-    buf_addc(&b, '/');
-    if (user[0] == '.' || user[0] == '\0')
-        buf_addc(&b, '_');
+    paths_state_file(&b, cfg->mail_root, PATH_POP3, user);
     fetch_safe(&b, user);
     buf_addc(&b, '@');
     fetch_safe(&b, host);
     buf_printf(&b, ":%ld", (long)a->pop3_port);
     free(host);
-    free(root);
     return buf_detach(&b);
 }
 
 /* Where tern up to state version 1 kept it: ACCOUNT@HOST, whatever the user and port. */
 static char *fetch_legacy_state_path(const struct config *cfg, const struct account *a)
 {
-    char *root = paths_state(cfg->mail_root, PATH_POP3);
     struct buf b = BUF_INIT;
 
-    buf_adds(&b, root);
-    buf_addc(&b, '/');
-    if (a->name[0] == '.')
-        buf_addc(&b, '_');
+    paths_state_file(&b, cfg->mail_root, PATH_POP3, a->name);
     fetch_safe(&b, a->name);
     buf_addc(&b, '@');
     fetch_safe(&b, a->pop3_host ? a->pop3_host : "");
-    free(root);
     return buf_detach(&b);
 }
 

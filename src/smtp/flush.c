@@ -290,15 +290,15 @@ out:
  * mblaze do). Best effort: the original may have been moved or deleted since. */
 static void mark_answered(const struct queue_entry *ent)
 {
-    char flag[2] = { ent->answers_flag, '\0' };
+    char flag[2] = { ent->answers.flag, '\0' };
     char *rel;
     struct err e;
 
-    if (ent->answers_dir == NULL || ent->answers_id == NULL || ent->answers_flag == '\0')
+    if (ent->answers.dir == NULL || ent->answers.id == NULL || ent->answers.flag == '\0')
         return;
-    rel = maildir_find(ent->answers_dir, ent->answers_id, strlen(ent->answers_id));
+    rel = maildir_find(ent->answers.dir, ent->answers.id, strlen(ent->answers.id));
     if (rel != NULL)
-        maildir_set_flags(ent->answers_dir, rel, flag, NULL, NULL, &e);
+        maildir_set_flags(ent->answers.dir, rel, flag, NULL, NULL, &e);
     free(rel);
 }
 

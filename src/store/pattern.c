@@ -254,32 +254,40 @@ static struct pattern *parse_atom(struct parser *ps)
            NULL;
 }
 
+/* l K r, where r follows an operator of oplen bytes (0 for juxtaposition) and is parsed by
+ * right; NULL, with l freed, when r fails or the pattern grows too long. */
+static struct pattern *join(struct parser *ps, enum pnode k, struct pattern *l, size_t oplen,
+                            struct pattern *(*right)(struct parser *))
+{
+    struct pattern *r, *n;
+
+    if (ps->nodes > PAT_MAX_NODES) {
+        pattern_free(l);
+        return fail(ps, "too long"), NULL;
+    }
+    ps->p += oplen;
+    if ((r = right(ps)) == NULL) {
+        pattern_free(l);
+        return NULL;
+    }
+    n = node(ps, k);
+    n->a = l;
+    n->b = r;
+    return n;
+}
+
 /* Juxtaposition is "and": atoms until |, ) or the end. */
 static struct pattern *parse_and(struct parser *ps)
 {
     struct pattern *l = parse_atom(ps);
 
-    for (;;) {
-        struct pattern *r, *n;
-
-        if (l == NULL)
-            return NULL;
+    while (l != NULL) {
         skip_blank(ps);
         if (*ps->p == '\0' || *ps->p == '|' || *ps->p == ')')
             return l;
-        if (ps->nodes > PAT_MAX_NODES) {
-            pattern_free(l);
-            return fail(ps, "too long"), NULL;
-        }
-        if ((r = parse_atom(ps)) == NULL) {
-            pattern_free(l);
-            return NULL;
-        }
-        n = node(ps, PN_AND);
-        n->a = l;
-        n->b = r;
-        l = n;
+        l = join(ps, PN_AND, l, 0, parse_atom);
     }
+    return NULL;
 }
 
 static struct pattern *parse_or(struct parser *ps)
@@ -287,24 +295,10 @@ static struct pattern *parse_or(struct parser *ps)
     struct pattern *l = parse_and(ps);
 
     while (l != NULL) {
-        struct pattern *r, *n;
-
         skip_blank(ps);
         if (*ps->p != '|')
             return l;
-        if (ps->nodes > PAT_MAX_NODES) {
-            pattern_free(l);
-            return fail(ps, "too long"), NULL;
-        }
-        ps->p++;
-        if ((r = parse_and(ps)) == NULL) {
-            pattern_free(l);
-            return NULL;
-        }
-        n = node(ps, PN_OR);
-        n->a = l;
-        n->b = r;
-        l = n;
+        l = join(ps, PN_OR, l, 1, parse_and);
     }
     return NULL;
 }

@@ -51,6 +51,22 @@ struct queue {
 
 /* ---- entries ---- */
 
+static void refusals_free(struct queue_refusal *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(r[i].addr);
+        free(r[i].reply);
+    }
+    free(r);
+}
+
+static void answers_free(struct queue_answers *a)
+{
+    free(a->dir);
+    free(a->id);
+    memset(a, 0, sizeof *a);
+}
+
 void queue_entry_free(struct queue_entry *q)
 {
     if (q == NULL)
@@ -59,15 +75,10 @@ void queue_entry_free(struct queue_entry *q)
     free(q->account);
     free(q->from);
     str_list_free(q->rcpts, q->nrcpts);
-    for (size_t i = 0; i < q->nrefused; i++) {
-        free(q->refused[i].addr);
-        free(q->refused[i].reply);
-    }
-    free(q->refused);
+    refusals_free(q->refused, q->nrefused);
     free(q->reply);
     free(q->held_config);
-    free(q->answers_dir);
-    free(q->answers_id);
+    answers_free(&q->answers);
     free(q->outbox);
     free(q->path);
     memset(q, 0, sizeof *q);
@@ -136,10 +147,10 @@ char *queue_state_format(const struct queue_entry *q)
         buf_printf(&b, "held-config %s\n", q->held_config);
     if (q->outbox)
         buf_printf(&b, "outbox %s\n", q->outbox);
-    if (q->answers_dir && q->answers_id && q->answers_flag) {
-        buf_printf(&b, "answers-flag %c\n", q->answers_flag);
-        buf_printf(&b, "answers-id %s\n", q->answers_id);
-        buf_printf(&b, "answers-dir %s\n", q->answers_dir);
+    if (q->answers.dir && q->answers.id && q->answers.flag) {
+        buf_printf(&b, "answers-flag %c\n", q->answers.flag);
+        buf_printf(&b, "answers-id %s\n", q->answers.id);
+        buf_printf(&b, "answers-dir %s\n", q->answers.dir);
     }
     return buf_detach(&b);
 }
@@ -249,12 +260,12 @@ int queue_state_parse(const char *text, size_t n, struct queue_entry *q, struct 
             q->held_config = xstrdup(val);
         } else if (strcmp(line, "answers-flag") == 0 && (strcmp(val, "R") == 0 ||
                                                           strcmp(val, "P") == 0)) {
-            q->answers_flag = *val;
-        } else if (strcmp(line, "answers-id") == 0 && q->answers_id == NULL && *val &&
+            q->answers.flag = *val;
+        } else if (strcmp(line, "answers-id") == 0 && q->answers.id == NULL && *val &&
                    *val != '.' && strchr(val, '/') == NULL) {
-            q->answers_id = xstrdup(val);
-        } else if (strcmp(line, "answers-dir") == 0 && q->answers_dir == NULL && *val == '/') {
-            q->answers_dir = xstrdup(val);
+            q->answers.id = xstrdup(val);
+        } else if (strcmp(line, "answers-dir") == 0 && q->answers.dir == NULL && *val == '/') {
+            q->answers.dir = xstrdup(val);
         } else if (strcmp(line, "outbox") == 0 && q->outbox == NULL && outbox_ok(val)) {
             q->outbox = xstrdup(val);
         } else if (line[0] != '\0') {
@@ -1191,12 +1202,11 @@ int queue_entry_set_answers(struct queue_entry *q, const char *path, char flag)
     free(dir);
     if (abs == NULL)
         return -1;
-    free(q->answers_dir);
-    free(q->answers_id);
-    q->answers_dir = abs;
+    answers_free(&q->answers);
+    q->answers.dir = abs;
     maildir_name_split(base + 1, &ulen);
-    q->answers_id = xstrndup(base + 1, ulen);
-    q->answers_flag = flag;
+    q->answers.id = xstrndup(base + 1, ulen);
+    q->answers.flag = flag;
     return 0;
 }
 

@@ -199,8 +199,7 @@ void app_set_pager(struct app *a, bool open)
 
 void app_overlay(struct app *a, struct pane *p)
 {
-    if (a->overlay)
-        a->overlay->ops->free(a->overlay);
+    pane_free(a->overlay);
     a->overlay = p;
     app_dirty_all(a);
 }
@@ -211,11 +210,16 @@ struct pane *pane_new(const struct pane_ops *ops, void *data)
 
     p->ops = ops;
     p->data = data;
+    p->dirty = true;             /* never drawn yet */
     return p;
 }
 
-void pane_free_plain(struct pane *p)
+void pane_free(struct pane *p)
 {
+    if (p == NULL)
+        return;
+    if (p->ops->free != NULL)
+        p->ops->free(p);
     free(p->data);
     free(p);
 }
@@ -423,14 +427,18 @@ static void job_done(struct app *a, const char *name, int status, const char *la
                 last_line ? last_line : "");
     else
         app_err(a, "%s", last_line);
-    if (strcmp(name, "flush") == 0)
-        a->next_queue_check = time(NULL);   /* what was deferred: when is it due? */
     app_refresh(a);
     app_notify(a, EV_FOLDERS_CHANGED);
 }
 
-static const struct job_ops fetch_job = { "fetch", "starting", app_refresh, job_done };
-static const struct job_ops flush_job = { "flush", "starting", app_refresh, job_done };
+static void flush_done(struct app *a, const char *name, int status, const char *last_line)
+{
+    a->next_queue_check = time(NULL);   /* what was deferred: when is it due? */
+    job_done(a, name, status, last_line);
+}
+
+static const struct job_ops fetch_job = { JOB_FETCH, "fetch", "starting", app_refresh, job_done };
+static const struct job_ops flush_job = { JOB_FLUSH, "flush", "starting", app_refresh, flush_done };
 
 /* Start a fetch or flush child; passwords typed this session go on a private pipe. args
  * (NULL-terminated, at most 4) get --password-fd 4 then. */
@@ -462,7 +470,7 @@ static void flush_all(struct app *a);
 
 void app_fetch(struct app *a)
 {
-    if (jobs_running(a, "fetch")) {
+    if (jobs_running(a, JOB_FETCH)) {
         app_msg(a, "A fetch is already running.");
         return;
     }
@@ -477,7 +485,7 @@ static void start_flush(struct app *a, bool all)
     /* all: the user asked for it now, so held messages are tried again too */
     char *args[] = { all ? "--all" : NULL, "--retry-held", NULL };
 
-    if (jobs_running(a, "flush")) {
+    if (jobs_running(a, JOB_FLUSH)) {
         app_msg(a, "A flush is already running.");
         return;
     }
@@ -769,7 +777,7 @@ static void flush_due(struct app *a, time_t now)
     int r;
 
     a->next_queue_check = now + 60;
-    if (jobs_running(a, "flush") || queue_open_cfg(a->cfg, a->root, &q, &e) < 0)
+    if (jobs_running(a, JOB_FLUSH) || queue_open_cfg(a->cfg, a->root, &q, &e) < 0)
         return;
     r = queue_next_due(q, &due, &e);
     queue_close(q);
@@ -792,7 +800,7 @@ static void on_timers(struct app *a, time_t now)
         flush_due(a, now);
     if (a->cfg->fetch_interval > 0 && now >= a->next_fetch) {
         a->next_fetch = now + a->cfg->fetch_interval * 60;
-        if (!jobs_running(a, "fetch"))
+        if (!jobs_running(a, JOB_FETCH))
             app_fetch(a);
     }
     if (now >= a->next_check) {
@@ -895,11 +903,10 @@ static int setup_signals(void)
 
 static void free_panes(struct app *a)
 {
-    if (a->overlay)
-        a->overlay->ops->free(a->overlay);
+    pane_free(a->overlay);
     for (int i = 0; i < NPANES; i++)
-        a->panes[i]->ops->free(a->panes[i]);
-    a->prompt->ops->free(a->prompt);
+        pane_free(a->panes[i]);
+    pane_free(a->prompt);
 }
 
 static void usage(const char *prog)
@@ -953,8 +960,7 @@ int ui_main(int argc, char **argv, const struct globals *g)
     a->panes[PANE_FOLDERS] = folders_pane_new();
     a->panes[PANE_LIST] = list_pane_new();
     a->panes[PANE_PAGER] = pager_pane_new();
-    a->prompt = xcalloc(1, sizeof *a->prompt);
-    a->prompt->ops = &prompt_pane_ops;
+    a->prompt = pane_new(&prompt_pane_ops, NULL);
     a->zoom = -1;
     a->focus = PANE_LIST;
     a->running = true;

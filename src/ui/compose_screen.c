@@ -47,18 +47,11 @@ static void compose_pane_free(struct pane *p)
     struct compose_ui *cu = p->data;
 
     compose_free(&cu->c);
-    free(cu);
-    free(p);
 }
 
 static struct pane *compose_pane_new(struct compose_ui *cu)
 {
-    struct pane *p = xcalloc(1, sizeof *p);
-
-    p->ops = &compose_pane_ops;
-    p->data = cu;
-    p->dirty = true;
-    return p;
+    return pane_new(&compose_pane_ops, cu);
 }
 
 /* Write the file, run the editor with the terminal, read the result back. Returns whether

@@ -14,12 +14,17 @@
 #include "tcurses.h"
 #include "ui.h"
 
+/* One folder: its name and its counts, as of its directories' stamp when counted. */
+struct folder_row {
+    char *name;
+    long unread, total;          /* -1: not counted yet */
+    struct maildir_stamp stamp;
+    bool counted;
+};
+
 struct folders {
-    char **names;
+    struct folder_row *rows;
     size_t n;
-    long *unread, *total;
-    struct maildir_stamp *stamps;
-    bool *counted;
     size_t cur, top;
 };
 
@@ -31,13 +36,9 @@ static struct folders *folders_of(struct app *a)
 static void folders_clear(struct folders *f)
 {
     for (size_t i = 0; i < f->n; i++)
-        free(f->names[i]);
-    free(f->names);
-    free(f->unread);
-    free(f->total);
-    free(f->stamps);
-    free(f->counted);
-    f->names = NULL;
+        free(f->rows[i].name);
+    free(f->rows);
+    f->rows = NULL;
     f->n = 0;
 }
 
@@ -53,17 +54,13 @@ void folders_scan(struct app *a)
         return;
     }
     folders_clear(f);
-    f->names = xcalloc(n + 1, sizeof *f->names);
-    for (size_t i = 0; i < n; i++)
-        f->names[i] = xstrdup(names[i]);
+    f->rows = xcalloc(n + 1, sizeof *f->rows);
+    for (size_t i = 0; i < n; i++) {
+        f->rows[i].name = xstrdup(names[i]);
+        f->rows[i].unread = f->rows[i].total = -1;
+    }
     maildir_folders_free(names);
     f->n = n;
-    f->unread = xcalloc(n + 1, sizeof *f->unread);
-    f->total = xcalloc(n + 1, sizeof *f->total);
-    f->stamps = xcalloc(n + 1, sizeof *f->stamps);
-    f->counted = xcalloc(n + 1, sizeof *f->counted);
-    for (size_t i = 0; i < n; i++)
-        f->unread[i] = f->total[i] = -1;
     if (f->cur >= n)
         f->cur = n ? n - 1 : 0;
     app_dirty(a, PANE_FOLDERS);
@@ -88,11 +85,11 @@ static int count_one(const char *sub, const char *name, void *arg)
 
 static void set_counts(struct app *a, struct folders *f, size_t i, long total, long unread)
 {
-    if (total != f->total[i] || unread != f->unread[i])
+    if (total != f->rows[i].total || unread != f->rows[i].unread)
         app_dirty(a, PANE_FOLDERS);
-    f->total[i] = total;
-    f->unread[i] = unread;
-    notify_count(a, f->names[i], total, unread);
+    f->rows[i].total = total;
+    f->rows[i].unread = unread;
+    notify_count(a, f->rows[i].name, total, unread);
 }
 
 /* Recount the folders whose directories changed; only_open: just the open folder (the
@@ -102,27 +99,27 @@ static void update_counts(struct app *a, struct folders *f, bool only_open)
     const char *open = a->m ? model_name(a->m) : NULL;
 
     for (size_t i = 0; i < f->n; i++) {
-        if (only_open && (open == NULL || strcmp(open, f->names[i]) != 0))
+        if (only_open && (open == NULL || strcmp(open, f->rows[i].name) != 0))
             continue;
         char *dir;
         long total = 0, unread = 0;
         struct err e;
 
         /* The open folder: its model already knows (no directory read while mail pours in). */
-        if (open && strcmp(open, f->names[i]) == 0) {
+        if (open && strcmp(open, f->rows[i].name) == 0) {
             const struct model_counts *c = model_counts(a->m);
 
             set_counts(a, f, i, (long)c->total, (long)c->unread);
-            f->counted[i] = false;      /* count it from the names again once closed */
+            f->rows[i].counted = false;      /* count it from the names again once closed */
             continue;
         }
-        if ((dir = maildir_folder_path(a->root, f->names[i])) == NULL)
+        if ((dir = maildir_folder_path(a->root, f->rows[i].name)) == NULL)
             continue;
-        if (f->counted[i] && !maildir_changed(dir, &f->stamps[i])) {
+        if (f->rows[i].counted && !maildir_changed(dir, &f->rows[i].stamp)) {
             free(dir);
             continue;
         }
-        (void)maildir_stamp(dir, &f->stamps[i], &e);
+        (void)maildir_stamp(dir, &f->rows[i].stamp, &e);
         {
             struct tally t = { 0, 0 };
 
@@ -130,7 +127,7 @@ static void update_counts(struct app *a, struct folders *f, bool only_open)
             total = t.total;
             unread = t.unread;
         }
-        f->counted[i] = true;
+        f->rows[i].counted = true;
         set_counts(a, f, i, total, unread);
         free(dir);
     }
@@ -153,10 +150,10 @@ static void folders_draw(struct app *a, struct pane *p, const struct rect *r)
         char cnt[32] = "";
         unsigned at = a->attr[COL_NORMAL];
         int cw, nw;
-        bool is_open = open && strcmp(open, f->names[i]) == 0;
+        bool is_open = open && strcmp(open, f->rows[i].name) == 0;
 
-        if (f->unread[i] > 0) {
-            snprintf(cnt, sizeof cnt, " %ld", f->unread[i]);
+        if (f->rows[i].unread > 0) {
+            snprintf(cnt, sizeof cnt, " %ld", f->rows[i].unread);
             at = a->attr[COL_FOLDER_UNREAD];
         }
         if (i == f->cur && a->focus == PANE_FOLDERS)
@@ -167,7 +164,7 @@ static void folders_draw(struct app *a, struct pane *p, const struct rect *r)
         cw = (int)strlen(cnt);
         nw = r->w - cw - 1;
         ui_put(r->y + y, r->x, is_open ? ">" : " ", 1, 1, at, false);
-        ui_put(r->y + y, r->x + 1, f->names[i], strlen(f->names[i]), nw, at, false);
+        ui_put(r->y + y, r->x + 1, f->rows[i].name, strlen(f->rows[i].name), nw, at, false);
         if (cw > 0 && cw < r->w)
             ui_put(r->y + y, r->x + r->w - cw, cnt, (size_t)cw, cw, at, false);
     }
@@ -175,7 +172,7 @@ static void folders_draw(struct app *a, struct pane *p, const struct rect *r)
 
 static void open_selected(struct app *a, struct folders *f)
 {
-    if (f->cur < f->n && app_open_folder(a, f->names[f->cur]) == 0)
+    if (f->cur < f->n && app_open_folder(a, f->rows[f->cur].name) == 0)
         a->focus = PANE_LIST;
 }
 
@@ -243,7 +240,7 @@ static void folders_notify(struct app *a, struct pane *p, enum ui_event ev)
     case EV_FOLDER_OPENED:
         /* The cursor goes to the folder opened. */
         for (size_t i = 0; a->m && i < f->n; i++)
-            if (strcmp(f->names[i], model_name(a->m)) == 0)
+            if (strcmp(f->rows[i].name, model_name(a->m)) == 0)
                 f->cur = i;
         p->dirty = true;
         break;
@@ -266,7 +263,7 @@ const char *folders_name(struct app *a, size_t i)
 {
     struct folders *f = folders_of(a);
 
-    return i < f->n ? f->names[i] : NULL;
+    return i < f->n ? f->rows[i].name : NULL;
 }
 
 void folders_complete(struct app *a, struct buf *text)
@@ -276,7 +273,7 @@ void folders_complete(struct app *a, struct buf *text)
     size_t tl = text->len, common = 0, nmatch = 0, first = 0, next = SIZE_MAX;
 
     for (size_t i = 0; i < f->n; i++) {
-        const char *nm = f->names[i];
+        const char *nm = f->rows[i].name;
         size_t k = 0;
 
         if (strncmp(nm, t, tl) == 0) {
@@ -284,7 +281,7 @@ void folders_complete(struct app *a, struct buf *text)
                 first = i;
                 common = strlen(nm);
             } else {
-                while (k < common && f->names[first][k] == nm[k])
+                while (k < common && f->rows[first].name[k] == nm[k])
                     k++;
                 common = k;
             }
@@ -295,13 +292,13 @@ void folders_complete(struct app *a, struct buf *text)
     }
     if (nmatch == 0)
         return;
-    if (nmatch == 1 && strcmp(f->names[first], t) == 0) {    /* complete: cycle on */
+    if (nmatch == 1 && strcmp(f->rows[first].name, t) == 0) {    /* complete: cycle on */
         buf_reset(text);
-        buf_adds(text, f->names[(first + 1) % f->n]);
+        buf_adds(text, f->rows[(first + 1) % f->n].name);
         return;
     }
     if (common > tl) {
-        char *s = xstrndup(f->names[first], common);
+        char *s = xstrndup(f->rows[first].name, common);
 
         buf_reset(text);
         buf_adds(text, s);
@@ -310,15 +307,13 @@ void folders_complete(struct app *a, struct buf *text)
         size_t i = next != SIZE_MAX ? next : first;
 
         buf_reset(text);
-        buf_adds(text, f->names[i]);
+        buf_adds(text, f->rows[i].name);
     }
 }
 
 static void folders_free(struct pane *p)
 {
     folders_clear(p->data);
-    free(p->data);
-    free(p);
 }
 
 const struct pane_ops folders_pane_ops = {

@@ -429,10 +429,10 @@ void jobs_cancel_all(struct app *a)
         app_msg(a, "Nothing runs in the background.");
 }
 
-bool jobs_running(const struct app *a, const char *name)
+bool jobs_running(const struct app *a, enum job_kind kind)
 {
     for (const struct job *j = a->jobs; j; j = j->next)
-        if (strcmp(j->ops->name, name) == 0)
+        if (j->ops->kind == kind)
             return true;
     return false;
 }

@@ -18,7 +18,11 @@
 struct app;
 
 /* A kind of job, given by its starter. */
+/* What a job does: at most one of each kind runs. */
+enum job_kind { JOB_FETCH, JOB_FLUSH, JOB_INDEX };
+
 struct job_ops {
+    enum job_kind kind;
     const char *name;            /* the worker subcommand: "fetch", "flush", "index" */
     const char *starting;        /* the status text until the first event */
     /* The worker delivered, sent or deferred mail (once per batch of events); may be NULL. */
@@ -36,8 +40,8 @@ int job_start(struct app *a, const struct job_ops *ops, char *const args[]);
  * descriptor 4 (args say --password-fd 4): never in argv or the environment. */
 int job_start_secret(struct app *a, const struct job_ops *ops, char *const args[],
                      const char *secret, size_t secret_len);
-/* A job called name runs. */
-bool jobs_running(const struct app *a, const char *name);
+/* A job of this kind runs. */
+bool jobs_running(const struct app *a, enum job_kind kind);
 /* Add the jobs' pipes to fds (at most max); returns how many were added. */
 int jobs_pollfds(struct app *a, struct pollfd *fds, int max);
 /* Read what is ready on fd, hand each event to its job and the subscribers. */

@@ -915,8 +915,6 @@ static void list_free(struct pane *p)
     struct list_pane *lp = p->data;
 
     free(lp->pending);
-    free(p->data);
-    free(p);
 }
 
 const struct pane_ops list_pane_ops = {
@@ -931,10 +929,5 @@ const struct pane_ops list_pane_ops = {
 
 struct pane *list_pane_new(void)
 {
-    struct pane *p = xcalloc(1, sizeof *p);
-
-    p->ops = &list_pane_ops;
-    p->data = xcalloc(1, sizeof(struct list_pane));
-    p->dirty = true;
-    return p;
+    return pane_new(&list_pane_ops, xcalloc(1, sizeof(struct list_pane)));
 }

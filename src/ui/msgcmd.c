@@ -456,17 +456,13 @@ static const struct pane_ops log_pane_ops = {
     .name = "messages",
     .draw = log_draw,
     .key = log_key,
-    .free = pane_free_plain,
 };
 
 static void show_log(struct app *a)
 {
     struct logview *lv = xcalloc(1, sizeof *lv);
-    struct pane *p = pane_new(&log_pane_ops, lv);
-
     lv->top = -1;
-    p->dirty = true;
-    app_overlay(a, p);
+    app_overlay(a, pane_new(&log_pane_ops, lv));
 }
 
 void msgcmd_run(struct app *a, enum action c)

@@ -88,7 +88,7 @@ void notify_flush(struct app *a)
     struct buf b = BUF_INIT, text = BUF_INIT;
 
     /* A fetch fills the inbox window by window: wait for its end, then one notice. */
-    if (pending <= 0 || jobs_running(a, "fetch"))
+    if (pending <= 0 || jobs_running(a, JOB_FETCH))
         return;
     buf_printf(&text, "%ld new message%s in ", pending, pending == 1 ? "" : "s");
     newmail_clean(pending_folder ? pending_folder : "?", 100, &text);

@@ -783,8 +783,6 @@ static void pager_free(struct pane *p)
     drop_message(pg);
     buf_free(&pg->text);
     free(pg->lines);
-    free(pg);
-    free(p);
 }
 
 const struct pane_ops pager_pane_ops = {

@@ -51,7 +51,8 @@ static struct {
 } pending;
 
 static void index_done(struct app *a, const char *name, int status, const char *text);
-static const struct job_ops index_job = { "index", "reading headers", NULL, index_done };
+static const struct job_ops index_job = { JOB_INDEX, "index", "reading headers", NULL,
+                                         index_done };
 
 /*
  * A large folder without a fresh index would take seconds to read: a child (`tern index
@@ -63,7 +64,7 @@ static int index_in_background(struct app *a, const char *name, bool keep_open)
 {
     char *args[] = { "-q", "--", (char *)name, NULL };
 
-    if (jobs_running(a, "index") || job_start(a, &index_job, args) < 0)
+    if (jobs_running(a, JOB_INDEX) || job_start(a, &index_job, args) < 0)
         return -1;
     free(a->pending_folder);
     a->pending_folder = xstrdup(name);
@@ -189,7 +190,7 @@ void app_refresh(struct app *a)
     /* A large folder's refresh reads every name and rewrites a big cache: seconds, not for
      * the loop. A child does it (after a running fetch ends), then the index is swapped. */
     if (model_is_large(a->m)) {
-        if (jobs_running(a, "fetch") || jobs_running(a, "index") || !model_changed(a->m))
+        if (jobs_running(a, JOB_FETCH) || jobs_running(a, JOB_INDEX) || !model_changed(a->m))
             return;
         (void)index_in_background(a, model_name(a->m), true);
         return;

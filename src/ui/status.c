@@ -259,20 +259,11 @@ const struct pane_ops help_pane_ops = {
     .name = "help",
     .draw = help_draw,
     .key = help_key,
-    .free = pane_free_plain,
 };
 
 struct pane *help_pane_new(void)
 {
-    struct pane *p = pane_new(&help_pane_ops, xcalloc(1, sizeof(struct help)));
-
-    p->dirty = true;
-    return p;
-}
-
-static void prompt_free(struct pane *p)
-{
-    free(p);
+    return pane_new(&help_pane_ops, xcalloc(1, sizeof(struct help)));
 }
 
 /* The bottom line: the last message, or the open prompt with its line editor. */
@@ -280,7 +271,6 @@ const struct pane_ops prompt_pane_ops = {
     .name = "prompt",
     .draw = prompt_draw,
     .key = prompt_key,
-    .free = prompt_free,
 };
 
 

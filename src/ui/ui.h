@@ -203,6 +203,8 @@ struct pane_ops {
     /* The mouse wheel over the pane (delta rows); NULL: up/down keys instead. */
     void (*wheel)(struct app *a, struct pane *p, int delta);
     void (*notify)(struct app *a, struct pane *p, enum ui_event ev);
+    /* Release what the state holds (pane_free then frees the state and the pane); NULL
+     * when it holds nothing of its own. */
     void (*free)(struct pane *p);
 };
 
@@ -285,9 +287,10 @@ void app_set_pager(struct app *a, bool open);
 void app_overlay(struct app *a, struct pane *p);
 /* Scroll keys of a read-only overlay (help, messages); other keys close it. */
 void app_overlay_scroll(struct app *a, int *top, int last, enum action c);
-/* A pane with these ops and state (not yet dirty); pane_free_plain frees state and pane. */
+/* A pane with these ops and state (malloc'ed, or NULL), to be drawn; pane_free lets the ops
+ * release what the state holds, then frees the state and the pane (NULL: nothing). */
 struct pane *pane_new(const struct pane_ops *ops, void *data);
-void pane_free_plain(struct pane *p);
+void pane_free(struct pane *p);
 /* Open folder name: from the model, or (large and not indexed) in the background first. 0, or
  * -1 with a message shown. NULL closes the folder. */
 int app_open_folder(struct app *a, const char *name);

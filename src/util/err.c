@@ -8,21 +8,30 @@
 
 #include "tern/err.h"
 
-static void err_vfill(struct err *e, enum err_class cls, const char *fmt, va_list ap)
+/* The one formatter: the class, then fmt, then ": tail" unless tail is NULL. A NULL e is a
+ * caller that only wants the -1. */
+static void err_vfill(struct err *e, enum err_class cls, const char *tail, const char *fmt,
+                      va_list ap)
 {
+    size_t n;
+
+    if (e == NULL)
+        return;
     e->cls = cls;
     if (vsnprintf(e->msg, sizeof e->msg, fmt, ap) < 0)
         e->msg[0] = '\0';
+    if (tail == NULL)
+        return;
+    n = strlen(e->msg);
+    snprintf(e->msg + n, sizeof e->msg - n, ": %s", tail);
 }
 
 int err_set(struct err *e, enum err_class cls, const char *fmt, ...)
 {
     va_list ap;
 
-    if (e == NULL)
-        return -1;
     va_start(ap, fmt);
-    err_vfill(e, cls, fmt, ap);
+    err_vfill(e, cls, NULL, fmt, ap);
     va_end(ap);
     return -1;
 }
@@ -31,15 +40,10 @@ int err_sys(struct err *e, const char *fmt, ...)
 {
     int saved = errno;
     va_list ap;
-    size_t n;
 
-    if (e == NULL)
-        return -1;
     va_start(ap, fmt);
-    err_vfill(e, ERR_SYS, fmt, ap);
+    err_vfill(e, ERR_SYS, strerror(saved), fmt, ap);
     va_end(ap);
-    n = strlen(e->msg);
-    snprintf(e->msg + n, sizeof e->msg - n, ": %s", strerror(saved));
     errno = saved;
     return -1;
 }
@@ -48,17 +52,13 @@ int err_prefix(struct err *e, const char *fmt, ...)
 {
     char old[sizeof e->msg];
     va_list ap;
-    size_t n;
 
     if (e == NULL)
         return -1;
     memcpy(old, e->msg, sizeof old);
     va_start(ap, fmt);
-    if (vsnprintf(e->msg, sizeof e->msg, fmt, ap) < 0)
-        e->msg[0] = '\0';
+    err_vfill(e, e->cls, old, fmt, ap);
     va_end(ap);
-    n = strlen(e->msg);
-    snprintf(e->msg + n, sizeof e->msg - n, ": %s", old);
     return -1;
 }
 

@@ -247,9 +247,14 @@ size_t utf8_width(const char *s, size_t n)
     return cols;
 }
 
-/* ---- the terminal sanitiser ---- */
+size_t utf8_add_replaced(struct buf *out, const char *s, size_t start, size_t i)
+{
+    buf_add(out, s + start, i - start);
+    buf_add(out, UTF8_REPLACEMENT, 3);
+    return i + 1;
+}
 
-static const char replacement[] = "\xef\xbf\xbd";
+/* ---- the terminal sanitiser ---- */
 
 bool str_invisible(unsigned cp)
 {
@@ -295,9 +300,7 @@ void str_sanitize(const char *s, size_t n, int mode, struct buf *out)
         }
         l = utf8_seqlen(p + i, n - i);
         if (l == 0) {
-            buf_add(out, s + start, i - start);
-            buf_add(out, replacement, 3);
-            start = ++i;
+            start = i = utf8_add_replaced(out, s, start, i);
             continue;
         }
         cp = utf8_decode(p + i, l);

@@ -173,8 +173,8 @@ static void crash(struct compose *c)
 {
     fs_unlock(c->lock_fd);
     c->lock_fd = -1;
-    fs_unlock(c->origin_lock_fd);
-    c->origin_lock_fd = -1;
+    fs_unlock(c->origin.lock_fd);
+    c->origin.lock_fd = -1;
 }
 
 START_TEST(crash_while_editing_is_recovered)
@@ -254,7 +254,7 @@ START_TEST(resume_locks_and_edit_as_new)
     ck_assert_int_eq(compose_start(&c, cfg, COMPOSE_AS_NEW, msg, NULL, NULL, &e), 0);
     ck_assert_str_eq(c.d.subject, "Plans");
     ck_assert_str_eq(c.d.from, "Bob <bob@example.org>");
-    ck_assert_ptr_null(c.origin);
+    ck_assert_ptr_null(c.origin.path);
     ck_assert_ptr_nonnull(c.d.message_id);
     ck_assert_ptr_null(strstr(c.d.message_id, "plans@example.org"));
     compose_free(&c);
@@ -450,9 +450,9 @@ START_TEST(reply_and_forward_name_their_original)
         {
             const struct queue_entry *qe = &ents[queue_find(ents, n, id)];
 
-            ck_assert_int_eq(qe->answers_flag, cases[i].flag);
-            ck_assert_str_eq(qe->answers_dir, dir);
-            ck_assert_ptr_nonnull(strstr(path, qe->answers_id));
+            ck_assert_int_eq(qe->answers.flag, cases[i].flag);
+            ck_assert_str_eq(qe->answers.dir, dir);
+            ck_assert_ptr_nonnull(strstr(path, qe->answers.id));
         }
         queue_list_free(ents, n);
         queue_close(q);
@@ -595,8 +595,8 @@ START_TEST(answers_survive_drafts_crashes_and_requeueing)
     {
         const struct queue_entry *qe = &ents[queue_find(ents, n, id)];
 
-        ck_assert_int_eq(qe->answers_flag, 'P');
-        ck_assert_str_eq(qe->answers_dir, dir);
+        ck_assert_int_eq(qe->answers.flag, 'P');
+        ck_assert_str_eq(qe->answers.dir, dir);
         ck_assert_int_eq(compose_start(&r, cfg, COMPOSE_RESUME, qe->path, NULL, NULL, &e), 0);
     }
     queue_list_free(ents, n);
@@ -607,7 +607,7 @@ START_TEST(answers_survive_drafts_crashes_and_requeueing)
     compose_free(&r);
     ck_assert_int_eq(queue_list(q, &ents, &n, NULL, &e), 0);
     ck_assert_uint_eq(n, 1);
-    ck_assert_int_eq(ents[0].answers_flag, 'P');
+    ck_assert_int_eq(ents[0].answers.flag, 'P');
     queue_list_free(ents, n);
     queue_close(q);
     free(id);

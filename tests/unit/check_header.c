@@ -355,6 +355,16 @@ START_TEST(test_msgids)
     ck_assert_str_eq(ids[1], "b@y");
     ck_assert_str_eq(ids[2], "d@w");
     hdr_msgids_free(ids, n);
+    /* A quoted ")" does not end a comment (RFC 5322 3.2.2): <c@z> is still inside it. */
+    n = hdr_msgids("<a@x> (see \\) <c@z>) <d@w>", 26, &ids);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(ids[0], "a@x");
+    ck_assert_str_eq(ids[1], "d@w");
+    hdr_msgids_free(ids, n);
+    /* ... and likewise in a comment inside angle brackets. */
+    s = addr_first_mailbox("<a(x\\)y)@b.c>", 13);
+    ck_assert_str_eq(s, "a@b.c");
+    free(s);
     /* In-Reply-To with a phrase, as old mailers wrote it. */
     n = hdr_msgids("Your message of Mon <m1@h> \"q\"", 30, &ids);
     ck_assert_uint_eq(n, 1);

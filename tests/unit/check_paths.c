@@ -36,6 +36,20 @@ START_TEST(state_paths_and_root_fallback)
     p = paths_state("/m", PATH_ADDRESSES);
     ck_assert_str_eq(p, "/m/.tern/addresses");
     free(p);
+    /* a state file's name never makes a hidden file, nor none at all */
+    {
+        struct buf b = BUF_INIT;
+
+        paths_state_file(&b, "/m", PATH_OAUTH, "work");
+        ck_assert_str_eq(buf_cstr(&b), "/m/.tern/oauth/");
+        buf_reset(&b);
+        paths_state_file(&b, "/m", PATH_POP3, ".hidden");
+        ck_assert_str_eq(buf_cstr(&b), "/m/.tern/pop3/_");
+        buf_reset(&b);
+        paths_state_file(&b, "/m", PATH_POP3, "");
+        ck_assert_str_eq(buf_cstr(&b), "/m/.tern/pop3/_");
+        buf_free(&b);
+    }
     /* no mail root, or an empty one: the one default, everywhere the same */
     setenv("HOME", "/home/u", 1);
     p = paths_root(NULL);

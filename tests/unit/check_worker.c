@@ -221,6 +221,52 @@ START_TEST(malformed_lines_are_refused)
 }
 END_TEST
 
+/* held: the account cannot deliver (authentication, TLS, configuration). The line tern flush
+ * writes, what the client makes of one, and the lines it refuses. */
+START_TEST(held_lines)
+{
+    static const char *const bad[] = {
+        "held", "held ", "held  q1 x", "held q%zz x", "held q%00 x", "held q\x01 x", "Held q1 x",
+        "held\tq1 x",
+    };
+    struct worker_event ev, *got = malloc(sizeof *got);
+    struct err e;
+    char line[128];
+    ssize_t n;
+    int p[2];
+
+    memset(&ev, 0, sizeof ev);
+    ev.kind = WEV_HELD;
+    ev.id = "1700000000.42.q";
+    ev.text = "535 5.7.8 Authentication credentials invalid";
+    ck_assert_int_eq(pipe(p), 0);
+    ck_assert_int_eq(worker_emit(p[1], &ev), 0);
+    close(p[1]);
+    n = read(p[0], line, sizeof line - 1);
+    close(p[0]);
+    ck_assert_int_gt(n, 0);
+    line[n] = '\0';
+    ck_assert_str_eq(line, "held 1700000000.42.q 535 5.7.8 Authentication credentials invalid\n");
+    round_trip(&ev, line);
+
+    /* the id unescaped, the reason as written (spaces kept); a reason may be left out */
+    ck_assert_int_eq(parse_str("held q%201 530 5.7.0 Must issue a STARTTLS  command", got, &e), 0);
+    ck_assert_int_eq(got->kind, WEV_HELD);
+    ck_assert_str_eq(got->id, "q 1");
+    ck_assert_str_eq(got->text, "530 5.7.0 Must issue a STARTTLS  command");
+    ck_assert_int_eq(parse_str("held q1", got, &e), 0);
+    ck_assert_str_eq(got->id, "q1");
+    ck_assert_str_eq(got->text, "");
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        e.msg[0] = '\0';
+        ck_assert_msg(parse_str(bad[i], got, &e) < 0, "accepted: '%s'", bad[i]);
+        ck_assert_int_eq(e.cls, ERR_PARSE);
+    }
+    free(got);
+}
+END_TEST
+
 START_TEST(emit_writes_whole_lines_and_ignores_no_fd)
 {
     struct worker_event ev;
@@ -255,6 +301,7 @@ static Suite *worker_suite(void)
     tcase_add_test(tc, every_event_round_trips);
     tcase_add_test(tc, text_controls_become_spaces_and_long_text_is_cut);
     tcase_add_test(tc, malformed_lines_are_refused);
+    tcase_add_test(tc, held_lines);
     tcase_add_test(tc, emit_writes_whole_lines_and_ignores_no_fd);
     suite_add_tcase(s, tc);
     return s;
