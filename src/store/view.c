@@ -618,24 +618,26 @@ static int open_msg(const struct idx *x, size_t i, struct mctx *c)
 
 /*
  * Read message file i into c->file; false when it cannot be read or is too large. One read
- * for most messages: the buffer is kept across messages and a short read is the end of a
- * regular file (a FIFO or a device gives no more than it has; a directory fails), so there
- * is no fstat.
+ * a message: the buffer is kept across messages and made as large as the indexed size, and
+ * a short read is the end of a regular file (a FIFO or a device gives no more than it has; a
+ * directory fails), so there is no fstat.
  */
 static bool read_msg(const struct idx *x, size_t i, struct mctx *c)
 {
-    int fd = open_msg(x, i, c);
+    uint64_t size = idx_msg(x, i)->size;    /* when indexed: room for it, and a little more */
+    int fd;
     bool ok = true;
 
     buf_reset(&c->file);
-    if (fd < 0)
+    if (size >= BODY_MAX || (fd = open_msg(x, i, c)) < 0)
         return false;
+    buf_reserve(&c->file, size + 4096 < (64u << 10) ? (64u << 10) : (size_t)size + 4096);
     for (;;) {
         size_t room;
         ssize_t r;
 
         if (c->file.cap < c->file.len + 4096 + 1)
-            buf_reserve(&c->file, c->file.len < (64u << 10) ? (64u << 10) : c->file.len);
+            buf_reserve(&c->file, c->file.len);
         room = c->file.cap - c->file.len - 1;
         r = read(fd, c->file.ptr + c->file.len, room);
         if (r < 0 && errno == EINTR)
