@@ -182,12 +182,15 @@ mt_base=$(median "$RUNS" "mlist $BASE | mthread")
 mt_big=$(median 1 "mlist $BIG | mthread")
 mp_base=$(median "$RUNS" "mlist $BASE | mpick -t 'from =~~ \"alice\"'")
 mp_big=$(median 1 "mlist $BIG | mpick -t 'from =~~ \"alice\"'")
-med() { sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "%.3f", a[int((NR + 1) / 2)]; else printf "-" }'; }
+med() {     # the median of the numbers on stdin
+    sort -n | awk '{ a[NR] = $1 } END { if (NR) printf "%.3f", a[int((NR + 1) / 2)]; else printf "-" }'
+}
 grep_base=$(awk '{ print $1 }' "$W/grep.i" | med)
 grep_base_cpu=$(awk '{ print $2 + $3 }' "$W/grep.i" | med)
 grep_base_cs=$(awk '{ print $1 }' "$W/grep.cs" | med)
 grep_base_cs_cpu=$(awk '{ print $2 + $3 }' "$W/grep.cs" | med)
-body_cpu=$(awk '$1 == "body" { for (k = 3; k <= NF; k++) if ($k ~ /^cpu=/) { sub("cpu=", "", $k); print $k } }' \
+body_cpu=$(awk '$1 == "body" { for (k = 3; k <= NF; k++)
+                                 if ($k ~ /^cpu=/) { sub("cpu=", "", $k); print $k } }' \
     "$W/views.base" | med)
 
 # ---- build from nothing ----
