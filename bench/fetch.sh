@@ -4,28 +4,19 @@
 # Usage: bench/fetch.sh [BUILD_DIR]   (default: an optimised build in $TMPDIR/tern-bench-build)
 # Env: BENCH_MESSAGES (10000), BENCH_MIN/BENCH_MAX sizes in bytes (1024/51200).
 # Installs mpop with apt-get when missing and run as root. Needs dovecot-core dovecot-pop3d.
-set -eu
-src=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.sh"
+src=$BENCH_SRC
 build=${1:-${TMPDIR:-/tmp}/tern-bench-build}
 N=${BENCH_MESSAGES:-10000}
 MIN=${BENCH_MIN:-1024}
 MAX=${BENCH_MAX:-51200}
-T=$(mktemp -d "${TMPDIR:-/tmp}/tern-bench-fetch.XXXXXX")
-chmod 755 "$T"
-skip() { echo "bench/fetch.sh: $*"; exit 0; }
+bench_scratch tern-bench-fetch
+T=$W
 . "$src/tests/integration/dovecot.sh"
-trap 'dovecot_stop; rm -rf "$T"' EXIT
 
-if [ ! -f "$build/Makefile" ]; then
-    mkdir -p "$build"
-    [ -x "$src/configure" ] || (cd "$src" && autoreconf -fi)
-    (cd "$build" && "$src/configure" CFLAGS="-O2 -g" >/dev/null)
-fi
-make -C "$build" -s tern >/dev/null
+bench_build "$build" tern
 TERN=$build/tern
-if ! command -v mpop >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q mpop >/dev/null 2>&1 || true
-fi
+need mpop mpop || true
 
 dovecot_setup "$T/dv"
 echo "generating $N messages of $MIN-$MAX bytes..."

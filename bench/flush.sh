@@ -3,31 +3,16 @@
 # STARTTLS, AUTH, pipelining) vs msmtp run once per message (msmtpq's way), same server
 # (tests/integration/smtpd.py on 127.0.0.1), same run. Usage: bench/flush.sh [N] (default 200).
 # Uses $TERN_BIN or ./tern; build without sanitizers for meaningful figures.
-set -eu
+. "$(dirname "$0")/lib.sh"
 N=${1:-200}
-SRC=$(cd "$(dirname "$0")/.." && pwd)
 TERN=${TERN_BIN:-$(pwd)/tern}
-PY=/usr/bin/python3
 [ -x "$TERN" ] || { echo "no tern binary at $TERN (set TERN_BIN)"; exit 1; }
-"$PY" -c 'import aiosmtpd' 2>/dev/null || { echo "needs python3-aiosmtpd"; exit 1; }
-if ! command -v msmtp >/dev/null; then
-    if [ "$(id -u)" = 0 ]; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q msmtp >/dev/null
-    else
-        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q msmtp >/dev/null
-    fi
-fi
-T=$(mktemp -d "${TMPDIR:-/tmp}/tern-bench.XXXXXX")
-SERVER_PID=
-trap '[ -n "$SERVER_PID" ] && kill $SERVER_PID 2>/dev/null; rm -rf "$T"' EXIT
-openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -days 2 \
-    -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
-"$PY" "$SRC/tests/integration/smtpd.py" --port-file "$T/port" --store "$T/store" \
-    --cert "$T/cert.pem" --key "$T/key.pem" --user ann --password s3cret >"$T/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-PORT=$(cat "$T/port")
+need msmtp msmtp
+bench_scratch tern-bench
+T=$W
+. "$BENCH_SRC/tests/integration/smtpd.sh"
+smtpd_start "$T" --tls --auth
+PORT=$SMTPD_PORT
 
 mkdir -p "$T/msgs"
 for i in $(seq 1 "$N"); do
@@ -41,14 +26,7 @@ done
 cat >"$T/rc" <<RC
 [general]
 mail_root = $T/Mail
-[account bench]
-from = Ann <ann@example.org>
-smtp_host = 127.0.0.1
-smtp_port = $PORT
-smtp_tls = starttls
-smtp_user = ann
-smtp_password = s3cret
-tls_ca_file = $T/cert.pem
+$(smtpd_account bench)
 RC
 chmod 600 "$T/rc"
 for i in $(seq 1 "$N"); do "$TERN" -c "$T/rc" send -q bob@example.org <"$T/msgs/$i.eml"; done

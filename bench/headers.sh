@@ -4,18 +4,11 @@
 # Usage: bench/headers.sh [BUILD_DIR]   (default: a fresh optimised build in $TMPDIR)
 # Builds without sanitizers (-O2). Installs mblaze with apt-get when run as root.
 # Times are CPU time (user+system): on a shared machine wall time measures the neighbours.
-set -eu
-src=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.sh"
 build=${1:-${TMPDIR:-/tmp}/tern-bench-build}
-work=$(mktemp -d "${TMPDIR:-/tmp}/tern-bench.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-
-if [ ! -f "$build/Makefile" ]; then
-    mkdir -p "$build"
-    [ -x "$src/configure" ] || (cd "$src" && autoreconf -fi)
-    (cd "$build" && "$src/configure" CFLAGS="-O2 -g" >/dev/null)
-fi
-make -C "$build" -s bench/bench_mail tern >/dev/null 2>&1
+bench_scratch tern-bench
+work=$W
+bench_build "$build" bench/bench_mail tern
 
 "$build/bench/bench_mail" --write-big "$work/big.eml" 2>/dev/null
 
@@ -36,9 +29,7 @@ PY
 
 ours=$(cpu "$build/tern" show "$work/big.eml")
 echo "tern show on the 10 MB message (a whole process, file read included): $ours s"
-if ! command -v mshow >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    apt-get install -y -q mblaze >/dev/null 2>&1 || true
-fi
+need mshow mblaze || true
 if command -v mshow >/dev/null 2>&1; then
     theirs=$(cpu mshow "$work/big.eml")
     echo "mblaze mshow on the same message: $theirs s"

@@ -10,8 +10,7 @@
 #        RUNS=3 (1 at 1,000,000)  NO_NEOMUTT=1  KEEP=1 (keep BIG and SMALL afterwards)
 # The 1,000,000-message folder costs 1,000,000 directory entries, no inodes and little
 # space (hard links); it is removed at the end unless KEEP is set.
-set -eu
-
+. "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:?usage: bench/index.sh BUILD_DIR}
 BASE=${BASE:-/tmp/tern-bench-100000}
@@ -27,17 +26,11 @@ for t in mlist mscan mthread mpick; do
 done
 MSORT=$(command -v msort || command -v mblaze-sort)     # Debian calls it mblaze-sort
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/tern-index-bench.XXXXXX")
-cleanup() {
-    rm -rf "$W"
-    [ -n "${KEEP:-}" ] || rm -rf "$BIG" "$SMALL"
-}
-trap cleanup EXIT
-mkdir -p "$W/home/.mblaze" "$W/root"
+at_exit '[ -n "${KEEP:-}" ] || rm -rf "$BIG" "$SMALL"'
+bench_scratch tern-index-bench
+mkdir -p "$W/home/.mblaze"
 : >"$W/home/.mblaze/seq"
-export HOME="$W/home" MBLAZE="$W/home/.mblaze"
-printf '[general]\nmail_root = %s\n' "$W/root" >"$W/mailrc"
-chmod 600 "$W/mailrc"
+export MBLAZE="$W/home/.mblaze"
 
 echo "load at start: $(uptime)"
 if [ ! -d "$BASE/cur" ]; then
@@ -81,6 +74,14 @@ field() {    # field NAME FILE: the seconds of the bench_index line NAME (median
     awk -v n="$1" '$1 == n { print $2 }' "$2" | sort -n |
         awk '{ a[NR] = $1 } END { if (NR) printf "%.4f", a[int((NR + 1) / 2)]; else printf "-" }'
 }
+kv() {       # kv NAME KEY FILE: median of KEY=value on the bench_index lines NAME
+    awk -v n="$1" -v k="$2=" '$1 == n { for (i = 3; i <= NF; i++) if (index($i, k) == 1)
+        print substr($i, length(k) + 1) }' "$3" | sort -n |
+        awk '{ a[NR] = $1 } END { if (NR) printf "%.2f", a[int((NR + 1) / 2)]; else printf "-" }'
+}
+cpu() {      # cpu NAME FILE: "CPU x, main thread y" of a bench_index line (threads, read_all)
+    printf "(CPU %s, main thread %s)" "$(kv "$1" cpu "$2")" "$(kv "$1" main "$2")"
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.1f", a / b; else printf "-" }'; }
 
 # ---- warm indexes (and the stored directory stamps more than a second old) ----
@@ -96,24 +97,7 @@ for d in "$SMALL" "$BASE" "$BIG"; do
     while [ $i -lt "$RUNS" ]; do "$BI" first "$d" >>"$W/first.$(basename "$d")"; i=$((i + 1)); done
 done
 # whole client in a 120x40 pty until 8 real subjects show (bench/tui-pty.py)
-python3 - "$BASE" "$W/subjects" <<'PY'
-import email.header, os, sys
-d, out = sys.argv[1], sys.argv[2]
-with open(out, "w", encoding="utf-8") as o:
-    for sub in ("cur", "new"):
-        for n in os.listdir(os.path.join(d, sub)):
-            with open(os.path.join(d, sub, n), "rb") as f:
-                head = f.read(16384).split(b"\n\n", 1)[0].decode("utf-8", "replace")
-            for line in head.replace("\n\t", " ").replace("\n ", " ").split("\n"):
-                if line.lower().startswith("subject:"):
-                    s = line[8:].strip()
-                    try:
-                        s = str(email.header.make_header(email.header.decode_header(s)))
-                    except Exception:
-                        pass
-                    o.write(" ".join(s.split()) + "\n")
-                    break
-PY
+bench_subjects "$BASE" "$W/subjects"
 tui() {   # tui NAME CMD...: RUNS first-screen times (ms) and peak RSS (KB) into $W/tui.NAME
     name=$1; shift
     i=0
@@ -130,17 +114,7 @@ export MATCH=3
 tui big $TERN -c "$W/mailrc" -f "$BIG"
 unset MATCH
 if [ -z "${NO_NEOMUTT:-}" ] && command -v neomutt >/dev/null; then
-    cat >"$W/muttrc" <<EOF2
-set mbox_type=Maildir
-set folder="$BASE"
-set spoolfile="$BASE"
-set header_cache="$W/hcache"
-set move=no
-set quit=yes
-set mark_old=no
-set sort=date
-set check_new=no
-EOF2
+    bench_muttrc "$W/muttrc" "$BASE" "$W/hcache"
     RUNS_SAVE=$RUNS; RUNS=1
     tui neofill neomutt -n -F "$W/muttrc" -f "$BASE"      # fills the header cache, untimed
     RUNS=$RUNS_SAVE
@@ -189,9 +163,7 @@ grep_base=$(awk '{ print $1 }' "$W/grep.i" | med)
 grep_base_cpu=$(awk '{ print $2 + $3 }' "$W/grep.i" | med)
 grep_base_cs=$(awk '{ print $1 }' "$W/grep.cs" | med)
 grep_base_cs_cpu=$(awk '{ print $2 + $3 }' "$W/grep.cs" | med)
-body_cpu=$(awk '$1 == "body" { for (k = 3; k <= NF; k++)
-                                 if ($k ~ /^cpu=/) { sub("cpu=", "", $k); print $k } }' \
-    "$W/views.base" | med)
+body_cpu=$(kv body cpu "$W/views.base")
 
 # ---- build from nothing ----
 cold_base=$(median "$RUNS" "rm -f $BASE/.tern-index; $TERN -c $W/mailrc scan $BASE")
@@ -238,10 +210,10 @@ cat <<EOF
 
 | what | tern (s) | mblaze (s) | mblaze ÷ tern |
 |---|---|---|---|
-| threads, 100,000 | $(field threads "$W/views.base") | $mt_base (\`mlist \| mthread\`) | $(ratio "$mt_base" "$(field threads "$W/views.base")") |
-| threads, 1,000,000 | $(field threads "$W/views.big") | $mt_big | $(ratio "$mt_big" "$(field threads "$W/views.big")") |
-| of which reading every entry (all blocks read and checked) | $(field read_all "$W/views.bigread") | | |
-| threads, 1,000,000, entries already read | $(field threads "$W/views.bigread") | $mt_big | $(ratio "$mt_big" "$(field threads "$W/views.bigread")") |
+| threads, 100,000 | $(field threads "$W/views.base") $(cpu threads "$W/views.base") | $mt_base (\`mlist \| mthread\`) | $(ratio "$mt_base" "$(field threads "$W/views.base")") |
+| threads, 1,000,000 | $(field threads "$W/views.big") $(cpu threads "$W/views.big") | $mt_big | $(ratio "$mt_big" "$(field threads "$W/views.big")") |
+| of which reading every entry (all blocks read and checked) | $(field read_all "$W/views.bigread") $(cpu read_all "$W/views.bigread") | | |
+| threads, 1,000,000, entries already read | $(field threads "$W/views.bigread") $(cpu threads "$W/views.bigread") | $mt_big | $(ratio "$mt_big" "$(field threads "$W/views.bigread")") |
 | limit from:alice, 100,000 | $(field limit "$W/views.base") | $mp_base (\`mpick -t 'from =~~ "alice"'\`) | $(ratio "$mp_base" "$(field limit "$W/views.base")") |
 | limit from:alice, 1,000,000 | $(field limit "$W/views.big") | $mp_big | $(ratio "$mp_big" "$(field limit "$W/views.big")") |
 | body:deadline (decoded text parts), 100,000: wall | $(field body "$W/views.base") | grep -rli $grep_base, grep -rl $grep_base_cs | grep -rli ÷ tern $(ratio "$grep_base" "$(field body "$W/views.base")"), grep -rl ÷ tern $(ratio "$grep_base_cs" "$(field body "$W/views.base")") |

@@ -13,44 +13,20 @@
 #   mblaze         mlist DIR | mscan          (reads every header block, every time)
 #   neomutt        neomutt opening DIR and quitting, header cache warm and cold
 # Peak RSS comes from /usr/bin/time -v (Maximum resident set size).
-set -eu
+. "$(dirname "$0")/lib.sh"
+bench_args "${1:-}"
 
-here=$(cd "$(dirname "$0")" && pwd)
-N=${N:-100000}
-DIR=${DIR:-/tmp/tern-bench-$N}
-RUNS=${RUNS:-5}
-SEED=${SEED:-42}
-TERN=${1:-}
-if [ -z "$TERN" ]; then
-    if [ -x ./tern ]; then TERN=$(pwd)/tern; else TERN=$(command -v tern); fi
-fi
-export LC_ALL=C.UTF-8 TZ=UTC
-
-need() {   # need COMMAND PACKAGE: install the package with apt-get when missing
-    command -v "$1" >/dev/null 2>&1 && return 0
-    echo "bench: installing $2" >&2
-    if [ "$(id -u)" = 0 ]; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null
-    else
-        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null
-    fi
-}
 need mlist mblaze
 need mscan mblaze
 [ -x /usr/bin/time ] || need /usr/bin/time time
 [ -n "${NO_NEOMUTT:-}" ] || need neomutt neomutt
 [ -n "${NO_NEOMUTT:-}" ] || need script bsdutils
 
-if [ ! -d "$DIR/cur" ] || [ "$(ls "$DIR/cur" "$DIR/new" | wc -l)" -lt "$N" ]; then
-    echo "bench: generating $N messages in $DIR (seed $SEED)" >&2
-    rm -rf "$DIR"
-    "$here/gen-maildir" --count "$N" --seed "$SEED" "$DIR"
-fi
-W=$(mktemp -d "${TMPDIR:-/tmp}/tern-bench.XXXXXX")
-trap 'rm -rf "$W"' EXIT
+bench_maildir
+bench_scratch tern-bench
 mkdir -p "$W/home/.mblaze"
 : >"$W/home/.mblaze/seq"
-export HOME="$W/home" MBLAZE="$W/home/.mblaze"
+export MBLAZE="$W/home/.mblaze"
 
 # median of RUNS runs of the shell command: "WALL CPU" in seconds (CPU = user + sys of the
 # command and its children; on a busy machine CPU is the steadier figure). Output discarded.
@@ -114,7 +90,7 @@ t_changed=$(med "$W/times2")
 
 # 1,000 new messages delivered (their header blocks must be read): measured once
 mkdir -p "$W/extra"
-"$here/gen-maildir" --count 1000 --seed $((SEED + 1)) "$W/extra" 2>/dev/null
+"$BENCH_SRC/bench/gen-maildir" --count 1000 --seed $((SEED + 1)) "$W/extra" 2>/dev/null
 for f in "$W/extra/cur/"* "$W/extra/new/"*; do
     b=$(basename "$f"); mv "$f" "$DIR/new/x$b"
 done
@@ -129,14 +105,8 @@ r_mb=$(rss "$M_SCAN")
 
 t_nm_warm=n/a; t_nm_cold=n/a; r_nm=n/a
 if [ -z "${NO_NEOMUTT:-}" ] && command -v neomutt >/dev/null; then
-    cat >"$W/muttrc" <<RC
-set folder = "$DIR"
-set spoolfile = "$DIR"
-set header_cache = "$W/hcache"
-set quit = yes
-set sort = date
-set mbox_type = Maildir
-set check_new = no
+    bench_muttrc "$W/muttrc" "$DIR" "$W/hcache"
+    cat >>"$W/muttrc" <<RC
 set mail_check_stats = no
 set timeout = 1
 set use_envelope_from = no

@@ -6,77 +6,18 @@
 #
 # usage: bench/tui.sh [TERN]        (TERN defaults to ./tern, then tern on PATH)
 # env:   N=100000  DIR=/tmp/tern-bench-N  RUNS=5  SEED=42  NO_NEOMUTT=1 (skip neomutt)
-set -eu
+. "$(dirname "$0")/lib.sh"
+bench_args "${1:-}"
 
-here=$(cd "$(dirname "$0")" && pwd)
-N=${N:-100000}
-DIR=${DIR:-/tmp/tern-bench-$N}
-RUNS=${RUNS:-5}
-SEED=${SEED:-42}
-TERN=${1:-}
-if [ -z "$TERN" ]; then
-    if [ -x ./tern ]; then TERN=$(pwd)/tern; else TERN=$(command -v tern); fi
-fi
-export LC_ALL=C.UTF-8 TZ=UTC
-
-need() {   # need COMMAND PACKAGE: install the package with apt-get when missing
-    command -v "$1" >/dev/null 2>&1 && return 0
-    echo "bench: installing $2" >&2
-    if [ "$(id -u)" = 0 ]; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null
-    else
-        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" >/dev/null
-    fi
-}
 need python3 python3
 [ -n "${NO_NEOMUTT:-}" ] || need neomutt neomutt
 
-if [ ! -d "$DIR/cur" ] || [ "$(ls "$DIR/cur" "$DIR/new" | wc -l)" -lt "$N" ]; then
-    echo "bench: generating $N messages in $DIR (seed $SEED)" >&2
-    rm -rf "$DIR"
-    "$here/gen-maildir" --count "$N" --seed "$SEED" "$DIR"
-fi
-W=$(mktemp -d "${TMPDIR:-/tmp}/tern-tui-bench.XXXXXX")
-trap 'rm -rf "$W"' EXIT
-mkdir -p "$W/home" "$W/root"
-export HOME="$W/home"
+bench_maildir
+bench_scratch tern-tui-bench
 
-# The decoded subjects of the folder: what "real subjects on the screen" means.
-python3 - "$DIR" "$W/subjects" <<'PY'
-import email.header, os, sys
-d, out = sys.argv[1], sys.argv[2]
-with open(out, "w", encoding="utf-8") as o:
-    for sub in ("cur", "new"):
-        for n in os.listdir(os.path.join(d, sub)):
-            with open(os.path.join(d, sub, n), "rb") as f:
-                head = f.read(16384).split(b"\n\n", 1)[0].decode("utf-8", "replace")
-            s = None
-            for line in head.replace("\n\t", " ").replace("\n ", " ").split("\n"):
-                if line.lower().startswith("subject:"):
-                    s = line[8:].strip()
-                    break
-            if not s:
-                continue
-            try:
-                s = str(email.header.make_header(email.header.decode_header(s)))
-            except Exception:
-                pass
-            o.write(" ".join(s.split()) + "\n")
-PY
+bench_subjects "$DIR" "$W/subjects"
 
-printf '[general]\nmail_root = %s\n' "$W/root" >"$W/mailrc"
-chmod 600 "$W/mailrc"
-cat >"$W/muttrc" <<EOF2
-set mbox_type=Maildir
-set folder="$DIR"
-set spoolfile="$DIR"
-set header_cache="$W/hcache"
-set move=no
-set quit=yes
-set mark_old=no
-set sort=date
-set check_new=no
-EOF2
+bench_muttrc "$W/muttrc" "$DIR" "$W/hcache"
 
 cat "$DIR"/cur/* "$DIR"/new/* >/dev/null 2>&1 || true    # page cache warm for everyone
 
@@ -87,7 +28,7 @@ run() {
     i=0
     while [ $i -lt "$RUNS" ]; do
         eval "$before"
-        python3 "$here/tui-pty.py" "$W/subjects" "$quit" -- "$@" >>"$W/$name.txt"
+        python3 "$BENCH_SRC/bench/tui-pty.py" "$W/subjects" "$quit" -- "$@" >>"$W/$name.txt"
         i=$((i + 1))
     done
 }

@@ -49,6 +49,8 @@ int cmd_password_fd(const struct globals *g, const char *arg);
  */
 void cmd_ask_passwords(const struct globals *g, const struct account *const *accts, size_t n,
                        enum secret_use use);
+/* How many times a refused typed password is asked again in one run. */
+#define CMD_REAUTH_MAX 2
 /* The exit code for an error class (sysexits.h). */
 int cmd_exit_code(enum err_class cls);
 /* Run handler on sig (sigaction, no flags, nothing blocked): how fetch and flush catch the

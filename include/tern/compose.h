@@ -39,8 +39,9 @@ struct compose {
                                   * neither offers nor resumes it; -1 */
     bool text_broken;            /* the editor file has a header error: keep it for the user */
     struct err broken;           /* ... and what the error is (after recovery) */
-    char *answers;               /* the message replied to or forwarded (gets R or P once
-                                  * this one is sent), or NULL */
+    char **answers;              /* the messages replied to or forwarded (each gets R or P
+                                  * once this one is sent) */
+    size_t nanswers;
     char answers_flag;
     char *answers_file;          /* where the recovery copy's answers are kept, or NULL */
     int crypt;                   /* CRYPT_SIGN | CRYPT_ENCRYPT | CRYPT_SMIME (crypt.h) */

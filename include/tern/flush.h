@@ -30,6 +30,8 @@ enum queue_event_kind {
     QEV_REFUSED,      /* one recipient refused for good (addr, text = reply) */
     QEV_HELD,         /* the account cannot deliver: held until its settings change or a
                        * retry is asked for (text = reason, the server's reply) */
+    QEV_AUTH,         /* the server refused a password typed this session (addr = the
+                       * account, text = the reply): forget it, ask again */
 };
 
 struct queue_event {
@@ -52,7 +54,14 @@ struct queue_flush_opts {
      * itself when an acceptance cannot be recorded. NULL: a private flag. */
     volatile sig_atomic_t *stop;
     time_t now;                  /* 0: time(NULL) */
+    /* After QEV_AUTH: may ask for the account's password again (secret_remember) and
+     * return true to log in with it at once, at most FLUSH_REAUTH_MAX times per account;
+     * NULL: the refusal stands (the messages are held). */
+    bool (*reauth)(void *arg, const struct account *a);
+    void *reauth_arg;
 };
+
+#define FLUSH_REAUTH_MAX 2
 
 struct queue_flush_stats {
     size_t sent, deferred, failed, skipped, held;

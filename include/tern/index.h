@@ -91,6 +91,10 @@ size_t idx_count(const struct idx *x);
 void idx_counts(const struct idx *x, struct idx_counts *out);
 /* Message at position i < idx_count. Positions are stable until the next idx_refresh. */
 const struct idx_msg *idx_msg(const struct idx *x, size_t i);
+/* Fill every entry now, a large cache's blocks read and checked on several threads (what a
+ * view over the whole folder does first: threads, a limit). Entries are otherwise filled
+ * one by one when first asked for. */
+void idx_read_all(const struct idx *x);
 /* Position of the message with this stable id, or -1 when it no longer exists. */
 long idx_find_id(const struct idx *x, uint32_t id);
 /* The full path of message i (new string). */

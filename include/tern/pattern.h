@@ -1,7 +1,9 @@
 /*
  * mutt-style message patterns: ~f REGEX (From), ~t (To), ~c (Cc), ~C (To or Cc), ~s
  * (Subject), ~i (Message-ID), ~h (the header block), ~b (the body), ~B (the whole message),
- * and the states ~A ~N ~O ~U ~R ~F ~D ~T ~Q; ! negates, juxtaposition is "and", | is "or",
+ * the states ~A ~N ~O ~U ~R ~F ~D ~T ~Q, and dates as mutt writes them, ~d (Date) and ~r
+ * (received: the file's mtime): DD/MM/YYYY, D1-D2, D1-, -D2, D*N, <N, >N, =N with units
+ * y m w d H M S (local days, bounds included); ! negates, juxtaposition is "and", | is "or",
  * parentheses group. Regular expressions are POSIX extended, case-insensitive when they
  * hold no upper-case letter (mutt's rule), with ^ and $ at each line (as grep). The limit
  * code (idx_limit_compile) hands any pattern that starts with ~, !~ or ( to this parser.

@@ -27,12 +27,19 @@ struct queue_refusal {
     char *reply;
 };
 
-/* The message a queued reply or forward answers, set on that message (flag R for a reply,
- * P for a forward) once the server accepts this one: its folder directory and unique name,
- * or NULL. */
-struct queue_answers {
+/* A message a queued reply or forward answers: its folder directory (absolute) and unique
+ * name. */
+struct queue_answer {
     char *dir;
     char *id;
+};
+
+/* The messages a queued reply or forward answers (several after `;r` or `;f` on tagged
+ * messages): each gets flag (R for a reply, P for a forward) once the server accepts this
+ * one. */
+struct queue_answers {
+    struct queue_answer *msg;
+    size_t n;
     char flag;
 };
 
@@ -64,8 +71,12 @@ void queue_entry_free(struct queue_entry *q);   /* frees the members, not q */
 void queue_entry_add_rcpt(struct queue_entry *q, const char *addr);
 void queue_entry_set_reply(struct queue_entry *q, const char *reply);
 /* Remember the message at path (DIR/new/NAME or DIR/cur/NAME) as the one this answers, to
- * get flag (R or P) once sent; -1 when path is not a Maildir message. */
+ * get flag (R or P) once sent, in place of any before; -1 when path is not a Maildir
+ * message. */
 int queue_entry_set_answers(struct queue_entry *q, const char *path, char flag);
+/* The same for one more message this answers (up to QUEUE_MAX_ANSWERS). */
+int queue_entry_add_answers(struct queue_entry *q, const char *path, char flag);
+#define QUEUE_MAX_ANSWERS 10000
 /* Note a recipient refused for good (addr) with the server's words. */
 void queue_entry_add_refusal(struct queue_entry *q, const char *addr, const char *reply);
 

@@ -44,6 +44,9 @@ void secret_forget_all(void);
 const char *secret_remembered(const char *account);
 /* Nothing is configured or remembered that secret_get could answer with for this use. */
 bool secret_missing(const struct account *a, enum secret_use use);
+/* secret_get answers for this use with a password typed this session (nothing configured):
+ * one the server refuses is to be forgotten and asked for again. */
+bool secret_typed(const struct account *a, enum secret_use use);
 /* The line that hands one to a child through a pipe: "ACCOUNT<TAB>PASSWORD\n". */
 void secret_format(struct buf *out, const char *account, const char *password);
 /* Read such lines from fd until EOF (the client's private pipe), remember them, close fd. */

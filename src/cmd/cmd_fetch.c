@@ -237,7 +237,20 @@ int cmd_fetch(int argc, char **argv, const struct globals *g)
             break;
         }
         ui.nm = cfg->new_mail_command ? &nm : NULL;
-        rc = fetch_account(cfg, a, &fo, &r, &e);
+        for (int tries = 0;; tries++) {
+            rc = fetch_account(cfg, a, &fo, &r, &e);
+            /* A password typed here and refused is forgotten and asked again (the
+             * client's worker leaves that to the client). */
+            if (rc == 0 || e.cls != ERR_AUTH || !secret_typed(a, SECRET_POP3) ||
+                ui.wfd >= 0 || tries >= CMD_REAUTH_MAX || fetch_cancelled)
+                break;
+            fprintf(stderr, "%s%s: %s: password refused: %s\n", ui.tty ? "\r\033[K" : "",
+                    g->progname, a->name, e.msg);
+            secret_forget(a->name);
+            cmd_ask_passwords(g, &a, 1, SECRET_POP3);
+            if (secret_remembered(a->name) == NULL)
+                break;
+        }
         downloading = 0;
         ui.nm = NULL;
         if (ui.tty)

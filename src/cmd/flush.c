@@ -20,6 +20,7 @@
 #include "tern/xalloc.h"
 
 struct flush_ui {
+    const struct globals *g;
     const char *progname;
     bool tty;            /* a progress line on stderr */
     bool quiet;
@@ -75,10 +76,15 @@ static void worker_event(int wfd, const struct queue_event *ev)
     case QEV_HELD:
         w.kind = WEV_HELD;
         break;
+    case QEV_AUTH:      /* the client forgets the password it handed over, and asks again */
+        w.kind = WEV_ERROR;
+        w.cls = ERR_AUTH;
+        w.unit = ev->addr;
+        break;
     }
     if (ev->kind != QEV_START && ev->kind != QEV_CONNECT)
         (void)worker_emit(wfd, &w);
-    if (ev->kind != QEV_REFUSED)
+    if (ev->kind != QEV_REFUSED && ev->kind != QEV_AUTH)
         (void)worker_emit(wfd, &prog);
 }
 
@@ -113,6 +119,10 @@ static void flush_event(const struct queue_event *ev, void *arg)
         break;
     case QEV_HELD:
         say(u, "held", ev);
+        break;
+    case QEV_AUTH:
+        clear_line(u);
+        fprintf(stderr, "%s: %s: password refused: %s\n", u->progname, ev->addr, ev->text);
         break;
     }
     if (u->tty && ev->kind != QEV_START && ev->kind != QEV_CONNECT && ev->total > 0) {
@@ -169,6 +179,19 @@ static void catch_stop(void)
 }
 
 
+/* A password typed on the terminal that the server refused: forgotten, and asked again
+ * (never in the client's worker, whose passwords come from the client). */
+static bool reauth(void *arg, const struct account *a)
+{
+    struct flush_ui *u = arg;
+
+    secret_forget(a->name);
+    if (u->wfd >= 0)
+        return false;
+    cmd_ask_passwords(u->g, &a, 1, SECRET_SMTP);
+    return secret_remembered(a->name) != NULL;
+}
+
 /* Ask on the terminal for the password of each account that has due mail to log in with
  * and no password configured (asked once, before any connection). */
 static void ask_passwords(const struct globals *g, const struct config *cfg, struct queue *q,
@@ -189,7 +212,8 @@ static void ask_passwords(const struct globals *g, const struct config *cfg, str
 
         for (size_t k = 0; k < fo->naccounts && a; k++)
             named = named || str_casecmp(fo->accounts[k], a->name) == 0;
-        if (a && named && a->smtp_user && queue_due(&ents[i], now, fo->all))
+        if (a && named && a->smtp_user && (queue_due(&ents[i], now, fo->all) ||
+                                            (fo->retry_held && ents[i].state == QUEUE_HELD)))
             todo[ntodo++] = a;
     }
     cmd_ask_passwords(g, todo, ntodo, SECRET_SMTP);
@@ -199,7 +223,7 @@ static void ask_passwords(const struct globals *g, const struct config *cfg, str
 
 int cmd_flush(int argc, char **argv, const struct globals *g)
 {
-    struct flush_ui u = { g->progname, false, false, -1, false };
+    struct flush_ui u = { g, g->progname, false, false, -1, false };
     struct worker_event wev = { .kind = WEV_DONE };
     struct queue_flush_opts fo = { 0 };
     struct queue_flush_stats st;
@@ -267,6 +291,8 @@ int cmd_flush(int argc, char **argv, const struct globals *g)
     u.tty = !u.quiet && isatty(STDERR_FILENO);
     catch_stop();
     fo.stop = &stop_flag;
+    fo.reauth = reauth;
+    fo.reauth_arg = &u;
     if (queue_open_cfg(cfg, NULL, &q, &e) == 0)
         ask_passwords(g, cfg, q, &fo);
     if ((q == NULL && queue_open_cfg(cfg, NULL, &q, &e) < 0) ||

@@ -190,11 +190,22 @@ void secret_forget_all(void)
     nmem = 0;
 }
 
-bool secret_missing(const struct account *a, enum secret_use use)
+/* Nothing configured for the use: secret_get falls back to a remembered password. */
+static bool secret_unconfigured(const struct account *a, enum secret_use use)
 {
     if (use == SECRET_SMTP && (a->smtp_password || a->smtp_password_command))
         return false;
-    return !a->password && !a->password_command && secret_remembered(a->name) == NULL;
+    return !a->password && !a->password_command;
+}
+
+bool secret_missing(const struct account *a, enum secret_use use)
+{
+    return secret_unconfigured(a, use) && secret_remembered(a->name) == NULL;
+}
+
+bool secret_typed(const struct account *a, enum secret_use use)
+{
+    return secret_unconfigured(a, use) && secret_remembered(a->name) != NULL;
 }
 
 void secret_format(struct buf *out, const char *account, const char *password)

@@ -172,9 +172,25 @@ static void load_message(struct draft *d, const char *msg, size_t len)
 }
 
 /* ---- what a draft answers, kept beside it ----
- * A reply or forward remembers its original (for flag R or P once sent) through a postponed
- * draft and a crash: mail_root/.tern/compose/answers/KEY holds "FLAG PATH", KEY being the
- * unique name of the Drafts message or the recovery copy's file name. */
+ * A reply or forward remembers its originals (for flag R or P once sent) through a postponed
+ * draft and a crash: mail_root/.tern/compose/answers/KEY holds a "FLAG PATH" line for each,
+ * KEY being the unique name of the Drafts message or the recovery copy's file name. */
+
+static void answers_clear(struct compose *c)
+{
+    str_list_free(c->answers, c->nanswers);
+    c->answers = NULL;
+    c->nanswers = 0;
+}
+
+static void answers_add(struct compose *c, const char *path, size_t len, char flag)
+{
+    if (c->nanswers >= QUEUE_MAX_ANSWERS)
+        return;
+    c->answers = xreallocarray(c->answers, c->nanswers + 1, sizeof *c->answers);
+    c->answers[c->nanswers++] = xstrndup(path, len);
+    c->answers_flag = flag;
+}
 
 static char *answers_path(const struct config *cfg, const char *file)
 {
@@ -198,13 +214,14 @@ static char *answers_path(const struct config *cfg, const char *file)
 
 static char *answers_save(const struct compose *c, const struct config *cfg, const char *file)
 {
-    char *path = c->answers ? answers_path(cfg, file) : NULL;
+    char *path = c->nanswers ? answers_path(cfg, file) : NULL;
     struct buf text = BUF_INIT;
     struct err e;
 
     if (path == NULL)
         return NULL;
-    buf_printf(&text, "%c %s\n", c->answers_flag, c->answers);
+    for (size_t i = 0; i < c->nanswers; i++)
+        buf_printf(&text, "%c %s\n", c->answers_flag, c->answers[i]);
     {
         char *dir = fs_dirname(path);
 
@@ -222,15 +239,17 @@ static void answers_load(struct compose *c, const struct config *cfg, const char
     struct buf text = BUF_INIT;
     struct err e;
 
-    if (path && fs_read_file(path, &text, &e) == 0 && text.len > 3 &&
-        (text.ptr[0] == 'R' || text.ptr[0] == 'P') && text.ptr[1] == ' ') {
-        size_t n = text.len - 2;
+    if (path && fs_read_file(path, &text, &e) == 0) {
+        answers_clear(c);
+        for (size_t at = 0; at < text.len;) {
+            const char *line = text.ptr + at, *nl = memchr(line, '\n', text.len - at);
+            size_t n = nl ? (size_t)(nl - line) : text.len - at;
 
-        while (n > 0 && text.ptr[2 + n - 1] == '\n')
-            n--;
-        free(c->answers);
-        c->answers = xstrndup(text.ptr + 2, n);
-        c->answers_flag = text.ptr[0];
+            if (n > 2 && (line[0] == 'R' || line[0] == 'P') && line[1] == ' ' &&
+                memchr(line + 2, '\0', n - 2) == NULL)
+                answers_add(c, line + 2, n - 2, line[0]);
+            at += n + 1;
+        }
     }
     buf_free(&text);
     free(path);
@@ -249,13 +268,17 @@ static void answers_from_queue(struct compose *c, const struct config *cfg)
         return;
     if (queue_list(q, &ents, &n, NULL, &e) == 0) {
         i = queue_find(ents, n, c->origin.queue_id);
-        if (i >= 0 && ents[i].answers.dir && ents[i].answers.id && ents[i].answers.flag) {
+        if (i >= 0 && ents[i].answers.flag && ents[i].answers.n)
+            answers_clear(c);
+        for (size_t k = 0; i >= 0 && ents[i].answers.flag && k < ents[i].answers.n; k++) {
+            const struct queue_answer *an = &ents[i].answers.msg[k];
             struct buf b = BUF_INIT;
 
-            buf_printf(&b, "%s/cur/%s", ents[i].answers.dir, ents[i].answers.id);
-            free(c->answers);
-            c->answers = buf_detach(&b);
-            c->answers_flag = ents[i].answers.flag;
+            if (an->dir == NULL || an->id == NULL)
+                continue;
+            buf_printf(&b, "%s/cur/%s", an->dir, an->id);
+            answers_add(c, b.ptr, b.len, ents[i].answers.flag);
+            buf_free(&b);
         }
         queue_list_free(ents, n);
     }
@@ -556,7 +579,7 @@ int compose_start_many(struct compose *c, const struct config *cfg, enum compose
         answers_load(c, cfg, msg_path);
         if (c->origin.queue_id)
             answers_from_queue(c, cfg);
-        if (c->saved && c->answers)
+        if (c->saved && c->nanswers)
             c->answers_file = answers_path(cfg, c->saved);
         if (c->saved) {             /* a recovery copy is not an origin to delete later */
             free(c->origin.path);
@@ -576,8 +599,8 @@ int compose_start_many(struct compose *c, const struct config *cfg, enum compose
         if (start_from_message(c, cfg, kind, msg.ptr, msg.len, e) < 0 ||
             add_messages(c, cfg, kind, paths + 1, npaths - 1, e) < 0)
             goto fail;
-        c->answers = xstrdup(msg_path);
-        c->answers_flag = kind == COMPOSE_FORWARD ? 'P' : 'R';
+        for (size_t i = 0; i < npaths; i++)
+            answers_add(c, paths[i], strlen(paths[i]), kind == COMPOSE_FORWARD ? 'P' : 'R');
     } else {
         c->d.from = c->acct && c->acct->from ? xstrdup(c->acct->from) : NULL;
     }
@@ -614,7 +637,7 @@ void compose_free(struct compose *c)
     draft_free(&c->d);
     free(c->file);
     free(c->saved);
-    free(c->answers);
+    answers_clear(c);
     free(c->answers_file);
     buf_free(&c->written);
     memset(c, 0, sizeof *c);
@@ -1141,8 +1164,8 @@ int compose_send(struct compose *c, const struct config *cfg, char **id, struct 
         goto out;
     }
     ent.account = xstrdup(c->acct->name);
-    if (c->answers)
-        queue_entry_set_answers(&ent, c->answers, c->answers_flag);
+    for (size_t i = 0; i < c->nanswers; i++)
+        queue_entry_add_answers(&ent, c->answers[i], c->answers_flag);
     if (envelope(cfg, &c->d, &ent, e) < 0 || build_message(&c->d, &o, &out, e) < 0 ||
         protect(c, cfg, &ent, &out, e) < 0 ||
         queue_open_cfg(cfg, NULL, &q, e) < 0 || queue_add(q, out.ptr, out.len, &ent, e) < 0)

@@ -70,6 +70,8 @@ struct flusher {
     size_t done, total;
     time_t now;
     bool retry_held;
+    bool (*reauth)(void *arg, const struct account *a);
+    void *reauth_arg;
     volatile sig_atomic_t *stop; /* SIGTERM: finish the message in flight, then stop */
     volatile sig_atomic_t own_stop;
     /* Accepted messages whose Sent copies are written but not yet made durable by a
@@ -286,20 +288,26 @@ out:
     f->sent_dir = NULL;
 }
 
-/* A reply or forward went out: the message it answers gets R or P (as mutt, dovecot and
- * mblaze do). Best effort: the original may have been moved or deleted since. */
+/* A reply or forward went out: each message it answers gets R or P (as mutt, dovecot and
+ * mblaze do). Best effort: an original may have been moved or deleted since. */
 static void mark_answered(const struct queue_entry *ent)
 {
     char flag[2] = { ent->answers.flag, '\0' };
-    char *rel;
     struct err e;
 
-    if (ent->answers.dir == NULL || ent->answers.id == NULL || ent->answers.flag == '\0')
+    if (ent->answers.flag == '\0')
         return;
-    rel = maildir_find(ent->answers.dir, ent->answers.id, strlen(ent->answers.id));
-    if (rel != NULL)
-        maildir_set_flags(ent->answers.dir, rel, flag, NULL, NULL, &e);
-    free(rel);
+    for (size_t i = 0; i < ent->answers.n; i++) {
+        const struct queue_answer *an = &ent->answers.msg[i];
+        char *rel;
+
+        if (an->dir == NULL || an->id == NULL)
+            continue;
+        rel = maildir_find(an->dir, an->id, strlen(an->id));
+        if (rel != NULL)
+            maildir_set_flags(an->dir, rel, flag, NULL, NULL, &e);
+        free(rel);
+    }
 }
 
 /* The server accepted the message for some recipients: record who, copy, remove or keep. */
@@ -563,7 +571,7 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
     char *pw = NULL, *tok = NULL;
     struct err e;
     size_t i = 0;
-    int reconnects = 0;
+    int reconnects = 0, reauths = 0;
     bool refreshed = false;
 
     if (a == NULL || a->smtp_host == NULL) {
@@ -616,6 +624,20 @@ static void flush_account(struct flusher *f, const char *name, struct queue_entr
                 so.token = tok = oauth_token(f->cfg, a, true, &e);
                 if (tok != NULL)
                     continue;
+            }
+            if (s == NULL && e.cls == ERR_AUTH && pw && secret_typed(a, SECRET_SMTP)) {
+                /* A password the user typed, refused: never kept; perhaps typed again. */
+                emit(f, QEV_AUTH, NULL, a->name, e.msg);
+                if (f->reauth && reauths++ < FLUSH_REAUTH_MAX && f->reauth(f->reauth_arg, a)) {
+                    struct err pe;
+                    char *again = secret_get(a, SECRET_SMTP, &pe);
+
+                    if (again != NULL) {
+                        secret_free(pw);
+                        so.password = pw = again;
+                        continue;
+                    }
+                }
             }
             if (s == NULL) {
                 /* No message of this account can go now. A server refusing the session
@@ -759,6 +781,8 @@ int queue_flush(struct queue *q, const struct config *cfg, const struct queue_fl
     f.st = st;
     f.now = o->now ? o->now : time(NULL);
     f.retry_held = o->retry_held;
+    f.reauth = o->reauth;
+    f.reauth_arg = o->reauth_arg;
     f.stop = o->stop ? o->stop : &f.own_stop;
     due = xcalloc(n + 1, sizeof *due);
     for (size_t i = 0; i < n; i++) {

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,8 +223,10 @@ static bool img_read(struct idx *x, uint64_t off, size_t n, char *dst, const cha
     return true;
 }
 
-/* Read block b (records, then its strings) and check it; its state becomes GOOD or BAD. */
-static void blk_load(struct idx *x, uint32_t b)
+/* Read block b (records, then its strings) and check it; its state becomes GOOD or BAD.
+ * The records go to recbuf (blk_recs of them) when it is not NULL: for a caller that fills
+ * every entry of the block at once and needs them no longer. */
+static void blk_load(struct idx *x, uint32_t b, char *recbuf)
 {
     size_t lo = (size_t)b * x->blk_recs, hi = lo + x->blk_recs, rlen;
     uint64_t s0 = blk_get(x, b).str_off, s1 = blk_str_end(x, b);
@@ -234,10 +237,14 @@ static void blk_load(struct idx *x, uint32_t b)
     if (hi > x->nmapped)
         hi = x->nmapped;
     rlen = (hi - lo) * sizeof(struct idx_frec);
-    if (x->img == NULL)
+    if (x->img == NULL && recbuf)
+        bm->own = xmalloc((size_t)(s1 - s0) + 1);
+    else if (x->img == NULL)
         buf = bm->own = xmalloc(rlen + (size_t)(s1 - s0) + 1);
-    ok = img_read(x, x->recs_off + lo * sizeof(struct idx_frec), rlen, buf, &bm->rec) &&
-         img_read(x, x->strtab_off + s0, (size_t)(s1 - s0), buf ? buf + rlen : NULL, &bm->str);
+    ok = img_read(x, x->recs_off + lo * sizeof(struct idx_frec), rlen, recbuf ? recbuf : buf,
+                  &bm->rec) &&
+         img_read(x, x->strtab_off + s0, (size_t)(s1 - s0),
+                  recbuf ? bm->own : buf ? buf + rlen : NULL, &bm->str);
     /* the block's strings end with a NUL: any offset into them is a string inside them */
     ok = ok && (s1 == s0 || bm->str[s1 - s0 - 1] == '\0');
     if (ok && x->verify) {
@@ -284,7 +291,7 @@ static void jren_put(struct idx *x, size_t pos, const char *name, uint32_t in_ne
 }
 
 /* What the journal said about entry i before it was read. */
-static void jren_apply(struct idx *x, struct idx_msg *m, size_t i)
+static void jren_apply(const struct idx *x, struct idx_msg *m, size_t i)
 {
     if (x->jren_n) {
         const struct jren *r = &x->jren[jren_slot(x, (uint32_t)i + 1)];
@@ -296,7 +303,6 @@ static void jren_apply(struct idx *x, struct idx_msg *m, size_t i)
         m->gone = true;
 }
 
-/* An entry whose record cannot be trusted: hidden (gone), and the next refresh rebuilds. */
 /* An entry from its strings and numbers, as a cache record or a journal line stores them. */
 static void fill_entry(struct idx_msg *m, const char *const s[F_NSTR], uint32_t bits,
                        int64_t date, int64_t mtime, uint64_t size)
@@ -316,18 +322,34 @@ static void fill_entry(struct idx_msg *m, const char *const s[F_NSTR], uint32_t 
     m->size = size;
 }
 
-static void rec_damaged(struct idx *x, struct idx_msg *m, size_t i)
+/* What filling entries changes in x besides the entries: counted apart, so that several
+ * threads can fill entries of different blocks, and added once. */
+struct fill_acc {
+    size_t filled;
+    size_t damaged;
+};
+
+static void fill_acc_add(struct idx *x, const struct fill_acc *a)
+{
+    x->stats.filled += a->filled;
+    x->ngone += a->damaged;
+    if (a->damaged)
+        x->damaged = true;
+}
+
+/* An entry whose record cannot be trusted: hidden (gone), and the next refresh rebuilds. */
+static void rec_damaged(struct idx_msg *m, size_t i, struct fill_acc *a)
 {
     memset(m, 0, sizeof *m);
     m->name = m->from = m->to = m->subject = m->msgid = m->in_reply_to = m->references = "";
     m->from_addr = m->to_addrs = "";
     m->id = (uint32_t)i + 1;
     m->gone = true;
-    x->ngone++;
-    x->damaged = true;
+    a->damaged++;
 }
 
-void idx_load_rec(struct idx *x, size_t i)
+/* Fill entry i from its record; its block has been read. Touches x->m[i] and a only. */
+static void rec_fill(const struct idx *x, size_t i, struct fill_acc *a)
 {
     struct idx_msg *m = &x->m[i];
     uint32_t b = (uint32_t)(i / x->blk_recs);
@@ -335,12 +357,9 @@ void idx_load_rec(struct idx *x, size_t i)
     struct idx_frec r;
     const char *s[F_NSTR];
 
-    x->ready[i / 64] |= (uint64_t)1 << (i % 64);
-    x->stats.filled++;
-    if (x->blk_state[b] == BLK_UNCHECKED)
-        blk_load(x, b);
+    a->filled++;
     if (x->blk_state[b] == BLK_BAD) {
-        rec_damaged(x, m, i);
+        rec_damaged(m, i, a);
         return;
     }
     memcpy(&r, bm->rec + (i - (size_t)b * x->blk_recs) * sizeof r, sizeof r);
@@ -350,17 +369,124 @@ void idx_load_rec(struct idx *x, size_t i)
         } else if (r.str[f] >= bm->str_lo && r.str[f] < bm->str_hi) {
             s[f] = bm->str + (r.str[f] - bm->str_lo);
         } else {
-            rec_damaged(x, m, i);
+            rec_damaged(m, i, a);
             return;
         }
     }
     if (s[F_NAME][0] == '\0' || strchr(s[F_NAME], '/') != NULL) {
-        rec_damaged(x, m, i);
+        rec_damaged(m, i, a);
         return;
     }
     fill_entry(m, s, r.bits, r.date, r.mtime, r.size);
     m->id = (uint32_t)i + 1;
     jren_apply(x, m, i);
+}
+
+void idx_load_rec(struct idx *x, size_t i)
+{
+    uint32_t b = (uint32_t)(i / x->blk_recs);
+    struct fill_acc a = { 0, 0 };
+
+    x->ready[i / 64] |= (uint64_t)1 << (i % 64);
+    if (x->blk_state[b] == BLK_UNCHECKED)
+        blk_load(x, b, NULL);
+    rec_fill(x, i, &a);
+    fill_acc_add(x, &a);
+}
+
+/* ---- every entry at once: blocks read, checked and filled on several threads ----
+ *
+ * A whole-folder view (threads, a limit, a refresh that lists the directories) needs every
+ * entry; at a million messages that is 380 MB to read, check and turn into entries, which
+ * two cores do in about half the time. A thread owns a run of whole blocks: it writes only
+ * their blkmem, state and entries, and (as a block is a multiple of 64 records) their own
+ * words of the ready bits; the counts are added after the join. */
+
+#define FILL_MAX_THREADS 4
+
+struct fill_job {
+    struct idx *x;
+    uint32_t b0, b1;            /* blocks [b0, b1) */
+    struct fill_acc acc;
+};
+
+/* A block not read yet has no entry filled (filling one reads its block first): all are
+ * filled now, so its records are read into memory used again for the next block, and only
+ * its strings, which the entries point into, are kept (a sixth less memory to fault in). */
+static void fill_blocks(struct fill_job *j)
+{
+    struct idx *x = j->x;
+    char *recs = NULL;
+
+    for (uint32_t b = j->b0; b < j->b1; b++) {
+        size_t lo = (size_t)b * x->blk_recs, hi = lo + x->blk_recs;
+        bool fresh = x->blk_state[b] == BLK_UNCHECKED;
+
+        if (hi > x->nmapped)
+            hi = x->nmapped;
+        if (fresh && recs == NULL)
+            recs = xmalloc((size_t)x->blk_recs * sizeof(struct idx_frec));
+        if (fresh)
+            blk_load(x, b, recs);
+        for (size_t i = lo; i < hi; i++) {
+            if (idx_ready(x, i))
+                continue;
+            rec_fill(x, i, &j->acc);
+            x->ready[i / 64] |= (uint64_t)1 << (i % 64);
+        }
+        if (fresh)
+            x->blk_mem[b].rec = NULL;
+    }
+    free(recs);
+}
+
+static void *fill_run(void *arg)
+{
+    fill_blocks(arg);
+    return NULL;
+}
+
+static size_t fill_threads(const struct idx *x, uint32_t nb)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *env = getenv("TERN_INDEX_THREADS");   /* for benchmarks: 1 = serial */
+
+    if (env && *env >= '1' && *env <= '9')
+        ncpu = *env - '0';
+    /* a block is a few megabytes to read and check: worth a thread from two on */
+    if (x->nmapped <= x->blk_recs || x->blk_recs % 64 != 0 || ncpu < 2)
+        return 1;
+    if ((size_t)ncpu > nb)
+        ncpu = (long)nb;
+    return (size_t)(ncpu < FILL_MAX_THREADS ? ncpu : FILL_MAX_THREADS);
+}
+
+void idx_fill_mapped(struct idx *x)
+{
+    struct fill_job j[FILL_MAX_THREADS];
+    pthread_t tid[FILL_MAX_THREADS];
+    bool started[FILL_MAX_THREADS] = { false };
+    uint32_t nb;
+    size_t nt;
+
+    if (x->nmapped == 0)
+        return;
+    nb = (uint32_t)((x->nmapped + x->blk_recs - 1) / x->blk_recs);
+    nt = fill_threads(x, nb);
+    for (size_t k = 0; k < nt; k++)
+        j[k] = (struct fill_job){ x, (uint32_t)(nb * k / nt), (uint32_t)(nb * (k + 1) / nt),
+                                  { 0, 0 } };
+    for (size_t k = 1; k < nt; k++)
+        started[k] = pthread_create(&tid[k], NULL, fill_run, &j[k]) == 0;
+    fill_blocks(&j[0]);
+    for (size_t k = 1; k < nt; k++) {
+        if (started[k])
+            pthread_join(tid[k], NULL);
+        else
+            fill_blocks(&j[k]);     /* no thread: do its share here */
+    }
+    for (size_t k = 0; k < nt; k++)
+        fill_acc_add(x, &j[k].acc);
 }
 
 void idx_peek(struct idx *x, size_t i, int64_t *date, int64_t *mtime, uint32_t *id)
@@ -481,7 +607,7 @@ static int load_head(struct idx *x, size_t n, bool verify, struct err *e)
     x->have_stamp = true;
     if (verify && h.count <= eager_max()) {
         for (uint32_t b = 0; b < nb; b++) {
-            blk_load(x, b);
+            blk_load(x, b, NULL);
             if (x->blk_state[b] != BLK_GOOD) {
                 idx_forget_map(x);
                 return err_set(e, ERR_PARSE, "index: checksum mismatch");
@@ -569,6 +695,12 @@ void idx_load_cache(struct idx *x)
     }
     idx_jnl_load(x);
     x->stats.cached = x->n;
+}
+
+void idx_read_all(const struct idx *x)
+{
+    /* filling is a cache: the index is logically const to callers (as in idx_msg) */
+    idx_load_all((struct idx *)x);
 }
 
 /* ---- saving ---- */

@@ -173,8 +173,7 @@ const struct idx_msg *idx_msg(const struct idx *x, size_t i)
 
 void idx_load_all(struct idx *x)
 {
-    for (size_t i = 0; i < x->nmapped; i++)
-        (void)idx_entry(x, i);
+    idx_fill_mapped(x);
     x->nmapped = 0;     /* every entry is ready: no more bit tests */
 }
 

@@ -108,6 +108,9 @@ void idx_load_cache(struct idx *x);
 void idx_unmap(struct idx *x);
 /* Fill entry i (< nmapped) from its record (checking its block first). */
 void idx_load_rec(struct idx *x, size_t i);
+/* Fill every entry [0, nmapped) not filled yet, blocks read and checked on several threads
+ * for a large cache (idx_load_all's work). */
+void idx_fill_mapped(struct idx *x);
 /* Drop what idx_load_image set up (the map itself stays until idx_unmap). */
 void idx_forget_map(struct idx *x);
 

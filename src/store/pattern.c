@@ -1,10 +1,12 @@
 /* mutt-style ~ patterns over index entries: a small recursive-descent parser into a tree of
- * and/or/not nodes whose leaves are POSIX extended regular expressions or states. */
+ * and/or/not nodes whose leaves are POSIX extended regular expressions, states or date
+ * ranges. */
 #include "config.h"
 
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <wctype.h>
 
 #include "tern/buf.h"
@@ -19,12 +21,13 @@
 #define PAT_MAX_DEPTH 64
 #define PAT_MAX_NODES 1000
 
-enum pnode { PN_AND, PN_OR, PN_NOT, PN_REGEX, PN_STATE };
+enum pnode { PN_AND, PN_OR, PN_NOT, PN_REGEX, PN_STATE, PN_DATE };
 
 struct pattern {
     enum pnode kind;
     char field;                 /* the letter after ~ */
     regex_t re;                 /* PN_REGEX */
+    int64_t lo, hi;             /* PN_DATE: seconds, both included */
     struct pattern *a, *b;      /* PN_AND, PN_OR: both; PN_NOT: a */
 };
 
@@ -170,6 +173,186 @@ static bool re_too_costly(const char *re)
     return false;
 }
 
+/* ---- dates (~d sent, ~r received), as mutt writes them ---- */
+
+/* Local midnight of day/month/year (month 1-12), or -1 when out of range. */
+static int64_t day_start(long d, long m, long y)
+{
+    struct tm tm;
+
+    if (d < 1 || d > 31 || m < 1 || m > 12 || y < 1970 || y > 9999)
+        return -1;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_mday = (int)d;
+    tm.tm_mon = (int)m - 1;
+    tm.tm_year = (int)y - 1900;
+    tm.tm_isdst = -1;
+    return (int64_t)mktime(&tm);
+}
+
+/* The local midnight after t's day. */
+static int64_t next_midnight(int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    localtime_r(&tt, &tm);
+    tm.tm_mday++;
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    return (int64_t)mktime(&tm);
+}
+
+/* Digits at *p (at most 9), their count in *n; -1 when none. */
+static long digits(const char **p, int *n)
+{
+    long v = 0;
+
+    for (*n = 0; **p >= '0' && **p <= '9' && *n < 9; (*p)++, (*n)++)
+        v = v * 10 + (**p - '0');
+    return *n ? v : -1;
+}
+
+/* A day: DD[/MM[/[CC]YY]] (a missing month or year is the current one; YY under 70 is 20YY)
+ * or YYYYMMDD. Its local midnight, or -1. */
+static int64_t parse_day(const char **p)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    long d, m, y;
+    int n;
+
+    localtime_r(&now, &tm);
+    m = tm.tm_mon + 1;
+    y = tm.tm_year + 1900L;
+    if ((d = digits(p, &n)) < 0)
+        return -1;
+    if (n == 8)
+        return day_start(d % 100, d / 100 % 100, d / 10000);
+    if (n > 2)
+        return -1;
+    if (**p == '/') {
+        (*p)++;
+        if ((m = digits(p, &n)) < 0 || n > 2)
+            return -1;
+        if (**p == '/') {
+            (*p)++;
+            if ((y = digits(p, &n)) < 0 || (n != 2 && n != 4))
+                return -1;
+            if (n == 2)
+                y += y < 70 ? 2000 : 1900;
+        }
+    }
+    return day_start(d, m, y);
+}
+
+/* N with a unit (y m w d H M S; d when none) taken from t (calendar arithmetic, local
+ * time): the instant that far before t (back) or after it. -1 on bad syntax. */
+static int shift(const char **p, int64_t t, bool back, int64_t *out)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    int n;
+    long k = digits(p, &n);
+
+    if (k < 0 || k > 100000)
+        return -1;
+    if (back)
+        k = -k;
+    localtime_r(&tt, &tm);
+    switch (**p) {
+    case 'y': tm.tm_year += (int)k; break;
+    case 'm': tm.tm_mon += (int)k; break;
+    case 'w': tm.tm_mday += 7 * (int)k; break;
+    case 'H': tm.tm_hour += (int)k; break;
+    case 'M': tm.tm_min += (int)k; break;
+    case 'S': tm.tm_sec += (int)k; break;
+    case 'd': tm.tm_mday += (int)k; break;
+    default: (*p)--; tm.tm_mday += (int)k; break;      /* no unit: days */
+    }
+    (*p)++;
+    tm.tm_isdst = -1;
+    *out = (int64_t)mktime(&tm);
+    return 0;
+}
+
+/* After a day or a '-': a margin N[unit] (digits then a unit letter), not a day. */
+static bool is_margin(const char *p)
+{
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return *p && strchr("ymwdHMS", *p) != NULL;
+}
+
+/*
+ * mutt's date argument: <N (younger than), >N (older than), =N (on the day that long ago),
+ * with units y m w d H M S; or DAY (that day), DAY-DAY, DAY-, -DAY, and a margin after a
+ * day: DAY*N (either side), DAY+N (after), DAY-N (before). Days are local, bounds included.
+ */
+static int date_range(const char *s, int64_t *lo, int64_t *hi)
+{
+    const char *p = s;
+    int64_t now = (int64_t)time(NULL), t, d1, d2;
+
+    *lo = INT64_MIN;
+    *hi = INT64_MAX;
+    if (*p == '<' || *p == '>' || *p == '=') {
+        char op = *p++;
+
+        if (shift(&p, now, true, &t) < 0 || *p)
+            return -1;
+        if (op == '<')
+            *lo = t;
+        else if (op == '>')
+            *hi = t - 1;
+        else {
+            time_t tt = (time_t)t;
+            struct tm tm;
+
+            localtime_r(&tt, &tm);
+            *lo = day_start(tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900L);
+            *hi = next_midnight(t) - 1;
+        }
+        return 0;
+    }
+    if (*p != '-') {
+        if ((d1 = parse_day(&p)) < 0)
+            return -1;
+        *lo = d1;
+        *hi = next_midnight(d1) - 1;
+        if ((*p == '*' || *p == '+' || (*p == '-' && is_margin(p + 1)))) {
+            char m = *p++;
+            const char *q = p;
+
+            if (m != '+' && shift(&p, *lo, true, lo) < 0)
+                return -1;
+            if (m != '-' && shift(&q, *hi, false, hi) < 0)
+                return -1;
+            if (q > p)
+                p = q;
+            return *p ? -1 : 0;
+        }
+        if (*p == '\0')
+            return 0;
+        if (*p != '-')
+            return -1;
+        *hi = INT64_MAX;
+    }
+    p++;                            /* the '-' */
+    if (*p == '\0')
+        return *lo == INT64_MIN ? -1 : 0;
+    if ((d2 = parse_day(&p)) < 0 || *p)
+        return -1;
+    *hi = next_midnight(d2) - 1;
+    if (*lo != INT64_MIN && *lo > *hi) {        /* mutt takes a range backwards too */
+        int64_t l = *lo;
+
+        *lo = d2;
+        *hi = next_midnight(l) - 1;
+    }
+    return 0;
+}
+
 static struct pattern *parse_or(struct parser *ps);
 
 static struct pattern *parse_atom(struct parser *ps)
@@ -250,8 +433,28 @@ static struct pattern *parse_atom(struct parser *ps)
         buf_free(&re);
         return n;
     }
-    return fail(ps, "unknown ~ letter (~f ~t ~c ~C ~s ~i ~h ~b ~B ~A ~N ~O ~U ~R ~F ~D ~T ~Q)"),
-           NULL;
+    if (f == 'd' || f == 'r') {
+        struct buf arg = BUF_INIT;
+
+        ps->p += 2;
+        if (read_arg(ps, &arg) < 0) {
+            buf_free(&arg);
+            return NULL;
+        }
+        n = node(ps, PN_DATE);
+        n->field = f;
+        if (date_range(buf_cstr(&arg), &n->lo, &n->hi) < 0) {
+            err_set(ps->e, ERR_PARSE, "pattern: bad date '%s' (DD/MM/YYYY, D1-D2, D1-, -D2, "
+                    "D*3d; <1w, >2m, =1d; units y m w d H M S)", arg.ptr);
+            pattern_free(n);
+            buf_free(&arg);
+            return NULL;
+        }
+        buf_free(&arg);
+        return n;
+    }
+    return fail(ps, "unknown ~ letter (~f ~t ~c ~C ~s ~i ~h ~b ~B ~d ~r ~A ~N ~O ~U ~R ~F ~D "
+                "~T ~Q)"), NULL;
 }
 
 /* l K r, where r follows an operator of oplen bytes (0 for juxtaposition) and is parsed by
@@ -424,6 +627,11 @@ static bool eval(const struct pattern *p, const struct idx_msg *g, struct msgtex
     case PN_OR: return eval(p->a, g, t, tagged, arg) || eval(p->b, g, t, tagged, arg);
     case PN_NOT: return !eval(p->a, g, t, tagged, arg);
     case PN_REGEX: return match_regex(p, g, t);
+    case PN_DATE: {
+        int64_t d = p->field == 'r' ? g->mtime : g->date;
+
+        return d >= p->lo && d <= p->hi;
+    }
     case PN_STATE: default: return match_state(p->field, g, tagged, arg);
     }
 }

@@ -62,8 +62,11 @@ static void refusals_free(struct queue_refusal *r, size_t n)
 
 static void answers_free(struct queue_answers *a)
 {
-    free(a->dir);
-    free(a->id);
+    for (size_t i = 0; i < a->n; i++) {
+        free(a->msg[i].dir);
+        free(a->msg[i].id);
+    }
+    free(a->msg);
     memset(a, 0, sizeof *a);
 }
 
@@ -147,12 +150,44 @@ char *queue_state_format(const struct queue_entry *q)
         buf_printf(&b, "held-config %s\n", q->held_config);
     if (q->outbox)
         buf_printf(&b, "outbox %s\n", q->outbox);
-    if (q->answers.dir && q->answers.id && q->answers.flag) {
-        buf_printf(&b, "answers-flag %c\n", q->answers.flag);
-        buf_printf(&b, "answers-id %s\n", q->answers.id);
-        buf_printf(&b, "answers-dir %s\n", q->answers.dir);
+    if (q->answers.flag) {
+        bool flag = false;
+
+        for (size_t i = 0; i < q->answers.n; i++) {
+            const struct queue_answer *an = &q->answers.msg[i];
+
+            if (an->dir == NULL || an->id == NULL)
+                continue;
+            if (!flag)
+                buf_printf(&b, "answers-flag %c\n", q->answers.flag);
+            flag = true;
+            buf_printf(&b, "answers-id %s\n", an->id);
+            buf_printf(&b, "answers-dir %s\n", an->dir);
+        }
     }
     return buf_detach(&b);
+}
+
+/* An answers-id or answers-dir line: the field of the first answer that lacks it, else of a
+ * new one (a state holds them in pairs; beyond QUEUE_MAX_ANSWERS they are dropped). */
+static void answer_field(struct queue_answers *an, bool dir, const char *val)
+{
+    struct queue_answer *a = NULL;
+
+    for (size_t i = 0; i < an->n && a == NULL; i++)
+        if ((dir ? an->msg[i].dir : an->msg[i].id) == NULL)
+            a = &an->msg[i];
+    if (a == NULL) {
+        if (an->n >= QUEUE_MAX_ANSWERS)
+            return;
+        an->msg = xreallocarray(an->msg, an->n + 1, sizeof *an->msg);
+        a = &an->msg[an->n++];
+        a->dir = a->id = NULL;
+    }
+    if (dir)
+        a->dir = xstrdup(val);
+    else
+        a->id = xstrdup(val);
 }
 
 static int parse_num(const char *v, long long min, long long max, long long *out)
@@ -261,11 +296,11 @@ int queue_state_parse(const char *text, size_t n, struct queue_entry *q, struct 
         } else if (strcmp(line, "answers-flag") == 0 && (strcmp(val, "R") == 0 ||
                                                           strcmp(val, "P") == 0)) {
             q->answers.flag = *val;
-        } else if (strcmp(line, "answers-id") == 0 && q->answers.id == NULL && *val &&
-                   *val != '.' && strchr(val, '/') == NULL) {
-            q->answers.id = xstrdup(val);
-        } else if (strcmp(line, "answers-dir") == 0 && q->answers.dir == NULL && *val == '/') {
-            q->answers.dir = xstrdup(val);
+        } else if (strcmp(line, "answers-id") == 0 && *val && *val != '.' &&
+                   strchr(val, '/') == NULL) {
+            answer_field(&q->answers, false, val);
+        } else if (strcmp(line, "answers-dir") == 0 && *val == '/') {
+            answer_field(&q->answers, true, val);
         } else if (strcmp(line, "outbox") == 0 && q->outbox == NULL && outbox_ok(val)) {
             q->outbox = xstrdup(val);
         } else if (line[0] != '\0') {
@@ -1188,6 +1223,12 @@ int queue_rename_msg(struct queue *q, struct queue_entry *ent, const char *dst)
 
 int queue_entry_set_answers(struct queue_entry *q, const char *path, char flag)
 {
+    answers_free(&q->answers);
+    return queue_entry_add_answers(q, path, flag);
+}
+
+int queue_entry_add_answers(struct queue_entry *q, const char *path, char flag)
+{
     const char *base = strrchr(path, '/');
     char *dir, *abs;
     size_t ulen;
@@ -1202,10 +1243,14 @@ int queue_entry_set_answers(struct queue_entry *q, const char *path, char flag)
     free(dir);
     if (abs == NULL)
         return -1;
-    answers_free(&q->answers);
-    q->answers.dir = abs;
+    if (q->answers.n >= QUEUE_MAX_ANSWERS) {
+        free(abs);
+        return -1;
+    }
+    q->answers.msg = xreallocarray(q->answers.msg, q->answers.n + 1, sizeof *q->answers.msg);
+    q->answers.msg[q->answers.n].dir = abs;
     maildir_name_split(base + 1, &ulen);
-    q->answers.id = xstrndup(base + 1, ulen);
+    q->answers.msg[q->answers.n++].id = xstrndup(base + 1, ulen);
     q->answers.flag = flag;
     return 0;
 }

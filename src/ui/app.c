@@ -628,7 +628,7 @@ void app_run(struct app *a, enum action c)
     a->prompt->dirty = true;
     if (c == ACT_HELP || c == ACT_COMMAND || c == ACT_FETCH || c == ACT_FLUSH ||
         c == ACT_CANCEL || c == ACT_REDRAW || c == ACT_ZOOM || c == ACT_NEXT_PANE ||
-        c == ACT_FOLDERS || c == ACT_CHANGE_FOLDER)
+        c == ACT_FOLDERS || c == ACT_CHANGE_FOLDER || c == ACT_MESSAGES || c == ACT_QUERY)
         a->tag_prefix = false;          /* `;` applies to message commands only */
     switch (c) {
     case ACT_HELP:
@@ -649,12 +649,13 @@ void app_run(struct app *a, enum action c)
     case ACT_LIST_REPLY:
     case ACT_FORWARD:
     case ACT_EDIT_DRAFT:
-        if (a->tag_prefix && c != ACT_COMPOSE && c != ACT_EDIT_DRAFT && c != ACT_LIST_REPLY) {
+        if (a->tag_prefix && c != ACT_COMPOSE && c != ACT_EDIT_DRAFT) {
             size_t n;
             uint32_t *ids = list_targets(a, &n);
 
             ui_compose_many(a, c == ACT_FORWARD ? COMPOSE_FORWARD : c == ACT_REPLY ?
-                            COMPOSE_REPLY : COMPOSE_REPLY_ALL, ids, n);
+                            COMPOSE_REPLY : c == ACT_LIST_REPLY ? COMPOSE_REPLY_LIST :
+                            COMPOSE_REPLY_ALL, ids, n);
             free(ids);
             return;
         }
@@ -667,6 +668,7 @@ void app_run(struct app *a, enum action c)
     case ACT_ALIAS:
     case ACT_BOUNCE:
     case ACT_MESSAGES:
+    case ACT_QUERY:
         msgcmd_run(a, c);
         return;
     case ACT_FLUSH:

@@ -87,7 +87,7 @@ static int edit(struct app *a, struct compose_ui *cu)
 
 /* Start composing from paths[0..n) (none for a new message) and open the screen. */
 static void compose_from(struct app *a, enum compose_kind kind, char **paths, size_t n,
-                         const char *queue_id)
+                         const char *queue_id, const char *to)
 {
     struct compose_ui *cu = xcalloc(1, sizeof *cu);
     struct err e;
@@ -98,6 +98,10 @@ static void compose_from(struct app *a, enum compose_kind kind, char **paths, si
         app_err(a, "%s", e.msg);
         free(cu);
         return;
+    }
+    if (to) {
+        free(cu->c.d.to);
+        cu->c.d.to = xstrdup(to);
     }
     app_overlay(a, compose_pane_new(cu));
     changed = edit(a, cu);
@@ -136,8 +140,16 @@ void ui_compose(struct app *a, enum compose_kind kind)
     }
     if (kind == COMPOSE_RESUME && !resumable_here(a))
         kind = COMPOSE_AS_NEW;          /* e on a received message: mutt's resend-message */
-    compose_from(a, kind, path ? &path : NULL, path ? 1 : 0, NULL);
+    compose_from(a, kind, path ? &path : NULL, path ? 1 : 0, NULL, NULL);
     free(path);
+}
+
+void ui_compose_to(struct app *a, const char *to)
+{
+    if (compose_of(a))
+        return;
+    app_learn_flush(a);
+    compose_from(a, COMPOSE_NEW, NULL, 0, NULL, to);
 }
 
 void ui_compose_many(struct app *a, enum compose_kind kind, const uint32_t *ids, size_t n)
@@ -159,7 +171,7 @@ void ui_compose_many(struct app *a, enum compose_kind kind, const uint32_t *ids,
     if (k == 0)
         app_err(a, "The tagged messages are gone.");
     else
-        compose_from(a, kind, paths, k, NULL);
+        compose_from(a, kind, paths, k, NULL, NULL);
     for (size_t i = 0; i < k; i++)
         free(paths[i]);
     free(paths);

@@ -727,7 +727,7 @@ static void list_key(struct app *a, struct pane *p, enum action c, int key)
     if (a->tag_prefix && c != ACT_TOGGLE_READ && c != ACT_FLAG && c != ACT_DELETE &&
         c != ACT_UNDELETE && c != ACT_MOVE && c != ACT_COPY && c != ACT_PIPE && c != ACT_TAG) {
         a->tag_prefix = false;
-        app_err(a, "; applies to d u s C F U t | r g f, not to %s.", act_name(c));
+        app_err(a, "; applies to d u s C F U t | r g L f, not to %s.", act_name(c));
         return;
     }
     if (m == NULL && c != ACT_QUIT) {

@@ -292,7 +292,7 @@ static void bounce(struct app *a)
 
 /* ---- passwords asked in the prompt line ---- */
 
-/* The accounts a fetch (or a flush of what is queued) logs in to, in config order. */
+/* The accounts a fetch (or a flush of what is queued or held) logs in to, in config order. */
 static bool logs_in(struct app *a, const struct account *acct, bool smtp)
 {
     if (oauth_configured(acct))
@@ -311,7 +311,7 @@ static bool logs_in(struct app *a, const struct account *acct, bool smtp)
         if (queue_open_cfg(a->cfg, NULL, &q, &e) == 0 &&
             queue_list(q, &ents, &n, NULL, &e) == 0)
             for (size_t i = 0; i < n && !queued; i++)
-                queued = ents[i].state == QUEUE_QUEUED &&
+                queued = (ents[i].state == QUEUE_QUEUED || ents[i].state == QUEUE_HELD) &&
                          str_casecmp(ents[i].account, acct->name) == 0;
         queue_list_free(ents, n);
         if (q)
@@ -465,12 +465,142 @@ static void show_log(struct app *a)
     app_overlay(a, pane_new(&log_pane_ops, lv));
 }
 
+/* ---- the address query (mutt's Q): query_command's answers, write to one ---- */
+
+struct queryview {
+    struct query_result *res;
+    size_t n;
+    size_t cur, top;
+    char title[200];
+};
+
+static void query_draw(struct app *a, struct pane *pane, const struct rect *r)
+{
+    struct queryview *qv = pane->data;
+    size_t body = a->rows > 4 ? (size_t)a->rows - 3 : 1;
+
+    (void)r;
+    ui_put(0, 0, qv->title, strlen(qv->title), a->cols, a->attr[COL_TITLE], true);
+    if (qv->cur < qv->top)
+        qv->top = qv->cur;
+    if (qv->cur >= qv->top + body)
+        qv->top = qv->cur - body + 1;
+    for (size_t y = 0; y < body && qv->top + y < qv->n; y++) {
+        size_t i = qv->top + y;
+        struct buf line = BUF_INIT;
+
+        buf_printf(&line, "%4zu  ", i + 1);
+        addr_format(&line, qv->res[i].name, qv->res[i].address);
+        ui_put((int)y + 1, 0, line.ptr, line.len, a->cols,
+               a->attr[i == qv->cur ? COL_CURSOR : COL_NORMAL], true);
+        buf_free(&line);
+    }
+}
+
+static void query_key(struct app *a, struct pane *p, enum action c, int key)
+{
+    struct queryview *qv = p->data;
+
+    (void)key;
+    p->dirty = true;
+    switch (c) {
+    case ACT_DOWN:
+        if (qv->cur + 1 < qv->n)
+            qv->cur++;
+        break;
+    case ACT_UP:
+        if (qv->cur > 0)
+            qv->cur--;
+        break;
+    case ACT_FIRST:
+        qv->cur = 0;
+        break;
+    case ACT_LAST:
+        qv->cur = qv->n - 1;
+        break;
+    case ACT_OPEN:
+    case ACT_COMPOSE: {
+        struct buf to = BUF_INIT;
+
+        addr_format(&to, qv->res[qv->cur].name, qv->res[qv->cur].address);
+        buf_cstr(&to);
+        app_overlay(a, NULL);           /* frees qv */
+        ui_compose_to(a, to.ptr);
+        buf_free(&to);
+        break;
+    }
+    case ACT_EXIT:
+        a->running = false;
+        break;
+    default:
+        app_overlay(a, NULL);
+        break;
+    }
+}
+
+static void query_free(struct pane *p)
+{
+    struct queryview *qv = p->data;
+
+    query_results_free(qv->res, qv->n);
+}
+
+static const struct pane_ops query_pane_ops = {
+    .name = "query",
+    .draw = query_draw,
+    .key = query_key,
+    .free = query_free,
+};
+
+static void query_done(struct app *a, enum prompt_kind k, const char *text)
+{
+    struct buf out = BUF_INIT;
+    struct queryview *qv;
+    struct pane *p;
+    struct err e;
+
+    (void)k;
+    while (*text == ' ')
+        text++;
+    if (*text == '\0')
+        return;
+    if (query_run(a->cfg->query_command, text, QUERY_TIMEOUT_MS, QUERY_MAX_OUTPUT, &out,
+                  &e) < 0) {
+        app_err(a, "%s", e.msg);
+        buf_free(&out);
+        return;
+    }
+    qv = xcalloc(1, sizeof *qv);
+    qv->n = query_parse(out.ptr ? out.ptr : "", out.len, &qv->res);
+    buf_free(&out);
+    if (qv->n == 0) {
+        app_msg(a, "The query for '%.60s' found nothing.", text);
+        query_results_free(qv->res, qv->n);
+        free(qv);
+        return;
+    }
+    snprintf(qv->title, sizeof qv->title, " Query '%.60s': %zu address%s   Enter or m: write "
+             "to it   q: close", text, qv->n, qv->n == 1 ? "" : "es");
+    p = pane_new(&query_pane_ops, qv);
+    app_overlay(a, p);
+}
+
+static void query(struct app *a)
+{
+    if (a->cfg->query_command == NULL) {
+        app_err(a, "No query_command is set (see mailrc(5)).");
+        return;
+    }
+    app_prompt(a, PR_QUERY, "Query: ", "", query_done);
+}
+
 void msgcmd_run(struct app *a, enum action c)
 {
     switch (c) {
     case ACT_ALIAS: alias_sender(a); break;
     case ACT_BOUNCE: bounce(a); break;
     case ACT_MESSAGES: show_log(a); break;
+    case ACT_QUERY: query(a); break;
     default: break;
     }
 }

@@ -71,7 +71,7 @@ enum action {
     ACT_TAG, ACT_TAG_PATTERN, ACT_UNTAG_PATTERN, ACT_TAG_PREFIX, ACT_COLLAPSE_THREAD,
     ACT_COLLAPSE_ALL, ACT_DELETE_THREAD, ACT_UNDELETE_THREAD, ACT_READ_THREAD, ACT_NEXT_THREAD,
     ACT_PREV_THREAD, ACT_PARENT,
-    ACT_ALIAS, ACT_BOUNCE, ACT_MESSAGES,
+    ACT_ALIAS, ACT_BOUNCE, ACT_MESSAGES, ACT_QUERY,
     NACTIONS
 };
 
@@ -156,7 +156,7 @@ enum prompt_kind {
     PR_NONE, PR_SEARCH, PR_SEARCH_BACK, PR_LIMIT, PR_COMMAND, PR_MOVE, PR_COPY, PR_CHANGE,
     PR_PIPE, PR_SORT, PR_CONFIRM_QUIT, PR_PAGER_SEARCH, PR_SAVE, PR_ATTACH, PR_URL,
     PR_COMPOSE_CONFIRM, PR_COMPOSE_FIELD, PR_CONFIRM_PURGE, PR_SAVE_MSG, PR_ALIAS, PR_BOUNCE,
-    PR_CONFIRM_BOUNCE, PR_PASSWORD, PR_TAG_PATTERN, PR_UNTAG_PATTERN
+    PR_CONFIRM_BOUNCE, PR_PASSWORD, PR_TAG_PATTERN, PR_UNTAG_PATTERN, PR_QUERY
 };
 
 typedef void (*prompt_done_fn)(struct app *a, enum prompt_kind k, const char *text);
@@ -355,6 +355,8 @@ void app_command(struct app *a, const char *line);
 
 /* compose_screen.c: m, r, g, L, f, e and the compose screen (an overlay pane). */
 void ui_compose(struct app *a, enum compose_kind kind);
+/* A new message to the address list to (the query's choice). */
+void ui_compose_to(struct app *a, const char *to);
 /* The same for the messages ids[0..n) (`;r`: one reply to every sender, quoting each; `;f`:
  * one forward of them all). */
 void ui_compose_many(struct app *a, enum compose_kind kind, const uint32_t *ids, size_t n);

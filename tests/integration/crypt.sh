@@ -13,15 +13,9 @@ command -v openssl >/dev/null || skip "openssl not installed"
 [ -x "$TERN" ] || skip "no tern binary at $TERN"
 
 # Short socket paths: gpg-agent's socket must fit in sun_path.
-G=$(mktemp -d /tmp/tern-gpg.XXXXXX)       # the user's (Alice's) keyring: tern uses it
-BOBHOME=$(mktemp -d /tmp/tern-gpg.XXXXXX) # a correspondent's own keyring
-OTHER=$(mktemp -d /tmp/tern-gpg.XXXXXX)   # strangers
-chmod 700 "$G" "$BOBHOME" "$OTHER"
-cleanup() {
-    for h in "$G" "$BOBHOME" "$OTHER"; do GNUPGHOME="$h" gpgconf --kill all 2>/dev/null || true; done
-    [ -n "${KEEP:-}" ] || rm -rf "$G" "$BOBHOME" "$OTHER"
-}
-trap 'rc=$?; cleanup; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
+gpg_home G         # the user's (Alice's) keyring: tern uses it
+gpg_home BOBHOME   # a correspondent's own keyring
+gpg_home OTHER     # strangers
 export GNUPGHOME="$G"
 
 # A pinentry that answers every question with the fixed passphrase: the protected-key case

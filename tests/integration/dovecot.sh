@@ -1,21 +1,16 @@
-# A private dovecot POP3 server for the integration tests and the benchmark (sourced).
+# A private dovecot POP3 server for the integration tests and the benchmark (sourced after
+# tests/integration/lib.sh or bench/lib.sh); it is stopped at exit.
 # dovecot_setup DIR: certificate, passwd-file user "alice" (password "secret"), config with
 # free ports on 127.0.0.1: $POP3_PORT (plain + STLS) and $POP3S_PORT (implicit TLS).
-# dovecot_start / dovecot_stop; the mailbox is $DOVECOT_MAILDIR (fill it, then dovecot_own).
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# make_cert DIR NAME CN SAN: DIR/NAME.pem and DIR/NAME.key, self-signed.
-make_cert() {
-    openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=$3" -addext "subjectAltName=$4" \
-        -keyout "$1/$2.key" -out "$1/$2.pem" 2>/dev/null
-}
+# dovecot_start / dovecot_stop; the mailbox is $DOVECOT_MAILDIR (dovecot_fill, or fill it and
+# then dovecot_own).
 
 dovecot_setup() {
     D=$1
     command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || skip "dovecot not installed"
+    command -v python3 >/dev/null 2>&1 || skip "python3 not installed"
+    command -v openssl >/dev/null 2>&1 || skip "openssl not installed"
+    [ "$(id -u)" = 0 ] || skip "dovecot's private instance needs root (its mail user is 'mail')"
     DOVECOT=$(command -v dovecot 2>/dev/null || echo /usr/sbin/dovecot)
     mkdir -p "$D/run" "$D/state" "$D/mail/alice"
     chmod 755 "$D" "$D/mail"
@@ -29,6 +24,7 @@ dovecot_setup() {
     POP3_PORT=$(free_port)
     POP3S_PORT=$(free_port)
     dovecot_conf "$D" cert "${DOVECOT_EXTRA:-}"
+    at_exit dovecot_stop
 }
 
 # dovecot_conf DIR CERTNAME EXTRA: (re)write DIR/dovecot.conf
@@ -83,14 +79,35 @@ CONF
 
 dovecot_own() { chown -R mail:mail "$D/mail"; }
 
-dovecot_start() {
-    "$DOVECOT" -c "$D/dovecot.conf" || { cat "$D/dovecot.log" 2>/dev/null; return 1; }
-    for _ in $(seq 50); do
-        if python3 -c "import socket; socket.create_connection(('127.0.0.1', $POP3_PORT), 1)" \
-            2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    echo "dovecot did not start"; cat "$D/dovecot.log"; return 1
+# dovecot_fill N MIN MAX SEED: N more generated messages of MIN-MAX bytes in the mailbox
+# (tests/integration/genmail.py), owned by the mail user.
+dovecot_fill() {
+    python3 "$TERN_SRCDIR/tests/integration/genmail.py" "$DOVECOT_MAILDIR" "$@"
+    dovecot_own
 }
 
-dovecot_stop() { "$DOVECOT" -c "$D/dovecot.conf" stop 2>/dev/null || true; sleep 0.3; }
+# dovecot_start: returns once the plain port accepts connections (the master opens every
+# listener before it forks; pop3.sh turns the other one off); a condition, the limit only
+# ends a hang.
+dovecot_start() {
+    "$DOVECOT" -c "$D/dovecot.conf" || { cat "$D/dovecot.log" 2>/dev/null; return 1; }
+    _n=600
+    until python3 -c "import socket; socket.create_connection(('127.0.0.1', $POP3_PORT), 1)" \
+        2>/dev/null; do
+        if [ "$_n" = 0 ]; then echo "dovecot did not start"; cat "$D/dovecot.log"; return 1; fi
+        sleep 0.1
+        _n=$((_n - 1))
+    done
+}
+
+# dovecot_stop: returns once the master process has gone (with it its listeners), so that
+# the next dovecot_start can bind the same ports.
+dovecot_stop() {
+    _pid=$(cat "$D/run/master.pid" 2>/dev/null || true)
+    "$DOVECOT" -c "$D/dovecot.conf" stop 2>/dev/null || true
+    _n=600
+    while [ -n "$_pid" ] && kill -0 "$_pid" 2>/dev/null && [ "$_n" -gt 0 ]; do
+        sleep 0.1
+        _n=$((_n - 1))
+    done
+}

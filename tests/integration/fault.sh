@@ -6,30 +6,19 @@
 # delivers each message exactly once (a kill may send the one message in flight twice).
 . "$(dirname "$0")/lib.sh"
 
-PY=/usr/bin/python3
-SRC=${TERN_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 SHIM=${TERN_BUILDDIR:-$(pwd)}/tests/fault/faultinject.so
-[ -x "$PY" ] && "$PY" -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd not installed"
+. "$(dirname "$0")/smtpd.sh"
 [ -x "$TERN" ] || skip "no tern binary at $TERN"
 [ -f "$SHIM" ] || skip "no $SHIM (make check builds it)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 
-SERVER_PID=
-trap 'rc=$?; [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null;
-      [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
-"$PY" "$SRC/tests/integration/smtpd.py" --port-file "$T/port" --store "$T/store" \
-    >"$T/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-PORT=$(cat "$T/port")
+smtpd_start "$T"
 
 # rc DIR: a configuration with mail_root DIR/Mail.
 rc() {
     mkdir -p "$1"
-    printf '[general]\nmail_root = %s/Mail\n[account a]\nfrom = Ann <ann@example.org>\n' "$1" \
+    { printf '[general]\nmail_root = %s/Mail\n' "$1"; smtpd_account a; echo 'timeout = 10'; } \
         >"$1/rc"
-    printf 'smtp_host = 127.0.0.1\nsmtp_port = %s\nsmtp_tls = none\ntimeout = 10\n' "$PORT" \
-        >>"$1/rc"
     chmod 600 "$1/rc"
 }
 # faulty DIR K ACTION MODE OPS COMMAND...: run a tern command with the K-th operation under

@@ -6,20 +6,14 @@
 # deleted only what is safe on disk (so nothing is lost even when the fault ate a delivery).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/dovecot.sh"
-HERE=$(cd "$(dirname "$0")" && pwd)
 SHIM=${TERN_BUILDDIR:-$(pwd)}/tests/fault/faultinject.so
-command -v python3 >/dev/null 2>&1 || skip "python3 not installed"
-command -v openssl >/dev/null 2>&1 || skip "openssl not installed"
-[ "$(id -u)" = 0 ] || skip "dovecot's private instance needs root (its mail user is 'mail')"
 [ -f "$SHIM" ] || skip "no $SHIM (make check builds it)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 
 dovecot_setup "$T/dv"
-trap 'rc=$?; dovecot_stop; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
 N=6
-python3 "$HERE/genmail.py" "$DOVECOT_MAILDIR" "$N" 300 3000 11
+dovecot_fill "$N" 300 3000 11
 mkdir -p "$T/orig" && cp "$DOVECOT_MAILDIR"/new/* "$T/orig/"
-dovecot_own
 dovecot_start
 
 # rc DIR KEEP: a plain-POP3 account (no TLS: the sweep runs hundreds of fetches) under DIR.

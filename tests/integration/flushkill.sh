@@ -7,27 +7,16 @@
 # limit.
 . "$(dirname "$0")/lib.sh"
 
-PY=/usr/bin/python3
-SRC=${TERN_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-[ -x "$PY" ] && "$PY" -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd not installed"
+. "$(dirname "$0")/smtpd.sh"
 [ -x "$TERN" ] || skip "no tern binary at $TERN"
 N=${FLUSHKILL_MESSAGES:-300}
 KILLS=${FLUSHKILL_KILLS:-50}
 
-SERVER_PID=
-trap 'rc=$?; [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null;
-      [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
-"$PY" "$SRC/tests/integration/smtpd.py" --port-file "$T/port" --store "$T/store" \
-    >"$T/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-PORT=$(cat "$T/port")
-printf '[general]\nmail_root = %s/Mail\n[account a]\nfrom = Ann <ann@example.org>\n' "$T" >"$T/rc"
-printf 'smtp_host = 127.0.0.1\nsmtp_port = %s\nsmtp_tls = none\ntimeout = 10\n' "$PORT" >>"$T/rc"
+smtpd_start "$T"
+{ printf '[general]\nmail_root = %s/Mail\n' "$T"; smtpd_account a; echo 'timeout = 10'; } >"$T/rc"
 chmod 600 "$T/rc"
 RC=$T/rc
 
-stored() { find "$T/store" -name '*.eml' 2>/dev/null | wc -l; }
 queued() { find "$T/Mail/.tern/queue" -name '*.state' 2>/dev/null | wc -l; }
 # dups PREFIX: how many deliveries beyond the first of the messages "Subject: PREFIX-n"
 count() {
@@ -62,11 +51,11 @@ expect_status 0 "$N messages queued" -- test "$(queued)" = "$N"
 kills=0
 signal_flush() {
     local sig=$1 before
-    before=$(stored)
+    before=$(smtpd_stored)
     "$TERN" -c "$RC" flush -q >/dev/null 2>&1 &
     fpid=$!
     for _ in $(seq 2000); do
-        [ "$(stored)" -gt "$before" ] && break
+        [ "$(smtpd_stored)" -gt "$before" ] && break
         kill -0 "$fpid" 2>/dev/null || break
         sleep 0.01
     done
@@ -77,7 +66,8 @@ while [ "$kills" -lt "$KILLS" ] && [ "$(queued)" -gt 0 ]; do
     signal_flush KILL
     kills=$((kills + 1))
 done
-echo "    ($kills kills, $(stored) deliveries, $(queued) still queued, $(( $(date +%s) - t0 )) s)"
+echo "    ($kills kills, $(smtpd_stored) deliveries, $(queued) still queued," \
+    "$(( $(date +%s) - t0 )) s)"
 expect_status 0 "after the kills: a clean flush finishes" -- "$TERN" -c "$RC" flush --all
 expect_status 0 "after the kills: queue empty" -- test "$(queued)" = 0
 read -r missing dups most <<<"$(count kill "$N")"

@@ -1,11 +1,16 @@
 # Shared by the integration scripts: a scratch directory, assertions, skip handling.
-# Scripts source it and use $TERN (the binary under test) and $T (their scratch directory).
+# Scripts source it and use $TERN (the binary under test), $T (their scratch directory),
+# $TERN_SRCDIR (the source tree) and $PY (Debian's python3), and at_exit and serve
+# (tests/integration/serve.sh) for what must be stopped when they end.
 set -eu
 
 TERN=${TERN_BIN:-$(pwd)/tern}
+TERN_SRCDIR=${TERN_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+PY=/usr/bin/python3
+. "$TERN_SRCDIR/tests/integration/serve.sh"
 T=$(mktemp -d "${TMPDIR:-/tmp}/tern-it.XXXXXX")
 chmod 755 "$T"
-trap 'rc=$?; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
+at_exit '[ -n "${KEEP:-}" ] || rm -rf "$T"'
 export HOME="$T/home"
 mkdir -p "$HOME"
 unset MAILRC VISUAL EDITOR
@@ -40,6 +45,15 @@ expect_in() {
 
 expect_not_in() {
     if grep -qF -- "$2" "$1"; then fail "$3 ('$2' found)"; else pass "$3"; fi
+}
+
+# gpg_home VAR: a new GnuPG home in $VAR, short (gpg-agent's socket must fit in sun_path),
+# its agent stopped and the directory removed at exit.
+gpg_home() {
+    _h=$(mktemp -d /tmp/tern-gpg.XXXXXX)
+    chmod 700 "$_h"
+    at_exit "GNUPGHOME=$_h gpgconf --kill all 2>/dev/null; [ -n \"\${KEEP:-}\" ] || rm -rf $_h"
+    eval "$1=\$_h"
 }
 
 finish() {

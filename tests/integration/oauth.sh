@@ -6,40 +6,24 @@
 # and no token in any output or -v trace.
 . "$(dirname "$0")/lib.sh"
 
-PY=/usr/bin/python3
 HERE=$(cd "$(dirname "$0")" && pwd)
-[ -x "$PY" ] && "$PY" -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd not installed"
-command -v openssl >/dev/null || skip "openssl not installed"
+. "$HERE/smtpd.sh"
 command -v curl >/dev/null || skip "curl not installed"
 [ -x "$TERN" ] || skip "no tern binary at $TERN"
-
-openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -days 2 \
-    -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
-
-PIDS=
-stop_all() { for p in $PIDS; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
-trap 'rc=$?; stop_all; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
-wait_file() { for _ in $(seq 200); do [ -s "$1" ] && return 0; sleep 0.05; done; return 1; }
+localhost_cert "$T"
 
 # The authorization server: tokens live 3600 s until the test asks for short ones.
-"$PY" "$HERE/oauthd.py" "$T/oauthd.port" "$T/oauthd.log" "$T/cert.pem" "$T/key.pem" 3600 \
-    2>"$T/oauthd.err" &
-PIDS="$PIDS $!"
-wait_file "$T/oauthd.port" || { cat "$T/oauthd.err"; fail "oauthd did not start"; finish; }
+serve oauthd.py "$T/oauthd.port" "$T/oauthd.err" \
+    "$PY" "$HERE/oauthd.py" "$T/oauthd.port" "$T/oauthd.log" "$T/cert.pem" "$T/cert.key" 3600
 OP=$(cat "$T/oauthd.port")
 OURL="https://127.0.0.1:$OP"
 export OAUTH_INTROSPECT="$OURL/introspect" OAUTH_CA="$T/cert.pem"
 ctl() { curl -sf --cacert "$T/cert.pem" -X POST "$OURL/control/$1" >/dev/null; }
 introspect() { curl -sf --cacert "$T/cert.pem" -d "token=$1" "$OURL/introspect"; }
 
-"$PY" "$HERE/pop3peer.py" oauth "$T/peer.port" "$T/peer.log" "$T/cert.pem" "$T/key.pem" \
-    2>"$T/peer.err" &
-PIDS="$PIDS $!"
-"$PY" "$HERE/smtpd.py" --port-file "$T/smtp.port" --store "$T/store" --cert "$T/cert.pem" \
-    --key "$T/key.pem" --oauth >"$T/smtpd.log" 2>&1 &
-PIDS="$PIDS $!"
-wait_file "$T/peer.port" && wait_file "$T/smtp.port" || { fail "mail servers did not start"; finish; }
+serve pop3peer.py "$T/peer.port" "$T/peer.err" \
+    "$PY" "$HERE/pop3peer.py" oauth "$T/peer.port" "$T/peer.log" "$T/cert.pem" "$T/cert.key"
+smtpd_start "$T" --tls --oauth
 
 # rc FILE [extra lines]: one account on both servers, OAuth2 endpoints of oauthd.
 rc() {
@@ -50,7 +34,7 @@ rc() {
         printf 'pop3_host = localhost\npop3_port = %s\npop3_tls = starttls\npop3_user = ann\n' \
             "$(cat "$T/peer.port")"
         printf 'smtp_host = localhost\nsmtp_port = %s\nsmtp_tls = starttls\nsmtp_user = ann\n' \
-            "$(cat "$T/smtp.port")"
+            "$SMTPD_PORT"
         printf 'tls_ca_file = %s\ntimeout = 10\n' "$T/cert.pem"
         for l in "$@"; do printf '%s\n' "$l"; done
     } >"$f"
@@ -75,7 +59,6 @@ send() { msg "$1" | "$TERN" -c "$T/rc" -v send bob@example.org; }
 mark() { MARK=$(wc -l <"$T/oauthd.log"); }
 since() { tail -n +"$((MARK + 1))" "$T/oauthd.log"; }
 access_token() { sed -n 's/^access_token //p' "$TOKFILE"; }
-stored() { find "$T/store" -name '*.eml' 2>/dev/null | wc -l; }
 
 # --- before any authorization ---
 run noauth 77 "fetch before tern auth fails" -- "$TERN" -c "$T/rc" fetch
@@ -102,7 +85,7 @@ since | grep -q "^introspect $AT1 active" && pass "POP3 server saw the cached to
     fail "POP3 server did not see $AT1"
 since | grep -q "^refresh" && fail "refreshed needlessly" || pass "no needless refresh"
 run send1 0 "send with OAUTHBEARER" -- send "first"
-[ "$(stored)" = 1 ] && pass "SMTP server stored the message" || fail "stored $(stored)"
+[ "$(smtpd_stored)" = 1 ] && pass "SMTP server stored the message" || fail "stored $(smtpd_stored)"
 
 # --- 3. a refused token is refreshed once, on POP3 and on SMTP ---
 ctl revoke-access
@@ -119,7 +102,7 @@ mark
 run send2 0 "send after the access token was revoked" -- send "second"
 since | grep -q "^introspect $AT2 revoked" && since | grep -q "^refresh " &&
     pass "SMTP: refused token refreshed" || fail "SMTP: no refresh after refusal"
-[ "$(stored)" = 2 ] && pass "second message stored" || fail "stored $(stored)"
+[ "$(smtpd_stored)" = 2 ] && pass "second message stored" || fail "stored $(smtpd_stored)"
 
 # --- 4. short lifetimes: renewed before expiry, across several lifetimes, XOAUTH2 ---
 sed -i 's/^oauth_scope = mail$/oauth_scope = mail\npop3_auth = xoauth2\nsmtp_auth = xoauth2/' "$T/rc"
@@ -157,8 +140,8 @@ for round in 1 2; do
     run "send-r$round" 0 "send after lifetime $round" -- send "round $round"
     renewed "send round $round" "$OLD"
 done
-[ "$(stored)" = 4 ] && pass "every message delivered across token lifetimes" ||
-    fail "stored $(stored)"
+[ "$(smtpd_stored)" = 4 ] && pass "every message delivered across token lifetimes" ||
+    fail "stored $(smtpd_stored)"
 
 # --- 4b. a token too long for the AUTH line goes after the server's empty challenge ---
 curl -sf --cacert "$T/cert.pem" -d chars=2000 "$OURL/control/pad" >/dev/null
@@ -201,7 +184,7 @@ since | grep -q "^authorize code-" && since | grep -q "^issue " &&
 expect_in "$T/browser.out" "tern has the authorization" "the browser got the answer page"
 run fetch-after 0 "fetch after authorizing again" -- "$TERN" -c "$T/rc" -v fetch
 run flush 0 "the queued message goes out" -- "$TERN" -c "$T/rc" -v flush --all
-[ "$(stored)" = 5 ] && pass "queued message delivered" || fail "stored $(stored)"
+[ "$(smtpd_stored)" = 5 ] && pass "queued message delivered" || fail "stored $(smtpd_stored)"
 
 # --- 7. oauth_token_command alone ---
 rc "$T/rc2" "oauth_token_command = sed -n 's/^access_token //p' $TOKFILE"
@@ -211,7 +194,7 @@ since | grep -q "^introspect $(access_token) active" && pass "the command's toke
     fail "command token not seen"
 run cmd-send 0 "send with oauth_token_command" -- \
     sh -c 'printf "Subject: c\n\nx\n" | "$0" -c "$1" -v send bob@example.org' "$TERN" "$T/rc2"
-[ "$(stored)" = 6 ] && pass "sent with the command's token" || fail "stored $(stored)"
+[ "$(smtpd_stored)" = 6 ] && pass "sent with the command's token" || fail "stored $(smtpd_stored)"
 rc "$T/rc3" "oauth_token_command = echo bogus-token"
 : >"$T/peer.log"
 run cmd-bad 77 "a refused command token fails" -- "$TERN" -c "$T/rc3" fetch

@@ -5,16 +5,11 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/dovecot.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-command -v python3 >/dev/null 2>&1 || skip "python3 not installed"
-command -v openssl >/dev/null 2>&1 || skip "openssl not installed"
-[ "$(id -u)" = 0 ] || skip "dovecot's private instance needs root (its mail user is 'mail')"
 
 dovecot_setup "$T/dv"
-trap 'rc=$?; dovecot_stop; [ -n "${PEER_PID:-}" ] && kill $PEER_PID 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
 N=${POP3_TEST_MESSAGES:-1000}
-python3 "$HERE/genmail.py" "$DOVECOT_MAILDIR" "$N" 300 6000 7
+dovecot_fill "$N" 300 6000 7
 mkdir -p "$T/orig" && cp "$DOVECOT_MAILDIR"/new/* "$T/orig/"
-dovecot_own
 dovecot_start
 
 # rc FILE NAME [key = value...]: an account section pointing at the dovecot.
@@ -118,34 +113,36 @@ expect_in "$T/out" "$N deleted" "keep = no deletes what is safely stored"
 [ "$(count_files "$T/m2/INBOX")" = "$N" ] && pass "local copy intact" || fail "local copy changed"
 
 # --- 3. keep = N days, judged by the first-fetched time in the state file ---
-python3 "$HERE/genmail.py" "$DOVECOT_MAILDIR" 5 300 900 11; dovecot_own
+# age_state ROOT SECONDS: every first-fetched time in ROOT's POP3 state file SECONDS ago.
+age_state() {
+    sed -i "s/^[0-9][0-9]* /$(($(date +%s) - $2)) /" \
+        "$(ls "$1/.tern/pop3/"alice@127.0.0.1:* | grep -v -e "\.lock$" -e "\.journal$")"
+}
+dovecot_fill 5 300 900 11
 rc "$T/keep.rc" "$T/m3" "pop3_port = $POP3S_PORT" "pop3_keep = 2"
 expect_status 0 "keep = 2 first run" -- "$TERN" -c "$T/keep.rc" fetch
 expect_in "$T/out" "5 new messages" "keep = 2 fetches 5"
 expect_in "$T/out" "0 deleted" "keep = 2 deletes nothing young"
-state=$(ls "$T/m3/.tern/pop3/"alice@127.0.0.1:* | grep -v -e "\.lock$" -e "\.journal$")
-old=$(($(date +%s) - 3 * 86400))
-sed -i "s/^[0-9][0-9]* /$old /" "$state"
+age_state "$T/m3" $((3 * 86400))
 expect_status 0 "keep = 2 after three days" -- "$TERN" -c "$T/keep.rc" fetch
 expect_in "$T/out" "5 deleted" "keep = 2 deletes messages first fetched 3 days ago"
 expect_in "$T/out" "0 new messages" "and fetches nothing again"
 
 # pop3_keep = 1 is one day (it used to be read as the boolean yes: never deleted)
-python3 "$HERE/genmail.py" "$DOVECOT_MAILDIR" 4 300 900 13; dovecot_own
+dovecot_fill 4 300 900 13
 rc "$T/keep1.rc" "$T/m3b" "pop3_port = $POP3S_PORT" "pop3_keep = 1"
 expect_status 0 "keep = 1 first run" -- "$TERN" -c "$T/keep1.rc" fetch
 expect_in "$T/out" "4 new messages" "keep = 1 fetches 4"
 expect_in "$T/out" "0 deleted" "keep = 1 deletes nothing fetched just now"
-state=$(ls "$T/m3b/.tern/pop3/"alice@127.0.0.1:* | grep -v -e "\.lock$" -e "\.journal$")
-sed -i "s/^[0-9][0-9]* /$(($(date +%s) - 23 * 3600)) /" "$state"
+age_state "$T/m3b" $((23 * 3600))
 expect_status 0 "keep = 1 after 23 hours" -- "$TERN" -c "$T/keep1.rc" fetch
 expect_in "$T/out" "0 deleted" "keep = 1 keeps messages fetched less than a day ago"
-sed -i "s/^[0-9][0-9]* /$(($(date +%s) - 25 * 3600)) /" "$state"
+age_state "$T/m3b" $((25 * 3600))
 expect_status 0 "keep = 1 after 25 hours" -- "$TERN" -c "$T/keep1.rc" fetch
 expect_in "$T/out" "4 deleted" "keep = 1 deletes messages fetched more than a day ago"
 
 # --- 4. failures by reason: nothing lost, the right words ---
-python3 "$HERE/genmail.py" "$DOVECOT_MAILDIR" 3 300 900 12; dovecot_own
+dovecot_fill 3 300 900 12
 rc "$T/bad.rc" "$T/m4" "pop3_port = $POP3S_PORT" "password = wrong"
 expect_status 77 "wrong password exits EX_NOPERM" -- "$TERN" -c "$T/bad.rc" fetch
 expect_in "$T/err" "login as alice failed" "wrong password: says the login failed"
@@ -272,12 +269,11 @@ else fail "kill -9 x50: $(wc -l <"$T/k.got") files for $K messages";
 
 # --- 7. the scripted peer ---
 peer() {
-    [ -n "${PEER_PID:-}" ] && { kill "$PEER_PID" 2>/dev/null; wait "$PEER_PID" 2>/dev/null || true; }
-    rm -f "$T/peer.port" "$T/peer.port.cut" "$T/peer.log"
-    python3 "$HERE/pop3peer.py" "$1" "$T/peer.port" "$T/peer.log" "$T/dv/cert.pem" \
-        "$T/dv/cert.key" &
-    PEER_PID=$!
-    for _ in $(seq 50); do [ -s "$T/peer.port" ] && break; sleep 0.1; done
+    [ -z "${PEER_PID:-}" ] || serve_stop "$PEER_PID"
+    rm -f "$T/peer.port.cut" "$T/peer.log"
+    serve "pop3peer.py $1" "$T/peer.port" "$T/peer.out" python3 "$HERE/pop3peer.py" "$1" \
+        "$T/peer.port" "$T/peer.log" "$T/dv/cert.pem" "$T/dv/cert.key"
+    PEER_PID=$SERVE_PID
     PEER_PORT=$(cat "$T/peer.port")
 }
 no_credentials() {
@@ -357,6 +353,6 @@ for m in trickle-line trickle-body; do
     expect_in "$T/err" "is too slow" "$m named"
     [ "$(wc -l <"$T/err")" = 1 ] && pass "$m: one line" || fail "$m: $(cat "$T/err")"
 done
-kill "$PEER_PID" 2>/dev/null; wait "$PEER_PID" 2>/dev/null || true; PEER_PID=
+serve_stop "$PEER_PID"; PEER_PID=
 
 finish

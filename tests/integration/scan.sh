@@ -84,6 +84,15 @@ expect_in "$T/out" "Dave" "limit picks the flagged reply"
 expect_in "$T/out" "     1  !   2025-01-08 Dave" "flag columns as in the list pane"
 expect_status 0 "limit by date" -- S --limit 'date:2025-01-09..' INBOX
 [ "$(wc -l <"$T/out")" -eq 1 ] && pass "date range" || fail "date range"
+expect_status 0 "mutt date" -- S --limit '~d 09/01/2025-' INBOX
+[ "$(wc -l <"$T/out")" -eq 1 ] && pass "~d DD/MM/YYYY- as date:" || fail "~d DD/MM/YYYY- as date:"
+expect_status 0 "mutt date range" -- S --limit '~d 1/1/2025-8/1/2025 !~d 20250108' INBOX
+n=$(wc -l <"$T/out")
+grep -q "2025-01-08" "$T/out" && fail "!~d YYYYMMDD leaves out that day" ||
+    pass "!~d YYYYMMDD leaves out that day ($n)"
+[ "$n" -ge 2 ] && pass "~d D1-D2 keeps the days before" || fail "~d D1-D2 keeps the days before ($n)"
+expect_status 2 "bad mutt date" -- S --limit '~d 1/13/2025' INBOX
+expect_in "$T/err" "bad date" "the error names the date"
 expect_status 0 "mutt pattern" -- S --limit '~s lunch ~F' INBOX
 [ "$(wc -l <"$T/out")" -eq 1 ] && pass "~s lunch ~F selects one" || fail "~s lunch ~F selects one"
 expect_in "$T/out" "Dave" "the regex pattern picks the flagged reply"

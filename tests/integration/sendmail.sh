@@ -4,34 +4,9 @@
 # after the recipients are refused. The real mailx programs are pointed at a `sendmail` link
 # to tern and never at the system's sendmail.
 . "$(dirname "$0")/lib.sh"
-
-PY=/usr/bin/python3
-SRC=${TERN_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-SMTPD="$SRC/tests/integration/smtpd.py"
-[ -x "$PY" ] && "$PY" -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd not installed"
-command -v openssl >/dev/null || skip "openssl not installed"
+. "$(dirname "$0")/smtpd.sh"
 [ -x "$TERN" ] || skip "no tern binary at $TERN"
-
-openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -days 2 \
-    -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
-
-SERVER_PID=
-stop_server() {
-    if [ -n "$SERVER_PID" ]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-        SERVER_PID=
-    fi
-}
-trap 'rc=$?; stop_server; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
-
-"$PY" "$SMTPD" --port-file "$T/port" --store "$T/store" --cert "$T/cert.pem" \
-    --key "$T/key.pem" --user ann --password s3cret >"$T/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 200); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || { echo "the SMTP server did not start"; cat "$T/server.log"; exit 1; }
-PORT=$(cat "$T/port")
+smtpd_start "$T" --tls --auth
 
 # ~/.mailrc in the '#:' form, with the alias cron's USER needs.
 cat >"$HOME/.mailrc" <<RC
@@ -41,7 +16,7 @@ alias ann ann@example.org
 #: [account work]
 #: from = Ann Example <ann@example.org>
 #: smtp_host = 127.0.0.1
-#: smtp_port = $PORT
+#: smtp_port = $SMTPD_PORT
 #: smtp_user = ann
 #: smtp_password = s3cret
 #: tls_ca_file = $T/cert.pem
@@ -68,7 +43,6 @@ for expr in sys.argv[3:]:
 PY
     then pass "$what"; else fail "$what"; sed 's/^/    /' "$T/check"; fi
 }
-stored() { find "$T/store" -name '*.eml' | wc -l; }
 queued() { find "$T/Mail/.tern/queue" -name '*.state' 2>/dev/null | wc -l; }
 
 # 1. Debian cron, exactly: sendmail -FCronDaemon -i -B8BITMIME -oem USER
@@ -76,7 +50,8 @@ printf 'From: root (Cron Daemon)\nTo: ann\nSubject: Cron <ann@host> date\nMIME-V
     >"$T/cron.msg"
 expect_status 0 "cron's call delivers" -- \
     "$SENDMAIL" -FCronDaemon -i -B8BITMIME -oem ann <"$T/cron.msg"
-[ "$(stored)" = 1 ] && pass "cron's message reached the server" || fail "cron: $(stored) stored"
+[ "$(smtpd_stored)" = 1 ] && pass "cron's message reached the server" ||
+    fail "cron: $(smtpd_stored) stored"
 check 1 "cron: envelope from the account, USER through the alias, 8BITMIME" \
     "env['mail_from'] == 'ann@example.org'" "env['rcpt_tos'] == ['ann@example.org']" \
     "'BODY=8BITMIME' in env['mail_options']"
@@ -102,13 +77,13 @@ check 3 "-F NAME in UTF-8 is an encoded word that decodes to the name" \
 
 # 2. s-nail: sendmail -i [args] -- rcpt (the real s-nail, mta set to the link)
 if command -v s-nail >/dev/null; then
-    before=$(stored)
+    before=$(smtpd_stored)
     # s-nail reads the file tern reads (and stays silent on its '#:' lines) and passes
     # MAILRC on; it resets HOME to the passwd entry for its children, so name the file
     printf 'hello from s-nail\n' | MAILRC="$HOME/.mailrc" s-nail -n -S mta="$SENDMAIL" \
         -S from=ann@example.org -s 'via s-nail' bob@example.org carol@example.org \
         >"$T/out" 2>"$T/err" || true
-        [ "$(stored)" = $((before + 1)) ] && pass "s-nail's message reached the server" ||
+        [ "$(smtpd_stored)" = $((before + 1)) ] && pass "s-nail's message reached the server" ||
         { fail "s-nail: nothing stored"; cat "$T/err"; }
     [ -s "$T/err" ] && { fail "s-nail printed something"; cat "$T/err"; } ||
         pass "s-nail (reading the shared ~/.mailrc) and tern print nothing"
@@ -122,13 +97,13 @@ fi
 
 # 3. bsd-mailx: sendmail -i -t (the real bsd-mailx, its sendmail variable set to the link)
 if command -v bsd-mailx >/dev/null; then
-    before=$(stored)
+    before=$(smtpd_stored)
     # $MAILRC names one file for both: bsd-mailx's sendmail variable, then tern's settings
     { printf 'set sendmail=%s\n' "$SENDMAIL"; cat "$HOME/.mailrc"; } >"$T/bsd.rc"
     chmod 600 "$T/bsd.rc"
     printf 'hello from bsd-mailx\n' | MAILRC="$T/bsd.rc" bsd-mailx -s 'via bsd-mailx' \
         -c dave@example.org bob@example.org >"$T/out" 2>"$T/err" || true
-    [ "$(stored)" = $((before + 1)) ] && pass "bsd-mailx's message reached the server" ||
+    [ "$(smtpd_stored)" = $((before + 1)) ] && pass "bsd-mailx's message reached the server" ||
         { fail "bsd-mailx: nothing stored"; cat "$T/out" "$T/err"; }
     check $((before + 1)) "bsd-mailx: -t takes To and Cc; envelope from the account" \
         "sorted(env['rcpt_tos']) == ['bob@example.org', 'dave@example.org']" \
@@ -140,7 +115,7 @@ fi
 
 # 4. git send-email --smtp-server=PATH (package git-email)
 if git send-email -h >/dev/null 2>&1 || [ -x "$(git --exec-path)/git-send-email" ]; then
-    before=$(stored)
+    before=$(smtpd_stored)
     git init -q "$T/repo"
     (cd "$T/repo" && git config user.name 'Ann Example' && git config user.email ann@example.org &&
      echo hi >file && git add file && git commit -q -m 'add a file' &&
@@ -149,7 +124,7 @@ if git send-email -h >/dev/null 2>&1 || [ -x "$(git --exec-path)/git-send-email"
         --from='Ann Example <ann@example.org>' --envelope-sender=ann@example.org \
         --confirm=never --suppress-cc=all --no-validate --quiet "$T"/patches/*.patch) \
         >"$T/out" 2>"$T/err" || true
-    [ "$(stored)" = $((before + 1)) ] && pass "git send-email's patch reached the server" ||
+    [ "$(smtpd_stored)" = $((before + 1)) ] && pass "git send-email's patch reached the server" ||
         { fail "git send-email: nothing stored"; cat "$T/out" "$T/err"; }
     check $((before + 1)) "git send-email: -f envelope, recipient, the patch" \
         "env['mail_from'] == 'ann@example.org'" "env['rcpt_tos'] == ['bob@example.org']" \
@@ -159,7 +134,7 @@ else
 fi
 
 # Options come before recipients: nothing is sent, the error says why.
-before=$(stored)
+before=$(smtpd_stored)
 printf 'Subject: x\n\nx\n' >"$T/x.msg"
 expect_status 2 "an option after a recipient is refused" -- \
     "$TERN" send bob@example.org -f e@example.org <"$T/x.msg"
@@ -167,7 +142,7 @@ expect_in "$T/err" "tern send: '-f' after the recipients: options come first (no
     "the error names the option"
 expect_status 2 "the same through the link" -- "$SENDMAIL" bob@example.org -v <"$T/x.msg"
 expect_in "$T/err" "sendmail: '-v' after the recipients" "the link's error names itself"
-[ "$(stored)" = "$before" ] && [ "$(queued)" = 0 ] && pass "nothing was queued or sent" ||
+[ "$(smtpd_stored)" = "$before" ] && [ "$(queued)" = 0 ] && pass "nothing was queued or sent" ||
     fail "a refused command line sent or queued mail"
 expect_status 2 "-bp is refused" -- "$SENDMAIL" -bp
 expect_status 0 "--help" -- "$TERN" send --help

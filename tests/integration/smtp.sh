@@ -4,39 +4,15 @@
 # bad credentials and certificates, STARTTLS injection and SMTP smuggling bodies.
 . "$(dirname "$0")/lib.sh"
 
-PY=/usr/bin/python3
-SRC=${TERN_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-SMTPD="$SRC/tests/integration/smtpd.py"
-[ -x "$PY" ] && "$PY" -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd not installed"
-command -v openssl >/dev/null || skip "openssl not installed"
+. "$(dirname "$0")/smtpd.sh"
 [ -x "$TERN" ] || skip "no tern binary at $TERN"
 
-openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -days 2 \
-    -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
-
-SERVER_PID=
-stop_server() {
-    if [ -n "$SERVER_PID" ]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-        SERVER_PID=
-    fi
-}
-trap 'rc=$?; stop_server; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
-
-# start_server NAME [smtpd.py args...]: a server storing into $T/NAME/store, port in $PORT.
+# start_server NAME [smtpd.py args...]: a new server storing into $T/NAME/store, port in $PORT.
 start_server() {
     local name=$1; shift
-    stop_server
-    mkdir -p "$T/$name"
-    rm -f "$T/$name/port"
-    "$PY" "$SMTPD" --port-file "$T/$name/port" --store "$T/$name/store" \
-        --cert "$T/cert.pem" --key "$T/key.pem" --user ann --password s3cret "$@" \
-        >"$T/$name/server.log" 2>&1 &
-    SERVER_PID=$!
-    for _ in $(seq 100); do [ -s "$T/$name/port" ] && break; sleep 0.05; done
-    PORT=$(cat "$T/$name/port")
+    smtpd_stop
+    smtpd_start "$T/$name" --tls --auth "$@"
+    PORT=$SMTPD_PORT
 }
 
 # config NAME [extra account lines...]: $T/NAME/rc with mail_root $T/NAME/Mail.
@@ -46,17 +22,15 @@ config() {
     {
         printf '[general]\nmail_root = %s\nqueue_retry_min = 1s\nqueue_retry_max = 2s\n' \
             "$T/$name/Mail"
-        printf '[account work]\nfrom = Ann Example <ann@example.org>\nsmtp_host = 127.0.0.1\n'
-        printf 'smtp_port = %s\nsmtp_tls = starttls\nsmtp_user = ann\nsmtp_password = s3cret\n' \
-            "$PORT"
-        printf 'tls_ca_file = %s\ntimeout = 5\n' "$T/cert.pem"
+        smtpd_account work
+        printf 'timeout = 5\n'
         for l in "$@"; do printf '%s\n' "$l"; done
     } >"$T/$name/rc"
     chmod 600 "$T/$name/rc"
     RC="$T/$name/rc"
 }
 
-stored() { find "$T/$1/store" -name '*.eml' 2>/dev/null | wc -l; }
+stored() { smtpd_stored "$T/$1"; }
 queued() { find "$T/$1/Mail/.tern/queue" -name '*.state' 2>/dev/null | wc -l; }
 
 cat >"$T/gen.py" <<'PY'
@@ -160,7 +134,6 @@ expect_status 0 "Outbox empty after the flush" -- \
     test "$(find "$T/bulk/Mail/Outbox" -type f | wc -l)" = 0
 
 # ---- sendmail front end: recipients from arguments, aliases, headers added ----
-stop_server
 start_server cli
 config cli 'alias team dave@example.org "Eve <eve@example.org>"'
 printf 'Subject: plain\n\nhello\n.\nnot read without -i\n' >"$T/m1"
@@ -181,7 +154,6 @@ expect_status 78 "send -a with an unknown account" -- sh -c \
 # ---- Maildir++ (issue 13): a mail root kept by dovecot/Courier (the root is the INBOX
 # Maildir, folders are .Name with a maildirfolder file): the sent copy lands in .Sent, and no
 # Sent/Drafts/Trash directories appear beside the dot folders ----
-stop_server
 start_server mpp
 config mpp
 MPP="$T/mpp/Mail"
@@ -213,7 +185,6 @@ expect_status 0 "Maildir++: still no plain Sent/Drafts/Trash" -- \
 # in its own outbox, one tern queue lists them with a message queued before the accounts had
 # outboxes (its state names none, it is in .Outbox), one flush sends all three and files each
 # sent copy in its account's sent folder ----
-stop_server
 start_server obx
 config obx 'outbox = Queue/Work' 'sent = Work/Sent' '[account home]' \
     'from = Ann at Home <ann@home.example.org>' 'smtp_host = 127.0.0.1' "smtp_port = $PORT" \
@@ -437,12 +408,12 @@ expect_in "$T/qauth" "last reply: 127.0.0.1: authentication (PLAIN) as ann faile
 expect_not_in "$T/qauth" "next now" "wrong password: no retry time"
 # even with the retry delays long past, a flush leaves it alone: retrying cannot help
 sed -i 's/^next .*/next 1000/' "$T"/tauth/Mail/.tern/queue/*.state
-auths=$(grep -c 'AUTH' "$T/tauth/server.log" || true)
+auths=$(grep -c 'AUTH' "$T/tauth/smtpd.log" || true)
 expect_status 0 "wrong password: a later flush does not try again" -- "$TERN" -c "$RC" flush
 expect_in "$T/out" "1 held until the account's settings change" \
     "wrong password: a later flush says the message is held"
 expect_status 0 "wrong password: no new login attempt" -- \
-    test "$(grep -c 'AUTH' "$T/tauth/server.log" || true)" = "$auths"
+    test "$(grep -c 'AUTH' "$T/tauth/smtpd.log" || true)" = "$auths"
 expect_status 0 "wrong password: still held" -- grep -q '^state held' \
     "$T"/tauth/Mail/.tern/queue/*.state
 expect_status 69 "wrong password: --retry-held tries on request" -- \
@@ -489,7 +460,7 @@ expect_in "$T/einject" "unexpected data after STARTTLS" "STARTTLS injection abor
 sleep 0.3
 for _ in $(seq 60); do [ -s "$T/inject.log" ] && break; sleep 0.1; done
 expect_in "$T/inject.log" "after-starttls: b''" "nothing sent after the injected reply"
-stop_server
+smtpd_stop
 
 # ---- kill -9 during a flush loses nothing (at worst a message goes twice) ----
 start_server kill
@@ -498,7 +469,7 @@ config kill
 ls "$T/kill/msgs"/*.msg | xargs -P 2 -n 1 sh -c '"$0" -c "$1" send -q -t -i < "$2"' "$TERN" "$RC"
 "$TERN" -c "$RC" flush >/dev/null 2>&1 &
 fpid=$!
-for _ in $(seq 200); do [ "$(stored kill)" -ge 50 ] && break; sleep 0.02; done
+smtpd_wait 50 || true
 kill -9 "$fpid" 2>/dev/null || true
 wait "$fpid" 2>/dev/null || true
 echo "    (killed after $(stored kill) deliveries, $(queued kill) still queued)"
@@ -507,7 +478,7 @@ expect_status 0 "after kill -9: every message arrived, none lost" -- \
     "$PY" "$T/verify.py" "$T/kill/store" "$T/kill/Mail/Sent" "$T/kill/msgs" dups-ok
 cat "$T/out"
 expect_status 0 "after kill -9: queue empty" -- test "$(queued kill)" = 0
-stop_server
+smtpd_stop
 echo "    (whole script: $(( $(date +%s) - t0 )) s)"
 
 finish

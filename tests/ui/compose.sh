@@ -6,20 +6,8 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
-PY=/usr/bin/python3
-[ -x "$PY" ] && "$PY" -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd not installed"
-command -v openssl >/dev/null || skip "openssl not installed"
-
-openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -days 2 \
-    -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
-"$PY" "$TERN_SRCDIR/tests/integration/smtpd.py" --port-file "$T/port" --store "$T/store" \
-    --cert "$T/cert.pem" --key "$T/key.pem" --user ann --password s3cret >"$T/smtpd.log" 2>&1 &
-SMTPD=$!
-trap 'rc=$?; kill $SMTPD 2>/dev/null; tmux -S "$SOCK" kill-server 2>/dev/null || true;
-      [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || skip "the SMTP server did not start"
+. "$(dirname "$0")/../integration/smtpd.sh"
+smtpd_start "$T" --tls --auth
 
 demo_mail "$T/Mail"
 # The editor: what it does next is read from $T/edit (a shell snippet run with the file as $1).
@@ -30,7 +18,7 @@ ED
 chmod +x "$T/editor.sh"
 write_rc "$T/rc" "$T/Mail" "editor = $T/editor.sh" \
     '[account demo]' 'from = Ann Example <ann@example.org>' 'smtp_host = 127.0.0.1' \
-    "smtp_port = $(cat "$T/port")" 'smtp_tls = starttls' 'smtp_user = ann' \
+    "smtp_port = $SMTPD_PORT" 'smtp_tls = starttls' 'smtp_user = ann' \
     'smtp_password = s3cret' "tls_ca_file = $T/cert.pem" 'timeout = 10'
 export TERN_LEARN_EVERY=3600     # the address book is written before compose and at exit
 printf 'crew.csv contents\nseat,name\n' >"$T/crew.csv"
@@ -76,9 +64,7 @@ expect_screen "Compose (account demo)" "e resumes the draft"
 expect_screen "crew.csv" "the attachment came back with the draft"
 keys y
 expect_screen "flush: done" "y queues the message and a background flush sends it" 20
-n=0
-while [ "$n" -lt 200 ] && [ "$(find "$T/store" -name '*.eml' 2>/dev/null | wc -l)" -lt 1 ]; do
-    sleep 0.1; n=$((n + 1)); done
+smtpd_wait 1 || true
 got=$(find "$T/store" -name '*.eml' | head -n 1)
 if [ -n "$got" ]; then pass "the background flush delivered it"; else fail "nothing arrived"; fi
 if [ -n "$got" ]; then
@@ -119,9 +105,7 @@ keys r
 expect_screen "Subject: Re: Sunday lunch?" "r makes a reply"
 expect_screen "To: Mum <mum@family.example>" "the reply goes to the sender"
 keys y
-n=0
-while [ "$n" -lt 200 ] && [ "$(find "$T/store" -name '*.eml' | wc -l)" -lt 2 ]; do
-    sleep 0.1; n=$((n + 1)); done
+smtpd_wait 2 || true
 reply=$(grep -l "^Subject: Re: Sunday lunch?" "$T"/store/*.eml 2>/dev/null | head -n 1)
 if [ -n "$reply" ] && grep -q "^In-Reply-To: <mum1@demo.example.org>" "$reply" &&
     grep -q "^> Are you coming on Sunday?" "$reply"; then pass "the reply arrived threaded and quoted"

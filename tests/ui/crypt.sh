@@ -9,12 +9,8 @@
 command -v gpg >/dev/null || skip "gpg not installed (Debian gnupg)"
 command -v gpgconf >/dev/null || skip "gpgconf not installed"
 
-G=$(mktemp -d /tmp/tern-gpg.XXXXXX)
-BOBHOME=$(mktemp -d /tmp/tern-gpg.XXXXXX)
-chmod 700 "$G" "$BOBHOME"
-trap 'rc=$?; tmux -S "$SOCK" kill-server 2>/dev/null || true
-      for h in "$G" "$BOBHOME"; do GNUPGHOME="$h" gpgconf --kill all 2>/dev/null || true; done
-      rm -rf "$G" "$BOBHOME"; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
+gpg_home G
+gpg_home BOBHOME
 export GNUPGHOME="$G"
 genkey() {   # HOME NAME EMAIL
     printf '%%no-protection\nKey-Type: EdDSA\nKey-Curve: ed25519\nKey-Usage: sign\nSubkey-Type: ECDH\nSubkey-Curve: cv25519\nSubkey-Usage: encrypt\nName-Real: %s\nName-Email: %s\nExpire-Date: 0\n%%commit\n' \

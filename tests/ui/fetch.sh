@@ -5,14 +5,10 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../integration/dovecot.sh"
-HERE=$(cd "$(dirname "$0")/../integration" && pwd)
-command -v openssl >/dev/null 2>&1 || skip "openssl not installed"
 
 dovecot_setup "$T/dv"
-trap 'rc=$?; dovecot_stop; tmux -S "$SOCK" kill-server 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
 N=${UI_FETCH_MESSAGES:-600}
-python3 "$HERE/genmail.py" "$DOVECOT_MAILDIR" "$N" 300 3000 5
-dovecot_own
+dovecot_fill "$N" 300 3000 5
 dovecot_start
 
 M="$T/Mail"

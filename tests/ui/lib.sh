@@ -9,7 +9,7 @@ command -v python3 >/dev/null 2>&1 || skip "python3 is not installed"
 NSOCK=0
 SOCK="$T/tmux.$NSOCK.sock"
 tm() { tmux -S "$SOCK" "$@"; }
-trap 'rc=$?; tmux -S "$SOCK" kill-server 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
+at_exit 'tmux -S "$SOCK" kill-server 2>/dev/null'
 
 # demo_mail DIR: a scratch copy of the demo Maildirs (git keeps no empty new/ and tmp/).
 demo_mail() {
@@ -19,6 +19,15 @@ demo_mail() {
         mkdir -p "${cur%/cur}/new" "${cur%/cur}/tmp"
     done
     find "$1" -name .keep -delete
+}
+
+# demo_setup [extra general lines...]: the demo mail in $M ($T/Mail) and $T/rc for it; the
+# address book is written only at exit (no timer fires during a test).
+demo_setup() {
+    M="$T/Mail"
+    demo_mail "$M"
+    write_rc "$T/rc" "$M" "$@"
+    export TERN_LEARN_EVERY=3600
 }
 
 # write_rc FILE MAILROOT [extra lines...]

@@ -5,10 +5,7 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
-M="$T/Mail"
-demo_mail "$M"
-write_rc "$T/rc" "$M"
-export TERN_LEARN_EVERY=3600
+demo_setup
 export HOME="$T/home"
 mkdir -p "$HOME"
 

@@ -6,21 +6,8 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
-PY=/usr/bin/python3
-[ -x "$PY" ] && "$PY" -c 'import aiosmtpd' 2>/dev/null || skip "python3-aiosmtpd not installed"
-command -v openssl >/dev/null || skip "openssl not installed"
-
-openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost \
-    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -days 2 \
-    -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null
-"$PY" "$TERN_SRCDIR/tests/integration/smtpd.py" --port-file "$T/port" --store "$T/store" \
-    --cert "$T/cert.pem" --key "$T/key.pem" --user ann --password s3cret \
-    --reject-rcpt nobody@example.net >"$T/smtpd.log" 2>&1 &
-SMTPD=$!
-trap 'rc=$?; kill $SMTPD 2>/dev/null; tmux -S "$SOCK" kill-server 2>/dev/null || true;
-      [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || skip "the SMTP server did not start"
+. "$(dirname "$0")/../integration/smtpd.sh"
+smtpd_start "$T" --tls --auth --reject-rcpt nobody@example.net
 
 M="$T/Mail"
 demo_mail "$M"
@@ -41,7 +28,7 @@ ED
 chmod +x "$T/editor.sh"
 write_rc "$T/rc" "$M" "query_command = $T/query.sh %s" "editor = $T/editor.sh" \
     '[account demo]' 'from = Ann Example <ann@example.org>' 'smtp_host = 127.0.0.1' \
-    "smtp_port = $(cat "$T/port")" 'smtp_tls = starttls' 'smtp_user = ann' \
+    "smtp_port = $SMTPD_PORT" 'smtp_tls = starttls' 'smtp_user = ann' \
     'smtp_password = s3cret' "tls_ca_file = $T/cert.pem" 'timeout = 10'
 export TERN_LEARN_EVERY=3600
 export HOME="$T/home"
@@ -82,9 +69,7 @@ expect_screen "Bounce to news@bakery.example, Carl <carl@example....? (y/n)" \
     "the alias is expanded and the bounce confirmed"
 keys y
 expect_screen "flush: done" "the bounce is queued and flushed" 20
-n=0
-while [ "$n" -lt 200 ] && [ "$(find "$T/store" -name '*.eml' 2>/dev/null | wc -l)" -lt 1 ]; do
-    sleep 0.1; n=$((n + 1)); done
+smtpd_wait 1 || true
 got=$(find "$T/store" -name '*.eml' | head -n 1)
 if [ -n "$got" ]; then pass "the bounce arrived"; else fail "nothing arrived"; fi
 if [ -n "$got" ]; then
@@ -142,7 +127,7 @@ if screen | tail -n 1 | grep -q "RCPT TO:<nobody@example.net>: 550 5.1.1"; then
 cat >"$T/edit" <<'ED'
 sed -i -e 's/^To: .*/To: eve@example.net/' "$1"
 ED
-nstore=$(find "$T/store" -name '*.eml' | wc -l)
+nstore=$(smtpd_stored)
 keys /
 typetext "Stollen"
 keys Enter
@@ -153,9 +138,7 @@ grep -q "^Subject: Stollen pre-orders are open" "$T/edited.in" &&
     grep -q "Stollen pre-orders are open until 15 December." "$T/edited.in" &&
     pass "the editor got its headers and body" || fail "the editor got its headers and body"
 keys y
-n=0
-while [ "$n" -lt 200 ] && [ "$(find "$T/store" -name '*.eml' | wc -l)" -le "$nstore" ]; do
-    sleep 0.1; n=$((n + 1)); done
+smtpd_wait $((nstore + 1)) || true
 new=$(grep -l "^To: eve@example.net" "$T"/store/*.eml 2>/dev/null | head -n 1)
 if [ -n "$new" ] && grep -q "Stollen pre-orders are open until 15 December." "$new" &&
     ! grep -qi "^Message-ID: <news2@demo.example.org>" "$new" && grep -qi "^Message-ID: <" "$new"; then
@@ -165,6 +148,62 @@ else
 fi
 [ "$(grep -l "Stollen pre-orders are open until" "$M"/INBOX/cur/* | wc -l)" = 1 ] &&
     pass "the original stays in INBOX" || fail "the original stays in INBOX"
+
+# ; r and ; f on two tagged messages: once sent, every message answered carries R (the
+# reply) or P (the forward), as mutt sets them, not only the first.
+semi() { tm send-keys -t t '\;'; }
+flags_of() { f=$(grep -lx "Subject: $1" "$M"/INBOX/cur/* "$M"/INBOX/new/* 2>/dev/null | head -n 1)
+    [ -n "$f" ] && printf '%s\n' "${f##*:2,}"; }
+# wait_flags FLAG: until both tagged messages carry FLAG (the flush runs in the background)
+wait_flags() { n=0; while [ "$n" -lt 200 ]; do
+    case "$(flags_of 'Crew list and race plan') $(flags_of 'Index corruption on ARM (RC1)')" in
+    *"$1"*\ *"$1"*) return 0;; esac; sleep 0.1; n=$((n + 1)); done; return 1; }
+cat >"$T/edit" <<'ED'
+printf 'Agreed.\n' >>"$1"
+ED
+keys T
+typetext "~s ^Crew.list | ~s ^Index.corruption"
+keys Enter
+expect_screen ", 2 tagged]" "T tags the crew list and the ARM report"
+semi; keys r
+expect_screen "Compose (account demo)" "; r opens one reply to both"
+keys y
+wait_flags R && pass "; r sent: both originals have flag R" ||
+    fail "; r sent: both originals have flag R ($(flags_of 'Crew list and race plan') $(flags_of 'Index corruption on ARM (RC1)'))"
+cat >"$T/edit" <<'ED'
+sed -i -e 's/^To:.*/To: fwd@example.net/' "$1"
+ED
+semi; keys f
+expect_screen "Compose (account demo)" "; f opens one forward of both"
+keys y
+wait_flags P && pass "; f sent: both originals have flag P" ||
+    fail "; f sent: both originals have flag P ($(flags_of 'Crew list and race plan') $(flags_of 'Index corruption on ARM (RC1)'))"
+semi; keys t
+expect_no_screen "tagged]" "; t untags both"
+
+# Esc q: the address query (mutt's Q; tern's Q quits): query_command's answers listed,
+# Enter writes to the chosen one.
+cat >"$T/edit" <<'ED'
+printf 'Hello Zed.\n' >>"$1"
+ED
+keys Escape q
+expect_screen "Query:" "Esc q asks for a query"
+typetext "zed"
+keys Enter
+expect_screen "Query 'zed': 1 address" "the query's answers are listed"
+expect_screen "Zed Query <zed@query.example>" "with name and address"
+keys Enter
+expect_screen "Compose (account demo)" "Enter writes to the chosen address"
+grep -q "^To: Zed Query <zed@query.example>" "$T/edited.in" && pass "the new message is to Zed" ||
+    { fail "the new message is to Zed"; grep "^To:" "$T/edited.in"; }
+keys q
+expect_screen "Abort this message?" "q in compose asks"
+keys y
+expect_no_screen "Compose (account demo)" "the message to Zed is dropped"
+keys Escape q
+typetext "nobody"
+keys Enter
+expect_screen "The query for 'nobody' found nothing." "a query without answers says so"
 
 # M: the session's messages, to read again.
 keys M
@@ -180,9 +219,9 @@ expect_restored "Q leaves"
 # goes out with it.
 write_rc "$T/rc-nopw" "$M" \
     '[account demo]' 'from = Ann Example <ann@example.org>' 'smtp_host = 127.0.0.1' \
-    "smtp_port = $(cat "$T/port")" 'smtp_tls = starttls' 'smtp_user = ann' \
+    "smtp_port = $SMTPD_PORT" 'smtp_tls = starttls' 'smtp_user = ann' \
     "tls_ca_file = $T/cert.pem" 'timeout = 10'
-nstore=$(find "$T/store" -name '*.eml' | wc -l)
+nstore=$(smtpd_stored)
 start_tern -c "$T/rc-nopw"
 expect_screen "[32 msgs" "INBOX is open (no smtp_password)"
 keys /
@@ -191,17 +230,37 @@ keys Enter b
 typetext "fred@example.net"
 keys Enter y
 expect_screen "Password for demo (ann@127.0.0.1):" "the flush asks for the SMTP password"
+# a wrong one: the server's reply is shown, the password forgotten, and asked for again
+typetext "wrong"
+keys Enter
+expect_screen "535" "a refused password shows the server's reply" 20
+expect_screen "flush: 0 sent, 1 deferred" "the bounce waits" 20
+keys S
+expect_screen "Password for demo (ann@127.0.0.1):" "the next send asks again"
 typetext "s3cret"
 if screen | tail -n 1 | grep -q s3cret; then fail "not echoed"; else pass "not echoed"; fi
 keys Enter
 expect_screen "flush: done: 1 sent" "the bounce is sent with it" 20
-n=0
-while [ "$n" -lt 200 ] && [ "$(find "$T/store" -name '*.eml' | wc -l)" -le "$nstore" ]; do
-    sleep 0.1; n=$((n + 1)); done
+smtpd_wait $((nstore + 1)) || true
 grep -l "^Resent-To: fred@example.net" "$T"/store/*.eml >/dev/null 2>&1 &&
     pass "it arrived" || fail "it arrived"
 keys Q
 expect_restored "Q leaves"
+
+# tern flush on a terminal (a pty): asked once, no echo; a refused password is forgotten and
+# asked again after the server's reply, and the message goes out with the right one.
+nstore=$(smtpd_stored)
+printf 'From: ann@example.org\nTo: gus@example.net\nSubject: from the command line\n\nhi\n' |
+    "$TERN" -c "$T/rc-nopw" send -q gus@example.net && pass "tern send -q queues" ||
+    fail "tern send -q queues"
+ask="expect:password for demo (ann@127.0.0.1): "
+"$PY" "$TERN_SRCDIR/tests/integration/ptytalk.py" "$TERN" -c "$T/rc-nopw" flush -- \
+    "$ask" send:wrong "expect:password refused: " expect:535 "$ask" send:s3cret "expect:1 sent" \
+    absent:s3cret absent:wrong >"$T/pty.out" 2>&1 &&
+    pass "tern flush asks again when refused, with the reply" ||
+    { fail "tern flush asks again when refused"; sed 's/^/    /' "$T/pty.out"; }
+smtpd_wait $((nstore + 1)) || true
+grep -ql "^Subject: from the command line" "$T"/store/*.eml && pass "it arrived" || fail "it arrived"
 
 expect_clean_stderr
 finish

@@ -5,10 +5,7 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
 
-M="$T/Mail"
-demo_mail "$M"
-write_rc "$T/rc" "$M"
-export TERN_LEARN_EVERY=3600
+demo_setup
 
 # ---- the wheel over the list never opens (so never marks) a message ----
 start_tern -c "$T/rc"
@@ -88,6 +85,9 @@ expect_screen "EXITED:0" "Q quits"
 # ---- tagging: t, T, ^T and ; with every message command ----
 M2="$T/Mail2"
 demo_mail "$M2"
+# a second message of a mailing list (List-Post), beside the digest, for ; L
+f=$(grep -l '^Message-ID: <list0@' "$M2"/INBOX/cur/*)
+sed -i '1i List-Post: <mailto:maildir@list.example>' "$f"
 cat >"$T/editor.sh" <<ED
 #!/bin/sh
 cp "\$1" "$T/edited.txt"
@@ -219,6 +219,28 @@ semi; keys t
 expect_no_screen "tagged]" "; t untags every message"
 semi
 expect_screen "No tagged messages" "; with no tags says so"
+# ; L: one reply to the lists of every tagged message; ; s to a file saves them all.
+keys T
+typetext "~h ^List-Post:"
+keys Enter
+expect_screen ", 2 tagged]" "T tags the two messages of mailing lists"
+semi; keys L
+expect_screen "Compose (account demo)" "; L opens one list reply"
+to=$(grep -E "^(To|Cc):" "$T/edited.txt" | tr '\n' ' ')
+case $to in *maildir@list.example*list@lists.example*|*list@lists.example*maildir@list.example*)
+    pass "; L: to both lists";; *) fail "; L: to both lists ($to)";; esac
+keys q
+expect_screen "Abort this message?" "q in compose asks"
+keys y
+expect_no_screen "Compose (account demo)" "the list reply is dropped"
+semi; keys s
+expect_screen "Move 2 tagged messages to folder" "; s asks where"
+typetext "$T/saved.mbox"
+keys Enter
+expect_screen "Saved 2 messages to" "; s to a file saves both"
+expect_screen ", 2 deleted" "and marks both for deletion, as mutt's save"
+[ "$(grep -c '^From ' "$T/saved.mbox" 2>/dev/null)" = 2 ] && grep -q "^List-Post: <mailto:maildir" \
+    "$T/saved.mbox" && pass "the mbox holds both messages" || fail "the mbox holds both messages"
 keys Q
 expect_screen "EXITED:0" "Q quits"
 
@@ -276,6 +298,7 @@ expect_screen "EXITED:0" "Q quits"
 M4="$T/Mail4"
 demo_mail "$M4"
 write_rc "$T/rc5" "$M4"
+export TZ=UTC     # ~d counts local days: the demo's dates fall on these UTC days
 start_tern -c "$T/rc5"
 expect_screen "INBOX 4/32" "a fresh copy for the patterns"
 keys l
@@ -313,6 +336,48 @@ typetext "~T"
 keys Enter
 expect_screen "[2 msgs of 32" "~T limits to the tagged messages"
 keys l C-u Enter
+# ~d and ~r with mutt's dates
+keys l
+typetext "~d 20/11/2026-"
+keys Enter
+expect_screen "[10 msgs of 32" "~d 20/11/2026- : on or after the 20th"
+keys l C-u
+typetext "~d -11/11/2026"
+keys Enter
+expect_screen "[6 msgs of 32" "~d -11/11/2026 : on or before the 11th"
+keys l C-u
+typetext "~d 15/11/2026"
+keys Enter
+expect_screen "[5 msgs of 32" "~d 15/11/2026 : that day"
+keys l C-u
+typetext "~d 12/11/2026-14/11/2026 | ~d 15/11/2026*1d"
+keys Enter
+expect_screen "[11 msgs of 32" "a range of days, and a day with a margin"
+keys l C-u
+typetext "~r <1d ~d 15/11/2026"
+keys Enter
+expect_screen "[5 msgs of 32" "~r <1d: every file arrived today (the copy)"
+keys l C-u
+typetext "~r >1d"
+keys Enter
+expect_screen "No message matches the limit" "~r >1d: none"
+keys l C-u
+typetext "~d 31/02/x"
+keys Enter
+expect_screen "pattern: bad date" "a bad date is reported"
+keys l C-u Enter
+semi; keys t
+expect_no_screen "tagged]" "; t untags the two tagged before"
+keys T
+typetext "~d 1/11/2026-14/11/2026"
+keys Enter
+expect_screen "11 messages tagged." "T with a ~d range tags the first two weeks' mail"
+semi; keys t
+expect_no_screen "tagged]" "; t untags them"
+keys /
+typetext "~d 23/11/2026"
+keys Enter
+expect_screen "INBOX 28/32" "/ with ~d finds the first message of the 23rd"
 keys /
 typetext "~s ^Stollen"
 keys Enter

@@ -5,14 +5,9 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../integration/dovecot.sh"
-HERE=$(cd "$(dirname "$0")/../integration" && pwd)
-command -v openssl >/dev/null 2>&1 || skip "openssl not installed"
-[ "$(id -u)" = 0 ] || skip "dovecot's private instance needs root (its mail user is 'mail')"
 
 dovecot_setup "$T/dv"
-trap 'rc=$?; dovecot_stop; tmux -S "$SOCK" kill-server 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
-python3 "$HERE/genmail.py" "$DOVECOT_MAILDIR" 3 300 3000 9
-dovecot_own
+dovecot_fill 3 300 3000 9
 dovecot_start
 
 M="$T/Mail"

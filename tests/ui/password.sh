@@ -6,13 +6,9 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../integration/dovecot.sh"
-HERE=$(cd "$(dirname "$0")/../integration" && pwd)
-command -v openssl >/dev/null 2>&1 || skip "openssl not installed"
 
 dovecot_setup "$T/dv"
-trap 'rc=$?; dovecot_stop; tmux -S "$SOCK" kill-server 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$T"; exit $rc' EXIT
-python3 "$HERE/genmail.py" "$DOVECOT_MAILDIR" 3 300 3000 5
-dovecot_own
+dovecot_fill 3 300 3000 5
 dovecot_start
 
 M="$T/Mail"
@@ -29,6 +25,7 @@ expect_screen "Password for a (alice@127.0.0.1):" "i asks for the missing passwo
 typetext "wrong"
 keys Enter
 expect_screen "fetch failed" "a wrong password fails the fetch" 20
+expect_screen "Authentication failed" "with the server's reply" 1
 keys i
 expect_screen "Password for a (alice@127.0.0.1):" "and is asked again"
 typetext "secret"
@@ -57,33 +54,14 @@ expect_screen "No password given for a: nothing started." "an empty answer start
 keys Q
 expect_restored "Q leaves"
 
-# The command line: asked on the terminal (a pty), no echo; without one, a clear line.
-/usr/bin/python3 - "$TERN" "$T/rc" <<'PY' >"$T/pty.out" 2>&1 && pass "tern fetch asks on the terminal, without echo" || { fail "tern fetch asks on the terminal"; sed 's/^/    /' "$T/pty.out"; }
-import os, pty, sys, select
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1], "-c", sys.argv[2], "fetch"])
-out = b""
-def read_until(pat):
-    global out
-    while pat not in out:
-        r, _, _ = select.select([fd], [], [], 30)
-        assert r, "timed out waiting for %r in %r" % (pat, out)
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-read_until(b"password for a (alice@127.0.0.1): ")
-os.write(fd, b"secret\n")
-read_until(b"0 new")
-_, st = os.waitpid(pid, 0)
-assert b"secret" not in out, out
-assert os.WEXITSTATUS(st) == 0, (st, out)
-print(out.decode(errors="replace"))
-PY
+# The command line: asked on the terminal (a pty), no echo; a refused one is asked again
+# with the server's reply; without a terminal, a clear line.
+ask="expect:password for a (alice@127.0.0.1): "
+"$PY" "$TERN_SRCDIR/tests/integration/ptytalk.py" "$TERN" -c "$T/rc" fetch -- \
+    "$ask" send:wrong "expect:password refused: " expect:-ERR "$ask" send:secret "expect:0 new" \
+    absent:secret >"$T/pty.out" 2>&1 &&
+    pass "tern fetch asks on the terminal, without echo, again when refused" ||
+    { fail "tern fetch asks on the terminal"; sed 's/^/    /' "$T/pty.out"; }
 # setsid: no controlling terminal, so /dev/tty cannot be opened.
 setsid "$TERN" -c "$T/rc" fetch </dev/null >"$T/notty.out" 2>&1 && rc=0 || rc=$?
 if [ "$rc" != 0 ] && grep -q "account a: no password: set password or password_command" \

@@ -8,15 +8,6 @@
 #include "tern/buf.h"
 #include "tern/fsutil.h"
 
-static struct config *rc(const char *text)
-{
-    struct config *cfg;
-    struct err e;
-
-    ck_assert_int_eq(config_parse("rc", text, strlen(text), &cfg, &e), 0);
-    return cfg;
-}
-
 START_TEST(note_save_reload)
 {
     char *dir = test_tmpdir();
@@ -52,7 +43,7 @@ END_TEST
 
 START_TEST(completion_prefers_aliases_then_use)
 {
-    struct config *cfg = rc("alias bengroup ben@rowing.example\n");
+    struct config *cfg = test_config("alias bengroup ben@rowing.example\n");
     struct addrbook *ab;
     struct err e;
     char **res;
@@ -84,10 +75,11 @@ END_TEST
 
 START_TEST(expand_aliases_nested_and_deduplicated)
 {
-    struct config *cfg = rc("alias crew ben@rowing.example, \"Chloé Dubois <chloe@rowing.example>\"\n"
-                            "alias boss Jane Q. Public <jane@example.org>\n"
-                            "alias club crew, secretary@rowing.example\n"
-                            "alias loop loop\n");
+    struct config *cfg = test_config("alias crew ben@rowing.example, "
+                                     "\"Chloé Dubois <chloe@rowing.example>\"\n"
+                                     "alias boss Jane Q. Public <jane@example.org>\n"
+                                     "alias club crew, secretary@rowing.example\n"
+                                     "alias loop loop\n");
     char *s;
 
     s = addrbook_expand(cfg, "club, Ben@Rowing.example, ann@example.org");

@@ -272,8 +272,7 @@ START_TEST(attachments_multipart_base64_rfc2231)
     draft_free(&d);
     buf_free(&out);
     buf_free(&dec);
-    rm_rf(dir);
-    free(dir);
+    test_tmpdir_free(dir);
 }
 END_TEST
 

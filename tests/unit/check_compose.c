@@ -41,8 +41,7 @@ static void setup(void)
 static void teardown(void)
 {
     config_free(cfg);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 
 /* An "editor": a shell script run with the file as $1. */
@@ -451,8 +450,9 @@ START_TEST(reply_and_forward_name_their_original)
             const struct queue_entry *qe = &ents[queue_find(ents, n, id)];
 
             ck_assert_int_eq(qe->answers.flag, cases[i].flag);
-            ck_assert_str_eq(qe->answers.dir, dir);
-            ck_assert_ptr_nonnull(strstr(path, qe->answers.id));
+            ck_assert_uint_eq(qe->answers.n, 1);
+            ck_assert_str_eq(qe->answers.msg[0].dir, dir);
+            ck_assert_ptr_nonnull(strstr(path, qe->answers.msg[0].id));
         }
         queue_list_free(ents, n);
         queue_close(q);
@@ -537,13 +537,16 @@ START_TEST(recovery_never_offers_the_older_copy)
 }
 END_TEST
 
-/* What a reply answers survives postponing to Drafts, a crash, and taking a queued message
- * back for editing: the message finally sent still gets its original flagged. */
+/* What a forward of two tagged messages answers survives postponing to Drafts, a crash, and
+ * taking a queued message back for editing: the message finally sent still names both. */
 START_TEST(answers_survive_drafts_crashes_and_requeueing)
 {
-    char *inbox = fs_join(root, "Mail/INBOX"), *path = NULL, *dir;
+    char *inbox = fs_join(root, "Mail/INBOX"), *path = NULL, *path2 = NULL, *dir;
     const char *orig = "From: Priya <priya@work.example>\nTo: Ann Smith <ann@work.example>\n"
                        "Subject: Plans\nMessage-ID: <p3@work.example>\n\nWhen?\n";
+    const char *orig2 = "From: Ben <ben@work.example>\nTo: Ann Smith <ann@work.example>\n"
+                        "Subject: Plans too\nMessage-ID: <p4@work.example>\n\nWhere?\n";
+    const char *both[2];
     struct compose c, r;
     struct queue *q;
     struct queue_entry *ents;
@@ -553,9 +556,13 @@ START_TEST(answers_survive_drafts_crashes_and_requeueing)
 
     ck_assert_int_eq(maildir_create(inbox, &e), 0);
     ck_assert_int_eq(maildir_deliver(inbox, orig, strlen(orig), NULL, &path, &e), 0);
+    ck_assert_int_eq(maildir_deliver(inbox, orig2, strlen(orig2), NULL, &path2, &e), 0);
     dir = realpath(inbox, NULL);
-    /* a forward, postponed to Drafts, resumed from there */
-    ck_assert_int_eq(compose_start(&c, cfg, COMPOSE_FORWARD, path, NULL, NULL, &e), 0);
+    both[0] = path;
+    both[1] = path2;
+    /* a forward of both, postponed to Drafts, resumed from there */
+    ck_assert_int_eq(compose_start_many(&c, cfg, COMPOSE_FORWARD, both, 2, NULL, NULL, &e), 0);
+    ck_assert_uint_eq(c.nanswers, 2);
     c.d.to = xstrdup("bob@example.org");
     ck_assert_int_eq(compose_write(&c, cfg, &e), 0);
     ck_assert_int_eq(compose_postpone(&c, cfg, &e), 0);
@@ -575,6 +582,8 @@ START_TEST(answers_survive_drafts_crashes_and_requeueing)
         d[strcspn(d, "\n")] = '\0';
         ck_assert_int_eq(compose_start(&r, cfg, COMPOSE_RESUME, d, NULL, NULL, &e), 0);
         ck_assert_int_eq(r.answers_flag, 'P');
+        ck_assert_uint_eq(r.nanswers, 2);
+        ck_assert_str_eq(r.answers[1], path2);
         free(d);
         free(drafts);
     }
@@ -586,6 +595,7 @@ START_TEST(answers_survive_drafts_crashes_and_requeueing)
     ck_assert_int_eq(compose_start(&c, cfg, COMPOSE_RESUME, paths[0], NULL, NULL, &e), 0);
     compose_list_free(paths, n);
     ck_assert_int_eq(c.answers_flag, 'P');
+    ck_assert_uint_eq(c.nanswers, 2);
     ck_assert_int_eq(compose_send(&c, cfg, &id, &e), 0);
     compose_free(&c);
     /* queued; taken back for editing and queued again */
@@ -596,11 +606,16 @@ START_TEST(answers_survive_drafts_crashes_and_requeueing)
         const struct queue_entry *qe = &ents[queue_find(ents, n, id)];
 
         ck_assert_int_eq(qe->answers.flag, 'P');
-        ck_assert_str_eq(qe->answers.dir, dir);
+        ck_assert_uint_eq(qe->answers.n, 2);
+        ck_assert_str_eq(qe->answers.msg[0].dir, dir);
+        ck_assert_str_eq(qe->answers.msg[1].dir, dir);
+        ck_assert_ptr_nonnull(strstr(path, qe->answers.msg[0].id));
+        ck_assert_ptr_nonnull(strstr(path2, qe->answers.msg[1].id));
         ck_assert_int_eq(compose_start(&r, cfg, COMPOSE_RESUME, qe->path, NULL, NULL, &e), 0);
     }
     queue_list_free(ents, n);
     ck_assert_int_eq(r.answers_flag, 'P');
+    ck_assert_uint_eq(r.nanswers, 2);
     free(id);
     id = NULL;
     ck_assert_int_eq(compose_send(&r, cfg, &id, &e), 0);
@@ -608,11 +623,13 @@ START_TEST(answers_survive_drafts_crashes_and_requeueing)
     ck_assert_int_eq(queue_list(q, &ents, &n, NULL, &e), 0);
     ck_assert_uint_eq(n, 1);
     ck_assert_int_eq(ents[0].answers.flag, 'P');
+    ck_assert_uint_eq(ents[0].answers.n, 2);
     queue_list_free(ents, n);
     queue_close(q);
     free(id);
     free(dir);
     free(path);
+    free(path2);
     free(inbox);
 }
 END_TEST

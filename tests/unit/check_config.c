@@ -551,8 +551,7 @@ START_TEST(file_permissions_warning)
     ck_assert(!cfg->exists);
     ck_assert_uint_eq(cfg->naccounts, 0);
     config_free(cfg);
-    rm_rf(dir);
-    free(dir);
+    test_tmpdir_free(dir);
 }
 END_TEST
 
@@ -599,6 +598,12 @@ START_TEST(password_command_success_and_failure)
         pw = secret_get(config_account(cfg, "none"), SECRET_POP3, &e);
         ck_assert_str_eq(pw, "typed pw");
         secret_free(pw);
+        /* typed (to be asked again when refused) only where nothing is configured */
+        ck_assert(secret_typed(config_account(cfg, "none"), SECRET_SMTP));
+        secret_remember("ok", "typed too");
+        ck_assert(!secret_typed(config_account(cfg, "ok"), SECRET_POP3));
+        secret_forget("none");
+        ck_assert(!secret_typed(config_account(cfg, "none"), SECRET_POP3));
         secret_forget_all();
         ck_assert(secret_missing(config_account(cfg, "none"), SECRET_POP3));
     }

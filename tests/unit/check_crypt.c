@@ -151,8 +151,7 @@ START_TEST(test_protect_refusals)
     buf_adds(&m, "From: me@x.example\nTo: to@x.example\nSubject: s\n\nbody\n");
     /* a Bcc recipient is refused by name before any key is looked up */
     ck_assert_int_eq(crypt_protect(&m, CRYPT_ENCRYPT, &o, rcpts, 2, &e), -1);
-    ck_assert_int_eq(e.cls, ERR_CONFIG);
-    ck_assert_ptr_nonnull(strstr(e.msg, "hidden@x.example is a Bcc recipient"));
+    test_err(&e, ERR_CONFIG, "hidden@x.example is a Bcc recipient");
     /* nothing asked: the message is untouched */
     ck_assert_int_eq(crypt_protect(&m, 0, &o, rcpts, 2, &e), 0);
     ck_assert_str_eq(buf_cstr(&m), "From: me@x.example\nTo: to@x.example\nSubject: s\n\nbody\n");

@@ -109,16 +109,9 @@ static void peer_stop(void)
 static struct config *make_config_as(int port, const char *keep, const char *name,
                                      const char *host, const char *user)
 {
-    char text[2048];
-    struct config *cfg;
-    struct err e;
-
-    snprintf(text, sizeof text,
-             "[general]\nmail_root = %s/Mail\n[account %s]\npop3_host = %s\n"
-             "pop3_port = %d\npop3_tls = none\npop3_user = %s\npassword = p\n"
-             "pop3_keep = %s\ntimeout = 5\n", dir, name, host, port, user, keep);
-    ck_assert_msg(config_parse("test", text, strlen(text), &cfg, &e) == 0, "%s", e.msg);
-    return cfg;
+    return test_config("[general]\nmail_root = %s/Mail\n[account %s]\npop3_host = %s\n"
+                       "pop3_port = %d\npop3_tls = none\npop3_user = %s\npassword = p\n"
+                       "pop3_keep = %s\ntimeout = 5\n", dir, name, host, port, user, keep);
 }
 
 static struct config *make_config(int port, const char *keep)
@@ -170,8 +163,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    rm_rf(dir);
-    free(dir);
+    test_tmpdir_free(dir);
 }
 
 START_TEST(test_fetch_basic)
@@ -293,8 +285,7 @@ START_TEST(test_fetch_locked)
     ck_assert_int_ge(fd, 0);
     /* flock locks belong to the open file: a second open in this process conflicts too */
     ck_assert_int_eq(fetch_account(cfg, &cfg->accounts[0], NULL, &r, &e), -1);
-    ck_assert_int_eq(e.cls, ERR_LOCKED);
-    ck_assert_ptr_nonnull(strstr(e.msg, "another tern fetch is running"));
+    test_err(&e, ERR_LOCKED, "another tern fetch is running");
     fs_unlock(fd);
     free(sdir);
     free(state);
@@ -313,8 +304,7 @@ START_TEST(test_fetch_bad_state)
     ck_assert_int_eq(fs_mkdir_p(sdir, 0700, &e), 0);
     test_write(state, "garbage line\n");
     ck_assert_int_eq(fetch_account(cfg, &cfg->accounts[0], NULL, &r, &e), -1);
-    ck_assert_int_eq(e.cls, ERR_PARSE);
-    ck_assert_ptr_nonnull(strstr(e.msg, ":1: malformed line"));
+    test_err(&e, ERR_PARSE, ":1: malformed line");
     free(sdir);
     free(state);
     config_free(cfg);

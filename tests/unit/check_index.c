@@ -17,24 +17,15 @@
 #include "tern/maildir.h"
 #include "tern/mime.h"
 #include "tern/str.h"
+#include "tern/thread.h"
 #include "tern/view.h"
 #include "tern/xalloc.h"
 
-static bool str_endswith_test(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-
-    return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
-/* Write DIR/SUB/NAME with the given text. */
-static void put(const char *dir, const char *sub, const char *name, const char *text)
-{
-    char path[4096];
-
-    snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name);
-    test_write(path, text);
-}
+/* This suite's short names for the shared fixtures of testutil.h. */
+#define put test_put
+#define age test_age
+#define age_dir test_age
+#define str_endswith_test test_endswith
 
 static char *mkfolder(void)
 {
@@ -129,19 +120,6 @@ START_TEST(warm_open_uses_cache)
     free(d);
 }
 END_TEST
-
-/* Set the mtime of DIR/SUB back by `ago` seconds. */
-static void age(const char *dir, const char *sub, int ago)
-{
-    char path[4096];
-    struct timespec t[2];
-
-    snprintf(path, sizeof path, "%s/%s", dir, sub);
-    clock_gettime(CLOCK_REALTIME, &t[0]);
-    t[0].tv_sec -= ago;
-    t[1] = t[0];
-    ck_assert_int_eq(utimensat(AT_FDCWD, path, t, 0), 0);
-}
 
 /* idx_fresh answers with index.c's own rule, without loading the cache. */
 START_TEST(freshness_rule)
@@ -620,19 +598,6 @@ START_TEST(long_references_trimmed)
 }
 END_TEST
 
-
-static void age_dir(const char *d, const char *sub, int seconds)
-{
-    char path[4096];
-    struct timespec ts[2];
-
-    snprintf(path, sizeof path, "%s/%s", d, sub);
-    clock_gettime(CLOCK_REALTIME, &ts[0]);
-    ts[0].tv_sec -= seconds;
-    ts[1] = ts[0];
-    ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
-}
-
 /* The counts live in the cache header and follow every operation; a warm open and the
  * default view read no entry at all (the stored date order needs no sort). */
 START_TEST(counts_and_lazy_view)
@@ -1023,6 +988,111 @@ START_TEST(truncated_while_open)
 }
 END_TEST
 
+static const char *subj_of(int i, char *out, size_t n)
+{
+    if (i % 5 == 4)
+        snprintf(out, n, "Re: s%d", i - 4);
+    else
+        snprintf(out, n, "s%d", i);
+    return out;
+}
+
+/* idx_read_all on a cache of two blocks (4,096 records and the rest): each block read and
+ * checked by its own thread, every entry filled once and right, a damaged block's entries
+ * hidden and the others not, the same with one thread; threads over it (base subjects on a
+ * second thread) the same as with one thread. */
+START_TEST(read_all_blocks)
+{
+    enum { N = 4200, BLK = 4096 };
+    char *d = test_tmpdir();
+    char *cache = idx_cache_path(d);
+    struct idx *x;
+    struct err e;
+    struct buf img = BUF_INIT;
+    char name[64], text[256], subj[64], irt[64];
+    struct thread_row *rows = calloc(N, sizeof *rows);
+
+    ck_assert_int_eq(maildir_create(d, &e), 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "%d.R%d.host:2,S", 5000 + i, i);
+        /* dates in file order: record k of the cache is message k */
+        /* every third answers the one before; every fifth has a reply's subject */
+        snprintf(irt, sizeof irt, "In-Reply-To: <%d@x>\n", i - 1);
+        snprintf(text, sizeof text, "From: u%d@example.org\nSubject: %s\n"
+                 "Date: %d Jan 2024 %02d:%02d:00 +0000\nMessage-ID: <%d@x>\n%s\nbody\n",
+                 i, subj_of(i, subj, sizeof subj), 1 + i / 1440, i / 60 % 24, i % 60, i,
+                 i % 3 == 1 ? irt : "");
+        put(d, "cur", name, text);
+    }
+    age_dir(d, "cur", 10);
+    age_dir(d, "new", 10);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    setenv("TERN_INDEX_EAGER_MAX", "0", 1);
+    for (int pass = 0; pass < 3; pass++) {
+        size_t gone = 0;
+
+        if (pass == 1)
+            setenv("TERN_INDEX_THREADS", "1", 1);
+        if (pass == 2) {
+            unsetenv("TERN_INDEX_THREADS");
+            ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
+            img.ptr[img.len - 3] ^= 0x20;           /* a string of the last block */
+            ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
+        }
+        ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+        ck_assert(!idx_stats(x)->listed);
+        ck_assert_uint_eq(idx_count(x), N);
+        (void)idx_msg(x, 7);                        /* one entry filled before */
+        idx_read_all(x);
+        ck_assert_uint_eq(idx_stats(x)->filled, N);
+        for (size_t k = 0; k < N; k++) {
+            const struct idx_msg *m = idx_msg(x, k);
+
+            if (m->gone) {
+                ck_assert_uint_ge(k, BLK);
+                gone++;
+                continue;
+            }
+            ck_assert_str_eq(m->subject, subj_of((int)k, subj, sizeof subj));
+            snprintf(text, sizeof text, "%zu@x", k);
+            ck_assert_str_eq(m->msgid, text);
+            ck_assert_int_eq(atoi(m->name), 5000 + (int)k);
+            ck_assert_int_eq(idx_find_id(x, m->id), (long)k);
+        }
+        ck_assert_uint_eq(gone, pass == 2 ? N - BLK : 0);
+        ck_assert_uint_eq(idx_stats(x)->filled, N);
+        if (pass < 2) {
+            struct idx_view v;
+            struct thread_view tv;
+            size_t deep = 0;
+
+            idx_view_init(&v);
+            idx_view_build(x, &v, IDX_SORT_DATE, false, NULL);
+            thread_build(x, v.v, v.n, IDX_SORT_DATE, false, &tv);
+            ck_assert_uint_eq(tv.n, N);
+            for (size_t r = 0; r < tv.n; r++) {
+                deep += tv.rows[r].depth > 0;
+                if (pass == 0)
+                    rows[r] = tv.rows[r];
+                else
+                    ck_assert_mem_eq(&rows[r], &tv.rows[r], sizeof rows[r]);
+            }
+            ck_assert_uint_ge(deep, N / 3);
+            thread_view_free(&tv);
+            idx_view_free(&v);
+        }
+        idx_close(x);
+    }
+    free(rows);
+    unsetenv("TERN_INDEX_EAGER_MAX");
+    buf_free(&img);
+    free(cache);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
 /* Addresses as well as names; bodies decoded (base64, QP, KOI8-R), attachments not. */
 static char *mkintl(size_t filler)
 {
@@ -1406,6 +1476,7 @@ static Suite *index_suite(void)
     tcase_add_test(tc, journal_damaged);
     tcase_add_test(tc, truncated_while_open);
     tcase_add_test(tc, addresses_and_bodies);
+    tcase_add_test(tc, read_all_blocks);
     suite_add_tcase(s, tc);
     return s;
 }

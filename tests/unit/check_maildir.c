@@ -23,13 +23,6 @@ static bool exists(const char *dir, const char *rel)
     return ok;
 }
 
-static bool str_endswith_test(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-
-    return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
 START_TEST(flags_normalised)
 {
     static const struct {
@@ -103,8 +96,7 @@ START_TEST(deliver_new_and_cur)
     ck_assert_uint_eq(test_count_entries(md, "cur"), 1);
     ck_assert_uint_eq(test_count_entries(md, "tmp"), 0);
     free(md);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -132,8 +124,7 @@ START_TEST(two_phase_names_unique)
     ck_assert_int_eq(maildir_sync(d, &e), 0);
     ck_assert_uint_eq(test_count_entries(d, "tmp"), 0);
     ck_assert_uint_eq(test_count_entries(d, "new"), 25);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -233,8 +224,7 @@ START_TEST(set_flags_and_lost_race)
     free(rel2);
     free(newrel);
     free(path);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -253,8 +243,7 @@ START_TEST(mark_cur_keeps_flags)
     free(rel);
     free(newrel);
     free(path);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -300,8 +289,7 @@ START_TEST(move_copy_delete)
     free(inbox);
     free(trash);
     free(arch);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -346,8 +334,7 @@ START_TEST(lost_race_for_every_operation)
     free(inbox);
     free(arch);
     free(trash);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -403,14 +390,13 @@ START_TEST(folders_discovered)
     ck_assert_str_eq(names[1], "Sent");        /* the name dovecot shows for .Sent */
     maildir_folders_free(names);
     p = maildir_folder_path(pp, "Sent");
-    ck_assert(str_endswith_test(p, "/pp/.Sent"));
+    ck_assert(test_endswith(p, "/pp/.Sent"));
     free(p);
     p = maildir_folder_path(d, "/abs/path");
     ck_assert_str_eq(p, "/abs/path");
     free(p);
     free(pp);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -424,8 +410,7 @@ START_TEST(stamp_detects_change)
     ck_assert_int_eq(maildir_stamp(d, &st, &e), 0);
     ck_assert_int_eq(maildir_deliver(d, "x", 1, NULL, NULL, &e), 0);
     ck_assert(maildir_changed(d, &st));
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 

@@ -9,16 +9,6 @@
 #include "tern/fsutil.h"
 #include "tern/mailrc_edit.h"
 
-static char *slurp(const char *path)
-{
-    struct buf b = BUF_INIT;
-    struct err e;
-
-    ck_assert_int_eq(fs_read_file(path, &b, &e), 0);
-    buf_addc(&b, '\0');
-    return buf_detach(&b);
-}
-
 /* Write text to dir/name, add the alias, compare with want. */
 static void check_insert(const char *text, const char *want)
 {
@@ -29,12 +19,11 @@ static void check_insert(const char *text, const char *want)
     if (text)
         test_write(rc, text);
     ck_assert_int_eq(mailrc_add_alias(rc, "ann", "ann@example.org", &e), 0);
-    char *got = slurp(rc);
+    char *got = test_slurp(rc);
     ck_assert_str_eq(got, want);
     free(got);
     free(rc);
-    rm_rf(dir);
-    free(dir);
+    test_tmpdir_free(dir);
 }
 
 START_TEST(after_the_last_alias_before_tern_sections)
@@ -79,12 +68,11 @@ START_TEST(refusals)
     ck_assert_int_eq(mailrc_add_alias(rc, "x", "ann@example.org\nset sendmail=/bin/evil", &e), -1);
     ck_assert_int_eq(mailrc_add_alias(rc, "x", "no-at-sign", &e), -1);
     ck_assert_int_eq(mailrc_add_alias(rc, "x;rm", "a@example.org", &e), -1);
-    char *got = slurp(rc);
+    char *got = test_slurp(rc);
     ck_assert_str_eq(got, text);                    /* untouched by every refusal */
     free(got);
     free(rc);
-    rm_rf(dir);
-    free(dir);
+    test_tmpdir_free(dir);
 }
 END_TEST
 
@@ -103,13 +91,12 @@ START_TEST(mode_kept_and_links_followed)
     ck_assert(S_ISLNK(st.st_mode));                 /* still the link */
     ck_assert_int_eq(stat(real, &st), 0);
     ck_assert_int_eq(st.st_mode & 0777, 0640);
-    char *got = slurp(real);
+    char *got = test_slurp(real);
     ck_assert_str_eq(got, "set ask\nalias ann ann@example.org\n");
     free(got);
     free(real);
     free(link);
-    rm_rf(dir);
-    free(dir);
+    test_tmpdir_free(dir);
 }
 END_TEST
 

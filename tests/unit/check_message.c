@@ -79,8 +79,7 @@ START_TEST(open_render_parts_from_memory)
     ck_assert_int_eq(message_open(path, 1, &msg, &e), -1);
     ck_assert_ptr_null(msg);
     buf_free(&out);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -131,8 +130,7 @@ START_TEST(learn_never_takes_addresses_from_encoded_words)
                       addrbook_get(ab, i)->mailbox);
     addrbook_free(ab);
     learn_free(l);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -179,8 +177,7 @@ START_TEST(learn_writes_only_on_flush)
     }
     addrbook_free(ab);
     learn_free(l);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 

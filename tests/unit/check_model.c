@@ -12,14 +12,6 @@
 #include "tern/queue.h"
 #include "tern/xalloc.h"
 
-static void put(const char *dir, const char *sub, const char *name, const char *text)
-{
-    char path[4096];
-
-    ck_assert_int_lt(snprintf(path, sizeof path, "%s/%s/%s", dir, sub, name), (int)sizeof path);
-    test_write(path, text);
-}
-
 /* A mail root with INBOX (four messages, two of them a thread), Archive and Trash. */
 static char *mkroot(void)
 {
@@ -35,17 +27,17 @@ static char *mkroot(void)
     snprintf(path, sizeof path, "%s/Archive", root);
     ck_assert_int_eq(maildir_create(path, &e), 0);
     snprintf(path, sizeof path, "%s/INBOX", root);
-    put(path, "cur", "1000.A.host:2,S",
+    test_put(path, "cur", "1000.A.host:2,S",
         "From: Alice <alice@example.org>\nTo: bob@example.org\nSubject: Lunch\n"
         "Date: Mon, 01 Jan 2024 10:00:00 +0000\nMessage-ID: <a1@example.org>\n\nhello\n");
-    put(path, "cur", "1001.B.host:2,S",
+    test_put(path, "cur", "1001.B.host:2,S",
         "From: Bob <bob@example.org>\nTo: alice@example.org\nSubject: Re: Lunch\n"
         "Date: Wed, 03 Jan 2024 10:00:00 +0000\nMessage-ID: <b1@example.org>\n"
         "In-Reply-To: <a1@example.org>\nReferences: <a1@example.org>\n\nyes\n");
-    put(path, "cur", "1002.C.host:2,",
+    test_put(path, "cur", "1002.C.host:2,",
         "From: Carol <carol@example.net>\nSubject: Budget\n"
         "Date: Tue, 02 Jan 2024 10:00:00 +0000\nMessage-ID: <c1@example.net>\n\nnumbers\n");
-    put(path, "cur", "1003.D.host:2,S",
+    test_put(path, "cur", "1003.D.host:2,S",
         "From: Dave <dave@example.com>\nSubject: Zebra crossing\n"
         "Date: Thu, 04 Jan 2024 10:00:00 +0000\nMessage-ID: <d1@example.com>\n\nstripes\n");
     return root;
@@ -76,6 +68,13 @@ static struct model *open_inbox(const char *root)
     return m;
 }
 
+/* The end of a test on mkroot(): the model closed, the mail root removed. */
+static void close_root(struct model *m, char *root)
+{
+    model_close(m);
+    test_tmpdir_free(root);
+}
+
 START_TEST(open_counts_cursor)
 {
     char *root = mkroot();
@@ -104,9 +103,7 @@ START_TEST(open_counts_cursor)
     ck_assert(model_show_to(m));
     ck_assert_uint_eq(model_rows(m), 0);
     ck_assert_uint_eq(model_cursor_id(m), UINT32_MAX);
-    model_close(m);
-    rm_rf(root);
-    free(root);
+    close_root(m, root);
 }
 END_TEST
 
@@ -128,9 +125,7 @@ START_TEST(sort_keeps_cursor)
     model_get_sort(m, &k, &rev);
     ck_assert_int_eq(k, IDX_SORT_DATE);
     ck_assert(rev);
-    model_close(m);
-    rm_rf(root);
-    free(root);
+    close_root(m, root);
 }
 END_TEST
 
@@ -166,9 +161,7 @@ START_TEST(limit_and_search)
     ck_assert(wrapped);
     ck_assert_int_eq(model_set_search(m, "nothing-like-this", &e), 0);
     ck_assert_int_eq(model_search(m, true, &wrapped, &e), 0);
-    model_close(m);
-    rm_rf(root);
-    free(root);
+    close_root(m, root);
 }
 END_TEST
 
@@ -191,9 +184,7 @@ START_TEST(threads_view)
     ck_assert_str_eq(model_row_tree(m, r - 1, tree, sizeof tree), "");
     model_set_threads(m, false);
     ck_assert_str_eq(model_row_tree(m, r, tree, sizeof tree), "");
-    model_close(m);
-    rm_rf(root);
-    free(root);
+    close_root(m, root);
 }
 END_TEST
 
@@ -212,7 +203,7 @@ START_TEST(cursor_across_refresh)
     model_set_cursor(m, row_with(m, "Re: Lunch"));
     /* An older message arrives: it sorts above the cursor, which stays on its message. */
     snprintf(path, sizeof path, "%s/INBOX", root);
-    put(path, "new", "999.Z.host",
+    test_put(path, "new", "999.Z.host",
         "From: Zoe <zoe@example.org>\nSubject: Early\n"
         "Date: Sun, 31 Dec 2023 10:00:00 +0000\nMessage-ID: <z1@example.org>\n\nold\n");
     /* Directory mtimes have a coarse grain on some file systems: make the change visible. */
@@ -227,9 +218,7 @@ START_TEST(cursor_across_refresh)
     ck_assert_str_eq(model_row(m, 0)->subject, "Early");
     ck_assert_int_eq(model_counts(m)->arrived, 1);
     ck_assert_uint_eq(model_counts(m)->in_new, 1);
-    model_close(m);
-    rm_rf(root);
-    free(root);
+    close_root(m, root);
 }
 END_TEST
 
@@ -267,9 +256,7 @@ START_TEST(flag_read_and_tags)
     ck_assert_uint_eq(model_ntagged(m), 0);
     model_tag(m, UINT32_MAX - 1, true);             /* no such message: not tagged */
     ck_assert_uint_eq(model_ntagged(m), 0);
-    model_close(m);
-    rm_rf(root);
-    free(root);
+    close_root(m, root);
 }
 END_TEST
 
@@ -290,9 +277,7 @@ START_TEST(flag_gone_message)
     ck_assert_uint_eq(model_rows(m), 3);
     ck_assert_ptr_null(model_msg(m, id));
     ck_assert_ptr_null(model_path(m, id));
-    model_close(m);
-    rm_rf(root);
-    free(root);
+    close_root(m, root);
 }
 END_TEST
 
@@ -319,9 +304,7 @@ START_TEST(move_and_copy)
     ck_assert_uint_ne(row_with(arch, "Budget"), SIZE_MAX);
     ck_assert_uint_ne(row_with(arch, "Lunch"), SIZE_MAX);
     model_close(arch);
-    model_close(m);
-    rm_rf(root);
-    free(root);
+    close_root(m, root);
 }
 END_TEST
 
@@ -347,9 +330,7 @@ START_TEST(delete_undelete_expunge)
     ck_assert_uint_eq(model_rows(trash), 1);
     ck_assert_str_eq(model_row(trash, 0)->subject, "Lunch");
     model_close(trash);
-    model_close(m);
-    rm_rf(root);
-    free(root);
+    close_root(m, root);
 }
 END_TEST
 
@@ -389,9 +370,7 @@ START_TEST(tag_pattern_and_sets)
         snprintf(path, sizeof path, "%s/Archive", root);
         ck_assert_uint_eq(test_count_entries(path, "cur") + test_count_entries(path, "new"), 6);
     }
-    model_close(m);
-    rm_rf(root);
-    free(root);
+    close_root(m, root);
 }
 END_TEST
 
@@ -464,9 +443,7 @@ START_TEST(thread_commands)
     ck_assert_uint_eq(model_rows(m), 3);
     ck_assert(model_collapse_all(m));
     ck_assert_uint_eq(model_rows(m), 4);
-    model_close(m);
-    rm_rf(root);
-    free(root);
+    close_root(m, root);
 }
 END_TEST
 
@@ -479,15 +456,13 @@ START_TEST(outbox_has_nothing_unread)
 
     snprintf(path, sizeof path, "%s/Outbox", root);
     ck_assert_int_eq(maildir_create(path, &e), 0);
-    put(path, "new", "2000.Q.host", "To: x@example.org\nSubject: queued\n\nhi\n");
+    test_put(path, "new", "2000.Q.host", "To: x@example.org\nSubject: queued\n\nhi\n");
     ck_assert_int_eq(model_open(root, "Outbox", NULL, &m, &e), 0);
     ck_assert(model_is_outbox(m));
     ck_assert_uint_eq(model_counts(m)->total, 1);
     ck_assert_uint_eq(model_counts(m)->unread, 0);
     ck_assert_uint_eq(model_counts(m)->in_new, 0);
-    model_close(m);
-    rm_rf(root);
-    free(root);
+    close_root(m, root);
 }
 END_TEST
 
@@ -521,9 +496,7 @@ START_TEST(save_to_files_and_trash)
     ck_assert_int_eq(model_open(root, "Trash", NULL, &trash, &e), 0);
     ck_assert(model_is_trash(trash));
     model_close(trash);
-    model_close(m);
-    rm_rf(root);
-    free(root);
+    close_root(m, root);
 }
 END_TEST
 
@@ -541,7 +514,7 @@ START_TEST(background_index_rule)
     ck_assert(model_is_large(m));
     ck_assert(!model_needs_background_index(dir));
     model_close(m);
-    put(dir, "new", "2000.N.host", "Subject: later\n\nx\n");
+    test_put(dir, "new", "2000.N.host", "Subject: later\n\nx\n");
     {
         char sub[4200];
         struct timespec ts[2] = { { 0, UTIME_NOW }, { 2000000000, 0 } };
@@ -554,8 +527,7 @@ START_TEST(background_index_rule)
     ck_assert(!model_needs_background_index(dir));      /* but the folder is small */
     unsetenv("TERN_BG_INDEX_MIN");
     ck_assert_uint_eq(model_large_folder(), 5000);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 END_TEST
 
@@ -638,15 +610,14 @@ START_TEST(outbox_queue_read_only_on_change)
     }
     model_close(m);
     queue_close(q);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 END_TEST
 
 /* Every account's outbox is an Outbox to the model: its rows carry their queue state. */
 START_TEST(outbox_of_every_account)
 {
-    char *root = mkroot(), rc[1024];
+    char *root = mkroot();
     struct config *cfg;
     struct queue *q;
     struct queue_entry ent;
@@ -654,9 +625,8 @@ START_TEST(outbox_of_every_account)
     struct err e;
     static const char *const accounts[] = { "a", "b" };
 
-    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n[account a]\nfrom = a@x\n"
-             "outbox = Queue/A\n[account b]\nfrom = b@x\n", root);
-    ck_assert_msg(config_parse("rc", rc, strlen(rc), &cfg, &e) == 0, "%s", e.msg);
+    cfg = test_config("[general]\nmail_root = %s\n[account a]\nfrom = a@x\n"
+                      "outbox = Queue/A\n[account b]\nfrom = b@x\n", root);
     ck_assert_int_eq(queue_open_cfg(cfg, NULL, &q, &e), 0);
     for (int i = 0; i < 2; i++) {
         memset(&ent, 0, sizeof ent);
@@ -680,8 +650,7 @@ START_TEST(outbox_of_every_account)
     ck_assert(!model_is_outbox(m));
     model_close(m);
     config_free(cfg);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 END_TEST
 

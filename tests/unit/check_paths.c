@@ -11,15 +11,6 @@
 #include "tern/paths.h"
 #include "tern/xalloc.h"
 
-static struct config *conf(const char *text)
-{
-    struct config *cfg;
-    struct err e;
-
-    ck_assert_msg(config_parse("test", text, strlen(text), &cfg, &e) == 0, "%s", e.msg);
-    return cfg;
-}
-
 START_TEST(state_paths_and_root_fallback)
 {
     char *p = paths_state("/m", PATH_POP3);
@@ -81,7 +72,7 @@ START_TEST(roles_plain_layout_and_settings)
     buf_printf(&b, "[general]\nmail_root = %s\n[account home]\nfrom = a@b\n"
                "[account work]\nfrom = w@b\nsent = Work/Sent\ntrash = Work/Bin\n"
                "drafts = Work/Drafts\ninbox = Work/INBOX\noutbox = Work/Queue\n", d);
-    cfg = conf(buf_cstr(&b));
+    cfg = test_config("%s", buf_cstr(&b));
     ck_assert_str_eq(paths_role(cfg, NULL, NULL, ROLE_INBOX), "INBOX");
     ck_assert_str_eq(paths_role(cfg, NULL, NULL, ROLE_SENT), "Sent");
     ck_assert_str_eq(paths_role(cfg, NULL, NULL, ROLE_DRAFTS), "Drafts");
@@ -114,8 +105,7 @@ START_TEST(roles_plain_layout_and_settings)
     config_free(cfg);
     buf_free(&b);
     free(text);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -135,7 +125,7 @@ START_TEST(roles_maildirpp)
     free(p);
     buf_printf(&b, "[general]\nmail_root = %s\n[account home]\nfrom = a@b\n"
                "[account work]\nfrom = w@b\noutbox = Work/Queue\n", d);
-    cfg = conf(buf_cstr(&b));
+    cfg = test_config("%s", buf_cstr(&b));
     ck_assert(paths_maildirpp(d));
     /* the names dovecot shows; the directories are the dot-folders */
     ck_assert_str_eq(paths_role(cfg, NULL, NULL, ROLE_SENT), "Sent");
@@ -187,8 +177,7 @@ START_TEST(roles_maildirpp)
     maildir_folders_free(names);
     config_free(cfg);
     buf_free(&b);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 

@@ -4,6 +4,9 @@
 #include "config.h"
 
 #include <locale.h>
+#include <stdlib.h>
+#include <sys/time.h>
+#include <time.h>
 
 #include "testutil.h"
 #include "tern/index.h"
@@ -35,6 +38,8 @@ static void setup(void)
     char path[4096];
 
     setlocale(LC_ALL, "C.UTF-8");
+    setenv("TZ", "UTC", 1);
+    tzset();
     dir = test_tmpdir();
     ck_assert_int_eq(maildir_create(dir, &e), 0);
     for (size_t i = 0; i < sizeof msgs / sizeof msgs[0]; i++) {
@@ -177,6 +182,157 @@ START_TEST(deep_nesting_is_refused)
 }
 END_TEST
 
+/* A folder of one message per letter, each with a Date (seconds) and a file mtime; the
+ * letters ~d/~r pattern matches. */
+static char *date_matches(const int64_t *dates, const int64_t *mtimes, size_t n,
+                          const char *pattern, char *out)
+{
+    char *d = test_tmpdir(), path[4096], text[256];
+    struct idx *dx;
+    struct idx_limit *l;
+    struct err e;
+    size_t k = 0;
+
+    ck_assert_int_eq(maildir_create(d, &e), 0);
+    for (size_t i = 0; i < n; i++) {
+        time_t t = (time_t)dates[i];
+        struct tm tm;
+        struct timeval tv[2] = { { (time_t)mtimes[i], 0 }, { (time_t)mtimes[i], 0 } };
+        char date[64];
+
+        gmtime_r(&t, &tm);
+        strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+        snprintf(path, sizeof path, "%s/cur/100%zu.%c.host:2,S", d, i, (char)('a' + i));
+        snprintf(text, sizeof text, "From: x@y\nSubject: %c\nDate: %s\n\nhi\n",
+                 (char)('a' + i), date);
+        test_write(path, text);
+        ck_assert_int_eq(utimes(path, tv), 0);
+    }
+    ck_assert_msg(idx_open(d, IDX_NO_SAVE, &dx, &e) == 0, "%s", e.msg);
+    ck_assert_msg(idx_limit_compile(pattern, &l, &e) == 0, "%s: %s", pattern, e.msg);
+    for (size_t c = 0; c < n; c++)
+        for (size_t i = 0; i < idx_count(dx); i++)
+            if (strchr(idx_msg(dx, i)->name, '.')[1] == (char)('a' + c) &&
+                idx_limit_match(dx, l, i))
+                out[k++] = (char)('a' + c);
+    out[k] = '\0';
+    idx_limit_free(l);
+    idx_close(dx);
+    rm_rf(d);
+    free(d);
+    return out;
+}
+
+/* UTC seconds of a calendar time (the tests run with TZ=UTC: days are UTC days). */
+static int64_t utc(int y, int mo, int d, int h, int mi)
+{
+    struct tm tm = { 0 };
+
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    return (int64_t)timegm(&tm);
+}
+
+/* mutt's ~d: DD/MM/YYYY days, ranges open at either end, margins, relative ages. */
+START_TEST(date_absolute)
+{
+    const int64_t dates[] = {
+        utc(2026, 11, 30, 23, 59), utc(2026, 12, 1, 0, 0), utc(2026, 12, 31, 23, 59),
+        utc(2027, 1, 1, 0, 0), utc(2026, 11, 1, 8, 0), utc(2026, 11, 15, 12, 0),
+    };
+    const int64_t mtimes[] = {
+        utc(2026, 12, 2, 9, 0), utc(2026, 12, 2, 9, 0), utc(2026, 12, 2, 9, 0),
+        utc(2026, 12, 2, 9, 0), utc(2026, 11, 3, 9, 0), utc(2026, 11, 3, 9, 0),
+    };
+    static const struct { const char *pat, *want; } t[] = {
+        { "~d 01/12/2026-", "bcd" },
+        { "~d -31/12/2026", "abcef" },
+        { "~d 1/11/2026-30/11/2026", "aef" },
+        { "~d 30/11/2026-1/11/2026", "aef" },          /* backwards: the same range */
+        { "~d 01/12/2026", "b" },                       /* one day */
+        { "~d 20261201", "b" },                         /* YYYYMMDD */
+        { "~d 31/12/26", "c" },                         /* two-digit year */
+        { "~d 1/12/2026-31/12/2026", "bc" },
+        { "~d 15/11/2026*1d", "f" },                    /* a margin either side */
+        { "~d 15/11/2026*2w", "ef" },
+        { "~d 01/12/2026+1d", "b" },                    /* after */
+        { "~d 01/12/2026-1d", "ab" },                   /* before */
+        { "!~d 01/12/2026-", "aef" },
+        { "~d 01/12/2026- ~d -31/12/2026", "bc" },
+        { "~r 02/12/2026", "abcd" },                    /* received: the file's date */
+        { "~r -30/11/2026", "ef" },
+        { "~r 3/11/2026 ~d 1/11/2026", "e" },
+    };
+    char out[16];
+
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        ck_assert_msg(strcmp(date_matches(dates, mtimes, 6, t[i].pat, out), t[i].want) == 0,
+                      "%s: got '%s', want '%s'", t[i].pat, out, t[i].want);
+}
+END_TEST
+
+/* Relative ages are taken from the clock when the pattern is compiled: the check is made
+ * again when the second turned while it ran, so that b (exactly three days old) is never
+ * compared against a later "now". */
+START_TEST(date_relative)
+{
+    int64_t now, dates[6], mtimes[6];
+    static const struct { const char *pat, *want; } t[] = {
+        { "~d <1w", "abf" },                            /* younger than a week */
+        { "~d <1d", "af" },
+        { "~d <5H", "af" },
+        { "~d >1w", "cde" },                            /* older than a week */
+        { "~d >2m", "de" },
+        { "~d >1y", "e" },
+        { "~d <1y", "abcdf" },
+        { "~d =3d", "b" },                              /* the day three days ago */
+        { "~d =10d", "c" },
+        { "~d <2w ~d >1w", "c" },
+        { "~d <3", "abf" },                             /* no unit: days */
+        { "~r <1d", "" },
+        { "~r >1d", "abcdef" },
+    };
+    char out[16];
+
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        do {
+            now = (int64_t)time(NULL);
+            dates[0] = now - 2 * 3600;
+            dates[1] = now - 3 * 86400;
+            dates[2] = now - 10 * 86400;
+            dates[3] = now - 70 * 86400;
+            dates[4] = now - 400 * 86400;
+            dates[5] = now + 86400;
+            for (size_t j = 0; j < 6; j++)
+                mtimes[j] = now - 500 * 86400;
+            date_matches(dates, mtimes, 6, t[i].pat, out);
+        } while ((int64_t)time(NULL) != now);
+        ck_assert_msg(strcmp(out, t[i].want) == 0, "%s: got '%s', want '%s'", t[i].pat, out,
+                      t[i].want);
+    }
+}
+END_TEST
+
+START_TEST(date_errors)
+{
+    static const char *bad[] = {
+        "~d", "~d x", "~d 32/12/2026", "~d 1/13/2026", "~d 1/12/123", "~d -", "~d 1/12/2026-x",
+        "~d <", "~d <1q", "~d <1w2", "~d =", "~d 1/12/2026*", "~d 1/12/2026--",
+        "~d 123/1/2026", "~d 1/12/1969", "~d 1/12/2026 -", "~d <999999d",
+    };
+    struct idx_limit *l;
+    struct err e;
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(idx_limit_compile(bad[i], &l, &e) == -1, "'%s' compiled", bad[i]);
+        ck_assert_msg(strstr(e.msg, "pattern") != NULL, "%s: %s", bad[i], e.msg);
+    }
+}
+END_TEST
+
 static Suite *pattern_suite(void)
 {
     Suite *s = suite_create("pattern");
@@ -186,6 +342,9 @@ static Suite *pattern_suite(void)
     tcase_add_test(tc, fields_states_and_logic);
     tcase_add_test(tc, errors);
     tcase_add_test(tc, deep_nesting_is_refused);
+    tcase_add_test(tc, date_absolute);
+    tcase_add_test(tc, date_relative);
+    tcase_add_test(tc, date_errors);
     suite_add_tcase(s, tc);
     return s;
 }

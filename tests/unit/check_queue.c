@@ -9,6 +9,7 @@
 #include "tern/maildir.h"
 #include "tern/flush.h"
 #include "tern/queue.h"
+#include "tern/secret.h"
 
 static void entry_fill(struct queue_entry *q)
 {
@@ -53,6 +54,37 @@ START_TEST(state_roundtrip)
     free(text);
     free(again);
     queue_entry_free(&q);
+    queue_entry_free(&r);
+}
+END_TEST
+
+/* A message answering several (`;r`, `;f` on tagged messages) keeps each original through
+ * the state file; a state written with one answer (the form before) still reads. */
+START_TEST(state_keeps_every_answered_message)
+{
+    const char *one = "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\ncreated 1\n"
+                      "answers-flag R\nanswers-id 17.M1.h\nanswers-dir /m/INBOX\n";
+    const char *two = "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\ncreated 1\n"
+                      "answers-flag P\nanswers-id 17.M1.h\nanswers-dir /m/INBOX\n"
+                      "answers-id 18.M2.h\nanswers-dir /m/Lists\n";
+    struct queue_entry r;
+    struct err e;
+    char *text;
+
+    ck_assert_int_eq(queue_state_parse(one, strlen(one), &r, &e), 0);
+    ck_assert_int_eq(r.answers.flag, 'R');
+    ck_assert_uint_eq(r.answers.n, 1);
+    ck_assert_str_eq(r.answers.msg[0].id, "17.M1.h");
+    ck_assert_str_eq(r.answers.msg[0].dir, "/m/INBOX");
+    queue_entry_free(&r);
+    ck_assert_int_eq(queue_state_parse(two, strlen(two), &r, &e), 0);
+    ck_assert_int_eq(r.answers.flag, 'P');
+    ck_assert_uint_eq(r.answers.n, 2);
+    ck_assert_str_eq(r.answers.msg[1].id, "18.M2.h");
+    ck_assert_str_eq(r.answers.msg[1].dir, "/m/Lists");
+    text = queue_state_format(&r);
+    ck_assert_ptr_nonnull(strstr(text, strstr(two, "answers-flag")));
+    free(text);
     queue_entry_free(&r);
 }
 END_TEST
@@ -300,10 +332,17 @@ START_TEST(on_disk)
     queue_entry_free(&b);
     buf_free(&text);
     free(outbox);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 END_TEST
+
+/* mail_root ROOT with the GENERAL lines; account a sends to the peer on PORT, no TLS. */
+static struct config *peer_config(const char *root, int port, const char *general)
+{
+    return test_config("[general]\nmail_root = %s\n%s[account a]\nfrom = a@x\n"
+                       "smtp_host = 127.0.0.1\nsmtp_port = %d\nsmtp_tls = none\ntimeout = 5\n",
+                       root, general, port);
+}
 
 static void add_msg(struct queue *q, const char *msg, time_t created, const char *r1,
                     const char *r2)
@@ -337,6 +376,100 @@ static void count_event(const struct queue_event *ev, void *arg)
     s->refused += ev->kind == QEV_REFUSED;
 }
 
+/* A typed password the server refuses: QEV_AUTH names the account and the reply; reauth
+ * may give another, tried at once on a new connection; without one the message is held. */
+struct reauth_seen {
+    int auth, calls;
+    char reply[256];
+    const char *again;           /* the password reauth types, or NULL */
+};
+
+static void auth_event(const struct queue_event *ev, void *arg)
+{
+    struct reauth_seen *s = arg;
+
+    if (ev->kind == QEV_AUTH) {
+        s->auth++;
+        ck_assert_str_eq(ev->addr, "a");
+        snprintf(s->reply, sizeof s->reply, "%s", ev->text);
+    }
+}
+
+static bool reauth_cb(void *arg, const struct account *a)
+{
+    struct reauth_seen *s = arg;
+
+    s->calls++;
+    secret_forget(a->name);
+    if (s->again)
+        secret_remember(a->name, s->again);
+    return s->again != NULL;
+}
+
+START_TEST(flush_asks_again_for_a_refused_typed_password)
+{
+    static const char *const retried[] = {
+        "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 AUTH PLAIN\n",
+        "C:AUTH PLAIN AGFubgB3cm9uZw==", "S:535 5.7.8 bad credentials\n", "A",
+        "S:220 peer\n", "C:EHLO *", "S:250-peer\n250-AUTH PLAIN\n250 PIPELINING\n",
+        "C:AUTH PLAIN AGFubgByaWdodA==", "S:235 ok\n",
+        "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
+        "C:Subject: one", "C:", "C:body", "C:.", "S:250 2.0.0 queued\n",
+        "C:QUIT", "S:221 bye\n", NULL,
+    };
+    static const char *const refused[] = {
+        "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 AUTH PLAIN\n",
+        "C:AUTH PLAIN AGFubgB3cm9uZw==", "S:535 5.7.8 bad credentials\n", NULL,
+    };
+
+    for (int round = 0; round < 2; round++) {
+        char *root = test_tmpdir(), rc[1024];
+        struct config *cfg;
+        struct queue *q;
+        struct queue_entry *ents;
+        struct queue_flush_opts fo = { 0 };
+        struct queue_flush_stats st;
+        struct reauth_seen seen = { 0, 0, "", round == 0 ? "right" : NULL };
+        size_t n;
+        struct err e;
+        int port;
+        pid_t pid = peer_start(round == 0 ? retried : refused, &port);
+        time_t now = time(NULL);
+
+        snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n[account a]\nfrom = a@x\n"
+                 "smtp_host = 127.0.0.1\nsmtp_port = %d\nsmtp_tls = none\nsmtp_user = ann\n"
+                 "smtp_auth = plain\ntimeout = 5\n", root, port);
+        if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
+            ck_abort_msg("%s", e.msg);
+        secret_remember("a", "wrong");
+        ck_assert_int_eq(queue_open(root, &q, &e), 0);
+        add_msg(q, "Subject: one\n\nbody\n", now - 1, "b@x", NULL);
+        fo.now = now;
+        fo.reauth = reauth_cb;
+        fo.reauth_arg = &seen;
+        if (queue_flush(q, cfg, &fo, auth_event, &seen, &st, &e) < 0)
+            ck_abort_msg("%s", e.msg);
+        ck_assert_int_eq(peer_wait(pid), 0);
+        ck_assert_int_eq(seen.auth, 1);
+        ck_assert_int_eq(seen.calls, 1);
+        ck_assert_ptr_nonnull(strstr(seen.reply, "535 5.7.8 bad credentials"));
+        ck_assert_uint_eq(st.sent, round == 0 ? 1 : 0);
+        ck_assert_uint_eq(st.held, round == 0 ? 0 : 1);
+        ck_assert_int_eq(queue_list(q, &ents, &n, NULL, &e), 0);
+        ck_assert_uint_eq(n, round == 0 ? 0 : 1);
+        if (round == 1)
+            ck_assert_int_eq(ents[0].state, QUEUE_HELD);
+        queue_list_free(ents, n);
+        ck_assert_ptr_null(round == 1 ? secret_remembered("a") : NULL);
+        secret_forget_all();
+        queue_close(q);
+        config_free(cfg);
+        rm_rf(root);
+        free(root);
+    }
+}
+END_TEST
+
 static size_t count_files(const char *dir)
 {
     char cmd[4200];
@@ -365,7 +498,7 @@ START_TEST(flush_outcomes)
         "S:250 ok\n451 4.2.0 d busy\n554 5.5.1 no valid recipients\n", "C:RSET", "S:250 ok\n",
         "C:QUIT", "S:221 bye\n", NULL,
     };
-    char *root = test_tmpdir(), rc[1024], *sent;
+    char *root = test_tmpdir(), *sent;
     struct config *cfg;
     struct queue *q;
     struct queue_entry *ents;
@@ -378,11 +511,7 @@ START_TEST(flush_outcomes)
     pid_t pid = peer_start(steps, &port);
     time_t now = time(NULL);
 
-    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\nqueue_retry_min = 10s\n"
-             "[account a]\nfrom = a@x\nsmtp_host = 127.0.0.1\nsmtp_port = %d\n"
-             "smtp_tls = none\ntimeout = 5\n", root, port);
-    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
-        ck_abort_msg("%s", e.msg);
+    cfg = peer_config(root, port, "queue_retry_min = 10s\n");
     ck_assert_int_eq(queue_open(root, &q, &e), 0);
     add_msg(q, "Subject: one\n\nbody\n", now - 3, "b@x", NULL);
     add_msg(q, "To: b@x\nBcc: c@x\nSubject: two\n\n.dot\n", now - 2, "b@x", "c@x");
@@ -422,8 +551,7 @@ START_TEST(flush_outcomes)
     ck_assert_uint_eq(st.sent + st.deferred + st.failed, 0);
     queue_close(q);
     config_free(cfg);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 END_TEST
 
@@ -445,19 +573,22 @@ static void rename_outbox(const struct queue_event *ev, void *arg)
     ck_assert_int_eq(system(cmd), 0);
 }
 
+/* The peer's script for two messages from a@x to b@x, "Subject: one" and "Subject: two" with
+ * the body "body", both accepted. */
+static const char *const two_accepted[] = {
+    "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",
+    "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
+    "C:Subject: one", "C:", "C:body", "C:.",
+    "S:250 2.0.0 first\n", "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA",
+    "S:250 ok\n250 ok\n354 go\n", "C:Subject: two", "C:", "C:body", "C:.",
+    "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
+};
+
 /* Messages renamed by another program during a flush are still sent once, reported sent,
  * moved to Sent and removed from Outbox. */
 START_TEST(flush_follows_renamed_messages)
 {
-    static const char *const steps[] = {
-        "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",
-        "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
-        "C:Subject: one", "C:", "C:body", "C:.",
-        "S:250 2.0.0 first\n", "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA",
-        "S:250 ok\n250 ok\n354 go\n", "C:Subject: two", "C:", "C:body", "C:.",
-        "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
-    };
-    char *root = test_tmpdir(), rc[1024], *sent;
+    char *root = test_tmpdir(), *sent;
     struct config *cfg;
     struct queue *q;
     struct queue_entry *ents;
@@ -466,14 +597,10 @@ START_TEST(flush_follows_renamed_messages)
     size_t n, orphans;
     struct err e;
     int port;
-    pid_t pid = peer_start(steps, &port);
+    pid_t pid = peer_start(two_accepted, &port);
     time_t now = time(NULL);
 
-    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n"
-             "[account a]\nfrom = a@x\nsmtp_host = 127.0.0.1\nsmtp_port = %d\n"
-             "smtp_tls = none\ntimeout = 5\n", root, port);
-    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
-        ck_abort_msg("%s", e.msg);
+    cfg = peer_config(root, port, "");
     ck_assert_int_eq(queue_open(root, &q, &e), 0);
     add_msg(q, "Subject: one\n\nbody\n", now - 2, "b@x", NULL);
     add_msg(q, "Subject: two\n\nbody\n", now - 1, "b@x", NULL);
@@ -492,12 +619,12 @@ START_TEST(flush_follows_renamed_messages)
     queue_list_free(ents, n);
     queue_close(q);
     config_free(cfg);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 END_TEST
 
-/* Once a reply is accepted its original gets R; a forward's gets P (both kept flags). */
+/* Once a reply is accepted its original gets R; a forward's gets P (both kept flags); a
+ * forward of two tagged messages flags both. */
 START_TEST(flush_flags_the_answered_message)
 {
     static const char *const steps[] = {
@@ -508,7 +635,7 @@ START_TEST(flush_flags_the_answered_message)
         "S:250 ok\n250 ok\n354 go\n", "C:Subject: fwd", "C:", "C:body", "C:.",
         "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
     };
-    char *root = test_tmpdir(), rc[1024], *inbox, *p1 = NULL, *p2 = NULL, *rel;
+    char *root = test_tmpdir(), rc[1024], *inbox, *p1 = NULL, *p2 = NULL, *p3 = NULL, *rel;
     struct config *cfg;
     struct queue *q;
     struct queue_entry ent;
@@ -529,6 +656,7 @@ START_TEST(flush_flags_the_answered_message)
     ck_assert_int_eq(maildir_create(inbox, &e), 0);
     ck_assert_int_eq(maildir_deliver(inbox, "Subject: a\n\n", 12, "S", &p1, &e), 0);
     ck_assert_int_eq(maildir_deliver(inbox, "Subject: b\n\n", 12, NULL, &p2, &e), 0);
+    ck_assert_int_eq(maildir_deliver(inbox, "Subject: c\n\n", 12, "S", &p3, &e), 0);
     ck_assert_int_eq(queue_open(root, &q, &e), 0);
     memset(&ent, 0, sizeof ent);
     ent.account = strdup("a");
@@ -541,6 +669,8 @@ START_TEST(flush_flags_the_answered_message)
     ent.id = NULL;
     ent.created = now - 1;
     ck_assert_int_eq(queue_entry_set_answers(&ent, p2, 'P'), 0);
+    ck_assert_int_eq(queue_entry_add_answers(&ent, p3, 'P'), 0);     /* `;f` of two */
+    ck_assert_uint_eq(ent.answers.n, 2);
     ck_assert_int_eq(queue_add(q, fwd, strlen(fwd), &ent, &e), 0);
     queue_entry_free(&ent);
     if (queue_flush(q, cfg, &fo, NULL, NULL, &st, &e) < 0)
@@ -556,8 +686,13 @@ START_TEST(flush_flags_the_answered_message)
     ck_assert_ptr_nonnull(strstr(rel, "cur/"));
     ck_assert_ptr_nonnull(strstr(rel, ":2,P"));
     free(rel);
+    rel = maildir_find(inbox, strrchr(p3, '/') + 1, strcspn(strrchr(p3, '/') + 1, ":"));
+    ck_assert_ptr_nonnull(rel);
+    ck_assert_ptr_nonnull(strstr(rel, ":2,PS"));
+    free(rel);
     free(p1);
     free(p2);
+    free(p3);
     free(inbox);
     queue_close(q);
     config_free(cfg);
@@ -593,7 +728,7 @@ static void age_dir(const char *dir, const char *sub, const char *when)
  * finds them all, also when opened without the configuration. */
 START_TEST(outbox_per_account)
 {
-    char *root = test_tmpdir(), rc[1024], *boxa, *boxb, *boxc, *statedir;
+    char *root = test_tmpdir(), *boxa, *boxb, *boxc, *statedir;
     struct config *cfg;
     struct queue *q, *plain;
     struct queue_entry a, b, c, *ents;
@@ -602,11 +737,9 @@ START_TEST(outbox_per_account)
     struct err e;
     time_t now = time(NULL);
 
-    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n[account a]\nfrom = a@x\n"
-             "outbox = Queue/A\n[account b]\nfrom = b@x\noutbox = Queue/B\n"
-             "[account c]\nfrom = c@x\n", root);
-    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
-        ck_abort_msg("%s", e.msg);
+    cfg = test_config("[general]\nmail_root = %s\n[account a]\nfrom = a@x\n"
+                      "outbox = Queue/A\n[account b]\nfrom = b@x\noutbox = Queue/B\n"
+                      "[account c]\nfrom = c@x\n", root);
     boxa = fs_join(root, "Queue/A");
     boxb = fs_join(root, "Queue/B");
     boxc = fs_join(root, "Outbox");
@@ -709,8 +842,7 @@ START_TEST(outbox_per_account)
     free(boxb);
     free(boxc);
     free(statedir);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 END_TEST
 
@@ -719,15 +851,7 @@ END_TEST
  * outbox of its own, beside a message queued into that one. */
 START_TEST(outbox_upgrade_keeps_old_queue)
 {
-    static const char *const steps[] = {
-        "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",
-        "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
-        "C:Subject: one", "C:", "C:body", "C:.",
-        "S:250 2.0.0 first\n", "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA",
-        "S:250 ok\n250 ok\n354 go\n", "C:Subject: two", "C:", "C:body", "C:.",
-        "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
-    };
-    char *root = test_tmpdir(), rc[1024], *legacy, *boxa, *sent, *sp, *id;
+    char *root = test_tmpdir(), *legacy, *boxa, *sent, *sp, *id;
     struct config *cfg;
     struct queue *q;
     struct queue_entry old, fresh, *ents;
@@ -759,12 +883,10 @@ START_TEST(outbox_upgrade_keeps_old_queue)
     ck_assert_ptr_null(strstr(buf_cstr(&keep), "outbox"));
     ck_assert_int_eq(fs_write_atomic(sp, keep.ptr, keep.len, 0600, &e), 0);
 
-    pid = peer_start(steps, &port);
-    snprintf(rc, sizeof rc, "[general]\nmail_root = %s\n"
-             "[account a]\nfrom = a@x\noutbox = Queue/A\nsmtp_host = 127.0.0.1\n"
-             "smtp_port = %d\nsmtp_tls = none\ntimeout = 5\n", root, port);
-    if (config_parse("rc", rc, strlen(rc), &cfg, &e) < 0)
-        ck_abort_msg("%s", e.msg);
+    pid = peer_start(two_accepted, &port);
+    cfg = test_config("[general]\nmail_root = %s\n"
+                      "[account a]\nfrom = a@x\noutbox = Queue/A\nsmtp_host = 127.0.0.1\n"
+                      "smtp_port = %d\nsmtp_tls = none\ntimeout = 5\n", root, port);
     boxa = fs_join(root, "Queue/A");
     ck_assert_int_eq(queue_open_cfg(cfg, NULL, &q, &e), 0);
     add_as(q, "a", "Subject: two\n\nbody\n", now - 1, &fresh);
@@ -799,8 +921,7 @@ START_TEST(outbox_upgrade_keeps_old_queue)
     free(sent);
     free(legacy);
     free(boxa);
-    rm_rf(root);
-    free(root);
+    test_tmpdir_free(root);
 }
 END_TEST
 
@@ -810,6 +931,8 @@ static Suite *queue_suite(void)
     TCase *t = tcase_create("core");
 
     tcase_add_test(t, state_roundtrip);
+    tcase_add_test(t, state_keeps_every_answered_message);
+    tcase_add_test(t, flush_asks_again_for_a_refused_typed_password);
     tcase_add_loop_test(t, state_rejects, 0, sizeof bad_states / sizeof bad_states[0]);
     tcase_add_test(t, backoff_doubles_and_caps);
     tcase_add_test(t, transitions);

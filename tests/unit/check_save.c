@@ -13,16 +13,6 @@
 #include "tern/maildir.h"
 #include "tern/save.h"
 
-static char *slurp(const char *path)
-{
-    struct buf b = BUF_INIT;
-    struct err e;
-
-    ck_assert_int_eq(fs_read_file(path, &b, &e), 0);
-    buf_addc(&b, '\0');
-    return buf_detach(&b);
-}
-
 static const char MSG1[] =
     "Return-Path: <ann@example.org>\r\n"
     "From: Ann <ann@example.org>\r\n"
@@ -41,15 +31,14 @@ static const char MSG2[] =
 
 START_TEST(mboxrd_quoting_and_separators)
 {
-    char *dir = test_tmpdir();
-    char *box = fs_join(dir, "saved.mbox");
+    char *box = fs_join(test_dir, "saved.mbox");
     struct err e;
 
     setenv("TZ", "UTC", 1);
     tzset();
     ck_assert_int_eq(save_mbox_append(box, MSG1, sizeof MSG1 - 1, NULL, 0, &e), 0);
     ck_assert_int_eq(save_mbox_append(box, MSG2, sizeof MSG2 - 1, NULL, 86400, &e), 0);
-    char *got = slurp(box);
+    char *got = test_slurp(box);
     ck_assert_str_eq(got,
         "From ann@example.org Thu Jan  1 00:00:00 1970\n"
         "Return-Path: <ann@example.org>\n"
@@ -72,40 +61,34 @@ START_TEST(mboxrd_quoting_and_separators)
     ck_assert_int_eq(st.st_mode & 0777, 0600);
     free(got);
     free(box);
-    rm_rf(dir);
-    free(dir);
 }
 END_TEST
 
 /* A last message written by another program without its blank line is mended first. */
 START_TEST(mbox_missing_separator_mended)
 {
-    char *dir = test_tmpdir();
-    char *box = fs_join(dir, "m");
+    char *box = fs_join(test_dir, "m");
     struct err e;
 
     test_write(box, "From x Thu Jan  1 00:00:00 1970\nSubject: a\n\nbody");
     ck_assert_int_eq(save_mbox_append(box, MSG2, sizeof MSG2 - 1, "env@x", 0, &e), 0);
-    char *got = slurp(box);
+    char *got = test_slurp(box);
     ck_assert_ptr_nonnull(strstr(got, "\nbody\n\nFrom env@x "));
     free(got);
     free(box);
-    rm_rf(dir);
-    free(dir);
 }
 END_TEST
 
 START_TEST(refuses_what_is_not_an_mbox)
 {
-    char *dir = test_tmpdir();
-    char *file = fs_join(dir, "notes.txt");
-    char *plain = fs_join(dir, "plain");
+    char *file = fs_join(test_dir, "notes.txt");
+    char *plain = fs_join(test_dir, "plain");
     struct err e;
 
     test_write(file, "my notes\n");
     ck_assert_int_eq(save_message(file, MSG2, sizeof MSG2 - 1, 0, NULL, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "is not an mbox"));
-    char *got = slurp(file);
+    char *got = test_slurp(file);
     ck_assert_str_eq(got, "my notes\n");          /* untouched */
     free(got);
     ck_assert_int_eq(mkdir(plain, 0700), 0);
@@ -113,15 +96,12 @@ START_TEST(refuses_what_is_not_an_mbox)
     ck_assert_ptr_nonnull(strstr(e.msg, "not a Maildir"));
     free(file);
     free(plain);
-    rm_rf(dir);
-    free(dir);
 }
 END_TEST
 
 START_TEST(saves_into_a_maildir)
 {
-    char *dir = test_tmpdir();
-    char *md = fs_join(dir, "Archive");
+    char *md = fs_join(test_dir, "Archive");
     char *where = NULL;
     struct err e;
 
@@ -131,16 +111,13 @@ START_TEST(saves_into_a_maildir)
     ck_assert_uint_eq(test_count_entries(md, "cur"), 1);
     free(where);
     free(md);
-    rm_rf(dir);
-    free(dir);
 }
 END_TEST
 
 /* Another program holding the fcntl lock makes the save wait, then fail, never interleave. */
 START_TEST(waits_for_the_lock)
 {
-    char *dir = test_tmpdir();
-    char *box = fs_join(dir, "locked");
+    char *box = fs_join(test_dir, "locked");
     struct err e;
     int fd = open(box, O_RDWR | O_CREAT, 0600);
     struct flock l = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
@@ -168,36 +145,31 @@ START_TEST(waits_for_the_lock)
     ck_assert_int_eq(save_mbox_append(box, MSG2, sizeof MSG2 - 1, NULL, 0, &e), 0);
     close(fd);
     free(box);
-    rm_rf(dir);
-    free(dir);
 }
 END_TEST
 
 START_TEST(part_path_in_a_directory)
 {
-    char *dir = test_tmpdir();
-    char *file = fs_join(dir, "x.pdf");
+    char *file = fs_join(test_dir, "x.pdf");
     char *p;
 
-    p = save_part_path(dir, "report.pdf");
-    ck_assert_str_eq(p + strlen(dir), "/report.pdf");
+    p = save_part_path(test_dir, "report.pdf");
+    ck_assert_str_eq(p + strlen(test_dir), "/report.pdf");
     free(p);
-    p = save_part_path(dir, "../../etc/.passwd");    /* no way out of the directory */
-    ck_assert_str_eq(p + strlen(dir), "/passwd");
+    p = save_part_path(test_dir, "../../etc/.passwd");    /* no way out of the directory */
+    ck_assert_str_eq(p + strlen(test_dir), "/passwd");
     free(p);
-    p = save_part_path(dir, "...");
-    ck_assert_str_eq(p + strlen(dir), "/part");
+    p = save_part_path(test_dir, "...");
+    ck_assert_str_eq(p + strlen(test_dir), "/part");
     free(p);
     p = save_part_path(file, "report.pdf");           /* a file name is taken as it is */
     ck_assert_str_eq(p, file);
     free(p);
-    setenv("HOME", dir, 1);
+    setenv("HOME", test_dir, 1);
     p = save_part_path("~", "a.txt");                  /* ~ is expanded */
-    ck_assert_str_eq(p + strlen(dir), "/a.txt");
+    ck_assert_str_eq(p + strlen(test_dir), "/a.txt");
     free(p);
     free(file);
-    rm_rf(dir);
-    free(dir);
 }
 END_TEST
 
@@ -206,6 +178,7 @@ static Suite *save_suite(void)
     Suite *s = suite_create("save");
     TCase *t = tcase_create("core");
 
+    tcase_add_checked_fixture(t, test_dir_setup, test_dir_teardown);
     tcase_add_test(t, mboxrd_quoting_and_separators);
     tcase_add_test(t, mbox_missing_separator_mended);
     tcase_add_test(t, refuses_what_is_not_an_mbox);

@@ -230,6 +230,35 @@ static void opts_for(struct smtp_opts *o, int port, enum tls_mode tls)
     o->helo = "client.test";
 }
 
+/* Start the scripted peer on STEPS and fill O for a session with it. */
+static pid_t peer_opts(const char *const *steps, struct smtp_opts *o, enum tls_mode tls)
+{
+    int port;
+    pid_t pid = peer_start(steps, &port);
+
+    opts_for(o, port, tls);
+    return pid;
+}
+
+/* Close the session; the peer must have followed its script to the end. */
+static void session_end(struct smtp *s, pid_t pid)
+{
+    smtp_close(s);
+    ck_assert_int_eq(peer_wait(pid), 0);
+}
+
+/* Opening a session with O fails with the class CLS and TEXT in the message (""; any); the
+ * peer followed its script. */
+static void open_fails(const struct smtp_opts *o, pid_t pid, enum err_class cls, const char *text)
+{
+    struct smtp *s;
+    struct err e;
+
+    ck_assert_int_eq(smtp_open(o, &s, &e), -1);
+    test_err(&e, cls, text);
+    ck_assert_int_eq(peer_wait(pid), 0);
+}
+
 #define EHLO_PIPE "S:250-peer\n250-PIPELINING\n250-SIZE 1000\n250-8BITMIME\n250 ENHANCEDSTATUSCODES\n"
 
 START_TEST(session_pipelined_partial)
@@ -247,10 +276,8 @@ START_TEST(session_pipelined_partial)
     struct smtp *s;
     struct err e;
     char final[128];
-    int port;
-    pid_t pid = peer_start(steps, &port);
+    pid_t pid = peer_opts(steps, &o, TLS_MODE_NONE);
 
-    opts_for(&o, port, TLS_MODE_NONE);
     if (smtp_open(&o, &s, &e) < 0)
         ck_abort_msg("open: %s", e.msg);
     ck_assert(smtp_caps(s) & SMTP_CAP_PIPELINING);
@@ -260,8 +287,7 @@ START_TEST(session_pipelined_partial)
     ck_assert_int_eq(r[1].code, 550);
     ck_assert_str_eq(r[1].reply, "550 5.1.1 no such user");
     ck_assert_str_eq(final, "250 2.0.0 queued as X");
-    smtp_close(s);
-    ck_assert_int_eq(peer_wait(pid), 0);
+    session_end(s, pid);
 }
 END_TEST
 
@@ -281,18 +307,14 @@ START_TEST(session_all_refused_then_next)
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
-    int port;
-    pid_t pid = peer_start(steps, &port);
+    pid_t pid = peer_opts(steps, &o, TLS_MODE_NONE);
 
-    opts_for(&o, port, TLS_MODE_NONE);
     ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
     ck_assert_int_eq(smtp_send(s, &m, NULL, 0, &e), -1);
-    ck_assert_int_eq(e.cls, ERR_TEMP);
-    ck_assert_ptr_nonnull(strstr(e.msg, "450 4.2.0 mailbox busy"));
+    test_err(&e, ERR_TEMP, "450 4.2.0 mailbox busy");
     ck_assert(smtp_alive(s));
     ck_assert_int_eq(smtp_send(s, &m, NULL, 0, &e), 0);
-    smtp_close(s);
-    ck_assert_int_eq(peer_wait(pid), 0);
+    session_end(s, pid);
 }
 END_TEST
 
@@ -308,17 +330,14 @@ START_TEST(session_no_pipelining_helo_fallback)
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
-    int port;
-    pid_t pid = peer_start(steps, &port);
+    pid_t pid = peer_opts(steps, &o, TLS_MODE_NONE);
 
-    opts_for(&o, port, TLS_MODE_NONE);
     ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
     ck_assert_uint_eq(smtp_caps(s), 0);
     ck_assert_int_eq(smtp_send(s, &m, NULL, 0, &e), -1);
     ck_assert_int_eq(e.cls, ERR_PERM);
     ck_assert_int_eq(r[0].code, 550);
-    smtp_close(s);
-    ck_assert_int_eq(peer_wait(pid), 0);
+    session_end(s, pid);
 }
 END_TEST
 
@@ -333,18 +352,14 @@ START_TEST(session_size_refused_early)
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
-    int port;
     pid_t pid;
 
     memset(big, 'a', sizeof big);
-    pid = peer_start(steps, &port);
-    opts_for(&o, port, TLS_MODE_NONE);
+    pid = peer_opts(steps, &o, TLS_MODE_NONE);
     ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
     ck_assert_int_eq(smtp_send(s, &m, NULL, 0, &e), -1);
-    ck_assert_int_eq(e.cls, ERR_PERM);
-    ck_assert_ptr_nonnull(strstr(e.msg, "SIZE"));
-    smtp_close(s);
-    ck_assert_int_eq(peer_wait(pid), 0);
+    test_err(&e, ERR_PERM, "SIZE");
+    session_end(s, pid);
 }
 END_TEST
 
@@ -364,18 +379,14 @@ START_TEST(session_8bit_and_utf8)
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
-    int port;
-    pid_t pid = peer_start(steps, &port);
+    pid_t pid = peer_opts(steps, &o, TLS_MODE_NONE);
 
-    opts_for(&o, port, TLS_MODE_NONE);
     ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
     ck_assert_int_eq(smtp_send(s, &m, NULL, 0, &e), 0);
     /* no SMTPUTF8 on this server: refused before anything is sent */
     ck_assert_int_eq(smtp_send(s, &mu, NULL, 0, &e), -1);
-    ck_assert_int_eq(e.cls, ERR_PERM);
-    ck_assert_ptr_nonnull(strstr(e.msg, "SMTPUTF8"));
-    smtp_close(s);
-    ck_assert_int_eq(peer_wait(pid), 0);
+    test_err(&e, ERR_PERM, "SMTPUTF8");
+    session_end(s, pid);
 }
 END_TEST
 
@@ -391,7 +402,6 @@ START_TEST(session_reencodes_for_the_wire)
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
-    int port;
     pid_t pid;
 
     n = (size_t)snprintf(msg, sizeof msg, "Subject: x\n\ncaf\xc3\xa9\n");
@@ -426,12 +436,10 @@ START_TEST(session_reencodes_for_the_wire)
     steps[k++] = "C:QUIT";
     steps[k++] = "S:221 bye\n";
     steps[k] = NULL;
-    pid = peer_start(steps, &port);
-    opts_for(&o, port, TLS_MODE_NONE);
+    pid = peer_opts(steps, &o, TLS_MODE_NONE);
     ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
     ck_assert_msg(smtp_send(s, &m, NULL, 0, &e) == 0, "%s", e.msg);
-    smtp_close(s);
-    ck_assert_int_eq(peer_wait(pid), 0);
+    session_end(s, pid);
 }
 END_TEST
 
@@ -448,17 +456,14 @@ START_TEST(session_dsn_params)
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
-    int port;
-    pid_t pid = peer_start(steps, &port);
+    pid_t pid = peer_opts(steps, &o, TLS_MODE_NONE);
 
-    opts_for(&o, port, TLS_MODE_NONE);
     o.dsn_notify = "FAILURE,DELAY";
     o.dsn_ret = "HDRS";
     ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
     if (smtp_send(s, &m, NULL, 0, &e) < 0)
         ck_abort_msg("%s", e.msg);
-    smtp_close(s);
-    ck_assert_int_eq(peer_wait(pid), 0);
+    session_end(s, pid);
 }
 END_TEST
 
@@ -477,25 +482,18 @@ START_TEST(session_auth_plain_and_login)
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
-    int port;
-    pid_t pid = peer_start(steps, &port);
+    pid_t pid = peer_opts(steps, &o, TLS_MODE_NONE);
 
-    opts_for(&o, port, TLS_MODE_NONE);
     o.user = "ann";
     o.password = "s3cret";
     if (smtp_open(&o, &s, &e) < 0)
         ck_abort_msg("%s", e.msg);
-    smtp_close(s);
-    ck_assert_int_eq(peer_wait(pid), 0);
+    session_end(s, pid);
 
-    pid = peer_start(steps2, &port);
-    opts_for(&o, port, TLS_MODE_NONE);
+    pid = peer_opts(steps2, &o, TLS_MODE_NONE);
     o.user = "ann";
     o.password = "wrong";
-    ck_assert_int_eq(smtp_open(&o, &s, &e), -1);
-    ck_assert_int_eq(e.cls, ERR_AUTH);
-    ck_assert_ptr_nonnull(strstr(e.msg, "535 5.7.8 bad credentials"));
-    ck_assert_int_eq(peer_wait(pid), 0);
+    open_fails(&o, pid, ERR_AUTH, "535 5.7.8 bad credentials");
 }
 END_TEST
 
@@ -507,16 +505,9 @@ START_TEST(session_starttls_injection)
         "S:220 go ahead\n250-evil\n250 AUTH PLAIN\n", "W", NULL,
     };
     struct smtp_opts o;
-    struct smtp *s;
-    struct err e;
-    int port;
-    pid_t pid = peer_start(steps, &port);
+    pid_t pid = peer_opts(steps, &o, TLS_MODE_STARTTLS);
 
-    opts_for(&o, port, TLS_MODE_STARTTLS);
-    ck_assert_int_eq(smtp_open(&o, &s, &e), -1);
-    ck_assert_int_eq(e.cls, ERR_TLS);
-    ck_assert_ptr_nonnull(strstr(e.msg, "unexpected"));
-    ck_assert_int_eq(peer_wait(pid), 0);
+    open_fails(&o, pid, ERR_TLS, "unexpected");
 }
 END_TEST
 
@@ -526,18 +517,11 @@ START_TEST(session_no_starttls_no_downgrade)
         "S:220 peer\n", "C:EHLO client.test", "S:250-peer\n250 AUTH PLAIN\n", "W", NULL,
     };
     struct smtp_opts o;
-    struct smtp *s;
-    struct err e;
-    int port;
-    pid_t pid = peer_start(steps, &port);
+    pid_t pid = peer_opts(steps, &o, TLS_MODE_STARTTLS);
 
-    opts_for(&o, port, TLS_MODE_STARTTLS);
     o.user = "ann";
     o.password = "pw";
-    ck_assert_int_eq(smtp_open(&o, &s, &e), -1);
-    ck_assert_int_eq(e.cls, ERR_TLS);
-    ck_assert_ptr_nonnull(strstr(e.msg, "STARTTLS"));
-    ck_assert_int_eq(peer_wait(pid), 0);
+    open_fails(&o, pid, ERR_TLS, "STARTTLS");
 }
 END_TEST
 
@@ -559,29 +543,18 @@ START_TEST(session_broken_replies)
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
-    int port;
-    pid_t pid = peer_start(steps, &port);
+    pid_t pid = peer_opts(steps, &o, TLS_MODE_NONE);
 
-    opts_for(&o, port, TLS_MODE_NONE);
-    ck_assert_int_eq(smtp_open(&o, &s, &e), -1);
-    ck_assert_int_eq(e.cls, ERR_PROTO);
-    ck_assert_int_eq(peer_wait(pid), 0);
+    open_fails(&o, pid, ERR_PROTO, "");
+    pid = peer_opts(steps2, &o, TLS_MODE_NONE);
+    open_fails(&o, pid, ERR_TEMP, "421 4.3.2 shutting down");
 
-    pid = peer_start(steps2, &port);
-    opts_for(&o, port, TLS_MODE_NONE);
-    ck_assert_int_eq(smtp_open(&o, &s, &e), -1);
-    ck_assert_int_eq(e.cls, ERR_TEMP);
-    ck_assert_ptr_nonnull(strstr(e.msg, "421 4.3.2 shutting down"));
-    ck_assert_int_eq(peer_wait(pid), 0);
-
-    pid = peer_start(steps3, &port);
-    opts_for(&o, port, TLS_MODE_NONE);
+    pid = peer_opts(steps3, &o, TLS_MODE_NONE);
     ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
     ck_assert_int_eq(smtp_send(s, &m, NULL, 0, &e), -1);
     ck_assert_int_eq(e.cls, ERR_NET);
     ck_assert(!smtp_alive(s));
-    smtp_close(s);
-    ck_assert_int_eq(peer_wait(pid), 0);
+    session_end(s, pid);
 }
 END_TEST
 
@@ -589,16 +562,10 @@ START_TEST(session_silent_greeting_times_out)
 {
     static const char *const steps[] = { "W", NULL };
     struct smtp_opts o;
-    struct smtp *s;
-    struct err e;
-    int port;
-    pid_t pid = peer_start(steps, &port);
+    pid_t pid = peer_opts(steps, &o, TLS_MODE_NONE);
 
-    opts_for(&o, port, TLS_MODE_NONE);
     o.timeout = 1;
-    ck_assert_int_eq(smtp_open(&o, &s, &e), -1);
-    ck_assert_int_eq(e.cls, ERR_NET);
-    ck_assert_int_eq(peer_wait(pid), 0);
+    open_fails(&o, pid, ERR_NET, "");
 }
 END_TEST
 
@@ -626,12 +593,10 @@ START_TEST(session_batch_pipelined)
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
-    int port;
     pid_t pid;
 
     memset(big, 'a', sizeof big);
-    pid = peer_start(steps, &port);
-    opts_for(&o, port, TLS_MODE_NONE);
+    pid = peer_opts(steps, &o, TLS_MODE_NONE);
     ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
     ck_assert_int_eq(smtp_send_batch(s, m, 4, out), 0);
     ck_assert(out[0].tried && out[1].tried && out[2].tried && out[3].tried);
@@ -645,8 +610,7 @@ START_TEST(session_batch_pipelined)
     ck_assert_int_eq(out[3].rc, 0);
     ck_assert_str_eq(out[3].final, "250 fourth");
     ck_assert(smtp_alive(s));
-    smtp_close(s);
-    ck_assert_int_eq(peer_wait(pid), 0);
+    session_end(s, pid);
 }
 END_TEST
 
@@ -667,10 +631,8 @@ START_TEST(session_batch_lost)
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
-    int port;
-    pid_t pid = peer_start(steps, &port);
+    pid_t pid = peer_opts(steps, &o, TLS_MODE_NONE);
 
-    opts_for(&o, port, TLS_MODE_NONE);
     ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
     ck_assert_int_eq(smtp_send_batch(s, m, 3, out), 0);
     ck_assert(out[0].tried);
@@ -680,8 +642,7 @@ START_TEST(session_batch_lost)
     ck_assert_int_eq(out[1].err.cls, ERR_NET);
     ck_assert(!out[2].tried);
     ck_assert(!smtp_alive(s));
-    smtp_close(s);
-    ck_assert_int_eq(peer_wait(pid), 0);
+    session_end(s, pid);
 }
 END_TEST
 

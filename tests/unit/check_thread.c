@@ -2,6 +2,9 @@
  * loops, ordering and the tree drawing. */
 #include "config.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include "testutil.h"
 #include "tern/buf.h"
 #include "tern/fsutil.h"
@@ -17,6 +20,7 @@ struct tmsg {
     const char *refs;      /* References value or NULL */
     const char *irt;       /* In-Reply-To value or NULL */
     const char *subject;   /* NULL: the name */
+    int mtime;             /* file mtime (arrival), seconds after 2024-01-01; 0: now */
 };
 
 static char *folder(const struct tmsg *t, size_t n)
@@ -41,12 +45,19 @@ static char *folder(const struct tmsg *t, size_t n)
         snprintf(path, sizeof path, "%s/cur/%zu.%s:2,S", d, i, t[i].name);
         test_write(path, b.ptr);
         buf_free(&b);
+        if (t[i].mtime) {
+            struct timespec ts[2] = { { 1704067200 + t[i].mtime, 0 },
+                                      { 1704067200 + t[i].mtime, 0 } };
+
+            ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+        }
     }
     return d;
 }
 
-/* "depth:subject" per row, joined with spaces. */
-static char *render(const char *d, enum idx_sort key, bool rev)
+/* "depth:subject" per row, joined with spaces, threading a view in the order of vkey. */
+static char *render_view(const char *d, enum idx_sort vkey, bool vrev, enum idx_sort key,
+                         bool rev)
 {
     struct idx *x;
     struct idx_view v;
@@ -56,7 +67,7 @@ static char *render(const char *d, enum idx_sort key, bool rev)
 
     ck_assert_int_eq(idx_open(d, IDX_NO_SAVE, &x, &e), 0);
     idx_view_init(&v);
-    idx_view_build(x, &v, IDX_SORT_DATE, false, NULL);
+    idx_view_build(x, &v, vkey, vrev, NULL);
     thread_build(x, v.v, v.n, key, rev, &tv);
     ck_assert_uint_eq(tv.n, v.n);
     for (size_t r = 0; r < tv.n; r++)
@@ -68,26 +79,35 @@ static char *render(const char *d, enum idx_sort key, bool rev)
     return buf_detach(&out);
 }
 
+static char *render(const char *d, enum idx_sort key, bool rev)
+{
+    return render_view(d, IDX_SORT_DATE, false, key, rev);
+}
+
+/* The threads of folder D in KEY order (REV: reversed) read WANT (render's notation). */
+static void expect_threads(const char *d, enum idx_sort key, bool rev, const char *want)
+{
+    char *s = render(d, key, rev);
+
+    ck_assert_str_eq(s, want);
+    free(s);
+}
+
 START_TEST(simple_tree)
 {
     static const struct tmsg t[] = {
-        { "a", "01", "a@x", NULL, NULL, NULL },
-        { "b", "02", "b@x", "<a@x>", "<a@x>", NULL },
-        { "c", "03", "c@x", "<a@x> <b@x>", "<b@x>", NULL },
-        { "d", "04", "d@x", "<a@x>", NULL, NULL },
-        { "e", "02", "e@x", NULL, NULL, NULL },
+        { "a", "01", "a@x", NULL, NULL, NULL, 0 },
+        { "b", "02", "b@x", "<a@x>", "<a@x>", NULL, 0 },
+        { "c", "03", "c@x", "<a@x> <b@x>", "<b@x>", NULL, 0 },
+        { "d", "04", "d@x", "<a@x>", NULL, NULL, 0 },
+        { "e", "02", "e@x", NULL, NULL, NULL, 0 },
     };
     char *d = folder(t, 5);
-    char *s = render(d, IDX_SORT_DATE, false);
 
     /* threads ordered by their newest message: e (02) before a's thread (04) */
-    ck_assert_str_eq(s, "0:e 0:a 1:b 2:c 1:d");
-    free(s);
-    s = render(d, IDX_SORT_DATE, true);
-    ck_assert_str_eq(s, "0:a 1:b 2:c 1:d 0:e");
-    free(s);
-    rm_rf(d);
-    free(d);
+    expect_threads(d, IDX_SORT_DATE, false, "0:e 0:a 1:b 2:c 1:d");
+    expect_threads(d, IDX_SORT_DATE, true, "0:a 1:b 2:c 1:d 0:e");
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -95,47 +115,42 @@ START_TEST(missing_parent_groups_siblings)
 {
     /* the root was never received: its replies stay together under the earliest */
     static const struct tmsg t[] = {
-        { "r1", "02", "r1@x", "<root@x>", NULL, NULL },
-        { "r2", "03", "r2@x", "<root@x>", NULL, NULL },
-        { "r3", "04", "r3@x", "<root@x> <r2@x>", NULL, NULL },
-        { "z", "05", "z@x", NULL, NULL, NULL },
+        { "r1", "02", "r1@x", "<root@x>", NULL, NULL, 0 },
+        { "r2", "03", "r2@x", "<root@x>", NULL, NULL, 0 },
+        { "r3", "04", "r3@x", "<root@x> <r2@x>", NULL, NULL, 0 },
+        { "z", "05", "z@x", NULL, NULL, NULL, 0 },
     };
     char *d = folder(t, 4);
-    char *s = render(d, IDX_SORT_DATE, false);
 
-    ck_assert_str_eq(s, "0:r1 1:r2 2:r3 0:z");
-    free(s);
-    rm_rf(d);
-    free(d);
+    expect_threads(d, IDX_SORT_DATE, false, "0:r1 1:r2 2:r3 0:z");
+    test_tmpdir_free(d);
 }
 END_TEST
 
 START_TEST(subject_fallback)
 {
     static const struct tmsg t[] = {
-        { "orig", "01", "o@x", NULL, NULL, "Lunch plans" },
-        { "reply", "02", "r@x", NULL, NULL, "Re: Lunch plans" },
-        { "other", "03", "x@x", NULL, NULL, "Lunch plans" },   /* original, not merged */
-        { "fwd", "04", "f@x", NULL, NULL, "Fwd: Unrelated" },
+        { "orig", "01", "o@x", NULL, NULL, "Lunch plans", 0 },
+        { "reply", "02", "r@x", NULL, NULL, "Re: Lunch plans", 0 },
+        { "other", "03", "x@x", NULL, NULL, "Lunch plans", 0 },   /* original, not merged */
+        { "fwd", "04", "f@x", NULL, NULL, "Fwd: Unrelated", 0 },
     };
     char *d = folder(t, 4);
-    char *s = render(d, IDX_SORT_DATE, false);
 
-    ck_assert_str_eq(s, "0:Lunch plans 1:Re: Lunch plans 0:Lunch plans 0:Fwd: Unrelated");
-    free(s);
-    rm_rf(d);
-    free(d);
+    expect_threads(d, IDX_SORT_DATE, false,
+                   "0:Lunch plans 1:Re: Lunch plans 0:Lunch plans 0:Fwd: Unrelated");
+    test_tmpdir_free(d);
 }
 END_TEST
 
 START_TEST(loops_and_duplicates)
 {
     static const struct tmsg t[] = {
-        { "a", "01", "a@x", "<b@x>", NULL, NULL },
-        { "b", "02", "b@x", "<a@x>", NULL, NULL },       /* a <-> b loop */
-        { "self", "03", "s@x", "<s@x>", "<s@x>", NULL }, /* refers to itself */
-        { "dup", "04", "a@x", NULL, NULL, NULL },        /* duplicate Message-ID */
-        { "noid", "05", NULL, "<a@x>", NULL, NULL },
+        { "a", "01", "a@x", "<b@x>", NULL, NULL, 0 },
+        { "b", "02", "b@x", "<a@x>", NULL, NULL, 0 },       /* a <-> b loop */
+        { "self", "03", "s@x", "<s@x>", "<s@x>", NULL, 0 }, /* refers to itself */
+        { "dup", "04", "a@x", NULL, NULL, NULL, 0 },        /* duplicate Message-ID */
+        { "noid", "05", NULL, "<a@x>", NULL, NULL, 0 },
     };
     char *d = folder(t, 5);
     char *s = render(d, IDX_SORT_DATE, false);
@@ -147,18 +162,17 @@ START_TEST(loops_and_duplicates)
     ck_assert_ptr_nonnull(strstr(s, "0:dup"));
     ck_assert_ptr_nonnull(strstr(s, ":noid"));
     free(s);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
 START_TEST(tree_prefix)
 {
     static const struct tmsg t[] = {
-        { "a", "01", "a@x", NULL, NULL, NULL },
-        { "b", "02", "b@x", "<a@x>", NULL, NULL },
-        { "c", "03", "c@x", "<a@x> <b@x>", NULL, NULL },
-        { "d", "04", "d@x", "<a@x>", NULL, NULL },
+        { "a", "01", "a@x", NULL, NULL, NULL, 0 },
+        { "b", "02", "b@x", "<a@x>", NULL, NULL, 0 },
+        { "c", "03", "c@x", "<a@x> <b@x>", NULL, NULL, 0 },
+        { "d", "04", "d@x", "<a@x>", NULL, NULL, 0 },
     };
     char *d = folder(t, 4);
     struct idx *x;
@@ -180,17 +194,16 @@ START_TEST(tree_prefix)
     thread_view_free(&tv);
     idx_view_free(&v);
     idx_close(x);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
 }
 END_TEST
 
 START_TEST(limited_subset)
 {
     static const struct tmsg t[] = {
-        { "a", "01", "a@x", NULL, NULL, NULL },
-        { "b", "02", "b@x", "<a@x>", NULL, NULL },
-        { "c", "03", "c@x", "<a@x> <b@x>", NULL, NULL },
+        { "a", "01", "a@x", NULL, NULL, NULL, 0 },
+        { "b", "02", "b@x", "<a@x>", NULL, NULL, 0 },
+        { "c", "03", "c@x", "<a@x> <b@x>", NULL, NULL, 0 },
     };
     char *d = folder(t, 3);
     struct idx *x;
@@ -212,8 +225,148 @@ START_TEST(limited_subset)
     idx_view_free(&v);
     idx_limit_free(l);
     idx_close(x);
-    rm_rf(d);
-    free(d);
+    test_tmpdir_free(d);
+}
+END_TEST
+
+START_TEST(loop_and_duplicate_exact)
+{
+    static const struct tmsg t[] = {
+        { "a", "01", "a@x", "<b@x>", NULL, NULL, 0 },
+        { "b", "02", "b@x", "<a@x>", NULL, NULL, 0 },      /* a <-> b: b keeps a */
+        { "d1", "03", "d@x", NULL, NULL, NULL, 0 },
+        { "d2", "04", "d@x", NULL, NULL, NULL, 0 },        /* the same Message-ID */
+        { "re", "05", "r@x", "<d@x>", NULL, NULL, 0 },     /* answers the first d */
+    };
+    char *d = folder(t, 5);
+
+    expect_threads(d, IDX_SORT_DATE, false, "0:b 1:a 0:d2 0:d1 1:re");
+    test_tmpdir_free(d);
+}
+END_TEST
+
+/* Equal dates: arrival (the file mtime) decides, for threads and for children alike. */
+START_TEST(date_ties)
+{
+    static const struct tmsg t[] = {
+        { "a", "01", "a@x", NULL, NULL, NULL, 10 },
+        { "b", "02", "b@x", "<a@x>", NULL, NULL, 30 },
+        { "c", "02", "c@x", "<a@x>", NULL, NULL, 20 },
+        { "d", "02", "d@x", "<a@x>", NULL, NULL, 40 },
+        { "y", "03", "y@x", NULL, NULL, NULL, 60 },
+        { "z", "03", "z@x", NULL, NULL, NULL, 50 },
+    };
+    char *d = folder(t, 6);
+
+    expect_threads(d, IDX_SORT_DATE, false, "0:a 1:c 1:b 1:d 0:z 0:y");
+    expect_threads(d, IDX_SORT_DATE, true, "0:y 0:z 0:a 1:c 1:b 1:d");
+    test_tmpdir_free(d);
+}
+END_TEST
+
+/* The view's own order (sorted by subject, reversed) does not change the threads. */
+START_TEST(view_order_irrelevant)
+{
+    static const struct tmsg t[] = {
+        { "m", "01", "a@x", NULL, NULL, NULL, 10 },
+        { "k", "02", "b@x", "<a@x>", NULL, NULL, 30 },
+        { "q", "02", "c@x", "<a@x>", NULL, NULL, 20 },
+        { "b", "03", "d@x", "<a@x> <c@x>", NULL, NULL, 40 },
+        { "x", "03", "e@x", NULL, NULL, NULL, 5 },
+        { "c", "04", "f@x", NULL, NULL, "Re: x", 6 },
+    };
+    char *d = folder(t, 6);
+    char *want = render(d, IDX_SORT_DATE, false);
+    char *s;
+
+    ck_assert_str_eq(want, "0:m 1:q 2:b 1:k 0:x 1:Re: x");
+    for (int vk = 0; vk < 2; vk++) {
+        for (int vrev = 0; vrev < 2; vrev++) {
+            s = render_view(d, vk ? IDX_SORT_SUBJECT : IDX_SORT_DATE, vrev, IDX_SORT_DATE,
+                            false);
+            ck_assert_str_eq(s, want);
+            free(s);
+        }
+    }
+    free(want);
+    test_tmpdir_free(d);
+}
+END_TEST
+
+/* Threads by arrival: placed by their last arrival, children still by date. */
+START_TEST(arrival_order)
+{
+    static const struct tmsg t[] = {
+        { "a", "01", "a@x", NULL, NULL, NULL, 100 },
+        { "b", "02", "b@x", "<a@x>", NULL, NULL, 400 },
+        { "c", "03", "c@x", NULL, NULL, NULL, 300 },
+    };
+    char *d = folder(t, 3);
+
+    expect_threads(d, IDX_SORT_ARRIVAL, false, "0:c 0:a 1:b");
+    expect_threads(d, IDX_SORT_DATE, false, "0:a 1:b 0:c");
+    test_tmpdir_free(d);
+}
+END_TEST
+
+/* Replies whose original is missing: the later ones join the first (list tags, Re[2]:,
+ * and the case of the prefix do not matter); a different base stays apart. */
+START_TEST(subject_replies_only)
+{
+    static const struct tmsg t[] = {
+        { "r1", "01", "1@x", NULL, NULL, "Re: Plans", 0 },
+        { "r2", "02", "2@x", NULL, NULL, "[team] RE: Plans", 0 },
+        { "r3", "03", "3@x", NULL, NULL, "Re[2]: Plans", 0 },
+        { "p2", "04", "4@x", NULL, NULL, "Re: Plans B", 0 },
+    };
+    char *d = folder(t, 4);
+
+    expect_threads(d, IDX_SORT_DATE, false,
+                   "0:Re: Plans 1:[team] RE: Plans 1:Re[2]: Plans 0:Re: Plans B");
+    test_tmpdir_free(d);
+}
+END_TEST
+
+/* Many more ids named in References and In-Reply-To than there are messages (each of 300
+ * messages names six that are not in the folder): the id table grows instead of filling up
+ * (a full table never ended its search). */
+START_TEST(many_unknown_references)
+{
+    enum { N = 300 };
+    char *d = test_tmpdir();
+    struct idx *x;
+    struct idx_view v;
+    struct thread_view tv;
+    struct err e;
+
+    ck_assert_int_eq(maildir_create(d, &e), 0);
+    for (int i = 0; i < N; i++) {
+        struct buf b = BUF_INIT;
+        char path[4096];
+
+        buf_printf(&b, "From: x@example.org\nSubject: s%d\nDate: 01 Jan 2024 12:%02d:%02d +0000\n"
+                   "Message-ID: <m%d@x>\nIn-Reply-To: <irt%d@x>\nReferences:", i, i / 60, i % 60,
+                   i, i);
+        for (int k = 0; k < 5; k++)
+            buf_printf(&b, " <r%d.%d@x>", i, k);
+        buf_adds(&b, "\n\nbody\n");
+        snprintf(path, sizeof path, "%s/cur/%d.h:2,S", d, i);
+        test_write(path, b.ptr);
+        buf_free(&b);
+    }
+    ck_assert_int_eq(idx_open(d, IDX_NO_SAVE, &x, &e), 0);
+    idx_view_init(&v);
+    idx_view_build(x, &v, IDX_SORT_DATE, false, NULL);
+    thread_build(x, v.v, v.n, IDX_SORT_DATE, false, &tv);
+    ck_assert_uint_eq(tv.n, N);
+    for (size_t r = 0; r < tv.n; r++) {
+        ck_assert_uint_eq(tv.rows[r].depth, 0);
+        ck_assert_uint_eq(tv.rows[r].msg, v.v[r]);
+    }
+    thread_view_free(&tv);
+    idx_view_free(&v);
+    idx_close(x);
+    test_tmpdir_free(d);
 }
 END_TEST
 
@@ -228,6 +381,12 @@ static Suite *thread_suite(void)
     tcase_add_test(tc, loops_and_duplicates);
     tcase_add_test(tc, tree_prefix);
     tcase_add_test(tc, limited_subset);
+    tcase_add_test(tc, loop_and_duplicate_exact);
+    tcase_add_test(tc, date_ties);
+    tcase_add_test(tc, view_order_irrelevant);
+    tcase_add_test(tc, arrival_order);
+    tcase_add_test(tc, subject_replies_only);
+    tcase_add_test(tc, many_unknown_references);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -236,34 +236,33 @@ END_TEST
 
 START_TEST(log_redacts_credentials)
 {
+    static const struct {
+        const char *line;
+        bool secret;    /* a continuation line of an AUTH exchange, an OAuth2 HTTP body */
+        const char *want;
+    } cases[] = {
+        { "PASS hunter2\r\n", false, "PASS <redacted>" },
+        { "AUTH PLAIN AGFubgBodW50ZXIy", false, "AUTH PLAIN <redacted>" },
+        { "APOP ann c4c9334bac560ecc979e58001b3e22fb", false, "APOP <redacted>" },
+        { "aHVudGVyMg==", true, "<redacted>" },
+        { "USER ann", false, "USER ann" },
+        { "+OK \x1b[2Jhi", false, "+OK ^[[2Jhi" },
+        /* the trace shows C1 and bidi controls too (issue 14, item 2) */
+        { "+OK \x9b\xc2\x9b\xe2\x80\xae!", false, "+OK \xef\xbf\xbd<U+009B><U+202E>!" },
+        /* OAuth2 mechanisms: the initial response carries the bearer token */
+        { "AUTH XOAUTH2 dXNlcj1hbm4BYXV0aD1CZWFyZXIgc2VjcmV0AQE=", false,
+          "AUTH XOAUTH2 <redacted>" },
+        { "AUTH OAUTHBEARER bixhPWFubiwBYXV0aD1CZWFyZXIgeAEB", false,
+          "AUTH OAUTHBEARER <redacted>" },
+        /* HTTP bodies to and from a token endpoint are traced as secret lines */
+        { "grant_type=refresh_token&refresh_token=1%2F%2Fsecret", true, "<redacted>" },
+    };
     char out[128];
 
-    log_redact("PASS hunter2\r\n", 14, false, out, sizeof out);
-    ck_assert_str_eq(out, "PASS <redacted>");
-    log_redact("AUTH PLAIN AGFubgBodW50ZXIy", 27, false, out, sizeof out);
-    ck_assert_str_eq(out, "AUTH PLAIN <redacted>");
-    log_redact("APOP ann c4c9334bac560ecc979e58001b3e22fb", 41, false, out, sizeof out);
-    ck_assert_str_eq(out, "APOP <redacted>");
-    log_redact("aHVudGVyMg==", 12, true, out, sizeof out);
-    ck_assert_str_eq(out, "<redacted>");
-    log_redact("USER ann", 8, false, out, sizeof out);
-    ck_assert_str_eq(out, "USER ann");
-    log_redact("+OK \x1b[2Jhi", 10, false, out, sizeof out);
-    ck_assert_str_eq(out, "+OK ^[[2Jhi");
-    /* the trace shows C1 and bidi controls too (issue 14, item 2) */
-    log_redact("+OK \x9b\xc2\x9b\xe2\x80\xae!", 11, false, out, sizeof out);
-    ck_assert_str_eq(out, "+OK \xef\xbf\xbd<U+009B><U+202E>!");
-    /* OAuth2 mechanisms: the initial response carries the bearer token */
-    log_redact("AUTH XOAUTH2 dXNlcj1hbm4BYXV0aD1CZWFyZXIgc2VjcmV0AQE=", 52, false, out,
-               sizeof out);
-    ck_assert_str_eq(out, "AUTH XOAUTH2 <redacted>");
-    log_redact("AUTH OAUTHBEARER bixhPWFubiwBYXV0aD1CZWFyZXIgeAEB", 49, false, out,
-               sizeof out);
-    ck_assert_str_eq(out, "AUTH OAUTHBEARER <redacted>");
-    /* HTTP bodies to and from a token endpoint are traced as secret lines */
-    log_redact("grant_type=refresh_token&refresh_token=1%2F%2Fsecret", 52, true, out,
-               sizeof out);
-    ck_assert_str_eq(out, "<redacted>");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        log_redact(cases[i].line, strlen(cases[i].line), cases[i].secret, out, sizeof out);
+        ck_assert_str_eq(out, cases[i].want);
+    }
 }
 END_TEST
 

@@ -14,7 +14,8 @@
 /*
  * A step is "S:text" (send text, "\n" in it becomes CRLF unless the step starts with "R:"
  * which sends raw bytes) or "C:line" (read one line, which must equal line; "C:prefix*"
- * matches a prefix), or "W" (read until EOF). Any mismatch makes the peer exit 1.
+ * matches a prefix), or "W" (read until EOF), or "A" (close, accept the next connection).
+ * Any mismatch makes the peer exit 1.
  */
 static int peer_read_line(int fd, char *out, size_t max)
 {
@@ -70,6 +71,10 @@ static void peer_run(int lfd, const char *const *steps)
                 fprintf(stderr, "peer: got '%s', wanted '%s'\n", line, s + 2);
                 _exit(1);
             }
+        } else if (s[0] == 'A') {
+            close(fd);
+            if ((fd = accept(lfd, NULL, NULL)) < 0)
+                _exit(3);
         } else if (s[0] == 'W') {
             while (peer_read_line(fd, line, sizeof line) == 0) {
                 fprintf(stderr, "peer: unexpected '%s'\n", line);
