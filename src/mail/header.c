@@ -66,18 +66,18 @@ typedef unsigned char hdr_v16 __attribute__((vector_size(16)));
 
 /*
  * The first line start at or after from (a position just after a '\n') whose line is blank
- * or starts with the byte l or u; len when none. Only lines that start with white space can
- * be blank: the others are passed over sixteen bytes at a time (GCC and Clang vectors).
+ * or starts with the lower-case letter l in either case (l 0: none); len when none. Only
+ * lines that start with white space (or another byte up to 0x20) can be blank: the others
+ * are passed over sixteen bytes at a time (GCC and Clang vectors).
  */
-static size_t next_line(const char *msg, size_t len, size_t from, char l, char u)
+static size_t next_line(const char *msg, size_t len, size_t from, char l)
 {
     const unsigned char *s = (const unsigned char *)msg;
     size_t q = from > 0 ? from - 1 : 0;     /* where the '\n' may be */
 
 #if defined(__GNUC__)
-    hdr_v16 nl = (hdr_v16){ 0 } + '\n', cr = (hdr_v16){ 0 } + '\r';
-    hdr_v16 sp = (hdr_v16){ 0 } + ' ', tab = (hdr_v16){ 0 } + '\t';
-    hdr_v16 vl = (hdr_v16){ 0 } + (unsigned char)l, vu = (hdr_v16){ 0 } + (unsigned char)u;
+    hdr_v16 nl = (hdr_v16){ 0 } + '\n', sp = (hdr_v16){ 0 } + ' ';
+    hdr_v16 vl = (hdr_v16){ 0 } + (unsigned char)l;
 
     for (; q + 17 <= len; q += 16) {
         hdr_v16 a, b, m;
@@ -85,20 +85,19 @@ static size_t next_line(const char *msg, size_t len, size_t from, char l, char u
 
         memcpy(&a, s + q, 16);
         memcpy(&b, s + q + 1, 16);
-        m = (hdr_v16)((b == nl) | (b == cr) | (b == sp) | (b == tab) | (b == vl) | (b == vu));
-        m &= (hdr_v16)(a == nl);
+        m = (hdr_v16)((b <= sp) | ((b | sp) == vl)) & (hdr_v16)(a == nl);
         memcpy(half, &m, 16);
         for (int k = 0; k < 2; k++)
             for (uint64_t bits = half[k] & 0x8080808080808080ull; bits; bits &= bits - 1) {
                 size_t at = q + 8 * (size_t)k + (size_t)__builtin_ctzll(bits) / 8 + 1;
 
-                if (msg[at] == l || msg[at] == u || blank_line(msg + at, msg + len))
+                if ((l && (msg[at] | 0x20) == l) || blank_line(msg + at, msg + len))
                     return at;
             }
     }
 #endif
     for (; q + 1 < len; q++)
-        if (s[q] == '\n' && (msg[q + 1] == l || msg[q + 1] == u ||
+        if (s[q] == '\n' && ((l && (msg[q + 1] | 0x20) == l) ||
                              blank_line(msg + q + 1, msg + len)))
             return q + 1;
     return len;
@@ -108,7 +107,7 @@ size_t hdr_block_find(const char *msg, size_t len, const char *const *names, siz
                       struct hdr_field *found)
 {
     const char *end = msg + len;
-    char l = '\n', u = '\n';        /* the names' first letter (none: a blank line's) */
+    char l = 0;                     /* the names' first letter, lower case (0: none) */
     size_t left = n, b;
 
     for (size_t k = 0; k < n; k++) {
@@ -120,7 +119,6 @@ size_t hdr_block_find(const char *msg, size_t len, const char *const *names, siz
         if (c < 'a' || c > 'z' || (k > 0 && c != l))
             return block_find_slow(msg, len, names, n, found);
         l = c;
-        u = (char)(c - 32);
     }
     /*
      * A field never starts inside another (continuation lines start with white space), so
@@ -128,13 +126,13 @@ size_t hdr_block_find(const char *msg, size_t len, const char *const *names, siz
      * reads what a walk over every field would (or the next field, when that line is not
      * one).
      */
-    for (size_t at = 0; at < len; at = next_line(msg, len, at + 1, l, u)) {
+    for (size_t at = 0; at < len; at = next_line(msg, len, at + 1, l)) {
         struct hdr_field f;
         size_t pos = at;
 
         if ((b = blank_line(msg + at, end)) > 0)
             return at + b;
-        if (left == 0 || (msg[at] != l && msg[at] != u) || !hdr_next(msg, len, &pos, &f))
+        if (left == 0 || (msg[at] | 0x20) != l || !hdr_next(msg, len, &pos, &f))
             continue;
         for (size_t k = 0; k < n; k++)
             if (!found[k].name && f.name_len == strlen(names[k]) &&
