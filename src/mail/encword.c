@@ -192,9 +192,11 @@ static void pct_decode(const char *s, size_t n, struct buf *out)
     }
 }
 
-/* Read one "name[*N][*]=value" parameter at value[*pos]. Returns 0 at the end. */
-static int next_param(const char *v, size_t len, size_t *pos, const char **name,
-                      size_t *name_len, struct buf *val)
+/* Read the next "name[*N][*]=value" parameter at value[*pos] whose name starts with want
+ * (wl bytes, any case; the others are passed over without copying their values). Returns 0
+ * at the end. */
+static int next_param(const char *v, size_t len, size_t *pos, const char *want, size_t wl,
+                      const char **name, size_t *name_len, struct buf *val)
 {
     size_t i = *pos;
 
@@ -230,6 +232,20 @@ static int next_param(const char *v, size_t len, size_t *pos, const char **name,
         i++;
         while (i < len && is_wsp(v[i]))
             i++;
+        if (*name_len < wl || str_ncasecmp(*name, want, wl) != 0) {
+            /* another parameter: its value is passed over as it is read below */
+            if (i < len && v[i] == '"') {
+                for (i++; i < len && v[i] != '"'; i++)
+                    if (v[i] == '\\' && i + 1 < len)
+                        i++;
+                if (i < len)
+                    i++;
+            } else {
+                while (i < len && v[i] != ';')
+                    i++;
+            }
+            continue;
+        }
         buf_reset(val);
         if (i < len && v[i] == '"') {
             i++;
@@ -270,7 +286,7 @@ char *mime_param(const char *value, size_t len, const char *name)
     char *ext_charset = NULL;
     char *result = NULL;
 
-    while (next_param(value, len, &pos, &p, &pn, &val)) {
+    while (next_param(value, len, &pos, name, nl, &p, &pn, &val)) {
         if (pn < nl || str_ncasecmp(p, name, nl) != 0)
             continue;
         if (pn == nl) {
