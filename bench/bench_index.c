@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -183,20 +184,56 @@ static void body_only(const char *dir, const char *word, int runs)
     idx_close(x);
 }
 
-/* Another client renames n messages of cur/ (toggles F), or delivers n into new/ (links of
- * existing files under new names); then the refresh is timed. Deliveries are removed
- * afterwards (and the index refreshed, untimed) so that runs can repeat. */
-static void changes(const char *dir, size_t n, bool deliver, unsigned seed)
+static double cpu_now(void)
 {
-    struct idx *x = open_or_die(dir);
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/*
+ * Another client renames n messages of cur/ (toggles F), or delivers n into new/ (links of
+ * existing files under new names); then the refresh is timed, as one of:
+ *   open   a process that opens the folder after the changes (idx_open timed: the cold case)
+ *   list   a running client without a watch: the folder open and refreshed once before the
+ *          changes, then idx_refresh timed (it lists the directories)
+ *   watch  the same with the watch (IDX_WATCH): idx_refresh applies the kernel's events
+ * With $BENCH_READ_FIRST the running client has read every entry before the changes (as
+ * threads or a limit do). Deliveries are removed afterwards (and the index refreshed,
+ * untimed) so that runs can repeat.
+ */
+static void changes(const char *dir, size_t n, bool deliver, unsigned seed, const char *mode)
+{
+    bool cold = strcmp(mode, "open") == 0, watch = strcmp(mode, "watch") == 0;
+    struct idx *x = NULL;
     char cur[4096], a[8192], b[8192];
     DIR *d;
     struct dirent *de;
     size_t done = 0, skip = seed * 7919u % 50000u;
     struct err e;
-    double t0;
-    int r;
+    double t0, c0, t1, c1;
+    int r = 0;
 
+    if (!cold && !watch && strcmp(mode, "list") != 0) {
+        fprintf(stderr, "bench_index: mode is open, list or watch\n");
+        exit(2);
+    }
+    if (!cold) {
+        if (idx_open(dir, watch ? IDX_WATCH : 0, &x, &e) < 0) {
+            fprintf(stderr, "bench_index: %s\n", e.msg);
+            exit(1);
+        }
+        if (watch && idx_watch_fd(x) < 0) {
+            fprintf(stderr, "bench_index: no watch on %s\n", dir);
+            exit(1);
+        }
+        if (getenv("BENCH_READ_FIRST"))
+            for (size_t i = 0; i < idx_count(x); i++)
+                (void)idx_msg(x, i);
+        (void)idx_refresh(x, &e);       /* the client's refresh before the changes */
+    }
     snprintf(cur, sizeof cur, "%s/cur", dir);
     d = opendir(cur);
     while (d && (de = readdir(d)) != NULL && done < n) {
@@ -229,11 +266,18 @@ static void changes(const char *dir, size_t n, bool deliver, unsigned seed)
     if (d)
         closedir(d);
     t0 = now();
-    r = idx_refresh(x, &e);
-    printf("%s %.4f n=%zu rc=%d listed=%d new_only=%d parsed=%zu renamed=%zu\n",
-           deliver ? "refresh_deliveries" : "refresh_renames", now() - t0, done, r,
-           idx_stats(x)->listed, idx_stats(x)->new_only, idx_stats(x)->parsed,
-           idx_stats(x)->renamed);
+    c0 = cpu_now();
+    if (cold)
+        x = open_or_die(dir);
+    else
+        r = idx_refresh(x, &e);
+    t1 = now();
+    c1 = cpu_now();
+    printf("%s_%s %.4f cpu=%.4f n=%zu rc=%d listed=%d new_only=%d watched=%d events=%zu "
+           "parsed=%zu renamed=%zu\n",
+           deliver ? "refresh_deliveries" : "refresh_renames", mode, t1 - t0, c1 - c0, done, r,
+           idx_stats(x)->listed, idx_stats(x)->new_only, idx_stats(x)->watched,
+           idx_stats(x)->events, idx_stats(x)->parsed, idx_stats(x)->renamed);
     if (deliver) {
         for (size_t i = 0; i < done; i++) {
             snprintf(b, sizeof b, "%s/new/bench%u.%zu.host", dir, seed, i);
@@ -263,7 +307,7 @@ int main(int argc, char **argv)
     if (argc < 3) {
         fprintf(stderr, "usage: bench_index first DIR | views DIR [PATTERN [WORD]] |\n"
                         "       body DIR WORD [RUNS] |\n"
-                        "       renames DIR N SEED | deliveries DIR N SEED | cold DIR\n");
+                        "       renames|deliveries DIR N SEED [open|list|watch] | cold DIR\n");
         return 2;
     }
     if (strcmp(argv[1], "first") == 0)
@@ -273,9 +317,11 @@ int main(int argc, char **argv)
     else if (strcmp(argv[1], "body") == 0 && argc > 3)
         body_only(argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 1);
     else if (strcmp(argv[1], "renames") == 0 && argc > 4)
-        changes(argv[2], strtoul(argv[3], NULL, 10), false, (unsigned)atoi(argv[4]));
+        changes(argv[2], strtoul(argv[3], NULL, 10), false, (unsigned)atoi(argv[4]),
+                argc > 5 ? argv[5] : "list");
     else if (strcmp(argv[1], "deliveries") == 0 && argc > 4)
-        changes(argv[2], strtoul(argv[3], NULL, 10), true, (unsigned)atoi(argv[4]));
+        changes(argv[2], strtoul(argv[3], NULL, 10), true, (unsigned)atoi(argv[4]),
+                argc > 5 ? argv[5] : "list");
     else if (strcmp(argv[1], "cold") == 0)
         cold(argv[2]);
     else

@@ -9,7 +9,8 @@
  *     struct idx_view v;  idx_view_init(&v);
  *     idx_view_build(x, &v, IDX_SORT_DATE, false, limit_or_NULL);
  *     for (i = 0; i < v.n; i++) draw(idx_msg(x, v.v[i]));
- *     ... on a timer or when the folder is shown again:
+ *     ... on a timer, when the folder is shown again, or when idx_watch_fd is readable
+ *     (opened with IDX_WATCH):
  *     if (idx_refresh(x, &e) == 1) { rebuild the view; re-find the cursor by id }
  *     idx_close(x);
  */
@@ -62,6 +63,10 @@ struct idx_counts {
 /* idx_open flags */
 #define IDX_NO_CACHE  0x1   /* ignore any cache file (rebuild from the messages) */
 #define IDX_NO_SAVE   0x2   /* never write the cache file */
+#define IDX_WATCH     0x4   /* watch new/ and cur/ while open (Linux inotify, local file
+                               systems): a refresh applies the changes the kernel reported
+                               instead of listing the directories; without such a watch the
+                               flag is ignored */
 
 /*
  * Open the folder at dir (a Maildir path, see maildir_folder_path): load the cache if it is
@@ -101,11 +106,32 @@ long idx_find_id(const struct idx *x, uint32_t id);
 char *idx_path(const struct idx *x, size_t i);
 
 /*
- * Pick up changes made by others (new, removed, renamed/re-flagged messages). Cheap (two
+ * Pick up changes made by others (new, removed, renamed/re-flagged messages): from the
+ * watch's events when there is a watch that lost none, else from the directories. Cheap (two
  * stat calls) when nothing changed. Returns 1 when the list changed (positions changed:
  * rebuild views, re-find selections by id), 0 when not, -1 on error. Saves the cache.
  */
 int idx_refresh(struct idx *x, struct err *e);
+/*
+ * The refresh a running client makes when its folder's watch fired (or on a timer): with a
+ * watch (IDX_WATCH) that lost nothing, the changes the kernel reported are applied without
+ * reading the directories (renames, removals, new files, whose header blocks are read), and
+ * the result is that of idx_refresh. Returns 2, having changed nothing it cannot vouch for,
+ * when only a listing can tell (no watch, events lost, a directory replaced): call
+ * idx_refresh then (or do it in the background for a large folder).
+ */
+int idx_refresh_watched(struct idx *x, struct err *e);
+/*
+ * Messages another process says it delivered into new/ under these names (the fetcher's
+ * `new FOLDER FILE` events): their header blocks are read and they are added now, without
+ * listing the directories; names already known (or gone meanwhile) are left alone. The next
+ * refresh still checks the directories (the names prove nothing about other changes), and
+ * finds these known. Returns 1 when any was added, else 0.
+ */
+int idx_add_new(struct idx *x, char *const *names, size_t n);
+/* The watch's descriptor: readable when the folder changed (poll it, then refresh); -1 when
+ * there is no watch. */
+int idx_watch_fd(const struct idx *x);
 /* Write the cache now if it differs from the file (atomic replace). */
 int idx_save(struct idx *x, struct err *e);
 /* Statistics of the last open/refresh, for benchmarks and -v. */
@@ -115,7 +141,10 @@ struct idx_stats {
     size_t renamed;    /* entries whose file name changed (flags, new/ -> cur/) */
     size_t removed;
     size_t vanished;   /* files that disappeared between readdir and open */
-    bool listed;       /* the directories were read (false: the mtimes matched) */
+    bool listed;       /* the directories were read (false: the mtimes matched or the
+                          watch said what changed) */
+    bool watched;      /* the watch's events were applied, no listing */
+    size_t events;     /* events read from the watch */
     bool new_only;     /* of them only new/ (cur/ had not changed) */
     size_t filled;     /* entries filled from cache records so far (they are filled
                           when first used, so a first screen fills only its rows) */
@@ -147,6 +176,11 @@ int idx_load_image(struct idx *x, const void *p, size_t n, bool verify_checksum,
 /* Replay a journal image (CACHE.log) onto an index loaded from the cache file it extends;
  * 0, or -1 (ERR_PARSE) when it is foreign or has no complete change. j must outlive x. */
 int idx_replay_journal(struct idx *x, char *j, size_t len, struct err *e);
+/* Tests: queue an event for the next refresh as if the watch had read it (x must have a
+ * watch): name left new/ or cur/ (IDX_WEV_GONE: moved away or deleted), arrived there
+ * (IDX_WEV_CAME: moved in or created), or the kernel's queue overflowed (IDX_WEV_LOST). */
+enum { IDX_WEV_GONE = 1, IDX_WEV_CAME, IDX_WEV_LOST };
+void idx_watch_inject(struct idx *x, int kind, bool in_new, const char *name);
 /* An empty index for dir (no file system access); for the fuzz target and tests. */
 struct idx *idx_new_empty(const char *dir);
 /* The cache file's path for dir (new string). */

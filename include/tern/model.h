@@ -72,6 +72,17 @@ const struct idx *model_index(const struct model *m);
  * while it exists), 0 when nothing did, -1 with e filled.
  */
 int model_refresh(struct model *m, struct err *e);
+/*
+ * The same from the folder's watch alone (the index watches new/ and cur/ while the folder
+ * is open): cheap whatever the folder's size. 2, having changed nothing, when only a listing
+ * can tell (no watch, events lost): model_refresh then, or a child for a large folder.
+ */
+int model_refresh_watched(struct model *m, struct err *e);
+/* Messages a fetch delivered into this folder's new/ under these names: shown now, without
+ * reading the directories (idx_add_new). 1 when the view changed, else 0. */
+int model_add_new(struct model *m, char *const *names, size_t n);
+/* Readable when the folder changed (the loop polls it and refreshes); -1 without a watch. */
+int model_watch_fd(const struct model *m);
 /* The directories changed since the index was last read or written by us (a large folder's
  * refresh is then worth a child). */
 bool model_changed(const struct model *m);

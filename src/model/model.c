@@ -336,7 +336,8 @@ int model_open(const char *root, const char *name, const struct config *cfg,
     m->root = xstrdup(root);
     m->name = xstrdup(name);
     idx_view_init(&m->v);
-    if (idx_open(dir, 0, &m->x, e) < 0) {
+    /* watched while open: others' changes are applied from the kernel's events */
+    if (idx_open(dir, IDX_WATCH, &m->x, e) < 0) {
         model_close(m);
         return -1;
     }
@@ -433,14 +434,20 @@ bool model_is_trash(const struct model *m)
 const struct model_counts *model_counts(const struct model *m) { return &m->counts; }
 const struct idx *model_index(const struct model *m) { return m->x; }
 
-int model_refresh(struct model *m, struct err *e)
+/* A refresh by the watch alone (watch_only: 2 when it cannot tell) or, failing that, by
+ * the stamp or a listing; the view follows. */
+static int refresh(struct model *m, bool watch_only, struct err *e)
 {
     size_t before = m->v.n;
     uint32_t id = model_cursor_id(m);
-    int r = idx_refresh(m->x, e);
+    int r = idx_refresh_watched(m->x, e);
 
-    if (r < 0)
-        return -1;
+    if (r == 2 && !watch_only)
+        r = idx_refresh(m->x, e);
+    if (r < 0 || r == 2)
+        return r;
+    /* what we know now includes our own renames: the directories' stamp with it */
+    (void)maildir_stamp(m->dir, &m->stamp, e);
     if (r == 0) {
         if (m->outbox)
             load_queue(m);      /* a flush may have changed the states */
@@ -449,8 +456,35 @@ int model_refresh(struct model *m, struct err *e)
     rebuild_at(m, id);
     if (m->v.n > before)
         m->counts.arrived += (long)(m->v.n - before);
-    (void)maildir_stamp(m->dir, &m->stamp, e);
     return 1;
+}
+
+int model_refresh(struct model *m, struct err *e)
+{
+    return refresh(m, false, e);
+}
+
+int model_refresh_watched(struct model *m, struct err *e)
+{
+    return refresh(m, true, e);
+}
+
+int model_add_new(struct model *m, char *const *names, size_t n)
+{
+    size_t before = m->v.n;
+    uint32_t id = model_cursor_id(m);
+
+    if (idx_add_new(m->x, names, n) == 0)
+        return 0;
+    rebuild_at(m, id);
+    if (m->v.n > before)
+        m->counts.arrived += (long)(m->v.n - before);
+    return 1;
+}
+
+int model_watch_fd(const struct model *m)
+{
+    return idx_watch_fd(m->x);
 }
 
 bool model_changed(const struct model *m)
@@ -470,7 +504,7 @@ int model_reload(struct model *m, struct err *e)
         ulen = g->uniq_len;
         uniq = xstrndup(g->name, ulen);
     }
-    if (idx_open(m->dir, 0, &x, e) < 0) {
+    if (idx_open(m->dir, IDX_WATCH, &x, e) < 0) {
         free(uniq);
         return -1;
     }

@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,8 @@
 #include "tern/buf.h"
 #include "tern/fsutil.h"
 #include "tern/index.h"
+#include "tern/parallel.h"
+#include "tern/str.h"
 #include "tern/view.h"
 #include "tern/xalloc.h"
 
@@ -32,6 +33,9 @@
  *   struct idx_frec   count x 64 bytes, in date order (the default view needs no sort)
  *   string table      strtab_size bytes of NUL-terminated UTF-8, in record order; offset 0
  *                     is ""
+ *   name hashes       count x 8: str_hash of each record's unique part (its file name up to
+ *                     ":2,"), in record order, with their checksum in the header: a refresh
+ *                     finds a file name's entry without reading the records
  *
  * Every record field that names a string is an offset into the table; the table ends with
  * a NUL, so any in-range offset is a valid C string. A warm open checks the header and the
@@ -39,10 +43,11 @@
  * once for a small index), so opening a folder of a million messages touches the header,
  * the rows on screen and their blocks, not every record.
  *
- * Versions 3 and 4 (one checksum over everything, no counts, no addresses, the whole file
- * read at open) are rebuilt: a new magic means "not ours", and a rebuild is the upgrade.
+ * Versions 3 to 5 (3 and 4: one checksum over everything, no counts, no addresses, the whole
+ * file read at open; 5: no name hashes) are rebuilt: a new magic means "not ours", and a
+ * rebuild is the upgrade.
  */
-#define IDX_MAGIC "TERNIDX5"
+#define IDX_MAGIC "TERNIDX6"
 #define IDX_ENDIAN 0x01020304u
 #define IDXF_DATE_ORDER 0x1
 #define IDX_BLK_RECS 4096
@@ -65,7 +70,8 @@ struct idx_fhdr {
     uint32_t n_unread, n_flagged, n_new, n_trashed;
     uint64_t file_size;
     uint64_t hdr_sum;        /* over this header (with hdr_sum 0) and the block table */
-    uint64_t reserved[4];
+    uint64_t hash_sum;       /* over the name hashes */
+    uint64_t reserved[3];
 };
 
 struct idx_fblk {
@@ -402,7 +408,6 @@ void idx_load_rec(struct idx *x, size_t i)
  * their blkmem, state and entries, and (as a block is a multiple of 64 records) their own
  * words of the ready bits; the counts are added after the join. */
 
-#define FILL_MAX_THREADS 4
 
 struct fill_job {
     struct idx *x;
@@ -448,24 +453,15 @@ static void *fill_run(void *arg)
 
 static size_t fill_threads(const struct idx *x, uint32_t nb)
 {
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    const char *env = getenv("TERN_INDEX_THREADS");   /* for benchmarks: 1 = serial */
-
-    if (env && *env >= '1' && *env <= '9')
-        ncpu = *env - '0';
     /* a block is a few megabytes to read and check: worth a thread from two on */
-    if (x->nmapped <= x->blk_recs || x->blk_recs % 64 != 0 || ncpu < 2)
+    if (x->nmapped <= x->blk_recs || x->blk_recs % 64 != 0)
         return 1;
-    if ((size_t)ncpu > nb)
-        ncpu = (long)nb;
-    return (size_t)(ncpu < FILL_MAX_THREADS ? ncpu : FILL_MAX_THREADS);
+    return par_threads(nb);
 }
 
 void idx_fill_mapped(struct idx *x)
 {
-    struct fill_job j[FILL_MAX_THREADS];
-    pthread_t tid[FILL_MAX_THREADS];
-    bool started[FILL_MAX_THREADS] = { false };
+    struct fill_job j[PAR_MAX_THREADS];
     uint32_t nb;
     size_t nt;
 
@@ -476,15 +472,7 @@ void idx_fill_mapped(struct idx *x)
     for (size_t k = 0; k < nt; k++)
         j[k] = (struct fill_job){ x, (uint32_t)(nb * k / nt), (uint32_t)(nb * (k + 1) / nt),
                                   { 0, 0 } };
-    for (size_t k = 1; k < nt; k++)
-        started[k] = pthread_create(&tid[k], NULL, fill_run, &j[k]) == 0;
-    fill_blocks(&j[0]);
-    for (size_t k = 1; k < nt; k++) {
-        if (started[k])
-            pthread_join(tid[k], NULL);
-        else
-            fill_blocks(&j[k]);     /* no thread: do its share here */
-    }
+    par_run(fill_run, j, sizeof j[0], nt);
     for (size_t k = 0; k < nt; k++)
         fill_acc_add(x, &j[k].acc);
 }
@@ -510,6 +498,47 @@ void idx_peek(struct idx *x, size_t i, int64_t *date, int64_t *mtime, uint32_t *
     *id = (uint32_t)i + 1;          /* what idx_load_rec will give it */
 }
 
+bool idx_peek_name(struct idx *x, size_t i, char *out, size_t cap, bool *in_new)
+{
+    struct idx_frec r;
+    uint64_t off;
+    size_t n;
+    const char *src = NULL, *z;
+
+    if (idx_ready(x, i) || cap == 0)
+        return false;
+    if (x->jren_n) {
+        const struct jren *j = &x->jren[jren_slot(x, (uint32_t)i + 1)];
+
+        if (j->key) {
+            if (strlen(j->name) >= cap)
+                return false;
+            memcpy(out, j->name, strlen(j->name) + 1);
+            *in_new = j->in_new != 0;
+            return true;
+        }
+    }
+    if (!img_read(x, x->recs_off + i * sizeof r, sizeof r, (char *)&r, NULL))
+        return false;
+    off = r.str[F_NAME];
+    if (off == 0 || off >= x->strtab_size)
+        return false;
+    n = x->strtab_size - off < cap ? (size_t)(x->strtab_size - off) : cap;
+    if (!img_read(x, x->strtab_off + off, n, out, &src))
+        return false;
+    if ((z = memchr(src, '\0', n)) == NULL || z == src || memchr(src, '/', (size_t)(z - src)))
+        return false;
+    if (src != out)
+        memcpy(out, src, (size_t)(z - src) + 1);
+    *in_new = (r.bits & 1) != 0;
+    return true;
+}
+
+void idx_rename_unread(struct idx *x, size_t i, const char *name, bool in_new)
+{
+    jren_put(x, i, name, in_new);
+}
+
 /* Up to how many records every block is checked at open ($TERN_INDEX_EAGER_MAX for tests). */
 static size_t eager_max(void)
 {
@@ -523,7 +552,7 @@ static size_t eager_max(void)
 static int load_head(struct idx *x, size_t n, bool verify, struct err *e)
 {
     struct idx_fhdr h;
-    size_t blk_len, recs_len, nb;
+    size_t blk_len, recs_len, hash_len, nb;
     char first, last;
 
     if (x->n != 0)
@@ -543,12 +572,16 @@ static int load_head(struct idx *x, size_t n, bool verify, struct err *e)
         return err_set(e, ERR_PARSE, "index: size mismatch (truncated?)");
     blk_len = nb * sizeof(struct idx_fblk);
     recs_len = (size_t)h.count * sizeof(struct idx_frec);
+    hash_len = (size_t)h.count * sizeof(uint64_t);
     if (n - sizeof h < blk_len || n - sizeof h - blk_len < recs_len ||
-        h.strtab_size == 0 || n - sizeof h - blk_len - recs_len != h.strtab_size)
+        n - sizeof h - blk_len - recs_len < hash_len || h.strtab_size == 0 ||
+        n - sizeof h - blk_len - recs_len - hash_len != h.strtab_size)
         return err_set(e, ERR_PARSE, "index: size mismatch (truncated?)");
     x->recs_off = sizeof h + blk_len;
     x->strtab_off = x->recs_off + recs_len;
     x->strtab_size = h.strtab_size;
+    x->hash_off = x->strtab_off + h.strtab_size;
+    x->hash_sum = h.hash_sum;
     if (!img_read(x, x->strtab_off, 1, &first, NULL) ||
         !img_read(x, x->strtab_off + h.strtab_size - 1, 1, &last, NULL) ||
         first != '\0' || last != '\0')
@@ -806,7 +839,7 @@ static int head_for(const struct idx *x, struct idx_fhdr *h, size_t *live)
     h->blk_recs = IDX_BLK_RECS;
     h->nblocks = (uint32_t)((*live + IDX_BLK_RECS - 1) / IDX_BLK_RECS);
     h->file_size = sizeof *h + h->nblocks * sizeof(struct idx_fblk) +
-                   *live * sizeof(struct idx_frec) + off;
+                   *live * sizeof(struct idx_frec) + off + *live * sizeof(uint64_t);
     if (x->have_stamp) {
         h->new_mtime = x->stamp.new_mtime;
         h->cur_mtime = x->stamp.cur_mtime;
@@ -862,6 +895,42 @@ static void write_body(struct writer *w, const struct idx *x, const uint32_t *or
     w_flush(w);
     for (size_t b = 0; b * IDX_BLK_RECS < live; b++)
         blk[b].sum = csum_final(&bc[b]);
+}
+
+/* The name hashes, in record order; their checksum goes in the header. */
+static uint64_t write_hashes(struct writer *w, const struct idx *x, const uint32_t *order,
+                             size_t live)
+{
+    struct csum c;
+
+    csum_init(&c);
+    for (size_t k = 0; k < live; k++) {
+        const struct idx_msg *m = &x->m[order[k]];
+        uint64_t hv = str_hash(m->name, m->uniq_len);
+
+        w_add(w, &c, &hv, sizeof hv);
+    }
+    w_flush(w);
+    return csum_final(&c);
+}
+
+bool idx_file_hashes(struct idx *x, uint64_t *out)
+{
+    size_t len = x->nmapped * sizeof *out;
+    const char *where = NULL;
+
+    if (x->nmapped == 0 || !img_read(x, x->hash_off, len, (char *)out, &where))
+        return false;
+    if (where != (const char *)out)
+        memcpy(out, where, len);
+    if (x->verify) {
+        struct csum c;
+
+        csum_init(&c);
+        csum_add(&c, out, len);
+        return csum_final(&c) == x->hash_sum;
+    }
+    return true;
 }
 
 /* ---- the journal: CACHE.log ----
@@ -938,18 +1007,22 @@ static bool journaling(const struct idx *x)
     return x->jok && !x->replaying && !(x->oflags & IDX_NO_SAVE);
 }
 
-void idx_jnl_rename(struct idx *x, size_t i)
+void idx_jnl_rename_to(struct idx *x, size_t i, const char *name, bool in_new)
 {
-    const struct idx_msg *m = &x->m[i];
     struct buf p = BUF_INIT;
-    uint32_t head[2] = { x->fpos[i], m->in_new };
+    uint32_t head[2] = { x->fpos[i], in_new };
 
     if (!journaling(x))
         return;
     buf_add(&p, head, sizeof head);
-    buf_add(&p, m->name, strlen(m->name) + 1);
+    buf_add(&p, name, strlen(name) + 1);
     jnl_entry(&x->jbuf, J_RENAME, p.ptr, p.len);
     buf_free(&p);
+}
+
+void idx_jnl_rename(struct idx *x, size_t i)
+{
+    idx_jnl_rename_to(x, i, x->m[i].name, x->m[i].in_new);
 }
 
 void idx_jnl_remove(struct idx *x, size_t i)
@@ -1328,6 +1401,7 @@ int idx_save(struct idx *x, struct err *e)
             order[k++] = (uint32_t)i;
     idx_sort(x, order, live, IDX_SORT_DATE, false);
     write_body(w, x, order, live, blk, bc);
+    h.hash_sum = write_hashes(w, x, order, live);
     if (getenv("TERN_INDEX_TEST_STOP"))
         raise(SIGSTOP);         /* tests: killed here, mid-rewrite (index-kill.sh) */
     if (w->failed || write_head(w->fd, &h, blk, h.nblocks) < 0) {

@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "tern/codec.h"
 #include "tern/crypt.h"
 #include "tern/fsutil.h"
+#include "tern/parallel.h"
 #include "tern/header.h"
 #include "tern/index.h"
 #include "tern/maildir.h"
@@ -147,6 +147,9 @@ void idx_close(struct idx *x)
 {
     if (x == NULL)
         return;
+    idx_watch_free(x);
+    free(x->ht);
+    free(x->hh);
     free(x->m);
     free(x->fpos);
     buf_free(&x->jbuf);
@@ -500,11 +503,6 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
 
 /* ---- bringing the entries up to date with the directory ---- */
 
-struct pending {
-    char *name;
-    bool in_new;
-};
-
 static int64_t now_ns(void)
 {
     struct timespec ts;
@@ -535,33 +533,139 @@ static bool stamp_current(const struct idx *x, const struct maildir_stamp *now)
     return x->have_stamp && idx_stamp_trusted(&x->stamp, x->listed_at, now);
 }
 
-static void ht_insert(uint32_t *ht, size_t mask, const struct idx_msg *all, uint32_t pos)
-{
-    size_t h = (size_t)str_hash(all[pos].name, all[pos].uniq_len) & mask;
+/* ---- the name table: unique part -> position, kept across refreshes ---- */
 
-    while (ht[h] != UINT32_MAX)
-        h = (h + 1) & mask;
-    ht[h] = pos;
+#define SLOT_EMPTY UINT32_MAX
+
+static void ht_put(struct idx *x, uint64_t h, uint32_t pos)
+{
+    size_t i = (size_t)h & x->ht_mask;
+
+    while (x->ht[i].pos != SLOT_EMPTY)
+        i = (i + 1) & x->ht_mask;
+    x->ht[i].pos = pos;
+    x->ht[i].tag = (uint32_t)(h >> 32);
 }
 
-static long ht_find(const uint32_t *ht, size_t mask, const struct idx_msg *all, const char *u,
-                    size_t ul)
+/* Slots for the positions [0, hh_n), at most half full. */
+static void ht_rebuild(struct idx *x)
 {
-    size_t h = (size_t)str_hash(u, ul) & mask;
+    size_t cap;
 
-    while (ht[h] != UINT32_MAX) {
-        const struct idx_msg *m = &all[ht[h]];
+    for (cap = 1024; cap < x->hh_n * 2 + 2; cap *= 2)
+        ;
+    free(x->ht);
+    x->ht = xmalloc(cap * sizeof *x->ht);
+    memset(x->ht, 0xff, cap * sizeof *x->ht);
+    x->ht_mask = cap - 1;
+    for (size_t i = 0; i < x->hh_n; i++)
+        ht_put(x, x->hh[i], (uint32_t)i);
+    x->ht_n = x->hh_n;
+}
 
-        if (m->uniq_len == ul && memcmp(m->name, u, ul) == 0)
-            return ht[h];
-        h = (h + 1) & mask;
+/* Forget the table (positions were renumbered from scratch). */
+static void names_drop(struct idx *x)
+{
+    free(x->ht);
+    x->ht = NULL;
+    x->ht_n = x->hh_n = 0;
+}
+
+/*
+ * Bring the table up to the entries [0, n): entries appended since (parsed, replayed) are
+ * added. The first call takes the hashes of the cache file's records from the file (8 bytes
+ * a message; no record is read), else reads every entry's name. Renames keep the unique
+ * part, so they change nothing here.
+ */
+static void names_sync(struct idx *x)
+{
+    if (x->hh_n > x->n)
+        names_drop(x);
+    if (x->ht && x->hh_n == x->n)
+        return;
+    if (x->hh_cap < x->n) {
+        x->hh_cap = x->n + x->n / 8 + 1024;
+        x->hh = xreallocarray(x->hh, x->hh_cap, sizeof *x->hh);
+    }
+    if (x->hh_n == 0 && x->nmapped > 0 && idx_file_hashes(x, x->hh))
+        x->hh_n = x->nmapped;
+    if (x->hh_n < x->nmapped)
+        idx_load_all(x);
+    for (size_t i = x->hh_n; i < x->n; i++) {
+        const struct idx_msg *m = idx_entry(x, i);
+
+        x->hh[i] = str_hash(m->name, m->uniq_len);
+    }
+    x->hh_n = x->n;
+    if (x->ht == NULL || x->hh_n * 2 + 2 > x->ht_mask + 1) {
+        ht_rebuild(x);
+        return;
+    }
+    for (size_t i = x->ht_n; i < x->hh_n; i++)
+        ht_put(x, x->hh[i], (uint32_t)i);
+    x->ht_n = x->hh_n;
+}
+
+const char *idx_entry_name(struct idx *x, size_t i, char *buf, size_t cap, bool *in_new)
+{
+    const struct idx_msg *m;
+
+    if (idx_peek_name(x, i, buf, cap, in_new))
+        return buf;
+    m = idx_entry(x, i);
+    *in_new = m->in_new;
+    return m->name;
+}
+
+/* The live entry with unique part u (in new/ only, when new_only), else -1. The table is
+ * current (names_sync). Only an entry whose whole hash matches is looked at, and an entry
+ * not filled yet is not filled for it (its name is read from its record). */
+static long names_find_h(struct idx *x, const char *u, size_t ul, uint64_t h, bool new_only)
+{
+    uint32_t tag = (uint32_t)(h >> 32);
+
+    for (size_t i = (size_t)h & x->ht_mask; x->ht[i].pos != SLOT_EMPTY;
+         i = (i + 1) & x->ht_mask) {
+        uint32_t pos = x->ht[i].pos;
+        char buf[512];
+        const char *name;
+        size_t nl;
+        bool in_new;
+
+        if (x->ht[i].tag != tag || x->hh[pos] != h || idx_is_gone(x, pos))
+            continue;
+        if (idx_ready(x, pos)) {
+            const struct idx_msg *m = &x->m[pos];
+
+            if (m->uniq_len == ul && memcmp(m->name, u, ul) == 0 && (!new_only || m->in_new))
+                return pos;
+            continue;
+        }
+        name = idx_entry_name(x, pos, buf, sizeof buf, &in_new);
+        if (idx_is_gone(x, pos))
+            continue;           /* filled just now, and found damaged */
+        maildir_name_split(name, &nl);
+        if (nl != ul || memcmp(name, u, ul) != 0 || (new_only && !in_new))
+            continue;
+        return pos;
     }
     return -1;
 }
 
+static long names_find(struct idx *x, const char *u, size_t ul, bool new_only)
+{
+    return names_find_h(x, u, ul, str_hash(u, ul), new_only);
+}
+
+long idx_name_find(struct idx *x, const char *u, size_t ul)
+{
+    names_sync(x);
+    return names_find(x, u, ul, false);
+}
+
 struct worker {
     struct pctx p;
-    const struct pending *pend;
+    const struct idx_pending *pend;
     size_t lo, hi;
     struct idx_msg *out;       /* slots for pend[lo..hi) */
     signed char *rc;
@@ -595,28 +699,18 @@ static void *worker_run(void *arg)
     return NULL;
 }
 
-#define IDX_MAX_THREADS 4
-
 /*
  * Read the header blocks of the new files, in parallel when there are many (a cold open of
  * a large folder is mostly open/read system calls), and append them in listing order.
  */
-static void parse_pending(struct idx *x, struct pending *pend, size_t npend, const int *dfd,
+static void parse_pending(struct idx *x, struct idx_pending *pend, size_t npend, const int *dfd,
                           bool *changed)
 {
-    struct worker w[IDX_MAX_THREADS];
-    pthread_t tid[IDX_MAX_THREADS];
-    bool started[IDX_MAX_THREADS] = { false };
+    struct worker w[PAR_MAX_THREADS];
     struct idx_msg *out;
     signed char *rc;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    const char *env = getenv("TERN_INDEX_THREADS");   /* for benchmarks: 1 = serial */
-
-    if (env && *env >= '1' && *env <= '9')
-        ncpu = *env - '0';
-    size_t nw = npend >= 1000 && ncpu > 1 ? (size_t)(ncpu < IDX_MAX_THREADS ? ncpu
-                                                                           : IDX_MAX_THREADS)
-                                          : 1;
+    /* a cold open of a large folder is mostly open/read system calls: threads from 1,000 on */
+    size_t nw = npend >= 1000 ? par_threads(PAR_MAX_THREADS) : 1;
 
     if (npend == 0)
         return;
@@ -634,15 +728,7 @@ static void parse_pending(struct idx *x, struct pending *pend, size_t npend, con
         w[k].rc = rc;
         w[k].dfd = dfd;
     }
-    for (size_t k = 1; k < nw; k++)
-        started[k] = pthread_create(&tid[k], NULL, worker_run, &w[k]) == 0;
-    worker_run(&w[0]);
-    for (size_t k = 1; k < nw; k++) {
-        if (started[k])
-            pthread_join(tid[k], NULL);
-        else
-            worker_run(&w[k]);      /* no thread: do its share here */
-    }
+    par_run(worker_run, w, sizeof w[0], nw);
     /* keep every worker's strings: splice their chunks behind the current one */
     for (size_t k = 0; k < nw; k++) {
         struct chunk *h = w[k].p.chunks, *t = h;
@@ -672,9 +758,11 @@ static void parse_pending(struct idx *x, struct pending *pend, size_t npend, con
             x->stats.parsed++;
         } else if (rc[i] == 1) {
             /* gone between readdir and open (renamed or removed by someone else): leave it
-             * out and make the next refresh read the directory */
+             * out and make the next refresh read the directory (the watch reports where
+             * it went) */
             x->stats.vanished++;
-            x->have_stamp = false;
+            if (x->watch == NULL)
+                x->have_stamp = false;
         }
         free(pend[i].name);
         *changed = true;
@@ -702,6 +790,7 @@ static void idx_reset(struct idx *x)
     x->jok = false;             /* the next save rewrites the cache */
     x->nfile = 0;
     memset(&x->counts, 0, sizeof x->counts);
+    names_drop(x);
 }
 
 /* Drop the entries marked gone (positions change). */
@@ -720,8 +809,17 @@ static bool compact(struct idx *x)
         if (o != i) {
             x->m[o] = x->m[i];
             x->fpos[o] = x->fpos[i];
+            if (i < x->hh_n)
+                x->hh[o] = x->hh[i];
         }
         o++;
+    }
+    /* the table keeps the names' hashes: renumbering reads no entry */
+    if (x->hh_n == x->n) {
+        x->hh_n = o;
+        ht_rebuild(x);
+    } else {
+        names_drop(x);
     }
     if (x->sorted >= x->n)
         x->sorted = o;
@@ -731,16 +829,83 @@ static bool compact(struct idx *x)
     return true;
 }
 
+/* A listed name, looked up in batches: what each lookup touches (its slot, the entry, the
+ * entry's name: three cache misses in a large folder) is fetched for the whole batch first,
+ * so that the misses overlap instead of following one another. */
+#define LIST_BATCH 32
+
+struct lname {
+    uint64_t h;
+    size_t ul;
+    long cand;                  /* the entry of the first slot whose tag matches, or -1 */
+    char name[256];
+};
+
+static void prefetch_batch(const struct idx *x, struct lname *b, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        __builtin_prefetch(&x->ht[b[k].h & x->ht_mask]);
+    for (size_t k = 0; k < n; k++) {
+        uint32_t tag = (uint32_t)(b[k].h >> 32);
+
+        b[k].cand = -1;
+        for (size_t i = b[k].h & x->ht_mask; x->ht[i].pos != SLOT_EMPTY;
+             i = (i + 1) & x->ht_mask)
+            if (x->ht[i].tag == tag) {
+                b[k].cand = x->ht[i].pos;
+                __builtin_prefetch(&x->m[b[k].cand]);
+                break;
+            }
+    }
+    for (size_t k = 0; k < n; k++)
+        if (b[k].cand >= 0 && idx_ready(x, (size_t)b[k].cand))
+            __builtin_prefetch(x->m[b[k].cand].name);
+}
+
+/* One listed name of sub s: a known one is marked seen (a renamed one takes its new name),
+ * an unknown one goes to pend. */
+static void list_one(struct idx *x, int s, bool partial, const struct lname *l,
+                     unsigned char *seen, struct idx_pending **pend, size_t *npend,
+                     size_t *pcap, bool *changed)
+{
+    /* only new/ read: a name there matches only an entry of new/ (the same message also in
+     * cur/ is a second link, listed twice as before) */
+    long pos = names_find_h(x, l->name, l->ul, l->h, partial);
+
+    if (pos >= 0 && !seen[pos]) {
+        struct idx_msg *m = &x->m[pos];
+
+        seen[pos] = 1;
+        if (m->in_new != (s == 0) || strcmp(m->name, l->name) != 0) {
+            idx_msg_set_name(m, idx_arena_str(&x->p, l->name), s == 0);
+            idx_jnl_rename(x, (size_t)pos);
+            x->stats.renamed++;
+            *changed = true;
+        }
+        return;
+    }
+    if (pos >= 0)
+        return;     /* the same message twice (caught mid-rename): keep one */
+    if (*npend == *pcap) {
+        *pcap = *pcap ? *pcap * 2 : 256;
+        *pend = xreallocarray(*pend, *pcap, sizeof **pend);
+    }
+    (*pend)[*npend].name = xstrdup(l->name);
+    (*pend)[*npend].in_new = (s == 0);
+    (*npend)++;
+}
+
 /* Read the directory sub (0 new, 1 cur): known names are marked seen (renamed ones take
  * their new name), unknown ones are added to pend. -1 when it cannot be read. */
-static int list_sub(struct idx *x, int s, const uint32_t *ht, size_t mask, unsigned char *seen,
-                    struct pending **pend, size_t *npend, size_t *pcap, bool *changed,
+static int list_sub(struct idx *x, int s, bool partial, unsigned char *seen,
+                    struct idx_pending **pend, size_t *npend, size_t *pcap, bool *changed,
                     struct err *e)
 {
     static const char *const subs[] = { "new", "cur" };
     char *sub = fs_join(x->dir, subs[s]);
     DIR *d = opendir(sub);
-    struct dirent *de;
+    struct dirent *de = NULL;
+    struct lname *b;
 
     if (d == NULL) {
         err_sys(e, "%s", sub);
@@ -748,91 +913,116 @@ static int list_sub(struct idx *x, int s, const uint32_t *ht, size_t mask, unsig
         return -1;
     }
     free(sub);
-    while ((de = readdir(d)) != NULL) {
-        const char *nm = de->d_name;
-        size_t ul;
-        long pos;
+    b = xmalloc(LIST_BATCH * sizeof *b);
+    do {
+        size_t n = 0;
 
-        if (nm[0] == '.')
-            continue;
-        maildir_name_split(nm, &ul);
-        pos = ht_find(ht, mask, x->m, nm, ul);
-        if (pos >= 0 && !seen[pos]) {
-            struct idx_msg *m = &x->m[pos];
+        while (n < LIST_BATCH && (de = readdir(d)) != NULL) {
+            size_t len = strlen(de->d_name);
 
-            seen[pos] = 1;
-            if (m->in_new != (s == 0) || strcmp(m->name, nm) != 0) {
-                idx_msg_set_name(m, idx_arena_str(&x->p, nm), s == 0);
-                idx_jnl_rename(x, (size_t)pos);
-                x->stats.renamed++;
-                *changed = true;
-            }
-            continue;
+            if (de->d_name[0] == '.' || len >= sizeof b[n].name)
+                continue;
+            memcpy(b[n].name, de->d_name, len + 1);
+            maildir_name_split(b[n].name, &b[n].ul);
+            b[n].h = str_hash(b[n].name, b[n].ul);
+            n++;
         }
-        if (pos >= 0)
-            continue;   /* the same message twice (caught mid-rename): keep one */
-        if (*npend == *pcap) {
-            *pcap = *pcap ? *pcap * 2 : 256;
-            *pend = xreallocarray(*pend, *pcap, sizeof **pend);
-        }
-        (*pend)[*npend].name = xstrdup(nm);
-        (*pend)[*npend].in_new = (s == 0);
-        (*npend)++;
-    }
+        prefetch_batch(x, b, n);
+        for (size_t k = 0; k < n; k++)
+            list_one(x, s, partial, &b[k], seen, pend, npend, pcap, changed);
+    } while (de != NULL);
+    free(b);
     closedir(d);
     return 0;
 }
 
-/*
- * Read new/ (and cur/ unless only new/ changed), keep entries whose file still exists
- * (renamed ones keep their data), drop the others, parse the newcomers. Returns 1 when
- * anything changed, 0 or -1.
- */
-static int idx_sync(struct idx *x, struct err *e)
+/* Read the header blocks of the files named in p and append their entries. */
+static void add_files(struct idx *x, struct idx_pending *p, size_t n, bool *changed)
 {
-    struct maildir_stamp now;
     static const char *const subs[] = { "new", "cur" };
-    size_t mask, cap, npend = 0, pcap = 0;
-    uint32_t *ht;
-    unsigned char *seen;
-    struct pending *pend = NULL;
-    int64_t listed_at;
-    bool changed = false, partial;
-    struct buf path = BUF_INIT;
     int dfd[2] = { -1, -1 };
 
-    x->stats.listed = x->stats.new_only = false;
-    x->stats.parsed = x->stats.renamed = x->stats.removed = x->stats.vanished = 0;
-    if (maildir_stamp(x->dir, &now, e) < 0)
-        return err_prefix(e, "not a Maildir");
-    if (x->damaged) {
-        idx_reset(x);
-        changed = true;
+    if (n == 0)
+        return;
+    for (int s = 0; s < 2; s++) {
+        char *path = fs_join(x->dir, subs[s]);
+
+        dfd[s] = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        free(path);
     }
-    if (stamp_current(x, &now)) {
-        /* drop what our own operations marked gone; removals replayed from the journal
-         * stay hidden until the next listing (compacting reads every entry) */
-        if (x->ngone > x->ngone_replayed && compact(x))
-            changed = true;
-        return changed ? 1 : 0;
+    parse_pending(x, p, n, dfd, changed);
+    for (int s = 0; s < 2; s++)
+        if (dfd[s] >= 0)
+            close(dfd[s]);
+}
+
+void idx_add_files(struct idx *x, struct idx_pending *p, size_t n, bool *changed)
+{
+    add_files(x, p, n, changed);
+}
+
+void idx_entry_renamed(struct idx *x, size_t i, const char *name, bool in_new)
+{
+    char buf[512];
+    bool was_new;
+    const char *was = idx_entry_name(x, i, buf, sizeof buf, &was_new);
+
+    if (!idx_ready(x, i)) {
+        /* not filled yet: the counts from the two names, the name kept for when it is */
+        struct idx_msg a, b;
+        const char *nm = idx_arena_str(&x->p, name);
+
+        memset(&a, 0, sizeof a);
+        memset(&b, 0, sizeof b);
+        idx_msg_set_name(&a, was, was_new);
+        idx_msg_set_name(&b, nm, in_new);
+        count_msg(x, &a, -1);
+        count_msg(x, &b, 1);
+        idx_rename_unread(x, i, nm, in_new);
+        idx_jnl_rename_to(x, i, nm, in_new);
+    } else {
+        struct idx_msg *m = &x->m[i];
+
+        count_msg(x, m, -1);
+        idx_msg_set_name(m, idx_arena_str(&x->p, name), in_new);
+        count_msg(x, m, 1);
+        idx_jnl_rename(x, i);
     }
-    partial = only_new_changed(x, &now);
+    x->stats.renamed++;
+    x->dirty = true;
+}
+
+void idx_entry_gone(struct idx *x, size_t i)
+{
+    struct idx_msg *m = idx_entry(x, i);
+
+    if (m->gone)
+        return;
+    mark_gone(x, m);
+    x->stats.removed++;
+}
+
+/*
+ * Read new/ (and cur/ unless only new/ changed), keep entries whose file still exists
+ * (renamed ones keep their data), drop the others, parse the newcomers.
+ */
+static int list_dirs(struct idx *x, const struct maildir_stamp *now, bool *changed,
+                     struct err *e)
+{
+    size_t npend = 0, pcap = 0;
+    unsigned char *seen;
+    struct idx_pending *pend = NULL;
+    int64_t listed_at;
+    bool partial = only_new_changed(x, now);
+
     x->stats.listed = true;
     x->stats.new_only = partial;
     listed_at = now_ns();
-    idx_load_all(x);
-    for (cap = 1024; cap < x->n * 2 + 2; cap *= 2)
-        ;
-    mask = cap - 1;
-    ht = xmalloc(cap * sizeof *ht);
-    memset(ht, 0xff, cap * sizeof *ht);
-    for (size_t i = 0; i < x->n; i++)
-        if (!x->m[i].gone && (!partial || x->m[i].in_new))
-            ht_insert(ht, mask, x->m, (uint32_t)i);
+    idx_load_all(x);            /* the entries not seen are judged by their fields */
+    names_sync(x);
     seen = xcalloc(x->n + 1, 1);
     for (int s = 0; s < (partial ? 1 : 2); s++) {
-        if (list_sub(x, s, ht, mask, seen, &pend, &npend, &pcap, &changed, e) < 0) {
-            free(ht);
+        if (list_sub(x, s, partial, seen, &pend, &npend, &pcap, changed, e) < 0) {
             free(seen);
             for (size_t i = 0; i < npend; i++)
                 free(pend[i].name);
@@ -840,32 +1030,79 @@ static int idx_sync(struct idx *x, struct err *e)
             return -1;
         }
     }
-    free(ht);
     for (size_t i = 0; i < x->n; i++)
         if (!seen[i] && !x->m[i].gone && (!partial || x->m[i].in_new)) {
             mark_gone(x, &x->m[i]);
             x->stats.removed++;
         }
     free(seen);
-    x->stamp = now;
+    x->stamp = *now;
     x->listed_at = listed_at;
     x->have_stamp = true;
-    for (int s = 0; s < 2; s++) {
-        buf_reset(&path);
-        buf_printf(&path, "%s/%s", x->dir, subs[s]);
-        dfd[s] = open(path.ptr, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    }
-    parse_pending(x, pend, npend, dfd, &changed);
-    for (int s = 0; s < 2; s++)
-        if (dfd[s] >= 0)
-            close(dfd[s]);
+    add_files(x, pend, npend, changed);
     free(pend);
-    buf_free(&path);
     x->dirty = true;    /* at least the stamp is new */
     if (compact(x))
-        changed = true;
+        *changed = true;
     recount(x);
+    return 0;
+}
+
+/*
+ * Bring the entries up to date: from the watch's events when it has a watch that lost
+ * nothing (watch_only: stop there, 2, when it cannot), else from the stamp or a listing.
+ * Returns 1 when anything changed, 0, 2 or -1.
+ */
+static int idx_sync_mode(struct idx *x, bool watch_only, struct err *e)
+{
+    struct maildir_stamp now;
+    bool changed = false;
+
+    x->stats.listed = x->stats.new_only = x->stats.watched = false;
+    x->stats.parsed = x->stats.renamed = x->stats.removed = x->stats.vanished = 0;
+    x->stats.events = 0;
+    if (watch_only && (x->watch == NULL || x->damaged))
+        return 2;
+    if (maildir_stamp(x->dir, &now, e) < 0)
+        return err_prefix(e, "not a Maildir");
+    if (x->damaged) {
+        idx_reset(x);
+        changed = true;
+    }
+    if (x->watch) {
+        /* the stamp was taken before the events were read: every change it shows that is
+         * more than a second old has its events among them (idx_fresh's rule for others) */
+        int64_t t = now_ns();
+
+        if (idx_watch_apply(x, &changed) == 0) {
+            x->stats.watched = true;
+            if (!x->have_stamp || !stamp_equal(&x->stamp, &now) || changed)
+                x->dirty = true;
+            x->stamp = now;
+            x->listed_at = t;
+            x->have_stamp = true;
+            if (x->ngone > x->ngone_replayed && compact(x))
+                changed = true;
+            return changed ? 1 : 0;
+        }
+        if (watch_only)
+            return 2;   /* what was applied is true; the rest needs the listing */
+    }
+    if (stamp_current(x, &now)) {
+        /* drop what our own operations marked gone; removals replayed from the journal
+         * stay hidden until the next listing (compacting reads every entry) */
+        if (x->ngone > x->ngone_replayed && compact(x))
+            changed = true;
+    } else if (list_dirs(x, &now, &changed, e) < 0) {
+        return -1;
+    }
+    idx_watch_verified(x);
     return changed ? 1 : 0;
+}
+
+static int idx_sync(struct idx *x, struct err *e)
+{
+    return idx_sync_mode(x, false, e);
 }
 
 /* ---- open, refresh ---- */
@@ -896,6 +1133,9 @@ int idx_open(const char *dir, int flags, struct idx **out, struct err *e)
     x->cache_path = idx_cache_for(dir, flags);
     if (!(flags & IDX_NO_CACHE))
         idx_load_cache(x);
+    /* armed before the first stamp check: nothing that happens after it is missed */
+    if (flags & IDX_WATCH)
+        (void)idx_watch_start(x);
     if (idx_sync(x, e) < 0) {
         idx_close(x);
         return -1;
@@ -914,6 +1154,53 @@ int idx_refresh(struct idx *x, struct err *e)
     int rc = idx_sync(x, e);
 
     if (rc >= 0)
+        x->stats.unsaved = idx_save(x, &ignored) < 0;
+    return rc;
+}
+
+int idx_add_new(struct idx *x, char *const *names, size_t n)
+{
+    struct idx_pending *p = xcalloc(n + 1, sizeof *p);
+    size_t np = 0, before = x->n;
+    bool changed = false;
+    struct err ignored;
+
+    x->stats.parsed = x->stats.vanished = 0;
+    if (x->damaged)
+        n = 0;                  /* the refresh rebuilds from the directories */
+    for (size_t i = 0; i < n; i++) {
+        size_t ul;
+
+        if (names[i][0] == '.' || names[i][0] == '\0' || strchr(names[i], '/') != NULL)
+            continue;
+        maildir_name_split(names[i], &ul);
+        names_sync(x);
+        if (names_find(x, names[i], ul, false) >= 0)
+            continue;
+        for (size_t k = 0; k < np && ul; k++)
+            if (strcmp(p[k].name, names[i]) == 0)
+                ul = 0;         /* told twice */
+        if (ul == 0)
+            continue;
+        p[np].name = xstrdup(names[i]);
+        p[np].in_new = true;
+        np++;
+    }
+    add_files(x, p, np, &changed);
+    free(p);
+    if (x->n == before)
+        return 0;
+    x->dirty = true;
+    x->stats.unsaved = idx_save(x, &ignored) < 0;
+    return 1;
+}
+
+int idx_refresh_watched(struct idx *x, struct err *e)
+{
+    struct err ignored;
+    int rc = idx_sync_mode(x, true, e);
+
+    if (rc == 0 || rc == 1)
         x->stats.unsaved = idx_save(x, &ignored) < 0;
     return rc;
 }

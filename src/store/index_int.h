@@ -1,6 +1,7 @@
 /*
- * What the index's two halves share: index.c (open, directory synchronisation, parsing,
- * operations) and idxfile.c (the cache file format). Not for use outside src/store.
+ * What the index's parts share: index.c (open, directory synchronisation, parsing,
+ * operations), idxfile.c (the cache file format) and idxwatch.c (the folder's watch). Not
+ * for use outside src/store (the fuzz target reads the file readers it declares).
  */
 #ifndef TERN_STORE_INDEX_INT_H
 #define TERN_STORE_INDEX_INT_H
@@ -67,6 +68,7 @@ struct idx {
     char *blktab;                       /* the block table */
     struct blkmem *blk_mem;             /* per block, once read */
     uint64_t recs_off, strtab_off, strtab_size;
+    uint64_t hash_off, hash_sum;        /* the name hashes of the records */
     uint32_t blk_recs, nblocks;
     unsigned char *blk_state;           /* BLK_* per block */
     bool verify;                        /* check block checksums (not for the fuzz target) */
@@ -91,6 +93,19 @@ struct idx {
     size_t jren_n, jren_cap;
     uint64_t *jgone;                    /* replayed removals of entries not read yet */
     bool replaying;
+    /* The name table (index.c): the unique part of every entry's file name -> its position,
+     * kept across refreshes. hh has the hash of positions [0, hh_n); ht is an open-addressing
+     * table over them whose slots carry the hash's high half, so a miss compares no name. */
+    struct idx_slot *ht;
+    size_t ht_mask, ht_n;
+    uint64_t *hh;
+    size_t hh_n, hh_cap;
+    struct idx_watch *watch;            /* idxwatch.c: inotify on new/ and cur/, or NULL */
+};
+
+struct idx_slot {
+    uint32_t pos;                       /* UINT32_MAX: empty */
+    uint32_t tag;                       /* the hash's high 32 bits */
 };
 
 const char *idx_arena_strn(struct pctx *x, const char *s, size_t n);
@@ -136,6 +151,10 @@ static inline bool idx_is_gone(const struct idx *x, size_t i)
     return x->jgone && (x->jgone[i / 64] >> (i % 64) & 1);
 }
 
+/* The name hashes of the records [0, nmapped) into out, checked: false when there are none
+ * or they cannot be read or trusted (the entries are read instead). */
+bool idx_file_hashes(struct idx *x, uint64_t *out);
+
 /* index.c: the stamp rule (was, listed at listed_at, still describes the directories now). */
 bool idx_stamp_trusted(const struct maildir_stamp *was, int64_t listed_at,
                        const struct maildir_stamp *now);
@@ -153,7 +172,42 @@ void idx_reserve(struct idx *x, size_t want);
 
 /* Journal entries for what just happened to entry i (nothing when not journaling). */
 void idx_jnl_rename(struct idx *x, size_t i);
+void idx_jnl_rename_to(struct idx *x, size_t i, const char *name, bool in_new);
+/* The current file name of entry i not filled yet (its pending rename, else its record's
+ * name read from the file, unchecked: the block is checked when the entry is filled) into
+ * out; false when the entry is filled or the name cannot be read. */
+bool idx_peek_name(struct idx *x, size_t i, char *out, size_t cap, bool *in_new);
+/* Entry i, not filled yet, takes name (stable storage) when it is filled. */
+void idx_rename_unread(struct idx *x, size_t i, const char *name, bool in_new);
 void idx_jnl_remove(struct idx *x, size_t i);
 void idx_jnl_add(struct idx *x, size_t i);
+
+/* index.c, for the watch: the position of the live entry whose unique part is u (ul bytes),
+ * -1 when none; the entry may not be filled (the first call reads the names' hashes). */
+long idx_name_find(struct idx *x, const char *u, size_t ul);
+/* The current file name of entry i, filled or not (in buf when it is read from the record). */
+const char *idx_entry_name(struct idx *x, size_t i, char *buf, size_t cap, bool *in_new);
+/* Entry i moved to name (in new/ when in_new) or left: counts, journal, dirty. */
+void idx_entry_renamed(struct idx *x, size_t i, const char *name, bool in_new);
+void idx_entry_gone(struct idx *x, size_t i);
+/* Read the header blocks of these files (names in new/ or cur/) and append them; each name
+ * is freed. Files gone meanwhile are left out. */
+struct idx_pending {
+    char *name;
+    bool in_new;
+};
+void idx_add_files(struct idx *x, struct idx_pending *p, size_t n, bool *changed);
+
+/* idxwatch.c: the watch's side of a refresh. Drain what the kernel queued (and what tests
+ * injected) and apply it: 0 when the entries now reflect the directories, 1 when that is not
+ * known (events lost, a watched directory gone, the watch not yet verified): list them. */
+int idx_watch_apply(struct idx *x, bool *changed);
+/* Arm the watch (idx_open with IDX_WATCH): 0, or -1 when there is none to be had (not
+ * Linux, no inotify, a file system whose changes it would not see). */
+int idx_watch_start(struct idx *x);
+/* The listing (or the stamp check) just brought the entries up to date: the watch's
+ * events from now on are enough. */
+void idx_watch_verified(struct idx *x);
+void idx_watch_free(struct idx *x);
 
 #endif

@@ -796,6 +796,18 @@ static void flush_due(struct app *a, time_t now)
     }
 }
 
+/* Seconds between the timer's checks for others' changes: 3, or $TERN_CHECK_EVERY (the
+ * tests set it high to see that the folder's watch alone shows a change). */
+static long check_every(void)
+{
+    const char *s = getenv("TERN_CHECK_EVERY");
+    long n;
+
+    if (s && str_tolong(s, 1, 100000000, &n) == 0)
+        return n;
+    return 3;
+}
+
 static void on_timers(struct app *a, time_t now)
 {
     if (now >= a->next_queue_check)
@@ -806,10 +818,11 @@ static void on_timers(struct app *a, time_t now)
             app_fetch(a);
     }
     if (now >= a->next_check) {
-        /* New mail delivered by others (another tern, an MDA) shows up without a keypress;
-         * the index refresh is a directory stat when nothing changed. Our own workers'
+        /* New mail delivered by others (another tern, an MDA) shows up without a keypress
+         * even without a watch (the loop polls the folder's watch when it has one); the
+         * index refresh is a directory stat when nothing changed. Our own workers'
          * deliveries arrive as events (jobs.h), not through this poll. */
-        a->next_check = now + 3;
+        a->next_check = now + check_every();
         app_refresh(a);
         app_notify(a, EV_TICK);
     }
@@ -850,6 +863,10 @@ static void loop(struct app *a)
             redraw(a);
         fds[n].fd = STDIN_FILENO, fds[n].events = POLLIN, n++;
         fds[n].fd = sig_pipe[0], fds[n].events = POLLIN, n++;
+        /* the open folder's watch: another program's renames and deliveries show at once
+         * (-1, which poll skips, while there is none or a child re-indexes the folder) */
+        fds[n].fd = a->m && !a->pending_folder ? model_watch_fd(a->m) : -1;
+        fds[n].events = POLLIN, n++;
         n += jobs_pollfds(a, fds + n, (int)(sizeof fds / sizeof fds[0]) - n);
         r = poll(fds, (nfds_t)n, next_timeout(a, time(NULL)));
         if (r < 0 && errno != EINTR) {
@@ -860,7 +877,9 @@ static void loop(struct app *a)
         if (r > 0) {
             if (fds[1].revents & POLLIN)
                 read_signals(a);
-            for (int i = 2; i < n; i++)
+            if (fds[2].revents & POLLIN)
+                app_refresh(a);         /* reads the events: quiet until the next change */
+            for (int i = 3; i < n; i++)
                 if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
                     jobs_input(a, fds[i].fd);
             if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {

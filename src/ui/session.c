@@ -48,6 +48,8 @@ static int open_now(struct app *a, const char *name)
 static struct {
     bool rescan;                 /* a folder the pane does not list received mail */
     char await[256];             /* open this folder once it exists (app_await_folder) */
+    char **delivered;            /* files a fetch delivered into the open folder's new/ */
+    size_t ndelivered, cap;
 } pending;
 
 static void index_done(struct app *a, const char *name, int status, const char *text);
@@ -139,11 +141,32 @@ static void session_event(struct app *a, const char *job, const struct worker_ev
     (void)arg;
     if (ev->kind == WEV_NEW && !folder_listed(a, ev->folder))
         pending.rescan = true;
+    if (ev->kind == WEV_NEW && a->m) {
+        /* the fetcher names what it delivered: the open folder shows it without a listing */
+        char *dir = maildir_folder_path(a->root, ev->folder);
+
+        if (dir && strcmp(dir, model_dir(a->m)) == 0) {
+            if (pending.ndelivered == pending.cap) {
+                pending.cap = pending.cap ? pending.cap * 2 : 64;
+                pending.delivered = xreallocarray(pending.delivered, pending.cap,
+                                                  sizeof *pending.delivered);
+            }
+            pending.delivered[pending.ndelivered++] = xstrdup(ev->file);
+        }
+        free(dir);
+    }
 }
 
 static void session_settled(struct app *a, void *arg)
 {
     (void)arg;
+    if (pending.ndelivered > 0) {
+        if (a->m && model_add_new(a->m, pending.delivered, pending.ndelivered) == 1)
+            app_notify(a, EV_FOLDER_CHANGED);
+        for (size_t i = 0; i < pending.ndelivered; i++)
+            free(pending.delivered[i]);
+        pending.ndelivered = 0;
+    }
     if (pending.rescan) {
         pending.rescan = false;
         app_notify(a, EV_FOLDERS_CHANGED);
@@ -187,15 +210,19 @@ void app_refresh(struct app *a)
     }
     if (a->m == NULL || a->pending_folder)
         return;
-    /* A large folder's refresh reads every name and rewrites a big cache: seconds, not for
-     * the loop. A child does it (after a running fetch ends), then the index is swapped. */
-    if (model_is_large(a->m)) {
+    /* The folder's watch says what changed, whatever its size; only when it cannot (no
+     * watch, events lost) are the directories read. */
+    r = model_refresh_watched(a->m, &e);
+    /* A large folder's listing reads every name: not for the loop. A child does it (after
+     * a running fetch ends), then the index is swapped. */
+    if (r == 2 && model_is_large(a->m)) {
         if (jobs_running(a, JOB_FETCH) || jobs_running(a, JOB_INDEX) || !model_changed(a->m))
             return;
         (void)index_in_background(a, model_name(a->m), true);
         return;
     }
-    r = model_refresh(a->m, &e);
+    if (r == 2)
+        r = model_refresh(a->m, &e);
     if (r < 0)
         app_err(a, "%s", e.msg);
     else if (r > 0)

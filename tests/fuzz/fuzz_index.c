@@ -1,6 +1,7 @@
 /* libFuzzer target: the index cache reader (structure checks, offsets, strings, entries
- * filled one by one), the journal replayed onto it, and the sort, limit and thread views over
- * whatever was accepted. Checksums are skipped so that the fuzzer reaches the parsing.
+ * filled one by one, the names' hashes, a record's file name read on its own as the watch
+ * does), the journal replayed onto it, and the sort, limit and thread views over whatever
+ * was accepted. Checksums are skipped so that the fuzzer reaches the parsing.
  * Input: the cache image, optionally followed by a journal: when the input starts with
  * "J" and a 4-byte length L, the L bytes after it are the cache and the rest the journal. */
 #include "config.h"
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/store/index_int.h"
 #include "tern/index.h"
 #include "tern/thread.h"
 #include "tern/view.h"
@@ -42,6 +44,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             j = malloc(jlen);
             memcpy(j, data + base, jlen);
             (void)idx_replay_journal(x, j, jlen, &e);
+        }
+        if (x->nmapped > 0) {
+            uint64_t *hh = malloc(x->nmapped * sizeof *hh);
+
+            (void)idx_file_hashes(x, hh);
+            free(hh);
+        }
+        for (size_t i = 0; i < idx_count(x); i++) {
+            char name[64];
+            bool in_new;
+
+            if (idx_peek_name(x, i, name, sizeof name, &in_new))
+                total += strlen(name) + in_new;
         }
         for (size_t i = 0; i < idx_count(x); i++) {
             const struct idx_msg *m = idx_msg(x, i);

@@ -8,8 +8,10 @@ import base64, os, socket, ssl, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 mode, portfile, logpath, cert, key = sys.argv[1:6]
+# gate: 150 messages, and RETR 140 waits until the file PORTFILE.go exists (a fetch held
+# half-way, its first window delivered, for as long as a test needs)
 MSGS = [("uid-%d" % i, ("Subject: peer %d\r\n\r\nbody %d\r\n..dot\r\n" % (i, i)).encode())
-        for i in range(1, 6)]
+        for i in range(1, 151 if mode == "gate" else 6)]
 
 
 class Conn:
@@ -170,6 +172,9 @@ def serve(c):
             if mode == "stall":
                 c.send("+OK\r\n" + "partial\r\n")
                 time.sleep(60)
+            if mode == "gate" and n == 140:
+                while not os.path.exists(portfile + ".go"):
+                    time.sleep(0.05)
             if mode == "cut" and n == 3 and not cut_done:
                 open(portfile + ".cut", "w").close()
                 c.send(b"+OK\r\n" + body[: len(body) // 2])

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "testutil.h"
@@ -259,7 +260,7 @@ START_TEST(damaged_cache_rebuilt)
         case 0: buf_truncate(&bad, bad.len / 2); break;            /* truncated */
         case 1: buf_truncate(&bad, 10); break;                      /* torn header */
         case 2: bad.ptr[144 + 70] ^= 0x55; break;                   /* flipped record bit */
-        case 3: bad.ptr[bad.len - 2] ^= 0x20; break;                /* flipped string byte */
+        case 3: bad.ptr[bad.len - 3 * 8 - 2] ^= 0x20; break;        /* flipped string byte */
         case 4: buf_truncate(&bad, 0); break;                       /* empty */
         case 5: memset(bad.ptr + 144, 0xff, 64); break;             /* wild offsets */
         }
@@ -677,7 +678,8 @@ START_TEST(lazy_block_damage)
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     idx_close(x);
     ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
-    img.ptr[img.len - 3] ^= 0x20;                   /* a string byte of the last record */
+    img.ptr[img.len - 3 * 8 - 3] ^= 0x20;           /* a string byte of the last record
+                                                       (before the 3 name hashes) */
     ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     ck_assert(!idx_stats(x)->cache_bad);            /* not seen yet: nothing was read */
@@ -1037,7 +1039,8 @@ START_TEST(read_all_blocks)
         if (pass == 2) {
             unsetenv("TERN_INDEX_THREADS");
             ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
-            img.ptr[img.len - 3] ^= 0x20;           /* a string of the last block */
+            img.ptr[img.len - N * 8 - 3] ^= 0x20;   /* a string of the last block (before
+                                                       the N name hashes) */
             ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
         }
         ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
@@ -1187,6 +1190,475 @@ START_TEST(addresses_and_bodies)
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
     ck_assert_uint_eq(limit_count(x, "from:ivan to:anna"), 1);
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+
+/* ---- the watch (IDX_WATCH): changes applied from the kernel's events ---- */
+
+/* Both directories' mtimes set to one fixed old time (a stored stamp then matches again
+ * after a change that the test hides from the index). */
+static void pin_dirs(const char *d)
+{
+    struct timeval old[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+    char path[4096];
+
+    snprintf(path, sizeof path, "%s/new", d);
+    ck_assert_int_eq(utimes(path, old), 0);
+    snprintf(path, sizeof path, "%s/cur", d);
+    ck_assert_int_eq(utimes(path, old), 0);
+}
+
+static void mv(const char *d, const char *from, const char *to)
+{
+    char a[4096], b[4096];
+
+    snprintf(a, sizeof a, "%s/%s", d, from);
+    snprintf(b, sizeof b, "%s/%s", d, to);
+    ck_assert_int_eq(rename(a, b), 0);
+}
+
+static struct idx *open_watched(const char *d)
+{
+    struct idx *x;
+    struct err e;
+
+    ck_assert_int_eq(idx_open(d, IDX_WATCH, &x, &e), 0);
+    ck_assert_int_ge(idx_watch_fd(x), 0);
+    return x;
+}
+
+/* Another process renames, delivers and removes: the refresh applies the kernel's events,
+ * lists nothing, keeps ids; the journal it writes gives the same entries after a reopen. */
+START_TEST(watch_applies_changes)
+{
+    char *d = mkfolder();
+    struct idx *x;
+    struct idx_counts c;
+    struct err e;
+    uint32_t id_alice;
+    pid_t pid;
+    int st;
+    long i;
+
+    pin_dirs(d);
+    x = open_watched(d);
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 0);
+    ck_assert(idx_stats(x)->watched);
+    id_alice = idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->id;
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        char a[4096], b[4096];
+        int bad = 0;
+
+        snprintf(a, sizeof a, "%s/cur/1000.A.host:2,S", d);
+        snprintf(b, sizeof b, "%s/cur/1000.A.host:2,FS", d);
+        bad |= rename(a, b);
+        snprintf(a, sizeof a, "%s/new/1002.C.host", d);
+        snprintf(b, sizeof b, "%s/cur/1002.C.host:2,S", d);
+        bad |= rename(a, b);
+        snprintf(a, sizeof a, "%s/cur/1001.B.host:2,FS", d);
+        bad |= unlink(a);
+        _exit(bad ? 1 : 0);
+    }
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_int_eq(st, 0);
+    put(d, "tmp", "1003.D.host", "From: dan@example.com\nSubject: late\n\n.\n");
+    mv(d, "tmp/1003.D.host", "new/1003.D.host");
+    pin_dirs(d);                /* the journal's stamp is then trusted at the reopen */
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
+    ck_assert(idx_stats(x)->watched);
+    ck_assert(!idx_stats(x)->listed);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 2);
+    ck_assert_uint_eq(idx_stats(x)->removed, 1);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 1);
+    ck_assert_uint_eq(idx_count(x), 3);
+    i = idx_find_id(x, id_alice);
+    ck_assert_int_ge(i, 0);
+    ck_assert_str_eq(idx_msg(x, (size_t)i)->name, "1000.A.host:2,FS");
+    ck_assert_uint_eq(idx_msg(x, (size_t)i)->flags, MDF_SEEN | MDF_FLAGGED);
+    i = find_subject(x, "Budget 2024");
+    ck_assert(!idx_msg(x, (size_t)i)->in_new);
+    ck_assert_int_ge(find_subject(x, "late"), 0);
+    ck_assert_int_lt(find_subject(x, "Re: Grüße aus Bern"), 0);
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.total, 3);
+    ck_assert_uint_eq(c.flagged, 1);
+    ck_assert_uint_eq(c.in_new, 1);
+    ck_assert_uint_eq(c.unread, 1);
+    /* nothing more happened: nothing to do */
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 0);
+    ck_assert_uint_eq(idx_stats(x)->events, 0);
+    idx_close(x);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert(!idx_stats(x)->listed);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    idx_counts(x, &c);          /* (a replayed removal stays in the count until a listing) */
+    ck_assert_uint_eq(c.total, 3);
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
+                     "1000.A.host:2,FS");
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->name,
+                     "1002.C.host:2,S");
+    ck_assert_int_ge(find_subject(x, "late"), 0);
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* Our own operations come back as events: they change nothing more. A message delivered and
+ * moved on before the refresh is read once, under its last name. */
+START_TEST(watch_own_operations_and_hops)
+{
+    char *d = mkfolder();
+    struct idx *x;
+    struct err e;
+    long i;
+
+    pin_dirs(d);
+    x = open_watched(d);
+    i = find_subject(x, "Grüße aus Bern");
+    ck_assert_int_eq(idx_set_flags(x, (size_t)i, "F", NULL, &e), 0);
+    i = find_subject(x, "Budget 2024");
+    ck_assert_int_eq(idx_mark_cur(x, (size_t)i, &e), 0);
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 0);
+    ck_assert(idx_stats(x)->watched);
+    ck_assert_uint_eq(idx_stats(x)->events, 4);
+    ck_assert_uint_eq(idx_count(x), 3);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 0);
+    ck_assert_uint_eq(idx_stats(x)->removed, 0);
+    put(d, "new", "1005.H.host", "From: hop@example.com\nSubject: hop\n\n.\n");
+    mv(d, "new/1005.H.host", "cur/1005.H.host:2,S");
+    mv(d, "cur/1005.H.host:2,S", "cur/1005.H.host:2,RS");
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 1);
+    ck_assert_uint_eq(idx_count(x), 4);
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "hop"))->name, "1005.H.host:2,RS");
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* A rename whose two halves come in different refreshes: the message leaves, then comes
+ * back (read again) under its new name. Within one refresh it is a rename. */
+START_TEST(watch_rename_pair_split)
+{
+    char *d = mkfolder();
+    struct idx *x;
+    struct err e;
+    uint32_t id;
+    long i;
+
+    pin_dirs(d);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    /* renamed behind the index's back (the stamp still matches): the events are injected */
+    mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
+    mv(d, "cur/1001.B.host:2,FS", "cur/1001.B.host:2,FRS");
+    pin_dirs(d);
+    x = open_watched(d);
+    ck_assert(!idx_stats(x)->listed);
+    ck_assert_uint_eq(idx_count(x), 3);
+    idx_watch_inject(x, IDX_WEV_GONE, false, "1000.A.host:2,S");
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
+    ck_assert_uint_eq(idx_stats(x)->removed, 1);
+    ck_assert_int_lt(find_subject(x, "Grüße aus Bern"), 0);
+    idx_watch_inject(x, IDX_WEV_CAME, false, "1000.A.host:2,FS");
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 1);
+    i = find_subject(x, "Grüße aus Bern");
+    ck_assert_int_ge(i, 0);
+    ck_assert_uint_eq(idx_msg(x, (size_t)i)->flags, MDF_SEEN | MDF_FLAGGED);
+    /* both halves in one refresh: a rename, the entry (and its id) kept */
+    i = find_subject(x, "Re: Grüße aus Bern");
+    id = idx_msg(x, (size_t)i)->id;
+    idx_watch_inject(x, IDX_WEV_GONE, false, "1001.B.host:2,FS");
+    idx_watch_inject(x, IDX_WEV_CAME, false, "1001.B.host:2,FRS");
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 1);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    ck_assert_uint_eq(idx_stats(x)->removed, 0);
+    i = idx_find_id(x, id);
+    ck_assert_int_ge(i, 0);
+    ck_assert_str_eq(idx_msg(x, (size_t)i)->name, "1001.B.host:2,FRS");
+    ck_assert_uint_eq(idx_count(x), 3);
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* Lost events (the kernel's queue overflowed): the watched refresh declines, the listing
+ * catches up, and the watch serves again after it. */
+START_TEST(watch_overflow_lists)
+{
+    char *d = mkfolder();
+    struct idx *x;
+    struct err e;
+
+    pin_dirs(d);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");      /* unseen by any watch */
+    pin_dirs(d);
+    x = open_watched(d);
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
+                     "1000.A.host:2,S");
+    idx_watch_inject(x, IDX_WEV_LOST, false, NULL);
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 2);
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 2);     /* still: only a listing can tell */
+    age_dir(d, "cur", 3);                                 /* the listing's cue */
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    ck_assert(idx_stats(x)->listed);
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
+                     "1000.A.host:2,FS");
+    mv(d, "cur/1001.B.host:2,FS", "cur/1001.B.host:2,S");
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
+    ck_assert(idx_stats(x)->watched);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 1);
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* Without a watch (none to be had, or turned off) the watched refresh says so and the
+ * ordinary one lists as before. */
+START_TEST(watch_absent)
+{
+    char *d = mkfolder();
+    struct idx *x;
+    struct err e;
+
+    setenv("TERN_INDEX_WATCH", "0", 1);
+    ck_assert_int_eq(idx_open(d, IDX_WATCH, &x, &e), 0);
+    unsetenv("TERN_INDEX_WATCH");
+    ck_assert_int_eq(idx_watch_fd(x), -1);
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 2);
+    mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
+    age_dir(d, "cur", 3);
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    ck_assert(idx_stats(x)->listed);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 1);
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* Many renames by another process between two refreshes, more events than one read takes:
+ * every one applied, no listing, the ids kept. */
+START_TEST(watch_many_renames)
+{
+    char *d = test_tmpdir();
+    struct idx *x;
+    struct err e;
+    char name[64], to[64];
+    size_t n = 3000;
+
+    ck_assert_int_eq(maildir_create(d, &e), 0);
+    for (size_t k = 0; k < n; k++) {
+        snprintf(name, sizeof name, "%zu.M%zu.host:2,S", 1700000000 + k, k);
+        put(d, "cur", name, "From: many@example.com\nSubject: many\n\n.\n");
+    }
+    pin_dirs(d);
+    x = open_watched(d);
+    ck_assert_uint_eq(idx_count(x), n);
+    for (size_t k = 0; k < n; k += 2) {
+        snprintf(name, sizeof name, "cur/%zu.M%zu.host:2,S", 1700000000 + k, k);
+        snprintf(to, sizeof to, "cur/%zu.M%zu.host:2,FS", 1700000000 + k, k);
+        mv(d, name, to);
+    }
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
+    ck_assert(!idx_stats(x)->listed);
+    ck_assert_uint_eq(idx_stats(x)->renamed, n / 2);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    ck_assert_uint_eq(idx_count(x), n);
+    for (size_t i = 0; i < n; i++) {
+        const struct idx_msg *m = idx_msg(x, i);
+        size_t k;
+
+        ck_assert_int_eq(sscanf(strchr(m->name, 'M') + 1, "%zu.", &k), 1);
+        ck_assert_uint_eq(m->flags, k % 2 == 0 ? (MDF_SEEN | MDF_FLAGGED) : MDF_SEEN);
+    }
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+
+/* The name hashes at the end of the cache file are checked when a refresh first needs them;
+ * damaged, they are not used (the entries' names are read instead) and nothing is lost. */
+START_TEST(watch_damaged_name_hashes)
+{
+    char *d = mkfolder();
+    char *cache = idx_cache_path(d);
+    struct buf img = BUF_INIT;
+    struct idx *x;
+    struct err e;
+
+    pin_dirs(d);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
+    img.ptr[img.len - 5] ^= 0x20;                   /* the last record's name hash */
+    ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
+    pin_dirs(d);
+    x = open_watched(d);
+    ck_assert(!idx_stats(x)->cache_bad);
+    ck_assert(!idx_stats(x)->listed);
+    mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
+    mv(d, "cur/1001.B.host:2,FS", "cur/1001.B.host:2,S");
+    mv(d, "new/1002.C.host", "cur/1002.C.host:2,S");
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 3);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    ck_assert_uint_eq(idx_count(x), 3);
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->name,
+                     "1002.C.host:2,S");
+    idx_close(x);
+    buf_free(&img);
+    free(cache);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* Entries not filled yet (a warm open reads no record): the watch renames them without
+ * filling them (counts from the names, the name kept until they are filled), twice in a
+ * row, and the journal carries it to the next open. */
+START_TEST(watch_unread_entries)
+{
+    char *d = mkfolder();
+    struct idx *x;
+    struct idx_counts c;
+    struct err e;
+
+    setenv("TERN_INDEX_EAGER_MAX", "0", 1);
+    pin_dirs(d);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    x = open_watched(d);
+    ck_assert_uint_eq(idx_stats(x)->filled, 0);
+    mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
+    mv(d, "new/1002.C.host", "cur/1002.C.host:2,");
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 2);
+    ck_assert_uint_eq(idx_stats(x)->filled, 0);
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.total, 3);
+    ck_assert_uint_eq(c.flagged, 2);
+    ck_assert_uint_eq(c.in_new, 0);
+    ck_assert_uint_eq(c.unread, 1);
+    mv(d, "cur/1002.C.host:2,", "cur/1002.C.host:2,S");
+    mv(d, "cur/1000.A.host:2,FS", "cur/1000.A.host:2,RS");
+    pin_dirs(d);
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 2);
+    ck_assert_uint_eq(idx_stats(x)->filled, 0);
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.flagged, 1);
+    ck_assert_uint_eq(c.unread, 0);
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
+                     "1000.A.host:2,RS");
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->name,
+                     "1002.C.host:2,S");
+    idx_close(x);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert(!idx_stats(x)->listed);
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
+                     "1000.A.host:2,RS");
+    ck_assert(!idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->in_new);
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.unread, 0);
+    idx_close(x);
+    unsetenv("TERN_INDEX_EAGER_MAX");
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* A block found damaged while the folder is watched: the watched refresh declines, and the
+ * refresh rebuilds from the messages (a listing), not from the events alone. */
+START_TEST(watch_damaged_block_lists)
+{
+    char *d = mkfolder();
+    char *cache = idx_cache_path(d);
+    struct buf img = BUF_INIT;
+    struct idx *x;
+    struct err e;
+    size_t gone = 0;
+
+    setenv("TERN_INDEX_EAGER_MAX", "0", 1);
+    pin_dirs(d);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
+    img.ptr[img.len - 3 * 8 - 3] ^= 0x20;           /* a string byte of the last record */
+    ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
+    x = open_watched(d);
+    for (size_t i = 0; i < idx_count(x); i++)
+        gone += idx_msg(x, i)->gone;
+    ck_assert_uint_eq(gone, 3);
+    mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 2);
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    ck_assert(idx_stats(x)->listed);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 3);
+    ck_assert_uint_eq(idx_count(x), 3);
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
+                     "1000.A.host:2,FS");
+    mv(d, "cur/1001.B.host:2,FS", "cur/1001.B.host:2,S");
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
+    ck_assert(idx_stats(x)->watched);
+    idx_close(x);
+    unsetenv("TERN_INDEX_EAGER_MAX");
+    buf_free(&img);
+    free(cache);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* Names a fetcher says it delivered are added without a listing; the next refresh (by
+ * listing or by the watch) finds them known and reads them no second time. */
+START_TEST(delivered_names_added)
+{
+    char *d = mkfolder();
+    struct idx *x;
+    struct err e;
+    char *names[] = { "1010.F.host", "1000.A.host:2,S", "1099.missing.host", "1010.F.host",
+                      "../escape", ".hidden" };
+    char *one[] = { "1011.G.host" };
+
+    pin_dirs(d);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    put(d, "new", "1010.F.host", "From: fay@example.com\nSubject: fetched\n\n.\n");
+    ck_assert_int_eq(idx_add_new(x, names, sizeof names / sizeof names[0]), 1);
+    ck_assert_uint_eq(idx_count(x), 4);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 1);
+    ck_assert(idx_msg(x, (size_t)find_subject(x, "fetched"))->in_new);
+    ck_assert_int_eq(idx_add_new(x, names, 1), 0);         /* known now */
+    age_dir(d, "new", 3);
+    ck_assert_int_eq(idx_refresh(x, &e), 0);
+    ck_assert(idx_stats(x)->listed);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    ck_assert_uint_eq(idx_count(x), 4);
+    idx_close(x);
+    /* with the watch: its event for the file changes nothing more */
+    x = open_watched(d);
+    put(d, "new", "1011.G.host", "From: gil@example.com\nSubject: fetched too\n\n.\n");
+    ck_assert_int_eq(idx_add_new(x, one, 1), 1);
+    ck_assert_int_eq(idx_refresh_watched(x, &e), 0);
+    ck_assert(idx_stats(x)->watched);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    ck_assert_uint_eq(idx_count(x), 5);
     idx_close(x);
     rm_rf(d);
     free(d);
@@ -1477,6 +1949,19 @@ static Suite *index_suite(void)
     tcase_add_test(tc, truncated_while_open);
     tcase_add_test(tc, addresses_and_bodies);
     tcase_add_test(tc, read_all_blocks);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("watch");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, watch_applies_changes);
+    tcase_add_test(tc, watch_own_operations_and_hops);
+    tcase_add_test(tc, watch_rename_pair_split);
+    tcase_add_test(tc, watch_overflow_lists);
+    tcase_add_test(tc, watch_absent);
+    tcase_add_test(tc, watch_many_renames);
+    tcase_add_test(tc, watch_damaged_name_hashes);
+    tcase_add_test(tc, watch_unread_entries);
+    tcase_add_test(tc, watch_damaged_block_lists);
+    tcase_add_test(tc, delivered_names_added);
     suite_add_tcase(s, tc);
     return s;
 }

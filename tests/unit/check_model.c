@@ -222,6 +222,53 @@ START_TEST(cursor_across_refresh)
 }
 END_TEST
 
+/* The open folder's watch: another program's flag change and a delivery come in through
+ * model_refresh_watched (no listing), the cursor stays; a fetch's reported names through
+ * model_add_new; without a watch model_refresh_watched says 2. */
+START_TEST(watched_refresh_and_delivered)
+{
+    char *root = mkroot();
+    struct model *m = open_inbox(root);
+    uint32_t id = id_of(m, "Re: Lunch");
+    char dir[4096], a[4200], b[4200];
+    char *names[] = { "1005.F.host" };
+    struct err e;
+
+    ck_assert_int_ge(model_watch_fd(m), 0);
+    model_set_cursor(m, row_with(m, "Re: Lunch"));
+    snprintf(dir, sizeof dir, "%s/INBOX", root);
+    snprintf(a, sizeof a, "%s/cur/1002.C.host:2,", dir);
+    snprintf(b, sizeof b, "%s/cur/1002.C.host:2,FS", dir);
+    ck_assert_int_eq(rename(a, b), 0);
+    test_put(dir, "new", "999.Z.host", "From: Zoe <zoe@example.org>\nSubject: Early\n"
+        "Date: Sun, 31 Dec 2023 10:00:00 +0000\n\nold\n");
+    ck_assert_int_eq(model_refresh_watched(m, &e), 1);
+    ck_assert(idx_stats(model_index(m))->watched);
+    ck_assert_uint_eq(model_rows(m), 5);
+    ck_assert_uint_eq(model_cursor_id(m), id);
+    ck_assert_uint_eq(model_counts(m)->flagged, 1);
+    ck_assert_uint_eq(model_counts(m)->unread, 1);
+    ck_assert_int_eq(model_counts(m)->arrived, 1);
+    ck_assert_int_eq(model_refresh_watched(m, &e), 0);
+    test_put(dir, "new", "1005.F.host", "From: Fay <fay@example.org>\nSubject: Fetched\n"
+        "Date: Fri, 05 Jan 2024 10:00:00 +0000\n\nnew\n");
+    ck_assert_int_eq(model_add_new(m, names, 1), 1);
+    ck_assert_uint_ne(row_with(m, "Fetched"), SIZE_MAX);
+    ck_assert_uint_eq(model_cursor_id(m), id);
+    ck_assert_int_eq(model_refresh_watched(m, &e), 0);     /* its event: nothing more */
+    ck_assert_uint_eq(model_rows(m), 6);
+    model_close(m);
+    setenv("TERN_INDEX_WATCH", "0", 1);
+    m = open_inbox(root);
+    unsetenv("TERN_INDEX_WATCH");
+    ck_assert_int_eq(model_watch_fd(m), -1);
+    ck_assert_int_eq(model_refresh_watched(m, &e), 2);
+    model_close(m);
+    rm_rf(root);
+    free(root);
+}
+END_TEST
+
 START_TEST(flag_read_and_tags)
 {
     char *root = mkroot();
@@ -675,6 +722,7 @@ static Suite *suite(void)
     tcase_add_test(t, outbox_has_nothing_unread);
     tcase_add_test(t, outbox_queue_read_only_on_change);
     tcase_add_test(t, outbox_of_every_account);
+    tcase_add_test(t, watched_refresh_and_delivered);
     suite_add_tcase(s, t);
     return s;
 }
