@@ -4,8 +4,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +20,7 @@
 #include "tern/index.h"
 #include "tern/maildir.h"
 #include "tern/mime.h"
+#include "tern/parallel.h"
 #include "tern/str.h"
 #include "tern/pattern.h"
 #include "tern/view.h"
@@ -812,45 +811,25 @@ static void *match_run(void *arg)
     return NULL;
 }
 
-#define MATCH_MAX_THREADS 8
-
-/* The processors this process may run on (its affinity mask, as taskset or a container
- * sets it), or TERN_INDEX_THREADS. */
-static size_t match_cpus(void)
+/* match_run for par_run, whose jobs are here all the same shared one. */
+static void *match_share(void *arg)
 {
-    const char *env = getenv("TERN_INDEX_THREADS");
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-    if (env && *env >= '1' && *env <= '9')
-        return (size_t)(*env - '0');
-#ifdef CPU_COUNT
-    {
-        cpu_set_t set;
-
-        if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-            n = CPU_COUNT(&set);
-    }
-#endif
-    return n > 0 ? (size_t)n : 1;
+    return match_run(*(struct mjob **)arg);
 }
 
 /*
  * Which positions match, in parallel when the limit reads message files (body:), one thread
- * a processor: that is open/read/decode per message, like the index's cold build. Entries
- * are filled first, by this thread (filling is not thread-safe).
+ * a core: that is open/read/decode per message, like the index's cold build. Entries are
+ * filled first, by this thread (filling is not thread-safe).
  */
 static void match_all(const struct idx *x, const struct idx_limit *l, unsigned char *hit)
 {
     size_t n = idx_count(x), nt = 1;
-    pthread_t tid[MATCH_MAX_THREADS];
-    bool started[MATCH_MAX_THREADS] = { false };
+    struct mjob j, *share[PAR_MAX_THREADS];
     int dfd[2] = { -1, -1 };
-    struct mjob j;
 
     if (l->body && n >= 64)
-        nt = match_cpus();
-    if (nt > MATCH_MAX_THREADS)
-        nt = MATCH_MAX_THREADS;
+        nt = par_threads(PAR_MAX_THREADS);
     if (nt > 1)
         idx_load_all((struct idx *)x);
     if (l->body) {
@@ -867,12 +846,9 @@ static void match_all(const struct idx *x, const struct idx_limit *l, unsigned c
     j.hit = hit;
     j.dfd = dfd;
     atomic_init(&j.next, 0);
-    for (size_t k = 1; k < nt; k++)
-        started[k] = pthread_create(&tid[k], NULL, match_run, &j) == 0;
-    match_run(&j);      /* and whatever a thread that could not start would have done */
-    for (size_t k = 1; k < nt; k++)
-        if (started[k])
-            pthread_join(tid[k], NULL);
+    for (size_t k = 0; k < nt; k++)
+        share[k] = &j;
+    par_run(match_share, share, sizeof share[0], nt);
     for (int s = 0; s < 2; s++)
         if (dfd[s] >= 0)
             close(dfd[s]);
