@@ -65,7 +65,7 @@ EOS
         sleep 0.2
     done
     tm set-option -t t status off >/dev/null
-    for _ in $(seq 100); do [ -s "$T/tern.pid" ] && break; sleep 0.05; done
+    eventually 30 test -s "$T/tern.pid"
 }
 
 screen() { tm capture-pane -p -t t; }
@@ -89,21 +89,6 @@ wait_for() {
     done
     return 1
 }
-
-# eventually SECONDS COMMAND...: run COMMAND until it succeeds, for at most SECONDS; 0 or 1.
-# What a key changes on disk is checked with this, never after a fixed sleep.
-eventually() {
-    n=$(( $1 * 20 )); shift
-    while [ "$n" -gt 0 ]; do
-        if "$@"; then return 0; fi
-        sleep 0.05
-        n=$((n - 1))
-    done
-    return 1
-}
-
-# gone PID: the process has ended (for eventually).
-gone() { ! kill -0 "$1" 2>/dev/null; }
 
 # wait_gone TEXT [SECONDS]
 wait_gone() {
