@@ -33,9 +33,11 @@
  *   struct idx_frec   count x 64 bytes, in date order (the default view needs no sort)
  *   string table      strtab_size bytes of NUL-terminated UTF-8, in record order; offset 0
  *                     is ""
- *   name hashes       count x 8: str_hash of each record's unique part (its file name up to
- *                     ":2,"), in record order, with their checksum in the header: a refresh
- *                     finds a file name's entry without reading the records
+ *   name hashes       count x 8: idx_uniq_hash of each record's unique part (its file name
+ *                     up to ":2,"), in record order, then count x 4: idx_name_check of each
+ *                     record's whole name and directory; their checksum is in the header: a
+ *                     refresh finds a file name's entry, and whether it was renamed, without
+ *                     reading the records
  *
  * Every record field that names a string is an offset into the table; the table ends with
  * a NUL, so any in-range offset is a valid C string. A warm open checks the header and the
@@ -43,11 +45,11 @@
  * once for a small index), so opening a folder of a million messages touches the header,
  * the rows on screen and their blocks, not every record.
  *
- * Versions 3 to 5 (3 and 4: one checksum over everything, no counts, no addresses, the whole
- * file read at open; 5: no name hashes) are rebuilt: a new magic means "not ours", and a
+ * Versions 3 to 6 (3 and 4: one checksum over everything, no counts, no addresses, the whole
+ * file read at open; 5: no name hashes; 6: no name checks) are rebuilt: a new magic means "not ours", and a
  * rebuild is the upgrade.
  */
-#define IDX_MAGIC "TERNIDX6"
+#define IDX_MAGIC "TERNIDX7"
 #define IDX_ENDIAN 0x01020304u
 #define IDXF_DATE_ORDER 0x1
 #define IDX_BLK_RECS 4096
@@ -70,7 +72,7 @@ struct idx_fhdr {
     uint32_t n_unread, n_flagged, n_new, n_trashed;
     uint64_t file_size;
     uint64_t hdr_sum;        /* over this header (with hdr_sum 0) and the block table */
-    uint64_t hash_sum;       /* over the name hashes */
+    uint64_t hash_sum;       /* over the name hashes and checks */
     uint64_t reserved[3];
 };
 
@@ -572,7 +574,7 @@ static int load_head(struct idx *x, size_t n, bool verify, struct err *e)
         return err_set(e, ERR_PARSE, "index: size mismatch (truncated?)");
     blk_len = nb * sizeof(struct idx_fblk);
     recs_len = (size_t)h.count * sizeof(struct idx_frec);
-    hash_len = (size_t)h.count * sizeof(uint64_t);
+    hash_len = (size_t)h.count * (sizeof(uint64_t) + sizeof(uint32_t));
     if (n - sizeof h < blk_len || n - sizeof h - blk_len < recs_len ||
         n - sizeof h - blk_len - recs_len < hash_len || h.strtab_size == 0 ||
         n - sizeof h - blk_len - recs_len - hash_len != h.strtab_size)
@@ -839,7 +841,8 @@ static int head_for(const struct idx *x, struct idx_fhdr *h, size_t *live)
     h->blk_recs = IDX_BLK_RECS;
     h->nblocks = (uint32_t)((*live + IDX_BLK_RECS - 1) / IDX_BLK_RECS);
     h->file_size = sizeof *h + h->nblocks * sizeof(struct idx_fblk) +
-                   *live * sizeof(struct idx_frec) + off + *live * sizeof(uint64_t);
+                   *live * sizeof(struct idx_frec) + off +
+                   *live * (sizeof(uint64_t) + sizeof(uint32_t));
     if (x->have_stamp) {
         h->new_mtime = x->stamp.new_mtime;
         h->cur_mtime = x->stamp.cur_mtime;
@@ -897,7 +900,7 @@ static void write_body(struct writer *w, const struct idx *x, const uint32_t *or
         blk[b].sum = csum_final(&bc[b]);
 }
 
-/* The name hashes, in record order; their checksum goes in the header. */
+/* The name hashes and checks, in record order; their checksum goes in the header. */
 static uint64_t write_hashes(struct writer *w, const struct idx *x, const uint32_t *order,
                              size_t live)
 {
@@ -906,30 +909,55 @@ static uint64_t write_hashes(struct writer *w, const struct idx *x, const uint32
     csum_init(&c);
     for (size_t k = 0; k < live; k++) {
         const struct idx_msg *m = &x->m[order[k]];
-        uint64_t hv = str_hash(m->name, m->uniq_len);
+        uint64_t hv = idx_uniq_hash(m->name, m->uniq_len);
 
         w_add(w, &c, &hv, sizeof hv);
+    }
+    for (size_t k = 0; k < live; k++) {
+        const struct idx_msg *m = &x->m[order[k]];
+        uint32_t cv = idx_name_check(m->name, m->in_new);
+
+        w_add(w, &c, &cv, sizeof cv);
     }
     w_flush(w);
     return csum_final(&c);
 }
 
-bool idx_file_hashes(struct idx *x, uint64_t *out)
+bool idx_file_hashes(struct idx *x, uint64_t *out, uint32_t *chk)
 {
-    size_t len = x->nmapped * sizeof *out;
-    const char *where = NULL;
+    size_t len = x->nmapped * sizeof *out, clen = x->nmapped * sizeof *chk;
+    const char *where = NULL, *cwhere = NULL;
 
     if (x->nmapped == 0 || !img_read(x, x->hash_off, len, (char *)out, &where))
         return false;
     if (where != (const char *)out)
         memcpy(out, where, len);
+    if (!img_read(x, x->hash_off + len, clen, (char *)chk, &cwhere))
+        return false;
+    if (cwhere != (const char *)chk)
+        memcpy(chk, cwhere, clen);
     if (x->verify) {
         struct csum c;
 
         csum_init(&c);
         csum_add(&c, out, len);
+        csum_add(&c, chk, clen);
         return csum_final(&c) == x->hash_sum;
     }
+    return true;
+}
+
+bool idx_pending_name(const struct idx *x, size_t i, const char **name, bool *in_new)
+{
+    const struct jren *j;
+
+    if (x->jren_n == 0)
+        return false;
+    j = &x->jren[jren_slot(x, (uint32_t)i + 1)];
+    if (j->key == 0)
+        return false;
+    *name = j->name;
+    *in_new = j->in_new != 0;
     return true;
 }
 

@@ -25,6 +25,9 @@
 #define age_dir test_age
 #define str_endswith_test test_endswith
 
+/* What the cache file ends with per record: its name hash (8 bytes) and name check (4). */
+#define HASH_BYTES 12
+
 static char *mkfolder(void)
 {
     char *d = test_tmpdir();
@@ -257,7 +260,7 @@ START_TEST(damaged_cache_rebuilt)
         case 0: buf_truncate(&bad, bad.len / 2); break;            /* truncated */
         case 1: buf_truncate(&bad, 10); break;                      /* torn header */
         case 2: bad.ptr[144 + 70] ^= 0x55; break;                   /* flipped record bit */
-        case 3: bad.ptr[bad.len - 3 * 8 - 2] ^= 0x20; break;        /* flipped string byte */
+        case 3: bad.ptr[bad.len - 3 * HASH_BYTES - 2] ^= 0x20; break;        /* flipped string byte */
         case 4: buf_truncate(&bad, 0); break;                       /* empty */
         case 5: memset(bad.ptr + 144, 0xff, 64); break;             /* wild offsets */
         }
@@ -675,8 +678,8 @@ START_TEST(lazy_block_damage)
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     idx_close(x);
     ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
-    img.ptr[img.len - 3 * 8 - 3] ^= 0x20;           /* a string byte of the last record
-                                                       (before the 3 name hashes) */
+    img.ptr[img.len - 3 * HASH_BYTES - 3] ^= 0x20;           /* a string byte of the last record
+                                                       (before the 3 name hashes and checks) */
     ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     ck_assert(!idx_stats(x)->cache_bad);            /* not seen yet: nothing was read */
@@ -1036,8 +1039,8 @@ START_TEST(read_all_blocks)
         if (pass == 2) {
             unsetenv("TERN_INDEX_THREADS");
             ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
-            img.ptr[img.len - N * 8 - 3] ^= 0x20;   /* a string of the last block (before
-                                                       the N name hashes) */
+            img.ptr[img.len - N * HASH_BYTES - 3] ^= 0x20;   /* a string of the last block (before
+                                                       the N name hashes and checks) */
             ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
         }
         ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
@@ -1504,7 +1507,7 @@ START_TEST(watch_damaged_name_hashes)
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     idx_close(x);
     ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
-    img.ptr[img.len - 5] ^= 0x20;                   /* the last record's name hash */
+    img.ptr[img.len - 5] ^= 0x20;                   /* the last record's name check */
     ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
     pin_dirs(d);
     x = open_watched(d);
@@ -1597,7 +1600,7 @@ START_TEST(watch_damaged_block_lists)
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     idx_close(x);
     ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
-    img.ptr[img.len - 3 * 8 - 3] ^= 0x20;           /* a string byte of the last record */
+    img.ptr[img.len - 3 * HASH_BYTES - 3] ^= 0x20;           /* a string byte of the last record */
     ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
     x = open_watched(d);
     for (size_t i = 0; i < idx_count(x); i++)
