@@ -113,6 +113,15 @@ char *idx_path(const struct idx *x, size_t i);
  */
 int idx_refresh(struct idx *x, struct err *e);
 /*
+ * The changes since the cache file was written are kept in an append-only journal beside
+ * it; past an eighth of the cache the journal wants merging (the cache rewritten without it:
+ * 0.1-0.5 s at 100,000 messages), which a refresh of a large folder leaves to idx_merge so
+ * that it stays quick. idx_merge rewrites the cache when the journal wants it: 1 when it
+ * did, 0 when there was nothing to do, -1 with e filled.
+ */
+bool idx_wants_merge(const struct idx *x);
+int idx_merge(struct idx *x, struct err *e);
+/*
  * The refresh a running client makes when its folder's watch fired (or on a timer): with a
  * watch (IDX_WATCH) that lost nothing, the changes the kernel reported are applied without
  * reading the directories (renames, removals, new files, whose header blocks are read), and
@@ -146,6 +155,7 @@ struct idx_stats {
     bool watched;      /* the watch's events were applied, no listing */
     size_t events;     /* events read from the watch */
     bool new_only;     /* of them only new/ (cur/ had not changed) */
+    bool cur_only;     /* of them only cur/ (new/ had not changed) */
     size_t filled;     /* entries filled from cache records so far (they are filled
                           when first used, so a first screen fills only its rows) */
     bool cache_bad;    /* a cache file existed but was rejected */

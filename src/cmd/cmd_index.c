@@ -28,6 +28,10 @@ static int index_one(const struct config *cfg, const char *f, int oflags, bool q
     }
     if (idx_open(dir, oflags, &x, &e) < 0)
         goto fail;
+    /* the journal of changes folded into the cache, when it grew long (the client asks for
+     * this in the background: its own refreshes leave it) */
+    if (idx_merge(x, &e) < 0 && !quiet)
+        fprintf(stderr, "%s: %s\n", g->progname, e.msg);
     ev = (struct worker_event){ .kind = WEV_INDEXED, .folder = f, .num = { idx_count(x) } };
     (void)worker_emit(wfd, &ev);
     if (!quiet) {

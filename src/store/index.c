@@ -771,12 +771,20 @@ static void parse_pending(struct idx *x, struct idx_pending *pend, size_t npend,
     free(rc);
 }
 
-/* Only new/ changed since the last listing (a delivery, or another client that removed a
- * message from new/): cur/ need not be read again. */
-static bool only_new_changed(const struct idx *x, const struct maildir_stamp *now)
+/* The directory that alone changed since the last listing, -1 when both may have: only new/
+ * (0: a delivery, or another client that removed a message from new/) or only cur/ (1:
+ * flags changed by another client): the other need not be read again. */
+static int only_changed(const struct idx *x, const struct maildir_stamp *now)
 {
-    return x->have_stamp && now->cur_mtime == x->stamp.cur_mtime &&
-           x->listed_at / 2 - now->cur_mtime / 2 >= 500000000LL;
+    if (!x->have_stamp)
+        return -1;
+    if (now->cur_mtime == x->stamp.cur_mtime &&
+        x->listed_at / 2 - now->cur_mtime / 2 >= 500000000LL)
+        return 0;
+    if (now->new_mtime == x->stamp.new_mtime &&
+        x->listed_at / 2 - now->new_mtime / 2 >= 500000000LL)
+        return 1;
+    return -1;
 }
 
 /* Start over from the messages (the cache turned out damaged after open). */
@@ -929,11 +937,11 @@ static void prefetch_batch(const struct idx *x, struct lname *b, size_t n)
 }
 
 /* Does entry pos, whose name is name (in new/ when nm_new), match the listed l (in new/ when
- * l_new)? *same when not renamed. */
-static bool name_match(const struct lname *l, bool l_new, bool new_only, const char *name,
+ * l_new; an entry of the other directory only when not sub_only)? *same when not renamed. */
+static bool name_match(const struct lname *l, bool l_new, bool sub_only, const char *name,
                        size_t nl, bool nm_new, bool *same)
 {
-    if (nl != l->ul || memcmp(name, l->name, nl) != 0 || (new_only && !nm_new))
+    if (nl != l->ul || memcmp(name, l->name, nl) != 0 || (sub_only && nm_new != l_new))
         return false;
     *same = nm_new == l_new && strcmp(name, l->name) == 0;
     return true;
@@ -947,7 +955,7 @@ static bool name_match(const struct lname *l, bool l_new, bool new_only, const c
  * hash shared by two names is told apart. For a renamed entry not filled, *was and *was_new
  * are its name until now (in buf).
  */
-static long list_find(struct idx *x, const struct lname *l, bool l_new, bool new_only,
+static long list_find(struct idx *x, const struct lname *l, bool l_new, bool sub_only,
                       bool *same, char *buf, size_t cap, const char **was, bool *was_new)
 {
     uint32_t tag = (uint32_t)(l->h >> 32), chk = 0;
@@ -965,7 +973,7 @@ static long list_find(struct idx *x, const struct lname *l, bool l_new, bool new
         if (idx_ready(x, pos)) {
             const struct idx_msg *m = &x->m[pos];
 
-            if (name_match(l, l_new, new_only, m->name, m->uniq_len, m->in_new, same))
+            if (name_match(l, l_new, sub_only, m->name, m->uniq_len, m->in_new, same))
                 return pos;
             continue;
         }
@@ -983,7 +991,7 @@ static long list_find(struct idx *x, const struct lname *l, bool l_new, bool new
                 continue;       /* filled just now, and found damaged */
         }
         maildir_name_split(name, &nl);
-        if (name_match(l, l_new, new_only, name, nl, in_new, same)) {
+        if (name_match(l, l_new, sub_only, name, nl, in_new, same)) {
             *was = name;
             *was_new = in_new;
             return pos;
@@ -1011,8 +1019,8 @@ static void list_one(struct idx *x, int s, bool partial, const struct lname *l,
                      unsigned char *seen, struct idx_pending **pend, size_t *npend,
                      size_t *pcap, bool *changed)
 {
-    /* only new/ read: a name there matches only an entry of new/ (the same message also in
-     * cur/ is a second link, listed twice as before) */
+    /* only one directory read: a name there matches only an entry of it (the same message
+     * also in the other is a second link, listed twice as before) */
     bool same = false, was_new = false;
     char buf[512];
     const char *was = NULL;
@@ -1130,14 +1138,18 @@ static int list_dirs(struct idx *x, const struct maildir_stamp *now, bool *chang
     unsigned char *seen;
     struct idx_pending *pend = NULL;
     int64_t listed_at;
-    bool partial = only_new_changed(x, now);
+    int only = only_changed(x, now);
+    bool partial = only >= 0;
 
     x->stats.listed = true;
-    x->stats.new_only = partial;
+    x->stats.new_only = only == 0;
+    x->stats.cur_only = only == 1;
     listed_at = now_ns();
     names_sync(x);
     seen = xcalloc(x->n + 1, 1);
-    for (int s = 0; s < (partial ? 1 : 2); s++) {
+    for (int s = 0; s < 2; s++) {
+        if (partial && s != only)
+            continue;
         if (list_sub(x, s, partial, seen, &pend, &npend, &pcap, changed, e) < 0) {
             free(seen);
             for (size_t i = 0; i < npend; i++)
@@ -1146,10 +1158,10 @@ static int list_dirs(struct idx *x, const struct maildir_stamp *now, bool *chang
             return -1;
         }
     }
-    /* the entries not seen are gone (only those of new/ when only new/ was read): only
+    /* the entries not seen are gone (only those of the directory read, when only one was): only
      * they are filled, for their share of the counts */
     for (size_t i = 0; i < x->n; i++)
-        if (!seen[i] && !idx_is_gone(x, i) && (!partial || entry_in_new(x, i)))
+        if (!seen[i] && !idx_is_gone(x, i) && (!partial || entry_in_new(x, i) == (only == 0)))
             idx_entry_gone(x, i);
     free(seen);
     x->stamp = *now;
@@ -1173,7 +1185,7 @@ static int idx_sync_mode(struct idx *x, bool watch_only, struct err *e)
     struct maildir_stamp now;
     bool changed = false;
 
-    x->stats.listed = x->stats.new_only = x->stats.watched = false;
+    x->stats.listed = x->stats.new_only = x->stats.cur_only = x->stats.watched = false;
     x->stats.parsed = x->stats.renamed = x->stats.removed = x->stats.vanished = 0;
     x->stats.events = 0;
     if (watch_only && (x->watch == NULL || x->damaged))

@@ -784,7 +784,21 @@ START_TEST(new_only_listing)
     ck_assert_int_eq(rename(a, b), 0);
     ck_assert_int_eq(idx_refresh(x, &e), 1);
     ck_assert(!idx_stats(x)->new_only);
+    ck_assert(idx_stats(x)->cur_only);              /* new/ unchanged for 5 s */
     ck_assert_uint_eq(idx_stats(x)->renamed, 1);
+    ck_assert_uint_eq(idx_count(x), 3);
+    /* a message moved from new/ to cur/ changes both: both are read */
+    put(d, "new", "1005.F.host", "From: fay@example.com\nSubject: moved\n\n.\n");
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 1);
+    snprintf(a, sizeof a, "%s/new/1005.F.host", d);
+    snprintf(b, sizeof b, "%s/cur/1005.F.host:2,S", d);
+    ck_assert_int_eq(rename(a, b), 0);
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    ck_assert(!idx_stats(x)->new_only && !idx_stats(x)->cur_only);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 1);
+    ck_assert_uint_eq(idx_stats(x)->removed, 0);
+    ck_assert_uint_eq(idx_count(x), 4);
     idx_close(x);
     rm_rf(d);
     free(d);
@@ -1533,6 +1547,60 @@ START_TEST(watch_damaged_name_hashes)
 }
 END_TEST
 
+/* In a large folder (here: every cache counts as large) the refresh leaves a long journal
+ * for idx_merge to fold into the cache, and the merged cache opens with what it said. */
+START_TEST(journal_merge_deferred)
+{
+    char *d = mkfolder();
+    char *cache = idx_cache_path(d), log[4096];
+    struct stat st0, st1;
+    struct idx *x;
+    struct idx_counts c;
+    struct err e;
+
+    setenv("TERN_INDEX_SMALL_CACHE", "0", 1);
+    setenv("TERN_INDEX_JNL_SLACK", "0", 1);
+    snprintf(log, sizeof log, "%s.log", cache);
+    pin_dirs(d);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    ck_assert_int_eq(stat(cache, &st0), 0);
+    mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 1);
+    ck_assert(idx_wants_merge(x));                  /* past an eighth of the cache */
+    idx_close(x);
+    ck_assert_int_eq(stat(cache, &st1), 0);
+    ck_assert(st0.st_ino == st1.st_ino);            /* not rewritten by the refresh */
+    ck_assert_int_eq(access(log, F_OK), 0);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert(idx_wants_merge(x));
+    ck_assert_int_eq(idx_merge(x, &e), 1);
+    ck_assert(!idx_wants_merge(x));
+    ck_assert_int_eq(idx_merge(x, &e), 0);
+    idx_close(x);
+    ck_assert_int_eq(stat(cache, &st1), 0);
+    ck_assert(st0.st_ino != st1.st_ino);            /* rewritten, the journal folded in */
+    ck_assert_int_ne(access(log, F_OK), 0);
+    pin_dirs(d);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert(!idx_stats(x)->cache_bad);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 0);
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
+                     "1000.A.host:2,FS");
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.total, 3);
+    ck_assert_uint_eq(c.flagged, 2);
+    idx_close(x);
+    unsetenv("TERN_INDEX_JNL_SLACK");
+    unsetenv("TERN_INDEX_SMALL_CACHE");
+    free(cache);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
 /* The listing refresh (no watch: here the open of a folder changed since) finds renamed
  * entries by their stored name hashes and checks: no block is read, no entry filled. */
 START_TEST(listing_unread_renames)
@@ -1897,6 +1965,7 @@ static Suite *index_suite(void)
     tcase_add_test(tc, listing_new_only_unread);
     tcase_add_test(tc, listing_hash_collision);
     tcase_add_test(tc, removal_without_compaction);
+    tcase_add_test(tc, journal_merge_deferred);
     tcase_add_test(tc, watch_damaged_block_lists);
     tcase_add_test(tc, delivered_names_added);
     suite_add_tcase(s, tc);
