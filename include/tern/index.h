@@ -89,7 +89,9 @@ void idx_close(struct idx *x);
  */
 int idx_fresh(const char *dir, size_t *count);
 
-/* Number of messages (including entries marked gone until the next refresh). */
+/* Number of entries: the messages and the entries marked gone that were not dropped yet
+ * (a refresh drops them, except in a large folder whose entries are not all filled, where
+ * they wait until they are an eighth of it: idx_counts has the number of messages). */
 size_t idx_count(const struct idx *x);
 /* The counts, kept in the cache file and up to date after every operation and refresh:
  * no entry is read for them. */
