@@ -37,6 +37,10 @@ void cmd_usage(FILE *f, const struct globals *g, bool help);
  * Returns TERN_EX_USAGE, for the command to return. */
 int cmd_bad_usage(const struct globals *g, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Whether argv[*i] is one more option of a command whose options come before its operands:
+ * false at the end, at an operand (one not starting with '-', or "-") and at "--", which *i
+ * then passes. */
+bool cmd_option_at(int argc, char **argv, int *i);
 /* The one-line summary of a subcommand, or NULL for an unknown name. */
 const char *cmd_summary(const char *command);
 /* --password-fd N: read "ACCOUNT<TAB>PASSWORD" lines the client hands over (secret.h).

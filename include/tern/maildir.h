@@ -11,6 +11,8 @@
 
 #include "tern/err.h"
 
+struct buf;
+
 /* ---- delivery ---- */
 
 /* Create dir/{cur,new,tmp} (0700) if missing, with mkdir -p of dir. */
@@ -20,8 +22,11 @@ int maildir_create(const char *dir, struct err *e);
  * (the fetcher's exactly-once logic). */
 struct maildir_tmp;   /* opaque */
 
+/* The host part of the unique names this host makes, added to out: the host name ("localhost"
+ * when it has none), '/' and ':' escaped as the spec asks (\057, \072). */
+void maildir_host(struct buf *out);
 /* Create a file in dir/tmp/ with a unique name per the Maildir spec
- * (SECONDS.MmicrosPpidQseq.host, '/' and ':' in host escaped as \057 and \072), O_EXCL. */
+ * (SECONDS.MmicrosPpidQseq.HOST, HOST as maildir_host makes it), O_EXCL. */
 int maildir_tmp_open(const char *dir, struct maildir_tmp **out, struct err *e);
 int maildir_tmp_write(struct maildir_tmp *t, const void *p, size_t n, struct err *e);
 /* The unique base name (no directory, no ":2," part). Borrowed from t. */

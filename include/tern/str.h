@@ -17,6 +17,9 @@ int str_ncasecmp(const char *a, const char *b, size_t n);
 const char *str_casemem(const char *hay, size_t n, const char *needle);
 /* Parse a whole decimal number in [min, max]; 0 on success, -1 otherwise. */
 int str_tolong(const char *s, long min, long max, long *out);
+/* The number in the environment variable name when it is a whole one in [min, max], else dflt:
+ * how the tests and benchmarks change a delay or a threshold. */
+long str_env_long(const char *name, long min, long max, long dflt);
 /* The value of one hex digit (either case), or -1 for any other character. */
 int str_hexval(int c);
 /* Parse yes/no/true/false/on/off/1/0 (any case); 0 on success, -1 otherwise. */

@@ -72,6 +72,17 @@ void cmd_usage(FILE *f, const struct globals *g, bool help)
         fprintf(f, "%s\nSee tern(1).\n", docs[i].summary);
 }
 
+bool cmd_option_at(int argc, char **argv, int *i)
+{
+    const char *a = *i < argc ? argv[*i] : NULL;
+
+    if (a && strcmp(a, "--") == 0) {
+        ++*i;
+        return false;
+    }
+    return a && a[0] == '-' && a[1] != '\0';
+}
+
 int cmd_bad_usage(const struct globals *g, const char *fmt, ...)
 {
     va_list ap;

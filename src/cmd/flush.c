@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,12 +37,24 @@ static void clear_line(struct flush_ui *u)
     }
 }
 
-/* One line about one message: "tern: deferred ID: why". */
-static void say(struct flush_ui *u, const char *what, const struct queue_event *ev)
+/* One line about one event, in place of the progress line: "tern: deferred ID: why". */
+static void say(struct flush_ui *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(struct flush_ui *u, const char *fmt, ...)
 {
+    va_list ap;
+
     clear_line(u);
-    fprintf(stderr, "%s: %s %s: %s\n", u->progname, what, ev->ent ? ev->ent->id : "-",
-            ev->text);
+    fprintf(stderr, "%s: ", u->progname);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static const char *event_id(const struct queue_event *ev)
+{
+    return ev->ent ? ev->ent->id : "-";
 }
 
 /* Each queue event as its worker-protocol event, then the progress it makes. */
@@ -107,22 +120,19 @@ static void flush_event(const struct queue_event *ev, void *arg)
         }
         break;
     case QEV_DEFERRED:
-        say(u, "deferred", ev);
+        say(u, "deferred %s: %s", event_id(ev), ev->text);
         break;
     case QEV_FAILED:
-        say(u, "failed", ev);
+        say(u, "failed %s: %s", event_id(ev), ev->text);
         break;
     case QEV_REFUSED:
-        clear_line(u);
-        fprintf(stderr, "%s: %s: recipient <%s> refused: %s\n", u->progname,
-                ev->ent ? ev->ent->id : "-", ev->addr, ev->text);
+        say(u, "%s: recipient <%s> refused: %s", event_id(ev), ev->addr, ev->text);
         break;
     case QEV_HELD:
-        say(u, "held", ev);
+        say(u, "held %s: %s", event_id(ev), ev->text);
         break;
     case QEV_AUTH:
-        clear_line(u);
-        fprintf(stderr, "%s: %s: password refused: %s\n", u->progname, ev->addr, ev->text);
+        say(u, "%s: password refused: %s", ev->addr, ev->text);
         break;
     }
     if (u->tty && ev->kind != QEV_START && ev->kind != QEV_CONNECT && ev->total > 0) {

@@ -20,10 +20,7 @@ extern char **environ;
 
 void newmail_add(struct newmail *nm, const char *path)
 {
-    if (nm->n == nm->cap) {
-        nm->cap = nm->cap ? nm->cap * 2 : 16;
-        nm->paths = xreallocarray(nm->paths, nm->cap, sizeof *nm->paths);
-    }
+    nm->paths = xgrow(nm->paths, nm->n, &nm->cap, sizeof *nm->paths);
     nm->paths[nm->n++] = xstrdup(path);
 }
 
@@ -88,10 +85,7 @@ static void env_add(char ***env, size_t *n, size_t *cap, const char *name, const
     buf_adds(&b, name);
     buf_addc(&b, '=');
     newmail_clean(value, NEWMAIL_MAX_VALUE, &b);
-    if (*n + 2 > *cap) {
-        *cap = *cap ? *cap * 2 : 64;
-        *env = xreallocarray(*env, *cap, sizeof **env);
-    }
+    *env = xgrow(*env, *n + 1, cap, sizeof **env);
     (*env)[(*n)++] = buf_detach(&b);
     (*env)[*n] = NULL;
 }
@@ -131,10 +125,7 @@ static char **newmail_env(const char *account, const char *folder, const struct 
     for (char **e = environ; e && *e; e++) {
         if (strncmp(*e, "TERN_", 5) == 0)
             continue;          /* ours replace any inherited ones */
-        if (n + 2 > cap) {
-            cap = cap ? cap * 2 : 64;
-            env = xreallocarray(env, cap, sizeof *env);
-        }
+        env = xgrow(env, n + 1, &cap, sizeof *env);
         env[n++] = xstrdup(*e);
         env[n] = NULL;
     }

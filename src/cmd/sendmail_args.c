@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tern/cmd.h"
 #include "tern/crypt.h"
 #include "tern/sendmail_args.h"
 #include "tern/str.h"
@@ -40,6 +41,29 @@ static int arg_error(char *err, size_t n, const char *fmt, const char *what)
     return -1;
 }
 
+/* The value v of -B, -N or -R: one of words, or with list a comma-separated list of them;
+ * else the error fmt (with v for its %s). */
+static int take_word(const char **to, const char *v, const char *const *words, bool list,
+                     const char *fmt, char *err, size_t n)
+{
+    char copy[128];
+    char *save = NULL;
+    bool ok;
+
+    if (!list) {
+        ok = one_of(v, words);
+    } else {
+        ok = *v != '\0' && strlen(v) < sizeof copy;
+        snprintf(copy, sizeof copy, "%s", v);
+        for (char *w = strtok_r(copy, ",", &save); ok && w; w = strtok_r(NULL, ",", &save))
+            ok = one_of(w, words);
+    }
+    if (!ok)
+        return arg_error(err, n, fmt, v);
+    *to = v;
+    return 0;
+}
+
 /* The value of an option letter: attached, else the next argument. */
 static const char *option_value(int argc, char **argv, int *i)
 {
@@ -69,28 +93,13 @@ static int take_value(struct sendmail_args *o, char letter, const char *v, char 
         o->config = v;
         break;
     case 'B':
-        if (!one_of(v, body_words))
-            return arg_error(err, n, "-B takes 7BIT or 8BITMIME, not '%s'", v);
-        o->body = v;
-        break;
-    case 'N': {
-        char copy[128];
-        char *save = NULL;
-        bool ok = strlen(v) < sizeof copy;
-
-        snprintf(copy, sizeof copy, "%s", v);
-        for (char *w = strtok_r(copy, ",", &save); ok && w; w = strtok_r(NULL, ",", &save))
-            ok = one_of(w, notify_words);
-        if (!ok || *v == '\0')
-            return arg_error(err, n, "-N takes never or success,failure,delay, not '%s'", v);
-        o->notify = v;
-        break;
-    }
+        return take_word(&o->body, v, body_words, false,
+                         "-B takes 7BIT or 8BITMIME, not '%s'", err, n);
+    case 'N':
+        return take_word(&o->notify, v, notify_words, true,
+                         "-N takes never or success,failure,delay, not '%s'", err, n);
     case 'R':
-        if (!one_of(v, ret_words))
-            return arg_error(err, n, "-R takes full or hdrs, not '%s'", v);
-        o->ret = v;
-        break;
+        return take_word(&o->ret, v, ret_words, false, "-R takes full or hdrs, not '%s'", err, n);
     default:    /* -V envid, -L tag, -h hops, -p protocol, -O option, -X file, -d debug */
         break;
     }
@@ -175,18 +184,9 @@ int sendmail_args_parse(int argc, char **argv, struct sendmail_args *out, char *
 
     memset(out, 0, sizeof *out);
     out->dot_ends = true;
-    for (i = 1; i < argc; i++) {
-        const char *s = argv[i];
-
-        if (strcmp(s, "--") == 0) {
-            i++;
-            break;
-        }
-        if (s[0] != '-' || s[1] == '\0')
-            break;
+    for (i = 1; cmd_option_at(argc, argv, &i); i++)
         if (take_option(out, argc, argv, &i, err, errlen) < 0)
             return -1;
-    }
     out->rcpts = argv + i;
     out->nrcpts = (size_t)(argc - i);
     for (size_t k = 0; k < out->nrcpts; k++) {

@@ -198,15 +198,9 @@ int cmd_show(int argc, char **argv, const struct globals *g)
     struct crypt_opts co;
 
     snprintf(prog, sizeof prog, "%s", g->progname);
-    for (i = 1; i < argc; i++) {
+    for (i = 1; cmd_option_at(argc, argv, &i); i++) {
         const char *a = argv[i];
 
-        if (strcmp(a, "--") == 0) {
-            i++;
-            break;
-        }
-        if (a[0] != '-' || a[1] == '\0')
-            break;
         if (strcmp(a, "--raw") == 0) {
             raw = true;
         } else if (strcmp(a, "--headers=all") == 0 || strcmp(a, "--all-headers") == 0) {

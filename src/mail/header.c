@@ -524,10 +524,7 @@ static void acc_emit(struct acc *a, struct addr **list, size_t *n, size_t *cap)
         ad.mailbox = NULL;
     }
     if (ad.mailbox) {
-        if (*n == *cap) {
-            *cap = *cap ? *cap * 2 : 4;
-            *list = xreallocarray(*list, *cap, sizeof **list);
-        }
+        *list = xgrow(*list, *n, cap, sizeof **list);
         (*list)[(*n)++] = ad;
     }
     acc_reset(a);
@@ -789,10 +786,7 @@ size_t hdr_msgids(const char *v, size_t len, char ***ids)
                     break;
             if (k == l) {           /* the usual case: a clean id */
                 if (l) {
-                    if (n == cap) {
-                        cap = cap ? cap * 2 : 4;
-                        *ids = xreallocarray(*ids, cap, sizeof **ids);
-                    }
+                    *ids = xgrow(*ids, n, &cap, sizeof **ids);
                     (*ids)[n++] = xmemdup0(s, l);
                 }
                 i = (size_t)(e - v) + 1;
@@ -811,10 +805,7 @@ size_t hdr_msgids(const char *v, size_t len, char ***ids)
                 continue;
             }
             if (b.len) {
-                if (n == cap) {
-                    cap = cap ? cap * 2 : 4;
-                    *ids = xreallocarray(*ids, cap, sizeof **ids);
-                }
+                *ids = xgrow(*ids, n, &cap, sizeof **ids);
                 (*ids)[n++] = buf_detach(&b);
             }
             buf_free(&b);
@@ -835,10 +826,7 @@ size_t hdr_msgids(const char *v, size_t len, char ***ids)
             while (j < len && (unsigned char)v[j] > 0x20 && v[j] != ',' && v[j] != 0x7f)
                 j++;
             if (j > i && memchr(v + i, '@', j - i) && !memchr(v + i, '(', j - i)) {
-                if (n == cap) {
-                    cap = cap ? cap * 2 : 4;
-                    *ids = xreallocarray(*ids, cap, sizeof **ids);
-                }
+                *ids = xgrow(*ids, n, &cap, sizeof **ids);
                 (*ids)[n++] = xmemdup0(v + i, j - i);
             }
             i = j > i ? j : i + 1;

@@ -47,10 +47,7 @@ static int add_part(struct parser *ps)
 {
     struct mime_tree *t = ps->t;
 
-    if (t->n == ps->cap) {
-        ps->cap = ps->cap ? ps->cap * 2 : 8;
-        t->parts = xreallocarray(t->parts, ps->cap, sizeof *t->parts);
-    }
+    t->parts = xgrow(t->parts, t->n, &ps->cap, sizeof *t->parts);
     memset(&t->parts[t->n], 0, sizeof t->parts[0]);
     return (int)t->n++;
 }

@@ -910,10 +910,7 @@ size_t render_attachments_tree(const struct mime_tree *tree, struct render_attac
 
         if (p->number == 0)
             continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 4;
-            *out = xreallocarray(*out, cap, sizeof **out);
-        }
+        *out = xgrow(*out, n, &cap, sizeof **out);
         a = &(*out)[n++];
         a->number = p->number;
         {

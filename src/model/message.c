@@ -212,10 +212,7 @@ void learn_note(struct learn *l, const char *value, time_t t)
 {
     if (value == NULL || *value == '\0')
         return;
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 16;
-        l->v = xreallocarray(l->v, l->cap, sizeof *l->v);
-    }
+    l->v = xgrow(l->v, l->n, &l->cap, sizeof *l->v);
     l->v[l->n].value = xstrdup(value);
     l->v[l->n].t = t;
     l->n++;

@@ -191,10 +191,7 @@ static void idset_put(struct idset *s, uint32_t id, bool on)
     bool have = i < s->n && s->v[i] == id;
 
     if (on && !have) {
-        if (s->n == s->cap) {
-            s->cap = s->cap ? s->cap * 2 : 16;
-            s->v = xreallocarray(s->v, s->cap, sizeof *s->v);
-        }
+        s->v = xgrow(s->v, s->n, &s->cap, sizeof *s->v);
         memmove(s->v + i + 1, s->v + i, (s->n - i) * sizeof *s->v);
         s->v[i] = id;
         s->n++;
@@ -375,12 +372,7 @@ void model_close(struct model *m)
 
 size_t model_large_folder(void)
 {
-    const char *s = getenv("TERN_BG_INDEX_MIN");
-    long n;
-
-    if (s && str_tolong(s, 1, 100000000, &n) == 0)
-        return (size_t)n;
-    return 5000;
+    return (size_t)str_env_long("TERN_BG_INDEX_MIN", 1, 100000000, 5000);
 }
 
 /* At least threshold messages in dir (counted by name, stopping there). */

@@ -414,23 +414,13 @@ static int journal_reconcile(struct fetch *f, struct err *e)
  */
 static void fetch_clean_tmp(const char *inbox)
 {
-    char host[256], *tmpdir = fs_join(inbox, "tmp");
+    char *tmpdir = fs_join(inbox, "tmp");
     struct buf want = BUF_INIT;
     DIR *d = opendir(tmpdir);
     struct dirent *de;
 
-    if (gethostname(host, sizeof host) < 0)
-        host[0] = '\0';
-    host[sizeof host - 1] = '\0';
-    for (const char *h = host; *h; h++) {
-        if (*h == '/')
-            buf_adds(&want, "\\057");
-        else if (*h == ':')
-            buf_adds(&want, "\\072");
-        else
-            buf_addc(&want, *h);
-    }
-    while (d != NULL && want.len > 0 && (de = readdir(d)) != NULL) {
+    maildir_host(&want);
+    while (d != NULL && (de = readdir(d)) != NULL) {
         const char *dot1 = strchr(de->d_name, '.'), *dot2, *pp;
         char *endp;
         long pid;

@@ -544,9 +544,7 @@ void idx_rename_unread(struct idx *x, size_t i, const char *name, bool in_new)
 /* Up to how many records every block is checked at open ($TERN_INDEX_EAGER_MAX for tests). */
 static size_t eager_max(void)
 {
-    const char *s = getenv("TERN_INDEX_EAGER_MAX");
-
-    return s && *s >= '0' && *s <= '9' ? (size_t)strtoul(s, NULL, 10) : IDX_EAGER_RECS;
+    return (size_t)str_env_long("TERN_INDEX_EAGER_MAX", 0, 1L << 30, IDX_EAGER_RECS);
 }
 
 /* Check the header and block table of an image or file of n bytes, and set x up to read

@@ -68,10 +68,7 @@ static void apply_one(struct idx *x, struct drain *d, int kind, bool in_new, con
     pos = idx_name_find(x, name, ul);
     if (kind == IDX_WEV_CAME) {
         if (pos < 0) {
-            if (d->na == d->acap) {
-                d->acap = d->acap ? d->acap * 2 : 64;
-                d->adds = xreallocarray(d->adds, d->acap, sizeof *d->adds);
-            }
+            d->adds = xgrow(d->adds, d->na, &d->acap, sizeof *d->adds);
             d->adds[d->na].name = xstrdup(name);
             d->adds[d->na].in_new = in_new;
             d->na++;
@@ -95,10 +92,7 @@ static void apply_one(struct idx *x, struct drain *d, int kind, bool in_new, con
     if (d->missing == NULL)
         d->missing = xcalloc(x->n / 64 + 1, sizeof *d->missing);
     d->missing[pos / 64] |= (uint64_t)1 << (pos % 64);
-    if (d->mn == d->mcap) {
-        d->mcap = d->mcap ? d->mcap * 2 : 64;
-        d->mlist = xreallocarray(d->mlist, d->mcap, sizeof *d->mlist);
-    }
+    d->mlist = xgrow(d->mlist, d->mn, &d->mcap, sizeof *d->mlist);
     d->mlist[d->mn++] = (size_t)pos;
 }
 
@@ -336,10 +330,7 @@ void idx_watch_inject(struct idx *x, int kind, bool in_new, const char *name)
 
     if (w == NULL)
         return;
-    if (w->ninj == w->capinj) {
-        w->capinj = w->capinj ? w->capinj * 2 : 16;
-        w->inj = xreallocarray(w->inj, w->capinj, sizeof *w->inj);
-    }
+    w->inj = xgrow(w->inj, w->ninj, &w->capinj, sizeof *w->inj);
     w->inj[w->ninj].kind = kind;
     w->inj[w->ninj].in_new = in_new;
     w->inj[w->ninj].name = xstrdup(name ? name : "");

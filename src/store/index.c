@@ -272,9 +272,27 @@ const struct idx_stats *idx_stats(const struct idx *x)
 
 /* ---- reading one message's header block ---- */
 
-static bool field_is(const struct hdr_field *f, const char *name, size_t len)
+/* The header fields an entry is made from: parse_message keeps the first of each. */
+enum kept_field { K_FROM, K_TO, K_CC, K_SUBJECT, K_DATE, K_MSGID, K_IRT, K_REFS, K_CTYPE, K_N };
+
+static const struct {
+    const char *name;
+    size_t len;
+} kept_names[K_N] = {
+    [K_FROM] = { "from", 4 }, [K_TO] = { "to", 2 }, [K_CC] = { "cc", 2 },
+    [K_SUBJECT] = { "subject", 7 }, [K_DATE] = { "date", 4 }, [K_MSGID] = { "message-id", 10 },
+    [K_IRT] = { "in-reply-to", 11 }, [K_REFS] = { "references", 10 },
+    [K_CTYPE] = { "content-type", 12 },
+};
+
+/* Which kept field f is, or K_N. */
+static enum kept_field kept_field(const struct hdr_field *f)
 {
-    return f->name_len == len && str_ncasecmp(f->name, name, len) == 0;
+    for (int k = 0; k < K_N; k++)
+        if (f->name_len == kept_names[k].len &&
+            str_ncasecmp(f->name, kept_names[k].name, kept_names[k].len) == 0)
+            return (enum kept_field)k;
+    return K_N;
 }
 
 /* Ids kept from a References value: the thread's root and the nearest ancestors. */
@@ -394,9 +412,10 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
     struct stat st;
     size_t got = 0, hl;
     bool eof = false;
-    struct hdr_field fct = { 0 };
-    struct hdr_field f, ff = { 0 }, ft = { 0 }, fs = { 0 }, fd_ = { 0 }, fm = { 0 }, fi = { 0 },
-        fr = { 0 }, fc = { 0 };
+    struct hdr_field f, k[K_N] = { { 0 } };
+    const struct hdr_field *ff = &k[K_FROM], *ft = &k[K_TO], *fc = &k[K_CC], *fs = &k[K_SUBJECT],
+        *fd_ = &k[K_DATE], *fm = &k[K_MSGID], *fi = &k[K_IRT], *fr = &k[K_REFS],
+        *fct = &k[K_CTYPE];
     size_t pos = 0;
     time_t t;
 
@@ -438,58 +457,25 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
     }
     close(fd);
     while (hdr_next(x->rbuf, hl, &pos, &f)) {
-        struct hdr_field *slot = NULL;
+        enum kept_field i = kept_field(&f);
 
-        switch (f.name_len) {
-        case 2:
-            if (field_is(&f, "to", 2))
-                slot = &ft;
-            else if (field_is(&f, "cc", 2))
-                slot = &fc;
-            break;
-        case 4:
-            if (field_is(&f, "from", 4))
-                slot = &ff;
-            else if (field_is(&f, "date", 4))
-                slot = &fd_;
-            break;
-        case 7:
-            if (field_is(&f, "subject", 7))
-                slot = &fs;
-            break;
-        case 10:
-            if (field_is(&f, "message-id", 10))
-                slot = &fm;
-            else if (field_is(&f, "references", 10))
-                slot = &fr;
-            break;
-        case 11:
-            if (field_is(&f, "in-reply-to", 11))
-                slot = &fi;
-            break;
-        case 12:
-            if (field_is(&f, "content-type", 12))
-                slot = &fct;
-            break;
-        default:
-            break;
-        }
-        if (slot && slot->name == NULL)
-            *slot = f;
+        if (i != K_N && k[i].name == NULL)
+            k[i] = f;
     }
-    m->from = ff.name ? idx_arena_take(x, addr_display(ff.value, ff.value_len)) : "";
-    m->to = ft.name ? idx_arena_take(x, addr_display(ft.value, ft.value_len)) : "";
-    m->subject = fs.name ? idx_arena_take(x, hdr_decode(fs.value, fs.value_len)) : "";
-    m->msgid = fm.name ? idx_arena_take(x, id_clean(hdr_msgid(fm.value, fm.value_len))) : "";
-    m->in_reply_to = fi.name ? idx_arena_take(x, id_clean(first_id(fi.value, fi.value_len))) : "";
-    m->references = fr.name ? idx_arena_take(x, refs_join(fr.value, fr.value_len)) : "";
-    m->from_addr = ff.name ? idx_arena_take(x, first_mailbox(&ff)) : "";
-    m->to_addrs = idx_arena_take(x, mailboxes(&ft, &fc));
+    m->from = ff->name ? idx_arena_take(x, addr_display(ff->value, ff->value_len)) : "";
+    m->to = ft->name ? idx_arena_take(x, addr_display(ft->value, ft->value_len)) : "";
+    m->subject = fs->name ? idx_arena_take(x, hdr_decode(fs->value, fs->value_len)) : "";
+    m->msgid = fm->name ? idx_arena_take(x, id_clean(hdr_msgid(fm->value, fm->value_len))) : "";
+    m->in_reply_to = fi->name ? idx_arena_take(x, id_clean(first_id(fi->value, fi->value_len)))
+                              : "";
+    m->references = fr->name ? idx_arena_take(x, refs_join(fr->value, fr->value_len)) : "";
+    m->from_addr = ff->name ? idx_arena_take(x, first_mailbox(ff)) : "";
+    m->to_addrs = idx_arena_take(x, mailboxes(ft, fc));
     /* the signed/encrypted mark comes from the Content-Type alone: nothing is decrypted */
-    m->crypt = fct.name ? (uint8_t)crypt_mark(fct.value, fct.value_len) : 0;
+    m->crypt = fct->name ? (uint8_t)crypt_mark(fct->value, fct->value_len) : 0;
     m->mtime = (int64_t)st.st_mtime;
     m->size = (uint64_t)st.st_size;
-    if (fd_.name && hdr_parse_date(fd_.value, fd_.value_len, &t) == 0)
+    if (fd_->name && hdr_parse_date(fd_->value, fd_->value_len, &t) == 0)
         m->date = (int64_t)t;
     else
         m->date = m->mtime;
@@ -1036,10 +1022,7 @@ static void list_one(struct idx *x, int s, bool partial, const struct lname *l,
     }
     if (pos >= 0)
         return;     /* the same message twice (caught mid-rename): keep one */
-    if (*npend == *pcap) {
-        *pcap = *pcap ? *pcap * 2 : 256;
-        *pend = xreallocarray(*pend, *pcap, sizeof **pend);
-    }
+    *pend = xgrow(*pend, *npend, pcap, sizeof **pend);
     (*pend)[*npend].name = xstrdup(l->name);
     (*pend)[*npend].in_new = (s == 0);
     (*npend)++;
@@ -1383,42 +1366,40 @@ int idx_mark_cur(struct idx *x, size_t i, struct err *e)
     return idx_rename_op(x, i, NULL, NULL, true, e);
 }
 
-int idx_move(struct idx *x, size_t i, const char *dst_dir, struct err *e)
+/* maildir_move, maildir_copy or maildir_delete. */
+typedef int maildir_transfer(const char *dir, const char *rel, const char *dst_dir,
+                             char **new_rel, struct err *e);
+
+/* Message i moved, copied or deleted by fn; with leaves, the folder no longer has it. */
+static int idx_transfer(struct idx *x, size_t i, maildir_transfer *fn, const char *dst_dir,
+                        bool leaves, struct err *e)
 {
     struct idx_msg *m = idx_entry(x, i);
     char *rel = msg_rel(m);
-    int rc = m->gone ? 1 : maildir_move(x->dir, rel, dst_dir, NULL, e);
+    int rc = m->gone ? 1 : fn(x->dir, rel, dst_dir, NULL, e);
 
     free(rel);
-    if (rc == 0) {
-        struct stat a, b;
-
-        /* moving into the same folder is a no-op, not a removal */
-        if (!(stat(x->dir, &a) == 0 && stat(dst_dir, &b) == 0 && a.st_dev == b.st_dev &&
-              a.st_ino == b.st_ino))
-            mark_gone(x, m);
-    }
+    if (rc == 0 && leaves)
+        mark_gone(x, m);
     return op_result(x, i, rc);
+}
+
+int idx_move(struct idx *x, size_t i, const char *dst_dir, struct err *e)
+{
+    struct stat a, b;
+    /* moving into the same folder is a no-op, not a removal */
+    bool same = stat(x->dir, &a) == 0 && stat(dst_dir, &b) == 0 && a.st_dev == b.st_dev &&
+                a.st_ino == b.st_ino;
+
+    return idx_transfer(x, i, maildir_move, dst_dir, !same, e);
 }
 
 int idx_copy(struct idx *x, size_t i, const char *dst_dir, struct err *e)
 {
-    struct idx_msg *m = idx_entry(x, i);
-    char *rel = msg_rel(m);
-    int rc = m->gone ? 1 : maildir_copy(x->dir, rel, dst_dir, NULL, e);
-
-    free(rel);
-    return op_result(x, i, rc);
+    return idx_transfer(x, i, maildir_copy, dst_dir, false, e);
 }
 
 int idx_delete(struct idx *x, size_t i, const char *trash_dir, struct err *e)
 {
-    struct idx_msg *m = idx_entry(x, i);
-    char *rel = msg_rel(m);
-    int rc = m->gone ? 1 : maildir_delete(x->dir, rel, trash_dir, NULL, e);
-
-    free(rel);
-    if (rc == 0)
-        mark_gone(x, m);
-    return op_result(x, i, rc);
+    return idx_transfer(x, i, maildir_delete, trash_dir, true, e);
 }

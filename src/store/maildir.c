@@ -62,8 +62,7 @@ struct maildir_tmp {
 
 static unsigned maildir_seq;
 
-/* The host name with '/' and ':' escaped as the spec asks (\057, \072). */
-static void maildir_host(struct buf *out)
+void maildir_host(struct buf *out)
 {
     char host[256];
 
@@ -293,10 +292,7 @@ struct folder_list {
 
 static void folder_add(struct folder_list *l, const char *name)
 {
-    if (l->n + 2 > l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 16;
-        l->v = xreallocarray(l->v, l->cap, sizeof *l->v);
-    }
+    l->v = xgrow(l->v, l->n + 1, &l->cap, sizeof *l->v);
     l->v[l->n++] = xstrdup(name);
     l->v[l->n] = NULL;
 }

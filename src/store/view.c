@@ -537,10 +537,7 @@ int idx_limit_compile(const char *pattern, struct idx_limit **out, struct err *e
                 buf_addc(&w, *p++);
             }
         }
-        if (l->n == cap) {
-            cap = cap ? cap * 2 : 8;
-            l->t = xreallocarray(l->t, cap, sizeof *l->t);
-        }
+        l->t = xgrow(l->t, l->n, &cap, sizeof *l->t);
         if (parse_term(buf_cstr(&w), &l->t[l->n], e) < 0) {
             buf_free(&w);
             idx_limit_free(l);

@@ -621,6 +621,19 @@ static void change_done(struct app *a, enum prompt_kind k, const char *text)
         a->focus = PANE_LIST;
 }
 
+/* What a compose key writes: a new message, a reply, a forward, or the draft resumed. */
+static enum compose_kind compose_kind_of(enum action c)
+{
+    switch (c) {
+    case ACT_REPLY: return COMPOSE_REPLY;
+    case ACT_GROUP_REPLY: return COMPOSE_REPLY_ALL;
+    case ACT_LIST_REPLY: return COMPOSE_REPLY_LIST;
+    case ACT_FORWARD: return COMPOSE_FORWARD;
+    case ACT_EDIT_DRAFT: return COMPOSE_RESUME;
+    default: return COMPOSE_NEW;
+    }
+}
+
 void app_run(struct app *a, enum action c)
 {
     struct pane *p;
@@ -653,17 +666,12 @@ void app_run(struct app *a, enum action c)
             size_t n;
             uint32_t *ids = list_targets(a, &n);
 
-            ui_compose_many(a, c == ACT_FORWARD ? COMPOSE_FORWARD : c == ACT_REPLY ?
-                            COMPOSE_REPLY : c == ACT_LIST_REPLY ? COMPOSE_REPLY_LIST :
-                            COMPOSE_REPLY_ALL, ids, n);
+            ui_compose_many(a, compose_kind_of(c), ids, n);
             free(ids);
             return;
         }
         a->tag_prefix = false;
-        ui_compose(a, c == ACT_COMPOSE ? COMPOSE_NEW : c == ACT_REPLY ? COMPOSE_REPLY :
-                      c == ACT_GROUP_REPLY ? COMPOSE_REPLY_ALL :
-                      c == ACT_LIST_REPLY ? COMPOSE_REPLY_LIST :
-                      c == ACT_FORWARD ? COMPOSE_FORWARD : COMPOSE_RESUME);
+        ui_compose(a, compose_kind_of(c));
         return;
     case ACT_ALIAS:
     case ACT_BOUNCE:
@@ -796,18 +804,6 @@ static void flush_due(struct app *a, time_t now)
     }
 }
 
-/* Seconds between the timer's checks for others' changes: 3, or $TERN_CHECK_EVERY (the
- * tests set it high to see that the folder's watch alone shows a change). */
-static long check_every(void)
-{
-    const char *s = getenv("TERN_CHECK_EVERY");
-    long n;
-
-    if (s && str_tolong(s, 1, 100000000, &n) == 0)
-        return n;
-    return 3;
-}
-
 static void on_timers(struct app *a, time_t now)
 {
     if (now >= a->next_queue_check)
@@ -821,8 +817,10 @@ static void on_timers(struct app *a, time_t now)
         /* New mail delivered by others (another tern, an MDA) shows up without a keypress
          * even without a watch (the loop polls the folder's watch when it has one); the
          * index refresh is a directory stat when nothing changed. Our own workers'
-         * deliveries arrive as events (jobs.h), not through this poll. */
-        a->next_check = now + check_every();
+         * deliveries arrive as events (jobs.h), not through this poll. Every 3 seconds,
+         * or $TERN_CHECK_EVERY: the tests set it high to see that the watch alone shows a
+         * change. */
+        a->next_check = now + str_env_long("TERN_CHECK_EVERY", 1, 100000000, 3);
         app_refresh(a);
         app_notify(a, EV_TICK);
     }

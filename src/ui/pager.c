@@ -69,10 +69,7 @@ static void wrap(struct pager *pg, int width)
         do {
             size_t take = off < end ? ui_wrap(t + off, end - off, width) : 0;
 
-            if (pg->nlines + 2 > cap) {
-                cap = cap ? cap * 2 : 256;
-                pg->lines = xreallocarray(pg->lines, cap, sizeof *pg->lines);
-            }
+            pg->lines = xgrow(pg->lines, pg->nlines + 1, &cap, sizeof *pg->lines);
             pg->lines[pg->nlines++] = off;
             off += take;
         } while (off < end);

@@ -146,11 +146,8 @@ static void session_event(struct app *a, const char *job, const struct worker_ev
         char *dir = maildir_folder_path(a->root, ev->folder);
 
         if (dir && strcmp(dir, model_dir(a->m)) == 0) {
-            if (pending.ndelivered == pending.cap) {
-                pending.cap = pending.cap ? pending.cap * 2 : 64;
-                pending.delivered = xreallocarray(pending.delivered, pending.cap,
-                                                  sizeof *pending.delivered);
-            }
+            pending.delivered = xgrow(pending.delivered, pending.ndelivered, &pending.cap,
+                                      sizeof *pending.delivered);
             pending.delivered[pending.ndelivered++] = xstrdup(ev->file);
         }
         free(dir);
@@ -237,17 +234,6 @@ void app_refresh(struct app *a)
 
 /* ---- the address book learns from shown messages, written on a timer ---- */
 
-/* Seconds between writes of the address book: 30, or $TERN_LEARN_EVERY (for the tests). */
-static long learn_every(void)
-{
-    const char *s = getenv("TERN_LEARN_EVERY");
-    long n;
-
-    if (s && str_tolong(s, 1, 100000000, &n) == 0)
-        return n;
-    return 30;
-}
-
 void app_learn(struct app *a, const struct message *msg)
 {
     if (a->learn == NULL) {
@@ -265,6 +251,7 @@ void app_learn_flush(struct app *a)
 
     if (a->learn && learn_flush(a->learn, &e) < 0)
         app_err(a, "%s", e.msg);
-    a->next_learn = time(NULL) + learn_every();
+    /* seconds between writes of the address book: 30, or $TERN_LEARN_EVERY (for the tests) */
+    a->next_learn = time(NULL) + str_env_long("TERN_LEARN_EVERY", 1, 100000000, 30);
 }
 

@@ -191,8 +191,7 @@ static int jp_word(struct jp *j, const char *w)
 static void jp_push(struct json *v, char *key, struct json *kid)
 {
     if (v->n == v->cap) {
-        v->cap = v->cap ? v->cap * 2 : 4;
-        v->kids = xreallocarray(v->kids, v->cap, sizeof *v->kids);
+        v->kids = xgrow(v->kids, v->n, &v->cap, sizeof *v->kids);
         if (v->type == JSON_OBJ)
             v->keys = xreallocarray(v->keys, v->cap, sizeof *v->keys);
     }

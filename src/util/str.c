@@ -80,6 +80,13 @@ const char *str_casemem(const char *hay, size_t n, const char *needle)
     return NULL;
 }
 
+long str_env_long(const char *name, long min, long max, long dflt)
+{
+    long n;
+
+    return str_tolong(getenv(name), min, max, &n) == 0 ? n : dflt;
+}
+
 int str_hexval(int c)
 {
     if (c >= '0' && c <= '9')

@@ -67,6 +67,21 @@ void *xreallocarray(void *p, size_t nmemb, size_t size)
     return xrealloc(p, nmemb * size);
 }
 
+void *xgrow(void *p, size_t n, size_t *cap, size_t size)
+{
+    size_t c = *cap ? *cap : 16;
+
+    if (n < *cap)
+        return p;
+    while (c <= n) {
+        if (c > SIZE_MAX / 2)
+            xalloc_die(SIZE_MAX);
+        c *= 2;
+    }
+    *cap = c;
+    return xreallocarray(p, c, size);
+}
+
 char *xmemdup0(const void *p, size_t n)
 {
     char *s = xmalloc(n + 1);

@@ -106,7 +106,8 @@ expect_screen "Bounce to: Zed Query <zed@query.example>" "Tab completes from que
 keys C-u
 typetext "it's \$(zed)"
 keys Tab
-for _ in $(seq 100); do [ "$(wc -l <"$T/queries")" -ge 2 ] && break; sleep 0.05; done
+queried_twice() { [ "$(wc -l <"$T/queries")" -ge 2 ]; }
+eventually 30 queried_twice
 [ "$(tail -n 1 "$T/queries")" = "it's \$(zed)" ] &&
     pass "the query reached the command as one word, unexpanded" ||
     fail "the query reached the command as one word ($(tail -n 1 "$T/queries"))"

@@ -93,15 +93,13 @@ expect_restored "q quits"
 # holds the fetch before its 140th message (its third window) until the test opens the gate.
 if command -v openssl >/dev/null 2>&1; then
     HERE=$(cd "$(dirname "$0")/../integration" && pwd)
-    openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost \
-        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$T/peer.key" \
-        -out "$T/peer.crt" -days 2 >/dev/null 2>&1
-    python3 "$HERE/pop3peer.py" gate "$T/peer.port" "$T/peer.log" "$T/peer.crt" "$T/peer.key" &
-    PEER_PID=$!
-    for _ in $(seq 100); do [ -s "$T/peer.port" ] && break; sleep 0.05; done
+    localhost_cert "$T"
+    serve pop3peer "$T/peer.port" "$T/peer.out" \
+        python3 "$HERE/pop3peer.py" gate "$T/peer.port" "$T/peer.log" "$T/cert.pem" \
+        "$T/cert.key" || fail "the scripted POP3 peer starts"
     write_rc "$T/rc3" "$M" "[account p]" "pop3_host = localhost" \
         "pop3_port = $(cat "$T/peer.port")" "pop3_tls = starttls" "pop3_user = u" \
-        "password = x" "tls_ca_file = $T/peer.crt" "pop3_keep = yes" "timeout = 30"
+        "password = x" "tls_ca_file = $T/cert.pem" "pop3_keep = yes" "timeout = 30"
     export TERN_BG_INDEX_MIN=10 TERN_CHECK_EVERY=3600
     start_tern -c "$T/rc3"
     expect_screen "[32 msgs" "client is up without a watch, INBOX large"
@@ -112,7 +110,7 @@ if command -v openssl >/dev/null 2>&1; then
     expect_screen "[182 msgs" "all 150 once the fetch ends" 30
     keys q
     expect_restored "q quits"
-    kill "$PEER_PID" 2>/dev/null || true
+    serve_stop "$SERVE_PID"
 fi
 expect_clean_stderr
 finish

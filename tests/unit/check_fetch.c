@@ -18,6 +18,7 @@
 #include "tern/config.h"
 #include "tern/fetch.h"
 #include "tern/fsutil.h"
+#include "tern/maildir.h"
 #include "tern/pop3.h"
 
 static const char *const bodies[] = {
@@ -270,6 +271,41 @@ START_TEST(test_fetch_reconcile)
 }
 END_TEST
 
+/* A file a killed fetcher of this host left in tmp/ (its process gone, no journal naming it)
+ * is removed by the next run; one from another host, or from a live process, is not. */
+START_TEST(test_fetch_cleans_dead_tmp)
+{
+    struct config *cfg = make_config(1, "yes");     /* no server: the run fails after it */
+    struct fetch_result r;
+    struct err e;
+    struct buf host = BUF_INIT;
+    char dead[4400], other[4400], live[4400];
+    pid_t pid = fork();
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(0);
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+    maildir_host(&host);
+    snprintf(dead, sizeof dead, "%s/Mail/INBOX/tmp", dir);
+    ck_assert_int_eq(fs_mkdir_p(dead, 0700, &e), 0);
+    snprintf(dead, sizeof dead, "%s/Mail/INBOX/tmp/100.M1P%ldQ1.%s", dir, (long)pid, host.ptr);
+    snprintf(other, sizeof other, "%s/Mail/INBOX/tmp/100.M1P%ldQ2.x%s", dir, (long)pid,
+             host.ptr);
+    snprintf(live, sizeof live, "%s/Mail/INBOX/tmp/100.M1P%ldQ3.%s", dir, (long)getppid(),
+             host.ptr);
+    test_write(dead, "Subject: cut");
+    test_write(other, "Subject: cut");
+    test_write(live, "Subject: cut");
+    ck_assert_int_eq(fetch_account(cfg, &cfg->accounts[0], NULL, &r, &e), -1);
+    ck_assert_int_ne(access(dead, F_OK), 0);
+    ck_assert_int_eq(access(other, F_OK), 0);
+    ck_assert_int_eq(access(live, F_OK), 0);
+    buf_free(&host);
+    config_free(cfg);
+}
+END_TEST
+
 START_TEST(test_fetch_locked)
 {
     struct config *cfg = make_config(1, "yes");
@@ -505,6 +541,7 @@ static Suite *fetch_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_fetch_basic);
     tcase_add_test(tc, test_fetch_reconcile);
+    tcase_add_test(tc, test_fetch_cleans_dead_tmp);
     tcase_add_test(tc, test_fetch_locked);
     tcase_add_test(tc, test_fetch_bad_state);
     tcase_add_test(tc, test_pop3_session);

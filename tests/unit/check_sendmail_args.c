@@ -136,7 +136,13 @@ START_TEST(bad_options)
     ck_assert_int_eq(parse(&sa, err, ARGS("send", "-B", "9BIT", "b@x")), -1);
     ck_assert_str_eq(err, "-B takes 7BIT or 8BITMIME, not '9BIT'");
     ck_assert_int_eq(parse(&sa, err, ARGS("send", "-Nsometimes", "b@x")), -1);
+    ck_assert_str_eq(err, "-N takes never or success,failure,delay, not 'sometimes'");
+    ck_assert_int_eq(parse(&sa, err, ARGS("send", "-N", "success,sometimes", "b@x")), -1);
+    ck_assert_int_eq(parse(&sa, err, ARGS("send", "-N", "", "b@x")), -1);
+    ck_assert_str_eq(err, "-N takes never or success,failure,delay, not ''");
+    ck_assert_int_eq(parse(&sa, err, ARGS("send", "-B", "7BIT,8BITMIME", "b@x")), -1);
     ck_assert_int_eq(parse(&sa, err, ARGS("send", "-R", "body", "b@x")), -1);
+    ck_assert_str_eq(err, "-R takes full or hdrs, not 'body'");
     ck_assert_int_eq(parse(&sa, err, ARGS("send", "-bp")), -1);
     ck_assert_str_eq(err, "-bp: only -bm (deliver a message) is supported; see tern(1)");
     ck_assert_int_eq(parse(&sa, err, ARGS("send", "-Z", "b@x")), -1);

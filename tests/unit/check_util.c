@@ -52,6 +52,28 @@ START_TEST(xalloc_die_runs_hook)
 }
 END_TEST
 
+/* xgrow makes room for the element asked for, keeps what was there, and only grows when full. */
+START_TEST(xgrow_makes_room)
+{
+    size_t *v = NULL, cap = 0, n;
+
+    for (n = 0; n < 1000; n++) {
+        v = xgrow(v, n, &cap, sizeof *v);
+        ck_assert_uint_gt(cap, n);
+        v[n] = n * 3;
+    }
+    for (n = 0; n < 1000; n++)
+        ck_assert_uint_eq(v[n], n * 3);
+    n = cap;
+    ck_assert_ptr_eq(xgrow(v, cap - 1, &cap, sizeof *v), v);     /* room already */
+    ck_assert_uint_eq(cap, n);
+    v = xgrow(v, 5000, &cap, sizeof *v);    /* far past the end: one step */
+    ck_assert_uint_gt(cap, 5000);
+    ck_assert_uint_eq(v[999], 999 * 3);
+    free(v);
+}
+END_TEST
+
 START_TEST(buf_grows_and_terminates)
 {
     struct buf b = BUF_INIT;
@@ -316,6 +338,7 @@ static Suite *util_suite(void)
     tcase_add_test(tc, buf_grows_and_terminates);
     tcase_add_test(tc, buf_wipe_zeroes_everything);
     tcase_add_test(tc, xalloc_die_runs_hook);
+    tcase_add_test(tc, xgrow_makes_room);
     tcase_add_test(tc, str_helpers);
     tcase_add_test(tc, utf8_decoding_and_width);
     tcase_add_test(tc, err_formats);
