@@ -1335,14 +1335,12 @@ static void idx_jnl_load(struct idx *x)
  * $TERN_INDEX_SMALL_CACHE and $TERN_INDEX_JNL_SLACK: the size of a small cache and the
  * journal's slack above those lines, for the tests.
  */
-#define JNL_SMALL_CACHE (4u << 20)
-#define JNL_SLACK 65536u
+#define JNL_SMALL_CACHE (4L << 20)
+#define JNL_SLACK 65536L
 
-static uint64_t env_size(const char *name, uint64_t dflt)
+static uint64_t env_size(const char *name, long dflt)
 {
-    const char *s = getenv(name);
-
-    return s && *s >= '0' && *s <= '9' ? (uint64_t)strtoull(s, NULL, 10) : dflt;
+    return (uint64_t)str_env_long(name, 0, 1L << 40, dflt);
 }
 
 static uint64_t jnl_merge_at(const struct idx *x)

@@ -793,9 +793,7 @@ static void idx_reset(struct idx *x)
 
 static size_t compact_eager(void)
 {
-    const char *s = getenv("TERN_INDEX_COMPACT_MAX");
-
-    return s && *s >= '0' && *s <= '9' ? (size_t)strtoul(s, NULL, 10) : COMPACT_EAGER;
+    return (size_t)str_env_long("TERN_INDEX_COMPACT_MAX", 0, 1L << 30, COMPACT_EAGER);
 }
 
 /*
