@@ -38,6 +38,11 @@ enum codec_how {
  * never emits invalid UTF-8. Charset names are matched loosely (case, common aliases).
  */
 enum codec_how codec_to_utf8(const char *charset, const char *in, size_t n, struct buf *out);
+/* Every byte below 0x80 in text labelled charset comes out of codec_to_utf8 as that same
+ * ASCII character, whatever fallback the conversion takes (UTF-8, US-ASCII, the ISO-8859,
+ * Windows and KOI8 sets; not UTF-16, UTF-7, ISO-2022-JP, Shift_JIS or GBK, whose ASCII bytes
+ * can be parts of other characters). */
+bool codec_ascii_compatible(const char *charset);
 /* The code point of byte c in Windows-1252 (U+FFFD for its five unassigned bytes): the
  * fallback charset, and what HTML makes of &#128;..&#159; as browsers do. */
 unsigned codec_cp1252(unsigned char c);

@@ -25,6 +25,12 @@ struct hdr_field {
     size_t value_len;
 };
 
+/* hdr_block_len, and in the same pass the first field called names[k] (case-insensitive)
+ * into found[k] (name NULL when absent). Fastest when the names share their first letter
+ * (as Content-Type, Content-Transfer-Encoding and Content-Disposition). */
+size_t hdr_block_find(const char *msg, size_t len, const char *const *names, size_t n,
+                      struct hdr_field *found);
+
 /* The longest field value any reader sees (1 MiB): longer values are cut there (see
  * doc/LENIENCY.md), so a huge header line costs memory in proportion to the cap only. */
 #define HDR_VALUE_MAX (1024 * 1024)

@@ -430,6 +430,32 @@ static size_t iconv_convert(iconv_t cd, const char *in, size_t n, struct buf *ou
     return errors;
 }
 
+/* iconv names (after the aliases) of one-byte charsets that code ASCII as ASCII (an invalid
+ * byte is replaced alone, so its neighbours keep their meaning). */
+static const char *const ascii_sets[] = {
+    "iso-8859-", "iso8859-", "iso_8859-", "ISO-8859-", "windows-125", "cp125", "koi8-",
+    "TIS-620", "tis-620", "MACINTOSH",
+};
+
+bool codec_ascii_compatible(const char *charset)
+{
+    char name[48];
+
+    switch (cs_classify(charset, name, sizeof name)) {
+    case CS_NONE:
+    case CS_UTF8:
+    case CS_ASCII:
+    case CS_CP1252:
+        return true;    /* and every fallback (UTF-8, Windows-1252) keeps ASCII too */
+    case CS_ICONV:
+    default:
+        for (size_t i = 0; i < sizeof ascii_sets / sizeof ascii_sets[0]; i++)
+            if (strncmp(name, ascii_sets[i], strlen(ascii_sets[i])) == 0)
+                return true;
+        return false;
+    }
+}
+
 enum codec_how codec_to_utf8(const char *charset, const char *in, size_t n, struct buf *out)
 {
     char name[48];

@@ -192,9 +192,11 @@ static void pct_decode(const char *s, size_t n, struct buf *out)
     }
 }
 
-/* Read one "name[*N][*]=value" parameter at value[*pos]. Returns 0 at the end. */
-static int next_param(const char *v, size_t len, size_t *pos, const char **name,
-                      size_t *name_len, struct buf *val)
+/* Read the next "name[*N][*]=value" parameter at value[*pos] whose name starts with want
+ * (wl bytes, any case; the others are passed over without copying their values). Returns 0
+ * at the end. */
+static int next_param(const char *v, size_t len, size_t *pos, const char *want, size_t wl,
+                      const char **name, size_t *name_len, struct buf *val)
 {
     size_t i = *pos;
 
@@ -230,6 +232,20 @@ static int next_param(const char *v, size_t len, size_t *pos, const char **name,
         i++;
         while (i < len && is_wsp(v[i]))
             i++;
+        if (*name_len < wl || str_ncasecmp(*name, want, wl) != 0) {
+            /* another parameter: its value is passed over as it is read below */
+            if (i < len && v[i] == '"') {
+                for (i++; i < len && v[i] != '"'; i++)
+                    if (v[i] == '\\' && i + 1 < len)
+                        i++;
+                if (i < len)
+                    i++;
+            } else {
+                while (i < len && v[i] != ';')
+                    i++;
+            }
+            continue;
+        }
         buf_reset(val);
         if (i < len && v[i] == '"') {
             i++;
@@ -265,13 +281,12 @@ char *mime_param(const char *value, size_t len, const char *name)
     size_t nl = strlen(name), pos = 0, pn;
     const char *p;
     struct buf val = BUF_INIT, plain = BUF_INIT, raw = BUF_INIT, out = BUF_INIT;
-    struct segment seg[MAX_SEGMENTS];
+    struct segment *seg = NULL;     /* made at the first continuation: most values have none */
     int have_plain = 0, have_ext = 0, have_seg = 0;
     char *ext_charset = NULL;
     char *result = NULL;
 
-    memset(seg, 0, sizeof seg);
-    while (next_param(value, len, &pos, &p, &pn, &val)) {
+    while (next_param(value, len, &pos, name, nl, &p, &pn, &val)) {
         if (pn < nl || str_ncasecmp(p, name, nl) != 0)
             continue;
         if (pn == nl) {
@@ -295,7 +310,11 @@ char *mime_param(const char *value, size_t len, const char *name)
                 idx = idx * 10 + (p[k] - '0');
                 k++, digits++;
             }
-            if (digits == 0 || idx >= MAX_SEGMENTS || seg[idx].val)
+            if (digits == 0 || idx >= MAX_SEGMENTS)
+                continue;
+            if (seg == NULL)
+                seg = xcalloc(MAX_SEGMENTS, sizeof *seg);
+            if (seg[idx].val)
                 continue;
             if (k < pn && !(p[k] == '*' && k + 1 == pn))
                 continue;
@@ -352,8 +371,9 @@ char *mime_param(const char *value, size_t len, const char *name)
         ew_decode(plain.ptr ? plain.ptr : "", plain.len, &out);
         result = buf_detach(&out);
     }
-    for (int k = 0; k < MAX_SEGMENTS; k++)
+    for (int k = 0; seg && k < MAX_SEGMENTS; k++)
         free(seg[k].val);
+    free(seg);
     free(ext_charset);
     buf_free(&val);
     buf_free(&plain);

@@ -2,6 +2,7 @@
  * decoding for display, address lists, dates (modern, obsolete and broken) and message ids. */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,25 +29,124 @@ static size_t blank_line(const char *p, const char *end)
     return 0;
 }
 
-size_t hdr_block_len(const char *msg, size_t len)
+/* hdr_block_find the plain way: the block's end, then a walk over every field in it. */
+static size_t block_find_slow(const char *msg, size_t len, const char *const *names, size_t n,
+                              struct hdr_field *found)
 {
     const char *p = msg, *end = msg + len;
-    size_t b;
+    size_t hl = len, b, pos = 0;
+    struct hdr_field f;
 
-    /* A message that starts with its blank line has no headers. */
-    if ((b = blank_line(p, end)) > 0)
-        return b;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
+    if ((b = blank_line(p, end)) > 0) {
+        hl = b;
+    } else {
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
 
-        if (nl == NULL)
-            return len;
-        p = nl + 1;
-        if (p < end && (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t') &&
-            (b = blank_line(p, end)) > 0)
-            return (size_t)(p + b - msg);
+            if (nl == NULL)
+                break;
+            p = nl + 1;
+            if (p < end && (b = blank_line(p, end)) > 0) {
+                hl = (size_t)(p + b - msg);
+                break;
+            }
+        }
+    }
+    while (n > 0 && hdr_next(msg, hl, &pos, &f))
+        for (size_t k = 0; k < n; k++)
+            if (!found[k].name && f.name_len == strlen(names[k]) &&
+                str_ncasecmp(f.name, names[k], f.name_len) == 0)
+                found[k] = f;
+    return hl;
+}
+
+#if defined(__GNUC__)
+typedef unsigned char hdr_v16 __attribute__((vector_size(16)));
+#endif
+
+/*
+ * The first line start at or after from (a position just after a '\n') whose line is blank
+ * or starts with the lower-case letter l in either case (l 0: none); len when none. Only
+ * lines that start with white space (or another byte up to 0x20) can be blank: the others
+ * are passed over sixteen bytes at a time (GCC and Clang vectors).
+ */
+static size_t next_line(const char *msg, size_t len, size_t from, char l)
+{
+    const unsigned char *s = (const unsigned char *)msg;
+    size_t q = from > 0 ? from - 1 : 0;     /* where the '\n' may be */
+
+#if defined(__GNUC__)
+    hdr_v16 nl = (hdr_v16){ 0 } + '\n', sp = (hdr_v16){ 0 } + ' ';
+    hdr_v16 vl = (hdr_v16){ 0 } + (unsigned char)l;
+
+    for (; q + 17 <= len; q += 16) {
+        hdr_v16 a, b, m;
+        uint64_t half[2];
+
+        memcpy(&a, s + q, 16);
+        memcpy(&b, s + q + 1, 16);
+        m = (hdr_v16)((b <= sp) | ((b | sp) == vl)) & (hdr_v16)(a == nl);
+        memcpy(half, &m, 16);
+        for (int k = 0; k < 2; k++)
+            for (uint64_t bits = half[k] & 0x8080808080808080ull; bits; bits &= bits - 1) {
+                size_t at = q + 8 * (size_t)k + (size_t)__builtin_ctzll(bits) / 8 + 1;
+
+                if ((l && (msg[at] | 0x20) == l) || blank_line(msg + at, msg + len))
+                    return at;
+            }
+    }
+#endif
+    for (; q + 1 < len; q++)
+        if (s[q] == '\n' && ((l && (msg[q + 1] | 0x20) == l) ||
+                             blank_line(msg + q + 1, msg + len)))
+            return q + 1;
+    return len;
+}
+
+size_t hdr_block_find(const char *msg, size_t len, const char *const *names, size_t n,
+                      struct hdr_field *found)
+{
+    const char *end = msg + len;
+    char l = 0;                     /* the names' first letter, lower case (0: none) */
+    size_t left = n, b;
+
+    for (size_t k = 0; k < n; k++) {
+        char c = names[k][0];
+
+        found[k] = (struct hdr_field){ NULL, 0, NULL, 0 };
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        if (c < 'a' || c > 'z' || (k > 0 && c != l))
+            return block_find_slow(msg, len, names, n, found);
+        l = c;
+    }
+    /*
+     * A field never starts inside another (continuation lines start with white space), so
+     * only the lines that start with the names' letter are read; hdr_next from a line start
+     * reads what a walk over every field would (or the next field, when that line is not
+     * one).
+     */
+    for (size_t at = 0; at < len; at = next_line(msg, len, at + 1, l)) {
+        struct hdr_field f;
+        size_t pos = at;
+
+        if ((b = blank_line(msg + at, end)) > 0)
+            return at + b;
+        if (left == 0 || (msg[at] | 0x20) != l || !hdr_next(msg, len, &pos, &f))
+            continue;
+        for (size_t k = 0; k < n; k++)
+            if (!found[k].name && f.name_len == strlen(names[k]) &&
+                str_ncasecmp(f.name, names[k], f.name_len) == 0) {
+                found[k] = f;
+                left--;
+            }
     }
     return len;
+}
+
+size_t hdr_block_len(const char *msg, size_t len)
+{
+    return hdr_block_find(msg, len, NULL, 0, NULL);
 }
 
 int hdr_next(const char *hdrs, size_t len, size_t *pos, struct hdr_field *f)

@@ -76,7 +76,9 @@ static int delimiter(const char *p, size_t n, const char *b, size_t bl)
 }
 
 /* Find the next delimiter line at or after body[from]; it must start a line. Returns its
- * offset or len; *kind is 1 or 2 (closing) or 0 when none. */
+ * offset or len; *kind is 1 or 2 (closing) or 0 when none. A delimiter starts with '-', a
+ * byte base64 never has and most text lines lack: memchr for it goes over an attachment in
+ * one call, not one a line. */
 static size_t next_delim(const char *body, size_t len, size_t from, const char *b, size_t bl,
                          int *kind)
 {
@@ -84,26 +86,26 @@ static size_t next_delim(const char *body, size_t len, size_t from, const char *
 
     *kind = 0;
     while (i < len) {
-        const char *p;
+        const char *p = memchr(body + i, '-', len - i);
 
-        if (i == 0 || body[i - 1] == '\n') {
-            int k = delimiter(body + i, len - i, b, bl);
-            if (k) {
-                *kind = k;
-                return i;
-            }
-        }
-        p = memchr(body + i, '\n', len - i);
         if (p == NULL)
             break;
-        /* Skip ahead quickly: the next line that starts with "--". */
-        i = (size_t)(p - body) + 1;
-        while (i + 1 < len && !(body[i] == '-' && body[i + 1] == '-')) {
+        i = (size_t)(p - body);
+        if (i > 0 && body[i - 1] != '\n') {
+            /* a dash inside a line: go on from the next line */
             p = memchr(body + i, '\n', len - i);
             if (p == NULL)
-                return len;
+                break;
             i = (size_t)(p - body) + 1;
+            continue;
         }
+        int k = delimiter(body + i, len - i, b, bl);
+
+        if (k) {
+            *kind = k;
+            return i;
+        }
+        i++;
     }
     return len;
 }
@@ -210,8 +212,14 @@ static void parse_entity(struct parser *ps, const char *p, size_t len, int depth
 {
     int idx = add_part(ps);
     struct mime_part *mp = &ps->t->parts[idx];
-    struct hdr_field f;
-    size_t hl = hdr_block_len(p, len);
+    /* the block's end and these fields in one pass over it: a message has dozens of fields
+     * (Received, DKIM-Signature) and a body search parses a hundred thousand headers */
+    static const char *const names[3] = {
+        "content-type", "content-transfer-encoding", "content-disposition",
+    };
+    struct hdr_field f, cf[3];
+    const struct hdr_field *ct = &cf[0], *cte = &cf[1], *cd = &cf[2];
+    size_t hl = hdr_block_find(p, len, names, 3, cf);
     char *boundary = NULL;
 
     if (parent >= 0 && len > 0 && (p[0] == ' ' || p[0] == '\t') &&
@@ -221,7 +229,7 @@ static void parse_entity(struct parser *ps, const char *p, size_t len, int depth
         if (nl && looks_like_header(nl + 1, len - (size_t)(nl + 1 - p))) {
             len -= (size_t)(nl + 1 - p);
             p = nl + 1;
-            hl = hdr_block_len(p, len);
+            hl = hdr_block_find(p, len, names, 3, cf);
         }
     }
     mp->hdr = p;
@@ -239,37 +247,38 @@ static void parse_entity(struct parser *ps, const char *p, size_t len, int depth
         mp->hdr_len = 0;
         mp->body = p;
         mp->body_len = len;
+        cf[0].name = cf[1].name = cf[2].name = NULL;
     }
-    if (hdr_find(mp->hdr, mp->hdr_len, "content-type", &f)) {
-        mp->type = mime_value_token(f.value, f.value_len);
+    if (ct->name) {
+        mp->type = mime_value_token(ct->value, ct->value_len);
         if (!strchr(mp->type, '/') || mp->type[0] == '/') {
             free(mp->type);
             mp->type = NULL;      /* "text" or garbage: the default type */
         } else {
             char *fmt, *dsp;
 
-            mp->charset = mime_param(f.value, f.value_len, "charset");
+            mp->charset = mime_param(ct->value, ct->value_len, "charset");
             if (strcmp(mp->type, "text/plain") == 0 &&
-                (fmt = mime_param(f.value, f.value_len, "format"))) {
+                (fmt = mime_param(ct->value, ct->value_len, "format"))) {
                 mp->flowed = str_casecmp(fmt, "flowed") == 0;
                 free(fmt);
-                if ((dsp = mime_param(f.value, f.value_len, "delsp"))) {
+                if ((dsp = mime_param(ct->value, ct->value_len, "delsp"))) {
                     mp->delsp = str_casecmp(dsp, "yes") == 0;
                     free(dsp);
                 }
             }
             if (mime_is_multipart(mp))
-                boundary = mime_param(f.value, f.value_len, "boundary");
-            mp->filename = mime_param(f.value, f.value_len, "name");
+                boundary = mime_param(ct->value, ct->value_len, "boundary");
+            mp->filename = mime_param(ct->value, ct->value_len, "name");
         }
     }
     if (mp->type == NULL)
         mp->type = xstrdup(deftype);
-    if (hdr_find(mp->hdr, mp->hdr_len, "content-transfer-encoding", &f))
-        mp->enc = parse_enc(f.value, f.value_len);
-    if (hdr_find(mp->hdr, mp->hdr_len, "content-disposition", &f)) {
-        char *d = mime_value_token(f.value, f.value_len);
-        char *fn = mime_param(f.value, f.value_len, "filename");
+    if (cte->name)
+        mp->enc = parse_enc(cte->value, cte->value_len);
+    if (cd->name) {
+        char *d = mime_value_token(cd->value, cd->value_len);
+        char *fn = mime_param(cd->value, cd->value_len, "filename");
 
         mp->attachment = strcmp(d, "attachment") == 0;
         free(d);

@@ -4,7 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +20,7 @@
 #include "tern/index.h"
 #include "tern/maildir.h"
 #include "tern/mime.h"
+#include "tern/parallel.h"
 #include "tern/str.h"
 #include "tern/pattern.h"
 #include "tern/view.h"
@@ -565,8 +566,9 @@ int idx_limit_compile(const char *pattern, struct idx_limit **out, struct err *e
 struct mctx {
     struct buf fold;        /* folded text of a non-ASCII field or part */
     struct buf text;        /* a decoded text part */
-    struct buf file;        /* the message file */
+    struct buf file;        /* the message file, kept from message to message */
     const int *dfd;         /* new/ and cur/ opened (openat: no path walk), or NULL */
+    bool atime;             /* O_NOATIME was refused (not our file): open without it */
 };
 
 static void mctx_free(struct mctx *c)
@@ -581,54 +583,124 @@ static bool has(struct mctx *c, const char *hay, const struct term *t)
     return fold_has(&t->fw, hay, strlen(hay), &c->fold);
 }
 
-/* Read the file at x's position i into c->file; false when it cannot be read. */
-static bool read_msg(const struct idx *x, size_t i, struct mctx *c)
+#ifndef O_NOATIME
+#define O_NOATIME 0
+#endif
+
+static int open_in(int dfd, const char *name, const char *path, int flags)
+{
+    return dfd >= 0 ? openat(dfd, name, flags) : open(path, flags);
+}
+
+/* Open message file i without updating its access time where we may (O_NOATIME is for the
+ * file's owner): a search is not a reading, and the kernel then has no inode to write. */
+static int open_msg(const struct idx *x, size_t i, struct mctx *c)
 {
     const struct idx_msg *m = idx_msg(x, i);
-    int fd, dfd = c->dfd ? c->dfd[m->in_new ? 0 : 1] : -1;
-    struct stat st;
-    bool ok = false;
+    int dfd = c->dfd ? c->dfd[m->in_new ? 0 : 1] : -1, fd = -1;
+    int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+    char *path = dfd >= 0 ? NULL : idx_path(x, i);
 
-    if (dfd >= 0) {
-        fd = openat(dfd, m->name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    } else {
-        char *path = idx_path(x, i);
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-        free(path);
+    if (!c->atime) {
+        fd = open_in(dfd, m->name, path, flags | O_NOATIME);
+        if (fd < 0 && errno == EPERM)
+            c->atime = true;
     }
+    if (fd < 0 && c->atime)
+        fd = open_in(dfd, m->name, path, flags);
+    free(path);
+    return fd;
+}
+
+/*
+ * Read message file i into c->file; false when it cannot be read or is too large. One read
+ * a message: the buffer is kept across messages and made as large as the indexed size, and
+ * a short read is the end of a regular file (a FIFO or a device gives no more than it has; a
+ * directory fails), so there is no fstat.
+ */
+static bool read_msg(const struct idx *x, size_t i, struct mctx *c)
+{
+    uint64_t size = idx_msg(x, i)->size;    /* when indexed: room for it, and a little more */
+    int fd;
+    bool ok = true;
+
     buf_reset(&c->file);
-    if (fd < 0)
+    if (size >= BODY_MAX || (fd = open_msg(x, i, c)) < 0)
         return false;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (off_t)BODY_MAX) {
-        size_t want = (size_t)st.st_size;
+    buf_reserve(&c->file, size + 4096 < (64u << 10) ? (64u << 10) : (size_t)size + 4096);
+    for (;;) {
+        size_t room;
+        ssize_t r;
 
-        buf_reserve(&c->file, want + 1);
-        ok = true;
-        while (c->file.len < want) {
-            ssize_t r = read(fd, c->file.ptr + c->file.len, want - c->file.len);
-
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0) {
-                ok = r == 0;    /* shorter than it was: search what is there */
-                break;
-            }
-            c->file.len += (size_t)r;
+        if (c->file.cap < c->file.len + 4096 + 1)
+            buf_reserve(&c->file, c->file.len);
+        room = c->file.cap - c->file.len - 1;
+        r = read(fd, c->file.ptr + c->file.len, room);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            ok = false;
+            break;
         }
-        c->file.ptr[c->file.len] = '\0';
+        c->file.len += (size_t)r;
+        if (c->file.len >= BODY_MAX) {
+            ok = false;
+            break;
+        }
+        if ((size_t)r < room)
+            break;
     }
     close(fd);
+    c->file.ptr[c->file.len] = '\0';
     return ok;
 }
 
-/* A part whose raw bytes are already the text (no transfer encoding, UTF-8 or ASCII). */
+/* A part whose raw bytes are already the text: no transfer encoding, labelled UTF-8 or ASCII
+ * and valid UTF-8 (a "7bit" part can hold anything; mime_text reads invalid bytes as
+ * Windows-1252), not format=flowed (whose soft line breaks are undone in the text). */
 static bool part_is_raw_text(const struct mime_part *p)
 {
     return (p->enc == MIME_7BIT || p->enc == MIME_8BIT || p->enc == MIME_BINARY) &&
-           (p->charset == NULL || str_casecmp(p->charset, "utf-8") == 0 ||
-            str_casecmp(p->charset, "us-ascii") == 0) &&
-           (p->enc == MIME_7BIT ? true : codec_utf8_valid(p->body, p->body_len));
+           !p->flowed && (p->charset == NULL || str_casecmp(p->charset, "utf-8") == 0 ||
+                          str_casecmp(p->charset, "us-ascii") == 0) &&
+           codec_utf8_valid(p->body, p->body_len);
+}
+
+/*
+ * Text part p holds the word once decoded, converted to UTF-8 and folded. An ASCII word is
+ * looked for first in the transfer-decoded bytes, before any conversion, when the charset
+ * keeps ASCII as it is: found there (followed by an ASCII byte) it is in the text, and in a
+ * part of only ASCII bytes it is nowhere. Only the rest is converted and folded.
+ */
+static bool part_has(const struct term *t, const struct mime_part *p, struct mctx *c)
+{
+    if (t->fw.ascii && !p->flowed && codec_ascii_compatible(p->charset)) {
+        const char *s = p->body;
+        size_t n = p->body_len;
+
+        if (p->enc == MIME_QP || p->enc == MIME_BASE64) {
+            buf_reset(&c->text);
+            mime_decode(p, &c->text);
+            s = c->text.ptr ? c->text.ptr : "";
+            n = c->text.len;
+        }
+        switch (fold_scan_ascii(&t->fw, s, n)) {
+        case FOLD_YES:
+            return true;
+        case FOLD_NO:
+            if (fold_is_ascii(s, n))
+                return false;
+            break;
+        case FOLD_MAYBE:
+        default:
+            break;
+        }
+    }
+    if (part_is_raw_text(p))
+        return fold_has(&t->fw, p->body, p->body_len, &c->fold);
+    buf_reset(&c->text);
+    mime_text(p, &c->text);
+    return fold_has(&t->fw, c->text.ptr ? c->text.ptr : "", c->text.len, &c->fold);
 }
 
 /*
@@ -647,15 +719,8 @@ static bool body_has(const struct idx *x, size_t i, const struct term *t, struct
     for (size_t k = 0; k < tree.n && !r; k++) {
         const struct mime_part *p = &tree.parts[k];
 
-        if (mime_is_multipart(p) || strncmp(p->type, "text/", 5) != 0)
-            continue;
-        if (part_is_raw_text(p)) {
-            r = fold_has(&t->fw, p->body, p->body_len, &c->fold);
-            continue;
-        }
-        buf_reset(&c->text);
-        mime_text(p, &c->text);
-        r = fold_has(&t->fw, c->text.ptr ? c->text.ptr : "", c->text.len, &c->fold);
+        if (!mime_is_multipart(p) && strncmp(p->type, "text/", 5) == 0)
+            r = part_has(t, p, c);
     }
     mime_free(&tree);
     return r;
@@ -707,54 +772,61 @@ static bool match(const struct idx *x, const struct idx_limit *l, size_t i, stru
 
 bool idx_limit_match(const struct idx *x, const struct idx_limit *l, size_t i)
 {
-    struct mctx c = { BUF_INIT, BUF_INIT, BUF_INIT, NULL };
+    struct mctx c = { BUF_INIT, BUF_INIT, BUF_INIT, NULL, false };
     bool r = match(x, l, i, &c);
 
     mctx_free(&c);
     return r;
 }
 
+/* The work of the matching threads: positions are taken a chunk at a time from one counter,
+ * so a thread that the scheduler holds back (a busy machine) leaves its share to the others. */
 struct mjob {
     const struct idx *x;
     const struct idx_limit *l;
-    size_t lo, hi;
+    size_t n;
+    atomic_size_t next;
     unsigned char *hit;
     const int *dfd;
 };
 
+#define MATCH_CHUNK 64
+
 static void *match_run(void *arg)
 {
     struct mjob *j = arg;
-    struct mctx c = { BUF_INIT, BUF_INIT, BUF_INIT, j->dfd };
+    struct mctx c = { BUF_INIT, BUF_INIT, BUF_INIT, j->dfd, false };
+    size_t lo;
 
-    for (size_t i = j->lo; i < j->hi; i++)
-        j->hit[i] = !idx_is_gone(j->x, i) && match(j->x, j->l, i, &c);
+    while ((lo = atomic_fetch_add(&j->next, MATCH_CHUNK)) < j->n) {
+        size_t hi = lo + MATCH_CHUNK < j->n ? lo + MATCH_CHUNK : j->n;
+
+        for (size_t i = lo; i < hi; i++)
+            j->hit[i] = !idx_is_gone(j->x, i) && match(j->x, j->l, i, &c);
+    }
     mctx_free(&c);
     return NULL;
 }
 
-#define MATCH_MAX_THREADS 4
+/* match_run for par_run, whose jobs are here all the same shared one. */
+static void *match_share(void *arg)
+{
+    return match_run(*(struct mjob **)arg);
+}
 
 /*
- * Which positions match, in parallel when the limit reads message files (body:): that is
- * open/read/decode per message, like the index's cold build. Entries are filled first, by
- * this thread (filling is not thread-safe).
+ * Which positions match, in parallel when the limit reads message files (body:), one thread
+ * a core: that is open/read/decode per message, like the index's cold build. Entries are
+ * filled first, by this thread (filling is not thread-safe).
  */
 static void match_all(const struct idx *x, const struct idx_limit *l, unsigned char *hit)
 {
     size_t n = idx_count(x), nt = 1;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    const char *env = getenv("TERN_INDEX_THREADS");
-    struct mjob j[MATCH_MAX_THREADS];
-    pthread_t tid[MATCH_MAX_THREADS];
-    bool started[MATCH_MAX_THREADS] = { false };
-
-    if (env && *env >= '1' && *env <= '9')
-        ncpu = *env - '0';
-    if (l->body && n >= 64 && ncpu > 1)
-        nt = (size_t)(ncpu < MATCH_MAX_THREADS ? ncpu : MATCH_MAX_THREADS);
+    struct mjob j, *share[PAR_MAX_THREADS];
     int dfd[2] = { -1, -1 };
 
+    if (l->body && n >= 64)
+        nt = par_threads(PAR_MAX_THREADS);
     if (nt > 1)
         idx_load_all((struct idx *)x);
     if (l->body) {
@@ -765,17 +837,15 @@ static void match_all(const struct idx *x, const struct idx_limit *l, unsigned c
             free(sub);
         }
     }
+    j.x = x;
+    j.l = l;
+    j.n = n;
+    j.hit = hit;
+    j.dfd = dfd;
+    atomic_init(&j.next, 0);
     for (size_t k = 0; k < nt; k++)
-        j[k] = (struct mjob){ x, l, n * k / nt, n * (k + 1) / nt, hit, dfd };
-    for (size_t k = 1; k < nt; k++)
-        started[k] = pthread_create(&tid[k], NULL, match_run, &j[k]) == 0;
-    match_run(&j[0]);
-    for (size_t k = 1; k < nt; k++) {
-        if (started[k])
-            pthread_join(tid[k], NULL);
-        else
-            match_run(&j[k]);
-    }
+        share[k] = &j;
+    par_run(match_share, share, sizeof share[0], nt);
     for (int s = 0; s < 2; s++)
         if (dfd[s] >= 0)
             close(dfd[s]);

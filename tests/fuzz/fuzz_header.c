@@ -16,6 +16,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (len > size)
         abort();
+    /* The one-pass reading of the block's end and its Content- fields agrees with the
+     * plain walk. */
+    {
+        static const char *const names[3] = {
+            "content-type", "content-transfer-encoding", "content-disposition",
+        };
+        struct hdr_field found[3], g;
+
+        if (hdr_block_find(s, size, names, 3, found) != len)
+            abort();
+        for (int k = 0; k < 3; k++) {
+            int has = hdr_find(s, len, names[k], &g);
+
+            if (has != (found[k].name != NULL) || (has && (g.name != found[k].name ||
+                                                           g.value_len != found[k].value_len)))
+                abort();
+        }
+    }
     while (hdr_next(s, len, &pos, &f)) {
         struct addr *a;
         size_t n;

@@ -21,6 +21,21 @@ skip() { echo "SKIP: $*"; exit 77; }
 pass() { passes=$((passes + 1)); echo "ok - $*"; }
 fail() { fails=$((fails + 1)); echo "not ok - $*"; }
 
+# eventually SECONDS COMMAND...: run COMMAND until it succeeds, for at most SECONDS; 0 or 1.
+# What a command or key changes on disk is checked with this, never after a fixed sleep.
+eventually() {
+    n=$(( $1 * 20 )); shift
+    while [ "$n" -gt 0 ]; do
+        if "$@"; then return 0; fi
+        sleep 0.05
+        n=$((n - 1))
+    done
+    return 1
+}
+
+# gone PID: the process has ended (for eventually).
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
 # expect_status WANT DESCRIPTION -- COMMAND...: run COMMAND with its stdout in $T/out and its
 # stderr in $T/err, and check the exit status.
 expect_status() {

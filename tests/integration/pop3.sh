@@ -189,7 +189,7 @@ if command -v flock >/dev/null 2>&1; then
     lock="$T/m5/.tern/pop3/alice@127.0.0.1:$POP3S_PORT.lock"
     flock "$lock" sh -c 'touch "$1.held"; while [ ! -e "$1.free" ]; do sleep 0.05; done' \
         - "$T/m5" &
-    for _ in $(seq 200); do [ -e "$T/m5.held" ] && break; sleep 0.05; done
+    eventually 30 test -e "$T/m5.held"
     expect_status 75 "second fetcher" -- "$TERN" -c "$T/lock.rc" fetch
     expect_in "$T/err" "another tern fetch is running" "second fetcher says so"
     touch "$T/m5.free"

@@ -457,8 +457,7 @@ config tinject
 msg bob@example.org "inject"
 "$TERN" -c "$RC" send -t <"$T/fault.msg" 2>"$T/einject" || true
 expect_in "$T/einject" "unexpected data after STARTTLS" "STARTTLS injection aborts the session"
-sleep 0.3
-for _ in $(seq 60); do [ -s "$T/inject.log" ] && break; sleep 0.1; done
+eventually 30 grep -q "after-starttls" "$T/inject.log"
 expect_in "$T/inject.log" "after-starttls: b''" "nothing sent after the injected reply"
 smtpd_stop
 

@@ -65,7 +65,7 @@ EOS
         sleep 0.2
     done
     tm set-option -t t status off >/dev/null
-    for _ in $(seq 100); do [ -s "$T/tern.pid" ] && break; sleep 0.05; done
+    eventually 30 test -s "$T/tern.pid"
 }
 
 screen() { tm capture-pane -p -t t; }
@@ -81,7 +81,7 @@ wheel_down() { mouse 97 "$1" "$2"; }
 
 # wait_for TEXT [SECONDS]: until the screen shows TEXT; 0 or 1.
 wait_for() {
-    n=$(( ${2:-5} * 20 ))
+    n=$(( ${2:-15} * 20 ))
     while [ "$n" -gt 0 ]; do
         if screen | grep -qF -- "$1"; then return 0; fi
         sleep 0.05
@@ -90,24 +90,9 @@ wait_for() {
     return 1
 }
 
-# eventually SECONDS COMMAND...: run COMMAND until it succeeds, for at most SECONDS; 0 or 1.
-# What a key changes on disk is checked with this, never after a fixed sleep.
-eventually() {
-    n=$(( $1 * 20 )); shift
-    while [ "$n" -gt 0 ]; do
-        if "$@"; then return 0; fi
-        sleep 0.05
-        n=$((n - 1))
-    done
-    return 1
-}
-
-# gone PID: the process has ended (for eventually).
-gone() { ! kill -0 "$1" 2>/dev/null; }
-
 # wait_gone TEXT [SECONDS]
 wait_gone() {
-    n=$(( ${2:-5} * 20 ))
+    n=$(( ${2:-15} * 20 ))
     while [ "$n" -gt 0 ]; do
         if ! screen | grep -qF -- "$1"; then return 0; fi
         sleep 0.05
@@ -118,12 +103,12 @@ wait_gone() {
 
 # expect_screen TEXT DESCRIPTION [SECONDS]
 expect_screen() {
-    if wait_for "$1" "${3:-5}"; then pass "$2"; else
+    if wait_for "$1" "${3:-15}"; then pass "$2"; else
         fail "$2 (no '$1' on screen)"; screen | sed 's/^/    | /' | head -n 45; fi
 }
 
 expect_no_screen() {
-    if wait_gone "$1" "${3:-3}"; then pass "$2"; else fail "$2 ('$1' still on screen)"; fi
+    if wait_gone "$1" "${3:-10}"; then pass "$2"; else fail "$2 ('$1' still on screen)"; fi
 }
 
 # The status bar (second line from the bottom).
@@ -131,7 +116,7 @@ status_line() { screen | tail -n 2 | head -n 1; }
 
 # expect_restored DESCRIPTION: tern has exited and the tty is back in cooked mode with echo.
 expect_restored() {
-    wait_for " END" 5 || true
+    wait_for " END" 15 || true
     l=$(screen | grep -F "EXITED:" || true)
     if [ -n "$l" ] && ! printf '%s' "$l" | grep -qE -- '-icanon|-echo ' &&
         printf '%s' "$l" | grep -q icanon; then pass "$1"; else fail "$1 ($l)"; fi

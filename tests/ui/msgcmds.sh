@@ -92,7 +92,7 @@ expect_screen "Open link number:" "^B lists the links"
 typetext "1"
 keys Enter
 expect_screen "Opened the link with $T/opener.sh." "url_command opened it"
-for _ in $(seq 100); do [ -s "$OPENED" ] && break; sleep 0.05; done
+eventually 30 test -s "$OPENED"
 [ "$(cat "$OPENED" 2>/dev/null)" = "$(printf -- '--new\nhttps://bakery.example/order')" ] &&
     pass "url_command got the URL as one argument for %s" ||
     fail "url_command got the URL as one argument ($(cat "$OPENED" 2>/dev/null))"
@@ -120,7 +120,7 @@ expect_screen "Open link number:" "^B lists the links"
 typetext "1"
 keys Enter
 expect_screen "Opened the link with $T/opener.sh." "the second BROWSER entry opened it"
-for _ in $(seq 100); do [ -s "$OPENED" ] && break; sleep 0.05; done
+eventually 30 test -s "$OPENED"
 [ "$(cat "$OPENED" 2>/dev/null)" = "https://bakery.example/order" ] &&
     pass "BROWSER got the URL" || fail "BROWSER got the URL ($(cat "$OPENED" 2>/dev/null))"
 keys Q
@@ -216,7 +216,7 @@ write_rc "$T/rc-ed" "$M" "editor = $T/editor.sh" '[account demo]' 'from = Ann <a
 start_tern -c "$T/rc-ed"
 expect_screen "[32 msgs" "INBOX is open (drafts)"
 keys m
-for _ in $(seq 100); do [ -s "$T/editing" ] && break; sleep 0.05; done
+eventually 30 test -s "$T/editing"
 case $(cat "$T/editing" 2>/dev/null) in
 *.eml) pass "the editor file ends in .eml" ;;
 *) fail "the editor file ends in .eml ($(cat "$T/editing" 2>/dev/null))" ;;
@@ -246,7 +246,7 @@ rm -f "$T/release" "$T/editing"
 keys /
 typetext "Held open"
 keys Enter e
-for _ in $(seq 100); do [ -s "$T/editing" ] && break; sleep 0.05; done
+eventually 30 test -s "$T/editing"
 tm new-session -d -s v -x 120 -y 40 "TERM=screen-256color LC_ALL=C.UTF-8 $TERN -c $T/rc-ed 2>>$T/tern.err; sleep 600"
 n=0
 until tm capture-pane -p -t v | grep -qF "[32 msgs"; do

@@ -82,6 +82,10 @@ static const struct {
     { "text/plain; charset", "charset", NULL },
     { "text/plain; ;;; charset=x", "charset", "x" },
     { "attachment; filename*99=\"z\"", "filename", NULL },
+    /* other parameters are passed over as they are read: quotes only around a value */
+    { "text/plain; name=\"a;charset=q\"; charset=x", "charset", "x" },
+    { "text/plain; a=b\"c;charset=y\"; charset=x", "charset", "y\"" },
+    { "text/plain; a=\"b\\\";c\"; charset=x", "charset", "x" },
 };
 
 START_TEST(test_param)

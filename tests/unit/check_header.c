@@ -32,6 +32,70 @@ START_TEST(test_block_len)
 }
 END_TEST
 
+/* hdr_block_len the plain way: a blank line is one of only spaces, tabs and CRs. */
+static size_t block_len_plain(const char *m, size_t n)
+{
+    for (size_t at = 0; at < n;) {
+        size_t q = at;
+
+        while (q < n && (m[q] == ' ' || m[q] == '\t' || m[q] == '\r'))
+            q++;
+        if (q < n && m[q] == '\n')
+            return q + 1;
+        while (at < n && m[at] != '\n')
+            at++;
+        at++;
+    }
+    return n;
+}
+
+/* Random header blocks (fields, continuations, blank-looking lines, garbage, CRLF): the
+ * block's end and the first Content- fields agree with hdr_block_len and hdr_find. */
+START_TEST(test_block_find_random)
+{
+    static const char *const lines[] = {
+        "Content-Type: text/plain\n", "content-transfer-encoding: base64\n",
+        "CONTENT-DISPOSITION: attachment\n", "Content-Type : x\n", "Cc: bob\n",
+        "C\n", "Content-Typo: no\n", "Received: from a\n", " by b\n", "\tfor c\n",
+        "  \t \n", " \r\n", "\r\n", "\n", "garbage line\n", "X-Long: aaaaaaaaaaaaaaaaaaaaaaaa\n",
+        "Subject: hi\r\n", "ccc:\n", "content-type:\n",
+    };
+    static const char *const names[3] = {
+        "content-type", "content-transfer-encoding", "content-disposition",
+    };
+    unsigned seed = 99;
+
+    for (int round = 0; round < 20000; round++) {
+        char m[2048];
+        size_t n = 0, nl = (seed = seed * 1103515245u + 12345u) % 40;
+        struct hdr_field found[3], f;
+        size_t hl;
+
+        for (size_t k = 0; k < nl; k++) {
+            const char *l = lines[((seed = seed * 1103515245u + 12345u) >> 8) %
+                                  (sizeof lines / sizeof lines[0])];
+
+            memcpy(m + n, l, strlen(l));
+            n += strlen(l);
+        }
+        if ((seed >> 20) % 3 == 0 && n > 0)
+            n--;                                        /* no final line break */
+        hl = hdr_block_find(m, n, names, 3, found);
+        ck_assert_uint_eq(hl, block_len_plain(m, n));
+        ck_assert_uint_eq(hdr_block_len(m, n), hl);
+        for (int k = 0; k < 3; k++) {
+            int has = hdr_find(m, hl, names[k], &f);
+
+            ck_assert_int_eq(has, found[k].name != NULL);
+            if (has) {
+                ck_assert_ptr_eq(found[k].name, f.name);
+                ck_assert_uint_eq(found[k].value_len, f.value_len);
+            }
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_iterate)
 {
     size_t pos = 0;
@@ -359,6 +423,7 @@ static Suite *header_suite(void)
     TCase *tc = tcase_create("core");
 
     tcase_add_test(tc, test_block_len);
+    tcase_add_test(tc, test_block_find_random);
     tcase_add_test(tc, test_iterate);
     tcase_add_test(tc, test_find);
     tcase_add_loop_test(tc, test_decode, 0, sizeof decode_cases / sizeof decode_cases[0]);

@@ -2,6 +2,7 @@
  * files, vanishing files, operations, sorting and limit patterns. */
 #include "config.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -10,10 +11,12 @@
 #include "testutil.h"
 #include "tern/buf.h"
 #include "tern/crypt.h"
+#include "tern/fold.h"
 #include "tern/fsutil.h"
 #include <sys/time.h>
 #include "tern/index.h"
 #include "tern/maildir.h"
+#include "tern/mime.h"
 #include "tern/str.h"
 #include "tern/thread.h"
 #include "tern/view.h"
@@ -1919,6 +1922,257 @@ START_TEST(delivered_names_added)
 }
 END_TEST
 
+/* Messages for the body search's shortcuts: an ASCII word is looked for in the transfer-
+ * decoded bytes before any charset conversion, and the text is folded only when needed. */
+static char *mkbodies(void)
+{
+    char *d = test_tmpdir();
+    struct err e;
+
+    ck_assert_int_eq(maildir_create(d, &e), 0);
+    put(d, "cur", "1.A.host:2,S",   /* "Plain words: rendezvous at noon." in base64 */
+        "From: a@x\nSubject: a\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+        "Content-Transfer-Encoding: base64\n\nUGxhaW4gd29yZHM6IHJlbmRlenZvdXMgYXQgbm9vbi4K\n");
+    put(d, "cur", "2.B.host:2,S",   /* a soft line break inside the word */
+        "From: b@x\nSubject: b\nMIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n"
+        "Content-Transfer-Encoding: quoted-printable\n\nthe dead=\nline is friday\n");
+    put(d, "cur", "3.C.host:2,S",   /* the attachment decodes to "%PDF zebracorn zebracorn" */
+        "From: c@x\nSubject: c\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
+        "--b\nContent-Type: text/plain\n\nthe report\n--b\n"
+        "Content-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n"
+        "JVBERiB6ZWJyYWNvcm4gemVicmFjb3JuCg==\n--b--\n");
+    put(d, "cur", "4.D.host:2,S",   /* characters that fold to ASCII; a mark after "cafe" */
+        "From: d@x\nSubject: d\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+        "Content-Transfer-Encoding: 8bit\n\n"
+        "5 \xe2\x84\xaa" "ELVIN, DRE\xc5\xbf\xc5\xbf, MAX\xc4\xb0MUM, "
+        "cafe\xcc\x81 noir, \xef\xac\x81nance\n");
+    put(d, "cur", "5.E.host:2,S",   /* an ASCII word among KOI8-R letters */
+        "From: e@x\nSubject: e\nMIME-Version: 1.0\nContent-Type: text/plain; charset=koi8-r\n"
+        "Content-Transfer-Encoding: 8bit\n\n\xd4\xcf\xd7 koitext \xc1\n");
+    put(d, "cur", "6.F.host:2,S",   /* UTF-16BE "\u6568 quarterly numbers": U+6568 is "eh" */
+        "From: f@x\nSubject: f\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-16be\n"
+        "Content-Transfer-Encoding: base64\n\n"
+        "ZWgAIABxAHUAYQByAHQAZQByAGwAeQAgAG4AdQBtAGIAZQByAHM=\n");
+    put(d, "cur", "7.G.host:2,S",   /* format=flowed, DelSp=yes: "foo" and "barbaz" join */
+        "From: g@x\nSubject: g\nMIME-Version: 1.0\n"
+        "Content-Type: text/plain; charset=utf-8; format=flowed; delsp=yes\n\n"
+        "the foo \nbarbaz is here\n");
+    put(d, "cur", "8.H.host:2,S",   /* sharp s in Windows-1252 */
+        "From: h@x\nSubject: h\nMIME-Version: 1.0\n"
+        "Content-Type: text/plain; charset=windows-1252\n"
+        "Content-Transfer-Encoding: 8bit\n\nHauptstra\xdf" "e 5\n");
+    put(d, "cur", "9.I.host:2,S",   /* the word only in a part that is not text */
+        "From: i@x\nSubject: i\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
+        "--b\nContent-Type: text/plain\n\nsee the data\n--b\n"
+        "Content-Type: application/json\nContent-Transfer-Encoding: 8bit\n\n"
+        "{\"quokka\": 1}\n--b--\n");
+    put(d, "cur", "11.K.host:2,S",  /* "7bit" with bytes that are not UTF-8: Windows-1252 */
+        "From: k@x\nSubject: k\nMIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n"
+        "Content-Transfer-Encoding: 7bit\n\nzanzibar \xd0\xb5 \xff\n");
+    put(d, "cur", "10.J.host:2,S",
+        "From: j@x\nSubject: j\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n"
+        "<p>Wombat</p>\n");
+    return d;
+}
+
+START_TEST(body_shortcuts)
+{
+    static const struct {
+        const char *pattern;
+        size_t count;
+    } cases[] = {
+        { "body:rendezvous", 1 },       /* base64 text */
+        { "body:UGxhaW4", 0 },          /* ... but not its base64 */
+        { "body:deadline", 1 },         /* quoted-printable soft line break */
+        { "body:dead=", 0 },
+        { "body:zebracorn", 0 },        /* attachment data, decoded or not */
+        { "body:JVBERi", 0 },
+        { "body:report", 1 },
+        { "body:kelvin", 1 },           /* KELVIN SIGN */
+        { "body:dress", 1 },            /* long s */
+        { "body:maxi", 1 },             /* İ folds to i + combining dot */
+        { "body:maximum", 0 },
+        { "body:cafe", 0 },             /* NFC makes é of e + acute */
+        { "body:caf", 1 },
+        { "body:finance", 1 },          /* fi ligature */
+        { "body:koitext", 1 },          /* ASCII in KOI8-R */
+        { "body:KOITEXT", 1 },
+        { "body:eh", 0 },               /* UTF-16: bytes that are not ASCII text */
+        { "body:quarterly", 1 },
+        { "body:foobarbaz", 1 },        /* format=flowed undone */
+        { "body:hauptstrasse", 1 },     /* ß in Windows-1252 */
+        { "body:quokka", 0 },           /* not a text part */
+        { "body:wombat", 1 },           /* text/html as text */
+        { "body:zanzibar", 1 },
+        { "body:\xd0\xb5", 0 },           /* not UTF-8, so not Cyrillic */
+        { "body:\xc3\x90", 1 },           /* but Windows-1252 */
+        { "body:the", 4 },
+    };
+    char *d = mkbodies();
+    struct idx *x;
+    struct err e;
+
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        size_t n = limit_count(x, cases[k].pattern);
+
+        ck_assert_msg(n == cases[k].count, "'%s': %zu, wanted %zu", cases[k].pattern, n,
+                      cases[k].count);
+    }
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* Every regular file under dir (the corpus), copied into the maildir d as messages. */
+static void corpus_copy(const char *dir, const char *d, int depth, int *n)
+{
+    DIR *dp = opendir(dir);
+    struct dirent *de;
+
+    while (dp && depth < 8 && (de = readdir(dp)) != NULL) {
+        char path[4096], name[64];
+        struct stat st;
+        struct buf b = BUF_INIT;
+        struct err e;
+
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (de->d_name[0] == '.' || lstat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            corpus_copy(path, d, depth + 1, n);
+        } else if (S_ISREG(st.st_mode) && st.st_size < (8 << 20) &&
+                   fs_read_file(path, &b, &e) == 0) {
+            snprintf(name, sizeof name, "%d.C.host:2,S", 1000 + (*n)++);
+            snprintf(path, sizeof path, "%s/cur/%s", d, name);
+            ck_assert_int_eq(fs_write_atomic(path, b.ptr ? b.ptr : "", b.len, 0600, &e), 0);
+        }
+        buf_free(&b);
+    }
+    if (dp)
+        closedir(dp);
+}
+
+/* The text parts of a message, each decoded and folded: what body: searches, the slow way. */
+static size_t folded_parts(const char *path, struct buf *parts, size_t max)
+{
+    struct buf msg = BUF_INIT, text = BUF_INIT;
+    struct mime_tree t;
+    struct err e;
+    size_t n = 0;
+
+    ck_assert_int_eq(fs_read_file(path, &msg, &e), 0);
+    mime_parse(msg.ptr ? msg.ptr : "", msg.len, &t);
+    for (size_t k = 0; k < t.n && n < max; k++) {
+        if (mime_is_multipart(&t.parts[k]) || strncmp(t.parts[k].type, "text/", 5) != 0)
+            continue;
+        buf_reset(&text);
+        mime_text(&t.parts[k], &text);
+        parts[n] = (struct buf)BUF_INIT;
+        fold_text(text.ptr ? text.ptr : "", text.len, &parts[n++]);
+    }
+    mime_free(&t);
+    buf_free(&msg);
+    buf_free(&text);
+    return n;
+}
+
+/*
+ * The real messages of $TERN_CORPUS (skipped when absent): for each, body: with ASCII and
+ * other words, some taken from the messages themselves, finds what folding the decoded text
+ * parts finds, shortcuts or not.
+ */
+START_TEST(body_corpus)
+{
+    static const char *const fixed[] = {
+        "the", "THE", "and", "http", "message", "charset", "base64", "=20", "--", "<br>",
+        "Content-Type", "ss", "fi", "k", "st", "i", "\xd0\xb5", "\xd0\x9f\xd1\x80\xd0\xb8",
+        "f\xc3\xbcr", "strasse", "\xc3\xa9t\xc3\xa9", "zzzqqqxxx",
+    };
+    const char *dir = getenv("TERN_CORPUS");
+    char *words[200];
+    size_t nw = 0, checked = 0, hits = 0;
+    struct idx *x;
+    struct err e;
+    struct stat st;
+    char *d;
+    int n = 0;
+
+    if (dir == NULL || stat(dir, &st) != 0) {
+        fprintf(stderr, "check_index: TERN_CORPUS absent, corpus test skipped\n");
+        return;
+    }
+    d = test_tmpdir();
+    ck_assert_int_eq(maildir_create(d, &e), 0);
+    corpus_copy(dir, d, 0, &n);
+    ck_assert_int_gt(n, 0);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
+        words[nw++] = xstrdup(fixed[k]);
+    /* a word of every seventh message (upper-cased every other time) */
+    for (size_t i = 0; i < idx_count(x) && nw < 200; i += 7) {
+        char *path = idx_path(x, i);
+        struct buf parts[64];
+        size_t np = folded_parts(path, parts, 64);
+
+        for (size_t k = 0; k < np; k++) {
+            const char *p = parts[k].ptr, *q;
+
+            while (p && *p && !(*p >= 'a' && *p <= 'z') && (unsigned char)*p < 0x80)
+                p++;
+            for (q = p; q && *q && *q != ' ' && *q != '\n' && *q != '\t'; q++)
+                ;
+            if (p && q - p >= 4 && q - p < 30 && nw < 200) {
+                char *w = xstrndup(p, (size_t)(q - p));
+
+                for (char *c = w; nw % 2 && *c; c++)
+                    if (*c >= 'a' && *c <= 'z')
+                        *c -= 32;
+                words[nw++] = w;
+            }
+            buf_free(&parts[k]);
+        }
+        free(path);
+    }
+    for (size_t i = 0; i < idx_count(x); i++) {
+        char *path = idx_path(x, i);
+        struct buf parts[256];
+        size_t np = folded_parts(path, parts, 256);
+
+        for (size_t k = 0; k < nw; k++) {
+            struct buf fw = BUF_INIT, pat = BUF_INIT;
+            struct idx_limit *l;
+            bool want = false;
+
+            fold_text(words[k], strlen(words[k]), &fw);
+            for (size_t j = 0; j < np && !want; j++)
+                want = memmem(parts[j].ptr, parts[j].len, fw.ptr, fw.len) != NULL;
+            buf_printf(&pat, "body:\"%s\"", words[k]);
+            ck_assert_int_eq(idx_limit_compile(pat.ptr, &l, &e), 0);
+            ck_assert_msg(idx_limit_match(x, l, i) == want, "%s in %s: wanted %d", pat.ptr,
+                          path, want);
+            hits += want;
+            checked++;
+            idx_limit_free(l);
+            buf_free(&fw);
+            buf_free(&pat);
+        }
+        for (size_t j = 0; j < np; j++)
+            buf_free(&parts[j]);
+        free(path);
+    }
+    fprintf(stderr, "check_index: body: %zu words in %d corpus messages, %zu checks, %zu hits\n",
+            nw, n, checked, hits);
+    ck_assert_uint_gt(hits, 0);
+    for (size_t k = 0; k < nw; k++)
+        free(words[k]);
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
 static Suite *index_suite(void)
 {
     Suite *s = suite_create("index");
@@ -1927,6 +2181,8 @@ static Suite *index_suite(void)
     tcase_set_timeout(tc, 120);     /* a busy CI machine creating a few thousand files */
 
     tcase_add_test(tc, build_and_fields);
+    tcase_add_test(tc, body_shortcuts);
+    tcase_add_test(tc, body_corpus);
     tcase_add_test(tc, warm_open_uses_cache);
     tcase_add_test(tc, freshness_rule);
     tcase_add_test(tc, cache_truncated_while_open);
