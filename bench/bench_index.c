@@ -273,10 +273,10 @@ static void changes(const char *dir, size_t n, bool deliver, unsigned seed, cons
         r = idx_refresh(x, &e);
     t1 = now();
     c1 = cpu_now();
-    printf("%s_%s %.4f cpu=%.4f n=%zu rc=%d listed=%d new_only=%d watched=%d events=%zu "
+    printf("%s_%s %.4f cpu=%.4f n=%zu rc=%d listed=%d new_only=%d cur_only=%d watched=%d events=%zu "
            "parsed=%zu renamed=%zu\n",
            deliver ? "refresh_deliveries" : "refresh_renames", mode, t1 - t0, c1 - c0, done, r,
-           idx_stats(x)->listed, idx_stats(x)->new_only, idx_stats(x)->watched,
+           idx_stats(x)->listed, idx_stats(x)->new_only, idx_stats(x)->cur_only, idx_stats(x)->watched,
            idx_stats(x)->events, idx_stats(x)->parsed, idx_stats(x)->renamed);
     if (deliver) {
         for (size_t i = 0; i < done; i++) {

@@ -86,6 +86,9 @@ int model_watch_fd(const struct model *m);
 /* The directories changed since the index was last read or written by us (a large folder's
  * refresh is then worth a child). */
 bool model_changed(const struct model *m);
+/* The index's journal wants merging (idx_wants_merge) and that was not asked for yet since
+ * it last did: the caller runs `tern index` in the background. */
+bool model_wants_merge(struct model *m);
 /* Swap in a freshly written index (a child updated the cache): the view settings stay and
  * the cursor stays on its message, found by file name. 0 or -1. */
 int model_reload(struct model *m, struct err *e);

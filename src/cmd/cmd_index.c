@@ -20,6 +20,7 @@ static int index_one(const struct config *cfg, const char *f, int oflags, bool q
     char *dir = maildir_folder_path(cfg->mail_root, f);
     struct worker_event ev = { .kind = WEV_ERROR, .unit = f };
     struct idx *x;
+    struct idx_counts c;
     struct err e;
 
     if (dir == NULL || !maildir_is_maildir(dir)) {
@@ -28,13 +29,18 @@ static int index_one(const struct config *cfg, const char *f, int oflags, bool q
     }
     if (idx_open(dir, oflags, &x, &e) < 0)
         goto fail;
-    ev = (struct worker_event){ .kind = WEV_INDEXED, .folder = f, .num = { idx_count(x) } };
+    /* the journal of changes folded into the cache, when it grew long (the client asks for
+     * this in the background: its own refreshes leave it) */
+    if (idx_merge(x, &e) < 0 && !quiet)
+        fprintf(stderr, "%s: %s\n", g->progname, e.msg);
+    idx_counts(x, &c);          /* idx_count has the gone entries not yet dropped too */
+    ev = (struct worker_event){ .kind = WEV_INDEXED, .folder = f, .num = { c.total } };
     (void)worker_emit(wfd, &ev);
     if (!quiet) {
         const struct idx_stats *st = idx_stats(x);
 
-        printf("%s: %zu message%s (%zu read, %zu from the index)\n", f, idx_count(x),
-               idx_count(x) == 1 ? "" : "s", st->parsed, st->cached);
+        printf("%s: %zu message%s (%zu read, %zu from the index)\n", f, c.total,
+               c.total == 1 ? "" : "s", st->parsed, st->cached);
     }
     idx_close(x);
     free(dir);

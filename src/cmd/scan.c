@@ -277,10 +277,12 @@ int cmd_scan(int argc, char **argv, const struct globals *g)
     }
     if (stats) {
         const struct idx_stats *s = idx_stats(x);
+        struct idx_counts c;
 
+        idx_counts(x, &c);      /* idx_count has the gone entries not yet dropped too */
         fprintf(stderr, "%s: %zu messages, %zu shown; cached %zu, parsed %zu, renamed %zu, "
                         "removed %zu, vanished %zu; directories %s; cache %s\n",
-                g->progname, idx_count(x), v.n, s->cached, s->parsed, s->renamed, s->removed,
+                g->progname, c.total, v.n, s->cached, s->parsed, s->renamed, s->removed,
                 s->vanished, s->listed ? "read" : "unchanged",
                 s->cache_bad ? (s->unsaved ? "rejected, not written" : "rejected, rewritten")
                              : s->unsaved ? "not written" : "ok");

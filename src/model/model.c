@@ -40,6 +40,7 @@ struct model {
     struct idx_limit *search;
     bool show_to;               /* Sent, Drafts, Outbox: the recipient is what matters */
     bool outbox;
+    bool merge_asked;           /* the journal's merge was asked for (once until it is done) */
     struct queue_entry *q;      /* Outbox: the queue's entries */
     size_t nq;
     struct queue_stamp qstamp;  /* ... as of these directory mtimes */
@@ -482,6 +483,20 @@ int model_watch_fd(const struct model *m)
 bool model_changed(const struct model *m)
 {
     return maildir_changed(m->dir, &m->stamp);
+}
+
+bool model_wants_merge(struct model *m)
+{
+    /* asked for once: a merge that failed (a cache that cannot be written) is not retried
+     * at every refresh */
+    if (!idx_wants_merge(m->x)) {
+        m->merge_asked = false;
+        return false;
+    }
+    if (m->merge_asked)
+        return false;
+    m->merge_asked = true;
+    return true;
 }
 
 int model_reload(struct model *m, struct err *e)

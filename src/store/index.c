@@ -30,6 +30,8 @@
 
 #define IDX_FILE ".tern-index"
 
+uint64_t idx_test_hash_mask = UINT64_MAX;
+
 const char *idx_arena_strn(struct pctx *x, const char *s, size_t n)
 {
     struct chunk *c = x->chunks;
@@ -149,6 +151,7 @@ void idx_close(struct idx *x)
         return;
     idx_watch_free(x);
     free(x->ht);
+    free(x->hc);
     free(x->hh);
     free(x->m);
     free(x->fpos);
@@ -212,14 +215,6 @@ static void count_msg(struct idx *x, const struct idx_msg *m, int d)
         x->counts.in_new += u;
     if (m->flags & MDF_TRASHED)
         x->counts.trashed += u;
-}
-
-static void recount(struct idx *x)
-{
-    memset(&x->counts, 0, sizeof x->counts);
-    for (size_t i = 0; i < x->n; i++)
-        if (!x->m[i].gone)
-            count_msg(x, &x->m[i], 1);
 }
 
 /* Mark entry m gone (moved or deleted by us, or found missing). */
@@ -553,6 +548,8 @@ static void ht_rebuild(struct idx *x)
 static void names_drop(struct idx *x)
 {
     free(x->ht);
+    free(x->hc);
+    x->hc = NULL;
     x->ht = NULL;
     x->ht_n = x->hh_n = 0;
 }
@@ -573,14 +570,18 @@ static void names_sync(struct idx *x)
         x->hh_cap = x->n + x->n / 8 + 1024;
         x->hh = xreallocarray(x->hh, x->hh_cap, sizeof *x->hh);
     }
-    if (x->hh_n == 0 && x->nmapped > 0 && idx_file_hashes(x, x->hh))
-        x->hh_n = x->nmapped;
+    if (x->hh_n == 0 && x->nmapped > 0) {
+        free(x->hc);
+        x->hc = xmalloc(x->nmapped * sizeof *x->hc);
+        if (idx_file_hashes(x, x->hh, x->hc))
+            x->hh_n = x->nmapped;
+    }
     if (x->hh_n < x->nmapped)
         idx_load_all(x);
     for (size_t i = x->hh_n; i < x->n; i++) {
         const struct idx_msg *m = idx_entry(x, i);
 
-        x->hh[i] = str_hash(m->name, m->uniq_len);
+        x->hh[i] = idx_uniq_hash(m->name, m->uniq_len);
     }
     x->hh_n = x->n;
     if (x->ht == NULL || x->hh_n * 2 + 2 > x->ht_mask + 1) {
@@ -640,7 +641,7 @@ static long names_find_h(struct idx *x, const char *u, size_t ul, uint64_t h, bo
 
 static long names_find(struct idx *x, const char *u, size_t ul, bool new_only)
 {
-    return names_find_h(x, u, ul, str_hash(u, ul), new_only);
+    return names_find_h(x, u, ul, idx_uniq_hash(u, ul), new_only);
 }
 
 long idx_name_find(struct idx *x, const char *u, size_t ul)
@@ -756,12 +757,20 @@ static void parse_pending(struct idx *x, struct idx_pending *pend, size_t npend,
     free(rc);
 }
 
-/* Only new/ changed since the last listing (a delivery, or another client that removed a
- * message from new/): cur/ need not be read again. */
-static bool only_new_changed(const struct idx *x, const struct maildir_stamp *now)
+/* The directory that alone changed since the last listing, -1 when both may have: only new/
+ * (0: a delivery, or another client that removed a message from new/) or only cur/ (1:
+ * flags changed by another client): the other need not be read again. */
+static int only_changed(const struct idx *x, const struct maildir_stamp *now)
 {
-    return x->have_stamp && now->cur_mtime == x->stamp.cur_mtime &&
-           x->listed_at / 2 - now->cur_mtime / 2 >= 500000000LL;
+    if (!x->have_stamp)
+        return -1;
+    if (now->cur_mtime == x->stamp.cur_mtime &&
+        x->listed_at / 2 - now->cur_mtime / 2 >= 500000000LL)
+        return 0;
+    if (now->new_mtime == x->stamp.new_mtime &&
+        x->listed_at / 2 - now->new_mtime / 2 >= 500000000LL)
+        return 1;
+    return -1;
 }
 
 /* Start over from the messages (the cache turned out damaged after open). */
@@ -779,12 +788,33 @@ static void idx_reset(struct idx *x)
     names_drop(x);
 }
 
-/* Drop the entries marked gone (positions change). */
+/* Up to this many entries, compacting is always done ($TERN_INDEX_COMPACT_MAX for tests). */
+#define COMPACT_EAGER 16384
+
+static size_t compact_eager(void)
+{
+    return (size_t)str_env_long("TERN_INDEX_COMPACT_MAX", 0, 1L << 30, COMPACT_EAGER);
+}
+
+/*
+ * Is dropping the gone entries worth it now? Compacting renumbers the entries, and an entry
+ * not filled yet is known by its number in the cache file: every entry is filled first. In a
+ * large folder whose entries are not all filled, that is the whole cache read for a few
+ * removals: the gone entries stay in place, hidden (the views and the watch skip them),
+ * until they are an eighth of the folder, everything is filled anyway, or the cache is
+ * rewritten without them.
+ */
+static bool compact_worth(const struct idx *x)
+{
+    return x->nmapped == 0 || x->n <= compact_eager() || x->ngone >= x->n / 8;
+}
+
+/* Drop the entries marked gone (positions change), when that is worth it. */
 static bool compact(struct idx *x)
 {
     size_t o = 0;
 
-    if (x->ngone == 0)
+    if (x->ngone == 0 || !compact_worth(x))
         return false;
     idx_load_all(x);
     for (size_t i = 0; i < x->n; i++) {
@@ -815,14 +845,52 @@ static bool compact(struct idx *x)
     return true;
 }
 
-/* A listed name, looked up in batches: what each lookup touches (its slot, the entry, the
- * entry's name: three cache misses in a large folder) is fetched for the whole batch first,
- * so that the misses overlap instead of following one another. */
+/* Entry i, named was until now (when it is not filled), moved to name: counts, journal. */
+static void entry_renamed(struct idx *x, size_t i, const char *was, bool was_new,
+                          const char *name, bool in_new)
+{
+    if (!idx_ready(x, i)) {
+        /* not filled yet: the counts from the two names, the name kept for when it is */
+        struct idx_msg a, b;
+        const char *nm = idx_arena_str(&x->p, name);
+
+        memset(&a, 0, sizeof a);
+        memset(&b, 0, sizeof b);
+        idx_msg_set_name(&a, was, was_new);
+        idx_msg_set_name(&b, nm, in_new);
+        count_msg(x, &a, -1);
+        count_msg(x, &b, 1);
+        idx_rename_unread(x, i, nm, in_new);
+        idx_jnl_rename_to(x, i, nm, in_new);
+    } else {
+        struct idx_msg *m = &x->m[i];
+
+        count_msg(x, m, -1);
+        idx_msg_set_name(m, idx_arena_str(&x->p, name), in_new);
+        count_msg(x, m, 1);
+        idx_jnl_rename(x, i);
+    }
+    x->stats.renamed++;
+    x->dirty = true;
+}
+
+void idx_entry_renamed(struct idx *x, size_t i, const char *name, bool in_new)
+{
+    char buf[512];
+    bool was_new;
+    const char *was = idx_entry_name(x, i, buf, sizeof buf, &was_new);
+
+    entry_renamed(x, i, was, was_new, name, in_new);
+}
+
+/* A listed name, looked up in batches: what each lookup touches (its slot, the entry or its
+ * name check, the entry's name: three cache misses in a large folder) is fetched for the
+ * whole batch first, so that the misses overlap instead of following one another. */
 #define LIST_BATCH 32
 
 struct lname {
     uint64_t h;
-    size_t ul;
+    size_t ul, len;
     long cand;                  /* the entry of the first slot whose tag matches, or -1 */
     char name[256];
 };
@@ -839,7 +907,11 @@ static void prefetch_batch(const struct idx *x, struct lname *b, size_t n)
              i = (i + 1) & x->ht_mask)
             if (x->ht[i].tag == tag) {
                 b[k].cand = x->ht[i].pos;
-                __builtin_prefetch(&x->m[b[k].cand]);
+                __builtin_prefetch(&x->hh[b[k].cand]);
+                if (idx_ready(x, (size_t)b[k].cand))
+                    __builtin_prefetch(&x->m[b[k].cand]);
+                else
+                    __builtin_prefetch(&x->hc[b[k].cand]);
                 break;
             }
     }
@@ -848,24 +920,100 @@ static void prefetch_batch(const struct idx *x, struct lname *b, size_t n)
             __builtin_prefetch(x->m[b[k].cand].name);
 }
 
+/* Does entry pos, whose name is name (in new/ when nm_new), match the listed l (in new/ when
+ * l_new; an entry of the other directory only when not sub_only)? *same when not renamed. */
+static bool name_match(const struct lname *l, bool l_new, bool sub_only, const char *name,
+                       size_t nl, bool nm_new, bool *same)
+{
+    if (nl != l->ul || memcmp(name, l->name, nl) != 0 || (sub_only && nm_new != l_new))
+        return false;
+    *same = nm_new == l_new && strcmp(name, l->name) == 0;
+    return true;
+}
+
+/*
+ * The live entry that the listed name l (in new/ when l_new) is, -1 when none; *same when
+ * it was not renamed. An entry not filled yet is not filled for it: when its name check (the
+ * file's, or its pending rename's name) says its whole name is unchanged, its hash is
+ * enough; otherwise (a rename: few of them) its name is read from its record, so that a
+ * hash shared by two names is told apart. For a renamed entry not filled, *was and *was_new
+ * are its name until now (in buf).
+ */
+static long list_find(struct idx *x, const struct lname *l, bool l_new, bool sub_only,
+                      bool *same, char *buf, size_t cap, const char **was, bool *was_new)
+{
+    uint32_t tag = (uint32_t)(l->h >> 32), chk = 0;
+    bool have_chk = false;
+
+    for (size_t i = (size_t)l->h & x->ht_mask; x->ht[i].pos != SLOT_EMPTY;
+         i = (i + 1) & x->ht_mask) {
+        uint32_t pos = x->ht[i].pos;
+        const char *name;
+        size_t nl;
+        bool in_new;
+
+        if (x->ht[i].tag != tag || x->hh[pos] != l->h || idx_is_gone(x, pos))
+            continue;
+        if (idx_ready(x, pos)) {
+            const struct idx_msg *m = &x->m[pos];
+
+            if (name_match(l, l_new, sub_only, m->name, m->uniq_len, m->in_new, same))
+                return pos;
+            continue;
+        }
+        if (!idx_pending_name(x, pos, &name, &in_new)) {
+            if (!have_chk) {
+                chk = idx_name_check_n(l->name, l->len, l_new);
+                have_chk = true;
+            }
+            if (x->hc[pos] == chk) {
+                *same = true;
+                return pos;
+            }
+            name = idx_entry_name(x, pos, buf, cap, &in_new);
+            if (idx_is_gone(x, pos))
+                continue;       /* filled just now, and found damaged */
+        }
+        maildir_name_split(name, &nl);
+        if (name_match(l, l_new, sub_only, name, nl, in_new, same)) {
+            *was = name;
+            *was_new = in_new;
+            return pos;
+        }
+    }
+    return -1;
+}
+
+/* Is entry i in new/ (without filling it)? */
+static bool entry_in_new(const struct idx *x, size_t i)
+{
+    const char *name;
+    bool in_new;
+
+    if (idx_ready(x, i))
+        return x->m[i].in_new;
+    if (idx_pending_name(x, i, &name, &in_new))
+        return in_new;
+    return x->hc[i] & 1;
+}
+
 /* One listed name of sub s: a known one is marked seen (a renamed one takes its new name),
  * an unknown one goes to pend. */
 static void list_one(struct idx *x, int s, bool partial, const struct lname *l,
                      unsigned char *seen, struct idx_pending **pend, size_t *npend,
                      size_t *pcap, bool *changed)
 {
-    /* only new/ read: a name there matches only an entry of new/ (the same message also in
-     * cur/ is a second link, listed twice as before) */
-    long pos = names_find_h(x, l->name, l->ul, l->h, partial);
+    /* only one directory read: a name there matches only an entry of it (the same message
+     * also in the other is a second link, listed twice as before) */
+    bool same = false, was_new = false;
+    char buf[512];
+    const char *was = NULL;
+    long pos = list_find(x, l, s == 0, partial, &same, buf, sizeof buf, &was, &was_new);
 
     if (pos >= 0 && !seen[pos]) {
-        struct idx_msg *m = &x->m[pos];
-
         seen[pos] = 1;
-        if (m->in_new != (s == 0) || strcmp(m->name, l->name) != 0) {
-            idx_msg_set_name(m, idx_arena_str(&x->p, l->name), s == 0);
-            idx_jnl_rename(x, (size_t)pos);
-            x->stats.renamed++;
+        if (!same) {
+            entry_renamed(x, (size_t)pos, was, was_new, l->name, s == 0);
             *changed = true;
         }
         return;
@@ -903,11 +1051,17 @@ static int list_sub(struct idx *x, int s, bool partial, unsigned char *seen,
         while (n < LIST_BATCH && (de = readdir(d)) != NULL) {
             size_t len = strlen(de->d_name);
 
+            size_t ul = len;
+
             if (de->d_name[0] == '.' || len >= sizeof b[n].name)
                 continue;
             memcpy(b[n].name, de->d_name, len + 1);
-            maildir_name_split(b[n].name, &b[n].ul);
-            b[n].h = str_hash(b[n].name, b[n].ul);
+            /* maildir_name_split's rule (up to the last ':'), with the length known */
+            while (ul > 0 && b[n].name[ul - 1] != ':')
+                ul--;
+            b[n].ul = ul > 0 ? ul - 1 : len;
+            b[n].len = len;
+            b[n].h = idx_uniq_hash(b[n].name, b[n].ul);
             n++;
         }
         prefetch_batch(x, b, n);
@@ -944,37 +1098,6 @@ void idx_add_files(struct idx *x, struct idx_pending *p, size_t n, bool *changed
     add_files(x, p, n, changed);
 }
 
-void idx_entry_renamed(struct idx *x, size_t i, const char *name, bool in_new)
-{
-    char buf[512];
-    bool was_new;
-    const char *was = idx_entry_name(x, i, buf, sizeof buf, &was_new);
-
-    if (!idx_ready(x, i)) {
-        /* not filled yet: the counts from the two names, the name kept for when it is */
-        struct idx_msg a, b;
-        const char *nm = idx_arena_str(&x->p, name);
-
-        memset(&a, 0, sizeof a);
-        memset(&b, 0, sizeof b);
-        idx_msg_set_name(&a, was, was_new);
-        idx_msg_set_name(&b, nm, in_new);
-        count_msg(x, &a, -1);
-        count_msg(x, &b, 1);
-        idx_rename_unread(x, i, nm, in_new);
-        idx_jnl_rename_to(x, i, nm, in_new);
-    } else {
-        struct idx_msg *m = &x->m[i];
-
-        count_msg(x, m, -1);
-        idx_msg_set_name(m, idx_arena_str(&x->p, name), in_new);
-        count_msg(x, m, 1);
-        idx_jnl_rename(x, i);
-    }
-    x->stats.renamed++;
-    x->dirty = true;
-}
-
 void idx_entry_gone(struct idx *x, size_t i)
 {
     struct idx_msg *m = idx_entry(x, i);
@@ -996,15 +1119,18 @@ static int list_dirs(struct idx *x, const struct maildir_stamp *now, bool *chang
     unsigned char *seen;
     struct idx_pending *pend = NULL;
     int64_t listed_at;
-    bool partial = only_new_changed(x, now);
+    int only = only_changed(x, now);
+    bool partial = only >= 0;
 
     x->stats.listed = true;
-    x->stats.new_only = partial;
+    x->stats.new_only = only == 0;
+    x->stats.cur_only = only == 1;
     listed_at = now_ns();
-    idx_load_all(x);            /* the entries not seen are judged by their fields */
     names_sync(x);
     seen = xcalloc(x->n + 1, 1);
-    for (int s = 0; s < (partial ? 1 : 2); s++) {
+    for (int s = 0; s < 2; s++) {
+        if (partial && s != only)
+            continue;
         if (list_sub(x, s, partial, seen, &pend, &npend, &pcap, changed, e) < 0) {
             free(seen);
             for (size_t i = 0; i < npend; i++)
@@ -1013,11 +1139,11 @@ static int list_dirs(struct idx *x, const struct maildir_stamp *now, bool *chang
             return -1;
         }
     }
+    /* the entries not seen are gone (only those of the directory read, when only one was): only
+     * they are filled, for their share of the counts */
     for (size_t i = 0; i < x->n; i++)
-        if (!seen[i] && !x->m[i].gone && (!partial || x->m[i].in_new)) {
-            mark_gone(x, &x->m[i]);
-            x->stats.removed++;
-        }
+        if (!seen[i] && !idx_is_gone(x, i) && (!partial || entry_in_new(x, i) == (only == 0)))
+            idx_entry_gone(x, i);
     free(seen);
     x->stamp = *now;
     x->listed_at = listed_at;
@@ -1027,7 +1153,6 @@ static int list_dirs(struct idx *x, const struct maildir_stamp *now, bool *chang
     x->dirty = true;    /* at least the stamp is new */
     if (compact(x))
         *changed = true;
-    recount(x);
     return 0;
 }
 
@@ -1041,7 +1166,7 @@ static int idx_sync_mode(struct idx *x, bool watch_only, struct err *e)
     struct maildir_stamp now;
     bool changed = false;
 
-    x->stats.listed = x->stats.new_only = x->stats.watched = false;
+    x->stats.listed = x->stats.new_only = x->stats.cur_only = x->stats.watched = false;
     x->stats.parsed = x->stats.renamed = x->stats.removed = x->stats.vanished = 0;
     x->stats.events = 0;
     if (watch_only && (x->watch == NULL || x->damaged))

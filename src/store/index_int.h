@@ -9,10 +9,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "tern/buf.h"
 #include "tern/index.h"
 #include "tern/maildir.h"
+#include "tern/str.h"
 
 /* Strings live in the mapped file or in chunks that never move. */
 struct chunk {
@@ -100,6 +102,8 @@ struct idx {
     size_t ht_mask, ht_n;
     uint64_t *hh;
     size_t hh_n, hh_cap;
+    uint32_t *hc;                       /* idx_name_check of the records [0, nmapped) as the
+                                           file has them (renames since are in jren) */
     struct idx_watch *watch;            /* idxwatch.c: inotify on new/ and cur/, or NULL */
 };
 
@@ -151,9 +155,35 @@ static inline bool idx_is_gone(const struct idx *x, size_t i)
     return x->jgone && (x->jgone[i / 64] >> (i % 64) & 1);
 }
 
-/* The name hashes of the records [0, nmapped) into out, checked: false when there are none
- * or they cannot be read or trusted (the entries are read instead). */
-bool idx_file_hashes(struct idx *x, uint64_t *out);
+/* The name hashes and name checks of the records [0, nmapped) into out and chk, checked:
+ * false when there are none or they cannot be read or trusted (the entries are read
+ * instead). */
+bool idx_file_hashes(struct idx *x, uint64_t *out, uint32_t *chk);
+/* The name entry i (not filled yet) takes when it is filled: false when it keeps its
+ * record's. */
+bool idx_pending_name(const struct idx *x, size_t i, const char **name, bool *in_new);
+
+/* Tests: the bits of a name's hash that are kept (all of them but in tests), so that
+ * names collide on purpose. */
+extern uint64_t idx_test_hash_mask;
+
+/* The hash of a file name's unique part (the name table, the cache file). */
+static inline uint64_t idx_uniq_hash(const char *u, size_t ul)
+{
+    return str_hash(u, ul) & idx_test_hash_mask;
+}
+
+/* A 32-bit check of a whole file name and its directory (the low bit: in new/): a listed
+ * name whose entry has the same check was not renamed. */
+static inline uint32_t idx_name_check_n(const char *name, size_t len, bool in_new)
+{
+    return ((uint32_t)str_hash(name, len) & ~1u) | (in_new ? 1u : 0u);
+}
+
+static inline uint32_t idx_name_check(const char *name, bool in_new)
+{
+    return idx_name_check_n(name, strlen(name), in_new);
+}
 
 /* index.c: the stamp rule (was, listed at listed_at, still describes the directories now). */
 bool idx_stamp_trusted(const struct maildir_stamp *was, int64_t listed_at,

@@ -226,6 +226,10 @@ void app_refresh(struct app *a)
         app_notify(a, EV_FOLDER_CHANGED);
     else if (model_is_outbox(a->m) && a->jobs)
         app_dirty(a, PANE_LIST);        /* the queue states may have changed */
+    /* The journal of changes grew long: merging it rewrites the whole cache, which the
+     * refresh left alone to stay quick; a child does it, then the index is swapped. */
+    if (r >= 0 && model_wants_merge(a->m) && !jobs_running(a, JOB_FETCH))
+        (void)index_in_background(a, model_name(a->m), true);
 }
 
 /* ---- the address book learns from shown messages, written on a timer ---- */

@@ -47,8 +47,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (x->nmapped > 0) {
             uint64_t *hh = malloc(x->nmapped * sizeof *hh);
+            uint32_t *hc = malloc(x->nmapped * sizeof *hc);
 
-            (void)idx_file_hashes(x, hh);
+            if (hh && hc)
+                (void)idx_file_hashes(x, hh, hc);
+            free(hc);
             free(hh);
         }
         for (size_t i = 0; i < idx_count(x); i++) {

@@ -96,4 +96,31 @@ S --no-index "$F" >"$T/truth"
 expect_status 0 "warm scan replays it" -- S --stats "$F"
 expect_in "$T/err" "directories unchanged" "replayed without reading the directories"
 same "$T/out" "$T/truth" && pass "replayed listing intact" || fail "replayed listing intact"
+
+# 4. a large folder's long journal (here every cache counts as large) is left by the scans
+#    for `tern index` to merge; killed during that merge, the cache and journal stay valid
+export TERN_INDEX_SMALL_CACHE=0 TERN_INDEX_JNL_SLACK=0
+for f in $(ls "$F/cur"); do mv "$F/cur/$f" "$F/cur/${f}P"; done
+age 30
+S "$F" >/dev/null
+[ -f "$F/.tern-index.log" ] && pass "a scan leaves a long journal" ||
+    fail "a scan leaves a long journal"
+age 60
+S "$F" >/dev/null
+TERN_INDEX_TEST_STOP=1 "$TERN" -c "$T/rc" index -q "$F" >/dev/null 2>&1 &
+pid=$!
+if stopped $pid; then pass "stopped during a merge"; else fail "stopped during a merge"; fi
+kill -9 $pid 2>/dev/null || true
+wait $pid 2>/dev/null || true
+[ -f "$F/.tern-index.log" ] && pass "journal kept by the killed merge" ||
+    fail "journal kept by the killed merge"
+consistent "a merge"
+expect_status 0 "tern index merges" -- "$TERN" -c "$T/rc" index -q "$F"
+[ ! -f "$F/.tern-index.log" ] && pass "journal merged into the cache" ||
+    fail "journal merged into the cache"
+S --no-index "$F" >"$T/truth"
+expect_status 0 "scan after the merge" -- S --stats "$F"
+same "$T/out" "$T/truth" && pass "listing intact after the merge" ||
+    fail "listing intact after the merge"
+expect_in "$T/err" "cache ok" "merged cache whole"
 finish

@@ -48,6 +48,36 @@ expect_screen "[32 msgs, 14 unread, 4 new, 3 flagged]" "then another program's u
 keys q
 expect_restored "q quits"
 
+# The journal of changes grows long (here every cache counts as large and the journal has
+# no slack): the client has `tern index` merge it in the background and swaps the index;
+# what shows stays the same.
+export TERN_INDEX_SMALL_CACHE=0 TERN_INDEX_JNL_SLACK=0
+start_tern -c "$T/rc"
+expect_screen "[32 msgs, 14 unread, 4 new, 3 flagged]" "client is up (journal merges on)"
+cache_ino() { ls -i "$M/INBOX/.tern-index" | cut -d' ' -f1; }
+ino=$(cache_ino)
+read_only=$(ls "$M/INBOX/cur" | grep -E ':2,S$')
+for f in $read_only; do
+    mv "$M/INBOX/cur/$f" "$M/INBOX/cur/${f%:2,S}:2,FS"
+done
+nflag=$(echo "$read_only" | wc -l | tr -d ' ')
+expect_screen "4 new, $((nflag + 3)) flagged]" "$nflag flag changes show"
+# (the journal now passes an eighth of the cache, not half of it: no refresh rewrote it)
+if eventually 15 test "$(cache_ino)" != "$ino"; then
+    pass "the long journal was merged in the background (the cache rewritten)"
+else
+    fail "the long journal was merged in the background (the cache rewritten)"
+fi
+expect_screen "[32 msgs, 14 unread, 4 new, $((nflag + 3)) flagged]" \
+    "the list is the same after the swap"
+for f in $read_only; do
+    mv "$M/INBOX/cur/${f%:2,S}:2,FS" "$M/INBOX/cur/$f"
+done
+expect_screen "[32 msgs, 14 unread, 4 new, 3 flagged]" "and the flags back"
+keys q
+expect_restored "q quits"
+unset TERN_INDEX_SMALL_CACHE TERN_INDEX_JNL_SLACK
+
 # Without the watch the timer's listing finds the change (a small folder: in the loop).
 export TERN_INDEX_WATCH=0 TERN_BG_INDEX_MIN=5000 TERN_CHECK_EVERY=1
 start_tern -c "$T/rc"

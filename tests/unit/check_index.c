@@ -28,6 +28,12 @@
 #define age_dir test_age
 #define str_endswith_test test_endswith
 
+/* The name hashes' test hook (src/store/index_int.h). */
+extern uint64_t idx_test_hash_mask;
+
+/* What the cache file ends with per record: its name hash (8 bytes) and name check (4). */
+#define HASH_BYTES 12
+
 static char *mkfolder(void)
 {
     char *d = test_tmpdir();
@@ -260,7 +266,7 @@ START_TEST(damaged_cache_rebuilt)
         case 0: buf_truncate(&bad, bad.len / 2); break;            /* truncated */
         case 1: buf_truncate(&bad, 10); break;                      /* torn header */
         case 2: bad.ptr[144 + 70] ^= 0x55; break;                   /* flipped record bit */
-        case 3: bad.ptr[bad.len - 3 * 8 - 2] ^= 0x20; break;        /* flipped string byte */
+        case 3: bad.ptr[bad.len - 3 * HASH_BYTES - 2] ^= 0x20; break;        /* flipped string byte */
         case 4: buf_truncate(&bad, 0); break;                       /* empty */
         case 5: memset(bad.ptr + 144, 0xff, 64); break;             /* wild offsets */
         }
@@ -678,8 +684,8 @@ START_TEST(lazy_block_damage)
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     idx_close(x);
     ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
-    img.ptr[img.len - 3 * 8 - 3] ^= 0x20;           /* a string byte of the last record
-                                                       (before the 3 name hashes) */
+    img.ptr[img.len - 3 * HASH_BYTES - 3] ^= 0x20;           /* a string byte of the last record
+                                                       (before the 3 name hashes and checks) */
     ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     ck_assert(!idx_stats(x)->cache_bad);            /* not seen yet: nothing was read */
@@ -781,7 +787,21 @@ START_TEST(new_only_listing)
     ck_assert_int_eq(rename(a, b), 0);
     ck_assert_int_eq(idx_refresh(x, &e), 1);
     ck_assert(!idx_stats(x)->new_only);
+    ck_assert(idx_stats(x)->cur_only);              /* new/ unchanged for 5 s */
     ck_assert_uint_eq(idx_stats(x)->renamed, 1);
+    ck_assert_uint_eq(idx_count(x), 3);
+    /* a message moved from new/ to cur/ changes both: both are read */
+    put(d, "new", "1005.F.host", "From: fay@example.com\nSubject: moved\n\n.\n");
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 1);
+    snprintf(a, sizeof a, "%s/new/1005.F.host", d);
+    snprintf(b, sizeof b, "%s/cur/1005.F.host:2,S", d);
+    ck_assert_int_eq(rename(a, b), 0);
+    ck_assert_int_eq(idx_refresh(x, &e), 1);
+    ck_assert(!idx_stats(x)->new_only && !idx_stats(x)->cur_only);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 1);
+    ck_assert_uint_eq(idx_stats(x)->removed, 0);
+    ck_assert_uint_eq(idx_count(x), 4);
     idx_close(x);
     rm_rf(d);
     free(d);
@@ -1039,8 +1059,8 @@ START_TEST(read_all_blocks)
         if (pass == 2) {
             unsetenv("TERN_INDEX_THREADS");
             ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
-            img.ptr[img.len - N * 8 - 3] ^= 0x20;   /* a string of the last block (before
-                                                       the N name hashes) */
+            img.ptr[img.len - N * HASH_BYTES - 3] ^= 0x20;   /* a string of the last block (before
+                                                       the N name hashes and checks) */
             ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
         }
         ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
@@ -1507,7 +1527,7 @@ START_TEST(watch_damaged_name_hashes)
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     idx_close(x);
     ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
-    img.ptr[img.len - 5] ^= 0x20;                   /* the last record's name hash */
+    img.ptr[img.len - 5] ^= 0x20;                   /* the last record's name check */
     ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
     pin_dirs(d);
     x = open_watched(d);
@@ -1525,6 +1545,243 @@ START_TEST(watch_damaged_name_hashes)
     idx_close(x);
     buf_free(&img);
     free(cache);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* In a large folder (here: every cache counts as large) the refresh leaves a long journal
+ * for idx_merge to fold into the cache, and the merged cache opens with what it said. */
+START_TEST(journal_merge_deferred)
+{
+    char *d = mkfolder();
+    char *cache = idx_cache_path(d), log[4096];
+    struct stat st0, st1;
+    struct idx *x;
+    struct idx_counts c;
+    struct err e;
+
+    setenv("TERN_INDEX_SMALL_CACHE", "0", 1);
+    setenv("TERN_INDEX_JNL_SLACK", "0", 1);
+    snprintf(log, sizeof log, "%s.log", cache);
+    pin_dirs(d);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    ck_assert_int_eq(stat(cache, &st0), 0);
+    mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 1);
+    ck_assert(idx_wants_merge(x));                  /* past an eighth of the cache */
+    idx_close(x);
+    ck_assert_int_eq(stat(cache, &st1), 0);
+    ck_assert(st0.st_ino == st1.st_ino);            /* not rewritten by the refresh */
+    ck_assert_int_eq(access(log, F_OK), 0);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert(idx_wants_merge(x));
+    ck_assert_int_eq(idx_merge(x, &e), 1);
+    ck_assert(!idx_wants_merge(x));
+    ck_assert_int_eq(idx_merge(x, &e), 0);
+    idx_close(x);
+    ck_assert_int_eq(stat(cache, &st1), 0);
+    ck_assert(st0.st_ino != st1.st_ino);            /* rewritten, the journal folded in */
+    ck_assert_int_ne(access(log, F_OK), 0);
+    pin_dirs(d);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert(!idx_stats(x)->cache_bad);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 0);
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
+                     "1000.A.host:2,FS");
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.total, 3);
+    ck_assert_uint_eq(c.flagged, 2);
+    idx_close(x);
+    unsetenv("TERN_INDEX_JNL_SLACK");
+    unsetenv("TERN_INDEX_SMALL_CACHE");
+    free(cache);
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* The listing refresh (no watch: here the open of a folder changed since) finds renamed
+ * entries by their stored name hashes and checks: no block is read, no entry filled. */
+START_TEST(listing_unread_renames)
+{
+    char *d = mkfolder();
+    struct idx *x;
+    struct idx_counts c;
+    struct err e;
+
+    setenv("TERN_INDEX_EAGER_MAX", "0", 1);
+    pin_dirs(d);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
+    mv(d, "new/1002.C.host", "cur/1002.C.host:2,");
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert(idx_stats(x)->listed);
+    ck_assert(!idx_stats(x)->new_only);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 2);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    ck_assert_uint_eq(idx_stats(x)->filled, 0);
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.total, 3);
+    ck_assert_uint_eq(c.flagged, 2);
+    ck_assert_uint_eq(c.in_new, 0);
+    ck_assert_uint_eq(c.unread, 1);
+    idx_close(x);
+    /* listed again (the directories changed within the second): the renames, replayed from
+     * the journal, are found unchanged */
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert(idx_stats(x)->listed);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 0);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    ck_assert_uint_eq(idx_stats(x)->filled, 0);
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
+                     "1000.A.host:2,FS");
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->name,
+                     "1002.C.host:2,");
+    ck_assert(!idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->in_new);
+    idx_close(x);
+    unsetenv("TERN_INDEX_EAGER_MAX");
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* Only new/ changed: it alone is listed, and an entry of new/ not filled yet is known to be
+ * there by its name check (its removal is seen). */
+START_TEST(listing_new_only_unread)
+{
+    char *d = mkfolder();
+    char path[4096];
+    struct idx *x;
+    struct idx_counts c;
+    struct err e;
+
+    setenv("TERN_INDEX_EAGER_MAX", "0", 1);
+    pin_dirs(d);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    snprintf(path, sizeof path, "%s/new/1002.C.host", d);
+    ck_assert_int_eq(unlink(path), 0);
+    put(d, "new", "1003.D.host",
+        "From: dora@example.org\nSubject: Delivered\nDate: Wed, 03 Jan 2024 10:00:00 +0000\n"
+        "\nbody\n");
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert(idx_stats(x)->listed);
+    ck_assert(idx_stats(x)->new_only);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 1);
+    ck_assert_uint_eq(idx_stats(x)->removed, 1);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 0);
+    ck_assert_uint_le(idx_stats(x)->filled, 3);     /* the removed one's block only */
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.total, 3);
+    ck_assert_uint_eq(c.in_new, 1);
+    ck_assert_int_lt(find_subject(x, "Budget 2024"), 0);
+    ck_assert_int_ge(find_subject(x, "Delivered"), 0);
+    idx_close(x);
+    unsetenv("TERN_INDEX_EAGER_MAX");
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* Every name hashes alike (the test hook keeps no bit): the listing still tells the entries
+ * apart, by their name checks and, for a rename, by the name in the record. */
+START_TEST(listing_hash_collision)
+{
+    char *d = mkfolder();
+    struct idx *x;
+    struct err e;
+
+    idx_test_hash_mask = 0;
+    setenv("TERN_INDEX_EAGER_MAX", "0", 1);
+    pin_dirs(d);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
+    mv(d, "cur/1001.B.host:2,FS", "cur/1001.B.host:2,S");
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert(idx_stats(x)->listed);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 2);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    ck_assert_uint_eq(idx_stats(x)->removed, 0);
+    ck_assert_uint_eq(idx_stats(x)->filled, 0);
+    idx_close(x);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert_uint_eq(idx_stats(x)->renamed, 0);
+    ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+    ck_assert_uint_eq(idx_count(x), 3);
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
+                     "1000.A.host:2,FS");
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Re: Grüße aus Bern"))->name,
+                     "1001.B.host:2,S");
+    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->name,
+                     "1002.C.host");
+    idx_close(x);
+    idx_test_hash_mask = UINT64_MAX;
+    unsetenv("TERN_INDEX_EAGER_MAX");
+    rm_rf(d);
+    free(d);
+}
+END_TEST
+
+/* A removal in a large folder whose entries are not filled leaves the entry in place,
+ * hidden, instead of filling every entry to renumber them; once the gone entries are an
+ * eighth of the folder they are dropped. */
+START_TEST(removal_without_compaction)
+{
+    char *d = test_tmpdir();
+    char name[64], text[256], path[4096];
+    struct idx *x;
+    struct idx_counts c;
+    struct err e;
+
+    ck_assert_int_eq(maildir_create(d, &e), 0);
+    for (int i = 0; i < 24; i++) {
+        snprintf(name, sizeof name, "%d.M%d.host:2,S", 1000 + i, i);
+        snprintf(text, sizeof text, "From: a@example.org\nSubject: Message %d\n"
+                 "Date: Mon, 01 Jan 2024 10:%02d:00 +0000\n\nbody\n", i, i);
+        put(d, "cur", name, text);
+    }
+    setenv("TERN_INDEX_EAGER_MAX", "0", 1);
+    setenv("TERN_INDEX_COMPACT_MAX", "0", 1);
+    pin_dirs(d);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+    snprintf(path, sizeof path, "%s/cur/1005.M5.host:2,S", d);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert_uint_eq(idx_stats(x)->removed, 1);
+    ck_assert_uint_eq(idx_stats(x)->filled, 1);     /* the removed one, for its counts */
+    ck_assert_uint_eq(idx_count(x), 24);            /* not compacted: hidden in place */
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.total, 23);
+    ck_assert_int_lt(find_subject(x, "Message 5"), 0);
+    idx_close(x);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.total, 23);
+    ck_assert_int_lt(find_subject(x, "Message 5"), 0);
+    ck_assert_int_ge(find_subject(x, "Message 6"), 0);
+    idx_close(x);
+    for (int i = 6; i < 9; i++) {
+        snprintf(path, sizeof path, "%s/cur/%d.M%d.host:2,S", d, 1000 + i, i);
+        ck_assert_int_eq(unlink(path), 0);
+    }
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert_uint_eq(idx_count(x), 20);            /* 4 of 24: compacted */
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.total, 20);
+    for (int i = 0; i < 24; i++) {
+        snprintf(text, sizeof text, "Message %d", i);
+        ck_assert_int_eq(find_subject(x, text) >= 0, i < 5 || i > 8);
+    }
+    idx_close(x);
+    unsetenv("TERN_INDEX_COMPACT_MAX");
+    unsetenv("TERN_INDEX_EAGER_MAX");
     rm_rf(d);
     free(d);
 }
@@ -1600,7 +1857,7 @@ START_TEST(watch_damaged_block_lists)
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     idx_close(x);
     ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
-    img.ptr[img.len - 3 * 8 - 3] ^= 0x20;           /* a string byte of the last record */
+    img.ptr[img.len - 3 * HASH_BYTES - 3] ^= 0x20;           /* a string byte of the last record */
     ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
     x = open_watched(d);
     for (size_t i = 0; i < idx_count(x); i++)
@@ -1960,6 +2217,11 @@ static Suite *index_suite(void)
     tcase_add_test(tc, watch_many_renames);
     tcase_add_test(tc, watch_damaged_name_hashes);
     tcase_add_test(tc, watch_unread_entries);
+    tcase_add_test(tc, listing_unread_renames);
+    tcase_add_test(tc, listing_new_only_unread);
+    tcase_add_test(tc, listing_hash_collision);
+    tcase_add_test(tc, removal_without_compaction);
+    tcase_add_test(tc, journal_merge_deferred);
     tcase_add_test(tc, watch_damaged_block_lists);
     tcase_add_test(tc, delivered_names_added);
     suite_add_tcase(s, tc);
