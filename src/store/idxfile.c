@@ -849,75 +849,164 @@ static int head_for(const struct idx *x, struct idx_fhdr *h, size_t *live)
     return 0;
 }
 
-/* Records then strings, in the order given; each block's checksum covers its records and
- * then its strings. */
-static void write_body(struct writer *w, const struct idx *x, const uint32_t *order,
-                       size_t live, struct idx_fblk *blk, struct csum *bc)
+/*
+ * The body: every record, then every string, in the order given; each block's checksum
+ * covers its records and then its strings. A block's place in the file is known once the
+ * sizes of the strings before it are, so blocks are built in memory and written at their
+ * places on several threads: first each block's string size, then (after the running sum)
+ * its records, strings and checksum.
+ */
+struct body_job {
+    const struct idx *x;
+    const uint32_t *order;
+    size_t live;
+    struct idx_fblk *blk;       /* str_off: a block's string bytes, then where they start */
+    uint32_t b0, b1;            /* this share's blocks */
+    int fd;
+    uint64_t rec_at, str_at;    /* file offsets of record 0 and of string offset 0 */
+    bool failed;
+};
+
+static size_t blk_end(size_t b, size_t live)
 {
-    uint64_t off = 1;
+    size_t end = (b + 1) * IDX_BLK_RECS;
 
-    for (size_t k = 0; k < live; k++) {
-        struct idx_frec r;
-        const struct idx_msg *m = &x->m[order[k]];
-        size_t b = k / IDX_BLK_RECS;
+    return end < live ? end : live;
+}
 
-        if (k % IDX_BLK_RECS == 0) {
-            csum_init(&bc[b]);
-            blk[b].str_off = off;
-        }
-        memset(&r, 0, sizeof r);
+static void *body_sizes_run(void *arg)
+{
+    struct body_job *j = arg;
+
+    for (uint32_t b = j->b0; b < j->b1; b++) {
+        uint64_t size = 0;
+
+        for (size_t k = (size_t)b * IDX_BLK_RECS; k < blk_end(b, j->live); k++)
+            for (int f = 0; f < F_NSTR; f++) {
+                const char *s = msg_str(&j->x->m[j->order[k]], f);
+
+                if (s[0])
+                    size += strlen(s) + 1;
+            }
+        j->blk[b].str_off = size;
+    }
+    return NULL;
+}
+
+static bool pwrite_all(int fd, const void *p, size_t n, uint64_t at)
+{
+    const char *s = p;
+
+    while (n > 0) {
+        ssize_t k = pwrite(fd, s, n, (off_t)at);
+
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return false;
+        s += k;
+        n -= (size_t)k;
+        at += (uint64_t)k;
+    }
+    return true;
+}
+
+static bool body_block(struct body_job *j, uint32_t b, struct idx_frec *recs, struct buf *strs)
+{
+    size_t k0 = (size_t)b * IDX_BLK_RECS, k1 = blk_end(b, j->live);
+    uint64_t off = j->blk[b].str_off;
+    struct csum c;
+
+    buf_reset(strs);
+    for (size_t k = k0; k < k1; k++) {
+        const struct idx_msg *m = &j->x->m[j->order[k]];
+        struct idx_frec *r = &recs[k - k0];
+
+        memset(r, 0, sizeof *r);
         for (int f = 0; f < F_NSTR; f++) {
             const char *s = msg_str(m, f);
+            size_t n = s[0] ? strlen(s) + 1 : 0;
 
-            r.str[f] = s[0] ? (uint32_t)off : 0;
-            if (s[0])
-                off += strlen(s) + 1;
+            r->str[f] = n ? (uint32_t)off : 0;
+            buf_add(strs, s, n);
+            off += n;
         }
-        r.bits = (m->in_new ? 1u : 0u) | (uint32_t)m->crypt << 1;
-        r.date = m->date;
-        r.mtime = m->mtime;
-        r.size = m->size;
-        w_add(w, &bc[b], &r, sizeof r);
+        r->bits = (m->in_new ? 1u : 0u) | (uint32_t)m->crypt << 1;
+        r->date = m->date;
+        r->mtime = m->mtime;
+        r->size = m->size;
     }
-    {
-        struct csum none;
+    csum_init(&c);
+    csum_add(&c, recs, (k1 - k0) * sizeof *recs);
+    csum_add(&c, strs->ptr, strs->len);
+    j->blk[b].sum = csum_final(&c);
+    return pwrite_all(j->fd, recs, (k1 - k0) * sizeof *recs, j->rec_at + k0 * sizeof *recs) &&
+           pwrite_all(j->fd, strs->ptr, strs->len, j->str_at + j->blk[b].str_off);
+}
 
-        csum_init(&none);
-        w_add(w, &none, "", 1);     /* offset 0: "" (before block 0's strings) */
-    }
-    for (size_t k = 0; k < live; k++) {
-        for (int f = 0; f < F_NSTR; f++) {
-            const char *s = msg_str(&x->m[order[k]], f);
+static void *body_build_run(void *arg)
+{
+    struct body_job *j = arg;
+    struct idx_frec *recs = xmalloc(IDX_BLK_RECS * sizeof *recs);
+    struct buf strs = BUF_INIT;
 
-            if (s[0])
-                w_add(w, &bc[k / IDX_BLK_RECS], s, strlen(s) + 1);
-        }
+    for (uint32_t b = j->b0; b < j->b1 && !j->failed; b++)
+        if (!body_block(j, b, recs, &strs))
+            j->failed = true;
+    free(recs);
+    buf_free(&strs);
+    return NULL;
+}
+
+/* Write the body of live records at offset at; false when a write failed. The block table's
+ * str_off and sum are filled. */
+static bool write_body(int fd, uint64_t at, const struct idx *x, const uint32_t *order,
+                       size_t live, struct idx_fblk *blk)
+{
+    struct body_job j[PAR_MAX_THREADS];
+    uint32_t nb = (uint32_t)((live + IDX_BLK_RECS - 1) / IDX_BLK_RECS);
+    size_t nt = nb > 1 ? par_threads(nb) : 1;
+    uint64_t off = 1;           /* offset 0 is "" (before block 0's strings) */
+    bool ok;
+
+    for (size_t k = 0; k < nt; k++)
+        j[k] = (struct body_job){ x, order, live, blk, (uint32_t)(nb * k / nt),
+                                  (uint32_t)(nb * (k + 1) / nt), fd, at,
+                                  at + live * sizeof(struct idx_frec), false };
+    par_run(body_sizes_run, j, sizeof j[0], nt);
+    for (uint32_t b = 0; b < nb; b++) {
+        uint64_t size = blk[b].str_off;
+
+        blk[b].str_off = off;
+        off += size;
     }
-    w_flush(w);
-    for (size_t b = 0; b * IDX_BLK_RECS < live; b++)
-        blk[b].sum = csum_final(&bc[b]);
+    par_run(body_build_run, j, sizeof j[0], nt);
+    ok = pwrite_all(fd, "", 1, j[0].str_at);
+    for (size_t k = 0; k < nt; k++)
+        ok = ok && !j[k].failed;
+    return ok;
 }
 
 /* The name hashes and checks, in record order; their checksum goes in the header. */
 static uint64_t write_hashes(struct writer *w, const struct idx *x, const uint32_t *order,
                              size_t live)
 {
+    uint64_t *hv = xmalloc((live + 1) * sizeof *hv);
+    uint32_t *cv = xmalloc((live + 1) * sizeof *cv);
     struct csum c;
 
+    for (size_t k = 0; k < live; k++) {
+        const struct idx_msg *m = &x->m[order[k]];
+
+        hv[k] = idx_uniq_hash(m->name, m->uniq_len);
+        cv[k] = idx_name_check(m->name, m->in_new);
+    }
     csum_init(&c);
-    for (size_t k = 0; k < live; k++) {
-        const struct idx_msg *m = &x->m[order[k]];
-        uint64_t hv = idx_uniq_hash(m->name, m->uniq_len);
-
-        w_add(w, &c, &hv, sizeof hv);
-    }
-    for (size_t k = 0; k < live; k++) {
-        const struct idx_msg *m = &x->m[order[k]];
-        uint32_t cv = idx_name_check(m->name, m->in_new);
-
-        w_add(w, &c, &cv, sizeof cv);
-    }
+    w_add(w, &c, hv, live * sizeof *hv);
+    w_add(w, &c, cv, live * sizeof *cv);
     w_flush(w);
+    free(hv);
+    free(cv);
     return csum_final(&c);
 }
 
@@ -1438,7 +1527,6 @@ int idx_save(struct idx *x, struct err *e)
 {
     struct idx_fhdr h;
     struct idx_fblk *blk = NULL;
-    struct csum *bc = NULL;
     struct writer *w = NULL;
     struct buf tmp = BUF_INIT;
     size_t live;
@@ -1455,7 +1543,6 @@ int idx_save(struct idx *x, struct err *e)
     if (head_for(x, &h, &live) < 0)
         return err_set(e, ERR_SYS, "%s: index too large", x->cache_path);
     blk = xcalloc(h.nblocks + 1, sizeof *blk);
-    bc = xcalloc(h.nblocks + 1, sizeof *bc);
     buf_printf(&tmp, "%s.tmp.%ld", x->cache_path, (long)getpid());
     w = xmalloc(sizeof *w);
     w->len = 0;
@@ -1466,14 +1553,17 @@ int idx_save(struct idx *x, struct err *e)
         goto out;
     }
     /* the header and block table go in last, when the checksums are known */
-    if (lseek(w->fd, (off_t)(sizeof h + h.nblocks * sizeof *blk), SEEK_SET) < 0)
-        w->failed = true;
     order = xmalloc((live + 1) * sizeof *order);
     for (size_t i = 0, k = 0; i < x->n; i++)
         if (!x->m[i].gone)
             order[k++] = (uint32_t)i;
     idx_sort(x, order, live, IDX_SORT_DATE, false);
-    write_body(w, x, order, live, blk, bc);
+    if (!write_body(w->fd, sizeof h + h.nblocks * sizeof *blk, x, order, live, blk))
+        w->failed = true;
+    /* the hashes follow the strings */
+    if (lseek(w->fd, (off_t)(sizeof h + h.nblocks * sizeof *blk +
+                             live * sizeof(struct idx_frec) + h.strtab_size), SEEK_SET) < 0)
+        w->failed = true;
     h.hash_sum = write_hashes(w, x, order, live);
     if (getenv("TERN_INDEX_TEST_STOP"))
         raise(SIGSTOP);         /* tests: killed here, mid-rewrite (index-kill.sh) */
@@ -1510,7 +1600,6 @@ out:
     free(order);
     free(w);
     free(blk);
-    free(bc);
     buf_free(&tmp);
     return rc;
 }
