@@ -77,8 +77,13 @@ void addr_list_free(struct addr *a, size_t n);
 /* For list columns: display name of the first address if any, else its mailbox; for an
  * empty group ("undisclosed-recipients:;") the decoded value. New string, never NULL. */
 char *addr_display(const char *value, size_t len);
+/* The same from the list value parsed into a (its first name or mailbox is taken out of a,
+ * so anything else wanted from a is taken first). */
+char *addr_display_of(struct addr *a, size_t n, const char *value, size_t len);
 /* The mailbox of the first address that has an '@', or NULL; new string. */
 char *addr_first_mailbox(const char *value, size_t len);
+/* The same from a parsed list: a pointer into a, or NULL. */
+const char *addr_first_mailbox_of(const struct addr *a, size_t n);
 /* Append "Name <mailbox>" to out, the name quoted when it holds specials (a comma, a dot...),
  * or the bare mailbox when name is NULL or empty: a ready item of an address header. */
 void addr_format(struct buf *out, const char *name, const char *mailbox);

@@ -825,13 +825,10 @@ void addr_list_free(struct addr *a, size_t n)
     free(a);
 }
 
-char *addr_display(const char *value, size_t len)
+char *addr_display_of(struct addr *a, size_t n, const char *value, size_t len)
 {
-    struct addr *a;
-    size_t n;
     char *r;
 
-    addr_parse_list(value, len, &a, &n);
     if (n == 0) {
         r = hdr_decode(value, len);
     } else if (a[0].name) {
@@ -841,6 +838,17 @@ char *addr_display(const char *value, size_t len)
         r = a[0].mailbox;
         a[0].mailbox = NULL;
     }
+    return r;
+}
+
+char *addr_display(const char *value, size_t len)
+{
+    struct addr *a;
+    size_t n;
+    char *r;
+
+    addr_parse_list(value, len, &a, &n);
+    r = addr_display_of(a, n, value, len);
     addr_list_free(a, n);
     return r;
 }
@@ -953,16 +961,24 @@ char *hdr_msgid(const char *value, size_t len)
     return r;
 }
 
+const char *addr_first_mailbox_of(const struct addr *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i].mailbox && strchr(a[i].mailbox, '@'))
+            return a[i].mailbox;
+    return NULL;
+}
+
 char *addr_first_mailbox(const char *value, size_t len)
 {
     struct addr *a;
     size_t n;
-    char *m = NULL;
+    const char *mb;
+    char *m;
 
     addr_parse_list(value, len, &a, &n);
-    for (size_t i = 0; i < n && m == NULL; i++)
-        if (a[i].mailbox && strchr(a[i].mailbox, '@'))
-            m = xstrdup(a[i].mailbox);
+    mb = addr_first_mailbox_of(a, n);
+    m = mb ? xstrdup(mb) : NULL;
     addr_list_free(a, n);
     return m;
 }

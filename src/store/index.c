@@ -358,43 +358,61 @@ static void add_mailbox(struct buf *b, const char *mb)
             b->ptr[i] = '_';
 }
 
-static char *first_mailbox(const struct hdr_field *f)
+/* The first mailbox with an '@' of a parsed From, cleaned for the index; NULL when none. */
+static char *first_mailbox(const struct addr *a, size_t n)
 {
-    char *mb = addr_first_mailbox(f->value, f->value_len);
+    const char *mb = addr_first_mailbox_of(a, n);
     struct buf b = BUF_INIT;
 
     if (mb == NULL)
         return NULL;
     add_mailbox(&b, mb);
-    free(mb);
     return buf_detach(&b);
 }
 
-/* The mailboxes of To and Cc (the first ADDRS_KEEP), space-separated, for to: searches;
- * NULL when there are none. */
-static char *mailboxes(const struct hdr_field *to, const struct hdr_field *cc)
+/* The mailboxes of To and Cc (the first ADDRS_KEEP) from their parsed lists, space-separated,
+ * for to: searches; NULL when there are none. */
+static char *mailboxes(struct addr *const as[2], const size_t ns[2])
 {
-    const struct hdr_field *fs[2] = { to, cc };
     struct buf b = BUF_INIT;
     size_t kept = 0;
 
-    for (int k = 0; k < 2; k++) {
-        struct addr *a;
-        size_t n;
-
-        if (fs[k]->name == NULL || addr_parse_list(fs[k]->value, fs[k]->value_len, &a, &n) < 0)
-            continue;
-        for (size_t i = 0; i < n && kept < ADDRS_KEEP; i++) {
-            if (a[i].mailbox == NULL || a[i].mailbox[0] == '\0')
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < ns[k] && kept < ADDRS_KEEP; i++) {
+            if (as[k][i].mailbox == NULL || as[k][i].mailbox[0] == '\0')
                 continue;
             if (b.len)
                 buf_addc(&b, ' ');
-            add_mailbox(&b, a[i].mailbox);
+            add_mailbox(&b, as[k][i].mailbox);
             kept++;
         }
-        addr_list_free(a, n);
-    }
     return b.len ? buf_detach(&b) : (buf_free(&b), NULL);
+}
+
+/* From, To and Cc, each parsed once: the list columns' names, From's address and the
+ * recipients' addresses. */
+static void fill_addresses(struct pctx *x, const struct hdr_field *from,
+                           const struct hdr_field *to, const struct hdr_field *cc,
+                           struct idx_msg *m)
+{
+    const struct hdr_field *fs[3] = { from, to, cc };
+    struct addr *as[3] = { NULL, NULL, NULL };
+    size_t ns[3] = { 0, 0, 0 };
+
+    for (int k = 0; k < 3; k++)
+        if (fs[k]->name)
+            addr_parse_list(fs[k]->value, fs[k]->value_len, &as[k], &ns[k]);
+    /* the addresses first: a display name is taken out of its list */
+    m->from_addr = from->name ? idx_arena_take(x, first_mailbox(as[0], ns[0])) : "";
+    m->to_addrs = idx_arena_take(x, mailboxes(as + 1, ns + 1));
+    m->from = from->name ? idx_arena_take(x, addr_display_of(as[0], ns[0], from->value,
+                                                             from->value_len))
+                         : "";
+    m->to = to->name ? idx_arena_take(x, addr_display_of(as[1], ns[1], to->value,
+                                                         to->value_len))
+                     : "";
+    for (int k = 0; k < 3; k++)
+        addr_list_free(as[k], ns[k]);
 }
 
 #define HDR_FIRST_READ 4096     /* most header blocks fit: read the body only when not */
@@ -462,15 +480,12 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
         if (i != K_N && k[i].name == NULL)
             k[i] = f;
     }
-    m->from = ff->name ? idx_arena_take(x, addr_display(ff->value, ff->value_len)) : "";
-    m->to = ft->name ? idx_arena_take(x, addr_display(ft->value, ft->value_len)) : "";
+    fill_addresses(x, ff, ft, fc, m);
     m->subject = fs->name ? idx_arena_take(x, hdr_decode(fs->value, fs->value_len)) : "";
     m->msgid = fm->name ? idx_arena_take(x, id_clean(hdr_msgid(fm->value, fm->value_len))) : "";
     m->in_reply_to = fi->name ? idx_arena_take(x, id_clean(first_id(fi->value, fi->value_len)))
                               : "";
     m->references = fr->name ? idx_arena_take(x, refs_join(fr->value, fr->value_len)) : "";
-    m->from_addr = ff->name ? idx_arena_take(x, first_mailbox(ff)) : "";
-    m->to_addrs = idx_arena_take(x, mailboxes(ft, fc));
     /* the signed/encrypted mark comes from the Content-Type alone: nothing is decrypted */
     m->crypt = fct->name ? (uint8_t)crypt_mark(fct->value, fct->value_len) : 0;
     m->mtime = (int64_t)st.st_mtime;
