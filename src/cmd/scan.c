@@ -14,6 +14,7 @@
 #include "tern/crypt.h"
 #include "tern/index.h"
 #include "tern/maildir.h"
+#include "tern/parallel.h"
 #include "tern/paths.h"
 #include "tern/str.h"
 #include "tern/thread.h"
@@ -155,6 +156,54 @@ static void scan_line(struct buf *out, size_t num, const struct idx_msg *m,
     buf_addc(out, '\n');
 }
 
+/* A large listing is formatted on every core, a round of rows at a time (each share into
+ * a buffer of its own, written in order), its entries read beforehand so that formatting
+ * only reads them. */
+#define SCAN_SHARED 16384
+#define SCAN_ROUND 65536
+
+struct scan_share {
+    const struct idx *x;
+    const uint32_t *rows;
+    size_t lo, hi;
+    struct buf out;
+};
+
+static void *scan_share_run(void *arg)
+{
+    struct scan_share *j = arg;
+    struct day_cache dc = { 0, 0, "" };
+
+    buf_reset(&j->out);
+    for (size_t r = j->lo; r < j->hi; r++)
+        scan_line(&j->out, r + 1, idx_msg(j->x, j->rows[r]), &dc, NULL);
+    return NULL;
+}
+
+static void print_shared(const struct idx *x, const struct idx_view *v)
+{
+    struct scan_share j[PAR_MAX_THREADS];
+    size_t nt = par_threads(PAR_MAX_THREADS);
+
+    idx_read_all(x);
+    for (size_t k = 0; k < nt; k++)
+        j[k] = (struct scan_share){ x, v->v, 0, 0, BUF_INIT };
+    for (size_t lo = 0; lo < v->n; lo += SCAN_ROUND) {
+        size_t n = v->n - lo < SCAN_ROUND ? v->n - lo : SCAN_ROUND;
+
+        for (size_t k = 0; k < nt; k++) {
+            j[k].lo = lo + n * k / nt;
+            j[k].hi = lo + n * (k + 1) / nt;
+        }
+        par_run(scan_share_run, j, sizeof j[0], nt);
+        for (size_t k = 0; k < nt; k++)
+            if (j[k].out.len)
+                fwrite(j[k].out.ptr, 1, j[k].out.len, stdout);
+    }
+    for (size_t k = 0; k < nt; k++)
+        buf_free(&j[k].out);
+}
+
 int cmd_scan(int argc, char **argv, const struct globals *g)
 {
     static const struct option opts[] = {
@@ -258,6 +307,8 @@ int cmd_scan(int argc, char **argv, const struct globals *g)
             }
         }
         thread_view_free(&tv);
+    } else if (v.n >= SCAN_SHARED) {
+        print_shared(x, &v);
     } else {
         for (size_t r = 0; r < v.n; r++) {
             scan_line(&out, r + 1, idx_msg(x, v.v[r]), &dc, NULL);
