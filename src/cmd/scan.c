@@ -158,9 +158,12 @@ static void scan_line(struct buf *out, size_t num, const struct idx_msg *m,
 
 /* A large listing is formatted on every core, a round of rows at a time (each share into
  * a buffer of its own, written in order), its entries read beforehand so that formatting
- * only reads them. */
-#define SCAN_SHARED 16384
-#define SCAN_ROUND 65536
+ * only reads them. From how many rows, and how many a round: 16,384 and 65,536, or
+ * $TERN_SCAN_SHARED and $TERN_SCAN_ROUND (the tests make both small). */
+static size_t scan_shared(void)
+{
+    return (size_t)str_env_long("TERN_SCAN_SHARED", 1, 100000000, 16384);
+}
 
 struct scan_share {
     const struct idx *x;
@@ -184,12 +187,13 @@ static void print_shared(const struct idx *x, const struct idx_view *v)
 {
     struct scan_share j[PAR_MAX_THREADS];
     size_t nt = par_threads(PAR_MAX_THREADS);
+    size_t round = (size_t)str_env_long("TERN_SCAN_ROUND", 1, 100000000, 65536);
 
     idx_read_all(x);
     for (size_t k = 0; k < nt; k++)
         j[k] = (struct scan_share){ x, v->v, 0, 0, BUF_INIT };
-    for (size_t lo = 0; lo < v->n; lo += SCAN_ROUND) {
-        size_t n = v->n - lo < SCAN_ROUND ? v->n - lo : SCAN_ROUND;
+    for (size_t lo = 0; lo < v->n; lo += round) {
+        size_t n = v->n - lo < round ? v->n - lo : round;
 
         for (size_t k = 0; k < nt; k++) {
             j[k].lo = lo + n * k / nt;
@@ -307,7 +311,7 @@ int cmd_scan(int argc, char **argv, const struct globals *g)
             }
         }
         thread_view_free(&tv);
-    } else if (v.n >= SCAN_SHARED) {
+    } else if (v.n >= scan_shared()) {
         print_shared(x, &v);
     } else {
         for (size_t r = 0; r < v.n; r++) {

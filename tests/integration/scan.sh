@@ -202,4 +202,25 @@ fi
 grep -q '\^\[\[2J<U+009B>2J<U+202E>x$' "$T/crafted.out" && pass "and shown visibly (from the cache)" ||
     fail "crafted strings not shown: $(cat "$T/crafted.out")"
 
+# A large listing is formatted on several threads, a round of rows at a time: the same lines
+# in the same order as the one-thread listing (forced here on a small folder: 7 rows a round,
+# so that rounds and shares both end mid-way).
+mkdir -p "$M/many/cur" "$M/many/new" "$M/many/tmp"
+i=0
+while [ $i -lt 120 ]; do
+    printf 'From: Sender %d <s%d@example.org>\nSubject: number %d\nDate: %s\nMessage-ID: <m%d@x>\n\nb\n' \
+        $i $i $i "$(printf 'Mon, %02d Jan 2024 %02d:00:00 +0000' $((i % 28 + 1)) $((i % 24)))" $i \
+        >"$M/many/cur/17000$i.M$i.host:2,S"
+    i=$((i + 1))
+done
+expect_status 0 "many: scan on one thread" -- S many
+cp "$T/out" "$T/one"
+TERN_SCAN_SHARED=1 TERN_SCAN_ROUND=7 TERN_INDEX_THREADS=3 \
+    expect_status 0 "many: scan on three threads" -- S many
+if cmp -s "$T/one" "$T/out" && [ "$(wc -l <"$T/out")" -eq 120 ]; then
+    pass "the threads' listing is the one thread's, line for line"
+else
+    fail "the threads' listing differs"; diff "$T/one" "$T/out" | head -n 5
+fi
+
 finish
