@@ -77,12 +77,12 @@ field() {    # field NAME FILE: the seconds of the bench_index line NAME (median
 kv() {       # kv NAME KEY FILE: median of KEY=value on the bench_index lines NAME
     awk -v n="$1" -v k="$2=" '$1 == n { for (i = 3; i <= NF; i++) if (index($i, k) == 1)
         print substr($i, length(k) + 1) }' "$3" | sort -n |
-        awk '{ a[NR] = $1 } END { if (NR) printf "%.2f", a[int((NR + 1) / 2)]; else printf "-" }'
+        awk '{ a[NR] = $1 } END { if (NR) printf "%.4f", a[int((NR + 1) / 2)]; else printf "-" }'
 }
 cpu() {      # cpu NAME FILE: "CPU x, main thread y" of a bench_index line (threads, read_all)
     printf "(CPU %s, main thread %s)" "$(kv "$1" cpu "$2")" "$(kv "$1" main "$2")"
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.1f", a / b; else printf "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf (a / b < 10 ? "%.2f" : "%.1f"), a / b; else printf "-" }'; }
 
 # ---- warm indexes (and the stored directory stamps more than a second old) ----
 for d in "$SMALL" "$BASE" "$BIG"; do
@@ -206,12 +206,8 @@ if [ -f "$W/tui.neomutt" ]; then
     echo "NeoMutt (header cache warm) at 100,000: $(tmed neomutt first_ms) ms, $(tmed neomutt rss_kb) KB;" \
          "tern $(tmed base first_ms) ms: NeoMutt ÷ tern = $(ratio "$(tmed neomutt first_ms)" "$(tmed base first_ms)")"
 fi
-cpu() {      # cpu NAME FILE: the median CPU seconds (user + system) of the lines NAME
-    awk -v n="$1" '$1 == n { sub("cpu=", "", $3); print $3 }' "$2" | sort -n |
-        awk '{ a[NR] = $1 } END { if (NR) printf "%.4f", a[int((NR + 1) / 2)]; else printf "-" }'
-}
 chg() {      # chg KIND MODE: "wall (cpu)" of refresh_KIND_MODE
-    printf '%s (%s)' "$(field "refresh_$1_$2" "$W/changes")" "$(cpu "refresh_$1_$2" "$W/changes")"
+    printf '%s (%s)' "$(field "refresh_$1_$2" "$W/changes")" "$(kv "refresh_$1_$2" cpu "$W/changes")"
 }
 rw=$(field refresh_renames_watch "$W/changes")
 dw=$(field refresh_deliveries_watch "$W/changes")
@@ -228,7 +224,7 @@ client with the watch (inotify).
 | 1,000 renames (flag changes) in cur/ | $(chg renames open) | $(chg renames list) | $(chg renames watch) | $mb_base | $(ratio "$mb_base" "$rw") |
 | 1,000 deliveries into new/ | $(chg deliveries open) | $(chg deliveries list) | $(chg deliveries watch) | $mb_base | $(ratio "$mb_base" "$dw") |
 
-At 1,000,000, watch: 1,000 renames $(field big_refresh_renames_watch "$W/changes") s (CPU $(cpu big_refresh_renames_watch "$W/changes")), 1,000 deliveries $(field big_refresh_deliveries_watch "$W/changes") s (CPU $(cpu big_refresh_deliveries_watch "$W/changes")).
+At 1,000,000, watch: 1,000 renames $(field big_refresh_renames_watch "$W/changes") s (CPU $(kv big_refresh_renames_watch cpu "$W/changes")), 1,000 deliveries $(field big_refresh_deliveries_watch "$W/changes") s (CPU $(kv big_refresh_deliveries_watch cpu "$W/changes")).
 
 ### Views
 
