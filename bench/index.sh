@@ -243,7 +243,7 @@ At 1,000,000, watch: 1,000 renames $(field big_refresh_renames_watch "$W/changes
 
 | messages | tern (s) | mblaze (s) | tern ÷ mblaze | index bytes/message |
 |---|---|---|---|---|
-| 100,000 | $cold_base | $mb_base | $(ratio "$cold_base" "$mb_base") | $(awk -v s="$size_base" 'BEGIN { printf "%.0f", s / 100000 }') (72 fixed) |
-| 1,000,000 | $cold_big | $mb_big | $(ratio "$cold_big" "$mb_big") | $(awk -v s="$size_big" 'BEGIN { printf "%.0f", s / 1000000 }') (72 fixed) |
+| 100,000 | $cold_base | $mb_base | $(ratio "$cold_base" "$mb_base") | $(awk -v s="$size_base" 'BEGIN { printf "%.0f", s / 100000 }') (76 fixed: record 64, name hash 8, name check 4) |
+| 1,000,000 | $cold_big | $mb_big | $(ratio "$cold_big" "$mb_big") | $(awk -v s="$size_big" 'BEGIN { printf "%.0f", s / 1000000 }') (76 fixed: record 64, name hash 8, name check 4) |
 EOF
 [ -z "${VERBOSE:-}" ] || cat "$W"/first.* "$W"/changes "$W"/views.* "$W"/tui.*
