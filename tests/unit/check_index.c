@@ -67,6 +67,15 @@ static long find_subject(const struct idx *x, const char *subj)
     return -1;
 }
 
+/* The live entry with that subject, which must be there. */
+static const struct idx_msg *by_subject(const struct idx *x, const char *subj)
+{
+    long i = find_subject(x, subj);
+
+    ck_assert_msg(i >= 0, "no entry \"%s\"", subj);
+    return idx_msg(x, (size_t)i);
+}
+
 /* Opens the folder once and closes it, which writes its cache file. */
 static void write_cache(const char *d)
 {
@@ -240,10 +249,8 @@ START_TEST(cache_truncated_while_open)
     }
     ck_assert_uint_gt(total, 0);
     ck_assert_int_ge(find_subject(x, "Budget 2024"), 0);
-    idx_close(x);
     free(cache);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -257,8 +264,8 @@ START_TEST(incremental_refresh)
     uint32_t id_budget, id_alice;
 
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    id_budget = idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->id;
-    id_alice = idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->id;
+    id_budget = by_subject(x, "Budget 2024")->id;
+    id_alice = by_subject(x, "Grüße aus Bern")->id;
     ck_assert_int_eq(idx_refresh(x, &e), 0);
     /* another client: reads the new message, deletes Bob's, delivers one */
     snprintf(a, sizeof a, "%s/new/1002.C.host", d);
@@ -631,9 +638,8 @@ START_TEST(long_references_trimmed)
         " <r4@x> <r5@x>\n\t<r6@x> <r7@x>\nIn-Reply-To: <r7@x>\n\n.\n");
     put(d, "cur", "2.S.host:2,S", "Subject: short\nReferences: <r1@x> <r2@x>\n\n.\n");
     ck_assert_int_eq(idx_open(d, IDX_NO_SAVE, &x, &e), 0);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "deep"))->references,
-                     "r1@x r4@x r5@x r6@x r7@x");
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "short"))->references, "r1@x r2@x");
+    ck_assert_str_eq(by_subject(x, "deep")->references, "r1@x r4@x r5@x r6@x r7@x");
+    ck_assert_str_eq(by_subject(x, "short")->references, "r1@x r2@x");
     close_and_remove(x, d);
 }
 END_TEST
@@ -909,20 +915,16 @@ START_TEST(journal_replayed)
     age_dir(d, "new", 3);
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);      /* the mtimes moved: listed, same data */
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "journal"))->name, "1009.N.host:2,S");
-    ck_assert_uint_eq(idx_msg(x, (size_t)find_subject(x, "journal"))->crypt,
-                      CRYPT_MARK_ENCRYPTED);
+    ck_assert_str_eq(by_subject(x, "journal")->name, "1009.N.host:2,S");
+    ck_assert_uint_eq(by_subject(x, "journal")->crypt, CRYPT_MARK_ENCRYPTED);
     idx_close(x);
     /* and through a rewritten cache file */
     ck_assert_int_eq(idx_open(d, IDX_NO_CACHE, &x, &e), 0);
     x = reopen(x, d);
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
-    ck_assert_uint_eq(idx_msg(x, (size_t)find_subject(x, "journal"))->crypt,
-                      CRYPT_MARK_ENCRYPTED);
-    idx_close(x);
+    ck_assert_uint_eq(by_subject(x, "journal")->crypt, CRYPT_MARK_ENCRYPTED);
     free(cache);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -1007,11 +1009,9 @@ START_TEST(truncated_while_open)
     ck_assert_int_eq(idx_refresh(x, &e), 1);
     ck_assert_uint_eq(limit_count(x, ""), 3);
     ck_assert_int_ge(find_subject(x, "Budget 2024"), 0);
-    idx_close(x);
+    close_and_remove(x, d);
     unsetenv("TERN_INDEX_EAGER_MAX");
     free(cache);
-    rm_rf(d);
-    free(d);
 }
 END_TEST
 
@@ -1270,7 +1270,7 @@ START_TEST(watch_applies_changes)
     x = open_watched(d);
     ck_assert_int_eq(idx_refresh_watched(x, &e), 0);
     ck_assert(idx_stats(x)->watched);
-    id_alice = idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->id;
+    id_alice = by_subject(x, "Grüße aus Bern")->id;
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -1320,10 +1320,8 @@ START_TEST(watch_applies_changes)
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
     idx_counts(x, &c);          /* (a replayed removal stays in the count until a listing) */
     ck_assert_uint_eq(c.total, 3);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
-                     "1000.A.host:2,FS");
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->name,
-                     "1002.C.host:2,S");
+    ck_assert_str_eq(by_subject(x, "Grüße aus Bern")->name, "1000.A.host:2,FS");
+    ck_assert_str_eq(by_subject(x, "Budget 2024")->name, "1002.C.host:2,S");
     ck_assert_int_ge(find_subject(x, "late"), 0);
     close_and_remove(x, d);
 }
@@ -1356,7 +1354,7 @@ START_TEST(watch_own_operations_and_hops)
     ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
     ck_assert_uint_eq(idx_stats(x)->parsed, 1);
     ck_assert_uint_eq(idx_count(x), 4);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "hop"))->name, "1005.H.host:2,RS");
+    ck_assert_str_eq(by_subject(x, "hop")->name, "1005.H.host:2,RS");
     close_and_remove(x, d);
 }
 END_TEST
@@ -1420,16 +1418,14 @@ START_TEST(watch_overflow_lists)
     mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");      /* unseen by any watch */
     pin_dirs(d);
     x = open_watched(d);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
-                     "1000.A.host:2,S");
+    ck_assert_str_eq(by_subject(x, "Grüße aus Bern")->name, "1000.A.host:2,S");
     idx_watch_inject(x, IDX_WEV_LOST, false, NULL);
     ck_assert_int_eq(idx_refresh_watched(x, &e), 2);
     ck_assert_int_eq(idx_refresh_watched(x, &e), 2);     /* still: only a listing can tell */
     age_dir(d, "cur", 3);                                 /* the listing's cue */
     ck_assert_int_eq(idx_refresh(x, &e), 1);
     ck_assert(idx_stats(x)->listed);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
-                     "1000.A.host:2,FS");
+    ck_assert_str_eq(by_subject(x, "Grüße aus Bern")->name, "1000.A.host:2,FS");
     mv(d, "cur/1001.B.host:2,FS", "cur/1001.B.host:2,S");
     ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
     ck_assert(idx_stats(x)->watched);
@@ -1521,8 +1517,7 @@ START_TEST(watch_damaged_name_hashes)
     ck_assert_uint_eq(idx_stats(x)->renamed, 3);
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
     ck_assert_uint_eq(idx_count(x), 3);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->name,
-                     "1002.C.host:2,S");
+    ck_assert_str_eq(by_subject(x, "Budget 2024")->name, "1002.C.host:2,S");
     close_and_remove(x, d);
 }
 END_TEST
@@ -1566,8 +1561,7 @@ START_TEST(journal_merge_deferred)
     ck_assert(!idx_stats(x)->cache_bad);
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
     ck_assert_uint_eq(idx_stats(x)->renamed, 0);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
-                     "1000.A.host:2,FS");
+    ck_assert_str_eq(by_subject(x, "Grüße aus Bern")->name, "1000.A.host:2,FS");
     idx_counts(x, &c);
     ck_assert_uint_eq(c.total, 3);
     ck_assert_uint_eq(c.flagged, 2);
@@ -1613,11 +1607,9 @@ START_TEST(listing_unread_renames)
     ck_assert_uint_eq(idx_stats(x)->renamed, 0);
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
     ck_assert_uint_eq(idx_stats(x)->filled, 0);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
-                     "1000.A.host:2,FS");
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->name,
-                     "1002.C.host:2,");
-    ck_assert(!idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->in_new);
+    ck_assert_str_eq(by_subject(x, "Grüße aus Bern")->name, "1000.A.host:2,FS");
+    ck_assert_str_eq(by_subject(x, "Budget 2024")->name, "1002.C.host:2,");
+    ck_assert(!by_subject(x, "Budget 2024")->in_new);
     idx_close(x);
     unsetenv("TERN_INDEX_EAGER_MAX");
     rm_rf(d);
@@ -1686,12 +1678,9 @@ START_TEST(listing_hash_collision)
     ck_assert_uint_eq(idx_stats(x)->renamed, 0);
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
     ck_assert_uint_eq(idx_count(x), 3);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
-                     "1000.A.host:2,FS");
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Re: Grüße aus Bern"))->name,
-                     "1001.B.host:2,S");
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->name,
-                     "1002.C.host");
+    ck_assert_str_eq(by_subject(x, "Grüße aus Bern")->name, "1000.A.host:2,FS");
+    ck_assert_str_eq(by_subject(x, "Re: Grüße aus Bern")->name, "1001.B.host:2,S");
+    ck_assert_str_eq(by_subject(x, "Budget 2024")->name, "1002.C.host");
     idx_close(x);
     idx_test_hash_mask = UINT64_MAX;
     unsetenv("TERN_INDEX_EAGER_MAX");
@@ -1791,15 +1780,12 @@ START_TEST(watch_unread_entries)
     idx_counts(x, &c);
     ck_assert_uint_eq(c.flagged, 1);
     ck_assert_uint_eq(c.unread, 0);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
-                     "1000.A.host:2,RS");
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->name,
-                     "1002.C.host:2,S");
+    ck_assert_str_eq(by_subject(x, "Grüße aus Bern")->name, "1000.A.host:2,RS");
+    ck_assert_str_eq(by_subject(x, "Budget 2024")->name, "1002.C.host:2,S");
     x = reopen(x, d);
     ck_assert(!idx_stats(x)->listed);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
-                     "1000.A.host:2,RS");
-    ck_assert(!idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->in_new);
+    ck_assert_str_eq(by_subject(x, "Grüße aus Bern")->name, "1000.A.host:2,RS");
+    ck_assert(!by_subject(x, "Budget 2024")->in_new);
     idx_counts(x, &c);
     ck_assert_uint_eq(c.unread, 0);
     idx_close(x);
@@ -1828,8 +1814,7 @@ START_TEST(watch_damaged_block_lists)
     ck_assert(idx_stats(x)->listed);
     ck_assert_uint_eq(idx_stats(x)->parsed, 3);
     ck_assert_uint_eq(idx_count(x), 3);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
-                     "1000.A.host:2,FS");
+    ck_assert_str_eq(by_subject(x, "Grüße aus Bern")->name, "1000.A.host:2,FS");
     mv(d, "cur/1001.B.host:2,FS", "cur/1001.B.host:2,S");
     ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
     ck_assert(idx_stats(x)->watched);
@@ -1855,7 +1840,7 @@ START_TEST(delivered_names_added)
     ck_assert_int_eq(idx_add_new(x, names, sizeof names / sizeof names[0]), 1);
     ck_assert_uint_eq(idx_count(x), 4);
     ck_assert_uint_eq(idx_stats(x)->parsed, 1);
-    ck_assert(idx_msg(x, (size_t)find_subject(x, "fetched"))->in_new);
+    ck_assert(by_subject(x, "fetched")->in_new);
     ck_assert_int_eq(idx_add_new(x, names, 1), 0);         /* known now */
     age_dir(d, "new", 3);
     ck_assert_int_eq(idx_refresh(x, &e), 0);
