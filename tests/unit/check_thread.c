@@ -119,6 +119,17 @@ static void expect_threads(const char *d, enum idx_sort key, bool rev, const cha
     free(s);
 }
 
+/* The threads of a folder of the messages T (N of them) in KEY order (REV: reversed) read
+ * WANT (render's notation). */
+static void expect_folder_threads(const struct tmsg *t, size_t n, enum idx_sort key, bool rev,
+                                  const char *want)
+{
+    char *d = folder(t, n);
+
+    expect_threads(d, key, rev, want);
+    test_tmpdir_free(d);
+}
+
 START_TEST(simple_tree)
 {
     static const struct tmsg t[] = {
@@ -128,12 +139,10 @@ START_TEST(simple_tree)
         { "d", "04", "d@x", "<a@x>", NULL, NULL, 0 },
         { "e", "02", "e@x", NULL, NULL, NULL, 0 },
     };
-    char *d = folder(t, 5);
 
     /* threads ordered by their newest message: e (02) before a's thread (04) */
-    expect_threads(d, IDX_SORT_DATE, false, "0:e 0:a 1:b 2:c 1:d");
-    expect_threads(d, IDX_SORT_DATE, true, "0:a 1:b 2:c 1:d 0:e");
-    test_tmpdir_free(d);
+    expect_folder_threads(t, 5, IDX_SORT_DATE, false, "0:e 0:a 1:b 2:c 1:d");
+    expect_folder_threads(t, 5, IDX_SORT_DATE, true, "0:a 1:b 2:c 1:d 0:e");
 }
 END_TEST
 
@@ -146,10 +155,8 @@ START_TEST(missing_parent_groups_siblings)
         { "r3", "04", "r3@x", "<root@x> <r2@x>", NULL, NULL, 0 },
         { "z", "05", "z@x", NULL, NULL, NULL, 0 },
     };
-    char *d = folder(t, 4);
 
-    expect_threads(d, IDX_SORT_DATE, false, "0:r1 1:r2 2:r3 0:z");
-    test_tmpdir_free(d);
+    expect_folder_threads(t, 4, IDX_SORT_DATE, false, "0:r1 1:r2 2:r3 0:z");
 }
 END_TEST
 
@@ -161,11 +168,9 @@ START_TEST(subject_fallback)
         { "other", "03", "x@x", NULL, NULL, "Lunch plans", 0 },   /* original, not merged */
         { "fwd", "04", "f@x", NULL, NULL, "Fwd: Unrelated", 0 },
     };
-    char *d = folder(t, 4);
 
-    expect_threads(d, IDX_SORT_DATE, false,
-                   "0:Lunch plans 1:Re: Lunch plans 0:Lunch plans 0:Fwd: Unrelated");
-    test_tmpdir_free(d);
+    expect_folder_threads(t, 4, IDX_SORT_DATE, false,
+                          "0:Lunch plans 1:Re: Lunch plans 0:Lunch plans 0:Fwd: Unrelated");
 }
 END_TEST
 
@@ -249,10 +254,8 @@ START_TEST(loop_and_duplicate_exact)
         { "d2", "04", "d@x", NULL, NULL, NULL, 0 },        /* the same Message-ID */
         { "re", "05", "r@x", "<d@x>", NULL, NULL, 0 },     /* answers the first d */
     };
-    char *d = folder(t, 5);
 
-    expect_threads(d, IDX_SORT_DATE, false, "0:b 1:a 0:d2 0:d1 1:re");
-    test_tmpdir_free(d);
+    expect_folder_threads(t, 5, IDX_SORT_DATE, false, "0:b 1:a 0:d2 0:d1 1:re");
 }
 END_TEST
 
@@ -267,11 +270,9 @@ START_TEST(date_ties)
         { "y", "03", "y@x", NULL, NULL, NULL, 60 },
         { "z", "03", "z@x", NULL, NULL, NULL, 50 },
     };
-    char *d = folder(t, 6);
 
-    expect_threads(d, IDX_SORT_DATE, false, "0:a 1:c 1:b 1:d 0:z 0:y");
-    expect_threads(d, IDX_SORT_DATE, true, "0:y 0:z 0:a 1:c 1:b 1:d");
-    test_tmpdir_free(d);
+    expect_folder_threads(t, 6, IDX_SORT_DATE, false, "0:a 1:c 1:b 1:d 0:z 0:y");
+    expect_folder_threads(t, 6, IDX_SORT_DATE, true, "0:y 0:z 0:a 1:c 1:b 1:d");
 }
 END_TEST
 
@@ -312,11 +313,9 @@ START_TEST(arrival_order)
         { "b", "02", "b@x", "<a@x>", NULL, NULL, 400 },
         { "c", "03", "c@x", NULL, NULL, NULL, 300 },
     };
-    char *d = folder(t, 3);
 
-    expect_threads(d, IDX_SORT_ARRIVAL, false, "0:c 0:a 1:b");
-    expect_threads(d, IDX_SORT_DATE, false, "0:a 1:b 0:c");
-    test_tmpdir_free(d);
+    expect_folder_threads(t, 3, IDX_SORT_ARRIVAL, false, "0:c 0:a 1:b");
+    expect_folder_threads(t, 3, IDX_SORT_DATE, false, "0:a 1:b 0:c");
 }
 END_TEST
 
@@ -330,11 +329,9 @@ START_TEST(subject_replies_only)
         { "r3", "03", "3@x", NULL, NULL, "Re[2]: Plans", 0 },
         { "p2", "04", "4@x", NULL, NULL, "Re: Plans B", 0 },
     };
-    char *d = folder(t, 4);
 
-    expect_threads(d, IDX_SORT_DATE, false,
-                   "0:Re: Plans 1:[team] RE: Plans 1:Re[2]: Plans 0:Re: Plans B");
-    test_tmpdir_free(d);
+    expect_folder_threads(t, 4, IDX_SORT_DATE, false,
+                          "0:Re: Plans 1:[team] RE: Plans 1:Re[2]: Plans 0:Re: Plans B");
 }
 END_TEST
 
