@@ -1243,6 +1243,14 @@ static void mv(const char *d, const char *from, const char *to)
     ck_assert_int_eq(rename(a, b), 0);
 }
 
+/* The folder's directories pinned to an old time and its cache written: a later change the
+ * test hides with pin_dirs() again leaves the stored stamps matching. */
+static void pinned_cache(const char *d)
+{
+    pin_dirs(d);
+    write_cache(d);
+}
+
 static struct idx *open_watched(const char *d)
 {
     struct idx *x;
@@ -1369,8 +1377,7 @@ START_TEST(watch_rename_pair_split)
     uint32_t id;
     long i;
 
-    pin_dirs(d);
-    write_cache(d);
+    pinned_cache(d);
     /* renamed behind the index's back (the stamp still matches): the events are injected */
     mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
     mv(d, "cur/1001.B.host:2,FS", "cur/1001.B.host:2,FRS");
@@ -1413,8 +1420,7 @@ START_TEST(watch_overflow_lists)
     struct idx *x;
     struct err e;
 
-    pin_dirs(d);
-    write_cache(d);
+    pinned_cache(d);
     mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");      /* unseen by any watch */
     pin_dirs(d);
     x = open_watched(d);
@@ -1536,8 +1542,7 @@ START_TEST(journal_merge_deferred)
     setenv("TERN_INDEX_SMALL_CACHE", "0", 1);
     setenv("TERN_INDEX_JNL_SLACK", "0", 1);
     snprintf(log, sizeof log, "%s.log", cache);
-    pin_dirs(d);
-    write_cache(d);
+    pinned_cache(d);
     ck_assert_int_eq(stat(cache, &st0), 0);
     mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
@@ -1584,8 +1589,7 @@ START_TEST(listing_unread_renames)
     struct err e;
 
     setenv("TERN_INDEX_EAGER_MAX", "0", 1);
-    pin_dirs(d);
-    write_cache(d);
+    pinned_cache(d);
     mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
     mv(d, "new/1002.C.host", "cur/1002.C.host:2,");
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
@@ -1628,8 +1632,7 @@ START_TEST(listing_new_only_unread)
     struct err e;
 
     setenv("TERN_INDEX_EAGER_MAX", "0", 1);
-    pin_dirs(d);
-    write_cache(d);
+    pinned_cache(d);
     snprintf(path, sizeof path, "%s/new/1002.C.host", d);
     ck_assert_int_eq(unlink(path), 0);
     put(d, "new", "1003.D.host",
@@ -1664,8 +1667,7 @@ START_TEST(listing_hash_collision)
 
     idx_test_hash_mask = 0;
     setenv("TERN_INDEX_EAGER_MAX", "0", 1);
-    pin_dirs(d);
-    write_cache(d);
+    pinned_cache(d);
     mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
     mv(d, "cur/1001.B.host:2,FS", "cur/1001.B.host:2,S");
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
@@ -1709,8 +1711,7 @@ START_TEST(removal_without_compaction)
     }
     setenv("TERN_INDEX_EAGER_MAX", "0", 1);
     setenv("TERN_INDEX_COMPACT_MAX", "0", 1);
-    pin_dirs(d);
-    write_cache(d);
+    pinned_cache(d);
     snprintf(path, sizeof path, "%s/cur/1005.M5.host:2,S", d);
     ck_assert_int_eq(unlink(path), 0);
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
@@ -1757,8 +1758,7 @@ START_TEST(watch_unread_entries)
     struct err e;
 
     setenv("TERN_INDEX_EAGER_MAX", "0", 1);
-    pin_dirs(d);
-    write_cache(d);
+    pinned_cache(d);
     x = open_watched(d);
     ck_assert_uint_eq(idx_stats(x)->filled, 0);
     mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
