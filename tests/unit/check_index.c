@@ -1251,6 +1251,25 @@ static void pinned_cache(const char *d)
     write_cache(d);
 }
 
+/* Another program flags Alice's message and moves Carol's, unread, from new/ to cur/. */
+static void flag_a_move_c(const char *d)
+{
+    mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
+    mv(d, "new/1002.C.host", "cur/1002.C.host:2,");
+}
+
+/* The counts after flag_a_move_c(): all three there, two flagged, none in new/, one unread. */
+static void expect_a_flagged_c_moved(const struct idx *x)
+{
+    struct idx_counts c;
+
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.total, 3);
+    ck_assert_uint_eq(c.flagged, 2);
+    ck_assert_uint_eq(c.in_new, 0);
+    ck_assert_uint_eq(c.unread, 1);
+}
+
 static struct idx *open_watched(const char *d)
 {
     struct idx *x;
@@ -1585,24 +1604,18 @@ START_TEST(listing_unread_renames)
 {
     char *d = mkfolder();
     struct idx *x;
-    struct idx_counts c;
     struct err e;
 
     setenv("TERN_INDEX_EAGER_MAX", "0", 1);
     pinned_cache(d);
-    mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
-    mv(d, "new/1002.C.host", "cur/1002.C.host:2,");
+    flag_a_move_c(d);
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     ck_assert(idx_stats(x)->listed);
     ck_assert(!idx_stats(x)->new_only);
     ck_assert_uint_eq(idx_stats(x)->renamed, 2);
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
     ck_assert_uint_eq(idx_stats(x)->filled, 0);
-    idx_counts(x, &c);
-    ck_assert_uint_eq(c.total, 3);
-    ck_assert_uint_eq(c.flagged, 2);
-    ck_assert_uint_eq(c.in_new, 0);
-    ck_assert_uint_eq(c.unread, 1);
+    expect_a_flagged_c_moved(x);
     idx_close(x);
     /* listed again (the directories changed within the second): the renames, replayed from
      * the journal, are found unchanged */
@@ -1761,16 +1774,11 @@ START_TEST(watch_unread_entries)
     pinned_cache(d);
     x = open_watched(d);
     ck_assert_uint_eq(idx_stats(x)->filled, 0);
-    mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
-    mv(d, "new/1002.C.host", "cur/1002.C.host:2,");
+    flag_a_move_c(d);
     ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
     ck_assert_uint_eq(idx_stats(x)->renamed, 2);
     ck_assert_uint_eq(idx_stats(x)->filled, 0);
-    idx_counts(x, &c);
-    ck_assert_uint_eq(c.total, 3);
-    ck_assert_uint_eq(c.flagged, 2);
-    ck_assert_uint_eq(c.in_new, 0);
-    ck_assert_uint_eq(c.unread, 1);
+    expect_a_flagged_c_moved(x);
     mv(d, "cur/1002.C.host:2,", "cur/1002.C.host:2,S");
     mv(d, "cur/1000.A.host:2,FS", "cur/1000.A.host:2,RS");
     pin_dirs(d);
