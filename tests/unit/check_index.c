@@ -67,6 +67,67 @@ static long find_subject(const struct idx *x, const char *subj)
     return -1;
 }
 
+/* The live entry with that subject, which must be there. */
+static const struct idx_msg *by_subject(const struct idx *x, const char *subj)
+{
+    long i = find_subject(x, subj);
+
+    ck_assert_msg(i >= 0, "no entry \"%s\"", subj);
+    return idx_msg(x, (size_t)i);
+}
+
+/* Opens the folder once and closes it, which writes its cache file. */
+static void write_cache(const char *d)
+{
+    struct idx *x;
+    struct err e;
+
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    idx_close(x);
+}
+
+/* Closes the index and opens the folder again (from the cache the close left). */
+static struct idx *reopen(struct idx *x, const char *d)
+{
+    struct err e;
+
+    idx_close(x);
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    return x;
+}
+
+static void close_and_remove(struct idx *x, char *d)
+{
+    idx_close(x);
+    rm_rf(d);
+    free(d);
+}
+
+/* Writes the folder's cache, then flips one bit of the byte `back` bytes before its end. */
+static void damage_cache(const char *d, size_t back)
+{
+    char *cache = idx_cache_path(d);
+    struct buf img = BUF_INIT;
+    struct err e;
+
+    write_cache(d);
+    ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
+    ck_assert_uint_gt(img.len, back);
+    img.ptr[img.len - back] ^= 0x20;
+    ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
+    buf_free(&img);
+    free(cache);
+}
+
+static size_t count_gone(const struct idx *x)
+{
+    size_t gone = 0;
+
+    for (size_t i = 0; i < idx_count(x); i++)
+        gone += idx_msg(x, i)->gone;
+    return gone;
+}
+
 START_TEST(build_and_fields)
 {
     char *d = mkfolder();
@@ -99,9 +160,7 @@ START_TEST(build_and_fields)
     ck_assert(str_startswith(p, d));
     ck_assert_ptr_nonnull(strstr(p, "/new/1002.C.host"));
     free(p);
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -111,8 +170,7 @@ START_TEST(warm_open_uses_cache)
     struct idx *x;
     struct err e;
 
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    idx_close(x);
+    write_cache(d);
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     ck_assert_uint_eq(idx_stats(x)->cached, 3);
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
@@ -122,9 +180,7 @@ START_TEST(warm_open_uses_cache)
     /* no cache wanted: everything parsed again */
     ck_assert_int_eq(idx_open(d, IDX_NO_CACHE | IDX_NO_SAVE, &x, &e), 0);
     ck_assert_uint_eq(idx_stats(x)->parsed, 3);
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -182,8 +238,7 @@ START_TEST(cache_truncated_while_open)
     ck_assert_int_eq(utimes(sub, old), 0);
     snprintf(sub, sizeof sub, "%s/cur", d);
     ck_assert_int_eq(utimes(sub, old), 0);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    idx_close(x);
+    write_cache(d);
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     ck_assert_uint_eq(idx_stats(x)->cached, 3);
     ck_assert_int_eq(truncate(cache, 0), 0);
@@ -194,10 +249,8 @@ START_TEST(cache_truncated_while_open)
     }
     ck_assert_uint_gt(total, 0);
     ck_assert_int_ge(find_subject(x, "Budget 2024"), 0);
-    idx_close(x);
     free(cache);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -211,8 +264,8 @@ START_TEST(incremental_refresh)
     uint32_t id_budget, id_alice;
 
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    id_budget = idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->id;
-    id_alice = idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->id;
+    id_budget = by_subject(x, "Budget 2024")->id;
+    id_alice = by_subject(x, "Grüße aus Bern")->id;
     ck_assert_int_eq(idx_refresh(x, &e), 0);
     /* another client: reads the new message, deletes Bob's, delivers one */
     snprintf(a, sizeof a, "%s/new/1002.C.host", d);
@@ -239,9 +292,7 @@ START_TEST(incremental_refresh)
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     ck_assert_uint_eq(idx_count(x), 3);
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -254,8 +305,7 @@ START_TEST(damaged_cache_rebuilt)
     struct err e;
     struct buf good = BUF_INIT;
 
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    idx_close(x);
+    write_cache(d);
     ck_assert_int_eq(fs_read_file(cache, &good, &e), 0);
     ck_assert_uint_gt(good.len, 144 + 3 * 64);
     for (int kind = 0; kind < 6; kind++) {
@@ -329,9 +379,7 @@ START_TEST(file_vanishes_mid_scan)
     ck_assert_int_eq(idx_refresh(x, &e), 1);
     ck_assert_uint_eq(idx_count(x), 4);
     ck_assert_int_ge(find_subject(x, "back"), 0);
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -433,9 +481,7 @@ START_TEST(sorting)
     ck_assert_str_eq(idx_subject_base("Reply"), "Reply");
     idx_view_free(&v);
     buf_free(&out);
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -487,9 +533,7 @@ START_TEST(limits)
     ck_assert_int_eq(idx_limit_compile("is:sleepy", &l, &e), -1);
     ck_assert_int_eq(idx_limit_compile("date:yesterday", &l, &e), -1);
     idx_view_free(&v);
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -578,9 +622,7 @@ START_TEST(non_files_skipped)
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     ck_assert_uint_eq(idx_count(x), 3);
     ck_assert_uint_eq(idx_stats(x)->vanished, 0);
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -596,12 +638,9 @@ START_TEST(long_references_trimmed)
         " <r4@x> <r5@x>\n\t<r6@x> <r7@x>\nIn-Reply-To: <r7@x>\n\n.\n");
     put(d, "cur", "2.S.host:2,S", "Subject: short\nReferences: <r1@x> <r2@x>\n\n.\n");
     ck_assert_int_eq(idx_open(d, IDX_NO_SAVE, &x, &e), 0);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "deep"))->references,
-                     "r1@x r4@x r5@x r6@x r7@x");
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "short"))->references, "r1@x r2@x");
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    ck_assert_str_eq(by_subject(x, "deep")->references, "r1@x r4@x r5@x r6@x r7@x");
+    ck_assert_str_eq(by_subject(x, "short")->references, "r1@x r2@x");
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -639,8 +678,7 @@ START_TEST(counts_and_lazy_view)
     /* directories changed over a second before the listing: the next open is warm */
     age_dir(d, "cur", 10);
     age_dir(d, "new", 10);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    idx_close(x);
+    write_cache(d);
 
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     ck_assert(!idx_stats(x)->listed);
@@ -661,9 +699,7 @@ START_TEST(counts_and_lazy_view)
     idx_view_build(x, &v, IDX_SORT_DATE, true, NULL);
     ck_assert_str_eq(idx_msg(x, v.v[0])->subject, "Grüße aus Bern");
     idx_view_free(&v);
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -672,42 +708,28 @@ END_TEST
 START_TEST(lazy_block_damage)
 {
     char *d = mkfolder();
-    char *cache = idx_cache_path(d);
     struct idx *x;
     struct err e;
-    struct buf img = BUF_INIT;
-    size_t gone = 0;
 
     setenv("TERN_INDEX_EAGER_MAX", "0", 1);
     age_dir(d, "cur", 10);
     age_dir(d, "new", 10);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    idx_close(x);
-    ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
-    img.ptr[img.len - 3 * HASH_BYTES - 3] ^= 0x20;           /* a string byte of the last record
-                                                       (before the 3 name hashes and checks) */
-    ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
+    damage_cache(d, 3 * HASH_BYTES + 3);    /* a string byte of the last record (before the
+                                               3 name hashes and checks) */
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     ck_assert(!idx_stats(x)->cache_bad);            /* not seen yet: nothing was read */
     ck_assert_uint_eq(idx_count(x), 3);
-    for (size_t i = 0; i < idx_count(x); i++)
-        gone += idx_msg(x, i)->gone;
-    ck_assert_uint_eq(gone, 3);                     /* one block: all of it hidden */
+    ck_assert_uint_eq(count_gone(x), 3);            /* one block: all of it hidden */
     ck_assert_int_eq(idx_refresh(x, &e), 1);
     ck_assert_uint_eq(idx_count(x), 3);
     ck_assert_uint_eq(idx_stats(x)->parsed, 3);
     ck_assert_int_ge(find_subject(x, "Grüße aus Bern"), 0);
-    idx_close(x);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    x = reopen(x, d);
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
     for (size_t i = 0; i < idx_count(x); i++)
         ck_assert(!idx_msg(x, i)->gone);
-    idx_close(x);
+    close_and_remove(x, d);
     unsetenv("TERN_INDEX_EAGER_MAX");
-    buf_free(&img);
-    free(cache);
-    rm_rf(d);
-    free(d);
 }
 END_TEST
 
@@ -723,8 +745,7 @@ START_TEST(merge_appended)
 
     age_dir(d, "cur", 10);
     age_dir(d, "new", 10);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    idx_close(x);
+    write_cache(d);
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     put(d, "new", "1005.M.host", "From: mid@example.com\nSubject: middle\n"
         "Date: Mon, 01 Jan 2024 12:00:00 +0000\n\n.\n");
@@ -750,9 +771,7 @@ START_TEST(merge_appended)
     ck_assert_str_eq(buf_cstr(&out), "earliest|Budget 2024|middle|Re: Grüße aus Bern|latest|");
     idx_view_free(&v);
     buf_free(&out);
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -802,9 +821,7 @@ START_TEST(new_only_listing)
     ck_assert_uint_eq(idx_stats(x)->renamed, 1);
     ck_assert_uint_eq(idx_stats(x)->removed, 0);
     ck_assert_uint_eq(idx_count(x), 4);
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -848,8 +865,7 @@ START_TEST(journal_replayed)
     age_dir(d, "cur", 10);
     age_dir(d, "new", 10);
     ck_assert_int_eq(idx_fresh(d, NULL), 0);            /* no cache yet */
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    idx_close(x);
+    write_cache(d);
     file_mtime_ns(cache, &st0);
     ck_assert_int_eq(idx_fresh(d, &n), 1);
     ck_assert_uint_eq(n, 3);
@@ -899,21 +915,16 @@ START_TEST(journal_replayed)
     age_dir(d, "new", 3);
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);      /* the mtimes moved: listed, same data */
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "journal"))->name, "1009.N.host:2,S");
-    ck_assert_uint_eq(idx_msg(x, (size_t)find_subject(x, "journal"))->crypt,
-                      CRYPT_MARK_ENCRYPTED);
+    ck_assert_str_eq(by_subject(x, "journal")->name, "1009.N.host:2,S");
+    ck_assert_uint_eq(by_subject(x, "journal")->crypt, CRYPT_MARK_ENCRYPTED);
     idx_close(x);
     /* and through a rewritten cache file */
     ck_assert_int_eq(idx_open(d, IDX_NO_CACHE, &x, &e), 0);
-    idx_close(x);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    x = reopen(x, d);
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
-    ck_assert_uint_eq(idx_msg(x, (size_t)find_subject(x, "journal"))->crypt,
-                      CRYPT_MARK_ENCRYPTED);
-    idx_close(x);
+    ck_assert_uint_eq(by_subject(x, "journal")->crypt, CRYPT_MARK_ENCRYPTED);
     free(cache);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -986,27 +997,21 @@ START_TEST(truncated_while_open)
     char *cache = idx_cache_path(d);
     struct idx *x;
     struct err e;
-    size_t gone = 0;
 
     setenv("TERN_INDEX_EAGER_MAX", "0", 1);
     age_dir(d, "cur", 10);
     age_dir(d, "new", 10);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    idx_close(x);
+    write_cache(d);
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     ck_assert(!idx_stats(x)->listed);
     ck_assert_int_eq(truncate(cache, 200), 0);
-    for (size_t i = 0; i < idx_count(x); i++)
-        gone += idx_msg(x, i)->gone;
-    ck_assert_uint_eq(gone, 3);
+    ck_assert_uint_eq(count_gone(x), 3);
     ck_assert_int_eq(idx_refresh(x, &e), 1);
     ck_assert_uint_eq(limit_count(x, ""), 3);
     ck_assert_int_ge(find_subject(x, "Budget 2024"), 0);
-    idx_close(x);
+    close_and_remove(x, d);
     unsetenv("TERN_INDEX_EAGER_MAX");
     free(cache);
-    rm_rf(d);
-    free(d);
 }
 END_TEST
 
@@ -1048,8 +1053,7 @@ START_TEST(read_all_blocks)
     }
     age_dir(d, "cur", 10);
     age_dir(d, "new", 10);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    idx_close(x);
+    write_cache(d);
     setenv("TERN_INDEX_EAGER_MAX", "0", 1);
     for (int pass = 0; pass < 3; pass++) {
         size_t gone = 0;
@@ -1210,9 +1214,7 @@ START_TEST(addresses_and_bodies)
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
     ck_assert_uint_eq(limit_count(x, "from:ivan to:anna"), 1);
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -1239,6 +1241,33 @@ static void mv(const char *d, const char *from, const char *to)
     snprintf(a, sizeof a, "%s/%s", d, from);
     snprintf(b, sizeof b, "%s/%s", d, to);
     ck_assert_int_eq(rename(a, b), 0);
+}
+
+/* The folder's directories pinned to an old time and its cache written: a later change the
+ * test hides with pin_dirs() again leaves the stored stamps matching. */
+static void pinned_cache(const char *d)
+{
+    pin_dirs(d);
+    write_cache(d);
+}
+
+/* Another program flags Alice's message and moves Carol's, unread, from new/ to cur/. */
+static void flag_a_move_c(const char *d)
+{
+    mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
+    mv(d, "new/1002.C.host", "cur/1002.C.host:2,");
+}
+
+/* The counts after flag_a_move_c(): all three there, two flagged, none in new/, one unread. */
+static void expect_a_flagged_c_moved(const struct idx *x)
+{
+    struct idx_counts c;
+
+    idx_counts(x, &c);
+    ck_assert_uint_eq(c.total, 3);
+    ck_assert_uint_eq(c.flagged, 2);
+    ck_assert_uint_eq(c.in_new, 0);
+    ck_assert_uint_eq(c.unread, 1);
 }
 
 static struct idx *open_watched(const char *d)
@@ -1268,7 +1297,7 @@ START_TEST(watch_applies_changes)
     x = open_watched(d);
     ck_assert_int_eq(idx_refresh_watched(x, &e), 0);
     ck_assert(idx_stats(x)->watched);
-    id_alice = idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->id;
+    id_alice = by_subject(x, "Grüße aus Bern")->id;
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -1313,20 +1342,15 @@ START_TEST(watch_applies_changes)
     /* nothing more happened: nothing to do */
     ck_assert_int_eq(idx_refresh_watched(x, &e), 0);
     ck_assert_uint_eq(idx_stats(x)->events, 0);
-    idx_close(x);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    x = reopen(x, d);
     ck_assert(!idx_stats(x)->listed);
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
     idx_counts(x, &c);          /* (a replayed removal stays in the count until a listing) */
     ck_assert_uint_eq(c.total, 3);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
-                     "1000.A.host:2,FS");
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->name,
-                     "1002.C.host:2,S");
+    ck_assert_str_eq(by_subject(x, "Grüße aus Bern")->name, "1000.A.host:2,FS");
+    ck_assert_str_eq(by_subject(x, "Budget 2024")->name, "1002.C.host:2,S");
     ck_assert_int_ge(find_subject(x, "late"), 0);
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -1357,10 +1381,8 @@ START_TEST(watch_own_operations_and_hops)
     ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
     ck_assert_uint_eq(idx_stats(x)->parsed, 1);
     ck_assert_uint_eq(idx_count(x), 4);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "hop"))->name, "1005.H.host:2,RS");
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    ck_assert_str_eq(by_subject(x, "hop")->name, "1005.H.host:2,RS");
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -1374,9 +1396,7 @@ START_TEST(watch_rename_pair_split)
     uint32_t id;
     long i;
 
-    pin_dirs(d);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    idx_close(x);
+    pinned_cache(d);
     /* renamed behind the index's back (the stamp still matches): the events are injected */
     mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
     mv(d, "cur/1001.B.host:2,FS", "cur/1001.B.host:2,FRS");
@@ -1407,9 +1427,7 @@ START_TEST(watch_rename_pair_split)
     ck_assert_int_ge(i, 0);
     ck_assert_str_eq(idx_msg(x, (size_t)i)->name, "1001.B.host:2,FRS");
     ck_assert_uint_eq(idx_count(x), 3);
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -1421,29 +1439,23 @@ START_TEST(watch_overflow_lists)
     struct idx *x;
     struct err e;
 
-    pin_dirs(d);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    idx_close(x);
+    pinned_cache(d);
     mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");      /* unseen by any watch */
     pin_dirs(d);
     x = open_watched(d);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
-                     "1000.A.host:2,S");
+    ck_assert_str_eq(by_subject(x, "Grüße aus Bern")->name, "1000.A.host:2,S");
     idx_watch_inject(x, IDX_WEV_LOST, false, NULL);
     ck_assert_int_eq(idx_refresh_watched(x, &e), 2);
     ck_assert_int_eq(idx_refresh_watched(x, &e), 2);     /* still: only a listing can tell */
     age_dir(d, "cur", 3);                                 /* the listing's cue */
     ck_assert_int_eq(idx_refresh(x, &e), 1);
     ck_assert(idx_stats(x)->listed);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
-                     "1000.A.host:2,FS");
+    ck_assert_str_eq(by_subject(x, "Grüße aus Bern")->name, "1000.A.host:2,FS");
     mv(d, "cur/1001.B.host:2,FS", "cur/1001.B.host:2,S");
     ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
     ck_assert(idx_stats(x)->watched);
     ck_assert_uint_eq(idx_stats(x)->renamed, 1);
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -1465,9 +1477,7 @@ START_TEST(watch_absent)
     ck_assert_int_eq(idx_refresh(x, &e), 1);
     ck_assert(idx_stats(x)->listed);
     ck_assert_uint_eq(idx_stats(x)->renamed, 1);
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -1506,9 +1516,7 @@ START_TEST(watch_many_renames)
         ck_assert_int_eq(sscanf(strchr(m->name, 'M') + 1, "%zu.", &k), 1);
         ck_assert_uint_eq(m->flags, k % 2 == 0 ? (MDF_SEEN | MDF_FLAGGED) : MDF_SEEN);
     }
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -1518,17 +1526,11 @@ END_TEST
 START_TEST(watch_damaged_name_hashes)
 {
     char *d = mkfolder();
-    char *cache = idx_cache_path(d);
-    struct buf img = BUF_INIT;
     struct idx *x;
     struct err e;
 
     pin_dirs(d);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    idx_close(x);
-    ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
-    img.ptr[img.len - 5] ^= 0x20;                   /* the last record's name check */
-    ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
+    damage_cache(d, 5);                             /* the last record's name check */
     pin_dirs(d);
     x = open_watched(d);
     ck_assert(!idx_stats(x)->cache_bad);
@@ -1540,13 +1542,8 @@ START_TEST(watch_damaged_name_hashes)
     ck_assert_uint_eq(idx_stats(x)->renamed, 3);
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
     ck_assert_uint_eq(idx_count(x), 3);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->name,
-                     "1002.C.host:2,S");
-    idx_close(x);
-    buf_free(&img);
-    free(cache);
-    rm_rf(d);
-    free(d);
+    ck_assert_str_eq(by_subject(x, "Budget 2024")->name, "1002.C.host:2,S");
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -1564,9 +1561,7 @@ START_TEST(journal_merge_deferred)
     setenv("TERN_INDEX_SMALL_CACHE", "0", 1);
     setenv("TERN_INDEX_JNL_SLACK", "0", 1);
     snprintf(log, sizeof log, "%s.log", cache);
-    pin_dirs(d);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    idx_close(x);
+    pinned_cache(d);
     ck_assert_int_eq(stat(cache, &st0), 0);
     mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
@@ -1590,8 +1585,7 @@ START_TEST(journal_merge_deferred)
     ck_assert(!idx_stats(x)->cache_bad);
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
     ck_assert_uint_eq(idx_stats(x)->renamed, 0);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
-                     "1000.A.host:2,FS");
+    ck_assert_str_eq(by_subject(x, "Grüße aus Bern")->name, "1000.A.host:2,FS");
     idx_counts(x, &c);
     ck_assert_uint_eq(c.total, 3);
     ck_assert_uint_eq(c.flagged, 2);
@@ -1610,26 +1604,18 @@ START_TEST(listing_unread_renames)
 {
     char *d = mkfolder();
     struct idx *x;
-    struct idx_counts c;
     struct err e;
 
     setenv("TERN_INDEX_EAGER_MAX", "0", 1);
-    pin_dirs(d);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    idx_close(x);
-    mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
-    mv(d, "new/1002.C.host", "cur/1002.C.host:2,");
+    pinned_cache(d);
+    flag_a_move_c(d);
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
     ck_assert(idx_stats(x)->listed);
     ck_assert(!idx_stats(x)->new_only);
     ck_assert_uint_eq(idx_stats(x)->renamed, 2);
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
     ck_assert_uint_eq(idx_stats(x)->filled, 0);
-    idx_counts(x, &c);
-    ck_assert_uint_eq(c.total, 3);
-    ck_assert_uint_eq(c.flagged, 2);
-    ck_assert_uint_eq(c.in_new, 0);
-    ck_assert_uint_eq(c.unread, 1);
+    expect_a_flagged_c_moved(x);
     idx_close(x);
     /* listed again (the directories changed within the second): the renames, replayed from
      * the journal, are found unchanged */
@@ -1638,11 +1624,9 @@ START_TEST(listing_unread_renames)
     ck_assert_uint_eq(idx_stats(x)->renamed, 0);
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
     ck_assert_uint_eq(idx_stats(x)->filled, 0);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
-                     "1000.A.host:2,FS");
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->name,
-                     "1002.C.host:2,");
-    ck_assert(!idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->in_new);
+    ck_assert_str_eq(by_subject(x, "Grüße aus Bern")->name, "1000.A.host:2,FS");
+    ck_assert_str_eq(by_subject(x, "Budget 2024")->name, "1002.C.host:2,");
+    ck_assert(!by_subject(x, "Budget 2024")->in_new);
     idx_close(x);
     unsetenv("TERN_INDEX_EAGER_MAX");
     rm_rf(d);
@@ -1661,9 +1645,7 @@ START_TEST(listing_new_only_unread)
     struct err e;
 
     setenv("TERN_INDEX_EAGER_MAX", "0", 1);
-    pin_dirs(d);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    idx_close(x);
+    pinned_cache(d);
     snprintf(path, sizeof path, "%s/new/1002.C.host", d);
     ck_assert_int_eq(unlink(path), 0);
     put(d, "new", "1003.D.host",
@@ -1698,9 +1680,7 @@ START_TEST(listing_hash_collision)
 
     idx_test_hash_mask = 0;
     setenv("TERN_INDEX_EAGER_MAX", "0", 1);
-    pin_dirs(d);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    idx_close(x);
+    pinned_cache(d);
     mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
     mv(d, "cur/1001.B.host:2,FS", "cur/1001.B.host:2,S");
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
@@ -1709,17 +1689,13 @@ START_TEST(listing_hash_collision)
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
     ck_assert_uint_eq(idx_stats(x)->removed, 0);
     ck_assert_uint_eq(idx_stats(x)->filled, 0);
-    idx_close(x);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    x = reopen(x, d);
     ck_assert_uint_eq(idx_stats(x)->renamed, 0);
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
     ck_assert_uint_eq(idx_count(x), 3);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
-                     "1000.A.host:2,FS");
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Re: Grüße aus Bern"))->name,
-                     "1001.B.host:2,S");
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->name,
-                     "1002.C.host");
+    ck_assert_str_eq(by_subject(x, "Grüße aus Bern")->name, "1000.A.host:2,FS");
+    ck_assert_str_eq(by_subject(x, "Re: Grüße aus Bern")->name, "1001.B.host:2,S");
+    ck_assert_str_eq(by_subject(x, "Budget 2024")->name, "1002.C.host");
     idx_close(x);
     idx_test_hash_mask = UINT64_MAX;
     unsetenv("TERN_INDEX_EAGER_MAX");
@@ -1748,9 +1724,7 @@ START_TEST(removal_without_compaction)
     }
     setenv("TERN_INDEX_EAGER_MAX", "0", 1);
     setenv("TERN_INDEX_COMPACT_MAX", "0", 1);
-    pin_dirs(d);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    idx_close(x);
+    pinned_cache(d);
     snprintf(path, sizeof path, "%s/cur/1005.M5.host:2,S", d);
     ck_assert_int_eq(unlink(path), 0);
     ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
@@ -1760,8 +1734,7 @@ START_TEST(removal_without_compaction)
     idx_counts(x, &c);
     ck_assert_uint_eq(c.total, 23);
     ck_assert_int_lt(find_subject(x, "Message 5"), 0);
-    idx_close(x);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    x = reopen(x, d);
     idx_counts(x, &c);
     ck_assert_uint_eq(c.total, 23);
     ck_assert_int_lt(find_subject(x, "Message 5"), 0);
@@ -1798,21 +1771,14 @@ START_TEST(watch_unread_entries)
     struct err e;
 
     setenv("TERN_INDEX_EAGER_MAX", "0", 1);
-    pin_dirs(d);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    idx_close(x);
+    pinned_cache(d);
     x = open_watched(d);
     ck_assert_uint_eq(idx_stats(x)->filled, 0);
-    mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
-    mv(d, "new/1002.C.host", "cur/1002.C.host:2,");
+    flag_a_move_c(d);
     ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
     ck_assert_uint_eq(idx_stats(x)->renamed, 2);
     ck_assert_uint_eq(idx_stats(x)->filled, 0);
-    idx_counts(x, &c);
-    ck_assert_uint_eq(c.total, 3);
-    ck_assert_uint_eq(c.flagged, 2);
-    ck_assert_uint_eq(c.in_new, 0);
-    ck_assert_uint_eq(c.unread, 1);
+    expect_a_flagged_c_moved(x);
     mv(d, "cur/1002.C.host:2,", "cur/1002.C.host:2,S");
     mv(d, "cur/1000.A.host:2,FS", "cur/1000.A.host:2,RS");
     pin_dirs(d);
@@ -1822,16 +1788,12 @@ START_TEST(watch_unread_entries)
     idx_counts(x, &c);
     ck_assert_uint_eq(c.flagged, 1);
     ck_assert_uint_eq(c.unread, 0);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
-                     "1000.A.host:2,RS");
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->name,
-                     "1002.C.host:2,S");
-    idx_close(x);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert_str_eq(by_subject(x, "Grüße aus Bern")->name, "1000.A.host:2,RS");
+    ck_assert_str_eq(by_subject(x, "Budget 2024")->name, "1002.C.host:2,S");
+    x = reopen(x, d);
     ck_assert(!idx_stats(x)->listed);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
-                     "1000.A.host:2,RS");
-    ck_assert(!idx_msg(x, (size_t)find_subject(x, "Budget 2024"))->in_new);
+    ck_assert_str_eq(by_subject(x, "Grüße aus Bern")->name, "1000.A.host:2,RS");
+    ck_assert(!by_subject(x, "Budget 2024")->in_new);
     idx_counts(x, &c);
     ck_assert_uint_eq(c.unread, 0);
     idx_close(x);
@@ -1846,40 +1808,26 @@ END_TEST
 START_TEST(watch_damaged_block_lists)
 {
     char *d = mkfolder();
-    char *cache = idx_cache_path(d);
-    struct buf img = BUF_INIT;
     struct idx *x;
     struct err e;
-    size_t gone = 0;
 
     setenv("TERN_INDEX_EAGER_MAX", "0", 1);
     pin_dirs(d);
-    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
-    idx_close(x);
-    ck_assert_int_eq(fs_read_file(cache, &img, &e), 0);
-    img.ptr[img.len - 3 * HASH_BYTES - 3] ^= 0x20;           /* a string byte of the last record */
-    ck_assert_int_eq(fs_write_atomic(cache, img.ptr, img.len, 0600, &e), 0);
+    damage_cache(d, 3 * HASH_BYTES + 3);            /* a string byte of the last record */
     x = open_watched(d);
-    for (size_t i = 0; i < idx_count(x); i++)
-        gone += idx_msg(x, i)->gone;
-    ck_assert_uint_eq(gone, 3);
+    ck_assert_uint_eq(count_gone(x), 3);
     mv(d, "cur/1000.A.host:2,S", "cur/1000.A.host:2,FS");
     ck_assert_int_eq(idx_refresh_watched(x, &e), 2);
     ck_assert_int_eq(idx_refresh(x, &e), 1);
     ck_assert(idx_stats(x)->listed);
     ck_assert_uint_eq(idx_stats(x)->parsed, 3);
     ck_assert_uint_eq(idx_count(x), 3);
-    ck_assert_str_eq(idx_msg(x, (size_t)find_subject(x, "Grüße aus Bern"))->name,
-                     "1000.A.host:2,FS");
+    ck_assert_str_eq(by_subject(x, "Grüße aus Bern")->name, "1000.A.host:2,FS");
     mv(d, "cur/1001.B.host:2,FS", "cur/1001.B.host:2,S");
     ck_assert_int_eq(idx_refresh_watched(x, &e), 1);
     ck_assert(idx_stats(x)->watched);
-    idx_close(x);
+    close_and_remove(x, d);
     unsetenv("TERN_INDEX_EAGER_MAX");
-    buf_free(&img);
-    free(cache);
-    rm_rf(d);
-    free(d);
 }
 END_TEST
 
@@ -1900,7 +1848,7 @@ START_TEST(delivered_names_added)
     ck_assert_int_eq(idx_add_new(x, names, sizeof names / sizeof names[0]), 1);
     ck_assert_uint_eq(idx_count(x), 4);
     ck_assert_uint_eq(idx_stats(x)->parsed, 1);
-    ck_assert(idx_msg(x, (size_t)find_subject(x, "fetched"))->in_new);
+    ck_assert(by_subject(x, "fetched")->in_new);
     ck_assert_int_eq(idx_add_new(x, names, 1), 0);         /* known now */
     age_dir(d, "new", 3);
     ck_assert_int_eq(idx_refresh(x, &e), 0);
@@ -1916,9 +1864,7 @@ START_TEST(delivered_names_added)
     ck_assert(idx_stats(x)->watched);
     ck_assert_uint_eq(idx_stats(x)->parsed, 0);
     ck_assert_uint_eq(idx_count(x), 5);
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -2019,9 +1965,7 @@ START_TEST(body_shortcuts)
         ck_assert_msg(n == cases[k].count, "'%s': %zu, wanted %zu", cases[k].pattern, n,
                       cases[k].count);
     }
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 
@@ -2167,9 +2111,7 @@ START_TEST(body_corpus)
     ck_assert_uint_gt(hits, 0);
     for (size_t k = 0; k < nw; k++)
         free(words[k]);
-    idx_close(x);
-    rm_rf(d);
-    free(d);
+    close_and_remove(x, d);
 }
 END_TEST
 

@@ -573,16 +573,19 @@ static void rename_outbox(const struct queue_event *ev, void *arg)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-/* The peer's script for two messages from a@x to b@x, "Subject: one" and "Subject: two" with
- * the body "body", both accepted. */
-static const char *const two_accepted[] = {
-    "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",
-    "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
-    "C:Subject: one", "C:", "C:body", "C:.",
-    "S:250 2.0.0 first\n", "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA",
-    "S:250 ok\n250 ok\n354 go\n", "C:Subject: two", "C:", "C:body", "C:.",
-    "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
-};
+/* The peer's script (an initializer) for two messages from a@x to b@x, "Subject: S1" and
+ * "Subject: S2" (string literals) with the body "body", both accepted. */
+#define TWO_ACCEPTED(s1, s2)                                                                \
+    {                                                                                       \
+        "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",                         \
+        "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",     \
+        "C:Subject: " s1, "C:", "C:body", "C:.",                                            \
+        "S:250 2.0.0 first\n", "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA",            \
+        "S:250 ok\n250 ok\n354 go\n", "C:Subject: " s2, "C:", "C:body", "C:.",              \
+        "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,                              \
+    }
+
+static const char *const two_accepted[] = TWO_ACCEPTED("one", "two");
 
 /* Messages renamed by another program during a flush are still sent once, reported sent,
  * moved to Sent and removed from Outbox. */
@@ -627,14 +630,7 @@ END_TEST
  * forward of two tagged messages flags both. */
 START_TEST(flush_flags_the_answered_message)
 {
-    static const char *const steps[] = {
-        "S:220 peer\n", "C:EHLO *", "S:250-peer\n250 PIPELINING\n",
-        "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA", "S:250 ok\n250 ok\n354 go\n",
-        "C:Subject: re", "C:", "C:body", "C:.",
-        "S:250 2.0.0 first\n", "C:MAIL FROM:<a@x>", "C:RCPT TO:<b@x>", "C:DATA",
-        "S:250 ok\n250 ok\n354 go\n", "C:Subject: fwd", "C:", "C:body", "C:.",
-        "S:250 2.0.0 second\n", "C:QUIT", "S:221 bye\n", NULL,
-    };
+    static const char *const steps[] = TWO_ACCEPTED("re", "fwd");
     char *root = test_tmpdir(), rc[1024], *inbox, *p1 = NULL, *p2 = NULL, *p3 = NULL, *rel;
     struct config *cfg;
     struct queue *q;

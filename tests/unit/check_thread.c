@@ -23,6 +23,15 @@ struct tmsg {
     int mtime;             /* file mtime (arrival), seconds after 2024-01-01; 0: now */
 };
 
+/* Writes message B (header lines; a body is added) as cur/NAME:2,S in D; PATH gets its path. */
+static void put_msg(const char *d, const char *name, struct buf *b, char *path, size_t size)
+{
+    buf_adds(b, "\nbody\n");
+    snprintf(path, size, "%s/cur/%s:2,S", d, name);
+    test_write(path, b->ptr);
+    buf_free(b);
+}
+
 static char *folder(const struct tmsg *t, size_t n)
 {
     char *d = test_tmpdir();
@@ -31,7 +40,7 @@ static char *folder(const struct tmsg *t, size_t n)
     ck_assert_int_eq(maildir_create(d, &e), 0);
     for (size_t i = 0; i < n; i++) {
         struct buf b = BUF_INIT;
-        char path[4096];
+        char path[4096], name[256];
 
         buf_printf(&b, "From: x@example.org\nSubject: %s\nDate: %s Jan 2024 12:00:00 +0000\n",
                    t[i].subject ? t[i].subject : t[i].name, t[i].date);
@@ -41,10 +50,8 @@ static char *folder(const struct tmsg *t, size_t n)
             buf_printf(&b, "References: %s\n", t[i].refs);
         if (t[i].irt)
             buf_printf(&b, "In-Reply-To: %s\n", t[i].irt);
-        buf_adds(&b, "\nbody\n");
-        snprintf(path, sizeof path, "%s/cur/%zu.%s:2,S", d, i, t[i].name);
-        test_write(path, b.ptr);
-        buf_free(&b);
+        snprintf(name, sizeof name, "%zu.%s", i, t[i].name);
+        put_msg(d, name, &b, path, sizeof path);
         if (t[i].mtime) {
             struct timespec ts[2] = { { 1704067200 + t[i].mtime, 0 },
                                       { 1704067200 + t[i].mtime, 0 } };
@@ -55,27 +62,46 @@ static char *folder(const struct tmsg *t, size_t n)
     return d;
 }
 
+/* A folder opened (not saved), a view of it and the view threaded. */
+struct threaded {
+    struct idx *x;
+    struct idx_view v;
+    struct thread_view tv;
+};
+
+/* Opens D, views it in VKEY order (VREV: reversed) limited by L (NULL: all) and threads
+ * the view in KEY order (REV: reversed). */
+static void threaded_open(struct threaded *t, const char *d, enum idx_sort vkey, bool vrev,
+                          const struct idx_limit *l, enum idx_sort key, bool rev)
+{
+    struct err e;
+
+    ck_assert_int_eq(idx_open(d, IDX_NO_SAVE, &t->x, &e), 0);
+    idx_view_init(&t->v);
+    idx_view_build(t->x, &t->v, vkey, vrev, l);
+    thread_build(t->x, t->v.v, t->v.n, key, rev, &t->tv);
+}
+
+static void threaded_close(struct threaded *t)
+{
+    thread_view_free(&t->tv);
+    idx_view_free(&t->v);
+    idx_close(t->x);
+}
+
 /* "depth:subject" per row, joined with spaces, threading a view in the order of vkey. */
 static char *render_view(const char *d, enum idx_sort vkey, bool vrev, enum idx_sort key,
                          bool rev)
 {
-    struct idx *x;
-    struct idx_view v;
-    struct thread_view tv;
-    struct err e;
+    struct threaded t;
     struct buf out = BUF_INIT;
 
-    ck_assert_int_eq(idx_open(d, IDX_NO_SAVE, &x, &e), 0);
-    idx_view_init(&v);
-    idx_view_build(x, &v, vkey, vrev, NULL);
-    thread_build(x, v.v, v.n, key, rev, &tv);
-    ck_assert_uint_eq(tv.n, v.n);
-    for (size_t r = 0; r < tv.n; r++)
-        buf_printf(&out, "%s%u:%s", r ? " " : "", tv.rows[r].depth,
-                   idx_msg(x, tv.rows[r].msg)->subject);
-    thread_view_free(&tv);
-    idx_view_free(&v);
-    idx_close(x);
+    threaded_open(&t, d, vkey, vrev, NULL, key, rev);
+    ck_assert_uint_eq(t.tv.n, t.v.n);
+    for (size_t r = 0; r < t.tv.n; r++)
+        buf_printf(&out, "%s%u:%s", r ? " " : "", t.tv.rows[r].depth,
+                   idx_msg(t.x, t.tv.rows[r].msg)->subject);
+    threaded_close(&t);
     return buf_detach(&out);
 }
 
@@ -93,6 +119,17 @@ static void expect_threads(const char *d, enum idx_sort key, bool rev, const cha
     free(s);
 }
 
+/* The threads of a folder of the messages T (N of them) in KEY order (REV: reversed) read
+ * WANT (render's notation). */
+static void expect_folder_threads(const struct tmsg *t, size_t n, enum idx_sort key, bool rev,
+                                  const char *want)
+{
+    char *d = folder(t, n);
+
+    expect_threads(d, key, rev, want);
+    test_tmpdir_free(d);
+}
+
 START_TEST(simple_tree)
 {
     static const struct tmsg t[] = {
@@ -102,12 +139,10 @@ START_TEST(simple_tree)
         { "d", "04", "d@x", "<a@x>", NULL, NULL, 0 },
         { "e", "02", "e@x", NULL, NULL, NULL, 0 },
     };
-    char *d = folder(t, 5);
 
     /* threads ordered by their newest message: e (02) before a's thread (04) */
-    expect_threads(d, IDX_SORT_DATE, false, "0:e 0:a 1:b 2:c 1:d");
-    expect_threads(d, IDX_SORT_DATE, true, "0:a 1:b 2:c 1:d 0:e");
-    test_tmpdir_free(d);
+    expect_folder_threads(t, 5, IDX_SORT_DATE, false, "0:e 0:a 1:b 2:c 1:d");
+    expect_folder_threads(t, 5, IDX_SORT_DATE, true, "0:a 1:b 2:c 1:d 0:e");
 }
 END_TEST
 
@@ -120,10 +155,8 @@ START_TEST(missing_parent_groups_siblings)
         { "r3", "04", "r3@x", "<root@x> <r2@x>", NULL, NULL, 0 },
         { "z", "05", "z@x", NULL, NULL, NULL, 0 },
     };
-    char *d = folder(t, 4);
 
-    expect_threads(d, IDX_SORT_DATE, false, "0:r1 1:r2 2:r3 0:z");
-    test_tmpdir_free(d);
+    expect_folder_threads(t, 4, IDX_SORT_DATE, false, "0:r1 1:r2 2:r3 0:z");
 }
 END_TEST
 
@@ -135,11 +168,9 @@ START_TEST(subject_fallback)
         { "other", "03", "x@x", NULL, NULL, "Lunch plans", 0 },   /* original, not merged */
         { "fwd", "04", "f@x", NULL, NULL, "Fwd: Unrelated", 0 },
     };
-    char *d = folder(t, 4);
 
-    expect_threads(d, IDX_SORT_DATE, false,
-                   "0:Lunch plans 1:Re: Lunch plans 0:Lunch plans 0:Fwd: Unrelated");
-    test_tmpdir_free(d);
+    expect_folder_threads(t, 4, IDX_SORT_DATE, false,
+                          "0:Lunch plans 1:Re: Lunch plans 0:Lunch plans 0:Fwd: Unrelated");
 }
 END_TEST
 
@@ -175,25 +206,17 @@ START_TEST(tree_prefix)
         { "d", "04", "d@x", "<a@x>", NULL, NULL, 0 },
     };
     char *d = folder(t, 4);
-    struct idx *x;
-    struct idx_view v;
-    struct thread_view tv;
-    struct err e;
+    struct threaded th;
     char p[256];
 
-    ck_assert_int_eq(idx_open(d, IDX_NO_SAVE, &x, &e), 0);
-    idx_view_init(&v);
-    idx_view_build(x, &v, IDX_SORT_DATE, false, NULL);
-    thread_build(x, v.v, v.n, IDX_SORT_DATE, false, &tv);
-    ck_assert_uint_eq(tv.n, 4);
-    ck_assert_str_eq(thread_prefix(&tv, 0, p, sizeof p), "");
-    ck_assert_str_eq(thread_prefix(&tv, 1, p, sizeof p), "├─>");
-    ck_assert_str_eq(thread_prefix(&tv, 2, p, sizeof p), "│ └─>");
-    ck_assert_str_eq(thread_prefix(&tv, 3, p, sizeof p), "└─>");
-    ck_assert_str_eq(thread_prefix(&tv, 2, p, 4), "");     /* too small: cut, terminated */
-    thread_view_free(&tv);
-    idx_view_free(&v);
-    idx_close(x);
+    threaded_open(&th, d, IDX_SORT_DATE, false, NULL, IDX_SORT_DATE, false);
+    ck_assert_uint_eq(th.tv.n, 4);
+    ck_assert_str_eq(thread_prefix(&th.tv, 0, p, sizeof p), "");
+    ck_assert_str_eq(thread_prefix(&th.tv, 1, p, sizeof p), "├─>");
+    ck_assert_str_eq(thread_prefix(&th.tv, 2, p, sizeof p), "│ └─>");
+    ck_assert_str_eq(thread_prefix(&th.tv, 3, p, sizeof p), "└─>");
+    ck_assert_str_eq(thread_prefix(&th.tv, 2, p, 4), "");     /* too small: cut, terminated */
+    threaded_close(&th);
     test_tmpdir_free(d);
 }
 END_TEST
@@ -206,25 +229,18 @@ START_TEST(limited_subset)
         { "c", "03", "c@x", "<a@x> <b@x>", NULL, NULL, 0 },
     };
     char *d = folder(t, 3);
-    struct idx *x;
-    struct idx_view v;
+    struct threaded th;
     struct idx_limit *l;
-    struct thread_view tv;
     struct err e;
 
-    ck_assert_int_eq(idx_open(d, IDX_NO_SAVE, &x, &e), 0);
     ck_assert_int_eq(idx_limit_compile("-s:b", &l, &e), 0);
-    idx_view_init(&v);
-    idx_view_build(x, &v, IDX_SORT_DATE, false, l);
-    ck_assert_uint_eq(v.n, 2);
-    thread_build(x, v.v, v.n, IDX_SORT_DATE, false, &tv);
+    threaded_open(&th, d, IDX_SORT_DATE, false, l, IDX_SORT_DATE, false);
+    ck_assert_uint_eq(th.v.n, 2);
     /* b is filtered out: c hangs under a through the References chain */
-    ck_assert_uint_eq(tv.n, 2);
-    ck_assert_uint_eq(tv.rows[1].depth, 1);
-    thread_view_free(&tv);
-    idx_view_free(&v);
+    ck_assert_uint_eq(th.tv.n, 2);
+    ck_assert_uint_eq(th.tv.rows[1].depth, 1);
+    threaded_close(&th);
     idx_limit_free(l);
-    idx_close(x);
     test_tmpdir_free(d);
 }
 END_TEST
@@ -238,10 +254,8 @@ START_TEST(loop_and_duplicate_exact)
         { "d2", "04", "d@x", NULL, NULL, NULL, 0 },        /* the same Message-ID */
         { "re", "05", "r@x", "<d@x>", NULL, NULL, 0 },     /* answers the first d */
     };
-    char *d = folder(t, 5);
 
-    expect_threads(d, IDX_SORT_DATE, false, "0:b 1:a 0:d2 0:d1 1:re");
-    test_tmpdir_free(d);
+    expect_folder_threads(t, 5, IDX_SORT_DATE, false, "0:b 1:a 0:d2 0:d1 1:re");
 }
 END_TEST
 
@@ -256,11 +270,9 @@ START_TEST(date_ties)
         { "y", "03", "y@x", NULL, NULL, NULL, 60 },
         { "z", "03", "z@x", NULL, NULL, NULL, 50 },
     };
-    char *d = folder(t, 6);
 
-    expect_threads(d, IDX_SORT_DATE, false, "0:a 1:c 1:b 1:d 0:z 0:y");
-    expect_threads(d, IDX_SORT_DATE, true, "0:y 0:z 0:a 1:c 1:b 1:d");
-    test_tmpdir_free(d);
+    expect_folder_threads(t, 6, IDX_SORT_DATE, false, "0:a 1:c 1:b 1:d 0:z 0:y");
+    expect_folder_threads(t, 6, IDX_SORT_DATE, true, "0:y 0:z 0:a 1:c 1:b 1:d");
 }
 END_TEST
 
@@ -301,11 +313,9 @@ START_TEST(arrival_order)
         { "b", "02", "b@x", "<a@x>", NULL, NULL, 400 },
         { "c", "03", "c@x", NULL, NULL, NULL, 300 },
     };
-    char *d = folder(t, 3);
 
-    expect_threads(d, IDX_SORT_ARRIVAL, false, "0:c 0:a 1:b");
-    expect_threads(d, IDX_SORT_DATE, false, "0:a 1:b 0:c");
-    test_tmpdir_free(d);
+    expect_folder_threads(t, 3, IDX_SORT_ARRIVAL, false, "0:c 0:a 1:b");
+    expect_folder_threads(t, 3, IDX_SORT_DATE, false, "0:a 1:b 0:c");
 }
 END_TEST
 
@@ -319,11 +329,9 @@ START_TEST(subject_replies_only)
         { "r3", "03", "3@x", NULL, NULL, "Re[2]: Plans", 0 },
         { "p2", "04", "4@x", NULL, NULL, "Re: Plans B", 0 },
     };
-    char *d = folder(t, 4);
 
-    expect_threads(d, IDX_SORT_DATE, false,
-                   "0:Re: Plans 1:[team] RE: Plans 1:Re[2]: Plans 0:Re: Plans B");
-    test_tmpdir_free(d);
+    expect_folder_threads(t, 4, IDX_SORT_DATE, false,
+                          "0:Re: Plans 1:[team] RE: Plans 1:Re[2]: Plans 0:Re: Plans B");
 }
 END_TEST
 
@@ -334,38 +342,30 @@ START_TEST(many_unknown_references)
 {
     enum { N = 300 };
     char *d = test_tmpdir();
-    struct idx *x;
-    struct idx_view v;
-    struct thread_view tv;
+    struct threaded th;
     struct err e;
 
     ck_assert_int_eq(maildir_create(d, &e), 0);
     for (int i = 0; i < N; i++) {
         struct buf b = BUF_INIT;
-        char path[4096];
+        char path[4096], name[64];
 
         buf_printf(&b, "From: x@example.org\nSubject: s%d\nDate: 01 Jan 2024 12:%02d:%02d +0000\n"
                    "Message-ID: <m%d@x>\nIn-Reply-To: <irt%d@x>\nReferences:", i, i / 60, i % 60,
                    i, i);
         for (int k = 0; k < 5; k++)
             buf_printf(&b, " <r%d.%d@x>", i, k);
-        buf_adds(&b, "\n\nbody\n");
-        snprintf(path, sizeof path, "%s/cur/%d.h:2,S", d, i);
-        test_write(path, b.ptr);
-        buf_free(&b);
+        buf_adds(&b, "\n");
+        snprintf(name, sizeof name, "%d.h", i);
+        put_msg(d, name, &b, path, sizeof path);
     }
-    ck_assert_int_eq(idx_open(d, IDX_NO_SAVE, &x, &e), 0);
-    idx_view_init(&v);
-    idx_view_build(x, &v, IDX_SORT_DATE, false, NULL);
-    thread_build(x, v.v, v.n, IDX_SORT_DATE, false, &tv);
-    ck_assert_uint_eq(tv.n, N);
-    for (size_t r = 0; r < tv.n; r++) {
-        ck_assert_uint_eq(tv.rows[r].depth, 0);
-        ck_assert_uint_eq(tv.rows[r].msg, v.v[r]);
+    threaded_open(&th, d, IDX_SORT_DATE, false, NULL, IDX_SORT_DATE, false);
+    ck_assert_uint_eq(th.tv.n, N);
+    for (size_t r = 0; r < th.tv.n; r++) {
+        ck_assert_uint_eq(th.tv.rows[r].depth, 0);
+        ck_assert_uint_eq(th.tv.rows[r].msg, th.v.v[r]);
     }
-    thread_view_free(&tv);
-    idx_view_free(&v);
-    idx_close(x);
+    threaded_close(&th);
     test_tmpdir_free(d);
 }
 END_TEST
