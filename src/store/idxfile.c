@@ -804,11 +804,10 @@ static int write_head(int fd, struct idx_fhdr *h, const struct idx_fblk *blk, si
     return rc;
 }
 
-/* Header fields that describe the live entries: count, string table size, counts. */
-static int head_for(const struct idx *x, struct idx_fhdr *h, size_t *live)
+/* Header fields that describe the live entries: count and counts (the string table's size
+ * comes from the body's layout, body_layout). */
+static void head_for(const struct idx *x, struct idx_fhdr *h, size_t *live)
 {
-    uint64_t off = 1;
-
     memset(h, 0, sizeof *h);
     *live = 0;
     for (size_t i = 0; i < x->n; i++) {
@@ -817,36 +816,23 @@ static int head_for(const struct idx *x, struct idx_fhdr *h, size_t *live)
         if (m->gone)
             continue;
         (*live)++;
-        for (int f = 0; f < F_NSTR; f++) {
-            const char *s = msg_str(m, f);
-
-            if (s[0])
-                off += strlen(s) + 1;
-        }
         h->n_unread += !(m->flags & MDF_SEEN);
         h->n_flagged += (m->flags & MDF_FLAGGED) != 0;
         h->n_new += m->in_new;
         h->n_trashed += (m->flags & MDF_TRASHED) != 0;
     }
-    if (off > UINT32_MAX)
-        return -1;
     memcpy(h->magic, IDX_MAGIC, 8);
     h->endian = IDX_ENDIAN;
     h->rec_size = sizeof(struct idx_frec);
     h->count = (uint32_t)*live;
     h->flags = IDXF_DATE_ORDER;
-    h->strtab_size = off;
     h->blk_recs = IDX_BLK_RECS;
     h->nblocks = (uint32_t)((*live + IDX_BLK_RECS - 1) / IDX_BLK_RECS);
-    h->file_size = sizeof *h + h->nblocks * sizeof(struct idx_fblk) +
-                   *live * sizeof(struct idx_frec) + off +
-                   *live * (sizeof(uint64_t) + sizeof(uint32_t));
     if (x->have_stamp) {
         h->new_mtime = x->stamp.new_mtime;
         h->cur_mtime = x->stamp.cur_mtime;
         h->listed_at = x->listed_at;
     }
-    return 0;
 }
 
 /*
@@ -958,28 +944,48 @@ static void *body_build_run(void *arg)
     return NULL;
 }
 
-/* Write the body of live records at offset at; false when a write failed. The block table's
- * str_off and sum are filled. */
-static bool write_body(int fd, uint64_t at, const struct idx *x, const uint32_t *order,
-                       size_t live, struct idx_fblk *blk)
+/* The body's shares: whole blocks for each thread. */
+static size_t body_shares(struct body_job *j, const struct idx *x, const uint32_t *order,
+                          size_t live, struct idx_fblk *blk, int fd, uint64_t at)
 {
-    struct body_job j[PAR_MAX_THREADS];
     uint32_t nb = (uint32_t)((live + IDX_BLK_RECS - 1) / IDX_BLK_RECS);
     size_t nt = nb > 1 ? par_threads(nb) : 1;
-    uint64_t off = 1;           /* offset 0 is "" (before block 0's strings) */
-    bool ok;
 
     for (size_t k = 0; k < nt; k++)
         j[k] = (struct body_job){ x, order, live, blk, (uint32_t)(nb * k / nt),
                                   (uint32_t)(nb * (k + 1) / nt), fd, at,
                                   at + live * sizeof(struct idx_frec), false };
+    return nt;
+}
+
+/* Where each block's strings start (the block table's str_off); returns the string table's
+ * size. */
+static uint64_t body_layout(const struct idx *x, const uint32_t *order, size_t live,
+                            struct idx_fblk *blk)
+{
+    struct body_job j[PAR_MAX_THREADS];
+    size_t nt = body_shares(j, x, order, live, blk, -1, 0);
+    uint64_t off = 1;           /* offset 0 is "" (before block 0's strings) */
+
     par_run(body_sizes_run, j, sizeof j[0], nt);
-    for (uint32_t b = 0; b < nb; b++) {
+    for (uint32_t b = 0; b * (size_t)IDX_BLK_RECS < live; b++) {
         uint64_t size = blk[b].str_off;
 
         blk[b].str_off = off;
         off += size;
     }
+    return off;
+}
+
+/* Write the body of live records, laid out by body_layout, at offset at; false when a write
+ * failed. The block table's sums are filled. */
+static bool write_body(int fd, uint64_t at, const struct idx *x, const uint32_t *order,
+                       size_t live, struct idx_fblk *blk)
+{
+    struct body_job j[PAR_MAX_THREADS];
+    size_t nt = body_shares(j, x, order, live, blk, fd, at);
+    bool ok;
+
     par_run(body_build_run, j, sizeof j[0], nt);
     ok = pwrite_all(fd, "", 1, j[0].str_at);
     for (size_t k = 0; k < nt; k++)
@@ -1540,9 +1546,20 @@ int idx_save(struct idx *x, struct err *e)
         return 0;
     }
     idx_load_all(x);
-    if (head_for(x, &h, &live) < 0)
-        return err_set(e, ERR_SYS, "%s: index too large", x->cache_path);
+    head_for(x, &h, &live);
     blk = xcalloc(h.nblocks + 1, sizeof *blk);
+    order = xmalloc((live + 1) * sizeof *order);
+    for (size_t i = 0, k = 0; i < x->n; i++)
+        if (!x->m[i].gone)
+            order[k++] = (uint32_t)i;
+    idx_sort(x, order, live, IDX_SORT_DATE, false);
+    h.strtab_size = body_layout(x, order, live, blk);
+    if (h.strtab_size > UINT32_MAX) {
+        err_set(e, ERR_SYS, "%s: index too large", x->cache_path);
+        goto out;
+    }
+    h.file_size = sizeof h + h.nblocks * sizeof *blk + live * sizeof(struct idx_frec) +
+                  h.strtab_size + live * (sizeof(uint64_t) + sizeof(uint32_t));
     buf_printf(&tmp, "%s.tmp.%ld", x->cache_path, (long)getpid());
     w = xmalloc(sizeof *w);
     w->len = 0;
@@ -1553,11 +1570,6 @@ int idx_save(struct idx *x, struct err *e)
         goto out;
     }
     /* the header and block table go in last, when the checksums are known */
-    order = xmalloc((live + 1) * sizeof *order);
-    for (size_t i = 0, k = 0; i < x->n; i++)
-        if (!x->m[i].gone)
-            order[k++] = (uint32_t)i;
-    idx_sort(x, order, live, IDX_SORT_DATE, false);
     if (!write_body(w->fd, sizeof h + h.nblocks * sizeof *blk, x, order, live, blk))
         w->failed = true;
     /* the hashes follow the strings */
