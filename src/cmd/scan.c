@@ -156,9 +156,9 @@ static void scan_line(struct buf *out, size_t num, const struct idx_msg *m,
     buf_addc(out, '\n');
 }
 
-/* A large listing is formatted on every core, a round of rows at a time (each share into
- * a buffer of its own, written in order), its entries read beforehand so that formatting
- * only reads them. From how many rows, and how many a round: 16,384 and 65,536, or
+/* The listing is formatted a round of rows at a time; a large one on every core (each share
+ * into a buffer of its own, written in order), its entries read beforehand so that
+ * formatting only reads them. From how many rows, and how many a round: 16,384 and 65,536, or
  * $TERN_SCAN_SHARED and $TERN_SCAN_ROUND (the tests make both small). */
 static size_t scan_shared(void)
 {
@@ -183,13 +183,14 @@ static void *scan_share_run(void *arg)
     return NULL;
 }
 
-static void print_shared(const struct idx *x, const struct idx_view *v)
+static void print_rows(const struct idx *x, const struct idx_view *v)
 {
     struct scan_share j[PAR_MAX_THREADS];
-    size_t nt = par_threads(PAR_MAX_THREADS);
+    size_t nt = v->n >= scan_shared() ? par_threads(PAR_MAX_THREADS) : 1;
     size_t round = (size_t)str_env_long("TERN_SCAN_ROUND", 1, 100000000, 65536);
 
-    idx_read_all(x);
+    if (nt > 1)
+        idx_read_all(x);        /* one thread fills entries as it meets them */
     for (size_t k = 0; k < nt; k++)
         j[k] = (struct scan_share){ x, v->v, 0, 0, BUF_INIT };
     for (size_t lo = 0; lo < v->n; lo += round) {
@@ -311,16 +312,8 @@ int cmd_scan(int argc, char **argv, const struct globals *g)
             }
         }
         thread_view_free(&tv);
-    } else if (v.n >= scan_shared()) {
-        print_shared(x, &v);
     } else {
-        for (size_t r = 0; r < v.n; r++) {
-            scan_line(&out, r + 1, idx_msg(x, v.v[r]), &dc, NULL);
-            if (out.len >= 65536) {
-                fwrite(out.ptr, 1, out.len, stdout);
-                buf_reset(&out);
-            }
-        }
+        print_rows(x, &v);
     }
     if (out.len)
         fwrite(out.ptr, 1, out.len, stdout);
