@@ -92,6 +92,21 @@ GNUPGHOME="$BOBHOME" gpg --batch --quiet --armor -u bob@example.org --detach-sig
     cat "$T/sig.asc"
     printf -- '--S--\n'
 } >"$M/signed.eml"
+# An encrypted part beside an attachment that is not: that one keeps its number and its mark.
+printf 'outside bytes' >"$T/outside.bin"
+{
+    printf 'From: Bob <bob@example.org>\nSubject: mixed\nMIME-Version: 1.0\n'
+    printf 'Content-Type: multipart/mixed; boundary="X"\n\n--X\n'
+    printf 'Content-Type: multipart/encrypted;\n'
+    printf ' protocol="application/pgp-encrypted"; boundary="E"\n\n--E\n'
+    printf 'Content-Type: application/pgp-encrypted\n\nVersion: 1\n\n--E\n'
+    printf 'Content-Type: application/octet-stream\n\n'
+    cat "$T/enc.asc"
+    printf -- '--E--\n\n--X\nContent-Type: application/octet-stream\n'
+    printf 'Content-Disposition: attachment; filename="outside.bin"\n\n'
+    cat "$T/outside.bin"
+    printf -- '\n--X--\n'
+} >"$M/mixed.eml"
 # For someone else: cannot be opened here.
 openssl cms -encrypt -aes256 -in "$T/inner.eml" -subject other -out "$M/other.eml" \
     "$S/bob.pem" 2>/dev/null
@@ -129,6 +144,15 @@ check() {   # NAME WANT-NUMBER WHERE
 check pgp 4 "(inside the encrypted part)"
 check smime 3 "(inside the encrypted part)"
 check opaque 3 "(inside the signed part)"
+check mixed 5 "(inside the encrypted part)"
+grep -F "[3] application/octet-stream, outside.bin" "$T/list" |
+    grep -qF "(NOT signed, NOT encrypted)" &&
+    pass "mixed: the part outside the envelope is still marked" ||
+    fail "mixed: the part outside is not marked"
+expect_status 0 "mixed: the part outside keeps its number" -- \
+    "$TERN" show --part 3 "$M/mixed.eml"
+cmp -s "$T/outside.bin" "$T/out" && pass "mixed: part 3 is the outside bytes" ||
+    fail "mixed: part 3"
 check signed 2 "figures.bin"
 grep -q "inside the" "$T/list" && fail "signed: its own parts are not 'inside'" ||
     pass "signed: its own parts are listed as the message's"

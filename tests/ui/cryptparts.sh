@@ -115,7 +115,8 @@ else
     fail "pgp: no viewer ran"
 fi
 keys q
-eventually 10 sh -c "[ -z \"\$(ls -A '$TMPDIR')\" ]" && pass "pgp: the viewer's file is gone once the message is left" ||
+eventually 10 sh -c "[ -z \"\$(ls -A '$TMPDIR')\" ]" &&
+    pass "pgp: the viewer's file is gone once the message is left" ||
     fail "pgp: the viewer's file is still there"
 
 keys /
@@ -137,6 +138,7 @@ keys q q
 expect_restored "tern exits"
 [ -z "$(ls -A "$TMPDIR")" ] && pass "no temporary file left" || fail "files left in TMPDIR"
 if grep -rqF "The figures are attached" "$T/Mail" 2>/dev/null; then
-    fail "decrypted text in the Maildir or its index"; else pass "no decrypted text in the Maildir"; fi
+    fail "decrypted text in the Maildir or its index"
+else pass "no decrypted text in the Maildir"; fi
 expect_clean_stderr
 finish
