@@ -2,6 +2,7 @@
  * block, attachments, part extraction, and the terminal-safety and width helpers. */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1011,15 +1012,24 @@ static void attachment_add(struct render_attachment **out, size_t *n, size_t *ca
     a->inline_shown = shown;
 }
 
-/* Is part i of t (or a part above it) an envelope that k holds opened? Its own parts (the
- * ciphertext) then give way to what came out of it, as in the rendered list. */
-static bool in_opened(const struct mime_tree *t, int i, const struct render_keep *k)
+/* Per part of t: is it (or a part above it) an envelope that k holds opened? Its own parts
+ * (the ciphertext) then give way to what came out of it, as in the rendered list. New
+ * array; parents come before their children in t, so one pass carries the mark down. */
+static char *opened_parts(const struct mime_tree *t, const struct render_keep *k)
 {
-    for (; k && i >= 0; i = t->parts[i].parent)
-        for (size_t e = 0; e < k->n; e++)
-            if (k->v[e]->key == &t->parts[i] && k->v[e]->rc == 0)
-                return true;
-    return false;
+    char *hide = xcalloc(t->n ? t->n : 1, 1);
+
+    for (size_t e = 0; k && e < k->n; e++) {
+        /* Compared as addresses: the key may belong to another tree. */
+        uintptr_t key = (uintptr_t)k->v[e]->key, first = (uintptr_t)t->parts;
+
+        if (k->v[e]->rc == 0 && key >= first && key < first + t->n * sizeof t->parts[0])
+            hide[(key - first) / sizeof t->parts[0]] = 1;
+    }
+    for (size_t i = 1; i < t->n; i++)
+        if (t->parts[i].parent >= 0 && hide[t->parts[i].parent])
+            hide[i] = 1;
+    return hide;
 }
 
 size_t render_attachments_tree(const struct mime_tree *tree, const struct render_keep *k,
@@ -1029,29 +1039,33 @@ size_t render_attachments_tree(const struct mime_tree *tree, const struct render
     const struct mime_tree t = *tree;
     struct walk w;
     size_t n = 0, cap = 0;
+    char *hide = opened_parts(tree, k);
 
     *out = NULL;
     walk_init(&w, &t, &defaults);
     walk(&w, 0, 0);
     for (size_t i = 0; i < t.n; i++)
-        if (t.parts[i].number > 0 && !in_opened(tree, (int)i, k))
+        if (t.parts[i].number > 0 && !hide[i])
             attachment_add(out, &n, &cap, &t.parts[i], t.parts[i].number, w.shown[i] == 1);
     walk_free(&w);
+    free(hide);
     /* Then what the last render opened, in the order it numbered them. */
     for (size_t e = 0; k && e < k->n; e++) {
         const struct kept *kp = k->v[e];
 
         if (kp->rc != 0)
             continue;
+        hide = opened_parts(&kp->t, k);
         for (size_t i = 0; i < kp->t.n; i++) {
             const struct mime_part *p = &kp->t.parts[i];
 
-            if (p->number == 0 || in_opened(&kp->t, (int)i, k))
+            if (p->number == 0 || hide[i])
                 continue;
             attachment_add(out, &n, &cap, p, kp->base + p->number,
                            kp->shown && kp->shown[i] == 1);
             (*out)[n - 1].inside = kp->enveloped ? RENDER_IN_ENCRYPTED : RENDER_IN_SIGNED;
         }
+        free(hide);
     }
     return n;
 }
