@@ -157,6 +157,7 @@ static void drop_message(struct pager *pg)
     free(pg->viewed);
     pg->viewed = NULL;
     pg->nviewed = 0;
+    memset(pg->parts, 0, sizeof pg->parts);     /* names from inside an envelope */
     message_close(pg->msg);
     pg->msg = NULL;
     pg->gone = false;
@@ -535,7 +536,7 @@ static void attachments(struct app *a, struct pager *pg)
     render_attachments_free(at, n);
     if (n == 0) {
         app_msg(a, "This message has no parts.");
-        buf_free(&list);
+        crypt_wipe(&list);
         return;
     }
     snprintf(label, sizeof label, "View part N, save with 's N [PATH]', pipe with '| N CMD' "
@@ -543,7 +544,7 @@ static void attachments(struct app *a, struct pager *pg)
     app_prompt(a, PR_ATTACH, label, "", pager_done);
     /* The prompt line is taken: the list goes in the pager's title bar meanwhile. */
     snprintf(pg->parts, sizeof pg->parts, "%s", list.ptr);
-    buf_free(&list);
+    crypt_wipe(&list);
 }
 
 /* Remove a part file made by part_file and its private directory. */
