@@ -1197,6 +1197,9 @@ int build_wire_headers(const char *msg, size_t n, struct buf *out, struct err *e
 
     if (is_ascii(msg, hlen) || memchr(msg, '\0', hlen) != NULL)
         return 0;
+    if (hdr_next(msg, hlen, &pos, &f) != 1)
+        return 0;                           /* no field at all: text with no header */
+    pos = 0;
     buf_reset(out);
     while (hdr_next(msg, hlen, &pos, &f) == 1) {
         size_t start = (size_t)(f.name - msg), end = field_end(msg, hlen, &f);

@@ -587,6 +587,8 @@ START_TEST(wire_headers_refuse_8bit_addresses)
         ck_assert_msg(strstr(e.msg, "field name") != NULL, "%s", e.msg);
         ck_assert_int_eq(build_wire_headers(junk, strlen(junk), &out, &e), -1);
         ck_assert_msg(strstr(e.msg, "not a field") != NULL, "%s", e.msg);
+        /* no field at all: no header, left to build_wire_safe as text */
+        ck_assert_int_eq(build_wire_headers("caf\xc3\xa9\n", 6, &out, &e), 0);
     }
     buf_free(&out);
 }
