@@ -315,6 +315,33 @@ static bool mailbox_bad(char c, bool quoted)
            (!quoted && (c == ' ' || c == ','));
 }
 
+/*
+ * " (name)" after a mailbox with no domain ("root (Cron Daemon)", as cron writes From): an
+ * angle address needs a domain, so the name stays a comment, in encoded words when it is not
+ * plain ASCII (RFC 2047 section 5(2)); then sep.
+ */
+static void put_comment(struct folder *f, const char *name, const char *sep)
+{
+    struct buf w = BUF_INIT;
+    struct folder sub = { &w, f->col + 2 };
+    size_t k;
+
+    if (is_ascii(name, strlen(name)) && strpbrk(name, "()\\") == NULL && !strstr(name, "=?")) {
+        buf_printf(&w, "(%s)%s", name, sep);
+        fold_atom(f, w.ptr, w.len);
+        buf_free(&w);
+        return;
+    }
+    encode_words(&sub, name, strlen(name));     /* each word after a space or a fold */
+    buf_adds(f->out, " (");
+    buf_add(f->out, w.ptr + 1, w.len - 1);
+    buf_printf(f->out, ")%s", sep);
+    for (k = f->out->len; k > 0 && f->out->ptr[k - 1] != '\n'; k--)
+        ;
+    f->col = f->out->len - k;
+    buf_free(&w);
+}
+
 /* The field "name: a, b, ..." from parsed addresses, names as phrases, folded. */
 static void put_address_list(struct buf *out, const char *name, const struct addr *a, size_t n)
 {
@@ -326,6 +353,11 @@ static void put_address_list(struct buf *out, const char *name, const struct add
         bool last = i + 1 == n;
 
         buf_reset(&atom);
+        if (a[i].name && *a[i].name && strchr(a[i].mailbox, '@') == NULL) {
+            fold_atom(&f, a[i].mailbox, strlen(a[i].mailbox));
+            put_comment(&f, a[i].name, last ? "" : ",");
+            continue;
+        }
         if (a[i].name && *a[i].name) {
             put_phrase(&f, a[i].name);
             buf_printf(&atom, "<%s>%s", a[i].mailbox, last ? "" : ",");

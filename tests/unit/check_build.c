@@ -522,6 +522,16 @@ START_TEST(wire_headers_encoded_words)
     }
     ck_assert(strcmp(out.ptr + strlen(h), "\ncaf\xc3\xa9 body\n") == 0);
     free(h);
+    /* cron's "root (Name)": no domain, so the name stays a comment, encoded */
+    {
+        static const char cron[] = "From: root (Cr\xc3\xb6n Daemon)\nSubject: s\n\nx\n";
+
+        ck_assert_int_eq(build_wire_headers(cron, strlen(cron), &out, &e), 1);
+        ck_assert_str_eq(out.ptr, "From: root (=?UTF-8?Q?Cr=C3=B6n_Daemon?=)\nSubject: s\n\nx\n");
+        v = header_value(out.ptr, "From");
+        ck_assert_msg(strstr(v, "Cr\xc3\xb6n Daemon") != NULL, "%s", v);
+        free(v);
+    }
     buf_free(&in);
     buf_free(&out);
 }
