@@ -32,12 +32,16 @@ void message_set_path(struct message *msg, const char *path);
 /* The raw bytes (borrowed). */
 const char *message_raw(const struct message *msg, size_t *len);
 
-/* The text for the pager (see render_message; o may be NULL), appended to out. */
+/* The text for the pager (see render_message; o may be NULL), appended to out. With
+ * o->crypt, what is decrypted stays with the message (in memory, wiped by message_close)
+ * and is not decrypted again by the next render. */
 int message_render(const struct message *msg, const struct render_opts *o, struct buf *out,
                    struct err *e);
-/* The parts, as render_attachments. */
+/* The parts, as render_attachments; after a render with o->crypt also the parts inside
+ * the envelopes it opened, with the numbers it showed. */
 size_t message_attachments(const struct message *msg, struct render_attachment **out);
-/* Part num's decoded bytes and safe file name, as render_part; *type (may be NULL) gets its
+/* Part num's decoded bytes and safe file name, as render_part (a part from inside an
+ * envelope too: the caller wipes out with crypt_wipe); *type (may be NULL) gets its
  * type (new string). 0, or -1 with e filled. */
 int message_part(const struct message *msg, int num, struct buf *out, char **name,
                  char **type, struct err *e);

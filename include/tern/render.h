@@ -30,7 +30,28 @@ struct render_opts {
     const struct crypt_opts *crypt;
     bool crypt_quiet;     /* decrypt, but without verdict and envelope lines (for quoting) */
     struct buf *protected_out;  /* when set: receives the protected header block, if any */
+    /* With crypt: what is decrypted is kept here, and what is here is not decrypted again
+     * (render_keep_new). */
+    struct render_keep *keep;
 };
+
+/*
+ * What was decrypted for one message while it is shown (the pager) or for one command: each
+ * envelope (PGP/MIME multipart/encrypted, S/MIME application/pkcs7-mime) opened once, its
+ * content, verdicts and parsed tree kept in memory, so that rendering again, listing the
+ * parts and saving one decrypt nothing again. A failure is kept too (the numbers must not
+ * change between two renders). The parts of an envelope are numbered after the message's
+ * own, and after earlier envelopes' (in the order the render meets them). Belongs to the
+ * one tree it was used with (envelopes are known by their part's address); the content is
+ * wiped when it is freed.
+ */
+struct render_keep;
+struct render_keep *render_keep_new(void);
+void render_keep_free(struct render_keep *k);
+/* Open every envelope that rendering t with o shows (o->crypt and o->keep set), as
+ * render_message_tree would, without output. */
+struct mime_tree;
+void render_keep_open(const struct mime_tree *t, const struct render_opts *o);
 
 /*
  * Render msg[0..len) into out (appended): the header block (From, To, Cc, Date in local
@@ -45,7 +66,6 @@ int render_message(const char *msg, size_t len, const struct render_opts *o, str
                    struct err *e);
 
 /* The same over a tree the caller parsed (and keeps: the pager re-renders from it). */
-struct mime_tree;
 int render_message_tree(const struct mime_tree *t, const struct render_opts *o,
                         struct buf *out, struct err *e);
 
@@ -55,12 +75,18 @@ struct render_attachment {
     char *name;           /* sanitised file name, path stripped; NULL if none */
     size_t size;          /* decoded size in bytes */
     bool inline_shown;    /* its text is part of the rendered body */
+    enum { RENDER_OWN, RENDER_IN_ENCRYPTED, RENDER_IN_SIGNED } inside;  /* RENDER_OWN: a part
+                             of the message itself; else from inside an envelope, in memory */
 };
 
-/* Every non-multipart part of the message (including the ones shown inline), in order.
- * Free with render_attachments_free. Returns the count. */
+/* Every non-multipart part of the message (including the ones shown inline), in order;
+ * with k (may be NULL), then every part of the envelopes k holds, numbered as the render
+ * that filled k numbered them, and not the parts of an envelope k holds opened (its
+ * ciphertext: still there by number, as in render_part). Free with
+ * render_attachments_free. Returns the count. */
 size_t render_attachments(const char *msg, size_t len, struct render_attachment **out);
-size_t render_attachments_tree(const struct mime_tree *t, struct render_attachment **out);
+size_t render_attachments_tree(const struct mime_tree *t, const struct render_keep *k,
+                               struct render_attachment **out);
 void render_attachments_free(struct render_attachment *a, size_t n);
 
 /*
@@ -71,8 +97,11 @@ void render_attachments_free(struct render_attachment *a, size_t n);
  */
 int render_part(const char *msg, size_t len, int num, struct buf *out, char **name,
                 struct err *e);
-int render_part_tree(const struct mime_tree *t, int num, struct buf *out, char **name,
-                     struct err *e);
+int render_part_tree(const struct mime_tree *t, const struct render_keep *k, int num,
+                     struct buf *out, char **name, struct err *e);
+/* Part num of t or of an envelope in k (may be NULL), or NULL. Borrowed from t or k. */
+const struct mime_part *render_find_part(const struct mime_tree *t,
+                                         const struct render_keep *k, int num);
 
 /* Make any bytes safe for the terminal (see codec_sanitize), keeping tab and newline. */
 void render_sanitize(const char *s, size_t n, struct buf *out);

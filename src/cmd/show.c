@@ -82,20 +82,52 @@ static int write_out(const void *p, size_t n)
 }
 
 
+/* A message's tree and, when a part number is beyond its own parts, its envelopes opened
+ * (decrypted in memory, as the pager numbers them). */
+struct parts {
+    struct mime_tree t;
+    struct render_keep *keep;
+};
+
+static void parts_open(const struct msgfile *m, int num, const struct render_opts *o,
+                       struct parts *ps)
+{
+    mime_parse(m->ptr, m->len, &ps->t);
+    ps->keep = render_keep_new();
+    /* A part of the message itself needs no key: gpg is started only for one inside. */
+    if (o->crypt && mime_find_number(&ps->t, num) < 0) {
+        struct render_opts q = *o;
+
+        q.keep = ps->keep;
+        render_keep_open(&ps->t, &q);
+    }
+}
+
+static void parts_close(struct parts *ps)
+{
+    render_keep_free(ps->keep);
+    mime_free(&ps->t);
+}
+
 /* Save part num of m to `to` (a new file, or a directory to put the message's file name
  * in). Never overwrites. */
-static int save_part(const struct msgfile *m, int num, const char *to, const char *prog)
+static int save_part(const struct msgfile *m, int num, const struct render_opts *o,
+                     const char *to, const char *prog)
 {
     struct buf data = BUF_INIT;
     struct err e;
     struct stat st;
+    struct parts ps;
     char *name = NULL, *path;
     int fd, rc = EX_OK;
 
-    if (render_part(m->ptr, m->len, num, &data, &name, &e) != 0) {
+    parts_open(m, num, o, &ps);
+    if (render_part_tree(&ps.t, ps.keep, num, &data, &name, &e) != 0) {
         fprintf(stderr, "%s: %s\n", prog, e.msg);
+        parts_close(&ps);
         return EX_DATAERR;
     }
+    parts_close(&ps);
     if (stat(to, &st) == 0 && S_ISDIR(st.st_mode)) {
         char fallback[32];
 
@@ -132,52 +164,59 @@ static int save_part(const struct msgfile *m, int num, const char *to, const cha
     }
     free(path);
     free(name);
-    buf_free(&data);
+    crypt_wipe(&data);
     return rc;
 }
 
 /* --part N to stdout: raw bytes into a pipe or file, but on a terminal only text, and that
  * sanitised. */
-static int print_part(const struct msgfile *m, int num, const char *prog)
+static int print_part(const struct msgfile *m, int num, const struct render_opts *o,
+                      const char *prog)
 {
-    struct mime_tree t;
+    struct parts ps;
     struct buf out = BUF_INIT;
-    int i, rc = EX_OK;
+    const struct mime_part *p;
+    struct err e;
+    int rc = EX_OK;
 
-    mime_parse(m->ptr, m->len, &t);
-    i = mime_find_number(&t, num);
-    if (i < 0) {
-        fprintf(stderr, "%s: no part %d\n", prog, num);
-        mime_free(&t);
+    parts_open(m, num, o, &ps);
+    p = render_find_part(&ps.t, ps.keep, num);
+    if (p == NULL) {
+        render_part_tree(&ps.t, ps.keep, num, &out, NULL, &e);   /* for the reason */
+        fprintf(stderr, "%s: %s\n", prog, e.msg);
+        parts_close(&ps);
         return EX_DATAERR;
     }
     if (!isatty(STDOUT_FILENO)) {
-        mime_decode(&t.parts[i], &out);
+        mime_decode(p, &out);
         if (write_out(out.ptr, out.len) != 0)
             rc = EX_IOERR;
-    } else if (strncmp(t.parts[i].type, "text/", 5) == 0 ||
-               strncmp(t.parts[i].type, "message/", 8) == 0) {
+    } else if (strncmp(p->type, "text/", 5) == 0 || strncmp(p->type, "message/", 8) == 0) {
         struct buf text = BUF_INIT;
 
-        if (strcmp(t.parts[i].type, "text/html") == 0) {
+        if (strcmp(p->type, "text/html") == 0) {
             struct buf html = BUF_INIT;
-            mime_text(&t.parts[i], &html);
+            mime_text(p, &html);
             render_html(html.ptr ? html.ptr : "", html.len, 0, &text);
-            buf_free(&html);
+            crypt_wipe(&html);
         } else {
-            mime_text(&t.parts[i], &text);
+            mime_text(p, &text);
         }
         render_sanitize(text.ptr ? text.ptr : "", text.len, &out);
-        buf_free(&text);
+        crypt_wipe(&text);
         if (write_out(out.ptr, out.len) != 0)
             rc = EX_IOERR;
     } else {
+        struct buf ty = BUF_INIT;
+
+        render_sanitize(p->type, strlen(p->type), &ty);
         fprintf(stderr, "%s: part %d is %s: not printed on a terminal; use -o FILE or a pipe\n",
-                prog, num, t.parts[i].type);
+                prog, num, buf_cstr(&ty));
+        buf_free(&ty);
         rc = TERN_EX_USAGE;
     }
-    buf_free(&out);
-    mime_free(&t);
+    crypt_wipe(&out);
+    parts_close(&ps);
     return rc;
 }
 
@@ -275,7 +314,8 @@ int cmd_show(int argc, char **argv, const struct globals *g)
             fprintf(stderr, "%s: %s changed while it was read (another program is writing "
                     "it); shown as read\n", prog, argv[i]);
         if (part) {
-            r = outpath ? save_part(&m, (int)part, outpath, prog) : print_part(&m, (int)part, prog);
+            r = outpath ? save_part(&m, (int)part, &o, outpath, prog)
+                        : print_part(&m, (int)part, &o, prog);
         } else if (raw) {
             if (write_out(m.ptr, m.len) != 0)
                 r = EX_IOERR;

@@ -2,6 +2,7 @@
  * block, attachments, part extraction, and the terminal-safety and width helpers. */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +112,27 @@ struct cstate {
     struct buf sink;      /* verdict lines when they are not wanted (quoting) */
     char *from;           /* the message's From mailbox, to compare signers with */
     int ops;              /* checks and decryptions so far (RENDER_MAX_CRYPT_OPS) */
+    int next;             /* the last part number given: envelopes' parts come after */
+    struct buf inner;     /* the attachment list's lines for parts inside envelopes */
+};
+
+/* One envelope (PGP/MIME multipart/encrypted, S/MIME application/pkcs7-mime) opened: what
+ * came out, parsed, and the numbers its parts have. */
+struct kept {
+    const struct mime_part *key;   /* the envelope, in the tree it was found in */
+    int rc;                        /* 0 opened; -1 not, why says why */
+    char why[sizeof ((struct err *)0)->msg];
+    bool enveloped;                /* decrypted (else S/MIME opaque signed-data) */
+    struct buf plain;              /* the content: wiped before it is freed */
+    struct crypt_result r;
+    struct mime_tree t;            /* over plain, when rc is 0 */
+    char *shown;                   /* per part of t: 1 shown inline (when kept) */
+    int base;                      /* part k of t is number base + t.parts[k].number */
+};
+
+struct render_keep {
+    struct kept **v;
+    size_t n, cap;
 };
 
 struct walk {
@@ -118,6 +140,7 @@ struct walk {
     struct cstate *cs;    /* NULL: no cryptography (o->crypt is NULL) */
     char *unprot;         /* per part: listed attachment outside any envelope */
     const struct render_opts *o;
+    int base;             /* added to this tree's part numbers (0 for the message) */
     int *first_child, *next_sibling;
     char *shown;          /* per part: 1 shown inline, 2 hidden alternative */
     char *attach;         /* per part: listed as attachment */
@@ -244,14 +267,15 @@ static void walk(struct walk *w, int i, int depth)
         w->shown[i] = 1;
         if (w->body) {
             separate(w->body);
-            buf_printf(w->body, "[-- Attached message (part %d) --]\n", p->number);
+            buf_printf(w->body, "[-- Attached message (part %d) --]\n", w->base + p->number);
             header_block(m->hdr, m->hdr_len, NULL, 0, w->o, w->body);
             buf_addc(w->body, '\n');
         }
         walk(w, child, depth + 1);
         if (w->body) {
             separate(w->body);
-            buf_printf(w->body, "[-- End of attached message (part %d) --]\n", p->number);
+            buf_printf(w->body, "[-- End of attached message (part %d) --]\n",
+                       w->base + p->number);
         }
         return;
     }
@@ -270,7 +294,7 @@ static void walk(struct walk *w, int i, int depth)
             separate(w->body);
             if (outside(w))
                 buf_printf(lines(w), "[-- Part %d is NOT signed and NOT encrypted --]\n",
-                           p->number);
+                           w->base + p->number);
             if (is_type(p, "text/html"))
                 render_html(text.ptr, text.len, w->o->width, w->body);
             else
@@ -297,6 +321,7 @@ static void walk_init(struct walk *w, const struct mime_tree *t, const struct re
     w->unprot = xcalloc(t->n, 1);
     w->cs = NULL;
     w->body = NULL;
+    w->base = 0;
     for (size_t i = 0; i < t->n; i++) {
         w->first_child[i] = w->next_sibling[i] = last[i] = -1;
     }
@@ -373,6 +398,8 @@ static void covers(const struct walk *w, int i, struct buf *out)
             hi = w->t->parts[k].number;
         }
     }
+    lo += lo ? w->base : 0;
+    hi += hi ? w->base : 0;
     if (lo == 0)
         buf_adds(out, "the text below");
     else if (lo == hi)
@@ -396,48 +423,72 @@ static void verdicts(struct walk *w, struct crypt_result *r, const char *what)
     }
 }
 
-/* Render a MIME entity that came out of a decryption or an opaque signature: its own tree,
- * drawn into the same body, its attachments listed in place (they are not saved by number). */
-static void walk_entity(struct walk *w, const char *s, size_t n, int depth, bool top_level)
+static int max_number(const struct mime_tree *t)
 {
-    struct mime_tree t;
+    int m = 0;
+
+    for (size_t k = 0; k < t->n; k++)
+        if (t->parts[k].number > m)
+            m = t->parts[k].number;
+    return m;
+}
+
+/* Render a MIME entity that came out of a decryption or an opaque signature: its own tree,
+ * drawn into the same body, its parts numbered after every number given so far (the
+ * message's own, then earlier envelopes'), its attachments listed in place and at the end. */
+static void walk_entity(struct walk *w, struct kept *kp, int depth, bool top_level)
+{
+    const struct mime_tree *t = &kp->t;
     struct walk sub;
 
-    mime_parse(s, n, &t);
-    walk_init(&sub, &t, w->o);
+    walk_init(&sub, t, w->o);
     sub.cs = w->cs;
     sub.body = w->body;
+    /* Numbers are given before the walk: an envelope inside comes after all of these. */
+    kp->base = sub.base = w->cs->next;
+    w->cs->next += max_number(t);
     if (top_level && !w->cs->have_prot) {
         /* Protected headers (RFC 9788): the inner Subject and friends replace the outer
          * ones, which an encrypting client hides. They sit on the decrypted entity, or on
          * the first part of a multipart/signed inside it (sign, then encrypt). */
-        const struct mime_part *h = &t.parts[0];
+        const struct mime_part *h = &t->parts[0];
         struct hdr_field f;
 
         if (crypt_kind_of(h) == CRYPT_PGP_SIGNED || crypt_kind_of(h) == CRYPT_SMIME_SIGNED)
-            h = t.n > 1 ? &t.parts[1] : h;
+            h = t->n > 1 ? &t->parts[1] : h;
         if (h->hdr_len > 0 && hdr_find(h->hdr, h->hdr_len, "subject", &f) == 1) {
             buf_add(&w->cs->prot, h->hdr, h->hdr_len);
             w->cs->have_prot = true;
         }
     }
     walk(&sub, 0, depth + 1);
-    for (size_t k = 0; k < t.n; k++) {
-        const struct mime_part *p = &t.parts[k];
+    for (size_t k = 0; k < t->n; k++) {
+        const struct mime_part *p = &t->parts[k];
+        struct buf *out;
         char *name;
 
         if (!sub.attach[k] || p->number == 0)
             continue;
         name = render_safe_filename(p->filename);
         separate(w->body);
-        buf_printf(lines(w), "[-- Attachment inside: %s, %s, ", p->type,
+        out = lines(w);
+        buf_printf(out, "[-- Attachment [%d] inside: %s, %s, ", sub.base + p->number,
+                   p->type, name ? name : "(no name)");
+        human_size(mime_decoded_size(p), out);
+        buf_adds(out, " --]\n");
+        buf_printf(&w->cs->inner, "  [%d] %s, %s, ", sub.base + p->number, p->type,
                    name ? name : "(no name)");
-        human_size(mime_decoded_size(p), w->body);
-        buf_adds(w->body, " --]\n");
+        human_size(mime_decoded_size(p), &w->cs->inner);
+        buf_printf(&w->cs->inner, " (inside the %s part)\n",
+                   kp->enveloped ? "encrypted" : "signed");
         free(name);
     }
+    if (w->o->keep) {
+        free(kp->shown);
+        kp->shown = sub.shown;
+        sub.shown = NULL;
+    }
     walk_free(&sub);
-    mime_free(&t);
 }
 
 static void crypt_signed(struct walk *w, int i, bool smime, int depth)
@@ -488,27 +539,90 @@ static void crypt_signed(struct walk *w, int i, bool smime, int depth)
     buf_free(&what);
 }
 
-static void crypt_opened(struct walk *w, int i, bool encrypted, const struct buf *plain,
-                         struct crypt_result *r, int depth)
+static void crypt_opened(struct walk *w, int i, struct kept *kp, int depth)
 {
     separate(w->body);
-    verdicts(w, r, encrypted ? "the encrypted part" : "the signed part");
-    buf_printf(lines(w), "[-- Begin %s part --]\n", encrypted ? "encrypted" : "signed");
+    verdicts(w, &kp->r, kp->enveloped ? "the encrypted part" : "the signed part");
+    buf_printf(lines(w), "[-- Begin %s part --]\n", kp->enveloped ? "encrypted" : "signed");
     w->cs->protect++;
-    walk_entity(w, plain->ptr ? plain->ptr : "", plain->len, depth, encrypted && i == 0);
+    walk_entity(w, kp, depth, kp->enveloped && i == 0);
     w->cs->protect--;
     separate(w->body);
-    buf_printf(lines(w), "[-- End of %s part --]\n", encrypted ? "encrypted" : "signed");
+    buf_printf(lines(w), "[-- End of %s part --]\n", kp->enveloped ? "encrypted" : "signed");
+}
+
+static void kept_clear(struct kept *kp)
+{
+    crypt_result_free(&kp->r);
+    if (kp->rc == 0)
+        mime_free(&kp->t);
+    /* Decrypted bytes live in memory only: wiped before they go back to the heap. */
+    crypt_wipe(&kp->plain);
+    free(kp->shown);
+}
+
+/* Decrypt (or unwrap) envelope i into kp. */
+static void open_envelope(struct walk *w, int i, enum crypt_kind k, struct kept *kp)
+{
+    const struct mime_part *p = &w->t->parts[i];
+    struct buf in = BUF_INIT;
+    struct err e = { 0 };
+    int data;
+
+    kp->key = p;
+    kp->rc = -1;
+    kp->enveloped = true;
+    buf_init(&kp->plain);
+    if (k == CRYPT_PGP_ENCRYPTED) {
+        data = w->first_child[i] >= 0 ? w->next_sibling[w->first_child[i]] : -1;
+        if (data >= 0) {
+            mime_decode(&w->t->parts[data], &in);
+            if (gpg_ok(w, &e))
+                kp->rc = pgp_decrypt(in.ptr ? in.ptr : "", in.len, &kp->plain, &kp->r, &e);
+        } else {
+            err_set(&e, ERR_PARSE, "malformed multipart/encrypted");
+        }
+    } else {
+        mime_decode(p, &in);
+        if (op_ok(w, &e))
+            kp->rc = smime_open(in.ptr ? in.ptr : "", in.len, w->o->crypt, &kp->plain,
+                                &kp->enveloped, &kp->r, &e);
+    }
+    buf_free(&in);
+    if (kp->rc == 0)
+        mime_parse(kp->plain.ptr ? kp->plain.ptr : "", kp->plain.len, &kp->t);
+    else
+        snprintf(kp->why, sizeof kp->why, "%s", e.msg);
+}
+
+/* The envelope at i opened: taken from o->keep when it was opened before (nothing is
+ * decrypted twice for the message shown), else opened now (into o->keep, or into tmp for
+ * this walk only). */
+static struct kept *envelope(struct walk *w, int i, enum crypt_kind k, struct kept *tmp)
+{
+    struct render_keep *keep = w->o->keep;
+    struct kept *kp;
+
+    if (keep) {
+        for (size_t n = 0; n < keep->n; n++)
+            if (keep->v[n]->key == &w->t->parts[i]) {
+                w->cs->ops++;       /* counted as the first time: the same ones pass the cap */
+                return keep->v[n];
+            }
+        kp = xcalloc(1, sizeof *kp);
+        keep->v = xgrow(keep->v, keep->n, &keep->cap, sizeof *keep->v);
+        keep->v[keep->n++] = kp;
+    } else {
+        kp = tmp;
+        memset(kp, 0, sizeof *kp);
+    }
+    open_envelope(w, i, k, kp);
+    return kp;
 }
 
 static void crypt_walk(struct walk *w, int i, enum crypt_kind k, int depth)
 {
-    const struct mime_part *p = &w->t->parts[i];
-    struct crypt_result r = { 0 };
-    struct buf in = BUF_INIT, plain = BUF_INIT;
-    struct err e = { 0 };
-    bool enveloped = true;
-    int rc = -1, data = -1;
+    struct kept tmp, *kp;
 
     if (!w->body) {
         /* Only deciding what is shown: the envelope's parts are not attachments. */
@@ -516,40 +630,20 @@ static void crypt_walk(struct walk *w, int i, enum crypt_kind k, int depth)
         return;
     }
     w->shown[i] = 1;
-    switch (k) {
-    case CRYPT_PGP_SIGNED:
-    case CRYPT_SMIME_SIGNED:
+    if (k == CRYPT_PGP_SIGNED || k == CRYPT_SMIME_SIGNED) {
         crypt_signed(w, i, k == CRYPT_SMIME_SIGNED, depth);
         return;
-    case CRYPT_PGP_ENCRYPTED:
-        data = w->first_child[i] >= 0 ? w->next_sibling[w->first_child[i]] : -1;
-        if (data >= 0) {
-            mime_decode(&w->t->parts[data], &in);
-            rc = gpg_ok(w, &e) ? pgp_decrypt(in.ptr ? in.ptr : "", in.len, &plain, &r, &e) : -1;
-        } else {
-            err_set(&e, ERR_PARSE, "malformed multipart/encrypted");
-        }
-        break;
-    case CRYPT_SMIME_OPAQUE:
-        mime_decode(p, &in);
-        rc = op_ok(w, &e) ? smime_open(in.ptr ? in.ptr : "", in.len, w->o->crypt, &plain,
-                                       &enveloped, &r, &e)
-                          : -1;
-        break;
-    case CRYPT_NONE:
-        break;
     }
-    if (rc == 0) {
-        crypt_opened(w, i, enveloped, &plain, &r, depth);
+    kp = envelope(w, i, k, &tmp);
+    if (kp->rc == 0) {
+        crypt_opened(w, i, kp, depth);
     } else {
         separate(w->body);
         buf_printf(lines(w), "[-- %s part NOT shown: %s --]\n",
-                   enveloped ? "Encrypted" : "Signed", e.msg);
+                   kp->enveloped ? "Encrypted" : "Signed", kp->why);
     }
-    crypt_result_free(&r);
-    /* Decrypted bytes live in memory only: wipe them before they go back to the heap. */
-    crypt_wipe(&plain);
-    buf_free(&in);
+    if (kp == &tmp)
+        kept_clear(&tmp);
 }
 
 /* Inline PGP in a text/plain part: every armored block verified or decrypted, the text
@@ -579,7 +673,7 @@ static bool inline_pgp(struct walk *w, const struct mime_part *p)
             /* inside a PGP/MIME or S/MIME envelope that covers it, the text is protected */
             if (outside(w))
                 buf_printf(lines(w), "[-- Text NOT signed and NOT encrypted (part %d): --]\n",
-                           p->number);
+                           w->base + p->number);
             else
                 buf_adds(lines(w), "[-- Text outside the PGP block: --]\n");
             codec_to_utf8(p->charset, raw.ptr + pos, start, w->body);
@@ -807,7 +901,7 @@ int render_message_tree(const struct mime_tree *tree, const struct render_opts *
     static const struct render_opts defaults;
     const struct mime_tree t = *tree;
     struct walk w;
-    struct cstate cs = { 0, false, false, BUF_INIT, BUF_INIT, NULL, 0 };
+    struct cstate cs = { 0, false, false, BUF_INIT, BUF_INIT, NULL, 0, 0, BUF_INIT };
     struct buf text = BUF_INIT, body = BUF_INIT;
     int nattach = 0;
 
@@ -820,6 +914,7 @@ int render_message_tree(const struct mime_tree *tree, const struct render_opts *
 
         w.cs = &cs;
         cs.any = any_crypto(&t);
+        cs.next = max_number(&t);
         if (hdr_find(t.parts[0].hdr, t.parts[0].hdr_len, "from", &f) == 1)
             cs.from = addr_first_mailbox(f.value, f.value_len);
     }
@@ -869,6 +964,11 @@ int render_message_tree(const struct mime_tree *tree, const struct render_opts *
             buf_addc(&text, '\n');
             free(name);
         }
+        if (cs.inner.len > 0 && nattach == 0) {
+            separate(&text);
+            buf_adds(&text, "[-- Attachments --]\n");
+        }
+        buf_add(&text, cs.inner.ptr, cs.inner.len);
     }
     if (t.flags & MIME_F_CAPPED)
         buf_adds(&text, "[-- Message structure too deep or too large: the rest is not shown --]\n");
@@ -876,6 +976,7 @@ int render_message_tree(const struct mime_tree *tree, const struct render_opts *
     /* Decrypted text is wiped before its memory is reused. */
     crypt_wipe(&text);
     crypt_wipe(&body);
+    crypt_wipe(&cs.inner);
     buf_free(&cs.prot);
     buf_free(&cs.sink);
     free(cs.from);
@@ -889,41 +990,83 @@ size_t render_attachments(const char *msg, size_t len, struct render_attachment 
     size_t n;
 
     mime_parse(msg, len, &t);
-    n = render_attachments_tree(&t, out);
+    n = render_attachments_tree(&t, NULL, out);
     mime_free(&t);
     return n;
 }
 
-size_t render_attachments_tree(const struct mime_tree *tree, struct render_attachment **out)
+static void attachment_add(struct render_attachment **out, size_t *n, size_t *cap,
+                           const struct mime_part *p, int number, bool shown)
+{
+    struct render_attachment *a;
+    struct buf ty = BUF_INIT;
+
+    *out = xgrow(*out, *n, cap, sizeof **out);
+    a = &(*out)[(*n)++];
+    memset(a, 0, sizeof *a);
+    a->number = number;
+    codec_sanitize(p->type, strlen(p->type), CODEC_SAN_LINE, &ty);
+    a->type = buf_detach(&ty);
+    a->name = render_safe_filename(p->filename);
+    a->size = mime_decoded_size(p);
+    a->inline_shown = shown;
+}
+
+/* Per part of t: is it (or a part above it) an envelope that k holds opened? Its own parts
+ * (the ciphertext) then give way to what came out of it, as in the rendered list. New
+ * array; parents come before their children in t, so one pass carries the mark down. */
+static char *opened_parts(const struct mime_tree *t, const struct render_keep *k)
+{
+    char *hide = xcalloc(t->n ? t->n : 1, 1);
+
+    for (size_t e = 0; k && e < k->n; e++) {
+        /* Compared as addresses: the key may belong to another tree. */
+        uintptr_t key = (uintptr_t)k->v[e]->key, first = (uintptr_t)t->parts;
+
+        if (k->v[e]->rc == 0 && key >= first && key < first + t->n * sizeof t->parts[0])
+            hide[(key - first) / sizeof t->parts[0]] = 1;
+    }
+    for (size_t i = 1; i < t->n; i++)
+        if (t->parts[i].parent >= 0 && hide[t->parts[i].parent])
+            hide[i] = 1;
+    return hide;
+}
+
+size_t render_attachments_tree(const struct mime_tree *tree, const struct render_keep *k,
+                               struct render_attachment **out)
 {
     static const struct render_opts defaults;
     const struct mime_tree t = *tree;
     struct walk w;
     size_t n = 0, cap = 0;
+    char *hide = opened_parts(tree, k);
 
     *out = NULL;
     walk_init(&w, &t, &defaults);
     walk(&w, 0, 0);
-    for (size_t i = 0; i < t.n; i++) {
-        const struct mime_part *p = &t.parts[i];
-        struct render_attachment *a;
-
-        if (p->number == 0)
-            continue;
-        *out = xgrow(*out, n, &cap, sizeof **out);
-        a = &(*out)[n++];
-        a->number = p->number;
-        {
-            struct buf ty = BUF_INIT;
-
-            codec_sanitize(p->type, strlen(p->type), CODEC_SAN_LINE, &ty);
-            a->type = buf_detach(&ty);
-        }
-        a->name = render_safe_filename(p->filename);
-        a->size = mime_decoded_size(p);
-        a->inline_shown = w.shown[i] == 1;
-    }
+    for (size_t i = 0; i < t.n; i++)
+        if (t.parts[i].number > 0 && !hide[i])
+            attachment_add(out, &n, &cap, &t.parts[i], t.parts[i].number, w.shown[i] == 1);
     walk_free(&w);
+    free(hide);
+    /* Then what the last render opened, in the order it numbered them. */
+    for (size_t e = 0; k && e < k->n; e++) {
+        const struct kept *kp = k->v[e];
+
+        if (kp->rc != 0)
+            continue;
+        hide = opened_parts(&kp->t, k);
+        for (size_t i = 0; i < kp->t.n; i++) {
+            const struct mime_part *p = &kp->t.parts[i];
+
+            if (p->number == 0 || hide[i])
+                continue;
+            attachment_add(out, &n, &cap, p, kp->base + p->number,
+                           kp->shown && kp->shown[i] == 1);
+            (*out)[n - 1].inside = kp->enveloped ? RENDER_IN_ENCRYPTED : RENDER_IN_SIGNED;
+        }
+        free(hide);
+    }
     return n;
 }
 
@@ -936,6 +1079,50 @@ void render_attachments_free(struct render_attachment *a, size_t n)
     free(a);
 }
 
+struct render_keep *render_keep_new(void)
+{
+    return xcalloc(1, sizeof(struct render_keep));
+}
+
+void render_keep_free(struct render_keep *k)
+{
+    if (k == NULL)
+        return;
+    for (size_t i = 0; i < k->n; i++) {
+        kept_clear(k->v[i]);
+        free(k->v[i]);
+    }
+    free(k->v);
+    free(k);
+}
+
+void render_keep_open(const struct mime_tree *t, const struct render_opts *o)
+{
+    struct render_opts q = *o;
+    struct buf scratch = BUF_INIT;
+
+    /* The same walk as the pager's (so the same numbers), its text thrown away. */
+    q.protected_out = NULL;
+    render_message_tree(t, &q, &scratch, NULL);
+    crypt_wipe(&scratch);
+}
+
+const struct mime_part *render_find_part(const struct mime_tree *t,
+                                         const struct render_keep *k, int num)
+{
+    int i = mime_find_number(t, num);
+
+    if (i >= 0)
+        return &t->parts[i];
+    for (size_t e = 0; k && e < k->n; e++) {
+        const struct kept *kp = k->v[e];
+
+        if (kp->rc == 0 && num > kp->base && (i = mime_find_number(&kp->t, num - kp->base)) >= 0)
+            return &kp->t.parts[i];
+    }
+    return NULL;
+}
+
 int render_part(const char *msg, size_t len, int num, struct buf *out, char **name,
                 struct err *e)
 {
@@ -943,28 +1130,34 @@ int render_part(const char *msg, size_t len, int num, struct buf *out, char **na
     int rc;
 
     mime_parse(msg, len, &t);
-    rc = render_part_tree(&t, num, out, name, e);
+    rc = render_part_tree(&t, NULL, num, out, name, e);
     mime_free(&t);
     return rc;
 }
 
-int render_part_tree(const struct mime_tree *t, int num, struct buf *out, char **name,
-                     struct err *e)
+int render_part_tree(const struct mime_tree *t, const struct render_keep *k, int num,
+                     struct buf *out, char **name, struct err *e)
 {
-    int i;
+    const struct mime_part *p;
 
     if (name)
         *name = NULL;
-    i = mime_find_number(t, num);
-    if (i < 0) {
-        int total = 0;
-        for (size_t k = 0; k < t->n; k++)
-            if (t->parts[k].number > total)
-                total = t->parts[k].number;
+    p = render_find_part(t, k, num);
+    if (p == NULL) {
+        int total = max_number(t);
+
+        for (size_t i = 0; k && i < k->n; i++)
+            if (k->v[i]->rc == 0 && k->v[i]->base + max_number(&k->v[i]->t) > total)
+                total = k->v[i]->base + max_number(&k->v[i]->t);
+        for (size_t i = 0; k && i < k->n; i++)
+            if (k->v[i]->rc != 0)
+                return err_set(e, ERR_PARSE, "no part %d (the message has %d; %s part "
+                               "was not opened: %s)", num, total,
+                               k->v[i]->enveloped ? "an encrypted" : "a signed", k->v[i]->why);
         return err_set(e, ERR_PARSE, "no part %d (the message has %d)", num, total);
     }
-    mime_decode(&t->parts[i], out);
+    mime_decode(p, out);
     if (name)
-        *name = render_safe_filename(t->parts[i].filename);
+        *name = render_safe_filename(p->filename);
     return 0;
 }

@@ -21,6 +21,7 @@ struct message {
     char *path;
     struct buf raw;
     struct mime_tree tree;
+    struct render_keep *keep;   /* what rendering decrypted: wiped on close */
 };
 
 static int read_all(const char *path, struct buf *out, struct err *e)
@@ -61,6 +62,7 @@ int message_open(const char *path, uint32_t id, struct message **out, struct err
     msg->id = id;
     msg->path = xstrdup(path);
     mime_parse(msg->raw.ptr ? msg->raw.ptr : "", msg->raw.len, &msg->tree);
+    msg->keep = render_keep_new();
     *out = msg;
     return 0;
 }
@@ -69,6 +71,7 @@ void message_close(struct message *msg)
 {
     if (msg == NULL)
         return;
+    render_keep_free(msg->keep);
     mime_free(&msg->tree);
     buf_free(&msg->raw);
     free(msg->path);
@@ -100,28 +103,36 @@ const char *message_raw(const struct message *msg, size_t *len)
 int message_render(const struct message *msg, const struct render_opts *o, struct buf *out,
                    struct err *e)
 {
-    return render_message_tree(&msg->tree, o, out, e);
+    struct render_opts q;
+
+    if (o == NULL || o->crypt == NULL)
+        return render_message_tree(&msg->tree, o, out, e);
+    /* Envelopes are opened once while the message is open: a new width or all headers
+     * decrypts nothing again, and the parts inside are there to save. */
+    q = *o;
+    q.keep = msg->keep;
+    return render_message_tree(&msg->tree, &q, out, e);
 }
 
 size_t message_attachments(const struct message *msg, struct render_attachment **out)
 {
-    return render_attachments_tree(&msg->tree, out);
+    return render_attachments_tree(&msg->tree, msg->keep, out);
 }
 
 int message_part(const struct message *msg, int num, struct buf *out, char **name,
                  char **type, struct err *e)
 {
-    int i;
+    const struct mime_part *p;
 
     if (type)
         *type = NULL;
-    if (render_part_tree(&msg->tree, num, out, name, e) < 0)
+    if (render_part_tree(&msg->tree, msg->keep, num, out, name, e) < 0)
         return -1;
-    i = mime_find_number(&msg->tree, num);
-    if (type && i >= 0) {
+    p = render_find_part(&msg->tree, msg->keep, num);
+    if (type && p) {
         struct buf t = BUF_INIT;
 
-        render_sanitize(msg->tree.parts[i].type, strlen(msg->tree.parts[i].type), &t);
+        render_sanitize(p->type, strlen(p->type), &t);
         *type = buf_detach(&t);
     }
     return 0;

@@ -48,7 +48,7 @@ static const struct act_def acts[NACTIONS] = {
     [ACT_MOVE] = { "move", "move to a folder (=name); to /file or ~/file: save, mark deleted" },
     [ACT_COPY] = { "copy", "copy to a folder (=name), or save to /file or ~/file" },
     [ACT_EXPUNGE] = { "expunge", "remove the messages marked for deletion" },
-    [ACT_ATTACHMENTS] = { "attachments", "list the attachments; view or save one" },
+    [ACT_ATTACHMENTS] = { "attachments", "list the attachments; view, pipe or save one" },
     [ACT_HEADERS] = { "headers", "toggle all headers in the pager" },
     [ACT_PIPE] = { "pipe", "pipe the message to a shell command" },
     [ACT_HELP] = { "help", "this screen" },

@@ -14,6 +14,7 @@
 #include "tern/buf.h"
 #include "tern/crypt.h"
 #include "tern/fold.h"
+#include "tern/fsutil.h"
 #include "tern/message.h"
 #include "tern/model.h"
 #include "tern/save.h"
@@ -36,6 +37,8 @@ struct pager {
     char **urls;
     size_t nurls;
     char search[256];
+    char **viewed;               /* parts handed to a detached viewer: removed when left */
+    size_t nviewed;
 };
 
 static struct pager *pager_of(struct app *a)
@@ -141,8 +144,20 @@ static void render(struct app *a, struct pager *pg, const struct err *open_err)
     free_urls(pg);
 }
 
+static void part_file_remove(const char *path);
+
 static void drop_message(struct pager *pg)
 {
+    /* A viewer started with xdg-open reads its file whenever it likes: the file stays
+     * while the message is shown and goes when it is left. */
+    for (size_t i = 0; i < pg->nviewed; i++) {
+        part_file_remove(pg->viewed[i]);
+        free(pg->viewed[i]);
+    }
+    free(pg->viewed);
+    pg->viewed = NULL;
+    pg->nviewed = 0;
+    memset(pg->parts, 0, sizeof pg->parts);     /* names from inside an envelope */
     message_close(pg->msg);
     pg->msg = NULL;
     pg->gone = false;
@@ -510,40 +525,151 @@ static void attachments(struct app *a, struct pager *pg)
     struct buf list = BUF_INIT;
     struct render_attachment *at = NULL;
     size_t n = pg->msg ? message_attachments(pg->msg, &at) : 0;
-    char label[80];
+    int last = n ? at[n - 1].number : 0;
+    char label[120];
 
     for (size_t i = 0; i < n; i++)
-        buf_printf(&list, "%s[%d] %s%s%s", i ? "  " : "", at[i].number, at[i].type,
-                   at[i].name ? " " : "", at[i].name ? at[i].name : "");
+        buf_printf(&list, "%s[%d] %s%s%s%s", i ? "  " : "", at[i].number, at[i].type,
+                   at[i].name ? " " : "", at[i].name ? at[i].name : "",
+                   at[i].inside == RENDER_IN_ENCRYPTED ? " (encrypted)"
+                   : at[i].inside == RENDER_IN_SIGNED ? " (signed)" : "");
     render_attachments_free(at, n);
     if (n == 0) {
         app_msg(a, "This message has no parts.");
-        buf_free(&list);
+        crypt_wipe(&list);
         return;
     }
-    snprintf(label, sizeof label, "View part N, or save with 's N [PATH]' (1-%zu): ", n);
+    snprintf(label, sizeof label, "View part N, save with 's N [PATH]', pipe with '| N CMD' "
+             "(1-%d): ", last);
     app_prompt(a, PR_ATTACH, label, "", pager_done);
     /* The prompt line is taken: the list goes in the pager's title bar meanwhile. */
     snprintf(pg->parts, sizeof pg->parts, "%s", list.ptr);
-    buf_free(&list);
+    crypt_wipe(&list);
 }
 
+/* Remove a part file made by part_file and its private directory. */
+static void part_file_remove(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+
+    unlink(path);
+    if (slash && (size_t)(slash - path) < sizeof dir) {
+        memcpy(dir, path, (size_t)(slash - path));
+        dir[slash - path] = '\0';
+        rmdir(dir);
+    }
+}
+
+/*
+ * A part for a viewer or a command: a directory of its own that only we can enter (mkdtemp:
+ * 0700) under $TMPDIR, and in it the part under its safe name (viewers go by the extension),
+ * 0600. The only place a part (decrypted ones too) is written without the user's 's'; the
+ * caller removes it with part_file_remove. 0, or -1 with the reason shown.
+ */
+static int part_file(struct app *a, int num, const char *name, const struct buf *data,
+                     char *path, size_t pathsz)
+{
+    const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char dir[4096], fallback[32];
+    int fd, n;
+
+    n = snprintf(dir, sizeof dir, "%s/tern-part.XXXXXX", tmp);
+    if (n < 0 || (size_t)n >= sizeof dir || mkdtemp(dir) == NULL) {
+        app_err(a, "%s: %s", dir, n < 0 || (size_t)n >= sizeof dir ? "too long" : strerror(errno));
+        return -1;
+    }
+    snprintf(fallback, sizeof fallback, "part-%d", num);
+    n = snprintf(path, pathsz, "%s/%s", dir, name ? name : fallback);
+    if (n < 0 || (size_t)n >= pathsz) {
+        rmdir(dir);
+        app_err(a, "%s: the name is too long", dir);
+        return -1;
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 || fs_write_all(fd, data->ptr ? data->ptr : "", data->len) != 0) {
+        app_err(a, "%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        part_file_remove(path);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+/* View a part: through mailcap on the terminal (the file goes when the viewer is done),
+ * else with xdg-open (the file goes when the message is left). */
+static void view_part(struct app *a, struct pager *pg, long num, const char *type,
+                      const char *path)
+{
+    if (access("/usr/bin/run-mailcap", X_OK) == 0) {
+        /* mailcap decides: a terminal viewer (or copiousoutput through a pager) gets the
+         * terminal, a graphical one its window. */
+        char spec[4200];
+        char *argv[] = { "run-mailcap", "--action=view", spec, NULL };
+        int st;
+
+        snprintf(spec, sizeof spec, "%s:%s", type ? type : "application/octet-stream", path);
+        st = app_foreground(a, NULL, argv, false);
+        if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0)
+            app_err(a, "No viewer for %s in mailcap (run-mailcap exited %d); "
+                    "'s %ld' saves the part.", type ? type : "?", WEXITSTATUS(st), num);
+        part_file_remove(path);
+    } else {
+        char *argv[] = { "xdg-open", (char *)path, NULL };
+
+        if (spawn_detached(a, argv) < 0) {
+            app_err(a, "No viewer: %s (%s); 's %ld' saves the part.", strerror(errno),
+                    argv[0], num);
+            part_file_remove(path);
+            return;
+        }
+        app_msg(a, "Started %s.", argv[0]);
+        pg->viewed = xreallocarray(pg->viewed, pg->nviewed + 1, sizeof *pg->viewed);
+        pg->viewed[pg->nviewed++] = xstrdup(path);
+    }
+}
+
+/* 's N [PATH]': a new file (never overwritten), 0600: the user asked for this one. */
+static void save_part(struct app *a, long num, const char *dest, const char *name,
+                      const struct buf *data)
+{
+    /* A directory gets DIR/NAME, and ~ is the home, as on the command line; with no
+     * target the name from the mail loses any directory part (./NAME). */
+    char *path = save_part_path(*dest ? dest : ".", name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+    if (fd < 0) {
+        app_err(a, "%s: %s", path, strerror(errno));
+    } else if (fs_write_all(fd, data->ptr ? data->ptr : "", data->len) != 0) {
+        app_err(a, "%s: %s", path, strerror(errno));
+        close(fd);
+        unlink(path);
+    } else {
+        close(fd);
+        app_msg(a, "Saved part %ld to %s (%zu bytes).", num, path, data->len);
+    }
+    free(path);
+}
+
+/* The part prompt: 'N' views, 's N [PATH]' saves, '| N CMD' pipes part N (a part from
+ * inside an envelope is decrypted already: the message keeps it in memory). */
 static void attach_action(struct app *a, struct pager *pg, const char *text)
 {
     struct buf data = BUF_INIT;
     char numbuf[16], path[4096];
     const char *dest;
     char *name = NULL, *type = NULL;
-    bool save = false;
+    char op = 'v';
     long num;
     struct err e;
-    int fd;
 
     pg->parts[0] = '\0';
     while (*text == ' ')
         text++;
-    if (text[0] == 's' && (text[1] == ' ' || text[1] == '\0')) {
-        save = true;
+    if ((text[0] == 's' && (text[1] == ' ' || text[1] == '\0')) || text[0] == '|') {
+        op = text[0];
         text += 1;
         while (*text == ' ')
             text++;
@@ -563,63 +689,31 @@ static void attach_action(struct app *a, struct pager *pg, const char *text)
         app_err(a, "No part %s.", numbuf);
         return;
     }
+    if (op == '|' && *dest == '\0') {
+        app_err(a, "Pipe part %ld to which command? '| %ld CMD'", num, num);
+        return;
+    }
     if (pg->msg == NULL)
         return;
     if (message_part(pg->msg, (int)num, &data, &name, &type, &e) < 0) {
         app_err(a, "%s", e.msg);
         goto out;
     }
-    if (save) {
-        /* A directory gets DIR/NAME, and ~ is the home, as on the command line; with no
-         * target the name from the mail loses any directory part (./NAME). */
-        char *target = save_part_path(*dest ? dest : ".", name);
-
-        snprintf(path, sizeof path, "%s", target);
-        free(target);
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    } else {
-        snprintf(path, sizeof path, "%s/tern-part.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR")
-                                                                            : "/tmp");
-        fd = mkostemp(path, O_CLOEXEC);
-    }
-    if (fd < 0) {
-        app_err(a, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (write(fd, data.ptr ? data.ptr : "", data.len) != (ssize_t)data.len) {
-        app_err(a, "%s: %s", path, strerror(errno));
-        close(fd);
-        goto out;
-    }
-    close(fd);
-    if (save) {
-        app_msg(a, "Saved part %ld to %s (%zu bytes).", num, path, data.len);
-    } else if (access("/usr/bin/run-mailcap", X_OK) == 0) {
-        /* mailcap decides: a terminal viewer (or copiousoutput through a pager) gets the
-         * terminal, a graphical one its window. */
-        char spec[4200];
-        char *argv[] = { "run-mailcap", "--action=view", spec, NULL };
-        int st;
-
-        snprintf(spec, sizeof spec, "%s:%s", type ? type : "application/octet-stream", path);
-        st = app_foreground(a, NULL, argv, false);
-        if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) != 0)
-            app_err(a, "No viewer for %s in mailcap (run-mailcap exited %d); "
-                    "'s %ld' saves the part.", type ? type : "?", WEXITSTATUS(st), num);
-        unlink(path);
-    } else {
-        char *argv[] = { "xdg-open", path, NULL };
-
-        if (spawn_detached(a, argv) < 0)
-            app_err(a, "No viewer: %s (%s); 's %ld' saves the part.", strerror(errno),
-                    argv[0], num);
-        else
-            app_msg(a, "Started %s.", argv[0]);
+    if (op == 's') {
+        save_part(a, num, dest, name, &data);
+    } else if (part_file(a, (int)num, name, &data, path, sizeof path) == 0) {
+        if (op == '|') {
+            app_pipe(a, path, dest);
+            part_file_remove(path);
+        } else {
+            view_part(a, pg, num, type, path);
+        }
     }
 out:
     free(name);
     free(type);
-    buf_free(&data);
+    /* The part may have come out of an envelope: wiped, as the message's copy will be. */
+    crypt_wipe(&data);
 }
 
 static void pager_done(struct app *a, enum prompt_kind k, const char *text)
