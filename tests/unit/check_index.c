@@ -557,7 +557,7 @@ START_TEST(many_messages_parallel)
     char *d = test_tmpdir();
     struct idx *x;
     struct err e;
-    enum { N = 1200 };
+    enum { N = 4500 };         /* threads, and more names than one segment of the feed */
     char name[64], text[256];
     unsigned char *hit = calloc(N, 1);
 
@@ -603,6 +603,42 @@ START_TEST(many_messages_parallel)
     free(hit);
     rm_rf(d);
     free(d);
+}
+END_TEST
+
+/* The date order's own merge sort, on shares of every thread count (an odd one leaves a
+ * share out of a merge round) and either way round, against qsort_r with its comparison;
+ * dates, arrivals and ids collide often, as they do in a real folder. */
+START_TEST(datekey_sort_matches_qsort)
+{
+    static const char *threads[] = { "1", "2", "3", "4" };
+    static const size_t sizes[] = { 0, 1, 17, 1000, 40000, 100003 };
+    uint64_t seed = 7;
+
+    for (size_t t = 0; t < 4; t++)
+        for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++)
+            for (int rev = 0; rev < 2; rev++) {
+                size_t n = sizes[z];
+                struct view_datekey *a = malloc((n + 1) * sizeof *a);
+                struct view_datekey *b = malloc((n + 1) * sizeof *b);
+                bool r = rev;
+
+                for (size_t i = 0; i < n; i++) {
+                    seed = seed * 6364136223846793005u + 1442695040888963407u;
+                    a[i] = (struct view_datekey){ (int64_t)(seed >> 50) - 4000,
+                                                  (int64_t)(seed >> 60), (uint32_t)i,
+                                                  (uint32_t)(n - i) };
+                }
+                memcpy(b, a, n * sizeof *a);
+                qsort_r(b, n, sizeof *b, view_cmp_datekey, &r);
+                setenv("TERN_INDEX_THREADS", threads[t], 1);
+                view_sort_datekeys(a, n, r);
+                unsetenv("TERN_INDEX_THREADS");
+                ck_assert_msg(n == 0 || memcmp(a, b, n * sizeof *a) == 0,
+                              "%zu keys, %s threads, reverse %d", n, threads[t], rev);
+                free(a);
+                free(b);
+            }
 }
 END_TEST
 
@@ -2139,6 +2175,7 @@ static Suite *index_suite(void)
     tcase_add_test(tc, limits);
     tcase_add_test(tc, not_a_maildir);
     tcase_add_test(tc, many_messages_parallel);
+    tcase_add_test(tc, datekey_sort_matches_qsort);
     tcase_add_test(tc, non_files_skipped);
     tcase_add_test(tc, long_references_trimmed);
     tcase_add_test(tc, counts_and_lazy_view);
