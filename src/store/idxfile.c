@@ -805,7 +805,7 @@ static int write_head(int fd, struct idx_fhdr *h, const struct idx_fblk *blk, si
 }
 
 /* Header fields that describe the live entries: count and counts (the string table's size
- * comes from the body's layout, body_layout). */
+ * comes from the body's first pass, body_fill). */
 static void head_for(const struct idx *x, struct idx_fhdr *h, size_t *live)
 {
     memset(h, 0, sizeof *h);
@@ -837,17 +837,24 @@ static void head_for(const struct idx *x, struct idx_fhdr *h, size_t *live)
 
 /*
  * The body: every record, then every string, in the order given; each block's checksum
- * covers its records and then its strings. A block's place in the file is known once the
- * sizes of the strings before it are, so blocks are built in memory and written at their
- * places on several threads: first each block's string size, then (after the running sum)
- * its records, strings and checksum.
+ * covers its records and then its strings. Built on several threads, each a share of whole
+ * blocks, in two passes: the first reads the entries once (their strings are scattered over
+ * memory: reading them twice cost as much as the rest of the writing) into the share's
+ * records and strings, with offsets from the share's start; once the running sum over the
+ * blocks tells where each share's strings go, the second makes the offsets final, sums
+ * the blocks and writes the share.
  */
-struct body_job {
+struct body_share {
     const struct idx *x;
     const uint32_t *order;
     size_t live;
     struct idx_fblk *blk;       /* str_off: a block's string bytes, then where they start */
     uint32_t b0, b1;            /* this share's blocks */
+    struct idx_frec *recs;      /* their records: string offsets + 1 into strs, 0 for none */
+    struct buf strs;            /* their strings, block after block */
+    uint64_t *hv;               /* the records' name hashes and checks */
+    uint32_t *cv;
+    uint64_t str_end;           /* the string table's size */
     int fd;
     uint64_t rec_at, str_at;    /* file offsets of record 0 and of string offset 0 */
     bool failed;
@@ -860,21 +867,39 @@ static size_t blk_end(size_t b, size_t live)
     return end < live ? end : live;
 }
 
-static void *body_sizes_run(void *arg)
+static void body_record(struct body_share *j, size_t k, struct idx_frec *r)
 {
-    struct body_job *j = arg;
+    const struct idx_msg *m = &j->x->m[j->order[k]];
 
+    memset(r, 0, sizeof *r);
+    for (int f = 0; f < F_NSTR; f++) {
+        const char *s = msg_str(m, f);
+
+        if (s[0]) {
+            r->str[f] = (uint32_t)j->strs.len + 1;
+            buf_add(&j->strs, s, strlen(s) + 1);
+        }
+    }
+    r->bits = (m->in_new ? 1u : 0u) | (uint32_t)m->crypt << 1;
+    r->date = m->date;
+    r->mtime = m->mtime;
+    r->size = m->size;
+    j->hv[k] = idx_uniq_hash(m->name, m->uniq_len);
+    j->cv[k] = idx_name_check(m->name, m->in_new);
+}
+
+static void *body_fill_run(void *arg)
+{
+    struct body_share *j = arg;
+    size_t k0 = (size_t)j->b0 * IDX_BLK_RECS;
+
+    j->recs = xmalloc((blk_end(j->b1 - 1, j->live) - k0 + 1) * sizeof *j->recs);
     for (uint32_t b = j->b0; b < j->b1; b++) {
-        uint64_t size = 0;
+        size_t at = j->strs.len;
 
         for (size_t k = (size_t)b * IDX_BLK_RECS; k < blk_end(b, j->live); k++)
-            for (int f = 0; f < F_NSTR; f++) {
-                const char *s = msg_str(&j->x->m[j->order[k]], f);
-
-                if (s[0])
-                    size += strlen(s) + 1;
-            }
-        j->blk[b].str_off = size;
+            body_record(j, k, &j->recs[k - k0]);
+        j->blk[b].str_off = j->strs.len - at;
     }
     return NULL;
 }
@@ -897,122 +922,99 @@ static bool pwrite_all(int fd, const void *p, size_t n, uint64_t at)
     return true;
 }
 
-static bool body_block(struct body_job *j, uint32_t b, struct idx_frec *recs, struct buf *strs)
+static void *body_write_run(void *arg)
 {
-    size_t k0 = (size_t)b * IDX_BLK_RECS, k1 = blk_end(b, j->live);
-    uint64_t off = j->blk[b].str_off;
-    struct csum c;
+    struct body_share *j = arg;
+    size_t k0 = (size_t)j->b0 * IDX_BLK_RECS, nrec = blk_end(j->b1 - 1, j->live) - k0;
+    uint64_t base = j->blk[j->b0].str_off;
 
-    buf_reset(strs);
-    for (size_t k = k0; k < k1; k++) {
-        const struct idx_msg *m = &j->x->m[j->order[k]];
-        struct idx_frec *r = &recs[k - k0];
+    for (size_t i = 0; i < nrec; i++)
+        for (int f = 0; f < F_NSTR; f++)
+            if (j->recs[i].str[f])
+                j->recs[i].str[f] = (uint32_t)(base + j->recs[i].str[f] - 1);
+    for (uint32_t b = j->b0; b < j->b1; b++) {
+        uint64_t end = blk_end(b, j->live) < j->live ? j->blk[b + 1].str_off : j->str_end;
+        struct csum c;
 
-        memset(r, 0, sizeof *r);
-        for (int f = 0; f < F_NSTR; f++) {
-            const char *s = msg_str(m, f);
-            size_t n = s[0] ? strlen(s) + 1 : 0;
-
-            r->str[f] = n ? (uint32_t)off : 0;
-            buf_add(strs, s, n);
-            off += n;
-        }
-        r->bits = (m->in_new ? 1u : 0u) | (uint32_t)m->crypt << 1;
-        r->date = m->date;
-        r->mtime = m->mtime;
-        r->size = m->size;
+        csum_init(&c);
+        csum_add(&c, &j->recs[(size_t)b * IDX_BLK_RECS - k0],
+                 (blk_end(b, j->live) - (size_t)b * IDX_BLK_RECS) * sizeof *j->recs);
+        csum_add(&c, j->strs.ptr + (j->blk[b].str_off - base), end - j->blk[b].str_off);
+        j->blk[b].sum = csum_final(&c);
     }
-    csum_init(&c);
-    csum_add(&c, recs, (k1 - k0) * sizeof *recs);
-    csum_add(&c, strs->ptr, strs->len);
-    j->blk[b].sum = csum_final(&c);
-    return pwrite_all(j->fd, recs, (k1 - k0) * sizeof *recs, j->rec_at + k0 * sizeof *recs) &&
-           pwrite_all(j->fd, strs->ptr, strs->len, j->str_at + j->blk[b].str_off);
-}
-
-static void *body_build_run(void *arg)
-{
-    struct body_job *j = arg;
-    struct idx_frec *recs = xmalloc(IDX_BLK_RECS * sizeof *recs);
-    struct buf strs = BUF_INIT;
-
-    for (uint32_t b = j->b0; b < j->b1 && !j->failed; b++)
-        if (!body_block(j, b, recs, &strs))
-            j->failed = true;
-    free(recs);
-    buf_free(&strs);
+    j->failed = !pwrite_all(j->fd, j->recs, nrec * sizeof *j->recs,
+                            j->rec_at + k0 * sizeof *j->recs) ||
+                !pwrite_all(j->fd, j->strs.ptr, j->strs.len, j->str_at + base);
     return NULL;
 }
 
-/* The body's shares: whole blocks for each thread. */
-static size_t body_shares(struct body_job *j, const struct idx *x, const uint32_t *order,
-                          size_t live, struct idx_fblk *blk, int fd, uint64_t at)
+/* Pass one over shares of whole blocks (j: PAR_MAX_THREADS of them): the records, strings,
+ * name hashes and checks (hv, cv), and every block's place in the string table; returns
+ * how many shares, *str_size the table's size. */
+static size_t body_fill(struct body_share *j, const struct idx *x, const uint32_t *order,
+                        size_t live, struct idx_fblk *blk, uint64_t *hv, uint32_t *cv,
+                        uint64_t *str_size)
 {
     uint32_t nb = (uint32_t)((live + IDX_BLK_RECS - 1) / IDX_BLK_RECS);
     size_t nt = nb > 1 ? par_threads(nb) : 1;
-
-    for (size_t k = 0; k < nt; k++)
-        j[k] = (struct body_job){ x, order, live, blk, (uint32_t)(nb * k / nt),
-                                  (uint32_t)(nb * (k + 1) / nt), fd, at,
-                                  at + live * sizeof(struct idx_frec), false };
-    return nt;
-}
-
-/* Where each block's strings start (the block table's str_off); returns the string table's
- * size. */
-static uint64_t body_layout(const struct idx *x, const uint32_t *order, size_t live,
-                            struct idx_fblk *blk)
-{
-    struct body_job j[PAR_MAX_THREADS];
-    size_t nt = body_shares(j, x, order, live, blk, -1, 0);
     uint64_t off = 1;           /* offset 0 is "" (before block 0's strings) */
 
-    par_run(body_sizes_run, j, sizeof j[0], nt);
-    for (uint32_t b = 0; b * (size_t)IDX_BLK_RECS < live; b++) {
+    for (size_t k = 0; k < nt; k++)
+        j[k] = (struct body_share){ .x = x, .order = order, .live = live, .blk = blk,
+                                    .b0 = (uint32_t)(nb * k / nt),
+                                    .b1 = (uint32_t)(nb * (k + 1) / nt), .strs = BUF_INIT,
+                                    .hv = hv, .cv = cv, .fd = -1 };
+    if (nb > 0)
+        par_run(body_fill_run, j, sizeof j[0], nt);
+    for (uint32_t b = 0; b < nb; b++) {
         uint64_t size = blk[b].str_off;
 
         blk[b].str_off = off;
         off += size;
     }
-    return off;
+    *str_size = off;
+    return nb > 0 ? nt : 0;
 }
 
-/* Write the body of live records, laid out by body_layout, at offset at; false when a write
- * failed. The block table's sums are filled. */
-static bool write_body(int fd, uint64_t at, const struct idx *x, const uint32_t *order,
-                       size_t live, struct idx_fblk *blk)
+/* Pass two: the body of live records written at offset at of fd, with a string table of
+ * str_size bytes; false when a write failed. The block table's sums are filled. */
+static bool body_write(struct body_share *j, size_t nt, size_t live, uint64_t str_size,
+                       int fd, uint64_t at)
 {
-    struct body_job j[PAR_MAX_THREADS];
-    size_t nt = body_shares(j, x, order, live, blk, fd, at);
+    uint64_t str_at = at + live * sizeof(struct idx_frec);
     bool ok;
 
-    par_run(body_build_run, j, sizeof j[0], nt);
-    ok = pwrite_all(fd, "", 1, j[0].str_at);
+    for (size_t k = 0; k < nt; k++) {
+        j[k].fd = fd;
+        j[k].rec_at = at;
+        j[k].str_at = str_at;
+        j[k].str_end = str_size;
+    }
+    par_run(body_write_run, j, sizeof j[0], nt);
+    ok = pwrite_all(fd, "", 1, str_at);
     for (size_t k = 0; k < nt; k++)
         ok = ok && !j[k].failed;
     return ok;
 }
 
+static void body_free(struct body_share *j, size_t nt)
+{
+    for (size_t k = 0; k < nt; k++) {
+        free(j[k].recs);
+        buf_free(&j[k].strs);
+    }
+}
+
 /* The name hashes and checks, in record order; their checksum goes in the header. */
-static uint64_t write_hashes(struct writer *w, const struct idx *x, const uint32_t *order,
+static uint64_t write_hashes(struct writer *w, const uint64_t *hv, const uint32_t *cv,
                              size_t live)
 {
-    uint64_t *hv = xmalloc((live + 1) * sizeof *hv);
-    uint32_t *cv = xmalloc((live + 1) * sizeof *cv);
     struct csum c;
 
-    for (size_t k = 0; k < live; k++) {
-        const struct idx_msg *m = &x->m[order[k]];
-
-        hv[k] = idx_uniq_hash(m->name, m->uniq_len);
-        cv[k] = idx_name_check(m->name, m->in_new);
-    }
     csum_init(&c);
     w_add(w, &c, hv, live * sizeof *hv);
     w_add(w, &c, cv, live * sizeof *cv);
     w_flush(w);
-    free(hv);
-    free(cv);
     return csum_final(&c);
 }
 
@@ -1536,7 +1538,10 @@ int idx_save(struct idx *x, struct err *e)
     struct writer *w = NULL;
     struct buf tmp = BUF_INIT;
     size_t live;
-    uint32_t *order = NULL;
+    uint32_t *order = NULL, *cv = NULL;
+    uint64_t *hv = NULL;
+    struct body_share share[PAR_MAX_THREADS];
+    size_t nshare = 0;
     int rc = -1;
 
     if (!x->dirty || (x->oflags & IDX_NO_SAVE))
@@ -1553,7 +1558,9 @@ int idx_save(struct idx *x, struct err *e)
         if (!x->m[i].gone)
             order[k++] = (uint32_t)i;
     idx_sort(x, order, live, IDX_SORT_DATE, false);
-    h.strtab_size = body_layout(x, order, live, blk);
+    hv = xmalloc((live + 1) * sizeof *hv);
+    cv = xmalloc((live + 1) * sizeof *cv);
+    nshare = body_fill(share, x, order, live, blk, hv, cv, &h.strtab_size);
     if (h.strtab_size > UINT32_MAX) {
         err_set(e, ERR_SYS, "%s: index too large", x->cache_path);
         goto out;
@@ -1570,13 +1577,13 @@ int idx_save(struct idx *x, struct err *e)
         goto out;
     }
     /* the header and block table go in last, when the checksums are known */
-    if (!write_body(w->fd, sizeof h + h.nblocks * sizeof *blk, x, order, live, blk))
+    if (!body_write(share, nshare, live, h.strtab_size, w->fd, sizeof h + h.nblocks * sizeof *blk))
         w->failed = true;
     /* the hashes follow the strings */
     if (lseek(w->fd, (off_t)(sizeof h + h.nblocks * sizeof *blk +
                              live * sizeof(struct idx_frec) + h.strtab_size), SEEK_SET) < 0)
         w->failed = true;
-    h.hash_sum = write_hashes(w, x, order, live);
+    h.hash_sum = write_hashes(w, hv, cv, live);
     if (getenv("TERN_INDEX_TEST_STOP"))
         raise(SIGSTOP);         /* tests: killed here, mid-rewrite (index-kill.sh) */
     if (w->failed || write_head(w->fd, &h, blk, h.nblocks) < 0) {
@@ -1609,7 +1616,10 @@ int idx_save(struct idx *x, struct err *e)
     }
     rc = 0;
 out:
+    body_free(share, nshare);
     free(order);
+    free(hv);
+    free(cv);
     free(w);
     free(blk);
     buf_free(&tmp);
