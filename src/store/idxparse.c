@@ -169,6 +169,23 @@ static void fill_addresses(struct pctx *x, const struct hdr_field *from,
         addr_list_free(as[k], ns[k]);
 }
 
+/* The first of each kept field of the header block in buf (got bytes) into k; false when the
+ * block goes on past got (then the last field may be cut: read more and look again). */
+static bool kept_fields(const char *buf, size_t got, struct hdr_field *k)
+{
+    struct hdr_field f;
+    size_t pos = 0, block;
+
+    memset(k, 0, K_N * sizeof *k);
+    while (hdr_next_end(buf, got, &pos, &f, &block)) {
+        enum kept_field i = kept_field(&f);
+
+        if (i != K_N && k[i].name == NULL)
+            k[i] = f;
+    }
+    return block > 0;
+}
+
 #define HDR_FIRST_READ 4096     /* most header blocks fit: read the body only when not */
 #define HDR_MAX_READ (1 << 20)
 
@@ -182,13 +199,12 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
     /* openat: no path walk per message (a measurable share of a cold scan) */
     int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     struct stat st;
-    size_t got = 0, hl;
+    size_t got = 0;
     bool eof = false;
-    struct hdr_field f, k[K_N] = { { 0 } };
+    struct hdr_field k[K_N];
     const struct hdr_field *ff = &k[K_FROM], *ft = &k[K_TO], *fc = &k[K_CC], *fs = &k[K_SUBJECT],
         *fd_ = &k[K_DATE], *fm = &k[K_MSGID], *fi = &k[K_IRT], *fr = &k[K_REFS],
         *fct = &k[K_CTYPE];
-    size_t pos = 0;
     time_t t;
 
     if (fd < 0 && errno == ELOOP)   /* a symlinked message is fine; O_NONBLOCK: no FIFO hang */
@@ -219,8 +235,7 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
         if (r == 0)
             eof = true;
         got += (size_t)r;
-        hl = hdr_block_len(x->rbuf, got);
-        if (eof || hl < got || got >= HDR_MAX_READ)
+        if (kept_fields(x->rbuf, got, k) || eof || got >= HDR_MAX_READ)
             break;
         if (got == x->rbuf_cap) {
             x->rbuf_cap *= 2;
@@ -228,12 +243,6 @@ static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx
         }
     }
     close(fd);
-    while (hdr_next(x->rbuf, hl, &pos, &f)) {
-        enum kept_field i = kept_field(&f);
-
-        if (i != K_N && k[i].name == NULL)
-            k[i] = f;
-    }
     fill_addresses(x, ff, ft, fc, m);
     m->subject = fs->name ? idx_arena_take(x, hdr_decode(fs->value, fs->value_len)) : "";
     m->msgid = fm->name ? idx_arena_take(x, id_clean(hdr_msgid(fm->value, fm->value_len))) : "";
@@ -469,6 +478,10 @@ void idx_feed_finish(struct idx_feed *f, bool *changed)
                 x->have_stamp = false;
         }
         *changed = true;
+        if (off == FEED_SEG - 1 || i + 1 == f->added) {
+            free(s);            /* copied out: the peak holds one segment, not two copies */
+            f->seg[i / FEED_SEG] = NULL;
+        }
     }
     feed_free(f);
 }

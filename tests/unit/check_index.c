@@ -164,6 +164,64 @@ START_TEST(build_and_fields)
 }
 END_TEST
 
+/* Header blocks longer than the first read (4,096 bytes), with a folded field across that
+ * boundary and the kept fields after it; CRLF lines; a file that is all header (no blank
+ * line); a blank line of spaces. Each field is what a reader of the whole file sees. */
+START_TEST(header_across_reads)
+{
+    char *d = test_tmpdir();
+    struct idx *x;
+    struct err e;
+    struct buf h = BUF_INIT;
+    size_t nword = 0;
+    long i;
+
+    ck_assert_int_eq(maildir_create(d, &e), 0);
+    for (int k = 0; k < 60; k++)
+        buf_printf(&h, "Received: from relay%02d.example.net by mx.example.org; filler filler\n", k);
+    ck_assert_uint_lt(h.len, 4096);
+    buf_adds(&h, "Subject: long");
+    for (; h.len < 4096 + 40; nword++)
+        buf_adds(&h, "\n word");
+    buf_adds(&h, "\nFrom: Late Sender <late@example.org>\nMessage-ID: <late@x>\n\nbody\n");
+    put(d, "cur", "3000.L.host:2,S", h.ptr);
+    buf_reset(&h);
+    for (int k = 0; k < 70; k++)
+        buf_printf(&h, "X-Pad-%02d: filler filler filler filler filler filler filler\r\n", k);
+    buf_adds(&h, "Subject: crlf\r\nFrom: c@example.org\r\n\r\nbody\r\n");
+    put(d, "cur", "3001.C.host:2,S", h.ptr);
+    put(d, "cur", "3002.H.host:2,S", "Subject: only a header\nFrom: h@example.org");
+    put(d, "cur", "3003.S.host:2,S", "Subject: spaces end it\n   \nFrom: not@header\n");
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert_uint_eq(idx_count(x), 4);
+    i = find_subject(x, "crlf");
+    ck_assert_int_ge(i, 0);
+    ck_assert_str_eq(idx_msg(x, (size_t)i)->from, "c@example.org");
+    i = find_subject(x, "only a header");
+    ck_assert_int_ge(i, 0);
+    ck_assert_str_eq(idx_msg(x, (size_t)i)->from, "h@example.org");
+    i = find_subject(x, "spaces end it");
+    ck_assert_int_ge(i, 0);
+    ck_assert_str_eq(idx_msg(x, (size_t)i)->from, "");
+    for (i = 0; i < 4; i++)
+        if (strcmp(idx_msg(x, (size_t)i)->msgid, "late@x") == 0)
+            break;
+    ck_assert_int_lt(i, 4);
+    {
+        const struct idx_msg *m = idx_msg(x, (size_t)i);
+        size_t words = 0;
+
+        ck_assert_str_eq(m->from, "Late Sender");
+        ck_assert(str_startswith(m->subject, "long word word"));
+        for (const char *p = m->subject; (p = strstr(p, "word")) != NULL; p++)
+            words++;
+        ck_assert_uint_eq(words, nword);
+    }
+    buf_free(&h);
+    close_and_remove(x, d);
+}
+END_TEST
+
 START_TEST(warm_open_uses_cache)
 {
     char *d = mkfolder();
@@ -2161,6 +2219,7 @@ static Suite *index_suite(void)
     tcase_set_timeout(tc, 120);     /* a busy CI machine creating a few thousand files */
 
     tcase_add_test(tc, build_and_fields);
+    tcase_add_test(tc, header_across_reads);
     tcase_add_test(tc, body_shortcuts);
     tcase_add_test(tc, body_corpus);
     tcase_add_test(tc, warm_open_uses_cache);
