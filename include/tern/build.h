@@ -77,6 +77,18 @@ void build_date(struct buf *out, time_t t);
  */
 int build_wire_safe(const char *msg, size_t n, bool allow_8bit, struct buf *out,
                     struct err *e);
+/*
+ * The top-level header made 7-bit for a server without SMTPUTF8 (RFC 2047 section 5): an
+ * unstructured field with 8-bit bytes (Subject, Comments, Keywords, X- and unknown fields) is
+ * rewritten whole-word with UTF-8 encoded words, folded at 78 (bytes that are not valid UTF-8
+ * are read as Windows-1252, as ew_decode does; encoded words already there are decoded and
+ * encoded again); in an 8-bit address field only the display names become encoded words.
+ * ASCII fields are copied untouched. 0: nothing to do (also for text without any field: no
+ * header); 1: out holds the message; -1 (ERR_PERM naming the field) for an 8-bit address, an
+ * 8-bit field where no encoded word is allowed (Message-ID, Date, Received, Content-Type...),
+ * an 8-bit field name or line that is no field.
+ */
+int build_wire_headers(const char *msg, size_t n, struct buf *out, struct err *e);
 /* MIME type from a file name's extension; application/octet-stream when unknown. */
 const char *build_mime_type(const char *name);
 

@@ -65,7 +65,23 @@ struct queue_entry {
      * Outbox. */
     char *outbox;
     char *path;                  /* the message file (set by queue_list), or NULL when gone */
+    /* DSN parameters asked for this message (tern send -N, -R, -V), over the account's;
+     * NULL: none (and in states written before they existed). */
+    char *dsn_notify;            /* "NEVER" or a list of SUCCESS, FAILURE, DELAY */
+    char *dsn_ret;               /* "FULL" or "HDRS" */
+    char *dsn_envid;             /* printable ASCII, at most QUEUE_ENVID_MAX octets */
 };
+#define QUEUE_ENVID_MAX 100
+
+/*
+ * Set the DSN parameters of a message from tern send's -N, -R and -V (any may be NULL):
+ * notify "never" or a comma list of success, failure, delay; ret "full" or "hdrs"
+ * (case-insensitive); envid printable ASCII without spaces, at most QUEUE_ENVID_MAX octets
+ * (RFC 3461). Stored in SMTP form ("SUCCESS,FAILURE", "HDRS"). -1 with ERR_PARSE when a
+ * value is not valid.
+ */
+int queue_entry_set_dsn(struct queue_entry *q, const char *notify, const char *ret,
+                        const char *envid, struct err *e);
 
 void queue_entry_free(struct queue_entry *q);   /* frees the members, not q */
 void queue_entry_add_rcpt(struct queue_entry *q, const char *addr);

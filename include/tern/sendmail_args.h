@@ -19,6 +19,7 @@ struct sendmail_args {
     const char *body;            /* -B 7BIT or 8BITMIME, or NULL */
     const char *notify;          /* -N never or success,failure,delay, or NULL */
     const char *ret;             /* -R full or hdrs, or NULL */
+    const char *envid;           /* -V ENVID (DSN envelope id), or NULL */
     int crypt_on;                /* CRYPT_* (crypt.h): --sign, --encrypt, --smime */
     int crypt_off;               /* --no-sign, --no-encrypt, --pgp (--no-smime) */
     char **rcpts;                /* borrowed from argv */

@@ -116,12 +116,17 @@ struct smtp_msg {
     size_t nrcpts;
     const char *data;            /* the message as stored (LF or CRLF lines) */
     size_t len;
-    const char *envid;           /* ENVID= when DSN is used; NULL for none */
+    const char *envid;           /* ENVID= when DSN parameters are sent; NULL for none */
     /* Called the moment the server accepts the message (250 to the final dot), before
      * anything more is read or sent, so that the caller can record it in the smallest
      * window (may be NULL). */
     void (*accepted)(const struct smtp_msg *m, void *arg);
     void *arg;
+    /* This message's own DSN parameters (tern send -N, -R, -V), over the account's
+     * smtp_opts ones; NULL: the account's. With dsn_envid, ENVID goes even alone. */
+    const char *dsn_notify;      /* "NEVER" or "SUCCESS,FAILURE,DELAY" (a subset) */
+    const char *dsn_ret;         /* "FULL" or "HDRS" */
+    bool dsn_envid;
 };
 
 /*
@@ -129,8 +134,10 @@ struct smtp_msg {
  * content, then wait for the reply to the final dot. Returns 0 when the server accepted the
  * message for at least one recipient (each rcpts[i].code says which; final gets the reply),
  * -1 otherwise: ERR_TEMP or ERR_PERM with the server's reply (when every RCPT was refused:
- * ERR_TEMP if one refusal was 4xx), ERR_PERM for a message over the SIZE limit or addresses
- * that need SMTPUTF8 on a server without it, ERR_NET/ERR_PROTO when the session is lost.
+ * ERR_TEMP if one refusal was 4xx), ERR_PERM for a message over the SIZE limit, addresses
+ * that need SMTPUTF8 on a server without it (in the envelope, or in a header field: 8-bit
+ * header text is otherwise sent as encoded words, see build_wire_headers), ERR_NET/ERR_PROTO
+ * when the session is lost.
  * After a refused transaction the session is reset (RSET) and stays usable.
  */
 int smtp_send(struct smtp *s, struct smtp_msg *m, char *final, size_t finalsz, struct err *e);

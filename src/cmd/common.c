@@ -31,6 +31,7 @@ static const struct {
     { "index", "[-c FILE] [--rebuild] [-q] [--worker-fd N] FOLDER|PATH...",
       "build or bring up to date the index of folders" },
     { "send", "[-c FILE] [-t] [-i|-oi] [-f ADDR] [-F NAME] [-a ACCOUNT] [-q] [-v]\n"
+      "  [-N never|success,failure,delay] [-R full|hdrs] [-V ENVID]\n"
       "  [--sign] [--encrypt] [--smime|--pgp] [--no-sign] [--no-encrypt] [--] "
       "[RCPT...] < message", "queue a message (a sendmail drop-in) and deliver it" },
     { "flush", "[-c FILE] [--all] [--retry-held] [-q] [--worker-fd N] [--password-fd N]\n"

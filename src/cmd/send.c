@@ -104,11 +104,12 @@ int cmd_send(int argc, char **argv, const struct globals *g)
     struct buf msg = BUF_INIT, full = BUF_INIT;
     struct config *cfg = NULL;
     struct queue *q = NULL;
-    struct queue_entry ent;
+    struct queue_entry ent, dsn;
     struct err e;
     int rc;
 
     memset(&ent, 0, sizeof ent);
+    memset(&dsn, 0, sizeof dsn);
     g = &gl;     /* g->progname: "tern send", or "sendmail" when called so */
     if (sendmail_args_parse(argc, argv, &sa, argerr, sizeof argerr) < 0)
         return cmd_bad_usage(g, "%s", argerr);
@@ -129,6 +130,9 @@ int cmd_send(int argc, char **argv, const struct globals *g)
     queue_only = sa.queue_only;
     if (!extract && sa.nrcpts == 0)
         return cmd_bad_usage(g, "no recipients (give them or use -t)");
+    /* -N, -R, -V: this message's DSN parameters, kept in its queue state */
+    if (queue_entry_set_dsn(&dsn, sa.notify, sa.ret, sa.envid, &e) < 0)
+        return cmd_bad_usage(g, "%s", e.msg);
     rc = cmd_load_config(g, &cfg);
     if (rc != 0)
         return rc;
@@ -148,6 +152,10 @@ int cmd_send(int argc, char **argv, const struct globals *g)
             goto out;
         }
     }
+    ent.dsn_notify = dsn.dsn_notify;
+    ent.dsn_ret = dsn.dsn_ret;
+    ent.dsn_envid = dsn.dsn_envid;
+    memset(&dsn, 0, sizeof dsn);
     /* --sign/--encrypt and the account's crypt_* defaults (crypt.h) */
     if (crypt_protect_account(&full, config_account(cfg, ent.account), cfg->mail_root,
                               sa.crypt_on, sa.crypt_off, ent.rcpts, ent.nrcpts, &e) < 0) {
@@ -184,6 +192,7 @@ int cmd_send(int argc, char **argv, const struct globals *g)
 out:
     queue_close(q);
     queue_entry_free(&ent);
+    queue_entry_free(&dsn);
     buf_free(&msg);
     buf_free(&full);
     config_free(cfg);

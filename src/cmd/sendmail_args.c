@@ -100,7 +100,10 @@ static int take_value(struct sendmail_args *o, char letter, const char *v, char 
                          "-N takes never or success,failure,delay, not '%s'", err, n);
     case 'R':
         return take_word(&o->ret, v, ret_words, false, "-R takes full or hdrs, not '%s'", err, n);
-    default:    /* -V envid, -L tag, -h hops, -p protocol, -O option, -X file, -d debug */
+    case 'V':
+        o->envid = v;
+        break;
+    default:    /* -L tag, -h hops, -p protocol, -O option, -X file, -d debug */
         break;
     }
     return 0;

@@ -16,6 +16,7 @@
 
 #include "tern/build.h"
 #include "tern/codec.h"
+#include "tern/encword.h"
 #include "tern/mime.h"
 #include "tern/fsutil.h"
 #include "tern/header.h"
@@ -314,12 +315,65 @@ static bool mailbox_bad(char c, bool quoted)
            (!quoted && (c == ' ' || c == ','));
 }
 
+/*
+ * " (name)" after a mailbox with no domain ("root (Cron Daemon)", as cron writes From): an
+ * angle address needs a domain, so the name stays a comment, in encoded words when it is not
+ * plain ASCII (RFC 2047 section 5(2)); then sep.
+ */
+static void put_comment(struct folder *f, const char *name, const char *sep)
+{
+    struct buf w = BUF_INIT;
+    struct folder sub = { &w, f->col + 2 };
+    size_t k;
+
+    if (is_ascii(name, strlen(name)) && strpbrk(name, "()\\") == NULL && !strstr(name, "=?")) {
+        buf_printf(&w, "(%s)%s", name, sep);
+        fold_atom(f, w.ptr, w.len);
+        buf_free(&w);
+        return;
+    }
+    encode_words(&sub, name, strlen(name));     /* each word after a space or a fold */
+    buf_adds(f->out, " (");
+    buf_add(f->out, w.ptr + 1, w.len - 1);
+    buf_printf(f->out, ")%s", sep);
+    for (k = f->out->len; k > 0 && f->out->ptr[k - 1] != '\n'; k--)
+        ;
+    f->col = f->out->len - k;
+    buf_free(&w);
+}
+
+/* The field "name: a, b, ..." from parsed addresses, names as phrases, folded. */
+static void put_address_list(struct buf *out, const char *name, const struct addr *a, size_t n)
+{
+    struct folder f;
+    struct buf atom = BUF_INIT;
+
+    fold_start(&f, out, name);
+    for (size_t i = 0; i < n; i++) {
+        bool last = i + 1 == n;
+
+        buf_reset(&atom);
+        if (a[i].name && *a[i].name && strchr(a[i].mailbox, '@') == NULL) {
+            fold_atom(&f, a[i].mailbox, strlen(a[i].mailbox));
+            put_comment(&f, a[i].name, last ? "" : ",");
+            continue;
+        }
+        if (a[i].name && *a[i].name) {
+            put_phrase(&f, a[i].name);
+            buf_printf(&atom, "<%s>%s", a[i].mailbox, last ? "" : ",");
+        } else {
+            buf_printf(&atom, "%s%s", a[i].mailbox, last ? "" : ",");
+        }
+        fold_atom(&f, atom.ptr, atom.len);
+    }
+    fold_end(&f);
+    buf_free(&atom);
+}
+
 int build_header_addresses(struct buf *out, const char *name, const char *utf8, struct err *e)
 {
     struct addr *a;
     size_t n;
-    struct folder f;
-    struct buf atom = BUF_INIT;
 
     if (addr_parse_list(utf8, strlen(utf8), &a, &n) < 0 || n == 0)
         return err_set(e, ERR_PARSE, "%s: no address in '%s'", name, utf8);
@@ -332,21 +386,7 @@ int build_header_addresses(struct buf *out, const char *name, const char *utf8, 
             return -1;
         }
     }
-    fold_start(&f, out, name);
-    for (size_t i = 0; i < n; i++) {
-        bool last = i + 1 == n;
-
-        buf_reset(&atom);
-        if (a[i].name && *a[i].name) {
-            put_phrase(&f, a[i].name);
-            buf_printf(&atom, "<%s>%s", a[i].mailbox, last ? "" : ",");
-        } else {
-            buf_printf(&atom, "%s%s", a[i].mailbox, last ? "" : ",");
-        }
-        fold_atom(&f, atom.ptr, atom.len);
-    }
-    fold_end(&f);
-    buf_free(&atom);
+    put_address_list(out, name, a, n);
     addr_list_free(a, n);
     return 0;
 }
@@ -1082,3 +1122,139 @@ int build_wire_safe(const char *msg, size_t n, bool allow_8bit, struct buf *out,
     return changed ? 1 : 0;
 }
 
+
+/* ---- 8-bit header fields on the wire (RFC 2047 section 5, RFC 6532) ---- */
+
+/* Fields whose value is a list of addresses: only their phrases may become encoded words. */
+static const char *const addr_fields[] = {
+    "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Resent-From", "Resent-Sender",
+    "Resent-Reply-To", "Resent-To", "Resent-Cc", "Resent-Bcc", "Mail-Followup-To",
+    "Mail-Reply-To", "Disposition-Notification-To", "Return-Receipt-To", "Errors-To", NULL,
+};
+
+/* Structured fields where RFC 2047 allows no encoded word at all (ids, dates, trace,
+ * signatures, MIME syntax): 8-bit bytes there cannot be made 7-bit without changing them. */
+static const char *const struct_fields[] = {
+    "Date", "Resent-Date", "Message-ID", "Resent-Message-ID", "In-Reply-To", "References",
+    "Return-Path", "Received", "MIME-Version", "Content-Type", "Content-Transfer-Encoding",
+    "Content-ID", "Content-Disposition", "DKIM-Signature", "ARC-Seal",
+    "ARC-Message-Signature", "ARC-Authentication-Results", "Authentication-Results",
+    "Received-SPF", "List-Id", "List-Unsubscribe", "List-Post", "List-Help",
+    "List-Subscribe", "List-Archive", "List-Owner", NULL,
+};
+
+static bool field_in(const char *name, size_t n, const char *const *list)
+{
+    for (; *list; list++)
+        if (strlen(*list) == n && str_ncasecmp(name, *list, n) == 0)
+            return true;
+    return false;
+}
+
+/* An address field with 8-bit bytes: the same addresses, each display name (or the comment
+ * that served as one) as a phrase with encoded words; an 8-bit mailbox cannot be carried. */
+static int wire_address_field(struct buf *out, const char *name, const char *v, size_t n,
+                              struct err *e)
+{
+    struct addr *a;
+    size_t na;
+
+    addr_parse_list(v, n, &a, &na);
+    for (size_t i = 0; i < na; i++) {
+        if (!is_ascii(a[i].mailbox, strlen(a[i].mailbox))) {
+            err_set(e, ERR_PERM, "the %s field has a non-ASCII address (%s), which only "
+                    "SMTPUTF8 can carry", name, a[i].mailbox);
+            addr_list_free(a, na);
+            return -1;
+        }
+    }
+    if (na == 0) {
+        addr_list_free(a, na);
+        return err_set(e, ERR_PERM, "the %s field has 8-bit bytes and no address tern can "
+                       "re-encode", name);
+    }
+    put_address_list(out, name, a, na);
+    addr_list_free(a, na);
+    return 0;
+}
+
+/* Where field f ends in the header block h (after its line end). */
+static size_t field_end(const char *h, size_t hlen, const struct hdr_field *f)
+{
+    size_t end = (size_t)(f->value + f->value_len - h);
+
+    if (end < (size_t)(f->name - h) + f->name_len)
+        end = (size_t)(f->name - h) + f->name_len;
+    while (end < hlen && h[end] != '\n')
+        end++;
+    return end < hlen ? end + 1 : end;
+}
+
+/* One 8-bit field rewritten in 7 bits onto out; -1 (ERR_PERM) when it cannot be. */
+static int wire_field(const struct hdr_field *f, struct buf *out, struct err *e)
+{
+    char *name = xmemdup0(f->name, f->name_len);
+    int rc = 0;
+
+    if (!is_ascii(f->name, f->name_len)) {
+        struct buf shown = BUF_INIT;
+
+        codec_sanitize(f->name, f->name_len, CODEC_SAN_LINE, &shown);
+        rc = err_set(e, ERR_PERM, "a header field name (%.60s) has 8-bit bytes, which only "
+                     "SMTPUTF8 could carry", shown.ptr ? shown.ptr : "");
+        buf_free(&shown);
+    } else if (field_in(f->name, f->name_len, addr_fields)) {
+        rc = wire_address_field(out, name, f->value, f->value_len, e);
+    } else if (field_in(f->name, f->name_len, struct_fields)) {
+        rc = err_set(e, ERR_PERM, "the %s field has 8-bit bytes, which only SMTPUTF8 can carry "
+                     "there", name);
+    } else {
+        struct buf text = BUF_INIT;
+
+        /* Unstructured: read as a reader would (encoded words decoded, 8-bit as UTF-8 or
+         * else Windows-1252), then written whole-word as build_header_text does. */
+        ew_decode(f->value, f->value_len, &text);
+        build_header_text(out, name, text.ptr ? text.ptr : "");
+        buf_free(&text);
+    }
+    free(name);
+    return rc;
+}
+
+int build_wire_headers(const char *msg, size_t n, struct buf *out, struct err *e)
+{
+    size_t hlen = hdr_block_len(msg, n), pos = 0, copied = 0;
+    struct hdr_field f;
+    bool changed = false;
+
+    if (is_ascii(msg, hlen) || memchr(msg, '\0', hlen) != NULL)
+        return 0;
+    if (hdr_next(msg, hlen, &pos, &f) != 1)
+        return 0;                           /* no field at all: text with no header */
+    pos = 0;
+    buf_reset(out);
+    while (hdr_next(msg, hlen, &pos, &f) == 1) {
+        size_t start = (size_t)(f.name - msg), end = field_end(msg, hlen, &f);
+
+        if (start < copied || is_ascii(msg + start, end - start))
+            continue;
+        if (!is_ascii(msg + copied, start - copied))
+            break;                          /* 8-bit in a line that is no field: below */
+        buf_add(out, msg + copied, start - copied);
+        if (wire_field(&f, out, e) < 0) {
+            buf_reset(out);
+            return -1;
+        }
+        copied = end;
+        changed = true;
+    }
+    if (!is_ascii(msg + copied, hlen - copied)) {
+        buf_reset(out);
+        return err_set(e, ERR_PERM, "the header has a line with 8-bit bytes that is not a "
+                       "field (no name and colon), which only SMTPUTF8 could carry");
+    }
+    if (!changed)
+        return 0;
+    buf_add(out, msg + copied, n - copied);
+    return 1;
+}

@@ -526,7 +526,10 @@ static void send_batch(struct flusher *f, const struct account *a, struct smtp *
         mm[k].nrcpts = ent->nrcpts;
         mm[k].data = p->wire.ptr;
         mm[k].len = p->wire.len;
-        mm[k].envid = ent->id;
+        mm[k].envid = ent->dsn_envid ? ent->dsn_envid : ent->id;
+        mm[k].dsn_envid = ent->dsn_envid != NULL;
+        mm[k].dsn_notify = ent->dsn_notify;
+        mm[k].dsn_ret = ent->dsn_ret;
         mm[k].accepted = on_accepted;
         mm[k].arg = p;
         p->f = f;

@@ -14,6 +14,7 @@
 #include "tern/codec.h"
 #include "tern/build.h"
 #include "tern/conn.h"
+#include "tern/header.h"
 #include "tern/sasl.h"
 #include "tern/smtp.h"
 #include "tern/str.h"
@@ -649,54 +650,125 @@ static void smtp_rset(struct smtp *s)
 }
 
 /*
- * The DATA bytes for this server (CRLF, dot-stuffed): the message as queued, or re-encoded by
- * build_wire_safe when it would break the wire here (a line over 998 octets, a NUL, 8-bit
- * data without 8BITMIME); ERR_PERM when it cannot be made to fit.
+ * The DATA bytes for this server (CRLF, dot-stuffed): the message as queued, or re-encoded
+ * when it would break the wire here. The header: 8-bit UTF-8 goes as it is when the server
+ * offers SMTPUTF8 (*utf8 set: MAIL FROM says so), else build_wire_headers makes it 7-bit with
+ * encoded words. The body: build_wire_safe (a line over 998 octets, a NUL, 8-bit data
+ * without 8BITMIME). ERR_PERM when it cannot be made to fit. The queued file is not changed.
  */
 static int smtp_wire_data(const struct smtp *s, const struct smtp_msg *m, struct buf *enc,
-                          struct err *e)
+                          bool *utf8, struct err *e)
 {
-    struct buf fixed = BUF_INIT;
-    int r = build_wire_safe(m->data, m->len, (s->caps & SMTP_CAP_8BITMIME) != 0, &fixed, e);
+    struct buf hdr7 = BUF_INIT, fixed = BUF_INIT;
+    const char *p = m->data;
+    size_t n = m->len, hlen = hdr_block_len(m->data, m->len);
+    int r = 0;
 
+    if (smtp_needs_8bit(p, hlen)) {
+        if ((s->caps & SMTP_CAP_SMTPUTF8) && codec_utf8_valid(p, hlen)) {
+            *utf8 = true;
+        } else {
+            r = build_wire_headers(p, n, &hdr7, e);
+            if (r < 0) {
+                bool offered = (s->caps & SMTP_CAP_SMTPUTF8) != 0;
+                struct err why = *e;
+
+                buf_free(&hdr7);
+                return err_set(e, ERR_PERM, "%s: %s; %s", s->host, why.msg,
+                               offered ? "the header is not valid UTF-8 (RFC 6532)"
+                                       : "the server does not offer it");
+            }
+            if (r > 0) {
+                p = hdr7.ptr;
+                n = hdr7.len;
+            }
+        }
+    }
+    r = build_wire_safe(p, n, (s->caps & SMTP_CAP_8BITMIME) != 0, &fixed, e);
     if (r < 0) {
+        buf_free(&hdr7);
         buf_free(&fixed);
         return err_prefix(e, "%s", s->host);
     }
     if (r > 0)
         smtp_data_encode(fixed.ptr, fixed.len, enc);
     else
-        smtp_data_encode(m->data, m->len, enc);
+        smtp_data_encode(p, n, enc);
+    buf_free(&hdr7);
     buf_free(&fixed);
     return 0;
+}
+
+/*
+ * The DSN parameters (RFC 3461) of one message on this server, decided here and only here:
+ * none without the DSN extension; the message's own NOTIFY/RET (tern send -N, -R) over the
+ * account's dsn_notify/dsn_return; ENVID with them, or alone when the message asks for it
+ * (tern send -V).
+ */
+struct dsn_params {
+    const char *notify, *ret, *envid;
+};
+
+static void dsn_params(const struct smtp *s, const struct smtp_msg *m, struct dsn_params *d)
+{
+    memset(d, 0, sizeof *d);
+    if (!(s->caps & SMTP_CAP_DSN))
+        return;
+    d->notify = m->dsn_notify ? m->dsn_notify : s->o->dsn_notify;
+    d->ret = m->dsn_ret ? m->dsn_ret : s->o->dsn_ret;
+    if (d->notify || d->ret || m->dsn_envid)
+        d->envid = m->envid;
+}
+
+/* xtext (RFC 3461 section 4): '+', '=' and bytes outside 33..126 as "+HH". */
+static void put_xtext(struct buf *out, const char *v)
+{
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*p < 33 || *p > 126 || *p == '+' || *p == '=')
+            buf_printf(out, "+%02X", *p);
+        else
+            buf_addc(out, (char)*p);
+    }
 }
 
 /* The parameters of MAIL FROM: SIZE, BODY=8BITMIME, SMTPUTF8 and the DSN ones. */
 static void mail_params(const struct smtp *s, const struct smtp_msg *m, const struct buf *enc,
                         bool utf8, struct buf *params)
 {
-    size_t enclen = enc->len;
+    struct dsn_params d;
 
-    bool dsn = (s->caps & SMTP_CAP_DSN) && (s->o->dsn_notify || s->o->dsn_ret);
-
+    dsn_params(s, m, &d);
     if (s->caps & SMTP_CAP_SIZE)
-        buf_printf(params, " SIZE=%zu", enclen);
+        buf_printf(params, " SIZE=%zu", enc->len);
     /* What goes out (re-encoded by smtp_wire_data when the server lacks 8BITMIME). */
     if ((s->caps & SMTP_CAP_8BITMIME) && smtp_needs_8bit(enc->ptr, enc->len))
         buf_adds(params, " BODY=8BITMIME");
     if (utf8)
         buf_adds(params, " SMTPUTF8");
-    if (dsn && s->o->dsn_ret)
-        buf_printf(params, " RET=%s", s->o->dsn_ret);
-    if (dsn && m->envid)
-        buf_printf(params, " ENVID=%s", m->envid);
+    if (d.ret)
+        buf_printf(params, " RET=%s", d.ret);
+    if (d.envid) {
+        buf_adds(params, " ENVID=");
+        put_xtext(params, d.envid);
+    }
+}
+
+/* Queue RCPT TO for recipient i, with NOTIFY= when the message's DSN parameters say so. */
+static void rcpt_cmd(struct smtp *s, const struct smtp_msg *m, size_t i)
+{
+    struct dsn_params d;
+
+    dsn_params(s, m, &d);
+    if (d.notify)
+        smtp_cmd(s, false, "RCPT TO:<%s> NOTIFY=%s", m->rcpts[i].addr, d.notify);
+    else
+        smtp_cmd(s, false, "RCPT TO:<%s>", m->rcpts[i].addr);
 }
 
 int smtp_send(struct smtp *s, struct smtp_msg *m, char *final, size_t finalsz, struct err *e)
 {
     bool pipe = (s->caps & SMTP_CAP_PIPELINING) != 0;
     bool utf8 = addr_utf8(m->from);
-    bool dsn = (s->caps & SMTP_CAP_DSN) && (s->o->dsn_notify || s->o->dsn_ret);
     struct buf params = BUF_INIT;
     size_t accepted = 0, temp = 0, sent_rcpt;
     char first_refusal[400] = "";
@@ -715,7 +787,7 @@ int smtp_send(struct smtp *s, struct smtp_msg *m, char *final, size_t finalsz, s
         return err_set(e, ERR_PERM, "%s: the addresses need SMTPUTF8, which the server does not "
                        "offer", s->host);
     buf_reset(&s->out);
-    if (smtp_wire_data(s, m, &s->out, e) < 0)
+    if (smtp_wire_data(s, m, &s->out, &utf8, e) < 0)
         return -1;
     /* SIZE: refuse before sending anything. */
     if ((s->caps & SMTP_CAP_SIZE) && s->size_max > 0 && s->out.len > (size_t)s->size_max)
@@ -734,10 +806,7 @@ int smtp_send(struct smtp *s, struct smtp_msg *m, char *final, size_t finalsz, s
         }
     }
     for (size_t i = 0; i < m->nrcpts; i++) {
-        if (dsn && s->o->dsn_notify)
-            smtp_cmd(s, false, "RCPT TO:<%s> NOTIFY=%s", m->rcpts[i].addr, s->o->dsn_notify);
-        else
-            smtp_cmd(s, false, "RCPT TO:<%s>", m->rcpts[i].addr);
+        rcpt_cmd(s, m, i);
         if (!pipe) {
             if (smtp_flush(s, e) < 0 || smtp_read_reply(s, e) < 0)
                 goto out;
@@ -858,7 +927,7 @@ static int smtp_precheck(struct smtp *s, struct smtp_msg *m, struct buf *enc, bo
         return err_set(e, ERR_PERM, "%s: the addresses need SMTPUTF8, which the server does not "
                        "offer", s->host);
     buf_reset(enc);
-    if (smtp_wire_data(s, m, enc, e) < 0)
+    if (smtp_wire_data(s, m, enc, utf8, e) < 0)
         return -1;
     if ((s->caps & SMTP_CAP_SIZE) && s->size_max > 0 && enc->len > (size_t)s->size_max)
         return err_set(e, ERR_PERM, "%s: message of %zu bytes exceeds the server's limit of %ld "
@@ -870,17 +939,12 @@ static int smtp_precheck(struct smtp *s, struct smtp_msg *m, struct buf *enc, bo
 static void smtp_envelope(struct smtp *s, const struct smtp_msg *m, const struct buf *enc,
                           bool utf8)
 {
-    bool dsn = (s->caps & SMTP_CAP_DSN) && (s->o->dsn_notify || s->o->dsn_ret);
     struct buf params = BUF_INIT;
 
     mail_params(s, m, enc, utf8, &params);
     smtp_cmd(s, false, "MAIL FROM:<%s>%s", m->from, params.len ? params.ptr : "");
-    for (size_t i = 0; i < m->nrcpts; i++) {
-        if (dsn && s->o->dsn_notify)
-            smtp_cmd(s, false, "RCPT TO:<%s> NOTIFY=%s", m->rcpts[i].addr, s->o->dsn_notify);
-        else
-            smtp_cmd(s, false, "RCPT TO:<%s>", m->rcpts[i].addr);
-    }
+    for (size_t i = 0; i < m->nrcpts; i++)
+        rcpt_cmd(s, m, i);
     smtp_cmd(s, false, "DATA");
     buf_free(&params);
 }

@@ -84,6 +84,9 @@ void queue_entry_free(struct queue_entry *q)
     answers_free(&q->answers);
     free(q->outbox);
     free(q->path);
+    free(q->dsn_notify);
+    free(q->dsn_ret);
+    free(q->dsn_envid);
     memset(q, 0, sizeof *q);
 }
 
@@ -125,6 +128,82 @@ void queue_entry_add_refusal(struct queue_entry *q, const char *addr, const char
     q->nrefused++;
 }
 
+/* ---- DSN parameters of one message ---- */
+
+/* "success,failure" -> "SUCCESS,FAILURE" (each once), "never" -> "NEVER" (alone), else NULL. */
+static char *dsn_notify_norm(const char *v)
+{
+    static const char *const words[] = { "NEVER", "SUCCESS", "FAILURE", "DELAY" };
+    unsigned seen = 0;
+    struct buf b = BUF_INIT;
+    const char *p = v;
+
+    while (*p) {
+        size_t n = strcspn(p, ","), k;
+
+        for (k = 0; k < 4; k++)
+            if (strlen(words[k]) == n && str_ncasecmp(p, words[k], n) == 0)
+                break;
+        if (k == 4 || (seen & (1u << k)))
+            goto bad;
+        seen |= 1u << k;
+        if (b.len)
+            buf_addc(&b, ',');
+        buf_adds(&b, words[k]);
+        p += n;
+        if (*p == ',' && *++p == '\0')
+            goto bad;
+    }
+    if (seen == 0 || ((seen & 1) && seen != 1))
+        goto bad;
+    return buf_detach(&b);
+bad:
+    buf_free(&b);
+    return NULL;
+}
+
+static bool envid_ok(const char *v)
+{
+    size_t n = strlen(v);
+
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 33 || (unsigned char)v[i] > 126)
+            return false;
+    return n > 0 && n <= QUEUE_ENVID_MAX;
+}
+
+int queue_entry_set_dsn(struct queue_entry *q, const char *notify, const char *ret,
+                        const char *envid, struct err *e)
+{
+    char *nv = NULL;
+
+    if (notify && (nv = dsn_notify_norm(notify)) == NULL)
+        return err_set(e, ERR_PARSE, "-N takes never or a list of success, failure, delay, "
+                       "not '%s'", notify);
+    if (ret && str_casecmp(ret, "full") != 0 && str_casecmp(ret, "hdrs") != 0) {
+        free(nv);
+        return err_set(e, ERR_PARSE, "-R takes full or hdrs, not '%s'", ret);
+    }
+    if (envid && !envid_ok(envid)) {
+        free(nv);
+        return err_set(e, ERR_PARSE, "-V takes printable ASCII without spaces, at most %d "
+                       "characters", QUEUE_ENVID_MAX);
+    }
+    if (notify) {
+        free(q->dsn_notify);
+        q->dsn_notify = nv;
+    }
+    if (ret) {
+        free(q->dsn_ret);
+        q->dsn_ret = xstrdup(str_casecmp(ret, "full") == 0 ? "FULL" : "HDRS");
+    }
+    if (envid) {
+        free(q->dsn_envid);
+        q->dsn_envid = xstrdup(envid);
+    }
+    return 0;
+}
+
 /* ---- state files ---- */
 
 char *queue_state_format(const struct queue_entry *q)
@@ -150,6 +229,12 @@ char *queue_state_format(const struct queue_entry *q)
         buf_printf(&b, "held-config %s\n", q->held_config);
     if (q->outbox)
         buf_printf(&b, "outbox %s\n", q->outbox);
+    if (q->dsn_notify)
+        buf_printf(&b, "dsn-notify %s\n", q->dsn_notify);
+    if (q->dsn_ret)
+        buf_printf(&b, "dsn-ret %s\n", q->dsn_ret);
+    if (q->dsn_envid)
+        buf_printf(&b, "dsn-envid %s\n", q->dsn_envid);
     if (q->answers.flag) {
         bool flag = false;
 
@@ -303,6 +388,14 @@ int queue_state_parse(const char *text, size_t n, struct queue_entry *q, struct 
             answer_field(&q->answers, true, val);
         } else if (strcmp(line, "outbox") == 0 && q->outbox == NULL && outbox_ok(val)) {
             q->outbox = xstrdup(val);
+        } else if (strcmp(line, "dsn-notify") == 0 && q->dsn_notify == NULL &&
+                   (q->dsn_notify = dsn_notify_norm(val)) != NULL) {
+            /* taken */
+        } else if (strcmp(line, "dsn-ret") == 0 && q->dsn_ret == NULL &&
+                   (strcmp(val, "FULL") == 0 || strcmp(val, "HDRS") == 0)) {
+            q->dsn_ret = xstrdup(val);
+        } else if (strcmp(line, "dsn-envid") == 0 && q->dsn_envid == NULL && envid_ok(val)) {
+            q->dsn_envid = xstrdup(val);
         } else if (line[0] != '\0') {
             free(line);
             goto bad;

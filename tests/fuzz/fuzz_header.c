@@ -1,4 +1,5 @@
-/* libFuzzer target: header iteration, decoding, addresses, dates, message ids. */
+/* libFuzzer target: header iteration, decoding, addresses, dates, message ids, and the 7-bit
+ * wire form of an 8-bit header (build_wire_headers). */
 #include "config.h"
 
 #include <stddef.h>
@@ -6,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tern/build.h"
 #include "tern/header.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -80,5 +82,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(hdr_msgid(f.value, f.value_len));
     }
     hdr_find(s, size, "subject", &f);
+    /* The wire form of the header: when rewritten, the header block is 7-bit and the rest
+     * (the body) is the input's, byte for byte. */
+    {
+        struct buf out = BUF_INIT;
+        struct err e;
+        int rc = build_wire_headers(s, size, &out, &e);
+
+        if (rc == 1) {
+            size_t ol = hdr_block_len(out.ptr, out.len);
+
+            for (size_t i = 0; i < ol; i++)
+                if ((unsigned char)out.ptr[i] >= 0x80)
+                    abort();
+            if (out.len - ol < size - len || memcmp(out.ptr + out.len - (size - len),
+                                                    s + len, size - len) != 0)
+                abort();
+        } else if (rc != 0 && (rc != -1 || e.cls != ERR_PERM)) {
+            abort();
+        }
+        buf_free(&out);
+    }
     return 0;
 }

@@ -59,6 +59,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (queue_state_parse(t, strlen(t), &q2, &e) != 0)
             abort();
+        /* what is read back is what was written (the DSN keys too) */
+        {
+            char *t2 = queue_state_format(&q2);
+
+            if (strcmp(t, t2) != 0)
+                abort();
+            free(t2);
+        }
         queue_entry_free(&q2);
         free(t);
         queue_entry_free(&q);

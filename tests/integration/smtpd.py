@@ -6,6 +6,10 @@ PIPELINING, SIZE, 8BITMIME, SMTPUTF8 and AUTH PLAIN/LOGIN (after STARTTLS) when 
 given, AUTH XOAUTH2/OAUTHBEARER checked against oauthd.py with --oauth. Each accepted message is stored as STORE/N.eml (the DATA content exactly as received,
 dot-unstuffed, CRLF kept) with STORE/N.json (mail_from, rcpt_tos, mail_options).
 
+Extensions: --no-smtputf8 and --no-8bitmime leave those out of EHLO (SMTPUTF8 is then refused
+on MAIL); --dsn offers DSN and stores the RET/ENVID of MAIL as dsn_mail and the NOTIFY/ORCPT
+of each RCPT as dsn_rcpt in N.json (aiosmtpd itself refuses those parameters).
+
 Faults: --temp-fail K (the first K transactions get --temp-code, 451 or 421, after DATA),
 --reject-rcpt ADDR (550 for that recipient), --size N (SIZE limit), --drop-after-data K (the
 first K transactions: connection closed after the content, no reply). Modes: --mode silent
@@ -97,6 +101,10 @@ class Handler:
         session.host_name = hostname
         responses.insert(1, "250-PIPELINING")
         responses.insert(1, "250-ENHANCEDSTATUSCODES")
+        if self.args.dsn:
+            responses.insert(1, "250-DSN")
+        if self.args.no_8bitmime:
+            responses = [r for r in responses if r != "250-8BITMIME"]
         return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -126,6 +134,8 @@ class Handler:
         with open(base + ".json.tmp", "w") as f:
             json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
                        "mail_options": envelope.mail_options,
+                       "dsn_mail": getattr(envelope, "dsn_mail", []),
+                       "dsn_rcpt": getattr(envelope, "dsn_rcpt", []),
                        "tls": session.ssl is not None}, f)
         os.rename(base + ".json.tmp", base + ".json")
         os.rename(base + ".eml.tmp", base + ".eml")
@@ -165,6 +175,48 @@ class OAuthHandler(Handler):
         return await self._oauth(server, args, "OAUTHBEARER")
 
 
+def split_params(arg, names):
+    """The words of a MAIL/RCPT argument: (the argument without the parameters called names,
+    those parameters as "NAME=value" in the order given)."""
+    words = (arg or "").split(" ")
+    keep, taken = [], []
+    for w in words:
+        if w and w.split("=", 1)[0].upper() in names:
+            taken.append(w)
+        else:
+            keep.append(w)
+    return " ".join(keep), taken
+
+
+def dsn_controller(args):
+    """A Controller whose SMTP takes the DSN parameters (RFC 3461) and records them."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP
+
+    class DSNSMTP(SMTP):
+        async def smtp_MAIL(self, arg):
+            if args.dsn:
+                arg, taken = split_params(arg, ("RET", "ENVID"))
+            await super().smtp_MAIL(arg)
+            if args.dsn and self.envelope.mail_from:
+                self.envelope.dsn_mail = taken
+                self.envelope.dsn_rcpt = []
+
+        async def smtp_RCPT(self, arg):
+            taken = []
+            if args.dsn:
+                arg, taken = split_params(arg, ("NOTIFY", "ORCPT"))
+            await super().smtp_RCPT(arg)
+            if args.dsn and hasattr(self.envelope, "dsn_rcpt"):
+                self.envelope.dsn_rcpt.append(taken)
+
+    class DSNController(Controller):
+        def factory(self):
+            return DSNSMTP(self.handler, **self.SMTP_kwargs)
+
+    return DSNController
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port-file", required=True)
@@ -181,6 +233,9 @@ def main():
     ap.add_argument("--size", type=int, default=0)
     ap.add_argument("--drop-after-data", type=int, default=0)
     ap.add_argument("--require-starttls", action="store_true")
+    ap.add_argument("--no-smtputf8", action="store_true")
+    ap.add_argument("--no-8bitmime", action="store_true")
+    ap.add_argument("--dsn", action="store_true")
     ap.add_argument("--oauth", action="store_true",
                     help="AUTH XOAUTH2/OAUTHBEARER (env OAUTH_INTROSPECT, OAUTH_CA)")
     args = ap.parse_args()
@@ -212,9 +267,10 @@ def main():
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         kw["auth_required"] = True
         kw["auth_require_tls"] = bool(args.cert)
-    ctl = Controller((OAuthHandler if args.oauth else Handler)(args), hostname="127.0.0.1", port=port, server_hostname="localhost",
-                     data_size_limit=args.size or None, enable_SMTPUTF8=True,
-                     decode_data=False, **kw)
+    handler = (OAuthHandler if args.oauth else Handler)(args)
+    ctl = dsn_controller(args)(handler, hostname="127.0.0.1", port=port,
+                               server_hostname="localhost", data_size_limit=args.size or None,
+                               enable_SMTPUTF8=not args.no_smtputf8, decode_data=False, **kw)
     ctl.start()
     write_port(args.port_file, port)
     stop = threading.Event()

@@ -453,6 +453,157 @@ START_TEST(wire_safe_reencodes_what_breaks)
 }
 END_TEST
 
+/* The header part of msg (up to the blank line), as a new string. */
+static char *header_of(const char *msg)
+{
+    const char *end = strstr(msg, "\n\n");
+
+    return xmemdup0(msg, end ? (size_t)(end - msg) + 1 : strlen(msg));
+}
+
+static bool all_ascii(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return false;
+    return true;
+}
+
+/* build_wire_headers: 8-bit fields become encoded words (decoding to the same text), folded
+ * at 78; ASCII fields and the body are left byte for byte. */
+START_TEST(wire_headers_encoded_words)
+{
+    static const char subj[] = "Grüße aus Köln: ein längerer Betreff, der über achtundsiebzig "
+                               "Zeichen hinausgeht, damit er gefaltet wird — ja";
+    static const char dkim[] = "DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=s1;\n"
+                               "\tbh=abc=; b=def=\n";
+    struct buf in = BUF_INIT, out = BUF_INIT;
+    struct addr *a;
+    size_t n;
+    struct err e;
+    char *h, *v;
+
+    buf_printf(&in, "Received: from x by y; Tue, 1 Dec 2026 10:00:00 +0000\n%s"
+                    "From: Jörg Müller <ann@example.org>\n"
+                    "To: \"Bäcker, Bob\" <bob@example.org>, carol@example.org (Cärol)\n"
+                    "Subject: %s\nX-Note: naïve\nMessage-ID: <m.1@example.org>\n\n"
+                    "caf\xc3\xa9 body\n", dkim, subj);
+    ck_assert_int_eq(build_wire_headers(in.ptr, in.len, &out, &e), 1);
+    h = header_of(out.ptr);
+    ck_assert_msg(all_ascii(h), "8-bit left in %s", h);
+    assert_lines_within(h, 78);
+    ck_assert(strncmp(out.ptr, "Received: from x by y; Tue, 1 Dec 2026 10:00:00 +0000\n", 54) == 0);
+    ck_assert(strstr(h, dkim) != NULL);
+    ck_assert(strstr(h, "\nMessage-ID: <m.1@example.org>\n") != NULL);
+    ck_assert(strstr(h, "=?UTF-8?") != NULL);
+    v = header_value(out.ptr, "Subject");
+    ck_assert_str_eq(v, subj);
+    free(v);
+    v = header_value(out.ptr, "X-Note");
+    ck_assert_str_eq(v, "naïve");
+    free(v);
+    {
+        struct hdr_field f;
+
+        ck_assert(hdr_find(out.ptr, strlen(h), "To", &f));
+        addr_parse_list(f.value, f.value_len, &a, &n);
+        ck_assert_uint_eq(n, 2);
+        ck_assert_str_eq(a[0].name, "Bäcker, Bob");
+        ck_assert_str_eq(a[0].mailbox, "bob@example.org");
+        ck_assert_str_eq(a[1].name, "Cärol");
+        ck_assert_str_eq(a[1].mailbox, "carol@example.org");
+        addr_list_free(a, n);
+        ck_assert(hdr_find(out.ptr, strlen(h), "From", &f));
+        addr_parse_list(f.value, f.value_len, &a, &n);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_str_eq(a[0].name, "Jörg Müller");
+        ck_assert_str_eq(a[0].mailbox, "ann@example.org");
+        addr_list_free(a, n);
+    }
+    ck_assert(strcmp(out.ptr + strlen(h), "\ncaf\xc3\xa9 body\n") == 0);
+    free(h);
+    /* cron's "root (Name)": no domain, so the name stays a comment, encoded */
+    {
+        static const char cron[] = "From: root (Cr\xc3\xb6n Daemon)\nSubject: s\n\nx\n";
+
+        ck_assert_int_eq(build_wire_headers(cron, strlen(cron), &out, &e), 1);
+        ck_assert_str_eq(out.ptr, "From: root (=?UTF-8?Q?Cr=C3=B6n_Daemon?=)\nSubject: s\n\nx\n");
+        v = header_value(out.ptr, "From");
+        ck_assert_msg(strstr(v, "Cr\xc3\xb6n Daemon") != NULL, "%s", v);
+        free(v);
+    }
+    buf_free(&in);
+    buf_free(&out);
+}
+END_TEST
+
+/* Already encoded (ASCII): untouched. Mixed: the words there are read, then all encoded
+ * again. Not UTF-8: read as Windows-1252, sent as UTF-8 words. */
+START_TEST(wire_headers_encoded_mixed_and_latin1)
+{
+    static const char enc[] = "Subject: =?ISO-8859-1?Q?caf=E9?= ok\nTo: =?UTF-8?Q?J=C3=B6rg?= "
+                              "<j@x>\n\ncaf\xc3\xa9\n";
+    struct buf out = BUF_INIT;
+    struct err e;
+    char *v;
+
+    ck_assert_int_eq(build_wire_headers(enc, strlen(enc), &out, &e), 0);
+    ck_assert_uint_eq(out.len, 0);
+    {
+        static const char mixed[] = "Subject: =?UTF-8?Q?caf=C3=A9?= und Grüße\n\nx\n";
+
+        ck_assert_int_eq(build_wire_headers(mixed, strlen(mixed), &out, &e), 1);
+        ck_assert(all_ascii(out.ptr));
+        v = header_value(out.ptr, "Subject");
+        ck_assert_str_eq(v, "café und Grüße");
+        free(v);
+    }
+    {
+        static const char latin1[] = "Subject: caf\xe9 cr\xe8me \x80\n\nx\n";
+
+        ck_assert_int_eq(build_wire_headers(latin1, strlen(latin1), &out, &e), 1);
+        ck_assert(all_ascii(out.ptr));
+        ck_assert(strstr(out.ptr, "=?UTF-8?") != NULL);
+        v = header_value(out.ptr, "Subject");
+        ck_assert_str_eq(v, "café crème €");
+        free(v);
+    }
+    buf_free(&out);
+}
+END_TEST
+
+/* What no encoded word may carry: an 8-bit addr-spec, 8-bit in a Message-ID. */
+START_TEST(wire_headers_refuse_8bit_addresses)
+{
+    static const char addr[] = "From: a@x\nCc: Jörg <jörg@exämple.org>\n\nx\n";
+    static const char mid[] = "Message-ID: <grüße@x>\n\nx\n";
+    struct buf out = BUF_INIT;
+    struct err e;
+
+    ck_assert_int_eq(build_wire_headers(addr, strlen(addr), &out, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_PERM);
+    ck_assert_msg(strstr(e.msg, "Cc field") && strstr(e.msg, "jörg@exämple.org") &&
+                  strstr(e.msg, "SMTPUTF8"), "%s", e.msg);
+    ck_assert_int_eq(build_wire_headers(mid, strlen(mid), &out, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_PERM);
+    ck_assert_msg(strstr(e.msg, "Message-ID field") != NULL, "%s", e.msg);
+    /* found by fuzz_header: an 8-bit field name, an 8-bit line that is no field */
+    {
+        static const char name8[] = "Subject: Gr\xc3\xbc\xc3\x9f" "e\n"
+                                    "X-Gr\xc3\xbc\xc3\x9f" "e: x\n\nx\n";
+        static const char junk[] = "Subject: Gr\xc3\xbc\xc3\x9f" "e\nno colon \xc3\xa9\n\nx\n";
+
+        ck_assert_int_eq(build_wire_headers(name8, strlen(name8), &out, &e), -1);
+        ck_assert_msg(strstr(e.msg, "field name") != NULL, "%s", e.msg);
+        ck_assert_int_eq(build_wire_headers(junk, strlen(junk), &out, &e), -1);
+        ck_assert_msg(strstr(e.msg, "not a field") != NULL, "%s", e.msg);
+        /* no field at all: no header, left to build_wire_safe as text */
+        ck_assert_int_eq(build_wire_headers("caf\xc3\xa9\n", 6, &out, &e), 0);
+    }
+    buf_free(&out);
+}
+END_TEST
+
 START_TEST(mime_types_and_dates)
 {
     struct buf b = BUF_INIT;
@@ -578,6 +729,9 @@ static Suite *build_suite(void)
     tcase_add_test(tc, draft_text_round_trip);
     tcase_add_test(tc, quoted_local_part_kept);
     tcase_add_test(tc, wire_safe_reencodes_what_breaks);
+    tcase_add_test(tc, wire_headers_encoded_words);
+    tcase_add_test(tc, wire_headers_encoded_mixed_and_latin1);
+    tcase_add_test(tc, wire_headers_refuse_8bit_addresses);
     tcase_add_loop_test(tc, edited_cr_never_splits_a_header, 0,
                         sizeof cr_edits / sizeof cr_edits[0]);
     tcase_add_test(tc, mime_types_and_dates);

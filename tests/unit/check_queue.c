@@ -58,6 +58,43 @@ START_TEST(state_roundtrip)
 }
 END_TEST
 
+/* tern send -N/-R/-V: normalised, kept in the state, read back; a state from before has none;
+ * bad values refused. */
+START_TEST(state_keeps_dsn)
+{
+    static const char old[] = "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\ncreated 1\n";
+    struct queue_entry q, r;
+    struct err e;
+    char *text;
+
+    entry_fill(&q);
+    ck_assert_int_eq(queue_entry_set_dsn(&q, "success,Failure", "hdrs", "env+id=1", &e), 0);
+    ck_assert_str_eq(q.dsn_notify, "SUCCESS,FAILURE");
+    ck_assert_str_eq(q.dsn_ret, "HDRS");
+    text = queue_state_format(&q);
+    ck_assert(strstr(text, "\ndsn-notify SUCCESS,FAILURE\ndsn-ret HDRS\ndsn-envid env+id=1\n"));
+    ck_assert_int_eq(queue_state_parse(text, strlen(text), &r, &e), 0);
+    ck_assert_str_eq(r.dsn_notify, "SUCCESS,FAILURE");
+    ck_assert_str_eq(r.dsn_ret, "HDRS");
+    ck_assert_str_eq(r.dsn_envid, "env+id=1");
+    queue_entry_free(&r);
+    free(text);
+    ck_assert_int_eq(queue_entry_set_dsn(&q, "never", NULL, NULL, &e), 0);
+    ck_assert_str_eq(q.dsn_notify, "NEVER");
+    ck_assert_int_eq(queue_entry_set_dsn(&q, "never,success", NULL, NULL, &e), -1);
+    ck_assert_int_eq(queue_entry_set_dsn(&q, "success,success", NULL, NULL, &e), -1);
+    ck_assert_int_eq(queue_entry_set_dsn(&q, "success,", NULL, NULL, &e), -1);
+    ck_assert_int_eq(queue_entry_set_dsn(&q, NULL, "headers", NULL, &e), -1);
+    ck_assert_int_eq(queue_entry_set_dsn(&q, NULL, NULL, "a b", &e), -1);
+    ck_assert_int_eq(queue_entry_set_dsn(&q, NULL, NULL, "caf\xc3\xa9", &e), -1);
+    ck_assert_str_eq(q.dsn_notify, "NEVER");   /* a refused value changes nothing */
+    queue_entry_free(&q);
+    ck_assert_int_eq(queue_state_parse(old, strlen(old), &r, &e), 0);
+    ck_assert(r.dsn_notify == NULL && r.dsn_ret == NULL && r.dsn_envid == NULL);
+    queue_entry_free(&r);
+}
+END_TEST
+
 /* A message answering several (`;r`, `;f` on tagged messages) keeps each original through
  * the state file; a state written with one answer (the form before) still reads. */
 START_TEST(state_keeps_every_answered_message)
@@ -101,6 +138,9 @@ static const char *const bad_states[] = {
     "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\n",
     "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\ncreated 1\noutbox ../Queue\n",
     "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\ncreated 1\noutbox Q//A\n",
+    "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\ncreated 1\ndsn-notify NEVER,DELAY\n",
+    "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\ncreated 1\ndsn-ret hdrs\n",
+    "tern-queue 1\nid x\naccount a\nfrom f\nstate queued\ncreated 1\ndsn-envid a b\n",
 };
 
 START_TEST(state_rejects)
@@ -927,6 +967,7 @@ static Suite *queue_suite(void)
     TCase *t = tcase_create("core");
 
     tcase_add_test(t, state_roundtrip);
+    tcase_add_test(t, state_keeps_dsn);
     tcase_add_test(t, state_keeps_every_answered_message);
     tcase_add_test(t, flush_asks_again_for_a_refused_typed_password);
     tcase_add_loop_test(t, state_rejects, 0, sizeof bad_states / sizeof bad_states[0]);

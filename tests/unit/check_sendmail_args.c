@@ -51,6 +51,7 @@ START_TEST(separate_and_attached_values)
     ck_assert_str_eq(sa.body, "7bit");
     ck_assert_str_eq(sa.notify, "never");
     ck_assert_str_eq(sa.ret, "hdrs");
+    ck_assert(sa.envid == NULL);
     ck_assert_str_eq(sa.account, "work");
     ck_assert_str_eq(sa.config, "rc");
     ck_assert_uint_eq(sa.nrcpts, 2);
@@ -60,6 +61,11 @@ START_TEST(separate_and_attached_values)
     ck_assert_str_eq(sa.from, "a2@x");    /* -r is -f; the last one wins */
     ck_assert_str_eq(sa.notify, "success,failure,delay");
     ck_assert_str_eq(sa.config, "other");
+    ck_assert_int_eq(parse(&sa, err, ARGS("send", "-V", "env1", "b@x")), 0);
+    ck_assert_str_eq(sa.envid, "env1");
+    ck_assert_uint_eq(sa.nrcpts, 1);
+    ck_assert_int_eq(parse(&sa, err, ARGS("send", "-Venv2", "b@x")), 0);
+    ck_assert_str_eq(sa.envid, "env2");
 }
 END_TEST
 

@@ -271,7 +271,8 @@ START_TEST(session_pipelined_partial)
         "C:QUIT", "S:221 bye\n", "W", NULL,
     };
     struct smtp_rcpt r[2] = { { "b@x", 0, "" }, { "c@x", 0, "" } };
-    struct smtp_msg m = { "a@x", r, 2, "Subject: t\n\n.dot\nx", 18, NULL, NULL, NULL };
+    struct smtp_msg m = { "a@x", r, 2, "Subject: t\n\n.dot\nx", 18,
+                          NULL, NULL, NULL, NULL, NULL, false };
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
@@ -303,7 +304,7 @@ START_TEST(session_all_refused_then_next)
         "C:QUIT", "S:221 bye\n", NULL,
     };
     struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
-    struct smtp_msg m = { "a@x", r, 1, "hi\n", 3, NULL, NULL, NULL };
+    struct smtp_msg m = { "a@x", r, 1, "hi\n", 3, NULL, NULL, NULL, NULL, NULL, false };
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
@@ -326,7 +327,7 @@ START_TEST(session_no_pipelining_helo_fallback)
         "S:550 5.1.1 unknown\n", "C:RSET", "S:250 ok\n", "C:QUIT", "S:221 bye\n", NULL,
     };
     struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
-    struct smtp_msg m = { "", r, 1, "caf\xc3\xa9\n", 6, NULL, NULL, NULL };
+    struct smtp_msg m = { "", r, 1, "caf\xc3\xa9\n", 6, NULL, NULL, NULL, NULL, NULL, false };
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
@@ -348,7 +349,7 @@ START_TEST(session_size_refused_early)
     };
     static char big[2000];
     struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
-    struct smtp_msg m = { "a@x", r, 1, big, sizeof big, NULL, NULL, NULL };
+    struct smtp_msg m = { "a@x", r, 1, big, sizeof big, NULL, NULL, NULL, NULL, NULL, false };
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
@@ -374,8 +375,8 @@ START_TEST(session_8bit_and_utf8)
     };
     struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
     struct smtp_rcpt ru[1] = { { "j\xc3\xb6rg@x", 0, "" } };
-    struct smtp_msg m = { "a@x", r, 1, "caf\xc3\xa9\n", 6, NULL, NULL, NULL };
-    struct smtp_msg mu = { "a@x", ru, 1, "x\n", 2, NULL, NULL, NULL };
+    struct smtp_msg m = { "a@x", r, 1, "caf\xc3\xa9\n", 6, NULL, NULL, NULL, NULL, NULL, false };
+    struct smtp_msg mu = { "a@x", ru, 1, "x\n", 2, NULL, NULL, NULL, NULL, NULL, false };
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
@@ -398,7 +399,7 @@ START_TEST(session_reencodes_for_the_wire)
     char qp[13][80], last[40], msg[1200];
     size_t k = 0, n;
     struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
-    struct smtp_msg m = { "a@x", r, 1, msg, 0, NULL, NULL, NULL };
+    struct smtp_msg m = { "a@x", r, 1, msg, 0, NULL, NULL, NULL, NULL, NULL, false };
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
@@ -452,7 +453,7 @@ START_TEST(session_dsn_params)
         "S:354 go\n", "C:x", "C:.", "S:250 ok\n", "C:QUIT", "S:221 bye\n", NULL,
     };
     struct smtp_rcpt r[1] = { { "j\xc3\xb6rg@x", 0, "" } };
-    struct smtp_msg m = { "a@x", r, 1, "x", 1, "id1", NULL, NULL };
+    struct smtp_msg m = { "a@x", r, 1, "x", 1, "id1", NULL, NULL, NULL, NULL, false };
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
@@ -463,6 +464,107 @@ START_TEST(session_dsn_params)
     ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
     if (smtp_send(s, &m, NULL, 0, &e) < 0)
         ck_abort_msg("%s", e.msg);
+    session_end(s, pid);
+}
+END_TEST
+
+/* The message's own DSN parameters (tern send -N, -R, -V) over the account's, the account's
+ * when it has none (ENVID with them); nothing at all on a server without DSN. */
+START_TEST(session_dsn_per_message)
+{
+    static const char *const steps[] = {
+        "S:220 peer\n", "C:EHLO client.test", "S:250-peer\n250 DSN\n",
+        "C:MAIL FROM:<a@x> RET=FULL ENVID=q+2Bid+3D1", "S:250 ok\n",
+        "C:RCPT TO:<b@x> NOTIFY=NEVER", "S:250 ok\n", "C:DATA", "S:354 go\n", "C:x", "C:.",
+        "S:250 ok\n",
+        "C:MAIL FROM:<a@x> RET=HDRS ENVID=e1", "S:250 ok\n",
+        "C:RCPT TO:<b@x> NOTIFY=FAILURE,DELAY", "S:250 ok\n", "C:DATA", "S:354 go\n", "C:x",
+        "C:.", "S:250 ok\n", "C:QUIT", "S:221 bye\n", NULL,
+    };
+    static const char *const nodsn[] = {
+        "S:220 peer\n", "C:EHLO client.test", "S:250 peer\n", "C:MAIL FROM:<a@x>",
+        "S:250 ok\n", "C:RCPT TO:<b@x>", "S:250 ok\n", "C:DATA", "S:354 go\n", "C:x", "C:.",
+        "S:250 ok\n", "C:QUIT", "S:221 bye\n", NULL,
+    };
+    static const char *const alone[] = {
+        "S:220 peer\n", "C:EHLO client.test", "S:250-peer\n250 DSN\n",
+        "C:MAIL FROM:<a@x> ENVID=e1", "S:250 ok\n", "C:RCPT TO:<b@x>", "S:250 ok\n", "C:DATA",
+        "S:354 go\n", "C:x", "C:.", "S:250 ok\n", "C:MAIL FROM:<a@x>", "S:250 ok\n",
+        "C:RCPT TO:<b@x>", "S:250 ok\n", "C:DATA", "S:354 go\n", "C:x", "C:.", "S:250 ok\n",
+        "C:QUIT", "S:221 bye\n", NULL,
+    };
+    struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
+    struct smtp_msg m = { "a@x", r, 1, "x", 1, "q+id=1", NULL, NULL, "NEVER", "FULL", false };
+    struct smtp_msg m3 = { "a@x", r, 1, "x", 1, "id", NULL, NULL, NULL, NULL, false };
+    struct smtp_msg m2 = { "a@x", r, 1, "x", 1, "e1", NULL, NULL, NULL, NULL, true };
+    struct smtp_opts o;
+    struct smtp *s;
+    struct err e;
+    pid_t pid = peer_opts(steps, &o, TLS_MODE_NONE);
+
+    o.dsn_notify = "FAILURE,DELAY";
+    o.dsn_ret = "HDRS";
+    ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
+    ck_assert_msg(smtp_send(s, &m, NULL, 0, &e) == 0, "%s", e.msg);
+    ck_assert_msg(smtp_send(s, &m2, NULL, 0, &e) == 0, "%s", e.msg);
+    session_end(s, pid);
+    pid = peer_opts(nodsn, &o, TLS_MODE_NONE);
+    ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
+    ck_assert_msg(smtp_send(s, &m, NULL, 0, &e) == 0, "%s", e.msg);
+    session_end(s, pid);
+    /* no account DSN: ENVID alone when asked (-V), nothing when not */
+    pid = peer_opts(alone, &o, TLS_MODE_NONE);
+    ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
+    ck_assert_msg(smtp_send(s, &m2, NULL, 0, &e) == 0, "%s", e.msg);
+    ck_assert_msg(smtp_send(s, &m3, NULL, 0, &e) == 0, "%s", e.msg);
+    session_end(s, pid);
+}
+END_TEST
+
+/* An 8-bit header: raw with SMTPUTF8 on MAIL when offered, else encoded words on the wire;
+ * an 8-bit address in a field without SMTPUTF8 is refused before anything is sent. */
+START_TEST(session_8bit_header)
+{
+    static const char *const utf8[] = {
+        "S:220 peer\n", "C:EHLO client.test", "S:250-peer\n250-8BITMIME\n250 SMTPUTF8\n",
+        "C:MAIL FROM:<a@x> BODY=8BITMIME SMTPUTF8", "S:250 ok\n", "C:RCPT TO:<b@x>",
+        "S:250 ok\n", "C:DATA", "S:354 go\n", "C:Subject: Gr\xc3\xbc\xc3\x9f" "e", "C:",
+        "C:x", "C:.", "S:250 ok\n", "C:QUIT", "S:221 bye\n", NULL,
+    };
+    static const char *const seven[] = {
+        "S:220 peer\n", "C:EHLO client.test", "S:250-peer\n250 8BITMIME\n",
+        "C:MAIL FROM:<a@x>", "S:250 ok\n", "C:RCPT TO:<b@x>",
+        "S:250 ok\n", "C:DATA", "S:354 go\n", "C:Subject: =?UTF-8?B?R3LDvMOfZQ==?=", "C:",
+        "C:x", "C:.", "S:250 ok\n", "C:QUIT", "S:221 bye\n", NULL,
+    };
+    static const char *const refused[] = {
+        "S:220 peer\n", "C:EHLO client.test", "S:250-peer\n250 8BITMIME\n", "C:QUIT",
+        "S:221 bye\n", NULL,
+    };
+    static const char msg[] = "Subject: Gr\xc3\xbc\xc3\x9f" "e\n\nx\n";
+    static const char bad[] = "To: j\xc3\xb6rg@x\n\nx\n";
+    struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
+    struct smtp_msg m = { "a@x", r, 1, msg, sizeof msg - 1, NULL, NULL, NULL, NULL, NULL, false };
+    struct smtp_msg mb = { "a@x", r, 1, bad, sizeof bad - 1, NULL, NULL, NULL, NULL, NULL,
+                           false };
+    struct smtp_opts o;
+    struct smtp *s;
+    struct err e;
+    pid_t pid = peer_opts(utf8, &o, TLS_MODE_NONE);
+
+    ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
+    ck_assert_msg(smtp_send(s, &m, NULL, 0, &e) == 0, "%s", e.msg);
+    session_end(s, pid);
+    pid = peer_opts(seven, &o, TLS_MODE_NONE);
+    ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
+    ck_assert_msg(smtp_send(s, &m, NULL, 0, &e) == 0, "%s", e.msg);
+    session_end(s, pid);
+    pid = peer_opts(refused, &o, TLS_MODE_NONE);
+    ck_assert_int_eq(smtp_open(&o, &s, &e), 0);
+    ck_assert_int_eq(smtp_send(s, &mb, NULL, 0, &e), -1);
+    ck_assert_int_eq(e.cls, ERR_PERM);
+    ck_assert_str_eq(e.msg, "127.0.0.1: the To field has a non-ASCII address (j\xc3\xb6rg@x), "
+                            "which only SMTPUTF8 can carry; the server does not offer it");
     session_end(s, pid);
 }
 END_TEST
@@ -539,7 +641,7 @@ START_TEST(session_broken_replies)
         "S:250 ok\n250 ok\n354 go\n", "C:x", "C:.", NULL,    /* drops after the dot */
     };
     struct smtp_rcpt r[1] = { { "b@x", 0, "" } };
-    struct smtp_msg m = { "a@x", r, 1, "x\n", 2, NULL, NULL, NULL };
+    struct smtp_msg m = { "a@x", r, 1, "x\n", 2, NULL, NULL, NULL, NULL, NULL, false };
     struct smtp_opts o;
     struct smtp *s;
     struct err e;
@@ -586,8 +688,10 @@ START_TEST(session_batch_pipelined)
     struct smtp_rcpt r1[1] = { { "b@x", 0, "" } }, r2[1] = { { "c@x", 0, "" } };
     struct smtp_rcpt r3[1] = { { "b@x", 0, "" } }, r4[1] = { { "b@x", 0, "" } };
     struct smtp_msg m[4] = {
-        { "a@x", r1, 1, "one\n", 4, NULL, NULL, NULL }, { "a@x", r2, 1, "two\n", 4, NULL, NULL, NULL },
-        { "a@x", r3, 1, big, sizeof big, NULL, NULL, NULL }, { "a@x", r4, 1, ".four", 5, NULL, NULL, NULL },
+        { "a@x", r1, 1, "one\n", 4, NULL, NULL, NULL, NULL, NULL, false },
+        { "a@x", r2, 1, "two\n", 4, NULL, NULL, NULL, NULL, NULL, false },
+        { "a@x", r3, 1, big, sizeof big, NULL, NULL, NULL, NULL, NULL, false },
+        { "a@x", r4, 1, ".four", 5, NULL, NULL, NULL, NULL, NULL, false },
     };
     struct smtp_outcome out[4];
     struct smtp_opts o;
@@ -624,8 +728,9 @@ START_TEST(session_batch_lost)
     struct smtp_rcpt r[3][1] = { { { "b@x", 0, "" } }, { { "b@x", 0, "" } },
                                  { { "b@x", 0, "" } } };
     struct smtp_msg m[3] = {
-        { "a@x", r[0], 1, "one\n", 4, NULL, NULL, NULL }, { "a@x", r[1], 1, "two\n", 4, NULL, NULL, NULL },
-        { "a@x", r[2], 1, "three\n", 6, NULL, NULL, NULL },
+        { "a@x", r[0], 1, "one\n", 4, NULL, NULL, NULL, NULL, NULL, false },
+        { "a@x", r[1], 1, "two\n", 4, NULL, NULL, NULL, NULL, NULL, false },
+        { "a@x", r[2], 1, "three\n", 6, NULL, NULL, NULL, NULL, NULL, false },
     };
     struct smtp_outcome out[3];
     struct smtp_opts o;
@@ -667,6 +772,8 @@ static Suite *smtp_suite(void)
     tcase_add_test(p, session_size_refused_early);
     tcase_add_test(p, session_8bit_and_utf8);
     tcase_add_test(p, session_dsn_params);
+    tcase_add_test(p, session_dsn_per_message);
+    tcase_add_test(p, session_8bit_header);
     tcase_add_test(p, session_auth_plain_and_login);
     tcase_add_test(p, session_starttls_injection);
     tcase_add_test(p, session_no_starttls_no_downgrade);
