@@ -805,7 +805,7 @@ static int write_head(int fd, struct idx_fhdr *h, const struct idx_fblk *blk, si
 }
 
 /* Header fields that describe the live entries: count and counts (the string table's size
- * comes from the body's first pass, body_fill). */
+ * comes from writing the body, body_write). */
 static void head_for(const struct idx *x, struct idx_fhdr *h, size_t *live)
 {
     memset(h, 0, sizeof *h);
@@ -837,24 +837,28 @@ static void head_for(const struct idx *x, struct idx_fhdr *h, size_t *live)
 
 /*
  * The body: every record, then every string, in the order given; each block's checksum
- * covers its records and then its strings. Built on several threads, each a share of whole
- * blocks, in two passes: the first reads the entries once (their strings are scattered over
- * memory: reading them twice cost as much as the rest of the writing) into the share's
- * records and strings, with offsets from the share's start; once the running sum over the
- * blocks tells where each share's strings go, the second makes the offsets final, sums
- * the blocks and writes the share.
+ * covers its records and then its strings. Written in rounds of blocks, each round on
+ * several threads, each thread a share of whole blocks, in two passes: the first reads the
+ * entries once (their strings lie scattered over memory: reading them twice cost as much as
+ * the rest of the writing) into the share's records and strings, with offsets from the
+ * share's start, and computes the name hashes; once the running sum over the round's blocks
+ * tells where each share's strings go, the second makes the offsets final, sums each block
+ * and writes it. A round holds a few megabytes a thread, whatever the folder's size.
  */
+#define BODY_ROUND_BLOCKS 16    /* blocks a thread fills in one round */
+
 struct body_share {
     const struct idx *x;
     const uint32_t *order;
     size_t live;
     struct idx_fblk *blk;       /* str_off: a block's string bytes, then where they start */
     uint32_t b0, b1;            /* this share's blocks */
+    uint32_t round_end;         /* the first block after the round */
     struct idx_frec *recs;      /* their records: string offsets + 1 into strs, 0 for none */
     struct buf strs;            /* their strings, block after block */
     uint64_t *hv;               /* the records' name hashes and checks */
     uint32_t *cv;
-    uint64_t str_end;           /* the string table's size */
+    uint64_t str_end;           /* where the round's strings end in the table */
     int fd;
     uint64_t rec_at, str_at;    /* file offsets of record 0 and of string offset 0 */
     bool failed;
@@ -922,6 +926,13 @@ static bool pwrite_all(int fd, const void *p, size_t n, uint64_t at)
     return true;
 }
 
+static void share_free(struct body_share *j)
+{
+    free(j->recs);
+    j->recs = NULL;
+    buf_free(&j->strs);
+}
+
 static void *body_write_run(void *arg)
 {
     struct body_share *j = arg;
@@ -932,77 +943,92 @@ static void *body_write_run(void *arg)
         for (int f = 0; f < F_NSTR; f++)
             if (j->recs[i].str[f])
                 j->recs[i].str[f] = (uint32_t)(base + j->recs[i].str[f] - 1);
-    for (uint32_t b = j->b0; b < j->b1; b++) {
-        uint64_t end = blk_end(b, j->live) < j->live ? j->blk[b + 1].str_off : j->str_end;
+    /* block by block, each written as it is summed: one write of a whole share was at
+     * times many times slower in the kernel's copy */
+    for (uint32_t b = j->b0; b < j->b1 && !j->failed; b++) {
+        uint64_t end = b + 1 < j->round_end ? j->blk[b + 1].str_off : j->str_end;
+        const struct idx_frec *r = &j->recs[(size_t)b * IDX_BLK_RECS - k0];
+        size_t rlen = (blk_end(b, j->live) - (size_t)b * IDX_BLK_RECS) * sizeof *r;
+        const char *str = j->strs.ptr + (j->blk[b].str_off - base);
         struct csum c;
 
         csum_init(&c);
-        csum_add(&c, &j->recs[(size_t)b * IDX_BLK_RECS - k0],
-                 (blk_end(b, j->live) - (size_t)b * IDX_BLK_RECS) * sizeof *j->recs);
-        csum_add(&c, j->strs.ptr + (j->blk[b].str_off - base), end - j->blk[b].str_off);
+        csum_add(&c, r, rlen);
+        csum_add(&c, str, end - j->blk[b].str_off);
         j->blk[b].sum = csum_final(&c);
+        j->failed = !pwrite_all(j->fd, r, rlen, j->rec_at + (size_t)b * IDX_BLK_RECS * sizeof *r) ||
+                    !pwrite_all(j->fd, str, end - j->blk[b].str_off, j->str_at + j->blk[b].str_off);
     }
-    j->failed = !pwrite_all(j->fd, j->recs, nrec * sizeof *j->recs,
-                            j->rec_at + k0 * sizeof *j->recs) ||
-                !pwrite_all(j->fd, j->strs.ptr, j->strs.len, j->str_at + base);
+    share_free(j);
     return NULL;
 }
 
-/* Pass one over shares of whole blocks (j: PAR_MAX_THREADS of them): the records, strings,
- * name hashes and checks (hv, cv), and every block's place in the string table; returns
- * how many shares, *str_size the table's size. */
-static size_t body_fill(struct body_share *j, const struct idx *x, const uint32_t *order,
-                        size_t live, struct idx_fblk *blk, uint64_t *hv, uint32_t *cv,
-                        uint64_t *str_size)
+/* One round: blocks [r0, r1) on at most nt threads (j: PAR_MAX_THREADS, j[0] the template),
+ * their strings placed from *off on; false when a write failed or the string table
+ * outgrows its 32-bit offsets (*too_large: then nothing of the round is written). */
+static bool body_round(struct body_share *j, size_t nt, uint32_t r0, uint32_t r1, uint64_t *off,
+                       bool *too_large)
 {
-    uint32_t nb = (uint32_t)((live + IDX_BLK_RECS - 1) / IDX_BLK_RECS);
-    size_t nt = nb > 1 ? par_threads(nb) : 1;
-    uint64_t off = 1;           /* offset 0 is "" (before block 0's strings) */
+    uint32_t rn = r1 - r0;
+    bool ok = true;
 
-    for (size_t k = 0; k < nt; k++)
-        j[k] = (struct body_share){ .x = x, .order = order, .live = live, .blk = blk,
-                                    .b0 = (uint32_t)(nb * k / nt),
-                                    .b1 = (uint32_t)(nb * (k + 1) / nt), .strs = BUF_INIT,
-                                    .hv = hv, .cv = cv, .fd = -1 };
-    if (nb > 0)
-        par_run(body_fill_run, j, sizeof j[0], nt);
-    for (uint32_t b = 0; b < nb; b++) {
-        uint64_t size = blk[b].str_off;
-
-        blk[b].str_off = off;
-        off += size;
-    }
-    *str_size = off;
-    return nb > 0 ? nt : 0;
-}
-
-/* Pass two: the body of live records written at offset at of fd, with a string table of
- * str_size bytes; false when a write failed. The block table's sums are filled. */
-static bool body_write(struct body_share *j, size_t nt, size_t live, uint64_t str_size,
-                       int fd, uint64_t at)
-{
-    uint64_t str_at = at + live * sizeof(struct idx_frec);
-    bool ok;
-
+    if (nt > rn)
+        nt = rn;
     for (size_t k = 0; k < nt; k++) {
-        j[k].fd = fd;
-        j[k].rec_at = at;
-        j[k].str_at = str_at;
-        j[k].str_end = str_size;
+        if (k > 0)
+            j[k] = j[0];
+        j[k].b0 = r0 + (uint32_t)(rn * k / nt);
+        j[k].b1 = r0 + (uint32_t)(rn * (k + 1) / nt);
+        j[k].round_end = r1;
+        j[k].strs = (struct buf)BUF_INIT;
     }
+    par_run(body_fill_run, j, sizeof j[0], nt);
+    for (uint32_t b = r0; b < r1; b++) {
+        uint64_t size = j[0].blk[b].str_off;
+
+        j[0].blk[b].str_off = *off;
+        *off += size;
+    }
+    if (*off > UINT32_MAX) {
+        *too_large = true;
+        for (size_t k = 0; k < nt; k++)
+            share_free(&j[k]);
+        return false;
+    }
+    for (size_t k = 0; k < nt; k++)
+        j[k].str_end = *off;
     par_run(body_write_run, j, sizeof j[0], nt);
-    ok = pwrite_all(fd, "", 1, str_at);
     for (size_t k = 0; k < nt; k++)
         ok = ok && !j[k].failed;
     return ok;
 }
 
-static void body_free(struct body_share *j, size_t nt)
+/*
+ * Write the body of live records (in order) at offset at of fd; false when a write failed
+ * or the strings outgrow 32-bit offsets (*too_large). Fills the block table (offsets and
+ * sums), the name hashes and checks (hv, cv) and *str_size, the string table's size.
+ */
+static bool body_write(const struct idx *x, const uint32_t *order, size_t live,
+                       struct idx_fblk *blk, uint64_t *hv, uint32_t *cv, int fd, uint64_t at,
+                       uint64_t *str_size, bool *too_large)
 {
-    for (size_t k = 0; k < nt; k++) {
-        free(j[k].recs);
-        buf_free(&j[k].strs);
-    }
+    struct body_share j[PAR_MAX_THREADS];
+    uint32_t nb = (uint32_t)((live + IDX_BLK_RECS - 1) / IDX_BLK_RECS);
+    size_t nt = nb > 1 ? par_threads(nb) : 1;
+    /* $TERN_INDEX_ROUND: the tests make rounds of one block */
+    uint32_t per = (uint32_t)(nt * (size_t)str_env_long("TERN_INDEX_ROUND", 1, 1 << 20,
+                                                         BODY_ROUND_BLOCKS));
+    uint64_t off = 1;           /* offset 0 is "" (before block 0's strings) */
+    bool ok = true;
+
+    *too_large = false;
+    j[0] = (struct body_share){ .x = x, .order = order, .live = live, .blk = blk, .hv = hv,
+                                .cv = cv, .fd = fd, .rec_at = at,
+                                .str_at = at + live * sizeof(struct idx_frec) };
+    for (uint32_t r0 = 0; r0 < nb && ok; r0 += per)
+        ok = body_round(j, nt, r0, nb - r0 > per ? r0 + per : nb, &off, too_large);
+    *str_size = off;
+    return ok && pwrite_all(fd, "", 1, j[0].str_at);
 }
 
 /* The name hashes and checks, in record order; their checksum goes in the header. */
@@ -1540,8 +1566,7 @@ int idx_save(struct idx *x, struct err *e)
     size_t live;
     uint32_t *order = NULL, *cv = NULL;
     uint64_t *hv = NULL;
-    struct body_share share[PAR_MAX_THREADS];
-    size_t nshare = 0;
+    bool too_large;
     int rc = -1;
 
     if (!x->dirty || (x->oflags & IDX_NO_SAVE))
@@ -1560,13 +1585,6 @@ int idx_save(struct idx *x, struct err *e)
     idx_sort(x, order, live, IDX_SORT_DATE, false);
     hv = xmalloc((live + 1) * sizeof *hv);
     cv = xmalloc((live + 1) * sizeof *cv);
-    nshare = body_fill(share, x, order, live, blk, hv, cv, &h.strtab_size);
-    if (h.strtab_size > UINT32_MAX) {
-        err_set(e, ERR_SYS, "%s: index too large", x->cache_path);
-        goto out;
-    }
-    h.file_size = sizeof h + h.nblocks * sizeof *blk + live * sizeof(struct idx_frec) +
-                  h.strtab_size + live * (sizeof(uint64_t) + sizeof(uint32_t));
     buf_printf(&tmp, "%s.tmp.%ld", x->cache_path, (long)getpid());
     w = xmalloc(sizeof *w);
     w->len = 0;
@@ -1577,8 +1595,18 @@ int idx_save(struct idx *x, struct err *e)
         goto out;
     }
     /* the header and block table go in last, when the checksums are known */
-    if (!body_write(share, nshare, live, h.strtab_size, w->fd, sizeof h + h.nblocks * sizeof *blk))
+    if (!body_write(x, order, live, blk, hv, cv, w->fd, sizeof h + h.nblocks * sizeof *blk,
+                    &h.strtab_size, &too_large)) {
+        if (too_large) {
+            err_set(e, ERR_SYS, "%s: index too large", x->cache_path);
+            close(w->fd);
+            unlink(tmp.ptr);
+            goto out;
+        }
         w->failed = true;
+    }
+    h.file_size = sizeof h + h.nblocks * sizeof *blk + live * sizeof(struct idx_frec) +
+                  h.strtab_size + live * (sizeof(uint64_t) + sizeof(uint32_t));
     /* the hashes follow the strings */
     if (lseek(w->fd, (off_t)(sizeof h + h.nblocks * sizeof *blk +
                              live * sizeof(struct idx_frec) + h.strtab_size), SEEK_SET) < 0)
@@ -1616,7 +1644,6 @@ int idx_save(struct idx *x, struct err *e)
     }
     rc = 0;
 out:
-    body_free(share, nshare);
     free(order);
     free(hv);
     free(cv);
