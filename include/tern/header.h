@@ -39,6 +39,11 @@ size_t hdr_block_find(const char *msg, size_t len, const char *const *names, siz
  * hdrs may be the whole message: iteration stops at the blank line. Lines that are not
  * fields (no colon, a space in the name, a continuation with no field) are skipped. */
 int hdr_next(const char *hdrs, size_t len, size_t *pos, struct hdr_field *f);
+/* hdr_next that also tells where the block ends: when it returns 0, *block is the block's
+ * length through its blank line, or 0 when the buffer ends first (a block not read whole:
+ * its last field may be cut). One pass where hdr_block_len and then hdr_next take two. */
+int hdr_next_end(const char *hdrs, size_t len, size_t *pos, struct hdr_field *f,
+                 size_t *block);
 /* First field called name (case-insensitive); 1 found, 0 not. */
 int hdr_find(const char *hdrs, size_t len, const char *name, struct hdr_field *f);
 

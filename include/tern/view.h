@@ -77,5 +77,8 @@ struct view_datekey {
     uint32_t id, pos;
 };
 int view_cmp_datekey(const void *a, const void *b, void *reverse);
+/* Sort n keys in that order (reversed when reverse): faster than qsort_r with
+ * view_cmp_datekey, and on every core for a large folder. */
+void view_sort_datekeys(struct view_datekey *k, size_t n, bool reverse);
 
 #endif

@@ -73,12 +73,36 @@ bool crypt_smime_enveloped(const struct mime_part *p)
     return true;
 }
 
+/* Can a Content-Type value of this type be signed or encrypted? Told without copying or
+ * parsing parameters: the index asks it of every message, and most are text/ or
+ * multipart/mixed. A longer type that starts the same way is left to kind_of. */
+static bool crypt_type_possible(const char *v, size_t n)
+{
+    static const char *const types[] = { "multipart/signed", "multipart/encrypted",
+                                         "application/pkcs7-mime", "application/x-pkcs7-mime" };
+    size_t i = 0;
+
+    while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == '\r' || v[i] == '\n'))
+        i++;
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        size_t len = strlen(types[k]);
+
+        if (n - i >= len && str_ncasecmp(v + i, types[k], len) == 0)
+            return true;
+    }
+    return false;
+}
+
 int crypt_mark(const char *v, size_t n)
 {
-    char *type = mime_value_token(v, n);
-    char *proto = mime_param(v, n, "protocol");
-    char *st = mime_param(v, n, "smime-type");
+    char *type, *proto, *st;
     int m = 0;
+
+    if (!crypt_type_possible(v, n))
+        return 0;
+    type = mime_value_token(v, n);
+    proto = mime_param(v, n, "protocol");
+    st = mime_param(v, n, "smime-type");
 
     switch (kind_of(type, proto)) {
     case CRYPT_PGP_SIGNED:

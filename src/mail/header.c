@@ -149,9 +149,11 @@ size_t hdr_block_len(const char *msg, size_t len)
     return hdr_block_find(msg, len, NULL, 0, NULL);
 }
 
-int hdr_next(const char *hdrs, size_t len, size_t *pos, struct hdr_field *f)
+int hdr_next_end(const char *hdrs, size_t len, size_t *pos, struct hdr_field *f,
+                 size_t *block)
 {
     const char *end = hdrs + len, *line = hdrs + *pos;
+    size_t b;
 
     while (line < end) {
         const char *start = line, *p = line, *name_end, *nl, *vend;
@@ -159,8 +161,9 @@ int hdr_next(const char *hdrs, size_t len, size_t *pos, struct hdr_field *f)
 
         /* The blank line (possibly of spaces) ends the block. */
         if ((*line == '\n' || *line == '\r' || *line == ' ' || *line == '\t') &&
-            blank_line(line, end)) {
+            (b = blank_line(line, end)) > 0) {
             *pos = len;
+            *block = (size_t)(line - hdrs) + b;
             return 0;
         }
         /* One pass over the name: it ends at the colon, white space or a control. */
@@ -196,7 +199,15 @@ int hdr_next(const char *hdrs, size_t len, size_t *pos, struct hdr_field *f)
         return 1;
     }
     *pos = len;
+    *block = 0;
     return 0;
+}
+
+int hdr_next(const char *hdrs, size_t len, size_t *pos, struct hdr_field *f)
+{
+    size_t block;
+
+    return hdr_next_end(hdrs, len, pos, f, &block);
 }
 
 int hdr_find(const char *hdrs, size_t len, const char *name, struct hdr_field *f)

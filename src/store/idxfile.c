@@ -805,7 +805,7 @@ static int write_head(int fd, struct idx_fhdr *h, const struct idx_fblk *blk, si
 }
 
 /* Header fields that describe the live entries: count and counts (the string table's size
- * comes from the body's layout, body_layout). */
+ * comes from writing the body, body_write). */
 static void head_for(const struct idx *x, struct idx_fhdr *h, size_t *live)
 {
     memset(h, 0, sizeof *h);
@@ -837,17 +837,28 @@ static void head_for(const struct idx *x, struct idx_fhdr *h, size_t *live)
 
 /*
  * The body: every record, then every string, in the order given; each block's checksum
- * covers its records and then its strings. A block's place in the file is known once the
- * sizes of the strings before it are, so blocks are built in memory and written at their
- * places on several threads: first each block's string size, then (after the running sum)
- * its records, strings and checksum.
+ * covers its records and then its strings. Written in rounds of blocks, each round on
+ * several threads, each thread a share of whole blocks, in two passes: the first reads the
+ * entries once (their strings lie scattered over memory: reading them twice cost as much as
+ * the rest of the writing) into the share's records and strings, with offsets from the
+ * share's start, and computes the name hashes; once the running sum over the round's blocks
+ * tells where each share's strings go, the second makes the offsets final, sums each block
+ * and writes it. A round holds a few megabytes a thread, whatever the folder's size.
  */
-struct body_job {
+#define BODY_ROUND_BLOCKS 16    /* blocks a thread fills in one round */
+
+struct body_share {
     const struct idx *x;
     const uint32_t *order;
     size_t live;
     struct idx_fblk *blk;       /* str_off: a block's string bytes, then where they start */
     uint32_t b0, b1;            /* this share's blocks */
+    uint32_t round_end;         /* the first block after the round */
+    struct idx_frec *recs;      /* their records: string offsets + 1 into strs, 0 for none */
+    struct buf strs;            /* their strings, block after block */
+    uint64_t *hv;               /* the records' name hashes and checks */
+    uint32_t *cv;
+    uint64_t str_end;           /* where the round's strings end in the table */
     int fd;
     uint64_t rec_at, str_at;    /* file offsets of record 0 and of string offset 0 */
     bool failed;
@@ -860,21 +871,39 @@ static size_t blk_end(size_t b, size_t live)
     return end < live ? end : live;
 }
 
-static void *body_sizes_run(void *arg)
+static void body_record(struct body_share *j, size_t k, struct idx_frec *r)
 {
-    struct body_job *j = arg;
+    const struct idx_msg *m = &j->x->m[j->order[k]];
 
+    memset(r, 0, sizeof *r);
+    for (int f = 0; f < F_NSTR; f++) {
+        const char *s = msg_str(m, f);
+
+        if (s[0]) {
+            r->str[f] = (uint32_t)j->strs.len + 1;
+            buf_add(&j->strs, s, strlen(s) + 1);
+        }
+    }
+    r->bits = (m->in_new ? 1u : 0u) | (uint32_t)m->crypt << 1;
+    r->date = m->date;
+    r->mtime = m->mtime;
+    r->size = m->size;
+    j->hv[k] = idx_uniq_hash(m->name, m->uniq_len);
+    j->cv[k] = idx_name_check(m->name, m->in_new);
+}
+
+static void *body_fill_run(void *arg)
+{
+    struct body_share *j = arg;
+    size_t k0 = (size_t)j->b0 * IDX_BLK_RECS;
+
+    j->recs = xmalloc((blk_end(j->b1 - 1, j->live) - k0 + 1) * sizeof *j->recs);
     for (uint32_t b = j->b0; b < j->b1; b++) {
-        uint64_t size = 0;
+        size_t at = j->strs.len;
 
         for (size_t k = (size_t)b * IDX_BLK_RECS; k < blk_end(b, j->live); k++)
-            for (int f = 0; f < F_NSTR; f++) {
-                const char *s = msg_str(&j->x->m[j->order[k]], f);
-
-                if (s[0])
-                    size += strlen(s) + 1;
-            }
-        j->blk[b].str_off = size;
+            body_record(j, k, &j->recs[k - k0]);
+        j->blk[b].str_off = j->strs.len - at;
     }
     return NULL;
 }
@@ -897,122 +926,121 @@ static bool pwrite_all(int fd, const void *p, size_t n, uint64_t at)
     return true;
 }
 
-static bool body_block(struct body_job *j, uint32_t b, struct idx_frec *recs, struct buf *strs)
+static void share_free(struct body_share *j)
 {
-    size_t k0 = (size_t)b * IDX_BLK_RECS, k1 = blk_end(b, j->live);
-    uint64_t off = j->blk[b].str_off;
-    struct csum c;
-
-    buf_reset(strs);
-    for (size_t k = k0; k < k1; k++) {
-        const struct idx_msg *m = &j->x->m[j->order[k]];
-        struct idx_frec *r = &recs[k - k0];
-
-        memset(r, 0, sizeof *r);
-        for (int f = 0; f < F_NSTR; f++) {
-            const char *s = msg_str(m, f);
-            size_t n = s[0] ? strlen(s) + 1 : 0;
-
-            r->str[f] = n ? (uint32_t)off : 0;
-            buf_add(strs, s, n);
-            off += n;
-        }
-        r->bits = (m->in_new ? 1u : 0u) | (uint32_t)m->crypt << 1;
-        r->date = m->date;
-        r->mtime = m->mtime;
-        r->size = m->size;
-    }
-    csum_init(&c);
-    csum_add(&c, recs, (k1 - k0) * sizeof *recs);
-    csum_add(&c, strs->ptr, strs->len);
-    j->blk[b].sum = csum_final(&c);
-    return pwrite_all(j->fd, recs, (k1 - k0) * sizeof *recs, j->rec_at + k0 * sizeof *recs) &&
-           pwrite_all(j->fd, strs->ptr, strs->len, j->str_at + j->blk[b].str_off);
+    free(j->recs);
+    j->recs = NULL;
+    buf_free(&j->strs);
 }
 
-static void *body_build_run(void *arg)
+static void *body_write_run(void *arg)
 {
-    struct body_job *j = arg;
-    struct idx_frec *recs = xmalloc(IDX_BLK_RECS * sizeof *recs);
-    struct buf strs = BUF_INIT;
+    struct body_share *j = arg;
+    size_t k0 = (size_t)j->b0 * IDX_BLK_RECS, nrec = blk_end(j->b1 - 1, j->live) - k0;
+    uint64_t base = j->blk[j->b0].str_off;
 
-    for (uint32_t b = j->b0; b < j->b1 && !j->failed; b++)
-        if (!body_block(j, b, recs, &strs))
-            j->failed = true;
-    free(recs);
-    buf_free(&strs);
+    for (size_t i = 0; i < nrec; i++)
+        for (int f = 0; f < F_NSTR; f++)
+            if (j->recs[i].str[f])
+                j->recs[i].str[f] = (uint32_t)(base + j->recs[i].str[f] - 1);
+    /* block by block, each written as it is summed: one write of a whole share was at
+     * times many times slower in the kernel's copy */
+    for (uint32_t b = j->b0; b < j->b1 && !j->failed; b++) {
+        uint64_t end = b + 1 < j->round_end ? j->blk[b + 1].str_off : j->str_end;
+        const struct idx_frec *r = &j->recs[(size_t)b * IDX_BLK_RECS - k0];
+        size_t rlen = (blk_end(b, j->live) - (size_t)b * IDX_BLK_RECS) * sizeof *r;
+        const char *str = j->strs.ptr + (j->blk[b].str_off - base);
+        struct csum c;
+
+        csum_init(&c);
+        csum_add(&c, r, rlen);
+        csum_add(&c, str, end - j->blk[b].str_off);
+        j->blk[b].sum = csum_final(&c);
+        j->failed = !pwrite_all(j->fd, r, rlen, j->rec_at + (size_t)b * IDX_BLK_RECS * sizeof *r) ||
+                    !pwrite_all(j->fd, str, end - j->blk[b].str_off, j->str_at + j->blk[b].str_off);
+    }
+    share_free(j);
     return NULL;
 }
 
-/* The body's shares: whole blocks for each thread. */
-static size_t body_shares(struct body_job *j, const struct idx *x, const uint32_t *order,
-                          size_t live, struct idx_fblk *blk, int fd, uint64_t at)
+/* One round: blocks [r0, r1) on at most nt threads (j: PAR_MAX_THREADS, j[0] the template),
+ * their strings placed from *off on; false when a write failed or the string table
+ * outgrows its 32-bit offsets (*too_large: then nothing of the round is written). */
+static bool body_round(struct body_share *j, size_t nt, uint32_t r0, uint32_t r1, uint64_t *off,
+                       bool *too_large)
 {
-    uint32_t nb = (uint32_t)((live + IDX_BLK_RECS - 1) / IDX_BLK_RECS);
-    size_t nt = nb > 1 ? par_threads(nb) : 1;
+    uint32_t rn = r1 - r0;
+    bool ok = true;
 
-    for (size_t k = 0; k < nt; k++)
-        j[k] = (struct body_job){ x, order, live, blk, (uint32_t)(nb * k / nt),
-                                  (uint32_t)(nb * (k + 1) / nt), fd, at,
-                                  at + live * sizeof(struct idx_frec), false };
-    return nt;
-}
-
-/* Where each block's strings start (the block table's str_off); returns the string table's
- * size. */
-static uint64_t body_layout(const struct idx *x, const uint32_t *order, size_t live,
-                            struct idx_fblk *blk)
-{
-    struct body_job j[PAR_MAX_THREADS];
-    size_t nt = body_shares(j, x, order, live, blk, -1, 0);
-    uint64_t off = 1;           /* offset 0 is "" (before block 0's strings) */
-
-    par_run(body_sizes_run, j, sizeof j[0], nt);
-    for (uint32_t b = 0; b * (size_t)IDX_BLK_RECS < live; b++) {
-        uint64_t size = blk[b].str_off;
-
-        blk[b].str_off = off;
-        off += size;
+    if (nt > rn)
+        nt = rn;
+    for (size_t k = 0; k < nt; k++) {
+        if (k > 0)
+            j[k] = j[0];
+        j[k].b0 = r0 + (uint32_t)(rn * k / nt);
+        j[k].b1 = r0 + (uint32_t)(rn * (k + 1) / nt);
+        j[k].round_end = r1;
+        j[k].strs = (struct buf)BUF_INIT;
     }
-    return off;
-}
+    par_run(body_fill_run, j, sizeof j[0], nt);
+    for (uint32_t b = r0; b < r1; b++) {
+        uint64_t size = j[0].blk[b].str_off;
 
-/* Write the body of live records, laid out by body_layout, at offset at; false when a write
- * failed. The block table's sums are filled. */
-static bool write_body(int fd, uint64_t at, const struct idx *x, const uint32_t *order,
-                       size_t live, struct idx_fblk *blk)
-{
-    struct body_job j[PAR_MAX_THREADS];
-    size_t nt = body_shares(j, x, order, live, blk, fd, at);
-    bool ok;
-
-    par_run(body_build_run, j, sizeof j[0], nt);
-    ok = pwrite_all(fd, "", 1, j[0].str_at);
+        j[0].blk[b].str_off = *off;
+        *off += size;
+    }
+    if (*off > UINT32_MAX) {
+        *too_large = true;
+        for (size_t k = 0; k < nt; k++)
+            share_free(&j[k]);
+        return false;
+    }
+    for (size_t k = 0; k < nt; k++)
+        j[k].str_end = *off;
+    par_run(body_write_run, j, sizeof j[0], nt);
     for (size_t k = 0; k < nt; k++)
         ok = ok && !j[k].failed;
     return ok;
 }
 
+/*
+ * Write the body of live records (in order) at offset at of fd; false when a write failed
+ * or the strings outgrow 32-bit offsets (*too_large). Fills the block table (offsets and
+ * sums), the name hashes and checks (hv, cv) and *str_size, the string table's size.
+ */
+static bool body_write(const struct idx *x, const uint32_t *order, size_t live,
+                       struct idx_fblk *blk, uint64_t *hv, uint32_t *cv, int fd, uint64_t at,
+                       uint64_t *str_size, bool *too_large)
+{
+    struct body_share j[PAR_MAX_THREADS];
+    uint32_t nb = (uint32_t)((live + IDX_BLK_RECS - 1) / IDX_BLK_RECS);
+    size_t nt = nb > 1 ? par_threads(nb) : 1;
+    /* $TERN_INDEX_ROUND: the tests make rounds of one block */
+    uint32_t per = (uint32_t)(nt * (size_t)str_env_long("TERN_INDEX_ROUND", 1, 1 << 20,
+                                                         BODY_ROUND_BLOCKS));
+    uint64_t off = 1;           /* offset 0 is "" (before block 0's strings) */
+    bool ok = true;
+
+    *too_large = false;
+    j[0] = (struct body_share){ .x = x, .order = order, .live = live, .blk = blk, .hv = hv,
+                                .cv = cv, .fd = fd, .rec_at = at,
+                                .str_at = at + live * sizeof(struct idx_frec) };
+    for (uint32_t r0 = 0; r0 < nb && ok; r0 += per)
+        ok = body_round(j, nt, r0, nb - r0 > per ? r0 + per : nb, &off, too_large);
+    *str_size = off;
+    return ok && pwrite_all(fd, "", 1, j[0].str_at);
+}
+
 /* The name hashes and checks, in record order; their checksum goes in the header. */
-static uint64_t write_hashes(struct writer *w, const struct idx *x, const uint32_t *order,
+static uint64_t write_hashes(struct writer *w, const uint64_t *hv, const uint32_t *cv,
                              size_t live)
 {
-    uint64_t *hv = xmalloc((live + 1) * sizeof *hv);
-    uint32_t *cv = xmalloc((live + 1) * sizeof *cv);
     struct csum c;
 
-    for (size_t k = 0; k < live; k++) {
-        const struct idx_msg *m = &x->m[order[k]];
-
-        hv[k] = idx_uniq_hash(m->name, m->uniq_len);
-        cv[k] = idx_name_check(m->name, m->in_new);
-    }
     csum_init(&c);
     w_add(w, &c, hv, live * sizeof *hv);
     w_add(w, &c, cv, live * sizeof *cv);
     w_flush(w);
-    free(hv);
-    free(cv);
     return csum_final(&c);
 }
 
@@ -1536,7 +1564,9 @@ int idx_save(struct idx *x, struct err *e)
     struct writer *w = NULL;
     struct buf tmp = BUF_INIT;
     size_t live;
-    uint32_t *order = NULL;
+    uint32_t *order = NULL, *cv = NULL;
+    uint64_t *hv = NULL;
+    bool too_large;
     int rc = -1;
 
     if (!x->dirty || (x->oflags & IDX_NO_SAVE))
@@ -1553,13 +1583,8 @@ int idx_save(struct idx *x, struct err *e)
         if (!x->m[i].gone)
             order[k++] = (uint32_t)i;
     idx_sort(x, order, live, IDX_SORT_DATE, false);
-    h.strtab_size = body_layout(x, order, live, blk);
-    if (h.strtab_size > UINT32_MAX) {
-        err_set(e, ERR_SYS, "%s: index too large", x->cache_path);
-        goto out;
-    }
-    h.file_size = sizeof h + h.nblocks * sizeof *blk + live * sizeof(struct idx_frec) +
-                  h.strtab_size + live * (sizeof(uint64_t) + sizeof(uint32_t));
+    hv = xmalloc((live + 1) * sizeof *hv);
+    cv = xmalloc((live + 1) * sizeof *cv);
     buf_printf(&tmp, "%s.tmp.%ld", x->cache_path, (long)getpid());
     w = xmalloc(sizeof *w);
     w->len = 0;
@@ -1570,13 +1595,23 @@ int idx_save(struct idx *x, struct err *e)
         goto out;
     }
     /* the header and block table go in last, when the checksums are known */
-    if (!write_body(w->fd, sizeof h + h.nblocks * sizeof *blk, x, order, live, blk))
+    if (!body_write(x, order, live, blk, hv, cv, w->fd, sizeof h + h.nblocks * sizeof *blk,
+                    &h.strtab_size, &too_large)) {
+        if (too_large) {
+            err_set(e, ERR_SYS, "%s: index too large", x->cache_path);
+            close(w->fd);
+            unlink(tmp.ptr);
+            goto out;
+        }
         w->failed = true;
+    }
+    h.file_size = sizeof h + h.nblocks * sizeof *blk + live * sizeof(struct idx_frec) +
+                  h.strtab_size + live * (sizeof(uint64_t) + sizeof(uint32_t));
     /* the hashes follow the strings */
     if (lseek(w->fd, (off_t)(sizeof h + h.nblocks * sizeof *blk +
                              live * sizeof(struct idx_frec) + h.strtab_size), SEEK_SET) < 0)
         w->failed = true;
-    h.hash_sum = write_hashes(w, x, order, live);
+    h.hash_sum = write_hashes(w, hv, cv, live);
     if (getenv("TERN_INDEX_TEST_STOP"))
         raise(SIGSTOP);         /* tests: killed here, mid-rewrite (index-kill.sh) */
     if (w->failed || write_head(w->fd, &h, blk, h.nblocks) < 0) {
@@ -1610,6 +1645,8 @@ int idx_save(struct idx *x, struct err *e)
     rc = 0;
 out:
     free(order);
+    free(hv);
+    free(cv);
     free(w);
     free(blk);
     buf_free(&tmp);

@@ -217,6 +217,18 @@ static void count_msg(struct idx *x, const struct idx_msg *m, int d)
         x->counts.trashed += u;
 }
 
+void idx_append(struct idx *x, const struct idx_msg *m)
+{
+    struct idx_msg *to = &x->m[x->n++];
+
+    *to = *m;
+    to->id = x->next_id++;
+    x->fpos[x->n - 1] = x->nfile++;
+    idx_jnl_add(x, x->n - 1);
+    count_msg(x, to, 1);
+    x->stats.parsed++;
+}
+
 /* Mark entry m gone (moved or deleted by us, or found missing). */
 static void mark_gone(struct idx *x, struct idx_msg *m)
 {
@@ -268,233 +280,6 @@ char *idx_path(const struct idx *x, size_t i)
 const struct idx_stats *idx_stats(const struct idx *x)
 {
     return &x->stats;
-}
-
-/* ---- reading one message's header block ---- */
-
-/* The header fields an entry is made from: parse_message keeps the first of each. */
-enum kept_field { K_FROM, K_TO, K_CC, K_SUBJECT, K_DATE, K_MSGID, K_IRT, K_REFS, K_CTYPE, K_N };
-
-static const struct {
-    const char *name;
-    size_t len;
-} kept_names[K_N] = {
-    [K_FROM] = { "from", 4 }, [K_TO] = { "to", 2 }, [K_CC] = { "cc", 2 },
-    [K_SUBJECT] = { "subject", 7 }, [K_DATE] = { "date", 4 }, [K_MSGID] = { "message-id", 10 },
-    [K_IRT] = { "in-reply-to", 11 }, [K_REFS] = { "references", 10 },
-    [K_CTYPE] = { "content-type", 12 },
-};
-
-/* Which kept field f is, or K_N. */
-static enum kept_field kept_field(const struct hdr_field *f)
-{
-    for (int k = 0; k < K_N; k++)
-        if (f->name_len == kept_names[k].len &&
-            str_ncasecmp(f->name, kept_names[k].name, kept_names[k].len) == 0)
-            return (enum kept_field)k;
-    return K_N;
-}
-
-/* Ids kept from a References value: the thread's root and the nearest ancestors. */
-#define REFS_KEEP_LAST 4
-
-/*
- * Join the ids of a References value with single spaces, keeping the first and the last
- * REFS_KEEP_LAST: threading needs the parent (the last id) and the root to group a thread
- * whose middle is missing; long reference chains would otherwise dominate the index size.
- */
-static char *refs_join(const char *v, size_t len)
-{
-    char **ids;
-    size_t n = hdr_msgids(v, len, &ids);
-    struct buf b = BUF_INIT;
-
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && i + REFS_KEEP_LAST < n)
-            continue;
-        if (b.len)
-            buf_addc(&b, ' ');
-        buf_adds(&b, ids[i]);
-    }
-    hdr_msgids_free(ids, n);
-    return n ? buf_detach(&b) : NULL;
-}
-
-static char *first_id(const char *v, size_t len)
-{
-    char **ids;
-    size_t n = hdr_msgids(v, len, &ids);
-    char *r = n ? xstrdup(ids[0]) : NULL;
-
-    hdr_msgids_free(ids, n);
-    return r;
-}
-
-/* Remove spaces and controls from an id (they would break the space-separated list). */
-static char *id_clean(char *s)
-{
-    if (s == NULL)
-        return NULL;
-    for (char *p = s; *p; p++)
-        if ((unsigned char)*p <= ' ' || *p == 0x7f)
-            *p = '_';
-    return s;
-}
-
-#define ADDRS_KEEP 8
-
-/* Append a mailbox as one word of valid UTF-8 without controls (the index's promise). */
-static void add_mailbox(struct buf *b, const char *mb)
-{
-    size_t mark = b->len, n = strlen(mb);
-
-    if (!codec_utf8_valid(mb, n)) {
-        codec_utf8_repair(mb, n, b);
-    } else {
-        buf_add(b, mb, n);
-    }
-    for (size_t i = mark; i < b->len; i++)
-        if ((unsigned char)b->ptr[i] <= ' ' || b->ptr[i] == 0x7f)
-            b->ptr[i] = '_';
-}
-
-/* The first mailbox with an '@' of a parsed From, cleaned for the index; NULL when none. */
-static char *first_mailbox(const struct addr *a, size_t n)
-{
-    const char *mb = addr_first_mailbox_of(a, n);
-    struct buf b = BUF_INIT;
-
-    if (mb == NULL)
-        return NULL;
-    add_mailbox(&b, mb);
-    return buf_detach(&b);
-}
-
-/* The mailboxes of To and Cc (the first ADDRS_KEEP) from their parsed lists, space-separated,
- * for to: searches; NULL when there are none. */
-static char *mailboxes(struct addr *const as[2], const size_t ns[2])
-{
-    struct buf b = BUF_INIT;
-    size_t kept = 0;
-
-    for (int k = 0; k < 2; k++)
-        for (size_t i = 0; i < ns[k] && kept < ADDRS_KEEP; i++) {
-            if (as[k][i].mailbox == NULL || as[k][i].mailbox[0] == '\0')
-                continue;
-            if (b.len)
-                buf_addc(&b, ' ');
-            add_mailbox(&b, as[k][i].mailbox);
-            kept++;
-        }
-    return b.len ? buf_detach(&b) : (buf_free(&b), NULL);
-}
-
-/* From, To and Cc, each parsed once: the list columns' names, From's address and the
- * recipients' addresses. */
-static void fill_addresses(struct pctx *x, const struct hdr_field *from,
-                           const struct hdr_field *to, const struct hdr_field *cc,
-                           struct idx_msg *m)
-{
-    const struct hdr_field *fs[3] = { from, to, cc };
-    struct addr *as[3] = { NULL, NULL, NULL };
-    size_t ns[3] = { 0, 0, 0 };
-
-    for (int k = 0; k < 3; k++)
-        if (fs[k]->name)
-            addr_parse_list(fs[k]->value, fs[k]->value_len, &as[k], &ns[k]);
-    /* the addresses first: a display name is taken out of its list */
-    m->from_addr = from->name ? idx_arena_take(x, first_mailbox(as[0], ns[0])) : "";
-    m->to_addrs = idx_arena_take(x, mailboxes(as + 1, ns + 1));
-    m->from = from->name ? idx_arena_take(x, addr_display_of(as[0], ns[0], from->value,
-                                                             from->value_len))
-                         : "";
-    m->to = to->name ? idx_arena_take(x, addr_display_of(as[1], ns[1], to->value,
-                                                         to->value_len))
-                     : "";
-    for (int k = 0; k < 3; k++)
-        addr_list_free(as[k], ns[k]);
-}
-
-#define HDR_FIRST_READ 4096     /* most header blocks fit: read the body only when not */
-#define HDR_MAX_READ (1 << 20)
-
-/*
- * Fill m from the file at path (reading only as much as the header block needs).
- * Returns 0, 1 when the file is gone (renamed or removed since readdir), 2 when it is not a
- * regular file (not a message), -1 when it cannot be read.
- */
-static int parse_message(struct pctx *x, int dirfd, const char *name, struct idx_msg *m)
-{
-    /* openat: no path walk per message (a measurable share of a cold scan) */
-    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    struct stat st;
-    size_t got = 0, hl;
-    bool eof = false;
-    struct hdr_field f, k[K_N] = { { 0 } };
-    const struct hdr_field *ff = &k[K_FROM], *ft = &k[K_TO], *fc = &k[K_CC], *fs = &k[K_SUBJECT],
-        *fd_ = &k[K_DATE], *fm = &k[K_MSGID], *fi = &k[K_IRT], *fr = &k[K_REFS],
-        *fct = &k[K_CTYPE];
-    size_t pos = 0;
-    time_t t;
-
-    if (fd < 0 && errno == ELOOP)   /* a symlinked message is fine; O_NONBLOCK: no FIFO hang */
-        fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        return errno == ENOENT ? 1 : -1;
-    if (fstat(fd, &st) < 0) {
-        close(fd);
-        return -1;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return 2;
-    }
-    if (x->rbuf == NULL) {
-        x->rbuf_cap = HDR_FIRST_READ;
-        x->rbuf = xmalloc(x->rbuf_cap);
-    }
-    for (;;) {
-        ssize_t r = read(fd, x->rbuf + got, x->rbuf_cap - got);
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            close(fd);
-            return -1;
-        }
-        if (r == 0)
-            eof = true;
-        got += (size_t)r;
-        hl = hdr_block_len(x->rbuf, got);
-        if (eof || hl < got || got >= HDR_MAX_READ)
-            break;
-        if (got == x->rbuf_cap) {
-            x->rbuf_cap *= 2;
-            x->rbuf = xrealloc(x->rbuf, x->rbuf_cap);
-        }
-    }
-    close(fd);
-    while (hdr_next(x->rbuf, hl, &pos, &f)) {
-        enum kept_field i = kept_field(&f);
-
-        if (i != K_N && k[i].name == NULL)
-            k[i] = f;
-    }
-    fill_addresses(x, ff, ft, fc, m);
-    m->subject = fs->name ? idx_arena_take(x, hdr_decode(fs->value, fs->value_len)) : "";
-    m->msgid = fm->name ? idx_arena_take(x, id_clean(hdr_msgid(fm->value, fm->value_len))) : "";
-    m->in_reply_to = fi->name ? idx_arena_take(x, id_clean(first_id(fi->value, fi->value_len)))
-                              : "";
-    m->references = fr->name ? idx_arena_take(x, refs_join(fr->value, fr->value_len)) : "";
-    /* the signed/encrypted mark comes from the Content-Type alone: nothing is decrypted */
-    m->crypt = fct->name ? (uint8_t)crypt_mark(fct->value, fct->value_len) : 0;
-    m->mtime = (int64_t)st.st_mtime;
-    m->size = (uint64_t)st.st_size;
-    if (fd_->name && hdr_parse_date(fd_->value, fd_->value_len, &t) == 0)
-        m->date = (int64_t)t;
-    else
-        m->date = m->mtime;
-    return 0;
 }
 
 /* ---- bringing the entries up to date with the directory ---- */
@@ -663,113 +448,6 @@ long idx_name_find(struct idx *x, const char *u, size_t ul)
 {
     names_sync(x);
     return names_find(x, u, ul, false);
-}
-
-struct worker {
-    struct pctx p;
-    const struct idx_pending *pend;
-    size_t lo, hi;
-    struct idx_msg *out;       /* slots for pend[lo..hi) */
-    signed char *rc;
-    const int *dfd;
-};
-
-static void *worker_run(void *arg)
-{
-    struct worker *w = arg;
-
-    for (size_t i = w->lo; i < w->hi; i++) {
-        int fd = w->dfd[w->pend[i].in_new ? 0 : 1];
-
-        w->rc[i] = (signed char)(fd < 0 ? 1 : parse_message(&w->p, fd, w->pend[i].name,
-                                                               &w->out[i]));
-        if (w->rc[i] == -1) {
-            /* unreadable (permissions, I/O error): listed with what its name tells, so that
-             * mail is never hidden; the date is the delivery time in the name */
-            struct idx_msg *m = &w->out[i];
-
-            memset(m, 0, sizeof *m);
-            m->from = m->to = m->msgid = m->in_reply_to = m->references = "";
-            m->from_addr = m->to_addrs = "";
-            m->subject = "(unreadable message file)";
-            m->date = m->mtime = strtoll(w->pend[i].name, NULL, 10);
-            w->rc[i] = 0;
-        }
-        if (w->rc[i] == 0)
-            idx_msg_set_name(&w->out[i], idx_arena_str(&w->p, w->pend[i].name), w->pend[i].in_new);
-    }
-    return NULL;
-}
-
-/*
- * Read the header blocks of the new files, in parallel when there are many (a cold open of
- * a large folder is mostly open/read system calls), and append them in listing order.
- */
-static void parse_pending(struct idx *x, struct idx_pending *pend, size_t npend, const int *dfd,
-                          bool *changed)
-{
-    struct worker w[PAR_MAX_THREADS];
-    struct idx_msg *out;
-    signed char *rc;
-    /* a cold open of a large folder is mostly open/read system calls: threads from 1,000 on */
-    size_t nw = npend >= 1000 ? par_threads(PAR_MAX_THREADS) : 1;
-
-    if (npend == 0)
-        return;
-    /* the workers fill the entries' final slots; failures are squeezed out afterwards */
-    idx_reserve(x, x->n + npend);
-    out = x->m + x->n;
-    memset(out, 0, npend * sizeof *out);
-    rc = xcalloc(npend, 1);
-    for (size_t k = 0; k < nw; k++) {
-        memset(&w[k], 0, sizeof w[k]);
-        w[k].pend = pend;
-        w[k].lo = npend * k / nw;
-        w[k].hi = npend * (k + 1) / nw;
-        w[k].out = out;
-        w[k].rc = rc;
-        w[k].dfd = dfd;
-    }
-    par_run(worker_run, w, sizeof w[0], nw);
-    /* keep every worker's strings: splice their chunks behind the current one */
-    for (size_t k = 0; k < nw; k++) {
-        struct chunk *h = w[k].p.chunks, *t = h;
-
-        free(w[k].p.rbuf);
-        if (h == NULL)
-            continue;
-        while (t->next)
-            t = t->next;
-        if (x->p.chunks == NULL) {
-            x->p.chunks = h;
-        } else {
-            t->next = x->p.chunks->next;
-            x->p.chunks->next = h;
-        }
-    }
-    for (size_t i = 0; i < npend; i++) {
-        if (rc[i] == 0) {
-            struct idx_msg *m = &x->m[x->n++];     /* never ahead of out[i]: in place */
-
-            if (m != &out[i])
-                *m = out[i];
-            m->id = x->next_id++;
-            x->fpos[x->n - 1] = x->nfile++;
-            idx_jnl_add(x, x->n - 1);
-            count_msg(x, m, 1);
-            x->stats.parsed++;
-        } else if (rc[i] == 1) {
-            /* gone between readdir and open (renamed or removed by someone else): leave it
-             * out and make the next refresh read the directory (the watch reports where
-             * it went) */
-            x->stats.vanished++;
-            if (x->watch == NULL)
-                x->have_stamp = false;
-        }
-        free(pend[i].name);
-        *changed = true;
-    }
-    free(rc);
 }
 
 /* The directory that alone changed since the last listing, -1 when both may have: only new/
@@ -1013,10 +691,9 @@ static bool entry_in_new(const struct idx *x, size_t i)
 }
 
 /* One listed name of sub s: a known one is marked seen (a renamed one takes its new name),
- * an unknown one goes to pend. */
+ * an unknown one is fed to be read. */
 static void list_one(struct idx *x, int s, bool partial, const struct lname *l,
-                     unsigned char *seen, struct idx_pending **pend, size_t *npend,
-                     size_t *pcap, bool *changed)
+                     unsigned char *seen, struct idx_feed *feed, bool *changed)
 {
     /* only one directory read: a name there matches only an entry of it (the same message
      * also in the other is a second link, listed twice as before) */
@@ -1035,16 +712,13 @@ static void list_one(struct idx *x, int s, bool partial, const struct lname *l,
     }
     if (pos >= 0)
         return;     /* the same message twice (caught mid-rename): keep one */
-    *pend = xgrow(*pend, *npend, pcap, sizeof **pend);
-    (*pend)[*npend].name = xstrdup(l->name);
-    (*pend)[*npend].in_new = (s == 0);
-    (*npend)++;
+    idx_feed_add(feed, l->name, l->len, s == 0);
 }
 
 /* Read the directory sub (0 new, 1 cur): known names are marked seen (renamed ones take
- * their new name), unknown ones are added to pend. -1 when it cannot be read. */
+ * their new name), unknown ones are fed to be read. -1 when it cannot be read. */
 static int list_sub(struct idx *x, int s, bool partial, unsigned char *seen,
-                    struct idx_pending **pend, size_t *npend, size_t *pcap, bool *changed,
+                    struct idx_feed *feed, bool *changed,
                     struct err *e)
 {
     static const char *const subs[] = { "new", "cur" };
@@ -1081,36 +755,11 @@ static int list_sub(struct idx *x, int s, bool partial, unsigned char *seen,
         }
         prefetch_batch(x, b, n);
         for (size_t k = 0; k < n; k++)
-            list_one(x, s, partial, &b[k], seen, pend, npend, pcap, changed);
+            list_one(x, s, partial, &b[k], seen, feed, changed);
     } while (de != NULL);
     free(b);
     closedir(d);
     return 0;
-}
-
-/* Read the header blocks of the files named in p and append their entries. */
-static void add_files(struct idx *x, struct idx_pending *p, size_t n, bool *changed)
-{
-    static const char *const subs[] = { "new", "cur" };
-    int dfd[2] = { -1, -1 };
-
-    if (n == 0)
-        return;
-    for (int s = 0; s < 2; s++) {
-        char *path = fs_join(x->dir, subs[s]);
-
-        dfd[s] = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        free(path);
-    }
-    parse_pending(x, p, n, dfd, changed);
-    for (int s = 0; s < 2; s++)
-        if (dfd[s] >= 0)
-            close(dfd[s]);
-}
-
-void idx_add_files(struct idx *x, struct idx_pending *p, size_t n, bool *changed)
-{
-    add_files(x, p, n, changed);
 }
 
 void idx_entry_gone(struct idx *x, size_t i)
@@ -1130,9 +779,8 @@ void idx_entry_gone(struct idx *x, size_t i)
 static int list_dirs(struct idx *x, const struct maildir_stamp *now, bool *changed,
                      struct err *e)
 {
-    size_t npend = 0, pcap = 0;
     unsigned char *seen;
-    struct idx_pending *pend = NULL;
+    struct idx_feed *feed;
     int64_t listed_at;
     int only = only_changed(x, now);
     bool partial = only >= 0;
@@ -1143,14 +791,13 @@ static int list_dirs(struct idx *x, const struct maildir_stamp *now, bool *chang
     listed_at = now_ns();
     names_sync(x);
     seen = xcalloc(x->n + 1, 1);
+    feed = idx_feed_start(x);   /* the newcomers are read while the listing goes on */
     for (int s = 0; s < 2; s++) {
         if (partial && s != only)
             continue;
-        if (list_sub(x, s, partial, seen, &pend, &npend, &pcap, changed, e) < 0) {
+        if (list_sub(x, s, partial, seen, feed, changed, e) < 0) {
             free(seen);
-            for (size_t i = 0; i < npend; i++)
-                free(pend[i].name);
-            free(pend);
+            idx_feed_abandon(feed);
             return -1;
         }
     }
@@ -1163,8 +810,7 @@ static int list_dirs(struct idx *x, const struct maildir_stamp *now, bool *chang
     x->stamp = *now;
     x->listed_at = listed_at;
     x->have_stamp = true;
-    add_files(x, pend, npend, changed);
-    free(pend);
+    idx_feed_finish(feed, changed);
     x->dirty = true;    /* at least the stamp is new */
     if (compact(x))
         *changed = true;
@@ -1309,7 +955,7 @@ int idx_add_new(struct idx *x, char *const *names, size_t n)
         p[np].in_new = true;
         np++;
     }
-    add_files(x, p, np, &changed);
+    idx_add_files(x, p, np, &changed);
     free(p);
     if (x->n == before)
         return 0;

@@ -220,8 +220,21 @@ const char *idx_entry_name(struct idx *x, size_t i, char *buf, size_t cap, bool 
 /* Entry i moved to name (in new/ when in_new) or left: counts, journal, dirty. */
 void idx_entry_renamed(struct idx *x, size_t i, const char *name, bool in_new);
 void idx_entry_gone(struct idx *x, size_t i);
-/* Read the header blocks of these files (names in new/ or cur/) and append them; each name
- * is freed. Files gone meanwhile are left out. */
+/* index.c: append a new entry (read from its file): its id, counts and journal record. The
+ * caller has reserved the room. */
+void idx_append(struct idx *x, const struct idx_msg *m);
+
+/* idxparse.c: new files read into entries, on threads from 1,000 files on, while the caller
+ * goes on listing. idx_feed_add copies a name (in new/ when in_new) to be read;
+ * idx_feed_finish waits for them all and appends the entries in the order the names were
+ * added (files gone meanwhile are left out); idx_feed_abandon stops and appends nothing.
+ * Both free the feed. */
+struct idx_feed;
+struct idx_feed *idx_feed_start(struct idx *x);
+void idx_feed_add(struct idx_feed *f, const char *name, size_t len, bool in_new);
+void idx_feed_finish(struct idx_feed *f, bool *changed);
+void idx_feed_abandon(struct idx_feed *f);
+/* The same for a list of names, each freed. */
 struct idx_pending {
     char *name;
     bool in_new;

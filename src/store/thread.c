@@ -173,12 +173,11 @@ static int date_cmp(const struct idx_msg *a, const struct idx_msg *b)
 static void ranks_by_sort(struct thr *t)
 {
     struct view_datekey *k = xmalloc((t->n + 1) * sizeof *k);
-    bool no = false;
     size_t i;
 
     for (i = 0; i < t->n; i++)
         k[i] = (struct view_datekey){ t->m[i]->date, t->m[i]->mtime, t->m[i]->id, (uint32_t)i };
-    qsort_r(k, t->n, sizeof *k, view_cmp_datekey, &no);
+    view_sort_datekeys(k, t->n, false);
     for (i = 0; i < t->n; i++) {
         t->byrank[i] = k[i].pos;
         t->rank[k[i].pos] = (uint32_t)i;

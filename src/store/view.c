@@ -128,16 +128,126 @@ static int cmp_pos(const void *pa, const void *pb, void *arg)
     return s->rev ? -c : c;
 }
 
-int view_cmp_datekey(const void *pa, const void *pb, void *reverse)
+static int datekey_cmp(const struct view_datekey *a, const struct view_datekey *b)
 {
-    const struct view_datekey *a = pa, *b = pb;
     int c = a->date < b->date ? -1 : a->date > b->date;
 
     if (c == 0)
         c = a->mtime < b->mtime ? -1 : a->mtime > b->mtime;
     if (c == 0)
         c = a->id < b->id ? -1 : a->id > b->id;
+    return c;
+}
+
+int view_cmp_datekey(const void *pa, const void *pb, void *reverse)
+{
+    int c = datekey_cmp(pa, pb);
+
     return *(const bool *)reverse ? -c : c;
+}
+
+/* Does a come before b (after it when rev)? Keys are never equal (ids are unique). */
+static bool datekey_before(const struct view_datekey *a, const struct view_datekey *b, bool rev)
+{
+    return (datekey_cmp(a, b) < 0) != rev;
+}
+
+/* Merge the sorted runs a (na keys) and b (nb) into out. */
+static void datekey_merge(const struct view_datekey *a, size_t na, const struct view_datekey *b,
+                          size_t nb, struct view_datekey *out, bool rev)
+{
+    size_t i = 0, j = 0;
+
+    while (i < na && j < nb)
+        *out++ = datekey_before(&b[j], &a[i], rev) ? b[j++] : a[i++];
+    memcpy(out, a + i, (na - i) * sizeof *a);
+    memcpy(out + (na - i), b + j, (nb - j) * sizeof *b);
+}
+
+#define DATEKEY_RUN 16
+
+/*
+ * Merge sort of k with the comparison inlined (qsort_r's call per comparison was most of
+ * the cost): runs of DATEKEY_RUN by insertion, then merged a level at a time, k and tmp
+ * (as large) taking turns.
+ */
+static void datekey_sort(struct view_datekey *k, struct view_datekey *tmp, size_t n, bool rev)
+{
+    struct view_datekey *src = k, *dst = tmp, *t;
+
+    for (size_t lo = 0; lo < n; lo += DATEKEY_RUN) {
+        size_t hi = lo + DATEKEY_RUN < n ? lo + DATEKEY_RUN : n;
+
+        for (size_t i = lo + 1; i < hi; i++) {
+            struct view_datekey v = k[i];
+            size_t j = i;
+
+            for (; j > lo && datekey_before(&v, &k[j - 1], rev); j--)
+                k[j] = k[j - 1];
+            k[j] = v;
+        }
+    }
+    for (size_t w = DATEKEY_RUN; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t na = w < n - lo ? w : n - lo;
+            size_t nb = n - lo - na < w ? n - lo - na : w;
+
+            datekey_merge(src + lo, na, src + lo + na, nb, dst + lo, rev);
+        }
+        t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != k)
+        memcpy(k, src, n * sizeof *k);
+}
+
+/* One thread's share of view_sort_datekeys. */
+struct datekey_share {
+    struct view_datekey *k, *tmp;
+    size_t n;
+    bool rev;
+};
+
+static void *datekey_share_run(void *arg)
+{
+    struct datekey_share *s = arg;
+
+    datekey_sort(s->k, s->tmp, s->n, s->rev);
+    return NULL;
+}
+
+/* Below this many keys one thread sorts them all. */
+#define DATEKEY_PAR_MIN 32768
+
+void view_sort_datekeys(struct view_datekey *k, size_t n, bool rev)
+{
+    struct datekey_share sh[PAR_MAX_THREADS];
+    struct view_datekey *tmp = xmalloc((n + 1) * sizeof *tmp);
+    size_t nt = n >= DATEKEY_PAR_MIN ? par_threads(PAR_MAX_THREADS) : 1;
+    size_t bnd[PAR_MAX_THREADS + 1];
+
+    for (size_t s = 0; s <= nt; s++)
+        bnd[s] = n * s / nt;
+    for (size_t s = 0; s < nt; s++)
+        sh[s] = (struct datekey_share){ k + bnd[s], tmp + bnd[s], bnd[s + 1] - bnd[s], rev };
+    par_run(datekey_share_run, sh, sizeof sh[0], nt);
+    /* the shares' runs, merged pairwise until one is left */
+    while (nt > 1) {
+        size_t m = 0;
+
+        for (size_t s = 0; s < nt; s += 2) {
+            if (s + 1 < nt) {
+                datekey_merge(k + bnd[s], bnd[s + 1] - bnd[s], k + bnd[s + 1],
+                              bnd[s + 2] - bnd[s + 1], tmp + bnd[s], rev);
+                memcpy(k + bnd[s], tmp + bnd[s], (bnd[s + 2] - bnd[s]) * sizeof *k);
+            }
+            bnd[m++] = bnd[s];
+        }
+        bnd[m] = n;
+        nt = m;
+    }
+    free(tmp);
 }
 
 static void sort_by_date(const struct idx *x, uint32_t *v, size_t n, bool reverse)
@@ -151,10 +261,10 @@ static void sort_by_date(const struct idx *x, uint32_t *v, size_t n, bool revers
         k[i] = (struct view_datekey){ m->date, m->mtime, m->id, v[i] };
     }
     for (i = 1; i < n; i++)
-        if (view_cmp_datekey(&k[i - 1], &k[i], &reverse) > 0)
+        if (datekey_before(&k[i], &k[i - 1], reverse))
             break;
     if (i < n) {
-        qsort_r(k, n, sizeof *k, view_cmp_datekey, &reverse);
+        view_sort_datekeys(k, n, reverse);
         for (i = 0; i < n; i++)
             v[i] = k[i].pos;
     }

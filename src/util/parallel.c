@@ -25,22 +25,35 @@ size_t par_threads(size_t n)
     return ncpu < 1 ? 1 : (size_t)ncpu;
 }
 
+void par_start(struct par *p, void *(*fn)(void *), void *jobs, size_t size, size_t n)
+{
+    p->fn = fn;
+    p->jobs = jobs;
+    p->size = size;
+    p->n = n > PAR_MAX_THREADS ? PAR_MAX_THREADS : n;
+    for (size_t k = 1; k < p->n; k++)
+        p->started[k] = pthread_create(&p->tid[k], NULL, fn, (char *)jobs + k * size) == 0;
+}
+
+void par_finish(struct par *p)
+{
+    char *job = p->jobs;
+
+    if (p->n > 0)
+        p->fn(job);
+    for (size_t k = 1; k < p->n; k++) {
+        if (p->started[k])
+            pthread_join(p->tid[k], NULL);
+        else
+            p->fn(job + k * p->size);
+    }
+    p->n = 0;
+}
+
 void par_run(void *(*fn)(void *), void *jobs, size_t size, size_t n)
 {
-    pthread_t tid[PAR_MAX_THREADS];
-    bool started[PAR_MAX_THREADS] = { false };
-    char *job = jobs;
+    struct par p;
 
-    if (n > PAR_MAX_THREADS)
-        n = PAR_MAX_THREADS;
-    for (size_t k = 1; k < n; k++)
-        started[k] = pthread_create(&tid[k], NULL, fn, job + k * size) == 0;
-    if (n > 0)
-        fn(job);
-    for (size_t k = 1; k < n; k++) {
-        if (started[k])
-            pthread_join(tid[k], NULL);
-        else
-            fn(job + k * size);
-    }
+    par_start(&p, fn, jobs, size, n);
+    par_finish(&p);
 }

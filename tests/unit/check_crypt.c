@@ -56,6 +56,13 @@ START_TEST(test_marks)
     ck_assert_int_eq(crypt_mark(v, strlen(v)), CRYPT_MARK_ENCRYPTED);
     ck_assert_int_eq(crypt_mark("text/plain", 10), 0);
     ck_assert_int_eq(crypt_mark("", 0), 0);
+    /* the shortcut for other types keeps case and folding white space as the parser does */
+    s = "\r\n Multipart/SIGNED; protocol=\"application/pkcs7-signature\"";
+    ck_assert_int_eq(crypt_mark(s, strlen(s)), CRYPT_MARK_SIGNED);
+    s = "multipart/signedx; protocol=\"application/pgp-signature\"";
+    ck_assert_int_eq(crypt_mark(s, strlen(s)), 0);
+    ck_assert_int_eq(crypt_mark("multipart/mixed; protocol=application/pgp-signature", 51), 0);
+    ck_assert_int_eq(crypt_mark("multipart", 9), 0);
 }
 END_TEST
 

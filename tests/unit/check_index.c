@@ -164,6 +164,64 @@ START_TEST(build_and_fields)
 }
 END_TEST
 
+/* Header blocks longer than the first read (4,096 bytes), with a folded field across that
+ * boundary and the kept fields after it; CRLF lines; a file that is all header (no blank
+ * line); a blank line of spaces. Each field is what a reader of the whole file sees. */
+START_TEST(header_across_reads)
+{
+    char *d = test_tmpdir();
+    struct idx *x;
+    struct err e;
+    struct buf h = BUF_INIT;
+    size_t nword = 0;
+    long i;
+
+    ck_assert_int_eq(maildir_create(d, &e), 0);
+    for (int k = 0; k < 60; k++)
+        buf_printf(&h, "Received: from relay%02d.example.net by mx.example.org; filler filler\n", k);
+    ck_assert_uint_lt(h.len, 4096);
+    buf_adds(&h, "Subject: long");
+    for (; h.len < 4096 + 40; nword++)
+        buf_adds(&h, "\n word");
+    buf_adds(&h, "\nFrom: Late Sender <late@example.org>\nMessage-ID: <late@x>\n\nbody\n");
+    put(d, "cur", "3000.L.host:2,S", h.ptr);
+    buf_reset(&h);
+    for (int k = 0; k < 70; k++)
+        buf_printf(&h, "X-Pad-%02d: filler filler filler filler filler filler filler\r\n", k);
+    buf_adds(&h, "Subject: crlf\r\nFrom: c@example.org\r\n\r\nbody\r\n");
+    put(d, "cur", "3001.C.host:2,S", h.ptr);
+    put(d, "cur", "3002.H.host:2,S", "Subject: only a header\nFrom: h@example.org");
+    put(d, "cur", "3003.S.host:2,S", "Subject: spaces end it\n   \nFrom: not@header\n");
+    ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+    ck_assert_uint_eq(idx_count(x), 4);
+    i = find_subject(x, "crlf");
+    ck_assert_int_ge(i, 0);
+    ck_assert_str_eq(idx_msg(x, (size_t)i)->from, "c@example.org");
+    i = find_subject(x, "only a header");
+    ck_assert_int_ge(i, 0);
+    ck_assert_str_eq(idx_msg(x, (size_t)i)->from, "h@example.org");
+    i = find_subject(x, "spaces end it");
+    ck_assert_int_ge(i, 0);
+    ck_assert_str_eq(idx_msg(x, (size_t)i)->from, "");
+    for (i = 0; i < 4; i++)
+        if (strcmp(idx_msg(x, (size_t)i)->msgid, "late@x") == 0)
+            break;
+    ck_assert_int_lt(i, 4);
+    {
+        const struct idx_msg *m = idx_msg(x, (size_t)i);
+        size_t words = 0;
+
+        ck_assert_str_eq(m->from, "Late Sender");
+        ck_assert(str_startswith(m->subject, "long word word"));
+        for (const char *p = m->subject; (p = strstr(p, "word")) != NULL; p++)
+            words++;
+        ck_assert_uint_eq(words, nword);
+    }
+    buf_free(&h);
+    close_and_remove(x, d);
+}
+END_TEST
+
 START_TEST(warm_open_uses_cache)
 {
     char *d = mkfolder();
@@ -557,7 +615,7 @@ START_TEST(many_messages_parallel)
     char *d = test_tmpdir();
     struct idx *x;
     struct err e;
-    enum { N = 1200 };
+    enum { N = 4500 };         /* threads, and more names than one segment of the feed */
     char name[64], text[256];
     unsigned char *hit = calloc(N, 1);
 
@@ -600,9 +658,76 @@ START_TEST(many_messages_parallel)
         idx_view_free(&v);
     }
     idx_close(x);
+    /* the cache written a block a round, on one thread then on two (the round's last block
+     * ends where the round's strings end): the same bytes after the header, and a valid
+     * cache that the next open trusts without reading a message */
+    {
+        char *cache = idx_cache_path(d);
+        struct buf one = BUF_INIT, again = BUF_INIT;
+        static const char *threads[] = { "1", "2" };
+
+        ck_assert_int_eq(fs_read_file(cache, &one, &e), 0);
+        for (int t = 0; t < 2; t++) {
+            unlink(cache);
+            setenv("TERN_INDEX_THREADS", threads[t], 1);
+            setenv("TERN_INDEX_ROUND", "1", 1);
+            ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+            unsetenv("TERN_INDEX_ROUND");
+            unsetenv("TERN_INDEX_THREADS");
+            idx_close(x);
+            buf_reset(&again);
+            ck_assert_int_eq(fs_read_file(cache, &again, &e), 0);
+            ck_assert_uint_eq(again.len, one.len);
+            ck_assert(memcmp(again.ptr + 96, one.ptr + 96, one.len - 96) == 0);
+            ck_assert_int_eq(idx_open(d, 0, &x, &e), 0);
+            ck_assert_uint_eq(idx_stats(x)->parsed, 0);
+            idx_read_all(x);
+            ck_assert_uint_eq(idx_count(x), N);
+            idx_close(x);
+        }
+        buf_free(&one);
+        buf_free(&again);
+        free(cache);
+    }
     free(hit);
     rm_rf(d);
     free(d);
+}
+END_TEST
+
+/* The date order's own merge sort, on shares of every thread count (an odd one leaves a
+ * share out of a merge round) and either way round, against qsort_r with its comparison;
+ * dates, arrivals and ids collide often, as they do in a real folder. */
+START_TEST(datekey_sort_matches_qsort)
+{
+    static const char *threads[] = { "1", "2", "3", "4" };
+    static const size_t sizes[] = { 0, 1, 17, 1000, 40000, 100003 };
+    uint64_t seed = 7;
+
+    for (size_t t = 0; t < 4; t++)
+        for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++)
+            for (int rev = 0; rev < 2; rev++) {
+                size_t n = sizes[z];
+                struct view_datekey *a = malloc((n + 1) * sizeof *a);
+                struct view_datekey *b = malloc((n + 1) * sizeof *b);
+                bool r = rev;
+
+                for (size_t i = 0; i < n; i++) {
+                    seed = seed * 6364136223846793005u + 1442695040888963407u;
+                    a[i] = (struct view_datekey){ (int64_t)(seed >> 50) - 4000,
+                                                  (int64_t)(seed >> 60), (uint32_t)i,
+                                                  (uint32_t)(n - i) };
+                }
+                memcpy(b, a, n * sizeof *a);
+                qsort_r(b, n, sizeof *b, view_cmp_datekey, &r);
+                setenv("TERN_INDEX_THREADS", threads[t], 1);
+                view_sort_datekeys(a, n, r);
+                unsetenv("TERN_INDEX_THREADS");
+                ck_assert_msg(n == 0 || memcmp(a, b, n * sizeof *a) == 0,
+                              "%zu keys, %s threads, reverse %d", n, threads[t], rev);
+                free(a);
+                free(b);
+            }
 }
 END_TEST
 
@@ -2125,6 +2250,7 @@ static Suite *index_suite(void)
     tcase_set_timeout(tc, 120);     /* a busy CI machine creating a few thousand files */
 
     tcase_add_test(tc, build_and_fields);
+    tcase_add_test(tc, header_across_reads);
     tcase_add_test(tc, body_shortcuts);
     tcase_add_test(tc, body_corpus);
     tcase_add_test(tc, warm_open_uses_cache);
@@ -2139,6 +2265,7 @@ static Suite *index_suite(void)
     tcase_add_test(tc, limits);
     tcase_add_test(tc, not_a_maildir);
     tcase_add_test(tc, many_messages_parallel);
+    tcase_add_test(tc, datekey_sort_matches_qsort);
     tcase_add_test(tc, non_files_skipped);
     tcase_add_test(tc, long_references_trimmed);
     tcase_add_test(tc, counts_and_lazy_view);
