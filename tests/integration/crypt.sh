@@ -34,23 +34,12 @@ EOF
 chmod 755 "$T/pinentry"
 echo "pinentry-program $T/pinentry" >"$G/gpg-agent.conf"
 
-genkey() {   # HOME NAME EMAIL [PROTECTION] [EXPIRE]
-    {
-        [ -n "${4:-}" ] || echo "%no-protection"
-        printf 'Key-Type: EdDSA\nKey-Curve: ed25519\nKey-Usage: sign\n'
-        [ -z "${4:-}" ] || echo "Passphrase: $4"
-        printf 'Subkey-Type: ECDH\nSubkey-Curve: cv25519\nSubkey-Usage: encrypt\n'
-        printf 'Name-Real: %s\nName-Email: %s\nExpire-Date: %s\n%%commit\n' "$2" "$3" "${5:-0}"
-    } >"$T/keyparams"
-    GNUPGHOME=$1 gpg --batch --quiet --pinentry-mode loopback --passphrase "${4:-}" \
-        --gen-key "$T/keyparams" 2>/dev/null
-}
-genkey "$G" "Alice Example" alice@example.org
-genkey "$G" "Carol Protected" carol@example.org "correct horse"
-genkey "$BOBHOME" "Bob Example" bob@example.org
-genkey "$OTHER" "Mallory Stranger" mallory@example.org
-genkey "$OTHER" "Dave Uncertified" dave@example.org
-genkey "$OTHER" "Rita Revoked" rita@example.org
+gpg_genkey "$G" "Alice Example" alice@example.org
+gpg_genkey "$G" "Carol Protected" carol@example.org "correct horse"
+gpg_genkey "$BOBHOME" "Bob Example" bob@example.org
+gpg_genkey "$OTHER" "Mallory Stranger" mallory@example.org
+gpg_genkey "$OTHER" "Dave Uncertified" dave@example.org
+gpg_genkey "$OTHER" "Rita Revoked" rita@example.org
 GNUPGHOME="$BOBHOME" gpg --batch --export bob@example.org | gpg --batch --quiet --import 2>/dev/null
 GNUPGHOME="$OTHER" gpg --batch --export dave@example.org | gpg --batch --quiet --import 2>/dev/null
 GNUPGHOME="$OTHER" gpg --batch --export rita@example.org | gpg --batch --quiet --import 2>/dev/null
@@ -180,12 +169,8 @@ gpg --batch --quiet --yes --armor --trust-model always -r alice@example.org --en
 pgp_encrypted() {   # OUT CIPHERTEXT
     {
         printf 'From: bob@example.org\nTo: alice@example.org\nSubject: [...]\n'
-        printf 'MIME-Version: 1.0\nContent-Type: multipart/encrypted;\n'
-        printf ' protocol="application/pgp-encrypted"; boundary="ENC"\n\n--ENC\n'
-        printf 'Content-Type: application/pgp-encrypted\n\nVersion: 1\n\n--ENC\n'
-        printf 'Content-Type: application/octet-stream\n\n'
-        cat "$2"
-        printf -- '--ENC--\n'
+        printf 'MIME-Version: 1.0\n'
+        pgp_mime_body "$2" ENC
     } >"$1"
 }
 pgp_encrypted "$M/enc.eml" "$T/enc.asc"

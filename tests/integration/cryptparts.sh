@@ -15,13 +15,8 @@ command -v openssl >/dev/null || skip "openssl not installed"
 gpg_home G         # the reader's keyring: tern uses it
 gpg_home BOBHOME   # the sender's
 export GNUPGHOME="$G"
-genkey() {   # HOME NAME EMAIL
-    printf '%%no-protection\nKey-Type: EdDSA\nKey-Curve: ed25519\nKey-Usage: sign\nSubkey-Type: ECDH\nSubkey-Curve: cv25519\nSubkey-Usage: encrypt\nName-Real: %s\nName-Email: %s\nExpire-Date: 0\n%%commit\n' \
-        "$2" "$3" >"$T/kp"
-    GNUPGHOME=$1 gpg --batch --quiet --gen-key "$T/kp" 2>/dev/null
-}
-genkey "$G" "Alice Example" alice@example.org
-genkey "$BOBHOME" "Bob Example" bob@example.org
+gpg_genkey "$G" "Alice Example" alice@example.org
+gpg_genkey "$BOBHOME" "Bob Example" bob@example.org
 gpg --batch --export alice@example.org | GNUPGHOME="$BOBHOME" gpg --batch --quiet --import 2>/dev/null
 GNUPGHOME="$BOBHOME" gpg --batch --export bob@example.org | gpg --batch --quiet --import 2>/dev/null
 
@@ -67,12 +62,8 @@ GNUPGHOME="$BOBHOME" gpg --batch --quiet --armor --trust-model always -r alice@e
     --encrypt -o "$T/enc.asc" "$T/inner.eml" 2>/dev/null
 {
     printf 'From: Bob <bob@example.org>\nTo: alice@example.org\nSubject: figures\n'
-    printf 'MIME-Version: 1.0\nContent-Type: multipart/encrypted;\n'
-    printf ' protocol="application/pgp-encrypted"; boundary="E"\n\n--E\n'
-    printf 'Content-Type: application/pgp-encrypted\n\nVersion: 1\n\n--E\n'
-    printf 'Content-Type: application/octet-stream\n\n'
-    cat "$T/enc.asc"
-    printf -- '--E--\n'
+    printf 'MIME-Version: 1.0\n'
+    pgp_mime_body "$T/enc.asc" E
 } >"$M/pgp.eml"
 # S/MIME enveloped-data by openssl cms, and opaque signed-data.
 openssl cms -encrypt -aes256 -in "$T/inner.eml" -from bob@example.org -subject figures \
@@ -97,12 +88,8 @@ printf 'outside bytes' >"$T/outside.bin"
 {
     printf 'From: Bob <bob@example.org>\nSubject: mixed\nMIME-Version: 1.0\n'
     printf 'Content-Type: multipart/mixed; boundary="X"\n\n--X\n'
-    printf 'Content-Type: multipart/encrypted;\n'
-    printf ' protocol="application/pgp-encrypted"; boundary="E"\n\n--E\n'
-    printf 'Content-Type: application/pgp-encrypted\n\nVersion: 1\n\n--E\n'
-    printf 'Content-Type: application/octet-stream\n\n'
-    cat "$T/enc.asc"
-    printf -- '--E--\n\n--X\nContent-Type: application/octet-stream\n'
+    pgp_mime_body "$T/enc.asc" E
+    printf -- '\n--X\nContent-Type: application/octet-stream\n'
     printf 'Content-Disposition: attachment; filename="outside.bin"\n\n'
     cat "$T/outside.bin"
     printf -- '\n--X--\n'

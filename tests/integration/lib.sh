@@ -71,6 +71,33 @@ gpg_home() {
     eval "$1=\$_h"
 }
 
+# gpg_genkey HOME NAME EMAIL [PASSPHRASE] [EXPIRE]: an ed25519 key with a cv25519 encryption
+# subkey made in the keyring HOME (unprotected unless a passphrase is given; EXPIRE as gpg's
+# Expire-Date, 0 by default).
+gpg_genkey() {
+    {
+        [ -n "${4:-}" ] || echo "%no-protection"
+        printf 'Key-Type: EdDSA\nKey-Curve: ed25519\nKey-Usage: sign\n'
+        [ -z "${4:-}" ] || echo "Passphrase: $4"
+        printf 'Subkey-Type: ECDH\nSubkey-Curve: cv25519\nSubkey-Usage: encrypt\n'
+        printf 'Name-Real: %s\nName-Email: %s\nExpire-Date: %s\n%%commit\n' "$2" "$3" "${5:-0}"
+    } >"$T/keyparams"
+    GNUPGHOME=$1 gpg --batch --quiet --pinentry-mode loopback --passphrase "${4:-}" \
+        --gen-key "$T/keyparams" 2>/dev/null
+}
+
+# pgp_mime_body CIPHERTEXT [BOUNDARY]: a PGP/MIME multipart/encrypted entity (its
+# Content-Type field, the blank line, the two parts) around an armored gpg message, on stdout.
+pgp_mime_body() {
+    _b=${2:-ENC}
+    printf 'Content-Type: multipart/encrypted;\n'
+    printf ' protocol="application/pgp-encrypted"; boundary="%s"\n\n--%s\n' "$_b" "$_b"
+    printf 'Content-Type: application/pgp-encrypted\n\nVersion: 1\n\n--%s\n' "$_b"
+    printf 'Content-Type: application/octet-stream\n\n'
+    cat "$1"
+    printf -- '--%s--\n' "$_b"
+}
+
 finish() {
     echo "$passes passed, $fails failed"
     [ "$fails" -eq 0 ]

@@ -14,13 +14,8 @@ command -v openssl >/dev/null || skip "openssl not installed"
 gpg_home G
 gpg_home BOBHOME
 export GNUPGHOME="$G"
-genkey() {   # HOME NAME EMAIL
-    printf '%%no-protection\nKey-Type: EdDSA\nKey-Curve: ed25519\nKey-Usage: sign\nSubkey-Type: ECDH\nSubkey-Curve: cv25519\nSubkey-Usage: encrypt\nName-Real: %s\nName-Email: %s\nExpire-Date: 0\n%%commit\n' \
-        "$2" "$3" >"$T/kp"
-    GNUPGHOME=$1 gpg --batch --quiet --gen-key "$T/kp" 2>/dev/null
-}
-genkey "$G" "Ann Example" ann@example.org
-genkey "$BOBHOME" "Bob Example" bob@example.org
+gpg_genkey "$G" "Ann Example" ann@example.org
+gpg_genkey "$BOBHOME" "Bob Example" bob@example.org
 gpg --batch --export ann@example.org | GNUPGHOME="$BOBHOME" gpg --batch --quiet --import 2>/dev/null
 openssl req -x509 -newkey rsa:2048 -nodes -subj "/CN=Ann/emailAddress=ann@example.org" \
     -days 30 -keyout "$T/ann.key" -out "$T/ann.pem" 2>/dev/null
@@ -42,12 +37,8 @@ GNUPGHOME="$BOBHOME" gpg --batch --quiet --armor --trust-model always -r ann@exa
 {
     printf 'From: Bob <bob@example.org>\nTo: ann@example.org\nSubject: pgp figures\n'
     printf 'Date: Mon, 01 Jan 2024 10:00:00 +0000\nMessage-ID: <p1@example.org>\n'
-    printf 'MIME-Version: 1.0\nContent-Type: multipart/encrypted;\n'
-    printf ' protocol="application/pgp-encrypted"; boundary="E"\n\n--E\n'
-    printf 'Content-Type: application/pgp-encrypted\n\nVersion: 1\n\n--E\n'
-    printf 'Content-Type: application/octet-stream\n\n'
-    cat "$T/enc.asc"
-    printf -- '--E--\n'
+    printf 'MIME-Version: 1.0\n'
+    pgp_mime_body "$T/enc.asc" E
 } >"$IN/cur/1.pgp:2,S"
 openssl cms -encrypt -aes256 -in "$T/inner.eml" -from bob@example.org -subject "smime figures" \
     -out "$IN/cur/2.smime:2,S" "$T/ann.pem" 2>/dev/null
