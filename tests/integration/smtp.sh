@@ -319,12 +319,18 @@ expect_in "$T/err" "451 4.3.0" "451: the deferral shows the server's reply"
 "$TERN" -c "$RC" queue >"$T/q1"
 expect_in "$T/q1" "queued  attempts 1" "451: queued after 1 attempt"
 expect_in "$T/q1" "last reply: 127.0.0.1: end of data: 451 4.3.0" "451: last reply kept"
-# not due yet: flush says what waits and until when, instead of "0 sent, 0 deferred"
-due=$(( $(date +%s) + 7200 ))
-sed -i "s/^next .*/next $due/" "$T"/t451/Mail/.tern/queue/*.state
-expect_status 0 "not due: flush sends nothing" -- "$TERN" -c "$RC" flush
-expect_in "$T/out" "1 queued, not due until $(date -d @$due +%H:%M)" \
-    "not due: flush says what waits and until when"
+# not due yet: flush says what waits and until when, instead of "0 sent, 0 deferred": a
+# time on another day with its date, a time later today as HH:MM (checked only when today
+# has two minutes left: a due time two hours ahead was tomorrow from 22:00 on)
+not_due() {     # not_due SECONDS_AHEAD DATE_FORMAT
+    due=$(( $(date +%s) + $1 ))
+    sed -i "s/^next .*/next $due/" "$T"/t451/Mail/.tern/queue/*.state
+    expect_status 0 "not due ($1 s): flush sends nothing" -- "$TERN" -c "$RC" flush
+    expect_in "$T/out" "1 queued, not due until $(date -d @$due "$2")" \
+        "not due ($1 s): flush says what waits and until when"
+}
+not_due $((2 * 86400)) '+%Y-%m-%d %H:%M'
+[ "$(date -d '+2 min' +%F)" != "$(date +%F)" ] || not_due 60 +%H:%M
 expect_status 75 "451: second attempt deferred (exit 75)" -- "$TERN" -c "$RC" flush --all
 expect_status 0 "451: third attempt delivers" -- "$TERN" -c "$RC" flush --all
 expect_status 0 "451: stored once, queue empty" -- test "$(stored t451):$(queued t451)" = 1:0
