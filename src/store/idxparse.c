@@ -282,7 +282,7 @@ struct feed_worker {
 
 struct idx_feed {
     struct idx *x;
-    int dfd[2];                     /* new/, cur/ */
+    int dfd[2];                     /* new/, cur/: opened with the first name */
     struct pctx names;
     struct feed_seg **seg;
     size_t nseg;
@@ -299,16 +299,10 @@ struct idx_feed {
 
 struct idx_feed *idx_feed_start(struct idx *x)
 {
-    static const char *const subs[] = { "new", "cur" };
     struct idx_feed *f = xcalloc(1, sizeof *f);
 
     f->x = x;
-    for (int s = 0; s < 2; s++) {
-        char *path = fs_join(x->dir, subs[s]);
-
-        f->dfd[s] = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        free(path);
-    }
+    f->dfd[0] = f->dfd[1] = -1;
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->more, NULL);
     for (size_t k = 0; k < PAR_MAX_THREADS; k++)
@@ -385,11 +379,27 @@ static void feed_publish(struct idx_feed *f, bool close)
     pthread_mutex_unlock(&f->mu);
 }
 
+/* The directories the files are opened in: only for a feed that gets names (most listings
+ * of a refresh find none), before any thread reads them. */
+static void feed_open_dirs(struct idx_feed *f)
+{
+    static const char *const subs[] = { "new", "cur" };
+
+    for (int s = 0; s < 2; s++) {
+        char *path = fs_join(f->x->dir, subs[s]);
+
+        f->dfd[s] = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        free(path);
+    }
+}
+
 void idx_feed_add(struct idx_feed *f, const char *name, size_t len, bool in_new)
 {
     size_t off = f->added % FEED_SEG;
     struct feed_seg *s;
 
+    if (f->added == 0)
+        feed_open_dirs(f);
     if (off == 0) {
         s = xmalloc(sizeof *s);
         pthread_mutex_lock(&f->mu);     /* a worker may be reading seg */
@@ -407,26 +417,6 @@ void idx_feed_add(struct idx_feed *f, const char *name, size_t len, bool in_new)
     }
     if (f->threads && f->added % FEED_PUBLISH == 0)
         feed_publish(f, false);
-}
-
-/* Keep a worker's strings: splice its chunks in behind the index's current one. */
-static void arena_splice(struct pctx *into, struct pctx *from)
-{
-    struct chunk *h = from->chunks, *t = h;
-
-    free(from->rbuf);
-    from->rbuf = NULL;
-    from->chunks = NULL;
-    if (h == NULL)
-        return;
-    while (t->next)
-        t = t->next;
-    if (into->chunks == NULL) {
-        into->chunks = h;
-    } else {
-        t->next = into->chunks->next;
-        into->chunks->next = h;
-    }
 }
 
 /* Wait for the workers (reading what is left on this thread too). */
@@ -460,8 +450,8 @@ void idx_feed_finish(struct idx_feed *f, bool *changed)
 
     feed_drain(f, false);
     for (size_t k = 0; k < PAR_MAX_THREADS; k++)
-        arena_splice(&x->p, &f->w[k].p);
-    arena_splice(&x->p, &f->names);
+        idx_arena_splice(&x->p, &f->w[k].p);
+    idx_arena_splice(&x->p, &f->names);
     idx_reserve(x, x->n + f->added);
     for (size_t i = 0; i < f->added; i++) {
         struct feed_seg *s = f->seg[i / FEED_SEG];

@@ -84,6 +84,26 @@ void idx_arena_free(struct pctx *x)
     }
 }
 
+void idx_arena_splice(struct pctx *into, struct pctx *from)
+{
+    struct chunk *h = from->chunks, *t = h;
+
+    free(from->rbuf);
+    from->rbuf = NULL;
+    from->chunks = NULL;
+    if (h == NULL)
+        return;
+    while (t->next)
+        t = t->next;
+    /* behind into's current chunk, which its next strings go on filling */
+    if (into->chunks == NULL) {
+        into->chunks = h;
+    } else {
+        t->next = into->chunks->next;
+        into->chunks->next = h;
+    }
+}
+
 void idx_msg_set_name(struct idx_msg *m, const char *name, bool in_new)
 {
     size_t ul;

@@ -117,6 +117,8 @@ const char *idx_arena_str(struct pctx *x, const char *s);
 /* Take ownership of a malloc'd string: copy into the arena, free it. */
 const char *idx_arena_take(struct pctx *x, char *s);
 void idx_arena_free(struct pctx *x);
+/* Give from's strings to into (a thread's, kept by the index); from is left empty. */
+void idx_arena_splice(struct pctx *into, struct pctx *from);
 /* Set name, uniq_len, flags and in_new from a file name (name already stable storage). */
 void idx_msg_set_name(struct idx_msg *m, const char *name, bool in_new);
 
